@@ -1,0 +1,43 @@
+# The two commands a newcomer needs: `make demo` and `make check`.
+# Both install their own Debian packages first (scripts/install-deps).
+BUILD ?= build
+JOBS  ?= $(shell nproc)
+
+.PHONY: all deps build check unit integration sanitize valgrind demo bench pki clean
+
+all: build
+
+deps:
+	bash scripts/install-deps
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZR_TEST_HOOKS=ON >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+pki: build
+	bash certs-example/make-pki.sh certs-example/out
+
+# Everything CI runs: build with gcc, unit + integration tests, the unit tests
+# again under ASan/UBSan, and a valgrind pass over the unit tests.
+check: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	$(MAKE) sanitize
+	bash scripts/valgrind-unit $(BUILD)
+
+sanitize: deps
+	cmake -S . -B $(BUILD)-asan -DZR_SANITIZE=ON -DZR_TEST_HOOKS=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	cmake --build $(BUILD)-asan -j $(JOBS)
+	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS) -L unit
+
+valgrind: build
+	bash scripts/valgrind-unit $(BUILD)
+
+demo: build pki
+	bash scripts/demo
+
+bench: build pki
+	bash bench/run
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-asan certs-example/out run

@@ -1,0 +1,154 @@
+/* The relay's configuration: one YAML file (docs/configuration.md).
+ * zr_config_load() parses and validates everything, including loading every
+ * key and certificate, so that a running relay never meets a bad setting. */
+#ifndef ZR_CONFIG_H
+#define ZR_CONFIG_H
+
+#include <stddef.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include "zr/tenant.h"
+
+typedef enum {
+    ZR_ENV_DEVELOPMENT = 0,
+    ZR_ENV_PREPROD,
+    ZR_ENV_PRODUCTION
+} zr_environment_t;
+
+/* A key with its certificate, loaded from PEM files. */
+typedef struct {
+    char *cert_file;
+    char *key_file;
+    X509 *cert;
+    EVP_PKEY *key;
+    char *key_name; /* zr_crypto_cert_keyname(cert) */
+} zr_keypair_t;
+
+typedef struct {
+    char *host;              /* default 127.0.0.1 */
+    int port;                /* default 6379 */
+    char *unix_socket;       /* optional; wins over host/port */
+    char *password;          /* optional (AUTH) */
+    int db;                  /* default 0 */
+    int timeout_ms;          /* connect and command timeout, default 500 */
+    char *prefix;            /* key prefix, default "zr:" */
+    uint8_t encryption_key[32]; /* from encryption_key_file: values AES-256-GCM */
+    char *encryption_key_file;
+} zr_redis_config_t;
+
+typedef struct {
+    char *metadata;          /* file path or https:// URL of TVS's (RD) metadata */
+    char *trust_anchor_file; /* PEM: the certificate(s) the metadata signature must chain to or be made by */
+    STACK_OF(X509) *trust_anchors;
+    char *tls_ca_file;       /* PEM: CA pinned for the artifact resolution TLS connection */
+    int clock_skew_s;        /* default 60 */
+    int connect_timeout_ms;  /* default 3000 */
+    int timeout_ms;          /* whole resolve, default 10000 */
+    char *entity_id;         /* optional: expected entityID of TVS; checked against metadata */
+} zr_tvs_config_t;
+
+typedef enum { ZR_SIGALG_RS256 = 0, ZR_SIGALG_ES256, ZR_SIGALG_PS256 } zr_sigalg_t;
+
+typedef struct {
+    char *key_file;
+    char *cert_file;         /* optional: adds x5c to the JWKS */
+    EVP_PKEY *key;
+    X509 *cert;
+    zr_sigalg_t alg;
+    char *kid;               /* default: RFC 7638 thumbprint */
+} zr_oidc_key_t;
+
+typedef enum {
+    ZR_CLIENT_AUTH_SECRET_BASIC = 0,
+    ZR_CLIENT_AUTH_PRIVATE_KEY_JWT,
+    ZR_CLIENT_AUTH_NONE      /* public client: PKCE only */
+} zr_client_auth_t;
+
+typedef struct {
+    char *client_id;
+    char *name;
+    zr_client_auth_t auth_method;
+    char *client_secret;      /* client_secret_basic: the secret itself, or */
+    char *client_secret_sha256; /* its hex SHA-256 (preferred in files) */
+    char *jwks_file;          /* private_key_jwt: the client's public keys (JWKS JSON) */
+    char *jwks_json;          /* loaded content of jwks_file */
+    char **redirect_uris;
+    size_t redirect_uri_count;
+    char **post_logout_redirect_uris;
+    size_t post_logout_redirect_uri_count;
+    char **allowed_origins;   /* CORS */
+    size_t allowed_origin_count;
+    int bsn_entitled;         /* may receive the `bsn` claim */
+    char *care_provider;      /* id of the tenant this client belongs to */
+    zr_loa_t min_loa;         /* minimum level of assurance; picks the ServiceUUID */
+    zr_sigalg_t id_token_alg; /* default RS256 */
+} zr_client_t;
+
+typedef struct {
+    char *issuer;             /* default: public_base_url */
+    zr_oidc_key_t *keys;      /* first one signs, all are published */
+    size_t key_count;
+    uint8_t pairwise_secret[32];
+    char *pairwise_secret_file;
+    int id_token_lifetime_s;  /* default 300, max 300 */
+    int access_token_lifetime_s; /* default 300 */
+    int code_lifetime_s;      /* default 60, max 60 */
+    int session_lifetime_s;   /* pending login at TVS, default 900 (max 900) */
+} zr_oidc_config_t;
+
+/* The built-in mock TVS (`zorgrelay mock-tvs`); never in production. */
+typedef struct {
+    char *entity_id;          /* urn:nl-eid-gdi:1.0:RD:<OIN>:entities:9xxx */
+    char *listen;             /* browser side, e.g. 127.0.0.1:8081 (plain HTTP on loopback) */
+    char *public_base_url;    /* e.g. http://localhost:8081 */
+    char *artifact_listen;    /* mutual-TLS side, e.g. 127.0.0.1:8444 */
+    char *artifact_base_url;  /* e.g. https://localhost:8444 */
+    zr_keypair_t signing;     /* signs metadata, ArtifactResponse, Assertion */
+    zr_keypair_t tls;         /* server certificate of the artifact endpoint */
+    char *client_ca_file;     /* CA that issued the relay's TLS client certificate */
+    char *metadata_out;       /* where to write its signed metadata on start (optional) */
+    int metadata_valid_days;  /* default 7 */
+} zr_mock_tvs_config_t;
+
+typedef struct zr_config {
+    char *file;               /* path it was loaded from */
+    zr_environment_t environment;
+    char *listen;             /* "127.0.0.1:8080" or "[::1]:8080" */
+    char *public_base_url;    /* https://login.example.nl (no trailing slash) */
+    char *tls_cert_file;      /* optional: serve HTTPS directly */
+    char *tls_key_file;
+    int log_level;            /* zr_log_level_t */
+    int threads;              /* HTTP worker threads, default 2 x cores */
+    size_t max_body_bytes;    /* default 256 KiB */
+    zr_redis_config_t redis;
+    zr_tvs_config_t tvs;
+    zr_keypair_t saml_signing;    /* signs AuthnRequest, ArtifactResolve, our metadata */
+    zr_keypair_t saml_tls_client; /* client certificate towards the artifact endpoint */
+    int sp_metadata_valid_days;   /* default 30 */
+    zr_tenant_t *tenants;         /* care providers */
+    size_t tenant_count;
+    zr_oidc_config_t oidc;
+    zr_client_t *clients;
+    size_t client_count;
+    int has_mock_tvs;
+    zr_mock_tvs_config_t mock_tvs;
+} zr_config_t;
+
+/* One validation problem: "FILE:LINE: KEY: message". */
+typedef struct {
+    char **lines;
+    size_t count;
+} zr_config_errors_t;
+
+/* Loads, resolves relative paths against the file's directory, loads every
+ * key/cert/secret, and validates. Returns NULL when there is any error; each
+ * error is appended to errs (caller frees with zr_config_errors_free). */
+zr_config_t *zr_config_load(const char *path, zr_config_errors_t *errs);
+void zr_config_free(zr_config_t *cfg);
+void zr_config_errors_free(zr_config_errors_t *errs);
+
+const zr_client_t *zr_config_find_client(const zr_config_t *cfg, const char *client_id);
+const zr_tenant_t *zr_config_find_tenant(const zr_config_t *cfg, const char *id);
+const char *zr_environment_name(zr_environment_t env);
+
+#endif

@@ -1,0 +1,124 @@
+/* HTTP server (libmicrohttpd) and the pages people see (src/http/).
+ * Handlers never see libmicrohttpd types: they get a zr_http_request_t and
+ * fill a zr_http_response_t, which keeps every endpoint testable. */
+#ifndef ZR_HTTP_H
+#define ZR_HTTP_H
+
+#include <stddef.h>
+#include <openssl/x509.h>
+
+typedef struct {
+    char *name;
+    char *value;
+} zr_kv_t;
+
+typedef struct {
+    zr_kv_t *items;
+    size_t count;
+} zr_kvlist_t;
+
+/* First value for name (exact, case-sensitive) or NULL. */
+const char *zr_kv_get(const zr_kvlist_t *l, const char *name);
+/* Number of occurrences of name (a parameter given twice is an error in OAuth). */
+size_t zr_kv_count(const zr_kvlist_t *l, const char *name);
+int zr_kv_add(zr_kvlist_t *l, const char *name, const char *value);
+void zr_kv_free(zr_kvlist_t *l);
+/* Parses application/x-www-form-urlencoded (also query strings) into l.
+ * Returns -1 on malformed encoding. */
+int zr_kv_parse_form(zr_kvlist_t *l, const char *data, size_t len);
+
+typedef enum { ZR_LANG_NL = 0, ZR_LANG_EN } zr_lang_t;
+
+typedef struct {
+    const char *method;        /* "GET", "POST", ... */
+    const char *path;          /* without query */
+    zr_kvlist_t query;
+    zr_kvlist_t form;          /* parsed body when Content-Type is form-urlencoded */
+    zr_kvlist_t headers;       /* names lower-cased */
+    zr_kvlist_t cookies;
+    const char *body;          /* raw body (NUL-terminated), may be NULL */
+    size_t body_len;
+    const char *remote_addr;
+    zr_lang_t lang;            /* from Accept-Language, Dutch by default */
+    int tls;                   /* connection is TLS */
+    X509 *client_cert;         /* verified TLS client certificate (mTLS listeners), else NULL */
+    char *traceparent;         /* W3C trace context, when valid */
+} zr_http_request_t;
+
+typedef struct {
+    int status;
+    char *content_type;        /* default "text/html; charset=utf-8" */
+    char *body;                /* malloc'ed */
+    size_t body_len;
+    zr_kvlist_t headers;       /* extra headers, incl. Set-Cookie (may repeat) */
+} zr_http_response_t;
+
+/* Handler: fills resp; returns 0 (a non-zero return becomes a 500 page). */
+typedef int (*zr_http_handler_fn)(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
+
+typedef struct {
+    const char *method;        /* NULL = any */
+    const char *path;          /* exact match */
+    zr_http_handler_fn handler;
+} zr_http_route_t;
+
+typedef struct {
+    const char *listen;        /* "127.0.0.1:8080", "[::1]:8080", ":8080" */
+    const char *tls_cert_file; /* optional: serve HTTPS */
+    const char *tls_key_file;
+    const char *client_ca_file;/* optional: require a client certificate issued by this CA (mTLS) */
+    size_t max_body_bytes;     /* bigger bodies get 413 without calling a handler */
+    int threads;               /* worker threads */
+    const zr_http_route_t *routes;
+    size_t route_count;
+    void *ctx;                 /* passed to every handler */
+    const char *component;     /* for log lines */
+} zr_http_server_config_t;
+
+typedef struct zr_http_server zr_http_server_t;
+
+zr_http_server_t *zr_http_server_start(const zr_http_server_config_t *cfg, char *err, size_t errlen);
+/* Port actually bound (useful with port 0 in tests). */
+int zr_http_server_port(const zr_http_server_t *s);
+void zr_http_server_stop(zr_http_server_t *s);
+
+/* Blocks until SIGINT/SIGTERM; returns the signal number. */
+int zr_http_wait_for_signal(void);
+
+/* ---- response helpers ---- */
+void zr_http_response_init(zr_http_response_t *r);
+void zr_http_response_free(zr_http_response_t *r);
+int zr_http_set_header(zr_http_response_t *r, const char *name, const char *value);
+/* Body copied. */
+int zr_http_respond(zr_http_response_t *r, int status, const char *content_type, const char *body, size_t len);
+int zr_http_respond_json(zr_http_response_t *r, int status, const char *json);
+/* 302/303 to url (Location header + Cache-Control: no-store). */
+int zr_http_redirect(zr_http_response_t *r, int status, const char *url);
+/* Set-Cookie with HttpOnly; SameSite=None when cross_site (needs Secure) else Lax;
+ * Secure when secure; Path=/; Max-Age. max_age 0 deletes the cookie. */
+int zr_http_set_cookie(zr_http_response_t *r, const char *name, const char *value,
+                       int max_age, int secure, int cross_site);
+
+/* ---- pages (templates/, Dutch and English) ---- */
+
+/* Sets the directory with the HTML templates (default: ZR_SOURCE_DIR/templates,
+ * overridden by ZR_TEMPLATES env). */
+void zr_page_set_template_dir(const char *dir);
+
+/* Renders templates/<name>.<lang>.html (falls back to .nl) replacing
+ * {{key}} with HTML-escaped values and {{{key}}} with raw values from vars.
+ * Returns a malloc'ed string or NULL. */
+char *zr_page_render(const char *name, zr_lang_t lang, const zr_kvlist_t *vars);
+
+/* A complete error page for a person: status, a specific error code (shown,
+ * and looked up in templates/errors.<lang>: "code=title|explanation" lines),
+ * and a support reference to quote. Never includes secrets. */
+int zr_page_error(zr_http_response_t *r, int status, zr_lang_t lang, const char *error_code,
+                  const char *reference);
+
+/* An auto-submitting HTML form (HTTP-POST binding): POSTs fields to action.
+ * Includes a visible button for browsers without JavaScript. */
+int zr_page_autopost(zr_http_response_t *r, zr_lang_t lang, const char *action,
+                     const zr_kvlist_t *fields);
+
+#endif

@@ -1,0 +1,65 @@
+/* OpenID Provider towards portals and PGOs, NL GOV profile (src/oidc/).
+ * The browser-facing /authorize is split in two halves around the SAML
+ * login: zr_oidc_authorize_begin validates the request and returns what must
+ * be remembered; zr_oidc_authorize_finish issues the code (or an error) once
+ * the subject is known. */
+#ifndef ZR_OIDC_H
+#define ZR_OIDC_H
+
+#include <stddef.h>
+#include "zr/config.h"
+#include "zr/http.h"
+#include "zr/store.h"
+#include "zr/subject.h"
+
+typedef struct zr_oidc zr_oidc_t;
+
+zr_oidc_t *zr_oidc_new(const zr_config_t *cfg, zr_store_t *store, char *err, size_t errlen);
+void zr_oidc_free(zr_oidc_t *op);
+
+/* A validated authorization request (everything needed after the login). */
+typedef struct {
+    char *client_id;
+    char *redirect_uri;
+    char *state;              /* may be NULL */
+    char *nonce;              /* may be NULL */
+    char *scope;
+    char *code_challenge;     /* S256 */
+    zr_loa_t min_loa;         /* max(client minimum, acr_values) */
+    int force_authn;          /* prompt=login */
+} zr_oidc_authz_t;
+
+typedef enum {
+    ZR_OIDC_AUTHZ_OK = 0,     /* proceed to the login */
+    ZR_OIDC_AUTHZ_RESPONDED   /* resp holds an error page or an error redirect */
+} zr_oidc_authz_result_t;
+
+/* Validates GET/POST /authorize (client, exact redirect_uri, response_type
+ * code only, PKCE S256, scope openid, duplicate parameters, request objects
+ * not supported -> request_not_supported, ...). Client errors become a page;
+ * other errors a redirect with error, error_description, state and iss. */
+zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_request_t *req,
+                                               zr_http_response_t *resp, zr_oidc_authz_t *out);
+void zr_oidc_authz_clear(zr_oidc_authz_t *a);
+char *zr_oidc_authz_to_json(const zr_oidc_authz_t *a);
+int zr_oidc_authz_from_json(const char *json, zr_oidc_authz_t *out);
+
+/* Issues a single-use code bound to the request and the subject, and writes
+ * the redirect to the client into resp. Store failure -> 503 page. */
+int zr_oidc_authorize_finish(zr_oidc_t *op, const zr_oidc_authz_t *authz, const zr_subject_t *subject,
+                             zr_http_response_t *resp);
+/* Redirects to the client with an OAuth error (state and iss included). */
+int zr_oidc_authorize_error(zr_oidc_t *op, const zr_oidc_authz_t *authz, const char *error,
+                            const char *description, zr_http_response_t *resp);
+
+/* Endpoint handlers (ctx is the zr_oidc_t). */
+int zr_oidc_handle_discovery(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
+int zr_oidc_handle_jwks(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
+int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
+int zr_oidc_handle_userinfo(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
+
+/* Pairwise subject: base64url(HMAC-SHA256(pairwise_secret, sector || "|" ||
+ * id_type || "|" || id_value)) where sector is the client's redirect host. */
+char *zr_oidc_pairwise_sub(const zr_oidc_t *op, const zr_client_t *client, const zr_subject_id_t *id);
+
+#endif

@@ -1,0 +1,133 @@
+/* SAML service provider towards TVS, eID SAML 4.4 / ST-SAML 1.0 (src/saml/).
+ * Walk of one login: zr_saml_authn_request_build -> (browser, TVS) ->
+ * zr_saml_artifact_parse -> zr_saml_artifact_resolve -> zr_saml_response_validate. */
+#ifndef ZR_SAML_H
+#define ZR_SAML_H
+
+#include <stddef.h>
+#include <time.h>
+#include "zr/config.h"
+#include "zr/store.h"
+#include "zr/subject.h"
+#include "zr/xml.h"
+
+#define ZR_SAML_ATTR_SERVICE_UUID "urn:nl-eid-gdi:1.0:ServiceUUID"
+#define ZR_SAML_ATTR_ACTING       "urn:nl-eid-gdi:1.0:ActingSubjectID"
+#define ZR_SAML_ATTR_LEGAL        "urn:nl-eid-gdi:1.0:LegalSubjectID"
+#define ZR_SAML_ATTR_REPR_TYPE    "urn:nl-eid-gdi:1.1:RepresentationType"
+#define ZR_SAML_BINDING_POST      "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
+#define ZR_SAML_BINDING_ARTIFACT  "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact"
+#define ZR_SAML_BINDING_SOAP      "urn:oasis:names:tc:SAML:2.0:bindings:SOAP"
+
+/* ---- TVS (RD) metadata, verified ---- */
+
+typedef struct {
+    EVP_PKEY *key;
+    X509 *cert;
+    char *key_name;          /* KeyName as given in the metadata (or SHA-1 of cert) */
+    char *key_name_sha256;
+} zr_saml_idp_key_t;
+
+typedef struct {
+    char *entity_id;
+    char *sso_url;           /* SingleSignOnService, HTTP-POST */
+    char *artifact_url;      /* ArtifactResolutionService, SOAP */
+    int artifact_index;
+    char *slo_url;           /* SingleLogoutService, HTTP-POST (may be NULL) */
+    zr_saml_idp_key_t *keys; /* use="signing" (or no use) */
+    size_t key_count;
+    time_t valid_until;      /* 0 when only cacheDuration was given */
+    time_t loaded_at;
+} zr_saml_idp_t;
+
+/* Loads TVS metadata from cfg->tvs.metadata (file, or https URL via libcurl),
+ * verifies its signature against cfg->tvs.trust_anchors, refuses it when
+ * validUntil has passed, and extracts endpoints and keys. */
+zr_saml_idp_t *zr_saml_idp_load(const zr_config_t *cfg, char *err, size_t errlen);
+/* The same from a buffer (tests, mock). */
+zr_saml_idp_t *zr_saml_idp_parse(const char *xml, size_t len, STACK_OF(X509) *anchors,
+                                 char *err, size_t errlen);
+void zr_saml_idp_free(zr_saml_idp_t *idp);
+
+/* ---- our SP metadata (direct DV shape, ST-SAML §Metadata) ---- */
+
+/* Signed EntityDescriptor for tenant t: signing + TLS client certs
+ * (use="signing"), BSN encryption certs (use="encryption"), Artifact ACS,
+ * one AttributeConsumingService per service. Returns malloc'ed XML. */
+char *zr_saml_sp_metadata_build(const zr_config_t *cfg, const zr_tenant_t *t, char *err, size_t errlen);
+/* Our ACS URL: public_base_url + "/saml/acs". malloc'ed. */
+char *zr_saml_acs_url(const zr_config_t *cfg);
+
+/* ---- AuthnRequest (HTTP-POST binding) ---- */
+
+typedef struct {
+    char *id;                /* the request ID, for InResponseTo checks */
+    char *xml;               /* signed AuthnRequest */
+    char *saml_request_b64;  /* base64 for the SAMLRequest form field */
+} zr_saml_authn_request_t;
+
+int zr_saml_authn_request_build(const zr_config_t *cfg, const zr_tenant_t *t,
+                                const zr_tenant_service_t *service, const zr_saml_idp_t *idp,
+                                int force_authn, zr_saml_authn_request_t *out,
+                                char *err, size_t errlen);
+void zr_saml_authn_request_free(zr_saml_authn_request_t *r);
+
+/* ---- Artifact ---- */
+
+/* SAML 2.0 artifact type 0x0004: TypeCode(2) EndpointIndex(2) SourceID(20)
+ * MessageHandle(20). Checks the type, the length and that SourceID is the
+ * SHA-1 of idp->entity_id. 0 when acceptable. */
+int zr_saml_artifact_parse(const char *samlart, const zr_saml_idp_t *idp, int *endpoint_index,
+                           char *err, size_t errlen);
+
+/* The back channel: a reusable libcurl handle per thread with our TLS client
+ * certificate, TVS CA pinned, TLS >= 1.2, timeouts. */
+typedef struct zr_saml_backchannel zr_saml_backchannel_t;
+zr_saml_backchannel_t *zr_saml_backchannel_new(const zr_config_t *cfg, char *err, size_t errlen);
+void zr_saml_backchannel_free(zr_saml_backchannel_t *bc);
+
+/* Builds and signs an ArtifactResolve (SOAP), POSTs it once (never retried
+ * once sent), returns the SOAP response body. *resolve_id is the ID of our
+ * ArtifactResolve (for InResponseTo). ZR_SAML_ERR_* on failure. */
+int zr_saml_artifact_resolve(zr_saml_backchannel_t *bc, const zr_config_t *cfg,
+                             const zr_saml_idp_t *idp, const char *samlart,
+                             char **resolve_id, char **soap_response, size_t *soap_len,
+                             char *err, size_t errlen);
+
+/* ---- Response validation ---- */
+
+typedef enum {
+    ZR_SAML_OK = 0,
+    ZR_SAML_CANCELLED,        /* AuthnFailed + "Authentication cancelled" */
+    ZR_SAML_AUTHN_FAILED,     /* AuthnFailed otherwise */
+    ZR_SAML_NO_AUTHN_CONTEXT, /* NoAuthnContext: LoA not reachable for the user */
+    ZR_SAML_LOA_TOO_LOW,      /* assertion LoA below the service minimum */
+    ZR_SAML_STATUS_ERROR,     /* other non-success status (RequestDenied, ...) */
+    ZR_SAML_INVALID,          /* any validation failure: signature, time, audience, ... */
+    ZR_SAML_REPLAY,           /* artifact / Response ID / Assertion ID seen before */
+    ZR_SAML_BSN_INVALID,      /* decryption failed, wrong type, 11-proof */
+    ZR_SAML_UNAVAILABLE       /* TVS or Redis unreachable */
+} zr_saml_status_t;
+
+const char *zr_saml_status_name(zr_saml_status_t st);
+
+/* What the response must match: everything we know from the login. */
+typedef struct {
+    const char *artifact;           /* for the replay cache */
+    const char *resolve_id;         /* our ArtifactResolve ID */
+    const char *authn_request_id;   /* our AuthnRequest ID */
+    const char *service_uuid;       /* requested ServiceUUID */
+    zr_loa_t min_loa;
+    const zr_tenant_t *tenant;      /* audience + BSN decryption keys */
+} zr_saml_expect_t;
+
+/* Runs the processing checklist of reference/tvs-saml.md in order, fail
+ * closed. On ZR_SAML_OK *subject is filled (caller clears it). On any other
+ * status, err says exactly which check failed (never containing a BSN) and
+ * status_detail the SAML status codes when TVS sent a non-success. */
+zr_saml_status_t zr_saml_response_validate(const zr_config_t *cfg, const zr_saml_idp_t *idp,
+                                           zr_store_t *store, const char *soap, size_t soap_len,
+                                           const zr_saml_expect_t *expect, zr_subject_t *subject,
+                                           char *err, size_t errlen);
+
+#endif

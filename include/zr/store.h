@@ -1,0 +1,45 @@
+/* Session store on Redis (src/store/). Every piece of relay state lives here
+ * with a TTL, so any number of relay processes share one login.
+ * Keys are HMAC-SHA256(key, namespace || ":" || name) in hex under the
+ * configured prefix; values are AES-256-GCM sealed with the key as AAD, so a
+ * Redis dump holds no BSN, token or code, and a value cannot be moved to
+ * another key. Thread-safe: a small pool of connections, reconnecting after
+ * Redis comes back. */
+#ifndef ZR_STORE_H
+#define ZR_STORE_H
+
+#include <stddef.h>
+#include "zr/config.h"
+
+typedef enum {
+    ZR_STORE_OK = 0,
+    ZR_STORE_NOT_FOUND = 1,   /* absent or expired */
+    ZR_STORE_EXISTS = 2,      /* zr_store_claim: already claimed (replay) */
+    ZR_STORE_UNAVAILABLE = -1,/* Redis down or timed out: show 503, never a half session */
+    ZR_STORE_CORRUPT = -2     /* value failed authentication */
+} zr_store_status_t;
+
+typedef struct zr_store zr_store_t;
+
+zr_store_t *zr_store_open(const zr_redis_config_t *cfg, char *err, size_t errlen);
+void zr_store_close(zr_store_t *s);
+
+/* Stores value under (ns, name) for ttl_s seconds (overwrites). */
+zr_store_status_t zr_store_put(zr_store_t *s, const char *ns, const char *name,
+                               const void *value, size_t len, int ttl_s);
+/* Reads value (*value malloc'ed, NUL-terminated for convenience). */
+zr_store_status_t zr_store_get(zr_store_t *s, const char *ns, const char *name,
+                               char **value, size_t *len);
+/* Atomically reads and deletes (GETDEL): single-use items such as codes. */
+zr_store_status_t zr_store_take(zr_store_t *s, const char *ns, const char *name,
+                                char **value, size_t *len);
+/* Marks (ns, name) as seen for ttl_s (SET NX): ZR_STORE_OK the first time,
+ * ZR_STORE_EXISTS after. The replay cache for artifacts and SAML IDs. */
+zr_store_status_t zr_store_claim(zr_store_t *s, const char *ns, const char *name, int ttl_s);
+zr_store_status_t zr_store_del(zr_store_t *s, const char *ns, const char *name);
+/* PING round trip; ZR_STORE_OK when Redis answers. */
+zr_store_status_t zr_store_ping(zr_store_t *s);
+
+const char *zr_store_status_name(zr_store_status_t st);
+
+#endif

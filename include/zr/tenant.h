@@ -1,0 +1,63 @@
+/* A care provider (DV, "dienstverlener") the relay acts for. First-class
+ * object: every login belongs to exactly one tenant, and only that tenant's
+ * keys decrypt its BSNs. */
+#ifndef ZR_TENANT_H
+#define ZR_TENANT_H
+
+#include <stddef.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+/* Levels of assurance, ordered (ST-SAML §Levels of assurance). */
+typedef enum {
+    ZR_LOA_NONE = 0,
+    ZR_LOA_BASIC,        /* http://eID.logius.nl/LoA/basic */
+    ZR_LOA_LOW,          /* http://eidas.europa.eu/LoA/low (DigiD midden) */
+    ZR_LOA_SUBSTANTIAL,  /* http://eidas.europa.eu/LoA/substantial */
+    ZR_LOA_HIGH          /* http://eidas.europa.eu/LoA/high */
+} zr_loa_t;
+
+/* Parses a LoA URI (trimmed, scheme and host case-insensitive) or a short
+ * name ("basic", "low", "midden", "substantial", "substantieel", "high",
+ * "hoog"). Returns ZR_LOA_NONE when unknown. */
+zr_loa_t zr_loa_parse(const char *s);
+const char *zr_loa_uri(zr_loa_t loa);
+const char *zr_loa_name(zr_loa_t loa);
+
+/* A service registered at TVS: one ServiceUUID per minimum LoA. */
+typedef struct {
+    zr_loa_t min_loa;
+    char *service_uuid;
+    int attribute_consuming_service_index; /* direct connection: index in our metadata */
+    char *name;                            /* ServiceName in our metadata */
+} zr_tenant_service_t;
+
+/* A BSN decryption key (PKIoverheid encryption certificate + private key). */
+typedef struct {
+    char *cert_file;
+    char *key_file;
+    X509 *cert;
+    EVP_PKEY *key;
+    char *key_name;       /* SHA-1 hex of the certificate */
+    char *key_name_sha256;/* SHA-256 hex: TVS may use either as KeyName */
+} zr_tenant_key_t;
+
+typedef struct zr_tenant {
+    char *id;             /* short configuration name, e.g. "ziekenhuis-oost" */
+    char *name;           /* display name */
+    char *entity_id;      /* urn:nl-eid-gdi:1.0:DV:<OIN>:entities:<nnnn> */
+    char *oin;            /* 20 digits */
+    char *ura;            /* optional */
+    zr_tenant_service_t *services;
+    size_t service_count;
+    zr_tenant_key_t bsn_keys[2]; /* one, or two during rollover */
+    size_t bsn_key_count;
+    int assertion_consumer_service_index; /* default 0 */
+} zr_tenant_t;
+
+/* The service with the lowest min_loa >= wanted; NULL when none. */
+const zr_tenant_service_t *zr_tenant_service_for_loa(const zr_tenant_t *t, zr_loa_t wanted);
+/* The decryption key whose KeyName (SHA-1 or SHA-256 form) equals key_name. */
+const zr_tenant_key_t *zr_tenant_find_bsn_key(const zr_tenant_t *t, const char *key_name);
+
+#endif

@@ -1,0 +1,22 @@
+/* The subcommand table and `zorgrelay version`. */
+#include "zr/cmd.h"
+
+#include <stdio.h>
+
+const zr_cmd_t zr_cmd_table[] = {
+    {"version", "print the version", zr_cmd_version},
+    {NULL, NULL, NULL},
+};
+
+void zr_cmd_usage(FILE *out)
+{
+    fprintf(out, "usage: zorgrelay <command> [options]\n\ncommands:\n");
+    for (const zr_cmd_t *c = zr_cmd_table; c->name; c++)
+        fprintf(out, "  %-14s %s\n", c->name, c->summary);
+}
+
+int zr_cmd_version(int argc, char **argv)
+{
+    printf("zorgrelay %s\n", ZR_VERSION);
+    return 0;
+}

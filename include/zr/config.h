@@ -96,6 +96,25 @@ typedef struct {
     int session_lifetime_s;   /* pending login at TVS, default 900 (max 900) */
 } zr_oidc_config_t;
 
+/* What a mock TVS test identity makes TVS answer. */
+typedef enum {
+    ZR_MOCK_OUTCOME_SUCCESS = 0,
+    ZR_MOCK_OUTCOME_CANCEL,           /* AuthnFailed, "Authentication cancelled" */
+    ZR_MOCK_OUTCOME_AUTHN_FAILED,     /* AuthnFailed */
+    ZR_MOCK_OUTCOME_NO_AUTHN_CONTEXT, /* NoAuthnContext */
+    ZR_MOCK_OUTCOME_REQUEST_DENIED    /* RequestDenied */
+} zr_mock_outcome_t;
+
+typedef struct {
+    char *label;               /* shown on the mock's login page */
+    zr_mock_outcome_t outcome; /* default success */
+    char *acting_bsn;          /* ActingSubjectID (success) */
+    char *legal_bsn;           /* LegalSubjectID (representation), optional */
+    char *representation_type; /* urn:nl-eid-gdi:1.1:RT:..., optional */
+    char *id_type;             /* NameQualifier, default legacy-BSN */
+    zr_loa_t loa;              /* LoA the assertion states */
+} zr_mock_identity_t;
+
 /* The built-in mock TVS (`zorgrelay mock-tvs`); never in production. */
 typedef struct {
     char *entity_id;          /* urn:nl-eid-gdi:1.0:RD:<OIN>:entities:9xxx */
@@ -108,6 +127,8 @@ typedef struct {
     char *client_ca_file;     /* CA that issued the relay's TLS client certificate */
     char *metadata_out;       /* where to write its signed metadata on start (optional) */
     int metadata_valid_days;  /* default 7 */
+    zr_mock_identity_t *identities;
+    size_t identity_count;
 } zr_mock_tvs_config_t;
 
 typedef struct zr_config {

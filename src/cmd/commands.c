@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 const zr_cmd_t zr_cmd_table[] = {
+    {"check-config", "validate a configuration file: check-config CONFIG", zr_cmd_check_config},
     {"version", "print the version", zr_cmd_version},
     {NULL, NULL, NULL},
 };

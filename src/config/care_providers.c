@@ -1,0 +1,251 @@
+/* The care_providers section: one zr_tenant_t per care provider (DV), with
+ * its TVS services and its BSN decryption keys. */
+#include "config_internal.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "zr/crypto.h"
+#include "zr/util.h"
+
+static int id_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
+            return 0;
+    return 1;
+}
+
+static void read_service(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path, size_t index,
+                         const zr_tenant_t *t, zr_tenant_service_t *s)
+{
+    static const char *const keys[] = {"loa", "service_uuid", "attribute_consuming_service_index", "name", NULL};
+    zr_cfg_map_t m;
+    char *loa = NULL, kpath[ZR_CFG_PATH_MAX];
+    long n;
+    s->attribute_consuming_service_index = (int)index;
+    if (zr_cfg_map_open(ld, node, path, keys, &m) != 0)
+        return;
+    if (zr_cfg_get_str(&m, "loa", 1, &loa) == 1 && (s->min_loa = zr_loa_parse(loa)) == ZR_LOA_NONE) {
+        zr_cfg_path_key(kpath, path, "loa");
+        zr_cfg_error(ld, zr_cfg_map_get(&m, "loa"), kpath,
+                     "'%s' is not a level of assurance (basic, low, substantial, high, or its URI)", loa);
+    }
+    free(loa);
+    if (zr_cfg_get_str(&m, "service_uuid", 1, &s->service_uuid) == 1) {
+        /* Registered values are often pasted with spaces around them. */
+        zr_str_trim(s->service_uuid);
+        if (!zr_cfg_uuid_valid(s->service_uuid)) {
+            zr_cfg_path_key(kpath, path, "service_uuid");
+            zr_cfg_error(ld, zr_cfg_map_get(&m, "service_uuid"), kpath,
+                         "must be a UUID (8-4-4-4-12 hex digits) as registered at TVS");
+        }
+    }
+    if (zr_cfg_get_int(&m, "attribute_consuming_service_index", 0, 0, 65535, &n) == 1)
+        s->attribute_consuming_service_index = (int)n;
+    zr_cfg_get_str(&m, "name", 0, &s->name);
+    if (!s->name)
+        s->name = strdup(t->name ? t->name : t->id ? t->id : "");
+}
+
+/* ST-SAML: one ServiceUUID per minimum LoA, each its own
+ * AttributeConsumingService in our metadata. */
+static void check_services(zr_cfg_loader_t *ld, yaml_node_t *seq, const char *spath, const zr_tenant_t *t)
+{
+    char kpath[ZR_CFG_PATH_MAX], ipath[ZR_CFG_PATH_MAX];
+    for (size_t i = 0; i < t->service_count; i++) {
+        yaml_node_t *item = zr_cfg_node(ld, seq->data.sequence.items.start[i]);
+        const zr_tenant_service_t *s = &t->services[i];
+        zr_cfg_map_t m = {.ld = ld, .node = item && item->type == YAML_MAPPING_NODE ? item : NULL};
+        yaml_node_t *loa_at = zr_cfg_map_get(&m, "loa"), *index_at = zr_cfg_map_get(&m, "attribute_consuming_service_index");
+        zr_cfg_path_index(ipath, spath, i);
+        for (size_t j = 0; j < i; j++) {
+            const zr_tenant_service_t *o = &t->services[j];
+            if (s->min_loa != ZR_LOA_NONE && s->min_loa == o->min_loa) {
+                zr_cfg_path_key(kpath, ipath, "loa");
+                zr_cfg_error(ld, loa_at ? loa_at : item, kpath, "LoA %s already has a service (%s[%zu]); one ServiceUUID per LoA",
+                             zr_loa_name(s->min_loa), spath, j);
+            }
+            if (s->attribute_consuming_service_index == o->attribute_consuming_service_index) {
+                zr_cfg_path_key(kpath, ipath, "attribute_consuming_service_index");
+                zr_cfg_error(ld, index_at ? index_at : item, kpath, "index %d is already used by %s[%zu]",
+                             s->attribute_consuming_service_index, spath, j);
+            }
+        }
+    }
+}
+
+static void read_bsn_keys(zr_cfg_map_t *tm, zr_tenant_t *t)
+{
+    static const char *const keys[] = {"cert", "key", NULL};
+    zr_cfg_loader_t *ld = tm->ld;
+    yaml_node_t *seq = NULL;
+    char kpath[ZR_CFG_PATH_MAX], ipath[ZR_CFG_PATH_MAX];
+    size_t n, i = 0;
+    if (zr_cfg_get_seq(tm, "bsn_keys", 1, &seq) != 1)
+        return;
+    zr_cfg_path_key(kpath, tm->path, "bsn_keys");
+    n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+    if (n < 1 || n > 2) {
+        zr_cfg_error(ld, seq, kpath, "must hold one key, or two during a key rollover");
+        return;
+    }
+    for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++, i++) {
+        zr_tenant_key_t *k = &t->bsn_keys[i];
+        zr_cfg_map_t km;
+        zr_cfg_path_index(ipath, kpath, i);
+        t->bsn_key_count = i + 1;
+        if (zr_cfg_map_open(ld, zr_cfg_node(ld, *it), ipath, keys, &km) != 0)
+            continue;
+        if (zr_cfg_load_keypair(&km, ZR_CFG_KEY_RSA_ONLY | ZR_CFG_KEY_ENCIPHER, &k->cert_file, &k->key_file,
+                                &k->cert, &k->key) != 0)
+            continue;
+        k->key_name = zr_crypto_cert_keyname(k->cert);
+        k->key_name_sha256 = zr_crypto_cert_sha256_hex(k->cert);
+        if (!k->key_name || !k->key_name_sha256)
+            zr_cfg_error(ld, zr_cfg_node(ld, *it), ipath, "cannot compute the certificate's KeyName");
+        else if (i == 1 && t->bsn_keys[0].key_name && !strcmp(t->bsn_keys[0].key_name, k->key_name))
+            zr_cfg_error(ld, zr_cfg_node(ld, *it), ipath, "the same certificate as %s[0]", kpath);
+    }
+}
+
+static void read_tenant(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path, zr_tenant_t *t)
+{
+    static const char *const keys[] = {"id", "name", "entity_id", "oin", "ura", "assertion_consumer_service_index",
+                                       "services", "bsn_keys", NULL};
+    zr_cfg_map_t m;
+    yaml_node_t *seq = NULL, *v;
+    char kpath[ZR_CFG_PATH_MAX], ipath[ZR_CFG_PATH_MAX], oin[21] = "";
+    int index = -1, entity_ok = 0;
+    long n;
+    if (zr_cfg_map_open(ld, node, path, keys, &m) != 0)
+        return;
+    if (zr_cfg_get_str(&m, "id", 1, &t->id) == 1 && !id_valid(t->id)) {
+        zr_cfg_path_key(kpath, path, "id");
+        zr_cfg_error(ld, zr_cfg_map_get(&m, "id"), kpath, "must be 1-64 letters, digits, '.', '-' or '_'");
+    }
+    zr_cfg_get_str(&m, "name", 0, &t->name);
+    if (!t->name && t->id)
+        t->name = strdup(t->id);
+    if (zr_cfg_get_str(&m, "oin", 1, &t->oin) == 1 && !zr_cfg_digits(t->oin, 20)) {
+        zr_cfg_path_key(kpath, path, "oin");
+        zr_cfg_error(ld, zr_cfg_map_get(&m, "oin"), kpath, "must be the 20-digit OIN (write it in quotes)");
+    }
+    if (zr_cfg_get_str(&m, "entity_id", 1, &t->entity_id) == 1) {
+        v = zr_cfg_map_get(&m, "entity_id");
+        zr_cfg_path_key(kpath, path, "entity_id");
+        if (zr_cfg_entity_id_parse(t->entity_id, "DV|LC", oin, &index) != 0)
+            zr_cfg_error(ld, v, kpath, "must look like urn:nl-eid-gdi:1.0:DV:<OIN, 20 digits>:entities:<4 digits>");
+        else
+            entity_ok = 1;
+        if (entity_ok && t->oin && zr_cfg_digits(t->oin, 20) && strcmp(oin, t->oin) != 0)
+            zr_cfg_error(ld, v, kpath, "the OIN in the entity ID (%s) differs from oin (%s)", oin, t->oin);
+        /* eID SAML: entity indexes 9000-9999 are test registrations. */
+        if (entity_ok && ld->env == ZR_ENV_PRODUCTION && index >= 9000)
+            zr_cfg_error(ld, v, kpath, "entity index %04d is reserved for test and refused in production", index);
+    }
+    if (zr_cfg_get_str(&m, "ura", 0, &t->ura) == 1 && !zr_cfg_digits(t->ura, 8)) {
+        zr_cfg_path_key(kpath, path, "ura");
+        zr_cfg_error(ld, zr_cfg_map_get(&m, "ura"), kpath, "must be the 8-digit URA number (in quotes)");
+    }
+    if (zr_cfg_get_int(&m, "assertion_consumer_service_index", 0, 0, 65535, &n) == 1)
+        t->assertion_consumer_service_index = (int)n;
+
+    if (zr_cfg_get_seq(&m, "services", 1, &seq) == 1) {
+        size_t count = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+        zr_cfg_path_key(kpath, path, "services");
+        if (count == 0) {
+            zr_cfg_error(ld, seq, kpath, "must list at least one service (ServiceUUID)");
+        } else if ((t->services = calloc(count, sizeof(*t->services))) != NULL) {
+            for (size_t i = 0; i < count; i++) {
+                zr_cfg_path_index(ipath, kpath, i);
+                t->service_count = i + 1;
+                read_service(ld, zr_cfg_node(ld, seq->data.sequence.items.start[i]), ipath, i, t, &t->services[i]);
+            }
+            check_services(ld, seq, kpath, t);
+        }
+    }
+    read_bsn_keys(&m, t);
+}
+
+void zr_cfg_read_tenants(zr_cfg_map_t *root, zr_config_t *cfg)
+{
+    zr_cfg_loader_t *ld = root->ld;
+    yaml_node_t *seq = NULL;
+    char ipath[ZR_CFG_PATH_MAX], kpath[ZR_CFG_PATH_MAX];
+    size_t count;
+    if (zr_cfg_get_seq(root, "care_providers", 1, &seq) != 1)
+        return;
+    count = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+    if (count == 0) {
+        zr_cfg_error(ld, seq, "care_providers", "must list at least one care provider");
+        return;
+    }
+    if (!(cfg->tenants = calloc(count, sizeof(*cfg->tenants))))
+        return;
+    for (size_t i = 0; i < count; i++) {
+        yaml_node_t *item = zr_cfg_node(ld, seq->data.sequence.items.start[i]);
+        zr_tenant_t *t = &cfg->tenants[i];
+        zr_cfg_path_index(ipath, "care_providers", i);
+        cfg->tenant_count = i + 1;
+        read_tenant(ld, item, ipath, t);
+        for (size_t j = 0; j < i; j++) {
+            const zr_tenant_t *o = &cfg->tenants[j];
+            if (t->id && o->id && !strcmp(t->id, o->id)) {
+                zr_cfg_path_key(kpath, ipath, "id");
+                zr_cfg_error(ld, item, kpath, "duplicate care provider id '%s' (also care_providers[%zu])", t->id, j);
+            }
+            if (t->entity_id && o->entity_id && !strcmp(t->entity_id, o->entity_id)) {
+                zr_cfg_path_key(kpath, ipath, "entity_id");
+                zr_cfg_error(ld, item, kpath, "the same entity ID as care_providers[%zu]", j);
+            }
+            for (size_t a = 0; a < t->service_count; a++)
+                for (size_t b = 0; b < o->service_count; b++)
+                    if (t->services[a].service_uuid && o->services[b].service_uuid &&
+                        !strcasecmp(t->services[a].service_uuid, o->services[b].service_uuid)) {
+                        char spath[ZR_CFG_PATH_MAX];
+                        zr_cfg_path_key(kpath, ipath, "services");
+                        zr_cfg_path_index(spath, kpath, a);
+                        zr_cfg_error(ld, item, spath, "service_uuid: already used by care_providers[%zu]", j);
+                    }
+        }
+    }
+}
+
+static void tenant_key_free(zr_tenant_key_t *k)
+{
+    zr_release(k->cert_file);
+    zr_release(k->key_file);
+    zr_release(k->key_name);
+    zr_release(k->key_name_sha256);
+    X509_free(k->cert);
+    k->cert = NULL;
+    EVP_PKEY_free(k->key);
+    k->key = NULL;
+}
+
+void zr_cfg_free_tenants(zr_config_t *cfg)
+{
+    for (size_t i = 0; cfg->tenants && i < cfg->tenant_count; i++) {
+        zr_tenant_t *t = &cfg->tenants[i];
+        free(t->id);
+        free(t->name);
+        free(t->entity_id);
+        free(t->oin);
+        free(t->ura);
+        for (size_t s = 0; t->services && s < t->service_count; s++) {
+            free(t->services[s].service_uuid);
+            free(t->services[s].name);
+        }
+        free(t->services);
+        for (size_t k = 0; k < 2; k++)
+            tenant_key_free(&t->bsn_keys[k]);
+    }
+    zr_release(cfg->tenants);
+    cfg->tenant_count = 0;
+}

@@ -1,0 +1,428 @@
+/* zr_config_load(): the YAML file mapped into zr_config_t, every value
+ * checked, every key and certificate loaded (docs/configuration.md). All
+ * problems are collected so an operator fixes them in one round. This file
+ * holds the top level, server, redis, tvs and saml sections; care providers,
+ * OIDC/clients and the mock TVS have their own files. */
+#include "config_internal.h"
+
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "zr/crypto.h"
+#include "zr/log.h"
+#include "zr/util.h"
+
+static const char *const env_names[] = {"development", "preprod", "production", NULL};
+
+const char *zr_environment_name(zr_environment_t env)
+{
+    return env >= ZR_ENV_DEVELOPMENT && env <= ZR_ENV_PRODUCTION ? env_names[env] : "unknown";
+}
+
+int zr_cfg_check_base_url(zr_cfg_loader_t *ld, const yaml_node_t *at, const char *path, const char *value,
+                          void *ctx)
+{
+    zr_cfg_url_t u;
+    if (zr_cfg_url_parse(value, &u) != 0) {
+        zr_cfg_error(ld, at, path, "must be an absolute http(s) URL");
+        return -1;
+    }
+    if (u.has_query || u.has_fragment) {
+        zr_cfg_error(ld, at, path, "must not have a query or fragment");
+        return -1;
+    }
+    if (u.trailing_slash) {
+        zr_cfg_error(ld, at, path, "must not end in a slash");
+        return -1;
+    }
+    if (ld->env == ZR_ENV_PRODUCTION && strcmp(u.scheme, "https") != 0) {
+        zr_cfg_error(ld, at, path, "http is refused in production: must be an https URL");
+        return -1;
+    }
+    return 0;
+}
+
+/* OIDC Core §3.1.2.1: redirect URIs are compared exactly, so they must be
+ * complete; NL GOV requires https, loopback http is for development. */
+int zr_cfg_check_redirect_uri(zr_cfg_loader_t *ld, const yaml_node_t *at, const char *path, const char *value,
+                              void *ctx)
+{
+    zr_cfg_url_t u;
+    if (zr_cfg_url_parse(value, &u) != 0) {
+        zr_cfg_error(ld, at, path, "must be an absolute https URL (or http on localhost in development)");
+        return -1;
+    }
+    if (u.has_fragment) {
+        zr_cfg_error(ld, at, path, "must not contain a fragment (#)");
+        return -1;
+    }
+    if (!strcmp(u.scheme, "https"))
+        return 0;
+    if (ld->env == ZR_ENV_PRODUCTION) {
+        zr_cfg_error(ld, at, path, "http is refused in production: must be an https URL");
+        return -1;
+    }
+    if (!zr_cfg_url_is_loopback(&u)) {
+        zr_cfg_error(ld, at, path, "must be an absolute https URL (or http on localhost in development)");
+        return -1;
+    }
+    return 0;
+}
+
+int zr_cfg_check_origin(zr_cfg_loader_t *ld, const yaml_node_t *at, const char *path, const char *value,
+                        void *ctx)
+{
+    zr_cfg_url_t u;
+    if (zr_cfg_url_parse(value, &u) != 0 || u.has_path || u.has_query || u.has_fragment) {
+        zr_cfg_error(ld, at, path, "must be an origin: https://host[:port] without path or slash");
+        return -1;
+    }
+    if (strcmp(u.scheme, "https") != 0 && (ld->env == ZR_ENV_PRODUCTION || !zr_cfg_url_is_loopback(&u))) {
+        zr_cfg_error(ld, at, path, "must be https (http only for localhost outside production)");
+        return -1;
+    }
+    return 0;
+}
+
+/* Maps a scalar to an index in a NULL-terminated name table; reports the
+ * allowed values otherwise. -1 when absent or bad. */
+int zr_cfg_get_enum(const zr_cfg_map_t *m, const char *key, int required, const char *const *names, int *out)
+{
+    char *s = NULL, kpath[ZR_CFG_PATH_MAX], allowed[256] = "";
+    int rc = zr_cfg_get_str(m, key, required, &s);
+    if (rc != 1)
+        goto end;
+    for (int i = 0; names[i]; i++) {
+        if (!strcmp(s, names[i])) {
+            *out = i;
+            goto end;
+        }
+        snprintf(allowed + strlen(allowed), sizeof(allowed) - strlen(allowed), "%s%s", i ? ", " : "", names[i]);
+    }
+    zr_cfg_path_key(kpath, m->path, key);
+    zr_cfg_error(m->ld, zr_cfg_map_get(m, key), kpath, "'%s' is not one of: %s", s, allowed);
+    rc = -1;
+end:
+    free(s);
+    return rc;
+}
+
+void zr_cfg_read_keypair(zr_cfg_map_t *parent, const char *key, int required, int flags, zr_keypair_t *kp)
+{
+    static const char *const keys[] = {"cert", "key", NULL};
+    char kpath[ZR_CFG_PATH_MAX];
+    zr_cfg_map_t m;
+    yaml_node_t *v = zr_cfg_map_get(parent, key);
+    if (!v) {
+        if (required)
+            zr_cfg_required(parent, key);
+        return;
+    }
+    zr_cfg_path_key(kpath, parent->path, key);
+    if (zr_cfg_map_open(parent->ld, v, kpath, keys, &m) != 0)
+        return;
+    if (zr_cfg_load_keypair(&m, flags, &kp->cert_file, &kp->key_file, &kp->cert, &kp->key) == 0 &&
+        !(kp->key_name = zr_crypto_cert_keyname(kp->cert)))
+        zr_cfg_error(parent->ld, v, kpath, "cannot compute the certificate's KeyName");
+}
+
+void zr_cfg_keypair_free(zr_keypair_t *kp)
+{
+    zr_release(kp->cert_file);
+    zr_release(kp->key_file);
+    zr_release(kp->key_name);
+    X509_free(kp->cert);
+    kp->cert = NULL;
+    EVP_PKEY_free(kp->key); /* OpenSSL wipes the private key material */
+    kp->key = NULL;
+}
+
+static void read_server(zr_cfg_map_t *root, zr_config_t *cfg)
+{
+    static const char *const tls_keys[] = {"cert", "key", NULL};
+    zr_cfg_loader_t *ld = root->ld;
+    yaml_node_t *v;
+    char *s = NULL;
+    long n;
+    zr_log_level_t level;
+
+    if (zr_cfg_get_str(root, "listen", 1, &cfg->listen) == 1 && !zr_cfg_listen_valid(cfg->listen))
+        zr_cfg_error(ld, zr_cfg_map_get(root, "listen"), "listen",
+                     "must be HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080");
+    if (zr_cfg_get_str(root, "public_base_url", 1, &cfg->public_base_url) == 1)
+        zr_cfg_check_base_url(ld, zr_cfg_map_get(root, "public_base_url"), "public_base_url",
+                              cfg->public_base_url, NULL);
+    if ((v = zr_cfg_map_get(root, "tls")) != NULL) {
+        zr_cfg_map_t m;
+        zr_keypair_t kp = {0};
+        if (zr_cfg_map_open(ld, v, "tls", tls_keys, &m) == 0)
+            zr_cfg_load_keypair(&m, 0, &kp.cert_file, &kp.key_file, &kp.cert, &kp.key);
+        cfg->tls_cert_file = kp.cert_file;
+        cfg->tls_key_file = kp.key_file;
+        kp.cert_file = kp.key_file = NULL;
+        zr_cfg_keypair_free(&kp);
+    }
+    if (zr_cfg_get_str(root, "log_level", 0, &s) == 1) {
+        if (zr_log_level_parse(s, &level) == 0)
+            cfg->log_level = (int)level;
+        else
+            zr_cfg_error(ld, zr_cfg_map_get(root, "log_level"), "log_level",
+                         "'%s' is not one of: debug, info, warn, error", s);
+    }
+    free(s);
+    if (zr_cfg_get_int(root, "threads", 0, 1, 1024, &n) == 1)
+        cfg->threads = (int)n;
+    if (zr_cfg_get_int(root, "max_body_bytes", 0, 1024, 16L * 1024 * 1024, &n) == 1)
+        cfg->max_body_bytes = (size_t)n;
+}
+
+static void read_redis(zr_cfg_map_t *root, zr_config_t *cfg)
+{
+    static const char *const keys[] = {"host", "port", "unix_socket", "password", "db",
+                                       "timeout_ms", "prefix", "encryption_key_file", NULL};
+    zr_redis_config_t *r = &cfg->redis;
+    yaml_node_t *v = zr_cfg_map_get(root, "redis");
+    zr_cfg_map_t m;
+    char err[512];
+    long n;
+    if (!v) {
+        zr_cfg_required(root, "redis");
+        return;
+    }
+    if (zr_cfg_map_open(root->ld, v, "redis", keys, &m) != 0)
+        return;
+    zr_cfg_get_str(&m, "host", 0, &r->host);
+    if (zr_cfg_get_int(&m, "port", 0, 1, 65535, &n) == 1)
+        r->port = (int)n;
+    zr_cfg_get_path(&m, "unix_socket", 0, &r->unix_socket);
+    zr_cfg_get_str(&m, "password", 0, &r->password);
+    if (zr_cfg_get_int(&m, "db", 0, 0, 1024, &n) == 1)
+        r->db = (int)n;
+    if (zr_cfg_get_int(&m, "timeout_ms", 0, 10, 60000, &n) == 1)
+        r->timeout_ms = (int)n;
+    zr_cfg_get_str(&m, "prefix", 0, &r->prefix);
+    if (zr_cfg_get_path(&m, "encryption_key_file", 1, &r->encryption_key_file) == 1 &&
+        zr_crypto_load_secret(r->encryption_key_file, r->encryption_key, err, sizeof(err)) != 0)
+        zr_cfg_error(root->ld, zr_cfg_map_get(&m, "encryption_key_file"), "redis.encryption_key_file", "%s",
+                     err);
+}
+
+static void read_tvs(zr_cfg_map_t *root, zr_config_t *cfg)
+{
+    static const char *const keys[] = {"metadata", "trust_anchor", "tls_ca", "entity_id", "clock_skew_seconds",
+                                       "connect_timeout_ms", "timeout_ms", NULL};
+    zr_tvs_config_t *t = &cfg->tvs;
+    zr_cfg_loader_t *ld = root->ld;
+    yaml_node_t *v = zr_cfg_map_get(root, "tvs");
+    zr_cfg_map_t m;
+    char *meta = NULL, err[512], oin[21];
+    int index;
+    long n;
+    if (!v) {
+        zr_cfg_required(root, "tvs");
+        return;
+    }
+    if (zr_cfg_map_open(ld, v, "tvs", keys, &m) != 0)
+        return;
+    /* The metadata is signed, but its URL is still only ever fetched over
+     * https; anything without a scheme is a file. */
+    if (zr_cfg_get_str(&m, "metadata", 1, &meta) == 1) {
+        if (!strncmp(meta, "https://", 8)) {
+            t->metadata = meta;
+            meta = NULL;
+        } else if (strstr(meta, "://")) {
+            zr_cfg_error(ld, zr_cfg_map_get(&m, "metadata"), "tvs.metadata", "must be a file path or an https:// URL");
+        } else {
+            t->metadata = zr_cfg_resolve_path(ld, meta);
+        }
+    }
+    free(meta);
+    if (zr_cfg_get_path(&m, "trust_anchor", 1, &t->trust_anchor_file) == 1 &&
+        !(t->trust_anchors = zr_crypto_load_certificates(t->trust_anchor_file, err, sizeof(err))))
+        zr_cfg_error(ld, zr_cfg_map_get(&m, "trust_anchor"), "tvs.trust_anchor", "%s", err);
+    if (zr_cfg_get_path(&m, "tls_ca", 0, &t->tls_ca_file) == 1) {
+        STACK_OF(X509) *ca = zr_crypto_load_certificates(t->tls_ca_file, err, sizeof(err));
+        if (!ca)
+            zr_cfg_error(ld, zr_cfg_map_get(&m, "tls_ca"), "tvs.tls_ca", "%s", err);
+        sk_X509_pop_free(ca, X509_free);
+    }
+    if (zr_cfg_get_str(&m, "entity_id", 0, &t->entity_id) == 1) {
+        v = zr_cfg_map_get(&m, "entity_id");
+        if (zr_cfg_entity_id_parse(t->entity_id, "RD", oin, &index) != 0)
+            zr_cfg_error(ld, v, "tvs.entity_id", "must look like urn:nl-eid-gdi:1.0:RD:<OIN, 20 digits>:entities:<4 digits>");
+        else if (ld->env == ZR_ENV_PRODUCTION && index >= 9000)
+            zr_cfg_error(ld, v, "tvs.entity_id", "entity index %04d is reserved for test and refused in production", index);
+    }
+    if (zr_cfg_get_int(&m, "clock_skew_seconds", 0, 0, 300, &n) == 1)
+        t->clock_skew_s = (int)n;
+    if (zr_cfg_get_int(&m, "connect_timeout_ms", 0, 100, 60000, &n) == 1)
+        t->connect_timeout_ms = (int)n;
+    if (zr_cfg_get_int(&m, "timeout_ms", 0, 100, 120000, &n) == 1)
+        t->timeout_ms = (int)n;
+}
+
+static void read_saml(zr_cfg_map_t *root, zr_config_t *cfg)
+{
+    static const char *const keys[] = {"signing", "tls_client", "metadata_valid_days", NULL};
+    yaml_node_t *v = zr_cfg_map_get(root, "saml");
+    zr_cfg_map_t m;
+    long n;
+    if (!v) {
+        zr_cfg_required(root, "saml");
+        return;
+    }
+    if (zr_cfg_map_open(root->ld, v, "saml", keys, &m) != 0)
+        return;
+    /* ST-SAML §Signing: PKIoverheid RSA >= 2048 for SAML signatures. */
+    zr_cfg_read_keypair(&m, "signing", 1, ZR_CFG_KEY_RSA_ONLY, &cfg->saml_signing);
+    zr_cfg_read_keypair(&m, "tls_client", 1, 0, &cfg->saml_tls_client);
+    if (zr_cfg_get_int(&m, "metadata_valid_days", 0, 1, 365, &n) == 1)
+        cfg->sp_metadata_valid_days = (int)n;
+}
+
+static void set_defaults(zr_config_t *cfg)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg->log_level = ZR_LOG_INFO;
+    cfg->threads = (int)(cores > 0 && cores < 512 ? 2 * cores : 2);
+    cfg->max_body_bytes = 256 * 1024;
+    cfg->redis.port = 6379;
+    cfg->redis.timeout_ms = 500;
+    cfg->tvs.clock_skew_s = 60;
+    cfg->tvs.connect_timeout_ms = 3000;
+    cfg->tvs.timeout_ms = 10000;
+    cfg->sp_metadata_valid_days = 30;
+    cfg->oidc.id_token_lifetime_s = 300;
+    cfg->oidc.access_token_lifetime_s = 300;
+    cfg->oidc.code_lifetime_s = 60;
+    cfg->oidc.session_lifetime_s = 900;
+    cfg->mock_tvs.metadata_valid_days = 7;
+}
+
+/* Defaults that are copies of other values, filled once everything is read. */
+static int fill_derived(zr_config_t *cfg)
+{
+    if (!cfg->redis.host && !(cfg->redis.host = strdup("127.0.0.1")))
+        return -1;
+    if (!cfg->redis.prefix && !(cfg->redis.prefix = strdup("zr:")))
+        return -1;
+    if (!cfg->oidc.issuer && cfg->public_base_url && !(cfg->oidc.issuer = strdup(cfg->public_base_url)))
+        return -1;
+    return 0;
+}
+
+zr_config_t *zr_config_load(const char *path, zr_config_errors_t *errs)
+{
+    static const char *const root_keys[] = {"environment", "listen", "public_base_url", "tls", "log_level",
+                                            "threads", "max_body_bytes", "redis", "tvs", "saml",
+                                            "care_providers", "oidc", "clients", "mock_tvs", NULL};
+    zr_cfg_loader_t ld;
+    zr_cfg_map_t root;
+    zr_config_t *cfg = calloc(1, sizeof(*cfg));
+    int env = ZR_ENV_DEVELOPMENT;
+
+    memset(&ld, 0, sizeof(ld));
+    ld.file = path;
+    ld.errs = errs;
+    if (!cfg || !(cfg->file = strdup(path))) {
+        ld.error_count++;
+        zr_cfg_error_line(errs, "%s: out of memory", path);
+        goto end;
+    }
+    set_defaults(cfg);
+    if (zr_cfg_parse(&ld, path) != 0)
+        goto end;
+    if (zr_cfg_map_open(&ld, yaml_document_get_root_node(&ld.doc), "", root_keys, &root) != 0)
+        goto end;
+    /* First, because production tightens many of the checks below. A missing
+     * environment is an error rather than a silent "development". */
+    if (zr_cfg_get_enum(&root, "environment", 1, env_names, &env) == 1)
+        cfg->environment = (zr_environment_t)env;
+    ld.env = cfg->environment;
+
+    read_server(&root, cfg);
+    read_redis(&root, cfg);
+    read_tvs(&root, cfg);
+    read_saml(&root, cfg);
+    zr_cfg_read_tenants(&root, cfg);
+    zr_cfg_read_oidc(&root, cfg);
+    zr_cfg_read_clients(&root, cfg);
+    zr_cfg_read_mock_tvs(&root, cfg);
+    if (fill_derived(cfg) != 0)
+        zr_cfg_error(&ld, NULL, "", "out of memory");
+end:
+    if (ld.error_count) {
+        zr_config_free(cfg);
+        cfg = NULL;
+    }
+    zr_cfg_loader_free(&ld);
+    return cfg;
+}
+
+void zr_config_free(zr_config_t *cfg)
+{
+    if (!cfg)
+        return;
+    free(cfg->file);
+    free(cfg->listen);
+    free(cfg->public_base_url);
+    free(cfg->tls_cert_file);
+    free(cfg->tls_key_file);
+
+    free(cfg->redis.host);
+    free(cfg->redis.unix_socket);
+    if (cfg->redis.password)
+        OPENSSL_cleanse(cfg->redis.password, strlen(cfg->redis.password));
+    free(cfg->redis.password);
+    free(cfg->redis.prefix);
+    free(cfg->redis.encryption_key_file);
+
+    free(cfg->tvs.metadata);
+    free(cfg->tvs.trust_anchor_file);
+    sk_X509_pop_free(cfg->tvs.trust_anchors, X509_free);
+    free(cfg->tvs.tls_ca_file);
+    free(cfg->tvs.entity_id);
+
+    zr_cfg_keypair_free(&cfg->saml_signing);
+    zr_cfg_keypair_free(&cfg->saml_tls_client);
+    zr_cfg_free_tenants(cfg);
+    zr_cfg_free_oidc(cfg);
+    zr_cfg_free_clients(cfg);
+    zr_cfg_free_mock_tvs(cfg);
+    /* Wipes the AES and pairwise secrets with everything else. */
+    OPENSSL_cleanse(cfg, sizeof(*cfg));
+    free(cfg);
+}
+
+void zr_config_errors_free(zr_config_errors_t *errs)
+{
+    if (!errs)
+        return;
+    for (size_t i = 0; i < errs->count; i++)
+        free(errs->lines[i]);
+    free(errs->lines);
+    errs->lines = NULL;
+    errs->count = 0;
+}
+
+const zr_client_t *zr_config_find_client(const zr_config_t *cfg, const char *client_id)
+{
+    if (!cfg || !client_id)
+        return NULL;
+    for (size_t i = 0; i < cfg->client_count; i++)
+        if (cfg->clients[i].client_id && !strcmp(cfg->clients[i].client_id, client_id))
+            return &cfg->clients[i];
+    return NULL;
+}
+
+const zr_tenant_t *zr_config_find_tenant(const zr_config_t *cfg, const char *id)
+{
+    if (!cfg || !id)
+        return NULL;
+    for (size_t i = 0; i < cfg->tenant_count; i++)
+        if (cfg->tenants[i].id && !strcmp(cfg->tenants[i].id, id))
+            return &cfg->tenants[i];
+    return NULL;
+}

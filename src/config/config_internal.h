@@ -1,0 +1,150 @@
+/* Internals of the configuration loader (src/config/): the YAML node tree
+ * with line numbers, error collection, typed getters, value validators. */
+#ifndef ZR_CONFIG_INTERNAL_H
+#define ZR_CONFIG_INTERNAL_H
+
+#include <stdarg.h>
+#include <yaml.h>
+
+#include "zr/config.h"
+
+#define ZR_CFG_PATH_MAX 256
+
+/* One load: the parsed document, where errors go, what relative paths are
+ * relative to. */
+typedef struct {
+    const char *file;          /* as given, for messages */
+    char *dir;                 /* absolute directory of the file */
+    yaml_document_t doc;
+    int have_doc;
+    zr_config_errors_t *errs;
+    size_t error_count;
+    zr_environment_t env;
+} zr_cfg_loader_t;
+
+/* A YAML mapping being read, with its dotted key path ("" at the root). */
+typedef struct {
+    zr_cfg_loader_t *ld;
+    yaml_node_t *node;
+    char path[ZR_CFG_PATH_MAX];
+} zr_cfg_map_t;
+
+/* --- loader.c ----------------------------------------------------------- */
+
+/* Appends "FILE:LINE: PATH: message" (LINE of `at`; PATH omitted when empty). */
+void zr_cfg_error(zr_cfg_loader_t *ld, const yaml_node_t *at, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void zr_cfg_error_line(zr_config_errors_t *errs, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Parses the file into ld->doc; 0 on success, errors appended otherwise. */
+int zr_cfg_parse(zr_cfg_loader_t *ld, const char *path);
+void zr_cfg_loader_free(zr_cfg_loader_t *ld);
+
+yaml_node_t *zr_cfg_node(zr_cfg_loader_t *ld, int index);
+int zr_cfg_is_null(const yaml_node_t *n);
+int zr_cfg_line(const yaml_node_t *n);
+
+/* Opens a mapping: reports (once) when `node` is not one, and every key not
+ * in `allowed` (NULL-terminated) or given twice. 0 when `node` is a mapping. */
+int zr_cfg_map_open(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path,
+                    const char *const *allowed, zr_cfg_map_t *m);
+/* The key node of `key` (for errors about the key itself); NULL when absent. */
+yaml_node_t *zr_cfg_map_key(const zr_cfg_map_t *m, const char *key);
+/* Value of `key`; NULL when absent or null (`key:` or `key: ~`). */
+yaml_node_t *zr_cfg_map_get(const zr_cfg_map_t *m, const char *key);
+/* Dotted child path of a key / an index. */
+void zr_cfg_path_key(char out[ZR_CFG_PATH_MAX], const char *parent, const char *key);
+void zr_cfg_path_index(char out[ZR_CFG_PATH_MAX], const char *parent, size_t i);
+/* Reports "KEY: is required" at the mapping. */
+void zr_cfg_required(const zr_cfg_map_t *m, const char *key);
+
+/* Typed getters. Return 1 when set, 0 when absent (out untouched, error if
+ * required), -1 on a bad value (reported). */
+int zr_cfg_get_str(const zr_cfg_map_t *m, const char *key, int required, char **out);
+int zr_cfg_get_int(const zr_cfg_map_t *m, const char *key, int required, long min, long max, long *out);
+int zr_cfg_get_bool(const zr_cfg_map_t *m, const char *key, int *out);
+/* A file path, resolved against the configuration file's directory. */
+int zr_cfg_get_path(const zr_cfg_map_t *m, const char *key, int required, char **out);
+/* A sequence node; -1 when present but not a sequence. */
+int zr_cfg_get_seq(const zr_cfg_map_t *m, const char *key, int required, yaml_node_t **out);
+/* A sequence of strings, each passed to `check` (when given; it reports
+ * and returns non-zero to reject). Free with zr_cfg_free_strv. */
+typedef int (*zr_cfg_item_check_fn)(zr_cfg_loader_t *ld, const yaml_node_t *item, const char *path,
+                                    const char *value, void *ctx);
+int zr_cfg_get_strv(const zr_cfg_map_t *m, const char *key, int required, char ***out, size_t *count,
+                    zr_cfg_item_check_fn check, void *ctx);
+void zr_cfg_free_strv(char **v, size_t n);
+/* The string value of a scalar node, or NULL (reported at path) otherwise. */
+const char *zr_cfg_scalar(zr_cfg_loader_t *ld, const yaml_node_t *n, const char *path);
+char *zr_cfg_resolve_path(const zr_cfg_loader_t *ld, const char *p);
+
+/* --- validate.c ---------------------------------------------------------- */
+
+typedef struct {
+    char scheme[16];
+    char host[256];      /* as written; IPv6 with its brackets */
+    int port;            /* 0 when absent */
+    int has_path, has_query, has_fragment, trailing_slash;
+} zr_cfg_url_t;
+
+/* Parses an absolute http(s) URL; 0 when well-formed. */
+int zr_cfg_url_parse(const char *s, zr_cfg_url_t *u);
+int zr_cfg_url_is_loopback(const zr_cfg_url_t *u);
+/* HOST:PORT or [IPv6]:PORT. */
+int zr_cfg_listen_valid(const char *s);
+/* urn:nl-eid-gdi:1.0:ROLE:OIN:entities:NNNN with ROLE in `roles` ("DV|LC").
+ * Fills oin (21 bytes) and index. 0 when it matches. */
+int zr_cfg_entity_id_parse(const char *s, const char *roles, char oin[21], int *index);
+int zr_cfg_digits(const char *s, size_t n);
+int zr_cfg_uuid_valid(const char *s);
+int zr_cfg_hex_valid(const char *s, size_t n);
+/* Levenshtein distance, capped (for "did you mean"). */
+size_t zr_cfg_distance(const char *a, const char *b);
+
+/* --- keys.c --------------------------------------------------------------- */
+
+enum {
+    ZR_CFG_KEY_RSA_ONLY = 1,   /* SAML signing, BSN encryption: RSA per ST-SAML */
+    ZR_CFG_KEY_ENCIPHER = 2    /* keyUsage must allow keyEncipherment */
+};
+/* Loads cert + key files named `cert`/`key` in mapping m into the outputs;
+ * checks they belong together, RSA >= 2048, validity period. */
+int zr_cfg_load_keypair(const zr_cfg_map_t *m, int flags, char **cert_file, char **key_file,
+                        X509 **cert, EVP_PKEY **key);
+/* Certificate validity now (zr_time_now). Reports and returns -1 when not. */
+int zr_cfg_check_cert_time(const zr_cfg_map_t *m, const char *key, X509 *cert, const char *what);
+/* RSA >= 2048 bits or EC P-256; reports otherwise. */
+int zr_cfg_check_key_strength(const zr_cfg_map_t *m, const char *key, EVP_PKEY *pkey, int flags);
+/* RFC 7638 JWK thumbprint (base64url SHA-256) of an RSA or EC P-256 key. */
+char *zr_cfg_jwk_thumbprint(EVP_PKEY *pkey);
+
+/* --- config.c: helpers the section files share ----------------------------- */
+
+/* Item checks (zr_cfg_item_check_fn): base URLs, OIDC redirect URIs, CORS origins. */
+int zr_cfg_check_base_url(zr_cfg_loader_t *ld, const yaml_node_t *at, const char *path, const char *value,
+                          void *ctx);
+int zr_cfg_check_redirect_uri(zr_cfg_loader_t *ld, const yaml_node_t *at, const char *path, const char *value,
+                              void *ctx);
+int zr_cfg_check_origin(zr_cfg_loader_t *ld, const yaml_node_t *at, const char *path, const char *value,
+                        void *ctx);
+/* A value from a NULL-terminated name table; *out is its index. */
+int zr_cfg_get_enum(const zr_cfg_map_t *m, const char *key, int required, const char *const *names, int *out);
+/* A {cert, key} mapping under `key`, loaded and checked (zr_cfg_load_keypair). */
+void zr_cfg_read_keypair(zr_cfg_map_t *parent, const char *key, int required, int flags, zr_keypair_t *kp);
+void zr_cfg_keypair_free(zr_keypair_t *kp);
+
+/* "RS256", "ES256", "PS256" in zr_sigalg_t order (oidc.c). */
+extern const char *const zr_cfg_sigalg_names[];
+
+/* Sections: care_providers.c, oidc.c, clients.c, mock_tvs.c. */
+void zr_cfg_read_tenants(zr_cfg_map_t *root, zr_config_t *cfg);
+void zr_cfg_read_oidc(zr_cfg_map_t *root, zr_config_t *cfg);
+void zr_cfg_read_clients(zr_cfg_map_t *root, zr_config_t *cfg);
+void zr_cfg_read_mock_tvs(zr_cfg_map_t *root, zr_config_t *cfg);
+void zr_cfg_free_tenants(zr_config_t *cfg);
+void zr_cfg_free_oidc(zr_config_t *cfg);
+void zr_cfg_free_clients(zr_config_t *cfg);
+void zr_cfg_free_mock_tvs(zr_config_t *cfg);
+
+#endif

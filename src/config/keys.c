@@ -1,0 +1,181 @@
+/* Loading and checking the keys and certificates a configuration names.
+ * Everything is checked at load so that a running relay never meets a key
+ * that does not fit its certificate or an expired certificate. */
+#include "config_internal.h"
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "zr/crypto.h"
+#include "zr/util.h"
+
+static void asn1_date(const ASN1_TIME *t, char out[32])
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    if (ASN1_TIME_to_tm(t, &tm) == 1)
+        strftime(out, 32, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    else
+        snprintf(out, 32, "(unreadable date)");
+}
+
+int zr_cfg_check_cert_time(const zr_cfg_map_t *m, const char *key, X509 *cert, const char *what)
+{
+    char kpath[ZR_CFG_PATH_MAX], date[32];
+    time_t now = zr_time_now();
+    yaml_node_t *at = zr_cfg_map_get(m, key);
+    zr_cfg_path_key(kpath, m->path, key);
+    if (X509_cmp_time(X509_get0_notAfter(cert), &now) <= 0) {
+        asn1_date(X509_get0_notAfter(cert), date);
+        zr_cfg_error(m->ld, at, kpath, "certificate %s expired on %s", what, date);
+        return -1;
+    }
+    if (X509_cmp_time(X509_get0_notBefore(cert), &now) > 0) {
+        asn1_date(X509_get0_notBefore(cert), date);
+        zr_cfg_error(m->ld, at, kpath, "certificate %s is not valid before %s", what, date);
+        return -1;
+    }
+    return 0;
+}
+
+int zr_cfg_check_key_strength(const zr_cfg_map_t *m, const char *key, EVP_PKEY *pkey, int flags)
+{
+    char kpath[ZR_CFG_PATH_MAX], group[64] = "";
+    yaml_node_t *at = zr_cfg_map_get(m, key);
+    size_t glen = 0;
+    zr_cfg_path_key(kpath, m->path, key);
+    if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA) {
+        if (EVP_PKEY_get_bits(pkey) < 2048) {
+            zr_cfg_error(m->ld, at, kpath, "RSA key of %d bits; at least 2048 are required",
+                         EVP_PKEY_get_bits(pkey));
+            return -1;
+        }
+        return 0;
+    }
+    if (flags & ZR_CFG_KEY_RSA_ONLY) {
+        zr_cfg_error(m->ld, at, kpath, "must be an RSA key (eID SAML requires RSA >= 2048)");
+        return -1;
+    }
+    if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_EC &&
+        EVP_PKEY_get_group_name(pkey, group, sizeof(group), &glen) == 1 &&
+        (!strcmp(group, "prime256v1") || !strcmp(group, "secp384r1") || !strcmp(group, "secp521r1")))
+        return 0;
+    ERR_clear_error();
+    zr_cfg_error(m->ld, at, kpath, "unsupported key type (use RSA >= 2048 or EC P-256/P-384/P-521)");
+    return -1;
+}
+
+int zr_cfg_load_keypair(const zr_cfg_map_t *m, int flags, char **cert_file, char **key_file,
+                        X509 **cert, EVP_PKEY **key)
+{
+    char kpath[ZR_CFG_PATH_MAX], err[512];
+    int rc = 0;
+    if (zr_cfg_get_path(m, "cert", 1, cert_file) != 1)
+        rc = -1;
+    if (zr_cfg_get_path(m, "key", 1, key_file) != 1)
+        rc = -1;
+    if (rc)
+        return -1;
+    if (!(*cert = zr_crypto_load_certificate(*cert_file, err, sizeof(err)))) {
+        zr_cfg_path_key(kpath, m->path, "cert");
+        zr_cfg_error(m->ld, zr_cfg_map_get(m, "cert"), kpath, "%s", err);
+        rc = -1;
+    }
+    if (!(*key = zr_crypto_load_private_key(*key_file, err, sizeof(err)))) {
+        zr_cfg_path_key(kpath, m->path, "key");
+        zr_cfg_error(m->ld, zr_cfg_map_get(m, "key"), kpath, "%s", err);
+        rc = -1;
+    }
+    if (rc)
+        return -1;
+    if (!zr_crypto_key_matches_cert(*key, *cert)) {
+        zr_cfg_path_key(kpath, m->path, "key");
+        zr_cfg_error(m->ld, zr_cfg_map_get(m, "key"), kpath,
+                     "the private key does not belong to the certificate %s", *cert_file);
+        return -1;
+    }
+    if (zr_cfg_check_key_strength(m, "key", *key, flags) != 0)
+        rc = -1;
+    if (zr_cfg_check_cert_time(m, "cert", *cert, *cert_file) != 0)
+        rc = -1;
+    /* TVS wraps the AES key with RSA-OAEP: the certificate must allow key
+     * encipherment (a certificate without keyUsage allows everything). */
+    if ((flags & ZR_CFG_KEY_ENCIPHER) && !(X509_get_key_usage(*cert) & KU_KEY_ENCIPHERMENT)) {
+        zr_cfg_path_key(kpath, m->path, "cert");
+        zr_cfg_error(m->ld, zr_cfg_map_get(m, "cert"), kpath,
+                     "certificate %s does not allow keyEncipherment (keyUsage); it cannot be a BSN "
+                     "encryption certificate", *cert_file);
+        rc = -1;
+    }
+    return rc;
+}
+
+static char *bn_b64url(const BIGNUM *bn, int pad)
+{
+    int len = pad ? pad : BN_num_bytes(bn);
+    uint8_t *buf = malloc((size_t)len ? (size_t)len : 1);
+    char *out = NULL;
+    if (!buf)
+        return NULL;
+    if (BN_bn2binpad(bn, buf, len) == len)
+        out = zr_base64url_encode(buf, (size_t)len);
+    free(buf);
+    return out;
+}
+
+char *zr_cfg_jwk_thumbprint(EVP_PKEY *pkey)
+{
+    BIGNUM *a = NULL, *b = NULL;
+    char *sa = NULL, *sb = NULL, *json = NULL, *out = NULL;
+    uint8_t digest[32];
+    int n = -1;
+    if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA) {
+        if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &a) ||
+            !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &b))
+            goto end;
+        sa = bn_b64url(a, 0);
+        sb = bn_b64url(b, 0);
+        if (sa && sb) /* RFC 7638 §3.2: required members, sorted, no whitespace */
+            n = asprintf(&json, "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}", sa, sb);
+    } else if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_EC) {
+        char group[64] = "";
+        size_t glen = 0;
+        const char *crv = NULL;
+        int size = 0;
+        if (EVP_PKEY_get_group_name(pkey, group, sizeof(group), &glen) != 1)
+            goto end;
+        if (!strcmp(group, "prime256v1"))
+            crv = "P-256", size = 32;
+        else if (!strcmp(group, "secp384r1"))
+            crv = "P-384", size = 48;
+        else if (!strcmp(group, "secp521r1"))
+            crv = "P-521", size = 66;
+        if (!crv || !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &a) ||
+            !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &b))
+            goto end;
+        sa = bn_b64url(a, size);
+        sb = bn_b64url(b, size);
+        if (sa && sb)
+            n = asprintf(&json, "{\"crv\":\"%s\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", crv, sa, sb);
+    }
+    if (n < 0) {
+        json = NULL;
+        goto end;
+    }
+    if (zr_crypto_sha256((const uint8_t *)json, strlen(json), digest) == 0)
+        out = zr_base64url_encode(digest, sizeof(digest));
+end:
+    ERR_clear_error();
+    BN_free(a);
+    BN_free(b);
+    free(sa);
+    free(sb);
+    free(json);
+    return out;
+}

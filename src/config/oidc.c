@@ -1,0 +1,147 @@
+/* The oidc section: the OpenID Provider's signing keys, pairwise secret and
+ * lifetimes (NL GOV Assurance profile for OIDC limits them). */
+#include "config_internal.h"
+
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zr/crypto.h"
+#include "zr/util.h"
+
+/* Same order as zr_sigalg_t. */
+const char *const zr_cfg_sigalg_names[] = {"RS256", "ES256", "PS256", NULL};
+
+static int is_p256(EVP_PKEY *key)
+{
+    char group[64] = "";
+    size_t glen = 0;
+    return EVP_PKEY_get_base_id(key) == EVP_PKEY_EC &&
+           EVP_PKEY_get_group_name(key, group, sizeof(group), &glen) == 1 && !strcmp(group, "prime256v1");
+}
+
+static int kid_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 128)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f || s[i] == '"' || s[i] == '\\')
+            return 0;
+    return 1;
+}
+
+static void read_signing_key(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path, zr_oidc_key_t *k)
+{
+    static const char *const keys[] = {"key", "cert", "alg", "kid", NULL};
+    zr_cfg_map_t m;
+    char kpath[ZR_CFG_PATH_MAX], err[512];
+    int alg = -1;
+    if (zr_cfg_map_open(ld, node, path, keys, &m) != 0)
+        return;
+    if (zr_cfg_get_enum(&m, "alg", 0, zr_cfg_sigalg_names, &alg) < 0)
+        alg = -2; /* reported */
+    zr_cfg_get_str(&m, "kid", 0, &k->kid);
+    if (k->kid && !kid_valid(k->kid)) {
+        zr_cfg_path_key(kpath, path, "kid");
+        zr_cfg_error(ld, zr_cfg_map_get(&m, "kid"), kpath, "must be 1-128 printable characters without quotes");
+    }
+    if (zr_cfg_get_path(&m, "key", 1, &k->key_file) != 1)
+        return;
+    zr_cfg_path_key(kpath, path, "key");
+    if (!(k->key = zr_crypto_load_private_key(k->key_file, err, sizeof(err)))) {
+        zr_cfg_error(ld, zr_cfg_map_get(&m, "key"), kpath, "%s", err);
+        return;
+    }
+    if (zr_cfg_check_key_strength(&m, "key", k->key, 0) != 0)
+        return;
+    if (alg == -1) /* default follows the key type */
+        alg = EVP_PKEY_get_base_id(k->key) == EVP_PKEY_RSA ? ZR_SIGALG_RS256 : ZR_SIGALG_ES256;
+    if (alg >= 0) {
+        k->alg = (zr_sigalg_t)alg;
+        if ((alg == ZR_SIGALG_ES256 && !is_p256(k->key)) ||
+            (alg != ZR_SIGALG_ES256 && EVP_PKEY_get_base_id(k->key) != EVP_PKEY_RSA)) {
+            zr_cfg_path_key(kpath, path, "alg");
+            zr_cfg_error(ld, zr_cfg_map_get(&m, "alg") ? zr_cfg_map_get(&m, "alg") : zr_cfg_map_get(&m, "key"),
+                         kpath, "%s needs %s key", zr_cfg_sigalg_names[alg],
+                         alg == ZR_SIGALG_ES256 ? "an EC P-256" : "an RSA");
+        }
+    }
+    if (zr_cfg_get_path(&m, "cert", 0, &k->cert_file) == 1) {
+        if (!(k->cert = zr_crypto_load_certificate(k->cert_file, err, sizeof(err))))
+            zr_cfg_error(ld, zr_cfg_map_get(&m, "cert"), path, "cert: %s", err);
+        else if (!zr_crypto_key_matches_cert(k->key, k->cert))
+            zr_cfg_error(ld, zr_cfg_map_get(&m, "key"), kpath,
+                         "the private key %s does not belong to the certificate %s", k->key_file, k->cert_file);
+        else
+            zr_cfg_check_cert_time(&m, "cert", k->cert, k->cert_file);
+    }
+    if (!k->kid && !(k->kid = zr_cfg_jwk_thumbprint(k->key)))
+        zr_cfg_error(ld, node, path, "cannot compute the JWK thumbprint for the kid");
+}
+
+void zr_cfg_read_oidc(zr_cfg_map_t *root, zr_config_t *cfg)
+{
+    static const char *const keys[] = {"issuer", "signing_keys", "pairwise_secret_file", "id_token_lifetime",
+                                       "access_token_lifetime", "code_lifetime", "session_lifetime", NULL};
+    zr_cfg_loader_t *ld = root->ld;
+    zr_oidc_config_t *o = &cfg->oidc;
+    yaml_node_t *v = zr_cfg_map_get(root, "oidc"), *seq = NULL;
+    zr_cfg_map_t m;
+    char ipath[ZR_CFG_PATH_MAX], err[512];
+    long n;
+    if (!v) {
+        zr_cfg_required(root, "oidc");
+        return;
+    }
+    if (zr_cfg_map_open(ld, v, "oidc", keys, &m) != 0)
+        return;
+    if (zr_cfg_get_str(&m, "issuer", 0, &o->issuer) == 1)
+        zr_cfg_check_base_url(ld, zr_cfg_map_get(&m, "issuer"), "oidc.issuer", o->issuer, NULL);
+    if (zr_cfg_get_seq(&m, "signing_keys", 1, &seq) == 1) {
+        size_t count = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+        if (count == 0)
+            zr_cfg_error(ld, seq, "oidc.signing_keys", "must list at least one key");
+        else if ((o->keys = calloc(count, sizeof(*o->keys))) != NULL) {
+            for (size_t i = 0; i < count; i++) {
+                yaml_node_t *item = zr_cfg_node(ld, seq->data.sequence.items.start[i]);
+                zr_cfg_path_index(ipath, "oidc.signing_keys", i);
+                o->key_count = i + 1;
+                read_signing_key(ld, item, ipath, &o->keys[i]);
+                for (size_t j = 0; j < i; j++)
+                    if (o->keys[i].kid && o->keys[j].kid && !strcmp(o->keys[i].kid, o->keys[j].kid))
+                        zr_cfg_error(ld, item, ipath, "kid '%s' is already used by oidc.signing_keys[%zu]",
+                                     o->keys[i].kid, j);
+            }
+        }
+    }
+    if (zr_cfg_get_path(&m, "pairwise_secret_file", 1, &o->pairwise_secret_file) == 1 &&
+        zr_crypto_load_secret(o->pairwise_secret_file, o->pairwise_secret, err, sizeof(err)) != 0)
+        zr_cfg_error(ld, zr_cfg_map_get(&m, "pairwise_secret_file"), "oidc.pairwise_secret_file", "%s", err);
+    /* Short-lived by design: the relay is a pass-through, not a session
+     * holder (NL GOV profile; code lifetime per RFC 6749 §4.1.2). */
+    if (zr_cfg_get_int(&m, "id_token_lifetime", 0, 1, 300, &n) == 1)
+        o->id_token_lifetime_s = (int)n;
+    if (zr_cfg_get_int(&m, "access_token_lifetime", 0, 1, 3600, &n) == 1)
+        o->access_token_lifetime_s = (int)n;
+    if (zr_cfg_get_int(&m, "code_lifetime", 0, 1, 60, &n) == 1)
+        o->code_lifetime_s = (int)n;
+    if (zr_cfg_get_int(&m, "session_lifetime", 0, 1, 900, &n) == 1)
+        o->session_lifetime_s = (int)n;
+}
+
+void zr_cfg_free_oidc(zr_config_t *cfg)
+{
+    zr_oidc_config_t *o = &cfg->oidc;
+    free(o->issuer);
+    for (size_t i = 0; o->keys && i < o->key_count; i++) {
+        free(o->keys[i].key_file);
+        free(o->keys[i].cert_file);
+        free(o->keys[i].kid);
+        EVP_PKEY_free(o->keys[i].key);
+        X509_free(o->keys[i].cert);
+    }
+    free(o->keys);
+    free(o->pairwise_secret_file);
+    OPENSSL_cleanse(o, sizeof(*o));
+}

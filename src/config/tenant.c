@@ -1,0 +1,106 @@
+/* Care providers (tenants): levels of assurance and lookups of a tenant's
+ * services and BSN decryption keys. */
+#include "zr/tenant.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+typedef struct {
+    zr_loa_t loa;
+    const char *host;   /* compared case-insensitively */
+    const char *path;   /* compared exactly */
+    const char *uri;    /* canonical form, as ST-SAML writes it */
+    const char *name;
+    const char *alias[3];
+} loa_def_t;
+
+/* ST-SAML §Levels of assurance. The spec writes eID.logius.nl, its examples
+ * eid.logius.nl: scheme and host are case-insensitive (RFC 3986 §6.2.2.1). */
+static const loa_def_t loa_defs[] = {
+    {ZR_LOA_BASIC, "eid.logius.nl", "/LoA/basic", "http://eID.logius.nl/LoA/basic", "basic",
+     {"basis", NULL, NULL}},
+    {ZR_LOA_LOW, "eidas.europa.eu", "/LoA/low", "http://eidas.europa.eu/LoA/low", "low",
+     {"midden", NULL, NULL}},
+    {ZR_LOA_SUBSTANTIAL, "eidas.europa.eu", "/LoA/substantial", "http://eidas.europa.eu/LoA/substantial",
+     "substantial", {"substantieel", NULL, NULL}},
+    {ZR_LOA_HIGH, "eidas.europa.eu", "/LoA/high", "http://eidas.europa.eu/LoA/high", "high",
+     {"hoog", NULL, NULL}},
+};
+#define LOA_COUNT (sizeof(loa_defs) / sizeof(loa_defs[0]))
+
+static zr_loa_t loa_match(const char *s, size_t len)
+{
+    static const char scheme[] = "http://";
+    const size_t slen = sizeof(scheme) - 1;
+    for (size_t i = 0; i < LOA_COUNT; i++) {
+        const loa_def_t *d = &loa_defs[i];
+        size_t hlen = strlen(d->host), plen = strlen(d->path);
+        if (len == strlen(d->name) && !strncasecmp(s, d->name, len))
+            return d->loa;
+        for (size_t a = 0; d->alias[a]; a++)
+            if (len == strlen(d->alias[a]) && !strncasecmp(s, d->alias[a], len))
+                return d->loa;
+        if (len == slen + hlen + plen && !strncasecmp(s, scheme, slen) &&
+            !strncasecmp(s + slen, d->host, hlen) && !strncmp(s + slen + hlen, d->path, plen))
+            return d->loa;
+    }
+    return ZR_LOA_NONE;
+}
+
+zr_loa_t zr_loa_parse(const char *s)
+{
+    size_t len;
+    if (!s)
+        return ZR_LOA_NONE;
+    while (isspace((unsigned char)*s))
+        s++;
+    len = strlen(s);
+    while (len && isspace((unsigned char)s[len - 1]))
+        len--;
+    return loa_match(s, len);
+}
+
+const char *zr_loa_uri(zr_loa_t loa)
+{
+    for (size_t i = 0; i < LOA_COUNT; i++)
+        if (loa_defs[i].loa == loa)
+            return loa_defs[i].uri;
+    return NULL;
+}
+
+const char *zr_loa_name(zr_loa_t loa)
+{
+    for (size_t i = 0; i < LOA_COUNT; i++)
+        if (loa_defs[i].loa == loa)
+            return loa_defs[i].name;
+    return "none";
+}
+
+const zr_tenant_service_t *zr_tenant_service_for_loa(const zr_tenant_t *t, zr_loa_t wanted)
+{
+    const zr_tenant_service_t *best = NULL;
+    if (!t)
+        return NULL;
+    for (size_t i = 0; i < t->service_count; i++) {
+        const zr_tenant_service_t *s = &t->services[i];
+        if (s->min_loa >= wanted && (!best || s->min_loa < best->min_loa))
+            best = s;
+    }
+    return best;
+}
+
+const zr_tenant_key_t *zr_tenant_find_bsn_key(const zr_tenant_t *t, const char *key_name)
+{
+    if (!t || !key_name)
+        return NULL;
+    /* KeyName is a hex digest; TVS may write it in either case. */
+    for (size_t i = 0; i < t->bsn_key_count && i < 2; i++) {
+        const zr_tenant_key_t *k = &t->bsn_keys[i];
+        if ((k->key_name && !strcasecmp(k->key_name, key_name)) ||
+            (k->key_name_sha256 && !strcasecmp(k->key_name_sha256, key_name)))
+            return k;
+    }
+    return NULL;
+}

@@ -77,12 +77,26 @@ typedef struct {
 
 typedef struct zr_http_server zr_http_server_t;
 
+/* Starts listening (libmicrohttpd, internal epoll thread pool). Before any
+ * handler runs the server answers by itself: 404 unknown path, 405 known path
+ * with another method (Allow header), 413 body over max_body_bytes (default
+ * 256 KiB; the connection is closed), 400 malformed path/query/form encoding,
+ * 403 no verified client certificate on an mTLS listener, 500 when a handler
+ * returns non-zero. Every response gets nosniff, Referrer-Policy no-referrer,
+ * X-Frame-Options DENY, a strict Content-Security-Policy and Cache-Control
+ * no-store, unless the handler set that header itself. One access log line per
+ * request (method, path without query, status, ms, component, ref).
+ * The server's threads are created with SIGINT, SIGTERM and SIGPIPE blocked;
+ * the caller's own signal mask is left as it was. */
 zr_http_server_t *zr_http_server_start(const zr_http_server_config_t *cfg, char *err, size_t errlen);
 /* Port actually bound (useful with port 0 in tests). */
 int zr_http_server_port(const zr_http_server_t *s);
 void zr_http_server_stop(zr_http_server_t *s);
 
-/* Blocks until SIGINT/SIGTERM; returns the signal number. */
+/* Blocks until SIGINT/SIGTERM; returns the signal number. Call it from the
+ * main thread after zr_http_server_start: it blocks both signals in the
+ * calling thread and sigwaits for them (threads the caller started itself
+ * before should block them too, or they may receive the signal). */
 int zr_http_wait_for_signal(void);
 
 /* ---- response helpers ---- */
@@ -95,7 +109,10 @@ int zr_http_respond_json(zr_http_response_t *r, int status, const char *json);
 /* 302/303 to url (Location header + Cache-Control: no-store). */
 int zr_http_redirect(zr_http_response_t *r, int status, const char *url);
 /* Set-Cookie with HttpOnly; SameSite=None when cross_site (needs Secure) else Lax;
- * Secure when secure; Path=/; Max-Age. max_age 0 deletes the cookie. */
+ * Secure when secure; Path=/; Max-Age. max_age 0 deletes the cookie, a negative
+ * max_age makes a session cookie. Returns -1 for a value that is not an RFC 6265
+ * cookie-octet string (no whitespace, ; , " or \) and for cross_site without
+ * secure. */
 int zr_http_set_cookie(zr_http_response_t *r, const char *name, const char *value,
                        int max_age, int secure, int cross_site);
 
@@ -107,6 +124,10 @@ void zr_page_set_template_dir(const char *dir);
 
 /* Renders templates/<name>.<lang>.html (falls back to .nl) replacing
  * {{key}} with HTML-escaped values and {{{key}}} with raw values from vars.
+ * {{>other}} includes templates/other.<lang>.html rendered with the same vars;
+ * the shared layout is {{>layout-top}} (uses {{title}}) ... {{>layout-bottom}}.
+ * {{lang}} is "nl"/"en" unless vars set it; unknown keys render empty.
+ * Names are [a-z0-9_-]. Templates are cached after the first load.
  * Returns a malloc'ed string or NULL. */
 char *zr_page_render(const char *name, zr_lang_t lang, const zr_kvlist_t *vars);
 
@@ -117,7 +138,10 @@ int zr_page_error(zr_http_response_t *r, int status, zr_lang_t lang, const char 
                   const char *reference);
 
 /* An auto-submitting HTML form (HTTP-POST binding): POSTs fields to action.
- * Includes a visible button for browsers without JavaScript. */
+ * Includes a visible button for browsers without JavaScript. Sets its own
+ * Content-Security-Policy: one inline script allowed by a fresh nonce, and
+ * form-action limited to the origin of action (an http(s) URL or a local
+ * path; anything else returns -1). */
 int zr_page_autopost(zr_http_response_t *r, zr_lang_t lang, const char *action,
                      const zr_kvlist_t *fields);
 

@@ -1,0 +1,353 @@
+/* The pages people see: templates/<name>.<nl|en>.html with {{key}} (HTML
+ * escaped), {{{key}}} (raw, only for HTML we built ourselves) and {{>name}}
+ * (another template, e.g. the shared layout). Hand-written on purpose: a
+ * template engine library would be a larger attack surface than these 150
+ * lines, and the pages only need substitution. */
+#include "zr/http.h"
+#include "zr/log.h"
+#include "zr/util.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef ZR_SOURCE_DIR
+#define ZR_SOURCE_DIR "."
+#endif
+
+#define PAGE_MAX_TEMPLATE_BYTES (256 * 1024)
+#define PAGE_MAX_DEPTH 4
+
+typedef struct page_cached {
+    char *path;
+    char *text;
+    struct page_cached *next;
+} page_cached_t;
+
+/* Templates are read once and kept: the lock guards the list and the
+ * directory; callers get their own copy so nothing is shared after return. */
+static pthread_mutex_t page_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *page_dir;
+static page_cached_t *page_cache;
+
+static void page_cache_clear_locked(void)
+{
+    while (page_cache) {
+        page_cached_t *next = page_cache->next;
+        free(page_cache->path);
+        free(page_cache->text);
+        free(page_cache);
+        page_cache = next;
+    }
+}
+
+void zr_page_set_template_dir(const char *dir)
+{
+    pthread_mutex_lock(&page_lock);
+    zr_release(page_dir);
+    page_dir = zr_strdup(dir);
+    page_cache_clear_locked();
+    pthread_mutex_unlock(&page_lock);
+}
+
+/* Template names come from our code, but are still kept to a safe alphabet
+ * so that no name can walk out of the template directory. */
+static int page_name_valid(const char *name)
+{
+    if (!name || !*name || strlen(name) > 64)
+        return 0;
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
+            return 0;
+    return 1;
+}
+
+/* Returns a malloc'ed copy of templates/<file>, or NULL when it is missing. */
+static char *page_load(const char *file)
+{
+    char *copy = NULL, *text = NULL, path[4096];
+    size_t len = 0;
+    const char *dir;
+    page_cached_t *c;
+
+    pthread_mutex_lock(&page_lock);
+    dir = page_dir ? page_dir : getenv("ZR_TEMPLATES");
+    if (!dir || !*dir)
+        dir = ZR_SOURCE_DIR "/templates";
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >= sizeof(path))
+        goto end;
+    for (c = page_cache; c; c = c->next) {
+        if (strcmp(c->path, path) == 0) {
+            copy = strdup(c->text);
+            goto end;
+        }
+    }
+    if (zr_file_read(path, PAGE_MAX_TEMPLATE_BYTES, &text, &len) != 0)
+        goto end;
+    c = calloc(1, sizeof(*c));
+    if (!c)
+        goto end;
+    c->path = strdup(path);
+    c->text = text;
+    if (!c->path) {
+        free(c);
+        goto end;
+    }
+    text = NULL;
+    c->next = page_cache;
+    page_cache = c;
+    copy = strdup(c->text);
+end:
+    pthread_mutex_unlock(&page_lock);
+    free(text);
+    return copy;
+}
+
+static char *page_load_lang(const char *name, const char *suffix, zr_lang_t lang)
+{
+    char file[128];
+    char *text = NULL;
+
+    if (!page_name_valid(name))
+        return NULL;
+    snprintf(file, sizeof(file), "%s.%s%s", name, lang == ZR_LANG_EN ? "en" : "nl", suffix);
+    text = page_load(file);
+    if (!text && lang != ZR_LANG_NL) {
+        snprintf(file, sizeof(file), "%s.nl%s", name, suffix);
+        text = page_load(file);
+    }
+    return text;
+}
+
+static const char *page_var(const zr_kvlist_t *vars, const char *key, zr_lang_t lang)
+{
+    const char *v = zr_kv_get(vars, key);
+    if (!v && strcmp(key, "lang") == 0)
+        v = lang == ZR_LANG_EN ? "en" : "nl";
+    return v ? v : "";
+}
+
+static int page_render_into(zr_buf_t *out, const char *name, zr_lang_t lang, const zr_kvlist_t *vars, int depth)
+{
+    int rc = -1;
+    char *text = NULL, key[72];
+    const char *p, *open;
+
+    if (depth > PAGE_MAX_DEPTH)
+        goto end;
+    text = page_load_lang(name, ".html", lang);
+    if (!text) {
+        zr_log_error("template", "template %s not found", name);
+        goto end;
+    }
+    p = text;
+    while ((open = strstr(p, "{{")) != NULL) {
+        int raw = open[2] == '{';
+        int partial = !raw && open[2] == '>';
+        const char *kstart = open + (raw || partial ? 3 : 2);
+        const char *close = strstr(kstart, raw ? "}}}" : "}}");
+        size_t klen;
+
+        if (zr_buf_append(out, p, (size_t)(open - p)) != 0)
+            goto end;
+        if (!close || (klen = (size_t)(close - kstart)) >= sizeof(key)) {
+            /* not a placeholder: copy the braces literally */
+            if (zr_buf_append(out, open, 2) != 0)
+                goto end;
+            p = open + 2;
+            continue;
+        }
+        memcpy(key, kstart, klen);
+        key[klen] = '\0';
+        zr_str_trim(key);
+        if (partial) {
+            if (page_render_into(out, key, lang, vars, depth + 1) != 0)
+                goto end;
+        } else if (raw) {
+            if (zr_buf_appends(out, page_var(vars, key, lang)) != 0)
+                goto end;
+        } else if (zr_buf_append_html(out, page_var(vars, key, lang)) != 0) {
+            goto end;
+        }
+        p = close + (raw ? 3 : 2);
+    }
+    if (zr_buf_appends(out, p) != 0)
+        goto end;
+    rc = 0;
+end:
+    free(text);
+    return rc;
+}
+
+char *zr_page_render(const char *name, zr_lang_t lang, const zr_kvlist_t *vars)
+{
+    zr_buf_t out;
+    char *html = NULL;
+
+    zr_buf_init(&out);
+    if (page_render_into(&out, name, lang, vars, 0) == 0)
+        html = zr_buf_steal(&out);
+    zr_buf_free(&out);
+    return html;
+}
+
+/* Looks code up in templates/errors.<lang> ("code=title|explanation").
+ * Fills title and explanation (malloc'ed) or leaves them NULL. */
+static void page_error_text(const char *code, zr_lang_t lang, char **title, char **explanation)
+{
+    char *text = page_load_lang("errors", "", lang);
+    size_t clen = code ? strlen(code) : 0;
+    char *line, *save = NULL;
+
+    *title = *explanation = NULL;
+    if (!text || !clen)
+        goto end;
+    for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *bar;
+        if (line[0] == '#' || strncmp(line, code, clen) != 0 || line[clen] != '=')
+            continue;
+        bar = strchr(line + clen + 1, '|');
+        if (!bar)
+            continue;
+        *bar = '\0';
+        *title = strdup(zr_str_trim(line + clen + 1));
+        *explanation = strdup(zr_str_trim(bar + 1));
+        break;
+    }
+end:
+    free(text);
+}
+
+int zr_page_error(zr_http_response_t *r, int status, zr_lang_t lang, const char *error_code, const char *reference)
+{
+    int rc = -1;
+    zr_kvlist_t vars = {0};
+    char *title = NULL, *explanation = NULL, *html = NULL, st[8];
+    const char *code = error_code && *error_code ? error_code : "internal_error";
+    zr_buf_t fallback;
+
+    zr_buf_init(&fallback);
+    page_error_text(code, lang, &title, &explanation);
+    snprintf(st, sizeof(st), "%d", status);
+    if (zr_kv_add(&vars, "title",
+                  title ? title : (lang == ZR_LANG_EN ? "Something went wrong" : "Er ging iets mis")) != 0 ||
+        zr_kv_add(&vars, "explanation",
+                  explanation ? explanation
+                              : (lang == ZR_LANG_EN
+                                     ? "This page cannot be shown. Please try again later. If the problem persists, "
+                                       "contact the organisation where you wanted to log in and mention the error "
+                                       "code and reference below."
+                                     : "Deze pagina kan niet worden getoond. Probeer het later opnieuw. Blijft het "
+                                       "probleem bestaan? Neem dan contact op met de organisatie waar u wilde "
+                                       "inloggen en noem de foutcode en referentie hieronder.")) != 0 ||
+        zr_kv_add(&vars, "code", code) != 0 || zr_kv_add(&vars, "reference", reference ? reference : "-") != 0 ||
+        zr_kv_add(&vars, "status", st) != 0)
+        goto end;
+    html = zr_page_render("error", lang, &vars);
+    if (!html) {
+        /* Without templates a person still gets a readable, escaped page. */
+        if (zr_buf_printf(&fallback, "<!DOCTYPE html><html lang=\"%s\"><head><meta charset=\"utf-8\"><title>",
+                          lang == ZR_LANG_EN ? "en" : "nl") != 0 ||
+            zr_buf_append_html(&fallback, zr_kv_get(&vars, "title")) != 0 ||
+            zr_buf_appends(&fallback, "</title></head><body><h1>") != 0 ||
+            zr_buf_append_html(&fallback, zr_kv_get(&vars, "title")) != 0 ||
+            zr_buf_appends(&fallback, "</h1><p>") != 0 ||
+            zr_buf_append_html(&fallback, zr_kv_get(&vars, "explanation")) != 0 ||
+            zr_buf_appends(&fallback, "</p><p>") != 0 || zr_buf_append_html(&fallback, code) != 0 ||
+            zr_buf_appends(&fallback, " / ") != 0 ||
+            zr_buf_append_html(&fallback, zr_kv_get(&vars, "reference")) != 0 ||
+            zr_buf_appends(&fallback, "</p></body></html>\n") != 0)
+            goto end;
+        html = zr_buf_steal(&fallback);
+    }
+    rc = zr_http_respond(r, status, "text/html; charset=utf-8", html, strlen(html));
+end:
+    zr_buf_free(&fallback);
+    zr_kv_free(&vars);
+    free(title);
+    free(explanation);
+    free(html);
+    return rc;
+}
+
+/* The CSP form-action source for action: its origin ("https://host:port"),
+ * or 'self' for a path on this server. -1 for anything else. */
+static int page_action_origin(const char *action, char *out, size_t outlen)
+{
+    const char *host, *end;
+    size_t schemelen;
+
+    for (const char *p = action; *p; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+            return -1;
+    if (action[0] == '/' && action[1] != '/' && action[1] != '\\') {
+        snprintf(out, outlen, "'self'");
+        return 0;
+    }
+    if (strncmp(action, "https://", 8) == 0)
+        schemelen = 8;
+    else if (strncmp(action, "http://", 7) == 0)
+        schemelen = 7;
+    else
+        return -1;
+    host = action + schemelen;
+    end = host + strcspn(host, "/?#");
+    if (end == host || (size_t)(end - action) >= outlen)
+        return -1;
+    /* host[:port] or [v6]:port only; no userinfo, nothing that could end the
+     * CSP directive. */
+    for (const char *p = host; p < end; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              strchr(".-:[]", *p)))
+            return -1;
+    memcpy(out, action, (size_t)(end - action));
+    out[end - action] = '\0';
+    return 0;
+}
+
+int zr_page_autopost(zr_http_response_t *r, zr_lang_t lang, const char *action, const zr_kvlist_t *fields)
+{
+    int rc = -1;
+    char origin[512], *nonce = NULL, *html = NULL;
+    zr_buf_t inputs, csp;
+    zr_kvlist_t vars = {0};
+
+    zr_buf_init(&inputs);
+    zr_buf_init(&csp);
+    if (!r || !action || page_action_origin(action, origin, sizeof(origin)) != 0)
+        goto end;
+    for (size_t i = 0; fields && i < fields->count; i++) {
+        if (zr_buf_appends(&inputs, "<input type=\"hidden\" name=\"") != 0 ||
+            zr_buf_append_html(&inputs, fields->items[i].name) != 0 ||
+            zr_buf_appends(&inputs, "\" value=\"") != 0 ||
+            zr_buf_append_html(&inputs, fields->items[i].value) != 0 || zr_buf_appends(&inputs, "\">\n") != 0)
+            goto end;
+    }
+    /* A fresh nonce per response allows exactly our one inline script. */
+    nonce = zr_random_token(18);
+    if (!nonce)
+        goto end;
+    if (zr_kv_add(&vars, "action", action) != 0 || zr_kv_add(&vars, "nonce", nonce) != 0 ||
+        zr_kv_add(&vars, "fields", inputs.data ? inputs.data : "") != 0)
+        goto end;
+    html = zr_page_render("autopost", lang, &vars);
+    if (!html)
+        goto end;
+    if (zr_buf_printf(&csp,
+                      "default-src 'none'; script-src 'nonce-%s'; style-src 'self' 'unsafe-inline'; "
+                      "form-action %s; frame-ancestors 'none'; base-uri 'none'",
+                      nonce, origin) != 0)
+        goto end;
+    if (zr_http_respond(r, 200, "text/html; charset=utf-8", html, strlen(html)) != 0 ||
+        zr_http_set_header(r, "Content-Security-Policy", csp.data) != 0)
+        goto end;
+    rc = 0;
+end:
+    zr_buf_free(&inputs);
+    zr_buf_free(&csp);
+    zr_kv_free(&vars);
+    free(nonce);
+    free(html);
+    return rc;
+}

@@ -1,0 +1,855 @@
+/* The HTTP listener: libmicrohttpd with an internal epoll thread pool.
+ * Everything a client sends is turned into a zr_http_request_t here, so the
+ * handlers never see libmicrohttpd and never see an unchecked request:
+ * unknown paths, wrong methods, oversized bodies, malformed encodings and
+ * missing client certificates are answered before a handler runs. */
+#include "zr/http.h"
+#include "zr/log.h"
+#include "zr/util.h"
+
+#include <arpa/inet.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HTTP_DEFAULT_MAX_BODY (256 * 1024)
+#define HTTP_MAX_THREADS 256
+#define HTTP_PEM_MAX (1024 * 1024)
+/* TLS 1.2 and 1.3 only, forward-secret key exchange only. */
+#define HTTP_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-RSA:%SERVER_PRECEDENCE"
+
+struct zr_http_server {
+    struct MHD_Daemon *daemon;
+    zr_http_route_t *routes;
+    size_t route_count;
+    void *ctx;
+    char component[32];
+    size_t max_body;
+    int tls;
+    int mtls;
+    int port;
+    char *cert_pem;
+    char *key_pem;
+    char *ca_pem;
+};
+
+/* Per-request state, created by the URI callback (which sees the raw request
+ * target including the query) and freed when libmicrohttpd is done. */
+typedef struct {
+    zr_http_server_t *server;
+    struct timespec start;
+    char *uri;                  /* raw request target */
+    char *path;                 /* decoded path, NULL when malformed */
+    char log_path[128];         /* printable path for the access log */
+    char method[16];
+    char ref[16];               /* support reference, shown on error pages */
+    const zr_http_route_t *route;
+    X509 *client_cert;          /* verified client certificate (mTLS listeners) */
+    zr_buf_t body;
+    int started;
+    int queued;
+    int status;
+} http_conn_t;
+
+/* ---------------------------------------------------------------- parsing */
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Path percent-decoding (RFC 3986 §2.1): '+' stays '+', and malformed escapes
+ * or control characters make the request a 400 rather than a guess. */
+static char *http_path_decode(const char *s, size_t len)
+{
+    char *out = malloc(len + 1);
+    size_t o = 0;
+
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '%') {
+            int hi = i + 1 < len ? hexval(s[i + 1]) : -1;
+            int lo = i + 2 < len ? hexval(s[i + 2]) : -1;
+            if (hi < 0 || lo < 0)
+                goto fail;
+            c = (unsigned char)(hi * 16 + lo);
+            i += 2;
+        }
+        if (c < 0x20 || c == 0x7f)
+            goto fail;
+        out[o++] = (char)c;
+    }
+    out[o] = '\0';
+    if (o == 0 || out[0] != '/')
+        goto fail;
+    return out;
+fail:
+    free(out);
+    return NULL;
+}
+
+/* Primary language of the first preferred of nl/en (RFC 9110 §12.5.4);
+ * Dutch unless English is preferred. */
+static zr_lang_t http_lang(const char *al)
+{
+    int best_q = 0;
+    zr_lang_t best = ZR_LANG_NL;
+
+    while (al && *al) {
+        const char *end = al + strcspn(al, ",");
+        const char *p = al;
+        char tag[3] = "";
+        size_t taglen;
+        int q = 1000;
+
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        taglen = strcspn(p, "-;, \t");
+        if (p + taglen > end)
+            taglen = (size_t)(end - p);
+        if (taglen == 2) {
+            tag[0] = (char)(p[0] | 0x20);
+            tag[1] = (char)(p[1] | 0x20);
+        }
+        /* q-value: "q=0", "q=0.7", "q=1"; anything unreadable counts as 0 */
+        for (const char *s = p; s < end; s++) {
+            if (*s != ';')
+                continue;
+            s++;
+            while (s < end && (*s == ' ' || *s == '\t'))
+                s++;
+            if (s + 1 < end && (s[0] == 'q' || s[0] == 'Q') && s[1] == '=') {
+                s += 2;
+                q = 0;
+                if (s < end && *s == '1') {
+                    q = 1000;
+                } else if (s < end && *s == '0') {
+                    int scale = 100;
+                    if (s + 1 < end && s[1] == '.')
+                        for (s += 2; s < end && *s >= '0' && *s <= '9' && scale > 0; s++, scale /= 10)
+                            q += (*s - '0') * scale;
+                }
+                break;
+            }
+        }
+        if ((strcmp(tag, "nl") == 0 || strcmp(tag, "en") == 0) && q > best_q) {
+            best_q = q;
+            best = tag[0] == 'e' ? ZR_LANG_EN : ZR_LANG_NL;
+        }
+        al = *end ? end + 1 : end;
+    }
+    return best;
+}
+
+static int is_lower_hex(const char *s, size_t n, int *all_zero)
+{
+    *all_zero = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+        if (s[i] != '0')
+            *all_zero = 0;
+    }
+    return 1;
+}
+
+/* W3C Trace Context §3.2: version-traceid-parentid-flags, lower-case hex,
+ * no all-zero ids, version ff invalid; future versions may append fields. */
+static int http_traceparent_valid(const char *s)
+{
+    int zero;
+    size_t len = s ? strlen(s) : 0;
+
+    if (len < 55 || s[2] != '-' || s[35] != '-' || s[52] != '-')
+        return 0;
+    if (!is_lower_hex(s, 2, &zero) || strncmp(s, "ff", 2) == 0)
+        return 0;
+    if (strncmp(s, "00", 2) == 0 ? len != 55 : (len > 55 && s[55] != '-'))
+        return 0;
+    if (!is_lower_hex(s + 3, 32, &zero) || zero)
+        return 0;
+    if (!is_lower_hex(s + 36, 16, &zero) || zero)
+        return 0;
+    return is_lower_hex(s + 53, 2, &zero);
+}
+
+/* Cookie header (RFC 6265 §5.4): "a=1; b=2". Values are kept as sent (a
+ * quoted value loses its quotes); pairs without '=' are ignored. */
+static int http_parse_cookies(zr_kvlist_t *cookies, const char *header)
+{
+    int rc = -1;
+    char *copy = strdup(header), *save = NULL, *pair;
+
+    if (!copy)
+        goto end;
+    for (pair = strtok_r(copy, ";", &save); pair; pair = strtok_r(NULL, ";", &save)) {
+        char *eq = strchr(pair, '='), *name, *value;
+        size_t vlen;
+        if (!eq)
+            continue;
+        *eq = '\0';
+        name = zr_str_trim(pair);
+        value = zr_str_trim(eq + 1);
+        vlen = strlen(value);
+        if (vlen >= 2 && value[0] == '"' && value[vlen - 1] == '"') {
+            value[vlen - 1] = '\0';
+            value++;
+        }
+        if (!*name)
+            continue;
+        if (zr_kv_add(cookies, name, value) != 0)
+            goto end;
+    }
+    rc = 0;
+end:
+    free(copy);
+    return rc;
+}
+
+static enum MHD_Result http_collect_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    zr_kvlist_t *headers = cls;
+    char name[256];
+    size_t i;
+
+    (void)kind;
+    if (!key)
+        return MHD_YES;
+    for (i = 0; key[i] && i + 1 < sizeof(name); i++)
+        name[i] = (key[i] >= 'A' && key[i] <= 'Z') ? (char)(key[i] | 0x20) : key[i];
+    name[i] = '\0';
+    return zr_kv_add(headers, name, value) == 0 ? MHD_YES : MHD_NO;
+}
+
+static int http_is_form(const char *content_type)
+{
+    static const char form[] = "application/x-www-form-urlencoded";
+    size_t n = sizeof(form) - 1;
+
+    if (!content_type)
+        return 0;
+    while (*content_type == ' ' || *content_type == '\t')
+        content_type++;
+    return strncasecmp(content_type, form, n) == 0 &&
+           (content_type[n] == '\0' || content_type[n] == ';' || content_type[n] == ' ' || content_type[n] == '\t');
+}
+
+/* ---------------------------------------------------------------- responses */
+
+static int http_has_header(const zr_http_response_t *r, const char *name)
+{
+    for (size_t i = 0; i < r->headers.count; i++)
+        if (strcasecmp(r->headers.items[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* Security headers every response carries; a handler's own CSP (the
+ * autopost page's nonce) or Cache-Control wins over the default. */
+static void http_add_security_headers(zr_http_response_t *r)
+{
+    static const struct {
+        const char *name;
+        const char *value;
+    } defaults[] = {
+        {"X-Content-Type-Options", "nosniff"},
+        {"Referrer-Policy", "no-referrer"},
+        {"X-Frame-Options", "DENY"},
+        {"Content-Security-Policy", "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                                    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"},
+        /* Nothing this server says may be cached by a browser or proxy unless
+         * the handler decided otherwise (metadata may be). */
+        {"Cache-Control", "no-store"},
+    };
+    for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+        if (!http_has_header(r, defaults[i].name))
+            zr_http_set_header(r, defaults[i].name, defaults[i].value);
+}
+
+static enum MHD_Result http_send(http_conn_t *hc, struct MHD_Connection *conn, zr_http_response_t *resp, int close)
+{
+    enum MHD_Result ret = MHD_NO;
+    struct MHD_Response *mr = NULL;
+    size_t len = resp->body ? resp->body_len : 0;
+
+    http_add_security_headers(resp);
+    /* MUST_FREE: libmicrohttpd takes the body and free()s it. */
+    mr = MHD_create_response_from_buffer(len, resp->body ? resp->body : (void *)"",
+                                         resp->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!mr)
+        goto end;
+    resp->body = NULL;
+    resp->body_len = 0;
+    if (MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                resp->content_type ? resp->content_type : "text/html; charset=utf-8") != MHD_YES)
+        goto end;
+    for (size_t i = 0; i < resp->headers.count; i++)
+        if (MHD_add_response_header(mr, resp->headers.items[i].name, resp->headers.items[i].value) != MHD_YES)
+            goto end;
+    /* The client is still sending a body we will not read: end the connection
+     * so it cannot keep a worker busy. */
+    if (close && MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES)
+        goto end;
+    ret = MHD_queue_response(conn, (unsigned int)resp->status, mr);
+    if (ret == MHD_YES) {
+        hc->queued = 1;
+        hc->status = resp->status;
+    }
+end:
+    if (mr)
+        MHD_destroy_response(mr);
+    return ret;
+}
+
+static enum MHD_Result http_send_error(http_conn_t *hc, struct MHD_Connection *conn, int status, zr_lang_t lang,
+                                       const char *code, const char *allow, int close)
+{
+    enum MHD_Result ret = MHD_NO;
+    zr_http_response_t resp;
+
+    zr_http_response_init(&resp);
+    if (zr_page_error(&resp, status, lang, code, hc->ref) != 0)
+        goto end;
+    if (allow && zr_http_set_header(&resp, "Allow", allow) != 0)
+        goto end;
+    ret = http_send(hc, conn, &resp, close);
+end:
+    zr_http_response_free(&resp);
+    return ret;
+}
+
+/* ---------------------------------------------------------------- requests */
+
+static zr_lang_t http_conn_lang(struct MHD_Connection *conn)
+{
+    return http_lang(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_LANGUAGE));
+}
+
+/* mTLS: the peer's certificate must verify against client_ca_file. Returns
+ * the certificate as an OpenSSL X509 (caller frees), NULL when there is none
+ * or it does not verify. */
+static X509 *http_client_cert(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    gnutls_session_t session;
+    const gnutls_datum_t *peers;
+    unsigned int status = 0, n = 0;
+    const unsigned char *der;
+
+    if (!info || !info->tls_session)
+        return NULL;
+    session = (gnutls_session_t)info->tls_session;
+    if (gnutls_certificate_type_get(session) != GNUTLS_CRT_X509)
+        return NULL;
+    /* Checks the chain against the trust list (MHD_OPTION_HTTPS_MEM_TRUST),
+     * signatures and validity period. */
+    if (gnutls_certificate_verify_peers2(session, &status) != GNUTLS_E_SUCCESS || status != 0)
+        return NULL;
+    peers = gnutls_certificate_get_peers(session, &n);
+    if (!peers || n == 0 || peers[0].size > 65536)
+        return NULL;
+    der = peers[0].data;
+    return d2i_X509(NULL, &der, (long)peers[0].size);
+}
+
+static void http_request_free(zr_http_request_t *req)
+{
+    zr_kv_free(&req->query);
+    zr_kv_free(&req->form);
+    zr_kv_free(&req->headers);
+    zr_kv_free(&req->cookies);
+    X509_free(req->client_cert);
+    free(req->traceparent);
+    free((char *)req->remote_addr);
+    memset(req, 0, sizeof(*req));
+}
+
+static char *http_remote_addr(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    char addr[INET6_ADDRSTRLEN] = "-";
+
+    if (info && info->client_addr) {
+        const struct sockaddr *sa = info->client_addr;
+        if (sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, addr, sizeof(addr));
+        else if (sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, addr, sizeof(addr));
+    }
+    return strdup(addr);
+}
+
+/* The whole request is in: build the request, run the handler, answer. */
+static enum MHD_Result http_dispatch(http_conn_t *hc, struct MHD_Connection *conn)
+{
+    zr_http_server_t *s = hc->server;
+    zr_http_request_t req;
+    zr_http_response_t resp;
+    enum MHD_Result ret = MHD_NO;
+    const char *query, *ct, *tp;
+    int hrc;
+
+    memset(&req, 0, sizeof(req));
+    zr_http_response_init(&resp);
+    req.method = hc->method;
+    req.path = hc->path;
+    req.lang = http_conn_lang(conn);
+    req.tls = s->tls;
+    req.remote_addr = http_remote_addr(conn);
+    if (!req.remote_addr ||
+        MHD_get_connection_values(conn, MHD_HEADER_KIND, http_collect_header, &req.headers) < 0)
+        goto internal;
+    for (size_t i = 0; i < req.headers.count; i++)
+        if (strcmp(req.headers.items[i].name, "cookie") == 0 &&
+            http_parse_cookies(&req.cookies, req.headers.items[i].value) != 0)
+            goto internal;
+    query = strchr(hc->uri, '?');
+    if (query && zr_kv_parse_form(&req.query, query + 1, strlen(query + 1)) != 0) {
+        ret = http_send_error(hc, conn, 400, req.lang, "bad_request", NULL, 0);
+        goto end;
+    }
+    req.body = hc->body.data;
+    req.body_len = hc->body.len;
+    ct = zr_kv_get(&req.headers, "content-type");
+    if (http_is_form(ct) && zr_kv_parse_form(&req.form, hc->body.data, hc->body.len) != 0) {
+        ret = http_send_error(hc, conn, 400, req.lang, "bad_request", NULL, 0);
+        goto end;
+    }
+    tp = zr_kv_get(&req.headers, "traceparent");
+    if (tp && http_traceparent_valid(tp) && !(req.traceparent = strndup(tp, 55)))
+        goto internal;
+    /* verified in http_precheck; freed with the request, after the handler */
+    req.client_cert = hc->client_cert;
+    hc->client_cert = NULL;
+
+    hrc = hc->route->handler(s->ctx, &req, &resp);
+    if (hrc != 0 || resp.status < 100 || resp.status > 599) {
+        zr_log_error("http", "handler failed rc=%d status=%d path=%s ref=%s", hrc, resp.status, hc->log_path, hc->ref);
+        goto internal;
+    }
+    ret = http_send(hc, conn, &resp, 0);
+    goto end;
+internal:
+    zr_http_response_free(&resp);
+    ret = http_send_error(hc, conn, 500, req.lang, "internal_error", NULL, 0);
+end:
+    zr_http_response_free(&resp);
+    http_request_free(&req);
+    return ret;
+}
+
+static int http_body_pending(struct MHD_Connection *conn)
+{
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    return (cl && strtoull(cl, NULL, 10) > 0) ||
+           MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
+}
+
+/* Route, client certificate and announced size: refuses what it can without
+ * a handler. Returns 1 when a response was queued (or must be). */
+static int http_precheck(http_conn_t *hc, struct MHD_Connection *conn, enum MHD_Result *ret)
+{
+    zr_http_server_t *s = hc->server;
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    zr_lang_t lang = http_conn_lang(conn);
+    /* an early answer while a body is on its way ends the connection */
+    int pending = http_body_pending(conn);
+    int path_known = 0;
+    zr_buf_t allow;
+
+    if (!hc->path) {
+        *ret = http_send_error(hc, conn, 400, lang, "bad_request", NULL, pending);
+        return 1;
+    }
+    zr_buf_init(&allow);
+    for (size_t i = 0; i < s->route_count && !hc->route; i++) {
+        const zr_http_route_t *r = &s->routes[i];
+        if (strcmp(r->path, hc->path) != 0)
+            continue;
+        path_known = 1;
+        if (!r->method || strcmp(r->method, hc->method) == 0)
+            hc->route = r;
+        else
+            zr_buf_printf(&allow, "%s%s", allow.len ? ", " : "", r->method);
+    }
+    if (!hc->route) {
+        *ret = path_known ? http_send_error(hc, conn, 405, lang, "method_not_allowed", allow.data, pending)
+                          : http_send_error(hc, conn, 404, lang, "not_found", NULL, pending);
+        zr_buf_free(&allow);
+        return 1;
+    }
+    zr_buf_free(&allow);
+    /* mTLS: no verified client certificate, no handler and no body read */
+    if (s->mtls && !(hc->client_cert = http_client_cert(conn))) {
+        *ret = http_send_error(hc, conn, 403, lang, "forbidden", NULL, pending);
+        return 1;
+    }
+    if (cl && strtoull(cl, NULL, 10) > s->max_body) {
+        *ret = http_send_error(hc, conn, 413, lang, "body_too_large", NULL, 1);
+        return 1;
+    }
+    return 0;
+}
+
+static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                   const char *version, const char *upload_data, size_t *upload_data_size,
+                                   void **con_cls)
+{
+    http_conn_t *hc = *con_cls;
+    enum MHD_Result ret = MHD_YES;
+
+    (void)cls;
+    (void)url;
+    (void)version;
+    if (!hc)
+        return MHD_NO; /* the URI callback could not allocate: drop */
+    if (hc->queued) {
+        /* answered early; swallow whatever is still coming */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (!hc->started) {
+        hc->started = 1;
+        snprintf(hc->method, sizeof(hc->method), "%s", method ? method : "-");
+        /* With a body on its way, refuse before reading it (libmicrohttpd
+         * then closes the connection). Without one, the checks wait for the
+         * final call, where an answer keeps the connection alive. */
+        if (http_body_pending(conn) && http_precheck(hc, conn, &ret))
+            return ret;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (hc->body.len + *upload_data_size > hc->server->max_body) {
+            /* chunked upload grew past the limit: answer now, or drop */
+            zr_buf_free(&hc->body);
+            *upload_data_size = 0;
+            ret = http_send_error(hc, conn, 413, http_conn_lang(conn), "body_too_large", NULL, 1);
+            if (ret != MHD_YES)
+                hc->status = 413;
+            return ret;
+        }
+        if (zr_buf_append(&hc->body, upload_data, *upload_data_size) != 0)
+            return MHD_NO;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (!hc->route && http_precheck(hc, conn, &ret))
+        return ret;
+    return http_dispatch(hc, conn);
+}
+
+static void *http_uri_start(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    http_conn_t *hc = calloc(1, sizeof(*hc));
+    size_t pathlen, o = 0;
+
+    (void)conn;
+    if (!hc)
+        return NULL;
+    hc->server = cls;
+    clock_gettime(CLOCK_MONOTONIC, &hc->start);
+    zr_buf_init(&hc->body);
+    hc->uri = strdup(uri ? uri : "");
+    if (!hc->uri) {
+        free(hc);
+        return NULL;
+    }
+    pathlen = strcspn(hc->uri, "?");
+    hc->path = http_path_decode(hc->uri, pathlen);
+    /* The log gets the path only: the query can hold codes and tokens. */
+    for (size_t i = 0; i < pathlen && o + 1 < sizeof(hc->log_path); i++) {
+        unsigned char c = (unsigned char)hc->uri[i];
+        hc->log_path[o++] = (c > 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    hc->log_path[o] = '\0';
+    {
+        char *ref = zr_random_token(6);
+        snprintf(hc->ref, sizeof(hc->ref), "%s", ref ? ref : "-");
+        free(ref);
+    }
+    return hc;
+}
+
+static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                           enum MHD_RequestTerminationCode toe)
+{
+    http_conn_t *hc = *con_cls;
+    struct timespec now;
+    long ms;
+
+    (void)cls;
+    (void)conn;
+    if (!hc)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    ms = (now.tv_sec - hc->start.tv_sec) * 1000 + (now.tv_nsec - hc->start.tv_nsec) / 1000000;
+    zr_log_info("http", "method=%s path=%s status=%d ms=%ld component=%s ref=%s%s",
+                hc->method[0] ? hc->method : "-", hc->log_path, hc->status, ms, hc->server->component, hc->ref,
+                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+    zr_buf_free(&hc->body);
+    X509_free(hc->client_cert);
+    free(hc->uri);
+    free(hc->path);
+    free(hc);
+    *con_cls = NULL;
+}
+
+__attribute__((format(printf, 2, 0))) static void http_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+
+    (void)cls;
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    zr_log_debug("http_server", "%s", msg);
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+/* "127.0.0.1:8080", "[::1]:8080", ":8080" (all IPv4 addresses), "localhost:8080". */
+static int http_parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *sslen, char *err,
+                             size_t errlen)
+{
+    int rc = -1;
+    char host[256] = "", port[8] = "";
+    const char *colon;
+    struct addrinfo hints, *res = NULL;
+    char *endp;
+    long p;
+
+    if (!listen || !*listen) {
+        snprintf(err, errlen, "no listen address");
+        goto end;
+    }
+    if (listen[0] == '[') {
+        const char *close = strchr(listen, ']');
+        if (!close || close[1] != ':' || (size_t)(close - listen - 1) >= sizeof(host)) {
+            snprintf(err, errlen, "bad listen address %s", listen);
+            goto end;
+        }
+        memcpy(host, listen + 1, (size_t)(close - listen - 1));
+        host[close - listen - 1] = '\0';
+        colon = close + 1;
+    } else {
+        colon = strrchr(listen, ':');
+        if (!colon || (size_t)(colon - listen) >= sizeof(host)) {
+            snprintf(err, errlen, "bad listen address %s (want host:port)", listen);
+            goto end;
+        }
+        memcpy(host, listen, (size_t)(colon - listen));
+        host[colon - listen] = '\0';
+    }
+    p = strtol(colon + 1, &endp, 10);
+    if (!colon[1] || *endp || p < 0 || p > 65535) {
+        snprintf(err, errlen, "bad port in listen address %s", listen);
+        goto end;
+    }
+    snprintf(port, sizeof(port), "%ld", p);
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    if (getaddrinfo(host[0] ? host : "0.0.0.0", port, &hints, &res) != 0 || !res ||
+        res->ai_addrlen > sizeof(*ss)) {
+        snprintf(err, errlen, "cannot resolve listen address %s", listen);
+        goto end;
+    }
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *sslen = res->ai_addrlen;
+    rc = 0;
+end:
+    if (res)
+        freeaddrinfo(res);
+    return rc;
+}
+
+static void http_server_free(zr_http_server_t *s)
+{
+    if (!s)
+        return;
+    free(s->routes);
+    if (s->key_pem) {
+        OPENSSL_cleanse(s->key_pem, strlen(s->key_pem));
+        free(s->key_pem);
+    }
+    free(s->cert_pem);
+    free(s->ca_pem);
+    free(s);
+}
+
+static int http_read_pem(const char *path, char **out, const char *what, char *err, size_t errlen)
+{
+    size_t len = 0;
+    if (zr_file_read(path, HTTP_PEM_MAX, out, &len) != 0) {
+        snprintf(err, errlen, "cannot read %s %s", what, path);
+        return -1;
+    }
+    return 0;
+}
+
+zr_http_server_t *zr_http_server_start(const zr_http_server_config_t *cfg, char *err, size_t errlen)
+{
+    zr_http_server_t *s = NULL;
+    struct sockaddr_storage ss;
+    socklen_t sslen = 0;
+    unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    unsigned int threads;
+    const union MHD_DaemonInfo *info;
+    sigset_t block, old;
+    long cores;
+    int masked = 0;
+    char dummy[1];
+
+    if (!err || !errlen) {
+        err = dummy;
+        errlen = sizeof(dummy);
+    }
+    err[0] = '\0';
+    if (!cfg || !cfg->routes || !cfg->route_count) {
+        snprintf(err, errlen, "no routes");
+        goto fail;
+    }
+    for (size_t i = 0; i < cfg->route_count; i++) {
+        if (!cfg->routes[i].path || !cfg->routes[i].handler) {
+            snprintf(err, errlen, "route %zu has no path or handler", i);
+            goto fail;
+        }
+    }
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        goto fail;
+    s->routes = calloc(cfg->route_count, sizeof(*s->routes));
+    if (!s->routes)
+        goto fail;
+    memcpy(s->routes, cfg->routes, cfg->route_count * sizeof(*s->routes));
+    s->route_count = cfg->route_count;
+    s->ctx = cfg->ctx;
+    snprintf(s->component, sizeof(s->component), "%s", cfg->component ? cfg->component : "http");
+    s->max_body = cfg->max_body_bytes ? cfg->max_body_bytes : HTTP_DEFAULT_MAX_BODY;
+    cores = sysconf(_SC_NPROCESSORS_ONLN);
+    threads = cfg->threads > 0 ? (unsigned int)cfg->threads : (unsigned int)(cores > 0 ? 2 * cores : 2);
+    if (threads > HTTP_MAX_THREADS)
+        threads = HTTP_MAX_THREADS;
+
+    if (http_parse_listen(cfg->listen, &ss, &sslen, err, errlen) != 0)
+        goto fail;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+
+    if ((cfg->tls_cert_file != NULL) != (cfg->tls_key_file != NULL)) {
+        snprintf(err, errlen, "tls_cert_file and tls_key_file go together");
+        goto fail;
+    }
+    if (cfg->client_ca_file && !cfg->tls_cert_file) {
+        snprintf(err, errlen, "client_ca_file needs tls_cert_file and tls_key_file");
+        goto fail;
+    }
+    if (cfg->tls_cert_file) {
+        if (http_read_pem(cfg->tls_cert_file, &s->cert_pem, "TLS certificate", err, errlen) != 0 ||
+            http_read_pem(cfg->tls_key_file, &s->key_pem, "TLS key", err, errlen) != 0)
+            goto fail;
+        s->tls = 1;
+        flags |= MHD_USE_TLS;
+    }
+    if (cfg->client_ca_file) {
+        if (http_read_pem(cfg->client_ca_file, &s->ca_pem, "client CA", err, errlen) != 0)
+            goto fail;
+        s->mtls = 1;
+    }
+
+    /* The server's threads inherit this mask: SIGINT/SIGTERM stay for the
+     * thread that calls zr_http_wait_for_signal, and SIGPIPE from a client
+     * that hung up can never end the process. */
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGPIPE);
+    if (pthread_sigmask(SIG_BLOCK, &block, &old) == 0)
+        masked = 1;
+    {
+        struct MHD_OptionItem opts[16];
+        size_t n = 0;
+#define HTTP_OPT(o, v, p) opts[n++] = (struct MHD_OptionItem){(o), (intptr_t)(v), (p)}
+        HTTP_OPT(MHD_OPTION_SOCK_ADDR, 0, &ss);
+        if (threads > 1)
+            HTTP_OPT(MHD_OPTION_THREAD_POOL_SIZE, threads, NULL);
+        HTTP_OPT(MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)http_uri_start, s);
+        HTTP_OPT(MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)http_completed, s);
+        HTTP_OPT(MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)http_mhd_log, s);
+        HTTP_OPT(MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL);
+        HTTP_OPT(MHD_OPTION_CONNECTION_LIMIT, 4096, NULL);
+        /* stricter request parsing: fewer ways to smuggle a request */
+        HTTP_OPT(MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL);
+        if (s->tls) {
+            HTTP_OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, s->cert_pem);
+            HTTP_OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, s->key_pem);
+            HTTP_OPT(MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)HTTP_TLS_PRIORITIES);
+        }
+        /* makes libmicrohttpd ask for a client certificate; whether one was
+         * given and verifies is checked per request (http_client_cert) */
+        if (s->mtls)
+            HTTP_OPT(MHD_OPTION_HTTPS_MEM_TRUST, 0, s->ca_pem);
+        HTTP_OPT(MHD_OPTION_END, 0, NULL);
+#undef HTTP_OPT
+        s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, http_access, s, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    }
+    if (masked)
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!s->daemon) {
+        snprintf(err, errlen, "cannot start HTTP%s server on %s", s->tls ? "S" : "", cfg->listen);
+        goto fail;
+    }
+    info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : -1;
+    return s;
+fail:
+    http_server_free(s);
+    return NULL;
+}
+
+int zr_http_server_port(const zr_http_server_t *s) { return s ? s->port : -1; }
+
+void zr_http_server_stop(zr_http_server_t *s)
+{
+    if (!s)
+        return;
+    if (s->daemon)
+        MHD_stop_daemon(s->daemon);
+    http_server_free(s);
+}
+
+int zr_http_wait_for_signal(void)
+{
+    sigset_t set;
+    int sig = 0;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    /* Blocked here (and in the server's threads since zr_http_server_start),
+     * so the signal waits for sigwait instead of ending the process. */
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    while (sigwait(&set, &sig) != 0)
+        ;
+    return sig;
+}

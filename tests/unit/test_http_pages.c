@@ -1,0 +1,333 @@
+/* Unit tests for src/http: name/value lists, response helpers, templates,
+ * error pages and the autopost page. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "zr/http.h"
+#include "zr/util.h"
+
+static void test_kv(void **state)
+{
+    zr_kvlist_t l = {0};
+    assert_int_equal(zr_kv_parse_form(&l, "a=1&b=x+y%21&a=2&&flag&=v&c=", 27), 0);
+    assert_int_equal(l.count, 6);
+    assert_string_equal(zr_kv_get(&l, "a"), "1");
+    assert_int_equal(zr_kv_count(&l, "a"), 2);
+    assert_string_equal(zr_kv_get(&l, "b"), "x y!");
+    assert_string_equal(zr_kv_get(&l, "flag"), "");
+    assert_string_equal(zr_kv_get(&l, ""), "v");
+    assert_string_equal(zr_kv_get(&l, "c"), "");
+    assert_null(zr_kv_get(&l, "A")); /* case-sensitive */
+    assert_int_equal(zr_kv_count(&l, "nope"), 0);
+    zr_kv_free(&l);
+    assert_int_equal(l.count, 0);
+
+    /* only len bytes are read */
+    assert_int_equal(zr_kv_parse_form(&l, "a=1&b=2", 3), 0);
+    assert_int_equal(l.count, 1);
+    zr_kv_free(&l);
+    assert_int_equal(zr_kv_parse_form(&l, "", 0), 0);
+    assert_int_equal(l.count, 0);
+
+    const char *bad[] = {"a=%", "a=%4", "a=%zz", "a=1&b=%00", "%GG=1"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(zr_kv_parse_form(&l, bad[i], strlen(bad[i])), -1);
+        zr_kv_free(&l);
+    }
+    assert_int_equal(zr_kv_add(&l, "n", NULL), 0);
+    assert_string_equal(zr_kv_get(&l, "n"), "");
+    zr_kv_free(&l);
+}
+
+static void test_response_helpers(void **state)
+{
+    zr_http_response_t r;
+    zr_http_response_init(&r);
+    assert_int_equal(r.status, 200);
+
+    assert_int_equal(zr_http_set_header(&r, "X-Test", "ok"), 0);
+    /* header injection and bad names are refused */
+    assert_int_equal(zr_http_set_header(&r, "X-Test", "a\r\nSet-Cookie: evil=1"), -1);
+    assert_int_equal(zr_http_set_header(&r, "X Test", "a"), -1);
+    assert_int_equal(zr_http_set_header(&r, "X-Test:", "a"), -1);
+    assert_int_equal(r.headers.count, 1);
+
+    assert_int_equal(zr_http_respond(&r, 201, "text/plain", "a\0b", 3), 0);
+    assert_int_equal(r.status, 201);
+    assert_int_equal(r.body_len, 3);
+    assert_memory_equal(r.body, "a\0b", 3);
+    assert_string_equal(r.content_type, "text/plain");
+    assert_int_equal(zr_http_respond(&r, 99, NULL, "", 0), -1);
+    assert_int_equal(zr_http_respond_json(&r, 400, "{\"error\":\"invalid_request\"}"), 0);
+    assert_string_equal(r.content_type, "application/json");
+    assert_string_equal(r.body, "{\"error\":\"invalid_request\"}");
+    zr_http_response_free(&r);
+
+    assert_int_equal(zr_http_redirect(&r, 303, "https://rp.example/cb?code=a&state=b"), 0);
+    assert_int_equal(r.status, 303);
+    assert_string_equal(zr_kv_get(&r.headers, "Location"), "https://rp.example/cb?code=a&state=b");
+    assert_string_equal(zr_kv_get(&r.headers, "Cache-Control"), "no-store");
+    zr_http_response_free(&r);
+    assert_int_equal(zr_http_redirect(&r, 302, "https://x/\r\nSet-Cookie: a=b"), -1);
+    assert_int_equal(zr_http_redirect(&r, 302, "https://x/a b"), -1);
+    assert_int_equal(zr_http_redirect(&r, 200, "https://x/"), -1);
+    zr_http_response_free(&r);
+
+    assert_int_equal(zr_http_set_cookie(&r, "zr_b", "tok-_9", 900, 1, 1), 0);
+    assert_string_equal(r.headers.items[0].value, "zr_b=tok-_9; Path=/; HttpOnly; SameSite=None; Secure; Max-Age=900");
+    assert_int_equal(zr_http_set_cookie(&r, "zr_b", "", 0, 0, 0), 0);
+    assert_string_equal(r.headers.items[1].value, "zr_b=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+    assert_int_equal(zr_http_set_cookie(&r, "s", "v", -1, 1, 0), 0);
+    assert_string_equal(r.headers.items[2].value, "s=v; Path=/; HttpOnly; SameSite=Lax; Secure");
+    /* values that could add attributes or split the header are refused */
+    assert_int_equal(zr_http_set_cookie(&r, "a", "x; Domain=evil", 1, 1, 0), -1);
+    assert_int_equal(zr_http_set_cookie(&r, "a", "x,y", 1, 1, 0), -1);
+    assert_int_equal(zr_http_set_cookie(&r, "a", "x y", 1, 1, 0), -1);
+    assert_int_equal(zr_http_set_cookie(&r, "a", "x\ty", 1, 1, 0), -1);
+    assert_int_equal(zr_http_set_cookie(&r, "a=b", "x", 1, 1, 0), -1);
+    /* SameSite=None needs Secure */
+    assert_int_equal(zr_http_set_cookie(&r, "a", "x", 1, 0, 1), -1);
+    assert_int_equal(r.headers.count, 3);
+    zr_http_response_free(&r);
+}
+
+static char tmpdir[64];
+
+static void write_file(const char *name, const char *text)
+{
+    char path[256];
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void remove_file(const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+    unlink(path);
+}
+
+static void test_render(void **state)
+{
+    zr_kvlist_t vars = {0};
+    char *html;
+
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/zr-tpl-XXXXXX");
+    assert_non_null(mkdtemp(tmpdir));
+    write_file("t.nl.html", "<p lang=\"{{lang}}\">{{x}}|{{{x}}}|{{ missing }}|{{>part}}|{{ notclosed</p>");
+    write_file("t.en.html", "EN {{x}}");
+    write_file("part.nl.html", "[{{y}}]");
+    write_file("only.nl.html", "NL only {{lang}}");
+    write_file("loop.nl.html", "{{>loop}}");
+    zr_page_set_template_dir(tmpdir);
+
+    zr_kv_add(&vars, "x", "<script>alert('x')</script>&\"");
+    zr_kv_add(&vars, "y", "{{x}}");
+    html = zr_page_render("t", ZR_LANG_NL, &vars);
+    assert_non_null(html);
+    assert_string_equal(html, "<p lang=\"nl\">&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;|"
+                              "<script>alert('x')</script>&\"||[{{x}}]|{{ notclosed</p>");
+    free(html);
+    html = zr_page_render("t", ZR_LANG_EN, &vars);
+    assert_string_equal(html, "EN &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;");
+    free(html);
+    /* no English variant: Dutch */
+    html = zr_page_render("only", ZR_LANG_EN, NULL);
+    assert_string_equal(html, "NL only en");
+    free(html);
+    /* missing templates, unsafe names and endless partials give NULL */
+    assert_null(zr_page_render("nothere", ZR_LANG_NL, NULL));
+    assert_null(zr_page_render("../t", ZR_LANG_NL, NULL));
+    assert_null(zr_page_render("T", ZR_LANG_NL, NULL));
+    assert_null(zr_page_render("loop", ZR_LANG_NL, NULL));
+
+    /* templates are cached after the first load... */
+    write_file("only.nl.html", "changed");
+    html = zr_page_render("only", ZR_LANG_NL, NULL);
+    assert_string_equal(html, "NL only nl");
+    free(html);
+    /* ...until the directory is set again */
+    zr_page_set_template_dir(tmpdir);
+    html = zr_page_render("only", ZR_LANG_NL, NULL);
+    assert_string_equal(html, "changed");
+    free(html);
+
+    /* without a set directory, ZR_TEMPLATES is used */
+    zr_page_set_template_dir(NULL);
+    setenv("ZR_TEMPLATES", tmpdir, 1);
+    html = zr_page_render("only", ZR_LANG_NL, NULL);
+    assert_string_equal(html, "changed");
+    free(html);
+    unsetenv("ZR_TEMPLATES");
+    assert_null(zr_page_render("only", ZR_LANG_NL, NULL));
+
+    remove_file("t.nl.html");
+    remove_file("t.en.html");
+    remove_file("part.nl.html");
+    remove_file("only.nl.html");
+    remove_file("loop.nl.html");
+    rmdir(tmpdir);
+    zr_page_set_template_dir(NULL);
+    zr_kv_free(&vars);
+}
+
+/* Every code the relay uses has a text in both languages. */
+static void test_error_texts_complete(void **state)
+{
+    static const char *codes[] = {
+        "invalid_request", "unknown_client", "invalid_redirect_uri", "session_expired", "session_not_found",
+        "browser_mismatch", "store_unavailable", "tvs_unavailable", "saml_invalid", "saml_replay", "bsn_invalid",
+        "loa_too_low", "authn_failed", "tvs_error", "internal_error", "not_found", "method_not_allowed",
+        "body_too_large", "bad_request", "forbidden", "production_refused",
+    };
+    for (int lang = 0; lang < 2; lang++) {
+        char path[512], *text = NULL;
+        size_t len;
+        snprintf(path, sizeof(path), "%s/templates/errors.%s", ZR_SOURCE_DIR, lang ? "en" : "nl");
+        assert_int_equal(zr_file_read(path, 1 << 20, &text, &len), 0);
+        for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+            char needle[64];
+            const char *line;
+            snprintf(needle, sizeof(needle), "\n%s=", codes[i]);
+            line = strstr(text, needle);
+            if (!line)
+                fail_msg("errors.%s lacks %s", lang ? "en" : "nl", codes[i]);
+            /* title|explanation on one line */
+            const char *eol = strchr(line + 1, '\n');
+            const char *bar = strchr(line + 1, '|');
+            assert_true(bar && eol && bar < eol && bar > line + strlen(needle));
+        }
+        free(text);
+    }
+}
+
+static void test_error_page(void **state)
+{
+    zr_http_response_t r;
+    zr_http_response_init(&r);
+    assert_int_equal(zr_page_error(&r, 400, ZR_LANG_NL, "session_expired", "ref<1>"), 0);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(r.content_type, "text/html; charset=utf-8");
+    assert_non_null(strstr(r.body, "<!DOCTYPE html>"));
+    assert_non_null(strstr(r.body, "<html lang=\"nl\">"));
+    assert_non_null(strstr(r.body, "<title>Uw inlogsessie is verlopen</title>"));
+    assert_non_null(strstr(r.body, "begin opnieuw"));
+    assert_non_null(strstr(r.body, "<code>session_expired</code>"));
+    assert_non_null(strstr(r.body, "<code>ref&lt;1&gt;</code>"));
+    assert_null(strstr(r.body, "{{"));
+    /* self-contained: no external resources */
+    assert_null(strstr(r.body, "src=\"http"));
+    assert_null(strstr(r.body, "href=\"http"));
+    zr_http_response_free(&r);
+
+    assert_int_equal(zr_page_error(&r, 503, ZR_LANG_EN, "tvs_unavailable", "abc"), 0);
+    assert_int_equal(r.status, 503);
+    assert_non_null(strstr(r.body, "<html lang=\"en\">"));
+    assert_non_null(strstr(r.body, "Login service unreachable"));
+    zr_http_response_free(&r);
+
+    /* unknown codes: generic text, the code still shown (escaped) */
+    assert_int_equal(zr_page_error(&r, 500, ZR_LANG_NL, "weird<code>", NULL), 0);
+    assert_non_null(strstr(r.body, "Er ging iets mis"));
+    assert_non_null(strstr(r.body, "weird&lt;code&gt;"));
+    zr_http_response_free(&r);
+    /* a code must match a whole key, not a prefix */
+    assert_int_equal(zr_page_error(&r, 500, ZR_LANG_EN, "session", "x"), 0);
+    assert_null(strstr(r.body, "expired"));
+    zr_http_response_free(&r);
+
+    /* without templates a readable page still comes out */
+    zr_page_set_template_dir("/nonexistent");
+    assert_int_equal(zr_page_error(&r, 404, ZR_LANG_EN, "not_found", "<r>"), 0);
+    assert_non_null(strstr(r.body, "not_found"));
+    assert_non_null(strstr(r.body, "&lt;r&gt;"));
+    zr_http_response_free(&r);
+    zr_page_set_template_dir(NULL);
+}
+
+/* Copies the nonce of 'nonce-XXX' in csp into out. */
+static void csp_nonce(const char *csp, char *out, size_t outlen)
+{
+    const char *p = strstr(csp, "'nonce-");
+    assert_non_null(p);
+    p += 7;
+    size_t n = strcspn(p, "'");
+    assert_true(n > 16 && n < outlen);
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+static void test_autopost(void **state)
+{
+    zr_http_response_t r;
+    zr_kvlist_t f = {0};
+    char nonce[64], script[128], nonce2[64];
+    const char *csp;
+
+    zr_http_response_init(&r);
+    zr_kv_add(&f, "SAMLRequest", "PHNhbWw+\"><script>x</script>");
+    zr_kv_add(&f, "RelayState", "a&b");
+    assert_int_equal(zr_page_autopost(&r, ZR_LANG_NL, "https://tvs.example.nl:8443/sso?x=1&y=2", &f), 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "<input type=\"hidden\" name=\"SAMLRequest\" "
+                                   "value=\"PHNhbWw+&quot;&gt;&lt;script&gt;x&lt;/script&gt;\">"));
+    assert_non_null(strstr(r.body, "<input type=\"hidden\" name=\"RelayState\" value=\"a&amp;b\">"));
+    assert_non_null(strstr(r.body, "action=\"https://tvs.example.nl:8443/sso?x=1&amp;y=2\""));
+    assert_non_null(strstr(r.body, "<noscript>"));
+    assert_non_null(strstr(r.body, ">Doorgaan</button>"));
+    csp = zr_kv_get(&r.headers, "Content-Security-Policy");
+    assert_non_null(csp);
+    assert_non_null(strstr(csp, "default-src 'none'"));
+    assert_non_null(strstr(csp, "form-action https://tvs.example.nl:8443;"));
+    csp_nonce(csp, nonce, sizeof(nonce));
+    snprintf(script, sizeof(script), "<script nonce=\"%s\">", nonce);
+    assert_non_null(strstr(r.body, script));
+    /* exactly one script, and it carries the nonce */
+    assert_ptr_equal(strstr(r.body, "<script"), strstr(r.body, script));
+    assert_null(strstr(strstr(r.body, script) + 1, "<script"));
+    zr_http_response_free(&r);
+
+    /* a fresh nonce per response; English button; a local path is 'self' */
+    assert_int_equal(zr_page_autopost(&r, ZR_LANG_EN, "/saml/acs", &f), 0);
+    assert_non_null(strstr(r.body, ">Continue</button>"));
+    csp = zr_kv_get(&r.headers, "Content-Security-Policy");
+    assert_non_null(strstr(csp, "form-action 'self';"));
+    csp_nonce(csp, nonce2, sizeof(nonce2));
+    assert_string_not_equal(nonce, nonce2);
+    zr_http_response_free(&r);
+
+    /* actions we cannot express as a form-action origin are refused */
+    const char *bad[] = {"javascript:alert(1)", "//evil.example/x", "https://a.example; script-src *",
+                         "https://user@evil.example/", "https:///x", "ftp://x/", "https://a b/"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (zr_page_autopost(&r, ZR_LANG_NL, bad[i], &f) != -1)
+            fail_msg("accepted action %s", bad[i]);
+        zr_http_response_free(&r);
+    }
+    zr_kv_free(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kv),
+        cmocka_unit_test(test_response_helpers),
+        cmocka_unit_test(test_render),
+        cmocka_unit_test(test_error_texts_complete),
+        cmocka_unit_test(test_error_page),
+        cmocka_unit_test(test_autopost),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -89,6 +89,14 @@ void zr_saml_backchannel_free(zr_saml_backchannel_t *bc);
 /* Builds and signs an ArtifactResolve (SOAP), POSTs it once (never retried
  * once sent), returns the SOAP response body. *resolve_id is the ID of our
  * ArtifactResolve (for InResponseTo). ZR_SAML_ERR_* on failure. */
+#define ZR_SAML_ERR_INTERNAL    (-1) /* could not build or sign the request: nothing sent */
+#define ZR_SAML_ERR_ARTIFACT    (-2) /* the artifact itself is unacceptable: nothing sent */
+#define ZR_SAML_ERR_UNAVAILABLE (-3) /* TVS not reachable; the request certainly was not sent */
+#define ZR_SAML_ERR_TLS         (-4) /* TLS handshake failed (certificate, CA, protocol) */
+#define ZR_SAML_ERR_TIMEOUT     (-5) /* timed out after sending: the artifact may be spent */
+#define ZR_SAML_ERR_HTTP        (-6) /* TVS answered, but not HTTP 200 */
+#define ZR_SAML_ERR_TOO_LARGE   (-7) /* answer larger than 1 MiB */
+#define ZR_SAML_ERR_TRANSPORT   (-8) /* other failure after the request may have been sent */
 int zr_saml_artifact_resolve(zr_saml_backchannel_t *bc, const zr_config_t *cfg,
                              const zr_saml_idp_t *idp, const char *samlart,
                              char **resolve_id, char **soap_response, size_t *soap_len,

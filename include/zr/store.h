@@ -1,10 +1,13 @@
 /* Session store on Redis (src/store/). Every piece of relay state lives here
  * with a TTL, so any number of relay processes share one login.
- * Keys are HMAC-SHA256(key, namespace || ":" || name) in hex under the
- * configured prefix; values are AES-256-GCM sealed with the key as AAD, so a
- * Redis dump holds no BSN, token or code, and a value cannot be moved to
- * another key. Thread-safe: a small pool of connections, reconnecting after
- * Redis comes back. */
+ * Keys are prefix + namespace + ":" + hex HMAC-SHA256(name key,
+ * namespace || 0x00 || name); values are AES-256-GCM sealed with the whole
+ * key as AAD (both keys derived from encryption_key), so a Redis dump holds
+ * no BSN, token or code, and a value cannot be moved to another key.
+ * Thread-safe: a small pool of connections, reconnecting after Redis comes
+ * back; every call returns within about timeout_ms.
+ * Namespaces: 1-64 of [A-Za-z0-9_.-]; names: any NUL-terminated string.
+ * Needs Redis >= 6.2 (GETDEL). */
 #ifndef ZR_STORE_H
 #define ZR_STORE_H
 
@@ -16,11 +19,14 @@ typedef enum {
     ZR_STORE_NOT_FOUND = 1,   /* absent or expired */
     ZR_STORE_EXISTS = 2,      /* zr_store_claim: already claimed (replay) */
     ZR_STORE_UNAVAILABLE = -1,/* Redis down or timed out: show 503, never a half session */
-    ZR_STORE_CORRUPT = -2     /* value failed authentication */
+    ZR_STORE_CORRUPT = -2,    /* value failed authentication */
+    ZR_STORE_INVALID = -3     /* refused: bad namespace, NULL name, ttl_s <= 0 (a bug) */
 } zr_store_status_t;
 
 typedef struct zr_store zr_store_t;
 
+/* Does not connect yet (the first call does): a relay may start before
+ * Redis. Fails only on a bad configuration, e.g. an all-zero key. */
 zr_store_t *zr_store_open(const zr_redis_config_t *cfg, char *err, size_t errlen);
 void zr_store_close(zr_store_t *s);
 
@@ -36,6 +42,7 @@ zr_store_status_t zr_store_take(zr_store_t *s, const char *ns, const char *name,
 /* Marks (ns, name) as seen for ttl_s (SET NX): ZR_STORE_OK the first time,
  * ZR_STORE_EXISTS after. The replay cache for artifacts and SAML IDs. */
 zr_store_status_t zr_store_claim(zr_store_t *s, const char *ns, const char *name, int ttl_s);
+/* ZR_STORE_OK also when nothing was stored under (ns, name). */
 zr_store_status_t zr_store_del(zr_store_t *s, const char *ns, const char *name);
 /* PING round trip; ZR_STORE_OK when Redis answers. */
 zr_store_status_t zr_store_ping(zr_store_t *s);

@@ -4,7 +4,10 @@
 #include <stdio.h>
 
 const zr_cmd_t zr_cmd_table[] = {
+    {"serve", "run the relay: serve CONFIG", zr_cmd_serve},
+    {"metadata", "print our signed SAML SP metadata: metadata CONFIG [--care-provider ID]", zr_cmd_metadata},
     {"check-config", "validate a configuration file: check-config CONFIG", zr_cmd_check_config},
+    {"mock-tvs", "run the built-in mock TVS (never in production): mock-tvs CONFIG", zr_cmd_mock_tvs},
     {"version", "print the version", zr_cmd_version},
     {NULL, NULL, NULL},
 };

@@ -1,0 +1,122 @@
+#!/usr/bin/python3
+"""Example portal: a small relying party built on Authlib (Debian's
+python3-authlib), showing how a healthcare portal connects to zorgrelay.
+
+    /usr/bin/python3 examples/portal/portal.py --issuer http://localhost:8080 \
+        --client-id demo-portal --client-secret demo-portal-secret --port 8000
+
+Open http://localhost:8000 and click "Inloggen met DigiD".
+"""
+import argparse
+import html
+import http.server
+import json
+import secrets
+import urllib.parse
+
+import requests
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.jose import JsonWebKey, jwt
+from authlib.oidc.core import CodeIDToken
+
+SESSIONS = {}  # cookie value -> {state, nonce, verifier} (demo only: one process)
+
+PAGE = """<!doctype html><html lang="nl"><head><meta charset="utf-8">
+<title>Demo patientportaal</title><style>
+body{{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#1d2a3a}}
+a.button,button{{display:inline-block;background:#154273;color:#fff;padding:.7rem 1.2rem;border-radius:.3rem;
+text-decoration:none;border:0;font-size:1rem}} pre{{background:#f3f5f8;padding:1rem;overflow:auto}}
+.note{{color:#555;font-size:.9rem}}</style></head><body>
+<h1>Demo patientportaal</h1>{body}
+<p class="note">Voorbeeldportaal van zorgrelay (TEST). Geen echte gegevens.</p></body></html>"""
+
+
+class Portal(http.server.BaseHTTPRequestHandler):
+    cfg = None
+
+    def log_message(self, fmt, *args):  # keep codes out of the console
+        pass
+
+    def client(self):
+        c = self.cfg
+        return OAuth2Session(c.client_id, c.client_secret, scope="openid", redirect_uri=c.redirect_uri,
+                             code_challenge_method="S256", token_endpoint_auth_method="client_secret_basic")
+
+    def send_page(self, body, status=200, headers=()):
+        data = PAGE.format(body=body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        url = urllib.parse.urlparse(self.path)
+        if url.path == "/":
+            self.send_page('<p>Log in om uw gegevens te zien.</p><p><a class="button" href="/login">'
+                           'Inloggen met DigiD</a></p>')
+        elif url.path == "/login":
+            verifier = secrets.token_urlsafe(48)
+            nonce = secrets.token_urlsafe(16)
+            auth_url, state = self.client().create_authorization_url(self.cfg.disco["authorization_endpoint"],
+                                                                     code_verifier=verifier, nonce=nonce)
+            sid = secrets.token_urlsafe(24)
+            SESSIONS[sid] = {"state": state, "nonce": nonce, "verifier": verifier}
+            self.send_response(302)
+            self.send_header("Location", auth_url)
+            self.send_header("Set-Cookie", f"portal_sid={sid}; HttpOnly; SameSite=Lax; Path=/")
+            self.end_headers()
+        elif url.path == "/callback":
+            self.callback(url)
+        else:
+            self.send_page("<p>Niet gevonden.</p>", 404)
+
+    def callback(self, url):
+        q = dict(urllib.parse.parse_qsl(url.query))
+        cookies = dict(c.strip().split("=", 1) for c in self.headers.get("Cookie", "").split(";") if "=" in c)
+        sess = SESSIONS.pop(cookies.get("portal_sid", ""), None)
+        if not sess or q.get("state") != sess["state"]:
+            self.send_page("<p>Onbekende of verlopen login. <a href='/'>Opnieuw</a></p>", 400)
+            return
+        if "error" in q:
+            self.send_page(f"<h2>Niet ingelogd</h2><p>De relay meldt <code>{html.escape(q['error'])}</code>: "
+                           f"{html.escape(q.get('error_description', ''))}</p><p><a href='/'>Terug</a></p>")
+            return
+        if q.get("iss") != self.cfg.disco["issuer"]:
+            self.send_page("<p>Antwoord van een onverwachte uitgever (iss).</p>", 400)
+            return
+        token = self.client().fetch_token(self.cfg.disco["token_endpoint"],
+                                          authorization_response=self.cfg.redirect_uri + "?" + url.query,
+                                          code_verifier=sess["verifier"])
+        jwks = JsonWebKey.import_key_set(requests.get(self.cfg.disco["jwks_uri"], timeout=10).json())
+        claims = jwt.decode(token["id_token"], jwks, claims_cls=CodeIDToken,
+                            claims_options={"iss": {"essential": True, "value": self.cfg.disco["issuer"]},
+                                            "aud": {"essential": True, "value": self.cfg.client_id}},
+                            claims_params={"nonce": sess["nonce"], "client_id": self.cfg.client_id})
+        claims.validate(leeway=5)
+        info = requests.get(self.cfg.disco["userinfo_endpoint"],
+                            headers={"Authorization": "Bearer " + token["access_token"]}, timeout=10).json()
+        self.send_page("<h2>Ingelogd</h2><p>Dit ontving het portaal van zorgrelay (ID token, door Authlib "
+                       "gecontroleerd):</p><pre>" + html.escape(json.dumps(dict(claims), indent=2)) +
+                       "</pre><p>UserInfo:</p><pre>" + html.escape(json.dumps(info, indent=2)) +
+                       "</pre><p><a href='/'>Opnieuw</a></p>")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--issuer", default="http://localhost:8080")
+    ap.add_argument("--client-id", default="demo-portal")
+    ap.add_argument("--client-secret", default="demo-portal-secret")
+    ap.add_argument("--port", type=int, default=8000)
+    cfg = ap.parse_args()
+    cfg.redirect_uri = f"http://localhost:{cfg.port}/callback"
+    cfg.disco = requests.get(cfg.issuer + "/.well-known/openid-configuration", timeout=10).json()
+    Portal.cfg = cfg
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", cfg.port), Portal)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+/* The identity-provider side of ST-SAML 1.0 as TVS (the RD) plays it
+ * (src/saml/idp.c): its signed metadata, its checks of an AuthnRequest and
+ * an ArtifactResolve, and the ArtifactResponse it answers with, shaped like
+ * the official example messages. Used by the mock TVS (src/mock/) and by
+ * tests; the relay itself never plays the IdP. */
+#ifndef ZR_SAML_IDP_H
+#define ZR_SAML_IDP_H
+
+#include <stddef.h>
+#include <time.h>
+#include "zr/config.h"
+
+/* Endpoint paths, as TVS publishes them (examples/saml_metadata_rd_for_dv.xml). */
+#define ZR_SAML_IDP_PATH_SSO     "/kvs/rd/request_authentication"
+#define ZR_SAML_IDP_PATH_SLO     "/kvs/rd/request_logout"
+#define ZR_SAML_IDP_PATH_RESOLVE "/kvs/rd/resolve_artifact"
+
+/* The AD (DigiD) and BVD (mandates) the mock pretends to have asked;
+ * indexes 9000-9999 are test entities (ST-SAML §EntityID). */
+#define ZR_SAML_IDP_MOCK_AD  "urn:nl-eid-gdi:1.0:AD:00000009999999999000:entities:9000"
+#define ZR_SAML_IDP_MOCK_BVD "urn:nl-eid-gdi:1.0:BVD:00000009999999999000:entities:9001"
+
+#define ZR_SAML_IDP_CANCEL_MESSAGE "Authentication cancelled"
+
+/* Which check a request failed (each has its own message in err too). */
+typedef enum {
+    ZR_SAML_IDP_OK = 0,
+    ZR_SAML_IDP_ERR_INTERNAL,      /* out of memory, nothing configured */
+    ZR_SAML_IDP_ERR_ENCODING,      /* SAMLRequest not base64 */
+    ZR_SAML_IDP_ERR_XML,           /* not parseable, wrong root, Version, ID, SOAP shape */
+    ZR_SAML_IDP_ERR_ISSUER,        /* Issuer missing or not a configured care provider */
+    ZR_SAML_IDP_ERR_SIGNATURE,     /* unsigned, tampered, wrong key */
+    ZR_SAML_IDP_ERR_DESTINATION,   /* Destination is not our endpoint */
+    ZR_SAML_IDP_ERR_ISSUE_INSTANT, /* missing, in the future or too old */
+    ZR_SAML_IDP_ERR_ACS_INDEX,     /* AssertionConsumerServiceIndex missing or wrong */
+    ZR_SAML_IDP_ERR_ACS_URL,       /* AssertionConsumerServiceURL / ProtocolBinding sent */
+    ZR_SAML_IDP_ERR_AUTHN_CONTEXT, /* RequestedAuthnContext sent */
+    ZR_SAML_IDP_ERR_SERVICE,       /* AttributeConsumingServiceIndex missing or unknown */
+    ZR_SAML_IDP_ERR_UNSUPPORTED,   /* NameIDPolicy, Conditions, Extensions (cluster) */
+    ZR_SAML_IDP_ERR_ARTIFACT       /* ArtifactResolve: Artifact missing or malformed */
+} zr_saml_idp_check_t;
+
+const char *zr_saml_idp_check_name(zr_saml_idp_check_t c);
+
+/* The signed RD metadata of cfg->mock_tvs (malloc'ed XML, *len its length). */
+char *zr_saml_idp_metadata_build(const zr_config_t *cfg, size_t *len, char *err, size_t errlen);
+
+/* SSO and artifact resolution URLs of cfg->mock_tvs (malloc'ed). */
+char *zr_saml_idp_sso_url(const zr_config_t *cfg);
+char *zr_saml_idp_resolve_url(const zr_config_t *cfg);
+
+/* What a verified AuthnRequest asks for. tenant and service point into cfg. */
+typedef struct {
+    char *request_id;                    /* AuthnRequest@ID, for InResponseTo */
+    const zr_tenant_t *tenant;           /* the care provider (Issuer) */
+    const zr_tenant_service_t *service;  /* by AttributeConsumingServiceIndex */
+    int force_authn;
+    time_t authn_instant;                /* when the user authenticated (0 = at build time) */
+} zr_saml_idp_request_t;
+
+/* Verifies a SAMLRequest (HTTP-POST binding, base64) as TVS does
+ * (ST-SAML §DV->RD AuthnRequest): signature with the relay's signing key,
+ * Issuer, Destination, freshness, ACS index (no URL), service index, no
+ * RequestedAuthnContext. Fills *out on ZR_SAML_IDP_OK. */
+zr_saml_idp_check_t zr_saml_idp_authn_request_verify(const zr_config_t *cfg, const char *saml_request_b64,
+                                                     zr_saml_idp_request_t *out, char *err, size_t errlen);
+void zr_saml_idp_request_clear(zr_saml_idp_request_t *r);
+
+/* A verified ArtifactResolve. */
+typedef struct {
+    char *id;        /* ArtifactResolve@ID, for InResponseTo */
+    char *issuer;    /* the care provider entityID that asked */
+    char *artifact;  /* the SAMLart value */
+} zr_saml_idp_resolve_t;
+
+/* Verifies a SOAP ArtifactResolve: envelope shape, Issuer, signature with the
+ * relay's signing key, Destination, freshness, a type 0x0004 artifact of ours. */
+zr_saml_idp_check_t zr_saml_idp_artifact_resolve_verify(const zr_config_t *cfg, const char *soap, size_t len,
+                                                        zr_saml_idp_resolve_t *out, char *err, size_t errlen);
+void zr_saml_idp_resolve_clear(zr_saml_idp_resolve_t *r);
+
+/* A new artifact (SAML Bindings §3.6.4): type 0x0004, endpoint_index,
+ * SourceID = SHA-1(entity_id), 20 random bytes. Base64, malloc'ed. */
+char *zr_saml_idp_artifact_new(const char *entity_id, int endpoint_index);
+
+/* The SOAP ArtifactResponse for an ArtifactResolve with ID resolve_id, shaped
+ * like examples/artifact_response*.xml and signed (ArtifactResponse and
+ * Assertion) with the mock's key. With req == NULL (unknown or spent
+ * artifact) it has Status Success and no Response (SAML core §3.5.2).
+ * Otherwise the identity's outcome decides: an Assertion for success, else a
+ * Response with the nested status codes and no Assertion. malloc'ed. */
+char *zr_saml_idp_artifact_response_build(const zr_config_t *cfg, const zr_saml_idp_request_t *req,
+                                          const zr_mock_identity_t *identity, const char *resolve_id,
+                                          size_t *len, char *err, size_t errlen);
+
+/* A SOAP 1.1 Fault (faultcode soap11:Client or soap11:Server). malloc'ed. */
+char *zr_saml_idp_soap_fault(int client_fault, const char *reason, size_t *len);
+
+#endif

@@ -1,0 +1,85 @@
+/* `zorgrelay metadata CONFIG [--care-provider ID]`: prints our signed SAML SP
+ * metadata (direct DV shape) for one care provider, to hand to DICTU/TVS. */
+#include "zr/cmd.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zr/config.h"
+#include "zr/log.h"
+#include "zr/saml.h"
+#include "zr/xml.h"
+
+int zr_cmd_metadata(int argc, char **argv)
+{
+    zr_config_errors_t errs = {0};
+    zr_config_t *cfg = NULL;
+    const zr_tenant_t *t = NULL;
+    const char *config_path = NULL;
+    const char *tenant_id = NULL;
+    char *xml = NULL;
+    char err[512] = "";
+    int xml_ready = 0;
+    int rc = 2;
+
+    int usage = 0;
+    for (int i = 1; i < argc && !usage; i++) {
+        if (strcmp(argv[i], "--care-provider") == 0 && i + 1 < argc && !tenant_id)
+            tenant_id = argv[++i];
+        else if (argv[i][0] != '-' && !config_path)
+            config_path = argv[i];
+        else
+            usage = 1;
+    }
+    if (usage || !config_path) {
+        fprintf(stderr, "usage: zorgrelay metadata CONFIG [--care-provider ID]\n");
+        goto end;
+    }
+    rc = 1;
+    zr_log_set_component("metadata");
+    cfg = zr_config_load(config_path, &errs);
+    if (!cfg) {
+        for (size_t i = 0; i < errs.count; i++)
+            fprintf(stderr, "%s\n", errs.lines[i]);
+        fprintf(stderr, "zorgrelay: %zu configuration error%s\n", errs.count, errs.count == 1 ? "" : "s");
+        goto end;
+    }
+    if (tenant_id) {
+        t = zr_config_find_tenant(cfg, tenant_id);
+        if (!t) {
+            fprintf(stderr, "zorgrelay: no care provider \"%s\" in %s\n", tenant_id, config_path);
+            goto end;
+        }
+    } else if (cfg->tenant_count == 1) {
+        t = &cfg->tenants[0];
+    } else {
+        fprintf(stderr, "zorgrelay: %zu care providers configured, choose one with --care-provider:\n",
+                cfg->tenant_count);
+        for (size_t i = 0; i < cfg->tenant_count; i++)
+            fprintf(stderr, "  %s\n", cfg->tenants[i].id);
+        goto end;
+    }
+    if (zr_xml_init() != 0) {
+        fprintf(stderr, "zorgrelay: XML security library failed to initialise\n");
+        goto end;
+    }
+    xml_ready = 1;
+    xml = zr_saml_sp_metadata_build(cfg, t, err, sizeof(err));
+    if (!xml) {
+        fprintf(stderr, "zorgrelay: metadata for %s: %s\n", t->id, err);
+        goto end;
+    }
+    fputs(xml, stdout);
+    if (xml[0] && xml[strlen(xml) - 1] != '\n')
+        fputc('\n', stdout);
+    rc = fflush(stdout) == 0 ? 0 : 1;
+end:
+    free(xml);
+    if (xml_ready)
+        zr_xml_shutdown();
+    if (cfg)
+        zr_config_free(cfg);
+    zr_config_errors_free(&errs);
+    return rc;
+}

@@ -1,0 +1,223 @@
+/* The browser side of the mock TVS: the SingleSignOnService (HTTP-POST
+ * binding) that checks the relay's AuthnRequest, the test identity picker,
+ * and the answer to the relay's ACS with the HTTP-Artifact binding
+ * (ST-SAML §DV->RD AuthnRequest, §Artifact binding). */
+#include "mock_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zr/log.h"
+#include "zr/util.h"
+
+void zr_mock_login_free(void *p)
+{
+    zr_mock_login_t *l = p;
+    if (!l)
+        return;
+    zr_saml_idp_request_clear(&l->req);
+    free(l->relay_state);
+    free(l);
+}
+
+/* What TVS shows when it refuses a request: the check that failed. The
+ * messages name checks and URLs only, never a BSN (a request has none). */
+static int show_refusal(zr_http_response_t *resp, zr_lang_t lang, int status, const char *check,
+                        const char *message)
+{
+    zr_kvlist_t vars = {0};
+    char *html = NULL;
+    int rc = -1;
+    if (zr_kv_add(&vars, "check", check) != 0 || zr_kv_add(&vars, "message", message) != 0)
+        goto end;
+    html = zr_page_render("mock-error", lang, &vars);
+    if (!html)
+        goto end;
+    rc = zr_http_respond(resp, status, "text/html; charset=utf-8", html, strlen(html));
+end:
+    zr_kv_free(&vars);
+    free(html);
+    return rc;
+}
+
+static const char *outcome_text(zr_mock_outcome_t o, zr_lang_t lang)
+{
+    int en = lang == ZR_LANG_EN;
+    switch (o) {
+    case ZR_MOCK_OUTCOME_SUCCESS: return "";
+    case ZR_MOCK_OUTCOME_CANCEL: return en ? "cancels (AuthnFailed)" : "annuleert (AuthnFailed)";
+    case ZR_MOCK_OUTCOME_AUTHN_FAILED: return en ? "fails (AuthnFailed)" : "mislukt (AuthnFailed)";
+    case ZR_MOCK_OUTCOME_NO_AUTHN_CONTEXT: return en ? "level not reachable (NoAuthnContext)"
+                                                     : "niveau niet haalbaar (NoAuthnContext)";
+    case ZR_MOCK_OUTCOME_REQUEST_DENIED: return en ? "refused (RequestDenied)" : "geweigerd (RequestDenied)";
+    }
+    return "?";
+}
+
+/* One submit button per configured identity: its label and its LoA (or the
+ * status it makes TVS answer). The BSNs are not shown. */
+static char *identity_buttons(const zr_config_t *cfg, zr_lang_t lang)
+{
+    zr_buf_t b;
+    zr_buf_init(&b);
+    for (size_t i = 0; i < cfg->mock_tvs.identity_count; i++) {
+        const zr_mock_identity_t *id = &cfg->mock_tvs.identities[i];
+        int ok = zr_buf_printf(&b, "<li><button type=\"submit\" name=\"identity\" value=\"%zu\">", i) == 0 &&
+                 zr_buf_append_html(&b, id->label ? id->label : "?") == 0 &&
+                 zr_buf_appends(&b, " <small>") == 0;
+        if (ok && id->outcome == ZR_MOCK_OUTCOME_SUCCESS)
+            ok = zr_buf_appends(&b, "LoA ") == 0 && zr_buf_append_html(&b, zr_loa_name(id->loa)) == 0 &&
+                 (!id->legal_bsn || zr_buf_appends(&b, lang == ZR_LANG_EN ? ", representation" : ", vertegenwoordiging") == 0);
+        else if (ok)
+            ok = zr_buf_append_html(&b, outcome_text(id->outcome, lang)) == 0;
+        if (!ok || zr_buf_appends(&b, "</small></button></li>\n") != 0) {
+            zr_buf_free(&b);
+            return NULL;
+        }
+    }
+    return zr_buf_steal(&b);
+}
+
+/* POST /kvs/rd/request_authentication */
+int zr_mock_handle_sso(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
+{
+    zr_mock_tvs_t *m = ctx;
+    const zr_config_t *cfg = m->cfg;
+    zr_mock_login_t *login = NULL;
+    zr_kvlist_t vars = {0};
+    char *handle = NULL, *buttons = NULL, *html = NULL;
+    char err[512] = "", mask[16];
+    const char *saml_request, *relay_state;
+    zr_saml_idp_check_t check;
+    int rc = -1;
+
+    if (zr_kv_count(&req->form, "SAMLRequest") != 1 || zr_kv_count(&req->form, "RelayState") > 1) {
+        rc = show_refusal(resp, req->lang, 400, "binding",
+                          "HTTP-POST binding: exactly one SAMLRequest (and at most one RelayState) form field");
+        goto end;
+    }
+    saml_request = zr_kv_get(&req->form, "SAMLRequest");
+    relay_state = zr_kv_get(&req->form, "RelayState");
+    /* SAML Bindings §3.5.3: RelayState at most 80 bytes. */
+    if (relay_state && strlen(relay_state) > ZR_MOCK_RELAY_STATE_MAX) {
+        rc = show_refusal(resp, req->lang, 400, "relay_state", "RelayState is longer than 80 bytes");
+        goto end;
+    }
+    login = calloc(1, sizeof(*login));
+    if (!login)
+        goto end;
+    check = zr_saml_idp_authn_request_verify(cfg, saml_request, &login->req, err, sizeof(err));
+    if (check != ZR_SAML_IDP_OK) {
+        zr_log_warn("authn_request_refused", "check=%s reason=\"%s\"", zr_saml_idp_check_name(check), err);
+        rc = show_refusal(resp, req->lang, 400, zr_saml_idp_check_name(check), err);
+        goto end;
+    }
+    if (relay_state && !(login->relay_state = strdup(relay_state)))
+        goto end;
+    handle = zr_random_token(32);
+    buttons = identity_buttons(cfg, req->lang);
+    if (!handle || !buttons)
+        goto end;
+    /* The page names the care provider and service, as TVS does. */
+    if (zr_kv_add(&vars, "handle", handle) != 0 || zr_kv_add(&vars, "identities", buttons) != 0 ||
+        zr_kv_add(&vars, "care_provider", login->req.tenant->name ? login->req.tenant->name
+                                                                   : login->req.tenant->entity_id) != 0 ||
+        zr_kv_add(&vars, "service", login->req.service->name ? login->req.service->name
+                                                               : login->req.service->service_uuid) != 0 ||
+        zr_kv_add(&vars, "min_loa", zr_loa_name(login->req.service->min_loa)) != 0)
+        goto end;
+    zr_log_info("authn_request", "request=%s care_provider=%s service_index=%d force_authn=%d handle=%s",
+                login->req.request_id, login->req.tenant->id ? login->req.tenant->id : "-",
+                login->req.service->attribute_consuming_service_index, login->req.force_authn,
+                zr_log_mask(handle, mask));
+    if (zr_mock_table_put(m->pending, handle, login) != 0) {
+        rc = show_refusal(resp, req->lang, 503, "busy", "too many logins in progress");
+        goto end;
+    }
+    login = NULL;
+    html = zr_page_render("mock-login", req->lang, &vars);
+    if (!html)
+        goto end;
+    if (zr_http_respond(resp, 200, "text/html; charset=utf-8", html, strlen(html)) != 0 ||
+        zr_http_set_header(resp, "Content-Security-Policy", m->form_action_csp) != 0)
+        goto end;
+    rc = 0;
+end:
+    zr_mock_login_free(login);
+    zr_kv_free(&vars);
+    free(handle);
+    free(buttons);
+    free(html);
+    return rc;
+}
+
+/* POST /kvs/rd/choose: the person picked a test identity. TVS answers the
+ * relay's ACS with an artifact, for a failure or a cancel too. */
+int zr_mock_handle_choose(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
+{
+    zr_mock_tvs_t *m = ctx;
+    const zr_config_t *cfg = m->cfg;
+    zr_mock_login_t *login = NULL;
+    char *artifact = NULL, *art_enc = NULL, *rs_enc = NULL, *end_ptr = NULL;
+    char mask_h[16], mask_a[16];
+    const char *handle = zr_kv_get(&req->form, "handle");
+    const char *choice = zr_kv_get(&req->form, "identity");
+    zr_buf_t url;
+    unsigned long idx;
+    int rc = -1;
+
+    zr_buf_init(&url);
+    if (!handle || zr_kv_count(&req->form, "handle") != 1 || !choice || zr_kv_count(&req->form, "identity") != 1) {
+        rc = show_refusal(resp, req->lang, 400, "form", "handle and identity are required");
+        goto end;
+    }
+    idx = strtoul(choice, &end_ptr, 10);
+    if (!*choice || *end_ptr || choice[0] < '0' || choice[0] > '9' || idx >= cfg->mock_tvs.identity_count) {
+        rc = show_refusal(resp, req->lang, 400, "identity", "no such test identity");
+        goto end;
+    }
+    /* Single use: a second submit of the same page finds nothing. */
+    login = zr_mock_table_take(m->pending, handle);
+    if (!login) {
+        rc = show_refusal(resp, req->lang, 400, "expired",
+                          "this login is unknown, expired (15 minutes) or was already completed");
+        goto end;
+    }
+    login->identity = (size_t)idx;
+    login->req.authn_instant = zr_time_now();
+    /* Endpoint index 0: our one ArtifactResolutionService. */
+    artifact = zr_saml_idp_artifact_new(cfg->mock_tvs.entity_id, 0);
+    art_enc = artifact ? zr_url_encode(artifact) : NULL;
+    rs_enc = login->relay_state ? zr_url_encode(login->relay_state) : NULL;
+    if (!art_enc || (login->relay_state && !rs_enc))
+        goto end;
+    if (zr_buf_printf(&url, "%s%sSAMLart=%s", m->acs_url, strchr(m->acs_url, '?') ? "&" : "?", art_enc) != 0 ||
+        (rs_enc && zr_buf_printf(&url, "&RelayState=%s", rs_enc) != 0))
+        goto end;
+    zr_log_info("artifact_issued", "request=%s identity=%lu outcome=%d handle=%s artifact=%s", login->req.request_id,
+                idx, (int)cfg->mock_tvs.identities[idx].outcome, zr_log_mask(handle, mask_h),
+                zr_log_mask(artifact, mask_a));
+    if (zr_mock_table_put(m->artifacts, artifact, login) != 0) {
+        rc = show_refusal(resp, req->lang, 503, "busy", "too many artifacts outstanding");
+        goto end;
+    }
+    login = NULL;
+    if (zr_http_redirect(resp, 302, url.data) != 0)
+        goto end;
+    rc = 0;
+end:
+    zr_mock_login_free(login);
+    zr_buf_free(&url);
+    free(artifact);
+    free(art_enc);
+    free(rs_enc);
+    return rc;
+}
+
+/* GET /metadata: the signed RD metadata (also written to metadata_out). */
+int zr_mock_handle_metadata(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
+{
+    zr_mock_tvs_t *m = ctx;
+    return zr_http_respond(resp, 200, "application/samlmetadata+xml", m->metadata, m->metadata_len);
+}

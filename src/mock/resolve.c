@@ -1,0 +1,102 @@
+/* The mutual-TLS side of the mock TVS: the ArtifactResolutionService
+ * (SOAP binding, ST-SAML §DV->RD ArtifactResolve). An artifact resolves once;
+ * the answer is built now, so its times are fresh. */
+#include "mock_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/x509.h>
+
+#include "zr/log.h"
+#include "zr/util.h"
+
+/* SOAP 1.1 §6.2: a fault travels with HTTP 500. */
+static int soap_fault(zr_http_response_t *resp, int client_fault, const char *reason)
+{
+    size_t len = 0;
+    char *xml = zr_saml_idp_soap_fault(client_fault, reason, &len);
+    int rc = xml ? zr_http_respond(resp, 500, "text/xml; charset=utf-8", xml, len) : -1;
+    free(xml);
+    return rc;
+}
+
+/* 1 when both certificates have the same DER encoding. */
+static int same_certificate(X509 *a, X509 *b)
+{
+    unsigned char *da = NULL, *db = NULL;
+    int la, lb, eq;
+    if (!a || !b)
+        return 0;
+    la = i2d_X509(a, &da);
+    lb = i2d_X509(b, &db);
+    eq = la > 0 && la == lb && CRYPTO_memcmp(da, db, (size_t)la) == 0;
+    OPENSSL_free(da);
+    OPENSSL_free(db);
+    return eq;
+}
+
+/* POST /kvs/rd/resolve_artifact */
+int zr_mock_handle_resolve(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
+{
+    zr_mock_tvs_t *m = ctx;
+    const zr_config_t *cfg = m->cfg;
+    zr_saml_idp_resolve_t resolve = {0};
+    zr_mock_login_t *login = NULL;
+    const zr_mock_identity_t *identity = NULL;
+    char err[512] = "", mask[16];
+    char *xml = NULL;
+    size_t len = 0;
+    zr_saml_idp_check_t check;
+    int rc = -1;
+
+    /* The http module verified the chain against client_ca; TVS further
+     * knows which certificate the DV registered (its metadata). */
+    if (!same_certificate(req->client_cert, cfg->saml_tls_client.cert)) {
+        zr_log_warn("resolve_refused", "TLS client certificate is not the relay's (saml.tls_client.cert)");
+        rc = soap_fault(resp, 1, "TLS client certificate is not registered for any care provider");
+        goto end;
+    }
+    check = zr_saml_idp_artifact_resolve_verify(cfg, req->body, req->body ? req->body_len : 0, &resolve, err,
+                                                sizeof(err));
+    if (check != ZR_SAML_IDP_OK) {
+        zr_log_warn("resolve_refused", "check=%s reason=\"%s\"", zr_saml_idp_check_name(check), err);
+        rc = soap_fault(resp, 1, err);
+        goto end;
+    }
+    /* Taken out whatever happens next: an artifact resolves at most once. */
+    login = zr_mock_table_take(m->artifacts, resolve.artifact);
+    if (login && strcmp(login->req.tenant->entity_id, resolve.issuer) != 0) {
+        /* SAML core §3.5.1: only the party the artifact was issued to gets
+         * the message. */
+        zr_log_warn("resolve_wrong_requester", "artifact=%s was issued to another care provider",
+                    zr_log_mask(resolve.artifact, mask));
+        zr_mock_login_free(login);
+        login = NULL;
+    }
+    if (login)
+        identity = &cfg->mock_tvs.identities[login->identity];
+    else
+        zr_log_info("resolve_unknown", "artifact=%s unknown, expired or already resolved: empty answer",
+                    zr_log_mask(resolve.artifact, mask));
+    xml = zr_saml_idp_artifact_response_build(cfg, login ? &login->req : NULL, identity, resolve.id, &len, err,
+                                              sizeof(err));
+    if (!xml) {
+        zr_log_error("resolve_failed", "building the ArtifactResponse: %s", err);
+        rc = soap_fault(resp, 0, "internal error");
+        goto end;
+    }
+    if (login)
+        zr_log_info("resolved", "artifact=%s request=%s outcome=%d", zr_log_mask(resolve.artifact, mask),
+                    login->req.request_id, (int)identity->outcome);
+    rc = zr_http_respond(resp, 200, "text/xml; charset=utf-8", xml, len);
+end:
+    zr_mock_login_free(login);
+    zr_saml_idp_resolve_clear(&resolve);
+    if (xml) {
+        OPENSSL_cleanse(xml, len);
+        free(xml);
+    }
+    return rc;
+}

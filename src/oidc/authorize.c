@@ -1,0 +1,389 @@
+/* The authorization endpoint, in two halves around the login at TVS.
+ * begin: validate (RFC 6749 §4.1.1, OIDC Core §3.1.2.1, NL GOV profile).
+ * Errors about the client itself are a page, never a redirect (RFC 6749
+ * §4.1.2.1: an unverified redirect URI is an open redirector); all other
+ * errors go back to the client with error, error_description, state and iss
+ * (RFC 9207). finish: the single-use code. */
+#include "oidc_internal.h"
+#include "zr/log.h"
+#include "zr/util.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_STATE_LEN 1024
+#define MAX_NONCE_LEN 512
+
+/* ---- redirects back to the client ---- */
+
+static int append_param(zr_buf_t *b, int *first, const char *name, const char *value)
+{
+    char *enc = zr_url_encode(value);
+    int rc = enc ? zr_buf_printf(b, "%s%s=%s", *first ? "" : "&", name, enc) : -1;
+    *first = 0;
+    free(enc);
+    return rc;
+}
+
+/* redirect_uri + the parameters, with '?' or '&' depending on whether the
+ * registered URI already carries a query (RFC 6749 §3.1.2: it is kept). */
+static int redirect_with(zr_oidc_t *op, const char *redirect_uri, const char *const *names,
+                         const char *const *values, size_t n, zr_http_response_t *resp)
+{
+    zr_buf_t b;
+    int first = 1, rc = -1;
+
+    zr_buf_init(&b);
+    if (zr_buf_appends(&b, redirect_uri) != 0 || zr_buf_appends(&b, strchr(redirect_uri, '?') ? "&" : "?") != 0)
+        goto end;
+    for (size_t i = 0; i < n; i++)
+        if (values[i] && append_param(&b, &first, names[i], values[i]) != 0)
+            goto end;
+    if (append_param(&b, &first, "iss", op->issuer) != 0)
+        goto end;
+    rc = zr_http_redirect(resp, 302, b.data);
+end:
+    if (b.data)
+        OPENSSL_cleanse(b.data, b.len); /* holds the code on success */
+    zr_buf_free(&b);
+    return rc;
+}
+
+static int redirect_error(zr_oidc_t *op, const char *redirect_uri, const char *state, const char *error,
+                          const char *description, zr_http_response_t *resp)
+{
+    const char *names[] = {"error", "error_description", "state"};
+    const char *values[] = {error, description, state};
+    return redirect_with(op, redirect_uri, names, values, 3, resp);
+}
+
+int zr_oidc_authorize_error(zr_oidc_t *op, const zr_oidc_authz_t *authz, const char *error, const char *description,
+                            zr_http_response_t *resp)
+{
+    char ref[16];
+    if (!op || !authz || !authz->client_id || !authz->redirect_uri || !error) {
+        /* Nowhere validated to send it: the person gets a page. */
+        zr_oidc_reference(ref);
+        zr_log_warn("authorize", "error %s without a validated request ref=%s", error ? error : "?", ref);
+        return zr_page_error(resp, 400, ZR_LANG_NL, "invalid_request", ref);
+    }
+    return redirect_error(op, authz->redirect_uri, authz->state, error, description, resp);
+}
+
+/* ---- begin ---- */
+
+/* Exact match (RFC 9700 §4.1.3); for loopback IP literals the port may vary
+ * (RFC 8252 §7.3). "localhost" is deliberately not a loopback URI here. */
+static int loopback_rest(const char *uri, const char **rest)
+{
+    static const char *const prefixes[] = {"http://127.0.0.1", "http://[::1]"};
+    for (size_t i = 0; i < 2; i++) {
+        size_t n = strlen(prefixes[i]);
+        if (strncmp(uri, prefixes[i], n) == 0 && (uri[n] == ':' || uri[n] == '/' || uri[n] == '\0')) {
+            const char *p = uri + n;
+            if (*p == ':') {
+                p++;
+                if (*p < '0' || *p > '9')
+                    return 0;
+                while (*p >= '0' && *p <= '9')
+                    p++;
+            }
+            if (*p != '/' && *p != '\0')
+                return 0;
+            *rest = p;
+            return (int)i + 1;
+        }
+    }
+    return 0;
+}
+
+static int redirect_uri_registered(const zr_client_t *c, const char *uri)
+{
+    const char *rest_given = NULL, *rest_reg = NULL;
+    int lb = loopback_rest(uri, &rest_given);
+    for (size_t i = 0; i < c->redirect_uri_count; i++) {
+        if (strcmp(c->redirect_uris[i], uri) == 0)
+            return 1;
+        if (lb && loopback_rest(c->redirect_uris[i], &rest_reg) == lb && strcmp(rest_reg, rest_given) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int has_word(const char *list, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = list; p && *p;) {
+        while (*p == ' ')
+            p++;
+        size_t len = strcspn(p, " ");
+        if (len == n && strncmp(p, word, n) == 0)
+            return 1;
+        p += len;
+    }
+    return 0;
+}
+
+static int is_b64url(const char *s, size_t min, size_t max)
+{
+    size_t n = strlen(s);
+    if (n < min || n > max)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' ||
+              *s == '_'))
+            return 0;
+    return 1;
+}
+
+static int printable(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+            return 0;
+    return 1;
+}
+
+/* acr_values: a list in order of preference; any one of them satisfies the
+ * client (OIDC Core §3.1.2.1), so the weakest known one is the minimum.
+ * Unknown values are ignored (OIDC Core §5.5.1.1, voluntary claims). */
+static zr_loa_t acr_minimum(const char *acr_values)
+{
+    zr_loa_t min = ZR_LOA_NONE;
+    char *copy = zr_strdup(acr_values), *save = NULL;
+    for (char *tok = copy ? strtok_r(copy, " ", &save) : NULL; tok; tok = strtok_r(NULL, " ", &save)) {
+        zr_loa_t l = zr_loa_parse(tok);
+        /* Only the URIs we publish count; short names are not acr values. */
+        if (l != ZR_LOA_NONE && zr_loa_uri(l) && strcmp(zr_loa_uri(l), tok) == 0 && (min == ZR_LOA_NONE || l < min))
+            min = l;
+    }
+    free(copy);
+    return min;
+}
+
+/* The care provider has a TVS service for this level (or a higher one). */
+static int tenant_can_reach(const zr_config_t *cfg, const zr_client_t *c, zr_loa_t loa)
+{
+    for (size_t i = 0; i < cfg->tenant_count; i++) {
+        const zr_tenant_t *t = &cfg->tenants[i];
+        if (!c->care_provider || !t->id || strcmp(t->id, c->care_provider) != 0)
+            continue;
+        for (size_t j = 0; j < t->service_count; j++)
+            if (t->services[j].min_loa >= loa)
+                return 1;
+    }
+    return 0;
+}
+
+zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_request_t *req,
+                                               zr_http_response_t *resp, zr_oidc_authz_t *out)
+{
+    const zr_kvlist_t *p;
+    const zr_client_t *c;
+    const char *client_id, *redirect_uri, *state = NULL, *v, *prompt, *scope, *challenge, *method, *nonce;
+    const char *error = NULL, *description = NULL;
+    char ref[16];
+    zr_loa_t acr_min;
+
+    memset(out, 0, sizeof(*out));
+    zr_oidc_reference(ref);
+    p = (req->method && strcmp(req->method, "POST") == 0) ? &req->form : &req->query;
+
+    /* 1. The client and where to send it back: a page when either is wrong. */
+    client_id = zr_kv_get(p, "client_id");
+    redirect_uri = zr_kv_get(p, "redirect_uri");
+    c = zr_oidc_find_client(op, client_id);
+    if (zr_kv_count(p, "client_id") != 1 || !c) {
+        zr_log_warn("authorize", "unknown or missing client_id ref=%s", ref);
+        zr_page_error(resp, 400, req->lang, "unknown_client", ref);
+        return ZR_OIDC_AUTHZ_RESPONDED;
+    }
+    if (zr_kv_count(p, "redirect_uri") != 1 || !redirect_uri_registered(c, redirect_uri)) {
+        zr_log_warn("authorize", "client=%s redirect_uri missing or not registered ref=%s", c->client_id, ref);
+        zr_page_error(resp, 400, req->lang, "invalid_redirect_uri", ref);
+        return ZR_OIDC_AUTHZ_RESPONDED;
+    }
+    if (zr_kv_count(p, "state") == 1)
+        state = zr_kv_get(p, "state");
+
+    /* 2. Everything else goes back to the client. */
+    for (size_t i = 0; i < p->count && !error; i++)
+        if (zr_kv_count(p, p->items[i].name) > 1)
+            error = "invalid_request", description = "a parameter is given more than once";
+    if (error)
+        goto refuse;
+    if (state && (strlen(state) > MAX_STATE_LEN || !printable(state))) {
+        error = "invalid_request", description = "state too long or not printable";
+        state = NULL;
+        goto refuse;
+    }
+    if (zr_kv_get(p, "request")) {
+        error = "request_not_supported", description = "request objects are not supported";
+        goto refuse;
+    }
+    if (zr_kv_get(p, "request_uri")) {
+        error = "request_uri_not_supported", description = "request_uri is not supported";
+        goto refuse;
+    }
+    if (zr_kv_get(p, "registration")) {
+        error = "registration_not_supported", description = "registration is not supported";
+        goto refuse;
+    }
+    v = zr_kv_get(p, "response_type");
+    if (!v) {
+        error = "invalid_request", description = "response_type missing";
+        goto refuse;
+    }
+    if (strcmp(v, "code") != 0) {
+        error = "unsupported_response_type", description = "only response_type=code is supported";
+        goto refuse;
+    }
+    v = zr_kv_get(p, "response_mode");
+    if (v && strcmp(v, "query") != 0) {
+        error = "invalid_request", description = "only response_mode=query is supported";
+        goto refuse;
+    }
+    scope = zr_kv_get(p, "scope");
+    if (!scope || !has_word(scope, "openid")) {
+        error = "invalid_scope", description = "scope must include openid";
+        goto refuse;
+    }
+    challenge = zr_kv_get(p, "code_challenge");
+    method = zr_kv_get(p, "code_challenge_method");
+    if (!challenge || !method || strcmp(method, "S256") != 0) {
+        error = "invalid_request", description = "PKCE S256 required";
+        goto refuse;
+    }
+    /* base64url of a SHA-256: exactly 43 characters (RFC 7636 §4.2). */
+    if (!is_b64url(challenge, 43, 43)) {
+        error = "invalid_request", description = "code_challenge must be 43 base64url characters";
+        goto refuse;
+    }
+    nonce = zr_kv_get(p, "nonce");
+    if (nonce && (strlen(nonce) > MAX_NONCE_LEN || !*nonce || !printable(nonce))) {
+        error = "invalid_request", description = "nonce empty, too long or not printable";
+        goto refuse;
+    }
+    prompt = zr_kv_get(p, "prompt");
+    if (prompt && has_word(prompt, "none")) {
+        /* There is no single sign-on session: every login goes to TVS. */
+        if (strcmp(prompt, "none") != 0)
+            error = "invalid_request", description = "prompt=none cannot be combined";
+        else
+            error = "login_required", description = "no login session; interaction with TVS is needed";
+        goto refuse;
+    }
+    out->force_authn = (prompt && has_word(prompt, "login")) || ((v = zr_kv_get(p, "max_age")) && strcmp(v, "0") == 0);
+
+    /* Minimum LoA: the client's agreement, raised (never lowered) by
+     * acr_values. A level the care provider has no TVS service for cannot be
+     * met: refused now rather than after a login that cannot count. */
+    out->min_loa = c->min_loa;
+    acr_min = acr_minimum(zr_kv_get(p, "acr_values"));
+    if (acr_min > out->min_loa)
+        out->min_loa = acr_min;
+    if (!tenant_can_reach(op->cfg, c, out->min_loa)) {
+        error = "invalid_request", description = "the requested level of assurance is not available";
+        goto refuse;
+    }
+
+    out->client_id = strdup(c->client_id);
+    out->redirect_uri = strdup(redirect_uri);
+    out->state = zr_strdup(state);
+    out->nonce = zr_strdup(nonce);
+    out->scope = strdup("openid"); /* the only scope we grant */
+    out->code_challenge = strdup(challenge);
+    if (!out->client_id || !out->redirect_uri || (state && !out->state) || (nonce && !out->nonce) || !out->scope ||
+        !out->code_challenge) {
+        zr_oidc_authz_clear(out);
+        zr_page_error(resp, 500, req->lang, "internal_error", ref);
+        return ZR_OIDC_AUTHZ_RESPONDED;
+    }
+    return ZR_OIDC_AUTHZ_OK;
+
+refuse:
+    zr_log_info("authorize", "client=%s refused: %s (%s) ref=%s", c->client_id, error, description, ref);
+    memset(out, 0, sizeof(*out));
+    if (redirect_error(op, redirect_uri, state, error, description, resp) != 0)
+        zr_page_error(resp, 400, req->lang, "invalid_request", ref);
+    return ZR_OIDC_AUTHZ_RESPONDED;
+}
+
+/* ---- finish ---- */
+
+static char *code_record(const zr_oidc_authz_t *authz, const zr_subject_t *subject, time_t exp)
+{
+    char *authz_json = zr_oidc_authz_to_json(authz), *subject_json = zr_subject_to_json(subject), *out = NULL;
+    json_t *o = json_object();
+    json_error_t jerr;
+    if (!authz_json || !subject_json)
+        goto end;
+    json_object_set_new(o, "authz", json_loads(authz_json, 0, &jerr));
+    json_object_set_new(o, "subject", json_loads(subject_json, 0, &jerr));
+    json_object_set_new(o, "exp", json_integer((json_int_t)exp));
+    if (!json_is_object(json_object_get(o, "authz")) || !json_is_object(json_object_get(o, "subject")))
+        goto end;
+    out = json_dumps(o, JSON_COMPACT);
+end:
+    zr_oidc_wipe_free(authz_json);
+    zr_oidc_wipe_free(subject_json);
+    json_decref(o); /* jansson keeps no copy once freed; the strings above are wiped */
+    return out;
+}
+
+int zr_oidc_authorize_finish(zr_oidc_t *op, const zr_oidc_authz_t *authz, const zr_subject_t *subject,
+                             zr_http_response_t *resp)
+{
+    char *code = NULL, *record = NULL, ref[16], mask[16];
+    const zr_client_t *c;
+    zr_store_status_t st;
+    int rc = -1;
+    int lifetime;
+
+    zr_oidc_reference(ref);
+    if (!op || !authz || !subject || !authz->client_id || !authz->redirect_uri) {
+        zr_page_error(resp, 500, ZR_LANG_NL, "internal_error", ref);
+        goto end;
+    }
+    c = zr_oidc_find_client(op, authz->client_id);
+    if (!c || !redirect_uri_registered(c, authz->redirect_uri)) {
+        /* Configuration changed during the login: no longer a safe target. */
+        zr_log_warn("authorize", "client %s or its redirect URI no longer configured ref=%s", authz->client_id, ref);
+        zr_page_error(resp, 400, ZR_LANG_NL, "unknown_client", ref);
+        goto end;
+    }
+    /* Defence in depth: the SAML layer already checked the level reached. */
+    if (subject->loa < authz->min_loa || !subject->acting.value) {
+        zr_log_warn("authorize", "client=%s loa %s below the minimum %s ref=%s", c->client_id,
+                    zr_loa_name(subject->loa), zr_loa_name(authz->min_loa), ref);
+        rc = redirect_error(op, authz->redirect_uri, authz->state, "access_denied",
+                            "the level of assurance reached is too low", resp);
+        goto end;
+    }
+    lifetime = op->cfg->oidc.code_lifetime_s;
+    code = zr_random_token(32);
+    record = code ? code_record(authz, subject, zr_time_now() + lifetime) : NULL;
+    if (!record) {
+        zr_page_error(resp, 500, ZR_LANG_NL, "internal_error", ref);
+        goto end;
+    }
+    st = zr_store_put(op->store, ZR_OIDC_NS_CODE, code, record, strlen(record), lifetime);
+    if (st != ZR_STORE_OK) {
+        zr_log_error("authorize", "store %s: code not issued ref=%s", zr_store_status_name(st), ref);
+        zr_page_error(resp, 503, ZR_LANG_NL, "store_unavailable", ref);
+        goto end;
+    }
+    {
+        const char *names[] = {"code", "state"};
+        const char *values[] = {code, authz->state};
+        rc = redirect_with(op, authz->redirect_uri, names, values, 2, resp);
+    }
+    if (rc == 0)
+        zr_log_info("authorize", "client=%s code=%s issued", c->client_id, zr_log_mask(code, mask));
+end:
+    zr_oidc_wipe_free(code);
+    zr_oidc_wipe_free(record);
+    return rc;
+}

@@ -1,0 +1,109 @@
+/* State and helpers shared by the OpenID Provider's files (src/oidc/ only).
+ * A zr_oidc_t is read-only after zr_oidc_new(), so handlers on any thread
+ * share it without locks; all per-login state lives in the store. */
+#ifndef ZR_OIDC_INTERNAL_H
+#define ZR_OIDC_INTERNAL_H
+
+#include <cjose/cjose.h>
+#include <jansson.h>
+#include "zr/oidc.h"
+
+/* Store namespaces. */
+#define ZR_OIDC_NS_CODE "code"
+#define ZR_OIDC_NS_CODE_USED "code-used"
+#define ZR_OIDC_NS_ACCESS_TOKEN "access-token"
+#define ZR_OIDC_NS_CLIENT_ASSERTION "client-assertion"
+
+/* `sub` is a pairwise pseudonym (OIDC Core §8.1), never the BSN itself, so
+ * its sub_id_type says so (NL GOV §ID Tokens: the type of the identifier
+ * *in `sub`*). The BSN, when a client may have it, travels in `bsn`. */
+#define ZR_OIDC_SUB_ID_TYPE "urn:nl-eid-gdi:1.0:id:pseudonym"
+
+#define ZR_OIDC_JWT_BEARER "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+/* A client assertion may live at most this long (exp - now). */
+#define ZR_OIDC_ASSERTION_MAX_S 3600 /* Authlib and others default to exp = iat + 1 h */
+#define ZR_OIDC_CLOCK_SKEW_S 30
+
+/* One of our signing keys, ready for cjose. */
+typedef struct {
+    const zr_oidc_key_t *cfg;
+    char *kid;                 /* configured, or the RFC 7638 thumbprint */
+    cjose_jwk_t *jwk;          /* private, for signing */
+    const char *alg;           /* "RS256", "ES256", "PS256" */
+} zr_oidc_signer_t;
+
+/* The public keys of a private_key_jwt client. */
+typedef struct {
+    const zr_client_t *client;
+    cjose_jwk_t **keys;
+    char **kids;               /* kid per key, may be NULL */
+    size_t count;
+} zr_oidc_client_keys_t;
+
+struct zr_oidc {
+    const zr_config_t *cfg;
+    zr_store_t *store;
+    const char *issuer;
+    char *authorization_endpoint;
+    char *token_endpoint;
+    char *userinfo_endpoint;
+    char *jwks_uri;
+    zr_oidc_signer_t *signers;
+    size_t signer_count;
+    zr_oidc_client_keys_t *client_keys;
+    size_t client_keys_count;
+    char *jwks_json;           /* published JWK Set */
+    char *discovery_json;
+};
+
+/* provider.c */
+const zr_client_t *zr_oidc_find_client(const zr_oidc_t *op, const char *client_id);
+const char *zr_oidc_alg_name(zr_sigalg_t alg);
+/* CORS (no wildcard): echoes Origin when client lists it (client NULL: any
+ * client), always sets Vary: Origin. */
+void zr_oidc_cors(const zr_oidc_t *op, const zr_http_request_t *req, zr_http_response_t *resp,
+                  const zr_client_t *client);
+/* OPTIONS preflight: 204 with the CORS headers. */
+int zr_oidc_cors_preflight(const zr_oidc_t *op, const zr_http_request_t *req, zr_http_response_t *resp,
+                           const char *methods);
+/* {error, error_description} with no-store headers. */
+int zr_oidc_json_error(zr_http_response_t *resp, int status, const char *error, const char *description);
+/* Serialises o (compact) as a 200 JSON response with no-store headers. */
+int zr_oidc_json_nostore(zr_http_response_t *resp, json_t *o);
+/* Host part of a URI, lower-cased, without port or userinfo (malloc'ed). */
+char *zr_oidc_uri_host(const char *uri);
+/* Frees a string after wiping it (codes, tokens, subject JSON). */
+void zr_oidc_wipe_free(char *s);
+/* A short random reference for a page and the log line that explains it. */
+void zr_oidc_reference(char out[16]);
+
+/* jwks.c */
+/* Builds the JWK of key (private parts too when priv). NULL on error. */
+json_t *zr_oidc_jwk_from_pkey(EVP_PKEY *pkey, int priv);
+int zr_oidc_jwks_build(zr_oidc_t *op, char *err, size_t errlen);
+int zr_oidc_client_keys_load(zr_oidc_t *op, char *err, size_t errlen);
+void zr_oidc_client_keys_free(zr_oidc_t *op);
+const zr_oidc_client_keys_t *zr_oidc_client_keys(const zr_oidc_t *op, const zr_client_t *client);
+
+/* client_auth.c */
+typedef struct {
+    const zr_client_t *client; /* authenticated client, or NULL */
+    int status;                /* HTTP status when client is NULL */
+    const char *error;         /* OAuth error code when client is NULL */
+    const char *description;
+    int basic;                 /* HTTP Basic was used (401 + WWW-Authenticate) */
+} zr_oidc_client_auth_result_t;
+
+void zr_oidc_client_authenticate(zr_oidc_t *op, const zr_http_request_t *req,
+                                 zr_oidc_client_auth_result_t *out);
+
+/* idtoken.c */
+/* Adds sub, sub_id_type, and bsn/represents for an entitled client. */
+int zr_oidc_subject_claims(const zr_oidc_t *op, const zr_client_t *client, const zr_subject_t *subject,
+                           json_t *claims);
+/* Signed compact ID token (malloc'ed) or NULL. */
+char *zr_oidc_id_token(const zr_oidc_t *op, const zr_client_t *client, const zr_oidc_authz_t *authz,
+                       const zr_subject_t *subject);
+const zr_oidc_signer_t *zr_oidc_signer_for(const zr_oidc_t *op, zr_sigalg_t alg);
+
+#endif

@@ -1,0 +1,448 @@
+/* The OpenID Provider as a whole: set-up, discovery, pairwise subjects, CORS
+ * and the small JSON helpers every endpoint uses. */
+#include "oidc_internal.h"
+#include "zr/crypto.h"
+#include "zr/log.h"
+#include "zr/util.h"
+
+#include <ctype.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *zr_oidc_alg_name(zr_sigalg_t alg)
+{
+    switch (alg) {
+    case ZR_SIGALG_RS256: return "RS256";
+    case ZR_SIGALG_ES256: return "ES256";
+    case ZR_SIGALG_PS256: return "PS256";
+    }
+    return NULL;
+}
+
+const zr_client_t *zr_oidc_find_client(const zr_oidc_t *op, const char *client_id)
+{
+    if (!op || !client_id)
+        return NULL;
+    for (size_t i = 0; i < op->cfg->client_count; i++)
+        if (op->cfg->clients[i].client_id && strcmp(op->cfg->clients[i].client_id, client_id) == 0)
+            return &op->cfg->clients[i];
+    return NULL;
+}
+
+void zr_oidc_wipe_free(char *s)
+{
+    if (s) {
+        OPENSSL_cleanse(s, strlen(s));
+        free(s);
+    }
+}
+
+void zr_oidc_reference(char out[16])
+{
+    char *t = zr_random_token(9);
+    snprintf(out, 16, "%s", t ? t : "-");
+    free(t);
+}
+
+/* ---- JSON responses ---- */
+
+static int set_nostore(zr_http_response_t *resp)
+{
+    /* RFC 6749 §5.1: token responses must not be cached. */
+    if (zr_http_set_header(resp, "Cache-Control", "no-store") != 0 ||
+        zr_http_set_header(resp, "Pragma", "no-cache") != 0)
+        return -1;
+    return 0;
+}
+
+int zr_oidc_json_nostore(zr_http_response_t *resp, json_t *o)
+{
+    int rc = -1;
+    char *body = json_dumps(o, JSON_COMPACT);
+    if (!body)
+        goto end;
+    if (zr_http_respond_json(resp, 200, body) != 0 || set_nostore(resp) != 0)
+        goto end;
+    rc = 0;
+end:
+    zr_oidc_wipe_free(body);
+    return rc;
+}
+
+int zr_oidc_json_error(zr_http_response_t *resp, int status, const char *error, const char *description)
+{
+    int rc = -1;
+    json_t *o = json_object();
+    char *body = NULL;
+    json_object_set_new(o, "error", json_string(error));
+    if (description)
+        json_object_set_new(o, "error_description", json_string(description));
+    body = json_dumps(o, JSON_COMPACT);
+    if (!body || zr_http_respond_json(resp, status, body) != 0 || set_nostore(resp) != 0)
+        goto end;
+    rc = 0;
+end:
+    free(body);
+    json_decref(o);
+    return rc;
+}
+
+/* ---- CORS ---- */
+
+static int client_allows_origin(const zr_client_t *c, const char *origin)
+{
+    for (size_t i = 0; i < c->allowed_origin_count; i++)
+        if (c->allowed_origins[i] && strcmp(c->allowed_origins[i], origin) == 0)
+            return 1;
+    return 0;
+}
+
+void zr_oidc_cors(const zr_oidc_t *op, const zr_http_request_t *req, zr_http_response_t *resp,
+                  const zr_client_t *client)
+{
+    const char *origin = zr_kv_get(&req->headers, "origin");
+    int allowed = 0;
+
+    zr_http_set_header(resp, "Vary", "Origin");
+    if (!origin || !*origin)
+        return;
+    if (client) {
+        allowed = client_allows_origin(client, origin);
+    } else {
+        for (size_t i = 0; i < op->cfg->client_count && !allowed; i++)
+            allowed = client_allows_origin(&op->cfg->clients[i], origin);
+    }
+    /* Never "*" (NL GOV §Provider profile): only registered origins. */
+    if (allowed)
+        zr_http_set_header(resp, "Access-Control-Allow-Origin", origin);
+}
+
+int zr_oidc_cors_preflight(const zr_oidc_t *op, const zr_http_request_t *req, zr_http_response_t *resp,
+                           const char *methods)
+{
+    if (zr_http_respond(resp, 204, NULL, "", 0) != 0)
+        return -1;
+    zr_oidc_cors(op, req, resp, NULL);
+    if (zr_kv_get(&resp->headers, "Access-Control-Allow-Origin")) {
+        zr_http_set_header(resp, "Access-Control-Allow-Methods", methods);
+        zr_http_set_header(resp, "Access-Control-Allow-Headers", "Authorization, Content-Type");
+        zr_http_set_header(resp, "Access-Control-Max-Age", "600");
+    }
+    return 0;
+}
+
+/* ---- pairwise subject ---- */
+
+char *zr_oidc_uri_host(const char *uri)
+{
+    const char *p, *end;
+    char *host = NULL;
+
+    if (!uri || !(p = strstr(uri, "://")))
+        return NULL;
+    p += 3;
+    end = p + strcspn(p, "/?#");
+    /* userinfo@ is not part of the host */
+    for (const char *at = p; at < end; at++)
+        if (*at == '@')
+            p = at + 1;
+    if (*p == '[') {
+        const char *close = memchr(p, ']', (size_t)(end - p));
+        if (!close)
+            return NULL;
+        end = close + 1;
+    } else {
+        const char *colon = memchr(p, ':', (size_t)(end - p));
+        if (colon)
+            end = colon;
+    }
+    if (end <= p)
+        return NULL;
+    host = strndup(p, (size_t)(end - p));
+    for (char *h = host; h && *h; h++)
+        *h = (char)tolower((unsigned char)*h);
+    return host;
+}
+
+char *zr_oidc_pairwise_sub(const zr_oidc_t *op, const zr_client_t *client, const zr_subject_id_t *id)
+{
+    zr_buf_t b;
+    char *sector = NULL, *sub = NULL;
+    uint8_t mac[32];
+
+    zr_buf_init(&b);
+    if (!op || !client || !id || !id->value || client->redirect_uri_count == 0)
+        goto end;
+    /* OIDC Core §8.1: the sector is the host of the (single) redirect URI. */
+    sector = zr_oidc_uri_host(client->redirect_uris[0]);
+    if (!sector)
+        goto end;
+    if (zr_buf_printf(&b, "%s|%s|%s", sector, id->id_type ? id->id_type : "", id->value) != 0)
+        goto end;
+    if (zr_crypto_hmac_sha256(op->cfg->oidc.pairwise_secret, sizeof(op->cfg->oidc.pairwise_secret),
+                              (const uint8_t *)b.data, b.len, mac) != 0)
+        goto end;
+    sub = zr_base64url_encode(mac, sizeof(mac));
+end:
+    OPENSSL_cleanse(mac, sizeof(mac));
+    if (b.data)
+        OPENSSL_cleanse(b.data, b.len);
+    zr_buf_free(&b);
+    free(sector);
+    return sub;
+}
+
+/* ---- the authorization request, remembered while the patient is at TVS ---- */
+
+void zr_oidc_authz_clear(zr_oidc_authz_t *a)
+{
+    if (!a)
+        return;
+    free(a->client_id);
+    free(a->redirect_uri);
+    free(a->state);
+    free(a->nonce);
+    free(a->scope);
+    free(a->code_challenge);
+    memset(a, 0, sizeof(*a));
+}
+
+static void set_opt(json_t *o, const char *k, const char *v)
+{
+    if (v)
+        json_object_set_new(o, k, json_string(v));
+}
+
+char *zr_oidc_authz_to_json(const zr_oidc_authz_t *a)
+{
+    json_t *o;
+    char *out = NULL;
+    if (!a || !a->client_id || !a->redirect_uri)
+        return NULL;
+    o = json_object();
+    set_opt(o, "client_id", a->client_id);
+    set_opt(o, "redirect_uri", a->redirect_uri);
+    set_opt(o, "state", a->state);
+    set_opt(o, "nonce", a->nonce);
+    set_opt(o, "scope", a->scope);
+    set_opt(o, "code_challenge", a->code_challenge);
+    json_object_set_new(o, "min_loa", json_integer(a->min_loa));
+    json_object_set_new(o, "force_authn", json_boolean(a->force_authn));
+    out = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return out;
+}
+
+static int get_opt(json_t *o, const char *k, char **out, int required)
+{
+    json_t *v = json_object_get(o, k);
+    if (!v || json_is_null(v))
+        return required ? -1 : 0;
+    if (!json_is_string(v))
+        return -1;
+    *out = strdup(json_string_value(v));
+    return *out ? 0 : -1;
+}
+
+int zr_oidc_authz_from_json(const char *json, zr_oidc_authz_t *out)
+{
+    json_error_t jerr;
+    json_t *o = NULL, *loa;
+    int rc = -1;
+
+    if (!out)
+        return -1;
+    memset(out, 0, sizeof(*out));
+    if (!json || !(o = json_loads(json, JSON_REJECT_DUPLICATES, &jerr)) || !json_is_object(o))
+        goto end;
+    if (get_opt(o, "client_id", &out->client_id, 1) != 0 || get_opt(o, "redirect_uri", &out->redirect_uri, 1) != 0 ||
+        get_opt(o, "state", &out->state, 0) != 0 || get_opt(o, "nonce", &out->nonce, 0) != 0 ||
+        get_opt(o, "scope", &out->scope, 1) != 0 || get_opt(o, "code_challenge", &out->code_challenge, 1) != 0)
+        goto end;
+    loa = json_object_get(o, "min_loa");
+    if (!json_is_integer(loa) || json_integer_value(loa) < ZR_LOA_NONE || json_integer_value(loa) > ZR_LOA_HIGH)
+        goto end;
+    out->min_loa = (zr_loa_t)json_integer_value(loa);
+    out->force_authn = json_is_true(json_object_get(o, "force_authn"));
+    rc = 0;
+end:
+    if (rc != 0)
+        zr_oidc_authz_clear(out);
+    json_decref(o);
+    return rc;
+}
+
+/* ---- discovery (OpenID Connect Discovery 1.0 §3, RFC 8414) ---- */
+
+static json_t *string_array(const char *const *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+#define ARRAY(...) string_array((const char *const[]){__VA_ARGS__}, \
+                                sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
+
+static int discovery_build(zr_oidc_t *op)
+{
+    json_t *o = json_object(), *algs = json_array(), *acrs = json_array();
+    int rc = -1;
+
+    json_object_set_new(o, "issuer", json_string(op->issuer));
+    json_object_set_new(o, "authorization_endpoint", json_string(op->authorization_endpoint));
+    json_object_set_new(o, "token_endpoint", json_string(op->token_endpoint));
+    json_object_set_new(o, "userinfo_endpoint", json_string(op->userinfo_endpoint));
+    json_object_set_new(o, "jwks_uri", json_string(op->jwks_uri));
+    json_object_set_new(o, "scopes_supported", ARRAY("openid"));
+    json_object_set_new(o, "response_types_supported", ARRAY("code"));
+    json_object_set_new(o, "response_modes_supported", ARRAY("query"));
+    json_object_set_new(o, "grant_types_supported", ARRAY("authorization_code"));
+    json_object_set_new(o, "subject_types_supported", ARRAY("pairwise"));
+    json_object_set_new(o, "sub_id_types_supported", ARRAY(ZR_OIDC_SUB_ID_TYPE));
+    for (size_t i = 0; i < op->signer_count; i++) {
+        int seen = 0;
+        for (size_t j = 0; j < i; j++)
+            seen |= strcmp(op->signers[j].alg, op->signers[i].alg) == 0;
+        if (!seen)
+            json_array_append_new(algs, json_string(op->signers[i].alg));
+    }
+    json_object_set_new(o, "id_token_signing_alg_values_supported", algs);
+    json_object_set_new(o, "token_endpoint_auth_methods_supported",
+                        ARRAY("private_key_jwt", "client_secret_basic", "none"));
+    json_object_set_new(o, "token_endpoint_auth_signing_alg_values_supported",
+                        ARRAY("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"));
+    json_object_set_new(o, "code_challenge_methods_supported", ARRAY("S256"));
+    json_object_set_new(o, "claims_supported",
+                        ARRAY("iss", "aud", "exp", "iat", "nbf", "jti", "sub", "sub_id_type", "acr", "auth_time",
+                              "nonce", "bsn", "represents"));
+    for (zr_loa_t l = ZR_LOA_BASIC; l <= ZR_LOA_HIGH; l++)
+        json_array_append_new(acrs, json_string(zr_loa_uri(l)));
+    json_object_set_new(o, "acr_values_supported", acrs);
+    json_object_set_new(o, "prompt_values_supported", ARRAY("none", "login"));
+    json_object_set_new(o, "ui_locales_supported", ARRAY("nl", "en"));
+    json_object_set_new(o, "request_parameter_supported", json_false());
+    json_object_set_new(o, "request_uri_parameter_supported", json_false());
+    json_object_set_new(o, "require_request_uri_registration", json_true());
+    json_object_set_new(o, "claims_parameter_supported", json_false());
+    json_object_set_new(o, "authorization_response_iss_parameter_supported", json_true());
+    op->discovery_json = json_dumps(o, JSON_COMPACT | JSON_INDENT(0));
+    rc = op->discovery_json ? 0 : -1;
+    json_decref(o);
+    return rc;
+}
+
+int zr_oidc_handle_discovery(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
+{
+    zr_oidc_t *op = ctx;
+    if (req->method && strcmp(req->method, "OPTIONS") == 0)
+        return zr_oidc_cors_preflight(op, req, resp, "GET, OPTIONS");
+    if (zr_http_respond_json(resp, 200, op->discovery_json) != 0)
+        return -1;
+    /* Public and stable; a few minutes keeps key rollover quick. */
+    zr_http_set_header(resp, "Cache-Control", "public, max-age=300");
+    zr_oidc_cors(op, req, resp, NULL);
+    return 0;
+}
+
+/* ---- life cycle ---- */
+
+static char *endpoint(const char *base, const char *path)
+{
+    zr_buf_t b;
+    size_t n = strlen(base);
+    zr_buf_init(&b);
+    while (n > 0 && base[n - 1] == '/')
+        n--;
+    if (zr_buf_append(&b, base, n) != 0 || zr_buf_appends(&b, path) != 0) {
+        zr_buf_free(&b);
+        return NULL;
+    }
+    return zr_buf_steal(&b);
+}
+
+zr_oidc_t *zr_oidc_new(const zr_config_t *cfg, zr_store_t *store, char *err, size_t errlen)
+{
+    zr_oidc_t *op = NULL;
+    const char *base;
+
+    if (!cfg || !store) {
+        snprintf(err, errlen, "oidc: no configuration or store");
+        goto fail;
+    }
+    op = calloc(1, sizeof(*op));
+    if (!op)
+        goto oom;
+    op->cfg = cfg;
+    op->store = store;
+    op->issuer = cfg->oidc.issuer ? cfg->oidc.issuer : cfg->public_base_url;
+    /* The endpoints live on this relay; the issuer may be spelled differently. */
+    base = cfg->public_base_url ? cfg->public_base_url : op->issuer;
+    if (!op->issuer || !base) {
+        snprintf(err, errlen, "oidc: no issuer and no public_base_url");
+        goto fail;
+    }
+    if (cfg->oidc.key_count == 0) {
+        snprintf(err, errlen, "oidc: no signing key configured");
+        goto fail;
+    }
+    if (cfg->oidc.code_lifetime_s <= 0 || cfg->oidc.code_lifetime_s > 60 || cfg->oidc.id_token_lifetime_s <= 0 ||
+        cfg->oidc.id_token_lifetime_s > 300 || cfg->oidc.access_token_lifetime_s <= 0) {
+        snprintf(err, errlen, "oidc: lifetimes out of range (code <= 60 s, id_token <= 300 s)");
+        goto fail;
+    }
+    op->authorization_endpoint = endpoint(base, "/authorize");
+    op->token_endpoint = endpoint(base, "/token");
+    op->userinfo_endpoint = endpoint(base, "/userinfo");
+    op->jwks_uri = endpoint(base, "/jwks");
+    if (!op->authorization_endpoint || !op->token_endpoint || !op->userinfo_endpoint || !op->jwks_uri)
+        goto oom;
+    if (zr_oidc_jwks_build(op, err, errlen) != 0 || zr_oidc_client_keys_load(op, err, errlen) != 0)
+        goto fail;
+    /* Fail at start-up rather than at the first login of a client. */
+    for (size_t i = 0; i < cfg->client_count; i++) {
+        const zr_client_t *c = &cfg->clients[i];
+        if (!zr_oidc_signer_for(op, c->id_token_alg)) {
+            snprintf(err, errlen, "oidc: client %s wants id_token_alg %s but no signing key has it", c->client_id,
+                     zr_oidc_alg_name(c->id_token_alg) ? zr_oidc_alg_name(c->id_token_alg) : "?");
+            goto fail;
+        }
+        char *host = c->redirect_uri_count ? zr_oidc_uri_host(c->redirect_uris[0]) : NULL;
+        if (!host) {
+            snprintf(err, errlen, "oidc: client %s has no usable redirect URI", c->client_id);
+            goto fail;
+        }
+        free(host);
+    }
+    if (discovery_build(op) != 0)
+        goto oom;
+    return op;
+oom:
+    snprintf(err, errlen, "oidc: out of memory");
+fail:
+    zr_oidc_free(op);
+    return NULL;
+}
+
+void zr_oidc_free(zr_oidc_t *op)
+{
+    if (!op)
+        return;
+    for (size_t i = 0; i < op->signer_count; i++) {
+        if (op->signers[i].jwk)
+            cjose_jwk_release(op->signers[i].jwk);
+        free(op->signers[i].kid);
+    }
+    free(op->signers);
+    zr_oidc_client_keys_free(op);
+    free(op->authorization_endpoint);
+    free(op->token_endpoint);
+    free(op->userinfo_endpoint);
+    free(op->jwks_uri);
+    free(op->jwks_json);
+    free(op->discovery_json);
+    free(op);
+}

@@ -1,0 +1,88 @@
+/* The UserInfo endpoint (OIDC Core §5.3): the same subject claims as the ID
+ * token, for a bearer access token in the Authorization header (RFC 6750
+ * §2.1; tokens in URLs or forms end up in logs, so those are not read). */
+#include "oidc_internal.h"
+#include "zr/log.h"
+#include "zr/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static int bearer_error(const zr_oidc_t *op, const zr_http_request_t *req, zr_http_response_t *resp,
+                        const char *error, const char *description)
+{
+    zr_buf_t b;
+    int rc = -1;
+
+    zr_buf_init(&b);
+    if (zr_oidc_json_error(resp, 401, error ? error : "invalid_request", description) != 0)
+        goto end;
+    /* RFC 6750 §3: no error attribute when no token was presented at all. */
+    if (error ? zr_buf_printf(&b, "Bearer realm=\"zorgrelay\", error=\"%s\"", error) != 0
+              : zr_buf_appends(&b, "Bearer realm=\"zorgrelay\"") != 0)
+        goto end;
+    zr_http_set_header(resp, "WWW-Authenticate", b.data);
+    zr_oidc_cors(op, req, resp, NULL);
+    rc = 0;
+end:
+    zr_buf_free(&b);
+    return rc;
+}
+
+int zr_oidc_handle_userinfo(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
+{
+    zr_oidc_t *op = ctx;
+    const char *authz = zr_kv_get(&req->headers, "authorization"), *token;
+    char *record = NULL, *subject_json = NULL;
+    size_t len = 0;
+    json_t *rec = NULL, *claims = NULL;
+    json_error_t jerr;
+    zr_subject_t subject = {0};
+    const zr_client_t *c = NULL;
+    zr_store_status_t st;
+    int rc = 0;
+
+    if (req->method && strcmp(req->method, "OPTIONS") == 0)
+        return zr_oidc_cors_preflight(op, req, resp, "GET, POST, OPTIONS");
+    if (!authz || strncasecmp(authz, "Bearer ", 7) != 0) {
+        rc = bearer_error(op, req, resp, NULL, "a bearer access token in the Authorization header is required");
+        goto end;
+    }
+    token = authz + 7;
+    while (*token == ' ')
+        token++;
+    if (!*token || strlen(token) > 256) {
+        rc = bearer_error(op, req, resp, "invalid_token", "access token invalid or expired");
+        goto end;
+    }
+    st = zr_store_get(op->store, ZR_OIDC_NS_ACCESS_TOKEN, token, &record, &len);
+    if (st == ZR_STORE_UNAVAILABLE) {
+        zr_log_error("userinfo", "store unavailable");
+        rc = zr_oidc_json_error(resp, 503, "temporarily_unavailable", NULL);
+        goto end;
+    }
+    rec = st == ZR_STORE_OK ? json_loads(record, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+    c = rec ? zr_oidc_find_client(op, json_string_value(json_object_get(rec, "client_id"))) : NULL;
+    subject_json = c ? json_dumps(json_object_get(rec, "subject"), JSON_COMPACT) : NULL;
+    if (!subject_json || zr_subject_from_json(subject_json, &subject) != 0) {
+        rc = bearer_error(op, req, resp, "invalid_token", "access token invalid or expired");
+        goto end;
+    }
+    claims = json_object();
+    if (zr_oidc_subject_claims(op, c, &subject, claims) != 0) {
+        rc = zr_oidc_json_error(resp, 500, "server_error", NULL);
+        goto end;
+    }
+    if (zr_loa_uri(subject.loa))
+        json_object_set_new(claims, "acr", json_string(zr_loa_uri(subject.loa)));
+    rc = zr_oidc_json_nostore(resp, claims);
+    zr_oidc_cors(op, req, resp, c);
+end:
+    zr_oidc_wipe_free(record);
+    zr_oidc_wipe_free(subject_json);
+    zr_subject_clear(&subject);
+    json_decref(rec);
+    json_decref(claims);
+    return rc;
+}

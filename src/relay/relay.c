@@ -1,0 +1,489 @@
+/* The relay: one login walks through here, forward.
+ *   /authorize  -> zr_oidc_authorize_begin -> AuthnRequest (auto-POST to TVS)
+ *   /saml/acs   -> artifact -> zr_saml_artifact_resolve (mTLS) ->
+ *                  zr_saml_response_validate -> zr_oidc_authorize_finish (code)
+ * Everything a login needs between the two steps lives in Redis (ns "login"),
+ * so any relay process can finish a login another one began. */
+#include "zr/relay.h"
+#include "relay_internal.h"
+
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "zr/crypto.h"
+#include "zr/http.h"
+#include "zr/log.h"
+#include "zr/oidc.h"
+#include "zr/saml.h"
+#include "zr/store.h"
+#include "zr/util.h"
+#include "zr/xml.h"
+
+#define LOGIN_NS "login"
+#define LOGIN_COOKIE_PREFIX "zr_login_"
+
+/* ---- the pending login, as kept in Redis while the patient is at TVS ---- */
+
+typedef struct {
+    zr_oidc_authz_t authz;
+    char *tenant_id;
+    char *service_uuid;
+    char *authn_request_id;
+    char *browser_hash;  /* SHA-256 of the browser-binding cookie value */
+    zr_loa_t min_loa;
+} pending_login_t;
+
+static void pending_clear(pending_login_t *p)
+{
+    zr_oidc_authz_clear(&p->authz);
+    free(p->tenant_id);
+    free(p->service_uuid);
+    free(p->authn_request_id);
+    free(p->browser_hash);
+    memset(p, 0, sizeof(*p));
+}
+
+static char *pending_to_json(const pending_login_t *p)
+{
+    char *authz_json = zr_oidc_authz_to_json(&p->authz), *out = NULL;
+    json_t *authz = authz_json ? json_loads(authz_json, 0, NULL) : NULL;
+    json_t *o = json_object();
+    if (authz) {
+        json_object_set_new(o, "authz", authz);
+        json_object_set_new(o, "tenant", json_string(p->tenant_id));
+        json_object_set_new(o, "service_uuid", json_string(p->service_uuid));
+        json_object_set_new(o, "authn_request_id", json_string(p->authn_request_id));
+        json_object_set_new(o, "browser", json_string(p->browser_hash));
+        json_object_set_new(o, "min_loa", json_integer(p->min_loa));
+        out = json_dumps(o, JSON_COMPACT);
+    }
+    json_decref(o);
+    free(authz_json);
+    return out;
+}
+
+static char *json_str_dup(json_t *o, const char *k)
+{
+    const char *v = json_string_value(json_object_get(o, k));
+    return v ? strdup(v) : NULL;
+}
+
+static int pending_from_json(const char *json, pending_login_t *p)
+{
+    json_t *o = json_loads(json, 0, NULL);
+    char *authz = NULL;
+    int rc = -1;
+    memset(p, 0, sizeof(*p));
+    if (!o)
+        goto end;
+    authz = json_dumps(json_object_get(o, "authz"), JSON_COMPACT);
+    if (!authz || zr_oidc_authz_from_json(authz, &p->authz) != 0)
+        goto end;
+    p->tenant_id = json_str_dup(o, "tenant");
+    p->service_uuid = json_str_dup(o, "service_uuid");
+    p->authn_request_id = json_str_dup(o, "authn_request_id");
+    p->browser_hash = json_str_dup(o, "browser");
+    p->min_loa = (zr_loa_t)json_integer_value(json_object_get(o, "min_loa"));
+    rc = (p->tenant_id && p->service_uuid && p->authn_request_id && p->browser_hash) ? 0 : -1;
+end:
+    if (rc != 0)
+        pending_clear(p);
+    free(authz);
+    json_decref(o);
+    return rc;
+}
+
+static char *sha256_hex(const char *s)
+{
+    uint8_t md[32];
+    zr_crypto_sha256((const uint8_t *)s, strlen(s), md);
+    return zr_hex_encode(md, sizeof(md));
+}
+
+/* The cookie that binds a login to the browser that started it. Its name
+ * carries a short hash of the RelayState so parallel logins in one browser
+ * (two tabs) do not overwrite each other. */
+static void login_cookie_name(const char *relay_state, char out[32])
+{
+    char *h = sha256_hex(relay_state);
+    snprintf(out, 32, LOGIN_COOKIE_PREFIX "%.12s", h ? h : "x");
+    free(h);
+}
+
+/* A support reference for a page or a description: random, short, logged
+ * next to the reason so an operator can find the line a user quotes. */
+static void new_reference(char out[16])
+{
+    char *t = zr_random_token(9);
+    snprintf(out, 16, "%s", t ? t : "-");
+    free(t);
+}
+
+/* ---- /authorize ---- */
+
+static int handle_authorize(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
+{
+    zr_relay_t *relay = ctx;
+    const zr_config_t *cfg = relay->cfg;
+    zr_oidc_authz_t authz = {0};
+    pending_login_t pending = {0};
+    zr_saml_authn_request_t authn = {0};
+    zr_saml_idp_t *idp = NULL;
+    zr_kvlist_t fields = {0};
+    char *relay_state = NULL, *browser_secret = NULL, *pending_json = NULL;
+    char err[512] = "", ref[16], cookie_name[32], mask[16];
+    const zr_client_t *client;
+    const zr_tenant_t *tenant;
+    const zr_tenant_service_t *service;
+    zr_store_status_t st;
+
+    new_reference(ref);
+    if (zr_oidc_authorize_begin(relay->oidc, req, resp, &authz) != ZR_OIDC_AUTHZ_OK)
+        goto end; /* resp holds the page or the error redirect */
+
+    client = zr_config_find_client(cfg, authz.client_id);
+    tenant = client ? zr_config_find_tenant(cfg, client->care_provider) : NULL;
+    service = tenant ? zr_tenant_service_for_loa(tenant, authz.min_loa) : NULL;
+    if (!service) {
+        zr_log_warn("authorize", "client=%s no service at care provider for loa=%s ref=%s", authz.client_id,
+                    zr_loa_name(authz.min_loa), ref);
+        zr_oidc_authorize_error(relay->oidc, &authz, "invalid_request",
+                                "no service registered at TVS for the requested level of assurance", resp);
+        goto end;
+    }
+    idp = zr_relay_idp_get(relay, err, sizeof(err));
+    if (!idp) {
+        zr_log_error("authorize", "TVS metadata unusable: %s ref=%s", err, ref);
+        zr_oidc_authorize_error(relay->oidc, &authz, "temporarily_unavailable",
+                                "the login service (TVS) cannot be used right now", resp);
+        goto end;
+    }
+    if (zr_saml_authn_request_build(cfg, tenant, service, idp, authz.force_authn, &authn, err, sizeof(err)) != 0) {
+        zr_log_error("authorize", "cannot build AuthnRequest: %s ref=%s", err, ref);
+        zr_page_error(resp, 500, req->lang, "internal_error", ref);
+        goto end;
+    }
+
+    /* RelayState: 32 random bytes, 43 characters (ST-SAML: at most 80). */
+    relay_state = zr_random_token(32);
+    browser_secret = zr_random_token(32);
+    if (!relay_state || !browser_secret)
+        goto fail;
+    pending.authz = authz;
+    memset(&authz, 0, sizeof(authz)); /* ownership moves into pending */
+    pending.tenant_id = strdup(tenant->id);
+    pending.service_uuid = strdup(service->service_uuid);
+    pending.authn_request_id = strdup(authn.id);
+    pending.browser_hash = sha256_hex(browser_secret);
+    pending.min_loa = pending.authz.min_loa;
+    pending_json = pending_to_json(&pending);
+    if (!pending_json)
+        goto fail;
+    st = zr_store_put(relay->store, LOGIN_NS, relay_state, pending_json, strlen(pending_json),
+                      cfg->oidc.session_lifetime_s);
+    if (st != ZR_STORE_OK) {
+        zr_log_error("authorize", "store %s: login not started ref=%s", zr_store_status_name(st), ref);
+        zr_page_error(resp, 503, req->lang, "store_unavailable", ref);
+        goto end;
+    }
+    login_cookie_name(relay_state, cookie_name);
+    zr_http_set_cookie(resp, cookie_name, browser_secret, cfg->oidc.session_lifetime_s,
+                       strncmp(cfg->public_base_url, "https://", 8) == 0, 0);
+    zr_kv_add(&fields, "SAMLRequest", authn.saml_request_b64);
+    zr_kv_add(&fields, "RelayState", relay_state);
+    zr_page_autopost(resp, req->lang, idp->sso_url, &fields);
+    zr_log_info("authorize", "client=%s tenant=%s loa=%s request=%s login=%s", pending.authz.client_id,
+                tenant->id, zr_loa_name(pending.min_loa), authn.id, zr_log_mask(relay_state, mask));
+    goto end;
+fail:
+    zr_log_error("authorize", "out of memory or randomness ref=%s", ref);
+    zr_page_error(resp, 500, req->lang, "internal_error", ref);
+end:
+    zr_kv_free(&fields);
+    if (pending_json)
+        OPENSSL_cleanse(pending_json, strlen(pending_json));
+    free(pending_json);
+    free(relay_state);
+    free(browser_secret);
+    pending_clear(&pending);
+    zr_oidc_authz_clear(&authz);
+    zr_saml_authn_request_free(&authn);
+    zr_relay_idp_put(relay, idp);
+    return 0;
+}
+
+/* ---- /saml/acs: the HTTP-Artifact binding (GET; POST accepted too) ---- */
+
+/* Maps a failed validation to what the portal is told (OAuth error) */
+static void status_to_oauth(zr_saml_status_t st, const char **error, const char **description)
+{
+    switch (st) {
+    case ZR_SAML_CANCELLED:
+        *error = "access_denied";
+        *description = "the user cancelled the login";
+        break;
+    case ZR_SAML_AUTHN_FAILED:
+        *error = "access_denied";
+        *description = "authentication failed at DigiD";
+        break;
+    case ZR_SAML_NO_AUTHN_CONTEXT:
+    case ZR_SAML_LOA_TOO_LOW:
+        *error = "access_denied";
+        *description = "the required level of assurance was not reached";
+        break;
+    case ZR_SAML_UNAVAILABLE:
+        *error = "temporarily_unavailable";
+        *description = "the login service cannot be reached right now";
+        break;
+    default:
+        *error = "server_error";
+        *description = "the answer from TVS was refused";
+        break;
+    }
+}
+
+static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
+{
+    zr_relay_t *relay = ctx;
+    const zr_config_t *cfg = relay->cfg;
+    const zr_kvlist_t *params = strcmp(req->method, "POST") == 0 ? &req->form : &req->query;
+    const char *samlart = zr_kv_get(params, "SAMLart");
+    const char *relay_state = zr_kv_get(params, "RelayState");
+    const char *cookie, *error, *description;
+    pending_login_t pending = {0};
+    zr_subject_t subject = {0};
+    zr_saml_idp_t *idp = NULL;
+    zr_saml_backchannel_t *bc = relay->backchannel;
+    char *pending_json = NULL, *browser_hash = NULL, *resolve_id = NULL, *soap = NULL;
+    size_t pending_len = 0, soap_len = 0;
+    char err[512] = "", ref[16], cookie_name[32], mask[16], subject_mask[16];
+    zr_saml_status_t status;
+    zr_store_status_t st;
+    int endpoint_index = 0;
+
+    new_reference(ref);
+    if (!samlart || !relay_state || zr_kv_count(params, "SAMLart") != 1 || zr_kv_count(params, "RelayState") != 1 ||
+        strlen(relay_state) > 80) {
+        zr_log_warn("acs", "missing or repeated SAMLart/RelayState ref=%s", ref);
+        zr_page_error(resp, 400, req->lang, "bad_request", ref);
+        goto end;
+    }
+    /* Single use: the pending login is taken out, whatever happens next. */
+    st = zr_store_take(relay->store, LOGIN_NS, relay_state, &pending_json, &pending_len);
+    if (st == ZR_STORE_NOT_FOUND) {
+        zr_log_warn("acs", "no pending login for login=%s (expired or used) ref=%s",
+                    zr_log_mask(relay_state, mask), ref);
+        zr_page_error(resp, 400, req->lang, "session_expired", ref);
+        goto end;
+    }
+    if (st != ZR_STORE_OK) {
+        zr_log_error("acs", "store %s ref=%s", zr_store_status_name(st), ref);
+        zr_page_error(resp, 503, req->lang, "store_unavailable", ref);
+        goto end;
+    }
+    if (pending_from_json(pending_json, &pending) != 0) {
+        zr_log_error("acs", "pending login unreadable ref=%s", ref);
+        zr_page_error(resp, 500, req->lang, "internal_error", ref);
+        goto end;
+    }
+    login_cookie_name(relay_state, cookie_name);
+    zr_http_set_cookie(resp, cookie_name, "", 0, strncmp(cfg->public_base_url, "https://", 8) == 0, 0);
+    cookie = zr_kv_get(&req->cookies, cookie_name);
+    browser_hash = cookie ? sha256_hex(cookie) : NULL;
+    if (!browser_hash || !zr_secure_equal(browser_hash, strlen(browser_hash), pending.browser_hash,
+                                          strlen(pending.browser_hash))) {
+        zr_log_warn("acs", "login=%s came back in another browser (binding cookie %s) ref=%s",
+                    zr_log_mask(relay_state, mask), cookie ? "differs" : "missing", ref);
+        zr_page_error(resp, 400, req->lang, "browser_mismatch", ref);
+        goto end;
+    }
+
+    const zr_tenant_t *tenant = zr_config_find_tenant(cfg, pending.tenant_id);
+    idp = zr_relay_idp_get(relay, err, sizeof(err));
+    if (!tenant || !idp) {
+        zr_log_error("acs", "login=%s cannot continue: %s ref=%s", zr_log_mask(relay_state, mask),
+                     tenant ? err : "care provider no longer configured", ref);
+        zr_oidc_authorize_error(relay->oidc, &pending.authz, "temporarily_unavailable",
+                                "the login service cannot be used right now", resp);
+        goto end;
+    }
+    if (zr_saml_artifact_parse(samlart, idp, &endpoint_index, err, sizeof(err)) != 0) {
+        zr_log_warn("acs", "login=%s artifact refused: %s ref=%s", zr_log_mask(relay_state, mask), err, ref);
+        zr_oidc_authorize_error(relay->oidc, &pending.authz, "server_error", "the answer from TVS was refused", resp);
+        goto end;
+    }
+    if (zr_saml_artifact_resolve(bc, cfg, idp, samlart, &resolve_id, &soap, &soap_len, err, sizeof(err)) != 0) {
+        zr_log_error("acs", "login=%s artifact resolution failed: %s ref=%s", zr_log_mask(relay_state, mask), err,
+                     ref);
+        zr_oidc_authorize_error(relay->oidc, &pending.authz, "temporarily_unavailable",
+                                "the login service cannot be reached right now", resp);
+        goto end;
+    }
+    zr_saml_expect_t expect = {
+        .artifact = samlart,
+        .resolve_id = resolve_id,
+        .authn_request_id = pending.authn_request_id,
+        .service_uuid = pending.service_uuid,
+        .min_loa = pending.min_loa,
+        .tenant = tenant,
+    };
+    status = zr_saml_response_validate(cfg, idp, relay->store, soap, soap_len, &expect, &subject, err, sizeof(err));
+    if (status != ZR_SAML_OK) {
+        status_to_oauth(status, &error, &description);
+        zr_log(status == ZR_SAML_CANCELLED ? ZR_LOG_INFO : ZR_LOG_WARN, "acs",
+               "login=%s client=%s tenant=%s result=%s: %s ref=%s", zr_log_mask(relay_state, mask),
+               pending.authz.client_id, tenant->id, zr_saml_status_name(status), err, ref);
+        zr_oidc_authorize_error(relay->oidc, &pending.authz, error, description, resp);
+        goto end;
+    }
+    zr_oidc_authorize_finish(relay->oidc, &pending.authz, &subject, resp);
+    zr_log_info("acs", "login=%s client=%s tenant=%s loa=%s representation=%s subject=%s result=ok",
+                zr_log_mask(relay_state, mask), pending.authz.client_id, tenant->id, zr_loa_name(subject.loa),
+                subject.has_legal ? "yes" : "no", zr_log_mask(subject.acting.value, subject_mask));
+end:
+    zr_subject_clear(&subject);
+    if (pending_json)
+        OPENSSL_cleanse(pending_json, pending_len);
+    free(pending_json);
+    free(browser_hash);
+    free(resolve_id);
+    if (soap)
+        OPENSSL_cleanse(soap, soap_len);
+    free(soap);
+    pending_clear(&pending);
+    zr_relay_idp_put(relay, idp);
+    return 0;
+}
+
+/* ---- /saml/metadata and /healthz ---- */
+
+static int handle_metadata(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
+{
+    zr_relay_t *relay = ctx;
+    char err[512] = "", ref[16];
+    const zr_tenant_t *tenant = relay->cfg->tenant_count ? &relay->cfg->tenants[0] : NULL;
+    const char *id = zr_kv_get(&req->query, "care_provider");
+    char *xml;
+
+    if (id)
+        tenant = zr_config_find_tenant(relay->cfg, id);
+    if (!tenant) {
+        new_reference(ref);
+        zr_page_error(resp, 404, req->lang, "not_found", ref);
+        return 0;
+    }
+    xml = zr_saml_sp_metadata_build(relay->cfg, tenant, err, sizeof(err));
+    if (!xml) {
+        new_reference(ref);
+        zr_log_error("metadata", "cannot build SP metadata: %s ref=%s", err, ref);
+        zr_page_error(resp, 500, req->lang, "internal_error", ref);
+        return 0;
+    }
+    zr_http_respond(resp, 200, "application/samlmetadata+xml", xml, strlen(xml));
+    zr_http_set_header(resp, "Cache-Control", "public, max-age=3600");
+    free(xml);
+    return 0;
+}
+
+static int handle_healthz(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
+{
+    zr_relay_t *relay = ctx;
+    char err[256] = "";
+    zr_saml_idp_t *idp = zr_relay_idp_get(relay, err, sizeof(err));
+    zr_store_status_t st = zr_store_ping(relay->store);
+    json_t *o = json_object();
+    char *body;
+    json_object_set_new(o, "store", json_string(zr_store_status_name(st)));
+    json_object_set_new(o, "tvs_metadata", json_string(idp ? "ok" : err));
+    json_object_set_new(o, "status", json_string(st == ZR_STORE_OK && idp ? "ok" : "unavailable"));
+    body = json_dumps(o, JSON_COMPACT);
+    zr_http_respond_json(resp, st == ZR_STORE_OK && idp ? 200 : 503, body);
+    free(body);
+    json_decref(o);
+    zr_relay_idp_put(relay, idp);
+    return 0;
+}
+
+static const zr_http_route_t relay_routes[] = {
+    {"GET", "/authorize", handle_authorize},
+    {"POST", "/authorize", handle_authorize},
+    {"GET", "/saml/acs", handle_acs},
+    {"POST", "/saml/acs", handle_acs},
+    {"GET", "/saml/metadata", handle_metadata},
+    {"GET", "/healthz", handle_healthz},
+};
+
+/* The OIDC endpoints take the zr_oidc_t as ctx; these trampolines pass it. */
+#define OIDC_TRAMPOLINE(name, fn)                                                                          \
+    static int name(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)                     \
+    {                                                                                                      \
+        return fn(((zr_relay_t *)ctx)->oidc, req, resp);                                                   \
+    }
+OIDC_TRAMPOLINE(handle_discovery, zr_oidc_handle_discovery)
+OIDC_TRAMPOLINE(handle_jwks, zr_oidc_handle_jwks)
+OIDC_TRAMPOLINE(handle_token, zr_oidc_handle_token)
+OIDC_TRAMPOLINE(handle_userinfo, zr_oidc_handle_userinfo)
+
+static const zr_http_route_t oidc_routes[] = {
+    {"GET", "/.well-known/openid-configuration", handle_discovery},
+    {"GET", "/.well-known/oauth-authorization-server", handle_discovery},
+    {"OPTIONS", "/.well-known/openid-configuration", handle_discovery},
+    {"GET", "/jwks", handle_jwks},
+    {"OPTIONS", "/jwks", handle_jwks},
+    {"POST", "/token", handle_token},
+    {"OPTIONS", "/token", handle_token},
+    {"GET", "/userinfo", handle_userinfo},
+    {"POST", "/userinfo", handle_userinfo},
+    {"OPTIONS", "/userinfo", handle_userinfo},
+};
+
+int zr_relay_serve(const zr_config_t *cfg)
+{
+    zr_relay_t relay;
+    zr_http_server_t *server = NULL;
+    zr_http_route_t routes[sizeof(relay_routes) / sizeof(relay_routes[0]) + sizeof(oidc_routes) / sizeof(oidc_routes[0])];
+    size_t n = 0;
+    char err[512] = "";
+    int rc = 1, sig;
+
+    if (zr_relay_init(&relay, cfg, err, sizeof(err)) != 0) {
+        zr_log_error("startup", "%s", err);
+        return 1;
+    }
+    for (size_t i = 0; i < sizeof(relay_routes) / sizeof(relay_routes[0]); i++)
+        routes[n++] = relay_routes[i];
+    for (size_t i = 0; i < sizeof(oidc_routes) / sizeof(oidc_routes[0]); i++)
+        routes[n++] = oidc_routes[i];
+
+    zr_http_server_config_t hc = {
+        .listen = cfg->listen,
+        .tls_cert_file = cfg->tls_cert_file,
+        .tls_key_file = cfg->tls_key_file,
+        .max_body_bytes = cfg->max_body_bytes,
+        .threads = cfg->threads,
+        .routes = routes,
+        .route_count = n,
+        .ctx = &relay,
+        .component = "relay",
+    };
+    server = zr_http_server_start(&hc, err, sizeof(err));
+    if (!server) {
+        zr_log_error("startup", "cannot listen on %s: %s", cfg->listen, err);
+        goto end;
+    }
+    zr_log_info("startup", "relay listening on %s as %s (environment %s, %zu care providers, %zu clients)",
+                cfg->listen, cfg->public_base_url, zr_environment_name(cfg->environment), cfg->tenant_count,
+                cfg->client_count);
+    sig = zr_http_wait_for_signal();
+    zr_log_info("shutdown", "signal %d, stopping", sig);
+    rc = 0;
+end:
+    zr_http_server_stop(server);
+    zr_relay_cleanup(&relay);
+    return rc;
+}

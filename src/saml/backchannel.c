@@ -1,0 +1,404 @@
+/* The back channel to TVS: SOAP over mutual TLS with libcurl
+ * (ST-SAML §DV→RD ArtifactResolve, reference/tvs-saml.md step 3).
+ * One easy handle per thread, kept for connection reuse; TLS >= 1.2, our
+ * client certificate, TVS's CA pinned, https only, no redirects, capped
+ * answers, and never a second attempt once a request may have reached TVS:
+ * the artifact is spent the moment TVS reads it. */
+#include "sp_internal.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "zr/util.h"
+
+#define SOAP_ACTION "SOAPAction: \"http://www.oasis-open.org/committees/security\""
+
+/* One thread's handle; linked so that zr_saml_backchannel_free can release
+ * the handles of threads that are still alive. */
+typedef struct handle {
+    CURL *curl;
+    struct zr_saml_backchannel *bc;
+    struct handle *next;
+} handle_t;
+
+struct zr_saml_backchannel {
+    pthread_key_t key;
+    pthread_mutex_t lock;
+    handle_t *handles;
+    struct curl_slist *headers;
+    char *cert_file;
+    char *key_file;
+    char *ca_file;
+    long connect_timeout_ms;
+    long timeout_ms;
+};
+
+/* What the write callback collects. */
+typedef struct {
+    zr_buf_t buf;
+    size_t max;
+    int too_large;
+} sink_t;
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static int curl_rc = -1;
+
+static void curl_init_once(void)
+{
+    curl_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+static int curl_ready(void)
+{
+    pthread_once(&curl_once, curl_init_once);
+    return curl_rc;
+}
+
+static size_t sink_write(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    sink_t *s = userdata;
+    size_t n = size * nmemb;
+    /* Abort the transfer as soon as the answer exceeds the cap. */
+    if (s->buf.len + n > s->max) {
+        s->too_large = 1;
+        return 0;
+    }
+    if (zr_buf_append(&s->buf, data, n) != 0)
+        return 0;
+    return n;
+}
+
+/* Settings shared by the back channel and the metadata fetch. */
+static int set_common(CURL *c, const char *ca_file, long connect_timeout_ms, long timeout_ms)
+{
+    int ok = 1;
+    ok &= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https") == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2) == CURLE_OK;
+    /* Pinned: only the configured CA file, never the system store. */
+    ok &= curl_easy_setopt(c, CURLOPT_CAINFO, ca_file) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_CAPATH, NULL) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write) == CURLE_OK;
+    /* No proxy from the environment: the pinned mTLS peer is TVS itself. */
+    ok &= curl_easy_setopt(c, CURLOPT_PROXY, "") == CURLE_OK;
+    return ok ? 0 : -1;
+}
+
+/* Classifies a failed transfer. `sent` says whether request bytes left us:
+ * only then can TVS have consumed the artifact. */
+static int describe_failure(CURLcode cc, const char *detail, int sent, const sink_t *sink,
+                            long timeout_ms, char *err, size_t errlen)
+{
+    const char *why = detail && *detail ? detail : curl_easy_strerror(cc);
+    if (sink->too_large) {
+        snprintf(err, errlen, "TVS answer larger than %zu bytes, refused", sink->max);
+        return ZR_SAML_ERR_TOO_LARGE;
+    }
+    switch (cc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+        snprintf(err, errlen, "cannot connect to TVS: %s", why);
+        return ZR_SAML_ERR_UNAVAILABLE;
+    case CURLE_OPERATION_TIMEDOUT:
+        if (!sent) {
+            snprintf(err, errlen, "timeout after %ld ms before the request was sent: %s", timeout_ms, why);
+            return ZR_SAML_ERR_UNAVAILABLE;
+        }
+        snprintf(err, errlen, "timeout after %ld ms waiting for TVS (not retried): %s", timeout_ms, why);
+        return ZR_SAML_ERR_TIMEOUT;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_CLIENTCERT:
+        snprintf(err, errlen, "TLS handshake with TVS failed: %s", why);
+        return ZR_SAML_ERR_TLS;
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+        /* With TLS 1.3 a server refuses our client certificate only after
+         * the client considers the handshake done: the alert shows up here. */
+        if (strstr(why, "alert") || strstr(why, "SSL")) {
+            snprintf(err, errlen, "TLS handshake with TVS failed: %s", why);
+            return ZR_SAML_ERR_TLS;
+        }
+        /* fall through */
+    default:
+        snprintf(err, errlen, "back channel to TVS failed%s: %s", sent ? " after sending (not retried)" : "",
+                 why);
+        return sent ? ZR_SAML_ERR_TRANSPORT : ZR_SAML_ERR_UNAVAILABLE;
+    }
+}
+
+static void handle_destroy(void *p)
+{
+    handle_t *h = p;
+    if (!h)
+        return;
+    pthread_mutex_lock(&h->bc->lock);
+    for (handle_t **pp = &h->bc->handles; *pp; pp = &(*pp)->next) {
+        if (*pp == h) {
+            *pp = h->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&h->bc->lock);
+    curl_easy_cleanup(h->curl);
+    free(h);
+}
+
+zr_saml_backchannel_t *zr_saml_backchannel_new(const zr_config_t *cfg, char *err, size_t errlen)
+{
+    zr_saml_backchannel_t *bc = NULL;
+    zr_saml_backchannel_t *result = NULL;
+    int have_key = 0, have_lock = 0;
+
+    if (curl_ready() != 0) {
+        snprintf(err, errlen, "curl_global_init failed");
+        goto end;
+    }
+    if (!cfg->saml_tls_client.cert_file || !cfg->saml_tls_client.key_file) {
+        snprintf(err, errlen, "no TLS client certificate configured for the TVS back channel");
+        goto end;
+    }
+    if (!cfg->tvs.tls_ca_file) {
+        snprintf(err, errlen, "no CA configured for the TVS back channel (tvs.tls_ca)");
+        goto end;
+    }
+    bc = calloc(1, sizeof(*bc));
+    if (!bc) {
+        snprintf(err, errlen, "out of memory");
+        goto end;
+    }
+    if (pthread_key_create(&bc->key, handle_destroy) != 0) {
+        snprintf(err, errlen, "pthread_key_create failed");
+        goto end;
+    }
+    have_key = 1;
+    if (pthread_mutex_init(&bc->lock, NULL) != 0) {
+        snprintf(err, errlen, "pthread_mutex_init failed");
+        goto end;
+    }
+    have_lock = 1;
+    bc->cert_file = strdup(cfg->saml_tls_client.cert_file);
+    bc->key_file = strdup(cfg->saml_tls_client.key_file);
+    bc->ca_file = strdup(cfg->tvs.tls_ca_file);
+    bc->connect_timeout_ms = cfg->tvs.connect_timeout_ms > 0 ? cfg->tvs.connect_timeout_ms : 3000;
+    bc->timeout_ms = cfg->tvs.timeout_ms > 0 ? cfg->tvs.timeout_ms : 10000;
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: text/xml; charset=utf-8");
+    if (h)
+        bc->headers = h;
+    h = h ? curl_slist_append(bc->headers, SOAP_ACTION) : NULL;
+    h = h ? curl_slist_append(bc->headers, "Accept: text/xml") : NULL;
+    h = h ? curl_slist_append(bc->headers, "Expect:") : NULL; /* no 100-continue round trip */
+    if (!h || !bc->cert_file || !bc->key_file || !bc->ca_file) {
+        snprintf(err, errlen, "out of memory");
+        goto end;
+    }
+    result = bc;
+    bc = NULL;
+end:
+    if (bc) {
+        if (have_key)
+            pthread_key_delete(bc->key);
+        if (have_lock)
+            pthread_mutex_destroy(&bc->lock);
+        curl_slist_free_all(bc->headers);
+        free(bc->cert_file);
+        free(bc->key_file);
+        free(bc->ca_file);
+        free(bc);
+    }
+    return result;
+}
+
+/* Call when no other thread uses bc any more (shutdown). */
+void zr_saml_backchannel_free(zr_saml_backchannel_t *bc)
+{
+    if (!bc)
+        return;
+    pthread_setspecific(bc->key, NULL);
+    pthread_key_delete(bc->key);
+    pthread_mutex_lock(&bc->lock);
+    handle_t *h = bc->handles;
+    bc->handles = NULL;
+    pthread_mutex_unlock(&bc->lock);
+    while (h) {
+        handle_t *next = h->next;
+        curl_easy_cleanup(h->curl);
+        free(h);
+        h = next;
+    }
+    pthread_mutex_destroy(&bc->lock);
+    curl_slist_free_all(bc->headers);
+    free(bc->cert_file);
+    free(bc->key_file);
+    free(bc->ca_file);
+    free(bc);
+}
+
+/* This thread's handle, created with the fixed settings on first use. */
+static CURL *thread_handle(zr_saml_backchannel_t *bc, char *err, size_t errlen)
+{
+    handle_t *h = pthread_getspecific(bc->key);
+    if (h)
+        return h->curl;
+    h = calloc(1, sizeof(*h));
+    if (!h || !(h->curl = curl_easy_init())) {
+        free(h);
+        snprintf(err, errlen, "curl_easy_init failed");
+        return NULL;
+    }
+    CURL *c = h->curl;
+    int ok = set_common(c, bc->ca_file, bc->connect_timeout_ms, bc->timeout_ms) == 0;
+    ok &= curl_easy_setopt(c, CURLOPT_SSLCERT, bc->cert_file) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM") == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_SSLKEY, bc->key_file) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM") == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_HTTPHEADER, bc->headers) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_POST, 1L) == CURLE_OK;
+    /* libcurl silently re-sends a request once when a reused connection
+     * turns out dead before any answer byte. Idle connections are only
+     * reused while young, far below usual server keep-alive limits, so that
+     * case stays one where TVS closed the connection before reading. */
+    ok &= curl_easy_setopt(c, CURLOPT_MAXAGE_CONN, 30L) == CURLE_OK;
+    if (!ok || pthread_setspecific(bc->key, h) != 0) {
+        curl_easy_cleanup(c);
+        free(h);
+        snprintf(err, errlen, "curl option not supported");
+        return NULL;
+    }
+    h->bc = bc;
+    pthread_mutex_lock(&bc->lock);
+    h->next = bc->handles;
+    bc->handles = h;
+    pthread_mutex_unlock(&bc->lock);
+    return c;
+}
+
+int zr_saml_backchannel_post(zr_saml_backchannel_t *bc, const char *url, const char *body,
+                             size_t body_len, char **resp, size_t *resp_len,
+                             char *err, size_t errlen)
+{
+    char detail[CURL_ERROR_SIZE] = "";
+    sink_t sink = {.max = ZR_SAML_MAX_RESPONSE_BYTES};
+    long status = 0;
+    long request_size = 0;
+    int rc = ZR_SAML_ERR_INTERNAL;
+    CURL *c;
+
+    zr_buf_init(&sink.buf);
+    *resp = NULL;
+    *resp_len = 0;
+    if (!url || strncmp(url, "https://", 8) != 0) {
+        snprintf(err, errlen, "TVS back channel URL is not https");
+        goto end;
+    }
+    c = thread_handle(bc, err, errlen);
+    if (!c)
+        goto end;
+    if (curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail) != CURLE_OK) {
+        snprintf(err, errlen, "curl option not supported");
+        goto end;
+    }
+    /* Exactly one perform: no retry loop here, whatever happens. */
+    CURLcode cc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &request_size);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, NULL);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
+    if (cc != CURLE_OK) {
+        rc = describe_failure(cc, detail, request_size > 0, &sink, bc->timeout_ms, err, errlen);
+        goto end;
+    }
+    if (status != 200) {
+        snprintf(err, errlen, "TVS answered HTTP %ld", status);
+        rc = ZR_SAML_ERR_HTTP;
+        goto end;
+    }
+    if (sink.buf.len == 0) {
+        snprintf(err, errlen, "TVS answered HTTP 200 with an empty body");
+        rc = ZR_SAML_ERR_HTTP;
+        goto end;
+    }
+    *resp_len = sink.buf.len;
+    *resp = zr_buf_steal(&sink.buf);
+    rc = 0;
+end:
+    zr_buf_free(&sink.buf);
+    return rc;
+}
+
+int zr_saml_https_get(const char *url, const char *ca_file, long connect_timeout_ms,
+                      long timeout_ms, size_t max, char **out, size_t *out_len,
+                      char *err, size_t errlen)
+{
+    char detail[CURL_ERROR_SIZE] = "";
+    sink_t sink = {.max = max};
+    CURL *c = NULL;
+    long status = 0;
+    long request_size = 0;
+    int rc = -1;
+
+    zr_buf_init(&sink.buf);
+    *out = NULL;
+    *out_len = 0;
+    if (curl_ready() != 0) {
+        snprintf(err, errlen, "curl_global_init failed");
+        goto end;
+    }
+    if (!url || strncmp(url, "https://", 8) != 0 || !ca_file) {
+        snprintf(err, errlen, "metadata URL must be https with a pinned CA (tvs.tls_ca)");
+        goto end;
+    }
+    c = curl_easy_init();
+    if (!c || set_common(c, ca_file, connect_timeout_ms > 0 ? connect_timeout_ms : 3000,
+                         timeout_ms > 0 ? timeout_ms : 10000) != 0 ||
+        curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail) != CURLE_OK) {
+        snprintf(err, errlen, "curl setup failed");
+        goto end;
+    }
+    CURLcode cc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &request_size);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    if (cc != CURLE_OK) {
+        char why[512];
+        describe_failure(cc, detail, request_size > 0, &sink, timeout_ms, why, sizeof(why));
+        snprintf(err, errlen, "fetching TVS metadata: %s", why);
+        goto end;
+    }
+    if (status != 200) {
+        snprintf(err, errlen, "fetching TVS metadata: HTTP %ld", status);
+        goto end;
+    }
+    *out_len = sink.buf.len;
+    *out = zr_buf_steal(&sink.buf);
+    if (!*out) {
+        snprintf(err, errlen, "fetching TVS metadata: empty answer");
+        goto end;
+    }
+    rc = 0;
+end:
+    if (c)
+        curl_easy_cleanup(c);
+    zr_buf_free(&sink.buf);
+    return rc;
+}

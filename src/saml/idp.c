@@ -1,0 +1,953 @@
+/* The identity-provider side of ST-SAML 1.0, played the way TVS (the RD)
+ * plays it, for the mock TVS and the tests: RD metadata, the checks TVS
+ * makes on an AuthnRequest and an ArtifactResolve, and the ArtifactResponse
+ * it answers with, shaped exactly like examples/artifact_response*.xml.
+ *
+ * Built with the libxml2 tree API rather than lasso: lasso's IdP profile
+ * would write its own shape (signed Response, embedded certificates,
+ * EncryptedAssertion) while the point here is the ST-SAML shape, element by
+ * element. Signing and encryption go through zr_xml (xmlsec1). */
+#include "zr/saml_idp.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "zr/crypto.h"
+#include "zr/saml.h"
+#include "zr/util.h"
+#include "zr/xml.h"
+
+#define SAML_PROTOCOL        "urn:oasis:names:tc:SAML:2.0:protocol"
+#define STATUS_PREFIX        "urn:oasis:names:tc:SAML:2.0:status:"
+#define NAMEID_TRANSIENT     "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"
+#define NAMEID_PERSISTENT    "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+#define CM_BEARER            "urn:oasis:names:tc:SAML:2.0:cm:bearer"
+#define ARTIFACT_LEN         44
+/* Assertion lifetime around "now" (ST-SAML §SubjectConfirmation: ~2 minutes). */
+#define ASSERTION_WINDOW_S   120
+/* How old an AuthnRequest or ArtifactResolve may be, before clock skew. */
+#define REQUEST_MAX_AGE_S    300
+#define DEFAULT_SKEW_S       60
+
+/* ------------------------------------------------------------ small helpers */
+
+const char *zr_saml_idp_check_name(zr_saml_idp_check_t c)
+{
+    switch (c) {
+    case ZR_SAML_IDP_OK: return "ok";
+    case ZR_SAML_IDP_ERR_INTERNAL: return "internal";
+    case ZR_SAML_IDP_ERR_ENCODING: return "encoding";
+    case ZR_SAML_IDP_ERR_XML: return "xml";
+    case ZR_SAML_IDP_ERR_ISSUER: return "issuer";
+    case ZR_SAML_IDP_ERR_SIGNATURE: return "signature";
+    case ZR_SAML_IDP_ERR_DESTINATION: return "destination";
+    case ZR_SAML_IDP_ERR_ISSUE_INSTANT: return "issue_instant";
+    case ZR_SAML_IDP_ERR_ACS_INDEX: return "acs_index";
+    case ZR_SAML_IDP_ERR_ACS_URL: return "acs_url";
+    case ZR_SAML_IDP_ERR_AUTHN_CONTEXT: return "authn_context";
+    case ZR_SAML_IDP_ERR_SERVICE: return "service";
+    case ZR_SAML_IDP_ERR_UNSUPPORTED: return "unsupported";
+    case ZR_SAML_IDP_ERR_ARTIFACT: return "artifact";
+    }
+    return "unknown";
+}
+
+static zr_saml_idp_check_t refuse(char *err, size_t errlen, zr_saml_idp_check_t c, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static zr_saml_idp_check_t refuse(char *err, size_t errlen, zr_saml_idp_check_t c, const char *fmt, ...)
+{
+    va_list ap;
+    if (err && errlen) {
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return c;
+}
+
+/* base + path, without a doubled slash. */
+static char *url_join(const char *base, const char *path)
+{
+    zr_buf_t b;
+    size_t n = base ? strlen(base) : 0;
+    zr_buf_init(&b);
+    while (n > 0 && base[n - 1] == '/')
+        n--;
+    if ((n && zr_buf_append(&b, base, n) != 0) || zr_buf_appends(&b, path) != 0) {
+        zr_buf_free(&b);
+        return NULL;
+    }
+    return zr_buf_steal(&b);
+}
+
+char *zr_saml_idp_sso_url(const zr_config_t *cfg)
+{
+    return url_join(cfg->mock_tvs.public_base_url, ZR_SAML_IDP_PATH_SSO);
+}
+
+char *zr_saml_idp_resolve_url(const zr_config_t *cfg)
+{
+    return url_join(cfg->mock_tvs.artifact_base_url, ZR_SAML_IDP_PATH_RESOLVE);
+}
+
+/* 1 when the (trimmed) attribute equals want. */
+static int attr_equals(xmlNodePtr node, const char *name, const char *want)
+{
+    char *v = zr_xml_attr(node, name);
+    int eq = v && want && strcmp(zr_str_trim(v), want) == 0;
+    free(v);
+    return eq;
+}
+
+static int has_attr(xmlNodePtr node, const char *name)
+{
+    return xmlHasProp(node, (const xmlChar *)name) != NULL;
+}
+
+/* A strict non-negative decimal attribute (0..65535, the artifact/metadata
+ * index range); -1 when absent or malformed. */
+static int attr_index(xmlNodePtr node, const char *name)
+{
+    char *v = zr_xml_attr(node, name);
+    long n = -1;
+    if (v && *zr_str_trim(v) && strlen(v) <= 5) {
+        char *end = NULL;
+        n = strtol(v, &end, 10);
+        if (*end || v[0] < '0' || v[0] > '9' || n > 65535)
+            n = -1;
+    }
+    free(v);
+    return (int)n;
+}
+
+static int clock_skew(const zr_config_t *cfg)
+{
+    return cfg->tvs.clock_skew_s > 0 ? cfg->tvs.clock_skew_s : DEFAULT_SKEW_S;
+}
+
+/* The care provider whose entityID is the (trimmed) text of node's one
+ * saml:Issuer; NULL otherwise. *issuer_out gets the text when wanted. */
+static const zr_tenant_t *issuer_tenant(const zr_config_t *cfg, xmlNodePtr node, char **issuer_out)
+{
+    xmlNodePtr issuer = zr_xml_child(node, ZR_NS_SAML, "Issuer");
+    const zr_tenant_t *found = NULL;
+    char *text;
+    if (!issuer || zr_xml_count_children(node, ZR_NS_SAML, "Issuer") != 1)
+        return NULL;
+    text = zr_xml_text(issuer);
+    for (size_t i = 0; text && i < cfg->tenant_count && !found; i++)
+        if (cfg->tenants[i].entity_id && strcmp(cfg->tenants[i].entity_id, text) == 0)
+            found = &cfg->tenants[i];
+    if (found && issuer_out)
+        *issuer_out = text;
+    else
+        free(text);
+    return found;
+}
+
+/* The relay signs with cfg->saml_signing; TVS knows that key from the DV's
+ * metadata by KeyName (SHA-1 or SHA-256 form). */
+static zr_saml_idp_check_t verify_relay_signature(const zr_config_t *cfg, xmlDocPtr doc, xmlNodePtr node,
+                                                  const char *what, char *err, size_t errlen)
+{
+    zr_xml_verify_key_t key;
+    char *sha1 = NULL, *sha256 = NULL;
+    char why[256] = "";
+    zr_saml_idp_check_t rc = ZR_SAML_IDP_ERR_SIGNATURE;
+
+    if (!cfg->saml_signing.cert) {
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_INTERNAL, "no relay signing certificate configured");
+        goto end;
+    }
+    sha1 = zr_crypto_cert_keyname(cfg->saml_signing.cert);
+    sha256 = zr_crypto_cert_sha256_hex(cfg->saml_signing.cert);
+    if (!sha1 || !sha256) {
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_INTERNAL, "out of memory");
+        goto end;
+    }
+    key.key = X509_get0_pubkey(cfg->saml_signing.cert);
+    key.key_name = sha1;
+    key.key_name_sha256 = sha256;
+    if (!zr_xml_child(node, ZR_NS_DS, "Signature")) {
+        refuse(err, errlen, rc, "%s is not signed", what);
+        goto end;
+    }
+    if (zr_xml_verify(doc, node, &key, 1, why, sizeof(why)) != 0) {
+        refuse(err, errlen, rc, "%s signature invalid: %s", what, why[0] ? why : "verification failed");
+        goto end;
+    }
+    rc = ZR_SAML_IDP_OK;
+end:
+    free(sha1);
+    free(sha256);
+    return rc;
+}
+
+/* Version 2.0 and an ID (SAML core §3.2.1). */
+static zr_saml_idp_check_t check_version_id(xmlNodePtr node, const char *what, char **id_out, char *err,
+                                            size_t errlen)
+{
+    char *id = zr_xml_attr(node, "ID");
+    zr_saml_idp_check_t rc = ZR_SAML_IDP_OK;
+    if (!attr_equals(node, "Version", "2.0"))
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_XML, "%s: Version is not 2.0", what);
+    else if (!id || !*zr_str_trim(id) || strlen(id) > 256)
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_XML, "%s: ID missing", what);
+    if (rc == ZR_SAML_IDP_OK && id_out) {
+        *id_out = id;
+        id = NULL;
+    }
+    free(id);
+    return rc;
+}
+
+static zr_saml_idp_check_t check_issue_instant(const zr_config_t *cfg, xmlNodePtr node, const char *what,
+                                               char *err, size_t errlen)
+{
+    char *v = zr_xml_attr(node, "IssueInstant");
+    time_t t = 0, now = zr_time_now();
+    int skew = clock_skew(cfg);
+    zr_saml_idp_check_t rc = ZR_SAML_IDP_OK;
+    if (!v || zr_time_parse_iso8601(zr_str_trim(v), &t) != 0)
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_ISSUE_INSTANT, "%s: IssueInstant missing or malformed", what);
+    else if (t > now + skew)
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_ISSUE_INSTANT, "%s: IssueInstant is in the future", what);
+    else if (t < now - REQUEST_MAX_AGE_S - skew)
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_ISSUE_INSTANT, "%s: IssueInstant is older than %d seconds",
+                    what, REQUEST_MAX_AGE_S);
+    free(v);
+    return rc;
+}
+
+/* ------------------------------------------------------------ XML building */
+
+/* A builder that remembers the first failure, so that a message can be
+ * written as a straight sequence of elements with one check at the end. */
+typedef struct {
+    xmlDocPtr doc;
+    int failed;
+} bld_t;
+
+static xmlNodePtr el(bld_t *b, xmlNodePtr parent, xmlNsPtr ns, const char *name, const char *text)
+{
+    xmlNodePtr n = NULL;
+    if (!b->failed && parent)
+        n = text ? xmlNewTextChild(parent, ns, (const xmlChar *)name, (const xmlChar *)text)
+                 : xmlNewChild(parent, ns, (const xmlChar *)name, NULL);
+    if (!n)
+        b->failed = 1;
+    return n;
+}
+
+static void at(bld_t *b, xmlNodePtr n, const char *name, const char *value)
+{
+    if (b->failed || !n || !value || !xmlNewProp(n, (const xmlChar *)name, (const xmlChar *)value))
+        b->failed = 1;
+}
+
+static xmlNsPtr ns_decl(bld_t *b, xmlNodePtr n, const char *href, const char *prefix)
+{
+    xmlNsPtr ns = (!b->failed && n) ? xmlNewNs(n, (const xmlChar *)href, (const xmlChar *)prefix) : NULL;
+    if (!ns)
+        b->failed = 1;
+    return ns;
+}
+
+/* New document whose root element is name in namespace href/prefix. */
+static xmlNodePtr new_root(bld_t *b, const char *href, const char *prefix, const char *name, xmlNsPtr *ns)
+{
+    xmlNodePtr root;
+    b->failed = 0;
+    b->doc = xmlNewDoc((const xmlChar *)"1.0");
+    root = b->doc ? xmlNewDocNode(b->doc, NULL, (const xmlChar *)name, NULL) : NULL;
+    if (!root) {
+        b->failed = 1;
+        return NULL;
+    }
+    xmlDocSetRootElement(b->doc, root);
+    *ns = ns_decl(b, root, href, prefix);
+    if (*ns)
+        xmlSetNs(root, *ns);
+    return root;
+}
+
+/* ------------------------------------------------------------ metadata */
+
+char *zr_saml_idp_metadata_build(const zr_config_t *cfg, size_t *len, char *err, size_t errlen)
+{
+    const zr_mock_tvs_config_t *m = &cfg->mock_tvs;
+    bld_t b = {0};
+    xmlNsPtr md = NULL, ds;
+    char *id = NULL, *key_name = NULL, *cert_b64 = NULL, *sso = NULL, *resolve = NULL, *slo = NULL;
+    char *xml = NULL;
+    char until[21], why[256] = "";
+    size_t n = 0;
+
+    if (!m->entity_id || !m->signing.key || !m->signing.cert) {
+        snprintf(err, errlen, "mock_tvs: entity_id and signing key/certificate are required");
+        goto end;
+    }
+    id = zr_random_saml_id();
+    key_name = zr_crypto_cert_keyname(m->signing.cert);
+    cert_b64 = zr_crypto_cert_base64(m->signing.cert);
+    sso = zr_saml_idp_sso_url(cfg);
+    resolve = zr_saml_idp_resolve_url(cfg);
+    slo = url_join(m->public_base_url, ZR_SAML_IDP_PATH_SLO);
+    if (!id || !key_name || !cert_b64 || !sso || !resolve || !slo) {
+        snprintf(err, errlen, "out of memory");
+        goto end;
+    }
+    zr_time_format_iso8601(zr_time_now() + (time_t)(m->metadata_valid_days > 0 ? m->metadata_valid_days : 7) * 86400,
+                           until);
+
+    /* examples/saml_metadata_rd_for_dv.xml */
+    xmlNodePtr ed = new_root(&b, ZR_NS_MD, "md", "EntityDescriptor", &md);
+    ds = ns_decl(&b, ed, ZR_NS_DS, "ds");
+    at(&b, ed, "ID", id);
+    at(&b, ed, "entityID", m->entity_id);
+    at(&b, ed, "validUntil", until);
+    xmlNodePtr idp = el(&b, ed, md, "IDPSSODescriptor", NULL);
+    at(&b, idp, "WantAuthnRequestsSigned", "true");
+    at(&b, idp, "protocolSupportEnumeration", SAML_PROTOCOL);
+    xmlNodePtr kd = el(&b, idp, md, "KeyDescriptor", NULL);
+    at(&b, kd, "use", "signing");
+    xmlNodePtr ki = el(&b, kd, ds, "KeyInfo", NULL);
+    el(&b, ki, ds, "KeyName", key_name);
+    el(&b, el(&b, ki, ds, "X509Data", NULL), ds, "X509Certificate", cert_b64);
+    xmlNodePtr ars = el(&b, idp, md, "ArtifactResolutionService", NULL);
+    at(&b, ars, "Binding", ZR_SAML_BINDING_SOAP);
+    at(&b, ars, "Location", resolve);
+    at(&b, ars, "index", "0");
+    xmlNodePtr slo_el = el(&b, idp, md, "SingleLogoutService", NULL);
+    at(&b, slo_el, "Binding", ZR_SAML_BINDING_POST);
+    at(&b, slo_el, "Location", slo);
+    xmlNodePtr sso_el = el(&b, idp, md, "SingleSignOnService", NULL);
+    at(&b, sso_el, "Binding", ZR_SAML_BINDING_POST);
+    at(&b, sso_el, "Location", sso);
+    if (b.failed) {
+        snprintf(err, errlen, "out of memory");
+        goto end;
+    }
+    /* KeyName and the certificate: the relay checks the signature against its
+     * trust anchor (the CA that issued this certificate). */
+    if (zr_xml_sign(b.doc, ed, m->signing.key, key_name, m->signing.cert, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "signing the mock TVS metadata failed: %s", why);
+        goto end;
+    }
+    xml = zr_xml_dump(b.doc, NULL, &n);
+    if (!xml)
+        snprintf(err, errlen, "out of memory");
+    else if (len)
+        *len = n;
+end:
+    if (b.doc)
+        xmlFreeDoc(b.doc);
+    free(id);
+    free(key_name);
+    free(cert_b64);
+    free(sso);
+    free(resolve);
+    free(slo);
+    return xml;
+}
+
+/* ------------------------------------------------------------ AuthnRequest */
+
+void zr_saml_idp_request_clear(zr_saml_idp_request_t *r)
+{
+    if (!r)
+        return;
+    free(r->request_id);
+    memset(r, 0, sizeof(*r));
+}
+
+zr_saml_idp_check_t zr_saml_idp_authn_request_verify(const zr_config_t *cfg, const char *saml_request_b64,
+                                                     zr_saml_idp_request_t *out, char *err, size_t errlen)
+{
+    uint8_t *raw = NULL;
+    size_t raw_len = 0;
+    xmlDocPtr doc = NULL;
+    xmlNodePtr root;
+    char *id = NULL, *sso = NULL;
+    char why[256] = "";
+    const zr_tenant_t *t;
+    int acs_index, service_index;
+    zr_saml_idp_check_t rc = ZR_SAML_IDP_ERR_INTERNAL;
+
+    memset(out, 0, sizeof(*out));
+    if (!saml_request_b64 || !*saml_request_b64) {
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_ENCODING, "SAMLRequest missing");
+        goto end;
+    }
+    if (strlen(saml_request_b64) > (ZR_XML_MAX_BYTES / 3 + 1) * 4 + 4096) {
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_ENCODING, "SAMLRequest too large");
+        goto end;
+    }
+    if (zr_base64_decode(saml_request_b64, &raw, &raw_len) != 0) {
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_ENCODING, "SAMLRequest is not base64");
+        goto end;
+    }
+    doc = zr_xml_parse((const char *)raw, raw_len, 0, why, sizeof(why));
+    root = doc ? xmlDocGetRootElement(doc) : NULL;
+    if (!root) {
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_XML, "SAMLRequest is not acceptable XML: %s",
+                    why[0] ? why : "no root element");
+        goto end;
+    }
+    if (!zr_xml_is(root, ZR_NS_SAMLP, "AuthnRequest")) {
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_XML, "SAMLRequest is not a samlp:AuthnRequest");
+        goto end;
+    }
+    if ((rc = check_version_id(root, "AuthnRequest", &id, err, errlen)) != ZR_SAML_IDP_OK)
+        goto end;
+    /* The Issuer picks the DV metadata, and so the key (ST-SAML §Issuer). */
+    t = issuer_tenant(cfg, root, NULL);
+    if (!t) {
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_ISSUER, "AuthnRequest: Issuer is not a registered care provider");
+        goto end;
+    }
+    if ((rc = verify_relay_signature(cfg, doc, root, "AuthnRequest", err, errlen)) != ZR_SAML_IDP_OK)
+        goto end;
+    sso = zr_saml_idp_sso_url(cfg);
+    if (!sso) {
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_INTERNAL, "out of memory");
+        goto end;
+    }
+    if (!attr_equals(root, "Destination", sso)) {
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_DESTINATION, "AuthnRequest: Destination is not %s", sso);
+        goto end;
+    }
+    if ((rc = check_issue_instant(cfg, root, "AuthnRequest", err, errlen)) != ZR_SAML_IDP_OK)
+        goto end;
+    /* The ACS comes from the DV metadata by index, never from the request. */
+    if (has_attr(root, "AssertionConsumerServiceURL") || has_attr(root, "ProtocolBinding")) {
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_ACS_URL,
+                    "AuthnRequest: AssertionConsumerServiceURL/ProtocolBinding must not be sent");
+        goto end;
+    }
+    acs_index = attr_index(root, "AssertionConsumerServiceIndex");
+    if (acs_index < 0) {
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_ACS_INDEX, "AuthnRequest: AssertionConsumerServiceIndex missing");
+        goto end;
+    }
+    if (acs_index != t->assertion_consumer_service_index) {
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_ACS_INDEX,
+                    "AuthnRequest: AssertionConsumerServiceIndex %d is not in the care provider's metadata",
+                    acs_index);
+        goto end;
+    }
+    /* The LoA is registered per ServiceUUID (ST-SAML §AuthnRequest). */
+    if (zr_xml_child(root, ZR_NS_SAMLP, "RequestedAuthnContext")) {
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_AUTHN_CONTEXT, "AuthnRequest: RequestedAuthnContext is not allowed");
+        goto end;
+    }
+    if (zr_xml_child(root, ZR_NS_SAMLP, "NameIDPolicy") || zr_xml_child(root, ZR_NS_SAML, "Conditions") ||
+        zr_xml_child(root, ZR_NS_SAML, "Subject")) {
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_UNSUPPORTED,
+                    "AuthnRequest: NameIDPolicy, Conditions and Subject are not allowed");
+        goto end;
+    }
+    if (zr_xml_child(root, ZR_NS_SAMLP, "Extensions")) {
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_UNSUPPORTED,
+                    "AuthnRequest: Extensions (cluster connection) are not supported by the mock TVS");
+        goto end;
+    }
+    service_index = attr_index(root, "AttributeConsumingServiceIndex");
+    if (service_index < 0) {
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_SERVICE, "AuthnRequest: AttributeConsumingServiceIndex missing");
+        goto end;
+    }
+    for (size_t i = 0; i < t->service_count && !out->service; i++)
+        if (t->services[i].attribute_consuming_service_index == service_index && t->services[i].service_uuid)
+            out->service = &t->services[i];
+    if (!out->service) {
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_SERVICE,
+                    "AuthnRequest: AttributeConsumingServiceIndex %d names no service of the care provider",
+                    service_index);
+        goto end;
+    }
+    out->tenant = t;
+    out->force_authn = attr_equals(root, "ForceAuthn", "true") || attr_equals(root, "ForceAuthn", "1");
+    out->request_id = id;
+    id = NULL;
+    rc = ZR_SAML_IDP_OK;
+end:
+    if (rc != ZR_SAML_IDP_OK)
+        memset(out, 0, sizeof(*out));
+    if (doc)
+        xmlFreeDoc(doc);
+    free(raw);
+    free(id);
+    free(sso);
+    return rc;
+}
+
+/* ------------------------------------------------------------ artifacts */
+
+void zr_saml_idp_resolve_clear(zr_saml_idp_resolve_t *r)
+{
+    if (!r)
+        return;
+    free(r->id);
+    free(r->issuer);
+    free(r->artifact);
+    memset(r, 0, sizeof(*r));
+}
+
+static int source_id(const char *entity_id, uint8_t out[20])
+{
+    unsigned int n = 0;
+    /* SHA-1 as an identifier (SAML Bindings §3.6.4), not for security. */
+    return EVP_Digest(entity_id, strlen(entity_id), out, &n, EVP_sha1(), NULL) == 1 && n == 20 ? 0 : -1;
+}
+
+char *zr_saml_idp_artifact_new(const char *entity_id, int endpoint_index)
+{
+    uint8_t a[ARTIFACT_LEN];
+    if (!entity_id || endpoint_index < 0 || endpoint_index > 65535)
+        return NULL;
+    a[0] = 0x00;
+    a[1] = 0x04;
+    a[2] = (uint8_t)(endpoint_index >> 8);
+    a[3] = (uint8_t)(endpoint_index & 0xff);
+    if (source_id(entity_id, a + 4) != 0 || zr_random_bytes(a + 24, 20) != 0)
+        return NULL;
+    return zr_base64_encode(a, sizeof(a));
+}
+
+/* The artifact must be one of ours: type 0x0004, our SourceID. */
+static zr_saml_idp_check_t check_artifact(const zr_config_t *cfg, const char *art, char *err, size_t errlen)
+{
+    uint8_t *raw = NULL, sid[20];
+    size_t n = 0;
+    zr_saml_idp_check_t rc = ZR_SAML_IDP_ERR_ARTIFACT;
+    if (!*art || strlen(art) > 128 || zr_base64_decode(art, &raw, &n) != 0)
+        refuse(err, errlen, rc, "ArtifactResolve: Artifact is not base64");
+    else if (n != ARTIFACT_LEN || raw[0] != 0x00 || raw[1] != 0x04)
+        refuse(err, errlen, rc, "ArtifactResolve: Artifact is not a type 0x0004 artifact");
+    else if (source_id(cfg->mock_tvs.entity_id, sid) != 0 || CRYPTO_memcmp(raw + 4, sid, sizeof(sid)) != 0)
+        refuse(err, errlen, rc, "ArtifactResolve: Artifact SourceID is not ours");
+    else
+        rc = ZR_SAML_IDP_OK;
+    free(raw);
+    return rc;
+}
+
+zr_saml_idp_check_t zr_saml_idp_artifact_resolve_verify(const zr_config_t *cfg, const char *soap, size_t len,
+                                                        zr_saml_idp_resolve_t *out, char *err, size_t errlen)
+{
+    xmlDocPtr doc = NULL;
+    xmlNodePtr env, body, ar = NULL, art;
+    char *resolve_url = NULL;
+    char why[256] = "";
+    size_t elements = 0;
+    zr_saml_idp_check_t rc = ZR_SAML_IDP_ERR_XML;
+
+    memset(out, 0, sizeof(*out));
+    if (!soap || !cfg->mock_tvs.entity_id) {
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_INTERNAL, "no request or no mock_tvs entity_id");
+        goto end;
+    }
+    doc = zr_xml_parse(soap, len, 0, why, sizeof(why));
+    env = doc ? xmlDocGetRootElement(doc) : NULL;
+    if (!env) {
+        refuse(err, errlen, rc, "SOAP request is not acceptable XML: %s", why[0] ? why : "no root element");
+        goto end;
+    }
+    if (!zr_xml_is(env, ZR_NS_SOAP, "Envelope") || zr_xml_count_children(env, ZR_NS_SOAP, "Body") != 1) {
+        refuse(err, errlen, rc, "SOAP: expected an Envelope with one Body");
+        goto end;
+    }
+    body = zr_xml_child(env, ZR_NS_SOAP, "Body");
+    for (xmlNodePtr n = body->children; n; n = n->next)
+        if (n->type == XML_ELEMENT_NODE && ++elements == 1)
+            ar = n;
+    if (elements != 1 || !zr_xml_is(ar, ZR_NS_SAMLP, "ArtifactResolve")) {
+        refuse(err, errlen, rc, "SOAP: Body must hold exactly one samlp:ArtifactResolve");
+        goto end;
+    }
+    if ((rc = check_version_id(ar, "ArtifactResolve", &out->id, err, errlen)) != ZR_SAML_IDP_OK)
+        goto end;
+    if (!issuer_tenant(cfg, ar, &out->issuer)) {
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_ISSUER, "ArtifactResolve: Issuer is not a registered care provider");
+        goto end;
+    }
+    if ((rc = verify_relay_signature(cfg, doc, ar, "ArtifactResolve", err, errlen)) != ZR_SAML_IDP_OK)
+        goto end;
+    resolve_url = zr_saml_idp_resolve_url(cfg);
+    if (!resolve_url) {
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_INTERNAL, "out of memory");
+        goto end;
+    }
+    if (!attr_equals(ar, "Destination", resolve_url)) {
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_DESTINATION, "ArtifactResolve: Destination is not %s", resolve_url);
+        goto end;
+    }
+    if ((rc = check_issue_instant(cfg, ar, "ArtifactResolve", err, errlen)) != ZR_SAML_IDP_OK)
+        goto end;
+    art = zr_xml_child(ar, ZR_NS_SAMLP, "Artifact");
+    if (!art || zr_xml_count_children(ar, ZR_NS_SAMLP, "Artifact") != 1) {
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_ARTIFACT, "ArtifactResolve: exactly one Artifact required");
+        goto end;
+    }
+    out->artifact = zr_xml_text(art);
+    if (!out->artifact) {
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_INTERNAL, "out of memory");
+        goto end;
+    }
+    rc = check_artifact(cfg, out->artifact, err, errlen);
+end:
+    if (rc != ZR_SAML_IDP_OK)
+        zr_saml_idp_resolve_clear(out);
+    if (doc)
+        xmlFreeDoc(doc);
+    free(resolve_url);
+    return rc;
+}
+
+/* ------------------------------------------------------------ ArtifactResponse */
+
+/* Everything one response is made of. */
+typedef struct {
+    const zr_config_t *cfg;
+    const zr_saml_idp_request_t *req;
+    const zr_mock_identity_t *identity;
+    bld_t b;
+    xmlNsPtr samlp, saml;
+    char now_s[21], authn_s[21], not_before_s[21], not_after_s[21];
+    char *acs_url;
+    char *name_id;       /* transient NameID = SessionIndex, as in the examples */
+    const char *loa_uri;
+    xmlNodePtr signed_nodes[4]; /* in signing order: innermost first */
+    size_t signed_count;
+} resp_ctx_t;
+
+/* A random UUID (version 4) for the transient NameID. */
+static char *random_uuid(void)
+{
+    uint8_t u[16];
+    char *s = malloc(37);
+    if (!s || zr_random_bytes(u, sizeof(u)) != 0) {
+        free(s);
+        return NULL;
+    }
+    u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);
+    u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
+    snprintf(s, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2],
+             u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+    return s;
+}
+
+/* Adds ID, IssueInstant and Version, and the Issuer (the RD). */
+static void add_header(resp_ctx_t *c, xmlNodePtr n, const char *issuer)
+{
+    char *id = zr_random_saml_id();
+    if (!id)
+        c->b.failed = 1;
+    at(&c->b, n, "ID", id);
+    at(&c->b, n, "IssueInstant", c->now_s);
+    at(&c->b, n, "Version", "2.0");
+    el(&c->b, n, c->saml, "Issuer", issuer);
+    free(id);
+}
+
+/* <samlp:Status><StatusCode top><StatusCode second/></StatusCode>
+ * <StatusMessage/></samlp:Status> (ST-SAML §Error messages). */
+static void add_status(resp_ctx_t *c, xmlNodePtr parent, const char *top, const char *second, const char *message)
+{
+    char v[96];
+    xmlNodePtr st = el(&c->b, parent, c->samlp, "Status", NULL);
+    xmlNodePtr code = el(&c->b, st, c->samlp, "StatusCode", NULL);
+    snprintf(v, sizeof(v), STATUS_PREFIX "%s", top);
+    at(&c->b, code, "Value", v);
+    if (second) {
+        snprintf(v, sizeof(v), STATUS_PREFIX "%s", second);
+        at(&c->b, el(&c->b, code, c->samlp, "StatusCode", NULL), "Value", v);
+    }
+    if (message)
+        el(&c->b, st, c->samlp, "StatusMessage", message);
+}
+
+/* <saml:Attribute Name=name><saml:AttributeValue>value</...></...> */
+static void add_plain_attribute(resp_ctx_t *c, xmlNodePtr stmt, const char *name, const char *value)
+{
+    xmlNodePtr a = el(&c->b, stmt, c->saml, "Attribute", NULL);
+    at(&c->b, a, "Name", name);
+    el(&c->b, a, c->saml, "AttributeValue", value);
+}
+
+/* An attribute whose value is the EncryptedID of
+ * <saml:NameID Format=persistent NameQualifier=id_type>bsn</saml:NameID>,
+ * wrapped once for every BSN key of the care provider (ST-SAML §EncryptedID:
+ * two keys during a rollover). */
+static int add_encrypted_attribute(resp_ctx_t *c, xmlNodePtr stmt, const char *name, const char *bsn, char *err,
+                                   size_t errlen)
+{
+    const zr_tenant_t *t = c->req->tenant;
+    const char *id_type = c->identity->id_type && *c->identity->id_type ? c->identity->id_type : ZR_ID_LEGACY_BSN;
+    zr_xml_encrypt_recipient_t rcpt[2];
+    size_t n = 0;
+    char why[256] = "";
+
+    xmlNodePtr a = el(&c->b, stmt, c->saml, "Attribute", NULL);
+    at(&c->b, a, "Name", name);
+    xmlNodePtr v = el(&c->b, a, c->saml, "AttributeValue", NULL);
+    xmlNodePtr nameid = el(&c->b, v, NULL, "NameID", bsn);
+    /* Declared on the NameID itself so the encrypted plaintext stands alone. */
+    xmlNsPtr own = ns_decl(&c->b, nameid, ZR_NS_SAML, "saml2");
+    if (own)
+        xmlSetNs(nameid, own);
+    at(&c->b, nameid, "Format", NAMEID_PERSISTENT);
+    at(&c->b, nameid, "NameQualifier", id_type);
+    if (c->b.failed) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < t->bsn_key_count && i < 2; i++) {
+        if (!t->bsn_keys[i].cert)
+            continue;
+        rcpt[n].recipient = t->entity_id;
+        rcpt[n].cert = t->bsn_keys[i].cert;
+        rcpt[n].key_name = t->bsn_keys[i].key_name;
+        n++;
+    }
+    if (n == 0) {
+        snprintf(err, errlen, "care provider %s has no BSN encryption certificate", t->id ? t->id : "?");
+        return -1;
+    }
+    char *names[2] = {NULL, NULL};
+    for (size_t i = 0; i < n; i++) {
+        if (!rcpt[i].key_name)
+            rcpt[i].key_name = names[i] = zr_crypto_cert_keyname(rcpt[i].cert);
+    }
+    int rc = zr_xml_encrypt_to_encrypted_id(c->b.doc, nameid, rcpt, n, 0, why, sizeof(why));
+    free(names[0]);
+    free(names[1]);
+    if (rc != 0) {
+        snprintf(err, errlen, "encrypting %s failed: %s", name, why);
+        return -1;
+    }
+    return 0;
+}
+
+/* One Assertion (examples/artifact_response.xml). The outer one (the RD's)
+ * carries Advice with the stand-in DigiD assertion, the AuthenticatingAuthority
+ * list and every attribute; the inner one only what DigiD itself states. */
+static int add_assertion(resp_ctx_t *c, xmlNodePtr parent, int outer, char *err, size_t errlen)
+{
+    const zr_mock_identity_t *idn = c->identity;
+    const char *issuer = outer ? c->cfg->mock_tvs.entity_id : ZR_SAML_IDP_MOCK_AD;
+    int legal = outer && idn->legal_bsn && *idn->legal_bsn;
+
+    xmlNodePtr as = el(&c->b, parent, c->saml, "Assertion", NULL);
+    add_header(c, as, issuer);
+
+    xmlNodePtr subj = el(&c->b, as, c->saml, "Subject", NULL);
+    at(&c->b, el(&c->b, subj, c->saml, "NameID", c->name_id), "Format", NAMEID_TRANSIENT);
+    xmlNodePtr sc = el(&c->b, subj, c->saml, "SubjectConfirmation", NULL);
+    at(&c->b, sc, "Method", CM_BEARER);
+    xmlNodePtr scd = el(&c->b, sc, c->saml, "SubjectConfirmationData", NULL);
+    at(&c->b, scd, "InResponseTo", c->req->request_id);
+    at(&c->b, scd, "NotOnOrAfter", c->not_after_s);
+    at(&c->b, scd, "Recipient", c->acs_url);
+
+    xmlNodePtr cond = el(&c->b, as, c->saml, "Conditions", NULL);
+    at(&c->b, cond, "NotBefore", c->not_before_s);
+    at(&c->b, cond, "NotOnOrAfter", c->not_after_s);
+    el(&c->b, el(&c->b, cond, c->saml, "AudienceRestriction", NULL), c->saml, "Audience", c->req->tenant->entity_id);
+
+    if (outer) {
+        xmlNodePtr advice = el(&c->b, as, c->saml, "Advice", NULL);
+        if (c->b.failed || add_assertion(c, advice, 0, err, errlen) != 0)
+            goto fail;
+    }
+
+    xmlNodePtr authn = el(&c->b, as, c->saml, "AuthnStatement", NULL);
+    at(&c->b, authn, "AuthnInstant", c->authn_s);
+    at(&c->b, authn, "SessionIndex", c->name_id);
+    xmlNodePtr actx = el(&c->b, authn, c->saml, "AuthnContext", NULL);
+    el(&c->b, actx, c->saml, "AuthnContextClassRef", c->loa_uri);
+    if (outer) {
+        el(&c->b, actx, c->saml, "AuthenticatingAuthority", ZR_SAML_IDP_MOCK_AD);
+        if (legal)
+            el(&c->b, actx, c->saml, "AuthenticatingAuthority", ZR_SAML_IDP_MOCK_BVD);
+    }
+
+    /* Attribute order of examples/artifact_response_with_legal_representation.xml. */
+    xmlNodePtr stmt = el(&c->b, as, c->saml, "AttributeStatement", NULL);
+    add_plain_attribute(c, stmt, ZR_SAML_ATTR_SERVICE_UUID, c->req->service->service_uuid);
+    if (outer && idn->representation_type && *idn->representation_type)
+        add_plain_attribute(c, stmt, ZR_SAML_ATTR_REPR_TYPE, idn->representation_type);
+    if (c->b.failed || add_encrypted_attribute(c, stmt, ZR_SAML_ATTR_ACTING, idn->acting_bsn, err, errlen) != 0)
+        goto fail;
+    if (legal && add_encrypted_attribute(c, stmt, ZR_SAML_ATTR_LEGAL, idn->legal_bsn, err, errlen) != 0)
+        goto fail;
+    if (c->b.failed)
+        goto oom;
+    /* The inner assertion is added (and so signed) before the outer one. */
+    c->signed_nodes[c->signed_count++] = as;
+    return 0;
+oom:
+    snprintf(err, errlen, "out of memory");
+fail:
+    c->b.failed = 1;
+    return -1;
+}
+
+/* The Response inside the ArtifactResponse: the outcome of the login. */
+static int add_response(resp_ctx_t *c, xmlNodePtr ar, char *err, size_t errlen)
+{
+    xmlNodePtr resp = el(&c->b, ar, c->samlp, "Response", NULL);
+    at(&c->b, resp, "Destination", c->acs_url);
+    at(&c->b, resp, "InResponseTo", c->req->request_id);
+    add_header(c, resp, c->cfg->mock_tvs.entity_id);
+    /* Top level Responder for what happened at the user's side, Requester
+     * when TVS refuses the requester (ST-SAML §Error messages). */
+    switch (c->identity->outcome) {
+    case ZR_MOCK_OUTCOME_SUCCESS:
+        add_status(c, resp, "Success", NULL, NULL);
+        if (c->b.failed)
+            break;
+        return add_assertion(c, resp, 1, err, errlen);
+    case ZR_MOCK_OUTCOME_CANCEL:
+        add_status(c, resp, "Responder", "AuthnFailed", ZR_SAML_IDP_CANCEL_MESSAGE);
+        break;
+    case ZR_MOCK_OUTCOME_AUTHN_FAILED:
+        add_status(c, resp, "Responder", "AuthnFailed", "Authentication failed");
+        break;
+    case ZR_MOCK_OUTCOME_NO_AUTHN_CONTEXT:
+        add_status(c, resp, "Responder", "NoAuthnContext", "Level of assurance not reachable");
+        break;
+    case ZR_MOCK_OUTCOME_REQUEST_DENIED:
+        add_status(c, resp, "Requester", "RequestDenied", "Request denied");
+        break;
+    default:
+        snprintf(err, errlen, "unknown mock outcome %d", (int)c->identity->outcome);
+        return -1;
+    }
+    if (c->b.failed) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+char *zr_saml_idp_artifact_response_build(const zr_config_t *cfg, const zr_saml_idp_request_t *req,
+                                          const zr_mock_identity_t *identity, const char *resolve_id,
+                                          size_t *len, char *err, size_t errlen)
+{
+    const zr_keypair_t *sk = &cfg->mock_tvs.signing;
+    resp_ctx_t c;
+    xmlNsPtr soap = NULL;
+    char *key_name = NULL, *xml = NULL;
+    char why[256] = "";
+    size_t n = 0;
+    time_t now = zr_time_now();
+
+    memset(&c, 0, sizeof(c));
+    c.cfg = cfg;
+    c.req = req;
+    c.identity = identity;
+    if (!resolve_id || !cfg->mock_tvs.entity_id || !sk->key || !sk->cert) {
+        snprintf(err, errlen, "ArtifactResponse: resolve ID, mock entity_id or signing key missing");
+        goto end;
+    }
+    if (req && (!identity || !req->request_id || !req->tenant || !req->tenant->entity_id || !req->service ||
+                !req->service->service_uuid)) {
+        snprintf(err, errlen, "ArtifactResponse: incomplete login context");
+        goto end;
+    }
+    if (req && identity->outcome == ZR_MOCK_OUTCOME_SUCCESS && (!identity->acting_bsn || !*identity->acting_bsn)) {
+        snprintf(err, errlen, "identity \"%s\" has no acting BSN", identity->label ? identity->label : "?");
+        goto end;
+    }
+    /* TVS names its key by the SHA-256 form in messages (the examples). */
+    key_name = zr_crypto_cert_sha256_hex(sk->cert);
+    c.acs_url = zr_saml_acs_url(cfg);
+    c.name_id = random_uuid();
+    if (!key_name || !c.acs_url || !c.name_id) {
+        snprintf(err, errlen, "out of memory");
+        goto end;
+    }
+    zr_time_format_iso8601(now, c.now_s);
+    zr_time_format_iso8601(req && req->authn_instant ? req->authn_instant : now, c.authn_s);
+    zr_time_format_iso8601(now - ASSERTION_WINDOW_S, c.not_before_s);
+    zr_time_format_iso8601(now + ASSERTION_WINDOW_S, c.not_after_s);
+    if (identity) {
+        zr_loa_t loa = identity->loa != ZR_LOA_NONE ? identity->loa : req ? req->service->min_loa : ZR_LOA_NONE;
+        c.loa_uri = zr_loa_uri(loa != ZR_LOA_NONE ? loa : ZR_LOA_SUBSTANTIAL);
+    }
+
+    /* SOAP Envelope > Body > ArtifactResponse (SAML Bindings §3.2.3.3). */
+    xmlNodePtr env = new_root(&c.b, ZR_NS_SOAP, "soap11", "Envelope", &soap);
+    xmlNodePtr body = el(&c.b, env, soap, "Body", NULL);
+    xmlNodePtr ar = el(&c.b, body, NULL, "ArtifactResponse", NULL);
+    c.samlp = ns_decl(&c.b, ar, ZR_NS_SAMLP, "saml2p");
+    c.saml = ns_decl(&c.b, ar, ZR_NS_SAML, "saml2");
+    if (c.samlp)
+        xmlSetNs(ar, c.samlp);
+    at(&c.b, ar, "InResponseTo", resolve_id);
+    add_header(&c, ar, cfg->mock_tvs.entity_id);
+    /* Success also for an unknown artifact: then simply no Response. */
+    add_status(&c, ar, "Success", NULL, NULL);
+    if (c.b.failed) {
+        snprintf(err, errlen, "out of memory");
+        goto end;
+    }
+    if (req && add_response(&c, ar, err, errlen) != 0)
+        goto end;
+    c.signed_nodes[c.signed_count++] = ar;
+    /* Innermost first: an enveloping signature covers the inner ones. */
+    for (size_t i = 0; i < c.signed_count; i++) {
+        if (zr_xml_sign(c.b.doc, c.signed_nodes[i], sk->key, key_name, NULL, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "signing the ArtifactResponse failed: %s", why);
+            goto end;
+        }
+    }
+    xml = zr_xml_dump(c.b.doc, NULL, &n);
+    if (!xml)
+        snprintf(err, errlen, "out of memory");
+    else if (len)
+        *len = n;
+end:
+    if (c.b.doc)
+        xmlFreeDoc(c.b.doc);
+    free(key_name);
+    free(c.acs_url);
+    free(c.name_id);
+    return xml;
+}
+
+/* ------------------------------------------------------------ SOAP fault */
+
+char *zr_saml_idp_soap_fault(int client_fault, const char *reason, size_t *len)
+{
+    bld_t b = {0};
+    xmlNsPtr soap = NULL;
+    char *xml = NULL;
+    size_t n = 0;
+
+    /* SOAP 1.1 §4.4: faultcode and faultstring are unqualified. */
+    xmlNodePtr env = new_root(&b, ZR_NS_SOAP, "soap11", "Envelope", &soap);
+    xmlNodePtr fault = el(&b, el(&b, env, soap, "Body", NULL), soap, "Fault", NULL);
+    xmlNodePtr code = el(&b, fault, NULL, "faultcode", client_fault ? "soap11:Client" : "soap11:Server");
+    xmlNodePtr text = el(&b, fault, NULL, "faultstring", reason && *reason ? reason : "error");
+    /* libxml2 gives a child without ns its parent's namespace: undo that. */
+    if (code && text) {
+        xmlSetNs(code, NULL);
+        xmlSetNs(text, NULL);
+    }
+    if (!b.failed)
+        xml = zr_xml_dump(b.doc, NULL, &n);
+    if (xml && len)
+        *len = n;
+    if (b.doc)
+        xmlFreeDoc(b.doc);
+    return xml;
+}

@@ -1,0 +1,40 @@
+/* Internal to the outbound (service provider) half of src/saml/: what the
+ * files authn_request.c, artifact.c, backchannel.c and idp_metadata.c share.
+ * Not a public contract; tests may include it to reach the builders. */
+#ifndef ZR_SAML_SP_INTERNAL_H
+#define ZR_SAML_SP_INTERNAL_H
+
+#include <stddef.h>
+#include <libxml/tree.h>
+#include "zr/saml.h"
+
+/* Most bytes we accept from TVS on the back channel or as metadata. */
+#define ZR_SAML_MAX_RESPONSE_BYTES (1024 * 1024)
+
+/* Parses the XML lasso exported for a message and signs its root:
+ * enveloped, exclusive c14n, RSA-SHA256, KeyInfo/KeyName only (ST-SAML
+ * §Signature). Removes attributes lasso always writes but ST-SAML messages
+ * do not carry (each name in `drop`, NULL-terminated). Returns the document. */
+xmlDocPtr zr_saml_sign_lasso_xml(const zr_config_t *cfg, const char *lasso_xml,
+                                 const char *const *drop, char *err, size_t errlen);
+
+/* Builds the signed ArtifactResolve for samlart inside a SOAP 1.1 envelope,
+ * shaped like examples/artifact_resolve_request.xml. *id and *soap are
+ * malloc'ed. 0 on success. */
+int zr_saml_artifact_resolve_build(const zr_config_t *cfg, const zr_saml_idp_t *idp,
+                                   const char *samlart, char **id, char **soap,
+                                   char *err, size_t errlen);
+
+/* POSTs one SOAP message over the back channel; never retried. Returns 0 or
+ * ZR_SAML_ERR_*; *resp (malloc'ed, NUL-terminated) on 0. */
+int zr_saml_backchannel_post(zr_saml_backchannel_t *bc, const char *url, const char *body,
+                             size_t body_len, char **resp, size_t *resp_len,
+                             char *err, size_t errlen);
+
+/* GET of an https URL (TVS metadata): CA pinned to ca_file, no client
+ * certificate, no redirects, at most max bytes. 0 on success. */
+int zr_saml_https_get(const char *url, const char *ca_file, long connect_timeout_ms,
+                      long timeout_ms, size_t max, char **out, size_t *out_len,
+                      char *err, size_t errlen);
+
+#endif

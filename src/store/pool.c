@@ -1,0 +1,371 @@
+/* The pool of Redis connections behind the session store.
+ *
+ * Connections are made lazily, at most ZR_STORE_POOL_MAX, and shared by all
+ * threads under one mutex. A connection that failed in any way is closed,
+ * never reused; the next call makes a new one, so the store heals itself when
+ * Redis comes back. Every call has one deadline (timeout_ms) that bounds the
+ * wait for a free connection, the connect, AUTH/SELECT and the command, so a
+ * dead or hung Redis costs a request at most about timeout_ms. While Redis is
+ * down, one caller probes it every ZR_STORE_RETRY_MS and all others fail at
+ * once. Only the transitions are logged (down, answers again). */
+#include "store_internal.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "zr/log.h"
+#include "zr/util.h"
+
+static int64_t pool_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* What is left of a deadline, as a socket timeout; never zero, because a
+ * zero timeval means "block forever" to setsockopt. */
+static struct timeval pool_remaining(int64_t deadline_ms)
+{
+    int64_t left = deadline_ms - pool_now_ms();
+    struct timeval tv;
+    if (left < 1)
+        left = 1;
+    tv.tv_sec = (time_t)(left / 1000);
+    tv.tv_usec = (suseconds_t)((left % 1000) * 1000);
+    return tv;
+}
+
+int zr_store_pool_init(zr_store_pool_t *pool, const zr_redis_config_t *cfg, char *err, size_t errlen)
+{
+    pthread_condattr_t attr;
+    zr_buf_t target;
+    int rc = -1;
+    memset(pool, 0, sizeof(*pool));
+    zr_buf_init(&target);
+    pool->host = zr_strdup(cfg->host && *cfg->host ? cfg->host : "127.0.0.1");
+    pool->port = cfg->port > 0 ? cfg->port : 6379;
+    pool->unix_socket = cfg->unix_socket && *cfg->unix_socket ? zr_strdup(cfg->unix_socket) : NULL;
+    pool->password = cfg->password && *cfg->password ? zr_strdup(cfg->password) : NULL;
+    pool->db = cfg->db;
+    pool->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 500;
+    if (pool->unix_socket)
+        zr_buf_printf(&target, "unix:%s", pool->unix_socket);
+    else
+        zr_buf_printf(&target, "%s:%d", pool->host, pool->port);
+    pool->target = zr_buf_steal(&target);
+    if (!pool->host || !pool->target || (cfg->unix_socket && *cfg->unix_socket && !pool->unix_socket) ||
+        (cfg->password && *cfg->password && !pool->password)) {
+        snprintf(err, errlen, "out of memory");
+        goto end;
+    }
+    if (pool->db < 0) {
+        snprintf(err, errlen, "redis db must not be negative");
+        goto end;
+    }
+    /* The condition variable waits on a deadline from CLOCK_MONOTONIC, so a
+     * wall-clock step cannot stretch or cut a wait. */
+    if (pthread_condattr_init(&attr) != 0) {
+        snprintf(err, errlen, "cannot initialise condition variable");
+        goto end;
+    }
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&pool->returned, &attr);
+    pthread_condattr_destroy(&attr);
+    pthread_mutex_init(&pool->lock, NULL);
+    rc = 0;
+end:
+    if (rc != 0) {
+        zr_release(pool->host);
+        zr_release(pool->unix_socket);
+        zr_release(pool->password);
+        zr_release(pool->target);
+    }
+    return rc;
+}
+
+void zr_store_pool_cleanup(zr_store_pool_t *pool)
+{
+    for (size_t i = 0; i < pool->idle_count; i++)
+        redisFree(pool->idle[i]);
+    pool->idle_count = 0;
+    pool->open_count = 0;
+    pthread_mutex_destroy(&pool->lock);
+    pthread_cond_destroy(&pool->returned);
+    zr_release(pool->host);
+    zr_release(pool->unix_socket);
+    if (pool->password) {
+        memset(pool->password, 0, strlen(pool->password));
+        zr_release(pool->password);
+    }
+    zr_release(pool->target);
+}
+
+/* Closes every idle connection: after one of them proved stale (Redis went
+ * away or restarted), the others were opened to the same dead server. */
+static void pool_flush_idle_locked(zr_store_pool_t *pool)
+{
+    for (size_t i = 0; i < pool->idle_count; i++)
+        redisFree(pool->idle[i]);
+    pool->open_count -= pool->idle_count;
+    pool->idle_count = 0;
+}
+
+static void pool_mark_down_locked(zr_store_pool_t *pool, const char *why)
+{
+    int64_t now = pool_now_ms();
+    if (!pool->down) {
+        pool->down = 1;
+        pool->down_since_ms = now;
+        zr_log_warn("store", "redis=%s unavailable (%s); store calls fail until it answers",
+                    pool->target, why);
+    }
+    pool->next_attempt_ms = now + ZR_STORE_RETRY_MS;
+    pool_flush_idle_locked(pool);
+    pthread_cond_broadcast(&pool->returned);
+}
+
+static void pool_mark_up_locked(zr_store_pool_t *pool)
+{
+    if (pool->down) {
+        pool->down = 0;
+        zr_log_info("store", "redis=%s answers again after %lld ms", pool->target,
+                    (long long)(pool_now_ms() - pool->down_since_ms));
+    }
+}
+
+/* Copies the first word of a Redis error reply ("WRONGPASS", "NOAUTH", ...):
+ * enough for an operator, and nothing the server might have echoed. */
+void zr_store_pool_error_code(const redisReply *r, char *out, size_t outlen)
+{
+    size_t n = 0;
+    if (r && r->type == REDIS_REPLY_ERROR && r->str)
+        while (n < r->len && n + 1 < outlen && r->str[n] > ' ' && r->str[n] < 127)
+            n++;
+    if (n == 0)
+        snprintf(out, outlen, "unexpected reply");
+    else
+        snprintf(out, outlen, "%.*s", (int)n, r->str);
+}
+
+/* Sends a setup command (AUTH, SELECT) and expects +OK. */
+static int pool_setup_command(redisContext *c, const char *what, int argc, const char **argv,
+                              const size_t *argvlen, char *why, size_t whylen)
+{
+    redisReply *r = redisCommandArgv(c, argc, argv, argvlen);
+    char code[32];
+    int rc = -1;
+    if (!r) {
+        snprintf(why, whylen, "%s: %s", what, c->errstr);
+        goto end;
+    }
+    if (r->type != REDIS_REPLY_STATUS || strcmp(r->str, "OK") != 0) {
+        zr_store_pool_error_code(r, code, sizeof(code));
+        snprintf(why, whylen, "%s rejected: %s", what, code);
+        goto end;
+    }
+    rc = 0;
+end:
+    if (r)
+        freeReplyObject(r);
+    return rc;
+}
+
+/* A new, ready connection (authenticated, database selected), or NULL with
+ * the reason in why. Never logs the password. */
+static redisContext *pool_connect(zr_store_pool_t *pool, int64_t deadline_ms, char *why, size_t whylen)
+{
+    redisContext *c;
+    char dbbuf[16];
+    if (pool->unix_socket)
+        c = redisConnectUnixWithTimeout(pool->unix_socket, pool_remaining(deadline_ms));
+    else
+        c = redisConnectWithTimeout(pool->host, pool->port, pool_remaining(deadline_ms));
+    if (!c) {
+        snprintf(why, whylen, "out of memory");
+        goto fail;
+    }
+    if (c->err) {
+        snprintf(why, whylen, "connect: %s", c->errstr);
+        goto fail;
+    }
+    if (redisSetTimeout(c, pool_remaining(deadline_ms)) != REDIS_OK) {
+        snprintf(why, whylen, "cannot set timeout: %s", c->errstr);
+        goto fail;
+    }
+    if (!pool->unix_socket)
+        redisEnableKeepAlive(c);
+    if (pool->password) {
+        const char *argv[2] = {"AUTH", pool->password};
+        size_t argvlen[2] = {4, strlen(pool->password)};
+        if (pool_setup_command(c, "AUTH", 2, argv, argvlen, why, whylen) != 0)
+            goto fail;
+    }
+    if (pool->db > 0) {
+        const char *argv[2] = {"SELECT", dbbuf};
+        size_t argvlen[2] = {6, 0};
+        snprintf(dbbuf, sizeof(dbbuf), "%d", pool->db);
+        argvlen[1] = strlen(dbbuf);
+        if (pool_setup_command(c, "SELECT", 2, argv, argvlen, why, whylen) != 0)
+            goto fail;
+    }
+    return c;
+fail:
+    if (c)
+        redisFree(c);
+    return NULL;
+}
+
+/* Takes an idle connection or makes a new one. *reused tells the caller the
+ * connection may have gone stale while it sat in the pool. */
+static zr_store_status_t pool_acquire(zr_store_pool_t *pool, int64_t deadline_ms, redisContext **out,
+                                      int *reused)
+{
+    zr_store_status_t st = ZR_STORE_UNAVAILABLE;
+    int connect = 0;
+    char why[160];
+    *out = NULL;
+    *reused = 0;
+    pthread_mutex_lock(&pool->lock);
+    for (;;) {
+        int64_t now = pool_now_ms();
+        if (pool->idle_count > 0) {
+            *out = pool->idle[--pool->idle_count];
+            *reused = 1;
+            st = ZR_STORE_OK;
+            break;
+        }
+        if (pool->down && now < pool->next_attempt_ms)
+            break; /* fail fast: someone probed Redis moments ago */
+        if (pool->open_count < ZR_STORE_POOL_MAX) {
+            pool->open_count++;
+            if (pool->down) /* this caller is the probe; the others keep failing fast */
+                pool->next_attempt_ms = now + ZR_STORE_RETRY_MS;
+            connect = 1;
+            break;
+        }
+        if (now >= deadline_ms)
+            break; /* every connection busy for our whole budget */
+        struct timespec ts = {(time_t)(deadline_ms / 1000), (long)(deadline_ms % 1000) * 1000000L};
+        pthread_cond_timedwait(&pool->returned, &pool->lock, &ts);
+    }
+    pthread_mutex_unlock(&pool->lock);
+    if (!connect)
+        return st;
+    *out = pool_connect(pool, deadline_ms, why, sizeof(why));
+    if (*out)
+        return ZR_STORE_OK;
+    pthread_mutex_lock(&pool->lock);
+    pool->open_count--;
+    pool_mark_down_locked(pool, why);
+    pthread_mutex_unlock(&pool->lock);
+    return ZR_STORE_UNAVAILABLE;
+}
+
+/* Back into the pool after a reply: Redis answered, so it is up. */
+static void pool_release(zr_store_pool_t *pool, redisContext *c)
+{
+    pthread_mutex_lock(&pool->lock);
+    pool_mark_up_locked(pool);
+    pool->idle[pool->idle_count++] = c;
+    pthread_cond_signal(&pool->returned);
+    pthread_mutex_unlock(&pool->lock);
+}
+
+/* A failed connection is closed, never reused. */
+static void pool_discard(zr_store_pool_t *pool, redisContext *c, int mark_down, const char *why)
+{
+    pthread_mutex_lock(&pool->lock);
+    pool->open_count--;
+    if (mark_down)
+        pool_mark_down_locked(pool, why);
+    else
+        pool_flush_idle_locked(pool);
+    pthread_cond_broadcast(&pool->returned);
+    pthread_mutex_unlock(&pool->lock);
+    redisFree(c);
+}
+
+/* hiredis writes with write(2): a socket whose peer is gone raises SIGPIPE,
+ * which by default ends the process. Block it in this thread for the call and
+ * swallow one we caused; the process-wide disposition is not ours to change. */
+static void pool_sigpipe_block(sigset_t *old, int *was_pending)
+{
+    sigset_t pipe_set, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigemptyset(&pending);
+    sigpending(&pending);
+    *was_pending = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe_set, old);
+}
+
+static void pool_sigpipe_restore(const sigset_t *old, int was_pending)
+{
+    sigset_t pipe_set, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigemptyset(&pending);
+    if (!was_pending && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
+        struct timespec zero = {0, 0};
+        sigtimedwait(&pipe_set, NULL, &zero);
+    }
+    pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+zr_store_status_t zr_store_pool_command(zr_store_pool_t *pool, int argc, const char **argv,
+                                        const size_t *argvlen, redisReply **reply)
+{
+    int64_t deadline_ms = pool_now_ms() + pool->timeout_ms;
+    zr_store_status_t st = ZR_STORE_UNAVAILABLE;
+    sigset_t old_mask;
+    int was_pending = 0;
+    *reply = NULL;
+    pool_sigpipe_block(&old_mask, &was_pending);
+    /* Two rounds at most: the second only when a pooled connection turned out
+     * to be closed by the server (Redis restarted while it sat idle). The
+     * command never reached a live server then, so sending it again cannot
+     * run it twice. */
+    for (int round = 0; round < 2; round++) {
+        redisContext *c = NULL;
+        redisReply *r;
+        int reused = 0, saved_errno, stale;
+        char why[160];
+        if (pool_acquire(pool, deadline_ms, &c, &reused) != ZR_STORE_OK)
+            goto end;
+        if (pool_now_ms() >= deadline_ms) {
+            pool_release(pool, c); /* healthy, but our budget went to waiting */
+            goto end;
+        }
+        redisSetTimeout(c, pool_remaining(deadline_ms));
+        errno = 0;
+        r = redisCommandArgv(c, argc, argv, argvlen);
+        saved_errno = errno;
+        if (r) {
+            pool_release(pool, c);
+            *reply = r;
+            st = ZR_STORE_OK;
+            goto end;
+        }
+        stale = reused && round == 0 &&
+                (c->err == REDIS_ERR_EOF ||
+                 (c->err == REDIS_ERR_IO && (saved_errno == ECONNRESET || saved_errno == EPIPE)));
+        if (c->err == REDIS_ERR_IO && (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK))
+            snprintf(why, sizeof(why), "no answer within %d ms", pool->timeout_ms);
+        else
+            snprintf(why, sizeof(why), "%s", c->err ? c->errstr : "no reply");
+        if (stale && pool_now_ms() < deadline_ms) {
+            pool_discard(pool, c, 0, why);
+            continue;
+        }
+        pool_discard(pool, c, 1, why);
+        goto end;
+    }
+end:
+    pool_sigpipe_restore(&old_mask, was_pending);
+    return st;
+}

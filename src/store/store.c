@@ -1,0 +1,375 @@
+/* The session store: relay state in Redis under hashed keys, sealed values.
+ *
+ * Two sub-keys are derived from the configured secret, so one secret never
+ * serves two purposes: one names keys, one seals values.
+ *   Redis key = prefix + ns + ":" + hex(HMAC-SHA256(name_key, ns || 0x00 || name))
+ *   value     = AES-256-GCM(value_key, aad = the whole Redis key, plaintext)
+ * The namespace stays readable for operators ("zr:code:3fa9..."); the name
+ * (a code, token or SAML ID) never reaches Redis, nor does any plaintext, and
+ * a value copied to another key no longer opens. */
+#include "zr/store.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+#include "zr/crypto.h"
+#include "zr/log.h"
+#include "zr/util.h"
+
+/* Values are small JSON documents; anything this large is a bug upstream. */
+#define ZR_STORE_MAX_VALUE (1024 * 1024)
+#define ZR_STORE_MAX_NS 64
+
+struct zr_store {
+    zr_store_pool_t pool;
+    char *prefix;
+    uint8_t name_key[32];
+    uint8_t value_key[32];
+};
+
+/* Sub-key labels: changing one re-keys everything under it. */
+static const char store_label_names[] = "zorgrelay store key names v1";
+static const char store_label_values[] = "zorgrelay store values v1";
+
+zr_store_t *zr_store_open(const zr_redis_config_t *cfg, char *err, size_t errlen)
+{
+    static const uint8_t zero[32];
+    zr_store_t *s = NULL, *ret = NULL;
+    int pool_ready = 0;
+    if (!cfg) {
+        snprintf(err, errlen, "no redis configuration");
+        goto end;
+    }
+    /* An all-zero key is what a forgotten encryption_key_file looks like; a
+     * publicly known key would make the sealing worthless. */
+    if (CRYPTO_memcmp(cfg->encryption_key, zero, sizeof(zero)) == 0) {
+        snprintf(err, errlen, "redis encryption key is not set (encryption_key_file)");
+        goto end;
+    }
+    s = calloc(1, sizeof(*s));
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        goto end;
+    }
+    s->prefix = zr_strdup(cfg->prefix ? cfg->prefix : "zr:");
+    if (!s->prefix) {
+        snprintf(err, errlen, "out of memory");
+        goto end;
+    }
+    if (zr_crypto_hmac_sha256(cfg->encryption_key, sizeof(cfg->encryption_key),
+                              (const uint8_t *)store_label_names, strlen(store_label_names),
+                              s->name_key) != 0 ||
+        zr_crypto_hmac_sha256(cfg->encryption_key, sizeof(cfg->encryption_key),
+                              (const uint8_t *)store_label_values, strlen(store_label_values),
+                              s->value_key) != 0) {
+        snprintf(err, errlen, "cannot derive store keys");
+        goto end;
+    }
+    if (zr_store_pool_init(&s->pool, cfg, err, errlen) != 0)
+        goto end;
+    pool_ready = 1;
+    /* No connection yet: the pool connects on first use, so the relay starts
+     * (and serves a 503 for logins) while Redis is still coming up. */
+    ret = s;
+    s = NULL;
+end:
+    if (s) {
+        if (pool_ready)
+            zr_store_pool_cleanup(&s->pool);
+        OPENSSL_cleanse(s->name_key, sizeof(s->name_key));
+        OPENSSL_cleanse(s->value_key, sizeof(s->value_key));
+        free(s->prefix);
+        free(s);
+    }
+    return ret;
+}
+
+void zr_store_close(zr_store_t *s)
+{
+    if (!s)
+        return;
+    zr_store_pool_cleanup(&s->pool);
+    OPENSSL_cleanse(s->name_key, sizeof(s->name_key));
+    OPENSSL_cleanse(s->value_key, sizeof(s->value_key));
+    free(s->prefix);
+    free(s);
+}
+
+const char *zr_store_status_name(zr_store_status_t st)
+{
+    switch (st) {
+    case ZR_STORE_OK: return "ok";
+    case ZR_STORE_NOT_FOUND: return "not_found";
+    case ZR_STORE_EXISTS: return "exists";
+    case ZR_STORE_UNAVAILABLE: return "unavailable";
+    case ZR_STORE_CORRUPT: return "corrupt";
+    case ZR_STORE_INVALID: return "invalid";
+    }
+    return "unknown";
+}
+
+/* Namespaces are constants in our code and shown in Redis: keep them plain. */
+static int store_ns_valid(const char *ns)
+{
+    size_t n = ns ? strlen(ns) : 0;
+    if (n == 0 || n > ZR_STORE_MAX_NS)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = ns[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '_' || ch == '-' || ch == '.'))
+            return 0;
+    }
+    return 1;
+}
+
+/* The Redis key for (ns, name), malloc'ed; NULL on a bad argument. The 0x00
+ * separator keeps (ns, name) pairs apart: ns cannot contain it. */
+static char *store_key(const zr_store_t *s, const char *ns, const char *name)
+{
+    size_t ns_len, name_len;
+    uint8_t *input = NULL, mac[32];
+    char *hex = NULL, *key = NULL;
+    zr_buf_t b;
+    zr_buf_init(&b);
+    if (!store_ns_valid(ns) || !name) {
+        zr_log_error("store", "refused: invalid namespace or name (programming error)");
+        goto end;
+    }
+    ns_len = strlen(ns);
+    name_len = strlen(name);
+    input = malloc(ns_len + 1 + name_len);
+    if (!input)
+        goto end;
+    memcpy(input, ns, ns_len);
+    input[ns_len] = 0x00;
+    memcpy(input + ns_len + 1, name, name_len);
+    if (zr_crypto_hmac_sha256(s->name_key, sizeof(s->name_key), input, ns_len + 1 + name_len, mac) != 0)
+        goto end;
+    hex = zr_hex_encode(mac, sizeof(mac));
+    if (!hex || zr_buf_printf(&b, "%s%s:%s", s->prefix, ns, hex) != 0)
+        goto end;
+    key = zr_buf_steal(&b);
+end:
+    if (input) {
+        OPENSSL_cleanse(input, ns_len + 1 + name_len);
+        free(input);
+    }
+    OPENSSL_cleanse(mac, sizeof(mac));
+    free(hex);
+    zr_buf_free(&b);
+    return key;
+}
+
+/* A short, non-reversible reference to a Redis key for log lines: the
+ * namespace and the first hex digits of the (already hashed) name. */
+static void store_key_ref(const zr_store_t *s, const char *key, char *out, size_t outlen)
+{
+    const char *k = key + strlen(s->prefix);
+    const char *colon = strchr(k, ':');
+    int ns_len = colon ? (int)(colon - k) : 0;
+    snprintf(out, outlen, "%.*s:%.8s", ns_len, k, colon ? colon + 1 : "");
+}
+
+static void store_log_error_reply(const zr_store_t *s, const char *op, const char *key,
+                                  const redisReply *r)
+{
+    char ref[96], code[32];
+    store_key_ref(s, key, ref, sizeof(ref));
+    zr_store_pool_error_code(r, code, sizeof(code));
+    zr_log_error("store", "%s key=%s: redis answered %s", op, ref, code);
+}
+
+zr_store_status_t zr_store_put(zr_store_t *s, const char *ns, const char *name,
+                               const void *value, size_t len, int ttl_s)
+{
+    zr_store_status_t st = ZR_STORE_INVALID;
+    char *key = NULL, ttlbuf[24];
+    uint8_t *sealed = NULL;
+    size_t sealed_len = 0;
+    redisReply *r = NULL;
+    if (!s || ttl_s <= 0 || (!value && len) || len > ZR_STORE_MAX_VALUE) {
+        zr_log_error("store", "put refused: ttl must be > 0 and a value at most %d bytes",
+                     ZR_STORE_MAX_VALUE);
+        goto end;
+    }
+    if (!(key = store_key(s, ns, name)))
+        goto end;
+    if (zr_crypto_seal(s->value_key, (const uint8_t *)key, strlen(key),
+                       value ? value : (const void *)"", len, &sealed, &sealed_len) != 0) {
+        zr_log_error("store", "put: cannot seal value");
+        goto end;
+    }
+    snprintf(ttlbuf, sizeof(ttlbuf), "%d", ttl_s);
+    {
+        const char *argv[5] = {"SET", key, (const char *)sealed, "EX", ttlbuf};
+        size_t argvlen[5] = {3, strlen(key), sealed_len, 2, strlen(ttlbuf)};
+        if ((st = zr_store_pool_command(&s->pool, 5, argv, argvlen, &r)) != ZR_STORE_OK)
+            goto end;
+    }
+    if (r->type != REDIS_REPLY_STATUS || strcmp(r->str, "OK") != 0) {
+        store_log_error_reply(s, "SET", key, r);
+        st = ZR_STORE_UNAVAILABLE;
+        goto end;
+    }
+    st = ZR_STORE_OK;
+end:
+    if (r)
+        freeReplyObject(r);
+    free(sealed);
+    free(key);
+    return st;
+}
+
+/* GET or GETDEL, then open the sealed value. */
+static zr_store_status_t store_fetch(zr_store_t *s, const char *command, const char *ns,
+                                     const char *name, char **value, size_t *len)
+{
+    zr_store_status_t st = ZR_STORE_INVALID;
+    char *key = NULL, ref[96];
+    uint8_t *plain = NULL;
+    size_t plain_len = 0;
+    redisReply *r = NULL;
+    if (value)
+        *value = NULL;
+    if (len)
+        *len = 0;
+    if (!s || !value) {
+        zr_log_error("store", "%s refused: no output pointer (programming error)", command);
+        goto end;
+    }
+    if (!(key = store_key(s, ns, name)))
+        goto end;
+    {
+        const char *argv[2] = {command, key};
+        size_t argvlen[2] = {strlen(command), strlen(key)};
+        if ((st = zr_store_pool_command(&s->pool, 2, argv, argvlen, &r)) != ZR_STORE_OK)
+            goto end;
+    }
+    if (r->type == REDIS_REPLY_NIL) {
+        st = ZR_STORE_NOT_FOUND;
+        goto end;
+    }
+    if (r->type != REDIS_REPLY_STRING) {
+        store_log_error_reply(s, command, key, r);
+        st = ZR_STORE_UNAVAILABLE;
+        goto end;
+    }
+    if (zr_crypto_open(s->value_key, (const uint8_t *)key, strlen(key), (const uint8_t *)r->str,
+                       r->len, &plain, &plain_len) != 0) {
+        /* Tampered with, moved from another key, or sealed under another
+         * encryption key. The content is not logged, only where it was. */
+        store_key_ref(s, key, ref, sizeof(ref));
+        zr_log_error("store", "%s key=%s: value failed authentication (%zu bytes); treated as absent",
+                     command, ref, (size_t)r->len);
+        st = ZR_STORE_CORRUPT;
+        goto end;
+    }
+    *value = (char *)plain; /* zr_crypto_open NUL-terminates */
+    plain = NULL;
+    if (len)
+        *len = plain_len;
+    st = ZR_STORE_OK;
+end:
+    if (r)
+        freeReplyObject(r);
+    free(plain);
+    free(key);
+    return st;
+}
+
+zr_store_status_t zr_store_get(zr_store_t *s, const char *ns, const char *name,
+                               char **value, size_t *len)
+{
+    return store_fetch(s, "GET", ns, name, value, len);
+}
+
+/* GETDEL is one atomic command (Redis >= 6.2): of any number of relay
+ * processes taking the same code at once, exactly one gets it. */
+zr_store_status_t zr_store_take(zr_store_t *s, const char *ns, const char *name,
+                                char **value, size_t *len)
+{
+    return store_fetch(s, "GETDEL", ns, name, value, len);
+}
+
+zr_store_status_t zr_store_claim(zr_store_t *s, const char *ns, const char *name, int ttl_s)
+{
+    zr_store_status_t st = ZR_STORE_INVALID;
+    char *key = NULL, ttlbuf[24];
+    redisReply *r = NULL;
+    if (!s || ttl_s <= 0) {
+        zr_log_error("store", "claim refused: ttl must be > 0");
+        goto end;
+    }
+    if (!(key = store_key(s, ns, name)))
+        goto end;
+    snprintf(ttlbuf, sizeof(ttlbuf), "%d", ttl_s);
+    {
+        /* The marker is a constant: nothing about the claimed item is stored. */
+        const char *argv[6] = {"SET", key, "1", "NX", "EX", ttlbuf};
+        size_t argvlen[6] = {3, strlen(key), 1, 2, 2, strlen(ttlbuf)};
+        if ((st = zr_store_pool_command(&s->pool, 6, argv, argvlen, &r)) != ZR_STORE_OK)
+            goto end;
+    }
+    if (r->type == REDIS_REPLY_NIL) {
+        st = ZR_STORE_EXISTS;
+        goto end;
+    }
+    if (r->type != REDIS_REPLY_STATUS || strcmp(r->str, "OK") != 0) {
+        store_log_error_reply(s, "SET NX", key, r);
+        st = ZR_STORE_UNAVAILABLE;
+        goto end;
+    }
+    st = ZR_STORE_OK;
+end:
+    if (r)
+        freeReplyObject(r);
+    free(key);
+    return st;
+}
+
+zr_store_status_t zr_store_del(zr_store_t *s, const char *ns, const char *name)
+{
+    zr_store_status_t st = ZR_STORE_INVALID;
+    char *key = NULL;
+    redisReply *r = NULL;
+    if (!s || !(key = store_key(s, ns, name)))
+        goto end;
+    {
+        const char *argv[2] = {"DEL", key};
+        size_t argvlen[2] = {3, strlen(key)};
+        if ((st = zr_store_pool_command(&s->pool, 2, argv, argvlen, &r)) != ZR_STORE_OK)
+            goto end;
+    }
+    if (r->type != REDIS_REPLY_INTEGER) {
+        store_log_error_reply(s, "DEL", key, r);
+        st = ZR_STORE_UNAVAILABLE;
+        goto end;
+    }
+    st = ZR_STORE_OK; /* also when nothing was there: the item is gone either way */
+end:
+    if (r)
+        freeReplyObject(r);
+    free(key);
+    return st;
+}
+
+zr_store_status_t zr_store_ping(zr_store_t *s)
+{
+    zr_store_status_t st = ZR_STORE_INVALID;
+    redisReply *r = NULL;
+    const char *argv[1] = {"PING"};
+    size_t argvlen[1] = {4};
+    if (!s)
+        goto end;
+    if ((st = zr_store_pool_command(&s->pool, 1, argv, argvlen, &r)) != ZR_STORE_OK)
+        goto end;
+    st = r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0 ? ZR_STORE_OK : ZR_STORE_UNAVAILABLE;
+end:
+    if (r)
+        freeReplyObject(r);
+    return st;
+}

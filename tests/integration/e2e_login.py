@@ -1,0 +1,220 @@
+#!/usr/bin/python3
+"""End-to-end login through zorgrelay, as a portal and a browser would do it.
+
+The portal side is Authlib (an independent, certified-grade OIDC client
+library from Debian); the browser side is `requests` following forms and
+redirects the way a browser does: relay /authorize -> auto-POST AuthnRequest
+to (mock) TVS -> pick a test identity -> artifact back to the relay's ACS ->
+code back to the portal -> token exchange -> ID token validated by Authlib.
+
+Prints one JSON object with what happened, for the shell tests to assert on.
+Usage: e2e_login.py --issuer URL --client-id ID (--client-secret S | --private-key PEM --kid KID)
+                    --redirect-uri URI --identity LABEL-SUBSTRING [--acr-values URI]
+"""
+import argparse
+import html.parser
+import json
+import secrets
+import sys
+import time
+import urllib.parse
+
+import requests
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.jose import JsonWebKey, jwt
+from authlib.oidc.core import CodeIDToken
+
+
+class FormParser(html.parser.HTMLParser):
+    """Collects forms: action, method, hidden inputs and submit buttons."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms = []
+        self._form = None
+        self._button = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self._form = {"action": a.get("action", ""), "method": a.get("method", "get").lower(),
+                          "fields": [], "buttons": []}
+            self.forms.append(self._form)
+        elif self._form is not None and tag == "input":
+            t = a.get("type", "text").lower()
+            if t == "submit":
+                self._form["buttons"].append({"name": a.get("name"), "value": a.get("value", ""),
+                                              "text": a.get("value", "")})
+            elif a.get("name"):
+                self._form["fields"].append((a["name"], a.get("value", "")))
+        elif self._form is not None and tag == "button":
+            self._button = {"name": a.get("name"), "value": a.get("value", ""), "text": ""}
+            self._form["buttons"].append(self._button)
+
+    def handle_data(self, data):
+        if self._button is not None:
+            self._button["text"] += data
+
+    def handle_endtag(self, tag):
+        if tag == "button":
+            self._button = None
+        elif tag == "form":
+            self._form = None
+
+
+def forms_of(page):
+    p = FormParser()
+    p.feed(page)
+    return p.forms
+
+
+def submit(browser, base_url, form, button=None):
+    data = list(form["fields"])
+    if button and button.get("name"):
+        data.append((button["name"], button["value"]))
+    url = urllib.parse.urljoin(base_url, form["action"])
+    if form["method"] == "post":
+        return browser.post(url, data=data, allow_redirects=False, timeout=20)
+    return browser.get(url, params=data, allow_redirects=False, timeout=20)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--issuer", required=True)
+    ap.add_argument("--client-id", required=True)
+    ap.add_argument("--client-secret")
+    ap.add_argument("--private-key")
+    ap.add_argument("--kid")
+    ap.add_argument("--redirect-uri", required=True)
+    ap.add_argument("--identity", required=True, help="substring of the mock identity label")
+    ap.add_argument("--acr-values")
+    ap.add_argument("--tamper-verifier", action="store_true", help="send a wrong PKCE verifier")
+    ap.add_argument("--redeem-twice", action="store_true", help="redeem the code a second time")
+    ap.add_argument("--acs-rewrite", help="FROM=TO: send the browser's ACS request to another relay process")
+    ap.add_argument("--before-acs", help="shell command to run before the browser reaches the relay's ACS")
+    ap.add_argument("--secrets-out", help="file to write the code and tokens to (for leak checks)")
+    args = ap.parse_args()
+    out = {"steps": []}
+    t0 = time.monotonic()
+
+    disco = requests.get(args.issuer + "/.well-known/openid-configuration", timeout=10).json()
+    if args.private_key:
+        from authlib.oauth2.rfc7523 import PrivateKeyJWT
+        with open(args.private_key) as f:
+            key_pem = f.read()
+        client = OAuth2Session(args.client_id, key_pem, scope="openid", redirect_uri=args.redirect_uri,
+                               code_challenge_method="S256",
+                               token_endpoint_auth_method=PrivateKeyJWT(disco["token_endpoint"], alg="ES256",
+                                                                        headers={"kid": args.kid} if args.kid else None))
+    else:
+        client = OAuth2Session(args.client_id, args.client_secret, scope="openid", redirect_uri=args.redirect_uri,
+                               code_challenge_method="S256", token_endpoint_auth_method="client_secret_basic")
+    verifier = secrets.token_urlsafe(48)
+    nonce = secrets.token_urlsafe(16)
+    extra = {"nonce": nonce}
+    if args.acr_values:
+        extra["acr_values"] = args.acr_values
+    auth_url, state = client.create_authorization_url(disco["authorization_endpoint"], code_verifier=verifier, **extra)
+
+    browser = requests.Session()
+    # 1. relay /authorize -> auto-submitting form towards TVS
+    r = browser.get(auth_url, allow_redirects=False, timeout=20)
+    out["steps"].append(["authorize", r.status_code])
+    forms = forms_of(r.text) if r.status_code == 200 else []
+    if not forms or "SAMLRequest" not in dict(forms[0]["fields"]):
+        out["error"] = "no AuthnRequest form from /authorize"
+        out["body"] = r.text[:500]
+        print(json.dumps(out))
+        return 1
+    out["relay_state_len"] = len(dict(forms[0]["fields"]).get("RelayState", ""))
+    # 2. POST the AuthnRequest to (mock) TVS -> identity picker
+    r = submit(browser, auth_url, forms[0])
+    out["steps"].append(["tvs_sso", r.status_code])
+    picker = None
+    for f in forms_of(r.text):
+        for b in f["buttons"]:
+            if args.identity.lower() in (b["text"] + " " + (b["value"] or "")).lower():
+                picker = (f, b)
+                break
+        if picker:
+            break
+    if not picker:
+        out["error"] = "identity not offered by TVS page"
+        out["body"] = r.text[:800]
+        print(json.dumps(out))
+        return 1
+    # 3. choose -> redirect with artifact to the relay's ACS
+    r = submit(browser, r.url, picker[0], picker[1])
+    out["steps"].append(["tvs_choose", r.status_code])
+    hops = 0
+    while r.status_code in (301, 302, 303) and hops < 5:
+        loc = urllib.parse.urljoin(r.url, r.headers["Location"])
+        if loc.startswith(args.redirect_uri):
+            break
+        if args.acs_rewrite and hops == 0:
+            frm, to = args.acs_rewrite.split("=", 1)
+            loc = loc.replace(frm, to, 1)
+        if args.before_acs and hops == 0:
+            import subprocess
+            subprocess.run(args.before_acs, shell=True, check=True)
+        r = browser.get(loc, allow_redirects=False, timeout=30)
+        out["steps"].append(["follow", r.status_code])
+        hops += 1
+    if r.status_code not in (301, 302, 303):
+        out["error"] = "relay did not redirect to the portal"
+        out["status"] = r.status_code
+        out["body"] = r.text[:800]
+        print(json.dumps(out))
+        return 1
+    callback = urllib.parse.urljoin(r.url, r.headers["Location"])
+    q = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(callback).query))
+    out["callback_params"] = sorted(q.keys())
+    out["state_ok"] = q.get("state") == state
+    out["iss"] = q.get("iss")
+    if "error" in q:
+        out["oauth_error"] = q["error"]
+        out["oauth_error_description"] = q.get("error_description")
+        print(json.dumps(out))
+        return 0
+    # 4. token exchange by Authlib (PKCE, client authentication)
+    try:
+        token = client.fetch_token(disco["token_endpoint"], authorization_response=callback,
+                                   code_verifier=("x" * 43 if args.tamper_verifier else verifier))
+    except Exception as e:  # Authlib raises OAuthError with the server's error
+        out["token_error"] = getattr(e, "error", str(e))
+        print(json.dumps(out))
+        return 0
+    # 5. ID token validated by Authlib against the relay's JWKS
+    jwks = requests.get(disco["jwks_uri"], timeout=10).json()
+    claims = jwt.decode(token["id_token"], JsonWebKey.import_key_set(jwks), claims_cls=CodeIDToken,
+                        claims_options={"iss": {"essential": True, "value": disco["issuer"]},
+                                        "aud": {"essential": True, "value": args.client_id}},
+                        claims_params={"nonce": nonce, "client_id": args.client_id})
+    claims.validate(leeway=5)
+    out["id_token_alg"] = json.loads(
+        __import__("base64").urlsafe_b64decode(token["id_token"].split(".")[0] + "==").decode())["alg"]
+    out["claims"] = dict(claims)
+    ui = requests.get(disco["userinfo_endpoint"], headers={"Authorization": "Bearer " + token["access_token"]},
+                      timeout=10)
+    out["userinfo_status"] = ui.status_code
+    out["userinfo"] = ui.json() if ui.headers.get("Content-Type", "").startswith("application/json") else None
+    if args.redeem_twice:
+        code = q["code"]
+        r2 = requests.post(disco["token_endpoint"], data={"grant_type": "authorization_code", "code": code,
+                                                          "redirect_uri": args.redirect_uri,
+                                                          "code_verifier": verifier},
+                           auth=(args.client_id, args.client_secret or ""), timeout=10)
+        out["second_redeem"] = r2.json().get("error")
+        ui2 = requests.get(disco["userinfo_endpoint"],
+                           headers={"Authorization": "Bearer " + token["access_token"]}, timeout=10)
+        out["userinfo_after_replay"] = ui2.status_code
+    if args.secrets_out:
+        with open(args.secrets_out, "a") as f:
+            f.write("\n".join([q["code"], token["access_token"], token["id_token"], verifier]) + "\n")
+    out["seconds"] = round(time.monotonic() - t0, 3)
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# End-to-end patient logins: Authlib (portal) -> relay -> mock TVS -> relay ->
+# Authlib, against a real Redis, real mutual TLS and the real binary.
+source "$(dirname "$0")/lib.sh"
+zr_env_up
+SECRETS="$ZR_TMP/secrets.txt"
+
+# 1. Plain login at Substantieel, client_secret_basic, BSN-entitled client.
+out=$(zr_login "DigiD Substantieel" --secrets-out "$SECRETS")
+zr_check "plain login: state echoed" "$(zr_json "$out" 'd.get("state_ok")')" "True"
+zr_check "plain login: iss in callback (RFC 9207)" "$(zr_json "$out" 'd.get("iss")')" "$ISSUER"
+zr_check "plain login: acr is the LoA reached" "$(zr_json "$out" 'd["claims"]["acr"]')" "http://eidas.europa.eu/LoA/substantial"
+zr_check "plain login: bsn for entitled client" "$(zr_json "$out" 'd["claims"].get("bsn")')" "999990019"
+zr_check "plain login: sub is not the BSN" "$(zr_json "$out" 'd["claims"]["sub"] != "999990019" and len(d["claims"]["sub"]) > 20')" "True"
+zr_check "plain login: lifetime <= 300 s" "$(zr_json "$out" 'd["claims"]["exp"] - d["claims"]["iat"] <= 300')" "True"
+zr_check "plain login: jti present" "$(zr_json "$out" 'bool(d["claims"].get("jti"))')" "True"
+zr_check "plain login: no represents" "$(zr_json "$out" '"represents" in d["claims"]')" "False"
+zr_check "plain login: userinfo 200" "$(zr_json "$out" 'd.get("userinfo_status")')" "200"
+zr_check "plain login: userinfo sub = id token sub" "$(zr_json "$out" 'd["userinfo"]["sub"] == d["claims"]["sub"]')" "True"
+zr_check "plain login: RelayState <= 80 bytes" "$(zr_json "$out" 'd["relay_state_len"] <= 80')" "True"
+
+# 2. Higher LoA requested through acr_values.
+out=$(zr_login "DigiD Hoog" --acr-values http://eidas.europa.eu/LoA/high --secrets-out "$SECRETS")
+zr_check "acr_values high: acr high" "$(zr_json "$out" 'd["claims"]["acr"]')" "http://eidas.europa.eu/LoA/high"
+
+# 3. Representation (DigiD Machtigen): two subjects.
+out=$(zr_login "Ouder voor kind" --secrets-out "$SECRETS")
+zr_check "representation: acting bsn top level" "$(zr_json "$out" 'd["claims"].get("bsn")')" "999990044"
+zr_check "representation: represents bsn" "$(zr_json "$out" 'd["claims"]["represents"].get("bsn")')" "999990056"
+zr_check "representation: represented sub differs" "$(zr_json "$out" 'd["claims"]["represents"]["sub"] != d["claims"]["sub"]')" "True"
+zr_check "representation: type" "$(zr_json "$out" 'd["claims"]["represents"].get("representation_type")')" "urn:nl-eid-gdi:1.1:RT:Zorg_Volledig_Gezag_Kind"
+
+# 4. Failures come back to the portal as OAuth errors, with state.
+out=$(zr_login "Annuleren")
+zr_check "cancel: access_denied" "$(zr_json "$out" 'd.get("oauth_error")')" "access_denied"
+zr_check "cancel: state echoed" "$(zr_json "$out" 'd.get("state_ok")')" "True"
+out=$(zr_login "te laag")
+zr_check "LoA too low: access_denied" "$(zr_json "$out" 'd.get("oauth_error")')" "access_denied"
+out=$(zr_login "NoAuthnContext")
+zr_check "NoAuthnContext: access_denied" "$(zr_json "$out" 'd.get("oauth_error")')" "access_denied"
+out=$(zr_login "AuthnFailed")
+zr_check "AuthnFailed: access_denied" "$(zr_json "$out" 'd.get("oauth_error")')" "access_denied"
+
+# 5. PKCE and code reuse.
+out=$(zr_login "DigiD Substantieel" --tamper-verifier)
+zr_check "PKCE mismatch: invalid_grant" "$(zr_json "$out" 'd.get("token_error")')" "invalid_grant"
+out=$(zr_login "DigiD Substantieel" --redeem-twice --secrets-out "$SECRETS")
+zr_check "code reuse: invalid_grant" "$(zr_json "$out" 'd.get("second_redeem")')" "invalid_grant"
+zr_check "code reuse: first token revoked" "$(zr_json "$out" 'd.get("userinfo_after_replay")')" "401"
+
+# 6. private_key_jwt client (ES256 ID token), not entitled to the BSN.
+out=$($PY "$ZR_SOURCE_DIR/tests/integration/e2e_login.py" --issuer "$ISSUER" --client-id demo-pgo \
+  --private-key "$ZR_PKI/pgo-client.key" --kid="$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["keys"][0].get("kid",""))' "$ZR_PKI/pgo-client.jwks.json")" \
+  --redirect-uri http://127.0.0.1:8001/callback --identity "Ouder voor kind" --secrets-out "$SECRETS")
+zr_check "private_key_jwt: ES256 id token" "$(zr_json "$out" 'd.get("id_token_alg")')" "ES256"
+zr_check "private_key_jwt: no bsn claim" "$(zr_json "$out" '"bsn" in d["claims"]')" "False"
+zr_check "private_key_jwt: no bsn in represents" "$(zr_json "$out" '"bsn" in d["claims"].get("represents", {})')" "False"
+zr_check "private_key_jwt: no BSN anywhere in the claims" "$(zr_json "$out" '"99999" in json.dumps(d["claims"]) + json.dumps(d["userinfo"])')" "False"
+
+# 7. No BSN, code or token in any log line or in Redis (dump and every value).
+leaks=0
+for bsn in 999990019 999990020 999990044 999990056; do
+  grep -q "$bsn" "$ZR_TMP/relay.log" "$ZR_TMP/mock-tvs.log" && { echo "BSN $bsn in a log" >&2; leaks=$((leaks+1)); }
+done
+while read -r s; do
+  [ -n "$s" ] && grep -qF -- "$s" "$ZR_TMP/relay.log" "$ZR_TMP/mock-tvs.log" && { echo "a code/token in a log" >&2; leaks=$((leaks+1)); }
+done < "$SECRETS"
+redis-cli -p "$REDIS_PORT" SAVE >/dev/null
+for bsn in 999990019 999990020 999990044 999990056; do
+  grep -qa "$bsn" "$ZR_TMP/redis/dump.rdb" && { echo "BSN $bsn in the Redis dump" >&2; leaks=$((leaks+1)); }
+done
+redis-cli -p "$REDIS_PORT" --scan > "$ZR_TMP/keys.txt"
+while read -r k; do redis-cli -p "$REDIS_PORT" --raw GET "$k"; done < "$ZR_TMP/keys.txt" > "$ZR_TMP/values.bin" 2>/dev/null || true
+cat "$ZR_TMP/keys.txt" >> "$ZR_TMP/values.bin"
+for bsn in 999990019 999990044 999990056; do
+  grep -qa "$bsn" "$ZR_TMP/values.bin" && { echo "BSN $bsn in a Redis value" >&2; leaks=$((leaks+1)); }
+done
+while read -r s; do
+  [ -n "$s" ] && grep -qaF -- "$s" "$ZR_TMP/values.bin" && { echo "a code/token in Redis in clear" >&2; leaks=$((leaks+1)); }
+done < "$SECRETS"
+zr_check "no BSN/code/token in logs or Redis" "$leaks" "0"
+zr_check "Redis did hold relay state (test is meaningful)" "$([ -s "$ZR_TMP/keys.txt" ] && echo yes)" "yes"
+
+zr_done

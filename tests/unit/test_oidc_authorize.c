@@ -1,0 +1,360 @@
+/* OpenID Provider: the /authorize checks (pages vs. redirects) and finish. */
+#include "test_oidc_fixture.h"
+
+#define CHALLENGE "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+
+typedef struct {
+    zr_http_request_t req;
+    zr_http_response_t resp;
+    zr_oidc_authz_t authz;
+    zr_oidc_authz_result_t result;
+} run_t;
+
+/* Builds a good request for client, then applies edits: "name=value" sets
+ * (replaces), "-name" removes, "+name=value" adds a duplicate. */
+static void run_begin(fx_t *fx, run_t *r, const char *method, const zr_client_t *c, const char *const *edits)
+{
+    zr_kvlist_t base = {0}, *dst;
+    memset(r, 0, sizeof(*r));
+    fx_req(&r->req, method, "/authorize");
+    dst = strcmp(method, "POST") == 0 ? &r->req.form : &r->req.query;
+    fx_authorize_params(&base, c, CHALLENGE, "n0nce");
+    for (size_t i = 0; i < base.count; i++) {
+        int skip = 0;
+        for (const char *const *e = edits; e && *e; e++) {
+            const char *name = (*e)[0] == '-' || (*e)[0] == '+' ? *e + 1 : *e;
+            size_t n = strcspn(name, "=");
+            if ((*e)[0] != '+' && strlen(base.items[i].name) == n && strncmp(base.items[i].name, name, n) == 0)
+                skip = 1;
+        }
+        if (!skip)
+            zr_kv_add(dst, base.items[i].name, base.items[i].value);
+    }
+    for (const char *const *e = edits; e && *e; e++) {
+        if ((*e)[0] == '-')
+            continue;
+        const char *name = (*e)[0] == '+' ? *e + 1 : *e;
+        size_t n = strcspn(name, "=");
+        char *nm = strndup(name, n);
+        zr_kv_add(dst, nm, name[n] ? name + n + 1 : "");
+        free(nm);
+    }
+    zr_kv_free(&base);
+    zr_http_response_init(&r->resp);
+    r->result = zr_oidc_authorize_begin(fx->op, &r->req, &r->resp, &r->authz);
+}
+
+static void run_free(run_t *r)
+{
+    zr_oidc_authz_clear(&r->authz);
+    zr_http_response_free(&r->resp);
+    fx_req_free(&r->req);
+}
+
+/* A page, never a redirect, with the given status. */
+static void expect_page(run_t *r, int status)
+{
+    assert_int_equal(r->result, ZR_OIDC_AUTHZ_RESPONDED);
+    assert_int_equal(r->resp.status, status);
+    assert_null(fx_header(&r->resp, "Location"));
+    assert_null(r->authz.client_id);
+}
+
+/* An error redirect to the client with error, description, state and iss. */
+static void expect_redirect_error(run_t *r, const char *redirect_uri, const char *error, const char *state)
+{
+    const char *loc;
+    char *v;
+    assert_int_equal(r->result, ZR_OIDC_AUTHZ_RESPONDED);
+    assert_int_equal(r->resp.status, 302);
+    loc = fx_header(&r->resp, "Location");
+    assert_non_null(loc);
+    assert_int_equal(strncmp(loc, redirect_uri, strlen(redirect_uri)), 0);
+    v = fx_url_param(loc, "error");
+    assert_string_equal(v, error);
+    free(v);
+    v = fx_url_param(loc, "error_description");
+    assert_non_null(v);
+    free(v);
+    v = fx_url_param(loc, "iss");
+    assert_string_equal(v, FX_ISSUER);
+    free(v);
+    v = fx_url_param(loc, "state");
+    if (state)
+        assert_string_equal(v, state);
+    else
+        assert_null(v);
+    free(v);
+    assert_null(fx_url_param(loc, "code"));
+    assert_null(r->authz.client_id);
+}
+
+static void test_begin_ok(void **state)
+{
+    fx_t *fx = *state;
+    run_t r;
+    run_begin(fx, &r, "GET", &fx->clients[FX_PORTAL], NULL);
+    assert_int_equal(r.result, ZR_OIDC_AUTHZ_OK);
+    assert_string_equal(r.authz.client_id, "portal");
+    assert_string_equal(r.authz.redirect_uri, "https://portal.example.nl/cb");
+    assert_string_equal(r.authz.state, "st&te=1");
+    assert_string_equal(r.authz.nonce, "n0nce");
+    assert_string_equal(r.authz.scope, "openid");
+    assert_string_equal(r.authz.code_challenge, CHALLENGE);
+    assert_int_equal(r.authz.min_loa, ZR_LOA_SUBSTANTIAL);
+    assert_int_equal(r.authz.force_authn, 0);
+    run_free(&r);
+
+    /* POST form works the same; nonce optional */
+    run_begin(fx, &r, "POST", &fx->clients[FX_PGO], (const char *const[]){"-nonce", "prompt=login", NULL});
+    assert_int_equal(r.result, ZR_OIDC_AUTHZ_OK);
+    assert_null(r.authz.nonce);
+    assert_int_equal(r.authz.force_authn, 1);
+    run_free(&r);
+
+    /* loopback redirect URI: the port may vary (RFC 8252 §7.3) */
+    run_begin(fx, &r, "GET", &fx->clients[FX_APP],
+              (const char *const[]){"redirect_uri=http://127.0.0.1:51234/cb", NULL});
+    assert_int_equal(r.result, ZR_OIDC_AUTHZ_OK);
+    run_free(&r);
+}
+
+static void test_client_errors_are_pages(void **state)
+{
+    fx_t *fx = *state;
+    const zr_client_t *c = &fx->clients[FX_PORTAL];
+    run_t r;
+
+    run_begin(fx, &r, "GET", c, (const char *const[]){"-client_id", NULL});
+    expect_page(&r, 400);
+    run_free(&r);
+    run_begin(fx, &r, "GET", c, (const char *const[]){"client_id=nobody", NULL});
+    expect_page(&r, 400);
+    run_free(&r);
+    run_begin(fx, &r, "GET", c, (const char *const[]){"+client_id=portal", NULL});
+    expect_page(&r, 400);
+    run_free(&r);
+    run_begin(fx, &r, "GET", c, (const char *const[]){"-redirect_uri", NULL});
+    expect_page(&r, 400);
+    run_free(&r);
+    run_begin(fx, &r, "GET", c, (const char *const[]){"redirect_uri=https://evil.example/cb", NULL});
+    expect_page(&r, 400);
+    run_free(&r);
+    /* not exactly registered: prefix, extra query, case, trailing slash */
+    run_begin(fx, &r, "GET", c, (const char *const[]){"redirect_uri=https://portal.example.nl/cb/x", NULL});
+    expect_page(&r, 400);
+    run_free(&r);
+    run_begin(fx, &r, "GET", c, (const char *const[]){"redirect_uri=https://portal.example.nl/cb?a=1", NULL});
+    expect_page(&r, 400);
+    run_free(&r);
+    run_begin(fx, &r, "GET", c, (const char *const[]){"redirect_uri=https://PORTAL.example.nl/cb", NULL});
+    expect_page(&r, 400);
+    run_free(&r);
+    /* another client's URI */
+    run_begin(fx, &r, "GET", c, (const char *const[]){"redirect_uri=https://other-portal.example.com/callback", NULL});
+    expect_page(&r, 400);
+    run_free(&r);
+    run_begin(fx, &r, "GET", c, (const char *const[]){"+redirect_uri=https://portal.example.nl/cb", NULL});
+    expect_page(&r, 400);
+    run_free(&r);
+    /* "localhost" is not a loopback IP literal: no port freedom */
+    run_begin(fx, &r, "GET", &fx->clients[FX_APP],
+              (const char *const[]){"redirect_uri=http://localhost:8001/cb", NULL});
+    expect_page(&r, 400);
+    run_free(&r);
+    run_begin(fx, &r, "GET", &fx->clients[FX_APP],
+              (const char *const[]){"redirect_uri=http://127.0.0.1:8001/other", NULL});
+    expect_page(&r, 400);
+    run_free(&r);
+}
+
+static void test_redirect_errors(void **state)
+{
+    fx_t *fx = *state;
+    const zr_client_t *c = &fx->clients[FX_PORTAL];
+    const char *uri = c->redirect_uris[0];
+    run_t r;
+    static const struct {
+        const char *edits[4];
+        const char *error;
+    } cases[] = {
+        {{"response_type=token", NULL}, "unsupported_response_type"},
+        {{"response_type=code id_token", NULL}, "unsupported_response_type"},
+        {{"-response_type", NULL}, "invalid_request"},
+        {{"scope=profile email", NULL}, "invalid_scope"},
+        {{"-scope", NULL}, "invalid_scope"},
+        {{"scope=openidx", NULL}, "invalid_scope"},
+        {{"-code_challenge", NULL}, "invalid_request"},
+        {{"-code_challenge_method", NULL}, "invalid_request"},
+        {{"code_challenge_method=plain", NULL}, "invalid_request"},
+        {{"code_challenge=tooshort", NULL}, "invalid_request"},
+        {{"code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw+cM", NULL}, "invalid_request"},
+        {{"code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cMx", NULL}, "invalid_request"},
+        {{"request=eyJhbGciOiJub25lIn0.e30.", NULL}, "request_not_supported"},
+        {{"request_uri=https://portal.example.nl/req", NULL}, "request_uri_not_supported"},
+        {{"prompt=none", NULL}, "login_required"},
+        {{"prompt=none login", NULL}, "invalid_request"},
+        {{"response_mode=fragment", NULL}, "invalid_request"},
+        {{"response_mode=form_post", NULL}, "invalid_request"},
+        {{"+scope=openid", NULL}, "invalid_request"},
+        {{"+nonce=again", NULL}, "invalid_request"},
+        {{"+code_challenge=" CHALLENGE, NULL}, "invalid_request"},
+        {{"nonce=", NULL}, "invalid_request"},
+        /* the care provider has no service for high */
+        {{"acr_values=http://eidas.europa.eu/LoA/high", NULL}, "invalid_request"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        run_begin(fx, &r, "GET", c, cases[i].edits);
+        expect_redirect_error(&r, uri, cases[i].error, "st&te=1");
+        run_free(&r);
+    }
+    /* without state: none is invented */
+    run_begin(fx, &r, "GET", c, (const char *const[]){"-state", "response_type=token", NULL});
+    expect_redirect_error(&r, uri, "unsupported_response_type", NULL);
+    run_free(&r);
+    /* a duplicated state is not echoed */
+    run_begin(fx, &r, "GET", c, (const char *const[]){"+state=other", NULL});
+    expect_redirect_error(&r, uri, "invalid_request", NULL);
+    run_free(&r);
+    /* the redirect URI's own query is kept: '&' separator */
+    run_begin(fx, &r, "GET", &fx->clients[FX_PGO], (const char *const[]){"response_type=token", NULL});
+    expect_redirect_error(&r, "https://pgo.example.org/cb?tenant=1&error=", "unsupported_response_type",
+                          "st&te=1");
+    run_free(&r);
+}
+
+static void test_acr_values(void **state)
+{
+    fx_t *fx = *state;
+    const zr_client_t *c = &fx->clients[FX_PORTAL];
+    run_t r;
+
+    fx->tenant.service_count = 2; /* substantial and high */
+    run_begin(fx, &r, "GET", c, (const char *const[]){"acr_values=http://eidas.europa.eu/LoA/high", NULL});
+    assert_int_equal(r.result, ZR_OIDC_AUTHZ_OK);
+    assert_int_equal(r.authz.min_loa, ZR_LOA_HIGH);
+    run_free(&r);
+    /* never lower than the client's agreement */
+    run_begin(fx, &r, "GET", c, (const char *const[]){"acr_values=http://eID.logius.nl/LoA/basic", NULL});
+    assert_int_equal(r.result, ZR_OIDC_AUTHZ_OK);
+    assert_int_equal(r.authz.min_loa, ZR_LOA_SUBSTANTIAL);
+    run_free(&r);
+    /* unknown values are ignored */
+    run_begin(fx, &r, "GET", c, (const char *const[]){"acr_values=urn:example:unknown high", NULL});
+    assert_int_equal(r.result, ZR_OIDC_AUTHZ_OK);
+    assert_int_equal(r.authz.min_loa, ZR_LOA_SUBSTANTIAL);
+    run_free(&r);
+    /* a list: any one of them satisfies, so the weakest counts */
+    run_begin(fx, &r, "GET", c,
+              (const char *const[]){"acr_values=http://eidas.europa.eu/LoA/high http://eidas.europa.eu/LoA/substantial",
+                                    NULL});
+    assert_int_equal(r.authz.min_loa, ZR_LOA_SUBSTANTIAL);
+    run_free(&r);
+    fx->tenant.service_count = 1;
+}
+
+static void test_finish(void **state)
+{
+    fx_t *fx = *state;
+    zr_oidc_authz_t a = {0};
+    zr_subject_t s;
+    zr_http_response_t resp;
+    const char *loc;
+    char *v;
+
+    a.client_id = strdup("pgo");
+    a.redirect_uri = strdup("https://pgo.example.org/cb?tenant=1");
+    a.scope = strdup("openid");
+    a.code_challenge = strdup(CHALLENGE);
+    a.state = strdup("a b");
+    a.min_loa = ZR_LOA_SUBSTANTIAL;
+    fx_subject(&s, FX_BSN, NULL);
+
+    zr_http_response_init(&resp);
+    assert_int_equal(zr_oidc_authorize_finish(fx->op, &a, &s, &resp), 0);
+    assert_int_equal(resp.status, 302);
+    loc = fx_header(&resp, "Location");
+    assert_int_equal(strncmp(loc, "https://pgo.example.org/cb?tenant=1&code=", 41), 0);
+    assert_string_equal(fx_header(&resp, "Cache-Control"), "no-store");
+    assert_null(strstr(loc, FX_BSN));
+    v = fx_url_param(loc, "code");
+    assert_int_equal(strlen(v), 43);
+    free(v);
+    v = fx_url_param(loc, "state");
+    assert_string_equal(v, "a b");
+    free(v);
+    v = fx_url_param(loc, "iss");
+    assert_string_equal(v, FX_ISSUER);
+    free(v);
+    zr_http_response_free(&resp);
+
+    /* two codes are never the same */
+    {
+        char *c1, *c2;
+        zr_http_response_init(&resp);
+        zr_oidc_authorize_finish(fx->op, &a, &s, &resp);
+        c1 = fx_url_param(fx_header(&resp, "Location"), "code");
+        zr_http_response_free(&resp);
+        zr_http_response_init(&resp);
+        zr_oidc_authorize_finish(fx->op, &a, &s, &resp);
+        c2 = fx_url_param(fx_header(&resp, "Location"), "code");
+        assert_string_not_equal(c1, c2);
+        free(c1);
+        free(c2);
+        zr_http_response_free(&resp);
+    }
+
+    /* a level below the request's minimum never becomes a code */
+    s.loa = ZR_LOA_LOW;
+    zr_http_response_init(&resp);
+    zr_oidc_authorize_finish(fx->op, &a, &s, &resp);
+    v = fx_url_param(fx_header(&resp, "Location"), "error");
+    assert_string_equal(v, "access_denied");
+    free(v);
+    assert_null(fx_url_param(fx_header(&resp, "Location"), "code"));
+    zr_http_response_free(&resp);
+    s.loa = ZR_LOA_SUBSTANTIAL;
+
+    /* error(): state and iss included */
+    zr_http_response_init(&resp);
+    assert_int_equal(zr_oidc_authorize_error(fx->op, &a, "access_denied", "cancelled", &resp), 0);
+    loc = fx_header(&resp, "Location");
+    v = fx_url_param(loc, "error");
+    assert_string_equal(v, "access_denied");
+    free(v);
+    v = fx_url_param(loc, "error_description");
+    assert_string_equal(v, "cancelled");
+    free(v);
+    v = fx_url_param(loc, "state");
+    assert_string_equal(v, "a b");
+    free(v);
+    v = fx_url_param(loc, "iss");
+    assert_string_equal(v, FX_ISSUER);
+    free(v);
+    zr_http_response_free(&resp);
+
+    /* store down: 503 page, no redirect */
+    zr_test_redis_stop(&fx->redis);
+    zr_http_response_init(&resp);
+    assert_int_not_equal(zr_oidc_authorize_finish(fx->op, &a, &s, &resp), 0);
+    assert_int_equal(resp.status, 503);
+    assert_null(fx_header(&resp, "Location"));
+    zr_http_response_free(&resp);
+    assert_int_equal(zr_test_redis_start(&fx->redis), 0);
+
+    zr_subject_clear(&s);
+    zr_oidc_authz_clear(&a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_begin_ok),
+        cmocka_unit_test(test_client_errors_are_pages),
+        cmocka_unit_test(test_redirect_errors),
+        cmocka_unit_test(test_acr_values),
+        cmocka_unit_test(test_finish),
+    };
+    return cmocka_run_group_tests(tests, fx_setup, fx_teardown);
+}

@@ -1,0 +1,636 @@
+/* OpenID Provider: code -> token -> userinfo, client authentication, the ID
+ * token's claims, and the BSN only where a client is entitled to it. */
+#include "test_oidc_fixture.h"
+
+#define ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+typedef struct {
+    zr_http_response_t resp;
+    json_t *body;
+} reply_t;
+
+static void call_token(fx_t *fx, zr_http_request_t *req, reply_t *r)
+{
+    zr_http_response_init(&r->resp);
+    assert_int_equal(zr_oidc_handle_token(fx->op, req, &r->resp), 0);
+    r->body = fx_json(&r->resp);
+    assert_non_null(r->body);
+    /* RFC 6749 §5.1: never cached, success or error */
+    assert_string_equal(fx_header(&r->resp, "Cache-Control"), "no-store");
+    assert_string_equal(fx_header(&r->resp, "Pragma"), "no-cache");
+}
+
+static void call_userinfo(fx_t *fx, const char *access_token, reply_t *r)
+{
+    zr_http_request_t req;
+    char hdr[128];
+    fx_req(&req, "GET", "/userinfo");
+    if (access_token) {
+        snprintf(hdr, sizeof(hdr), "Bearer %s", access_token);
+        zr_kv_add(&req.headers, "authorization", hdr);
+    }
+    zr_http_response_init(&r->resp);
+    assert_int_equal(zr_oidc_handle_userinfo(fx->op, &req, &r->resp), 0);
+    r->body = fx_json(&r->resp);
+    fx_req_free(&req);
+}
+
+static void reply_free(reply_t *r)
+{
+    json_decref(r->body);
+    zr_http_response_free(&r->resp);
+    memset(r, 0, sizeof(*r));
+}
+
+static const char *jstr(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+
+static void expect_error(reply_t *r, int status, const char *error)
+{
+    assert_int_equal(r->resp.status, status);
+    assert_string_equal(jstr(r->body, "error"), error);
+    assert_null(json_object_get(r->body, "access_token"));
+}
+
+/* The portal's secret contains ':' and '%': URL-encoded in Basic (§2.3.1). */
+#define PORTAL_SECRET_ENC "s3cret%3Awith%25chars"
+
+static void token_for_portal(fx_t *fx, const char *code, const char *verifier, reply_t *r)
+{
+    zr_http_request_t req;
+    fx_token_req(&req, code, fx->clients[FX_PORTAL].redirect_uris[0], verifier);
+    fx_basic(&req, "portal", PORTAL_SECRET_ENC);
+    call_token(fx, &req, r);
+    fx_req_free(&req);
+}
+
+static void token_for_pgo(fx_t *fx, const char *code, const char *verifier, const char *assertion, reply_t *r)
+{
+    zr_http_request_t req;
+    fx_token_req(&req, code, fx->clients[FX_PGO].redirect_uris[0], verifier);
+    zr_kv_add(&req.form, "client_assertion_type", ASSERTION_TYPE);
+    zr_kv_add(&req.form, "client_assertion", assertion);
+    call_token(fx, &req, r);
+    fx_req_free(&req);
+}
+
+static void test_flow_client_secret_basic(void **state)
+{
+    fx_t *fx = *state;
+    char *verifier, *challenge, *code, alg[16];
+    reply_t t, u;
+    json_t *idt;
+    zr_http_request_t req;
+    const zr_subject_id_t id = {(char *)ZR_ID_LEGACY_BSN, (char *)FX_BSN};
+    char *sub;
+
+    fx_pkce(&verifier, &challenge);
+    code = fx_login(fx, &fx->clients[FX_PORTAL], challenge, "n-123", FX_BSN, NULL);
+
+    fx_token_req(&req, code, fx->clients[FX_PORTAL].redirect_uris[0], verifier);
+    fx_basic(&req, "portal", PORTAL_SECRET_ENC);
+    zr_kv_add(&req.headers, "origin", "https://portal.example.nl");
+    call_token(fx, &req, &t);
+    fx_req_free(&req);
+    assert_int_equal(t.resp.status, 200);
+    assert_string_equal(fx_header(&t.resp, "Access-Control-Allow-Origin"), "https://portal.example.nl");
+    assert_string_equal(jstr(t.body, "token_type"), "Bearer");
+    assert_int_equal(json_integer_value(json_object_get(t.body, "expires_in")), 300);
+    assert_string_equal(jstr(t.body, "scope"), "openid");
+    assert_int_equal(strlen(jstr(t.body, "access_token")), 43);
+
+    idt = fx_verify_with_jwks(fx, jstr(t.body, "id_token"), alg, sizeof(alg));
+    assert_string_equal(alg, "RS256");
+    assert_string_equal(jstr(idt, "iss"), FX_ISSUER);
+    assert_string_equal(jstr(idt, "aud"), "portal");
+    assert_string_equal(jstr(idt, "nonce"), "n-123");
+    assert_string_equal(jstr(idt, "acr"), "http://eidas.europa.eu/LoA/substantial");
+    assert_string_equal(jstr(idt, "bsn"), FX_BSN);
+    assert_null(json_object_get(idt, "amr"));
+    assert_null(json_object_get(idt, "represents"));
+    assert_true(json_integer_value(json_object_get(idt, "exp")) - json_integer_value(json_object_get(idt, "iat")) <=
+                300);
+    assert_true(json_integer_value(json_object_get(idt, "exp")) > (json_int_t)zr_time_now());
+    assert_true(json_integer_value(json_object_get(idt, "auth_time")) <= (json_int_t)zr_time_now());
+    assert_non_null(jstr(idt, "jti"));
+    sub = zr_oidc_pairwise_sub(fx->op, &fx->clients[FX_PORTAL], &id);
+    assert_string_equal(jstr(idt, "sub"), sub);
+    assert_string_not_equal(jstr(idt, "sub"), FX_BSN);
+
+    call_userinfo(fx, jstr(t.body, "access_token"), &u);
+    assert_int_equal(u.resp.status, 200);
+    assert_string_equal(fx_header(&u.resp, "Cache-Control"), "no-store");
+    assert_string_equal(jstr(u.body, "sub"), sub);
+    assert_string_equal(jstr(u.body, "bsn"), FX_BSN);
+    assert_string_equal(jstr(u.body, "acr"), "http://eidas.europa.eu/LoA/substantial");
+    reply_free(&u);
+
+    free(sub);
+    json_decref(idt);
+    reply_free(&t);
+    free(code);
+    free(verifier);
+    free(challenge);
+}
+
+static void test_flow_private_key_jwt(void **state)
+{
+    fx_t *fx = *state;
+    char *verifier, *challenge, *code, *assertion, alg[16], *portal_sub, *payload;
+    reply_t t, u;
+    json_t *idt;
+    const zr_subject_id_t id = {(char *)ZR_ID_LEGACY_BSN, (char *)FX_BSN};
+
+    fx_pkce(&verifier, &challenge);
+    code = fx_login(fx, &fx->clients[FX_PGO], challenge, "nonce-pgo", FX_BSN, NULL);
+    assertion = fx_assertion(fx, FX_TOKEN_URL, 120, "jti-flow-1");
+    token_for_pgo(fx, code, verifier, assertion, &t);
+    assert_int_equal(t.resp.status, 200);
+    idt = fx_verify_with_jwks(fx, jstr(t.body, "id_token"), alg, sizeof(alg));
+    assert_string_equal(alg, "ES256");
+    assert_string_equal(jstr(idt, "aud"), "pgo");
+    assert_string_equal(jstr(idt, "nonce"), "nonce-pgo");
+    /* pairwise: another sector, another sub for the same person */
+    portal_sub = zr_oidc_pairwise_sub(fx->op, &fx->clients[FX_PORTAL], &id);
+    assert_string_not_equal(jstr(idt, "sub"), portal_sub);
+    /* not entitled: no BSN anywhere */
+    assert_null(json_object_get(idt, "bsn"));
+    payload = json_dumps(idt, JSON_COMPACT);
+    assert_null(strstr(payload, FX_BSN));
+    assert_null(strstr(t.resp.body, FX_BSN));
+    free(payload);
+
+    call_userinfo(fx, jstr(t.body, "access_token"), &u);
+    assert_int_equal(u.resp.status, 200);
+    assert_string_equal(jstr(u.body, "sub"), jstr(idt, "sub"));
+    assert_null(json_object_get(u.body, "bsn"));
+    assert_null(strstr(u.resp.body, FX_BSN));
+    reply_free(&u);
+
+    free(portal_sub);
+    json_decref(idt);
+    reply_free(&t);
+    free(assertion);
+    free(code);
+    free(verifier);
+    free(challenge);
+}
+
+static void test_flow_public_client(void **state)
+{
+    fx_t *fx = *state;
+    char *verifier, *challenge, *code;
+    zr_http_request_t req;
+    reply_t t;
+
+    fx_pkce(&verifier, &challenge);
+    code = fx_login(fx, &fx->clients[FX_APP], challenge, NULL, FX_BSN, NULL);
+    fx_token_req(&req, code, fx->clients[FX_APP].redirect_uris[0], verifier);
+    zr_kv_add(&req.form, "client_id", "app");
+    call_token(fx, &req, &t);
+    fx_req_free(&req);
+    assert_int_equal(t.resp.status, 200);
+    assert_non_null(jstr(t.body, "id_token"));
+    reply_free(&t);
+
+    /* "none" is only for clients registered so */
+    fx_token_req(&req, "whatever", fx->clients[FX_PORTAL].redirect_uris[0], verifier);
+    zr_kv_add(&req.form, "client_id", "portal");
+    call_token(fx, &req, &t);
+    fx_req_free(&req);
+    expect_error(&t, 401, "invalid_client");
+    reply_free(&t);
+    free(code);
+    free(verifier);
+    free(challenge);
+}
+
+static void test_pkce_mismatch(void **state)
+{
+    fx_t *fx = *state;
+    char *verifier, *challenge, *code, *other, *other_challenge;
+    reply_t t;
+
+    fx_pkce(&verifier, &challenge);
+    fx_pkce(&other, &other_challenge);
+    code = fx_login(fx, &fx->clients[FX_PORTAL], challenge, NULL, FX_BSN, NULL);
+    token_for_portal(fx, code, other, &t);
+    expect_error(&t, 400, "invalid_grant");
+    reply_free(&t);
+    /* the code is burnt: the right verifier no longer helps */
+    token_for_portal(fx, code, verifier, &t);
+    expect_error(&t, 400, "invalid_grant");
+    reply_free(&t);
+    free(code);
+
+    /* verifier syntax: too short, bad characters */
+    code = fx_login(fx, &fx->clients[FX_PORTAL], challenge, NULL, FX_BSN, NULL);
+    token_for_portal(fx, code, "short", &t);
+    expect_error(&t, 400, "invalid_request");
+    reply_free(&t);
+    free(code);
+    free(verifier);
+    free(challenge);
+    free(other);
+    free(other_challenge);
+}
+
+static void test_code_reuse_revokes(void **state)
+{
+    fx_t *fx = *state;
+    char *verifier, *challenge, *code, *first_token;
+    reply_t t, u;
+
+    fx_pkce(&verifier, &challenge);
+    code = fx_login(fx, &fx->clients[FX_PORTAL], challenge, NULL, FX_BSN, NULL);
+    token_for_portal(fx, code, verifier, &t);
+    assert_int_equal(t.resp.status, 200);
+    first_token = strdup(jstr(t.body, "access_token"));
+    reply_free(&t);
+    call_userinfo(fx, first_token, &u);
+    assert_int_equal(u.resp.status, 200);
+    reply_free(&u);
+
+    token_for_portal(fx, code, verifier, &t);
+    expect_error(&t, 400, "invalid_grant");
+    reply_free(&t);
+    /* RFC 6749 §4.1.2: what the first use issued is revoked */
+    call_userinfo(fx, first_token, &u);
+    expect_error(&u, 401, "invalid_token");
+    assert_non_null(strstr(fx_header(&u.resp, "WWW-Authenticate"), "error=\"invalid_token\""));
+    reply_free(&u);
+    free(first_token);
+    free(code);
+    free(verifier);
+    free(challenge);
+}
+
+static void test_wrong_redirect_uri_and_client(void **state)
+{
+    fx_t *fx = *state;
+    char *verifier, *challenge, *code;
+    zr_http_request_t req;
+    reply_t t;
+
+    fx_pkce(&verifier, &challenge);
+    code = fx_login(fx, &fx->clients[FX_PORTAL], challenge, NULL, FX_BSN, NULL);
+    fx_token_req(&req, code, "https://portal.example.nl/other", verifier);
+    fx_basic(&req, "portal", PORTAL_SECRET_ENC);
+    call_token(fx, &req, &t);
+    fx_req_free(&req);
+    expect_error(&t, 400, "invalid_grant");
+    reply_free(&t);
+    free(code);
+
+    /* issued to portal, redeemed by portal2 (correctly authenticated) */
+    code = fx_login(fx, &fx->clients[FX_PORTAL], challenge, NULL, FX_BSN, NULL);
+    fx_token_req(&req, code, fx->clients[FX_PORTAL].redirect_uris[0], verifier);
+    fx_basic(&req, "portal2", "other-secret");
+    call_token(fx, &req, &t);
+    fx_req_free(&req);
+    expect_error(&t, 400, "invalid_grant");
+    reply_free(&t);
+    free(code);
+    free(verifier);
+    free(challenge);
+}
+
+static void test_expired_code(void **state)
+{
+    fx_t *fx = *state;
+    char *verifier, *challenge, *code;
+    reply_t t;
+    struct timespec ts = {1, 300 * 1000 * 1000};
+
+    fx_pkce(&verifier, &challenge);
+    /* past its exp (clock moved on; the record is still in Redis) */
+    code = fx_login(fx, &fx->clients[FX_PORTAL], challenge, NULL, FX_BSN, NULL);
+    setenv("ZR_TEST_TIME_OFFSET", "120", 1);
+    token_for_portal(fx, code, verifier, &t);
+    unsetenv("ZR_TEST_TIME_OFFSET");
+    expect_error(&t, 400, "invalid_grant");
+    reply_free(&t);
+    free(code);
+
+    /* the store's TTL: a one-second code, redeemed after it */
+    fx->cfg.oidc.code_lifetime_s = 1;
+    code = fx_login(fx, &fx->clients[FX_PORTAL], challenge, NULL, FX_BSN, NULL);
+    fx->cfg.oidc.code_lifetime_s = 60;
+    nanosleep(&ts, NULL);
+    token_for_portal(fx, code, verifier, &t);
+    expect_error(&t, 400, "invalid_grant");
+    reply_free(&t);
+    free(code);
+    free(verifier);
+    free(challenge);
+}
+
+static void test_client_secret_errors(void **state)
+{
+    fx_t *fx = *state;
+    char *verifier, *challenge, *code;
+    zr_http_request_t req;
+    reply_t t;
+    static const char *const bad[][2] = {
+        {"portal", "wrong"},
+        {"portal", "s3cret:with%chars"}, /* not URL-encoded: '%ch' is malformed */
+        {"nobody", "x"},
+        {"pgo", "x"},         /* registered for private_key_jwt */
+        {"portal2", "OTHER-SECRET"},
+    };
+
+    fx_pkce(&verifier, &challenge);
+    code = fx_login(fx, &fx->clients[FX_PORTAL2], challenge, NULL, FX_BSN, NULL);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        fx_token_req(&req, code, fx->clients[FX_PORTAL2].redirect_uris[0], verifier);
+        fx_basic(&req, bad[i][0], bad[i][1]);
+        call_token(fx, &req, &t);
+        fx_req_free(&req);
+        expect_error(&t, 401, "invalid_client");
+        assert_non_null(strstr(fx_header(&t.resp, "WWW-Authenticate"), "Basic"));
+        /* never an echo of what was sent */
+        assert_null(strstr(t.resp.body, bad[i][1]));
+        reply_free(&t);
+    }
+    /* no credentials at all for a confidential client */
+    fx_token_req(&req, code, fx->clients[FX_PORTAL2].redirect_uris[0], verifier);
+    zr_kv_add(&req.form, "client_id", "portal2");
+    call_token(fx, &req, &t);
+    fx_req_free(&req);
+    expect_error(&t, 401, "invalid_client");
+    reply_free(&t);
+    /* client_secret_post is not offered */
+    fx_token_req(&req, code, fx->clients[FX_PORTAL2].redirect_uris[0], verifier);
+    zr_kv_add(&req.form, "client_id", "portal2");
+    zr_kv_add(&req.form, "client_secret", "other-secret");
+    call_token(fx, &req, &t);
+    fx_req_free(&req);
+    expect_error(&t, 401, "invalid_client");
+    reply_free(&t);
+
+    /* the failed attempts did not consume the code: the hashed secret works */
+    fx_token_req(&req, code, fx->clients[FX_PORTAL2].redirect_uris[0], verifier);
+    fx_basic(&req, "portal2", "other-secret");
+    call_token(fx, &req, &t);
+    fx_req_free(&req);
+    assert_int_equal(t.resp.status, 200);
+    reply_free(&t);
+    free(code);
+    free(verifier);
+    free(challenge);
+}
+
+static void test_assertion_errors(void **state)
+{
+    fx_t *fx = *state;
+    char *verifier, *challenge, *code, *a;
+    reply_t t;
+    cjose_err cerr;
+
+    fx_pkce(&verifier, &challenge);
+    code = fx_login(fx, &fx->clients[FX_PGO], challenge, NULL, FX_BSN, NULL);
+
+    a = fx_assertion(fx, "https://someone-else.example/token", 120, "jti-aud");
+    token_for_pgo(fx, code, verifier, a, &t);
+    expect_error(&t, 401, "invalid_client");
+    reply_free(&t);
+    free(a);
+
+    a = fx_assertion(fx, FX_TOKEN_URL, -120, "jti-expired");
+    token_for_pgo(fx, code, verifier, a, &t);
+    expect_error(&t, 401, "invalid_client");
+    reply_free(&t);
+    free(a);
+
+    a = fx_assertion(fx, FX_TOKEN_URL, 7200, "jti-too-long");
+    token_for_pgo(fx, code, verifier, a, &t);
+    expect_error(&t, 401, "invalid_client");
+    reply_free(&t);
+    free(a);
+
+    /* alg none, however well-formed */
+    {
+        const char *none = "eyJhbGciOiJub25lIiwia2lkIjoicGdvLTEifQ."
+                           "eyJpc3MiOiJwZ28iLCJzdWIiOiJwZ28iLCJhdWQiOiJodHRwczovL2xvZ2luLmV4YW1wbGUubmwvdG9rZW4ifQ.";
+        token_for_pgo(fx, code, verifier, none, &t);
+        expect_error(&t, 401, "invalid_client");
+        reply_free(&t);
+    }
+
+    /* signed by a key the client did not register */
+    {
+        cjose_jwk_t *real = fx->pgo_key;
+        fx->pgo_key = cjose_jwk_create_EC_random(CJOSE_JWK_EC_P_256, &cerr);
+        cjose_jwk_set_kid(fx->pgo_key, "pgo-1", 5, &cerr);
+        a = fx_assertion(fx, FX_TOKEN_URL, 120, "jti-wrong-key");
+        cjose_jwk_release(fx->pgo_key);
+        fx->pgo_key = real;
+        token_for_pgo(fx, code, verifier, a, &t);
+        expect_error(&t, 401, "invalid_client");
+        reply_free(&t);
+        free(a);
+    }
+
+    /* the issuer as aud is accepted too; a replayed jti is not */
+    a = fx_assertion(fx, FX_ISSUER, 120, "jti-replay");
+    token_for_pgo(fx, code, verifier, a, &t);
+    assert_int_equal(t.resp.status, 200);
+    reply_free(&t);
+    free(code);
+    code = fx_login(fx, &fx->clients[FX_PGO], challenge, NULL, FX_BSN, NULL);
+    token_for_pgo(fx, code, verifier, a, &t);
+    expect_error(&t, 401, "invalid_client");
+    reply_free(&t);
+    free(a);
+
+    /* wrong assertion type */
+    {
+        zr_http_request_t req;
+        a = fx_assertion(fx, FX_TOKEN_URL, 120, "jti-type");
+        fx_token_req(&req, code, fx->clients[FX_PGO].redirect_uris[0], verifier);
+        zr_kv_add(&req.form, "client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:saml2-bearer");
+        zr_kv_add(&req.form, "client_assertion", a);
+        call_token(fx, &req, &t);
+        fx_req_free(&req);
+        expect_error(&t, 400, "invalid_client");
+        reply_free(&t);
+        free(a);
+    }
+    free(code);
+    free(verifier);
+    free(challenge);
+}
+
+static void test_token_request_errors(void **state)
+{
+    fx_t *fx = *state;
+    zr_http_request_t req;
+    reply_t t;
+    const char *v43 = "0123456789012345678901234567890123456789012";
+
+    fx_token_req(&req, "c", fx->clients[FX_PORTAL].redirect_uris[0], v43);
+    fx_basic(&req, "portal", PORTAL_SECRET_ENC);
+    zr_kv_free(&req.form);
+    zr_kv_add(&req.form, "grant_type", "refresh_token");
+    zr_kv_add(&req.form, "refresh_token", "x");
+    call_token(fx, &req, &t);
+    expect_error(&t, 400, "unsupported_grant_type");
+    reply_free(&t);
+    fx_req_free(&req);
+
+    fx_token_req(&req, "c", fx->clients[FX_PORTAL].redirect_uris[0], NULL);
+    fx_basic(&req, "portal", PORTAL_SECRET_ENC);
+    call_token(fx, &req, &t);
+    expect_error(&t, 400, "invalid_request");
+    reply_free(&t);
+    fx_req_free(&req);
+
+    fx_token_req(&req, "c", fx->clients[FX_PORTAL].redirect_uris[0], v43);
+    fx_basic(&req, "portal", PORTAL_SECRET_ENC);
+    zr_kv_add(&req.form, "code", "d");
+    call_token(fx, &req, &t);
+    expect_error(&t, 400, "invalid_request");
+    reply_free(&t);
+    fx_req_free(&req);
+
+    /* unknown code */
+    fx_token_req(&req, "no-such-code", fx->clients[FX_PORTAL].redirect_uris[0], v43);
+    fx_basic(&req, "portal", PORTAL_SECRET_ENC);
+    call_token(fx, &req, &t);
+    expect_error(&t, 400, "invalid_grant");
+    reply_free(&t);
+    fx_req_free(&req);
+
+    /* not a form POST */
+    fx_token_req(&req, "c", fx->clients[FX_PORTAL].redirect_uris[0], v43);
+    zr_kv_free(&req.headers);
+    zr_kv_add(&req.headers, "content-type", "application/json");
+    call_token(fx, &req, &t);
+    expect_error(&t, 400, "invalid_request");
+    reply_free(&t);
+    fx_req_free(&req);
+}
+
+static void test_representation(void **state)
+{
+    fx_t *fx = *state;
+    char *verifier, *challenge, *code, *a, *payload;
+    reply_t t, u;
+    json_t *idt, *rep;
+    const zr_subject_id_t legal = {(char *)ZR_ID_LEGACY_BSN, (char *)FX_LEGAL_BSN};
+    char *legal_sub;
+
+    fx_pkce(&verifier, &challenge);
+    /* entitled client: both BSNs, each in its place */
+    code = fx_login(fx, &fx->clients[FX_PORTAL], challenge, NULL, FX_ACTING_BSN, FX_LEGAL_BSN);
+    token_for_portal(fx, code, verifier, &t);
+    assert_int_equal(t.resp.status, 200);
+    idt = fx_verify_with_jwks(fx, jstr(t.body, "id_token"), NULL, 0);
+    assert_string_equal(jstr(idt, "bsn"), FX_ACTING_BSN);
+    rep = json_object_get(idt, "represents");
+    assert_true(json_is_object(rep));
+    legal_sub = zr_oidc_pairwise_sub(fx->op, &fx->clients[FX_PORTAL], &legal);
+    assert_string_equal(jstr(rep, "sub"), legal_sub);
+    assert_string_not_equal(jstr(rep, "sub"), jstr(idt, "sub"));
+    assert_string_equal(jstr(rep, "iss"), FX_ISSUER);
+    assert_non_null(jstr(rep, "sub_id_type"));
+    assert_string_equal(jstr(rep, "representation_type"), FX_RT);
+    assert_string_equal(jstr(rep, "bsn"), FX_LEGAL_BSN);
+    assert_null(json_object_get(rep, "exp"));
+    call_userinfo(fx, jstr(t.body, "access_token"), &u);
+    assert_string_equal(jstr(json_object_get(u.body, "represents"), "bsn"), FX_LEGAL_BSN);
+    reply_free(&u);
+    free(legal_sub);
+    json_decref(idt);
+    reply_free(&t);
+    free(code);
+
+    /* not entitled: represents without any BSN */
+    code = fx_login(fx, &fx->clients[FX_PGO], challenge, NULL, FX_ACTING_BSN, FX_LEGAL_BSN);
+    a = fx_assertion(fx, FX_TOKEN_URL, 120, "jti-rep");
+    token_for_pgo(fx, code, verifier, a, &t);
+    assert_int_equal(t.resp.status, 200);
+    idt = fx_verify_with_jwks(fx, jstr(t.body, "id_token"), NULL, 0);
+    rep = json_object_get(idt, "represents");
+    assert_true(json_is_object(rep));
+    assert_null(json_object_get(rep, "bsn"));
+    assert_null(json_object_get(idt, "bsn"));
+    payload = json_dumps(idt, JSON_COMPACT);
+    assert_null(strstr(payload, FX_ACTING_BSN));
+    assert_null(strstr(payload, FX_LEGAL_BSN));
+    free(payload);
+    call_userinfo(fx, jstr(t.body, "access_token"), &u);
+    assert_int_equal(u.resp.status, 200);
+    assert_true(json_is_object(json_object_get(u.body, "represents")));
+    assert_null(strstr(u.resp.body, FX_ACTING_BSN));
+    assert_null(strstr(u.resp.body, FX_LEGAL_BSN));
+    reply_free(&u);
+    json_decref(idt);
+    reply_free(&t);
+    free(a);
+    free(code);
+    free(verifier);
+    free(challenge);
+}
+
+static void test_jti_unique(void **state)
+{
+    fx_t *fx = *state;
+    char *verifier, *challenge, *code, *jti1;
+    reply_t t;
+    json_t *idt;
+
+    fx_pkce(&verifier, &challenge);
+    code = fx_login(fx, &fx->clients[FX_PORTAL], challenge, NULL, FX_BSN, NULL);
+    token_for_portal(fx, code, verifier, &t);
+    idt = fx_verify_with_jwks(fx, jstr(t.body, "id_token"), NULL, 0);
+    jti1 = strdup(jstr(idt, "jti"));
+    json_decref(idt);
+    reply_free(&t);
+    free(code);
+    code = fx_login(fx, &fx->clients[FX_PORTAL], challenge, NULL, FX_BSN, NULL);
+    token_for_portal(fx, code, verifier, &t);
+    idt = fx_verify_with_jwks(fx, jstr(t.body, "id_token"), NULL, 0);
+    assert_true(strlen(jti1) >= 16);
+    assert_string_not_equal(jti1, jstr(idt, "jti"));
+    json_decref(idt);
+    reply_free(&t);
+    free(jti1);
+    free(code);
+    free(verifier);
+    free(challenge);
+}
+
+static void test_userinfo_errors(void **state)
+{
+    fx_t *fx = *state;
+    reply_t u;
+
+    call_userinfo(fx, NULL, &u);
+    assert_int_equal(u.resp.status, 401);
+    assert_string_equal(fx_header(&u.resp, "WWW-Authenticate"), "Bearer realm=\"zorgrelay\"");
+    reply_free(&u);
+    call_userinfo(fx, "not-a-token", &u);
+    expect_error(&u, 401, "invalid_token");
+    assert_non_null(strstr(fx_header(&u.resp, "WWW-Authenticate"), "Bearer"));
+    reply_free(&u);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_flow_client_secret_basic),
+        cmocka_unit_test(test_flow_private_key_jwt),
+        cmocka_unit_test(test_flow_public_client),
+        cmocka_unit_test(test_pkce_mismatch),
+        cmocka_unit_test(test_code_reuse_revokes),
+        cmocka_unit_test(test_wrong_redirect_uri_and_client),
+        cmocka_unit_test(test_expired_code),
+        cmocka_unit_test(test_client_secret_errors),
+        cmocka_unit_test(test_assertion_errors),
+        cmocka_unit_test(test_token_request_errors),
+        cmocka_unit_test(test_representation),
+        cmocka_unit_test(test_jti_unique),
+        cmocka_unit_test(test_userinfo_errors),
+    };
+    return cmocka_run_group_tests(tests, fx_setup, fx_teardown);
+}

@@ -2,8 +2,9 @@
 # Both install their own Debian packages first (scripts/install-deps).
 BUILD ?= build
 JOBS  ?= $(shell nproc)
+FUZZ_SECONDS ?= 5
 
-.PHONY: all deps build check unit integration sanitize valgrind demo bench pki clean
+.PHONY: all deps build clang fuzz check unit integration sanitize valgrind demo bench pki clean
 
 all: build
 
@@ -17,12 +18,18 @@ build: deps
 pki: build
 	bash certs-example/make-pki.sh certs-example/out
 
-# Everything CI runs: build with gcc, unit + integration tests, the unit tests
-# again under ASan/UBSan, and a valgrind pass over the unit tests.
+# Everything CI runs: build with gcc, unit + integration tests; the whole tree
+# again with clang (-Werror) as the fuzz build, running every libFuzzer target
+# for a few seconds; the unit tests under ASan/UBSan; a valgrind pass.
 check: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	bash scripts/fuzz-smoke $(FUZZ_SECONDS)
 	$(MAKE) sanitize
 	bash scripts/valgrind-unit $(BUILD)
+
+clang: deps
+	cmake -S . -B $(BUILD)-clang -DCMAKE_C_COMPILER=clang -DZR_TEST_HOOKS=ON >/dev/null
+	cmake --build $(BUILD)-clang -j $(JOBS)
 
 sanitize: deps
 	cmake -S . -B $(BUILD)-asan -DZR_SANITIZE=ON -DZR_TEST_HOOKS=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
@@ -33,6 +40,9 @@ sanitize: deps
 valgrind: build
 	bash scripts/valgrind-unit $(BUILD)
 
+fuzz: deps
+	bash scripts/fuzz-smoke 60
+
 demo: build pki
 	bash scripts/demo
 
@@ -40,4 +50,4 @@ bench: build pki
 	bash bench/run
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan certs-example/out run
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-clang $(BUILD)-fuzz certs-example/out run

@@ -109,7 +109,8 @@ typedef struct {
 /* Replaces the element `plain_node` (e.g. a saml:NameID inside an
  * AttributeValue) by <saml:EncryptedID> holding EncryptedData (aes256-cbc,
  * or aes256-gcm when gcm is set) and one EncryptedKey (rsa-oaep-mgf1p) per
- * recipient, shaped like the ST-SAML example messages. 0 on success. */
+ * recipient, shaped like the ST-SAML example messages. 0 on success.
+ * On success plain_node is unlinked and freed (its text wiped first). */
 int zr_xml_encrypt_to_encrypted_id(xmlDocPtr doc, xmlNodePtr plain_node,
                                    const zr_xml_encrypt_recipient_t *recipients,
                                    size_t recipient_count, int gcm, char *err, size_t errlen);

@@ -31,7 +31,7 @@ int zr_cmd_check_config(int argc, char **argv)
             fprintf(stderr, "%s\n", errs.lines[i]);
         goto end;
     }
-    printf("%s: OK (%zu care providers, %zu clients, environment %s)\n", file, cfg->tenant_count,
+    printf("%s: OK (%zu care provider(s), %zu client(s), environment %s)\n", file, cfg->tenant_count,
            cfg->client_count, zr_environment_name(cfg->environment));
     rc = 0;
 end:

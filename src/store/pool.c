@@ -226,7 +226,7 @@ static zr_store_status_t pool_acquire(zr_store_pool_t *pool, int64_t deadline_ms
                                       int *reused)
 {
     zr_store_status_t st = ZR_STORE_UNAVAILABLE;
-    int connect = 0;
+    int make_new = 0;
     char why[160];
     *out = NULL;
     *reused = 0;
@@ -245,7 +245,7 @@ static zr_store_status_t pool_acquire(zr_store_pool_t *pool, int64_t deadline_ms
             pool->open_count++;
             if (pool->down) /* this caller is the probe; the others keep failing fast */
                 pool->next_attempt_ms = now + ZR_STORE_RETRY_MS;
-            connect = 1;
+            make_new = 1;
             break;
         }
         if (now >= deadline_ms)
@@ -254,7 +254,7 @@ static zr_store_status_t pool_acquire(zr_store_pool_t *pool, int64_t deadline_ms
         pthread_cond_timedwait(&pool->returned, &pool->lock, &ts);
     }
     pthread_mutex_unlock(&pool->lock);
-    if (!connect)
+    if (!make_new)
         return st;
     *out = pool_connect(pool, deadline_ms, why, sizeof(why));
     if (*out)
@@ -266,11 +266,13 @@ static zr_store_status_t pool_acquire(zr_store_pool_t *pool, int64_t deadline_ms
     return ZR_STORE_UNAVAILABLE;
 }
 
-/* Back into the pool after a reply: Redis answered, so it is up. */
-static void pool_release(zr_store_pool_t *pool, redisContext *c)
+/* Back into the pool. answered: it just carried a reply, so Redis is up (a
+ * connect alone proves nothing: a hung Redis still accepts). */
+static void pool_release(zr_store_pool_t *pool, redisContext *c, int answered)
 {
     pthread_mutex_lock(&pool->lock);
-    pool_mark_up_locked(pool);
+    if (answered)
+        pool_mark_up_locked(pool);
     pool->idle[pool->idle_count++] = c;
     pthread_cond_signal(&pool->returned);
     pthread_mutex_unlock(&pool->lock);
@@ -338,7 +340,7 @@ zr_store_status_t zr_store_pool_command(zr_store_pool_t *pool, int argc, const c
         if (pool_acquire(pool, deadline_ms, &c, &reused) != ZR_STORE_OK)
             goto end;
         if (pool_now_ms() >= deadline_ms) {
-            pool_release(pool, c); /* healthy, but our budget went to waiting */
+            pool_release(pool, c, 0); /* healthy, but our budget went to waiting */
             goto end;
         }
         redisSetTimeout(c, pool_remaining(deadline_ms));
@@ -346,7 +348,7 @@ zr_store_status_t zr_store_pool_command(zr_store_pool_t *pool, int argc, const c
         r = redisCommandArgv(c, argc, argv, argvlen);
         saved_errno = errno;
         if (r) {
-            pool_release(pool, c);
+            pool_release(pool, c, 1);
             *reply = r;
             st = ZR_STORE_OK;
             goto end;

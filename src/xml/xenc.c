@@ -334,6 +334,72 @@ end:
     return rc;
 }
 
+/* Declared below (encryption side); also used to make a plaintext standalone. */
+static int zr_xenc_serialise(xmlNodePtr node, char **out, size_t *out_len);
+
+/* XML Encryption §4.4: an Element plaintext belongs in the context of the
+ * EncryptedData, so it may use prefixes declared only there. Parses it inside
+ * a wrapper declaring the namespaces in scope at ctx_node, and returns the
+ * element serialised standalone (its namespaces declared on itself). */
+static char *zr_xenc_parse_in_context(xmlNodePtr ctx_node, const char *pt, size_t pt_len,
+                                      size_t *out_len, char *why, size_t whylen)
+{
+    xmlNsPtr *list = xmlGetNsList(ctx_node->doc, ctx_node);
+    zr_buf_t open;
+    char *wrapped = NULL, *out = NULL;
+    size_t wrapped_len = 0;
+    xmlDocPtr doc = NULL;
+    xmlNodePtr only = NULL;
+
+    zr_buf_init(&open);
+    if (zr_buf_appends(&open, "<context") != 0)
+        goto end;
+    for (size_t i = 0; list && list[i]; i++) {
+        if (zr_buf_printf(&open, " xmlns%s%s=\"", list[i]->prefix ? ":" : "",
+                          list[i]->prefix ? (const char *)list[i]->prefix : "") != 0 ||
+            zr_buf_append_html(&open, (const char *)list[i]->href) != 0 ||
+            zr_buf_appends(&open, "\"") != 0)
+            goto end;
+    }
+    if (zr_buf_appends(&open, ">") != 0)
+        goto end;
+    wrapped_len = open.len + pt_len + 10;
+    wrapped = malloc(wrapped_len + 1);
+    if (!wrapped)
+        goto end;
+    memcpy(wrapped, open.data, open.len);
+    memcpy(wrapped + open.len, pt, pt_len);
+    memcpy(wrapped + open.len + pt_len, "</context>", 11);
+    doc = zr_xml_parse(wrapped, wrapped_len, 0, why, whylen);
+    if (!doc)
+        goto end;
+    for (xmlNodePtr c = xmlDocGetRootElement(doc)->children; c; c = c->next) {
+        if (c->type == XML_ELEMENT_NODE && !only) {
+            only = c;
+        } else if (c->type != XML_TEXT_NODE || !xmlIsBlankNode(c)) {
+            only = NULL;
+            break;
+        }
+    }
+    if (!only || zr_xenc_serialise(only, &out, out_len) != 0) {
+        zr_xml_fail(why, whylen, "not exactly one element");
+        goto end;
+    }
+end:
+    if (doc) {
+        zr_xml_wipe_tree((xmlNodePtr)doc);
+        xmlFreeDoc(doc);
+    }
+    if (wrapped) {
+        OPENSSL_cleanse(wrapped, wrapped_len + 1);
+        free(wrapped);
+    }
+    zr_buf_free(&open);
+    if (list)
+        xmlFree(list);
+    return out;
+}
+
 int zr_xml_decrypt_encrypted_id(xmlNodePtr encrypted_id, const char *recipient,
                                 const zr_xml_decrypt_key_t *keys, size_t key_count,
                                 char **plain, char *err, size_t errlen)
@@ -420,8 +486,18 @@ int zr_xml_decrypt_encrypted_id(xmlNodePtr encrypted_id, const char *recipient,
     }
     check = zr_xml_parse(pt, pt_len, 0, why, sizeof(why));
     if (!check) {
-        zr_xml_fail(err, errlen, "decrypted data is not one XML element: %s", why);
-        goto end;
+        char ctx_why[200];
+        size_t std_len = 0;
+        char *standalone = zr_xenc_parse_in_context(encrypted_id, pt, pt_len, &std_len, ctx_why,
+                                                    sizeof(ctx_why));
+        if (!standalone) {
+            zr_xml_fail(err, errlen, "decrypted data is not one XML element: %s", why);
+            goto end;
+        }
+        OPENSSL_cleanse(pt, pt_len);
+        free(pt);
+        pt = standalone;
+        pt_len = std_len;
     }
     *plain = pt;
     pt = NULL;

@@ -620,14 +620,13 @@ static void test_artifact_response_single_key(void **state)
     xmlNodePtr eid = path(zr_xml_next(zr_xml_child(stmt, S, "Attribute"), S, "Attribute"),
                           P(S, "AttributeValue", S, "EncryptedID"));
     assert_int_equal(zr_xml_count_children(eid, ZR_NS_XENC, "EncryptedKey"), 1);
-    size_t k0[] = {0}, k1[] = {1};
+    size_t k0[] = {0};
     assert_bsn_nameid(decrypt_attribute(stmt, ZR_SAML_ATTR_ACTING, k0, 1), ACTING_BSN);
     /* the second key was not a recipient: it cannot decrypt */
     zr_xml_decrypt_key_t dk = {t->bsn_keys[1].key, t->bsn_keys[1].key_name, t->bsn_keys[1].key_name_sha256};
     char err[256] = "", *plain = NULL;
     assert_int_not_equal(zr_xml_decrypt_encrypted_id(eid, FX_DV_ENTITY, &dk, 1, &plain, err, sizeof(err)), 0);
     assert_null(plain);
-    (void)k1;
     xmlFreeDoc(doc);
     free(xml);
     zr_saml_idp_request_clear(&r);

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,19 +285,19 @@ static void test_absent_at_start(void **state)
 typedef struct {
     int fd;
     int port;
-    volatile int stop;
-    int accepted;
+    atomic_int stop;
+    atomic_int accepted;
 } dropper_t;
 
 static void *dropper_thread(void *p)
 {
     dropper_t *d = p;
-    while (!d->stop) {
+    while (!atomic_load(&d->stop)) {
         struct pollfd pfd = {d->fd, POLLIN, 0};
         if (poll(&pfd, 1, 20) == 1) {
             int c = accept(d->fd, NULL, NULL);
             if (c >= 0) {
-                d->accepted++;
+                atomic_fetch_add(&d->accepted, 1);
                 close(c);
             }
         }
@@ -334,10 +335,12 @@ static void test_reconnects_are_throttled(void **state)
     /* hundreds of calls, but at most one attempt per 250 ms (plus the first) */
     {
         int64_t elapsed = now_ms() - start;
-        d.stop = 1;
+        int accepted;
+        atomic_store(&d.stop, 1);
         pthread_join(th, NULL);
-        assert_true(d.accepted >= 2);
-        assert_true(d.accepted <= 2 + elapsed / 250);
+        accepted = atomic_load(&d.accepted);
+        assert_true(accepted >= 2);
+        assert_true(accepted <= 2 + elapsed / 250);
     }
     zr_store_close(s);
     log = capture_end(path, saved);

@@ -5,6 +5,7 @@
 #include "test_xml_fixture.h"
 
 #include <ctype.h>
+#include <pthread.h>
 
 #include <xmlsec/xmlsec.h>
 #include <xmlsec/xmldsig.h>
@@ -517,6 +518,54 @@ static void test_example_keyname_lookup(void **state)
     free(data);
 }
 
+/* Worker threads sign and verify at the same time with shared keys (the
+ * relay's HTTP workers do); every result must still be right. */
+typedef struct {
+    char *xml;
+    int failures;
+} worker_t;
+
+static void *worker(void *arg)
+{
+    worker_t *w = arg;
+    zr_xml_verify_key_t keys[2] = {vkey(&fx.b), vkey(&fx.a)};
+    for (int i = 0; i < 20; i++) {
+        char err[256] = "";
+        xmlDocPtr doc = zr_xml_parse(w->xml, strlen(w->xml), 0, err, sizeof(err));
+        xmlDocPtr fresh = zr_xml_parse(MSG, strlen(MSG), 0, err, sizeof(err));
+        if (!doc || !fresh || zr_xml_verify(doc, assertion_of(doc), keys, 2, err, sizeof(err)) != 0 ||
+            zr_xml_sign(fresh, assertion_of(fresh), fx.b.key, fx.b.name, NULL, err, sizeof(err)) != 0 ||
+            zr_xml_verify(fresh, assertion_of(fresh), keys, 2, err, sizeof(err)) != 0)
+            w->failures++;
+        /* and a refusal, concurrently */
+        xmlNodeSetContent(tx_find(xmlDocGetRootElement(doc), ZR_NS_SAML, "NameID"), BAD_CAST "x");
+        if (zr_xml_verify(doc, assertion_of(doc), keys, 2, err, sizeof(err)) == 0)
+            w->failures++;
+        xmlFreeDoc(doc);
+        xmlFreeDoc(fresh);
+    }
+    return NULL;
+}
+
+static void test_concurrent_use(void **state)
+{
+    xmlDocPtr doc = signed_msg(&fx.a, fx.a.name, NULL);
+    worker_t w[4];
+    pthread_t t[4];
+    char *xml = zr_xml_dump(doc, NULL, NULL);
+    for (int i = 0; i < 4; i++) {
+        w[i].xml = xml;
+        w[i].failures = 0;
+        assert_int_equal(pthread_create(&t[i], NULL, worker, &w[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].failures, 0);
+    }
+    free(xml);
+    xmlFreeDoc(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -544,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_anchor_chained_certificate),
         cmocka_unit_test(test_anchor_still_refuses_wrapping),
         cmocka_unit_test(test_example_keyname_lookup),
+        cmocka_unit_test(test_concurrent_use),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -206,7 +206,8 @@ static void test_golden_examples_parse(void **state)
         xmlDocPtr doc;
         if (n < 5 || strcmp(e->d_name + n - 4, ".xml") != 0)
             continue;
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path))
+            fail_msg("path too long: %s", e->d_name);
         assert_int_equal(zr_file_read(path, ZR_XML_MAX_BYTES, &data, &len), 0);
         err[0] = '\0';
         doc = zr_xml_parse(data, len, 0, err, sizeof(err));

@@ -422,6 +422,72 @@ static void test_plaintext_must_be_xml(void **state)
     xmlFreeDoc(doc);
 }
 
+/* Unwraps the AES key of a GCM EncryptedID (test holds the private key) and
+ * replaces the ciphertext by an encryption of `plain`. */
+static void set_plaintext_gcm(xmlNodePtr eid, EVP_PKEY *priv, const char *plain)
+{
+    xmlNodePtr ed = zr_xml_child(eid, ZR_NS_XENC, "EncryptedData");
+    xmlNodePtr ek = zr_xml_child(eid, ZR_NS_XENC, "EncryptedKey");
+    uint8_t *wrapped = NULL, aes[512], buf[1024];
+    size_t wrapped_len = 0, aes_len = sizeof(aes), n = strlen(plain);
+    EVP_PKEY_CTX *c;
+    EVP_CIPHER_CTX *cc;
+    int len = 0;
+
+    assert_true(n + 28 < sizeof(buf));
+    get_cipher_value(ek, &wrapped, &wrapped_len);
+    c = EVP_PKEY_CTX_new(priv, NULL);
+    assert_true(EVP_PKEY_decrypt_init(c) > 0);
+    assert_true(EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_OAEP_PADDING) > 0);
+    assert_true(EVP_PKEY_decrypt(c, aes, &aes_len, wrapped, wrapped_len) > 0);
+    assert_int_equal(aes_len, 32);
+    EVP_PKEY_CTX_free(c);
+    free(wrapped);
+    memset(buf, 7, 12); /* IV */
+    cc = EVP_CIPHER_CTX_new();
+    assert_int_equal(EVP_EncryptInit_ex(cc, EVP_aes_256_gcm(), NULL, aes, buf), 1);
+    assert_int_equal(EVP_EncryptUpdate(cc, buf + 12, &len, (const uint8_t *)plain, (int)n), 1);
+    assert_int_equal(EVP_EncryptFinal_ex(cc, buf + 12 + len, &len), 1);
+    assert_int_equal(EVP_CIPHER_CTX_ctrl(cc, EVP_CTRL_GCM_GET_TAG, 16, buf + 12 + n), 1);
+    EVP_CIPHER_CTX_free(cc);
+    set_cipher_value(ed, buf, 12 + n + 16);
+}
+
+static void test_plaintext_forms(void **state)
+{
+    zr_xml_encrypt_recipient_t r = rcpt(DV1, &fx.k1);
+    zr_xml_decrypt_key_t k = dkey(&fx.k1);
+    xmlDocPtr doc = encrypted_doc(&r, 1, 1);
+    xmlNodePtr eid = eid_of(doc);
+    char err[256] = "";
+    char *plain = NULL;
+
+    /* Sanity: the helper's own ciphertext of a standalone element decrypts. */
+    set_plaintext_gcm(eid, fx.k1.key, "<saml2:NameID xmlns:saml2=\"" ZR_NS_SAML "\">" BSN "</saml2:NameID>");
+    assert_int_equal(zr_xml_decrypt_encrypted_id(eid, DV1, &k, 1, &plain, err, sizeof(err)), 0);
+    free(plain);
+    /* A prefix declared only around the EncryptedID (XML Encryption §4.4):
+     * resolved in context, returned standalone. */
+    set_plaintext_gcm(eid, fx.k1.key, "<saml2:NameID NameQualifier=\"q\">" BSN "</saml2:NameID>");
+    if (zr_xml_decrypt_encrypted_id(eid, DV1, &k, 1, &plain, err, sizeof(err)) != 0)
+        fail_msg("in-context plaintext: %s", err);
+    assert_non_null(strstr(plain, "xmlns:saml2=\"" ZR_NS_SAML "\""));
+    assert_non_null(strstr(plain, ">" BSN "<"));
+    xmlDocPtr alone = tx_parse(plain);
+    xmlFreeDoc(alone);
+    free(plain);
+    /* Refused: unknown prefix, no element, two elements, a DOCTYPE. */
+    set_plaintext_gcm(eid, fx.k1.key, "<foo:NameID>" BSN "</foo:NameID>");
+    expect_refused(eid, DV1, &k, 1, "decrypted data is not one XML element");
+    set_plaintext_gcm(eid, fx.k1.key, BSN);
+    expect_refused(eid, DV1, &k, 1, "decrypted data is not one XML element");
+    set_plaintext_gcm(eid, fx.k1.key, "<a>1</a><a>2</a>");
+    expect_refused(eid, DV1, &k, 1, "decrypted data is not one XML element");
+    set_plaintext_gcm(eid, fx.k1.key, "<!DOCTYPE a [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><a>&e;</a>");
+    expect_refused(eid, DV1, &k, 1, "DOCTYPE not allowed");
+    xmlFreeDoc(doc);
+}
+
 /* The official example's EncryptedID: the recipient and KeyName rules apply
  * to the real shape. */
 static void test_official_example_selection(void **state)
@@ -470,6 +536,7 @@ int main(void)
         cmocka_unit_test(test_key_inside_keyinfo),
         cmocka_unit_test(test_xmlenc11_rsa_oaep_sha256),
         cmocka_unit_test(test_plaintext_must_be_xml),
+        cmocka_unit_test(test_plaintext_forms),
         cmocka_unit_test(test_official_example_selection),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

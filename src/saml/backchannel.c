@@ -93,12 +93,34 @@ static int set_common(CURL *c, const char *ca_file, long connect_timeout_ms, lon
     return ok ? 0 : -1;
 }
 
-/* Classifies a failed transfer. `sent` says whether request bytes left us:
- * only then can TVS have consumed the artifact. */
-static int describe_failure(CURLcode cc, const char *detail, int sent, const sink_t *sink,
-                            long timeout_ms, char *err, size_t errlen)
+/* Where a failed transfer got to: only once request bytes left us can TVS
+ * have consumed the artifact. */
+typedef struct {
+    int tcp_connected;
+    int tls_done;
+    int sent;
+} progress_t;
+
+static progress_t transfer_progress(CURL *c)
+{
+    curl_off_t connect_us = 0, appconnect_us = 0;
+    long request_size = 0;
+    progress_t p;
+    curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &connect_us);
+    curl_easy_getinfo(c, CURLINFO_APPCONNECT_TIME_T, &appconnect_us);
+    curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &request_size);
+    p.tcp_connected = connect_us > 0;
+    p.tls_done = appconnect_us > 0;
+    p.sent = request_size > 0;
+    return p;
+}
+
+/* Classifies a failed transfer into ZR_SAML_ERR_* with a specific message. */
+static int describe_failure(CURLcode cc, const char *detail, progress_t p, const sink_t *sink,
+                            long connect_timeout_ms, long timeout_ms, char *err, size_t errlen)
 {
     const char *why = detail && *detail ? detail : curl_easy_strerror(cc);
+    int sent = p.sent;
     if (sink->too_large) {
         snprintf(err, errlen, "TVS answer larger than %zu bytes, refused", sink->max);
         return ZR_SAML_ERR_TOO_LARGE;
@@ -109,6 +131,10 @@ static int describe_failure(CURLcode cc, const char *detail, int sent, const sin
         snprintf(err, errlen, "cannot connect to TVS: %s", why);
         return ZR_SAML_ERR_UNAVAILABLE;
     case CURLE_OPERATION_TIMEDOUT:
+        if (!p.tcp_connected) {
+            snprintf(err, errlen, "cannot connect to TVS: timeout after %ld ms", connect_timeout_ms);
+            return ZR_SAML_ERR_UNAVAILABLE;
+        }
         if (!sent) {
             snprintf(err, errlen, "timeout after %ld ms before the request was sent: %s", timeout_ms, why);
             return ZR_SAML_ERR_UNAVAILABLE;
@@ -125,16 +151,20 @@ static int describe_failure(CURLcode cc, const char *detail, int sent, const sin
     case CURLE_SSL_CLIENTCERT:
         snprintf(err, errlen, "TLS handshake with TVS failed: %s", why);
         return ZR_SAML_ERR_TLS;
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-        /* With TLS 1.3 a server refuses our client certificate only after
-         * the client considers the handshake done: the alert shows up here. */
-        if (strstr(why, "alert") || strstr(why, "SSL")) {
+    default:
+        /* Connected but the handshake never completed; or, with TLS 1.3, the
+         * server refused our client certificate only after the client
+         * considered the handshake done, which shows up as an alert. */
+        if ((p.tcp_connected && !p.tls_done) ||
+            ((cc == CURLE_RECV_ERROR || cc == CURLE_SEND_ERROR) && (strstr(why, "alert") || strstr(why, "SSL")))) {
             snprintf(err, errlen, "TLS handshake with TVS failed: %s", why);
             return ZR_SAML_ERR_TLS;
         }
-        /* fall through */
-    default:
+        if (p.tls_done && !sent && (cc == CURLE_RECV_ERROR || cc == CURLE_SEND_ERROR)) {
+            snprintf(err, errlen, "TLS handshake with TVS failed: connection closed before the request "
+                     "(client certificate refused?): %s", why);
+            return ZR_SAML_ERR_TLS;
+        }
         snprintf(err, errlen, "back channel to TVS failed%s: %s", sent ? " after sending (not retried)" : "",
                  why);
         return sent ? ZR_SAML_ERR_TRANSPORT : ZR_SAML_ERR_UNAVAILABLE;
@@ -294,7 +324,6 @@ int zr_saml_backchannel_post(zr_saml_backchannel_t *bc, const char *url, const c
     char detail[CURL_ERROR_SIZE] = "";
     sink_t sink = {.max = ZR_SAML_MAX_RESPONSE_BYTES};
     long status = 0;
-    long request_size = 0;
     int rc = ZR_SAML_ERR_INTERNAL;
     CURL *c;
 
@@ -318,13 +347,13 @@ int zr_saml_backchannel_post(zr_saml_backchannel_t *bc, const char *url, const c
     }
     /* Exactly one perform: no retry loop here, whatever happens. */
     CURLcode cc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &request_size);
+    progress_t progress = transfer_progress(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, NULL);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
     if (cc != CURLE_OK) {
-        rc = describe_failure(cc, detail, request_size > 0, &sink, bc->timeout_ms, err, errlen);
+        rc = describe_failure(cc, detail, progress, &sink, bc->connect_timeout_ms, bc->timeout_ms, err, errlen);
         goto end;
     }
     if (status != 200) {
@@ -353,7 +382,6 @@ int zr_saml_https_get(const char *url, const char *ca_file, long connect_timeout
     sink_t sink = {.max = max};
     CURL *c = NULL;
     long status = 0;
-    long request_size = 0;
     int rc = -1;
 
     zr_buf_init(&sink.buf);
@@ -377,11 +405,11 @@ int zr_saml_https_get(const char *url, const char *ca_file, long connect_timeout
         goto end;
     }
     CURLcode cc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &request_size);
+    progress_t progress = transfer_progress(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     if (cc != CURLE_OK) {
         char why[512];
-        describe_failure(cc, detail, request_size > 0, &sink, timeout_ms, why, sizeof(why));
+        describe_failure(cc, detail, progress, &sink, connect_timeout_ms, timeout_ms, why, sizeof(why));
         snprintf(err, errlen, "fetching TVS metadata: %s", why);
         goto end;
     }

@@ -194,7 +194,7 @@ static int zr_xenc_unwrap(xmlNodePtr ek, EVP_PKEY *pkey, uint8_t *key, size_t ex
         goto end;
     }
     if (strcmp(alg, ZR_XENC_RSA_OAEP_MGF1P) == 0) {
-        mgf_alg = NULL; /* mgf1p: MGF1 with SHA-1 by definition */
+        /* mgf1p: MGF1 with SHA-1 by definition, no MGF element */
         if (mgf) {
             zr_xml_fail(err, errlen, "unsupported algorithm MGF with %s", alg);
             goto end;

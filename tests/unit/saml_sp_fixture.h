@@ -26,9 +26,23 @@
 #define FX_UUID_1 "7f3e2a10-5d2b-4c8e-9a61-0b1c2d3e4f50"
 #define FX_UUID_2 "0a9b8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d"
 
+/* The next of 16 pre-made RSA 2048 keys (tests/data/saml/sp/test-key-NN.pem):
+ * generating keys would make the tests slow, above all under valgrind. Calls
+ * within one test program return distinct keys until the pool wraps. */
 static inline EVP_PKEY *fx_rsa_key(void)
 {
-    return EVP_RSA_gen(2048);
+    static int next = 0;
+    char path[512];
+    const char *data = getenv("ZR_TEST_DATA");
+    snprintf(path, sizeof(path), "%s/saml/sp/test-key-%02d.pem", data ? data : ZR_SOURCE_DIR "/tests/data",
+             next % 16 + 1);
+    next++;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return EVP_RSA_gen(2048);
+    EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    return k ? k : EVP_RSA_gen(2048);
 }
 
 /* A certificate for key, signed by issuer (self-signed when issuer_key is

@@ -208,6 +208,22 @@ static int bc_setup(void **state)
     return 0;
 }
 
+static void server_stop(bc_fixture_t *f)
+{
+    if (f->server > 0) {
+        kill(f->server, SIGTERM);
+        waitpid(f->server, NULL, 0);
+    }
+    f->server = 0;
+}
+
+/* Per test: the server goes away even when an assertion failed mid-test. */
+static int server_teardown(void **state)
+{
+    server_stop(*state);
+    return 0;
+}
+
 static int bc_teardown(void **state)
 {
     bc_fixture_t *f = *state;
@@ -217,14 +233,6 @@ static int bc_teardown(void **state)
     return 0;
 }
 
-static void server_stop(bc_fixture_t *f)
-{
-    if (f->server > 0) {
-        kill(f->server, SIGTERM);
-        waitpid(f->server, NULL, 0);
-    }
-    f->server = 0;
-}
 
 /* Starts mtls_server.py in `mode` trusting client_ca for client certs; waits
  * until it listens. */
@@ -482,13 +490,13 @@ int main(void)
         cmocka_unit_test(test_artifact_resolve_soap_shape),
     };
     const struct CMUnitTest bc_tests[] = {
-        cmocka_unit_test(test_backchannel_success),
-        cmocka_unit_test(test_backchannel_wrong_server_ca),
-        cmocka_unit_test(test_backchannel_client_cert_refused),
-        cmocka_unit_test(test_backchannel_http_500),
-        cmocka_unit_test(test_backchannel_too_large),
-        cmocka_unit_test(test_backchannel_timeout_is_not_retried),
-        cmocka_unit_test(test_backchannel_unreachable_and_not_https),
+        cmocka_unit_test_teardown(test_backchannel_success, server_teardown),
+        cmocka_unit_test_teardown(test_backchannel_wrong_server_ca, server_teardown),
+        cmocka_unit_test_teardown(test_backchannel_client_cert_refused, server_teardown),
+        cmocka_unit_test_teardown(test_backchannel_http_500, server_teardown),
+        cmocka_unit_test_teardown(test_backchannel_too_large, server_teardown),
+        cmocka_unit_test_teardown(test_backchannel_timeout_is_not_retried, server_teardown),
+        cmocka_unit_test_teardown(test_backchannel_unreachable_and_not_https, server_teardown),
     };
     int failed = 0;
     if (zr_xml_init() != 0)

@@ -86,7 +86,8 @@ typedef struct zr_saml_backchannel zr_saml_backchannel_t;
 zr_saml_backchannel_t *zr_saml_backchannel_new(const zr_config_t *cfg, char *err, size_t errlen);
 void zr_saml_backchannel_free(zr_saml_backchannel_t *bc);
 
-/* Builds and signs an ArtifactResolve (SOAP), POSTs it once (never retried
+/* Builds and signs an ArtifactResolve (SOAP) issued by the care provider
+ * the login was started for (tenant), POSTs it once (never retried
  * once sent), returns the SOAP response body. *resolve_id is the ID of our
  * ArtifactResolve (for InResponseTo). ZR_SAML_ERR_* on failure. */
 #define ZR_SAML_ERR_INTERNAL    (-1) /* could not build or sign the request: nothing sent */
@@ -98,7 +99,7 @@ void zr_saml_backchannel_free(zr_saml_backchannel_t *bc);
 #define ZR_SAML_ERR_TOO_LARGE   (-7) /* answer larger than 1 MiB */
 #define ZR_SAML_ERR_TRANSPORT   (-8) /* other failure after the request may have been sent */
 int zr_saml_artifact_resolve(zr_saml_backchannel_t *bc, const zr_config_t *cfg,
-                             const zr_saml_idp_t *idp, const char *samlart,
+                             const zr_saml_idp_t *idp, const zr_tenant_t *tenant, const char *samlart,
                              char **resolve_id, char **soap_response, size_t *soap_len,
                              char *err, size_t errlen);
 

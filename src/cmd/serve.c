@@ -1,6 +1,7 @@
 /* `zorgrelay serve CONFIG`: validate the configuration completely, then run. */
 #include "zr/cmd.h"
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "zr/config.h"
@@ -18,6 +19,9 @@ int zr_cmd_serve(int argc, char **argv)
         return 2;
     }
     zr_log_set_component("relay");
+    /* A peer that went away (browser, Redis, TVS) must give EPIPE on that
+     * socket, never end the process. */
+    signal(SIGPIPE, SIG_IGN);
     cfg = zr_config_load(argv[1], &errs);
     if (!cfg) {
         for (size_t i = 0; i < errs.count; i++)

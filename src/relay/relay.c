@@ -317,7 +317,7 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
         zr_oidc_authorize_error(relay->oidc, &pending.authz, "server_error", "the answer from TVS was refused", resp);
         goto end;
     }
-    if (zr_saml_artifact_resolve(bc, cfg, idp, samlart, &resolve_id, &soap, &soap_len, err, sizeof(err)) != 0) {
+    if (zr_saml_artifact_resolve(bc, cfg, idp, tenant, samlart, &resolve_id, &soap, &soap_len, err, sizeof(err)) != 0) {
         zr_log_error("acs", "login=%s artifact resolution failed: %s ref=%s", zr_log_mask(relay_state, mask), err,
                      ref);
         zr_oidc_authorize_error(relay->oidc, &pending.authz, "temporarily_unavailable",

@@ -73,7 +73,7 @@ end:
 }
 
 int zr_saml_artifact_resolve_build(const zr_config_t *cfg, const zr_saml_idp_t *idp,
-                                   const char *samlart, char **id_out, char **soap_out,
+                                   const zr_tenant_t *tenant, const char *samlart, char **id_out, char **soap_out,
                                    char *err, size_t errlen)
 {
     LassoSamlp2ArtifactResolve *req = NULL;
@@ -90,11 +90,10 @@ int zr_saml_artifact_resolve_build(const zr_config_t *cfg, const zr_saml_idp_t *
         snprintf(err, errlen, "no ArtifactResolutionService in the TVS metadata");
         goto end;
     }
-    /* TODO(cluster): the Issuer must be the entity the artifact belongs to:
-     * the tenant's entityID for a direct connection, the LC's for a cluster.
-     * The signature of zr_saml_artifact_resolve carries no tenant yet, so a
-     * direct connection with the first care provider is assumed here. */
-    if (cfg->tenant_count < 1 || !cfg->tenants[0].entity_id) {
+    /* The Issuer is the entity the artifact was sent to: the care provider's
+     * entityID for a direct connection (a cluster connection will use the
+     * LC's). TVS hands the message only to that entity. */
+    if (!tenant || !tenant->entity_id) {
         snprintf(err, errlen, "no care provider configured to issue the ArtifactResolve");
         goto end;
     }
@@ -115,7 +114,7 @@ int zr_saml_artifact_resolve_build(const zr_config_t *cfg, const zr_saml_idp_t *
     req->parent.Version = strdup("2.0");
     req->parent.IssueInstant = strdup(instant);
     req->parent.Destination = strdup(idp->artifact_url);
-    req->parent.Issuer = (LassoSaml2NameID *)lasso_saml2_name_id_new_with_string(cfg->tenants[0].entity_id);
+    req->parent.Issuer = (LassoSaml2NameID *)lasso_saml2_name_id_new_with_string(tenant->entity_id);
     req->Artifact = strdup(samlart);
     if (!req->parent.ID || !req->parent.Version || !req->parent.IssueInstant ||
         !req->parent.Destination || !req->parent.Issuer || !req->Artifact) {
@@ -171,7 +170,7 @@ end:
 }
 
 int zr_saml_artifact_resolve(zr_saml_backchannel_t *bc, const zr_config_t *cfg,
-                             const zr_saml_idp_t *idp, const char *samlart,
+                             const zr_saml_idp_t *idp, const zr_tenant_t *tenant, const char *samlart,
                              char **resolve_id, char **soap_response, size_t *soap_len,
                              char *err, size_t errlen)
 {
@@ -202,7 +201,7 @@ int zr_saml_artifact_resolve(zr_saml_backchannel_t *bc, const zr_config_t *cfg,
         rc = ZR_SAML_ERR_ARTIFACT;
         goto end;
     }
-    if (zr_saml_artifact_resolve_build(cfg, idp, samlart, &id, &request, err, errlen) != 0)
+    if (zr_saml_artifact_resolve_build(cfg, idp, tenant, samlart, &id, &request, err, errlen) != 0)
         goto end;
     rc = zr_saml_backchannel_post(bc, idp->artifact_url, request, strlen(request), &response,
                                   &response_len, err, errlen);

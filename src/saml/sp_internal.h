@@ -22,7 +22,7 @@ xmlDocPtr zr_saml_sign_lasso_xml(const zr_config_t *cfg, const char *lasso_xml,
  * shaped like examples/artifact_resolve_request.xml. *id and *soap are
  * malloc'ed. 0 on success. */
 int zr_saml_artifact_resolve_build(const zr_config_t *cfg, const zr_saml_idp_t *idp,
-                                   const char *samlart, char **id, char **soap,
+                                   const zr_tenant_t *tenant, const char *samlart, char **id, char **soap,
                                    char *err, size_t errlen);
 
 /* POSTs one SOAP message over the back channel; never retried. Returns 0 or

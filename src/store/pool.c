@@ -53,6 +53,12 @@ int zr_store_pool_init(zr_store_pool_t *pool, const zr_redis_config_t *cfg, char
     pool->password = cfg->password && *cfg->password ? zr_strdup(cfg->password) : NULL;
     pool->db = cfg->db;
     pool->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 500;
+    {
+        /* Servers (relay, mock) ignore SIGPIPE process-wide; then masking it
+         * around every command only costs three syscalls per call. */
+        struct sigaction sa;
+        pool->sigpipe_ignored = sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN;
+    }
     if (pool->unix_socket)
         zr_buf_printf(&target, "unix:%s", pool->unix_socket);
     else
@@ -193,7 +199,7 @@ static redisContext *pool_connect(zr_store_pool_t *pool, int64_t deadline_ms, ch
         snprintf(why, whylen, "connect: %s", c->errstr);
         goto fail;
     }
-    if (redisSetTimeout(c, pool_remaining(deadline_ms)) != REDIS_OK) {
+    if (redisSetTimeout(c, (struct timeval){pool->timeout_ms / 1000, (pool->timeout_ms % 1000) * 1000}) != REDIS_OK) {
         snprintf(why, whylen, "cannot set timeout: %s", c->errstr);
         goto fail;
     }
@@ -327,7 +333,8 @@ zr_store_status_t zr_store_pool_command(zr_store_pool_t *pool, int argc, const c
     sigset_t old_mask;
     int was_pending = 0;
     *reply = NULL;
-    pool_sigpipe_block(&old_mask, &was_pending);
+    if (!pool->sigpipe_ignored)
+        pool_sigpipe_block(&old_mask, &was_pending);
     /* Two rounds at most: the second only when a pooled connection turned out
      * to be closed by the server (Redis restarted while it sat idle). The
      * command never reached a live server then, so sending it again cannot
@@ -343,10 +350,18 @@ zr_store_status_t zr_store_pool_command(zr_store_pool_t *pool, int argc, const c
             pool_release(pool, c, 0); /* healthy, but our budget went to waiting */
             goto end;
         }
-        redisSetTimeout(c, pool_remaining(deadline_ms));
+        /* A connection's timeout is the whole budget; lower it (and put it
+         * back after) only when this call already spent part of its budget
+         * waiting, which saves two setsockopt calls on every fast command. */
+        int64_t left_ms = deadline_ms - pool_now_ms();
+        int lowered = left_ms < pool->timeout_ms - ZR_STORE_TIMEOUT_SLACK_MS;
+        if (lowered)
+            redisSetTimeout(c, pool_remaining(deadline_ms));
         errno = 0;
         r = redisCommandArgv(c, argc, argv, argvlen);
         saved_errno = errno;
+        if (r && lowered)
+            redisSetTimeout(c, (struct timeval){pool->timeout_ms / 1000, (pool->timeout_ms % 1000) * 1000});
         if (r) {
             pool_release(pool, c, 1);
             *reply = r;
@@ -368,6 +383,7 @@ zr_store_status_t zr_store_pool_command(zr_store_pool_t *pool, int argc, const c
         goto end;
     }
 end:
-    pool_sigpipe_restore(&old_mask, was_pending);
+    if (!pool->sigpipe_ignored)
+        pool_sigpipe_restore(&old_mask, was_pending);
     return st;
 }

@@ -17,6 +17,9 @@
 /* While Redis is down, one caller probes it at most this often; every other
  * call fails at once instead of hammering a dead server. */
 #define ZR_STORE_RETRY_MS 250
+/* A command gets its own shorter socket timeout only when the call has
+ * already used more than this much of its budget. */
+#define ZR_STORE_TIMEOUT_SLACK_MS 50
 
 typedef struct {
     char *host;
@@ -26,6 +29,7 @@ typedef struct {
     int db;
     int timeout_ms;            /* bound for one whole store call */
     char *target;              /* "host:port" or "unix:path", for log lines */
+    int sigpipe_ignored;       /* process ignores SIGPIPE: no per-call masking needed */
 
     pthread_mutex_t lock;
     pthread_cond_t returned;   /* a connection came back or a slot freed */

@@ -82,7 +82,7 @@ static void test_artifact_resolve_soap_shape(void **state)
     char *id = NULL, *soap = NULL;
     char err[256] = "";
 
-    assert_int_equal(zr_saml_artifact_resolve_build(cfg, idp, art, &id, &soap, err, sizeof(err)), 0);
+    assert_int_equal(zr_saml_artifact_resolve_build(cfg, idp, &cfg->tenants[0], art, &id, &soap, err, sizeof(err)), 0);
     xmlDocPtr doc = zr_xml_parse(soap, strlen(soap), 0, err, sizeof(err));
     assert_non_null(doc);
     xmlNodePtr env = xmlDocGetRootElement(doc);
@@ -131,11 +131,8 @@ static void test_artifact_resolve_soap_shape(void **state)
     free(soap);
 
     /* No care provider: nobody to issue it. */
-    size_t n = cfg->tenant_count;
-    cfg->tenant_count = 0;
-    assert_int_equal(zr_saml_artifact_resolve_build(cfg, idp, art, &id, &soap, err, sizeof(err)), -1);
+    assert_int_equal(zr_saml_artifact_resolve_build(cfg, idp, NULL, art, &id, &soap, err, sizeof(err)), -1);
     assert_null(soap);
-    cfg->tenant_count = n;
     free(art);
     zr_saml_idp_free(idp);
     fx_config_free(cfg);
@@ -302,7 +299,7 @@ static int resolve(bc_fixture_t *f, zr_saml_backchannel_t *bc, char **id, char *
     snprintf(url, sizeof(url), "https://127.0.0.1:%d/kvs/rd/resolve_artifact", f->port);
     zr_saml_idp_t *idp = fx_idp_new(url);
     char *art = fx_artifact(FX_RD_ENTITY, 0x0004, 0, 44);
-    int rc = zr_saml_artifact_resolve(bc, f->cfg, idp, art, id, resp, len, err, errlen);
+    int rc = zr_saml_artifact_resolve(bc, f->cfg, idp, &f->cfg->tenants[0], art, id, resp, len, err, errlen);
     free(art);
     zr_saml_idp_free(idp);
     return rc;
@@ -470,7 +467,7 @@ static void test_backchannel_unreachable_and_not_https(void **state)
     /* A wrong artifact is refused before anything is sent. */
     zr_saml_idp_t *idp = fx_idp_new(NULL);
     char *art = fx_artifact(FX_RD_ENTITY, 0x0004, 1, 44);
-    assert_int_equal(zr_saml_artifact_resolve(bc, f->cfg, idp, art, &id, &resp, &len, err, sizeof(err)),
+    assert_int_equal(zr_saml_artifact_resolve(bc, f->cfg, idp, &f->cfg->tenants[0], art, &id, &resp, &len, err, sizeof(err)),
                      ZR_SAML_ERR_ARTIFACT);
     free(art);
     zr_saml_idp_free(idp);

@@ -402,7 +402,7 @@ static void test_artifact_resolve_verify(void **state)
     char err[256] = "", *id = NULL, *soap = NULL;
     char *art = zr_saml_idp_artifact_new(FX_RD_ENTITY, 0);
 
-    if (zr_saml_artifact_resolve_build(fx.cfg, idp, art, &id, &soap, err, sizeof(err)) != 0)
+    if (zr_saml_artifact_resolve_build(fx.cfg, idp, &fx.cfg->tenants[0], art, &id, &soap, err, sizeof(err)) != 0)
         fail_msg("build: %s", err);
     if (zr_saml_idp_artifact_resolve_verify(fx.cfg, soap, strlen(soap), &r, err, sizeof(err)) != ZR_SAML_IDP_OK)
         fail_msg("refused: %s", err);
@@ -422,7 +422,7 @@ static void test_artifact_resolve_verify(void **state)
     /* sent to another endpoint */
     free(idp->artifact_url);
     idp->artifact_url = strdup("https://elsewhere.example/kvs/rd/resolve_artifact");
-    assert_int_equal(zr_saml_artifact_resolve_build(fx.cfg, idp, art, &id, &soap, err, sizeof(err)), 0);
+    assert_int_equal(zr_saml_artifact_resolve_build(fx.cfg, idp, &fx.cfg->tenants[0], art, &id, &soap, err, sizeof(err)), 0);
     assert_int_equal(zr_saml_idp_artifact_resolve_verify(fx.cfg, soap, strlen(soap), &r, err, sizeof(err)),
                      ZR_SAML_IDP_ERR_DESTINATION);
     free(id);
@@ -433,7 +433,7 @@ static void test_artifact_resolve_verify(void **state)
     free(idp->artifact_url);
     idp->artifact_url = strdup(MOCK_ARTIFACT "/kvs/rd/resolve_artifact");
     art = fx_artifact("urn:nl-eid-gdi:1.0:RD:00000009999999999999:entities:9000", 4, 0, 44);
-    assert_int_equal(zr_saml_artifact_resolve_build(fx.cfg, idp, art, &id, &soap, err, sizeof(err)), 0);
+    assert_int_equal(zr_saml_artifact_resolve_build(fx.cfg, idp, &fx.cfg->tenants[0], art, &id, &soap, err, sizeof(err)), 0);
     assert_int_equal(zr_saml_idp_artifact_resolve_verify(fx.cfg, soap, strlen(soap), &r, err, sizeof(err)),
                      ZR_SAML_IDP_ERR_ARTIFACT);
     free(id);

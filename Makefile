@@ -20,7 +20,8 @@ pki: build
 
 # Everything CI runs: build with gcc, unit + integration tests; the whole tree
 # again with clang (-Werror) as the fuzz build, running every libFuzzer target
-# for a few seconds; the unit tests under ASan/UBSan; a valgrind pass.
+# for a few seconds; unit and integration tests (the relay and mock binaries
+# themselves) under ASan/UBSan; a valgrind pass over the unit tests.
 check: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	bash scripts/fuzz-smoke $(FUZZ_SECONDS)
@@ -35,7 +36,7 @@ sanitize: deps
 	cmake -S . -B $(BUILD)-asan -DZR_SANITIZE=ON -DZR_TEST_HOOKS=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	cmake --build $(BUILD)-asan -j $(JOBS)
 	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --output-on-failure -j $(JOBS) -L unit
+	  ctest --output-on-failure -j $(JOBS)
 
 valgrind: build
 	bash scripts/valgrind-unit $(BUILD)

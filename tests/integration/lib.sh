@@ -114,6 +114,15 @@ zr_check() {  # zr_check "description" ACTUAL EXPECTED
 }
 
 zr_done() {
+  # Stop the services gracefully so sanitizer builds report leaks at exit,
+  # then fail on any sanitizer report in any log (ASan/UBSan/LSan builds).
+  for p in "${ZR_PIDS[@]:-}"; do [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${ZR_PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
+  ZR_PIDS=()
+  if grep -lE "AddressSanitizer|LeakSanitizer|runtime error:" "$ZR_TMP"/*.log >/dev/null 2>&1; then
+    grep -hE -A20 "AddressSanitizer|LeakSanitizer|runtime error:" "$ZR_TMP"/*.log | head -60
+    ZR_FAIL=$((ZR_FAIL+1)); echo "not ok - sanitizer report in a service log"
+  fi
   echo "$ZR_PASS passed, $ZR_FAIL failed"
   [ "$ZR_FAIL" -eq 0 ]
 }

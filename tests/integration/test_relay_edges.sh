@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Relay behaviour at the edges: TVS metadata past its validUntil, and the
+# relay serving HTTPS itself (Secure cookies, TLS 1.2+).
+source "$(dirname "$0")/lib.sh"
+zr_env_up
+AUTHZ="response_type=code&client_id=demo-portal&redirect_uri=http%3A%2F%2Flocalhost%3A8000%2Fcallback&scope=openid&state=s1&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
+
+# 1. A second relay whose clock is 8 days ahead: the mock's metadata (valid 7
+#    days) has expired for it. New logins go back to the portal as
+#    temporarily_unavailable; /healthz says why; no crash.
+EXP_PORT=$(zr_free_port)
+sed -e "s#^listen: 127.0.0.1:$RELAY_PORT#listen: 127.0.0.1:$EXP_PORT#" \
+    -e "s#^public_base_url: http://localhost:$RELAY_PORT#public_base_url: http://localhost:$EXP_PORT#" \
+    "$ZR_CONFIG" > "$ZR_TMP/expired.yaml"
+ZR_TEST_TIME_OFFSET=$((8*24*3600)) "$ZR_BIN" serve "$ZR_TMP/expired.yaml" >"$ZR_TMP/relay-expired.log" 2>&1 &
+ZR_PIDS+=("$!")
+zr_wait_port "$EXP_PORT"
+loc=$(curl -s -o /dev/null -w '%{redirect_url}' "http://localhost:$EXP_PORT/authorize?$AUTHZ")
+zr_check "expired metadata: portal gets temporarily_unavailable" \
+  "$(echo "$loc" | grep -o 'error=temporarily_unavailable')" "error=temporarily_unavailable"
+zr_check "expired metadata: state kept" "$(echo "$loc" | grep -o 'state=s1')" "state=s1"
+zr_check "expired metadata: /healthz 503" \
+  "$(curl -s -o "$ZR_TMP/hz.json" -w '%{http_code}' "http://localhost:$EXP_PORT/healthz")" "503"
+zr_check "expired metadata: /healthz names it" "$(grep -c 'metadata' "$ZR_TMP/hz.json")" "1"
+zr_check "expired metadata: operator log line" "$(grep -c 'TVS metadata' "$ZR_TMP/relay-expired.log" | awk '{print ($1>0)?"yes":"no"}')" "yes"
+# The relay with a correct clock still logs people in.
+out=$(zr_login "DigiD Substantieel")
+zr_check "current metadata: login works" "$(zr_json "$out" 'd["claims"].get("bsn")')" "999990019"
+
+# 2. The relay serving HTTPS itself.
+TLS_PORT=$(zr_free_port)
+sed -e "s#^listen: 127.0.0.1:$RELAY_PORT#listen: 127.0.0.1:$TLS_PORT#" \
+    -e "s#^public_base_url: http://localhost:$RELAY_PORT#public_base_url: https://localhost:$TLS_PORT#" \
+    "$ZR_CONFIG" > "$ZR_TMP/tls.yaml"
+printf 'tls:\n  cert: %s\n  key: %s\n' "$ZR_PKI/relay-tls-server.pem" "$ZR_PKI/relay-tls-server.key" >> "$ZR_TMP/tls.yaml"
+"$ZR_BIN" serve "$ZR_TMP/tls.yaml" >"$ZR_TMP/relay-tls.log" 2>&1 &
+ZR_PIDS+=("$!")
+zr_wait_port "$TLS_PORT"
+zr_check "https: discovery over TLS" \
+  "$(curl -s --cacert "$ZR_PKI/ca.pem" "https://localhost:$TLS_PORT/.well-known/openid-configuration" | $PY -c 'import json,sys; print(json.load(sys.stdin)["issuer"])')" \
+  "https://localhost:$TLS_PORT"
+zr_check "https: TLS 1.1 refused" \
+  "$(curl -s -o /dev/null --cacert "$ZR_PKI/ca.pem" --tls-max 1.1 "https://localhost:$TLS_PORT/healthz"; echo $?)" "35"
+hdr=$(curl -s -D - -o /dev/null --cacert "$ZR_PKI/ca.pem" "https://localhost:$TLS_PORT/authorize?$AUTHZ")
+zr_check "https: login cookie is Secure and HttpOnly" \
+  "$(echo "$hdr" | grep -i '^set-cookie: zr_login_' | grep -ci 'secure' )" "1"
+zr_check "https: login cookie HttpOnly" \
+  "$(echo "$hdr" | grep -i '^set-cookie: zr_login_' | grep -ci 'httponly' )" "1"
+zr_check "https: autopost page sent" "$(echo "$hdr" | head -1 | grep -c ' 200')" "1"
+
+zr_done

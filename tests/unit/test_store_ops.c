@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "redis_fixture.h"
+#include "log_capture.h"
 #include "zr/store.h"
 #include "zr/util.h"
 
@@ -91,32 +92,6 @@ static int teardown(void **state)
     unix_redis_stop(&unix_redis); /* when its test failed half-way */
     zr_test_redis_destroy(&redis);
     return 0;
-}
-
-/* Redirects stderr (the operator log) to a file; returns what was logged. */
-static int capture_begin(char path[64])
-{
-    int saved, fd;
-    snprintf(path, 64, "/tmp/zr-store-log-XXXXXX");
-    fflush(stderr);
-    saved = dup(2);
-    fd = mkstemp(path);
-    assert_true(saved >= 0 && fd >= 0);
-    dup2(fd, 2);
-    close(fd);
-    return saved;
-}
-
-static char *capture_end(const char *path, int saved)
-{
-    char *text = NULL;
-    size_t len = 0;
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    assert_int_equal(zr_file_read(path, 1 << 20, &text, &len), 0);
-    unlink(path);
-    return text;
 }
 
 static void test_put_get_overwrite(void **state)

@@ -131,6 +131,26 @@ typedef struct {
     size_t identity_count;
 } zr_mock_tvs_config_t;
 
+/* Where a care provider was configured: its own file under
+ * care_providers_dir, or an entry of the inline care_providers list. Lines
+ * let later checks say FILE:LINE like the loader does. */
+typedef struct {
+    char *file;
+    int line;              /* the entry (1 for a file of its own) */
+    int id_line;
+    int entity_id_line;
+    int oin_line;
+    int services_line;
+    int bsn_key_line[2];   /* bsn_keys[i].cert */
+} zr_tenant_origin_t;
+
+/* Care providers read from a directory (one *.yaml each, sorted by name). */
+typedef struct {
+    zr_tenant_t *tenants;
+    zr_tenant_origin_t *origins; /* parallel to tenants */
+    size_t count;
+} zr_tenant_set_t;
+
 typedef struct zr_config {
     char *file;               /* path it was loaded from */
     zr_environment_t environment;
@@ -153,6 +173,14 @@ typedef struct zr_config {
     size_t client_count;
     int has_mock_tvs;
     zr_mock_tvs_config_t mock_tvs;
+    /* Added for care_providers_dir (issue 3). */
+    char *care_providers_dir;        /* optional: one YAML file per care provider */
+    char *former_care_providers_dir; /* default care_providers_dir/former when it exists */
+    zr_tenant_origin_t *tenant_origins; /* parallel to tenants */
+    /* Removed care providers: kept for `tenants export`, never used for a login. */
+    zr_tenant_t *former_tenants;
+    zr_tenant_origin_t *former_tenant_origins;
+    size_t former_tenant_count;
 } zr_config_t;
 
 /* One validation problem: "FILE:LINE: KEY: message". */
@@ -166,6 +194,34 @@ typedef struct {
  * error is appended to errs (caller frees with zr_config_errors_free). */
 zr_config_t *zr_config_load(const char *path, zr_config_errors_t *errs);
 void zr_config_free(zr_config_t *cfg);
+
+enum {
+    /* zr_config_load_flags: do not read care_providers_dir (tenants
+     * validate judges that directory itself). */
+    ZR_CONFIG_LOAD_SKIP_TENANT_DIR = 1
+};
+zr_config_t *zr_config_load_flags(const char *path, int flags, zr_config_errors_t *errs);
+
+enum {
+    /* zr_config_load_tenant_dir: load each certificate and key without
+     * judging them (expiry, strength, key usage, pairing), for callers that
+     * judge them themselves or keep them only for the record (former). */
+    ZR_TENANT_LOAD_LENIENT = 1
+};
+/* Loads every *.yaml directly in `dir` as one care provider (same keys as an
+ * entry of care_providers; relative paths against the file's directory).
+ * Errors are "FILE:LINE: key: message" with the tenant file's name. Returns
+ * the number of errors; `out` holds what could be read either way (free with
+ * zr_config_tenant_set_free). env tightens checks like in zr_config_load. */
+size_t zr_config_load_tenant_dir(const char *dir, zr_environment_t env, int flags, zr_tenant_set_t *out,
+                                 zr_config_errors_t *errs);
+void zr_config_tenant_set_free(zr_tenant_set_t *set);
+/* Ids, entity IDs, OINs, ServiceUUIDs and BSN certificates must be unique
+ * across care providers. Checks every pair (i, j) with j < i and
+ * i >= first; appends "FILE:LINE: key: ... (also FILE2:LINE2)" lines and
+ * returns how many. */
+size_t zr_config_check_tenants_unique(const zr_tenant_t *tenants, const zr_tenant_origin_t *origins, size_t count,
+                                      size_t first, zr_config_errors_t *errs);
 void zr_config_errors_free(zr_config_errors_t *errs);
 
 const zr_client_t *zr_config_find_client(const zr_config_t *cfg, const char *client_id);

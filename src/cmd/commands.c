@@ -8,6 +8,7 @@ const zr_cmd_t zr_cmd_table[] = {
     {"metadata", "print our signed SAML SP metadata: metadata CONFIG [--care-provider ID]", zr_cmd_metadata},
     {"check-config", "validate a configuration file: check-config CONFIG", zr_cmd_check_config},
     {"mock-tvs", "run the built-in mock TVS (never in production): mock-tvs CONFIG", zr_cmd_mock_tvs},
+    {"tenants", "check a batch of care provider files / export the aansluitbestand: tenants validate DIR | tenants export --config CONFIG", zr_cmd_tenants},
     {"version", "print the version", zr_cmd_version},
     {NULL, NULL, NULL},
 };

@@ -80,7 +80,28 @@ static void check_services(zr_cfg_loader_t *ld, yaml_node_t *seq, const char *sp
     }
 }
 
-static void read_bsn_keys(zr_cfg_map_t *tm, zr_tenant_t *t)
+/* Loads the files only; `tenants validate` judges them and reports all
+ * problems at once, a former provider's expired key is kept for the record. */
+static int load_keypair_lenient(const zr_cfg_map_t *km, zr_tenant_key_t *k)
+{
+    char kpath[ZR_CFG_PATH_MAX], err[512];
+    int rc = 0;
+    if (zr_cfg_get_path(km, "cert", 1, &k->cert_file) != 1 || zr_cfg_get_path(km, "key", 1, &k->key_file) != 1)
+        return -1;
+    if (!(k->cert = zr_crypto_load_certificate(k->cert_file, err, sizeof(err)))) {
+        zr_cfg_path_key(kpath, km->path, "cert");
+        zr_cfg_error(km->ld, zr_cfg_map_get(km, "cert"), kpath, "%s", err);
+        rc = -1;
+    }
+    if (!(k->key = zr_crypto_load_private_key(k->key_file, err, sizeof(err)))) {
+        zr_cfg_path_key(kpath, km->path, "key");
+        zr_cfg_error(km->ld, zr_cfg_map_get(km, "key"), kpath, "%s", err);
+        rc = -1;
+    }
+    return rc;
+}
+
+static void read_bsn_keys(zr_cfg_map_t *tm, zr_tenant_t *t, zr_tenant_origin_t *origin)
 {
     static const char *const keys[] = {"cert", "key", NULL};
     zr_cfg_loader_t *ld = tm->ld;
@@ -102,7 +123,12 @@ static void read_bsn_keys(zr_cfg_map_t *tm, zr_tenant_t *t)
         t->bsn_key_count = i + 1;
         if (zr_cfg_map_open(ld, zr_cfg_node(ld, *it), ipath, keys, &km) != 0)
             continue;
-        if (zr_cfg_load_keypair(&km, ZR_CFG_KEY_RSA_ONLY | ZR_CFG_KEY_ENCIPHER, &k->cert_file, &k->key_file,
+        if (origin)
+            origin->bsn_key_line[i] = zr_cfg_line(zr_cfg_map_get(&km, "cert") ? zr_cfg_map_get(&km, "cert") : km.node);
+        if (ld->lenient_keys) {
+            if (load_keypair_lenient(&km, k) != 0)
+                continue;
+        } else if (zr_cfg_load_keypair(&km, ZR_CFG_KEY_RSA_ONLY | ZR_CFG_KEY_ENCIPHER, &k->cert_file, &k->key_file,
                                 &k->cert, &k->key) != 0)
             continue;
         k->key_name = zr_crypto_cert_keyname(k->cert);
@@ -114,7 +140,14 @@ static void read_bsn_keys(zr_cfg_map_t *tm, zr_tenant_t *t)
     }
 }
 
-static void read_tenant(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path, zr_tenant_t *t)
+static int line_of(const zr_cfg_map_t *m, const char *key)
+{
+    yaml_node_t *v = zr_cfg_map_get(m, key);
+    return zr_cfg_line(v ? v : m->node);
+}
+
+void zr_cfg_read_tenant(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path, zr_tenant_t *t,
+                        zr_tenant_origin_t *origin)
 {
     static const char *const keys[] = {"id", "name", "entity_id", "oin", "ura", "assertion_consumer_service_index",
                                        "services", "bsn_keys", NULL};
@@ -123,8 +156,20 @@ static void read_tenant(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
     char kpath[ZR_CFG_PATH_MAX], ipath[ZR_CFG_PATH_MAX], oin[21] = "";
     int index = -1, entity_ok = 0;
     long n;
+    if (origin) {
+        origin->line = zr_cfg_line(node);
+        if (!origin->file)
+            origin->file = strdup(ld->file);
+    }
     if (zr_cfg_map_open(ld, node, path, keys, &m) != 0)
         return;
+    if (origin) {
+        origin->id_line = line_of(&m, "id");
+        origin->entity_id_line = line_of(&m, "entity_id");
+        origin->oin_line = line_of(&m, "oin");
+        /* The key: a block sequence starts at its first item. */
+        origin->services_line = zr_cfg_map_key(&m, "services") ? zr_cfg_line(zr_cfg_map_key(&m, "services")) : origin->line;
+    }
     if (zr_cfg_get_str(&m, "id", 1, &t->id) == 1 && !id_valid(t->id)) {
         zr_cfg_path_key(kpath, path, "id");
         zr_cfg_error(ld, zr_cfg_map_get(&m, "id"), kpath, "must be 1-64 letters, digits, '.', '-' or '_'");
@@ -170,7 +215,7 @@ static void read_tenant(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
             check_services(ld, seq, kpath, t);
         }
     }
-    read_bsn_keys(&m, t);
+    read_bsn_keys(&m, t, origin);
 }
 
 void zr_cfg_read_tenants(zr_cfg_map_t *root, zr_config_t *cfg)
@@ -178,22 +223,30 @@ void zr_cfg_read_tenants(zr_cfg_map_t *root, zr_config_t *cfg)
     zr_cfg_loader_t *ld = root->ld;
     yaml_node_t *seq = NULL;
     char ipath[ZR_CFG_PATH_MAX], kpath[ZR_CFG_PATH_MAX];
-    size_t count;
-    if (zr_cfg_get_seq(root, "care_providers", 1, &seq) != 1)
-        return;
+    size_t count = 0;
+    /* With care_providers_dir the inline list is optional; the directory
+     * reader then demands at least one provider in total. */
+    int has_dir = zr_cfg_map_get(root, "care_providers_dir") != NULL;
+    if (zr_cfg_get_seq(root, "care_providers", !has_dir, &seq) != 1)
+        goto dirs;
     count = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
-    if (count == 0) {
+    if (count == 0 && !has_dir) {
         zr_cfg_error(ld, seq, "care_providers", "must list at least one care provider");
         return;
     }
-    if (!(cfg->tenants = calloc(count, sizeof(*cfg->tenants))))
+    if (count == 0)
+        goto dirs;
+    if (!(cfg->tenants = calloc(count, sizeof(*cfg->tenants))) ||
+        !(cfg->tenant_origins = calloc(count, sizeof(*cfg->tenant_origins)))) {
+        zr_cfg_error(ld, seq, "care_providers", "out of memory");
         return;
+    }
     for (size_t i = 0; i < count; i++) {
         yaml_node_t *item = zr_cfg_node(ld, seq->data.sequence.items.start[i]);
         zr_tenant_t *t = &cfg->tenants[i];
         zr_cfg_path_index(ipath, "care_providers", i);
         cfg->tenant_count = i + 1;
-        read_tenant(ld, item, ipath, t);
+        zr_cfg_read_tenant(ld, item, ipath, t, &cfg->tenant_origins[i]);
         for (size_t j = 0; j < i; j++) {
             const zr_tenant_t *o = &cfg->tenants[j];
             if (t->id && o->id && !strcmp(t->id, o->id)) {
@@ -215,6 +268,8 @@ void zr_cfg_read_tenants(zr_cfg_map_t *root, zr_config_t *cfg)
                     }
         }
     }
+dirs:
+    zr_cfg_read_tenant_dirs(root, cfg, count);
 }
 
 static void tenant_key_free(zr_tenant_key_t *k)
@@ -231,8 +286,25 @@ static void tenant_key_free(zr_tenant_key_t *k)
 
 void zr_cfg_free_tenants(zr_config_t *cfg)
 {
-    for (size_t i = 0; cfg->tenants && i < cfg->tenant_count; i++) {
-        zr_tenant_t *t = &cfg->tenants[i];
+    zr_cfg_tenants_free(cfg->tenants, cfg->tenant_origins, cfg->tenant_count);
+    cfg->tenants = NULL;
+    cfg->tenant_origins = NULL;
+    cfg->tenant_count = 0;
+    zr_cfg_tenants_free(cfg->former_tenants, cfg->former_tenant_origins, cfg->former_tenant_count);
+    cfg->former_tenants = NULL;
+    cfg->former_tenant_origins = NULL;
+    cfg->former_tenant_count = 0;
+    zr_release(cfg->care_providers_dir);
+    zr_release(cfg->former_care_providers_dir);
+}
+
+void zr_cfg_tenants_free(zr_tenant_t *tenants, zr_tenant_origin_t *origins, size_t count)
+{
+    for (size_t i = 0; origins && i < count; i++)
+        free(origins[i].file);
+    free(origins);
+    for (size_t i = 0; tenants && i < count; i++) {
+        zr_tenant_t *t = &tenants[i];
         free(t->id);
         free(t->name);
         free(t->entity_id);
@@ -246,6 +318,5 @@ void zr_cfg_free_tenants(zr_config_t *cfg)
         for (size_t k = 0; k < 2; k++)
             tenant_key_free(&t->bsn_keys[k]);
     }
-    zr_release(cfg->tenants);
-    cfg->tenant_count = 0;
+    free(tenants);
 }

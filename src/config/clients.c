@@ -152,8 +152,10 @@ static void read_client(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
     zr_cfg_get_str(&m, "name", 0, &c->name);
     if (!c->name && c->client_id)
         c->name = strdup(c->client_id);
+    /* Without the care providers directory (tenants validate) its ids are unknown. */
     if (zr_cfg_get_str(&m, "care_provider", 1, &c->care_provider) == 1 &&
-        !(t = zr_config_find_tenant(cfg, c->care_provider))) {
+        !(t = zr_config_find_tenant(cfg, c->care_provider)) &&
+        !((ld->flags & ZR_CONFIG_LOAD_SKIP_TENANT_DIR) && cfg->care_providers_dir)) {
         zr_cfg_path_key(kpath, path, "care_provider");
         zr_cfg_error(ld, zr_cfg_map_get(&m, "care_provider"), kpath,
                      "unknown care provider '%s' (no care_providers entry has this id)", c->care_provider);

@@ -315,9 +315,15 @@ static int fill_derived(zr_config_t *cfg)
 
 zr_config_t *zr_config_load(const char *path, zr_config_errors_t *errs)
 {
+    return zr_config_load_flags(path, 0, errs);
+}
+
+zr_config_t *zr_config_load_flags(const char *path, int flags, zr_config_errors_t *errs)
+{
     static const char *const root_keys[] = {"environment", "listen", "public_base_url", "tls", "log_level",
                                             "threads", "max_body_bytes", "redis", "tvs", "saml",
-                                            "care_providers", "oidc", "clients", "mock_tvs", NULL};
+                                            "care_providers", "care_providers_dir", "former_care_providers_dir",
+                                            "oidc", "clients", "mock_tvs", NULL};
     zr_cfg_loader_t ld;
     zr_cfg_map_t root;
     zr_config_t *cfg = calloc(1, sizeof(*cfg));
@@ -326,6 +332,7 @@ zr_config_t *zr_config_load(const char *path, zr_config_errors_t *errs)
     memset(&ld, 0, sizeof(ld));
     ld.file = path;
     ld.errs = errs;
+    ld.flags = flags;
     if (!cfg || !(cfg->file = strdup(path))) {
         ld.error_count++;
         zr_cfg_error_line(errs, "%s: out of memory", path);

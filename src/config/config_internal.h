@@ -20,6 +20,8 @@ typedef struct {
     zr_config_errors_t *errs;
     size_t error_count;
     zr_environment_t env;
+    int flags;                 /* ZR_CONFIG_LOAD_* */
+    int lenient_keys;          /* ZR_TENANT_LOAD_LENIENT: load keys, do not judge them */
 } zr_cfg_loader_t;
 
 /* A YAML mapping being read, with its dotted key path ("" at the root). */
@@ -143,6 +145,12 @@ void zr_cfg_read_oidc(zr_cfg_map_t *root, zr_config_t *cfg);
 void zr_cfg_read_clients(zr_cfg_map_t *root, zr_config_t *cfg);
 void zr_cfg_read_mock_tvs(zr_cfg_map_t *root, zr_config_t *cfg);
 void zr_cfg_free_tenants(zr_config_t *cfg);
+/* One care provider mapping (care_providers.c); origin may be NULL. */
+void zr_cfg_read_tenant(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path, zr_tenant_t *t,
+                        zr_tenant_origin_t *origin);
+void zr_cfg_tenants_free(zr_tenant_t *tenants, zr_tenant_origin_t *origins, size_t count);
+/* care_providers_dir and its former providers (tenant_dir.c). */
+void zr_cfg_read_tenant_dirs(zr_cfg_map_t *root, zr_config_t *cfg, size_t inline_count);
 void zr_cfg_free_oidc(zr_config_t *cfg);
 void zr_cfg_free_clients(zr_config_t *cfg);
 void zr_cfg_free_mock_tvs(zr_config_t *cfg);

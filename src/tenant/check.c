@@ -1,0 +1,245 @@
+/* Checks on a batch of care providers (`tenants validate`): everything that
+ * DICTU or TVS would otherwise find weeks later, reported all at once. */
+#include "zr/tenant_check.h"
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zr/crypto.h"
+#include "zr/util.h"
+
+void zr_tenant_report_add(zr_tenant_report_t *r, zr_tenant_severity_t sev, const char *file, int line,
+                          const char *key, const char *fmt, ...)
+{
+    va_list ap;
+    char *msg = NULL, *out = NULL, **lines;
+    zr_tenant_severity_t *sevs;
+    int n;
+    va_start(ap, fmt);
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = NULL;
+    va_end(ap);
+    if (!msg)
+        goto end;
+    if (!file && line < 0) /* an already formed line */
+        n = asprintf(&out, "%s", msg);
+    else if (line > 0)
+        n = asprintf(&out, "%s:%d: %s%s%s%s", file ? file : "?", line, key ? key : "", key ? ": " : "",
+                     sev == ZR_TENANT_WARNING ? "warning: " : "", msg);
+    else
+        n = asprintf(&out, "%s: %s%s%s%s", file ? file : "?", key ? key : "", key ? ": " : "",
+                     sev == ZR_TENANT_WARNING ? "warning: " : "", msg);
+    if (n < 0) {
+        out = NULL;
+        goto end;
+    }
+    if (!(lines = realloc(r->lines, (r->count + 1) * sizeof(*lines))))
+        goto end;
+    r->lines = lines;
+    if (!(sevs = realloc(r->severity, (r->count + 1) * sizeof(*sevs))))
+        goto end;
+    r->severity = sevs;
+    r->lines[r->count] = out;
+    r->severity[r->count++] = sev;
+    out = NULL;
+end:
+    /* A line lost to memory shortage must still fail the run. */
+    if (sev == ZR_TENANT_WARNING)
+        r->warnings++;
+    else
+        r->errors++;
+    free(msg);
+    free(out);
+}
+
+void zr_tenant_report_free(zr_tenant_report_t *r)
+{
+    for (size_t i = 0; r && i < r->count; i++)
+        free(r->lines[i]);
+    if (r) {
+        free(r->lines);
+        free(r->severity);
+        memset(r, 0, sizeof(*r));
+    }
+}
+
+int zr_tenant_entity_id_parse(const char *entity_id, char oin[21], int *index)
+{
+    static const char prefix[] = "urn:nl-eid-gdi:1.0:";
+    const char *p;
+    if (!entity_id || strncmp(entity_id, prefix, sizeof(prefix) - 1) != 0)
+        return -1;
+    p = entity_id + sizeof(prefix) - 1;
+    if (strncmp(p, "DV:", 3) != 0 && strncmp(p, "LC:", 3) != 0)
+        return -1;
+    p += 3;
+    for (int i = 0; i < 20; i++)
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+    memcpy(oin, p, 20);
+    oin[20] = '\0';
+    p += 20;
+    if (strncmp(p, ":entities:", 10) != 0)
+        return -1;
+    p += 10;
+    for (int i = 0; i < 4; i++)
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+    if (p[4] != '\0')
+        return -1;
+    *index = atoi(p);
+    return 0;
+}
+
+int zr_tenant_cert_oin(X509 *cert, char oin[21])
+{
+    const X509_NAME *name = cert ? X509_get_subject_name(cert) : NULL;
+    int pos = name ? X509_NAME_get_index_by_NID(name, NID_serialNumber, -1) : -1;
+    const ASN1_STRING *value;
+    const unsigned char *data;
+    int len;
+    if (pos < 0)
+        return -1;
+    value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, pos));
+    data = ASN1_STRING_get0_data(value);
+    len = ASN1_STRING_length(value);
+    if (!data || len != 20)
+        return -1;
+    for (int i = 0; i < 20; i++)
+        if (data[i] < '0' || data[i] > '9')
+            return -1;
+    memcpy(oin, data, 20);
+    oin[20] = '\0';
+    return 0;
+}
+
+static void asn1_date(const ASN1_TIME *t, char out[32])
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    if (ASN1_TIME_to_tm(t, &tm) == 1)
+        strftime(out, 32, "%Y-%m-%d", &tm);
+    else
+        snprintf(out, 32, "(unreadable date)");
+}
+
+/* Chain only: validity dates are reported on their own, with the date. */
+static int chains_to(X509 *cert, STACK_OF(X509) *ca, const char **why)
+{
+    X509_STORE *store = X509_STORE_new();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    int ok = 0;
+    *why = "cannot set up verification";
+    if (!store || !ctx)
+        goto end;
+    for (int i = 0; i < sk_X509_num(ca); i++)
+        if (X509_STORE_add_cert(store, sk_X509_value(ca, i)) != 1)
+            goto end;
+    if (X509_STORE_CTX_init(ctx, store, cert, NULL) != 1)
+        goto end;
+    /* The CA given may be an intermediate (PKIoverheid Private Services). */
+    X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_NO_CHECK_TIME | X509_V_FLAG_PARTIAL_CHAIN);
+    ok = X509_verify_cert(ctx) == 1;
+    if (!ok)
+        *why = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
+end:
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(store);
+    ERR_clear_error();
+    return ok;
+}
+
+void zr_tenant_check_key(const zr_tenant_t *t, size_t index, const zr_tenant_origin_t *origin,
+                         const zr_tenant_check_opts_t *opts, zr_tenant_report_t *r)
+{
+    const zr_tenant_key_t *k = &t->bsn_keys[index];
+    const char *file = origin ? origin->file : NULL, *why = NULL;
+    int line = origin ? origin->bsn_key_line[index] : 0;
+    char key[32], date[32], cert_oin[21], entity_oin[21];
+    time_t now = opts->now ? opts->now : zr_time_now();
+    time_t soon = now + (time_t)opts->warn_days * 86400;
+    EVP_PKEY *pub;
+    uint32_t usage;
+    int idx = 0, days = 0, secs = 0;
+
+    snprintf(key, sizeof(key), "bsn_keys[%zu]", index);
+    if (!k->cert)
+        return; /* unreadable: the loader said so */
+    if (k->key && !zr_crypto_key_matches_cert(k->key, k->cert))
+        zr_tenant_report_add(r, ZR_TENANT_ERROR, file, line, key, "the private key %s does not belong to the certificate %s",
+                             k->key_file ? k->key_file : "?", k->cert_file ? k->cert_file : "?");
+    ERR_clear_error();
+    pub = X509_get0_pubkey(k->cert);
+    /* TVS wraps the AES key with RSA-OAEP (ST-SAML §Encryption). */
+    if (!pub || EVP_PKEY_get_base_id(pub) != EVP_PKEY_RSA)
+        zr_tenant_report_add(r, ZR_TENANT_ERROR, file, line, key, "the certificate's key is not RSA; TVS encrypts with RSA-OAEP");
+    else if (EVP_PKEY_get_bits(pub) < 2048)
+        zr_tenant_report_add(r, ZR_TENANT_ERROR, file, line, key, "RSA key of %d bits; at least 2048 are required",
+                             EVP_PKEY_get_bits(pub));
+    /* No keyUsage extension allows every use (RFC 5280 §4.2.1.3). */
+    usage = X509_get_key_usage(k->cert);
+    if (!(usage & KU_KEY_ENCIPHERMENT))
+        zr_tenant_report_add(r, ZR_TENANT_ERROR, file, line, key,
+                             "keyUsage does not allow keyEncipherment%s; not an encryption certificate",
+                             usage & KU_DATA_ENCIPHERMENT ? " (only dataEncipherment)" : "");
+    if (zr_tenant_cert_oin(k->cert, cert_oin) != 0)
+        zr_tenant_report_add(r, ZR_TENANT_ERROR, file, line, key, "no 20-digit OIN in the certificate subject serialNumber");
+    else if (zr_tenant_entity_id_parse(t->entity_id, entity_oin, &idx) == 0 && strcmp(cert_oin, entity_oin) != 0)
+        zr_tenant_report_add(r, ZR_TENANT_ERROR, file, line, key,
+                             "the certificate is for OIN %s, the entity ID for OIN %s", cert_oin, entity_oin);
+    if (opts->ca && !chains_to(k->cert, opts->ca, &why))
+        zr_tenant_report_add(r, ZR_TENANT_ERROR, file, line, key, "the certificate does not chain to the CA (%s)", why);
+    if (X509_cmp_time(X509_get0_notAfter(k->cert), &now) <= 0) {
+        asn1_date(X509_get0_notAfter(k->cert), date);
+        zr_tenant_report_add(r, ZR_TENANT_ERROR, file, line, key, "the certificate expired on %s", date);
+    } else if (X509_cmp_time(X509_get0_notBefore(k->cert), &now) > 0) {
+        asn1_date(X509_get0_notBefore(k->cert), date);
+        zr_tenant_report_add(r, ZR_TENANT_ERROR, file, line, key, "the certificate is not valid before %s", date);
+    } else if (X509_cmp_time(X509_get0_notAfter(k->cert), &soon) <= 0) {
+        ASN1_TIME *at_now = ASN1_TIME_set(NULL, now);
+        asn1_date(X509_get0_notAfter(k->cert), date);
+        if (at_now && ASN1_TIME_diff(&days, &secs, at_now, X509_get0_notAfter(k->cert)) != 1)
+            days = 0;
+        ASN1_TIME_free(at_now);
+        zr_tenant_report_add(r, ZR_TENANT_WARNING, file, line, key, "the certificate expires on %s (in %d days)", date,
+                             days);
+    }
+}
+
+void zr_tenant_check_entity(const zr_tenant_t *t, const zr_tenant_origin_t *origin,
+                            const zr_tenant_check_opts_t *opts, zr_tenant_report_t *r)
+{
+    char oin[21];
+    int index = 0;
+    if (zr_tenant_entity_id_parse(t->entity_id, oin, &index) != 0)
+        return; /* the loader reported the form */
+    /* eID SAML: entity indexes 9000-9999 are test registrations. */
+    if (index >= 9000 && opts->environment == ZR_ENV_PRODUCTION)
+        zr_tenant_report_add(r, ZR_TENANT_ERROR, origin ? origin->file : NULL, origin ? origin->entity_id_line : 0,
+                             "entity_id", "entity index %04d is reserved for test and refused in production", index);
+}
+
+void zr_tenant_check_batch(const zr_tenant_set_t *set, const char *where, const zr_tenant_check_opts_t *opts,
+                           zr_tenant_report_t *r)
+{
+    zr_config_errors_t dups = {0};
+    for (size_t i = 0; i < set->count; i++) {
+        const zr_tenant_t *t = &set->tenants[i];
+        const zr_tenant_origin_t *o = set->origins ? &set->origins[i] : NULL;
+        zr_tenant_check_entity(t, o, opts, r);
+        for (size_t k = 0; k < t->bsn_key_count && k < 2; k++)
+            zr_tenant_check_key(t, k, o, opts, r);
+    }
+    zr_config_check_tenants_unique(set->tenants, set->origins, set->count, 0, &dups);
+    for (size_t i = 0; i < dups.count; i++)
+        zr_tenant_report_add(r, ZR_TENANT_ERROR, NULL, -1, NULL, "%s", dups.lines[i]);
+    if (set->count > ZR_TENANT_BATCH_MAX)
+        zr_tenant_report_add(r, ZR_TENANT_WARNING, where, 0, NULL,
+                             "%zu care providers; DICTU onboards batches of at most %d", set->count,
+                             ZR_TENANT_BATCH_MAX);
+    zr_config_errors_free(&dups);
+}

@@ -115,13 +115,19 @@ end:
 }
 
 /* RFC 4180 §2: fields with a comma, quote or line break are quoted, quotes
- * doubled; records end in CRLF. */
+ * doubled; records end in CRLF. The file is opened in spreadsheets, so a
+ * field that would start a formula (= + - @ tab CR) gets a leading
+ * apostrophe (OWASP "CSV injection"). */
 static void csv_field(FILE *out, const char *s, int last)
 {
+    int formula;
     if (!s)
         s = "";
-    if (strpbrk(s, ",\"\r\n")) {
+    formula = strchr("=+-@\t\r", s[0]) != NULL && s[0] != '\0';
+    if (formula || strpbrk(s, ",\"\r\n")) {
         fputc('"', out);
+        if (formula)
+            fputc('\'', out);
         for (const char *p = s; *p; p++) {
             if (*p == '"')
                 fputc('"', out);

@@ -127,6 +127,11 @@ zr_check "export: rows" "$rows" \
 "current|zorgaanbieder-demo|Zorg \"Demo\", Oost|$DV|substantial=7f3e2a10-5d2b-4c8e-9a61-0b1c2d3e4f50;high=0a9b8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d;basic=5c4d3e2f-1a0b-4c9d-8e7f-6a5b4c3d2e1f|$fp_now|$(openssl x509 -in "$P/dv-bsn-1.pem" -noout -startdate | cut -d= -f2 | xargs -I{} date -u -d {} +%F)|$(openssl x509 -in "$P/dv-bsn-1.pem" -noout -enddate | cut -d= -f2 | xargs -I{} date -u -d {} +%F)|preprod
 former|oud|oud|00000009999999999004|substantial=$U4|$fp_old|2020-01-01|2021-01-01|preprod"
 zr_check "export to stdout = file" "$("$ZR_BIN" tenants export --config "$ZR_CONFIG" --environment preprod | cmp - "$ZR_TMP/export.csv" && echo same)" "same"
+# A name that a spreadsheet would run as a formula is defused.
+sed -i 's/^name: .*/name: =1+1/' "$D/demo.yaml"
+zr_check "export: formula defused" \
+  "$("$ZR_BIN" tenants export --config "$ZR_CONFIG" --environment preprod | grep -c "^current,zorgaanbieder-demo,\"'=1+1\",")" "1"
+sed -i 's/^name: .*/name: Zorg "Demo", Oost/' "$D/demo.yaml"
 
 # --- a login through the provider from its own file; the former one is not offered.
 zr_start_mock_tvs

@@ -151,6 +151,16 @@ typedef struct {
     size_t count;
 } zr_tenant_set_t;
 
+/* The vendor's cluster connection (LC, "leverancierscluster"): one
+ * technical connection to TVS for many care providers (DVs), each keeping
+ * its own entityID and BSN keys (reference/tvs-saml.md §Metadata). */
+typedef struct {
+    int enabled;              /* the `cluster:` section is present */
+    char *entity_id;          /* urn:nl-eid-gdi:1.0:LC:<OIN>:entities:<4 digits> */
+    char *oin;                /* 20 digits, equal to the OIN in entity_id */
+    char *name;               /* optional: the vendor's name (EntitiesDescriptor Name) */
+} zr_cluster_config_t;
+
 typedef struct zr_config {
     char *file;               /* path it was loaded from */
     zr_environment_t environment;
@@ -181,6 +191,9 @@ typedef struct zr_config {
     zr_tenant_t *former_tenants;
     zr_tenant_origin_t *former_tenant_origins;
     size_t former_tenant_count;
+    /* Added for the cluster connection (issue 3): set when the relay is the
+     * vendor's LC; saml_signing and saml_tls_client are then the LC's keys. */
+    zr_cluster_config_t cluster;
 } zr_config_t;
 
 /* One validation problem: "FILE:LINE: KEY: message". */

@@ -58,6 +58,20 @@ char *zr_saml_sp_metadata_build(const zr_config_t *cfg, const zr_tenant_t *t, ch
 /* Our ACS URL: public_base_url + "/saml/acs". malloc'ed. */
 char *zr_saml_acs_url(const zr_config_t *cfg);
 
+/* ---- our cluster metadata (LC shape, issue 3) ---- */
+
+/* The index of the one ACS the cluster (LC) and each of its care providers
+ * publish; a cluster AuthnRequest names it (examples/saml_metadata_lc_for_rd.xml). */
+#define ZR_SAML_CLUSTER_ACS_INDEX 0
+/* Signed EntitiesDescriptor (ID, validUntil = now + saml.metadata_valid_days,
+ * Name = cluster.name when set) for cfg->cluster: the LC's EntityDescriptor
+ * (signing + TLS client certs use="signing", Artifact ACS), then one
+ * EntityDescriptor per current care provider under its own entityID with
+ * only its BSN encryption certificate(s) and a copy of the LC's ACS; inner
+ * descriptors have no signature or validUntil of their own. Signed with
+ * saml.signing. Returns malloc'ed XML, NULL (reason in err) otherwise. */
+char *zr_saml_cluster_metadata_build(const zr_config_t *cfg, char *err, size_t errlen);
+
 /* ---- AuthnRequest (HTTP-POST binding) ---- */
 
 typedef struct {

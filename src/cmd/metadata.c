@@ -1,5 +1,7 @@
 /* `zorgrelay metadata CONFIG [--care-provider ID]`: prints our signed SAML SP
- * metadata (direct DV shape) for one care provider, to hand to DICTU/TVS. */
+ * metadata to hand to DICTU/TVS: with a `cluster:` section the cluster's
+ * EntitiesDescriptor (LC plus every care provider), otherwise the direct DV
+ * EntityDescriptor of one care provider. */
 #include "zr/cmd.h"
 
 #include <stdio.h>
@@ -45,7 +47,16 @@ int zr_cmd_metadata(int argc, char **argv)
         fprintf(stderr, "zorgrelay: %zu configuration error%s\n", errs.count, errs.count == 1 ? "" : "s");
         goto end;
     }
-    if (tenant_id) {
+    if (cfg->cluster.enabled) {
+        /* One file for the whole cluster: a single DV's descriptor is not
+         * something TVS accepts from a cluster connection. */
+        if (tenant_id) {
+            fprintf(stderr, "zorgrelay: --care-provider does not apply to a cluster connection: "
+                            "its metadata covers all %zu care providers; run without --care-provider\n",
+                    cfg->tenant_count);
+            goto end;
+        }
+    } else if (tenant_id) {
         t = zr_config_find_tenant(cfg, tenant_id);
         if (!t) {
             fprintf(stderr, "zorgrelay: no care provider \"%s\" in %s\n", tenant_id, config_path);
@@ -65,9 +76,12 @@ int zr_cmd_metadata(int argc, char **argv)
         goto end;
     }
     xml_ready = 1;
-    xml = zr_saml_sp_metadata_build(cfg, t, err, sizeof(err));
+    if (cfg->cluster.enabled)
+        xml = zr_saml_cluster_metadata_build(cfg, err, sizeof(err));
+    else
+        xml = zr_saml_sp_metadata_build(cfg, t, err, sizeof(err));
     if (!xml) {
-        fprintf(stderr, "zorgrelay: metadata for %s: %s\n", t->id, err);
+        fprintf(stderr, "zorgrelay: metadata for %s: %s\n", t ? t->id : cfg->cluster.entity_id, err);
         goto end;
     }
     fputs(xml, stdout);

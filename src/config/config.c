@@ -323,7 +323,7 @@ zr_config_t *zr_config_load_flags(const char *path, int flags, zr_config_errors_
     static const char *const root_keys[] = {"environment", "listen", "public_base_url", "tls", "log_level",
                                             "threads", "max_body_bytes", "redis", "tvs", "saml",
                                             "care_providers", "care_providers_dir", "former_care_providers_dir",
-                                            "oidc", "clients", "mock_tvs", NULL};
+                                            "oidc", "clients", "mock_tvs", "cluster", NULL};
     zr_cfg_loader_t ld;
     zr_cfg_map_t root;
     zr_config_t *cfg = calloc(1, sizeof(*cfg));
@@ -353,6 +353,7 @@ zr_config_t *zr_config_load_flags(const char *path, int flags, zr_config_errors_
     read_redis(&root, cfg);
     read_tvs(&root, cfg);
     read_saml(&root, cfg);
+    zr_cfg_read_cluster(&root, cfg);
     zr_cfg_read_tenants(&root, cfg);
     zr_cfg_read_oidc(&root, cfg);
     zr_cfg_read_clients(&root, cfg);
@@ -398,6 +399,7 @@ void zr_config_free(zr_config_t *cfg)
     zr_cfg_free_oidc(cfg);
     zr_cfg_free_clients(cfg);
     zr_cfg_free_mock_tvs(cfg);
+    zr_cfg_free_cluster(cfg);
     /* Wipes the AES and pairwise secrets with everything else. */
     OPENSSL_cleanse(cfg, sizeof(*cfg));
     free(cfg);

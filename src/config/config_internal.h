@@ -154,5 +154,9 @@ void zr_cfg_read_tenant_dirs(zr_cfg_map_t *root, zr_config_t *cfg, size_t inline
 void zr_cfg_free_oidc(zr_config_t *cfg);
 void zr_cfg_free_clients(zr_config_t *cfg);
 void zr_cfg_free_mock_tvs(zr_config_t *cfg);
+/* The optional `cluster:` section (cluster.c); after saml, whose
+ * certificates it checks against the LC's OIN. */
+void zr_cfg_read_cluster(zr_cfg_map_t *root, zr_config_t *cfg);
+void zr_cfg_free_cluster(zr_config_t *cfg);
 
 #endif

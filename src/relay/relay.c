@@ -370,6 +370,17 @@ static int handle_metadata(void *ctx, const zr_http_request_t *req, zr_http_resp
     const char *id = zr_kv_get(&req->query, "care_provider");
     char *xml;
 
+    /* A cluster connection publishes one EntitiesDescriptor for the LC and all
+     * its care providers; a direct one the care provider's own descriptor. */
+    if (relay->cfg->cluster.enabled) {
+        if (id) {
+            new_reference(ref);
+            zr_page_error(resp, 404, req->lang, "not_found", ref);
+            return 0;
+        }
+        xml = zr_saml_cluster_metadata_build(relay->cfg, err, sizeof(err));
+        goto built;
+    }
     if (id)
         tenant = zr_config_find_tenant(relay->cfg, id);
     if (!tenant) {
@@ -378,6 +389,7 @@ static int handle_metadata(void *ctx, const zr_http_request_t *req, zr_http_resp
         return 0;
     }
     xml = zr_saml_sp_metadata_build(relay->cfg, tenant, err, sizeof(err));
+built:
     if (!xml) {
         new_reference(ref);
         zr_log_error("metadata", "cannot build SP metadata: %s ref=%s", err, ref);

@@ -56,6 +56,31 @@ end:
     return rc;
 }
 
+/* <md:SPSSODescriptor> as TVS wants it for every SP (ST-SAML §Metadata). */
+static xmlNodePtr add_sp_descriptor(xmlNodePtr ed, const ns_t *ns)
+{
+    xmlNodePtr sso = xmlNewChild(ed, ns->md, (const xmlChar *)"SPSSODescriptor", NULL);
+    if (!sso || !xmlNewProp(sso, (const xmlChar *)"AuthnRequestsSigned", (const xmlChar *)"true") ||
+        !xmlNewProp(sso, (const xmlChar *)"WantAssertionsSigned", (const xmlChar *)"true") ||
+        !xmlNewProp(sso, (const xmlChar *)"protocolSupportEnumeration", (const xmlChar *)SAML_PROTOCOL))
+        return NULL;
+    return sso;
+}
+
+/* <md:AssertionConsumerService> with the HTTP-Artifact binding, the default. */
+static int add_artifact_acs(xmlNodePtr sso, const ns_t *ns, const char *url, int index)
+{
+    char idx[16];
+    snprintf(idx, sizeof(idx), "%d", index);
+    xmlNodePtr acs = xmlNewChild(sso, ns->md, (const xmlChar *)"AssertionConsumerService", NULL);
+    if (!acs || !xmlNewProp(acs, (const xmlChar *)"Binding", (const xmlChar *)ZR_SAML_BINDING_ARTIFACT) ||
+        !xmlNewProp(acs, (const xmlChar *)"Location", (const xmlChar *)url) ||
+        !xmlNewProp(acs, (const xmlChar *)"index", (const xmlChar *)idx) ||
+        !xmlNewProp(acs, (const xmlChar *)"isDefault", (const xmlChar *)"true"))
+        return -1;
+    return 0;
+}
+
 static int add_service(xmlNodePtr sso, const ns_t *ns, const zr_tenant_service_t *s, int is_default)
 {
     char idx[16];
@@ -95,7 +120,6 @@ char *zr_saml_sp_metadata_build(const zr_config_t *cfg, const zr_tenant_t *t, ch
     char *result = NULL;
     char why[256] = "";
     char until[21];
-    char idx[16];
     ns_t ns;
     size_t len = 0;
 
@@ -144,10 +168,7 @@ char *zr_saml_sp_metadata_build(const zr_config_t *cfg, const zr_tenant_t *t, ch
     if (!xmlNewProp(ed, (const xmlChar *)"ID", (const xmlChar *)id) ||
         !xmlNewProp(ed, (const xmlChar *)"entityID", (const xmlChar *)t->entity_id) ||
         !xmlNewProp(ed, (const xmlChar *)"validUntil", (const xmlChar *)until) ||
-        !(sso = xmlNewChild(ed, ns.md, (const xmlChar *)"SPSSODescriptor", NULL)) ||
-        !xmlNewProp(sso, (const xmlChar *)"AuthnRequestsSigned", (const xmlChar *)"true") ||
-        !xmlNewProp(sso, (const xmlChar *)"WantAssertionsSigned", (const xmlChar *)"true") ||
-        !xmlNewProp(sso, (const xmlChar *)"protocolSupportEnumeration", (const xmlChar *)SAML_PROTOCOL)) {
+        !(sso = add_sp_descriptor(ed, &ns))) {
         snprintf(err, errlen, "out of memory");
         goto end;
     }
@@ -169,12 +190,7 @@ char *zr_saml_sp_metadata_build(const zr_config_t *cfg, const zr_tenant_t *t, ch
     }
     /* No SingleLogoutService yet: logout is not offered (ST-SAML: only
      * required when SSO/logout is used). */
-    snprintf(idx, sizeof(idx), "%d", t->assertion_consumer_service_index);
-    xmlNodePtr acs = xmlNewChild(sso, ns.md, (const xmlChar *)"AssertionConsumerService", NULL);
-    if (!acs || !xmlNewProp(acs, (const xmlChar *)"Binding", (const xmlChar *)ZR_SAML_BINDING_ARTIFACT) ||
-        !xmlNewProp(acs, (const xmlChar *)"Location", (const xmlChar *)acs_url) ||
-        !xmlNewProp(acs, (const xmlChar *)"index", (const xmlChar *)idx) ||
-        !xmlNewProp(acs, (const xmlChar *)"isDefault", (const xmlChar *)"true")) {
+    if (add_artifact_acs(sso, &ns, acs_url, t->assertion_consumer_service_index) != 0) {
         snprintf(err, errlen, "out of memory");
         goto end;
     }
@@ -198,6 +214,143 @@ end:
     if (doc)
         xmlFreeDoc(doc);
     free(id);
+    free(acs_url);
+    return result;
+}
+
+/* One care provider inside the cluster metadata: its own entityID, only its
+ * BSN encryption certificate(s), and a copy of the LC's ACS. No signature or
+ * validity of its own, no AttributeConsumingService: the ServiceUUID travels
+ * in the AuthnRequest Extensions for a cluster (ST-SAML §LC metadata,
+ * examples/saml_metadata_lc_for_rd.xml). */
+static int add_cluster_member(xmlNodePtr root, const ns_t *ns, const zr_tenant_t *t, const char *acs_url,
+                              char *err, size_t errlen)
+{
+    char *id = NULL;
+    xmlNodePtr ed = NULL, sso = NULL;
+    int rc = -1;
+    if (!t->entity_id || t->bsn_key_count == 0) {
+        snprintf(err, errlen, "care provider %s needs an entity_id and at least one BSN key", t->id ? t->id : "?");
+        goto end;
+    }
+    if (!(id = zr_random_saml_id()) || !(ed = xmlNewChild(root, ns->md, (const xmlChar *)"EntityDescriptor", NULL)) ||
+        !xmlNewProp(ed, (const xmlChar *)"ID", (const xmlChar *)id) ||
+        !xmlNewProp(ed, (const xmlChar *)"entityID", (const xmlChar *)t->entity_id) ||
+        !(sso = add_sp_descriptor(ed, ns))) {
+        snprintf(err, errlen, "out of memory");
+        goto end;
+    }
+    for (size_t i = 0; i < t->bsn_key_count && i < 2; i++) {
+        if (!t->bsn_keys[i].cert) {
+            snprintf(err, errlen, "BSN key %zu of %s has no certificate", i, t->id ? t->id : "?");
+            goto end;
+        }
+        if (add_key_descriptor(sso, ns, "encryption", t->bsn_keys[i].cert) != 0) {
+            snprintf(err, errlen, "could not write a KeyDescriptor for %s", t->id ? t->id : "?");
+            goto end;
+        }
+    }
+    if (add_artifact_acs(sso, ns, acs_url, ZR_SAML_CLUSTER_ACS_INDEX) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto end;
+    }
+    rc = 0;
+end:
+    free(id);
+    return rc;
+}
+
+char *zr_saml_cluster_metadata_build(const zr_config_t *cfg, char *err, size_t errlen)
+{
+    xmlDocPtr doc = NULL;
+    char *id = NULL;
+    char *lc_id = NULL;
+    char *acs_url = NULL;
+    char *result = NULL;
+    char why[256] = "";
+    char until[21];
+    ns_t ns;
+    size_t len = 0;
+
+    if (!cfg->cluster.enabled || !cfg->cluster.entity_id) {
+        snprintf(err, errlen, "no cluster configured");
+        goto end;
+    }
+    if (!cfg->saml_signing.key || !cfg->saml_signing.cert || !cfg->saml_signing.key_name ||
+        !cfg->saml_tls_client.cert) {
+        snprintf(err, errlen, "SAML signing key/certificate or TLS client certificate missing");
+        goto end;
+    }
+    id = zr_random_saml_id();
+    lc_id = zr_random_saml_id();
+    acs_url = zr_saml_acs_url(cfg);
+    if (!id || !lc_id || !acs_url) {
+        snprintf(err, errlen, "out of memory");
+        goto end;
+    }
+    int days = cfg->sp_metadata_valid_days > 0 ? cfg->sp_metadata_valid_days : 30;
+    zr_time_format_iso8601(zr_time_now() + (time_t)days * 86400, until);
+
+    /* The signed EntitiesDescriptor carries the only ID-referenced
+     * signature and the only validUntil of the whole file. */
+    doc = xmlNewDoc((const xmlChar *)"1.0");
+    xmlNodePtr root = doc ? xmlNewDocNode(doc, NULL, (const xmlChar *)"EntitiesDescriptor", NULL) : NULL;
+    if (!root) {
+        snprintf(err, errlen, "out of memory");
+        goto end;
+    }
+    xmlDocSetRootElement(doc, root);
+    ns.md = xmlNewNs(root, (const xmlChar *)ZR_NS_MD, (const xmlChar *)"md");
+    ns.ds = xmlNewNs(root, (const xmlChar *)ZR_NS_DS, (const xmlChar *)"ds");
+    ns.saml = NULL;
+    if (!ns.md || !ns.ds) {
+        snprintf(err, errlen, "out of memory");
+        goto end;
+    }
+    xmlSetNs(root, ns.md);
+    if (!xmlNewProp(root, (const xmlChar *)"ID", (const xmlChar *)id) ||
+        !xmlNewProp(root, (const xmlChar *)"validUntil", (const xmlChar *)until) ||
+        (cfg->cluster.name && *cfg->cluster.name &&
+         !xmlNewProp(root, (const xmlChar *)"Name", (const xmlChar *)cfg->cluster.name))) {
+        snprintf(err, errlen, "out of memory");
+        goto end;
+    }
+
+    /* The LC: the vendor's signing and TLS client certificates, both
+     * use="signing" (one descriptor when they are the same), and the ACS. */
+    xmlNodePtr ed = xmlNewChild(root, ns.md, (const xmlChar *)"EntityDescriptor", NULL);
+    xmlNodePtr sso = NULL;
+    if (!ed || !xmlNewProp(ed, (const xmlChar *)"ID", (const xmlChar *)lc_id) ||
+        !xmlNewProp(ed, (const xmlChar *)"entityID", (const xmlChar *)cfg->cluster.entity_id) ||
+        !(sso = add_sp_descriptor(ed, &ns))) {
+        snprintf(err, errlen, "out of memory");
+        goto end;
+    }
+    int rc = add_key_descriptor(sso, &ns, "signing", cfg->saml_signing.cert);
+    if (rc == 0 && X509_cmp(cfg->saml_signing.cert, cfg->saml_tls_client.cert) != 0)
+        rc = add_key_descriptor(sso, &ns, "signing", cfg->saml_tls_client.cert);
+    if (rc != 0 || add_artifact_acs(sso, &ns, acs_url, ZR_SAML_CLUSTER_ACS_INDEX) != 0) {
+        snprintf(err, errlen, "could not write the cluster's SPSSODescriptor");
+        goto end;
+    }
+    /* Current care providers only; former ones are no longer registered. */
+    for (size_t i = 0; i < cfg->tenant_count; i++) {
+        if (add_cluster_member(root, &ns, &cfg->tenants[i], acs_url, err, errlen) != 0)
+            goto end;
+    }
+    if (zr_xml_sign(doc, root, cfg->saml_signing.key, cfg->saml_signing.key_name, cfg->saml_signing.cert,
+                    why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "signing the cluster metadata failed: %s", why);
+        goto end;
+    }
+    result = zr_xml_dump(doc, NULL, &len);
+    if (!result)
+        snprintf(err, errlen, "out of memory");
+end:
+    if (doc)
+        xmlFreeDoc(doc);
+    free(id);
+    free(lc_id);
     free(acs_url);
     return result;
 }

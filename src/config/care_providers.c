@@ -184,7 +184,8 @@ void zr_cfg_read_tenant(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
     if (zr_cfg_get_str(&m, "entity_id", 1, &t->entity_id) == 1) {
         v = zr_cfg_map_get(&m, "entity_id");
         zr_cfg_path_key(kpath, path, "entity_id");
-        if (zr_cfg_entity_id_parse(t->entity_id, "DV|LC", oin, &index) != 0)
+        /* A care provider is always a DV; the LC is the vendor (`cluster:`). */
+        if (zr_cfg_entity_id_parse(t->entity_id, "DV", oin, &index) != 0)
             zr_cfg_error(ld, v, kpath, "must look like urn:nl-eid-gdi:1.0:DV:<OIN, 20 digits>:entities:<4 digits>");
         else
             entity_ok = 1;

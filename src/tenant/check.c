@@ -74,7 +74,7 @@ int zr_tenant_entity_id_parse(const char *entity_id, char oin[21], int *index)
     if (!entity_id || strncmp(entity_id, prefix, sizeof(prefix) - 1) != 0)
         return -1;
     p = entity_id + sizeof(prefix) - 1;
-    if (strncmp(p, "DV:", 3) != 0 && strncmp(p, "LC:", 3) != 0)
+    if (strncmp(p, "DV:", 3) != 0) /* care providers are DVs */
         return -1;
     p += 3;
     for (int i = 0; i < 20; i++)

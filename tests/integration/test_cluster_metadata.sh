@@ -134,6 +134,12 @@ zr_check "served cluster metadata signature (xmlsec1)" \
 zr_check "cluster: no single care-provider metadata" \
   "$(curl -s -o /dev/null -w '%{http_code}' "http://localhost:$RELAY_PORT/saml/metadata?care_provider=zorgaanbieder-demo")" "404"
 
+# A care provider is a DV: an LC entityID there is refused.
+sed "s#^    entity_id: $DV1_ENTITY#    entity_id: urn:nl-eid-gdi:1.0:LC:00000009999999999001:entities:9000#" "$CFG" > "$ZR_TMP/lc-dv.yaml"
+line=$(grep -n "^    entity_id: urn:nl-eid-gdi:1.0:LC:00000009999999999001" "$ZR_TMP/lc-dv.yaml" | cut -d: -f1)
+check_error "care provider with an LC entityID" "$ZR_TMP/lc-dv.yaml" \
+  "$ZR_TMP/lc-dv.yaml:$line: care_providers[0].entity_id: must look like urn:nl-eid-gdi:1.0:DV:<OIN, 20 digits>:entities:<4 digits>"
+
 # Test index 9000 is refused in production (other production errors aside).
 sed 's/^environment: development/environment: production/' "$CFG" > "$ZR_TMP/prod.yaml"
 line=$(grep -n "^  entity_id: $LC_ENTITY" "$ZR_TMP/prod.yaml" | cut -d: -f1)

@@ -112,16 +112,33 @@ static int add_service(xmlNodePtr sso, const ns_t *ns, const zr_tenant_service_t
     return 0;
 }
 
+/* Signs node (enveloped, with our SAML signing key: KeyName and the
+ * certificate) and serialises the whole document. Returns malloc'ed XML. */
+static char *metadata_sign_dump(const zr_config_t *cfg, xmlDocPtr doc, xmlNodePtr node, const char *what,
+                                char *err, size_t errlen)
+{
+    char why[256] = "";
+    size_t len = 0;
+    char *xml;
+    if (zr_xml_sign(doc, node, cfg->saml_signing.key, cfg->saml_signing.key_name, cfg->saml_signing.cert, why,
+                    sizeof(why)) != 0) {
+        snprintf(err, errlen, "signing %s failed: %s", what, why);
+        return NULL;
+    }
+    xml = zr_xml_dump(doc, NULL, &len);
+    if (!xml)
+        snprintf(err, errlen, "out of memory");
+    return xml;
+}
+
 char *zr_saml_sp_metadata_build(const zr_config_t *cfg, const zr_tenant_t *t, char *err, size_t errlen)
 {
     xmlDocPtr doc = NULL;
     char *id = NULL;
     char *acs_url = NULL;
     char *result = NULL;
-    char why[256] = "";
     char until[21];
     ns_t ns;
-    size_t len = 0;
 
     if (!t || !t->entity_id || t->service_count == 0 || t->bsn_key_count == 0) {
         snprintf(err, errlen, "care provider needs an entity_id, at least one service and one BSN key");
@@ -202,14 +219,7 @@ char *zr_saml_sp_metadata_build(const zr_config_t *cfg, const zr_tenant_t *t, ch
     }
     /* Enveloped signature as the first child of EntityDescriptor, KeyName
      * plus the certificate so TVS can check it against PKIoverheid. */
-    if (zr_xml_sign(doc, ed, cfg->saml_signing.key, cfg->saml_signing.key_name, cfg->saml_signing.cert,
-                    why, sizeof(why)) != 0) {
-        snprintf(err, errlen, "signing our metadata failed: %s", why);
-        goto end;
-    }
-    result = zr_xml_dump(doc, NULL, &len);
-    if (!result)
-        snprintf(err, errlen, "out of memory");
+    result = metadata_sign_dump(cfg, doc, ed, "our metadata", err, errlen);
 end:
     if (doc)
         xmlFreeDoc(doc);
@@ -267,10 +277,8 @@ char *zr_saml_cluster_metadata_build(const zr_config_t *cfg, char *err, size_t e
     char *lc_id = NULL;
     char *acs_url = NULL;
     char *result = NULL;
-    char why[256] = "";
     char until[21];
     ns_t ns;
-    size_t len = 0;
 
     if (!cfg->cluster.enabled || !cfg->cluster.entity_id) {
         snprintf(err, errlen, "no cluster configured");
@@ -338,14 +346,7 @@ char *zr_saml_cluster_metadata_build(const zr_config_t *cfg, char *err, size_t e
         if (add_cluster_member(root, &ns, &cfg->tenants[i], acs_url, err, errlen) != 0)
             goto end;
     }
-    if (zr_xml_sign(doc, root, cfg->saml_signing.key, cfg->saml_signing.key_name, cfg->saml_signing.cert,
-                    why, sizeof(why)) != 0) {
-        snprintf(err, errlen, "signing the cluster metadata failed: %s", why);
-        goto end;
-    }
-    result = zr_xml_dump(doc, NULL, &len);
-    if (!result)
-        snprintf(err, errlen, "out of memory");
+    result = metadata_sign_dump(cfg, doc, root, "the cluster metadata", err, errlen);
 end:
     if (doc)
         xmlFreeDoc(doc);

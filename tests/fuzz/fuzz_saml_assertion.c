@@ -72,6 +72,7 @@
 #include <openssl/x509.h>
 
 #include "fuzz_common.h"
+#include "../unit/redis_fixture.h"
 #include "zr/crypto.h"
 #include "zr/log.h"
 #include "zr/saml.h"
@@ -178,43 +179,13 @@ static void free_key(fuzz_key_t *k)
     free(k->key_name_sha256);
 }
 
-static int free_port(void)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
-static int port_open(int port)
-{
-    struct sockaddr_in a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-    if (fd >= 0)
-        close(fd);
-    return ok;
-}
-
 /* A private redis-server like tests/unit/redis_fixture.h, but it dies with
  * this process (PDEATHSIG): libFuzzer leaves through _exit on a crash, and
  * no atexit handler would stop it. Returns the port, or -1. */
 static int redis_start(void)
 {
     char portbuf[16];
-    int port = free_port();
+    int port = zr_test_free_port();
     pid_t parent = getpid();
     snprintf(F.redis_dir, sizeof(F.redis_dir), "/tmp/zr-fuzz-redis-XXXXXX");
     if (port <= 0 || !mkdtemp(F.redis_dir)) {
@@ -241,7 +212,7 @@ static int redis_start(void)
     for (int i = 0; i < 250; i++) {
         int status;
         struct timespec ts = {0, 20 * 1000 * 1000};
-        if (port_open(port)) {
+        if (zr_test_port_open(port)) {
             /* It never writes (no save, no AOF): the directory can go now,
              * so a crash leaves nothing behind in /tmp. */
             if (rmdir(F.redis_dir) == 0)

@@ -23,7 +23,7 @@ typedef struct {
     char dir[64];
 } zr_test_redis_t;
 
-static int zr_test_free_port(void)
+static inline int zr_test_free_port(void)
 {
     struct sockaddr_in a;
     socklen_t len = sizeof(a);
@@ -39,7 +39,7 @@ static int zr_test_free_port(void)
     return port;
 }
 
-static int zr_test_port_open(int port)
+static inline int zr_test_port_open(int port)
 {
     struct sockaddr_in a;
     int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
@@ -55,7 +55,7 @@ static int zr_test_port_open(int port)
 
 /* Starts redis-server (same port again when r->port is already set, so a
  * test can stop and restart "the same" Redis). 0 on success. */
-static int zr_test_redis_start(zr_test_redis_t *r)
+static inline int zr_test_redis_start(zr_test_redis_t *r)
 {
     char portbuf[16];
     if (!r->port) {
@@ -82,7 +82,7 @@ static int zr_test_redis_start(zr_test_redis_t *r)
     return -1;
 }
 
-static void zr_test_redis_stop(zr_test_redis_t *r)
+static inline void zr_test_redis_stop(zr_test_redis_t *r)
 {
     if (r->pid > 0) {
         kill(r->pid, SIGTERM);
@@ -92,7 +92,7 @@ static void zr_test_redis_stop(zr_test_redis_t *r)
 }
 
 /* Stops and removes the temp dir. */
-static void zr_test_redis_destroy(zr_test_redis_t *r)
+static inline void zr_test_redis_destroy(zr_test_redis_t *r)
 {
     char cmd[128];
     zr_test_redis_stop(r);

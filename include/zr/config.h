@@ -79,7 +79,13 @@ typedef struct {
     char **allowed_origins;   /* CORS */
     size_t allowed_origin_count;
     int bsn_entitled;         /* may receive the `bsn` claim */
-    char *care_provider;      /* id of the tenant this client belongs to */
+    char *care_provider;      /* default care provider (tenant id); NULL when the portal must name one */
+    /* Shared portals (issue 3): every care provider this client may log in
+     * for, care_provider first when set. A request picks one with the
+     * `care_provider` parameter (checked against this list); without the
+     * parameter care_provider is used. Always >= 1 entry after loading. */
+    char **care_providers;
+    size_t care_provider_count;
     zr_loa_t min_loa;         /* minimum level of assurance; picks the ServiceUUID */
     zr_sigalg_t id_token_alg; /* default RS256 */
 } zr_client_t;
@@ -194,6 +200,13 @@ typedef struct zr_config {
     /* Added for the cluster connection (issue 3): set when the relay is the
      * vendor's LC; saml_signing and saml_tls_client are then the LC's keys. */
     zr_cluster_config_t cluster;
+    /* Reload (issue 3): where `serve` writes its PID and `zorgrelay reload`
+     * finds the process to signal. Optional. */
+    char *pid_file;
+    /* Lookup index over tenants (by id and entityID) and clients (by
+     * client_id), built by zr_config_load; private to src/config. NULL in a
+     * hand-made zr_config_t: the find functions then scan. */
+    struct zr_config_index *index;
 } zr_config_t;
 
 /* One validation problem: "FILE:LINE: KEY: message". */
@@ -237,8 +250,12 @@ size_t zr_config_check_tenants_unique(const zr_tenant_t *tenants, const zr_tenan
                                       size_t first, zr_config_errors_t *errs);
 void zr_config_errors_free(zr_config_errors_t *errs);
 
+/* Lookups cost the same with 1 or 10,000 care providers (hash index). */
 const zr_client_t *zr_config_find_client(const zr_config_t *cfg, const char *client_id);
 const zr_tenant_t *zr_config_find_tenant(const zr_config_t *cfg, const char *id);
+const zr_tenant_t *zr_config_find_tenant_by_entity_id(const zr_config_t *cfg, const char *entity_id);
+/* 1 when tenant_id is one of c->care_providers. */
+int zr_client_allows_tenant(const zr_client_t *c, const char *tenant_id);
 const char *zr_environment_name(zr_environment_t env);
 
 #endif

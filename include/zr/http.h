@@ -93,11 +93,16 @@ zr_http_server_t *zr_http_server_start(const zr_http_server_config_t *cfg, char 
 int zr_http_server_port(const zr_http_server_t *s);
 void zr_http_server_stop(zr_http_server_t *s);
 
-/* Blocks until SIGINT/SIGTERM; returns the signal number. Call it from the
- * main thread after zr_http_server_start: it blocks both signals in the
- * calling thread and sigwaits for them (threads the caller started itself
- * before should block them too, or they may receive the signal). */
+/* Blocks until SIGINT, SIGTERM or SIGHUP; returns the signal number (a
+ * caller that does not reload simply waits again on SIGHUP). Call it from
+ * the main thread after zr_http_server_start: it blocks the three signals
+ * in the calling thread and sigwaits for them (threads the caller started
+ * itself before should block them too, or they may receive the signal;
+ * zr_http_block_signals does that). */
 int zr_http_wait_for_signal(void);
+/* Blocks SIGINT, SIGTERM, SIGHUP and SIGPIPE in the calling thread (call it
+ * before starting threads, so that they inherit the mask). */
+void zr_http_block_signals(void);
 
 /* ---- response helpers ---- */
 void zr_http_response_init(zr_http_response_t *r);

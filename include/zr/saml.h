@@ -80,6 +80,14 @@ typedef struct {
     char *saml_request_b64;  /* base64 for the SAMLRequest form field */
 } zr_saml_authn_request_t;
 
+/* Direct connection: Issuer = the care provider, its
+ * AssertionConsumerServiceIndex and the service's
+ * AttributeConsumingServiceIndex. Cluster (cfg->cluster.enabled, issue 3):
+ * Issuer = the LC, AssertionConsumerServiceIndex = ZR_SAML_CLUSTER_ACS_INDEX,
+ * no AttributeConsumingServiceIndex, and samlp:Extensions (after the
+ * signature, examples/authn_request_extensions.xml) with the attributes
+ * urn:nl-eid-gdi:1.0:ServiceUUID = service->service_uuid and
+ * urn:nl-eid-gdi:1.0:IntendedAudience = t->entity_id. */
 int zr_saml_authn_request_build(const zr_config_t *cfg, const zr_tenant_t *t,
                                 const zr_tenant_service_t *service, const zr_saml_idp_t *idp,
                                 int force_authn, zr_saml_authn_request_t *out,
@@ -101,7 +109,8 @@ zr_saml_backchannel_t *zr_saml_backchannel_new(const zr_config_t *cfg, char *err
 void zr_saml_backchannel_free(zr_saml_backchannel_t *bc);
 
 /* Builds and signs an ArtifactResolve (SOAP) issued by the care provider
- * the login was started for (tenant), POSTs it once (never retried
+ * the login was started for (tenant), or by the LC in a cluster
+ * connection (the entity that sent the AuthnRequest), POSTs it once (never retried
  * once sent), returns the SOAP response body. *resolve_id is the ID of our
  * ArtifactResolve (for InResponseTo). ZR_SAML_ERR_* on failure. */
 #define ZR_SAML_ERR_INTERNAL    (-1) /* could not build or sign the request: nothing sent */
@@ -144,7 +153,11 @@ typedef struct {
     const zr_tenant_t *tenant;      /* audience + BSN decryption keys */
 } zr_saml_expect_t;
 
-/* Runs the processing checklist of reference/tvs-saml.md in order, fail
+/* Audience (step 6): every AudienceRestriction names the care provider (or,
+ * in a cluster, the LC), and in a cluster the LC and the care provider both
+ * appear. The BSN is decrypted only from an EncryptedID whose Recipient is
+ * expect->tenant, with that tenant's keys only.
+ * Runs the processing checklist of reference/tvs-saml.md in order, fail
  * closed. On ZR_SAML_OK *subject is filled (caller clears it). On any other
  * status, err says exactly which check failed (never containing a BSN) and
  * status_detail the SAML status codes when TVS sent a non-success. */

@@ -56,6 +56,11 @@ typedef struct {
     const zr_tenant_service_t *service;  /* by AttributeConsumingServiceIndex */
     int force_authn;
     time_t authn_instant;                /* when the user authenticated (0 = at build time) */
+    /* Cluster shape (issue 3). */
+    char *requester;                     /* AuthnRequest Issuer: the LC (cluster) or the care provider;
+                                            the ArtifactResolve must come from the same entity */
+    int bsn_key;                         /* which of the tenant's BSN keys the EncryptedID is made for:
+                                            -1 = the newest (last configured) */
 } zr_saml_idp_request_t;
 
 /* Verifies a SAMLRequest (HTTP-POST binding, base64) as TVS does

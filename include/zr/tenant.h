@@ -53,6 +53,10 @@ typedef struct zr_tenant {
     zr_tenant_key_t bsn_keys[2]; /* one, or two during rollover */
     size_t bsn_key_count;
     int assertion_consumer_service_index; /* default 0 */
+    /* Hex SHA-256 over everything that shapes a login (id, entityID, OIN,
+     * services, BSN key certificates), set when loaded: a login in flight
+     * across a reload finds the tenant it started with again. */
+    char *fingerprint;
 } zr_tenant_t;
 
 /* The service with the lowest min_loa >= wanted; NULL when none. */

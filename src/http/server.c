@@ -777,12 +777,13 @@ zr_http_server_t *zr_http_server_start(const zr_http_server_config_t *cfg, char 
         s->mtls = 1;
     }
 
-    /* The server's threads inherit this mask: SIGINT/SIGTERM stay for the
-     * thread that calls zr_http_wait_for_signal, and SIGPIPE from a client
-     * that hung up can never end the process. */
+    /* The server's threads inherit this mask: SIGINT/SIGTERM/SIGHUP stay for
+     * the thread that calls zr_http_wait_for_signal, and SIGPIPE from a
+     * client that hung up can never end the process. */
     sigemptyset(&block);
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
     sigaddset(&block, SIGPIPE);
     if (pthread_sigmask(SIG_BLOCK, &block, &old) == 0)
         masked = 1;
@@ -838,6 +839,17 @@ void zr_http_server_stop(zr_http_server_t *s)
     http_server_free(s);
 }
 
+void zr_http_block_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
 int zr_http_wait_for_signal(void)
 {
     sigset_t set;
@@ -846,6 +858,7 @@ int zr_http_wait_for_signal(void)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     /* Blocked here (and in the server's threads since zr_http_server_start),
      * so the signal waits for sigwait instead of ending the process. */
     pthread_sigmask(SIG_BLOCK, &set, NULL);

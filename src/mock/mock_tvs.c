@@ -4,6 +4,7 @@
 #include "zr/mock.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,7 +234,8 @@ int zr_mock_tvs_serve(const zr_config_t *cfg)
                            "%zu test identities, environment %s",
                 mt->entity_id, mt->listen, mt->artifact_listen, mt->identity_count,
                 zr_environment_name(cfg->environment));
-    sig = zr_http_wait_for_signal();
+    while ((sig = zr_http_wait_for_signal()) == SIGHUP)
+        zr_log_info("reload", "SIGHUP ignored: the mock TVS reads its configuration at start only");
     zr_log_info("shutdown", "signal %d, stopping", sig);
     rc = 0;
 end:

@@ -29,6 +29,8 @@ PY=/usr/bin/python3
 OIN_TVS=00000009999999999000
 OIN_DV=00000009999999999001
 OIN_DV2=00000009999999999002   # a second care provider (cluster tests)
+OIN_DV3=00000009999999999003   # third and fourth (reload tests)
+OIN_DV4=00000009999999999004
 OIN_LC=00000009999999999100    # the vendor's cluster connection (LC)
 MARK='TEST - NIET ECHT \/ NOT REAL'
 
@@ -37,7 +39,7 @@ relay-signing.pem relay-signing.key relay-tls-client.pem relay-tls-client.key
 relay-tls-server.pem relay-tls-server.key dv-bsn-1.pem dv-bsn-1.key dv-bsn-2.pem dv-bsn-2.key
 oidc-rs256.key oidc-rs256.pem oidc-es256.key pgo-client.key pgo-client.jwks.json
 store.key pairwise.key lc-signing.pem lc-signing.key lc-tls-client.pem lc-tls-client.key
-dv2-bsn-1.pem dv2-bsn-1.key"
+dv2-bsn-1.pem dv2-bsn-1.key dv3-bsn-1.pem dv3-bsn-1.key dv4-bsn-1.pem dv4-bsn-1.key"
 
 mkdir -p "$out"
 # Parallel test runs may share OUTDIR: one makes the PKI, the others wait.
@@ -170,6 +172,8 @@ leaf oidc-rs256        rsa signing    ""       "zorgrelay OIDC RS256 TEST - NIET
 leaf lc-signing        rsa signing    $OIN_LC  "zorgrelay cluster SAML signing TEST - NIET ECHT"
 leaf lc-tls-client     rsa tls_client $OIN_LC  "zorgrelay cluster TLS client TEST - NIET ECHT"
 leaf dv2-bsn-1         rsa encryption $OIN_DV2 "zorgaanbieder 2 BSN encryption 1 TEST - NIET ECHT"
+leaf dv3-bsn-1         rsa encryption $OIN_DV3 "zorgaanbieder 3 BSN encryption 1 TEST - NIET ECHT"
+leaf dv4-bsn-1         rsa encryption $OIN_DV4 "zorgaanbieder 4 BSN encryption 1 TEST - NIET ECHT"
 
 if [ ! -s "$out/oidc-es256.key" ]; then
     openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/oidc-es256.key" 2>/dev/null

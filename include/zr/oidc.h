@@ -27,12 +27,19 @@ typedef struct {
     char *code_challenge;     /* S256 */
     zr_loa_t min_loa;         /* max(client minimum, acr_values) */
     int force_authn;          /* prompt=login */
+    char *care_provider;      /* the care provider (tenant id) the login is for: the
+                                 client's default, or the `care_provider` parameter of
+                                 a shared portal, checked against the client's list */
 } zr_oidc_authz_t;
 
 typedef enum {
     ZR_OIDC_AUTHZ_OK = 0,     /* proceed to the login */
     ZR_OIDC_AUTHZ_RESPONDED   /* resp holds an error page or an error redirect */
 } zr_oidc_authz_result_t;
+
+/* The authorization parameter with which a portal shared by several care
+ * providers names the one this login is for (a tenant id). */
+#define ZR_OIDC_PARAM_CARE_PROVIDER "care_provider"
 
 /* Validates GET/POST /authorize (client, exact redirect_uri, response_type
  * code only, PKCE S256, scope openid, duplicate parameters, request objects
@@ -57,6 +64,12 @@ int zr_oidc_handle_discovery(void *ctx, const zr_http_request_t *req, zr_http_re
 int zr_oidc_handle_jwks(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
 int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
 int zr_oidc_handle_userinfo(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
+
+/* Routing after a reload (src/relay keeps replaced configurations for
+ * logins in flight): the client a token request claims to be (unverified),
+ * and the client an access token belongs to. malloc'ed, NULL when unknown. */
+char *zr_oidc_claimed_client_id(const zr_http_request_t *req);
+char *zr_oidc_access_token_client_id(zr_oidc_t *op, const zr_http_request_t *req);
 
 /* Pairwise subject: base64url(HMAC-SHA256(pairwise_secret, sector || "|" ||
  * id_type || "|" || id_value)) where sector is the client's redirect host. */

@@ -12,6 +12,7 @@
 #include "zr/xml.h"
 
 #define ZR_SAML_ATTR_SERVICE_UUID "urn:nl-eid-gdi:1.0:ServiceUUID"
+#define ZR_SAML_ATTR_INTENDED_AUDIENCE "urn:nl-eid-gdi:1.0:IntendedAudience"
 #define ZR_SAML_ATTR_ACTING       "urn:nl-eid-gdi:1.0:ActingSubjectID"
 #define ZR_SAML_ATTR_LEGAL        "urn:nl-eid-gdi:1.0:LegalSubjectID"
 #define ZR_SAML_ATTR_REPR_TYPE    "urn:nl-eid-gdi:1.1:RepresentationType"

@@ -36,8 +36,14 @@ typedef enum {
     ZR_SAML_IDP_ERR_ACS_URL,       /* AssertionConsumerServiceURL / ProtocolBinding sent */
     ZR_SAML_IDP_ERR_AUTHN_CONTEXT, /* RequestedAuthnContext sent */
     ZR_SAML_IDP_ERR_SERVICE,       /* AttributeConsumingServiceIndex missing or unknown */
-    ZR_SAML_IDP_ERR_UNSUPPORTED,   /* NameIDPolicy, Conditions, Extensions (cluster) */
-    ZR_SAML_IDP_ERR_ARTIFACT       /* ArtifactResolve: Artifact missing or malformed */
+    ZR_SAML_IDP_ERR_UNSUPPORTED,   /* NameIDPolicy, Conditions, Subject */
+    ZR_SAML_IDP_ERR_ARTIFACT,      /* ArtifactResolve: Artifact missing or malformed */
+    /* Cluster shape (issue 3). */
+    ZR_SAML_IDP_ERR_EXTENSIONS,    /* samlp:Extensions missing (LC), malformed, an attribute missing,
+                                      repeated or unknown, IdpAssertion sent */
+    ZR_SAML_IDP_ERR_AUDIENCE,      /* IntendedAudience not a care provider registered with the LC,
+                                      or (direct) not the Issuer itself */
+    ZR_SAML_IDP_ERR_SERVICE_CHOICE /* both (or neither) Extensions and AttributeConsumingServiceIndex */
 } zr_saml_idp_check_t;
 
 const char *zr_saml_idp_check_name(zr_saml_idp_check_t c);
@@ -48,6 +54,16 @@ char *zr_saml_idp_metadata_build(const zr_config_t *cfg, size_t *len, char *err,
 /* SSO and artifact resolution URLs of cfg->mock_tvs (malloc'ed). */
 char *zr_saml_idp_sso_url(const zr_config_t *cfg);
 char *zr_saml_idp_resolve_url(const zr_config_t *cfg);
+
+/* The Extensions attributes of an AuthnRequest (ST-SAML §DV->RD AuthnRequest). */
+#define ZR_SAML_IDP_ATTR_INTENDED_AUDIENCE "urn:nl-eid-gdi:1.0:IntendedAudience"
+#define ZR_SAML_IDP_ATTR_IDP_ASSERTION     "urn:nl-eid-gdi:1.0:IdpAssertion"
+
+/* zr_saml_idp_request_t.bsn_key: 0 or 1 name one configured key; these two
+ * name a policy. ALL wraps the key once per certificate, as ST-SAML
+ * §EncryptedID prescribes during a rollover. */
+#define ZR_SAML_IDP_BSN_KEY_NEWEST (-1)
+#define ZR_SAML_IDP_BSN_KEY_ALL    (-2)
 
 /* What a verified AuthnRequest asks for. tenant and service point into cfg. */
 typedef struct {
@@ -66,7 +82,15 @@ typedef struct {
 /* Verifies a SAMLRequest (HTTP-POST binding, base64) as TVS does
  * (ST-SAML §DV->RD AuthnRequest): signature with the relay's signing key,
  * Issuer, Destination, freshness, ACS index (no URL), service index, no
- * RequestedAuthnContext. Fills *out on ZR_SAML_IDP_OK. */
+ * RequestedAuthnContext. Fills *out on ZR_SAML_IDP_OK.
+ * Issuer = a care provider (direct), or with cfg->cluster.enabled the LC
+ * (then every care provider is registered through it and may not ask
+ * itself): samlp:Extensions with one IntendedAudience (the care provider,
+ * out->tenant) and one ServiceUUID (one of its services), no
+ * AttributeConsumingServiceIndex, AssertionConsumerServiceIndex
+ * ZR_SAML_CLUSTER_ACS_INDEX. A direct care provider may use Extensions too
+ * (IntendedAudience = itself). out->requester = the Issuer, out->bsn_key =
+ * ZR_SAML_IDP_BSN_KEY_NEWEST. */
 zr_saml_idp_check_t zr_saml_idp_authn_request_verify(const zr_config_t *cfg, const char *saml_request_b64,
                                                      zr_saml_idp_request_t *out, char *err, size_t errlen);
 void zr_saml_idp_request_clear(zr_saml_idp_request_t *r);
@@ -74,12 +98,14 @@ void zr_saml_idp_request_clear(zr_saml_idp_request_t *r);
 /* A verified ArtifactResolve. */
 typedef struct {
     char *id;        /* ArtifactResolve@ID, for InResponseTo */
-    char *issuer;    /* the care provider entityID that asked */
+    char *issuer;    /* the entityID that asked: a care provider, or the LC in a cluster */
     char *artifact;  /* the SAMLart value */
 } zr_saml_idp_resolve_t;
 
-/* Verifies a SOAP ArtifactResolve: envelope shape, Issuer, signature with the
- * relay's signing key, Destination, freshness, a type 0x0004 artifact of ours. */
+/* Verifies a SOAP ArtifactResolve: envelope shape, Issuer (a care provider,
+ * or the LC in a cluster), signature with the relay's signing key,
+ * Destination, freshness, a type 0x0004 artifact of ours. The caller checks
+ * that issuer is the requester of the artifact's AuthnRequest. */
 zr_saml_idp_check_t zr_saml_idp_artifact_resolve_verify(const zr_config_t *cfg, const char *soap, size_t len,
                                                         zr_saml_idp_resolve_t *out, char *err, size_t errlen);
 void zr_saml_idp_resolve_clear(zr_saml_idp_resolve_t *r);
@@ -93,7 +119,11 @@ char *zr_saml_idp_artifact_new(const char *entity_id, int endpoint_index);
  * Assertion) with the mock's key. With req == NULL (unknown or spent
  * artifact) it has Status Success and no Response (SAML core §3.5.2).
  * Otherwise the identity's outcome decides: an Assertion for success, else a
- * Response with the nested status codes and no Assertion. malloc'ed. */
+ * Response with the nested status codes and no Assertion. The Audience is
+ * the care provider, plus req->requester when that is another entity (the
+ * LC of a cluster request); each EncryptedID has Recipient = the care
+ * provider and an EncryptedKey for the BSN key(s) req->bsn_key names.
+ * malloc'ed. */
 char *zr_saml_idp_artifact_response_build(const zr_config_t *cfg, const zr_saml_idp_request_t *req,
                                           const zr_mock_identity_t *identity, const char *resolve_id,
                                           size_t *len, char *err, size_t errlen);

@@ -1,31 +1,63 @@
-/* `zorgrelay check-config FILE`: loads and validates a configuration the way
- * `serve` would (every key and certificate), and says what is wrong. */
+/* `zorgrelay check-config [--stats] FILE`: loads and validates a
+ * configuration the way `serve` would (every key and certificate), and says
+ * what is wrong. --stats adds what the load cost (bench/tenants reads it). */
 #include "zr/cmd.h"
 #include "zr/config.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Resident set size now, in KiB (/proc/self/statm); -1 when unknown. */
+static long rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = -1, resident = -1;
+    if (!f)
+        return -1;
+    if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+        resident = -1;
+    fclose(f);
+    return resident < 0 ? -1 : resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 int zr_cmd_check_config(int argc, char **argv)
 {
     zr_config_errors_t errs = {0};
     zr_config_t *cfg = NULL;
     const char *file = NULL;
-    int rc = 1;
+    struct rusage ru;
+    double started, took;
+    long rss_before, rss_after;
+    int rc = 1, stats = 0, bad = 0;
 
     for (int i = 1; i < argc; i++) {
         if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc)
             file = argv[++i];
+        else if (!strcmp(argv[i], "--stats"))
+            stats = 1;
         else if (argv[i][0] != '-' && !file)
             file = argv[i];
         else
-            file = NULL, i = argc; /* unknown option or a second file */
+            bad = 1; /* unknown option or a second file */
     }
-    if (!file) {
-        fprintf(stderr, "usage: zorgrelay check-config FILE\n");
+    if (!file || bad) {
+        fprintf(stderr, "usage: zorgrelay check-config [--stats] FILE\n");
         return 2;
     }
+    rss_before = rss_kib();
+    started = seconds_now();
     cfg = zr_config_load(file, &errs);
+    took = seconds_now() - started;
     if (!cfg) {
         for (size_t i = 0; i < errs.count; i++)
             fprintf(stderr, "%s\n", errs.lines[i]);
@@ -33,6 +65,15 @@ int zr_cmd_check_config(int argc, char **argv)
     }
     printf("%s: OK (%zu care provider(s), %zu client(s), environment %s)\n", file, cfg->tenant_count,
            cfg->client_count, zr_environment_name(cfg->environment));
+    if (stats) {
+        /* One line of key=value pairs, for people and for scripts. */
+        rss_after = rss_kib();
+        if (getrusage(RUSAGE_SELF, &ru) != 0)
+            ru.ru_maxrss = -1;
+        printf("stats: load_seconds=%.3f care_providers=%zu clients=%zu peak_rss_kib=%ld rss_growth_kib=%ld\n", took,
+               cfg->tenant_count, cfg->client_count, ru.ru_maxrss,
+               rss_before >= 0 && rss_after >= 0 ? rss_after - rss_before : -1);
+    }
     rc = 0;
 end:
     zr_config_free(cfg);

@@ -6,9 +6,10 @@
 const zr_cmd_t zr_cmd_table[] = {
     {"serve", "run the relay: serve CONFIG", zr_cmd_serve},
     {"metadata", "print our signed SAML SP metadata: metadata CONFIG [--care-provider ID]", zr_cmd_metadata},
-    {"check-config", "validate a configuration file: check-config CONFIG", zr_cmd_check_config},
+    {"check-config", "validate a configuration file: check-config [--stats] CONFIG", zr_cmd_check_config},
     {"mock-tvs", "run the built-in mock TVS (never in production): mock-tvs CONFIG", zr_cmd_mock_tvs},
     {"tenants", "check a batch of care provider files / export the aansluitbestand: tenants validate DIR | tenants export --config CONFIG", zr_cmd_tenants},
+    {"reload", "validate CONFIG, then have the running relay swap it in (SIGHUP): reload CONFIG [--pid-file FILE]", zr_cmd_reload},
     {"version", "print the version", zr_cmd_version},
     {NULL, NULL, NULL},
 };

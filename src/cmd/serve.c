@@ -2,11 +2,38 @@
 #include "zr/cmd.h"
 
 #include <signal.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "zr/config.h"
 #include "zr/log.h"
 #include "zr/relay.h"
+
+/* For `zorgrelay reload` and init systems: written whole (rename), so a
+ * reader never sees half a number. */
+static int write_pid_file(const char *path)
+{
+    char *tmp = NULL;
+    FILE *f;
+    int rc = -1;
+    if (asprintf(&tmp, "%s.tmp", path) < 0) {
+        tmp = NULL;
+        goto end;
+    }
+    if (!(f = fopen(tmp, "w")))
+        goto end;
+    fprintf(f, "%ld\n", (long)getpid());
+    if (fclose(f) == 0 && rename(tmp, path) == 0)
+        rc = 0;
+end:
+    if (rc != 0)
+        zr_log_error("startup", "cannot write pid_file %s: %s", path, strerror(errno));
+    free(tmp);
+    return rc;
+}
 
 int zr_cmd_serve(int argc, char **argv)
 {
@@ -33,7 +60,13 @@ int zr_cmd_serve(int argc, char **argv)
     }
     zr_config_errors_free(&errs);
     zr_log_set_level((zr_log_level_t)cfg->log_level);
+    if (cfg->pid_file && write_pid_file(cfg->pid_file) != 0) {
+        zr_config_free(cfg);
+        return 1;
+    }
     rc = zr_relay_serve(cfg);
+    if (cfg->pid_file)
+        unlink(cfg->pid_file);
     zr_config_free(cfg);
     return rc;
 }

@@ -93,7 +93,7 @@ static int load_keypair_lenient(const zr_cfg_map_t *km, zr_tenant_key_t *k)
         zr_cfg_error(km->ld, zr_cfg_map_get(km, "cert"), kpath, "%s", err);
         rc = -1;
     }
-    if (!(k->key = zr_crypto_load_private_key(k->key_file, err, sizeof(err)))) {
+    if (!(k->key = zr_cfg_load_private_key(km->ld, k->key_file, err, sizeof(err)))) {
         zr_cfg_path_key(kpath, km->path, "key");
         zr_cfg_error(km->ld, zr_cfg_map_get(km, "key"), kpath, "%s", err);
         rc = -1;
@@ -150,7 +150,7 @@ void zr_cfg_read_tenant(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
                         zr_tenant_origin_t *origin)
 {
     static const char *const keys[] = {"id", "name", "entity_id", "oin", "ura", "assertion_consumer_service_index",
-                                       "services", "bsn_keys", NULL};
+                                       "services", "bsn_keys", "clients", NULL};
     zr_cfg_map_t m;
     yaml_node_t *seq = NULL, *v;
     char kpath[ZR_CFG_PATH_MAX], ipath[ZR_CFG_PATH_MAX], oin[21] = "";
@@ -217,6 +217,54 @@ void zr_cfg_read_tenant(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
         }
     }
     read_bsn_keys(&m, t, origin);
+    /* A care provider's own file may carry its portals (issue 3): onboarding
+     * is then adding one file. Inline entries use the top-level list. */
+    if (zr_cfg_get_seq(&m, "clients", 0, &seq) == 1) {
+        if (*path)
+            zr_cfg_error(ld, zr_cfg_map_key(&m, "clients"), path,
+                         "clients: only a care provider's own file (care_providers_dir) lists clients; use the "
+                         "top-level clients list");
+        else
+            zr_cfg_read_owned_clients(ld, seq, t->id);
+    }
+    free(t->fingerprint);
+    t->fingerprint = zr_cfg_tenant_fingerprint(t);
+}
+
+/* One field as "tag=length:value;" (or "tag=-;" when unset): no value can
+ * be mistaken for another field, whatever characters it holds. */
+static int fp_field(zr_buf_t *b, const char *tag, const char *value)
+{
+    if (value)
+        return zr_buf_printf(b, "%s=%zu:%s;", tag, strlen(value), value);
+    return zr_buf_printf(b, "%s=-;", tag);
+}
+
+char *zr_cfg_tenant_fingerprint(const zr_tenant_t *t)
+{
+    zr_buf_t b;
+    uint8_t digest[32];
+    char *out = NULL;
+    int rc = 0;
+    zr_buf_init(&b);
+    rc |= zr_buf_appends(&b, "zorgrelay-tenant-v1;");
+    rc |= fp_field(&b, "id", t->id);
+    rc |= fp_field(&b, "entity_id", t->entity_id);
+    rc |= fp_field(&b, "oin", t->oin);
+    rc |= zr_buf_printf(&b, "acs=%d;services=%zu;", t->assertion_consumer_service_index, t->service_count);
+    for (size_t i = 0; t->services && i < t->service_count; i++) {
+        const zr_tenant_service_t *s = &t->services[i];
+        rc |= zr_buf_printf(&b, "loa=%d;acs_index=%d;", (int)s->min_loa, s->attribute_consuming_service_index);
+        rc |= fp_field(&b, "uuid", s->service_uuid);
+    }
+    rc |= zr_buf_printf(&b, "keys=%zu;", t->bsn_key_count);
+    for (size_t i = 0; i < t->bsn_key_count && i < 2; i++)
+        rc |= fp_field(&b, "cert_sha256", t->bsn_keys[i].key_name_sha256);
+    /* Fail closed: no fingerprint rather than one over half the fields. */
+    if (rc == 0 && b.data && zr_crypto_sha256((const uint8_t *)b.data, b.len, digest) == 0)
+        out = zr_hex_encode(digest, sizeof(digest));
+    zr_buf_free(&b);
+    return out;
 }
 
 void zr_cfg_read_tenants(zr_cfg_map_t *root, zr_config_t *cfg)
@@ -224,6 +272,7 @@ void zr_cfg_read_tenants(zr_cfg_map_t *root, zr_config_t *cfg)
     zr_cfg_loader_t *ld = root->ld;
     yaml_node_t *seq = NULL;
     char ipath[ZR_CFG_PATH_MAX], kpath[ZR_CFG_PATH_MAX];
+    zr_cfg_hash_t by_id = {0}, by_entity = {0}, by_uuid = {0};
     size_t count = 0;
     /* With care_providers_dir the inline list is optional; the directory
      * reader then demands at least one provider in total. */
@@ -242,35 +291,57 @@ void zr_cfg_read_tenants(zr_cfg_map_t *root, zr_config_t *cfg)
         zr_cfg_error(ld, seq, "care_providers", "out of memory");
         return;
     }
+    if (zr_cfg_hash_init(&by_id, count, 0) != 0 || zr_cfg_hash_init(&by_entity, count, 0) != 0 ||
+        zr_cfg_hash_init(&by_uuid, count * 2, 1) != 0) {
+        zr_cfg_error(ld, seq, "care_providers", "out of memory");
+        goto end;
+    }
+    /* Each value is compared with the first earlier entry that has it. */
     for (size_t i = 0; i < count; i++) {
         yaml_node_t *item = zr_cfg_node(ld, seq->data.sequence.items.start[i]);
         zr_tenant_t *t = &cfg->tenants[i];
+        size_t *slot;
+        int found;
         zr_cfg_path_index(ipath, "care_providers", i);
         cfg->tenant_count = i + 1;
         zr_cfg_read_tenant(ld, item, ipath, t, &cfg->tenant_origins[i]);
-        for (size_t j = 0; j < i; j++) {
-            const zr_tenant_t *o = &cfg->tenants[j];
-            if (t->id && o->id && !strcmp(t->id, o->id)) {
+        if (t->id && (slot = zr_cfg_hash_slot(&by_id, t->id, &found)) != NULL) {
+            if (found) {
                 zr_cfg_path_key(kpath, ipath, "id");
-                zr_cfg_error(ld, item, kpath, "duplicate care provider id '%s' (also care_providers[%zu])", t->id, j);
+                zr_cfg_error(ld, item, kpath, "duplicate care provider id '%s' (also care_providers[%zu])", t->id,
+                             *slot);
+            } else {
+                *slot = i;
             }
-            if (t->entity_id && o->entity_id && !strcmp(t->entity_id, o->entity_id)) {
+        }
+        if (t->entity_id && (slot = zr_cfg_hash_slot(&by_entity, t->entity_id, &found)) != NULL) {
+            if (found) {
                 zr_cfg_path_key(kpath, ipath, "entity_id");
-                zr_cfg_error(ld, item, kpath, "the same entity ID as care_providers[%zu]", j);
+                zr_cfg_error(ld, item, kpath, "the same entity ID as care_providers[%zu]", *slot);
+            } else {
+                *slot = i;
             }
-            for (size_t a = 0; a < t->service_count; a++)
-                for (size_t b = 0; b < o->service_count; b++)
-                    if (t->services[a].service_uuid && o->services[b].service_uuid &&
-                        !strcasecmp(t->services[a].service_uuid, o->services[b].service_uuid)) {
-                        char spath[ZR_CFG_PATH_MAX];
-                        zr_cfg_path_key(kpath, ipath, "services");
-                        zr_cfg_path_index(spath, kpath, a);
-                        zr_cfg_error(ld, item, spath, "service_uuid: already used by care_providers[%zu]", j);
-                    }
+        }
+        for (size_t a = 0; a < t->service_count; a++) {
+            if (!t->services[a].service_uuid ||
+                !(slot = zr_cfg_hash_slot(&by_uuid, t->services[a].service_uuid, &found)))
+                continue;
+            if (!found) {
+                *slot = i;
+            } else if (*slot != i) {
+                char spath[ZR_CFG_PATH_MAX];
+                zr_cfg_path_key(kpath, ipath, "services");
+                zr_cfg_path_index(spath, kpath, a);
+                zr_cfg_error(ld, item, spath, "service_uuid: already used by care_providers[%zu]", *slot);
+            }
         }
     }
 dirs:
     zr_cfg_read_tenant_dirs(root, cfg, count);
+end:
+    zr_cfg_hash_free(&by_id);
+    zr_cfg_hash_free(&by_entity);
+    zr_cfg_hash_free(&by_uuid);
 }
 
 static void tenant_key_free(zr_tenant_key_t *k)
@@ -316,6 +387,7 @@ void zr_cfg_tenants_free(zr_tenant_t *tenants, zr_tenant_origin_t *origins, size
             free(t->services[s].name);
         }
         free(t->services);
+        free(t->fingerprint);
         for (size_t k = 0; k < 2; k++)
             tenant_key_free(&t->bsn_keys[k]);
     }

@@ -4,6 +4,8 @@
 #include "config_internal.h"
 
 #include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>
@@ -130,21 +132,62 @@ static void check_uri_list_unique(zr_cfg_map_t *m, const char *key, char **v, si
             }
 }
 
-static void read_client(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path, zr_config_t *cfg,
-                        zr_client_t *c)
+static int line_of(const zr_cfg_map_t *m, const char *key)
 {
-    static const char *const keys[] = {"client_id", "name", "care_provider", "auth_method", "client_secret",
-                                       "client_secret_sha256", "jwks_file", "redirect_uris",
+    yaml_node_t *v = zr_cfg_map_get(m, key);
+    return zr_cfg_line(v ? v : m->node);
+}
+
+/* A new zeroed client at the end of cfg->clients, with its origin record;
+ * both arrays grow together (the capacity lives in the index). */
+static zr_client_t *client_append(zr_config_t *cfg, zr_cfg_client_origin_t **origin)
+{
+    struct zr_config_index *ix = cfg->index;
+    if (!ix && !(ix = cfg->index = calloc(1, sizeof(*ix))))
+        return NULL;
+    if (cfg->client_count == ix->client_origin_cap) {
+        size_t cap = ix->client_origin_cap ? ix->client_origin_cap * 2 : 8;
+        zr_client_t *clients = realloc(cfg->clients, cap * sizeof(*clients));
+        zr_cfg_client_origin_t *origins;
+        if (!clients)
+            return NULL;
+        cfg->clients = clients;
+        if (!(origins = realloc(ix->client_origins, cap * sizeof(*origins))))
+            return NULL;
+        memset(origins + ix->client_origin_cap, 0, (cap - ix->client_origin_cap) * sizeof(*origins));
+        ix->client_origins = origins;
+        ix->client_origin_cap = cap;
+    }
+    memset(&cfg->clients[cfg->client_count], 0, sizeof(zr_client_t));
+    *origin = &ix->client_origins[cfg->client_count];
+    return &cfg->clients[cfg->client_count++];
+}
+
+/* Reads the values of one client. References to care providers are only
+ * recorded here (with their lines): a client in one provider's file may
+ * name a provider whose file comes later. zr_cfg_resolve_clients judges them. */
+static void read_client(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path, zr_config_t *cfg,
+                        zr_client_t *c, zr_cfg_client_origin_t *o, const char *owner_id)
+{
+    static const char *const keys[] = {"client_id", "name", "care_provider", "care_providers", "auth_method",
+                                       "client_secret", "client_secret_sha256", "jwks_file", "redirect_uris",
                                        "post_logout_redirect_uris", "allowed_origins", "min_loa",
                                        "bsn_entitled", "id_token_alg", NULL};
     zr_cfg_map_t m;
-    char kpath[ZR_CFG_PATH_MAX], *loa = NULL;
-    const zr_tenant_t *t = NULL;
+    char kpath[ZR_CFG_PATH_MAX], ipath[ZR_CFG_PATH_MAX], *loa = NULL;
+    yaml_node_t *seq = NULL;
     int e;
     c->id_token_alg = ZR_SIGALG_RS256;
     c->auth_method = ZR_CLIENT_AUTH_SECRET_BASIC;
+    o->file = strdup(ld->file);
+    snprintf(o->path, sizeof(o->path), "%s", path);
+    o->line = zr_cfg_line(node);
+    o->owner_id = owner_id ? strdup(owner_id) : NULL;
     if (zr_cfg_map_open(ld, node, path, keys, &m) != 0)
         return;
+    o->client_id_line = line_of(&m, "client_id");
+    o->care_provider_line = line_of(&m, "care_provider");
+    o->min_loa_line = line_of(&m, "min_loa");
     if (zr_cfg_get_str(&m, "client_id", 1, &c->client_id) == 1 && !client_id_valid(c->client_id)) {
         zr_cfg_path_key(kpath, path, "client_id");
         zr_cfg_error(ld, zr_cfg_map_get(&m, "client_id"), kpath, "must be 1-128 printable characters without spaces");
@@ -152,14 +195,42 @@ static void read_client(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
     zr_cfg_get_str(&m, "name", 0, &c->name);
     if (!c->name && c->client_id)
         c->name = strdup(c->client_id);
-    /* Without the care providers directory (tenants validate) its ids are unknown. */
-    if (zr_cfg_get_str(&m, "care_provider", 1, &c->care_provider) == 1 &&
-        !(t = zr_config_find_tenant(cfg, c->care_provider)) &&
-        !((ld->flags & ZR_CONFIG_LOAD_SKIP_TENANT_DIR) && cfg->care_providers_dir)) {
+    zr_cfg_get_str(&m, "care_provider", 0, &c->care_provider);
+    if (owner_id && c->care_provider && strcmp(c->care_provider, owner_id) != 0) {
         zr_cfg_path_key(kpath, path, "care_provider");
         zr_cfg_error(ld, zr_cfg_map_get(&m, "care_provider"), kpath,
-                     "unknown care provider '%s' (no care_providers entry has this id)", c->care_provider);
+                     "'%s' is another care provider; a client in this file belongs to '%s' (list others under "
+                     "care_providers)", c->care_provider, owner_id);
+        zr_release(c->care_provider);
     }
+    if (owner_id && !c->care_provider)
+        c->care_provider = strdup(owner_id);
+    if (zr_cfg_get_strv(&m, "care_providers", 0, &o->listed, &o->listed_count, NULL, NULL) >= 0 && o->listed_count &&
+        zr_cfg_get_seq(&m, "care_providers", 0, &seq) == 1 &&
+        (o->care_provider_lines = calloc(o->listed_count, sizeof(int))) != NULL) {
+        /* Items that were refused are not in `listed`: match them by value. */
+        size_t k = 0;
+        for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top && k < o->listed_count; it++) {
+            yaml_node_t *item = zr_cfg_node(ld, *it);
+            if (item && item->type == YAML_SCALAR_NODE && !strcmp((const char *)item->data.scalar.value, o->listed[k]))
+                o->care_provider_lines[k++] = zr_cfg_line(item);
+        }
+    }
+    if (!c->care_provider && !zr_cfg_map_get(&m, "care_providers")) {
+        zr_cfg_error(ld, m.node, path, "care_provider or care_providers is required");
+    } else if (zr_cfg_map_get(&m, "care_providers") && !o->listed_count) {
+        zr_cfg_path_key(kpath, path, "care_providers");
+        if (!seq || seq->data.sequence.items.top == seq->data.sequence.items.start)
+            zr_cfg_error(ld, zr_cfg_map_get(&m, "care_providers"), kpath, "must list at least one care provider id");
+    }
+    for (size_t i = 0; i < o->listed_count; i++)
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(o->listed[i], o->listed[j])) {
+                zr_cfg_path_key(kpath, path, "care_providers");
+                zr_cfg_path_index(ipath, kpath, i);
+                zr_cfg_error(ld, seq, ipath, "'%s' is listed twice", o->listed[i]);
+                break;
+            }
     if (zr_cfg_get_enum(&m, "auth_method", 0, auth_names, &e) == 1)
         c->auth_method = (zr_client_auth_t)e;
     read_secret(&m, c);
@@ -176,9 +247,6 @@ static void read_client(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
         if ((c->min_loa = zr_loa_parse(loa)) == ZR_LOA_NONE)
             zr_cfg_error(ld, zr_cfg_map_get(&m, "min_loa"), kpath,
                          "'%s' is not a level of assurance (basic, low, substantial, high, or its URI)", loa);
-        else if (t && !zr_tenant_service_for_loa(t, c->min_loa))
-            zr_cfg_error(ld, zr_cfg_map_get(&m, "min_loa"), kpath,
-                         "care provider '%s' has no service with LoA %s or higher", t->id, zr_loa_name(c->min_loa));
     }
     free(loa);
     if (zr_cfg_get_enum(&m, "id_token_alg", 0, zr_cfg_sigalg_names, &e) == 1) {
@@ -194,34 +262,149 @@ static void read_client(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
     }
 }
 
+static void read_client_list(zr_cfg_loader_t *ld, yaml_node_t *seq, zr_config_t *cfg, const char *owner_id)
+{
+    char ipath[ZR_CFG_PATH_MAX];
+    size_t i = 0;
+    for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++, i++) {
+        zr_cfg_client_origin_t *o = NULL;
+        zr_client_t *c = client_append(cfg, &o);
+        zr_cfg_path_index(ipath, "clients", i);
+        if (!c) {
+            zr_cfg_error(ld, seq, "clients", "out of memory");
+            return;
+        }
+        read_client(ld, zr_cfg_node(ld, *it), ipath, cfg, c, o, owner_id);
+    }
+}
+
+void zr_cfg_read_owned_clients(zr_cfg_loader_t *ld, yaml_node_t *seq, const char *owner_id)
+{
+    zr_config_t scratch;
+    if (seq->data.sequence.items.top == seq->data.sequence.items.start) {
+        zr_cfg_error(ld, seq, "clients", "must list at least one client (or be left out)");
+        return;
+    }
+    if (ld->cfg) {
+        read_client_list(ld, seq, ld->cfg, owner_id);
+        return;
+    }
+    /* `tenants validate` and former providers: judged, then dropped. */
+    memset(&scratch, 0, sizeof(scratch));
+    read_client_list(ld, seq, &scratch, owner_id);
+    zr_cfg_index_free(scratch.index);
+    zr_cfg_free_clients(&scratch);
+}
+
 void zr_cfg_read_clients(zr_cfg_map_t *root, zr_config_t *cfg)
 {
     zr_cfg_loader_t *ld = root->ld;
     yaml_node_t *seq = NULL;
-    char ipath[ZR_CFG_PATH_MAX], kpath[ZR_CFG_PATH_MAX];
-    size_t count;
-    if (zr_cfg_get_seq(root, "clients", 1, &seq) != 1)
+    /* With care_providers_dir the portals may all live in the providers' files. */
+    int has_dir = zr_cfg_map_get(root, "care_providers_dir") != NULL;
+    if (zr_cfg_get_seq(root, "clients", !has_dir, &seq) != 1)
         return;
-    count = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
-    if (count == 0) {
-        zr_cfg_error(ld, seq, "clients", "must list at least one client");
+    if (seq->data.sequence.items.top == seq->data.sequence.items.start) {
+        if (!has_dir)
+            zr_cfg_error(ld, seq, "clients", "must list at least one client");
         return;
     }
-    if (!(cfg->clients = calloc(count, sizeof(*cfg->clients))))
+    read_client_list(ld, seq, cfg, NULL);
+}
+
+/* "FILE:LINE: clients[i].KEY: message" for a client judged after loading. */
+static void client_error(zr_cfg_loader_t *ld, const zr_cfg_client_origin_t *o, int line, const char *key,
+                         const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void client_error(zr_cfg_loader_t *ld, const zr_cfg_client_origin_t *o, int line, const char *key,
+                         const char *fmt, ...)
+{
+    va_list ap;
+    char *msg = NULL;
+    va_start(ap, fmt);
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = NULL;
+    va_end(ap);
+    ld->error_count++;
+    zr_cfg_error_line(ld->errs, "%s:%d: %s%s%s: %s", o->file ? o->file : ld->file, line, o->path, *key ? "." : "",
+                      key, msg ? msg : "out of memory");
+    free(msg);
+}
+
+/* Every care provider the client may log in for: the default first, then
+ * the list; each one known and offering min_loa. */
+static void resolve_care_providers(zr_cfg_loader_t *ld, zr_config_t *cfg, zr_client_t *c,
+                                   const zr_cfg_client_origin_t *o)
+{
+    /* tenants validate --config does not read care_providers_dir: its ids are unknown. */
+    int unknown_ok = (ld->flags & ZR_CONFIG_LOAD_SKIP_TENANT_DIR) && cfg->care_providers_dir;
+    size_t total = (c->care_provider ? 1 : 0) + o->listed_count;
+    char key[64];
+    if (!total || !(c->care_providers = calloc(total, sizeof(char *))))
         return;
-    for (size_t i = 0; i < count; i++) {
-        yaml_node_t *item = zr_cfg_node(ld, seq->data.sequence.items.start[i]);
+    for (size_t k = 0; k < total; k++) {
+        const char *id = c->care_provider && k == 0 ? c->care_provider : o->listed[k - (c->care_provider ? 1 : 0)];
+        int line = c->care_provider && k == 0 ? o->care_provider_line
+                                              : o->care_provider_lines ? o->care_provider_lines[k - (c->care_provider ? 1 : 0)] : o->line;
+        const zr_tenant_t *t;
+        int seen = 0;
+        if (c->care_provider && k == 0)
+            snprintf(key, sizeof(key), "care_provider");
+        else
+            snprintf(key, sizeof(key), "care_providers[%zu]", k - (c->care_provider ? 1 : 0));
+        for (size_t j = 0; j < c->care_provider_count && !seen; j++)
+            seen = !strcmp(c->care_providers[j], id);
+        if (seen)
+            continue; /* the default listed again, or a repeat (reported) */
+        if (!(c->care_providers[c->care_provider_count] = strdup(id)))
+            return;
+        c->care_provider_count++;
+        if (!(t = zr_config_find_tenant(cfg, id))) {
+            if (!unknown_ok && !(o->owner_id && !strcmp(id, o->owner_id)))
+                client_error(ld, o, line, key, "unknown care provider '%s' (no care_providers entry has this id)", id);
+            continue;
+        }
+        if (c->min_loa != ZR_LOA_NONE && !zr_tenant_service_for_loa(t, c->min_loa))
+            client_error(ld, o, o->min_loa_line, "min_loa", "care provider '%s' has no service with LoA %s or higher",
+                         t->id, zr_loa_name(c->min_loa));
+    }
+}
+
+void zr_cfg_resolve_clients(zr_cfg_loader_t *ld, zr_config_t *cfg)
+{
+    struct zr_config_index *ix = cfg->index;
+    if (!cfg->client_count) {
+        /* Only possible with care_providers_dir (the list is required otherwise). */
+        if (cfg->care_providers_dir && !(ld->flags & ZR_CONFIG_LOAD_SKIP_TENANT_DIR))
+            zr_cfg_error(ld, NULL, "clients", "no client: list them under clients or in the care provider files");
+        return;
+    }
+    if (!ix || !ix->client_by_id.cap) {
+        zr_cfg_error(ld, NULL, "clients", "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < cfg->client_count; i++) {
         zr_client_t *c = &cfg->clients[i];
-        zr_cfg_path_index(ipath, "clients", i);
-        cfg->client_count = i + 1;
-        read_client(ld, item, ipath, cfg, c);
-        for (size_t j = 0; j < i && c->client_id; j++)
-            if (cfg->clients[j].client_id && !strcmp(c->client_id, cfg->clients[j].client_id)) {
-                zr_cfg_map_t m = {.ld = ld, .node = item->type == YAML_MAPPING_NODE ? item : NULL};
-                zr_cfg_path_key(kpath, ipath, "client_id");
-                zr_cfg_error(ld, zr_cfg_map_get(&m, "client_id"), kpath, "duplicate client_id '%s' (also clients[%zu])",
-                             c->client_id, j);
-            }
+        const zr_cfg_client_origin_t *o = &ix->client_origins[i];
+        size_t *slot;
+        int found;
+        resolve_care_providers(ld, cfg, c, o);
+        if (!c->client_id || !(slot = zr_cfg_hash_slot(&ix->client_by_id, c->client_id, &found)))
+            continue;
+        if (!found) {
+            *slot = i;
+            continue;
+        }
+        /* client_id is the portal's identity at the token endpoint: it must
+         * be unique across the configuration and every provider file. */
+        {
+            const zr_cfg_client_origin_t *first = &ix->client_origins[*slot];
+            if (first->file && o->file && !strcmp(first->file, o->file))
+                client_error(ld, o, o->client_id_line, "client_id", "duplicate client_id '%s' (also %s)",
+                             c->client_id, first->path);
+            else
+                client_error(ld, o, o->client_id_line, "client_id", "duplicate client_id '%s' (also %s:%d)",
+                             c->client_id, first->file ? first->file : "?", first->client_id_line);
+        }
     }
 }
 
@@ -241,6 +424,7 @@ void zr_cfg_free_clients(zr_config_t *cfg)
         zr_cfg_free_strv(c->post_logout_redirect_uris, c->post_logout_redirect_uri_count);
         zr_cfg_free_strv(c->allowed_origins, c->allowed_origin_count);
         free(c->care_provider);
+        zr_cfg_free_strv(c->care_providers, c->care_provider_count);
         OPENSSL_cleanse(c, sizeof(*c));
     }
     zr_release(cfg->clients);

@@ -323,7 +323,7 @@ zr_config_t *zr_config_load_flags(const char *path, int flags, zr_config_errors_
     static const char *const root_keys[] = {"environment", "listen", "public_base_url", "tls", "log_level",
                                             "threads", "max_body_bytes", "redis", "tvs", "saml",
                                             "care_providers", "care_providers_dir", "former_care_providers_dir",
-                                            "oidc", "clients", "mock_tvs", "cluster", NULL};
+                                            "oidc", "clients", "mock_tvs", "cluster", "pid_file", NULL};
     zr_cfg_loader_t ld;
     zr_cfg_map_t root;
     zr_config_t *cfg = calloc(1, sizeof(*cfg));
@@ -333,6 +333,8 @@ zr_config_t *zr_config_load_flags(const char *path, int flags, zr_config_errors_
     ld.file = path;
     ld.errs = errs;
     ld.flags = flags;
+    ld.cfg = cfg;
+    ld.keys = zr_cfg_key_cache_new(); /* NULL: every key takes the slow path */
     if (!cfg || !(cfg->file = strdup(path))) {
         ld.error_count++;
         zr_cfg_error_line(errs, "%s: out of memory", path);
@@ -350,13 +352,20 @@ zr_config_t *zr_config_load_flags(const char *path, int flags, zr_config_errors_
     ld.env = cfg->environment;
 
     read_server(&root, cfg);
+    zr_cfg_get_path(&root, "pid_file", 0, &cfg->pid_file);
     read_redis(&root, cfg);
     read_tvs(&root, cfg);
     read_saml(&root, cfg);
     zr_cfg_read_cluster(&root, cfg);
-    zr_cfg_read_tenants(&root, cfg);
+    /* oidc before the clients (id_token_alg needs the signing keys), and
+     * the top-level clients before the care provider files append theirs.
+     * Care provider references are judged once all are read. */
     zr_cfg_read_oidc(&root, cfg);
     zr_cfg_read_clients(&root, cfg);
+    zr_cfg_read_tenants(&root, cfg);
+    if (zr_cfg_index_tenants(cfg) != 0)
+        zr_cfg_error(&ld, NULL, "", "out of memory");
+    zr_cfg_resolve_clients(&ld, cfg);
     zr_cfg_read_mock_tvs(&root, cfg);
     if (fill_derived(cfg) != 0)
         zr_cfg_error(&ld, NULL, "", "out of memory");
@@ -365,6 +374,9 @@ end:
         zr_config_free(cfg);
         cfg = NULL;
     }
+    if (cfg)
+        zr_cfg_client_origins_free(cfg->index, cfg->client_count);
+    zr_cfg_key_cache_free(ld.keys);
     zr_cfg_loader_free(&ld);
     return cfg;
 }
@@ -395,6 +407,12 @@ void zr_config_free(zr_config_t *cfg)
 
     zr_cfg_keypair_free(&cfg->saml_signing);
     zr_cfg_keypair_free(&cfg->saml_tls_client);
+    free(cfg->pid_file);
+    /* Before the clients: the origins it may still hold are counted by them. */
+    if (cfg->index)
+        zr_cfg_client_origins_free(cfg->index, cfg->client_count);
+    zr_cfg_index_free(cfg->index);
+    cfg->index = NULL;
     zr_cfg_free_tenants(cfg);
     zr_cfg_free_oidc(cfg);
     zr_cfg_free_clients(cfg);
@@ -414,24 +432,4 @@ void zr_config_errors_free(zr_config_errors_t *errs)
     free(errs->lines);
     errs->lines = NULL;
     errs->count = 0;
-}
-
-const zr_client_t *zr_config_find_client(const zr_config_t *cfg, const char *client_id)
-{
-    if (!cfg || !client_id)
-        return NULL;
-    for (size_t i = 0; i < cfg->client_count; i++)
-        if (cfg->clients[i].client_id && !strcmp(cfg->clients[i].client_id, client_id))
-            return &cfg->clients[i];
-    return NULL;
-}
-
-const zr_tenant_t *zr_config_find_tenant(const zr_config_t *cfg, const char *id)
-{
-    if (!cfg || !id)
-        return NULL;
-    for (size_t i = 0; i < cfg->tenant_count; i++)
-        if (cfg->tenants[i].id && !strcmp(cfg->tenants[i].id, id))
-            return &cfg->tenants[i];
-    return NULL;
 }

@@ -22,6 +22,8 @@ typedef struct {
     zr_environment_t env;
     int flags;                 /* ZR_CONFIG_LOAD_* */
     int lenient_keys;          /* ZR_TENANT_LOAD_LENIENT: load keys, do not judge them */
+    struct zr_cfg_key_cache *keys; /* shared private-key decoder (keys.c); may be NULL */
+    zr_config_t *cfg;          /* the configuration being loaded, for clients in tenant files; may be NULL */
 } zr_cfg_loader_t;
 
 /* A YAML mapping being read, with its dotted key path ("" at the root). */
@@ -81,6 +83,51 @@ void zr_cfg_free_strv(char **v, size_t n);
 const char *zr_cfg_scalar(zr_cfg_loader_t *ld, const yaml_node_t *n, const char *path);
 char *zr_cfg_resolve_path(const zr_cfg_loader_t *ld, const char *p);
 
+/* --- hash.c: string -> index tables (open addressing) --------------------- */
+
+/* Keys are borrowed (the caller keeps them alive); values are indexes. */
+typedef struct {
+    const char **keys;
+    size_t *values;
+    size_t cap, count;
+    int nocase;                /* ASCII case-insensitive keys (ServiceUUIDs, hex) */
+} zr_cfg_hash_t;
+
+int zr_cfg_hash_init(zr_cfg_hash_t *h, size_t expected, int nocase);
+/* The value slot of key, inserted (value SIZE_MAX) when absent; *found says
+ * which. NULL only when out of memory. */
+size_t *zr_cfg_hash_slot(zr_cfg_hash_t *h, const char *key, int *found);
+/* The value of key, or NULL. */
+const size_t *zr_cfg_hash_get(const zr_cfg_hash_t *h, const char *key);
+void zr_cfg_hash_free(zr_cfg_hash_t *h);
+
+/* --- index.c: the lookup index of zr_config_t, and where clients came from -- */
+
+/* A client's place in the files, for errors found after all are read. */
+typedef struct {
+    char *file;
+    char path[ZR_CFG_PATH_MAX];      /* "clients[3]" */
+    int line, client_id_line, care_provider_line, min_loa_line;
+    int *care_provider_lines;        /* parallel to the care_providers key's list */
+    char **listed;                   /* the care_providers key as written */
+    size_t listed_count;
+    char *owner_id;
+} zr_cfg_client_origin_t;
+
+struct zr_config_index {
+    zr_cfg_hash_t tenant_by_id;
+    zr_cfg_hash_t tenant_by_entity_id;
+    zr_cfg_hash_t client_by_id;
+    /* While loading only: parallel to cfg->clients. */
+    zr_cfg_client_origin_t *client_origins;
+    size_t client_origin_cap;
+};
+
+/* Makes cfg->index with the tenant tables (after every tenant is read). */
+int zr_cfg_index_tenants(zr_config_t *cfg);
+void zr_cfg_index_free(struct zr_config_index *ix);
+void zr_cfg_client_origins_free(struct zr_config_index *ix, size_t count);
+
 /* --- validate.c ---------------------------------------------------------- */
 
 typedef struct {
@@ -132,6 +179,13 @@ int zr_cfg_check_origin(zr_cfg_loader_t *ld, const yaml_node_t *at, const char *
                         void *ctx);
 /* A value from a NULL-terminated name table; *out is its index. */
 int zr_cfg_get_enum(const zr_cfg_map_t *m, const char *key, int required, const char *const *names, int *out);
+/* Private keys: one OpenSSL decoder set up once per load (OpenSSL 3.0 spends
+ * ~90 us finding decoders for every PEM_read_PrivateKey; 10,000 care
+ * providers would pay that 10,000 times). */
+struct zr_cfg_key_cache *zr_cfg_key_cache_new(void);
+void zr_cfg_key_cache_free(struct zr_cfg_key_cache *kc);
+EVP_PKEY *zr_cfg_load_private_key(zr_cfg_loader_t *ld, const char *path, char *err, size_t errlen);
+
 /* A {cert, key} mapping under `key`, loaded and checked (zr_cfg_load_keypair). */
 void zr_cfg_read_keypair(zr_cfg_map_t *parent, const char *key, int required, int flags, zr_keypair_t *kp);
 void zr_cfg_keypair_free(zr_keypair_t *kp);
@@ -149,6 +203,17 @@ void zr_cfg_free_tenants(zr_config_t *cfg);
 void zr_cfg_read_tenant(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path, zr_tenant_t *t,
                         zr_tenant_origin_t *origin);
 void zr_cfg_tenants_free(zr_tenant_t *tenants, zr_tenant_origin_t *origins, size_t count);
+/* Hex SHA-256 over what shapes a login (zr_tenant_t.fingerprint); malloc'ed. */
+char *zr_cfg_tenant_fingerprint(const zr_tenant_t *t);
+/* The `clients:` list of a care provider's own file (clients.c): appended to
+ * ld->cfg->clients, care_provider defaulting to owner_id. */
+void zr_cfg_read_owned_clients(zr_cfg_loader_t *ld, yaml_node_t *seq, const char *owner_id);
+/* After every tenant and client is read: care_providers lists, their
+ * references and LoAs, client_id uniqueness across files, the index. */
+void zr_cfg_resolve_clients(zr_cfg_loader_t *ld, zr_config_t *cfg);
+/* care_providers_dir, with the loader's key cache and (when set) ld->cfg
+ * receiving the files' clients. */
+size_t zr_cfg_load_tenant_dir(zr_cfg_loader_t *parent, const char *dir, int flags, zr_tenant_set_t *out);
 /* care_providers_dir and its former providers (tenant_dir.c). */
 void zr_cfg_read_tenant_dirs(zr_cfg_map_t *root, zr_config_t *cfg, size_t inline_count);
 void zr_cfg_free_oidc(zr_config_t *cfg);

@@ -5,7 +5,9 @@
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/decoder.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,79 @@
 
 #include "zr/crypto.h"
 #include "zr/util.h"
+
+/* The largest private key file we read (RSA 16384 in PEM is ~13 KiB). */
+#define ZR_CFG_MAX_KEY_FILE (64 * 1024)
+
+struct zr_cfg_key_cache {
+    OSSL_DECODER_CTX *decoder; /* DER PrivateKeyInfo (PKCS #8) holding RSA: BSN and SAML keys */
+    EVP_PKEY *decoded;         /* where the decoder puts its result */
+};
+
+struct zr_cfg_key_cache *zr_cfg_key_cache_new(void)
+{
+    struct zr_cfg_key_cache *kc = calloc(1, sizeof(*kc));
+    if (!kc)
+        return NULL;
+    kc->decoder = OSSL_DECODER_CTX_new_for_pkey(&kc->decoded, "DER", "PrivateKeyInfo", "RSA", EVP_PKEY_KEYPAIR,
+                                                NULL, NULL);
+    if (!kc->decoder || OSSL_DECODER_CTX_get_num_decoders(kc->decoder) == 0) {
+        zr_cfg_key_cache_free(kc);
+        kc = NULL;
+    }
+    ERR_clear_error();
+    return kc;
+}
+
+void zr_cfg_key_cache_free(struct zr_cfg_key_cache *kc)
+{
+    if (!kc)
+        return;
+    OSSL_DECODER_CTX_free(kc->decoder);
+    EVP_PKEY_free(kc->decoded);
+    free(kc);
+}
+
+/* The fast path handles the common file, one unencrypted "PRIVATE KEY"
+ * block; anything else (PKCS #1, SEC1, several blocks) and every failure go
+ * the general way, which also words the error. */
+EVP_PKEY *zr_cfg_load_private_key(zr_cfg_loader_t *ld, const char *path, char *err, size_t errlen)
+{
+    struct zr_cfg_key_cache *kc = ld ? ld->keys : NULL;
+    char *text = NULL, *name = NULL, *header = NULL;
+    unsigned char *der = NULL;
+    const unsigned char *p;
+    size_t text_len = 0, left;
+    long der_len = 0;
+    BIO *bio = NULL;
+    EVP_PKEY *key = NULL;
+
+    if (!kc || zr_file_read(path, ZR_CFG_MAX_KEY_FILE, &text, &text_len) != 0)
+        goto end;
+    if (!(bio = BIO_new_mem_buf(text, (int)text_len)) || !PEM_read_bio(bio, &name, &header, &der, &der_len))
+        goto end;
+    if (strcmp(name, "PRIVATE KEY") != 0 || (header && *header) || der_len <= 0)
+        goto end;
+    p = der;
+    left = (size_t)der_len;
+    EVP_PKEY_free(kc->decoded);
+    kc->decoded = NULL;
+    if (OSSL_DECODER_from_data(kc->decoder, &p, &left) == 1 && left == 0) {
+        key = kc->decoded;
+        kc->decoded = NULL;
+    }
+end:
+    ERR_clear_error();
+    BIO_free(bio);
+    if (text)
+        OPENSSL_cleanse(text, text_len);
+    free(text);
+    OPENSSL_free(name);
+    OPENSSL_free(header);
+    if (der)
+        OPENSSL_clear_free(der, (size_t)der_len);
+    return key ? key : zr_crypto_load_private_key(path, err, errlen);
+}
 
 static void asn1_date(const ASN1_TIME *t, char out[32])
 {
@@ -87,7 +162,7 @@ int zr_cfg_load_keypair(const zr_cfg_map_t *m, int flags, char **cert_file, char
         zr_cfg_error(m->ld, zr_cfg_map_get(m, "cert"), kpath, "%s", err);
         rc = -1;
     }
-    if (!(*key = zr_crypto_load_private_key(*key_file, err, sizeof(err)))) {
+    if (!(*key = zr_cfg_load_private_key(m->ld, *key_file, err, sizeof(err)))) {
         zr_cfg_path_key(kpath, m->path, "key");
         zr_cfg_error(m->ld, zr_cfg_map_get(m, "key"), kpath, "%s", err);
         rc = -1;

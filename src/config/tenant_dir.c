@@ -31,7 +31,7 @@ static int list_yaml(const char *dir, char ***out, size_t *count)
     DIR *d = opendir(dir);
     struct dirent *e;
     char **names = NULL, **grown, *full = NULL;
-    size_t n = 0;
+    size_t n = 0, cap = 0;
     int rc = -1;
     if (!d)
         goto end;
@@ -48,9 +48,12 @@ static int list_yaml(const char *dir, char ***out, size_t *count)
             zr_release(full);
             continue;
         }
-        if (!(grown = realloc(names, (n + 1) * sizeof(*names))))
-            goto end;
-        names = grown;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            if (!(grown = realloc(names, cap * sizeof(*names))))
+                goto end;
+            names = grown;
+        }
         names[n++] = full;
         full = NULL;
     }
@@ -70,16 +73,19 @@ end:
     return rc;
 }
 
-static size_t load_tenant_file(const char *path, zr_environment_t env, int flags, zr_tenant_t *t,
-                               zr_tenant_origin_t *o, zr_config_errors_t *errs)
+static size_t load_tenant_file(zr_cfg_loader_t *parent, const char *path, int flags, zr_tenant_t *t,
+                               zr_tenant_origin_t *o)
 {
     zr_cfg_loader_t ld;
     size_t n;
     memset(&ld, 0, sizeof(ld));
     ld.file = path;
-    ld.errs = errs;
-    ld.env = env;
+    ld.errs = parent->errs;
+    ld.env = parent->env;
     ld.lenient_keys = (flags & ZR_TENANT_LOAD_LENIENT) != 0;
+    ld.keys = parent->keys;
+    /* Former providers' clients never log in: they are read, not kept. */
+    ld.cfg = (flags & ZR_TENANT_LOAD_LENIENT) ? NULL : parent->cfg;
     o->file = strdup(path);
     o->line = 1;
     if (zr_cfg_parse(&ld, path) == 0)
@@ -89,14 +95,13 @@ static size_t load_tenant_file(const char *path, zr_environment_t env, int flags
     return n;
 }
 
-size_t zr_config_load_tenant_dir(const char *dir, zr_environment_t env, int flags, zr_tenant_set_t *out,
-                                 zr_config_errors_t *errs)
+size_t zr_cfg_load_tenant_dir(zr_cfg_loader_t *parent, const char *dir, int flags, zr_tenant_set_t *out)
 {
     char **files = NULL;
     size_t count = 0, errors = 0;
     memset(out, 0, sizeof(*out));
     if (list_yaml(dir, &files, &count) != 0) {
-        zr_cfg_error_line(errs, "%s: cannot read the care providers directory (%s)", dir, strerror(errno));
+        zr_cfg_error_line(parent->errs, "%s: cannot read the care providers directory (%s)", dir, strerror(errno));
         errors++;
         goto end;
     }
@@ -105,18 +110,33 @@ size_t zr_config_load_tenant_dir(const char *dir, zr_environment_t env, int flag
     out->tenants = calloc(count, sizeof(*out->tenants));
     out->origins = calloc(count, sizeof(*out->origins));
     if (!out->tenants || !out->origins) {
-        zr_cfg_error_line(errs, "%s: out of memory", dir);
+        zr_cfg_error_line(parent->errs, "%s: out of memory", dir);
         errors++;
         goto end;
     }
     for (size_t i = 0; i < count; i++) {
         out->count = i + 1;
-        errors += load_tenant_file(files[i], env, flags, &out->tenants[i], &out->origins[i], errs);
+        errors += load_tenant_file(parent, files[i], flags, &out->tenants[i], &out->origins[i]);
     }
 end:
     for (size_t i = 0; files && i < count; i++)
         free(files[i]);
     free(files);
+    return errors;
+}
+
+size_t zr_config_load_tenant_dir(const char *dir, zr_environment_t env, int flags, zr_tenant_set_t *out,
+                                 zr_config_errors_t *errs)
+{
+    zr_cfg_loader_t ld;
+    size_t errors;
+    memset(&ld, 0, sizeof(ld));
+    ld.file = dir;
+    ld.errs = errs;
+    ld.env = env;
+    ld.keys = zr_cfg_key_cache_new();
+    errors = zr_cfg_load_tenant_dir(&ld, dir, flags, out);
+    zr_cfg_key_cache_free(ld.keys);
     return errors;
 }
 
@@ -135,60 +155,179 @@ static void dup_error(zr_config_errors_t *errs, const zr_tenant_origin_t *o, int
                       value, other->file ? other->file : "?", other_line);
 }
 
-static int same_cert(const zr_tenant_t *a, const zr_tenant_t *b, size_t *ka, size_t *kb)
+/* Every earlier (tenant, sub-index) holding a value: a hash table from the
+ * value to the newest occurrence, each occurrence linking to the one before. */
+typedef struct {
+    size_t tenant, sub, next;
+} occurrence_t;
+
+typedef struct {
+    zr_cfg_hash_t head;
+    occurrence_t *occ;
+    size_t count, cap;
+} occurrences_t;
+
+static int occurrences_add(occurrences_t *o, const char *value, size_t tenant, size_t sub)
 {
-    for (size_t i = 0; i < a->bsn_key_count && i < 2; i++)
-        for (size_t j = 0; j < b->bsn_key_count && j < 2; j++)
-            if (a->bsn_keys[i].key_name_sha256 && b->bsn_keys[j].key_name_sha256 &&
-                !strcmp(a->bsn_keys[i].key_name_sha256, b->bsn_keys[j].key_name_sha256)) {
-                *ka = i;
-                *kb = j;
-                return 1;
-            }
+    size_t *slot;
+    int found;
+    if (!value)
+        return 0;
+    if (o->count == o->cap) {
+        size_t cap = o->cap ? o->cap * 2 : 256;
+        occurrence_t *grown = realloc(o->occ, cap * sizeof(*grown));
+        if (!grown)
+            return -1;
+        o->occ = grown;
+        o->cap = cap;
+    }
+    if (!(slot = zr_cfg_hash_slot(&o->head, value, &found)))
+        return -1;
+    o->occ[o->count] = (occurrence_t){tenant, sub, found ? *slot : SIZE_MAX};
+    *slot = o->count++;
     return 0;
+}
+
+typedef enum { DUP_ID = 0, DUP_ENTITY, DUP_OIN, DUP_SERVICE, DUP_CERT } dup_kind_t;
+
+/* One duplicate of tenant i: earlier tenant j, what, and which of i's
+ * (a) and j's (b) services or keys. */
+typedef struct {
+    size_t j, a, b;
+    dup_kind_t kind;
+} dup_t;
+
+typedef struct {
+    dup_t *v;
+    size_t count, cap;
+} dups_t;
+
+static int dups_add(dups_t *d, size_t j, dup_kind_t kind, size_t a, size_t b)
+{
+    if (d->count == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 16;
+        dup_t *grown = realloc(d->v, cap * sizeof(*grown));
+        if (!grown)
+            return -1;
+        d->v = grown;
+        d->cap = cap;
+    }
+    d->v[d->count++] = (dup_t){j, a, b, kind};
+    return 0;
+}
+
+static int collect(const occurrences_t *o, const char *value, dup_kind_t kind, size_t a, dups_t *d)
+{
+    const size_t *at = value ? zr_cfg_hash_get(&o->head, value) : NULL;
+    for (size_t k = at ? *at : SIZE_MAX; k != SIZE_MAX; k = o->occ[k].next)
+        if (dups_add(d, o->occ[k].tenant, kind, a, o->occ[k].sub) != 0)
+            return -1;
+    return 0;
+}
+
+/* The order the pairwise comparison used to report in: by earlier tenant,
+ * then id, entity ID, OIN, services (a, b), certificate. */
+static int dup_cmp(const void *x, const void *y)
+{
+    const dup_t *p = x, *q = y;
+    if (p->j != q->j)
+        return p->j < q->j ? -1 : 1;
+    if (p->kind != q->kind)
+        return p->kind < q->kind ? -1 : 1;
+    if (p->a != q->a)
+        return p->a < q->a ? -1 : 1;
+    return p->b < q->b ? -1 : p->b > q->b;
+}
+
+static size_t report_dups(const zr_tenant_t *tenants, const zr_tenant_origin_t *origins, size_t i, dups_t *d,
+                          zr_config_errors_t *errs)
+{
+    static const zr_tenant_origin_t unknown = {0};
+    const zr_tenant_t *t = &tenants[i];
+    const zr_tenant_origin_t *o = origins ? &origins[i] : &unknown;
+    size_t errors = 0, cert_j = SIZE_MAX;
+    char key[64];
+    if (d->count > 1)
+        qsort(d->v, d->count, sizeof(*d->v), dup_cmp);
+    for (size_t k = 0; k < d->count; k++) {
+        const dup_t *x = &d->v[k];
+        const zr_tenant_origin_t *p = origins ? &origins[x->j] : &unknown;
+        switch (x->kind) {
+        case DUP_ID:
+            dup_error(errs, o, o->id_line, "id", p, p->id_line, "care provider id", t->id);
+            break;
+        case DUP_ENTITY:
+            dup_error(errs, o, o->entity_id_line, "entity_id", p, p->entity_id_line, "entity ID", t->entity_id);
+            break;
+        case DUP_OIN:
+            dup_error(errs, o, o->oin_line, "oin", p, p->oin_line, "OIN", t->oin);
+            break;
+        case DUP_SERVICE:
+            snprintf(key, sizeof(key), "services[%zu].service_uuid", x->a);
+            dup_error(errs, o, o->services_line, key, p, p->services_line, "ServiceUUID",
+                      t->services[x->a].service_uuid);
+            break;
+        case DUP_CERT:
+            /* One line per pair of providers: the first matching keys. */
+            if (cert_j == x->j)
+                continue;
+            cert_j = x->j;
+            snprintf(key, sizeof(key), "bsn_keys[%zu].cert", x->a);
+            dup_error(errs, o, o->bsn_key_line[x->a], key, p, p->bsn_key_line[x->b], "certificate with SHA-256",
+                      t->bsn_keys[x->a].key_name_sha256);
+            break;
+        }
+        errors++;
+    }
+    d->count = 0;
+    return errors;
 }
 
 size_t zr_config_check_tenants_unique(const zr_tenant_t *tenants, const zr_tenant_origin_t *origins, size_t count,
                                       size_t first, zr_config_errors_t *errs)
 {
-    static const zr_tenant_origin_t unknown = {0};
+    occurrences_t ids = {0}, entities = {0}, oins = {0}, uuids = {0}, certs = {0};
+    dups_t found = {0};
     size_t errors = 0;
-    for (size_t i = first; i < count; i++) {
+    int rc = 0;
+    /* Hash tables, not pairs: 10,000 providers are 50 million pairs. */
+    if (zr_cfg_hash_init(&ids.head, count, 0) != 0 || zr_cfg_hash_init(&entities.head, count, 0) != 0 ||
+        zr_cfg_hash_init(&oins.head, count, 0) != 0 || zr_cfg_hash_init(&uuids.head, count * 2, 1) != 0 ||
+        zr_cfg_hash_init(&certs.head, count, 1) != 0) {
+        rc = -1;
+        goto end;
+    }
+    for (size_t i = 0; i < count && rc == 0; i++) {
         const zr_tenant_t *t = &tenants[i];
-        const zr_tenant_origin_t *o = origins ? &origins[i] : &unknown;
-        for (size_t j = 0; j < i; j++) {
-            const zr_tenant_t *u = &tenants[j];
-            const zr_tenant_origin_t *p = origins ? &origins[j] : &unknown;
-            size_t ka = 0, kb = 0;
-            char key[64];
-            if (t->id && u->id && !strcmp(t->id, u->id)) {
-                dup_error(errs, o, o->id_line, "id", p, p->id_line, "care provider id", t->id);
-                errors++;
-            }
-            if (t->entity_id && u->entity_id && !strcmp(t->entity_id, u->entity_id)) {
-                dup_error(errs, o, o->entity_id_line, "entity_id", p, p->entity_id_line, "entity ID", t->entity_id);
-                errors++;
-            }
-            if (t->oin && u->oin && !strcmp(t->oin, u->oin)) {
-                dup_error(errs, o, o->oin_line, "oin", p, p->oin_line, "OIN", t->oin);
-                errors++;
-            }
+        size_t nkeys = t->bsn_key_count < 2 ? t->bsn_key_count : 2;
+        if (i >= first) {
+            rc |= collect(&ids, t->id, DUP_ID, 0, &found);
+            rc |= collect(&entities, t->entity_id, DUP_ENTITY, 0, &found);
+            rc |= collect(&oins, t->oin, DUP_OIN, 0, &found);
             for (size_t a = 0; a < t->service_count; a++)
-                for (size_t b = 0; b < u->service_count; b++)
-                    if (t->services[a].service_uuid && u->services[b].service_uuid &&
-                        !strcasecmp(t->services[a].service_uuid, u->services[b].service_uuid)) {
-                        snprintf(key, sizeof(key), "services[%zu].service_uuid", a);
-                        dup_error(errs, o, o->services_line, key, p, p->services_line, "ServiceUUID",
-                                  t->services[a].service_uuid);
-                        errors++;
-                    }
-            if (same_cert(t, u, &ka, &kb)) {
-                snprintf(key, sizeof(key), "bsn_keys[%zu].cert", ka);
-                dup_error(errs, o, o->bsn_key_line[ka], key, p, p->bsn_key_line[kb],
-                          "certificate with SHA-256", t->bsn_keys[ka].key_name_sha256);
-                errors++;
-            }
+                rc |= collect(&uuids, t->services[a].service_uuid, DUP_SERVICE, a, &found);
+            for (size_t a = 0; a < nkeys; a++)
+                rc |= collect(&certs, t->bsn_keys[a].key_name_sha256, DUP_CERT, a, &found);
+            errors += report_dups(tenants, origins, i, &found, errs);
         }
+        rc |= occurrences_add(&ids, t->id, i, 0);
+        rc |= occurrences_add(&entities, t->entity_id, i, 0);
+        rc |= occurrences_add(&oins, t->oin, i, 0);
+        for (size_t a = 0; a < t->service_count; a++)
+            rc |= occurrences_add(&uuids, t->services[a].service_uuid, i, a);
+        for (size_t a = 0; a < nkeys; a++)
+            rc |= occurrences_add(&certs, t->bsn_keys[a].key_name_sha256, i, a);
+    }
+end:
+    if (rc != 0) {
+        zr_cfg_error_line(errs, "care providers: out of memory while checking uniqueness");
+        errors++;
+    }
+    free(found.v);
+    occurrences_t *all[] = {&ids, &entities, &oins, &uuids, &certs};
+    for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++) {
+        zr_cfg_hash_free(&all[k]->head);
+        free(all[k]->occ);
     }
     return errors;
 }
@@ -229,7 +368,7 @@ void zr_cfg_read_tenant_dirs(zr_cfg_map_t *root, zr_config_t *cfg, size_t inline
                          cfg->care_providers_dir);
             goto end;
         }
-        ld->error_count += zr_config_load_tenant_dir(cfg->care_providers_dir, ld->env, 0, &set, ld->errs);
+        ld->error_count += zr_cfg_load_tenant_dir(ld, cfg->care_providers_dir, 0, &set);
         if (append_set(&cfg->tenants, &cfg->tenant_origins, &cfg->tenant_count, &set) != 0) {
             zr_cfg_error(ld, NULL, "care_providers_dir", "out of memory");
             goto end;
@@ -258,7 +397,7 @@ void zr_cfg_read_tenant_dirs(zr_cfg_map_t *root, zr_config_t *cfg, size_t inline
     }
     if (!former)
         goto end;
-    ld->error_count += zr_config_load_tenant_dir(former, ld->env, ZR_TENANT_LOAD_LENIENT, &set, ld->errs);
+    ld->error_count += zr_cfg_load_tenant_dir(ld, former, ZR_TENANT_LOAD_LENIENT, &set);
     if (append_set(&cfg->former_tenants, &cfg->former_tenant_origins, &cfg->former_tenant_count, &set) != 0)
         zr_cfg_error(ld, NULL, "former_care_providers_dir", "out of memory");
 end:

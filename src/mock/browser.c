@@ -55,12 +55,51 @@ static const char *outcome_text(zr_mock_outcome_t o, zr_lang_t lang)
     return "?";
 }
 
+int zr_mock_parse_bsn_key(const char *v)
+{
+    if (!v || strcmp(v, "newest") == 0)
+        return ZR_SAML_IDP_BSN_KEY_NEWEST;
+    if (strcmp(v, "all") == 0)
+        return ZR_SAML_IDP_BSN_KEY_ALL;
+    if (strcmp(v, "0") == 0)
+        return 0;
+    if (strcmp(v, "1") == 0)
+        return 1;
+    return ZR_MOCK_BSN_KEY_INVALID;
+}
+
+/* During a rollover (two BSN keys) the tester picks which key TVS wraps the
+ * BSN for: the newest by default, as TVS does once it has the new
+ * certificate; the old one, as before; or both (ST-SAML §EncryptedID). */
+static int bsn_key_picker(zr_buf_t *b, const zr_tenant_t *t, zr_lang_t lang)
+{
+    int en = lang == ZR_LANG_EN;
+    if (t->bsn_key_count < 2)
+        return 0;
+    return zr_buf_printf(b,
+                         "<li><label>%s <select name=\"bsn_key\">"
+                         "<option value=\"newest\" selected>%s</option>"
+                         "<option value=\"0\">1 (%s)</option>"
+                         "<option value=\"1\">2 (%s)</option>"
+                         "<option value=\"all\">%s</option>"
+                         "</select></label></li>\n",
+                         en ? "TVS encrypts the BSN for the care provider's key"
+                            : "TVS versleutelt het BSN voor sleutel van de zorgaanbieder",
+                         en ? "newest (2)" : "nieuwste (2)", en ? "old" : "oud", en ? "new" : "nieuw",
+                         en ? "both (1 and 2)" : "beide (1 en 2)");
+}
+
 /* One submit button per configured identity: its label and its LoA (or the
- * status it makes TVS answer). The BSNs are not shown. */
-static char *identity_buttons(const zr_config_t *cfg, zr_lang_t lang)
+ * status it makes TVS answer), after the BSN key picker when there is a
+ * choice. The BSNs are not shown. */
+static char *identity_buttons(const zr_config_t *cfg, const zr_tenant_t *t, zr_lang_t lang)
 {
     zr_buf_t b;
     zr_buf_init(&b);
+    if (bsn_key_picker(&b, t, lang) != 0) {
+        zr_buf_free(&b);
+        return NULL;
+    }
     for (size_t i = 0; i < cfg->mock_tvs.identity_count; i++) {
         const zr_mock_identity_t *id = &cfg->mock_tvs.identities[i];
         int ok = zr_buf_printf(&b, "<li><button type=\"submit\" name=\"identity\" value=\"%zu\">", i) == 0 &&
@@ -79,18 +118,36 @@ static char *identity_buttons(const zr_config_t *cfg, zr_lang_t lang)
     return zr_buf_steal(&b);
 }
 
+/* The organisation line of the login page: the care provider, and in a
+ * cluster the LC that asked for it. */
+static char *care_provider_text(const zr_saml_idp_request_t *r, zr_lang_t lang)
+{
+    zr_buf_t b;
+    const zr_tenant_t *t = r->tenant;
+    zr_buf_init(&b);
+    if (zr_buf_appends(&b, t->name ? t->name : t->entity_id) != 0 ||
+        (r->requester && strcmp(r->requester, t->entity_id) != 0 &&
+         zr_buf_printf(&b, lang == ZR_LANG_EN ? " (via vendor cluster %s)" : " (via leverancierscluster %s)",
+                       r->requester) != 0)) {
+        zr_buf_free(&b);
+        return NULL;
+    }
+    return zr_buf_steal(&b);
+}
+
 /* POST /kvs/rd/request_authentication */
 int zr_mock_handle_sso(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
 {
     zr_mock_tvs_t *m = ctx;
-    const zr_config_t *cfg = m->cfg;
+    const zr_mock_gen_t *gen = zr_mock_current(m);
+    const zr_config_t *cfg = gen->cfg;
     zr_mock_login_t *login = NULL;
     zr_kvlist_t vars = {0};
-    char *handle = NULL, *buttons = NULL, *html = NULL;
+    char *handle = NULL, *buttons = NULL, *html = NULL, *organisation = NULL;
     char err[512] = "", mask[16];
     const char *saml_request, *relay_state;
     zr_saml_idp_check_t check;
-    int rc = -1;
+    int rc = -1, cluster;
 
     if (zr_kv_count(&req->form, "SAMLRequest") != 1 || zr_kv_count(&req->form, "RelayState") > 1) {
         rc = show_refusal(resp, req->lang, 400, "binding",
@@ -107,29 +164,31 @@ int zr_mock_handle_sso(void *ctx, const zr_http_request_t *req, zr_http_response
     login = calloc(1, sizeof(*login));
     if (!login)
         goto end;
+    login->gen = gen;
     check = zr_saml_idp_authn_request_verify(cfg, saml_request, &login->req, err, sizeof(err));
     if (check != ZR_SAML_IDP_OK) {
         zr_log_warn("authn_request_refused", "check=%s reason=\"%s\"", zr_saml_idp_check_name(check), err);
         rc = show_refusal(resp, req->lang, 400, zr_saml_idp_check_name(check), err);
         goto end;
     }
+    cluster = strcmp(login->req.requester, login->req.tenant->entity_id) != 0;
     if (relay_state && !(login->relay_state = strdup(relay_state)))
         goto end;
     handle = zr_random_token(32);
-    buttons = identity_buttons(cfg, req->lang);
-    if (!handle || !buttons)
+    buttons = identity_buttons(cfg, login->req.tenant, req->lang);
+    organisation = care_provider_text(&login->req, req->lang);
+    if (!handle || !buttons || !organisation)
         goto end;
     /* The page names the care provider and service, as TVS does. */
     if (zr_kv_add(&vars, "handle", handle) != 0 || zr_kv_add(&vars, "identities", buttons) != 0 ||
-        zr_kv_add(&vars, "care_provider", login->req.tenant->name ? login->req.tenant->name
-                                                                   : login->req.tenant->entity_id) != 0 ||
+        zr_kv_add(&vars, "care_provider", organisation) != 0 ||
         zr_kv_add(&vars, "service", login->req.service->name ? login->req.service->name
                                                                : login->req.service->service_uuid) != 0 ||
         zr_kv_add(&vars, "min_loa", zr_loa_name(login->req.service->min_loa)) != 0)
         goto end;
-    zr_log_info("authn_request", "request=%s care_provider=%s service_index=%d force_authn=%d handle=%s",
+    zr_log_info("authn_request", "request=%s care_provider=%s requester=%s service=%s force_authn=%d handle=%s",
                 login->req.request_id, login->req.tenant->id ? login->req.tenant->id : "-",
-                login->req.service->attribute_consuming_service_index, login->req.force_authn,
+                cluster ? "lc" : "care_provider", login->req.service->service_uuid, login->req.force_authn,
                 zr_log_mask(handle, mask));
     if (zr_mock_table_put(m->pending, handle, login) != 0) {
         rc = show_refusal(resp, req->lang, 503, "busy", "too many logins in progress");
@@ -140,7 +199,7 @@ int zr_mock_handle_sso(void *ctx, const zr_http_request_t *req, zr_http_response
     if (!html)
         goto end;
     if (zr_http_respond(resp, 200, "text/html; charset=utf-8", html, strlen(html)) != 0 ||
-        zr_http_set_header(resp, "Content-Security-Policy", m->form_action_csp) != 0)
+        zr_http_set_header(resp, "Content-Security-Policy", gen->form_action_csp) != 0)
         goto end;
     rc = 0;
 end:
@@ -148,33 +207,44 @@ end:
     zr_kv_free(&vars);
     free(handle);
     free(buttons);
+    free(organisation);
     free(html);
     return rc;
 }
 
-/* POST /kvs/rd/choose: the person picked a test identity. TVS answers the
- * relay's ACS with an artifact, for a failure or a cancel too. */
+/* POST /kvs/rd/choose: the person picked a test identity (and, during a
+ * rollover, a BSN key). TVS answers the relay's ACS with an artifact, for a
+ * failure or a cancel too. */
 int zr_mock_handle_choose(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
 {
     zr_mock_tvs_t *m = ctx;
-    const zr_config_t *cfg = m->cfg;
+    const zr_config_t *cfg;
     zr_mock_login_t *login = NULL;
     char *artifact = NULL, *art_enc = NULL, *rs_enc = NULL, *end_ptr = NULL;
     char mask_h[16], mask_a[16];
     const char *handle = zr_kv_get(&req->form, "handle");
     const char *choice = zr_kv_get(&req->form, "identity");
+    const char *key_choice = zr_kv_get(&req->form, "bsn_key");
     zr_buf_t url;
     unsigned long idx;
-    int rc = -1;
+    int rc = -1, bsn_key;
 
     zr_buf_init(&url);
-    if (!handle || zr_kv_count(&req->form, "handle") != 1 || !choice || zr_kv_count(&req->form, "identity") != 1) {
-        rc = show_refusal(resp, req->lang, 400, "form", "handle and identity are required");
+    if (!handle || zr_kv_count(&req->form, "handle") != 1 || !choice || zr_kv_count(&req->form, "identity") != 1 ||
+        zr_kv_count(&req->form, "bsn_key") > 1) {
+        rc = show_refusal(resp, req->lang, 400, "form", "handle and identity are required, bsn_key at most once");
         goto end;
     }
     idx = strtoul(choice, &end_ptr, 10);
-    if (!*choice || *end_ptr || choice[0] < '0' || choice[0] > '9' || idx >= cfg->mock_tvs.identity_count) {
+    if (!*choice || *end_ptr || choice[0] < '0' || choice[0] > '9' ||
+        idx >= zr_mock_current(m)->cfg->mock_tvs.identity_count) {
         rc = show_refusal(resp, req->lang, 400, "identity", "no such test identity");
+        goto end;
+    }
+    bsn_key = zr_mock_parse_bsn_key(key_choice);
+    if (bsn_key == ZR_MOCK_BSN_KEY_INVALID) {
+        rc = show_refusal(resp, req->lang, 400, "bsn_key",
+                          "bsn_key must be newest, all, 0 (the first BSN key) or 1 (the second)");
         goto end;
     }
     /* Single use: a second submit of the same page finds nothing. */
@@ -184,7 +254,19 @@ int zr_mock_handle_choose(void *ctx, const zr_http_request_t *req, zr_http_respo
                           "this login is unknown, expired (15 minutes) or was already completed");
         goto end;
     }
+    /* The page was made from the login's configuration (a reload may have
+     * come in between). */
+    cfg = login->gen->cfg;
+    if (idx >= cfg->mock_tvs.identity_count) {
+        rc = show_refusal(resp, req->lang, 400, "identity", "no such test identity");
+        goto end;
+    }
+    if (bsn_key >= 0 && (size_t)bsn_key >= login->req.tenant->bsn_key_count) {
+        rc = show_refusal(resp, req->lang, 400, "bsn_key", "the care provider has no second BSN key");
+        goto end;
+    }
     login->identity = (size_t)idx;
+    login->req.bsn_key = bsn_key;
     login->req.authn_instant = zr_time_now();
     /* Endpoint index 0: our one ArtifactResolutionService. */
     artifact = zr_saml_idp_artifact_new(cfg->mock_tvs.entity_id, 0);
@@ -192,12 +274,13 @@ int zr_mock_handle_choose(void *ctx, const zr_http_request_t *req, zr_http_respo
     rs_enc = login->relay_state ? zr_url_encode(login->relay_state) : NULL;
     if (!art_enc || (login->relay_state && !rs_enc))
         goto end;
-    if (zr_buf_printf(&url, "%s%sSAMLart=%s", m->acs_url, strchr(m->acs_url, '?') ? "&" : "?", art_enc) != 0 ||
+    if (zr_buf_printf(&url, "%s%sSAMLart=%s", login->gen->acs_url, strchr(login->gen->acs_url, '?') ? "&" : "?",
+                      art_enc) != 0 ||
         (rs_enc && zr_buf_printf(&url, "&RelayState=%s", rs_enc) != 0))
         goto end;
-    zr_log_info("artifact_issued", "request=%s identity=%lu outcome=%d handle=%s artifact=%s", login->req.request_id,
-                idx, (int)cfg->mock_tvs.identities[idx].outcome, zr_log_mask(handle, mask_h),
-                zr_log_mask(artifact, mask_a));
+    zr_log_info("artifact_issued", "request=%s identity=%lu outcome=%d bsn_key=%s handle=%s artifact=%s",
+                login->req.request_id, idx, (int)cfg->mock_tvs.identities[idx].outcome,
+                key_choice ? key_choice : "newest", zr_log_mask(handle, mask_h), zr_log_mask(artifact, mask_a));
     if (zr_mock_table_put(m->artifacts, artifact, login) != 0) {
         rc = show_refusal(resp, req->lang, 503, "busy", "too many artifacts outstanding");
         goto end;
@@ -218,6 +301,6 @@ end:
 /* GET /metadata: the signed RD metadata (also written to metadata_out). */
 int zr_mock_handle_metadata(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
 {
-    zr_mock_tvs_t *m = ctx;
-    return zr_http_respond(resp, 200, "application/samlmetadata+xml", m->metadata, m->metadata_len);
+    const zr_mock_gen_t *gen = zr_mock_current(ctx);
+    return zr_http_respond(resp, 200, "application/samlmetadata+xml", gen->metadata, gen->metadata_len);
 }

@@ -3,17 +3,32 @@
 #ifndef ZR_MOCK_INTERNAL_H
 #define ZR_MOCK_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "zr/config.h"
 #include "zr/http.h"
 #include "zr/saml_idp.h"
 
+/* One loaded configuration and what the mock derives from it. A SIGHUP
+ * adds a generation; every generation lives until the mock exits, because
+ * logins in flight point into the one they started with. */
+typedef struct zr_mock_gen {
+    const zr_config_t *cfg;
+    zr_config_t *owned;      /* cfg when loaded by a reload (freed at exit); NULL for the first */
+    char *metadata;          /* signed RD metadata */
+    size_t metadata_len;
+    char *acs_url;           /* the relay's ACS */
+    char *form_action_csp;   /* CSP for the login page: 'self' plus the relay's origin */
+    struct zr_mock_gen *older;
+} zr_mock_gen_t;
+
 /* A login in flight: the verified AuthnRequest, then the identity chosen. */
 typedef struct {
+    const zr_mock_gen_t *gen; /* the configuration req->tenant and req->service point into */
     zr_saml_idp_request_t req;
     char *relay_state;   /* as received (<= 80 bytes), NULL when none was sent */
-    size_t identity;     /* index into cfg->mock_tvs.identities, once chosen */
+    size_t identity;     /* index into gen->cfg->mock_tvs.identities, once chosen */
 } zr_mock_login_t;
 
 void zr_mock_login_free(void *login);
@@ -38,14 +53,23 @@ void *zr_mock_table_take(zr_mock_table_t *t, const char *key);
 #define ZR_MOCK_RELAY_STATE_MAX 80
 
 typedef struct {
-    const zr_config_t *cfg;
-    char *metadata;          /* signed RD metadata */
-    size_t metadata_len;
-    char *acs_url;           /* the relay's ACS */
-    char *form_action_csp;   /* CSP for the login page: 'self' plus the relay's origin */
+    /* The generation new requests use: swapped by the main thread on
+     * SIGHUP, read by the listeners' threads. */
+    _Atomic(zr_mock_gen_t *) current;
     zr_mock_table_t *pending;   /* handle -> zr_mock_login_t */
     zr_mock_table_t *artifacts; /* artifact -> zr_mock_login_t */
 } zr_mock_tvs_t;
+
+static inline const zr_mock_gen_t *zr_mock_current(zr_mock_tvs_t *m)
+{
+    return atomic_load_explicit(&m->current, memory_order_acquire);
+}
+
+/* The login page's bsn_key field: "newest" (or absent), "all", or "0" / "1"
+ * for the first / second configured BSN key (the page labels them 1 and 2).
+ * Returns the zr_saml_idp_request_t.bsn_key value, or -100 when invalid. */
+#define ZR_MOCK_BSN_KEY_INVALID (-100)
+int zr_mock_parse_bsn_key(const char *value);
 
 /* Browser side (browser.c). */
 int zr_mock_handle_sso(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);

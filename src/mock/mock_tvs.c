@@ -4,6 +4,7 @@
 #include "zr/mock.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,6 +147,148 @@ static char *login_page_csp(const char *acs_url)
     return zr_buf_steal(&b);
 }
 
+/* Serving needs more than the metadata does. */
+static int serve_settings_complete(const zr_config_t *cfg, char *err, size_t errlen)
+{
+    const zr_mock_tvs_config_t *mt = &cfg->mock_tvs;
+    if (!mock_allowed(cfg, err, errlen))
+        return 0;
+    if (mt->identity_count == 0 || !mt->listen || !mt->artifact_listen || !mt->tls.cert_file ||
+        !mt->tls.key_file || !mt->client_ca_file || !cfg->saml_tls_client.cert) {
+        snprintf(err, errlen, "mock_tvs needs identities, listen, artifact_listen, tls, client_ca and the relay's "
+                              "saml.tls_client certificate");
+        return 0;
+    }
+    return 1;
+}
+
+static int same_string(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static int same_cert(X509 *a, X509 *b)
+{
+    return (!a && !b) || (a && b && X509_cmp(a, b) == 0);
+}
+
+/* The signed metadata depends only on these: the mock's own entity, keys
+ * and endpoints. */
+static int same_metadata_inputs(const zr_mock_tvs_config_t *a, const zr_mock_tvs_config_t *b)
+{
+    return same_string(a->entity_id, b->entity_id) && same_string(a->public_base_url, b->public_base_url) &&
+           same_string(a->artifact_base_url, b->artifact_base_url) && same_cert(a->signing.cert, b->signing.cert) &&
+           a->metadata_valid_days == b->metadata_valid_days;
+}
+
+static void gen_free(zr_mock_gen_t *g)
+{
+    if (!g)
+        return;
+    free(g->metadata);
+    free(g->acs_url);
+    free(g->form_action_csp);
+    if (g->owned)
+        zr_config_free(g->owned);
+    free(g);
+}
+
+/* A generation for cfg. The metadata is copied from prev when nothing it
+ * depends on changed (same ID and validUntil: the relay sees no change),
+ * else signed anew and, with metadata_out, written. NULL with err set. */
+static zr_mock_gen_t *gen_new(const zr_config_t *cfg, const zr_mock_gen_t *prev, char *err, size_t errlen)
+{
+    zr_mock_gen_t *g = calloc(1, sizeof(*g));
+    const char *out = cfg->mock_tvs.metadata_out;
+    int rebuilt = 0;
+    if (!g) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    g->cfg = cfg;
+    if (prev && same_metadata_inputs(&prev->cfg->mock_tvs, &cfg->mock_tvs)) {
+        g->metadata = malloc(prev->metadata_len + 1);
+        if (g->metadata) {
+            memcpy(g->metadata, prev->metadata, prev->metadata_len + 1);
+            g->metadata_len = prev->metadata_len;
+        }
+    } else {
+        g->metadata = zr_saml_idp_metadata_build(cfg, &g->metadata_len, err, errlen);
+        rebuilt = 1;
+        if (!g->metadata)
+            goto fail;
+    }
+    g->acs_url = zr_saml_acs_url(cfg);
+    g->form_action_csp = g->acs_url ? login_page_csp(g->acs_url) : NULL;
+    if (!g->metadata || !g->acs_url || !g->form_action_csp) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    /* Written at start, and again when it changed or goes elsewhere now. */
+    if (out && (rebuilt || !same_string(out, prev->cfg->mock_tvs.metadata_out))) {
+        if (write_file_atomically(out, g->metadata, g->metadata_len, err, errlen) != 0)
+            goto fail;
+        zr_log_info(prev ? "reload" : "startup", "signed metadata written to %s", out);
+    }
+    return g;
+fail:
+    g->cfg = NULL;
+    gen_free(g);
+    return NULL;
+}
+
+/* What a reload cannot change: the listeners keep their sockets and TLS
+ * settings until a restart. */
+static void warn_restart_needed(const zr_mock_tvs_config_t *old, const zr_mock_tvs_config_t *now)
+{
+    if (!same_string(old->listen, now->listen) || !same_string(old->artifact_listen, now->artifact_listen) ||
+        !same_string(old->tls.cert_file, now->tls.cert_file) || !same_string(old->tls.key_file, now->tls.key_file) ||
+        !same_string(old->client_ca_file, now->client_ca_file))
+        zr_log_warn("reload", "mock_tvs listen, artifact_listen, tls and client_ca take effect at the next start "
+                              "only; still serving %s and %s", old->listen, old->artifact_listen);
+}
+
+/* SIGHUP: load the configuration file again; on any error keep the running
+ * one. New requests use the new one at once; logins in flight finish with
+ * the one they started with (every generation is kept until exit). */
+static void reload(zr_mock_tvs_t *m)
+{
+    zr_mock_gen_t *cur = atomic_load_explicit(&m->current, memory_order_acquire);
+    zr_config_errors_t errs = {0};
+    zr_config_t *cfg = NULL;
+    zr_mock_gen_t *g = NULL;
+    char err[512] = "";
+
+    if (!cur->cfg->file) {
+        zr_log_error("reload", "refused: the running configuration has no file name; keeping it");
+        goto end;
+    }
+    cfg = zr_config_load(cur->cfg->file, &errs);
+    if (!cfg) {
+        for (size_t i = 0; i < errs.count; i++)
+            zr_log_error("reload", "%s", errs.lines[i]);
+        zr_log_error("reload", "refused: %zu configuration error%s in %s; keeping the running configuration",
+                     errs.count, errs.count == 1 ? "" : "s", cur->cfg->file);
+        goto end;
+    }
+    if (!serve_settings_complete(cfg, err, sizeof(err)) || !(g = gen_new(cfg, cur, err, sizeof(err)))) {
+        zr_log_error("reload", "refused: %s; keeping the running configuration", err);
+        goto end;
+    }
+    warn_restart_needed(&cur->cfg->mock_tvs, &cfg->mock_tvs);
+    g->owned = cfg;
+    cfg = NULL;
+    g->older = cur;
+    atomic_store_explicit(&m->current, g, memory_order_release);
+    zr_log_set_level((zr_log_level_t)g->cfg->log_level);
+    zr_log_info("reload", "%zu care providers, %zu test identities%s", g->cfg->tenant_count,
+                g->cfg->mock_tvs.identity_count, g->cfg->cluster.enabled ? ", cluster" : "");
+end:
+    if (cfg)
+        zr_config_free(cfg);
+    zr_config_errors_free(&errs);
+}
+
 static const zr_http_route_t browser_routes[] = {
     {"POST", ZR_SAML_IDP_PATH_SSO, zr_mock_handle_sso},
     {"POST", "/kvs/rd/choose", zr_mock_handle_choose},
@@ -160,41 +303,28 @@ int zr_mock_tvs_serve(const zr_config_t *cfg)
 {
     const zr_mock_tvs_config_t *mt = &cfg->mock_tvs;
     zr_mock_tvs_t m;
+    zr_mock_gen_t *gen = NULL;
     zr_http_server_t *browser = NULL, *artifact = NULL;
     char err[512] = "";
     int rc = 1, sig;
 
     memset(&m, 0, sizeof(m));
-    m.cfg = cfg;
-    if (!mock_allowed(cfg, err, sizeof(err))) {
+    atomic_init(&m.current, NULL);
+    if (!serve_settings_complete(cfg, err, sizeof(err))) {
         zr_log_error("startup", "%s", err);
         goto end;
     }
-    if (mt->identity_count == 0 || !mt->listen || !mt->artifact_listen || !mt->tls.cert_file ||
-        !mt->tls.key_file || !mt->client_ca_file || !cfg->saml_tls_client.cert) {
-        zr_log_error("startup", "mock_tvs needs identities, listen, artifact_listen, tls, client_ca and the "
-                                "relay's saml.tls_client certificate");
-        goto end;
-    }
-    m.metadata = zr_saml_idp_metadata_build(cfg, &m.metadata_len, err, sizeof(err));
-    m.acs_url = zr_saml_acs_url(cfg);
-    m.form_action_csp = m.acs_url ? login_page_csp(m.acs_url) : NULL;
+    gen = gen_new(cfg, NULL, err, sizeof(err));
     m.pending = zr_mock_table_new(ZR_MOCK_MAX_ENTRIES, ZR_MOCK_TTL_S, zr_mock_login_free);
     m.artifacts = zr_mock_table_new(ZR_MOCK_MAX_ENTRIES, ZR_MOCK_TTL_S, zr_mock_login_free);
-    if (!m.metadata) {
+    if (!gen) {
         zr_log_error("startup", "mock TVS metadata: %s", err);
         goto end;
     }
-    if (!m.acs_url || !m.form_action_csp || !m.pending || !m.artifacts) {
+    atomic_store(&m.current, gen);
+    if (!m.pending || !m.artifacts) {
         zr_log_error("startup", "out of memory");
         goto end;
-    }
-    if (mt->metadata_out) {
-        if (write_file_atomically(mt->metadata_out, m.metadata, m.metadata_len, err, sizeof(err)) != 0) {
-            zr_log_error("startup", "mock TVS metadata: %s", err);
-            goto end;
-        }
-        zr_log_info("startup", "signed metadata written to %s", mt->metadata_out);
     }
 
     zr_http_server_config_t bc = {
@@ -231,20 +361,24 @@ int zr_mock_tvs_serve(const zr_config_t *cfg)
         goto end;
     }
     zr_log_warn("startup", "MOCK TVS - TESTOMGEVING, geen echte DigiD: %s on %s (browser) and %s (artifact, mTLS), "
-                           "%zu test identities, environment %s",
-                mt->entity_id, mt->listen, mt->artifact_listen, mt->identity_count,
-                zr_environment_name(cfg->environment));
+                           "%zu test identities, %zu care providers%s, environment %s",
+                mt->entity_id, mt->listen, mt->artifact_listen, mt->identity_count, cfg->tenant_count,
+                cfg->cluster.enabled ? " (cluster)" : "", zr_environment_name(cfg->environment));
     while ((sig = zr_http_wait_for_signal()) == SIGHUP)
-        zr_log_info("reload", "SIGHUP ignored: the mock TVS reads its configuration at start only");
+        reload(&m);
     zr_log_info("shutdown", "signal %d, stopping", sig);
     rc = 0;
 end:
+    /* Listeners first: no handler runs once they are stopped. */
     zr_http_server_stop(artifact);
     zr_http_server_stop(browser);
     zr_mock_table_free(m.pending);
     zr_mock_table_free(m.artifacts);
-    free(m.metadata);
-    free(m.acs_url);
-    free(m.form_action_csp);
+    for (zr_mock_gen_t *g = atomic_load(&m.current), *older; g; g = older) {
+        older = g->older;
+        gen_free(g);
+    }
+    if (!atomic_load(&m.current))
+        gen_free(gen);
     return rc;
 }

@@ -41,7 +41,8 @@ static int same_certificate(X509 *a, X509 *b)
 int zr_mock_handle_resolve(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
 {
     zr_mock_tvs_t *m = ctx;
-    const zr_config_t *cfg = m->cfg;
+    const zr_config_t *cfg = zr_mock_current(m)->cfg;
+    zr_config_t answer_cfg; /* shallow: borrows everything */
     zr_saml_idp_resolve_t resolve = {0};
     zr_mock_login_t *login = NULL;
     const zr_mock_identity_t *identity = NULL;
@@ -52,7 +53,7 @@ int zr_mock_handle_resolve(void *ctx, const zr_http_request_t *req, zr_http_resp
     int rc = -1;
 
     /* The http module verified the chain against client_ca; TVS further
-     * knows which certificate the DV registered (its metadata). */
+     * knows which certificate the DV (or LC) registered (its metadata). */
     if (!same_certificate(req->client_cert, cfg->saml_tls_client.cert)) {
         zr_log_warn("resolve_refused", "TLS client certificate is not the relay's (saml.tls_client.cert)");
         rc = soap_fault(resp, 1, "TLS client certificate is not registered for any care provider");
@@ -67,19 +68,29 @@ int zr_mock_handle_resolve(void *ctx, const zr_http_request_t *req, zr_http_resp
     }
     /* Taken out whatever happens next: an artifact resolves at most once. */
     login = zr_mock_table_take(m->artifacts, resolve.artifact);
-    if (login && strcmp(login->req.tenant->entity_id, resolve.issuer) != 0) {
-        /* SAML core §3.5.1: only the party the artifact was issued to gets
-         * the message. */
-        zr_log_warn("resolve_wrong_requester", "artifact=%s was issued to another care provider",
-                    zr_log_mask(resolve.artifact, mask));
-        zr_mock_login_free(login);
-        login = NULL;
+    if (login && strcmp(login->req.requester, resolve.issuer) != 0) {
+        /* SAML core §3.5.1: only the party that sent the AuthnRequest (the
+         * care provider, or the LC acting for it) gets the message; the
+         * artifact is spent all the same. */
+        zr_log_warn("resolve_wrong_requester",
+                    "artifact=%s request=%s was issued to %s, resolve comes from %s: refused, artifact spent",
+                    zr_log_mask(resolve.artifact, mask), login->req.request_id, login->req.requester,
+                    resolve.issuer);
+        rc = soap_fault(resp, 1, "ArtifactResolve: Issuer is not the entity the artifact was issued to");
+        goto end;
     }
-    if (login)
+    if (login) {
+        /* The answer comes from the configuration the login started with
+         * (req->tenant and the identity point into it), signed with the
+         * key of the metadata the mock publishes now. */
+        answer_cfg = *login->gen->cfg;
+        answer_cfg.mock_tvs.signing = cfg->mock_tvs.signing;
+        cfg = &answer_cfg;
         identity = &cfg->mock_tvs.identities[login->identity];
-    else
+    } else {
         zr_log_info("resolve_unknown", "artifact=%s unknown, expired or already resolved: empty answer",
                     zr_log_mask(resolve.artifact, mask));
+    }
     xml = zr_saml_idp_artifact_response_build(cfg, login ? &login->req : NULL, identity, resolve.id, &len, err,
                                               sizeof(err));
     if (!xml) {
@@ -88,8 +99,9 @@ int zr_mock_handle_resolve(void *ctx, const zr_http_request_t *req, zr_http_resp
         goto end;
     }
     if (login)
-        zr_log_info("resolved", "artifact=%s request=%s outcome=%d", zr_log_mask(resolve.artifact, mask),
-                    login->req.request_id, (int)identity->outcome);
+        zr_log_info("resolved", "artifact=%s request=%s care_provider=%s requester=%s outcome=%d",
+                    zr_log_mask(resolve.artifact, mask), login->req.request_id,
+                    login->req.tenant->id ? login->req.tenant->id : "-", resolve.issuer, (int)identity->outcome);
     rc = zr_http_respond(resp, 200, "text/xml; charset=utf-8", xml, len);
 end:
     zr_mock_login_free(login);

@@ -164,17 +164,25 @@ static zr_loa_t acr_minimum(const char *acr_values)
 }
 
 /* The care provider has a TVS service for this level (or a higher one). */
-static int tenant_can_reach(const zr_config_t *cfg, const zr_client_t *c, zr_loa_t loa)
+static int tenant_can_reach(const zr_config_t *cfg, const char *tenant_id, zr_loa_t loa)
 {
-    for (size_t i = 0; i < cfg->tenant_count; i++) {
-        const zr_tenant_t *t = &cfg->tenants[i];
-        if (!c->care_provider || !t->id || strcmp(t->id, c->care_provider) != 0)
-            continue;
-        for (size_t j = 0; j < t->service_count; j++)
-            if (t->services[j].min_loa >= loa)
-                return 1;
-    }
-    return 0;
+    const zr_tenant_t *t = zr_config_find_tenant(cfg, tenant_id);
+    return t && zr_tenant_service_for_loa(t, loa) != NULL;
+}
+
+/* The care provider this login is for: the client's default, or the one a
+ * shared portal names, which must be on the client's list (issue 3). A
+ * hand-made client without the list allows just its default. */
+static const char *choose_care_provider(const zr_client_t *c, const char *asked)
+{
+    if (!asked)
+        return c->care_provider;
+    if (c->care_provider && strcmp(c->care_provider, asked) == 0)
+        return c->care_provider;
+    for (size_t i = 0; i < c->care_provider_count; i++)
+        if (c->care_providers[i] && strcmp(c->care_providers[i], asked) == 0)
+            return c->care_providers[i];
+    return NULL;
 }
 
 zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_request_t *req,
@@ -183,6 +191,7 @@ zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_requ
     const zr_kvlist_t *p;
     const zr_client_t *c;
     const char *client_id, *redirect_uri, *state = NULL, *v, *prompt, *scope, *challenge, *method, *nonce;
+    const char *care_provider;
     const char *error = NULL, *description = NULL;
     char ref[16];
     zr_loa_t acr_min;
@@ -284,7 +293,15 @@ zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_requ
     acr_min = acr_minimum(zr_kv_get(p, "acr_values"));
     if (acr_min > out->min_loa)
         out->min_loa = acr_min;
-    if (!tenant_can_reach(op->cfg, c, out->min_loa)) {
+    v = zr_kv_get(p, ZR_OIDC_PARAM_CARE_PROVIDER);
+    care_provider = choose_care_provider(c, v);
+    if (!care_provider) {
+        error = "invalid_request";
+        description = v ? "care_provider is not one of this client's care providers"
+                        : "care_provider is required: this client serves several care providers";
+        goto refuse;
+    }
+    if (!tenant_can_reach(op->cfg, care_provider, out->min_loa)) {
         error = "invalid_request", description = "the requested level of assurance is not available";
         goto refuse;
     }
@@ -295,7 +312,8 @@ zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_requ
     out->nonce = zr_strdup(nonce);
     out->scope = strdup("openid"); /* the only scope we grant */
     out->code_challenge = strdup(challenge);
-    if (!out->client_id || !out->redirect_uri || (state && !out->state) || (nonce && !out->nonce) || !out->scope ||
+    out->care_provider = strdup(care_provider);
+    if (!out->care_provider || !out->client_id || !out->redirect_uri || (state && !out->state) || (nonce && !out->nonce) || !out->scope ||
         !out->code_challenge) {
         zr_oidc_authz_clear(out);
         zr_page_error(resp, 500, req->lang, "internal_error", ref);

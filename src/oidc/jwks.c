@@ -267,12 +267,14 @@ int zr_oidc_client_keys_load(zr_oidc_t *op, char *err, size_t errlen)
 {
     const zr_config_t *cfg = op->cfg;
     op->client_keys = calloc(cfg->client_count + 1, sizeof(*op->client_keys));
-    if (!op->client_keys)
+    op->client_keys_by_client = calloc(cfg->client_count + 1, sizeof(*op->client_keys_by_client));
+    if (!op->client_keys || !op->client_keys_by_client)
         return -1;
     for (size_t i = 0; i < cfg->client_count; i++) {
         if (cfg->clients[i].auth_method != ZR_CLIENT_AUTH_PRIVATE_KEY_JWT)
             continue;
         zr_oidc_client_keys_t *ck = &op->client_keys[op->client_keys_count++];
+        op->client_keys_by_client[i] = ck;
         if (client_keys_load_one(ck, &cfg->clients[i], err, errlen) != 0)
             return -1;
     }
@@ -293,14 +295,17 @@ void zr_oidc_client_keys_free(zr_oidc_t *op)
         free(ck->kids);
     }
     free(op->client_keys);
+    free(op->client_keys_by_client);
     op->client_keys = NULL;
+    op->client_keys_by_client = NULL;
     op->client_keys_count = 0;
 }
 
 const zr_oidc_client_keys_t *zr_oidc_client_keys(const zr_oidc_t *op, const zr_client_t *client)
 {
-    for (size_t i = 0; i < op->client_keys_count; i++)
-        if (op->client_keys[i].client == client)
-            return &op->client_keys[i];
-    return NULL;
+    /* By the client's position in cfg->clients: constant time with 10,000 clients. */
+    const zr_client_t *base = op->cfg->clients;
+    if (!client || !base || client < base || client >= base + op->cfg->client_count)
+        return NULL;
+    return op->client_keys_by_client[client - base];
 }

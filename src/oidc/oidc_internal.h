@@ -52,6 +52,7 @@ struct zr_oidc {
     size_t signer_count;
     zr_oidc_client_keys_t *client_keys;
     size_t client_keys_count;
+    zr_oidc_client_keys_t **client_keys_by_client; /* parallel to cfg->clients, NULL when none */
     char *jwks_json;           /* published JWK Set */
     char *discovery_json;
 };

@@ -23,12 +23,7 @@ const char *zr_oidc_alg_name(zr_sigalg_t alg)
 
 const zr_client_t *zr_oidc_find_client(const zr_oidc_t *op, const char *client_id)
 {
-    if (!op || !client_id)
-        return NULL;
-    for (size_t i = 0; i < op->cfg->client_count; i++)
-        if (op->cfg->clients[i].client_id && strcmp(op->cfg->clients[i].client_id, client_id) == 0)
-            return &op->cfg->clients[i];
-    return NULL;
+    return op ? zr_config_find_client(op->cfg, client_id) : NULL;
 }
 
 void zr_oidc_wipe_free(char *s)
@@ -206,6 +201,7 @@ void zr_oidc_authz_clear(zr_oidc_authz_t *a)
     free(a->nonce);
     free(a->scope);
     free(a->code_challenge);
+    free(a->care_provider);
     memset(a, 0, sizeof(*a));
 }
 
@@ -228,6 +224,7 @@ char *zr_oidc_authz_to_json(const zr_oidc_authz_t *a)
     set_opt(o, "nonce", a->nonce);
     set_opt(o, "scope", a->scope);
     set_opt(o, "code_challenge", a->code_challenge);
+    set_opt(o, "care_provider", a->care_provider);
     json_object_set_new(o, "min_loa", json_integer(a->min_loa));
     json_object_set_new(o, "force_authn", json_boolean(a->force_authn));
     out = json_dumps(o, JSON_COMPACT);
@@ -259,7 +256,8 @@ int zr_oidc_authz_from_json(const char *json, zr_oidc_authz_t *out)
         goto end;
     if (get_opt(o, "client_id", &out->client_id, 1) != 0 || get_opt(o, "redirect_uri", &out->redirect_uri, 1) != 0 ||
         get_opt(o, "state", &out->state, 0) != 0 || get_opt(o, "nonce", &out->nonce, 0) != 0 ||
-        get_opt(o, "scope", &out->scope, 1) != 0 || get_opt(o, "code_challenge", &out->code_challenge, 1) != 0)
+        get_opt(o, "scope", &out->scope, 1) != 0 || get_opt(o, "code_challenge", &out->code_challenge, 1) != 0 ||
+        get_opt(o, "care_provider", &out->care_provider, 0) != 0)
         goto end;
     loa = json_object_get(o, "min_loa");
     if (!json_is_integer(loa) || json_integer_value(loa) < ZR_LOA_NONE || json_integer_value(loa) > ZR_LOA_HIGH)

@@ -86,3 +86,29 @@ end:
     json_decref(claims);
     return rc;
 }
+
+/* For routing only: the client an access token was issued to (one store
+ * read), NULL when the token is unknown. */
+char *zr_oidc_access_token_client_id(zr_oidc_t *op, const zr_http_request_t *req)
+{
+    const char *authz = zr_kv_get(&req->headers, "authorization"), *token;
+    char *record = NULL, *id = NULL;
+    size_t len = 0;
+    json_t *rec = NULL;
+    json_error_t jerr;
+
+    if (!authz || strncasecmp(authz, "Bearer ", 7) != 0)
+        return NULL;
+    for (token = authz + 7; *token == ' '; token++)
+        ;
+    if (!*token || strlen(token) > 256 ||
+        zr_store_get(op->store, ZR_OIDC_NS_ACCESS_TOKEN, token, &record, &len) != ZR_STORE_OK)
+        goto end;
+    rec = json_loads(record, JSON_REJECT_DUPLICATES, &jerr);
+    if (json_is_string(json_object_get(rec, "client_id")))
+        id = strdup(json_string_value(json_object_get(rec, "client_id")));
+end:
+    json_decref(rec);
+    zr_oidc_wipe_free(record);
+    return id;
+}

@@ -9,6 +9,7 @@
 
 #include <openssl/crypto.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@
 typedef struct {
     zr_oidc_authz_t authz;
     char *tenant_id;
+    char *tenant_fingerprint; /* the care provider as configured when the login began */
     char *service_uuid;
     char *authn_request_id;
     char *browser_hash;  /* SHA-256 of the browser-binding cookie value */
@@ -42,6 +44,7 @@ static void pending_clear(pending_login_t *p)
 {
     zr_oidc_authz_clear(&p->authz);
     free(p->tenant_id);
+    free(p->tenant_fingerprint);
     free(p->service_uuid);
     free(p->authn_request_id);
     free(p->browser_hash);
@@ -56,6 +59,8 @@ static char *pending_to_json(const pending_login_t *p)
     if (authz) {
         json_object_set_new(o, "authz", authz);
         json_object_set_new(o, "tenant", json_string(p->tenant_id));
+        if (p->tenant_fingerprint)
+            json_object_set_new(o, "tenant_fp", json_string(p->tenant_fingerprint));
         json_object_set_new(o, "service_uuid", json_string(p->service_uuid));
         json_object_set_new(o, "authn_request_id", json_string(p->authn_request_id));
         json_object_set_new(o, "browser", json_string(p->browser_hash));
@@ -85,6 +90,7 @@ static int pending_from_json(const char *json, pending_login_t *p)
     if (!authz || zr_oidc_authz_from_json(authz, &p->authz) != 0)
         goto end;
     p->tenant_id = json_str_dup(o, "tenant");
+    p->tenant_fingerprint = json_str_dup(o, "tenant_fp");
     p->service_uuid = json_str_dup(o, "service_uuid");
     p->authn_request_id = json_str_dup(o, "authn_request_id");
     p->browser_hash = json_str_dup(o, "browser");
@@ -129,7 +135,8 @@ static void new_reference(char out[16])
 static int handle_authorize(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
 {
     zr_relay_t *relay = ctx;
-    const zr_config_t *cfg = relay->cfg;
+    zr_relay_gen_t *gen = zr_relay_gen_get(relay);
+    const zr_config_t *cfg = gen->cfg;
     zr_oidc_authz_t authz = {0};
     pending_login_t pending = {0};
     zr_saml_authn_request_t authn = {0};
@@ -137,29 +144,29 @@ static int handle_authorize(void *ctx, const zr_http_request_t *req, zr_http_res
     zr_kvlist_t fields = {0};
     char *relay_state = NULL, *browser_secret = NULL, *pending_json = NULL;
     char err[512] = "", ref[16], cookie_name[32], mask[16];
-    const zr_client_t *client;
     const zr_tenant_t *tenant;
     const zr_tenant_service_t *service;
     zr_store_status_t st;
 
     new_reference(ref);
-    if (zr_oidc_authorize_begin(relay->oidc, req, resp, &authz) != ZR_OIDC_AUTHZ_OK)
+    if (zr_oidc_authorize_begin(gen->oidc, req, resp, &authz) != ZR_OIDC_AUTHZ_OK)
         goto end; /* resp holds the page or the error redirect */
 
-    client = zr_config_find_client(cfg, authz.client_id);
-    tenant = client ? zr_config_find_tenant(cfg, client->care_provider) : NULL;
+    /* The care provider was chosen (and checked against the client) by
+     * zr_oidc_authorize_begin. */
+    tenant = zr_config_find_tenant(cfg, authz.care_provider);
     service = tenant ? zr_tenant_service_for_loa(tenant, authz.min_loa) : NULL;
     if (!service) {
         zr_log_warn("authorize", "client=%s no service at care provider for loa=%s ref=%s", authz.client_id,
                     zr_loa_name(authz.min_loa), ref);
-        zr_oidc_authorize_error(relay->oidc, &authz, "invalid_request",
+        zr_oidc_authorize_error(gen->oidc, &authz, "invalid_request",
                                 "no service registered at TVS for the requested level of assurance", resp);
         goto end;
     }
     idp = zr_relay_idp_get(relay, err, sizeof(err));
     if (!idp) {
         zr_log_error("authorize", "TVS metadata unusable: %s ref=%s", err, ref);
-        zr_oidc_authorize_error(relay->oidc, &authz, "temporarily_unavailable",
+        zr_oidc_authorize_error(gen->oidc, &authz, "temporarily_unavailable",
                                 "the login service (TVS) cannot be used right now", resp);
         goto end;
     }
@@ -177,6 +184,7 @@ static int handle_authorize(void *ctx, const zr_http_request_t *req, zr_http_res
     pending.authz = authz;
     memset(&authz, 0, sizeof(authz)); /* ownership moves into pending */
     pending.tenant_id = strdup(tenant->id);
+    pending.tenant_fingerprint = zr_strdup(tenant->fingerprint);
     pending.service_uuid = strdup(service->service_uuid);
     pending.authn_request_id = strdup(authn.id);
     pending.browser_hash = sha256_hex(browser_secret);
@@ -214,6 +222,7 @@ end:
     zr_oidc_authz_clear(&authz);
     zr_saml_authn_request_free(&authn);
     zr_relay_idp_put(relay, idp);
+    zr_relay_gen_put(relay, gen);
     return 0;
 }
 
@@ -250,7 +259,9 @@ static void status_to_oauth(zr_saml_status_t st, const char **error, const char 
 static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
 {
     zr_relay_t *relay = ctx;
-    const zr_config_t *cfg = relay->cfg;
+    zr_relay_gen_t *gen = zr_relay_gen_get(relay), *login_gen = NULL, *finish_gen = NULL;
+    const zr_config_t *cfg = gen->cfg;
+    const zr_tenant_t *tenant = NULL;
     const zr_kvlist_t *params = strcmp(req->method, "POST") == 0 ? &req->form : &req->query;
     const char *samlart = zr_kv_get(params, "SAMLart");
     const char *relay_state = zr_kv_get(params, "RelayState");
@@ -258,7 +269,6 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
     pending_login_t pending = {0};
     zr_subject_t subject = {0};
     zr_saml_idp_t *idp = NULL;
-    zr_saml_backchannel_t *bc = relay->backchannel;
     char *pending_json = NULL, *browser_hash = NULL, *resolve_id = NULL, *soap = NULL;
     size_t pending_len = 0, soap_len = 0;
     char err[512] = "", ref[16], cookie_name[32], mask[16], subject_mask[16];
@@ -303,24 +313,32 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
         goto end;
     }
 
-    const zr_tenant_t *tenant = zr_config_find_tenant(cfg, pending.tenant_id);
+    /* The care provider as it was when the login began: the current
+     * configuration, or a retired one kept since a reload. Failing that (it
+     * changed and this process never knew the old one), its current
+     * configuration: the response checks below still decide. */
+    login_gen = zr_relay_gen_find_tenant(relay, pending.tenant_id, pending.tenant_fingerprint, &tenant);
+    if (!login_gen && (login_gen = zr_relay_gen_find_tenant(relay, pending.tenant_id, NULL, &tenant)) != NULL)
+        zr_log_warn("acs", "login=%s care provider %s changed during the login; continuing with its current "
+                           "configuration ref=%s",
+                    zr_log_mask(relay_state, mask), pending.tenant_id, ref);
     idp = zr_relay_idp_get(relay, err, sizeof(err));
     if (!tenant || !idp) {
         zr_log_error("acs", "login=%s cannot continue: %s ref=%s", zr_log_mask(relay_state, mask),
                      tenant ? err : "care provider no longer configured", ref);
-        zr_oidc_authorize_error(relay->oidc, &pending.authz, "temporarily_unavailable",
+        zr_oidc_authorize_error(gen->oidc, &pending.authz, "temporarily_unavailable",
                                 "the login service cannot be used right now", resp);
         goto end;
     }
     if (zr_saml_artifact_parse(samlart, idp, &endpoint_index, err, sizeof(err)) != 0) {
         zr_log_warn("acs", "login=%s artifact refused: %s ref=%s", zr_log_mask(relay_state, mask), err, ref);
-        zr_oidc_authorize_error(relay->oidc, &pending.authz, "server_error", "the answer from TVS was refused", resp);
+        zr_oidc_authorize_error(gen->oidc, &pending.authz, "server_error", "the answer from TVS was refused", resp);
         goto end;
     }
-    if (zr_saml_artifact_resolve(bc, cfg, idp, tenant, samlart, &resolve_id, &soap, &soap_len, err, sizeof(err)) != 0) {
+    if (zr_saml_artifact_resolve(login_gen->backchannel, login_gen->cfg, idp, tenant, samlart, &resolve_id, &soap, &soap_len, err, sizeof(err)) != 0) {
         zr_log_error("acs", "login=%s artifact resolution failed: %s ref=%s", zr_log_mask(relay_state, mask), err,
                      ref);
-        zr_oidc_authorize_error(relay->oidc, &pending.authz, "temporarily_unavailable",
+        zr_oidc_authorize_error(gen->oidc, &pending.authz, "temporarily_unavailable",
                                 "the login service cannot be reached right now", resp);
         goto end;
     }
@@ -332,16 +350,19 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
         .min_loa = pending.min_loa,
         .tenant = tenant,
     };
-    status = zr_saml_response_validate(cfg, idp, relay->store, soap, soap_len, &expect, &subject, err, sizeof(err));
+    status = zr_saml_response_validate(login_gen->cfg, idp, relay->store, soap, soap_len, &expect, &subject, err, sizeof(err));
     if (status != ZR_SAML_OK) {
         status_to_oauth(status, &error, &description);
         zr_log(status == ZR_SAML_CANCELLED ? ZR_LOG_INFO : ZR_LOG_WARN, "acs",
                "login=%s client=%s tenant=%s result=%s: %s ref=%s", zr_log_mask(relay_state, mask),
                pending.authz.client_id, tenant->id, zr_saml_status_name(status), err, ref);
-        zr_oidc_authorize_error(relay->oidc, &pending.authz, error, description, resp);
+        zr_oidc_authorize_error(gen->oidc, &pending.authz, error, description, resp);
         goto end;
     }
-    zr_oidc_authorize_finish(relay->oidc, &pending.authz, &subject, resp);
+    /* Issued where the portal is known: after a reload that removed it, by
+     * the retired configuration its login began under. */
+    finish_gen = zr_relay_gen_for_client(relay, pending.authz.client_id);
+    zr_oidc_authorize_finish(finish_gen->oidc, &pending.authz, &subject, resp);
     zr_log_info("acs", "login=%s client=%s tenant=%s loa=%s representation=%s subject=%s result=ok",
                 zr_log_mask(relay_state, mask), pending.authz.client_id, tenant->id, zr_loa_name(subject.loa),
                 subject.has_legal ? "yes" : "no", zr_log_mask(subject.acting.value, subject_mask));
@@ -357,6 +378,9 @@ end:
     free(soap);
     pending_clear(&pending);
     zr_relay_idp_put(relay, idp);
+    zr_relay_gen_put(relay, finish_gen);
+    zr_relay_gen_put(relay, login_gen);
+    zr_relay_gen_put(relay, gen);
     return 0;
 }
 
@@ -365,40 +389,41 @@ end:
 static int handle_metadata(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
 {
     zr_relay_t *relay = ctx;
+    zr_relay_gen_t *gen = zr_relay_gen_get(relay);
+    const zr_config_t *cfg = gen->cfg;
     char err[512] = "", ref[16];
-    const zr_tenant_t *tenant = relay->cfg->tenant_count ? &relay->cfg->tenants[0] : NULL;
+    const zr_tenant_t *tenant = cfg->tenant_count ? &cfg->tenants[0] : NULL;
     const char *id = zr_kv_get(&req->query, "care_provider");
-    char *xml;
+    char *xml = NULL;
 
+    new_reference(ref);
     /* A cluster connection publishes one EntitiesDescriptor for the LC and all
      * its care providers; a direct one the care provider's own descriptor. */
-    if (relay->cfg->cluster.enabled) {
+    if (cfg->cluster.enabled) {
         if (id) {
-            new_reference(ref);
             zr_page_error(resp, 404, req->lang, "not_found", ref);
-            return 0;
+            goto end;
         }
-        xml = zr_saml_cluster_metadata_build(relay->cfg, err, sizeof(err));
-        goto built;
+        xml = zr_saml_cluster_metadata_build(cfg, err, sizeof(err));
+    } else {
+        if (id)
+            tenant = zr_config_find_tenant(cfg, id);
+        if (!tenant) {
+            zr_page_error(resp, 404, req->lang, "not_found", ref);
+            goto end;
+        }
+        xml = zr_saml_sp_metadata_build(cfg, tenant, err, sizeof(err));
     }
-    if (id)
-        tenant = zr_config_find_tenant(relay->cfg, id);
-    if (!tenant) {
-        new_reference(ref);
-        zr_page_error(resp, 404, req->lang, "not_found", ref);
-        return 0;
-    }
-    xml = zr_saml_sp_metadata_build(relay->cfg, tenant, err, sizeof(err));
-built:
     if (!xml) {
-        new_reference(ref);
         zr_log_error("metadata", "cannot build SP metadata: %s ref=%s", err, ref);
         zr_page_error(resp, 500, req->lang, "internal_error", ref);
-        return 0;
+        goto end;
     }
     zr_http_respond(resp, 200, "application/samlmetadata+xml", xml, strlen(xml));
     zr_http_set_header(resp, "Cache-Control", "public, max-age=3600");
+end:
     free(xml);
+    zr_relay_gen_put(relay, gen);
     return 0;
 }
 
@@ -408,11 +433,21 @@ static int handle_healthz(void *ctx, const zr_http_request_t *req, zr_http_respo
     char err[256] = "";
     zr_saml_idp_t *idp = zr_relay_idp_get(relay, err, sizeof(err));
     zr_store_status_t st = zr_store_ping(relay->store);
-    json_t *o = json_object();
+    json_t *o = json_object(), *conf = json_object();
     char *body;
+    (void)req;
     json_object_set_new(o, "store", json_string(zr_store_status_name(st)));
     json_object_set_new(o, "tvs_metadata", json_string(idp ? "ok" : err));
     json_object_set_new(o, "status", json_string(st == ZR_STORE_OK && idp ? "ok" : "unavailable"));
+    /* What `zorgrelay reload` waits for: which configuration is in use and
+     * how the last reload went. */
+    pthread_mutex_lock(&relay->gen_lock);
+    json_object_set_new(conf, "generation", json_integer((json_int_t)relay->gen->serial));
+    json_object_set_new(conf, "care_providers", json_integer((json_int_t)relay->gen->cfg->tenant_count));
+    json_object_set_new(conf, "reloads", json_integer((json_int_t)(relay->reloads_ok + relay->reloads_refused)));
+    json_object_set_new(conf, "last_reload", json_string(relay->reload_status));
+    pthread_mutex_unlock(&relay->gen_lock);
+    json_object_set_new(o, "config", conf);
     body = json_dumps(o, JSON_COMPACT);
     zr_http_respond_json(resp, st == ZR_STORE_OK && idp ? 200 : 503, body);
     free(body);
@@ -430,16 +465,46 @@ static const zr_http_route_t relay_routes[] = {
     {"GET", "/healthz", handle_healthz},
 };
 
-/* The OIDC endpoints take the zr_oidc_t as ctx; these trampolines pass it. */
+/* The OIDC endpoints take the zr_oidc_t as ctx; these trampolines pass
+ * the current generation's. */
 #define OIDC_TRAMPOLINE(name, fn)                                                                          \
     static int name(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)                     \
     {                                                                                                      \
-        return fn(((zr_relay_t *)ctx)->oidc, req, resp);                                                   \
+        zr_relay_gen_t *gen = zr_relay_gen_get(ctx);                                                       \
+        int rc = fn(gen->oidc, req, resp);                                                                 \
+        zr_relay_gen_put(ctx, gen);                                                                        \
+        return rc;                                                                                         \
     }
 OIDC_TRAMPOLINE(handle_discovery, zr_oidc_handle_discovery)
 OIDC_TRAMPOLINE(handle_jwks, zr_oidc_handle_jwks)
-OIDC_TRAMPOLINE(handle_token, zr_oidc_handle_token)
-OIDC_TRAMPOLINE(handle_userinfo, zr_oidc_handle_userinfo)
+
+/* /token and /userinfo go to the generation that knows the client, so a
+ * portal removed by a reload can still redeem the codes of its logins in
+ * flight. Only looked up while a replaced configuration is kept. */
+static int handle_token(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
+{
+    zr_relay_t *relay = ctx;
+    char *client_id = zr_relay_has_retired(relay) ? zr_oidc_claimed_client_id(req) : NULL;
+    zr_relay_gen_t *gen = zr_relay_gen_for_client(relay, client_id);
+    int rc = zr_oidc_handle_token(gen->oidc, req, resp);
+    zr_relay_gen_put(relay, gen);
+    free(client_id);
+    return rc;
+}
+
+static int handle_userinfo(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
+{
+    zr_relay_t *relay = ctx;
+    zr_relay_gen_t *cur = zr_relay_gen_get(relay), *gen;
+    char *client_id = zr_relay_has_retired(relay) ? zr_oidc_access_token_client_id(cur->oidc, req) : NULL;
+    int rc;
+    gen = zr_relay_gen_for_client(relay, client_id);
+    rc = zr_oidc_handle_userinfo(gen->oidc, req, resp);
+    zr_relay_gen_put(relay, gen);
+    zr_relay_gen_put(relay, cur);
+    free(client_id);
+    return rc;
+}
 
 static const zr_http_route_t oidc_routes[] = {
     {"GET", "/.well-known/openid-configuration", handle_discovery},
@@ -463,6 +528,9 @@ int zr_relay_serve(const zr_config_t *cfg)
     char err[512] = "";
     int rc = 1, sig;
 
+    /* Before any thread starts, so that all inherit it: the signals wait
+     * for zr_http_wait_for_signal. */
+    zr_http_block_signals();
     if (zr_relay_init(&relay, cfg, err, sizeof(err)) != 0) {
         zr_log_error("startup", "%s", err);
         return 1;
@@ -491,7 +559,9 @@ int zr_relay_serve(const zr_config_t *cfg)
     zr_log_info("startup", "relay listening on %s as %s (environment %s, %zu care providers, %zu clients)",
                 cfg->listen, cfg->public_base_url, zr_environment_name(cfg->environment), cfg->tenant_count,
                 cfg->client_count);
-    sig = zr_http_wait_for_signal();
+    /* SIGHUP: reload the care providers and clients; a bad set changes nothing. */
+    while ((sig = zr_http_wait_for_signal()) == SIGHUP)
+        zr_relay_reload(&relay);
     zr_log_info("shutdown", "signal %d, stopping", sig);
     rc = 0;
 end:

@@ -3,6 +3,7 @@
 #define ZR_RELAY_INTERNAL_H
 
 #include <pthread.h>
+#include <time.h>
 #include "zr/config.h"
 #include "zr/oidc.h"
 #include "zr/saml.h"
@@ -10,11 +11,32 @@
 
 typedef struct zr_idp_ref zr_idp_ref_t;
 
-typedef struct {
+/* One loaded configuration with everything built from it (issue 3 §4).
+ * A request takes the current generation at its start and uses it to the
+ * end; a reload swaps in a new one atomically. A replaced generation is kept
+ * (retired) for as long as a pending login may still come back to it
+ * (oidc.session_lifetime), so a login finishes with the care provider
+ * configuration it started with. */
+typedef struct zr_relay_gen {
     const zr_config_t *cfg;
-    zr_store_t *store;
+    zr_config_t *owned_cfg;       /* loaded by a reload; NULL for the startup one */
     zr_oidc_t *oidc;
     zr_saml_backchannel_t *backchannel;
+    unsigned long serial;         /* 1 at startup, +1 per reload */
+    int users;
+    time_t retired_at;            /* 0 while current */
+    struct zr_relay_gen *next;    /* in the retired list, newest first */
+} zr_relay_gen_t;
+
+typedef struct {
+    const zr_config_t *cfg;       /* the startup configuration: settings a reload cannot change */
+    zr_store_t *store;
+    /* Configuration generations: current + retired, under gen_lock. */
+    pthread_mutex_t gen_lock;
+    zr_relay_gen_t *gen;
+    zr_relay_gen_t *retired_gens;
+    unsigned long reloads_ok, reloads_refused;
+    char reload_status[256];      /* outcome of the last reload, for /healthz */
     /* TVS metadata: replaced by the refresh thread, read by handlers. */
     pthread_mutex_t idp_lock;
     zr_idp_ref_t *idp;        /* current */
@@ -29,6 +51,25 @@ typedef struct {
 
 int zr_relay_init(zr_relay_t *relay, const zr_config_t *cfg, char *err, size_t errlen);
 void zr_relay_cleanup(zr_relay_t *relay);
+
+/* The current generation (never NULL after init); each get is paired with
+ * a put. */
+zr_relay_gen_t *zr_relay_gen_get(zr_relay_t *relay);
+void zr_relay_gen_put(zr_relay_t *relay, zr_relay_gen_t *gen);
+/* The newest generation whose care provider `tenant_id` has this
+ * fingerprint (current or retired), with a reference taken; NULL when none. */
+zr_relay_gen_t *zr_relay_gen_find_tenant(zr_relay_t *relay, const char *tenant_id, const char *fingerprint,
+                                         const zr_tenant_t **tenant);
+/* The generation that knows client_id: the current one, else the newest
+ * retired one (a portal removed by a reload finishes its logins in flight),
+ * else the current one. Reference taken. */
+zr_relay_gen_t *zr_relay_gen_for_client(zr_relay_t *relay, const char *client_id);
+int zr_relay_has_retired(zr_relay_t *relay);
+
+/* SIGHUP: loads and validates the configuration file again and swaps it in
+ * when everything is right; otherwise logs why and keeps the running one.
+ * 0 when swapped in. */
+int zr_relay_reload(zr_relay_t *relay);
 
 /* The current verified TVS metadata, or NULL (err says why: not loaded,
  * expired). Each get is paired with a put; a replaced set stays alive until

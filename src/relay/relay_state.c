@@ -4,6 +4,7 @@
 #include "relay_internal.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,8 @@
 #include "zr/xml.h"
 
 #define IDP_REFRESH_SECONDS 300
+
+static void gen_sweep_locked(zr_relay_t *relay);
 
 struct zr_idp_ref {
     zr_saml_idp_t *idp;
@@ -121,16 +124,268 @@ static void *idp_refresher(void *arg)
             break;
         pthread_mutex_unlock(&relay->stop_lock);
         idp_reload(relay);
+        pthread_mutex_lock(&relay->gen_lock);
+        gen_sweep_locked(relay);
+        pthread_mutex_unlock(&relay->gen_lock);
         pthread_mutex_lock(&relay->stop_lock);
     }
     pthread_mutex_unlock(&relay->stop_lock);
     return NULL;
 }
 
+/* ---- configuration generations ---- */
+
+static void gen_free(zr_relay_gen_t *g)
+{
+    if (!g)
+        return;
+    zr_saml_backchannel_free(g->backchannel);
+    zr_oidc_free(g->oidc);
+    zr_config_free(g->owned_cfg);
+    free(g);
+}
+
+static zr_relay_gen_t *gen_new(zr_relay_t *relay, const zr_config_t *cfg, char *err, size_t errlen)
+{
+    zr_relay_gen_t *g = calloc(1, sizeof(*g));
+    if (!g) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    g->cfg = cfg;
+    g->oidc = zr_oidc_new(cfg, relay->store, err, errlen);
+    g->backchannel = g->oidc ? zr_saml_backchannel_new(cfg, err, errlen) : NULL;
+    if (!g->backchannel) {
+        gen_free(g);
+        return NULL;
+    }
+    return g;
+}
+
+/* Frees retired generations nobody uses and no pending login can come back
+ * to any more. Caller holds gen_lock. */
+static void gen_sweep_locked(zr_relay_t *relay)
+{
+    time_t now = zr_time_now();
+    int keep_s = relay->cfg->oidc.session_lifetime_s + 60;
+    zr_relay_gen_t **pp = &relay->retired_gens;
+    while (*pp) {
+        zr_relay_gen_t *g = *pp;
+        if (g->users == 0 && now - g->retired_at >= keep_s) {
+            *pp = g->next;
+            zr_log_info("reload", "configuration generation %lu released", g->serial);
+            gen_free(g);
+        } else {
+            pp = &g->next;
+        }
+    }
+}
+
+zr_relay_gen_t *zr_relay_gen_get(zr_relay_t *relay)
+{
+    zr_relay_gen_t *g;
+    pthread_mutex_lock(&relay->gen_lock);
+    g = relay->gen;
+    g->users++;
+    pthread_mutex_unlock(&relay->gen_lock);
+    return g;
+}
+
+void zr_relay_gen_put(zr_relay_t *relay, zr_relay_gen_t *gen)
+{
+    if (!gen)
+        return;
+    pthread_mutex_lock(&relay->gen_lock);
+    gen->users--;
+    if (gen != relay->gen && gen->users == 0)
+        gen_sweep_locked(relay);
+    pthread_mutex_unlock(&relay->gen_lock);
+}
+
+static const zr_tenant_t *gen_tenant_matching(const zr_relay_gen_t *g, const char *tenant_id, const char *fingerprint)
+{
+    const zr_tenant_t *t = zr_config_find_tenant(g->cfg, tenant_id);
+    if (!t)
+        return NULL;
+    /* A login begun before fingerprints existed matches by id alone. */
+    if (fingerprint && (!t->fingerprint || strcmp(t->fingerprint, fingerprint) != 0))
+        return NULL;
+    return t;
+}
+
+zr_relay_gen_t *zr_relay_gen_find_tenant(zr_relay_t *relay, const char *tenant_id, const char *fingerprint,
+                                         const zr_tenant_t **tenant)
+{
+    zr_relay_gen_t *found = NULL;
+    const zr_tenant_t *t = NULL;
+    *tenant = NULL;
+    pthread_mutex_lock(&relay->gen_lock);
+    if ((t = gen_tenant_matching(relay->gen, tenant_id, fingerprint)) != NULL)
+        found = relay->gen;
+    for (zr_relay_gen_t *g = relay->retired_gens; g && !found; g = g->next)
+        if ((t = gen_tenant_matching(g, tenant_id, fingerprint)) != NULL)
+            found = g;
+    if (found) {
+        found->users++;
+        *tenant = t;
+    }
+    pthread_mutex_unlock(&relay->gen_lock);
+    return found;
+}
+
+zr_relay_gen_t *zr_relay_gen_for_client(zr_relay_t *relay, const char *client_id)
+{
+    zr_relay_gen_t *found = NULL;
+    pthread_mutex_lock(&relay->gen_lock);
+    if (client_id && !zr_config_find_client(relay->gen->cfg, client_id))
+        for (zr_relay_gen_t *g = relay->retired_gens; g && !found; g = g->next)
+            if (zr_config_find_client(g->cfg, client_id))
+                found = g;
+    if (!found)
+        found = relay->gen;
+    found->users++;
+    pthread_mutex_unlock(&relay->gen_lock);
+    return found;
+}
+
+/* 1 when a reload replaced a configuration that is still kept. */
+int zr_relay_has_retired(zr_relay_t *relay)
+{
+    int any;
+    pthread_mutex_lock(&relay->gen_lock);
+    any = relay->retired_gens != NULL;
+    pthread_mutex_unlock(&relay->gen_lock);
+    return any;
+}
+
+static int str_same(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Settings that live in long-lived state (listening socket, Redis pool, TVS
+ * metadata, token issuer): a reload that changes them is refused, naming
+ * the first one, rather than half applied. */
+static const char *restart_only_change(const zr_config_t *a, const zr_config_t *b)
+{
+    if (a->environment != b->environment)
+        return "environment";
+    if (!str_same(a->listen, b->listen))
+        return "listen";
+    if (!str_same(a->public_base_url, b->public_base_url))
+        return "public_base_url";
+    if (!str_same(a->tls_cert_file, b->tls_cert_file) || !str_same(a->tls_key_file, b->tls_key_file))
+        return "tls";
+    if (a->threads != b->threads)
+        return "threads";
+    if (a->max_body_bytes != b->max_body_bytes)
+        return "max_body_bytes";
+    if (!str_same(a->redis.host, b->redis.host) || a->redis.port != b->redis.port ||
+        !str_same(a->redis.unix_socket, b->redis.unix_socket) || !str_same(a->redis.password, b->redis.password) ||
+        a->redis.db != b->redis.db || a->redis.timeout_ms != b->redis.timeout_ms ||
+        !str_same(a->redis.prefix, b->redis.prefix) ||
+        CRYPTO_memcmp(a->redis.encryption_key, b->redis.encryption_key, sizeof(a->redis.encryption_key)) != 0)
+        return "redis";
+    if (!str_same(a->tvs.metadata, b->tvs.metadata) || !str_same(a->tvs.trust_anchor_file, b->tvs.trust_anchor_file) ||
+        !str_same(a->tvs.tls_ca_file, b->tvs.tls_ca_file) || !str_same(a->tvs.entity_id, b->tvs.entity_id) ||
+        a->tvs.clock_skew_s != b->tvs.clock_skew_s || a->tvs.connect_timeout_ms != b->tvs.connect_timeout_ms ||
+        a->tvs.timeout_ms != b->tvs.timeout_ms)
+        return "tvs";
+    if (!str_same(a->oidc.issuer, b->oidc.issuer))
+        return "oidc.issuer";
+    if (CRYPTO_memcmp(a->oidc.pairwise_secret, b->oidc.pairwise_secret, sizeof(a->oidc.pairwise_secret)) != 0)
+        return "oidc.pairwise_secret_file";
+    if (a->oidc.session_lifetime_s != b->oidc.session_lifetime_s)
+        return "oidc.session_lifetime";
+    return NULL;
+}
+
+/* What changed among the care providers, for the operator's log line. */
+static void count_changes(const zr_config_t *old, const zr_config_t *new, size_t *added, size_t *changed,
+                          size_t *removed)
+{
+    *added = *changed = *removed = 0;
+    for (size_t i = 0; i < new->tenant_count; i++) {
+        const zr_tenant_t *t = &new->tenants[i], *o = zr_config_find_tenant(old, t->id);
+        if (!o)
+            (*added)++;
+        else if (!str_same(o->fingerprint, t->fingerprint))
+            (*changed)++;
+    }
+    for (size_t i = 0; i < old->tenant_count; i++)
+        if (!zr_config_find_tenant(new, old->tenants[i].id))
+            (*removed)++;
+}
+
+static void reload_refused(zr_relay_t *relay, const char *what)
+{
+    pthread_mutex_lock(&relay->gen_lock);
+    relay->reloads_refused++;
+    snprintf(relay->reload_status, sizeof(relay->reload_status), "refused: %s", what);
+    pthread_mutex_unlock(&relay->gen_lock);
+    zr_log_error("reload", "%s; keeping the running configuration", what);
+}
+
+int zr_relay_reload(zr_relay_t *relay)
+{
+    zr_config_errors_t errs = {0};
+    zr_config_t *cfg = NULL;
+    zr_relay_gen_t *g = NULL, *old;
+    const char *changed_setting;
+    char err[512] = "", what[600];
+    size_t added, changed, removed;
+    int rc = -1;
+
+    zr_log_info("reload", "SIGHUP: reading %s", relay->cfg->file);
+    cfg = zr_config_load(relay->cfg->file, &errs);
+    if (!cfg) {
+        for (size_t i = 0; i < errs.count && i < 50; i++)
+            zr_log_error("reload", "%s", errs.lines[i]);
+        if (errs.count > 50)
+            zr_log_error("reload", "... and %zu more", errs.count - 50);
+        snprintf(what, sizeof(what), "%zu configuration error%s", errs.count, errs.count == 1 ? "" : "s");
+        reload_refused(relay, what);
+        goto end;
+    }
+    if ((changed_setting = restart_only_change(relay->cfg, cfg)) != NULL) {
+        snprintf(what, sizeof(what), "%s changed: that needs a restart", changed_setting);
+        reload_refused(relay, what);
+        goto end;
+    }
+    g = gen_new(relay, cfg, err, sizeof(err));
+    if (!g) {
+        reload_refused(relay, err);
+        goto end;
+    }
+    g->owned_cfg = cfg;
+    cfg = NULL;
+
+    pthread_mutex_lock(&relay->gen_lock);
+    old = relay->gen;
+    count_changes(old->cfg, g->cfg, &added, &changed, &removed);
+    g->serial = old->serial + 1;
+    old->retired_at = zr_time_now();
+    old->next = relay->retired_gens;
+    relay->retired_gens = old;
+    relay->gen = g;
+    relay->reloads_ok++;
+    snprintf(relay->reload_status, sizeof(relay->reload_status), "ok: generation %lu", g->serial);
+    gen_sweep_locked(relay);
+    pthread_mutex_unlock(&relay->gen_lock);
+    zr_log_info("reload", "generation %lu in use: %zu care providers (%zu added, %zu changed, %zu removed), %zu clients",
+                g->serial, g->cfg->tenant_count, added, changed, removed, g->cfg->client_count);
+    rc = 0;
+end:
+    zr_config_errors_free(&errs);
+    zr_config_free(cfg);
+    return rc;
+}
+
 int zr_relay_init(zr_relay_t *relay, const zr_config_t *cfg, char *err, size_t errlen)
 {
     memset(relay, 0, sizeof(*relay));
     relay->cfg = cfg;
+    pthread_mutex_init(&relay->gen_lock, NULL);
     pthread_mutex_init(&relay->idp_lock, NULL);
     pthread_mutex_init(&relay->stop_lock, NULL);
     pthread_cond_init(&relay->stop_cond, NULL);
@@ -143,12 +398,11 @@ int zr_relay_init(zr_relay_t *relay, const zr_config_t *cfg, char *err, size_t e
         return -1;
     if (zr_store_ping(relay->store) != ZR_STORE_OK)
         zr_log_warn("startup", "Redis not reachable yet; logins get a 503 page until it is");
-    relay->oidc = zr_oidc_new(cfg, relay->store, err, errlen);
-    if (!relay->oidc)
+    relay->gen = gen_new(relay, cfg, err, errlen);
+    if (!relay->gen)
         return -1;
-    relay->backchannel = zr_saml_backchannel_new(cfg, err, errlen);
-    if (!relay->backchannel)
-        return -1;
+    relay->gen->serial = 1;
+    snprintf(relay->reload_status, sizeof(relay->reload_status), "none");
     /* A relay without TVS metadata cannot log anyone in, but it still serves
      * discovery and tokens; it keeps retrying in the background. */
     idp_reload(relay);
@@ -177,9 +431,15 @@ void zr_relay_cleanup(zr_relay_t *relay)
         free(r);
     }
     relay->retired = NULL;
-    zr_saml_backchannel_free(relay->backchannel);
-    zr_oidc_free(relay->oidc);
+    gen_free(relay->gen);
+    relay->gen = NULL;
+    for (zr_relay_gen_t *g = relay->retired_gens, *next; g; g = next) {
+        next = g->next;
+        gen_free(g);
+    }
+    relay->retired_gens = NULL;
     zr_store_close(relay->store);
+    pthread_mutex_destroy(&relay->gen_lock);
     pthread_mutex_destroy(&relay->idp_lock);
     pthread_mutex_destroy(&relay->stop_lock);
     pthread_cond_destroy(&relay->stop_cond);

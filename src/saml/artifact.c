@@ -81,6 +81,7 @@ int zr_saml_artifact_resolve_build(const zr_config_t *cfg, const zr_saml_idp_t *
     xmlDocPtr doc = NULL;
     xmlDocPtr soap = NULL;
     char *id = NULL;
+    char *issuer; /* borrowed; lasso wants it non-const */
     char instant[21];
     int rc = -1;
 
@@ -90,13 +91,19 @@ int zr_saml_artifact_resolve_build(const zr_config_t *cfg, const zr_saml_idp_t *
         snprintf(err, errlen, "no ArtifactResolutionService in the TVS metadata");
         goto end;
     }
-    /* The Issuer is the entity the artifact was sent to: the care provider's
-     * entityID for a direct connection (a cluster connection will use the
-     * LC's). TVS hands the message only to that entity. */
+    /* The Issuer is the entity the artifact was sent to, the one that sent
+     * the AuthnRequest: the care provider's entityID for a direct
+     * connection, the LC's in a cluster. TVS hands the message only to that
+     * entity. A cluster login still belongs to one care provider. */
     if (!tenant || !tenant->entity_id) {
         snprintf(err, errlen, "no care provider configured to issue the ArtifactResolve");
         goto end;
     }
+    if (cfg->cluster.enabled && (!cfg->cluster.entity_id || !*cfg->cluster.entity_id)) {
+        snprintf(err, errlen, "cluster connection without an LC entityID to issue the ArtifactResolve");
+        goto end;
+    }
+    issuer = cfg->cluster.enabled ? cfg->cluster.entity_id : tenant->entity_id;
     id = zr_random_saml_id();
     if (!id) {
         snprintf(err, errlen, "no randomness for the request ID");
@@ -114,7 +121,7 @@ int zr_saml_artifact_resolve_build(const zr_config_t *cfg, const zr_saml_idp_t *
     req->parent.Version = strdup("2.0");
     req->parent.IssueInstant = strdup(instant);
     req->parent.Destination = strdup(idp->artifact_url);
-    req->parent.Issuer = (LassoSaml2NameID *)lasso_saml2_name_id_new_with_string(tenant->entity_id);
+    req->parent.Issuer = (LassoSaml2NameID *)lasso_saml2_name_id_new_with_string(issuer);
     req->Artifact = strdup(samlart);
     if (!req->parent.ID || !req->parent.Version || !req->parent.IssueInstant ||
         !req->parent.Destination || !req->parent.Issuer || !req->Artifact) {

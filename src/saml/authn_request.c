@@ -24,40 +24,112 @@
  * The node classes used here need none of it: GLib registers their types on
  * first use, and lasso_node_export_to_xml only serialises. */
 
-xmlDocPtr zr_saml_sign_lasso_xml(const zr_config_t *cfg, const char *lasso_xml,
-                                 const char *const *drop, char *err, size_t errlen)
+xmlDocPtr zr_saml_parse_lasso_xml(const char *lasso_xml, const char *const *drop, char *err,
+                                  size_t errlen)
 {
     xmlDocPtr doc = NULL;
-    xmlDocPtr result = NULL;
     xmlNodePtr root;
     char why[256] = "";
 
-    if (!cfg->saml_signing.key || !cfg->saml_signing.key_name) {
-        snprintf(err, errlen, "no SAML signing key configured");
-        goto end;
-    }
     doc = zr_xml_parse(lasso_xml, strlen(lasso_xml), 0, why, sizeof(why));
     root = doc ? xmlDocGetRootElement(doc) : NULL;
     if (!root) {
         snprintf(err, errlen, "lasso produced unparsable XML: %s", why);
-        goto end;
+        if (doc)
+            xmlFreeDoc(doc);
+        return NULL;
     }
     for (size_t i = 0; drop && drop[i]; i++) {
         xmlAttrPtr a = xmlHasProp(root, (const xmlChar *)drop[i]);
         if (a)
             xmlRemoveProp(a);
     }
-    if (zr_xml_sign(doc, root, cfg->saml_signing.key, cfg->saml_signing.key_name, NULL, why,
-                    sizeof(why)) != 0) {
+    return doc;
+}
+
+int zr_saml_sign_root(const zr_config_t *cfg, xmlDocPtr doc, char *err, size_t errlen)
+{
+    char why[256] = "";
+
+    if (!cfg->saml_signing.key || !cfg->saml_signing.key_name) {
+        snprintf(err, errlen, "no SAML signing key configured");
+        return -1;
+    }
+    if (zr_xml_sign(doc, xmlDocGetRootElement(doc), cfg->saml_signing.key,
+                    cfg->saml_signing.key_name, NULL, why, sizeof(why)) != 0) {
         snprintf(err, errlen, "signing failed: %s", why);
+        return -1;
+    }
+    return 0;
+}
+
+xmlDocPtr zr_saml_sign_lasso_xml(const zr_config_t *cfg, const char *lasso_xml,
+                                 const char *const *drop, char *err, size_t errlen)
+{
+    xmlDocPtr doc = zr_saml_parse_lasso_xml(lasso_xml, drop, err, errlen);
+    if (doc && zr_saml_sign_root(cfg, doc, err, errlen) != 0) {
+        xmlFreeDoc(doc);
+        doc = NULL;
+    }
+    return doc;
+}
+
+/* The namespace on root for href, declared there when lasso did not. */
+static xmlNsPtr ns_on_root(xmlNodePtr root, const char *href, const char *prefix)
+{
+    xmlNsPtr ns = xmlSearchNsByHref(root->doc, root, (const xmlChar *)href);
+    return ns ? ns : xmlNewNs(root, (const xmlChar *)href, (const xmlChar *)prefix);
+}
+
+/* <saml:Attribute Name="name"><saml:AttributeValue>value</...></...> */
+static int add_extension_attribute(xmlNodePtr ext, xmlNsPtr saml, const char *name,
+                                   const char *value)
+{
+    xmlNodePtr attr = xmlNewChild(ext, saml, (const xmlChar *)"Attribute", NULL);
+    xmlNodePtr v = attr ? xmlNewChild(attr, saml, (const xmlChar *)"AttributeValue", NULL) : NULL;
+    if (!v || !xmlSetProp(attr, (const xmlChar *)"Name", (const xmlChar *)name))
+        return -1;
+    /* xmlNodeAddContent escapes; xmlNewChild's content argument would not. */
+    xmlNodeAddContent(v, (const xmlChar *)value);
+    return 0;
+}
+
+/* Cluster connection (ST-SAML §DV→RD AuthnRequest, Extensions;
+ * examples/authn_request_extensions.xml): the LC names the care provider
+ * and the service in samlp:Extensions instead of an
+ * AttributeConsumingServiceIndex. Added right after Issuer, before signing:
+ * zr_xml_sign puts the Signature between the two, which is the schema order
+ * (Issuer, Signature, Extensions) and keeps Extensions under the signature. */
+static int add_cluster_extensions(xmlDocPtr doc, const char *service_uuid,
+                                  const char *care_provider, char *err, size_t errlen)
+{
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    xmlNodePtr issuer = zr_xml_child(root, ZR_NS_SAML, "Issuer");
+    xmlNsPtr samlp = ns_on_root(root, ZR_NS_SAMLP, "samlp");
+    xmlNsPtr saml = ns_on_root(root, ZR_NS_SAML, "saml");
+    xmlNodePtr ext = samlp && saml ? xmlNewDocNode(doc, samlp, (const xmlChar *)"Extensions", NULL)
+                                   : NULL;
+    int rc = -1;
+
+    if (!issuer) {
+        snprintf(err, errlen, "AuthnRequest: lasso wrote no Issuer");
         goto end;
     }
-    result = doc;
-    doc = NULL;
+    if (!ext || add_extension_attribute(ext, saml, ZR_SAML_ATTR_SERVICE_UUID, service_uuid) != 0 ||
+        add_extension_attribute(ext, saml, ZR_SAML_ATTR_INTENDED_AUDIENCE, care_provider) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto end;
+    }
+    if (!xmlAddNextSibling(issuer, ext)) {
+        snprintf(err, errlen, "out of memory");
+        goto end;
+    }
+    ext = NULL;
+    rc = 0;
 end:
-    if (doc)
-        xmlFreeDoc(doc);
-    return result;
+    if (ext)
+        xmlFreeNode(ext);
+    return rc;
 }
 
 int zr_saml_authn_request_build(const zr_config_t *cfg, const zr_tenant_t *t,
@@ -74,18 +146,31 @@ int zr_saml_authn_request_build(const zr_config_t *cfg, const zr_tenant_t *t,
     size_t xml_len = 0;
     char instant[21];
     int rc = -1;
+    int cluster = cfg && cfg->cluster.enabled;
     /* lasso always writes IsPassive (and ForceAuthn, even when false); the
      * ST-SAML message has no IsPassive and ForceAuthn only when "true". */
     const char *drop_forced[] = {"IsPassive", NULL};
     const char *drop_plain[] = {"IsPassive", "ForceAuthn", NULL};
 
     memset(out, 0, sizeof(*out));
-    if (!idp || !idp->sso_url || !t || !t->entity_id || !service) {
+    if (!cfg || !idp || !idp->sso_url || !t || !t->entity_id || !*t->entity_id || !service) {
         snprintf(err, errlen, "AuthnRequest: TVS SSO endpoint, care provider or service missing");
         goto end;
     }
-    /* lasso writes an index only when >= 0; both are required here. */
-    if (t->assertion_consumer_service_index < 0 || service->attribute_consuming_service_index < 0) {
+    if (cluster) {
+        /* The LC sends the request; the care provider and the service are
+         * named in Extensions, so both must be there to name. */
+        if (!cfg->cluster.entity_id || !*cfg->cluster.entity_id) {
+            snprintf(err, errlen, "AuthnRequest: cluster connection without an LC entityID");
+            goto end;
+        }
+        if (!service->service_uuid || !*service->service_uuid) {
+            snprintf(err, errlen, "AuthnRequest: service has no ServiceUUID");
+            goto end;
+        }
+    } else if (t->assertion_consumer_service_index < 0 ||
+               service->attribute_consuming_service_index < 0) {
+        /* lasso writes an index only when >= 0; both are required here. */
         snprintf(err, errlen, "AuthnRequest: negative ACS or AttributeConsumingService index");
         goto end;
     }
@@ -106,9 +191,21 @@ int zr_saml_authn_request_build(const zr_config_t *cfg, const zr_tenant_t *t,
     req->parent.Version = strdup("2.0");
     req->parent.IssueInstant = strdup(instant);
     req->parent.Destination = strdup(idp->sso_url);
-    req->parent.Issuer = (LassoSaml2NameID *)lasso_saml2_name_id_new_with_string(t->entity_id);
-    req->AssertionConsumerServiceIndex = t->assertion_consumer_service_index;
-    req->AttributeConsumingServiceIndex = service->attribute_consuming_service_index;
+    /* Issuer: the entity TVS answers to, the care provider itself (direct)
+     * or the LC acting for it (cluster, ST-SAML §DV→RD: the LC takes the
+     * role of the DV towards RD). */
+    req->parent.Issuer = (LassoSaml2NameID *)lasso_saml2_name_id_new_with_string(
+        cluster ? cfg->cluster.entity_id : t->entity_id);
+    if (cluster) {
+        /* The one ACS the LC publishes for itself and each care provider;
+         * no AttributeConsumingServiceIndex (lasso omits a negative one):
+         * the service goes in Extensions. */
+        req->AssertionConsumerServiceIndex = ZR_SAML_CLUSTER_ACS_INDEX;
+        req->AttributeConsumingServiceIndex = -1;
+    } else {
+        req->AssertionConsumerServiceIndex = t->assertion_consumer_service_index;
+        req->AttributeConsumingServiceIndex = service->attribute_consuming_service_index;
+    }
     req->ForceAuthn = force_authn ? TRUE : FALSE;
     /* Deliberately unset (ST-SAML §AuthnRequest): NameIDPolicy,
      * RequestedAuthnContext, Conditions, AssertionConsumerServiceURL,
@@ -123,8 +220,12 @@ int zr_saml_authn_request_build(const zr_config_t *cfg, const zr_tenant_t *t,
         snprintf(err, errlen, "lasso could not export the AuthnRequest");
         goto end;
     }
-    doc = zr_saml_sign_lasso_xml(cfg, lasso_xml, force_authn ? drop_forced : drop_plain, err, errlen);
+    doc = zr_saml_parse_lasso_xml(lasso_xml, force_authn ? drop_forced : drop_plain, err, errlen);
     if (!doc)
+        goto end;
+    if (cluster && add_cluster_extensions(doc, service->service_uuid, t->entity_id, err, errlen) != 0)
+        goto end;
+    if (zr_saml_sign_root(cfg, doc, err, errlen) != 0)
         goto end;
     xml = zr_xml_dump(doc, xmlDocGetRootElement(doc), &xml_len);
     b64 = xml ? zr_base64_encode((const uint8_t *)xml, xml_len) : NULL;

@@ -54,6 +54,9 @@ const char *zr_saml_idp_check_name(zr_saml_idp_check_t c)
     case ZR_SAML_IDP_ERR_SERVICE: return "service";
     case ZR_SAML_IDP_ERR_UNSUPPORTED: return "unsupported";
     case ZR_SAML_IDP_ERR_ARTIFACT: return "artifact";
+    case ZR_SAML_IDP_ERR_EXTENSIONS: return "extensions";
+    case ZR_SAML_IDP_ERR_AUDIENCE: return "intended_audience";
+    case ZR_SAML_IDP_ERR_SERVICE_CHOICE: return "service_choice";
     }
     return "unknown";
 }
@@ -131,24 +134,58 @@ static int clock_skew(const zr_config_t *cfg)
     return cfg->tvs.clock_skew_s > 0 ? cfg->tvs.clock_skew_s : DEFAULT_SKEW_S;
 }
 
-/* The care provider whose entityID is the (trimmed) text of node's one
- * saml:Issuer; NULL otherwise. *issuer_out gets the text when wanted. */
-static const zr_tenant_t *issuer_tenant(const zr_config_t *cfg, xmlNodePtr node, char **issuer_out)
+/* Who sent a request: node's one saml:Issuer (trimmed) must be a care
+ * provider of a direct connection or, with cfg->cluster.enabled, the LC
+ * (ST-SAML §DV->RD: the LC takes the role of the DV towards the RD). In a
+ * cluster every care provider is registered through the LC, whose metadata
+ * gives the care provider no signing key of its own, so a care provider
+ * cannot be the Issuer there. *issuer_out gets the text, *tenant_out the
+ * care provider (NULL for the LC). The Issuer text is never echoed: it is
+ * the sender's, and err reaches logs and pages. */
+static zr_saml_idp_check_t check_issuer(const zr_config_t *cfg, xmlNodePtr node, const char *what,
+                                        char **issuer_out, const zr_tenant_t **tenant_out, char *err,
+                                        size_t errlen)
 {
     xmlNodePtr issuer = zr_xml_child(node, ZR_NS_SAML, "Issuer");
-    const zr_tenant_t *found = NULL;
-    char *text;
-    if (!issuer || zr_xml_count_children(node, ZR_NS_SAML, "Issuer") != 1)
-        return NULL;
+    const zr_tenant_t *t = NULL;
+    char *text = NULL;
+    int cluster = cfg->cluster.enabled && cfg->cluster.entity_id && *cfg->cluster.entity_id;
+    zr_saml_idp_check_t rc = ZR_SAML_IDP_ERR_ISSUER;
+
+    *tenant_out = NULL;
+    if (!issuer || zr_xml_count_children(node, ZR_NS_SAML, "Issuer") != 1) {
+        refuse(err, errlen, rc, "%s: exactly one Issuer required", what);
+        goto end;
+    }
     text = zr_xml_text(issuer);
-    for (size_t i = 0; text && i < cfg->tenant_count && !found; i++)
-        if (cfg->tenants[i].entity_id && strcmp(cfg->tenants[i].entity_id, text) == 0)
-            found = &cfg->tenants[i];
-    if (found && issuer_out)
+    if (!text) {
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_INTERNAL, "out of memory");
+        goto end;
+    }
+    if (cluster && strcmp(text, cfg->cluster.entity_id) == 0) {
+        rc = ZR_SAML_IDP_OK;
+        goto end;
+    }
+    t = *text ? zr_config_find_tenant_by_entity_id(cfg, text) : NULL;
+    if (t && cluster) {
+        refuse(err, errlen, rc, "%s: Issuer is care provider %s, registered through the cluster: only the LC %s "
+                                "may send requests",
+               what, t->id ? t->id : "?", cfg->cluster.entity_id);
+        goto end;
+    }
+    if (!t) {
+        refuse(err, errlen, rc, "%s: Issuer is not a registered care provider%s", what, cluster ? " nor the LC" : "");
+        goto end;
+    }
+    *tenant_out = t;
+    rc = ZR_SAML_IDP_OK;
+end:
+    if (rc == ZR_SAML_IDP_OK && issuer_out) {
         *issuer_out = text;
-    else
-        free(text);
-    return found;
+        text = NULL;
+    }
+    free(text);
+    return rc;
 }
 
 /* The relay signs with cfg->saml_signing; TVS knows that key from the DV's
@@ -364,7 +401,158 @@ void zr_saml_idp_request_clear(zr_saml_idp_request_t *r)
     if (!r)
         return;
     free(r->request_id);
+    free(r->requester);
     memset(r, 0, sizeof(*r));
+}
+
+/* What samlp:Extensions names (ST-SAML §DV->RD AuthnRequest, Extensions). */
+typedef struct {
+    char *audience;      /* IntendedAudience: the care provider's entityID */
+    char *service_uuid;  /* ServiceUUID */
+} extensions_t;
+
+static void extensions_clear(extensions_t *x)
+{
+    free(x->audience);
+    free(x->service_uuid);
+    memset(x, 0, sizeof(*x));
+}
+
+/* The one AttributeValue of an Extensions attribute, trimmed; NULL when
+ * there is not exactly one or it is empty. */
+static char *single_value(xmlNodePtr attr)
+{
+    xmlNodePtr v = zr_xml_child(attr, ZR_NS_SAML, "AttributeValue");
+    char *text;
+    if (!v || zr_xml_count_children(attr, ZR_NS_SAML, "AttributeValue") != 1)
+        return NULL;
+    text = zr_xml_text(v);
+    if (text && !*text) {
+        free(text);
+        text = NULL;
+    }
+    return text;
+}
+
+/* Exactly one IntendedAudience and one ServiceUUID attribute, each with one
+ * value; IdpAssertion is for RD->AD only, anything else is refused too (the
+ * mock checks the shape the relay sends, strictly). */
+static zr_saml_idp_check_t parse_extensions(xmlNodePtr ext, extensions_t *out, char *err, size_t errlen)
+{
+    zr_saml_idp_check_t rc = ZR_SAML_IDP_ERR_EXTENSIONS;
+    char *name = NULL;
+    const char *nm;
+
+    for (xmlNodePtr n = ext->children; n; n = n->next) {
+        char **slot = NULL;
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        if (!zr_xml_is(n, ZR_NS_SAML, "Attribute")) {
+            refuse(err, errlen, rc, "AuthnRequest: Extensions may only hold saml:Attribute elements, not %.64s",
+                   (const char *)n->name);
+            goto end;
+        }
+        free(name);
+        name = zr_xml_attr(n, "Name");
+        nm = name ? zr_str_trim(name) : "";
+        if (strcmp(nm, ZR_SAML_IDP_ATTR_INTENDED_AUDIENCE) == 0)
+            slot = &out->audience;
+        else if (strcmp(nm, ZR_SAML_ATTR_SERVICE_UUID) == 0)
+            slot = &out->service_uuid;
+        else if (strcmp(nm, ZR_SAML_IDP_ATTR_IDP_ASSERTION) == 0) {
+            refuse(err, errlen, rc, "AuthnRequest: Extensions: the IdpAssertion attribute MUST NOT be used from "
+                                    "a DV or LC");
+            goto end;
+        } else {
+            refuse(err, errlen, rc, "AuthnRequest: Extensions: unknown attribute (only IntendedAudience and "
+                                    "ServiceUUID)");
+            goto end;
+        }
+        if (*slot) {
+            refuse(err, errlen, rc, "AuthnRequest: Extensions: %s given more than once", nm);
+            goto end;
+        }
+        *slot = single_value(n);
+        if (!*slot) {
+            refuse(err, errlen, rc, "AuthnRequest: Extensions: %s needs exactly one non-empty AttributeValue", nm);
+            goto end;
+        }
+    }
+    if (!out->audience)
+        refuse(err, errlen, rc, "AuthnRequest: Extensions: the IntendedAudience attribute is missing");
+    else if (!out->service_uuid)
+        refuse(err, errlen, rc, "AuthnRequest: Extensions: the ServiceUUID attribute is missing");
+    else
+        rc = ZR_SAML_IDP_OK;
+end:
+    free(name);
+    return rc;
+}
+
+/* The service of t with this ServiceUUID; NULL when none. */
+static const zr_tenant_service_t *service_by_uuid(const zr_tenant_t *t, const char *uuid)
+{
+    for (size_t i = 0; i < t->service_count; i++)
+        if (t->services[i].service_uuid && strcmp(t->services[i].service_uuid, uuid) == 0)
+            return &t->services[i];
+    return NULL;
+}
+
+/* Only on the refusal path (it scans): the care provider that did register
+ * uuid, to say why exactly the request is refused. */
+static const zr_tenant_t *service_owner(const zr_config_t *cfg, const char *uuid)
+{
+    for (size_t i = 0; i < cfg->tenant_count; i++)
+        if (service_by_uuid(&cfg->tenants[i], uuid))
+            return &cfg->tenants[i];
+    return NULL;
+}
+
+static int is_former_tenant(const zr_config_t *cfg, const char *entity_id)
+{
+    for (size_t i = 0; i < cfg->former_tenant_count; i++)
+        if (cfg->former_tenants[i].entity_id && strcmp(cfg->former_tenants[i].entity_id, entity_id) == 0)
+            return 1;
+    return 0;
+}
+
+/* ST-SAML §DV->RD AuthnRequest processing rules 1 and 2: the care provider
+ * named by IntendedAudience is registered (with the LC, when an LC sends)
+ * for the ServiceUUID. issuer_tenant is the direct sender, NULL for the LC. */
+static zr_saml_idp_check_t check_extensions(const zr_config_t *cfg, const extensions_t *x,
+                                            const zr_tenant_t *issuer_tenant, zr_saml_idp_request_t *out,
+                                            char *err, size_t errlen)
+{
+    const zr_tenant_t *t, *owner;
+    if (issuer_tenant) {
+        /* A direct DV may name only itself. */
+        if (strcmp(x->audience, issuer_tenant->entity_id) != 0)
+            return refuse(err, errlen, ZR_SAML_IDP_ERR_AUDIENCE,
+                          "AuthnRequest: IntendedAudience is not the Issuer; a care provider with a direct "
+                          "connection can only ask for itself");
+        t = issuer_tenant;
+    } else {
+        t = zr_config_find_tenant_by_entity_id(cfg, x->audience);
+        if (!t)
+            return refuse(err, errlen, ZR_SAML_IDP_ERR_AUDIENCE,
+                          "AuthnRequest: IntendedAudience is %s registered with the LC %s",
+                          is_former_tenant(cfg, x->audience) ? "a former care provider, no longer"
+                                                             : "not a care provider",
+                          cfg->cluster.entity_id);
+    }
+    out->service = service_by_uuid(t, x->service_uuid);
+    if (!out->service) {
+        owner = service_owner(cfg, x->service_uuid);
+        if (owner)
+            return refuse(err, errlen, ZR_SAML_IDP_ERR_SERVICE,
+                          "AuthnRequest: ServiceUUID is registered for care provider %s, not for %s",
+                          owner->id ? owner->id : "?", t->id ? t->id : "?");
+        return refuse(err, errlen, ZR_SAML_IDP_ERR_SERVICE,
+                      "AuthnRequest: ServiceUUID names no registered service of care provider %s",
+                      t->id ? t->id : "?");
+    }
+    out->tenant = t;
+    return ZR_SAML_IDP_OK;
 }
 
 zr_saml_idp_check_t zr_saml_idp_authn_request_verify(const zr_config_t *cfg, const char *saml_request_b64,
@@ -373,11 +561,12 @@ zr_saml_idp_check_t zr_saml_idp_authn_request_verify(const zr_config_t *cfg, con
     uint8_t *raw = NULL;
     size_t raw_len = 0;
     xmlDocPtr doc = NULL;
-    xmlNodePtr root;
-    char *id = NULL, *sso = NULL;
+    xmlNodePtr root, ext;
+    char *id = NULL, *sso = NULL, *requester = NULL;
     char why[256] = "";
-    const zr_tenant_t *t;
-    int acs_index, service_index;
+    const zr_tenant_t *t = NULL;
+    extensions_t x = {0};
+    int acs_index, service_index, want_acs;
     zr_saml_idp_check_t rc = ZR_SAML_IDP_ERR_INTERNAL;
 
     memset(out, 0, sizeof(*out));
@@ -406,12 +595,10 @@ zr_saml_idp_check_t zr_saml_idp_authn_request_verify(const zr_config_t *cfg, con
     }
     if ((rc = check_version_id(root, "AuthnRequest", &id, err, errlen)) != ZR_SAML_IDP_OK)
         goto end;
-    /* The Issuer picks the DV metadata, and so the key (ST-SAML §Issuer). */
-    t = issuer_tenant(cfg, root, NULL);
-    if (!t) {
-        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_ISSUER, "AuthnRequest: Issuer is not a registered care provider");
+    /* The Issuer picks the DV (or LC) metadata, and so the key (ST-SAML §Issuer);
+     * t stays NULL for the LC. */
+    if ((rc = check_issuer(cfg, root, "AuthnRequest", &requester, &t, err, errlen)) != ZR_SAML_IDP_OK)
         goto end;
-    }
     if ((rc = verify_relay_signature(cfg, doc, root, "AuthnRequest", err, errlen)) != ZR_SAML_IDP_OK)
         goto end;
     sso = zr_saml_idp_sso_url(cfg);
@@ -425,7 +612,7 @@ zr_saml_idp_check_t zr_saml_idp_authn_request_verify(const zr_config_t *cfg, con
     }
     if ((rc = check_issue_instant(cfg, root, "AuthnRequest", err, errlen)) != ZR_SAML_IDP_OK)
         goto end;
-    /* The ACS comes from the DV metadata by index, never from the request. */
+    /* The ACS comes from the DV (or LC) metadata by index, never from the request. */
     if (has_attr(root, "AssertionConsumerServiceURL") || has_attr(root, "ProtocolBinding")) {
         rc = refuse(err, errlen, ZR_SAML_IDP_ERR_ACS_URL,
                     "AuthnRequest: AssertionConsumerServiceURL/ProtocolBinding must not be sent");
@@ -436,10 +623,11 @@ zr_saml_idp_check_t zr_saml_idp_authn_request_verify(const zr_config_t *cfg, con
         rc = refuse(err, errlen, ZR_SAML_IDP_ERR_ACS_INDEX, "AuthnRequest: AssertionConsumerServiceIndex missing");
         goto end;
     }
-    if (acs_index != t->assertion_consumer_service_index) {
+    want_acs = t ? t->assertion_consumer_service_index : ZR_SAML_CLUSTER_ACS_INDEX;
+    if (acs_index != want_acs) {
         rc = refuse(err, errlen, ZR_SAML_IDP_ERR_ACS_INDEX,
-                    "AuthnRequest: AssertionConsumerServiceIndex %d is not in the care provider's metadata",
-                    acs_index);
+                    "AuthnRequest: AssertionConsumerServiceIndex %d is not in the %s metadata", acs_index,
+                    t ? "care provider's" : "LC's");
         goto end;
     }
     /* The LoA is registered per ServiceUUID (ST-SAML §AuthnRequest). */
@@ -453,38 +641,63 @@ zr_saml_idp_check_t zr_saml_idp_authn_request_verify(const zr_config_t *cfg, con
                     "AuthnRequest: NameIDPolicy, Conditions and Subject are not allowed");
         goto end;
     }
-    if (zr_xml_child(root, ZR_NS_SAMLP, "Extensions")) {
-        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_UNSUPPORTED,
-                    "AuthnRequest: Extensions (cluster connection) are not supported by the mock TVS");
+    /* The service is named in exactly one way: Extensions (the LC always,
+     * a DV may) or AttributeConsumingServiceIndex (a DV only). */
+    ext = zr_xml_child(root, ZR_NS_SAMLP, "Extensions");
+    if (ext && zr_xml_count_children(root, ZR_NS_SAMLP, "Extensions") != 1) {
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_EXTENSIONS, "AuthnRequest: more than one Extensions element");
         goto end;
     }
-    service_index = attr_index(root, "AttributeConsumingServiceIndex");
-    if (service_index < 0) {
-        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_SERVICE, "AuthnRequest: AttributeConsumingServiceIndex missing");
+    if (ext && has_attr(root, "AttributeConsumingServiceIndex")) {
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_SERVICE_CHOICE,
+                    "AuthnRequest: only one of Extensions and AttributeConsumingServiceIndex may be present");
         goto end;
     }
-    for (size_t i = 0; i < t->service_count && !out->service; i++)
-        if (t->services[i].attribute_consuming_service_index == service_index && t->services[i].service_uuid)
-            out->service = &t->services[i];
-    if (!out->service) {
-        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_SERVICE,
-                    "AuthnRequest: AttributeConsumingServiceIndex %d names no service of the care provider",
-                    service_index);
+    if (!t && !ext) {
+        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_EXTENSIONS,
+                    "AuthnRequest: a request from the LC must name the care provider and service in "
+                    "samlp:Extensions (IntendedAudience, ServiceUUID)");
         goto end;
     }
-    out->tenant = t;
+    if (ext) {
+        if ((rc = parse_extensions(ext, &x, err, errlen)) != ZR_SAML_IDP_OK ||
+            (rc = check_extensions(cfg, &x, t, out, err, errlen)) != ZR_SAML_IDP_OK)
+            goto end;
+    } else {
+        service_index = attr_index(root, "AttributeConsumingServiceIndex");
+        if (service_index < 0) {
+            rc = refuse(err, errlen, ZR_SAML_IDP_ERR_SERVICE,
+                        "AuthnRequest: AttributeConsumingServiceIndex (or Extensions) missing");
+            goto end;
+        }
+        for (size_t i = 0; i < t->service_count && !out->service; i++)
+            if (t->services[i].attribute_consuming_service_index == service_index && t->services[i].service_uuid)
+                out->service = &t->services[i];
+        if (!out->service) {
+            rc = refuse(err, errlen, ZR_SAML_IDP_ERR_SERVICE,
+                        "AuthnRequest: AttributeConsumingServiceIndex %d names no service of the care provider",
+                        service_index);
+            goto end;
+        }
+        out->tenant = t;
+    }
     out->force_authn = attr_equals(root, "ForceAuthn", "true") || attr_equals(root, "ForceAuthn", "1");
     out->request_id = id;
     id = NULL;
+    out->requester = requester;
+    requester = NULL;
+    out->bsn_key = ZR_SAML_IDP_BSN_KEY_NEWEST;
     rc = ZR_SAML_IDP_OK;
 end:
     if (rc != ZR_SAML_IDP_OK)
         memset(out, 0, sizeof(*out));
     if (doc)
         xmlFreeDoc(doc);
+    extensions_clear(&x);
     free(raw);
     free(id);
     free(sso);
+    free(requester);
     return rc;
 }
 
@@ -544,6 +757,7 @@ zr_saml_idp_check_t zr_saml_idp_artifact_resolve_verify(const zr_config_t *cfg, 
 {
     xmlDocPtr doc = NULL;
     xmlNodePtr env, body, ar = NULL, art;
+    const zr_tenant_t *issuer_tenant = NULL;
     char *resolve_url = NULL;
     char why[256] = "";
     size_t elements = 0;
@@ -574,10 +788,8 @@ zr_saml_idp_check_t zr_saml_idp_artifact_resolve_verify(const zr_config_t *cfg, 
     }
     if ((rc = check_version_id(ar, "ArtifactResolve", &out->id, err, errlen)) != ZR_SAML_IDP_OK)
         goto end;
-    if (!issuer_tenant(cfg, ar, &out->issuer)) {
-        rc = refuse(err, errlen, ZR_SAML_IDP_ERR_ISSUER, "ArtifactResolve: Issuer is not a registered care provider");
+    if ((rc = check_issuer(cfg, ar, "ArtifactResolve", &out->issuer, &issuer_tenant, err, errlen)) != ZR_SAML_IDP_OK)
         goto end;
-    }
     if ((rc = verify_relay_signature(cfg, doc, ar, "ArtifactResolve", err, errlen)) != ZR_SAML_IDP_OK)
         goto end;
     resolve_url = zr_saml_idp_resolve_url(cfg);
@@ -682,18 +894,45 @@ static void add_plain_attribute(resp_ctx_t *c, xmlNodePtr stmt, const char *name
     el(&c->b, a, c->saml, "AttributeValue", value);
 }
 
+/* Which of t's BSN keys the content key is wrapped for: [*from, *to).
+ * ST-SAML §EncryptedID wraps it for every certificate in the metadata
+ * (ALL); the mock defaults to the newest only, and lets a tester pick one,
+ * to show that the relay decrypts with whichever key TVS used during a
+ * rollover. -1 when t has no such key. */
+static int bsn_key_range(const zr_tenant_t *t, int choice, size_t *from, size_t *to)
+{
+    size_t n = t->bsn_key_count < 2 ? t->bsn_key_count : 2;
+    if (n == 0)
+        return -1;
+    if (choice == ZR_SAML_IDP_BSN_KEY_ALL) {
+        *from = 0;
+        *to = n;
+    } else if (choice == ZR_SAML_IDP_BSN_KEY_NEWEST) {
+        *from = n - 1;
+        *to = n;
+    } else if (choice >= 0 && (size_t)choice < n) {
+        *from = (size_t)choice;
+        *to = *from + 1;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
 /* An attribute whose value is the EncryptedID of
- * <saml:NameID Format=persistent NameQualifier=id_type>bsn</saml:NameID>,
- * wrapped once for every BSN key of the care provider (ST-SAML §EncryptedID:
- * two keys during a rollover). */
+ * <saml:NameID Format=persistent NameQualifier=id_type>bsn</saml:NameID>
+ * for the care provider (Recipient, never the LC), wrapped for the BSN
+ * key(s) req->bsn_key names. */
 static int add_encrypted_attribute(resp_ctx_t *c, xmlNodePtr stmt, const char *name, const char *bsn, char *err,
                                    size_t errlen)
 {
     const zr_tenant_t *t = c->req->tenant;
     const char *id_type = c->identity->id_type && *c->identity->id_type ? c->identity->id_type : ZR_ID_LEGACY_BSN;
     zr_xml_encrypt_recipient_t rcpt[2];
-    size_t n = 0;
+    char *names[2] = {NULL, NULL};
+    size_t n = 0, from = 0, to = 0;
     char why[256] = "";
+    int rc = -1;
 
     xmlNodePtr a = el(&c->b, stmt, c->saml, "Attribute", NULL);
     at(&c->b, a, "Name", name);
@@ -707,33 +946,36 @@ static int add_encrypted_attribute(resp_ctx_t *c, xmlNodePtr stmt, const char *n
     at(&c->b, nameid, "NameQualifier", id_type);
     if (c->b.failed) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        goto end;
     }
-    for (size_t i = 0; i < t->bsn_key_count && i < 2; i++) {
-        if (!t->bsn_keys[i].cert)
-            continue;
+    if (bsn_key_range(t, c->req->bsn_key, &from, &to) != 0) {
+        snprintf(err, errlen, "care provider %s has no BSN encryption certificate %d", t->id ? t->id : "?",
+                 c->req->bsn_key + 1);
+        goto end;
+    }
+    for (size_t i = from; i < to; i++) {
+        if (!t->bsn_keys[i].cert) {
+            snprintf(err, errlen, "care provider %s: BSN key %zu has no certificate", t->id ? t->id : "?", i + 1);
+            goto end;
+        }
         rcpt[n].recipient = t->entity_id;
         rcpt[n].cert = t->bsn_keys[i].cert;
         rcpt[n].key_name = t->bsn_keys[i].key_name;
+        if (!rcpt[n].key_name && !(rcpt[n].key_name = names[n] = zr_crypto_cert_keyname(rcpt[n].cert))) {
+            snprintf(err, errlen, "out of memory");
+            goto end;
+        }
         n++;
     }
-    if (n == 0) {
-        snprintf(err, errlen, "care provider %s has no BSN encryption certificate", t->id ? t->id : "?");
-        return -1;
+    if (zr_xml_encrypt_to_encrypted_id(c->b.doc, nameid, rcpt, n, 0, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "encrypting %s failed: %s", name, why);
+        goto end;
     }
-    char *names[2] = {NULL, NULL};
-    for (size_t i = 0; i < n; i++) {
-        if (!rcpt[i].key_name)
-            rcpt[i].key_name = names[i] = zr_crypto_cert_keyname(rcpt[i].cert);
-    }
-    int rc = zr_xml_encrypt_to_encrypted_id(c->b.doc, nameid, rcpt, n, 0, why, sizeof(why));
+    rc = 0;
+end:
     free(names[0]);
     free(names[1]);
-    if (rc != 0) {
-        snprintf(err, errlen, "encrypting %s failed: %s", name, why);
-        return -1;
-    }
-    return 0;
+    return rc;
 }
 
 /* One Assertion (examples/artifact_response.xml). The outer one (the RD's)
@@ -760,7 +1002,13 @@ static int add_assertion(resp_ctx_t *c, xmlNodePtr parent, int outer, char *err,
     xmlNodePtr cond = el(&c->b, as, c->saml, "Conditions", NULL);
     at(&c->b, cond, "NotBefore", c->not_before_s);
     at(&c->b, cond, "NotOnOrAfter", c->not_after_s);
-    el(&c->b, el(&c->b, cond, c->saml, "AudienceRestriction", NULL), c->saml, "Audience", c->req->tenant->entity_id);
+    /* ST-SAML §Audience restriction: every party that processes the
+     * assertion, in one restriction: the care provider and, in a cluster,
+     * the LC that asked for it (it is no Recipient of an EncryptedID). */
+    xmlNodePtr ares = el(&c->b, cond, c->saml, "AudienceRestriction", NULL);
+    el(&c->b, ares, c->saml, "Audience", c->req->tenant->entity_id);
+    if (c->req->requester && strcmp(c->req->requester, c->req->tenant->entity_id) != 0)
+        el(&c->b, ares, c->saml, "Audience", c->req->requester);
 
     if (outer) {
         xmlNodePtr advice = el(&c->b, as, c->saml, "Advice", NULL);

@@ -414,31 +414,71 @@ static zr_saml_status_t check_subject_confirmation(const zr_saml_response_ctx_t 
     return ZR_SAML_OK;
 }
 
-/* Steps 6 and 7: every AudienceRestriction names our DV (SAML core
- * §2.5.1.4: restrictions are ANDed, audiences within one ORed), and the
- * Conditions window holds. */
+/* 1 when one of the restriction's Audience elements is entity_id. */
+static int restriction_names(xmlNodePtr restriction, const char *entity_id)
+{
+    for (xmlNodePtr a = zr_xml_child(restriction, ZR_NS_SAML, "Audience"); a;
+         a = zr_xml_next(a, ZR_NS_SAML, "Audience"))
+        if (text_equals(a, entity_id))
+            return 1;
+    return 0;
+}
+
+/* Step 6 (ST-SAML §Audience restriction - DV; SAML core §2.5.1.4:
+ * restrictions are ANDed, the audiences within one ORed). Every
+ * AudienceRestriction must name an entity we are: the care provider, or in
+ * a cluster also the LC that processes the assertion for it. In a cluster
+ * both must appear somewhere: the LC because we receive it as the LC, the
+ * care provider because the login is for that one and no other (TVS lists
+ * the DV it encrypted for; an assertion for another DV of the same cluster
+ * names that DV instead). */
+static zr_saml_status_t check_audience(const zr_saml_response_ctx_t *c, xmlNodePtr cond,
+                                       char *err, size_t errlen)
+{
+    const char *dv = c->expect->tenant->entity_id;
+    const char *lc = c->cfg->cluster.enabled ? c->cfg->cluster.entity_id : NULL;
+    size_t restrictions = 0;
+    int dv_seen = 0, lc_seen = 0;
+
+    if (c->cfg->cluster.enabled && (!lc || !*lc))
+        return fail(err, errlen, ZR_SAML_INVALID, "internal: cluster connection without an LC entityID");
+    for (xmlNodePtr r = zr_xml_child(cond, ZR_NS_SAML, "AudienceRestriction"); r;
+         r = zr_xml_next(r, ZR_NS_SAML, "AudienceRestriction")) {
+        int has_dv = restriction_names(r, dv);
+        int has_lc = lc && restriction_names(r, lc);
+        restrictions++;
+        if (!lc && !has_dv)
+            return fail(err, errlen, ZR_SAML_INVALID,
+                        "Conditions: Audience does not name the care provider (our entityID)");
+        if (lc && !has_dv && !has_lc)
+            return fail(err, errlen, ZR_SAML_INVALID,
+                        "Conditions: an AudienceRestriction names neither the care provider nor "
+                        "the cluster (LC) entityID");
+        dv_seen |= has_dv;
+        lc_seen |= has_lc;
+    }
+    if (restrictions == 0)
+        return fail(err, errlen, ZR_SAML_INVALID, "Conditions: AudienceRestriction missing");
+    if (lc && !dv_seen)
+        return fail(err, errlen, ZR_SAML_INVALID,
+                    "Conditions: Audience does not name the care provider of this login");
+    if (lc && !lc_seen)
+        return fail(err, errlen, ZR_SAML_INVALID,
+                    "Conditions: Audience does not name the cluster (LC) entityID");
+    return ZR_SAML_OK;
+}
+
+/* Steps 6 and 7: the audience, and the Conditions window holds. */
 static zr_saml_status_t check_conditions(const zr_saml_response_ctx_t *c, xmlNodePtr assertion,
                                          char *err, size_t errlen)
 {
     xmlNodePtr cond = zr_xml_child(assertion, ZR_NS_SAML, "Conditions");
-    const char *entity_id = c->expect->tenant->entity_id;
-    size_t restrictions = 0;
+    zr_saml_status_t st;
     time_t t;
     if (!cond || zr_xml_count_children(assertion, ZR_NS_SAML, "Conditions") != 1)
         return fail(err, errlen, ZR_SAML_INVALID, "Assertion: exactly one Conditions required");
-    for (xmlNodePtr r = zr_xml_child(cond, ZR_NS_SAML, "AudienceRestriction"); r;
-         r = zr_xml_next(r, ZR_NS_SAML, "AudienceRestriction")) {
-        int ours = 0;
-        restrictions++;
-        for (xmlNodePtr a = zr_xml_child(r, ZR_NS_SAML, "Audience"); a && !ours;
-             a = zr_xml_next(a, ZR_NS_SAML, "Audience"))
-            ours = text_equals(a, entity_id);
-        if (!ours)
-            return fail(err, errlen, ZR_SAML_INVALID,
-                        "Conditions: Audience does not contain our entityID");
-    }
-    if (restrictions == 0)
-        return fail(err, errlen, ZR_SAML_INVALID, "Conditions: AudienceRestriction missing");
+    if ((st = check_audience(c, cond, err, errlen)) != ZR_SAML_OK)
+        return st;
     if (attr_time(cond, "NotBefore", &t) != 0)
         return fail(err, errlen, ZR_SAML_INVALID, "Conditions: NotBefore missing or malformed");
     if (t > c->now + c->skew)

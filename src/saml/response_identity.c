@@ -216,9 +216,34 @@ end:
     return st;
 }
 
-/* Step 10 for one subject attribute: exactly one AttributeValue holding one
- * saml:EncryptedID, decrypted with this tenant's BSN key(s) for this
- * tenant's entityID as Recipient (others' EncryptedKeys are never tried). */
+/* 1 when the EncryptedID carries an xenc:EncryptedKey for recipient, in
+ * either place zr_xml_decrypt_encrypted_id looks (beside EncryptedData, as
+ * TVS puts it, or inside its KeyInfo). Recipient compares exactly, as there. */
+static int encrypted_id_is_for(xmlNodePtr enc, const char *recipient)
+{
+    xmlNodePtr ed = zr_xml_child(enc, ZR_NS_XENC, "EncryptedData");
+    xmlNodePtr ki = ed ? zr_xml_child(ed, ZR_NS_DS, "KeyInfo") : NULL;
+    xmlNodePtr lists[2] = {enc, ki};
+    for (size_t l = 0; l < 2; l++) {
+        for (xmlNodePtr ek = lists[l] ? zr_xml_child(lists[l], ZR_NS_XENC, "EncryptedKey") : NULL;
+             ek; ek = zr_xml_next(ek, ZR_NS_XENC, "EncryptedKey")) {
+            char *r = zr_xml_attr(ek, "Recipient");
+            int eq = r && strcmp(r, recipient) == 0;
+            free(r);
+            if (eq)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* Step 10 for one subject attribute: 1..n AttributeValues, each exactly one
+ * saml:EncryptedID (ST-SAML §AttributeStatement: values "for one or more
+ * Recipients"). Only the one whose EncryptedKey names this tenant's entityID
+ * as Recipient is decrypted, with this tenant's BSN key(s) only; values for
+ * other recipients are ignored, never tried (§Multiple recipients). None for
+ * this tenant is a refusal of its own: the assertion was made for another
+ * care provider. */
 static zr_saml_status_t decrypt_subject_id(const zr_saml_response_ctx_t *c, xmlNodePtr attr,
                                            const char *what, zr_subject_id_t *out, char *err,
                                            size_t errlen)
@@ -226,22 +251,42 @@ static zr_saml_status_t decrypt_subject_id(const zr_saml_response_ctx_t *c, xmlN
     const zr_tenant_t *t = c->expect->tenant;
     zr_xml_decrypt_key_t keys[2];
     size_t key_count = t->bsn_key_count < 2 ? t->bsn_key_count : 2;
-    xmlNodePtr value = zr_xml_child(attr, ZR_NS_SAML, "AttributeValue");
-    xmlNodePtr enc = value ? only_element_child(value) : NULL;
+    xmlNodePtr ours = NULL;
+    size_t values = 0, ours_count = 0;
     char *plain = NULL;
     char why[256] = "";
     zr_saml_status_t st = ZR_SAML_INVALID;
 
-    if (!value || zr_xml_count_children(attr, ZR_NS_SAML, "AttributeValue") != 1) {
-        fail(err, errlen, st, "%s: exactly one AttributeValue required", what);
+    for (xmlNodePtr value = zr_xml_child(attr, ZR_NS_SAML, "AttributeValue"); value;
+         value = zr_xml_next(value, ZR_NS_SAML, "AttributeValue")) {
+        xmlNodePtr enc = only_element_child(value);
+        values++;
+        if (enc && zr_xml_is(enc, ZR_NS_SAML, "NameID")) {
+            fail(err, errlen, st, "%s: plain NameID refused (TVS always encrypts)", what);
+            goto end;
+        }
+        if (!enc || !zr_xml_is(enc, ZR_NS_SAML, "EncryptedID")) {
+            fail(err, errlen, st, "%s: AttributeValue must hold exactly one saml:EncryptedID",
+                 what);
+            goto end;
+        }
+        if (encrypted_id_is_for(enc, t->entity_id)) {
+            ours = enc;
+            ours_count++;
+        }
+    }
+    if (values == 0) {
+        fail(err, errlen, st, "%s: no AttributeValue", what);
         goto end;
     }
-    if (enc && zr_xml_is(enc, ZR_NS_SAML, "NameID")) {
-        fail(err, errlen, st, "%s: plain NameID refused (TVS always encrypts)", what);
+    if (ours_count == 0) {
+        fail(err, errlen, st,
+             "%s: no EncryptedID for this care provider (no EncryptedKey Recipient names its "
+             "entityID)", what);
         goto end;
     }
-    if (!enc || !zr_xml_is(enc, ZR_NS_SAML, "EncryptedID")) {
-        fail(err, errlen, st, "%s: AttributeValue must hold exactly one saml:EncryptedID", what);
+    if (ours_count > 1) {
+        fail(err, errlen, st, "%s: more than one EncryptedID for this care provider", what);
         goto end;
     }
     for (size_t i = 0; i < key_count; i++) {
@@ -250,7 +295,7 @@ static zr_saml_status_t decrypt_subject_id(const zr_saml_response_ctx_t *c, xmlN
         keys[i].key_name_sha256 = t->bsn_keys[i].key_name_sha256;
     }
     if (key_count == 0 ||
-        zr_xml_decrypt_encrypted_id(enc, t->entity_id, keys, key_count, &plain, why,
+        zr_xml_decrypt_encrypted_id(ours, t->entity_id, keys, key_count, &plain, why,
                                     sizeof(why)) != 0 || !plain) {
         st = fail(err, errlen, ZR_SAML_BSN_INVALID, "%s: decryption failed: %s", what,
                   key_count == 0 ? "care provider has no BSN key" : why);

@@ -17,6 +17,12 @@
  * do not carry (each name in `drop`, NULL-terminated). Returns the document. */
 xmlDocPtr zr_saml_sign_lasso_xml(const zr_config_t *cfg, const char *lasso_xml,
                                  const char *const *drop, char *err, size_t errlen);
+/* The two halves of zr_saml_sign_lasso_xml, for a message that gains
+ * elements lasso cannot write (the cluster AuthnRequest's Extensions)
+ * between parsing and signing. zr_saml_sign_root returns 0 on success. */
+xmlDocPtr zr_saml_parse_lasso_xml(const char *lasso_xml, const char *const *drop, char *err,
+                                  size_t errlen);
+int zr_saml_sign_root(const zr_config_t *cfg, xmlDocPtr doc, char *err, size_t errlen);
 
 /* Builds the signed ArtifactResolve for samlart inside a SOAP 1.1 envelope,
  * shaped like examples/artifact_resolve_request.xml. *id and *soap are

@@ -127,18 +127,26 @@ static void asn1_date(const ASN1_TIME *t, char out[32])
         snprintf(out, 32, "(unreadable date)");
 }
 
-/* Chain only: validity dates are reported on their own, with the date. */
-static int chains_to(X509 *cert, STACK_OF(X509) *ca, const char **why)
+static X509_STORE *store_of(STACK_OF(X509) *ca)
 {
     X509_STORE *store = X509_STORE_new();
+    for (int i = 0; store && i < sk_X509_num(ca); i++)
+        if (X509_STORE_add_cert(store, sk_X509_value(ca, i)) != 1) {
+            X509_STORE_free(store);
+            store = NULL;
+        }
+    ERR_clear_error();
+    return store;
+}
+
+/* Chain only: validity dates are reported on their own, with the date. */
+static int chains_to(X509 *cert, X509_STORE *store, const char **why)
+{
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
     int ok = 0;
     *why = "cannot set up verification";
     if (!store || !ctx)
         goto end;
-    for (int i = 0; i < sk_X509_num(ca); i++)
-        if (X509_STORE_add_cert(store, sk_X509_value(ca, i)) != 1)
-            goto end;
     if (X509_STORE_CTX_init(ctx, store, cert, NULL) != 1)
         goto end;
     /* The CA given may be an intermediate (PKIoverheid Private Services). */
@@ -148,13 +156,24 @@ static int chains_to(X509 *cert, STACK_OF(X509) *ca, const char **why)
         *why = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
 end:
     X509_STORE_CTX_free(ctx);
-    X509_STORE_free(store);
     ERR_clear_error();
     return ok;
 }
 
+static void check_key(const zr_tenant_t *t, size_t index, const zr_tenant_origin_t *origin,
+                      const zr_tenant_check_opts_t *opts, X509_STORE *store, zr_tenant_report_t *r);
+
 void zr_tenant_check_key(const zr_tenant_t *t, size_t index, const zr_tenant_origin_t *origin,
                          const zr_tenant_check_opts_t *opts, zr_tenant_report_t *r)
+{
+    X509_STORE *store = opts->ca ? store_of(opts->ca) : NULL;
+    check_key(t, index, origin, opts, store, r);
+    X509_STORE_free(store);
+}
+
+/* store: opts->ca as a verification store, made once per batch. */
+static void check_key(const zr_tenant_t *t, size_t index, const zr_tenant_origin_t *origin,
+                      const zr_tenant_check_opts_t *opts, X509_STORE *store, zr_tenant_report_t *r)
 {
     const zr_tenant_key_t *k = &t->bsn_keys[index];
     const char *file = origin ? origin->file : NULL, *why = NULL;
@@ -191,7 +210,7 @@ void zr_tenant_check_key(const zr_tenant_t *t, size_t index, const zr_tenant_ori
     else if (zr_tenant_entity_id_parse(t->entity_id, entity_oin, &idx) == 0 && strcmp(cert_oin, entity_oin) != 0)
         zr_tenant_report_add(r, ZR_TENANT_ERROR, file, line, key,
                              "the certificate is for OIN %s, the entity ID for OIN %s", cert_oin, entity_oin);
-    if (opts->ca && !chains_to(k->cert, opts->ca, &why))
+    if (opts->ca && !chains_to(k->cert, store, &why))
         zr_tenant_report_add(r, ZR_TENANT_ERROR, file, line, key, "the certificate does not chain to the CA (%s)", why);
     if (X509_cmp_time(X509_get0_notAfter(k->cert), &now) <= 0) {
         asn1_date(X509_get0_notAfter(k->cert), date);
@@ -227,13 +246,15 @@ void zr_tenant_check_batch(const zr_tenant_set_t *set, const char *where, const 
                            zr_tenant_report_t *r)
 {
     zr_config_errors_t dups = {0};
+    X509_STORE *store = opts->ca ? store_of(opts->ca) : NULL;
     for (size_t i = 0; i < set->count; i++) {
         const zr_tenant_t *t = &set->tenants[i];
         const zr_tenant_origin_t *o = set->origins ? &set->origins[i] : NULL;
         zr_tenant_check_entity(t, o, opts, r);
         for (size_t k = 0; k < t->bsn_key_count && k < 2; k++)
-            zr_tenant_check_key(t, k, o, opts, r);
+            check_key(t, k, o, opts, store, r);
     }
+    X509_STORE_free(store);
     zr_config_check_tenants_unique(set->tenants, set->origins, set->count, 0, &dups);
     for (size_t i = 0; i < dups.count; i++)
         zr_tenant_report_add(r, ZR_TENANT_ERROR, NULL, -1, NULL, "%s", dups.lines[i]);

@@ -10,6 +10,8 @@ code back to the portal -> token exchange -> ID token validated by Authlib.
 Prints one JSON object with what happened, for the shell tests to assert on.
 Usage: e2e_login.py --issuer URL --client-id ID (--client-secret S | --private-key PEM --kid KID)
                     --redirect-uri URI --identity LABEL-SUBSTRING [--acr-values URI]
+                    [--care-provider ID] [--tvs-field NAME=VALUE] [--save-artifact FILE]
+                    [--use-artifact-from FILE] ...
 """
 import argparse
 import html.parser
@@ -33,6 +35,7 @@ class FormParser(html.parser.HTMLParser):
         self.forms = []
         self._form = None
         self._button = None
+        self._select = None
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -47,6 +50,15 @@ class FormParser(html.parser.HTMLParser):
                                               "text": a.get("value", "")})
             elif a.get("name"):
                 self._form["fields"].append((a["name"], a.get("value", "")))
+        elif self._form is not None and tag == "select" and a.get("name"):
+            self._select = [a["name"], None, False]
+            self._form["fields"].append((a["name"], ""))
+        elif self._select is not None and tag == "option":
+            # like a browser: the selected option, else the first one
+            if a.get("selected") is not None or self._select[1] is None:
+                self._select[1] = a.get("value", "")
+                fields = self._form["fields"]
+                fields[[n for n, _ in fields].index(self._select[0])] = (self._select[0], self._select[1])
         elif self._form is not None and tag == "button":
             self._button = {"name": a.get("name"), "value": a.get("value", ""), "text": ""}
             self._form["buttons"].append(self._button)
@@ -56,7 +68,9 @@ class FormParser(html.parser.HTMLParser):
             self._button["text"] += data
 
     def handle_endtag(self, tag):
-        if tag == "button":
+        if tag == "select":
+            self._select = None
+        elif tag == "button":
             self._button = None
         elif tag == "form":
             self._form = None
@@ -68,8 +82,10 @@ def forms_of(page):
     return p.forms
 
 
-def submit(browser, base_url, form, button=None):
+def submit(browser, base_url, form, button=None, overrides=None):
     data = list(form["fields"])
+    for name, value in (overrides or {}).items():
+        data = [(n, v) for n, v in data if n != name] + [(name, value)]
     if button and button.get("name"):
         data.append((button["name"], button["value"]))
     url = urllib.parse.urljoin(base_url, form["action"])
@@ -93,6 +109,11 @@ def main():
     ap.add_argument("--acs-rewrite", help="FROM=TO: send the browser's ACS request to another relay process")
     ap.add_argument("--before-acs", help="shell command to run before the browser reaches the relay's ACS")
     ap.add_argument("--secrets-out", help="file to write the code and tokens to (for leak checks)")
+    ap.add_argument("--care-provider", help="care_provider authorization parameter (shared portal)")
+    ap.add_argument("--tvs-field", action="append", default=[],
+                    help="NAME=VALUE: set a field of the mock TVS login form (e.g. bsn_key)")
+    ap.add_argument("--save-artifact", help="stop before the relay's ACS; write the artifact to FILE")
+    ap.add_argument("--use-artifact-from", help="present the artifact saved in FILE instead of this login's own")
     args = ap.parse_args()
     out = {"steps": []}
     t0 = time.monotonic()
@@ -114,6 +135,8 @@ def main():
     extra = {"nonce": nonce}
     if args.acr_values:
         extra["acr_values"] = args.acr_values
+    if args.care_provider:
+        extra["care_provider"] = args.care_provider
     auth_url, state = client.create_authorization_url(disco["authorization_endpoint"], code_verifier=verifier, **extra)
 
     browser = requests.Session()
@@ -121,6 +144,14 @@ def main():
     r = browser.get(auth_url, allow_redirects=False, timeout=20)
     out["steps"].append(["authorize", r.status_code])
     forms = forms_of(r.text) if r.status_code == 200 else []
+    if r.status_code in (302, 303) and r.headers.get("Location", "").startswith(args.redirect_uri):
+        # refused at once, back to the portal with an OAuth error
+        q = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(r.headers["Location"]).query))
+        out["state_ok"] = q.get("state") == state
+        out["oauth_error"] = q.get("error")
+        out["oauth_error_description"] = q.get("error_description")
+        print(json.dumps(out))
+        return 0
     if not forms or "SAMLRequest" not in dict(forms[0]["fields"]):
         out["error"] = "no AuthnRequest form from /authorize"
         out["body"] = r.text[:500]
@@ -144,7 +175,7 @@ def main():
         print(json.dumps(out))
         return 1
     # 3. choose -> redirect with artifact to the relay's ACS
-    r = submit(browser, r.url, picker[0], picker[1])
+    r = submit(browser, r.url, picker[0], picker[1], dict(f.split("=", 1) for f in args.tvs_field))
     out["steps"].append(["tvs_choose", r.status_code])
     hops = 0
     while r.status_code in (301, 302, 303) and hops < 5:
@@ -154,6 +185,19 @@ def main():
         if args.acs_rewrite and hops == 0:
             frm, to = args.acs_rewrite.split("=", 1)
             loc = loc.replace(frm, to, 1)
+        if args.save_artifact and hops == 0:
+            art = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(loc).query)).get("SAMLart", "")
+            with open(args.save_artifact, "w") as f:
+                f.write(art)
+            out["saved_artifact"] = bool(art)
+            print(json.dumps(out))
+            return 0
+        if args.use_artifact_from and hops == 0:
+            with open(args.use_artifact_from) as f:
+                other = f.read().strip()
+            u = urllib.parse.urlparse(loc)
+            q0 = [(k, other if k == "SAMLart" else v) for k, v in urllib.parse.parse_qsl(u.query)]
+            loc = urllib.parse.urlunparse(u._replace(query=urllib.parse.urlencode(q0)))
         if args.before_acs and hops == 0:
             import subprocess
             subprocess.run(args.before_acs, shell=True, check=True)

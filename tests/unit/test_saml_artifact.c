@@ -138,6 +138,61 @@ static void test_artifact_resolve_soap_shape(void **state)
     fx_config_free(cfg);
 }
 
+/* Cluster connection (issue 3): the LC sent the AuthnRequest, so the LC
+ * resolves the artifact; signed with the (LC's) signing key. */
+static void test_artifact_resolve_cluster_issuer(void **state)
+{
+    zr_config_t *cfg = fx_config_new(1);
+    zr_saml_idp_t *idp = fx_idp_new(NULL);
+    char *art = fx_artifact(FX_RD_ENTITY, 0x0004, 0, 44);
+    char *id = NULL, *soap = NULL;
+    char err[256] = "";
+    const char *lc = "urn:nl-eid-gdi:1.0:LC:00000009999999999100:entities:9000";
+
+    /* Without the LC's entityID there is nobody to issue it. */
+    cfg->cluster.enabled = 1;
+    assert_int_equal(zr_saml_artifact_resolve_build(cfg, idp, &cfg->tenants[0], art, &id, &soap, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "LC entityID"));
+    assert_null(soap);
+
+    cfg->cluster.entity_id = strdup(lc);
+    assert_int_equal(zr_saml_artifact_resolve_build(cfg, idp, &cfg->tenants[0], art, &id, &soap, err, sizeof(err)), 0);
+    xmlDocPtr doc = zr_xml_parse(soap, strlen(soap), 0, err, sizeof(err));
+    assert_non_null(doc);
+    xmlNodePtr body = zr_xml_child(xmlDocGetRootElement(doc), ZR_NS_SOAP, "Body");
+    xmlNodePtr ar = zr_xml_child(body, ZR_NS_SAMLP, "ArtifactResolve");
+    assert_non_null(ar);
+    assert_attr(ar, "ID", id);
+    xmlNodePtr issuer = xmlFirstElementChild(ar);
+    assert_true(zr_xml_is(issuer, ZR_NS_SAML, "Issuer"));
+    char *txt = zr_xml_text(issuer);
+    assert_string_equal(txt, lc);
+    free(txt);
+    assert_int_equal(zr_xml_count_children(ar, ZR_NS_SAML, "Issuer"), 1);
+    zr_xml_verify_key_t k = {.key = cfg->saml_signing.key, .key_name = cfg->saml_signing.key_name};
+    assert_int_equal(zr_xml_verify(doc, ar, &k, 1, err, sizeof(err)), 0);
+    /* The Issuer is signed: putting the care provider back breaks it. */
+    xmlNodeSetContent(issuer, (const xmlChar *)FX_DV_ENTITY);
+    assert_int_not_equal(zr_xml_verify(doc, ar, &k, 1, err, sizeof(err)), 0);
+    xmlFreeDoc(doc);
+    free(id);
+    free(soap);
+    id = soap = NULL;
+
+    /* Direct again: the care provider issues it. */
+    cfg->cluster.enabled = 0;
+    assert_int_equal(zr_saml_artifact_resolve_build(cfg, idp, &cfg->tenants[0], art, &id, &soap, err, sizeof(err)), 0);
+    assert_non_null(strstr(soap, FX_DV_ENTITY));
+    assert_null(strstr(soap, lc));
+    free(id);
+    free(soap);
+    free(cfg->cluster.entity_id);
+    cfg->cluster.entity_id = NULL;
+    free(art);
+    zr_saml_idp_free(idp);
+    fx_config_free(cfg);
+}
+
 /* ---- the back channel against a real mutual-TLS server ---- */
 
 typedef struct {
@@ -485,6 +540,7 @@ int main(void)
     const struct CMUnitTest parse_tests[] = {
         cmocka_unit_test(test_artifact_parse),
         cmocka_unit_test(test_artifact_resolve_soap_shape),
+        cmocka_unit_test(test_artifact_resolve_cluster_issuer),
     };
     const struct CMUnitTest bc_tests[] = {
         cmocka_unit_test_teardown(test_backchannel_success, server_teardown),

@@ -2,7 +2,9 @@
  * AuthnRequest and ArtifactResolve checks, and the ArtifactResponse, compared
  * with the official ST-SAML example shapes and checked with the relay's own
  * parsers where they exist (zr_saml_idp_parse, zr_saml_artifact_parse,
- * zr_saml_authn_request_build, zr_saml_artifact_resolve_build). */
+ * zr_saml_authn_request_build, zr_saml_artifact_resolve_build). The
+ * cluster shape (issue 3): the LC as Issuer with Extensions naming the care
+ * provider, both Audiences and the EncryptedID for the care provider only. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,10 +23,14 @@
 #define MOCK_PUBLIC "http://localhost:8081"
 #define MOCK_ARTIFACT "https://localhost:8444"
 #define RT_GEZAG "urn:nl-eid-gdi:1.1:RT:Zorg_Volledig_Gezag_Kind"
+#define LC_ENTITY  "urn:nl-eid-gdi:1.0:LC:00000009999999999100:entities:9000"
+#define DV2_ENTITY "urn:nl-eid-gdi:1.0:DV:00000009999999999002:entities:9001"
+#define DV2_UUID   "3b1f6d2e-8a4c-4e0b-9f7d-2c5a1e6b8d90"
+#define DV_UNKNOWN "urn:nl-eid-gdi:1.0:DV:00000009999999999666:entities:9000"
 #define STATUS(s) "urn:oasis:names:tc:SAML:2.0:status:" s
 
 typedef struct {
-    zr_config_t *cfg;       /* one care provider with two BSN keys */
+    zr_config_t *cfg;       /* care provider 0 with two BSN keys, care provider 1 (DV2) with one */
     EVP_PKEY *ca_key;
     X509 *ca;
     EVP_PKEY *other_key;    /* a key nobody trusts */
@@ -40,6 +46,33 @@ static int group_setup(void **state)
     if (zr_xml_init() != 0)
         return -1;
     fx.cfg = fx_config_new(2);
+    if (!fx.cfg)
+        return -1;
+    /* A second care provider, as in test_saml_cluster_metadata.c; the LC is
+     * named always and enabled by the cluster tests only. */
+    zr_tenant_t *grown = realloc(fx.cfg->tenants, 2 * sizeof(zr_tenant_t));
+    if (!grown)
+        return -1;
+    fx.cfg->tenants = grown;
+    fx.cfg->tenant_count = 2;
+    zr_tenant_t *t = &fx.cfg->tenants[1];
+    memset(t, 0, sizeof(*t));
+    t->id = strdup("zorgaanbieder-twee");
+    t->name = strdup("Zorgaanbieder Twee");
+    t->entity_id = strdup(DV2_ENTITY);
+    t->oin = strdup("00000009999999999002");
+    t->services = calloc(1, sizeof(zr_tenant_service_t));
+    t->service_count = 1;
+    t->services[0].min_loa = ZR_LOA_SUBSTANTIAL;
+    t->services[0].service_uuid = strdup(DV2_UUID);
+    k = fx_rsa_key();
+    t->bsn_keys[0].key = k;
+    t->bsn_keys[0].cert = fx_cert(k, "dv2 bsn 1", NULL, NULL, 0, NULL);
+    t->bsn_keys[0].key_name = zr_crypto_cert_keyname(t->bsn_keys[0].cert);
+    t->bsn_keys[0].key_name_sha256 = zr_crypto_cert_sha256_hex(t->bsn_keys[0].cert);
+    t->bsn_key_count = 1;
+    fx.cfg->cluster.entity_id = strdup(LC_ENTITY);
+    fx.cfg->cluster.oin = strdup("00000009999999999100");
     fx.ca_key = fx_rsa_key();
     fx.ca = fx_cert(fx.ca_key, "zorgrelay test CA", NULL, NULL, 1, NULL);
     fx.other_key = fx_rsa_key();
@@ -72,6 +105,8 @@ static int group_teardown(void **state)
     free(m->public_base_url);
     free(m->artifact_base_url);
     fx_keypair_clear(&m->signing);
+    free(fx.cfg->cluster.entity_id);
+    free(fx.cfg->cluster.oin);
     fx_config_free(fx.cfg);
     EVP_PKEY_free(fx.ca_key);
     X509_free(fx.ca);
@@ -226,30 +261,38 @@ typedef struct {
     int service_index;
     long age_s;               /* IssueInstant = now - age_s */
     const char *extra_attrs;  /* e.g. AssertionConsumerServiceURL="..." */
-    const char *extra_xml;    /* after the Issuer */
+    const char *extra_xml;    /* after the Issuer (so after the Signature once signed) */
     int no_acs_index;
+    int acs_index;            /* AssertionConsumerServiceIndex */
+    int no_service_index;     /* no AttributeConsumingServiceIndex (cluster shape) */
     int unsigned_;
     EVP_PKEY *key;            /* NULL: the relay's signing key */
     const char *tamper_from, *tamper_to;
 } req_opts_t;
 
-/* An AuthnRequest shaped like examples/authn_request.xml, signed with
- * zr_xml_sign, base64-encoded as in the HTTP-POST binding. */
+/* An AuthnRequest shaped like examples/authn_request.xml (or, with
+ * extra_xml holding samlp:Extensions, authn_request_extensions.xml), signed
+ * with zr_xml_sign, base64-encoded as in the HTTP-POST binding. */
 static char *make_request(const req_opts_t *o, char **id_out)
 {
-    char instant[21], why[256] = "", xml[4096];
+    char instant[21], why[256] = "";
     char *id = zr_random_saml_id();
+    zr_buf_t x;
+    zr_buf_init(&x);
     zr_time_format_iso8601(zr_time_now() - o->age_s, instant);
-    snprintf(xml, sizeof(xml),
-             "<samlp:AuthnRequest xmlns:samlp=\"" ZR_NS_SAMLP "\" xmlns:saml=\"" ZR_NS_SAML "\" "
-             "xmlns:ds=\"" ZR_NS_DS "\" %sAttributeConsumingServiceIndex=\"%d\" Destination=\"%s\" "
-             "ID=\"%s\" IssueInstant=\"%s\" Version=\"2.0\" %s>"
-             "<saml:Issuer>%s</saml:Issuer>%s</samlp:AuthnRequest>",
-             o->no_acs_index ? "" : "AssertionConsumerServiceIndex=\"0\" ", o->service_index,
-             o->destination ? o->destination : MOCK_PUBLIC "/kvs/rd/request_authentication", id, instant,
-             o->extra_attrs ? o->extra_attrs : "", o->issuer ? o->issuer : FX_DV_ENTITY,
-             o->extra_xml ? o->extra_xml : "");
-    xmlDocPtr doc = parse(xml);
+    zr_buf_appends(&x, "<samlp:AuthnRequest xmlns:samlp=\"" ZR_NS_SAMLP "\" xmlns:saml=\"" ZR_NS_SAML "\" "
+                       "xmlns:ds=\"" ZR_NS_DS "\" ");
+    if (!o->no_acs_index)
+        zr_buf_printf(&x, "AssertionConsumerServiceIndex=\"%d\" ", o->acs_index);
+    if (!o->no_service_index)
+        zr_buf_printf(&x, "AttributeConsumingServiceIndex=\"%d\" ", o->service_index);
+    zr_buf_printf(&x, "Destination=\"%s\" ID=\"%s\" IssueInstant=\"%s\" Version=\"2.0\" %s>"
+                      "<saml:Issuer>%s</saml:Issuer>%s</samlp:AuthnRequest>",
+                  o->destination ? o->destination : MOCK_PUBLIC "/kvs/rd/request_authentication", id, instant,
+                  o->extra_attrs ? o->extra_attrs : "", o->issuer ? o->issuer : FX_DV_ENTITY,
+                  o->extra_xml ? o->extra_xml : "");
+    xmlDocPtr doc = parse(x.data);
+    zr_buf_free(&x);
     if (!o->unsigned_) {
         EVP_PKEY *key = o->key ? o->key : fx.cfg->saml_signing.key;
         assert_int_equal(zr_xml_sign(doc, xmlDocGetRootElement(doc), key, fx.cfg->saml_signing.key_name, NULL, why,
@@ -350,7 +393,8 @@ static void test_authn_request_refused(void **state)
         {{.issuer = "urn:nl-eid-gdi:1.0:DV:00000009999999999999:entities:9000"}, ZR_SAML_IDP_ERR_ISSUER, "Issuer"},
         {{.age_s = 3600}, ZR_SAML_IDP_ERR_ISSUE_INSTANT, "older"},
         {{.age_s = -3600}, ZR_SAML_IDP_ERR_ISSUE_INSTANT, "future"},
-        {{.extra_xml = "<samlp:Extensions/>"}, ZR_SAML_IDP_ERR_UNSUPPORTED, "Extensions"},
+        {{.extra_xml = "<samlp:Extensions/>"}, ZR_SAML_IDP_ERR_SERVICE_CHOICE, "only one of Extensions"},
+        {{.issuer = LC_ENTITY}, ZR_SAML_IDP_ERR_ISSUER, "not a registered care provider"}, /* no cluster */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         err[0] = '\0';
@@ -370,6 +414,192 @@ static void test_authn_request_refused(void **state)
     char *b64 = zr_base64_encode((const uint8_t *)other, strlen(other));
     assert_int_equal(zr_saml_idp_authn_request_verify(fx.cfg, b64, &r, err, sizeof(err)), ZR_SAML_IDP_ERR_XML);
     free(b64);
+}
+
+/* ------------------------------------------------------------ cluster AuthnRequest */
+
+static int cluster_on(void **state)
+{
+    fx.cfg->cluster.enabled = 1;
+    return 0;
+}
+
+static int cluster_off(void **state)
+{
+    fx.cfg->cluster.enabled = 0;
+    return 0;
+}
+
+#define ATTR_XML(name, value) \
+    "<saml:Attribute Name=\"" name "\"><saml:AttributeValue>" value "</saml:AttributeValue></saml:Attribute>"
+#define EXT(inner) "<samlp:Extensions>" inner "</samlp:Extensions>"
+#define AUDIENCE(v) ATTR_XML("urn:nl-eid-gdi:1.0:IntendedAudience", v)
+#define SERVICE(v) ATTR_XML("urn:nl-eid-gdi:1.0:ServiceUUID", v)
+/* examples/authn_request_extensions.xml: ServiceUUID first. */
+#define EXT_DV2 EXT(SERVICE(DV2_UUID) AUDIENCE(DV2_ENTITY))
+
+/* The LC's request for DV2, as the relay sends it in a cluster. */
+static req_opts_t cluster_request(void)
+{
+    req_opts_t o = {.issuer = LC_ENTITY, .no_service_index = 1, .extra_xml = EXT_DV2};
+    return o;
+}
+
+static void test_cluster_authn_request_accepted(void **state)
+{
+    req_opts_t o = cluster_request();
+    zr_saml_idp_request_t r;
+    char err[256] = "", *id = NULL;
+    char *b64 = make_request(&o, &id);
+    if (zr_saml_idp_authn_request_verify(fx.cfg, b64, &r, err, sizeof(err)) != ZR_SAML_IDP_OK)
+        fail_msg("refused: %s", err);
+    assert_string_equal(r.request_id, id);
+    assert_ptr_equal(r.tenant, &fx.cfg->tenants[1]);
+    assert_ptr_equal(r.service, &fx.cfg->tenants[1].services[0]);
+    assert_string_equal(r.requester, LC_ENTITY);
+    assert_int_equal(r.bsn_key, ZR_SAML_IDP_BSN_KEY_NEWEST);
+    zr_saml_idp_request_clear(&r);
+    assert_null(r.requester);
+    free(b64);
+    free(id);
+
+    /* The attributes in the other order, the care provider with two keys. */
+    o.extra_xml = EXT(AUDIENCE(FX_DV_ENTITY) SERVICE(FX_UUID_2));
+    b64 = make_request(&o, NULL);
+    assert_int_equal(zr_saml_idp_authn_request_verify(fx.cfg, b64, &r, err, sizeof(err)), ZR_SAML_IDP_OK);
+    assert_ptr_equal(r.tenant, &fx.cfg->tenants[0]);
+    assert_ptr_equal(r.service, &fx.cfg->tenants[0].services[1]);
+    zr_saml_idp_request_clear(&r);
+    free(b64);
+}
+
+/* What the relay really sends as the LC (samlsp's builder) passes. */
+static void test_relay_cluster_authn_request_accepted(void **state)
+{
+    zr_saml_idp_t *idp = fx_idp_new(NULL);
+    zr_saml_authn_request_t ar;
+    zr_saml_idp_request_t r;
+    char err[256] = "";
+    free(idp->sso_url);
+    idp->sso_url = zr_saml_idp_sso_url(fx.cfg);
+    if (zr_saml_authn_request_build(fx.cfg, &fx.cfg->tenants[1], &fx.cfg->tenants[1].services[0], idp, 1, &ar, err,
+                                    sizeof(err)) != 0)
+        fail_msg("relay cluster AuthnRequest: %s", err);
+    if (zr_saml_idp_authn_request_verify(fx.cfg, ar.saml_request_b64, &r, err, sizeof(err)) != ZR_SAML_IDP_OK)
+        fail_msg("refused: %s", err);
+    assert_string_equal(r.request_id, ar.id);
+    assert_string_equal(r.requester, LC_ENTITY);
+    assert_ptr_equal(r.tenant, &fx.cfg->tenants[1]);
+    assert_string_equal(r.service->service_uuid, DV2_UUID);
+    assert_true(r.force_authn);
+    zr_saml_idp_request_clear(&r);
+    zr_saml_authn_request_free(&ar);
+    zr_saml_idp_free(idp);
+}
+
+static void test_cluster_authn_request_refused(void **state)
+{
+    char err[256];
+    zr_tenant_t former = {.id = "vertrokken", .entity_id = DV_UNKNOWN};
+    struct {
+        req_opts_t o;             /* what differs from cluster_request() */
+        zr_saml_idp_check_t want;
+        const char *in_err;
+        int with_service_index;   /* AttributeConsumingServiceIndex as well */
+    } cases[] = {
+        /* ST-SAML processing rule 2: the DV must be registered with the LC */
+        {{.extra_xml = EXT(SERVICE(DV2_UUID) AUDIENCE("urn:nl-eid-gdi:1.0:DV:00000009999999999777:entities:9000"))},
+         ZR_SAML_IDP_ERR_AUDIENCE, "not a care provider registered with the LC", 0},
+        {{.extra_xml = EXT(SERVICE(DV2_UUID) AUDIENCE(DV_UNKNOWN))}, ZR_SAML_IDP_ERR_AUDIENCE,
+         "a former care provider", 0},
+        {{.extra_xml = EXT(SERVICE(DV2_UUID) AUDIENCE(LC_ENTITY))}, ZR_SAML_IDP_ERR_AUDIENCE, "not a care provider", 0},
+        /* ... for the requested ServiceUUID (rule 1) */
+        {{.extra_xml = EXT(SERVICE(FX_UUID_1) AUDIENCE(DV2_ENTITY))}, ZR_SAML_IDP_ERR_SERVICE,
+         "registered for care provider zorgaanbieder-test, not for zorgaanbieder-twee", 0},
+        {{.extra_xml = EXT(SERVICE("00000000-0000-4000-8000-000000000000") AUDIENCE(DV2_ENTITY))},
+         ZR_SAML_IDP_ERR_SERVICE, "names no registered service of care provider zorgaanbieder-twee", 0},
+        /* only one of Extensions and AttributeConsumingServiceIndex */
+        {{0}, ZR_SAML_IDP_ERR_SERVICE_CHOICE, "only one of Extensions", 1},
+        {{.extra_xml = ""}, ZR_SAML_IDP_ERR_EXTENSIONS, "must name the care provider and service in samlp:Extensions", 0},
+        {{.extra_xml = EXT(SERVICE(DV2_UUID))}, ZR_SAML_IDP_ERR_EXTENSIONS, "IntendedAudience attribute is missing", 0},
+        {{.extra_xml = EXT(AUDIENCE(DV2_ENTITY))}, ZR_SAML_IDP_ERR_EXTENSIONS, "ServiceUUID attribute is missing", 0},
+        {{.extra_xml = EXT("")}, ZR_SAML_IDP_ERR_EXTENSIONS, "IntendedAudience attribute is missing", 0},
+        {{.extra_xml = EXT(SERVICE(DV2_UUID) AUDIENCE(DV2_ENTITY) ATTR_XML("urn:nl-eid-gdi:1.0:IdpAssertion", "x"))},
+         ZR_SAML_IDP_ERR_EXTENSIONS, "IdpAssertion attribute MUST NOT be used", 0},
+        {{.extra_xml = EXT(SERVICE(DV2_UUID) AUDIENCE(DV2_ENTITY) AUDIENCE(FX_DV_ENTITY))}, ZR_SAML_IDP_ERR_EXTENSIONS,
+         "IntendedAudience given more than once", 0},
+        {{.extra_xml = EXT(SERVICE(DV2_UUID) "<saml:Attribute Name=\"urn:nl-eid-gdi:1.0:IntendedAudience\">"
+                           "<saml:AttributeValue>" DV2_ENTITY "</saml:AttributeValue><saml:AttributeValue>" FX_DV_ENTITY
+                           "</saml:AttributeValue></saml:Attribute>")},
+         ZR_SAML_IDP_ERR_EXTENSIONS, "IntendedAudience needs exactly one non-empty AttributeValue", 0},
+        {{.extra_xml = EXT(SERVICE(DV2_UUID) AUDIENCE(""))}, ZR_SAML_IDP_ERR_EXTENSIONS, "exactly one non-empty", 0},
+        {{.extra_xml = EXT(SERVICE(DV2_UUID) AUDIENCE(DV2_ENTITY) ATTR_XML("urn:example:other", "x"))},
+         ZR_SAML_IDP_ERR_EXTENSIONS, "unknown attribute", 0},
+        {{.extra_xml = EXT(SERVICE(DV2_UUID) AUDIENCE(DV2_ENTITY) "<saml:Issuer>x</saml:Issuer>")},
+         ZR_SAML_IDP_ERR_EXTENSIONS, "only hold saml:Attribute elements", 0},
+        {{.extra_xml = EXT_DV2 EXT_DV2}, ZR_SAML_IDP_ERR_EXTENSIONS, "more than one Extensions", 0},
+        /* the LC's one ACS */
+        {{.acs_index = 1}, ZR_SAML_IDP_ERR_ACS_INDEX, "not in the LC's metadata", 0},
+        /* in a cluster the care providers do not sign requests themselves */
+        {{.issuer = FX_DV_ENTITY}, ZR_SAML_IDP_ERR_ISSUER, "only the LC", 0},
+        {{.issuer = DV_UNKNOWN}, ZR_SAML_IDP_ERR_ISSUER, "nor the LC", 0},
+        /* signed by the LC's key, always */
+        {{.key = fx.other_key}, ZR_SAML_IDP_ERR_SIGNATURE, "signature invalid", 0},
+        {{.tamper_from = DV2_UUID, .tamper_to = "3b1f6d2e-8a4c-4e0b-9f7d-2c5a1e6b8d91"}, ZR_SAML_IDP_ERR_SIGNATURE,
+         "signature invalid", 0},
+    };
+    fx.cfg->former_tenants = &former;
+    fx.cfg->former_tenant_count = 1;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        req_opts_t o = cluster_request();
+        const req_opts_t *c = &cases[i].o;
+        if (c->extra_xml)
+            o.extra_xml = c->extra_xml;
+        if (c->issuer)
+            o.issuer = c->issuer;
+        o.acs_index = c->acs_index;
+        o.key = c->key;
+        o.tamper_from = c->tamper_from;
+        o.tamper_to = c->tamper_to;
+        o.no_service_index = !cases[i].with_service_index;
+        err[0] = '\0';
+        zr_saml_idp_check_t got = check_request(&o, err, sizeof(err));
+        if (got != cases[i].want || !strstr(err, cases[i].in_err))
+            fail_msg("case %zu: got %s (%s), want %s with \"%s\"", i, zr_saml_idp_check_name(got), err,
+                     zr_saml_idp_check_name(cases[i].want), cases[i].in_err);
+    }
+    fx.cfg->former_tenants = NULL;
+    fx.cfg->former_tenant_count = 0;
+    /* The sanity case passes, so the refusals above are about their change. */
+    req_opts_t ok = cluster_request();
+    assert_int_equal(check_request(&ok, err, sizeof(err)), ZR_SAML_IDP_OK);
+}
+
+/* ST-SAML §AttributeConsumingServiceIndex and Extensions: a direct DV may
+ * name its service in Extensions too, but only for itself. */
+static void test_direct_extensions(void **state)
+{
+    char err[256] = "";
+    zr_saml_idp_request_t r;
+    req_opts_t o = {.no_service_index = 1, .extra_xml = EXT(SERVICE(FX_UUID_2) AUDIENCE(FX_DV_ENTITY))};
+    char *b64 = make_request(&o, NULL);
+    if (zr_saml_idp_authn_request_verify(fx.cfg, b64, &r, err, sizeof(err)) != ZR_SAML_IDP_OK)
+        fail_msg("refused: %s", err);
+    assert_ptr_equal(r.tenant, &fx.cfg->tenants[0]);
+    assert_ptr_equal(r.service, &fx.cfg->tenants[0].services[1]);
+    assert_string_equal(r.requester, FX_DV_ENTITY);
+    zr_saml_idp_request_clear(&r);
+    free(b64);
+
+    o.extra_xml = EXT(SERVICE(DV2_UUID) AUDIENCE(DV2_ENTITY));
+    assert_int_equal(check_request(&o, err, sizeof(err)), ZR_SAML_IDP_ERR_AUDIENCE);
+    assert_non_null(strstr(err, "IntendedAudience is not the Issuer"));
+    o.extra_xml = EXT(SERVICE(DV2_UUID) AUDIENCE(FX_DV_ENTITY));
+    assert_int_equal(check_request(&o, err, sizeof(err)), ZR_SAML_IDP_ERR_SERVICE);
+    assert_non_null(strstr(err, "registered for care provider zorgaanbieder-twee"));
+    /* neither way */
+    o.extra_xml = NULL;
+    assert_int_equal(check_request(&o, err, sizeof(err)), ZR_SAML_IDP_ERR_SERVICE);
 }
 
 /* ------------------------------------------------------------ artifacts */
@@ -443,6 +673,47 @@ static void test_artifact_resolve_verify(void **state)
     zr_saml_idp_free(idp);
 }
 
+/* In a cluster the LC resolves: the relay's ArtifactResolve then names the
+ * LC as Issuer, which TVS accepts only with the cluster configured. */
+static void test_cluster_artifact_resolve_verify(void **state)
+{
+    zr_saml_idp_t *idp = fx_idp_new(MOCK_ARTIFACT "/kvs/rd/resolve_artifact");
+    zr_saml_idp_resolve_t r;
+    char err[256] = "", *id = NULL, *soap = NULL;
+    char *art = zr_saml_idp_artifact_new(FX_RD_ENTITY, 0);
+
+    if (zr_saml_artifact_resolve_build(fx.cfg, idp, &fx.cfg->tenants[1], art, &id, &soap, err, sizeof(err)) != 0)
+        fail_msg("build: %s", err);
+    assert_non_null(strstr(soap, LC_ENTITY));
+    if (zr_saml_idp_artifact_resolve_verify(fx.cfg, soap, strlen(soap), &r, err, sizeof(err)) != ZR_SAML_IDP_OK)
+        fail_msg("refused: %s", err);
+    assert_string_equal(r.id, id);
+    assert_string_equal(r.artifact, art);
+    assert_string_equal(r.issuer, LC_ENTITY);
+    zr_saml_idp_resolve_clear(&r);
+    /* the same message to a TVS that knows no cluster */
+    fx.cfg->cluster.enabled = 0;
+    assert_int_equal(zr_saml_idp_artifact_resolve_verify(fx.cfg, soap, strlen(soap), &r, err, sizeof(err)),
+                     ZR_SAML_IDP_ERR_ISSUER);
+    assert_null(r.issuer);
+    fx.cfg->cluster.enabled = 1;
+    free(id);
+    free(soap);
+    /* a care provider of the cluster resolving by itself */
+    fx.cfg->cluster.enabled = 0;
+    assert_int_equal(zr_saml_artifact_resolve_build(fx.cfg, idp, &fx.cfg->tenants[1], art, &id, &soap, err,
+                                                    sizeof(err)),
+                     0);
+    fx.cfg->cluster.enabled = 1;
+    assert_int_equal(zr_saml_idp_artifact_resolve_verify(fx.cfg, soap, strlen(soap), &r, err, sizeof(err)),
+                     ZR_SAML_IDP_ERR_ISSUER);
+    assert_non_null(strstr(err, "only the LC"));
+    free(id);
+    free(soap);
+    free(art);
+    zr_saml_idp_free(idp);
+}
+
 /* ------------------------------------------------------------ ArtifactResponse */
 
 static zr_saml_idp_request_t login(size_t service)
@@ -451,6 +722,8 @@ static zr_saml_idp_request_t login(size_t service)
     r.request_id = strdup("_a658d2c5c7426b11dfbdb1e30d4b0cbdf6586c9b");
     r.tenant = &fx.cfg->tenants[0];
     r.service = &fx.cfg->tenants[0].services[service];
+    r.requester = strdup(FX_DV_ENTITY);
+    r.bsn_key = ZR_SAML_IDP_BSN_KEY_NEWEST;
     return r;
 }
 
@@ -519,6 +792,36 @@ static void assert_bsn_nameid(char *plain, const char *bsn)
     free(plain);
 }
 
+/* 1 when BSN key `key` of t (alone) decrypts the EncryptedID for t. */
+static int decrypts(xmlNodePtr eid, const zr_tenant_t *t, size_t key)
+{
+    zr_xml_decrypt_key_t dk = {t->bsn_keys[key].key, t->bsn_keys[key].key_name, t->bsn_keys[key].key_name_sha256};
+    char err[256] = "", *plain = NULL;
+    int ok = zr_xml_decrypt_encrypted_id(eid, t->entity_id, &dk, 1, &plain, err, sizeof(err)) == 0;
+    if (ok) {
+        assert_non_null(strstr(plain, ACTING_BSN));
+        free(plain);
+    }
+    assert_true(ok || plain == NULL);
+    return ok;
+}
+
+/* The EncryptedID of the ActingSubjectID in an ArtifactResponse. */
+static xmlNodePtr acting_encrypted_id(xmlNodePtr ar)
+{
+    xmlNodePtr stmt = path(ar, P(SP, "Response", S, "Assertion", S, "AttributeStatement"));
+    assert_non_null(stmt);
+    for (xmlNodePtr a = zr_xml_child(stmt, S, "Attribute"); a; a = zr_xml_next(a, S, "Attribute")) {
+        char *n = zr_xml_attr(a, "Name");
+        int hit = n && strcmp(n, ZR_SAML_ATTR_ACTING) == 0;
+        free(n);
+        if (hit)
+            return path(a, P(S, "AttributeValue", S, "EncryptedID"));
+    }
+    fail_msg("no ActingSubjectID");
+    return NULL;
+}
+
 static void test_artifact_response_success(void **state)
 {
     zr_saml_idp_request_t r = login(0);
@@ -561,6 +864,7 @@ static void test_artifact_response_success(void **state)
     assert_int_equal(zr_time_parse_iso8601(v, &t), 0);
     assert_true(t < zr_time_now() - 60);
     free(v);
+    assert_children(zr_xml_child(cond, S, "AudienceRestriction"), "Audience");
     assert_text(path(cond, P(S, "AudienceRestriction", S, "Audience")), FX_DV_ENTITY);
 
     /* Advice: a signed stand-in DigiD assertion (evidence only) */
@@ -579,21 +883,18 @@ static void test_artifact_response_success(void **state)
     assert_children(stmt, "Attribute Attribute");
     assert_attr(zr_xml_child(stmt, S, "Attribute"), "Name", ZR_SAML_ATTR_SERVICE_UUID);
     assert_text(path(stmt, P(S, "Attribute", S, "AttributeValue")), FX_UUID_1);
-    /* One EncryptedKey per BSN key of the care provider (rollover). */
+    /* By default one EncryptedKey, for the newest BSN key (the last one). */
     xmlNodePtr acting = zr_xml_next(zr_xml_child(stmt, S, "Attribute"), S, "Attribute");
     assert_attr(acting, "Name", ZR_SAML_ATTR_ACTING);
     xmlNodePtr eid = path(acting, P(S, "AttributeValue", S, "EncryptedID"));
     assert_int_equal(zr_xml_count_children(eid, ZR_NS_XENC, "EncryptedData"), 1);
-    assert_int_equal(zr_xml_count_children(eid, ZR_NS_XENC, "EncryptedKey"), 2);
+    assert_int_equal(zr_xml_count_children(eid, ZR_NS_XENC, "EncryptedKey"), 1);
     xmlNodePtr ek = zr_xml_child(eid, ZR_NS_XENC, "EncryptedKey");
     assert_attr(ek, "Recipient", FX_DV_ENTITY);
-    assert_text(path(ek, P(ZR_NS_DS, "KeyInfo", ZR_NS_DS, "KeyName")), fx.cfg->tenants[0].bsn_keys[0].key_name);
-    ek = zr_xml_next(ek, ZR_NS_XENC, "EncryptedKey");
     assert_text(path(ek, P(ZR_NS_DS, "KeyInfo", ZR_NS_DS, "KeyName")), fx.cfg->tenants[0].bsn_keys[1].key_name);
-    /* Either key alone decrypts. */
-    size_t k0[] = {0}, k1[] = {1};
-    assert_bsn_nameid(decrypt_attribute(stmt, ZR_SAML_ATTR_ACTING, k0, 1), ACTING_BSN);
+    size_t k1[] = {1};
     assert_bsn_nameid(decrypt_attribute(stmt, ZR_SAML_ATTR_ACTING, k1, 1), ACTING_BSN);
+    assert_false(decrypts(eid, &fx.cfg->tenants[0], 0));
     /* Tampering inside the signed assertion breaks both enclosing signatures. */
     xmlNodeSetContent(path(stmt, P(S, "Attribute", S, "AttributeValue")), (const xmlChar *)FX_UUID_2);
     assert_int_not_equal(verify_mock(doc, as), 0);
@@ -629,6 +930,94 @@ static void test_artifact_response_single_key(void **state)
     assert_null(plain);
     xmlFreeDoc(doc);
     free(xml);
+    zr_saml_idp_request_clear(&r);
+}
+
+static zr_saml_idp_request_t cluster_login(size_t tenant, int bsn_key)
+{
+    zr_saml_idp_request_t r = {0};
+    r.request_id = strdup("_c1a5e2c5c7426b11dfbdb1e30d4b0cbdf6586c9b");
+    r.tenant = &fx.cfg->tenants[tenant];
+    r.service = &fx.cfg->tenants[tenant].services[0];
+    r.requester = strdup(LC_ENTITY);
+    r.bsn_key = bsn_key;
+    return r;
+}
+
+/* ST-SAML §Audience restriction: the care provider and the LC, in one
+ * AudienceRestriction; the EncryptedID is for the care provider only (the
+ * LC is no Recipient), wrapped for the BSN key the tester chose. */
+static void test_cluster_artifact_response(void **state)
+{
+    const zr_tenant_t *t = &fx.cfg->tenants[0];
+    struct {
+        int choice;
+        int keys;          /* EncryptedKeys */
+        int by0, by1;      /* which key decrypts */
+    } cases[] = {
+        {0, 1, 1, 0},
+        {1, 1, 0, 1},
+        {ZR_SAML_IDP_BSN_KEY_NEWEST, 1, 0, 1},
+        {ZR_SAML_IDP_BSN_KEY_ALL, 2, 1, 1},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        zr_saml_idp_request_t r = cluster_login(0, cases[i].choice);
+        zr_mock_identity_t id = {.label = "Patient", .acting_bsn = ACTING_BSN, .loa = ZR_LOA_SUBSTANTIAL};
+        char *xml = build(&r, &id);
+        assert_null(strstr(xml, ACTING_BSN));
+        xmlDocPtr doc = parse(xml);
+        xmlNodePtr ar = artifact_response(doc);
+        xmlNodePtr as = path(ar, P(SP, "Response", S, "Assertion"));
+        assert_int_equal(verify_mock(doc, as), 0);
+        xmlNodePtr cond = zr_xml_child(as, S, "Conditions");
+        assert_children(cond, "AudienceRestriction");
+        xmlNodePtr ares = zr_xml_child(cond, S, "AudienceRestriction");
+        assert_children(ares, "Audience Audience");
+        assert_text(zr_xml_child(ares, S, "Audience"), FX_DV_ENTITY);
+        assert_text(zr_xml_next(zr_xml_child(ares, S, "Audience"), S, "Audience"), LC_ENTITY);
+        /* the SubjectConfirmation as for a direct connection: the relay's ACS */
+        char *acs = zr_saml_acs_url(fx.cfg);
+        assert_attr(path(as, P(S, "Subject", S, "SubjectConfirmation", S, "SubjectConfirmationData")), "Recipient", acs);
+        free(acs);
+        xmlNodePtr eid = acting_encrypted_id(ar);
+        assert_int_equal(zr_xml_count_children(eid, ZR_NS_XENC, "EncryptedKey"), cases[i].keys);
+        for (xmlNodePtr ek = zr_xml_child(eid, ZR_NS_XENC, "EncryptedKey"); ek; ek = zr_xml_next(ek, ZR_NS_XENC, "EncryptedKey"))
+            assert_attr(ek, "Recipient", FX_DV_ENTITY);
+        xmlNodePtr first = zr_xml_child(eid, ZR_NS_XENC, "EncryptedKey");
+        assert_text(path(first, P(ZR_NS_DS, "KeyInfo", ZR_NS_DS, "KeyName")),
+                    t->bsn_keys[cases[i].by0 ? 0 : 1].key_name);
+        if (decrypts(eid, t, 0) != cases[i].by0 || decrypts(eid, t, 1) != cases[i].by1)
+            fail_msg("case %zu: decryptable by key 1: %d, key 2: %d", i, decrypts(eid, t, 0), decrypts(eid, t, 1));
+        /* the LC holds no key: nothing is addressed to it */
+        zr_xml_decrypt_key_t lc = {fx.cfg->saml_signing.key, fx.cfg->saml_signing.key_name, NULL};
+        char err[256] = "", *plain = NULL;
+        assert_int_not_equal(zr_xml_decrypt_encrypted_id(eid, LC_ENTITY, &lc, 1, &plain, err, sizeof(err)), 0);
+        assert_null(plain);
+        xmlFreeDoc(doc);
+        free(xml);
+        zr_saml_idp_request_clear(&r);
+    }
+
+    /* DV2 (one key): for DV2 only; care provider 0's keys cannot open it. */
+    zr_saml_idp_request_t r = cluster_login(1, ZR_SAML_IDP_BSN_KEY_NEWEST);
+    zr_mock_identity_t id = {.label = "Patient", .acting_bsn = ACTING_BSN, .loa = ZR_LOA_SUBSTANTIAL};
+    char *xml = build(&r, &id);
+    xmlDocPtr doc = parse(xml);
+    xmlNodePtr ar = artifact_response(doc);
+    assert_text(path(ar, P(SP, "Response", S, "Assertion", S, "Conditions", S, "AudienceRestriction", S, "Audience")),
+                DV2_ENTITY);
+    xmlNodePtr eid = acting_encrypted_id(ar);
+    assert_attr(zr_xml_child(eid, ZR_NS_XENC, "EncryptedKey"), "Recipient", DV2_ENTITY);
+    assert_true(decrypts(eid, &fx.cfg->tenants[1], 0));
+    assert_false(decrypts(eid, t, 0));
+    assert_false(decrypts(eid, t, 1));
+    xmlFreeDoc(doc);
+    free(xml);
+    /* a key DV2 does not have */
+    char err[256] = "";
+    r.bsn_key = 1;
+    assert_null(zr_saml_idp_artifact_response_build(fx.cfg, &r, &id, "_resolve0123", NULL, err, sizeof(err)));
+    assert_non_null(strstr(err, "no BSN encryption certificate 2"));
     zr_saml_idp_request_clear(&r);
 }
 
@@ -788,6 +1177,65 @@ static void test_relay_validates_mock_responses(void **state)
     free(md);
 }
 
+/* The relay as the LC (samlsp's validator) accepts the mock's cluster
+ * answer for the care provider it asked for, with whichever BSN key TVS
+ * used, and refuses it for the other care provider. */
+static void test_relay_validates_cluster_response(void **state)
+{
+    char err[256] = "";
+    size_t len = 0;
+    char *md = zr_saml_idp_metadata_build(fx.cfg, &len, err, sizeof(err));
+    STACK_OF(X509) *anchors = sk_X509_new_null();
+    sk_X509_push(anchors, fx.ca);
+    zr_saml_idp_t *idp = zr_saml_idp_parse(md, len, anchors, err, sizeof(err));
+    assert_non_null(idp);
+    zr_store_t *store = zr_store_open(&fx.cfg->redis, err, sizeof(err));
+    assert_non_null(store);
+    zr_mock_identity_t ok = {.label = "p", .acting_bsn = ACTING_BSN, .loa = ZR_LOA_SUBSTANTIAL};
+    struct {
+        size_t tenant, expect_tenant;
+        int key;
+        zr_saml_status_t want;
+    } cases[] = {
+        {0, 0, 0, ZR_SAML_OK},
+        {0, 0, 1, ZR_SAML_OK},
+        {1, 1, ZR_SAML_IDP_BSN_KEY_NEWEST, ZR_SAML_OK},
+        {1, 0, ZR_SAML_IDP_BSN_KEY_NEWEST, ZR_SAML_INVALID}, /* Audience is DV2, the login was for DV1 */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        zr_saml_idp_request_t r = cluster_login(cases[i].tenant, cases[i].key);
+        zr_saml_expect_t ex = {0};
+        zr_subject_t subj;
+        char *art = zr_saml_idp_artifact_new(FX_RD_ENTITY, 0);
+        char *xml = build(&r, &ok);
+        ex.artifact = art;
+        ex.resolve_id = "_resolve0123";
+        ex.authn_request_id = r.request_id;
+        ex.tenant = &fx.cfg->tenants[cases[i].expect_tenant];
+        ex.service_uuid = ex.tenant->services[0].service_uuid;
+        ex.min_loa = ZR_LOA_SUBSTANTIAL;
+        err[0] = '\0';
+        zr_saml_status_t st = zr_saml_response_validate(fx.cfg, idp, store, xml, strlen(xml), &ex, &subj, err,
+                                                        sizeof(err));
+        if (st != cases[i].want)
+            fail_msg("case %zu: relay says %s (%s), want %s", i, zr_saml_status_name(st), err,
+                     zr_saml_status_name(cases[i].want));
+        if (st == ZR_SAML_OK)
+            assert_string_equal(subj.acting.value, ACTING_BSN);
+        else
+            print_message("relay says %s: %s\n", zr_saml_status_name(st), err);
+        zr_subject_clear(&subj);
+        assert_null(strstr(err, ACTING_BSN));
+        free(art);
+        free(xml);
+        zr_saml_idp_request_clear(&r);
+    }
+    zr_store_close(store);
+    zr_saml_idp_free(idp);
+    sk_X509_free(anchors);
+    free(md);
+}
+
 static void test_soap_fault(void **state)
 {
     size_t len = 0;
@@ -815,14 +1263,21 @@ int main(void)
         cmocka_unit_test(test_authn_request_accepted),
         cmocka_unit_test(test_relay_authn_request_accepted),
         cmocka_unit_test(test_authn_request_refused),
+        cmocka_unit_test_setup_teardown(test_cluster_authn_request_accepted, cluster_on, cluster_off),
+        cmocka_unit_test_setup_teardown(test_relay_cluster_authn_request_accepted, cluster_on, cluster_off),
+        cmocka_unit_test_setup_teardown(test_cluster_authn_request_refused, cluster_on, cluster_off),
+        cmocka_unit_test(test_direct_extensions),
         cmocka_unit_test(test_artifact_new_parses),
         cmocka_unit_test(test_artifact_resolve_verify),
+        cmocka_unit_test_setup_teardown(test_cluster_artifact_resolve_verify, cluster_on, cluster_off),
         cmocka_unit_test(test_artifact_response_success),
         cmocka_unit_test(test_artifact_response_single_key),
         cmocka_unit_test(test_artifact_response_representation),
+        cmocka_unit_test_setup_teardown(test_cluster_artifact_response, cluster_on, cluster_off),
         cmocka_unit_test(test_artifact_response_statuses),
         cmocka_unit_test(test_artifact_response_unknown_artifact),
         cmocka_unit_test(test_relay_validates_mock_responses),
+        cmocka_unit_test_setup_teardown(test_relay_validates_cluster_response, cluster_on, cluster_off),
         cmocka_unit_test(test_soap_fault),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -26,6 +26,7 @@
 #define TVS_ENTITY    "urn:nl-eid-gdi:1.0:RD:00000009999999999000:entities:9000"
 #define DV_ENTITY     "urn:nl-eid-gdi:1.0:DV:00000009999999999001:entities:9000"
 #define OTHER_DV      "urn:nl-eid-gdi:1.0:DV:00000009999999999002:entities:9000"
+#define LC_ENTITY     "urn:nl-eid-gdi:1.0:LC:00000009999999999100:entities:9000"
 #define SERVICE_UUID  "7f3e2a10-5d2b-4c8e-9a61-0b1c2d3e4f50"
 #define LOA_BASIC     "http://eID.logius.nl/LoA/basic"
 #define LOA_SUBST     "http://eidas.europa.eu/LoA/substantial"
@@ -49,6 +50,7 @@ static struct {
     zr_saml_idp_key_t idp_key;
     zr_saml_idp_t idp;
     zr_tenant_t tenant;
+    zr_tenant_t tenant_b;  /* a second care provider of the same cluster (OTHER_DV) */
     zr_config_t cfg;
     zr_test_redis_t redis;
     char *acs_url;
@@ -119,6 +121,9 @@ static int group_setup(void **state)
     G.tenant.id = "zorg-test";
     G.tenant.entity_id = DV_ENTITY;
     tenant_set_keys(&G.tenant, &G.bsn1, NULL);
+    G.tenant_b.id = "zorg-test-b";
+    G.tenant_b.entity_id = OTHER_DV;
+    tenant_set_keys(&G.tenant_b, &G.bsn_other, NULL);
     G.cfg.public_base_url = "https://relay.example.nl";
     G.cfg.tvs.clock_skew_s = 60;
     G.cfg.redis.host = "127.0.0.1";
@@ -223,6 +228,10 @@ typedef struct {
     int plain_subjects;             /* leave the NameIDs unencrypted */
     const char *enc_recipient;
     const test_key_t *enc_key, *enc_key2; /* enc_key2: second EncryptedKey (rollover) */
+    const char *enc_recipient2;     /* Recipient for enc_key2 (default enc_recipient) */
+    /* When restrictions[0] is set: the AudienceRestrictions, one per entry,
+     * each a '|'-separated list of Audience values (replaces the template's). */
+    const char *restrictions[3];
     /* signing */
     int no_assertion_signature;
     const test_key_t *sign_key;
@@ -322,12 +331,32 @@ static void encrypt_subject(xmlDocPtr doc, xmlNodePtr assertion, const char *att
     r[n].cert = b->enc_key->cert;
     r[n++].key_name = b->enc_key->key_name;
     if (b->enc_key2) {
-        r[n].recipient = b->enc_recipient;
+        r[n].recipient = b->enc_recipient2 ? b->enc_recipient2 : b->enc_recipient;
         r[n].cert = b->enc_key2->cert;
         r[n++].key_name = b->enc_key2->key_name;
     }
     if (zr_xml_encrypt_to_encrypted_id(doc, name_id, r, n, 0, err, sizeof(err)) != 0)
         fail_msg("encrypt %s: %s", attr_name, err);
+}
+
+/* Replaces the Conditions' AudienceRestrictions by b->restrictions. */
+static void set_restrictions(xmlNodePtr assertion, const build_t *b)
+{
+    xmlNodePtr cond = zr_xml_child(assertion, ZR_NS_SAML, "Conditions");
+    xmlNodePtr r;
+    assert_non_null(cond);
+    xmlNsPtr ns = cond->ns;
+    while ((r = zr_xml_child(cond, ZR_NS_SAML, "AudienceRestriction"))) {
+        xmlUnlinkNode(r);
+        xmlFreeNode(r);
+    }
+    for (size_t i = 0; i < 3 && b->restrictions[i]; i++) {
+        char *list = strdup(b->restrictions[i]), *save = NULL;
+        r = xmlNewChild(cond, ns, BAD_CAST "AudienceRestriction", NULL);
+        for (char *a = strtok_r(list, "|", &save); a; a = strtok_r(NULL, "|", &save))
+            xmlNewTextChild(r, ns, BAD_CAST "Audience", BAD_CAST a);
+        free(list);
+    }
 }
 
 static void sign_node(xmlDocPtr doc, xmlNodePtr node, const test_key_t *k, const char *key_name)
@@ -407,6 +436,8 @@ static char *build(const build_t *b, size_t *len)
     free(xml);
     locate(&n);
     assert_non_null(n.ar);
+    if (n.assertion && b->restrictions[0])
+        set_restrictions(n.assertion, b);
     if (n.assertion && !b->plain_subjects) {
         encrypt_subject(n.doc, n.assertion, ZR_SAML_ATTR_ACTING, b);
         encrypt_subject(n.doc, n.assertion, ZR_SAML_ATTR_LEGAL, b);
@@ -957,7 +988,7 @@ static void test_wrong_audience(void **state)
     build_t b;
     build_defaults(&b, t);
     b.audience = OTHER_DV;
-    refuse(t, &b, ZR_SAML_INVALID, "Audience does not contain our entityID");
+    refuse(t, &b, ZR_SAML_INVALID, "Audience does not name the care provider (our entityID)");
     test_done(t);
 }
 
@@ -1150,7 +1181,7 @@ static void test_encrypted_for_other_recipient(void **state)
     build_t b;
     build_defaults(&b, t);
     b.enc_recipient = OTHER_DV; /* our certificate even: still not ours to try */
-    refuse(t, &b, ZR_SAML_BSN_INVALID, "ActingSubjectID: decryption failed");
+    refuse(t, &b, ZR_SAML_INVALID, "ActingSubjectID: no EncryptedID for this care provider");
     test_done(t);
 }
 
@@ -1439,6 +1470,230 @@ static void test_golden_bvd(void **state)
     golden_run(&g);
 }
 
+/* ---- direct connection: audience rules unchanged ---- */
+
+static void test_direct_audience_rules(void **state)
+{
+    /* Accepted: the DV in every restriction (with others beside it). */
+    const char *ok[][3] = {{DV_ENTITY "|" OTHER_DV, NULL}, {DV_ENTITY, OTHER_DV "|" DV_ENTITY}};
+    for (size_t i = 0; i < 2; i++) {
+        test_t *t = test_begin();
+        build_t b;
+        zr_subject_t s;
+        char err[512] = "";
+        build_defaults(&b, t);
+        memcpy(b.restrictions, ok[i], sizeof(ok[i]));
+        assert_ok(build_and_validate(t, &b, &s, err, sizeof(err)), err);
+        zr_subject_clear(&s);
+        test_done(t);
+    }
+    /* Refused: one restriction without the DV; an LC means nothing when
+     * the relay is no cluster. */
+    const char *bad[][3] = {{DV_ENTITY, OTHER_DV, NULL}, {LC_ENTITY, NULL}};
+    for (size_t i = 0; i < 2; i++) {
+        test_t *t = test_begin();
+        build_t b;
+        build_defaults(&b, t);
+        memcpy(b.restrictions, bad[i], sizeof(bad[i]));
+        refuse(t, &b, ZR_SAML_INVALID, "Audience does not name the care provider (our entityID)");
+        test_done(t);
+    }
+}
+
+/* ---- cluster connection (the relay is the LC acting for DV A or B) ---- */
+
+static int cluster_setup(void **state)
+{
+    G.cfg.cluster.enabled = 1;
+    G.cfg.cluster.entity_id = LC_ENTITY;
+    return 0;
+}
+
+static int cluster_teardown(void **state)
+{
+    G.cfg.cluster.enabled = 0;
+    G.cfg.cluster.entity_id = NULL;
+    tenant_set_keys(&G.tenant, &G.bsn1, NULL);
+    tenant_set_keys(&G.tenant_b, &G.bsn_other, NULL);
+    return 0;
+}
+
+/* A login for care provider `tenant` in the cluster: TVS names the LC and
+ * the DV as audience and encrypts for the DV's key. */
+static test_t *cluster_begin(build_t *b, const zr_tenant_t *tenant)
+{
+    test_t *t = test_begin();
+    t->expect.tenant = tenant;
+    build_defaults(b, t);
+    b->restrictions[0] = tenant == &G.tenant ? LC_ENTITY "|" DV_ENTITY : LC_ENTITY "|" OTHER_DV;
+    b->enc_recipient = tenant->entity_id;
+    b->enc_key = tenant == &G.tenant ? &G.bsn1 : &G.bsn_other;
+    return t;
+}
+
+static void accept_cluster(test_t *t, const build_t *b, const char *tenant_id)
+{
+    zr_subject_t s;
+    char err[512] = "";
+    zr_saml_status_t st = build_and_validate(t, b, &s, err, sizeof(err));
+    assert_ok(st, err);
+    assert_string_equal(s.acting.value, ACTING_BSN);
+    assert_string_equal(s.tenant_id, tenant_id);
+    zr_subject_clear(&s);
+    test_done(t);
+}
+
+static void test_cluster_valid_login(void **state)
+{
+    build_t b;
+    /* One restriction naming LC and DV (TVS's shape), either order. */
+    accept_cluster(cluster_begin(&b, &G.tenant), &b, "zorg-test");
+    test_t *t = cluster_begin(&b, &G.tenant);
+    b.restrictions[0] = DV_ENTITY "|" LC_ENTITY;
+    accept_cluster(t, &b, "zorg-test");
+    /* Two restrictions, one each: every restriction names an entity we are. */
+    t = cluster_begin(&b, &G.tenant);
+    b.restrictions[0] = LC_ENTITY;
+    b.restrictions[1] = DV_ENTITY;
+    accept_cluster(t, &b, "zorg-test");
+    /* The second care provider of the cluster, with its own key. */
+    accept_cluster(cluster_begin(&b, &G.tenant_b), &b, "zorg-test-b");
+}
+
+static void test_cluster_audience_only_dv(void **state)
+{
+    build_t b;
+    test_t *t = cluster_begin(&b, &G.tenant);
+    b.restrictions[0] = DV_ENTITY;
+    refuse(t, &b, ZR_SAML_INVALID, "Conditions: Audience does not name the cluster (LC) entityID");
+    test_done(t);
+}
+
+static void test_cluster_audience_only_lc(void **state)
+{
+    build_t b;
+    test_t *t = cluster_begin(&b, &G.tenant);
+    b.restrictions[0] = LC_ENTITY;
+    refuse(t, &b, ZR_SAML_INVALID,
+           "Conditions: Audience does not name the care provider of this login");
+    test_done(t);
+}
+
+static void test_cluster_audience_other_dv(void **state)
+{
+    build_t b;
+    test_t *t = cluster_begin(&b, &G.tenant);
+    b.restrictions[0] = LC_ENTITY "|" OTHER_DV;
+    refuse(t, &b, ZR_SAML_INVALID,
+           "Conditions: Audience does not name the care provider of this login");
+    test_done(t);
+}
+
+/* Restrictions are ANDed: one naming neither the DV nor the LC refuses
+ * the assertion even when another names both. */
+static void test_cluster_audience_restriction_for_others(void **state)
+{
+    build_t b;
+    test_t *t = cluster_begin(&b, &G.tenant);
+    b.restrictions[1] = OTHER_DV;
+    refuse(t, &b, ZR_SAML_INVALID,
+           "Conditions: an AudienceRestriction names neither the care provider nor the cluster "
+           "(LC) entityID");
+    test_done(t);
+}
+
+/* A genuine response for DV A (Audience A + LC, EncryptedID for A with A's
+ * key) fed into a login that was started for DV B of the same cluster. */
+static void test_cluster_response_for_other_dv(void **state)
+{
+    build_t b;
+    test_t *t = cluster_begin(&b, &G.tenant); /* built for A ... */
+    t->expect.tenant = &G.tenant_b;           /* ... validated for B */
+    refuse(t, &b, ZR_SAML_INVALID,
+           "Conditions: Audience does not name the care provider of this login");
+    test_done(t);
+}
+
+/* Audience B + LC, but the only EncryptedID is for A (A's key): B's login
+ * must not take it, and A's key is never used for B. */
+static void test_cluster_encrypted_id_only_for_other_dv(void **state)
+{
+    build_t b;
+    test_t *t = cluster_begin(&b, &G.tenant_b);
+    b.enc_recipient = DV_ENTITY;
+    b.enc_key = &G.bsn1;
+    refuse(t, &b, ZR_SAML_INVALID,
+           "ActingSubjectID: no EncryptedID for this care provider");
+    test_done(t);
+}
+
+/* One EncryptedID wrapped for A and for B (TVS may name several
+ * recipients): B decrypts through its own EncryptedKey with its own key. */
+static void test_cluster_shared_encrypted_id(void **state)
+{
+    build_t b;
+    test_t *t = cluster_begin(&b, &G.tenant_b);
+    b.enc_recipient = DV_ENTITY;
+    b.enc_key = &G.bsn1;
+    b.enc_recipient2 = OTHER_DV;
+    b.enc_key2 = &G.bsn_other;
+    accept_cluster(t, &b, "zorg-test-b");
+}
+
+/* B's EncryptedKey names a key B does not hold (A's): refused, never
+ * decrypted with A's key although the relay has it. */
+static void test_cluster_encrypted_id_wrong_key_for_recipient(void **state)
+{
+    build_t b;
+    test_t *t = cluster_begin(&b, &G.tenant_b);
+    b.enc_key = &G.bsn1; /* Recipient B, wrapped for A's certificate */
+    refuse(t, &b, ZR_SAML_BSN_INVALID, "ActingSubjectID: decryption failed: unknown KeyName");
+    test_done(t);
+}
+
+/* Two AttributeValues: an EncryptedID for A and one for B. B takes its own. */
+static void add_value_for_a(nodes_t *n)
+{
+    xmlNodePtr attr = find_attribute(n->assertion, ZR_SAML_ATTR_ACTING);
+    xmlNsPtr ns = attr->ns;
+    xmlNodePtr value = xmlNewChild(attr, ns, BAD_CAST "AttributeValue", NULL);
+    xmlNodePtr nid = xmlNewTextChild(value, ns, BAD_CAST "NameID", BAD_CAST "999998456");
+    zr_xml_encrypt_recipient_t r = {DV_ENTITY, G.bsn1.cert, G.bsn1.key_name};
+    char err[256] = "";
+    xmlSetProp(nid, BAD_CAST "Format", BAD_CAST PERSISTENT);
+    xmlSetProp(nid, BAD_CAST "NameQualifier", BAD_CAST ZR_ID_LEGACY_BSN);
+    if (zr_xml_encrypt_to_encrypted_id(n->doc, nid, &r, 1, 0, err, sizeof(err)) != 0)
+        fail_msg("encrypt for A: %s", err);
+}
+
+static void test_cluster_values_for_several_dvs(void **state)
+{
+    build_t b;
+    test_t *t = cluster_begin(&b, &G.tenant_b);
+    b.before_sign = add_value_for_a;
+    accept_cluster(t, &b, "zorg-test-b");
+    /* Two EncryptedIDs both for B: which one is the person? Refused. */
+    t = cluster_begin(&b, &G.tenant);
+    b.before_sign = add_value_for_a;
+    refuse(t, &b, ZR_SAML_INVALID, "ActingSubjectID: more than one EncryptedID for this care provider");
+    test_done(t);
+}
+
+/* Key rollover in a cluster: the DV holds two keys; TVS wraps for either
+ * or both. */
+static void test_cluster_rollover(void **state)
+{
+    const test_key_t *cases[3][2] = {{&G.bsn1, NULL}, {&G.bsn2, NULL}, {&G.bsn2, &G.bsn1}};
+    tenant_set_keys(&G.tenant, &G.bsn1, &G.bsn2);
+    for (int i = 0; i < 3; i++) {
+        build_t b;
+        test_t *t = cluster_begin(&b, &G.tenant);
+        b.enc_key = cases[i][0];
+        b.enc_key2 = cases[i][1];
+        accept_cluster(t, &b, "zorg-test");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1468,6 +1723,21 @@ int main(void)
         cmocka_unit_test(test_wrong_destination),
         cmocka_unit_test(test_wrong_response_in_response_to),
         cmocka_unit_test(test_wrong_audience),
+        cmocka_unit_test(test_direct_audience_rules),
+        cmocka_unit_test_setup_teardown(test_cluster_valid_login, cluster_setup, cluster_teardown),
+        cmocka_unit_test_setup_teardown(test_cluster_audience_only_dv, cluster_setup, cluster_teardown),
+        cmocka_unit_test_setup_teardown(test_cluster_audience_only_lc, cluster_setup, cluster_teardown),
+        cmocka_unit_test_setup_teardown(test_cluster_audience_other_dv, cluster_setup, cluster_teardown),
+        cmocka_unit_test_setup_teardown(test_cluster_audience_restriction_for_others, cluster_setup,
+                                        cluster_teardown),
+        cmocka_unit_test_setup_teardown(test_cluster_response_for_other_dv, cluster_setup, cluster_teardown),
+        cmocka_unit_test_setup_teardown(test_cluster_encrypted_id_only_for_other_dv, cluster_setup,
+                                        cluster_teardown),
+        cmocka_unit_test_setup_teardown(test_cluster_shared_encrypted_id, cluster_setup, cluster_teardown),
+        cmocka_unit_test_setup_teardown(test_cluster_encrypted_id_wrong_key_for_recipient, cluster_setup,
+                                        cluster_teardown),
+        cmocka_unit_test_setup_teardown(test_cluster_values_for_several_dvs, cluster_setup, cluster_teardown),
+        cmocka_unit_test_setup_teardown(test_cluster_rollover, cluster_setup, cluster_teardown),
         cmocka_unit_test(test_wrong_recipient),
         cmocka_unit_test(test_wrong_subject_confirmation_in_response_to),
         cmocka_unit_test(test_expired_subject_confirmation),

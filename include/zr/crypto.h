@@ -26,6 +26,10 @@ int zr_crypto_sha256(const uint8_t *data, size_t len, uint8_t out[32]);
 /* Loads PEM files. Return NULL and write a reason into err (errlen bytes). */
 EVP_PKEY *zr_crypto_load_private_key(const char *path, char *err, size_t errlen);
 X509 *zr_crypto_load_certificate(const char *path, char *err, size_t errlen);
+/* The same, decoded in library context libctx (NULL: the default one):
+ * threads that each use their own context decode in parallel (OpenSSL 3.0
+ * serialises decoder set-up within one context). */
+X509 *zr_crypto_load_certificate_ex(const char *path, OSSL_LIB_CTX *libctx, char *err, size_t errlen);
 /* Loads every certificate of a PEM bundle into a new stack. */
 STACK_OF(X509) *zr_crypto_load_certificates(const char *path, char *err, size_t errlen);
 /* 1 when the private key belongs to the certificate. */

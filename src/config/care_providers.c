@@ -88,7 +88,7 @@ static int load_keypair_lenient(const zr_cfg_map_t *km, zr_tenant_key_t *k)
     int rc = 0;
     if (zr_cfg_get_path(km, "cert", 1, &k->cert_file) != 1 || zr_cfg_get_path(km, "key", 1, &k->key_file) != 1)
         return -1;
-    if (!(k->cert = zr_crypto_load_certificate(k->cert_file, err, sizeof(err)))) {
+    if (!(k->cert = zr_crypto_load_certificate_ex(k->cert_file, km->ld->libctx, err, sizeof(err)))) {
         zr_cfg_path_key(kpath, km->path, "cert");
         zr_cfg_error(km->ld, zr_cfg_map_get(km, "cert"), kpath, "%s", err);
         rc = -1;

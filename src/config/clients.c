@@ -163,6 +163,30 @@ static zr_client_t *client_append(zr_config_t *cfg, zr_cfg_client_origin_t **ori
     return &cfg->clients[cfg->client_count++];
 }
 
+int zr_cfg_clients_move(zr_config_t *dst, zr_config_t *src)
+{
+    int rc = 0;
+    for (size_t i = 0; src->index && i < src->client_count; i++) {
+        zr_cfg_client_origin_t *o = NULL;
+        zr_client_t *c = client_append(dst, &o);
+        if (!c) {
+            rc = -1; /* what is left stays in src and is freed with it */
+            memmove(src->clients, src->clients + i, (src->client_count - i) * sizeof(*c));
+            memmove(src->index->client_origins, src->index->client_origins + i,
+                    (src->client_count - i) * sizeof(*o));
+            src->client_count -= i;
+            return rc;
+        }
+        *c = src->clients[i];
+        *o = src->index->client_origins[i];
+        memset(&src->index->client_origins[i], 0, sizeof(*o));
+    }
+    free(src->clients);
+    src->clients = NULL;
+    src->client_count = 0;
+    return rc;
+}
+
 /* Reads the values of one client. References to care providers are only
  * recorded here (with their lines): a client in one provider's file may
  * name a provider whose file comes later. zr_cfg_resolve_clients judges them. */

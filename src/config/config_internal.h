@@ -23,6 +23,7 @@ typedef struct {
     int flags;                 /* ZR_CONFIG_LOAD_* */
     int lenient_keys;          /* ZR_TENANT_LOAD_LENIENT: load keys, do not judge them */
     struct zr_cfg_key_cache *keys; /* shared private-key decoder (keys.c); may be NULL */
+    OSSL_LIB_CTX *libctx;      /* where certificates are decoded (NULL: default); see tenant_dir.c */
     zr_config_t *cfg;          /* the configuration being loaded, for clients in tenant files; may be NULL */
 } zr_cfg_loader_t;
 
@@ -182,6 +183,10 @@ int zr_cfg_get_enum(const zr_cfg_map_t *m, const char *key, int required, const 
 /* Private keys: one OpenSSL decoder set up once per load (OpenSSL 3.0 spends
  * ~90 us finding decoders for every PEM_read_PrivateKey; 10,000 care
  * providers would pay that 10,000 times). */
+/* Moves every client of src (with its origin) to the end of dst's clients;
+ * src keeps nothing but may still be freed. -1 when out of memory. */
+int zr_cfg_clients_move(zr_config_t *dst, zr_config_t *src);
+
 struct zr_cfg_key_cache *zr_cfg_key_cache_new(void);
 void zr_cfg_key_cache_free(struct zr_cfg_key_cache *kc);
 EVP_PKEY *zr_cfg_load_private_key(zr_cfg_loader_t *ld, const char *path, char *err, size_t errlen);

@@ -157,7 +157,7 @@ int zr_cfg_load_keypair(const zr_cfg_map_t *m, int flags, char **cert_file, char
         rc = -1;
     if (rc)
         return -1;
-    if (!(*cert = zr_crypto_load_certificate(*cert_file, err, sizeof(err)))) {
+    if (!(*cert = zr_crypto_load_certificate_ex(*cert_file, m->ld->libctx, err, sizeof(err)))) {
         zr_cfg_path_key(kpath, m->path, "cert");
         zr_cfg_error(m->ld, zr_cfg_map_get(m, "cert"), kpath, "%s", err);
         rc = -1;

@@ -93,7 +93,8 @@ int zr_cfg_parse(zr_cfg_loader_t *ld, const char *path)
                           errno ? strerror(errno) : "larger than 1 MiB");
         goto end;
     }
-    ld->dir = dir_of(path);
+    if (!ld->dir) /* preset by a caller that knows it (a whole directory of files) */
+        ld->dir = dir_of(path);
     if (!ld->dir || !yaml_parser_initialize(&parser))
         goto end;
     parser_ready = 1;

@@ -5,11 +5,15 @@
 #include "config_internal.h"
 
 #include <dirent.h>
+#include <openssl/provider.h>
 #include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "zr/crypto.h"
 #include "zr/util.h"
@@ -73,31 +77,121 @@ end:
     return rc;
 }
 
-static size_t load_tenant_file(zr_cfg_loader_t *parent, const char *path, int flags, zr_tenant_t *t,
-                               zr_tenant_origin_t *o)
+/* What loading one provider file produced, kept apart so that files can be
+ * read on several threads and merged in name order afterwards. */
+typedef struct {
+    zr_config_errors_t errs;
+    size_t error_count;
+    zr_config_t clients; /* its portals (clients + origins only) */
+} file_result_t;
+
+static size_t load_tenant_file(zr_cfg_loader_t *parent, struct zr_cfg_key_cache *keys, OSSL_LIB_CTX *libctx,
+                               const char *parent_dir, const char *path, int flags, zr_tenant_t *t, zr_tenant_origin_t *o,
+                               file_result_t *res)
 {
     zr_cfg_loader_t ld;
     size_t n;
     memset(&ld, 0, sizeof(ld));
     ld.file = path;
-    ld.errs = parent->errs;
+    ld.errs = &res->errs;
     ld.env = parent->env;
     ld.lenient_keys = (flags & ZR_TENANT_LOAD_LENIENT) != 0;
-    ld.keys = parent->keys;
+    ld.keys = keys;
+    ld.libctx = libctx;
+    ld.dir = zr_strdup(parent_dir);
     /* Former providers' clients never log in: they are read, not kept. */
-    ld.cfg = (flags & ZR_TENANT_LOAD_LENIENT) ? NULL : parent->cfg;
+    ld.cfg = (flags & ZR_TENANT_LOAD_LENIENT) || !parent->cfg ? NULL : &res->clients;
     o->file = strdup(path);
     o->line = 1;
     if (zr_cfg_parse(&ld, path) == 0)
         zr_cfg_read_tenant(&ld, yaml_document_get_root_node(&ld.doc), "", t, o);
     n = ld.error_count;
+    res->error_count = n;
     zr_cfg_loader_free(&ld);
+    return n;
+}
+
+/* Loading 10,000 files is mostly OpenSSL decoding certificates and keys,
+ * libyaml and file I/O: spread over the cores. The results land in their
+ * own slots and are merged in name order, so errors and clients come out
+ * exactly as a single thread would produce them. */
+typedef struct {
+    zr_cfg_loader_t *parent;
+    int flags;
+    char **files;
+    size_t count;
+    zr_tenant_set_t *out;
+    file_result_t *res;
+    pthread_mutex_t lock;
+    size_t next;
+    const char *abs_dir; /* the directory, resolved once for all its files */
+} dir_job_t;
+
+typedef struct {
+    dir_job_t *job;
+    OSSL_LIB_CTX *libctx; /* NULL for the calling thread: the default context */
+} dir_worker_t;
+
+/* OpenSSL 3.0 builds a decoder for the public key of every certificate it
+ * reads, under the library context's lock: threads sharing a context take
+ * turns. Each extra worker decodes in a context of its own, created once per
+ * process and kept for its lifetime, since the certificates (and their keys)
+ * refer to it as long as they live. */
+#define ZR_CFG_MAX_WORKERS 7
+static OSSL_LIB_CTX *worker_ctx[ZR_CFG_MAX_WORKERS];
+static pthread_mutex_t worker_ctx_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static OSSL_LIB_CTX *worker_libctx(size_t i)
+{
+    OSSL_LIB_CTX *lc;
+    pthread_mutex_lock(&worker_ctx_lock);
+    if (!worker_ctx[i] && (worker_ctx[i] = OSSL_LIB_CTX_new()) != NULL &&
+        !OSSL_PROVIDER_load(worker_ctx[i], "default")) {
+        OSSL_LIB_CTX_free(worker_ctx[i]);
+        worker_ctx[i] = NULL;
+    }
+    lc = worker_ctx[i]; /* NULL: the default context, correct but slower */
+    pthread_mutex_unlock(&worker_ctx_lock);
+    return lc;
+}
+
+static void *load_worker(void *arg)
+{
+    dir_job_t *job = ((dir_worker_t *)arg)->job;
+    OSSL_LIB_CTX *libctx = ((dir_worker_t *)arg)->libctx;
+    /* The key decoder context is not shared between threads. */
+    struct zr_cfg_key_cache *keys = zr_cfg_key_cache_new();
+    for (;;) {
+        size_t i;
+        pthread_mutex_lock(&job->lock);
+        i = job->next++;
+        pthread_mutex_unlock(&job->lock);
+        if (i >= job->count)
+            break;
+        load_tenant_file(job->parent, keys, libctx, job->abs_dir, job->files[i], job->flags, &job->out->tenants[i], &job->out->origins[i],
+                         &job->res[i]);
+    }
+    zr_cfg_key_cache_free(keys);
+    return NULL;
+}
+
+/* Worker threads besides the caller: one per further core, at most 7, none
+ * for a handful of files. */
+static size_t extra_workers(size_t files)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t n = cores > 1 ? (size_t)cores - 1 : 0;
+    if (n > ZR_CFG_MAX_WORKERS)
+        n = ZR_CFG_MAX_WORKERS;
+    if (files < 64)
+        n = 0;
     return n;
 }
 
 size_t zr_cfg_load_tenant_dir(zr_cfg_loader_t *parent, const char *dir, int flags, zr_tenant_set_t *out)
 {
     char **files = NULL;
+    file_result_t *res = NULL;
     size_t count = 0, errors = 0;
     memset(out, 0, sizeof(*out));
     if (list_yaml(dir, &files, &count) != 0) {
@@ -114,11 +208,49 @@ size_t zr_cfg_load_tenant_dir(zr_cfg_loader_t *parent, const char *dir, int flag
         errors++;
         goto end;
     }
+    res = calloc(count, sizeof(*res));
+    if (!res) {
+        zr_cfg_error_line(parent->errs, "%s: out of memory", dir);
+        errors++;
+        goto end;
+    }
+    out->count = count;
+    {
+        char *abs_dir = realpath(dir, NULL);
+        dir_job_t job = {parent, flags, files, count, out, res, PTHREAD_MUTEX_INITIALIZER, 0, abs_dir};
+        dir_worker_t workers[ZR_CFG_MAX_WORKERS + 1];
+        size_t want = extra_workers(count), started = 0;
+        pthread_t threads[ZR_CFG_MAX_WORKERS];
+        for (size_t i = 0; i <= want; i++)
+            workers[i] = (dir_worker_t){&job, i ? worker_libctx(i - 1) : NULL};
+        while (started < want && pthread_create(&threads[started], NULL, load_worker, &workers[started + 1]) == 0)
+            started++;
+        load_worker(&workers[0]);
+        for (size_t i = 0; i < started; i++)
+            pthread_join(threads[i], NULL);
+        pthread_mutex_destroy(&job.lock);
+        free(abs_dir);
+        /* The workers' malloc arenas keep the decoders' garbage; give it back. */
+        if (started)
+            malloc_trim(0);
+    }
     for (size_t i = 0; i < count; i++) {
-        out->count = i + 1;
-        errors += load_tenant_file(parent, files[i], flags, &out->tenants[i], &out->origins[i]);
+        for (size_t e = 0; e < res[i].errs.count; e++) {
+            zr_cfg_error_line(parent->errs, "%s", res[i].errs.lines[e]);
+        }
+        errors += res[i].error_count;
+        if (parent->cfg && res[i].clients.client_count && zr_cfg_clients_move(parent->cfg, &res[i].clients) != 0) {
+            zr_cfg_error_line(parent->errs, "%s: out of memory", files[i]);
+            errors++;
+        }
     }
 end:
+    for (size_t i = 0; res && i < count; i++) {
+        zr_config_errors_free(&res[i].errs);
+        zr_cfg_free_clients(&res[i].clients);
+        zr_cfg_index_free(res[i].clients.index);
+    }
+    free(res);
     for (size_t i = 0; files && i < count; i++)
         free(files[i]);
     free(files);

@@ -116,19 +116,32 @@ EVP_PKEY *zr_crypto_load_private_key(const char *path, char *err, size_t errlen)
     return key;
 }
 
-X509 *zr_crypto_load_certificate(const char *path, char *err, size_t errlen)
+X509 *zr_crypto_load_certificate_ex(const char *path, OSSL_LIB_CTX *libctx, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    X509 *cert = NULL;
-    if (!f) {
+    char *pem = NULL;
+    size_t len = 0;
+    BIO *bio;
+    X509 *cert = NULL, *read;
+    if (zr_file_read(path, 1024 * 1024, &pem, &len) != 0) {
         snprintf(err, errlen, "cannot open certificate %s", path);
         return NULL;
     }
-    cert = PEM_read_X509(f, NULL, NULL, NULL);
-    fclose(f);
-    if (!cert)
+    bio = BIO_new_mem_buf(pem, (int)len);
+    cert = bio ? X509_new_ex(libctx, NULL) : NULL;
+    read = cert ? PEM_read_bio_X509(bio, &cert, NULL, NULL) : NULL;
+    BIO_free(bio);
+    free(pem);
+    if (!read) {
+        X509_free(cert);
+        cert = NULL;
         openssl_reason("cannot read certificate", path, err, errlen);
+    }
     return cert;
+}
+
+X509 *zr_crypto_load_certificate(const char *path, char *err, size_t errlen)
+{
+    return zr_crypto_load_certificate_ex(path, NULL, err, errlen);
 }
 
 STACK_OF(X509) *zr_crypto_load_certificates(const char *path, char *err, size_t errlen)

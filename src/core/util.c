@@ -5,11 +5,13 @@
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 void zr_buf_init(zr_buf_t *b) { memset(b, 0, sizeof(*b)); }
 
@@ -320,30 +322,65 @@ void zr_time_format_iso8601(time_t t, char out[21])
     strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* open, fstat, one read for a regular file: loading 10,000 care providers
+ * reads 30,000 files, and each system call counts. */
 int zr_file_read(const char *path, size_t max, char **out, size_t *out_len)
 {
-    FILE *f = fopen(path, "rb");
-    zr_buf_t b;
-    char chunk[8192];
-    size_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    size_t cap, len = 0;
+    char *data = NULL, *grown;
+    ssize_t n;
     int rc = -1;
-    zr_buf_init(&b);
-    if (!f)
+
+    if (fd < 0)
         return -1;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (b.len + n > max || zr_buf_append(&b, chunk, n) != 0)
-            goto end;
-    }
-    if (ferror(f))
+    memset(&st, 0, sizeof(st)); /* not a regular file unless fstat says so */
+    /* A regular file's size is a good first guess; +1 sees growth. */
+    cap = (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size <= max) ? (size_t)st.st_size + 1 : 8192;
+    if (cap > max + 1)
+        cap = max + 1;
+    if (!(data = malloc(cap + 1)))
         goto end;
+    for (;;) {
+        if (len == cap) {
+            if (cap > max)
+                goto end; /* more than max bytes */
+            size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+            if (!(grown = malloc(ncap + 1)))
+                goto end;
+            memcpy(grown, data, len);
+            OPENSSL_cleanse(data, len);
+            free(data);
+            data = grown;
+            cap = ncap;
+        }
+        n = read(fd, data + len, cap - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            goto end;
+        if (n == 0)
+            break;
+        len += (size_t)n;
+        /* Got the whole regular file in one read: no need to read EOF. */
+        if (S_ISREG(st.st_mode) && len == (size_t)st.st_size && len < cap)
+            break;
+    }
+    if (len > max)
+        goto end;
+    data[len] = '\0';
     if (out_len)
-        *out_len = b.len;
-    *out = zr_buf_steal(&b);
+        *out_len = len;
+    *out = data;
+    data = NULL;
     rc = 0;
 end:
-    OPENSSL_cleanse(chunk, sizeof(chunk));
-    zr_buf_free(&b);
-    fclose(f);
+    if (data) {
+        OPENSSL_cleanse(data, len);
+        free(data);
+    }
+    close(fd);
     return rc;
 }
 

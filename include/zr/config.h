@@ -64,6 +64,31 @@ typedef enum {
     ZR_CLIENT_AUTH_NONE      /* public client: PKCE only */
 } zr_client_auth_t;
 
+/* How a client's users log in (issue 4): patients through TVS,
+ * professionals through Dezi; both -> a chooser page. */
+enum { ZR_LOGIN_PATIENT = 1, ZR_LOGIN_PROFESSIONAL = 2 };
+
+/* One mapping rule (YAML: role_rules: [{rol_code: "01.015", ura: "...",
+ * roles: [arts, ...]}]). rol_code is exact, or a prefix ending in '*'
+ * ("01.*", "*"); ura (optional) must then match too. */
+typedef struct {
+    char *rol_code;
+    char *ura;                /* NULL: any organisation */
+    char **roles;
+    size_t role_count;
+} zr_role_rule_t;
+
+/* An AuthZEN policy decision point (YAML per client: authzen: {pdp: URL,
+ * timeout_ms: 2000, fail_open: false, tls_ca: FILE}). enabled = section present. */
+typedef struct {
+    int enabled;
+    char *pdp;                /* base URL; endpoints via /.well-known/authzen-configuration */
+    int timeout_ms;           /* default 2000 */
+    int fail_open;            /* PDP error/timeout lets the login through; default 0 (fail closed) */
+    char *tls_ca_file;        /* optional CA for an https PDP */
+    char *processing_activity_id; /* optional: action.properties.processing_activity_id */
+} zr_authzen_client_t;
+
 typedef struct {
     char *client_id;
     char *name;
@@ -88,6 +113,13 @@ typedef struct {
     size_t care_provider_count;
     zr_loa_t min_loa;         /* minimum level of assurance; picks the ServiceUUID */
     zr_sigalg_t id_token_alg; /* default RS256 */
+    /* Professionals (issue 4). */
+    int login_methods;        /* ZR_LOGIN_PATIENT | ZR_LOGIN_PROFESSIONAL; default patient */
+    zr_role_rule_t *role_rules; /* Dezi role code (+ URA) -> the portal's own roles, first match wins */
+    size_t role_rule_count;
+    int allow_unmapped_roles; /* a professional whose role maps to nothing may log in (no roles) */
+    zr_authzen_client_t authzen; /* optional PDP asked before a code is issued */
+    int introspection;        /* may call /introspect (RFC 7662) */
 } zr_client_t;
 
 typedef struct {
@@ -101,6 +133,45 @@ typedef struct {
     int code_lifetime_s;      /* default 60, max 60 */
     int session_lifetime_s;   /* pending login at TVS, default 900 (max 900) */
 } zr_oidc_config_t;
+
+/* Dezi, the professionals' identity provider (issue 4, reference/dezi.md).
+ * YAML `dezi:`; absent -> enabled = 0 and no client may use professionals. */
+typedef struct {
+    int enabled;
+    char *issuer;             /* https://auth.dezi.nl, https://acceptatie.auth.dezi.nl or the mock */
+    char *client_id;          /* as registered at Dezi */
+    zr_client_auth_t auth_method; /* ZR_CLIENT_AUTH_NONE (v0.7 public client) or PRIVATE_KEY_JWT (2024) */
+    char *client_key_file;    /* private_key_jwt: our signing key (RS256/ES256) */
+    EVP_PKEY *client_key;
+    char *client_key_kid;     /* optional kid in the client assertion header */
+    char *decryption_key_file;/* our registered key: userinfo JWE (RSA-OAEP) */
+    EVP_PKEY *decryption_key;
+    char **jku_allow;         /* the only jku URLs register keys are fetched from */
+    size_t jku_allow_count;
+    char *tls_ca_file;        /* optional: CA bundle for Dezi's TLS (default: system store) */
+    zr_loa_t min_loa;         /* loa_dezi and loa_authn at least this; default high */
+    int revocation_fail_open; /* status service and list unreachable -> let through; default 0 */
+    int timeout_ms;           /* per HTTP call, default 5000 */
+    int key_cache_s;          /* JWKS / jku key sets kept at most this long, default 3600 */
+} zr_dezi_config_t;
+
+/* The Authorization Decision Log (reference/authorization-handoff.md):
+ * YAML `decision_log: {file: PATH}`; file NULL -> records go to stderr as
+ * log lines. */
+typedef struct {
+    char *file;
+} zr_decision_log_config_t;
+
+/* The built-in mock Dezi (`zorgrelay mock-dezi`, YAML `mock_dezi:`); never
+ * in production. Its test professionals are built in (src/mock/dezi_*.c).
+ * It encrypts userinfo to dezi.decryption_key's public half. */
+typedef struct {
+    char *listen;             /* e.g. 127.0.0.1:8082 (plain HTTP on loopback) */
+    char *public_base_url;    /* its issuer, e.g. http://localhost:8082 */
+    zr_keypair_t signing;     /* id_token and userinfo envelope (RS256); cert optional */
+    zr_keypair_t register_key;/* the Dezi register's seal: signs the verklaring and the revocation list */
+    char *expected_client_id; /* default: dezi.client_id */
+} zr_mock_dezi_config_t;
 
 /* What a mock TVS test identity makes TVS answer. */
 typedef enum {
@@ -200,6 +271,11 @@ typedef struct zr_config {
     /* Added for the cluster connection (issue 3): set when the relay is the
      * vendor's LC; saml_signing and saml_tls_client are then the LC's keys. */
     zr_cluster_config_t cluster;
+    /* Professionals (issue 4). */
+    zr_dezi_config_t dezi;
+    zr_decision_log_config_t decision_log;
+    int has_mock_dezi;
+    zr_mock_dezi_config_t mock_dezi;
     /* Reload (issue 3): where `serve` writes its PID and `zorgrelay reload`
      * finds the process to signal. Optional. */
     char *pid_file;

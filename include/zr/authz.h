@@ -1,0 +1,76 @@
+/* Handing the authenticated subject to the authorization layer (src/authz/,
+ * reference/authorization-handoff.md): W3C trace context, the AuthZEN
+ * access evaluation (the relay as policy enforcement point), the subject
+ * model, and the Authorization Decision Log. */
+#ifndef ZR_AUTHZ_H
+#define ZR_AUTHZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include "zr/config.h"
+#include "zr/dezi.h"
+#include "zr/subject.h"
+
+/* ---- W3C trace context (traceparent: 00-<32 hex>-<16 hex>-<2 hex>) ---- */
+typedef struct {
+    char trace_id[33];
+    char span_id[17];         /* this hop's span */
+    char parent_span_id[17];  /* the caller's span, "" when we started the trace */
+    uint8_t flags;
+} zr_trace_t;
+
+/* Accepts a valid incoming traceparent (version 00; not all-zero ids) and
+ * starts a child span of it; otherwise (NULL, malformed) starts a new trace.
+ * Never fails. */
+void zr_trace_begin(const char *traceparent, zr_trace_t *out);
+/* "00-trace-span-flags" of this hop, for outgoing calls; out >= 56 bytes. */
+void zr_trace_format(const zr_trace_t *t, char *out, size_t outlen);
+
+/* ---- subject model (JSON, AuthZEN "subject") ---- */
+/* Patient via TVS: type bsn URI (or pseudonym), id, properties (loa,
+ * service_uuid, care provider entityID/URA, representation with the acting
+ * person and the represented patient kept apart). With bsn_allowed = 0 the
+ * BSN is replaced by the pairwise pseudonym given in pseudonym. */
+json_t *zr_authz_subject_patient(const zr_subject_t *s, const char *tenant_entity_id, const char *pseudonym,
+                                 int bsn_allowed);
+/* Professional via Dezi: type uzi-nr-pers URI, id dezi_nummer, properties
+ * ura, rol_code, rol_code_bron, loa, verklaring_id, mapped roles. */
+json_t *zr_authz_subject_professional(const zr_dezi_professional_t *p, const char *const *roles, size_t role_count);
+
+/* ---- AuthZEN access evaluation ---- */
+typedef enum {
+    ZR_AUTHZ_PERMIT = 0,
+    ZR_AUTHZ_DENY,            /* 200 with decision false */
+    ZR_AUTHZ_ERROR            /* transport, status, malformed answer, timeout */
+} zr_authz_decision_t;
+
+typedef struct zr_authz_pdp zr_authz_pdp_t;
+/* One per configured PDP; thread-safe; discovery
+ * (/.well-known/authzen-configuration) fetched lazily and cached, falling
+ * back to {pdp}/access/v1/evaluation when the PDP publishes none. */
+zr_authz_pdp_t *zr_authz_pdp_new(const zr_authzen_client_t *cfg, char *err, size_t errlen);
+void zr_authz_pdp_free(zr_authz_pdp_t *p);
+
+/* POST evaluation {subject, action {name: "login", properties}, resource
+ * {type: "client", id: client_id}, context {time, traceparent}}. reason
+ * (malloc'ed or NULL) is the PDP's user-facing reason from context.reason
+ * (reason_user / reason_admin shapes both read). Writes one decision log
+ * record (zr_authz_log_*) per call. */
+zr_authz_decision_t zr_authz_evaluate(zr_authz_pdp_t *p, const zr_trace_t *trace, json_t *subject,
+                                      const char *client_id, char **reason, char *err, size_t errlen);
+
+/* ---- Authorization Decision Log: one JSON line per PDP call ---- */
+/* Opens the sink (file appended, line-buffered, 0600; NULL file -> stderr
+ * log lines). Process-wide; safe to call again (reopens, e.g. on SIGHUP). */
+int zr_authz_log_open(const zr_decision_log_config_t *cfg, char *err, size_t errlen);
+void zr_authz_log_close(void);
+/* trace_id, span_id, parent_span_id, event_name adl.access_evaluation,
+ * timestamp (ms), status Ok/Error (a deny is Ok), attributes (decision,
+ * client, pdp), body {request, response}. The request is written as sent
+ * except that a BSN never appears in clear (subject id replaced by its
+ * keyed hash). */
+void zr_authz_log_record(const zr_trace_t *trace, const char *pdp, json_t *request, json_t *response,
+                         zr_authz_decision_t decision);
+
+#endif

@@ -39,7 +39,9 @@ relay-signing.pem relay-signing.key relay-tls-client.pem relay-tls-client.key
 relay-tls-server.pem relay-tls-server.key dv-bsn-1.pem dv-bsn-1.key dv-bsn-2.pem dv-bsn-2.key
 oidc-rs256.key oidc-rs256.pem oidc-es256.key pgo-client.key pgo-client.jwks.json
 store.key pairwise.key lc-signing.pem lc-signing.key lc-tls-client.pem lc-tls-client.key
-dv2-bsn-1.pem dv2-bsn-1.key dv3-bsn-1.pem dv3-bsn-1.key dv4-bsn-1.pem dv4-bsn-1.key"
+dv2-bsn-1.pem dv2-bsn-1.key dv3-bsn-1.pem dv3-bsn-1.key dv4-bsn-1.pem dv4-bsn-1.key
+dezi-client.pem dezi-client.key dezi-decrypt.pem dezi-decrypt.key
+mock-dezi-signing.pem mock-dezi-signing.key mock-dezi-register.pem mock-dezi-register.key"
 
 mkdir -p "$out"
 # Parallel test runs may share OUTDIR: one makes the PKI, the others wait.
@@ -174,6 +176,13 @@ leaf lc-tls-client     rsa tls_client $OIN_LC  "zorgrelay cluster TLS client TES
 leaf dv2-bsn-1         rsa encryption $OIN_DV2 "zorgaanbieder 2 BSN encryption 1 TEST - NIET ECHT"
 leaf dv3-bsn-1         rsa encryption $OIN_DV3 "zorgaanbieder 3 BSN encryption 1 TEST - NIET ECHT"
 leaf dv4-bsn-1         rsa encryption $OIN_DV4 "zorgaanbieder 4 BSN encryption 1 TEST - NIET ECHT"
+# Professionals through Dezi (issue 4): our private_key_jwt key towards Dezi,
+# the key we register at Dezi for the userinfo JWE (RSA-OAEP), and the mock
+# Dezi's own keys: id_token/userinfo signing and the register's seal.
+leaf dezi-client        rsa signing    $OIN_DV  "zorgrelay Dezi client TEST - NIET ECHT"
+leaf dezi-decrypt       rsa encryption $OIN_DV  "zorgrelay Dezi userinfo decryption TEST - NIET ECHT"
+leaf mock-dezi-signing  rsa signing    ""       "mock Dezi signing TEST - NIET ECHT"
+leaf mock-dezi-register rsa signing    ""       "mock Dezi register seal TEST - NIET ECHT"
 
 if [ ! -s "$out/oidc-es256.key" ]; then
     openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/oidc-es256.key" 2>/dev/null

@@ -73,4 +73,33 @@ void zr_authz_log_close(void);
 void zr_authz_log_record(const zr_trace_t *trace, const char *pdp, json_t *request, json_t *response,
                          zr_authz_decision_t decision);
 
+/* ---- additions (src/authz) ---- */
+/* Subject and code system URIs (NL Gov profile: types SHOULD be URIs). */
+#define ZR_AUTHZ_TYPE_BSN       "http://fhir.nl/fhir/NamingSystem/bsn"
+#define ZR_AUTHZ_TYPE_PSEUDONYM "urn:nl-eid-gdi:1.0:id:pseudonym"
+#define ZR_AUTHZ_TYPE_UZI       "http://fhir.nl/fhir/NamingSystem/uzi-nr-pers"
+#define ZR_AUTHZ_SYSTEM_URA     "http://fhir.nl/fhir/NamingSystem/ura"
+#define ZR_AUTHZ_SYSTEM_ROLCODE "urn:oid:2.16.840.1.113883.2.4.15.111"
+
+/* What a patient login knows beyond the subject; every field optional. */
+typedef struct {
+    const char *tenant_entity_id;  /* the care provider's (DV) entityID */
+    const char *tenant_ura;        /* its URA, when configured */
+    const char *service_uuid;      /* the ServiceUUID the AuthnRequest asked for */
+    const char *legal_pseudonym;   /* bsn_allowed = 0 and representation: the
+                                    * represented patient's pairwise pseudonym */
+} zr_authz_patient_context_t;
+/* As zr_authz_subject_patient, with every property. Shape:
+ * {type, id, properties: {loa, auth_time, service_uuid, care_provider:
+ * {entity_id, ura}, representation: {type, represented: {type, id}}}}; the
+ * subject is the acting person, the represented patient sits beside it.
+ * NULL when an id cannot be given (no BSN allowed and no pseudonym). */
+json_t *zr_authz_subject_patient_ex(const zr_subject_t *s, const zr_authz_patient_context_t *ctx,
+                                    const char *pseudonym, int bsn_allowed);
+
+/* The key of the keyed hash that replaces BSNs in decision log records.
+ * Without a call, a random per-process key is used (hashes then correlate
+ * records of one process only). */
+void zr_authz_log_set_subject_key(const uint8_t key[32]);
+
 #endif

@@ -19,6 +19,7 @@ int zr_cmd_serve(int argc, char **argv);
 int zr_cmd_check_config(int argc, char **argv);
 int zr_cmd_metadata(int argc, char **argv);
 int zr_cmd_mock_tvs(int argc, char **argv);
+int zr_cmd_mock_dezi(int argc, char **argv);
 int zr_cmd_tenants(int argc, char **argv);
 int zr_cmd_reload(int argc, char **argv);
 

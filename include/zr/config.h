@@ -108,7 +108,8 @@ typedef struct {
     /* Shared portals (issue 3): every care provider this client may log in
      * for, care_provider first when set. A request picks one with the
      * `care_provider` parameter (checked against this list); without the
-     * parameter care_provider is used. Always >= 1 entry after loading. */
+     * parameter care_provider is used. >= 1 entry for a client with patient
+     * logins; a professionals-only client may have none. */
     char **care_providers;
     size_t care_provider_count;
     zr_loa_t min_loa;         /* minimum level of assurance; picks the ServiceUUID */

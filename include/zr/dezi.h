@@ -89,4 +89,17 @@ zr_dezi_status_t zr_dezi_userinfo_validate(zr_dezi_t *d, const char *body, size_
 zr_dezi_status_t zr_dezi_revocation_check(zr_dezi_t *d, const zr_dezi_professional_t *p, const char *status_uri,
                                           char *err, size_t errlen);
 
+/* Added by src/dezi: the same as zr_dezi_userinfo_validate, and hands out
+ * the verklaring's status URI (status_uri or revocatie_controle_uri;
+ * *status_uri NULL when it names none) for zr_dezi_revocation_check. */
+zr_dezi_status_t zr_dezi_userinfo_validate_ex(zr_dezi_t *d, const char *body, size_t len, const char *content_type,
+                                              zr_dezi_professional_t *out, char **status_uri, char *err,
+                                              size_t errlen);
+
+/* The verklaring shapes we read, selected by its json_schema (spec v0.7
+ * §5.3 writes both URLs below; the 2024 shape carries relations[]). */
+#define ZR_DEZI_SCHEMA_V1 "https://www.dezi.nl/json_schemas/v1/verklaring.json"
+#define ZR_DEZI_SCHEMA_V1_ALT "https://www.dezi.nl/json_schemas/verklaring_v1.json"
+#define ZR_DEZI_SCHEMA_2024 "https://www.dezi.nl/json_schemas/2024/verklaring.json"
+
 #endif

@@ -8,6 +8,7 @@ const zr_cmd_t zr_cmd_table[] = {
     {"metadata", "print our signed SAML SP metadata: metadata CONFIG [--care-provider ID]", zr_cmd_metadata},
     {"check-config", "validate a configuration file: check-config [--stats] CONFIG", zr_cmd_check_config},
     {"mock-tvs", "run the built-in mock TVS (never in production): mock-tvs CONFIG", zr_cmd_mock_tvs},
+    {"mock-dezi", "run the built-in mock Dezi (never in production): mock-dezi CONFIG", zr_cmd_mock_dezi},
     {"tenants", "check a batch of care provider files / export the aansluitbestand: tenants validate DIR | tenants export --config CONFIG", zr_cmd_tenants},
     {"reload", "validate CONFIG, then have the running relay swap it in (SIGHUP): reload CONFIG [--pid-file FILE]", zr_cmd_reload},
     {"version", "print the version", zr_cmd_version},

@@ -196,11 +196,12 @@ static void read_client(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
     static const char *const keys[] = {"client_id", "name", "care_provider", "care_providers", "auth_method",
                                        "client_secret", "client_secret_sha256", "jwks_file", "redirect_uris",
                                        "post_logout_redirect_uris", "allowed_origins", "min_loa",
-                                       "bsn_entitled", "id_token_alg", NULL};
+                                       "bsn_entitled", "id_token_alg", "login_methods", "role_rules",
+                                       "allow_unmapped_roles", "authzen", "introspection", NULL};
     zr_cfg_map_t m;
     char kpath[ZR_CFG_PATH_MAX], ipath[ZR_CFG_PATH_MAX], *loa = NULL;
     yaml_node_t *seq = NULL;
-    int e;
+    int e, patient;
     c->id_token_alg = ZR_SIGALG_RS256;
     c->auth_method = ZR_CLIENT_AUTH_SECRET_BASIC;
     o->file = strdup(ld->file);
@@ -212,6 +213,12 @@ static void read_client(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
     o->client_id_line = line_of(&m, "client_id");
     o->care_provider_line = line_of(&m, "care_provider");
     o->min_loa_line = line_of(&m, "min_loa");
+    /* Who logs in decides what else is needed: care providers and a LoA
+     * serve patients (TVS); professionals need Dezi and role rules. */
+    if (zr_cfg_get_enum(&m, "auth_method", 0, auth_names, &e) == 1)
+        c->auth_method = (zr_client_auth_t)e;
+    zr_cfg_read_client_professional(&m, c, o);
+    patient = (c->login_methods & ZR_LOGIN_PATIENT) != 0;
     if (zr_cfg_get_str(&m, "client_id", 1, &c->client_id) == 1 && !client_id_valid(c->client_id)) {
         zr_cfg_path_key(kpath, path, "client_id");
         zr_cfg_error(ld, zr_cfg_map_get(&m, "client_id"), kpath, "must be 1-128 printable characters without spaces");
@@ -241,7 +248,8 @@ static void read_client(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
         }
     }
     if (!c->care_provider && !zr_cfg_map_get(&m, "care_providers")) {
-        zr_cfg_error(ld, m.node, path, "care_provider or care_providers is required");
+        if (patient)
+            zr_cfg_error(ld, m.node, path, "care_provider or care_providers is required");
     } else if (zr_cfg_map_get(&m, "care_providers") && !o->listed_count) {
         zr_cfg_path_key(kpath, path, "care_providers");
         if (!seq || seq->data.sequence.items.top == seq->data.sequence.items.start)
@@ -255,8 +263,6 @@ static void read_client(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
                 zr_cfg_error(ld, seq, ipath, "'%s' is listed twice", o->listed[i]);
                 break;
             }
-    if (zr_cfg_get_enum(&m, "auth_method", 0, auth_names, &e) == 1)
-        c->auth_method = (zr_client_auth_t)e;
     read_secret(&m, c);
     if (zr_cfg_get_strv(&m, "redirect_uris", 1, &c->redirect_uris, &c->redirect_uri_count,
                         zr_cfg_check_redirect_uri, NULL) >= 0)
@@ -266,7 +272,16 @@ static void read_client(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
     zr_cfg_get_strv(&m, "allowed_origins", 0, &c->allowed_origins, &c->allowed_origin_count,
                     zr_cfg_check_origin, NULL);
     zr_cfg_get_bool(&m, "bsn_entitled", &c->bsn_entitled);
-    if (zr_cfg_get_str(&m, "min_loa", 1, &loa) == 1) {
+    if (!patient && c->bsn_entitled) {
+        zr_cfg_path_key(kpath, path, "bsn_entitled");
+        zr_cfg_error(ld, zr_cfg_map_get(&m, "bsn_entitled"), kpath,
+                     "is only used when login_methods lists patient (professionals have no BSN here)");
+    }
+    if (!patient && zr_cfg_map_get(&m, "min_loa")) {
+        zr_cfg_path_key(kpath, path, "min_loa");
+        zr_cfg_error(ld, zr_cfg_map_get(&m, "min_loa"), kpath,
+                     "is only used when login_methods lists patient (professionals are held to dezi.min_loa)");
+    } else if (zr_cfg_get_str(&m, "min_loa", patient, &loa) == 1) {
         zr_cfg_path_key(kpath, path, "min_loa");
         if ((c->min_loa = zr_loa_parse(loa)) == ZR_LOA_NONE)
             zr_cfg_error(ld, zr_cfg_map_get(&m, "min_loa"), kpath,
@@ -412,6 +427,9 @@ void zr_cfg_resolve_clients(zr_cfg_loader_t *ld, zr_config_t *cfg)
         size_t *slot;
         int found;
         resolve_care_providers(ld, cfg, c, o);
+        if ((c->login_methods & ZR_LOGIN_PROFESSIONAL) && !cfg->dezi.enabled)
+            client_error(ld, o, o->login_methods_line ? o->login_methods_line : o->line, "login_methods",
+                         "professional needs a dezi: section (Dezi is not configured)");
         if (!c->client_id || !(slot = zr_cfg_hash_slot(&ix->client_by_id, c->client_id, &found)))
             continue;
         if (!found) {
@@ -449,6 +467,7 @@ void zr_cfg_free_clients(zr_config_t *cfg)
         zr_cfg_free_strv(c->allowed_origins, c->allowed_origin_count);
         free(c->care_provider);
         zr_cfg_free_strv(c->care_providers, c->care_provider_count);
+        zr_cfg_free_client_professional(c);
         OPENSSL_cleanse(c, sizeof(*c));
     }
     zr_release(cfg->clients);

@@ -86,6 +86,32 @@ int zr_cfg_check_origin(zr_cfg_loader_t *ld, const yaml_node_t *at, const char *
     return 0;
 }
 
+/* An upstream we call (Dezi, its jku URLs, an AuthZEN PDP): https, with
+ * http only on loopback in development (mocks); never a query or fragment.
+ * ctx non-NULL: a base URL that paths are appended to (no trailing slash). */
+int zr_cfg_check_upstream_url(zr_cfg_loader_t *ld, const yaml_node_t *at, const char *path, const char *value,
+                              void *ctx)
+{
+    zr_cfg_url_t u;
+    if (zr_cfg_url_parse(value, &u) != 0) {
+        zr_cfg_error(ld, at, path, "must be an absolute https URL");
+        return -1;
+    }
+    if (u.has_query || u.has_fragment) {
+        zr_cfg_error(ld, at, path, "must not have a query or fragment");
+        return -1;
+    }
+    if (ctx && u.trailing_slash) {
+        zr_cfg_error(ld, at, path, "must not end in a slash");
+        return -1;
+    }
+    if (strcmp(u.scheme, "https") != 0 && (ld->env != ZR_ENV_DEVELOPMENT || !zr_cfg_url_is_loopback(&u))) {
+        zr_cfg_error(ld, at, path, "must be https (http only for localhost in development)");
+        return -1;
+    }
+    return 0;
+}
+
 /* Maps a scalar to an index in a NULL-terminated name table; reports the
  * allowed values otherwise. -1 when absent or bad. */
 int zr_cfg_get_enum(const zr_cfg_map_t *m, const char *key, int required, const char *const *names, int *out)
@@ -323,7 +349,8 @@ zr_config_t *zr_config_load_flags(const char *path, int flags, zr_config_errors_
     static const char *const root_keys[] = {"environment", "listen", "public_base_url", "tls", "log_level",
                                             "threads", "max_body_bytes", "redis", "tvs", "saml",
                                             "care_providers", "care_providers_dir", "former_care_providers_dir",
-                                            "oidc", "clients", "mock_tvs", "cluster", "pid_file", NULL};
+                                            "oidc", "clients", "mock_tvs", "cluster", "pid_file", "dezi",
+                                            "decision_log", "mock_dezi", NULL};
     zr_cfg_loader_t ld;
     zr_cfg_map_t root;
     zr_config_t *cfg = calloc(1, sizeof(*cfg));
@@ -361,12 +388,16 @@ zr_config_t *zr_config_load_flags(const char *path, int flags, zr_config_errors_
      * the top-level clients before the care provider files append theirs.
      * Care provider references are judged once all are read. */
     zr_cfg_read_oidc(&root, cfg);
+    /* Before the clients' professionals are judged against it. */
+    zr_cfg_read_dezi(&root, cfg);
+    zr_cfg_read_decision_log(&root, cfg);
     zr_cfg_read_clients(&root, cfg);
     zr_cfg_read_tenants(&root, cfg);
     if (zr_cfg_index_tenants(cfg) != 0)
         zr_cfg_error(&ld, NULL, "", "out of memory");
     zr_cfg_resolve_clients(&ld, cfg);
     zr_cfg_read_mock_tvs(&root, cfg);
+    zr_cfg_read_mock_dezi(&root, cfg);
     if (fill_derived(cfg) != 0)
         zr_cfg_error(&ld, NULL, "", "out of memory");
 end:
@@ -418,6 +449,7 @@ void zr_config_free(zr_config_t *cfg)
     zr_cfg_free_clients(cfg);
     zr_cfg_free_mock_tvs(cfg);
     zr_cfg_free_cluster(cfg);
+    zr_cfg_free_dezi(cfg);
     /* Wipes the AES and pairwise secrets with everything else. */
     OPENSSL_cleanse(cfg, sizeof(*cfg));
     free(cfg);

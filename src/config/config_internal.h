@@ -80,6 +80,9 @@ typedef int (*zr_cfg_item_check_fn)(zr_cfg_loader_t *ld, const yaml_node_t *item
 int zr_cfg_get_strv(const zr_cfg_map_t *m, const char *key, int required, char ***out, size_t *count,
                     zr_cfg_item_check_fn check, void *ctx);
 void zr_cfg_free_strv(char **v, size_t n);
+/* Reports every item of the list under `key` equal to an earlier one, at
+ * that item ("KEY[i]: 'x' is listed twice"). */
+void zr_cfg_check_seq_unique(const zr_cfg_map_t *m, const char *key);
 /* The string value of a scalar node, or NULL (reported at path) otherwise. */
 const char *zr_cfg_scalar(zr_cfg_loader_t *ld, const yaml_node_t *n, const char *path);
 char *zr_cfg_resolve_path(const zr_cfg_loader_t *ld, const char *p);
@@ -109,6 +112,7 @@ typedef struct {
     char *file;
     char path[ZR_CFG_PATH_MAX];      /* "clients[3]" */
     int line, client_id_line, care_provider_line, min_loa_line;
+    int login_methods_line;          /* 0 when the key is absent */
     int *care_provider_lines;        /* parallel to the care_providers key's list */
     char **listed;                   /* the care_providers key as written */
     size_t listed_count;
@@ -149,6 +153,8 @@ int zr_cfg_entity_id_parse(const char *s, const char *roles, char oin[21], int *
 int zr_cfg_digits(const char *s, size_t n);
 int zr_cfg_uuid_valid(const char *s);
 int zr_cfg_hex_valid(const char *s, size_t n);
+/* 1..max printable ASCII characters, no space, quote or backslash (ids, kids). */
+int zr_cfg_token_valid(const char *s, size_t max);
 /* Levenshtein distance, capped (for "did you mean"). */
 size_t zr_cfg_distance(const char *a, const char *b);
 
@@ -178,6 +184,10 @@ int zr_cfg_check_redirect_uri(zr_cfg_loader_t *ld, const yaml_node_t *at, const 
                               void *ctx);
 int zr_cfg_check_origin(zr_cfg_loader_t *ld, const yaml_node_t *at, const char *path, const char *value,
                         void *ctx);
+/* Item check for URLs the relay calls (Dezi, jku, AuthZEN PDP): https, or
+ * http on loopback in development; ctx non-NULL also refuses a trailing slash. */
+int zr_cfg_check_upstream_url(zr_cfg_loader_t *ld, const yaml_node_t *at, const char *path, const char *value,
+                              void *ctx);
 /* A value from a NULL-terminated name table; *out is its index. */
 int zr_cfg_get_enum(const zr_cfg_map_t *m, const char *key, int required, const char *const *names, int *out);
 /* Private keys: one OpenSSL decoder set up once per load (OpenSSL 3.0 spends
@@ -228,5 +238,17 @@ void zr_cfg_free_mock_tvs(zr_config_t *cfg);
  * certificates it checks against the LC's OIN. */
 void zr_cfg_read_cluster(zr_cfg_map_t *root, zr_config_t *cfg);
 void zr_cfg_free_cluster(zr_config_t *cfg);
+
+/* Professionals (issue 4). dezi.c: the `dezi:`, `decision_log:` and
+ * `mock_dezi:` sections (dezi before the clients; mock_dezi after dezi, whose
+ * client_id and decryption key it uses). */
+void zr_cfg_read_dezi(zr_cfg_map_t *root, zr_config_t *cfg);
+void zr_cfg_read_decision_log(zr_cfg_map_t *root, zr_config_t *cfg);
+void zr_cfg_read_mock_dezi(zr_cfg_map_t *root, zr_config_t *cfg);
+void zr_cfg_free_dezi(zr_config_t *cfg);
+/* professional.c: a client's login_methods, role_rules,
+ * allow_unmapped_roles, authzen and introspection (after auth_method). */
+void zr_cfg_read_client_professional(zr_cfg_map_t *m, zr_client_t *c, zr_cfg_client_origin_t *o);
+void zr_cfg_free_client_professional(zr_client_t *c);
 
 #endif

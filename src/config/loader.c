@@ -436,6 +436,29 @@ int zr_cfg_get_strv(const zr_cfg_map_t *m, const char *key, int required, char *
     return rc;
 }
 
+void zr_cfg_check_seq_unique(const zr_cfg_map_t *m, const char *key)
+{
+    yaml_node_t *seq = zr_cfg_map_get(m, key);
+    char kpath[ZR_CFG_PATH_MAX], ipath[ZR_CFG_PATH_MAX];
+    if (!seq || seq->type != YAML_SEQUENCE_NODE)
+        return;
+    zr_cfg_path_key(kpath, m->path, key);
+    for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
+        yaml_node_t *item = zr_cfg_node(m->ld, *it);
+        if (!item || item->type != YAML_SCALAR_NODE || zr_cfg_is_null(item))
+            continue;
+        for (yaml_node_item_t *jt = seq->data.sequence.items.start; jt < it; jt++) {
+            yaml_node_t *prev = zr_cfg_node(m->ld, *jt);
+            if (prev && prev->type == YAML_SCALAR_NODE &&
+                !strcmp((const char *)prev->data.scalar.value, (const char *)item->data.scalar.value)) {
+                zr_cfg_path_index(ipath, kpath, (size_t)(it - seq->data.sequence.items.start));
+                zr_cfg_error(m->ld, item, ipath, "'%s' is listed twice", (const char *)item->data.scalar.value);
+                break;
+            }
+        }
+    }
+}
+
 void zr_cfg_free_strv(char **v, size_t n)
 {
     for (size_t i = 0; v && i < n; i++)

@@ -28,6 +28,17 @@ int zr_cfg_hex_valid(const char *s, size_t n)
     return 1;
 }
 
+int zr_cfg_token_valid(const char *s, size_t max)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > max)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f || s[i] == '"' || s[i] == '\\')
+            return 0;
+    return 1;
+}
+
 int zr_cfg_uuid_valid(const char *s)
 {
     static const int groups[] = {8, 4, 4, 4, 12};

@@ -1,0 +1,342 @@
+/* The Authorization Decision Log (reference/authorization-handoff.md
+ * §Authorization Decision Log): one JSON line per PDP call, to a file of
+ * its own (O_APPEND, 0600, one write() per record so that concurrent
+ * writers, threads or processes, never interleave) or to stderr as an
+ * operator log line. A BSN never reaches the sink in clear: every BSN the
+ * request carries is replaced by a keyed hash wherever it occurs. */
+#include "authz_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "zr/crypto.h"
+#include "zr/log.h"
+#include "zr/util.h"
+
+#define MAX_BSNS 8
+/* zr_log keeps 2 KiB of message; longer records go out without their body. */
+#define STDERR_MAX_LINE 1900
+
+static pthread_mutex_t adl_lock = PTHREAD_MUTEX_INITIALIZER;
+static int adl_fd = -1; /* -1: stderr through zr_log */
+
+static pthread_mutex_t key_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t subject_key[32];
+static int subject_key_set;
+
+int zr_authz_log_open(const zr_decision_log_config_t *cfg, char *err, size_t errlen)
+{
+    int fd = -1, old = -1, rc = -1;
+    struct stat st;
+    if (cfg && cfg->file) {
+        fd = open(cfg->file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            snprintf(err, errlen, "decision_log.file: cannot open %s: %s", cfg->file, strerror(errno));
+            goto end;
+        }
+        if (fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode))) {
+            snprintf(err, errlen, "decision_log.file: %s is not a file", cfg->file);
+            goto end;
+        }
+        if (S_ISREG(st.st_mode) && (st.st_mode & 077))
+            zr_log_warn("adl.permissions", "file=%s mode=%03o hint=\"records hold personal data; chmod 600\"",
+                        cfg->file, (unsigned)(st.st_mode & 0777));
+    }
+    pthread_mutex_lock(&adl_lock);
+    old = adl_fd;
+    adl_fd = fd;
+    pthread_mutex_unlock(&adl_lock);
+    fd = -1;
+    rc = 0;
+
+end:
+    if (fd >= 0)
+        close(fd);
+    if (old >= 0)
+        close(old);
+    return rc;
+}
+
+void zr_authz_log_close(void)
+{
+    pthread_mutex_lock(&adl_lock);
+    int fd = adl_fd;
+    adl_fd = -1;
+    pthread_mutex_unlock(&adl_lock);
+    if (fd >= 0)
+        close(fd);
+}
+
+void zr_authz_log_set_subject_key(const uint8_t key[32])
+{
+    pthread_mutex_lock(&key_lock);
+    memcpy(subject_key, key, sizeof(subject_key));
+    subject_key_set = 1;
+    pthread_mutex_unlock(&key_lock);
+}
+
+/* "hmac-sha256:<base64url>" of a BSN under the subject key (a random
+ * per-process key unless one was set). NULL on failure. */
+static char *bsn_hash(const char *bsn)
+{
+    uint8_t mac[32], key[32];
+    char *b64 = NULL, *out = NULL;
+    int ok = 1;
+    pthread_mutex_lock(&key_lock);
+    if (!subject_key_set) {
+        ok = zr_random_bytes(subject_key, sizeof(subject_key)) == 0;
+        subject_key_set = ok;
+    }
+    memcpy(key, subject_key, sizeof(key));
+    pthread_mutex_unlock(&key_lock);
+    if (!ok || zr_crypto_hmac_sha256(key, sizeof(key), (const uint8_t *)bsn, strlen(bsn), mac) != 0)
+        goto end;
+    b64 = zr_base64url_encode(mac, sizeof(mac));
+    if (!b64)
+        goto end;
+    out = malloc(strlen(b64) + 13);
+    if (out)
+        sprintf(out, "hmac-sha256:%s", b64);
+
+end:
+    OPENSSL_cleanse(key, sizeof(key));
+    free(b64);
+    return out;
+}
+
+typedef struct {
+    const char *value[MAX_BSNS];
+    char *hash[MAX_BSNS];
+    size_t count;
+    int overflow;
+} bsn_set_t;
+
+static void bsn_add(bsn_set_t *set, const char *v)
+{
+    if (!v || !*v)
+        return;
+    for (size_t i = 0; i < set->count; i++)
+        if (!strcmp(set->value[i], v))
+            return;
+    if (set->count == MAX_BSNS) {
+        set->overflow = 1;
+        return;
+    }
+    set->value[set->count++] = v;
+}
+
+static int is_bsn_type(const char *t)
+{
+    return t && (!strcmp(t, ZR_AUTHZ_TYPE_BSN) || !strcmp(t, ZR_ID_LEGACY_BSN));
+}
+
+/* Every BSN the request names: ids of BSN-typed objects and "bsn" members,
+ * at any depth (a representation holds two). */
+static void bsn_collect(json_t *j, bsn_set_t *set)
+{
+    const char *key;
+    json_t *v;
+    size_t i;
+    if (json_is_object(j)) {
+        if (is_bsn_type(json_string_value(json_object_get(j, "type"))))
+            bsn_add(set, json_string_value(json_object_get(j, "id")));
+        bsn_add(set, json_string_value(json_object_get(j, "bsn")));
+        json_object_foreach(j, key, v) bsn_collect(v, set);
+    } else if (json_is_array(j)) {
+        json_array_foreach(j, i, v) bsn_collect(v, set);
+    }
+}
+
+/* s with every occurrence of every BSN replaced by its hash; NULL when
+ * nothing to replace or on allocation failure (*failed set). */
+static char *bsn_replace(const char *s, bsn_set_t *set, int *failed)
+{
+    zr_buf_t b;
+    int changed = 0;
+    zr_buf_init(&b);
+    while (*s) {
+        size_t i;
+        for (i = 0; i < set->count; i++)
+            if (!strncmp(s, set->value[i], strlen(set->value[i])))
+                break;
+        if (i < set->count) {
+            if (!set->hash[i] && !(set->hash[i] = bsn_hash(set->value[i]))) {
+                *failed = 1;
+                break;
+            }
+            *failed |= zr_buf_appends(&b, set->hash[i]) != 0;
+            s += strlen(set->value[i]);
+            changed = 1;
+        } else {
+            *failed |= zr_buf_append(&b, s, 1) != 0;
+            s++;
+        }
+    }
+    if (*failed || !changed) {
+        zr_buf_free(&b);
+        return NULL;
+    }
+    return zr_buf_steal(&b);
+}
+
+/* Replaces BSNs in every string value of j (in place). */
+static void bsn_scrub(json_t *j, bsn_set_t *set, int *failed)
+{
+    const char *key;
+    json_t *v;
+    size_t i;
+    if (json_is_string(j)) {
+        char *r = bsn_replace(json_string_value(j), set, failed);
+        if (r)
+            *failed |= json_string_set(j, r) != 0;
+        free(r);
+    } else if (json_is_object(j)) {
+        json_object_foreach(j, key, v) bsn_scrub(v, set, failed);
+    } else if (json_is_array(j)) {
+        json_array_foreach(j, i, v) bsn_scrub(v, set, failed);
+    }
+}
+
+/* 1 when text still shows one of the BSNs (a key, a number): last guard. */
+static int bsn_visible(const char *text, const bsn_set_t *set)
+{
+    for (size_t i = 0; i < set->count; i++)
+        if (strstr(text, set->value[i]))
+            return 1;
+    return 0;
+}
+
+static const char *decision_name(zr_authz_decision_t d)
+{
+    return d == ZR_AUTHZ_PERMIT ? "permit" : d == ZR_AUTHZ_DENY ? "deny" : "error";
+}
+
+/* One write() for the whole line; the loop only finishes a short write. */
+static void sink_write(const char *line)
+{
+    size_t len = strlen(line);
+    pthread_mutex_lock(&adl_lock);
+    if (adl_fd >= 0) {
+        size_t done = 0;
+        while (done < len) {
+            ssize_t n = write(adl_fd, line + done, len - done);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                zr_log_error("adl.write_failed", "errno=%d", errno);
+                break;
+            }
+            done += (size_t)n;
+        }
+    }
+    pthread_mutex_unlock(&adl_lock);
+}
+
+static int sink_is_file(void)
+{
+    pthread_mutex_lock(&adl_lock);
+    int file = adl_fd >= 0;
+    pthread_mutex_unlock(&adl_lock);
+    return file;
+}
+
+void zr_authz_log_record_err(const zr_trace_t *trace, const char *pdp, json_t *request, json_t *response,
+                             zr_authz_decision_t decision, const char *error)
+{
+    json_t *rec = NULL, *attrs = NULL, *body = NULL, *req = NULL, *resp = NULL;
+    char *line = NULL, *full = NULL;
+    bsn_set_t bsns = {0};
+    int failed = 0, to_file = sink_is_file();
+    struct timespec now;
+
+    bsn_collect(request, &bsns);
+    req = request ? json_deep_copy(request) : NULL;
+    resp = response ? json_deep_copy(response) : NULL;
+    bsn_scrub(req, &bsns, &failed);
+    bsn_scrub(resp, &bsns, &failed);
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    rec = json_object();
+    attrs = json_object();
+    body = json_object();
+    if (!rec || !attrs || !body)
+        goto end;
+    json_object_set_new(rec, "trace_id", json_string(trace ? trace->trace_id : ""));
+    json_object_set_new(rec, "span_id", json_string(trace ? trace->span_id : ""));
+    if (trace && trace->parent_span_id[0])
+        json_object_set_new(rec, "parent_span_id", json_string(trace->parent_span_id));
+    json_object_set_new(rec, "event_name", json_string("adl.access_evaluation"));
+    json_object_set_new(rec, "timestamp",
+                        json_integer((json_int_t)now.tv_sec * 1000 + now.tv_nsec / 1000000));
+    /* A deny is an outcome, not a failure: status Ok (ADL). */
+    json_object_set_new(rec, "status", json_string(decision == ZR_AUTHZ_ERROR ? "Error" : "Ok"));
+    json_object_set_new(attrs, "decision", json_string(decision_name(decision)));
+    const char *client = json_string_value(json_object_get(json_object_get(request, "resource"), "id"));
+    if (client)
+        json_object_set_new(attrs, "client", json_string(client));
+    if (pdp)
+        json_object_set_new(attrs, "pdp", json_string(pdp));
+    if (error)
+        json_object_set_new(attrs, "error", json_string(error));
+    json_object_set(rec, "attributes", attrs);
+    json_object_set_new(rec, "resource",
+                        json_pack("{s:s, s:s}", "service.name", "zorgrelay", "service.version", ZR_VERSION));
+    /* A record whose scrubbing failed, or that would still show a BSN (say
+     * as a member name), goes out without its body rather than in clear. */
+    if (!failed && !bsns.overflow) {
+        if (req)
+            json_object_set(body, "request", req);
+        if (resp)
+            json_object_set(body, "response", resp);
+        json_object_set(rec, "body", body);
+        line = json_dumps(rec, JSON_COMPACT);
+    }
+    if (!line || bsn_visible(line, &bsns) || (!to_file && strlen(line) > STDERR_MAX_LINE)) {
+        const char *why = line && !bsn_visible(line, &bsns) ? "size" : "personal data";
+        free(line);
+        json_object_del(rec, "body");
+        json_object_set_new(attrs, "body_omitted", json_string(why));
+        line = json_dumps(rec, JSON_COMPACT);
+    }
+    if (!line || bsn_visible(line, &bsns)) {
+        zr_log_error("adl.record_failed", "trace=%s", trace ? trace->trace_id : "-");
+        goto end;
+    }
+    if (to_file) {
+        size_t n = strlen(line);
+        full = malloc(n + 2);
+        if (!full)
+            goto end;
+        memcpy(full, line, n);
+        full[n] = '\n';
+        full[n + 1] = '\0';
+        sink_write(full);
+    } else {
+        zr_log_info("adl", "%s", line);
+    }
+
+end:
+    for (size_t i = 0; i < bsns.count; i++)
+        free(bsns.hash[i]);
+    free(full);
+    free(line);
+    json_decref(body);
+    json_decref(attrs);
+    json_decref(rec);
+    json_decref(req);
+    json_decref(resp);
+}
+
+void zr_authz_log_record(const zr_trace_t *trace, const char *pdp, json_t *request, json_t *response,
+                         zr_authz_decision_t decision)
+{
+    zr_authz_log_record_err(trace, pdp, request, response, decision, NULL);
+}

@@ -1,0 +1,451 @@
+/* The relay as AuthZEN policy enforcement point (AuthZEN 1.0 §Access
+ * Evaluation API, NL Gov profile): one POST per login, a fresh libcurl
+ * handle per call (thread-safe without shared state), TLS >= 1.2 with an
+ * optional pinned CA, a hard timeout, answers capped at 64 KiB and read
+ * strictly. Only "200 + decision true/false" is a decision; everything
+ * else is ZR_AUTHZ_ERROR, which the caller fails closed on (unless the
+ * client is configured fail_open). */
+#include "authz_internal.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "zr/log.h"
+#include "zr/util.h"
+
+#define MAX_ANSWER (64 * 1024)
+#define MAX_REASON 512
+#define DISCOVERY_PATH "/.well-known/authzen-configuration"
+#define DEFAULT_EVALUATION_PATH "/access/v1/evaluation"
+#define DISCOVERY_TTL_S 3600
+
+struct zr_authz_pdp {
+    char *base;               /* pdp URL without trailing slash */
+    char *ca_file;
+    char *processing_activity_id;
+    long timeout_ms;
+    pthread_mutex_t lock;     /* guards the discovery cache */
+    char *endpoint;           /* cached evaluation endpoint; NULL until discovered */
+    time_t endpoint_at;
+};
+
+typedef struct {
+    zr_buf_t buf;
+    int too_large;
+} sink_t;
+
+typedef struct {
+    long status;
+    char *content_type;
+    sink_t body;
+} answer_t;
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static int curl_rc = -1;
+
+static void curl_init_once(void) { curl_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1; }
+
+static size_t sink_write(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    sink_t *s = userdata;
+    size_t n = size * nmemb;
+    if (s->buf.len + n > MAX_ANSWER) {
+        s->too_large = 1;
+        return 0; /* aborts the transfer */
+    }
+    return zr_buf_append(&s->buf, data, n) == 0 ? n : 0;
+}
+
+/* Length of "scheme://authority" of url, 0 when it has none. */
+static size_t origin_len(const char *url)
+{
+    const char *p = strstr(url, "://");
+    if (!p || p == url)
+        return 0;
+    p += 3;
+    size_t n = strcspn(p, "/?#");
+    return n ? (size_t)(p - url) + n : 0;
+}
+
+/* https, or plain http to this machine only: the body carries personal
+ * data. No user info in the authority ("http://localhost:1@elsewhere"). */
+static int url_acceptable(const char *url)
+{
+    static const char *const loopback[] = {"http://127.0.0.1", "http://localhost", "http://[::1]"};
+    size_t o = origin_len(url);
+    if (!o || memchr(url, '@', o))
+        return 0;
+    if (!strncasecmp(url, "https://", 8))
+        return 1;
+    for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++) {
+        size_t n = strlen(loopback[i]);
+        if (!strncasecmp(url, loopback[i], n) && (url[n] == ':' || url[n] == '/' || url[n] == '\0'))
+            return 1;
+    }
+    return 0;
+}
+
+zr_authz_pdp_t *zr_authz_pdp_new(const zr_authzen_client_t *cfg, char *err, size_t errlen)
+{
+    zr_authz_pdp_t *p = NULL, *result = NULL;
+    pthread_once(&curl_once, curl_init_once);
+    if (curl_rc != 0) {
+        snprintf(err, errlen, "authzen: libcurl initialisation failed");
+        goto end;
+    }
+    if (!cfg || !cfg->pdp || !*cfg->pdp) {
+        snprintf(err, errlen, "authzen.pdp: missing");
+        goto end;
+    }
+    if (!url_acceptable(cfg->pdp)) {
+        snprintf(err, errlen, "authzen.pdp: must be an https URL (plain http only on loopback)");
+        goto end;
+    }
+    p = calloc(1, sizeof(*p));
+    if (!p || !(p->base = strdup(cfg->pdp)) || (cfg->tls_ca_file && !(p->ca_file = strdup(cfg->tls_ca_file))) ||
+        (cfg->processing_activity_id && !(p->processing_activity_id = strdup(cfg->processing_activity_id)))) {
+        snprintf(err, errlen, "authzen: out of memory");
+        goto end;
+    }
+    size_t n = strlen(p->base);
+    while (n > 0 && p->base[n - 1] == '/')
+        p->base[--n] = '\0';
+    p->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 2000;
+    pthread_mutex_init(&p->lock, NULL);
+    result = p;
+    p = NULL;
+
+end:
+    if (p) {
+        free(p->base);
+        free(p->ca_file);
+        free(p->processing_activity_id);
+        free(p);
+    }
+    return result;
+}
+
+void zr_authz_pdp_free(zr_authz_pdp_t *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_destroy(&p->lock);
+    free(p->base);
+    free(p->ca_file);
+    free(p->processing_activity_id);
+    free(p->endpoint);
+    free(p);
+}
+
+/* One HTTP exchange (GET when body is NULL). 0 when an answer (any status)
+ * arrived within the limits; -1 with err otherwise. */
+static int http_call(const zr_authz_pdp_t *p, const char *url, const char *body, const char *traceparent,
+                     answer_t *ans, char *err, size_t errlen)
+{
+    CURL *c = NULL;
+    struct curl_slist *headers = NULL;
+    char detail[CURL_ERROR_SIZE] = "", tp_header[80];
+    const char *ct = NULL;
+    int ok = 1, rc = -1;
+    CURLcode res;
+
+    c = curl_easy_init();
+    if (!c) {
+        snprintf(err, errlen, "pdp: cannot create HTTP handle");
+        goto end;
+    }
+    headers = curl_slist_append(headers, "Accept: application/json");
+    if (body) {
+        headers = curl_slist_append(headers, "Content-Type: application/json");
+        headers = curl_slist_append(headers, "Expect:"); /* no 100-continue round trip */
+    }
+    if (traceparent) {
+        /* W3C trace context on the HTTP hop too, not only in the body. */
+        snprintf(tp_header, sizeof(tp_header), "traceparent: %s", traceparent);
+        headers = curl_slist_append(headers, tp_header);
+    }
+    ok &= headers != NULL;
+    ok &= curl_easy_setopt(c, CURLOPT_URL, url) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_PROXY, "") == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2) == CURLE_OK;
+    if (p->ca_file)
+        ok &= curl_easy_setopt(c, CURLOPT_CAINFO, p->ca_file) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, p->timeout_ms) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, p->timeout_ms) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_WRITEDATA, &ans->body) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail) == CURLE_OK;
+    if (body) {
+        ok &= curl_easy_setopt(c, CURLOPT_POSTFIELDS, body) == CURLE_OK;
+        ok &= curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body)) == CURLE_OK;
+    }
+    if (!ok) {
+        snprintf(err, errlen, "pdp: cannot set up the HTTP request");
+        goto end;
+    }
+    res = curl_easy_perform(c);
+    if (ans->body.too_large) {
+        snprintf(err, errlen, "pdp: answer larger than %d bytes", MAX_ANSWER);
+        goto end;
+    }
+    if (res == CURLE_OPERATION_TIMEDOUT) {
+        snprintf(err, errlen, "pdp: timeout after %ld ms", p->timeout_ms);
+        goto end;
+    }
+    if (res != CURLE_OK) {
+        snprintf(err, errlen, "pdp: %s", detail[0] ? detail : curl_easy_strerror(res));
+        goto end;
+    }
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &ans->status);
+    if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
+        ans->content_type = strdup(ct);
+    rc = 0;
+
+end:
+    curl_slist_free_all(headers);
+    if (c)
+        curl_easy_cleanup(c);
+    return rc;
+}
+
+static void answer_free(answer_t *a)
+{
+    free(a->content_type);
+    zr_buf_free(&a->body.buf);
+    memset(a, 0, sizeof(*a));
+}
+
+/* application/json, parameters allowed ("; charset=utf-8"). */
+static int is_json_type(const char *ct)
+{
+    static const char want[] = "application/json";
+    if (!ct || strncasecmp(ct, want, sizeof(want) - 1))
+        return 0;
+    ct += sizeof(want) - 1;
+    while (*ct == ' ')
+        ct++;
+    return *ct == '\0' || *ct == ';';
+}
+
+/* Strict JSON object: no duplicate keys, nothing after it, no NUL. */
+static json_t *parse_object(const answer_t *a)
+{
+    json_t *j = json_loadb(a->body.buf.data ? a->body.buf.data : "", a->body.buf.len,
+                           JSON_REJECT_DUPLICATES, NULL);
+    if (j && !json_is_object(j)) {
+        json_decref(j);
+        j = NULL;
+    }
+    return j;
+}
+
+static char *concat(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    char *r = malloc(la + lb + 1);
+    if (r) {
+        memcpy(r, a, la);
+        memcpy(r + la, b, lb + 1);
+    }
+    return r;
+}
+
+/* The evaluation endpoint: from discovery (cached; a 404 caches the default
+ * path), else the default path. A discovered endpoint must stay on the
+ * PDP's own origin: the request carries personal data and a discovery
+ * document must not send it elsewhere. NULL with err when the PDP cannot
+ * be reached at all (the evaluation would fail the same way). */
+static char *evaluation_endpoint(zr_authz_pdp_t *p, const char *traceparent, char *err, size_t errlen)
+{
+    char *url = NULL, *discovery = NULL;
+    answer_t ans = {0};
+    json_t *doc = NULL;
+    int cacheable = 0;
+    time_t now = zr_time_now();
+
+    pthread_mutex_lock(&p->lock);
+    if (p->endpoint && now - p->endpoint_at < DISCOVERY_TTL_S)
+        url = strdup(p->endpoint);
+    pthread_mutex_unlock(&p->lock);
+    if (url)
+        goto end;
+
+    if (!(discovery = concat(p->base, DISCOVERY_PATH))) {
+        snprintf(err, errlen, "pdp: out of memory");
+        goto end;
+    }
+    if (http_call(p, discovery, NULL, traceparent, &ans, err, errlen) != 0)
+        goto end;
+    if (ans.status == 200 && is_json_type(ans.content_type) && (doc = parse_object(&ans))) {
+        const char *e = json_string_value(json_object_get(doc, "access_evaluation_endpoint"));
+        const char *pdp_id = json_string_value(json_object_get(doc, "policy_decision_point"));
+        size_t o = origin_len(p->base);
+        if (e && (!pdp_id || !strncmp(pdp_id, p->base, strlen(p->base))) && origin_len(e) == o &&
+            !strncasecmp(e, p->base, o) && !strpbrk(e, " \t\r\n"))
+            url = strdup(e);
+        else
+            zr_log_warn("authz.discovery", "pdp=%s result=ignored reason=\"no endpoint on the PDP's origin\"",
+                        p->base);
+        cacheable = 1;
+    } else if (ans.status == 404) {
+        cacheable = 1;
+    } else {
+        /* An odd answer: use the default path now, ask again next time. */
+        zr_log_warn("authz.discovery", "pdp=%s result=failed status=%ld", p->base, ans.status);
+    }
+    if (!url)
+        url = concat(p->base, DEFAULT_EVALUATION_PATH);
+    if (url && cacheable) {
+        pthread_mutex_lock(&p->lock);
+        free(p->endpoint);
+        p->endpoint = strdup(url);
+        p->endpoint_at = now;
+        pthread_mutex_unlock(&p->lock);
+    }
+    if (!url)
+        snprintf(err, errlen, "pdp: out of memory");
+
+end:
+    json_decref(doc);
+    answer_free(&ans);
+    free(discovery);
+    return url;
+}
+
+/* Text of a language map ({"nl": "...", "en-403": "..."}): Dutch first,
+ * then English, then whatever is there. */
+static const char *pick_language(json_t *map)
+{
+    static const char *const prefs[] = {"nl", "en"};
+    const char *key;
+    json_t *v;
+    if (json_is_string(map))
+        return json_string_value(map);
+    if (!json_is_object(map))
+        return NULL;
+    for (size_t i = 0; i < 2; i++) {
+        if (json_is_string(json_object_get(map, prefs[i])))
+            return json_string_value(json_object_get(map, prefs[i]));
+        /* "nl-NL", "en-403" (AuthZEN's example) */
+        json_object_foreach(map, key, v) {
+            if (!strncasecmp(key, prefs[i], 2) && (key[2] == '-' || key[2] == '_') && json_is_string(v))
+                return json_string_value(v);
+        }
+    }
+    json_object_foreach(map, key, v) {
+        if (json_is_string(v))
+            return json_string_value(v);
+    }
+    return NULL;
+}
+
+/* The user-facing reason: context.reason_user, else context.reason.
+ * reason_admin is for operators and stays in the decision log. Control
+ * characters become spaces; at most MAX_REASON bytes, cut on a UTF-8
+ * character boundary. */
+static char *reason_text(json_t *answer)
+{
+    json_t *ctx = json_object_get(answer, "context");
+    const char *text = pick_language(json_object_get(ctx, "reason_user"));
+    if (!text)
+        text = pick_language(json_object_get(ctx, "reason"));
+    if (!text || !*text)
+        return NULL;
+    size_t n = strlen(text);
+    if (n > MAX_REASON) {
+        n = MAX_REASON;
+        while (n > 0 && ((unsigned char)text[n] & 0xc0) == 0x80)
+            n--;
+    }
+    char *r = strndup(text, n);
+    for (char *c = r; c && *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = ' ';
+    return r;
+}
+
+zr_authz_decision_t zr_authz_evaluate(zr_authz_pdp_t *p, const zr_trace_t *trace, json_t *subject,
+                                      const char *client_id, char **reason, char *err, size_t errlen)
+{
+    zr_authz_decision_t decision = ZR_AUTHZ_ERROR;
+    json_t *req = NULL, *action = NULL, *resp = NULL, *value;
+    char *body = NULL, *url = NULL, traceparent[64], when[21], why[256] = "";
+    answer_t ans = {0};
+
+    if (reason)
+        *reason = NULL;
+    if (!p || !trace || !json_is_object(subject) || !client_id || !*client_id) {
+        snprintf(why, sizeof(why), "pdp: incomplete evaluation request");
+        goto end;
+    }
+    zr_trace_format(trace, traceparent, sizeof(traceparent));
+    zr_time_format_iso8601(zr_time_now(), when); /* RFC 3339 in UTC */
+    action = json_pack("{s:s}", "name", "login");
+    if (action && p->processing_activity_id)
+        json_object_set_new(action, "properties",
+                            json_pack("{s:s}", "processing_activity_id", p->processing_activity_id));
+    req = json_pack("{s:O, s:O, s:{s:s, s:s}, s:{s:s, s:s}}", "subject", subject, "action", action, "resource",
+                    "type", "client", "id", client_id, "context", "time", when, "traceparent", traceparent);
+    if (!req || !(body = json_dumps(req, JSON_COMPACT))) {
+        snprintf(why, sizeof(why), "pdp: cannot build the request");
+        goto end;
+    }
+    if (!(url = evaluation_endpoint(p, traceparent, why, sizeof(why))))
+        goto end;
+    if (http_call(p, url, body, traceparent, &ans, why, sizeof(why)) != 0)
+        goto end;
+    /* AuthZEN: a deny is a 200 with false; any other status is no decision. */
+    if (ans.status != 200) {
+        snprintf(why, sizeof(why), "pdp: HTTP %ld", ans.status);
+        goto end;
+    }
+    if (!is_json_type(ans.content_type)) {
+        snprintf(why, sizeof(why), "pdp: answer is not application/json");
+        goto end;
+    }
+    if (!(resp = parse_object(&ans))) {
+        snprintf(why, sizeof(why), "pdp: answer is not a JSON object");
+        goto end;
+    }
+    value = json_object_get(resp, "decision");
+    if (json_is_true(value)) {
+        decision = ZR_AUTHZ_PERMIT;
+    } else if (json_is_false(value)) {
+        decision = ZR_AUTHZ_DENY;
+    } else {
+        snprintf(why, sizeof(why), "pdp: decision missing or not a boolean");
+        goto end;
+    }
+    if (reason)
+        *reason = reason_text(resp);
+
+end:
+    if (p)
+        zr_authz_log_record_err(trace, p->base, req, resp, decision, decision == ZR_AUTHZ_ERROR ? why : NULL);
+    if (decision == ZR_AUTHZ_ERROR)
+        zr_log_warn("authz.evaluate", "pdp=%s client=%s trace=%s result=error reason=\"%s\"", p ? p->base : "-",
+                    client_id ? client_id : "-", trace ? trace->trace_id : "-", why);
+    else
+        zr_log_info("authz.evaluate", "pdp=%s client=%s trace=%s result=%s", p->base, client_id, trace->trace_id,
+                    decision == ZR_AUTHZ_PERMIT ? "permit" : "deny");
+    if (err && errlen)
+        snprintf(err, errlen, "%s", why);
+    answer_free(&ans);
+    json_decref(resp);
+    json_decref(req);
+    json_decref(action);
+    free(body);
+    free(url);
+    return decision;
+}

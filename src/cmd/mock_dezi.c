@@ -1,0 +1,46 @@
+/* `zorgrelay mock-dezi CONFIG`: the built-in stand-in for Dezi (src/mock/
+ * dezi_*.c), for demos and end-to-end tests. Refused in production and
+ * without a `mock_dezi` section. */
+#include "zr/cmd.h"
+
+#include <stdio.h>
+
+#include "zr/config.h"
+#include "zr/log.h"
+#include "zr/mock.h"
+
+int zr_cmd_mock_dezi(int argc, char **argv)
+{
+    zr_config_errors_t errs = {0};
+    zr_config_t *cfg = NULL;
+    int rc = 1;
+
+    if (argc != 2) {
+        fprintf(stderr, "usage: zorgrelay mock-dezi CONFIG\n");
+        return 2;
+    }
+    zr_log_set_component("mock-dezi");
+    cfg = zr_config_load(argv[1], &errs);
+    if (!cfg) {
+        for (size_t i = 0; i < errs.count; i++)
+            fprintf(stderr, "%s\n", errs.lines[i]);
+        fprintf(stderr, "zorgrelay: mock-dezi refusing to start: %zu configuration error%s\n", errs.count,
+                errs.count == 1 ? "" : "s");
+        goto end;
+    }
+    if (cfg->environment == ZR_ENV_PRODUCTION) {
+        fprintf(stderr, "zorgrelay: mock-dezi refusing to start: environment is production\n");
+        goto end;
+    }
+    if (!cfg->has_mock_dezi) {
+        fprintf(stderr, "zorgrelay: mock-dezi refusing to start: the configuration has no `mock_dezi` section\n");
+        goto end;
+    }
+    zr_log_set_level((zr_log_level_t)cfg->log_level);
+    rc = zr_mock_dezi_serve(cfg);
+end:
+    if (cfg)
+        zr_config_free(cfg);
+    zr_config_errors_free(&errs);
+    return rc;
+}

@@ -1,0 +1,275 @@
+/* JOSE for Dezi on cjose + jansson: RS256 signatures only (spec v0.7 §3.4,
+ * §5.3: id_token, envelope, verklaring and list are RS256), JWE only as
+ * RSA-OAEP + A256CBC-HS512 (§4.3.6). Headers and payloads are parsed here
+ * with duplicate keys refused, before cjose sees them. */
+#include "dezi_internal.h"
+#include "zr/util.h"
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int json_depth_ok(json_t *v, int depth)
+{
+    const char *k;
+    json_t *child;
+    size_t i;
+    if (depth > ZR_DEZI_MAX_JSON_DEPTH)
+        return 0;
+    if (json_is_object(v)) {
+        json_object_foreach(v, k, child) if (!json_depth_ok(child, depth + 1)) return 0;
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, child) if (!json_depth_ok(child, depth + 1)) return 0;
+    }
+    return 1;
+}
+
+json_t *zr_dezi_json_parse(const char *text, size_t len)
+{
+    json_error_t jerr;
+    json_t *v = NULL;
+    if (!text || len > ZR_DEZI_MAX_RESPONSE)
+        return NULL;
+    v = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (v && (!json_is_object(v) || !json_depth_ok(v, 0))) {
+        json_decref(v);
+        v = NULL;
+    }
+    return v;
+}
+
+int zr_dezi_jose_dots(const char *compact, size_t len)
+{
+    int n = 0;
+    for (size_t i = 0; i < len; i++)
+        if (compact[i] == '.')
+            n++;
+    return n;
+}
+
+json_t *zr_dezi_jose_header(const char *compact)
+{
+    const char *dot = compact ? strchr(compact, '.') : NULL;
+    char *seg = NULL;
+    uint8_t *raw = NULL;
+    size_t rawlen = 0;
+    json_t *h = NULL;
+
+    if (!dot || dot == compact || (size_t)(dot - compact) > 8192)
+        goto end;
+    seg = strndup(compact, (size_t)(dot - compact));
+    if (!seg || zr_base64url_decode(seg, &raw, &rawlen) != 0)
+        goto end;
+    h = zr_dezi_json_parse((const char *)raw, rawlen);
+    /* Extensions we do not understand must not be ignored (RFC 7515 §4.1.11). */
+    if (h && json_object_get(h, "crit")) {
+        json_decref(h);
+        h = NULL;
+    }
+end:
+    free(seg);
+    free(raw);
+    return h;
+}
+
+static int set_bn(json_t *jwk, const char *name, EVP_PKEY *pkey, const char *param, int pad)
+{
+    BIGNUM *bn = NULL;
+    uint8_t *buf = NULL;
+    char *b64 = NULL;
+    int rc = -1, len = 0;
+
+    if (EVP_PKEY_get_bn_param(pkey, param, &bn) != 1)
+        goto end;
+    len = pad > 0 ? pad : BN_num_bytes(bn);
+    buf = malloc((size_t)(len > 0 ? len : 1));
+    if (!buf || BN_bn2binpad(bn, buf, len) != len)
+        goto end;
+    b64 = zr_base64url_encode(buf, (size_t)len);
+    if (!b64 || json_object_set_new(jwk, name, json_string(b64)) != 0)
+        goto end;
+    rc = 0;
+end:
+    if (buf)
+        OPENSSL_cleanse(buf, (size_t)(len > 0 ? len : 1));
+    free(buf);
+    if (b64)
+        OPENSSL_cleanse(b64, strlen(b64));
+    free(b64);
+    BN_clear_free(bn);
+    return rc;
+}
+
+json_t *zr_dezi_jwk_from_pkey(EVP_PKEY *pkey, int priv)
+{
+    json_t *jwk = json_object();
+    int ok = 0;
+
+    if (!pkey || !jwk)
+        goto end;
+    if (EVP_PKEY_is_a(pkey, "RSA")) {
+        json_object_set_new(jwk, "kty", json_string("RSA"));
+        if (set_bn(jwk, "n", pkey, OSSL_PKEY_PARAM_RSA_N, 0) != 0 ||
+            set_bn(jwk, "e", pkey, OSSL_PKEY_PARAM_RSA_E, 0) != 0)
+            goto end;
+        if (priv && (set_bn(jwk, "d", pkey, OSSL_PKEY_PARAM_RSA_D, 0) != 0 ||
+                     set_bn(jwk, "p", pkey, OSSL_PKEY_PARAM_RSA_FACTOR1, 0) != 0 ||
+                     set_bn(jwk, "q", pkey, OSSL_PKEY_PARAM_RSA_FACTOR2, 0) != 0 ||
+                     set_bn(jwk, "dp", pkey, OSSL_PKEY_PARAM_RSA_EXPONENT1, 0) != 0 ||
+                     set_bn(jwk, "dq", pkey, OSSL_PKEY_PARAM_RSA_EXPONENT2, 0) != 0 ||
+                     set_bn(jwk, "qi", pkey, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, 0) != 0))
+            goto end;
+        ok = 1;
+    } else if (EVP_PKEY_is_a(pkey, "EC")) {
+        char group[64] = "";
+        if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), NULL) != 1 ||
+            (strcmp(group, "prime256v1") != 0 && strcmp(group, "P-256") != 0))
+            goto end;
+        json_object_set_new(jwk, "kty", json_string("EC"));
+        json_object_set_new(jwk, "crv", json_string("P-256"));
+        if (set_bn(jwk, "x", pkey, OSSL_PKEY_PARAM_EC_PUB_X, 32) != 0 ||
+            set_bn(jwk, "y", pkey, OSSL_PKEY_PARAM_EC_PUB_Y, 32) != 0)
+            goto end;
+        if (priv && set_bn(jwk, "d", pkey, OSSL_PKEY_PARAM_PRIV_KEY, 32) != 0)
+            goto end;
+        ok = 1;
+    }
+end:
+    if (!ok) {
+        json_decref(jwk);
+        jwk = NULL;
+    }
+    return jwk;
+}
+
+cjose_jwk_t *zr_dezi_cjose_jwk(json_t *jwk)
+{
+    cjose_err cerr;
+    cjose_jwk_t *out = NULL;
+    char *text = jwk ? json_dumps(jwk, JSON_COMPACT) : NULL;
+    if (text) {
+        out = cjose_jwk_import(text, strlen(text), &cerr);
+        OPENSSL_cleanse(text, strlen(text));
+    }
+    free(text);
+    return out;
+}
+
+json_t *zr_dezi_jws_verify(const char *compact, cjose_jwk_t *key)
+{
+    cjose_err cerr;
+    cjose_jws_t *jws = NULL;
+    json_t *hdr = NULL, *claims = NULL;
+    uint8_t *plain = NULL;
+    size_t plain_len = 0, len;
+
+    if (!compact || !key)
+        goto end;
+    len = strlen(compact);
+    if (len > ZR_DEZI_MAX_RESPONSE || zr_dezi_jose_dots(compact, len) != 2)
+        goto end;
+    /* The header decides the algorithm, so pin it before cjose does: never
+     * none, never HMAC with a public key as secret. */
+    hdr = zr_dezi_jose_header(compact);
+    if (!hdr || !json_is_string(json_object_get(hdr, "alg")) ||
+        strcmp(json_string_value(json_object_get(hdr, "alg")), "RS256") != 0)
+        goto end;
+    if (cjose_jwk_get_kty(key, &cerr) != CJOSE_JWK_KTY_RSA)
+        goto end;
+    jws = cjose_jws_import(compact, len, &cerr);
+    if (!jws || !cjose_jws_verify(jws, key, &cerr))
+        goto end;
+    if (!cjose_jws_get_plaintext(jws, &plain, &plain_len, &cerr))
+        goto end;
+    claims = zr_dezi_json_parse((const char *)plain, plain_len);
+end:
+    json_decref(hdr);
+    cjose_jws_release(jws);
+    return claims;
+}
+
+char *zr_dezi_jws_sign(EVP_PKEY *key, const char *kid, json_t *claims)
+{
+    cjose_err cerr;
+    cjose_header_t *hdr = NULL;
+    cjose_jwk_t *jwk = NULL;
+    cjose_jws_t *jws = NULL;
+    json_t *j = NULL;
+    char *payload = NULL, *out = NULL;
+    const char *compact = NULL;
+    const char *alg = EVP_PKEY_is_a(key, "EC") ? CJOSE_HDR_ALG_ES256 : CJOSE_HDR_ALG_RS256;
+
+    j = zr_dezi_jwk_from_pkey(key, 1);
+    jwk = zr_dezi_cjose_jwk(j);
+    payload = json_dumps(claims, JSON_COMPACT);
+    hdr = cjose_header_new(&cerr);
+    if (!jwk || !payload || !hdr || !cjose_header_set(hdr, CJOSE_HDR_ALG, alg, &cerr) ||
+        !cjose_header_set(hdr, "typ", "JWT", &cerr) || (kid && !cjose_header_set(hdr, CJOSE_HDR_KID, kid, &cerr)))
+        goto end;
+    jws = cjose_jws_sign(jwk, hdr, (const uint8_t *)payload, strlen(payload), &cerr);
+    if (!jws || !cjose_jws_export(jws, &compact, &cerr))
+        goto end;
+    out = strdup(compact);
+end:
+    cjose_jws_release(jws);
+    cjose_header_release(hdr);
+    cjose_jwk_release(jwk);
+    json_decref(j);
+    free(payload);
+    return out;
+}
+
+/* NumericDate; the revocation list writes them as strings of digits
+ * (spec v0.7 §6.3.4), so both are read. */
+int zr_dezi_claim_time(json_t *claims, const char *name, time_t *out)
+{
+    json_t *v = json_object_get(claims, name);
+    if (json_is_integer(v)) {
+        *out = (time_t)json_integer_value(v);
+        return *out > 0 ? 0 : -1;
+    }
+    if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        char *endp = NULL;
+        long long n;
+        if (!*s || strlen(s) > 15)
+            return -1;
+        for (const char *p = s; *p; p++)
+            if (!isdigit((unsigned char)*p))
+                return -1;
+        n = strtoll(s, &endp, 10);
+        *out = (time_t)n;
+        return n > 0 ? 0 : -1;
+    }
+    return -1;
+}
+
+int zr_dezi_aud_contains(json_t *claims, const char *client_id)
+{
+    json_t *aud = json_object_get(claims, "aud"), *v;
+    size_t i;
+    if (json_is_string(aud))
+        return strcmp(json_string_value(aud), client_id) == 0;
+    if (json_is_array(aud))
+        json_array_foreach(aud, i, v) if (json_is_string(v) && !strcmp(json_string_value(v), client_id)) return 1;
+    return 0;
+}
+
+int zr_dezi_iss_matches(const char *iss, const char *issuer)
+{
+    const char *host;
+    size_t hlen;
+    if (!iss || !issuer)
+        return 0;
+    if (!strcmp(iss, issuer))
+        return 1;
+    host = strstr(issuer, "://");
+    if (!host)
+        return 0;
+    host += 3;
+    hlen = strcspn(host, "/");
+    return strlen(iss) == hlen && !strncmp(iss, host, hlen) && host[hlen] == '\0';
+}

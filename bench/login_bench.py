@@ -33,7 +33,7 @@ def one_login(issuer, client_id, secret, redirect_uri, identity):
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     q = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri, "scope": "openid",
          "state": secrets.token_urlsafe(8), "nonce": secrets.token_urlsafe(8), "code_challenge": challenge,
-         "code_challenge_method": "S256"}
+         "code_challenge_method": "S256", "login_method": "patient"}  # the demo portal also serves professionals
     r = s.get(issuer + "/authorize", params=q, allow_redirects=False)
     action = unescape(FORM_ACTION.search(r.text).group(1))
     fields = {unescape(k): unescape(v) for k, v in FORM_FIELD.findall(r.text)}

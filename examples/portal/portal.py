@@ -56,12 +56,17 @@ class Portal(http.server.BaseHTTPRequestHandler):
         url = urllib.parse.urlparse(self.path)
         if url.path == "/":
             self.send_page('<p>Log in om uw gegevens te zien.</p><p><a class="button" href="/login">'
-                           'Inloggen met DigiD</a></p>')
+                           'Inloggen met DigiD</a> <a class="button" href="/login?method=professional">'
+                           'Inloggen als zorgverlener</a> <a class="button" href="/login?method=choose">'
+                           'Laat de relay vragen</a></p>')
         elif url.path == "/login":
             verifier = secrets.token_urlsafe(48)
             nonce = secrets.token_urlsafe(16)
+            # The relay asks patient or professional unless login_method says it.
+            method = dict(urllib.parse.parse_qsl(url.query)).get("method", "patient")
+            extra = {"login_method": method} if method in ("patient", "professional") else {}
             auth_url, state = self.client().create_authorization_url(self.cfg.disco["authorization_endpoint"],
-                                                                     code_verifier=verifier, nonce=nonce)
+                                                                     code_verifier=verifier, nonce=nonce, **extra)
             sid = secrets.token_urlsafe(24)
             SESSIONS[sid] = {"state": state, "nonce": nonce, "verifier": verifier}
             self.send_response(302)

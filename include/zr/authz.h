@@ -37,6 +37,9 @@ json_t *zr_authz_subject_patient(const zr_subject_t *s, const char *tenant_entit
 /* Professional via Dezi: type uzi-nr-pers URI, id dezi_nummer, properties
  * ura, rol_code, rol_code_bron, loa, verklaring_id, mapped roles. */
 json_t *zr_authz_subject_professional(const zr_dezi_professional_t *p, const char *const *roles, size_t role_count);
+/* The same from a professional subject (zr_subject_t.kind professional, its
+ * mapped roles included). NULL for a patient. */
+json_t *zr_authz_subject_professional_from_subject(const zr_subject_t *s);
 
 /* ---- AuthZEN access evaluation ---- */
 typedef enum {

@@ -29,8 +29,22 @@ typedef struct {
     int force_authn;          /* prompt=login */
     char *care_provider;      /* the care provider (tenant id) the login is for: the
                                  client's default, or the `care_provider` parameter of
-                                 a shared portal, checked against the client's list */
+                                 a shared portal, checked against the client's list;
+                                 NULL for a professional login */
+    int login_method;         /* ZR_LOGIN_PATIENT or ZR_LOGIN_PROFESSIONAL; 0 when the
+                                 client allows both and the request chose neither
+                                 (the relay then shows the chooser) */
+    char *traceparent;        /* the portal's W3C traceparent, when it sent one */
 } zr_oidc_authz_t;
+
+/* Preselecting the login method (issue 4): login_method=patient|professional,
+ * or login_hint with the same values. */
+#define ZR_OIDC_PARAM_LOGIN_METHOD "login_method"
+/* min_loa by login_method (docs/claims.md): patient or 0 -> the client's
+ * min_loa raised by acr_values (TVS services checked); professional ->
+ * dezi.min_loa raised by acr_values (no TVS check, care_provider NULL).
+ * finish holds a professional to dezi.min_loa (and to min_loa when the
+ * request chose professional), never to the patient minimum. */
 
 typedef enum {
     ZR_OIDC_AUTHZ_OK = 0,     /* proceed to the login */
@@ -64,6 +78,9 @@ int zr_oidc_handle_discovery(void *ctx, const zr_http_request_t *req, zr_http_re
 int zr_oidc_handle_jwks(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
 int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
 int zr_oidc_handle_userinfo(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
+/* POST /introspect (RFC 7662): callers authenticate like at /token and must
+ * have introspection: true; they learn about their own tokens only. */
+int zr_oidc_handle_introspect(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
 
 /* Routing after a reload (src/relay keeps replaced configurations for
  * logins in flight): the client a token request claims to be (unverified),

@@ -5,6 +5,7 @@
 #ifndef ZR_SUBJECT_H
 #define ZR_SUBJECT_H
 
+#include <stddef.h>
 #include <time.h>
 #include "zr/tenant.h"
 
@@ -15,7 +16,31 @@ typedef struct {
     char *value;     /* the BSN (9 digits, 11-proof checked) */
 } zr_subject_id_t;
 
+/* Who logged in: a patient through TVS, or a healthcare professional
+ * through Dezi (issue 4). */
+typedef enum { ZR_SUBJECT_PATIENT = 0, ZR_SUBJECT_PROFESSIONAL = 1 } zr_subject_kind_t;
+
+/* A professional (from a validated Dezi verklaring, src/dezi/): the care
+ * identity is dezi_nummer + ura + rol_code. roles are the portal's own roles
+ * the client's role_rules mapped rol_code (and URA) to. */
 typedef struct {
+    char *dezi_nummer;
+    char *initials;          /* voorletters */
+    char *surname_prefix;    /* voorvoegsel, may be NULL */
+    char *surname;           /* achternaam */
+    char *ura;               /* abonnee_nummer */
+    char *organisation_name; /* abonnee_naam */
+    char *rol_code;
+    char *rol_naam;
+    char *rol_code_bron;
+    char *verklaring_id;
+    char **roles;
+    size_t role_count;
+} zr_subject_professional_t;
+
+typedef struct {
+    zr_subject_kind_t kind;          /* patient unless set */
+    zr_subject_professional_t pro;   /* kind == ZR_SUBJECT_PROFESSIONAL; acting/legal then unused */
     zr_subject_id_t acting;          /* ActingSubjectID: who logged in (always) */
     int has_legal;                   /* representation: the patient represented */
     zr_subject_id_t legal;           /* LegalSubjectID */

@@ -130,3 +130,22 @@ end:
     json_decref(subject);
     return result;
 }
+
+/* The same from the subject the relay hands on (its professional part). */
+json_t *zr_authz_subject_professional_from_subject(const zr_subject_t *s)
+{
+    zr_dezi_professional_t p;
+    if (!s || s->kind != ZR_SUBJECT_PROFESSIONAL)
+        return NULL;
+    memset(&p, 0, sizeof(p));
+    /* A read-only view: nothing is freed through p. */
+    p.dezi_nummer = s->pro.dezi_nummer;
+    p.ura = s->pro.ura;
+    p.organisation_name = s->pro.organisation_name;
+    p.rol_code = s->pro.rol_code;
+    p.rol_naam = s->pro.rol_naam;
+    p.rol_code_bron = s->pro.rol_code_bron;
+    p.verklaring_id = s->pro.verklaring_id;
+    p.loa = s->loa;
+    return zr_authz_subject_professional(&p, (const char *const *)s->pro.roles, s->pro.role_count);
+}

@@ -1,4 +1,7 @@
-/* The authenticated subject: wiping, the BSN 11-proof, (de)serialisation. */
+/* The authenticated subject: wiping, the BSN 11-proof, (de)serialisation.
+ * A patient (TVS) carries BSNs in acting/legal; a professional (Dezi) carries
+ * the verklaring's fields in pro. Both are personal data: every string is
+ * wiped before it is freed. */
 #include "zr/subject.h"
 #include "zr/util.h"
 
@@ -17,10 +20,30 @@ static void wipe_free(char **p)
     }
 }
 
+static void professional_clear(zr_subject_professional_t *p)
+{
+    wipe_free(&p->dezi_nummer);
+    wipe_free(&p->initials);
+    wipe_free(&p->surname_prefix);
+    wipe_free(&p->surname);
+    wipe_free(&p->ura);
+    wipe_free(&p->organisation_name);
+    wipe_free(&p->rol_code);
+    wipe_free(&p->rol_naam);
+    wipe_free(&p->rol_code_bron);
+    wipe_free(&p->verklaring_id);
+    for (size_t i = 0; p->roles && i < p->role_count; i++)
+        wipe_free(&p->roles[i]);
+    free(p->roles);
+    p->roles = NULL;
+    p->role_count = 0;
+}
+
 void zr_subject_clear(zr_subject_t *s)
 {
     if (!s)
         return;
+    professional_clear(&s->pro);
     wipe_free(&s->acting.id_type);
     wipe_free(&s->acting.value);
     wipe_free(&s->legal.id_type);
@@ -56,10 +79,35 @@ static void set_str(json_t *o, const char *k, const char *v)
         json_object_set_new(o, k, json_string(v));
 }
 
+/* The professional part: {"dezi_nummer": ..., "roles": [...]}. */
+static json_t *professional_to_json(const zr_subject_professional_t *p)
+{
+    json_t *o = json_object(), *roles = json_array();
+    set_str(o, "dezi_nummer", p->dezi_nummer);
+    set_str(o, "initials", p->initials);
+    set_str(o, "surname_prefix", p->surname_prefix);
+    set_str(o, "surname", p->surname);
+    set_str(o, "ura", p->ura);
+    set_str(o, "organisation_name", p->organisation_name);
+    set_str(o, "rol_code", p->rol_code);
+    set_str(o, "rol_naam", p->rol_naam);
+    set_str(o, "rol_code_bron", p->rol_code_bron);
+    set_str(o, "verklaring_id", p->verklaring_id);
+    for (size_t i = 0; i < p->role_count; i++)
+        if (p->roles[i])
+            json_array_append_new(roles, json_string(p->roles[i]));
+    json_object_set_new(o, "roles", roles);
+    return o;
+}
+
 char *zr_subject_to_json(const zr_subject_t *s)
 {
     json_t *o = json_object();
     char *out;
+    if (s->kind == ZR_SUBJECT_PROFESSIONAL) {
+        json_object_set_new(o, "kind", json_string("professional"));
+        json_object_set_new(o, "pro", professional_to_json(&s->pro));
+    }
     set_str(o, "acting_type", s->acting.id_type);
     set_str(o, "acting", s->acting.value);
     if (s->has_legal) {
@@ -84,14 +132,54 @@ static char *get_str(json_t *o, const char *k)
     return v ? strdup(v) : NULL;
 }
 
+static int professional_from_json(json_t *o, zr_subject_professional_t *p)
+{
+    json_t *roles = json_object_get(o, "roles"), *v;
+    size_t i;
+    if (!json_is_object(o) || (roles && !json_is_array(roles)))
+        return -1;
+    p->dezi_nummer = get_str(o, "dezi_nummer");
+    p->initials = get_str(o, "initials");
+    p->surname_prefix = get_str(o, "surname_prefix");
+    p->surname = get_str(o, "surname");
+    p->ura = get_str(o, "ura");
+    p->organisation_name = get_str(o, "organisation_name");
+    p->rol_code = get_str(o, "rol_code");
+    p->rol_naam = get_str(o, "rol_naam");
+    p->rol_code_bron = get_str(o, "rol_code_bron");
+    p->verklaring_id = get_str(o, "verklaring_id");
+    if (json_array_size(roles) > 0) {
+        p->roles = calloc(json_array_size(roles), sizeof(*p->roles));
+        if (!p->roles)
+            return -1;
+        json_array_foreach(roles, i, v) {
+            if (!json_is_string(v) || !(p->roles[p->role_count] = strdup(json_string_value(v))))
+                return -1;
+            p->role_count++;
+        }
+    }
+    return p->dezi_nummer ? 0 : -1;
+}
+
 int zr_subject_from_json(const char *json, zr_subject_t *out)
 {
     json_error_t jerr;
-    json_t *o = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *o = json_loads(json, JSON_REJECT_DUPLICATES, &jerr), *kind;
     int rc = -1;
     memset(out, 0, sizeof(*out));
     if (!o || !json_is_object(o))
         goto end;
+    /* No "kind": a patient (records written before issue 4 too). */
+    kind = json_object_get(o, "kind");
+    if (kind && !(json_is_string(kind) && strcmp(json_string_value(kind), "professional") == 0))
+        goto end;
+    if (kind) {
+        out->kind = ZR_SUBJECT_PROFESSIONAL;
+        if (professional_from_json(json_object_get(o, "pro"), &out->pro) != 0) {
+            zr_subject_clear(out);
+            goto end;
+        }
+    }
     out->acting.id_type = get_str(o, "acting_type");
     out->acting.value = get_str(o, "acting");
     out->legal.id_type = get_str(o, "legal_type");
@@ -104,7 +192,8 @@ int zr_subject_from_json(const char *json, zr_subject_t *out)
     out->name_id = get_str(o, "name_id");
     out->session_index = get_str(o, "session_index");
     out->tenant_id = get_str(o, "tenant");
-    rc = out->acting.value ? 0 : -1;
+    /* Who logged in must be known: the BSN, or the Dezi number. */
+    rc = (out->kind == ZR_SUBJECT_PROFESSIONAL ? out->pro.dezi_nummer != NULL : out->acting.value != NULL) ? 0 : -1;
     if (rc != 0)
         zr_subject_clear(out);
 end:

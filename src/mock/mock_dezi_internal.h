@@ -12,6 +12,7 @@
 
 #include "mock_internal.h"
 #include "zr/config.h"
+#include "zr/dezi.h"
 #include "zr/http.h"
 
 /* Which claim shape a test professional's verklaring has. */
@@ -47,8 +48,9 @@ const zr_mock_dezi_person_t *zr_mock_dezi_person_by_verklaring(const char *verkl
 
 /* Claim values the mock writes. */
 #define ZR_MOCK_DEZI_LOA_HIGH "http://eidas.europa.eu/LoA/high"
-#define ZR_MOCK_DEZI_SCHEMA_VERKLARING "https://www.dezi.nl/json_schemas/verklaring_v1.json"
-#define ZR_MOCK_DEZI_SCHEMA_VERKLARING_2024 "https://www.dezi.nl/json_schemas/v1/verklaring.json"
+/* The schema URLs the relay's client reads (include/zr/dezi.h): one truth. */
+#define ZR_MOCK_DEZI_SCHEMA_VERKLARING ZR_DEZI_SCHEMA_V1_ALT
+#define ZR_MOCK_DEZI_SCHEMA_VERKLARING_2024 ZR_DEZI_SCHEMA_2024
 #define ZR_MOCK_DEZI_SCHEMA_USERINFO "https://www.dezi.nl/json_schemas/v1/userinfo.json"
 #define ZR_MOCK_DEZI_BRON_BIG "http://www.dezi.nl/rol_code_bron/big"
 

@@ -185,16 +185,49 @@ static const char *choose_care_provider(const zr_client_t *c, const char *asked)
     return NULL;
 }
 
+/* The login methods a client allows; a hand-made client without any is a
+ * patients' client (the configuration's default). */
+static int client_login_methods(const zr_client_t *c)
+{
+    int m = c->login_methods & (ZR_LOGIN_PATIENT | ZR_LOGIN_PROFESSIONAL);
+    return m ? m : ZR_LOGIN_PATIENT;
+}
+
+static int login_method_parse(const char *v)
+{
+    if (strcmp(v, "patient") == 0)
+        return ZR_LOGIN_PATIENT;
+    if (strcmp(v, "professional") == 0)
+        return ZR_LOGIN_PROFESSIONAL;
+    return 0;
+}
+
+/* W3C Trace Context §3.2: kept only when it is a plausible header value;
+ * it is passed on (AuthZEN context, logs), never interpreted here. */
+#define MAX_TRACEPARENT_LEN 128
+
+static const char *traceparent_of(const zr_http_request_t *req)
+{
+    const char *tp = zr_kv_get(&req->headers, "traceparent");
+    if (!tp || !*tp || strlen(tp) > MAX_TRACEPARENT_LEN || !printable(tp))
+        return NULL;
+    for (const char *c = tp; *c; c++)
+        if ((unsigned char)*c > 0x7e)
+            return NULL;
+    return tp;
+}
+
 zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_request_t *req,
                                                zr_http_response_t *resp, zr_oidc_authz_t *out)
 {
     const zr_kvlist_t *p;
     const zr_client_t *c;
     const char *client_id, *redirect_uri, *state = NULL, *v, *prompt, *scope, *challenge, *method, *nonce;
-    const char *care_provider;
+    const char *care_provider = NULL, *traceparent, *hint;
     const char *error = NULL, *description = NULL;
     char ref[16];
     zr_loa_t acr_min;
+    int methods, login_method = 0, hinted = 0;
 
     memset(out, 0, sizeof(*out));
     zr_oidc_reference(ref);
@@ -286,25 +319,57 @@ zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_requ
     }
     out->force_authn = (prompt && has_word(prompt, "login")) || ((v = zr_kv_get(p, "max_age")) && strcmp(v, "0") == 0);
 
-    /* Minimum LoA: the client's agreement, raised (never lowered) by
-     * acr_values. A level the care provider has no TVS service for cannot be
-     * met: refused now rather than after a login that cannot count. */
-    out->min_loa = c->min_loa;
-    acr_min = acr_minimum(zr_kv_get(p, "acr_values"));
-    if (acr_min > out->min_loa)
-        out->min_loa = acr_min;
-    v = zr_kv_get(p, ZR_OIDC_PARAM_CARE_PROVIDER);
-    care_provider = choose_care_provider(c, v);
-    if (!care_provider) {
-        error = "invalid_request";
-        description = v ? "care_provider is not one of this client's care providers"
-                        : "care_provider is required: this client serves several care providers";
+    /* Login method (issue 4): login_method, or login_hint when it names one
+     * (any other login_hint is a hint we may ignore, OIDC Core §3.1.2.1). */
+    methods = client_login_methods(c);
+    v = zr_kv_get(p, ZR_OIDC_PARAM_LOGIN_METHOD);
+    hint = zr_kv_get(p, "login_hint");
+    if (v && !(login_method = login_method_parse(v))) {
+        error = "invalid_request", description = "login_method must be patient or professional";
         goto refuse;
     }
-    if (!tenant_can_reach(op->cfg, care_provider, out->min_loa)) {
+    if (hint && (hinted = login_method_parse(hint)) != 0) {
+        if (login_method && hinted != login_method) {
+            error = "invalid_request", description = "login_method and login_hint disagree";
+            goto refuse;
+        }
+        login_method = hinted;
+    }
+    if (login_method && !(methods & login_method)) {
+        error = "invalid_request", description = "login method not allowed for this client";
+        goto refuse;
+    }
+    if (!login_method && methods != (ZR_LOGIN_PATIENT | ZR_LOGIN_PROFESSIONAL))
+        login_method = methods; /* the client's only method */
+    out->login_method = login_method;
+
+    /* Minimum LoA: the client's agreement, raised (never lowered) by
+     * acr_values. For a login that may be a patient's, a level the care
+     * provider has no TVS service for cannot be met: refused now rather than
+     * after a login that cannot count. A professional login has no care
+     * provider; its floor is dezi.min_loa (src/dezi checks it, finish checks
+     * it again), raised by acr_values. */
+    acr_min = acr_minimum(zr_kv_get(p, "acr_values"));
+    if (login_method == ZR_LOGIN_PROFESSIONAL) {
+        out->min_loa = op->cfg->dezi.min_loa;
+    } else {
+        out->min_loa = c->min_loa;
+        v = zr_kv_get(p, ZR_OIDC_PARAM_CARE_PROVIDER);
+        care_provider = choose_care_provider(c, v);
+        if (!care_provider) {
+            error = "invalid_request";
+            description = v ? "care_provider is not one of this client's care providers"
+                            : "care_provider is required: this client serves several care providers";
+            goto refuse;
+        }
+    }
+    if (acr_min > out->min_loa)
+        out->min_loa = acr_min;
+    if (care_provider && !tenant_can_reach(op->cfg, care_provider, out->min_loa)) {
         error = "invalid_request", description = "the requested level of assurance is not available";
         goto refuse;
     }
+    traceparent = traceparent_of(req);
 
     out->client_id = strdup(c->client_id);
     out->redirect_uri = strdup(redirect_uri);
@@ -312,9 +377,10 @@ zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_requ
     out->nonce = zr_strdup(nonce);
     out->scope = strdup("openid"); /* the only scope we grant */
     out->code_challenge = strdup(challenge);
-    out->care_provider = strdup(care_provider);
-    if (!out->care_provider || !out->client_id || !out->redirect_uri || (state && !out->state) || (nonce && !out->nonce) || !out->scope ||
-        !out->code_challenge) {
+    out->care_provider = zr_strdup(care_provider);
+    out->traceparent = zr_strdup(traceparent);
+    if (!out->client_id || !out->redirect_uri || (state && !out->state) || (nonce && !out->nonce) || !out->scope ||
+        !out->code_challenge || (care_provider && !out->care_provider) || (traceparent && !out->traceparent)) {
         zr_oidc_authz_clear(out);
         zr_page_error(resp, 500, req->lang, "internal_error", ref);
         return ZR_OIDC_AUTHZ_RESPONDED;
@@ -351,11 +417,45 @@ end:
     return out;
 }
 
+/* Defence in depth before a code exists (the SAML layer and src/dezi have
+ * already checked): the subject is of a kind the client and the request
+ * allow, says who logged in, and reached the level required. Patients:
+ * authz->min_loa (client minimum raised by acr_values). Professionals:
+ * dezi.min_loa, and authz->min_loa too when the request was for a
+ * professional (then it is dezi.min_loa raised by acr_values); the patient
+ * minimum of a request that left the choice open does not apply to them.
+ * Returns why it is refused, or NULL. */
+static const char *subject_refusal(const zr_oidc_t *op, const zr_client_t *c, const zr_oidc_authz_t *authz,
+                                   const zr_subject_t *subject)
+{
+    int professional = subject->kind == ZR_SUBJECT_PROFESSIONAL;
+    int kind = professional ? ZR_LOGIN_PROFESSIONAL : ZR_LOGIN_PATIENT;
+    zr_loa_t required = authz->min_loa;
+
+    if (subject->kind != ZR_SUBJECT_PATIENT && !professional)
+        return "unknown kind of subject";
+    if (!(client_login_methods(c) & kind) || (authz->login_method && authz->login_method != kind))
+        return "login method not allowed for this client";
+    if (professional ? !subject->pro.dezi_nummer : !subject->acting.value)
+        return "no subject identifier";
+    if (professional) {
+        if (!op->cfg->dezi.enabled)
+            return "professionals are not configured";
+        required = op->cfg->dezi.min_loa;
+        if (authz->login_method == ZR_LOGIN_PROFESSIONAL && authz->min_loa > required)
+            required = authz->min_loa;
+    }
+    if (subject->loa == ZR_LOA_NONE || subject->loa < required)
+        return "the level of assurance reached is too low";
+    return NULL;
+}
+
 int zr_oidc_authorize_finish(zr_oidc_t *op, const zr_oidc_authz_t *authz, const zr_subject_t *subject,
                              zr_http_response_t *resp)
 {
     char *code = NULL, *record = NULL, ref[16], mask[16];
     const zr_client_t *c;
+    const char *why;
     zr_store_status_t st;
     int rc = -1;
     int lifetime;
@@ -372,12 +472,11 @@ int zr_oidc_authorize_finish(zr_oidc_t *op, const zr_oidc_authz_t *authz, const 
         zr_page_error(resp, 400, ZR_LANG_NL, "unknown_client", ref);
         goto end;
     }
-    /* Defence in depth: the SAML layer already checked the level reached. */
-    if (subject->loa < authz->min_loa || !subject->acting.value) {
-        zr_log_warn("authorize", "client=%s loa %s below the minimum %s ref=%s", c->client_id,
-                    zr_loa_name(subject->loa), zr_loa_name(authz->min_loa), ref);
-        rc = redirect_error(op, authz->redirect_uri, authz->state, "access_denied",
-                            "the level of assurance reached is too low", resp);
+    if ((why = subject_refusal(op, c, authz, subject)) != NULL) {
+        zr_log_warn("authorize", "client=%s %s login refused: %s (loa %s) ref=%s", c->client_id,
+                    subject->kind == ZR_SUBJECT_PROFESSIONAL ? "professional" : "patient", why,
+                    zr_loa_name(subject->loa), ref);
+        rc = redirect_error(op, authz->redirect_uri, authz->state, "access_denied", why, resp);
         goto end;
     }
     lifetime = op->cfg->oidc.code_lifetime_s;

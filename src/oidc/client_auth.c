@@ -89,18 +89,25 @@ static int alg_allowed(const char *alg)
     return 0;
 }
 
+/* RFC 7523 §3 item 3: aud identifies us: the issuer, or the URL of the
+ * endpoint the assertion authenticates at (token or introspection). */
+static int aud_value_ok(const zr_oidc_t *op, json_t *v)
+{
+    const char *a = json_string_value(v);
+    return a && (strcmp(a, op->token_endpoint) == 0 || strcmp(a, op->issuer) == 0 ||
+                 (op->introspection_endpoint && strcmp(a, op->introspection_endpoint) == 0));
+}
+
 static int aud_ok(const zr_oidc_t *op, json_t *aud)
 {
     size_t i;
     json_t *v;
     if (json_is_string(aud))
-        return strcmp(json_string_value(aud), op->token_endpoint) == 0 ||
-               strcmp(json_string_value(aud), op->issuer) == 0;
+        return aud_value_ok(op, aud);
     if (!json_is_array(aud))
         return 0;
     json_array_foreach(aud, i, v) {
-        if (json_is_string(v) && (strcmp(json_string_value(v), op->token_endpoint) == 0 ||
-                                  strcmp(json_string_value(v), op->issuer) == 0))
+        if (aud_value_ok(op, v))
             return 1;
     }
     return 0;
@@ -203,7 +210,7 @@ static void auth_assertion(zr_oidc_t *op, const zr_http_request_t *req, zr_oidc_
         goto end;
     }
     if (!aud_ok(op, json_object_get(claims, "aud"))) {
-        fail(out, 401, "invalid_client", "client_assertion aud must be the token endpoint or the issuer");
+        fail(out, 401, "invalid_client", "client_assertion aud must be the issuer or the endpoint called");
         goto end;
     }
     if (!json_is_integer(exp) && !json_is_real(exp)) {

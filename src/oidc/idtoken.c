@@ -1,6 +1,7 @@
 /* The ID token (NL GOV §ID Tokens) and the subject claims it shares with the
- * UserInfo response. The BSN leaves the relay only in `bsn` claims and only
- * towards a client that is entitled to process it. */
+ * UserInfo and introspection responses (docs/claims.md). The BSN leaves the
+ * relay only in `bsn` claims and only towards a client that is entitled to
+ * process it; a professional's claims come from the Dezi verklaring. */
 #include "oidc_internal.h"
 #include "zr/log.h"
 #include "zr/util.h"
@@ -14,6 +15,72 @@ static int is_bsn(const zr_subject_id_t *id)
     return id->value && id->id_type && strcmp(id->id_type, ZR_ID_LEGACY_BSN) == 0;
 }
 
+static void set_str(json_t *o, const char *k, const char *v)
+{
+    if (v)
+        json_object_set_new(o, k, json_string(v));
+}
+
+/* "A.B. van der Berg": initials, prefix and surname, whichever are known. */
+static char *professional_name(const zr_subject_professional_t *p)
+{
+    const char *parts[] = {p->initials, p->surname_prefix, p->surname};
+    char *out = NULL;
+    zr_buf_t b;
+
+    zr_buf_init(&b);
+    for (size_t i = 0; i < 3; i++) {
+        if (!parts[i] || !*parts[i])
+            continue;
+        if ((b.len && zr_buf_appends(&b, " ") != 0) || zr_buf_appends(&b, parts[i]) != 0)
+            goto end;
+    }
+    if (b.len)
+        out = zr_buf_steal(&b);
+end:
+    zr_buf_free(&b);
+    return out;
+}
+
+/* A professional: a pairwise sub over the Dezi number (typed as a UZI
+ * person number, so it never equals a patient's), and the verklaring's
+ * fields under OIDC / Dezi names. Never a BSN. */
+static int professional_claims(const zr_oidc_t *op, const zr_client_t *client, const zr_subject_professional_t *p,
+                               json_t *claims)
+{
+    zr_subject_id_t id = {(char *)ZR_OIDC_ID_UZI_PERSON, p->dezi_nummer};
+    char *sub = NULL, *name = NULL;
+    json_t *roles = json_array();
+    int rc = -1;
+
+    if (!p->dezi_nummer || !(sub = zr_oidc_pairwise_sub(op, client, &id)))
+        goto end;
+    json_object_set_new(claims, "sub", json_string(sub));
+    json_object_set_new(claims, "sub_id_type", json_string(ZR_OIDC_SUB_ID_TYPE));
+    set_str(claims, "dezi_nummer", p->dezi_nummer);
+    set_str(claims, "ura", p->ura);
+    set_str(claims, "organization_name", p->organisation_name);
+    set_str(claims, "rol_code", p->rol_code);
+    set_str(claims, "rol_naam", p->rol_naam);
+    set_str(claims, "rol_code_bron", p->rol_code_bron);
+    for (size_t i = 0; i < p->role_count; i++)
+        if (p->roles[i])
+            json_array_append_new(roles, json_string(p->roles[i]));
+    json_object_set(claims, "roles", roles); /* [] when the client allows unmapped roles */
+    set_str(claims, "initials", p->initials);
+    set_str(claims, "surname_prefix", p->surname_prefix);
+    set_str(claims, "family_name", p->surname);
+    name = professional_name(p);
+    set_str(claims, "name", name);
+    set_str(claims, "verklaring_id", p->verklaring_id);
+    rc = 0;
+end:
+    free(sub);
+    free(name);
+    json_decref(roles);
+    return rc;
+}
+
 int zr_oidc_subject_claims(const zr_oidc_t *op, const zr_client_t *client, const zr_subject_t *subject,
                            json_t *claims)
 {
@@ -21,6 +88,10 @@ int zr_oidc_subject_claims(const zr_oidc_t *op, const zr_client_t *client, const
     json_t *rep = NULL;
     int rc = -1;
 
+    if (subject->kind == ZR_SUBJECT_PROFESSIONAL)
+        return professional_claims(op, client, &subject->pro, claims);
+    if (subject->kind != ZR_SUBJECT_PATIENT)
+        return -1;
     sub = zr_oidc_pairwise_sub(op, client, &subject->acting);
     if (!sub)
         goto end;

@@ -18,6 +18,9 @@
  * its sub_id_type says so (NL GOV §ID Tokens: the type of the identifier
  * *in `sub`*). The BSN, when a client may have it, travels in `bsn`. */
 #define ZR_OIDC_SUB_ID_TYPE "urn:nl-eid-gdi:1.0:id:pseudonym"
+/* A professional's pairwise sub is computed over this identifier type and
+ * the Dezi number, so it never equals a patient's over the same digits. */
+#define ZR_OIDC_ID_UZI_PERSON "http://fhir.nl/fhir/NamingSystem/uzi-nr-pers"
 
 #define ZR_OIDC_JWT_BEARER "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 /* A client assertion may live at most this long (exp - now). */
@@ -48,6 +51,7 @@ struct zr_oidc {
     char *token_endpoint;
     char *userinfo_endpoint;
     char *jwks_uri;
+    char *introspection_endpoint;
     zr_oidc_signer_t *signers;
     size_t signer_count;
     zr_oidc_client_keys_t *client_keys;
@@ -99,7 +103,8 @@ void zr_oidc_client_authenticate(zr_oidc_t *op, const zr_http_request_t *req,
                                  zr_oidc_client_auth_result_t *out);
 
 /* idtoken.c */
-/* Adds sub, sub_id_type, and bsn/represents for an entitled client. */
+/* Adds sub and sub_id_type; for a patient bsn/represents (bsn only for an
+ * entitled client), for a professional the Dezi claims (docs/claims.md). */
 int zr_oidc_subject_claims(const zr_oidc_t *op, const zr_client_t *client, const zr_subject_t *subject,
                            json_t *claims);
 /* Signed compact ID token (malloc'ed) or NULL. */

@@ -202,6 +202,7 @@ void zr_oidc_authz_clear(zr_oidc_authz_t *a)
     free(a->scope);
     free(a->code_challenge);
     free(a->care_provider);
+    free(a->traceparent);
     memset(a, 0, sizeof(*a));
 }
 
@@ -225,6 +226,8 @@ char *zr_oidc_authz_to_json(const zr_oidc_authz_t *a)
     set_opt(o, "scope", a->scope);
     set_opt(o, "code_challenge", a->code_challenge);
     set_opt(o, "care_provider", a->care_provider);
+    set_opt(o, "traceparent", a->traceparent);
+    json_object_set_new(o, "login_method", json_integer(a->login_method));
     json_object_set_new(o, "min_loa", json_integer(a->min_loa));
     json_object_set_new(o, "force_authn", json_boolean(a->force_authn));
     out = json_dumps(o, JSON_COMPACT);
@@ -246,7 +249,7 @@ static int get_opt(json_t *o, const char *k, char **out, int required)
 int zr_oidc_authz_from_json(const char *json, zr_oidc_authz_t *out)
 {
     json_error_t jerr;
-    json_t *o = NULL, *loa;
+    json_t *o = NULL, *loa, *method;
     int rc = -1;
 
     if (!out)
@@ -257,8 +260,16 @@ int zr_oidc_authz_from_json(const char *json, zr_oidc_authz_t *out)
     if (get_opt(o, "client_id", &out->client_id, 1) != 0 || get_opt(o, "redirect_uri", &out->redirect_uri, 1) != 0 ||
         get_opt(o, "state", &out->state, 0) != 0 || get_opt(o, "nonce", &out->nonce, 0) != 0 ||
         get_opt(o, "scope", &out->scope, 1) != 0 || get_opt(o, "code_challenge", &out->code_challenge, 1) != 0 ||
-        get_opt(o, "care_provider", &out->care_provider, 0) != 0)
+        get_opt(o, "care_provider", &out->care_provider, 0) != 0 ||
+        get_opt(o, "traceparent", &out->traceparent, 0) != 0)
         goto end;
+    /* Absent in records from before issue 4: 0, no method chosen. */
+    method = json_object_get(o, "login_method");
+    if (method && !(json_is_integer(method) && (json_integer_value(method) == 0 ||
+                                                json_integer_value(method) == ZR_LOGIN_PATIENT ||
+                                                json_integer_value(method) == ZR_LOGIN_PROFESSIONAL)))
+        goto end;
+    out->login_method = (int)json_integer_value(method);
     loa = json_object_get(o, "min_loa");
     if (!json_is_integer(loa) || json_integer_value(loa) < ZR_LOA_NONE || json_integer_value(loa) > ZR_LOA_HIGH)
         goto end;
@@ -295,6 +306,10 @@ static int discovery_build(zr_oidc_t *op)
     json_object_set_new(o, "token_endpoint", json_string(op->token_endpoint));
     json_object_set_new(o, "userinfo_endpoint", json_string(op->userinfo_endpoint));
     json_object_set_new(o, "jwks_uri", json_string(op->jwks_uri));
+    /* RFC 8414 §2: introspection by authenticated clients only (RFC 7662 §2.1). */
+    json_object_set_new(o, "introspection_endpoint", json_string(op->introspection_endpoint));
+    json_object_set_new(o, "introspection_endpoint_auth_methods_supported",
+                        ARRAY("private_key_jwt", "client_secret_basic"));
     json_object_set_new(o, "scopes_supported", ARRAY("openid"));
     json_object_set_new(o, "response_types_supported", ARRAY("code"));
     json_object_set_new(o, "response_modes_supported", ARRAY("query"));
@@ -316,7 +331,9 @@ static int discovery_build(zr_oidc_t *op)
     json_object_set_new(o, "code_challenge_methods_supported", ARRAY("S256"));
     json_object_set_new(o, "claims_supported",
                         ARRAY("iss", "aud", "exp", "iat", "nbf", "jti", "sub", "sub_id_type", "acr", "auth_time",
-                              "nonce", "bsn", "represents"));
+                              "nonce", "bsn", "represents", "dezi_nummer", "ura", "organization_name", "rol_code",
+                              "rol_naam", "rol_code_bron", "roles", "initials", "surname_prefix", "family_name",
+                              "name", "verklaring_id"));
     for (zr_loa_t l = ZR_LOA_BASIC; l <= ZR_LOA_HIGH; l++)
         json_array_append_new(acrs, json_string(zr_loa_uri(l)));
     json_object_set_new(o, "acr_values_supported", acrs);
@@ -396,7 +413,9 @@ zr_oidc_t *zr_oidc_new(const zr_config_t *cfg, zr_store_t *store, char *err, siz
     op->token_endpoint = endpoint(base, "/token");
     op->userinfo_endpoint = endpoint(base, "/userinfo");
     op->jwks_uri = endpoint(base, "/jwks");
-    if (!op->authorization_endpoint || !op->token_endpoint || !op->userinfo_endpoint || !op->jwks_uri)
+    op->introspection_endpoint = endpoint(base, "/introspect");
+    if (!op->authorization_endpoint || !op->token_endpoint || !op->userinfo_endpoint || !op->jwks_uri ||
+        !op->introspection_endpoint)
         goto oom;
     if (zr_oidc_jwks_build(op, err, errlen) != 0 || zr_oidc_client_keys_load(op, err, errlen) != 0)
         goto fail;
@@ -440,6 +459,7 @@ void zr_oidc_free(zr_oidc_t *op)
     free(op->token_endpoint);
     free(op->userinfo_endpoint);
     free(op->jwks_uri);
+    free(op->introspection_endpoint);
     free(op->jwks_json);
     free(op->discovery_json);
     free(op);

@@ -66,12 +66,16 @@ static void revoke_after_replay(zr_oidc_t *op, const char *code, const zr_client
     zr_oidc_wipe_free(access_token);
 }
 
-static char *access_token_record(const zr_oidc_authz_t *authz, json_t *subject)
+/* What an access token stands for; iat and exp are for introspection
+ * (RFC 7662 §2.2), the store's TTL enforces exp as well. */
+static char *access_token_record(const zr_oidc_authz_t *authz, json_t *subject, time_t iat, int lifetime)
 {
     json_t *o = json_object();
     char *out;
     json_object_set_new(o, "client_id", json_string(authz->client_id));
     json_object_set_new(o, "scope", json_string(authz->scope));
+    json_object_set_new(o, "iat", json_integer((json_int_t)iat));
+    json_object_set_new(o, "exp", json_integer((json_int_t)iat + lifetime));
     json_object_set(o, "subject", subject);
     out = json_dumps(o, JSON_COMPACT);
     json_decref(o);
@@ -183,7 +187,7 @@ int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_respon
     }
 
     access_token = zr_random_token(32);
-    at_record = access_token ? access_token_record(&authz, json_object_get(rec, "subject")) : NULL;
+    at_record = access_token ? access_token_record(&authz, json_object_get(rec, "subject"), zr_time_now(), at_lifetime) : NULL;
     id_token = zr_oidc_id_token(op, c, &authz, &subject);
     if (!access_token || !at_record || !id_token) {
         rc = error_reply(op, req, resp, 500, "server_error", NULL, 0);

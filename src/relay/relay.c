@@ -104,7 +104,7 @@ end:
     return rc;
 }
 
-static char *sha256_hex(const char *s)
+char *zr_relay_sha256_hex(const char *s)
 {
     uint8_t md[32];
     zr_crypto_sha256((const uint8_t *)s, strlen(s), md);
@@ -114,16 +114,21 @@ static char *sha256_hex(const char *s)
 /* The cookie that binds a login to the browser that started it. Its name
  * carries a short hash of the RelayState so parallel logins in one browser
  * (two tabs) do not overwrite each other. */
+void zr_relay_cookie_name(const char *prefix, const char *key, char out[32])
+{
+    char *h = zr_relay_sha256_hex(key);
+    snprintf(out, 32, "%s%.12s", prefix, h ? h : "x");
+    free(h);
+}
+
 static void login_cookie_name(const char *relay_state, char out[32])
 {
-    char *h = sha256_hex(relay_state);
-    snprintf(out, 32, LOGIN_COOKIE_PREFIX "%.12s", h ? h : "x");
-    free(h);
+    zr_relay_cookie_name(LOGIN_COOKIE_PREFIX, relay_state, out);
 }
 
 /* A support reference for a page or a description: random, short, logged
  * next to the reason so an operator can find the line a user quotes. */
-static void new_reference(char out[16])
+void zr_relay_reference(char out[16])
 {
     char *t = zr_random_token(9);
     snprintf(out, 16, "%s", t ? t : "-");
@@ -148,9 +153,15 @@ static int handle_authorize(void *ctx, const zr_http_request_t *req, zr_http_res
     const zr_tenant_service_t *service;
     zr_store_status_t st;
 
-    new_reference(ref);
+    zr_relay_reference(ref);
     if (zr_oidc_authorize_begin(gen->oidc, req, resp, &authz) != ZR_OIDC_AUTHZ_OK)
         goto end; /* resp holds the page or the error redirect */
+    /* Professionals go to Dezi; a client that serves both lets the person
+     * choose first (src/relay/professional.c). */
+    if (authz.login_method != ZR_LOGIN_PATIENT) {
+        zr_relay_begin_method(relay, gen, req, resp, &authz);
+        goto end;
+    }
 
     /* The care provider was chosen (and checked against the client) by
      * zr_oidc_authorize_begin. */
@@ -187,7 +198,7 @@ static int handle_authorize(void *ctx, const zr_http_request_t *req, zr_http_res
     pending.tenant_fingerprint = zr_strdup(tenant->fingerprint);
     pending.service_uuid = strdup(service->service_uuid);
     pending.authn_request_id = strdup(authn.id);
-    pending.browser_hash = sha256_hex(browser_secret);
+    pending.browser_hash = zr_relay_sha256_hex(browser_secret);
     pending.min_loa = pending.authz.min_loa;
     pending_json = pending_to_json(&pending);
     if (!pending_json)
@@ -276,7 +287,7 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
     zr_store_status_t st;
     int endpoint_index = 0;
 
-    new_reference(ref);
+    zr_relay_reference(ref);
     if (!samlart || !relay_state || zr_kv_count(params, "SAMLart") != 1 || zr_kv_count(params, "RelayState") != 1 ||
         strlen(relay_state) > 80) {
         zr_log_warn("acs", "missing or repeated SAMLart/RelayState ref=%s", ref);
@@ -304,7 +315,7 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
     login_cookie_name(relay_state, cookie_name);
     zr_http_set_cookie(resp, cookie_name, "", 0, strncmp(cfg->public_base_url, "https://", 8) == 0, 0);
     cookie = zr_kv_get(&req->cookies, cookie_name);
-    browser_hash = cookie ? sha256_hex(cookie) : NULL;
+    browser_hash = cookie ? zr_relay_sha256_hex(cookie) : NULL;
     if (!browser_hash || !zr_secure_equal(browser_hash, strlen(browser_hash), pending.browser_hash,
                                           strlen(pending.browser_hash))) {
         zr_log_warn("acs", "login=%s came back in another browser (binding cookie %s) ref=%s",
@@ -362,6 +373,8 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
     /* Issued where the portal is known: after a reload that removed it, by
      * the retired configuration its login began under. */
     finish_gen = zr_relay_gen_for_client(relay, pending.authz.client_id);
+    if (zr_relay_authorization_check(relay, finish_gen, &pending.authz, &subject, tenant, resp) != 0)
+        goto end; /* denied: resp holds the answer to the portal */
     zr_oidc_authorize_finish(finish_gen->oidc, &pending.authz, &subject, resp);
     zr_log_info("acs", "login=%s client=%s tenant=%s loa=%s representation=%s subject=%s result=ok",
                 zr_log_mask(relay_state, mask), pending.authz.client_id, tenant->id, zr_loa_name(subject.loa),
@@ -396,7 +409,7 @@ static int handle_metadata(void *ctx, const zr_http_request_t *req, zr_http_resp
     const char *id = zr_kv_get(&req->query, "care_provider");
     char *xml = NULL;
 
-    new_reference(ref);
+    zr_relay_reference(ref);
     /* A cluster connection publishes one EntitiesDescriptor for the LC and all
      * its care providers; a direct one the care provider's own descriptor. */
     if (cfg->cluster.enabled) {
@@ -463,6 +476,8 @@ static const zr_http_route_t relay_routes[] = {
     {"POST", "/saml/acs", handle_acs},
     {"GET", "/saml/metadata", handle_metadata},
     {"GET", "/healthz", handle_healthz},
+    {"POST", "/login/choose", zr_relay_handle_choose},
+    {"GET", "/dezi/callback", zr_relay_handle_dezi_callback},
 };
 
 /* The OIDC endpoints take the zr_oidc_t as ctx; these trampolines pass
@@ -477,6 +492,7 @@ static const zr_http_route_t relay_routes[] = {
     }
 OIDC_TRAMPOLINE(handle_discovery, zr_oidc_handle_discovery)
 OIDC_TRAMPOLINE(handle_jwks, zr_oidc_handle_jwks)
+OIDC_TRAMPOLINE(handle_introspect, zr_oidc_handle_introspect)
 
 /* /token and /userinfo go to the generation that knows the client, so a
  * portal removed by a reload can still redeem the codes of its logins in
@@ -513,6 +529,7 @@ static const zr_http_route_t oidc_routes[] = {
     {"GET", "/jwks", handle_jwks},
     {"OPTIONS", "/jwks", handle_jwks},
     {"POST", "/token", handle_token},
+    {"POST", "/introspect", handle_introspect},
     {"OPTIONS", "/token", handle_token},
     {"GET", "/userinfo", handle_userinfo},
     {"POST", "/userinfo", handle_userinfo},

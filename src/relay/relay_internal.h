@@ -4,7 +4,10 @@
 
 #include <pthread.h>
 #include <time.h>
+#include "zr/authz.h"
 #include "zr/config.h"
+#include "zr/dezi.h"
+#include "zr/http.h"
 #include "zr/oidc.h"
 #include "zr/saml.h"
 #include "zr/store.h"
@@ -22,6 +25,8 @@ typedef struct zr_relay_gen {
     zr_config_t *owned_cfg;       /* loaded by a reload; NULL for the startup one */
     zr_oidc_t *oidc;
     zr_saml_backchannel_t *backchannel;
+    zr_dezi_t *dezi;              /* NULL without a dezi: section */
+    zr_authz_pdp_t **pdps;        /* parallel to cfg->clients; NULL where no authzen */
     unsigned long serial;         /* 1 at startup, +1 per reload */
     int users;
     time_t retired_at;            /* 0 while current */
@@ -76,5 +81,25 @@ int zr_relay_reload(zr_relay_t *relay);
  * its last user puts it back. */
 zr_saml_idp_t *zr_relay_idp_get(zr_relay_t *relay, char *err, size_t errlen);
 void zr_relay_idp_put(zr_relay_t *relay, zr_saml_idp_t *idp);
+
+/* Shared helpers of the login handlers (relay.c). */
+char *zr_relay_sha256_hex(const char *s);
+/* A browser-binding cookie name: prefix + 12 hex of SHA-256(key). */
+void zr_relay_cookie_name(const char *prefix, const char *key, char out[32]);
+void zr_relay_reference(char out[16]);
+
+/* ---- professionals (professional.c, issue 4) ---- */
+/* After zr_oidc_authorize_begin with login_method professional (-> Dezi) or
+ * 0 (-> the chooser page). Takes over authz's contents. */
+void zr_relay_begin_method(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http_request_t *req,
+                           zr_http_response_t *resp, zr_oidc_authz_t *authz);
+int zr_relay_handle_choose(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
+int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
+/* The client's policy decision point, when it has one, for any subject
+ * (patient or professional) before a code is issued. 0: go on; else resp
+ * holds the answer (access_denied or temporarily_unavailable). tenant may be
+ * NULL (professionals). */
+int zr_relay_authorization_check(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_oidc_authz_t *authz,
+                                 const zr_subject_t *subject, const zr_tenant_t *tenant, zr_http_response_t *resp);
 
 #endif

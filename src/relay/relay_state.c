@@ -139,6 +139,10 @@ static void gen_free(zr_relay_gen_t *g)
 {
     if (!g)
         return;
+    for (size_t i = 0; g->pdps && i < g->cfg->client_count; i++)
+        zr_authz_pdp_free(g->pdps[i]);
+    free(g->pdps);
+    zr_dezi_free(g->dezi);
     zr_saml_backchannel_free(g->backchannel);
     zr_oidc_free(g->oidc);
     zr_config_free(g->owned_cfg);
@@ -155,11 +159,20 @@ static zr_relay_gen_t *gen_new(zr_relay_t *relay, const zr_config_t *cfg, char *
     g->cfg = cfg;
     g->oidc = zr_oidc_new(cfg, relay->store, err, errlen);
     g->backchannel = g->oidc ? zr_saml_backchannel_new(cfg, err, errlen) : NULL;
-    if (!g->backchannel) {
-        gen_free(g);
-        return NULL;
-    }
+    if (!g->backchannel)
+        goto fail;
+    if (cfg->dezi.enabled && !(g->dezi = zr_dezi_new(&cfg->dezi, err, errlen)))
+        goto fail;
+    if (!(g->pdps = calloc(cfg->client_count + 1, sizeof(*g->pdps))))
+        goto fail;
+    for (size_t i = 0; i < cfg->client_count; i++)
+        if (cfg->clients[i].authzen.enabled &&
+            !(g->pdps[i] = zr_authz_pdp_new(&cfg->clients[i].authzen, err, errlen)))
+            goto fail;
     return g;
+fail:
+    gen_free(g);
+    return NULL;
 }
 
 /* Frees retired generations nobody uses and no pending login can come back
@@ -372,6 +385,9 @@ int zr_relay_reload(zr_relay_t *relay)
     snprintf(relay->reload_status, sizeof(relay->reload_status), "ok: generation %lu", g->serial);
     gen_sweep_locked(relay);
     pthread_mutex_unlock(&relay->gen_lock);
+    /* The decision log may have moved (or been rotated away): reopen. */
+    if (zr_authz_log_open(&g->cfg->decision_log, err, sizeof(err)) != 0)
+        zr_log_error("reload", "decision log: %s", err);
     zr_log_info("reload", "generation %lu in use: %zu care providers (%zu added, %zu changed, %zu removed), %zu clients",
                 g->serial, g->cfg->tenant_count, added, changed, removed, g->cfg->client_count);
     rc = 0;
@@ -402,6 +418,8 @@ int zr_relay_init(zr_relay_t *relay, const zr_config_t *cfg, char *err, size_t e
     if (!relay->gen)
         return -1;
     relay->gen->serial = 1;
+    if (zr_authz_log_open(&cfg->decision_log, err, errlen) != 0)
+        return -1;
     snprintf(relay->reload_status, sizeof(relay->reload_status), "none");
     /* A relay without TVS metadata cannot log anyone in, but it still serves
      * discovery and tokens; it keeps retrying in the background. */
@@ -439,6 +457,7 @@ void zr_relay_cleanup(zr_relay_t *relay)
     }
     relay->retired_gens = NULL;
     zr_store_close(relay->store);
+    zr_authz_log_close();
     pthread_mutex_destroy(&relay->gen_lock);
     pthread_mutex_destroy(&relay->idp_lock);
     pthread_mutex_destroy(&relay->stop_lock);

@@ -110,6 +110,10 @@ def main():
     ap.add_argument("--before-acs", help="shell command to run before the browser reaches the relay's ACS")
     ap.add_argument("--secrets-out", help="file to write the code and tokens to (for leak checks)")
     ap.add_argument("--care-provider", help="care_provider authorization parameter (shared portal)")
+    ap.add_argument("--method", default="patient", choices=["patient", "professional"],
+                    help="which button to press on the relay's login method chooser")
+    ap.add_argument("--login-method", help="login_method authorization parameter (preselect)")
+    ap.add_argument("--traceparent", help="W3C traceparent header sent to /authorize")
     ap.add_argument("--tvs-field", action="append", default=[],
                     help="NAME=VALUE: set a field of the mock TVS login form (e.g. bsn_key)")
     ap.add_argument("--save-artifact", help="stop before the relay's ACS; write the artifact to FILE")
@@ -137,13 +141,33 @@ def main():
         extra["acr_values"] = args.acr_values
     if args.care_provider:
         extra["care_provider"] = args.care_provider
+    if args.login_method:
+        extra["login_method"] = args.login_method
     auth_url, state = client.create_authorization_url(disco["authorization_endpoint"], code_verifier=verifier, **extra)
 
     browser = requests.Session()
     # 1. relay /authorize -> auto-submitting form towards TVS
-    r = browser.get(auth_url, allow_redirects=False, timeout=20)
+    r = browser.get(auth_url, allow_redirects=False, timeout=20,
+                    headers={"traceparent": args.traceparent} if args.traceparent else None)
     out["steps"].append(["authorize", r.status_code])
+    # The relay's login method chooser, and redirects on the way to TVS's
+    # form or Dezi's page (professionals).
+    for _ in range(6):
+        if r.status_code in (302, 303) and not r.headers.get("Location", "").startswith(args.redirect_uri):
+            r = browser.get(urllib.parse.urljoin(r.url, r.headers["Location"]), allow_redirects=False, timeout=20)
+            out["steps"].append(["redirect", r.status_code])
+            continue
+        chooser = [f for f in forms_of(r.text) if f["action"].endswith("/login/choose")] if r.status_code == 200 else []
+        if chooser:
+            out["chooser"] = True
+            button = [b for b in chooser[0]["buttons"] if b["value"] == args.method]
+            r = submit(browser, r.url, chooser[0], button[0] if button else None)
+            out["steps"].append(["chooser", r.status_code])
+            continue
+        break
     forms = forms_of(r.text) if r.status_code == 200 else []
+    dezi = [f for f in forms if f["action"].endswith("/authorize/choose")]
+    out["dezi_page"] = bool(dezi)
     if r.status_code in (302, 303) and r.headers.get("Location", "").startswith(args.redirect_uri):
         # refused at once, back to the portal with an OAuth error
         q = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(r.headers["Location"]).query))
@@ -152,15 +176,17 @@ def main():
         out["oauth_error_description"] = q.get("error_description")
         print(json.dumps(out))
         return 0
-    if not forms or "SAMLRequest" not in dict(forms[0]["fields"]):
+    if not dezi and (not forms or "SAMLRequest" not in dict(forms[0]["fields"])):
         out["error"] = "no AuthnRequest form from /authorize"
         out["body"] = r.text[:500]
         print(json.dumps(out))
         return 1
-    out["relay_state_len"] = len(dict(forms[0]["fields"]).get("RelayState", ""))
-    # 2. POST the AuthnRequest to (mock) TVS -> identity picker
-    r = submit(browser, auth_url, forms[0])
-    out["steps"].append(["tvs_sso", r.status_code])
+    out["relay_state_len"] = len(dict(forms[0]["fields"]).get("RelayState", "")) if not dezi else 0
+    # 2. POST the AuthnRequest to (mock) TVS -> identity picker (professionals:
+    # Dezi's page is already here)
+    if not dezi:
+        r = submit(browser, auth_url, forms[0])
+        out["steps"].append(["tvs_sso", r.status_code])
     picker = None
     for f in forms_of(r.text):
         for b in f["buttons"]:

@@ -55,11 +55,13 @@ zr_write_config() {
   RELAY_PORT=${RELAY_PORT:-$(zr_free_port)}
   TVS_PORT=${TVS_PORT:-$(zr_free_port)}
   ART_PORT=${ART_PORT:-$(zr_free_port)}
+  DEZI_PORT=${DEZI_PORT:-$(zr_free_port)}
   sed -e "s#\.\./certs-example/out/#$ZR_PKI/#g" \
       -e "s#\.\./run/#$ZR_TMP/#g" \
       -e "s#:8080\\b#:$RELAY_PORT#g" \
       -e "s#:8081\\b#:$TVS_PORT#g" \
       -e "s#:8444\\b#:$ART_PORT#g" \
+      -e "s#:8082\\b#:$DEZI_PORT#g" \
       -e "s#port: 6390#port: $REDIS_PORT#" \
       "$ZR_SOURCE_DIR/examples/zorgrelay.yaml" > "$ZR_TMP/zorgrelay.yaml"
   ZR_CONFIG="$ZR_TMP/zorgrelay.yaml"
@@ -72,6 +74,12 @@ zr_start_mock_tvs() {
   zr_wait_port "$TVS_PORT"
   zr_wait_port "$ART_PORT"
   for i in $(seq 1 50); do [ -s "$ZR_TMP/mock-tvs-metadata.xml" ] && break; sleep 0.1; done
+}
+
+zr_start_mock_dezi() {
+  "$ZR_BIN" mock-dezi "$ZR_CONFIG" >"$ZR_TMP/mock-dezi.log" 2>&1 &
+  ZR_PIDS+=("$!")
+  zr_wait_port "$DEZI_PORT"
 }
 
 # zr_start_relay [LOGFILE] -> RELAY_PID

@@ -9,9 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 zr_pki
 REDIS_PORT=$(zr_free_port) # not started: the mock needs no Redis
-zr_write_config
-DEZI_PORT=$(zr_free_port)
-sed -i -e "s#:8082\\b#:$DEZI_PORT#g" "$ZR_CONFIG"
+zr_write_config # picks DEZI_PORT for the mock Dezi
 DEZI="http://localhost:$DEZI_PORT"
 CALLBACK="$ISSUER/dezi/callback"
 CLIENT_ID=zorgrelay-demo

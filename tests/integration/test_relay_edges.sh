@@ -3,7 +3,7 @@
 # relay serving HTTPS itself (Secure cookies, TLS 1.2+).
 source "$(dirname "$0")/lib.sh"
 zr_env_up
-AUTHZ="response_type=code&client_id=demo-portal&redirect_uri=http%3A%2F%2Flocalhost%3A8000%2Fcallback&scope=openid&state=s1&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
+AUTHZ="response_type=code&client_id=demo-portal&redirect_uri=http%3A%2F%2Flocalhost%3A8000%2Fcallback&scope=openid&state=s1&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&login_method=patient"
 
 # 1. A second relay whose clock is 8 days ahead: the mock's metadata (valid 7
 #    days) has expired for it. New logins go back to the portal as

@@ -32,7 +32,13 @@
 #define FX_LEGAL_BSN "999990056"
 #define FX_RT "urn:nl-eid-gdi:1.1:RT:Zorg_Volledig_Gezag_Kind"
 
-enum { FX_PORTAL = 0, FX_PGO, FX_APP, FX_PORTAL2, FX_CLIENTS };
+/* Professionals (issue 4): DOCS logs in professionals only (no care
+ * provider), BOTH lets the person choose. */
+#define FX_DEZI_NUMMER "900000012"
+#define FX_DOCS_SECRET "docs-secret"
+#define FX_BOTH_SECRET "both-secret"
+
+enum { FX_PORTAL = 0, FX_PGO, FX_APP, FX_PORTAL2, FX_DOCS, FX_BOTH, FX_CLIENTS };
 
 typedef struct {
     zr_test_redis_t redis;
@@ -51,6 +57,8 @@ static char *fx_uris_portal[] = {"https://portal.example.nl/cb"};
 static char *fx_uris_pgo[] = {"https://pgo.example.org/cb?tenant=1"};
 static char *fx_uris_app[] = {"http://127.0.0.1:8001/cb"};
 static char *fx_uris_portal2[] = {"https://other-portal.example.com/callback"};
+static char *fx_uris_docs[] = {"https://docs.example.nl/cb"};
+static char *fx_uris_both[] = {"https://both.example.nl/cb"};
 static char *fx_origins_portal[] = {"https://portal.example.nl"};
 
 static EVP_PKEY *fx_gen_key(const char *type)
@@ -150,8 +158,20 @@ static inline int fx_setup(void **state)
     fx_client(&fx->clients[FX_APP], "app", ZR_CLIENT_AUTH_NONE, fx_uris_app, 0, ZR_SIGALG_RS256);
     fx_client(&fx->clients[FX_PORTAL2], "portal2", ZR_CLIENT_AUTH_SECRET_BASIC, fx_uris_portal2, 1,
               ZR_SIGALG_RS256);
+    fx_client(&fx->clients[FX_DOCS], "docs", ZR_CLIENT_AUTH_SECRET_BASIC, fx_uris_docs, 0, ZR_SIGALG_RS256);
+    fx->clients[FX_DOCS].client_secret = (char *)FX_DOCS_SECRET;
+    fx->clients[FX_DOCS].login_methods = ZR_LOGIN_PROFESSIONAL;
+    fx->clients[FX_DOCS].care_provider = NULL; /* professionals only: none needed */
+    fx->clients[FX_DOCS].introspection = 1;
+    fx_client(&fx->clients[FX_BOTH], "both", ZR_CLIENT_AUTH_SECRET_BASIC, fx_uris_both, 1, ZR_SIGALG_RS256);
+    fx->clients[FX_BOTH].client_secret = (char *)FX_BOTH_SECRET;
+    fx->clients[FX_BOTH].login_methods = ZR_LOGIN_PATIENT | ZR_LOGIN_PROFESSIONAL;
+    fx->clients[FX_BOTH].introspection = 1;
+    fx->clients[FX_PGO].introspection = 1; /* not entitled to the BSN */
     cfg->clients = fx->clients;
     cfg->client_count = FX_CLIENTS;
+    cfg->dezi.enabled = 1;
+    cfg->dezi.min_loa = ZR_LOA_HIGH;
     { /* portal2 is registered with the SHA-256 of "other-secret" */
         static char hexbuf[65];
         uint8_t h[32];
@@ -275,37 +295,77 @@ static inline void fx_subject(zr_subject_t *s, const char *acting, const char *l
     s->tenant_id = strdup("zh");
 }
 
-/* begin -> finish for client c; returns the code (malloc'ed). */
-static inline char *fx_login(fx_t *fx, const zr_client_t *c, const char *challenge, const char *nonce, const char *acting,
-                      const char *legal)
+/* A professional as src/dezi and the role mapping hand it over. */
+static inline void fx_pro_subject(zr_subject_t *s, const char *dezi_nummer, int with_roles)
+{
+    memset(s, 0, sizeof(*s));
+    s->kind = ZR_SUBJECT_PROFESSIONAL;
+    s->pro.dezi_nummer = strdup(dezi_nummer);
+    s->pro.initials = strdup("J.H.");
+    s->pro.surname_prefix = strdup("van der");
+    s->pro.surname = strdup("Berg");
+    s->pro.ura = strdup("87654321");
+    s->pro.organisation_name = strdup("Huisartsenpraktijk De Linde");
+    s->pro.rol_code = strdup("01.015");
+    s->pro.rol_naam = strdup("Huisarts");
+    s->pro.rol_code_bron = strdup("http://www.dezi.nl/rol_code_bron/big");
+    s->pro.verklaring_id = strdup("8a0e2a4c-1d3b-4f5e-9c7a-6b5d4e3f2a10");
+    if (with_roles) {
+        s->pro.roles = calloc(2, sizeof(char *));
+        s->pro.roles[0] = strdup("arts");
+        s->pro.roles[1] = strdup("voorschrijver");
+        s->pro.role_count = 2;
+    }
+    s->loa = ZR_LOA_HIGH;
+    s->auth_time = zr_time_now() - 5;
+}
+
+/* begin (with an optional extra parameter "name=value") -> finish with the
+ * given subject for client c; returns the code (malloc'ed). */
+static inline char *fx_login_subject(fx_t *fx, const zr_client_t *c, const char *challenge, const char *nonce,
+                                     const char *extra, const zr_subject_t *subject)
 {
     zr_http_request_t req;
     zr_http_response_t resp;
     zr_oidc_authz_t authz, back;
-    zr_subject_t subject;
     char *json, *code;
 
     fx_req(&req, "GET", "/authorize");
     fx_authorize_params(&req.query, c, challenge, nonce);
+    if (extra) {
+        char *name = strndup(extra, strcspn(extra, "="));
+        zr_kv_add(&req.query, name, extra + strlen(name) + (extra[strlen(name)] ? 1 : 0));
+        free(name);
+    }
     zr_http_response_init(&resp);
     assert_int_equal(zr_oidc_authorize_begin(fx->op, &req, &resp, &authz), ZR_OIDC_AUTHZ_OK);
-    /* what the relay does while the patient is at TVS */
+    /* what the relay does while the person is at TVS or Dezi */
     json = zr_oidc_authz_to_json(&authz);
     assert_non_null(json);
     assert_int_equal(zr_oidc_authz_from_json(json, &back), 0);
     free(json);
-    fx_subject(&subject, acting, legal);
     zr_http_response_free(&resp);
     zr_http_response_init(&resp);
-    assert_int_equal(zr_oidc_authorize_finish(fx->op, &back, &subject, &resp), 0);
+    assert_int_equal(zr_oidc_authorize_finish(fx->op, &back, subject, &resp), 0);
     assert_int_equal(resp.status, 302);
     code = fx_url_param(fx_header(&resp, "Location"), "code");
     assert_non_null(code);
-    zr_subject_clear(&subject);
     zr_oidc_authz_clear(&authz);
     zr_oidc_authz_clear(&back);
     zr_http_response_free(&resp);
     fx_req_free(&req);
+    return code;
+}
+
+/* begin -> finish for client c with a patient; returns the code (malloc'ed). */
+static inline char *fx_login(fx_t *fx, const zr_client_t *c, const char *challenge, const char *nonce, const char *acting,
+                      const char *legal)
+{
+    zr_subject_t subject;
+    char *code;
+    fx_subject(&subject, acting, legal);
+    code = fx_login_subject(fx, c, challenge, nonce, NULL, &subject);
+    zr_subject_clear(&subject);
     return code;
 }
 
@@ -411,6 +471,69 @@ static inline json_t *fx_verify_with_jwks(fx_t *fx, const char *compact, char *a
     zr_http_response_free(&resp);
     fx_req_free(&req);
     return claims;
+}
+
+/* ---- token, userinfo and introspection calls (issue 4 tests) ---- */
+
+typedef struct {
+    zr_http_response_t resp;
+    json_t *body;
+} fx_reply_t;
+
+static inline void fx_reply_free(fx_reply_t *r)
+{
+    json_decref(r->body);
+    zr_http_response_free(&r->resp);
+    memset(r, 0, sizeof(*r));
+}
+
+static inline const char *fx_jstr(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+
+/* Redeems code for a client_secret_basic client; the reply must be 200. */
+static inline void fx_redeem_basic(fx_t *fx, const zr_client_t *c, const char *secret, const char *code,
+                                   const char *verifier, fx_reply_t *r)
+{
+    zr_http_request_t req;
+    fx_token_req(&req, code, c->redirect_uris[0], verifier);
+    fx_basic(&req, c->client_id, secret);
+    zr_http_response_init(&r->resp);
+    assert_int_equal(zr_oidc_handle_token(fx->op, &req, &r->resp), 0);
+    r->body = fx_json(&r->resp);
+    assert_int_equal(r->resp.status, 200);
+    fx_req_free(&req);
+}
+
+static inline void fx_call_userinfo(fx_t *fx, const char *access_token, fx_reply_t *r)
+{
+    zr_http_request_t req;
+    char hdr[128];
+    fx_req(&req, "GET", "/userinfo");
+    snprintf(hdr, sizeof(hdr), "Bearer %s", access_token);
+    zr_kv_add(&req.headers, "authorization", hdr);
+    zr_http_response_init(&r->resp);
+    assert_int_equal(zr_oidc_handle_userinfo(fx->op, &req, &r->resp), 0);
+    r->body = fx_json(&r->resp);
+    fx_req_free(&req);
+}
+
+/* POST /introspect; the caller adds credentials to req (fx_basic or an
+ * assertion) before, this adds token (when not NULL) and calls. */
+static inline void fx_introspect_req(zr_http_request_t *req, const char *token)
+{
+    fx_req(req, "POST", "/introspect");
+    zr_kv_add(&req->headers, "content-type", "application/x-www-form-urlencoded");
+    if (token)
+        zr_kv_add(&req->form, "token", token);
+}
+
+static inline void fx_call_introspect(fx_t *fx, zr_http_request_t *req, fx_reply_t *r)
+{
+    zr_http_response_init(&r->resp);
+    assert_int_equal(zr_oidc_handle_introspect(fx->op, req, &r->resp), 0);
+    r->body = fx_json(&r->resp);
+    assert_non_null(r->body);
+    /* RFC 7662 §2.2 + RFC 6749 §5.1: never cached, answer or error */
+    assert_string_equal(fx_header(&r->resp, "Cache-Control"), "no-store");
 }
 
 #endif

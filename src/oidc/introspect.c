@@ -1,0 +1,164 @@
+/* Token introspection (RFC 7662): a portal's resource servers ask "who is
+ * this?" about an access token. The caller authenticates exactly like at the
+ * token endpoint and must be registered with `introspection: true`; it only
+ * learns about tokens issued to itself (a foreign token is as inactive as an
+ * unknown one, §2.2). The answer carries the same subject claims as the
+ * UserInfo response for that client (docs/claims.md). */
+#include "oidc_internal.h"
+#include "zr/log.h"
+#include "zr/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_TOKEN_LEN 256
+
+static const char *const introspect_params[] = {
+    "token", "token_type_hint", "client_id", "client_assertion", "client_assertion_type",
+};
+
+static int error_reply(zr_http_response_t *resp, int status, const char *error, const char *description)
+{
+    if (zr_oidc_json_error(resp, status, error, description) != 0)
+        return -1;
+    /* RFC 7662 §2.3 -> RFC 6749 §5.2: a 401 names the scheme to use. */
+    if (status == 401)
+        zr_http_set_header(resp, "WWW-Authenticate", "Basic realm=\"zorgrelay\"");
+    return 0;
+}
+
+/* §2.2: for a token the caller may not know about, nothing but this. */
+static int inactive_reply(zr_http_response_t *resp)
+{
+    json_t *o = json_object();
+    int rc;
+    json_object_set_new(o, "active", json_false());
+    rc = zr_oidc_json_nostore(resp, o);
+    json_decref(o);
+    return rc;
+}
+
+/* The answer for an active token of client c (record: the access token's
+ * store record, already checked). NULL on error. */
+static json_t *active_answer(const zr_oidc_t *op, const zr_client_t *c, json_t *record, const zr_subject_t *subject)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "active", json_true());
+    if (zr_oidc_subject_claims(op, c, subject, o) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    /* Set after the subject claims, so these can never be overwritten. */
+    json_object_set_new(o, "client_id", json_string(c->client_id));
+    json_object_set_new(o, "token_type", json_string("Bearer"));
+    if (json_is_string(json_object_get(record, "scope")))
+        json_object_set(o, "scope", json_object_get(record, "scope"));
+    json_object_set(o, "exp", json_object_get(record, "exp"));
+    json_object_set(o, "iat", json_object_get(record, "iat"));
+    json_object_set_new(o, "iss", json_string(op->issuer));
+    if (zr_loa_uri(subject->loa))
+        json_object_set_new(o, "acr", json_string(zr_loa_uri(subject->loa)));
+    json_object_set_new(o, "subject_type",
+                        json_string(subject->kind == ZR_SUBJECT_PROFESSIONAL ? "professional" : "patient"));
+    return o;
+}
+
+int zr_oidc_handle_introspect(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
+{
+    zr_oidc_t *op = ctx;
+    zr_oidc_client_auth_result_t auth;
+    const zr_client_t *c;
+    const char *ct, *token, *owner;
+    char *record = NULL, *subject_json = NULL, mask[16];
+    size_t len = 0;
+    json_t *rec = NULL, *answer = NULL, *exp;
+    json_error_t jerr;
+    zr_subject_t subject = {0};
+    zr_store_status_t st;
+    int rc = 0;
+
+    ct = zr_kv_get(&req->headers, "content-type");
+    if (!req->method || strcmp(req->method, "POST") != 0 || !ct ||
+        strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
+        rc = error_reply(resp, 400, "invalid_request", "POST application/x-www-form-urlencoded only");
+        goto end;
+    }
+    for (size_t i = 0; i < sizeof(introspect_params) / sizeof(introspect_params[0]); i++)
+        if (zr_kv_count(&req->form, introspect_params[i]) > 1) {
+            rc = error_reply(resp, 400, "invalid_request", "a parameter is given more than once");
+            goto end;
+        }
+
+    zr_oidc_client_authenticate(op, req, &auth);
+    if (!auth.client) {
+        zr_log_warn("introspect", "client authentication refused: %s (%s)", auth.error,
+                    auth.description ? auth.description : "-");
+        rc = error_reply(resp, auth.status, auth.error, auth.description);
+        goto end;
+    }
+    c = auth.client;
+    /* RFC 7662 §2.1: the caller must be authenticated; a public client's
+     * client_id proves nothing (the loader refuses this combination too). */
+    if (c->auth_method == ZR_CLIENT_AUTH_NONE) {
+        zr_log_warn("introspect", "client=%s refused: public clients cannot introspect", c->client_id);
+        rc = error_reply(resp, 401, "invalid_client", "introspection needs client authentication");
+        goto end;
+    }
+    /* Authenticated but not registered for introspection: 403, so that the
+     * caller does not take it for a credential problem. */
+    if (!c->introspection) {
+        zr_log_warn("introspect", "client=%s refused: not registered for introspection", c->client_id);
+        rc = error_reply(resp, 403, "unauthorized_client", "this client may not use introspection");
+        goto end;
+    }
+    token = zr_kv_get(&req->form, "token");
+    if (!token) {
+        rc = error_reply(resp, 400, "invalid_request", "token is required");
+        goto end;
+    }
+    /* token_type_hint is only a hint (§2.1): access tokens are all we issue. */
+    if (!*token || strlen(token) > MAX_TOKEN_LEN) {
+        rc = inactive_reply(resp);
+        goto end;
+    }
+    st = zr_store_get(op->store, ZR_OIDC_NS_ACCESS_TOKEN, token, &record, &len);
+    if (st == ZR_STORE_UNAVAILABLE) {
+        zr_log_error("introspect", "store unavailable");
+        rc = error_reply(resp, 503, "temporarily_unavailable", NULL);
+        goto end;
+    }
+    rec = st == ZR_STORE_OK ? json_loads(record, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+    owner = json_string_value(json_object_get(rec, "client_id"));
+    exp = json_object_get(rec, "exp");
+    if (!owner || !json_is_integer(exp) || !json_is_integer(json_object_get(rec, "iat")) ||
+        json_integer_value(exp) <= (json_int_t)zr_time_now()) {
+        rc = inactive_reply(resp);
+        goto end;
+    }
+    if (strcmp(owner, c->client_id) != 0) {
+        zr_log_warn("introspect", "client=%s asked about token=%s of another client", c->client_id,
+                    zr_log_mask(token, mask));
+        rc = inactive_reply(resp);
+        goto end;
+    }
+    subject_json = json_dumps(json_object_get(rec, "subject"), JSON_COMPACT);
+    if (!subject_json || zr_subject_from_json(subject_json, &subject) != 0) {
+        rc = inactive_reply(resp);
+        goto end;
+    }
+    answer = active_answer(op, c, rec, &subject);
+    if (!answer) {
+        rc = error_reply(resp, 500, "server_error", NULL);
+        goto end;
+    }
+    rc = zr_oidc_json_nostore(resp, answer);
+    zr_log_info("introspect", "client=%s token=%s active", c->client_id, zr_log_mask(token, mask));
+end:
+    zr_oidc_wipe_free(record);
+    zr_oidc_wipe_free(subject_json);
+    zr_subject_clear(&subject);
+    json_decref(rec);
+    json_decref(answer);
+    return rc;
+}

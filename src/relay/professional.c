@@ -1,0 +1,487 @@
+/* Professionals through Dezi, and the authorization check every login
+ * passes before a code is issued (issue 4). One login walks:
+ *   /authorize (login_method 0)  -> chooser page -> POST /login/choose
+ *   /authorize (professional)    -> Dezi /authorize (PKCE, state, nonce)
+ *   /dezi/callback               -> zr_dezi_finish (token, id_token, userinfo
+ *                                   JWE, envelope, verklaring, revocation)
+ *                                -> role mapping -> PDP -> code to the portal
+ * The pending login lives in Redis like a patient's, bound to the browser by
+ * a cookie; the Dezi state is single use. */
+#include "relay_internal.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "zr/log.h"
+#include "zr/roles.h"
+#include "zr/util.h"
+
+#define CHOOSE_NS "choose"
+#define DEZI_NS "dezi-login"
+#define CHOOSE_COOKIE_PREFIX "zr_choose_"
+#define DEZI_COOKIE_PREFIX "zr_dezi_"
+
+static int secure_cookies(const zr_config_t *cfg)
+{
+    return strncmp(cfg->public_base_url, "https://", 8) == 0;
+}
+
+/* Stores {authz, browser hash, extra...} under key in ns and sets the
+ * browser-binding cookie. 0 on success; otherwise resp holds a page. */
+static int pending_put(zr_relay_t *relay, const zr_config_t *cfg, const zr_http_request_t *req,
+                       zr_http_response_t *resp, const char *ns, const char *cookie_prefix, const char *key,
+                       const zr_oidc_authz_t *authz, json_t *extra, const char *ref)
+{
+    char *authz_json = zr_oidc_authz_to_json(authz), *secret = zr_random_token(32), *hash = NULL, *json = NULL;
+    char cookie_name[32];
+    json_t *o = json_object();
+    zr_store_status_t st;
+    int rc = -1;
+
+    hash = secret ? zr_relay_sha256_hex(secret) : NULL;
+    if (!authz_json || !hash || !o) {
+        zr_page_error(resp, 500, req->lang, "internal_error", ref);
+        goto end;
+    }
+    json_object_set_new(o, "authz", json_loads(authz_json, 0, NULL));
+    json_object_set_new(o, "browser", json_string(hash));
+    if (extra)
+        json_object_update(o, extra);
+    json = json_dumps(o, JSON_COMPACT);
+    st = json ? zr_store_put(relay->store, ns, key, json, strlen(json), cfg->oidc.session_lifetime_s)
+              : ZR_STORE_INVALID;
+    if (st != ZR_STORE_OK) {
+        zr_log_error("authorize", "store %s: login not started ref=%s", zr_store_status_name(st), ref);
+        zr_page_error(resp, 503, req->lang, "store_unavailable", ref);
+        goto end;
+    }
+    zr_relay_cookie_name(cookie_prefix, key, cookie_name);
+    zr_http_set_cookie(resp, cookie_name, secret, cfg->oidc.session_lifetime_s, secure_cookies(cfg), 0);
+    rc = 0;
+end:
+    if (json)
+        OPENSSL_cleanse(json, strlen(json));
+    free(json);
+    free(authz_json);
+    zr_release(secret);
+    free(hash);
+    json_decref(o);
+    return rc;
+}
+
+/* Takes the pending login out (single use) and checks the browser binding.
+ * Returns the JSON object (caller decrefs), or NULL with resp holding a page. */
+static json_t *pending_take(zr_relay_t *relay, const zr_config_t *cfg, const zr_http_request_t *req,
+                            zr_http_response_t *resp, const char *ns, const char *cookie_prefix, const char *key,
+                            zr_oidc_authz_t *authz, const char *ref)
+{
+    char *json = NULL, *hash = NULL, *authz_json = NULL, cookie_name[32], mask[16];
+    size_t len = 0;
+    const char *cookie, *want;
+    json_t *o = NULL;
+    zr_store_status_t st;
+
+    st = zr_store_take(relay->store, ns, key, &json, &len);
+    if (st == ZR_STORE_NOT_FOUND) {
+        zr_log_warn("login", "no pending %s for key=%s (expired or used) ref=%s", ns, zr_log_mask(key, mask), ref);
+        zr_page_error(resp, 400, req->lang, "session_expired", ref);
+        goto fail;
+    }
+    if (st != ZR_STORE_OK) {
+        zr_log_error("login", "store %s ref=%s", zr_store_status_name(st), ref);
+        zr_page_error(resp, 503, req->lang, "store_unavailable", ref);
+        goto fail;
+    }
+    o = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
+    authz_json = o ? json_dumps(json_object_get(o, "authz"), JSON_COMPACT) : NULL;
+    if (!authz_json || zr_oidc_authz_from_json(authz_json, authz) != 0) {
+        zr_log_error("login", "pending %s unreadable ref=%s", ns, ref);
+        zr_page_error(resp, 500, req->lang, "internal_error", ref);
+        goto fail;
+    }
+    zr_relay_cookie_name(cookie_prefix, key, cookie_name);
+    zr_http_set_cookie(resp, cookie_name, "", 0, secure_cookies(cfg), 0);
+    cookie = zr_kv_get(&req->cookies, cookie_name);
+    hash = cookie ? zr_relay_sha256_hex(cookie) : NULL;
+    want = json_string_value(json_object_get(o, "browser"));
+    if (!hash || !want || !zr_secure_equal(hash, strlen(hash), want, strlen(want))) {
+        zr_log_warn("login", "%s key=%s came back in another browser (binding cookie %s) ref=%s", ns,
+                    zr_log_mask(key, mask), cookie ? "differs" : "missing", ref);
+        zr_page_error(resp, 400, req->lang, "browser_mismatch", ref);
+        goto fail;
+    }
+    goto end;
+fail:
+    zr_oidc_authz_clear(authz);
+    json_decref(o);
+    o = NULL;
+end:
+    if (json)
+        OPENSSL_cleanse(json, len);
+    free(json);
+    free(hash);
+    free(authz_json);
+    return o;
+}
+
+/* ---- the chooser ---- */
+
+static void show_chooser(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http_request_t *req,
+                         zr_http_response_t *resp, const zr_oidc_authz_t *authz, const char *ref)
+{
+    char *handle = zr_random_token(32), *page = NULL;
+    zr_kvlist_t vars = {0};
+    const zr_client_t *client = zr_config_find_client(gen->cfg, authz->client_id);
+
+    if (!handle) {
+        zr_page_error(resp, 500, req->lang, "internal_error", ref);
+        goto end;
+    }
+    if (pending_put(relay, gen->cfg, req, resp, CHOOSE_NS, CHOOSE_COOKIE_PREFIX, handle, authz, NULL, ref) != 0)
+        goto end;
+    zr_kv_add(&vars, "title", req->lang == ZR_LANG_EN ? "How do you want to log in?" : "Hoe wilt u inloggen?");
+    zr_kv_add(&vars, "handle", handle);
+    zr_kv_add(&vars, "client_name", client && client->name ? client->name : authz->client_id);
+    page = zr_page_render("login-choice", req->lang, &vars);
+    if (!page) {
+        zr_page_error(resp, 500, req->lang, "internal_error", ref);
+        goto end;
+    }
+    zr_http_respond(resp, 200, "text/html; charset=utf-8", page, strlen(page));
+    zr_http_set_header(resp, "Cache-Control", "no-store");
+    zr_log_info("authorize", "client=%s login method chooser shown", authz->client_id);
+end:
+    zr_kv_free(&vars);
+    zr_release(handle);
+    free(page);
+}
+
+/* ---- to Dezi ---- */
+
+static void start_dezi(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http_request_t *req,
+                       zr_http_response_t *resp, const zr_oidc_authz_t *authz, const char *ref)
+{
+    zr_dezi_authz_t dz = {0};
+    char err[512] = "", *callback = NULL, mask[16];
+    json_t *extra = NULL;
+
+    if (!gen->dezi) {
+        zr_log_error("authorize", "client=%s professional login without a dezi: section ref=%s", authz->client_id,
+                     ref);
+        zr_oidc_authorize_error(gen->oidc, authz, "server_error", "professional login is not configured", resp);
+        goto end;
+    }
+    if (asprintf(&callback, "%s/dezi/callback", gen->cfg->public_base_url) < 0) {
+        callback = NULL;
+        zr_page_error(resp, 500, req->lang, "internal_error", ref);
+        goto end;
+    }
+    if (zr_dezi_authorize_begin(gen->dezi, callback, &dz, err, sizeof(err)) != ZR_DEZI_OK) {
+        zr_log_error("authorize", "client=%s Dezi unusable: %s ref=%s", authz->client_id, err, ref);
+        zr_oidc_authorize_error(gen->oidc, authz, "temporarily_unavailable",
+                                "the professionals' login service (Dezi) cannot be used right now", resp);
+        goto end;
+    }
+    extra = json_pack("{s:s, s:s}", "nonce", dz.nonce, "verifier", dz.code_verifier);
+    if (!extra || pending_put(relay, gen->cfg, req, resp, DEZI_NS, DEZI_COOKIE_PREFIX, dz.state, authz, extra,
+                              ref) != 0)
+        goto end;
+    zr_http_redirect(resp, 302, dz.url);
+    zr_log_info("authorize", "client=%s professional login to Dezi login=%s", authz->client_id,
+                zr_log_mask(dz.state, mask));
+end:
+    if (extra) {
+        json_object_clear(extra);
+        json_decref(extra);
+    }
+    free(callback);
+    zr_dezi_authz_clear(&dz);
+}
+
+/* Patients continue with the /authorize path in relay.c, which starts from
+ * the request again: redirect there with the chosen method. */
+static void continue_as_patient(zr_relay_gen_t *gen, zr_http_response_t *resp, const zr_oidc_authz_t *authz,
+                                const char *ref);
+
+void zr_relay_begin_method(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http_request_t *req,
+                           zr_http_response_t *resp, zr_oidc_authz_t *authz)
+{
+    char ref[16];
+    zr_relay_reference(ref);
+    if (authz->login_method == ZR_LOGIN_PROFESSIONAL)
+        start_dezi(relay, gen, req, resp, authz, ref);
+    else
+        show_chooser(relay, gen, req, resp, authz, ref);
+}
+
+int zr_relay_handle_choose(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
+{
+    zr_relay_t *relay = ctx;
+    zr_relay_gen_t *gen = zr_relay_gen_get(relay);
+    const char *handle = zr_kv_get(&req->form, "handle"), *method = zr_kv_get(&req->form, "method");
+    zr_oidc_authz_t authz = {0};
+    json_t *pending = NULL;
+    const zr_client_t *client;
+    char ref[16];
+
+    zr_relay_reference(ref);
+    if (!handle || !method || zr_kv_count(&req->form, "handle") != 1 || zr_kv_count(&req->form, "method") != 1 ||
+        strlen(handle) > 64) {
+        zr_page_error(resp, 400, req->lang, "bad_request", ref);
+        goto end;
+    }
+    pending = pending_take(relay, gen->cfg, req, resp, CHOOSE_NS, CHOOSE_COOKIE_PREFIX, handle, &authz, ref);
+    if (!pending)
+        goto end;
+    client = zr_config_find_client(gen->cfg, authz.client_id);
+    authz.login_method = !strcmp(method, "professional") ? ZR_LOGIN_PROFESSIONAL
+                         : !strcmp(method, "patient")    ? ZR_LOGIN_PATIENT
+                                                         : 0;
+    if (!client || !authz.login_method || !(client->login_methods & authz.login_method)) {
+        zr_log_warn("authorize", "client=%s chooser: method not offered ref=%s", authz.client_id, ref);
+        zr_oidc_authorize_error(gen->oidc, &authz, "invalid_request", "login method not allowed for this client",
+                                resp);
+        goto end;
+    }
+    if (authz.login_method == ZR_LOGIN_PROFESSIONAL)
+        start_dezi(relay, gen, req, resp, &authz, ref);
+    else
+        continue_as_patient(gen, resp, &authz, ref);
+end:
+    json_decref(pending);
+    zr_oidc_authz_clear(&authz);
+    zr_relay_gen_put(relay, gen);
+    return 0;
+}
+
+/* The patient half needs the request's own parameters (PKCE, state, ...),
+ * all of which authz holds: rebuild the /authorize URL with
+ * login_method=patient. The chooser's handle is spent, so this cannot loop. */
+static void continue_as_patient(zr_relay_gen_t *gen, zr_http_response_t *resp, const zr_oidc_authz_t *authz,
+                                const char *ref)
+{
+    zr_buf_t b;
+    char *enc;
+    int ok = 1;
+    const char *names[] = {"client_id", "redirect_uri", "state", "nonce", "code_challenge", "care_provider"};
+    const char *values[] = {authz->client_id, authz->redirect_uri, authz->state, authz->nonce, authz->code_challenge,
+                            authz->care_provider};
+
+    zr_buf_init(&b);
+    ok = zr_buf_printf(&b, "%s/authorize?response_type=code&scope=openid&code_challenge_method=S256"
+                           "&login_method=patient",
+                       gen->cfg->public_base_url) == 0;
+    for (size_t i = 0; ok && i < sizeof(names) / sizeof(names[0]); i++) {
+        if (!values[i])
+            continue;
+        enc = zr_url_encode(values[i]);
+        ok = enc && zr_buf_printf(&b, "&%s=%s", names[i], enc) == 0;
+        free(enc);
+    }
+    if (ok && authz->force_authn)
+        ok = zr_buf_printf(&b, "&prompt=login") == 0;
+    if (ok && authz->min_loa != ZR_LOA_NONE && zr_loa_uri(authz->min_loa))
+        ok = zr_buf_printf(&b, "&acr_values=%s", zr_loa_uri(authz->min_loa)) == 0;
+    if (!ok) {
+        zr_page_error(resp, 500, ZR_LANG_NL, "internal_error", ref);
+    } else {
+        zr_http_redirect(resp, 303, b.data);
+    }
+    zr_buf_free(&b);
+}
+
+/* ---- back from Dezi ---- */
+
+static void dezi_status_to_oauth(zr_dezi_status_t st, const char **error, const char **description)
+{
+    switch (st) {
+    case ZR_DEZI_DENIED:
+        *error = "access_denied", *description = "the professional cancelled or was refused at Dezi";
+        break;
+    case ZR_DEZI_LOA_TOO_LOW:
+        *error = "access_denied", *description = "the required level of assurance was not reached";
+        break;
+    case ZR_DEZI_REVOKED:
+        *error = "access_denied", *description = "the professional's declaration (verklaring) has been revoked";
+        break;
+    case ZR_DEZI_UNAVAILABLE:
+        *error = "temporarily_unavailable", *description = "the professionals' login service cannot be reached";
+        break;
+    default:
+        *error = "server_error", *description = "the answer from Dezi was refused";
+        break;
+    }
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+/* The subject the portal and the PDP get: the professional plus the
+ * portal's own roles. */
+static int professional_subject(const zr_dezi_professional_t *p, const char *const *roles, size_t role_count,
+                                zr_subject_t *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->kind = ZR_SUBJECT_PROFESSIONAL;
+    s->loa = p->loa;
+    s->auth_time = zr_time_now();
+    s->pro.dezi_nummer = dup_or_null(p->dezi_nummer);
+    s->pro.initials = dup_or_null(p->voorletters);
+    s->pro.surname_prefix = dup_or_null(p->voorvoegsel);
+    s->pro.surname = dup_or_null(p->achternaam);
+    s->pro.ura = dup_or_null(p->ura);
+    s->pro.organisation_name = dup_or_null(p->organisation_name);
+    s->pro.rol_code = dup_or_null(p->rol_code);
+    s->pro.rol_naam = dup_or_null(p->rol_naam);
+    s->pro.rol_code_bron = dup_or_null(p->rol_code_bron);
+    s->pro.verklaring_id = dup_or_null(p->verklaring_id);
+    if (role_count && !(s->pro.roles = calloc(role_count, sizeof(char *))))
+        return -1;
+    for (size_t i = 0; i < role_count; i++)
+        if (!(s->pro.roles[s->pro.role_count++] = strdup(roles[i])))
+            return -1;
+    return s->pro.dezi_nummer && s->pro.rol_code ? 0 : -1;
+}
+
+int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
+{
+    zr_relay_t *relay = ctx;
+    zr_relay_gen_t *gen = zr_relay_gen_get(relay), *finish_gen = NULL;
+    const char *state = zr_kv_get(&req->query, "state"), *code = zr_kv_get(&req->query, "code");
+    const char *dezi_error = zr_kv_get(&req->query, "error"), *error, *description;
+    const char *const *roles = NULL;
+    zr_oidc_authz_t authz = {0};
+    zr_dezi_professional_t pro = {0};
+    zr_subject_t subject = {0};
+    json_t *pending = NULL;
+    const zr_client_t *client;
+    char err[512] = "", ref[16], mask[16], *callback = NULL;
+    size_t role_count;
+    zr_dezi_status_t st;
+
+    zr_relay_reference(ref);
+    if (!state || zr_kv_count(&req->query, "state") != 1 || strlen(state) > 128 ||
+        (!code && !dezi_error) || zr_kv_count(&req->query, "code") > 1) {
+        zr_log_warn("dezi", "callback without a usable state/code ref=%s", ref);
+        zr_page_error(resp, 400, req->lang, "bad_request", ref);
+        goto end;
+    }
+    pending = pending_take(relay, gen->cfg, req, resp, DEZI_NS, DEZI_COOKIE_PREFIX, state, &authz, ref);
+    if (!pending)
+        goto end;
+    /* Issued and checked under the configuration that knows the portal. */
+    finish_gen = zr_relay_gen_for_client(relay, authz.client_id);
+    client = zr_config_find_client(finish_gen->cfg, authz.client_id);
+    if (dezi_error) {
+        zr_log_info("dezi", "login=%s client=%s Dezi answered error ref=%s", zr_log_mask(state, mask),
+                    authz.client_id, ref);
+        zr_oidc_authorize_error(finish_gen->oidc, &authz, "access_denied",
+                                "the professional cancelled or was refused at Dezi", resp);
+        goto end;
+    }
+    if (!client || !finish_gen->dezi || asprintf(&callback, "%s/dezi/callback", finish_gen->cfg->public_base_url) < 0) {
+        callback = NULL;
+        zr_log_error("dezi", "login=%s client or Dezi no longer configured ref=%s", zr_log_mask(state, mask), ref);
+        zr_oidc_authorize_error(finish_gen->oidc, &authz, "temporarily_unavailable",
+                                "professional login is not available right now", resp);
+        goto end;
+    }
+    st = zr_dezi_finish(finish_gen->dezi, code, callback, json_string_value(json_object_get(pending, "verifier")),
+                        json_string_value(json_object_get(pending, "nonce")), &pro, err, sizeof(err));
+    if (st != ZR_DEZI_OK) {
+        dezi_status_to_oauth(st, &error, &description);
+        zr_log(st == ZR_DEZI_DENIED ? ZR_LOG_INFO : ZR_LOG_WARN, "dezi", "login=%s client=%s result=%s: %s ref=%s",
+               zr_log_mask(state, mask), authz.client_id, zr_dezi_status_name(st), err, ref);
+        zr_oidc_authorize_error(finish_gen->oidc, &authz, error, description, resp);
+        goto end;
+    }
+    role_count = zr_roles_map(client, pro.rol_code, pro.ura, &roles);
+    if (role_count == 0 && !client->allow_unmapped_roles) {
+        /* A clear page for the person; the portal learns nothing it could misuse. */
+        zr_log_warn("dezi", "login=%s client=%s rol_code=%s ura=%s maps to no role of this portal ref=%s",
+                    zr_log_mask(state, mask), authz.client_id, pro.rol_code, pro.ura, ref);
+        zr_page_error(resp, 403, req->lang, "role_not_allowed", ref);
+        goto end;
+    }
+    if (professional_subject(&pro, roles, role_count, &subject) != 0) {
+        zr_page_error(resp, 500, req->lang, "internal_error", ref);
+        goto end;
+    }
+    if (zr_relay_authorization_check(relay, finish_gen, &authz, &subject, NULL, resp) != 0)
+        goto end;
+    zr_oidc_authorize_finish(finish_gen->oidc, &authz, &subject, resp);
+    zr_log_info("dezi", "login=%s client=%s rol_code=%s roles=%zu loa=%s result=ok", zr_log_mask(state, mask),
+                authz.client_id, pro.rol_code, role_count, zr_loa_name(pro.loa));
+end:
+    free(callback);
+    zr_subject_clear(&subject);
+    zr_dezi_professional_clear(&pro);
+    json_decref(pending);
+    zr_oidc_authz_clear(&authz);
+    zr_relay_gen_put(relay, finish_gen);
+    zr_relay_gen_put(relay, gen);
+    return 0;
+}
+
+/* ---- the authorization layer ---- */
+
+int zr_relay_authorization_check(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_oidc_authz_t *authz,
+                                 const zr_subject_t *subject, const zr_tenant_t *tenant, zr_http_response_t *resp)
+{
+    const zr_client_t *client = zr_config_find_client(gen->cfg, authz->client_id);
+    zr_authz_pdp_t *pdp;
+    zr_trace_t trace;
+    json_t *subj = NULL;
+    char *pseudonym = NULL, *reason = NULL, err[512] = "", ref[16];
+    zr_authz_decision_t d;
+    int rc = 0;
+
+    (void)relay;
+    if (!client || !gen->pdps || !(pdp = gen->pdps[client - gen->cfg->clients]))
+        return 0;
+    zr_relay_reference(ref);
+    zr_trace_begin(authz->traceparent, &trace);
+    if (subject->kind == ZR_SUBJECT_PROFESSIONAL) {
+        subj = zr_authz_subject_professional_from_subject(subject);
+    } else {
+        pseudonym = zr_oidc_pairwise_sub(gen->oidc, client, &subject->acting);
+        subj = pseudonym ? zr_authz_subject_patient(subject, tenant ? tenant->entity_id : NULL, pseudonym,
+                                                    client->bsn_entitled)
+                         : NULL;
+    }
+    if (!subj) {
+        d = ZR_AUTHZ_ERROR;
+        snprintf(err, sizeof(err), "cannot describe the subject");
+    } else {
+        d = zr_authz_evaluate(pdp, &trace, subj, client->client_id, &reason, err, sizeof(err));
+    }
+    if (d == ZR_AUTHZ_PERMIT)
+        goto end;
+    if (d == ZR_AUTHZ_DENY) {
+        zr_log_info("authz", "client=%s trace=%s denied by the PDP ref=%s", client->client_id, trace.trace_id, ref);
+        zr_oidc_authorize_error(gen->oidc, authz, "access_denied", reason ? reason : "access denied by policy", resp);
+        rc = 1;
+        goto end;
+    }
+    if (client->authzen.fail_open) {
+        zr_log_warn("authz", "client=%s trace=%s PDP error (%s); fail_open: login allowed ref=%s", client->client_id,
+                    trace.trace_id, err, ref);
+        goto end;
+    }
+    zr_log_error("authz", "client=%s trace=%s PDP error (%s); login refused (fail closed) ref=%s", client->client_id,
+                 trace.trace_id, err, ref);
+    zr_oidc_authorize_error(gen->oidc, authz, "temporarily_unavailable",
+                            "the authorization service cannot be reached right now", resp);
+    rc = 1;
+end:
+    json_decref(subj);
+    free(pseudonym);
+    free(reason);
+    return rc;
+}

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Healthcare professionals (issue 4), end to end against the real binary:
+# Authlib portal -> relay (chooser or login_method) -> mock Dezi (PKCE, JWE
+# userinfo, envelope, verklaring via jku, status) -> relay (Dezi checks, role
+# mapping, AuthZEN PDP) -> code -> Authlib validates the ID token; token
+# introspection; the decision log; nothing personal in the logs.
+source "$(dirname "$0")/lib.sh"
+zr_pki
+zr_start_redis
+zr_write_config
+PDP_PORT=$(zr_free_port)
+echo permit > "$ZR_TMP/pdp-mode"
+$PY "$ZR_SOURCE_DIR/tests/integration/pdp_server.py" "$PDP_PORT" "$ZR_TMP/pdp-mode" "$ZR_TMP/pdp-requests.jsonl" \
+  >"$ZR_TMP/pdp.log" 2>&1 &
+ZR_PIDS+=("$!")
+
+# A professionals-only portal with a policy decision point.
+awk -v pdp="http://127.0.0.1:$PDP_PORT" '
+/^  - client_id: demo-pgo$/ {
+  print "  - client_id: pdp-portal"
+  print "    auth_method: client_secret_basic"
+  print "    client_secret: pdp-portal-secret"
+  print "    redirect_uris: [http://localhost:8000/callback]"
+  print "    login_methods: [professional]"
+  print "    role_rules:"
+  print "      - rol_code: \"*\""
+  print "        roles: [medewerker]"
+  print "    authzen:"
+  print "      pdp: " pdp
+  print "      timeout_ms: 1000"
+  print "      processing_activity_id: https://register.example.nl/verwerkingen/42"
+}
+{ print }' "$ZR_CONFIG" > "$ZR_TMP/pro.yaml"
+ZR_CONFIG="$ZR_TMP/pro.yaml"
+zr_wait_port "$PDP_PORT"
+zr_start_mock_tvs
+zr_start_mock_dezi
+zr_start_relay
+
+# login CLIENT IDENTITY [args]
+login() {
+  local client=$1 identity=$2; shift 2
+  local secret=$client-secret
+  [ "$client" = demo-portal ] && secret=demo-portal-secret
+  $PY "$ZR_SOURCE_DIR/tests/integration/e2e_login.py" --issuer "$ISSUER" --client-id "$client" \
+    --client-secret "$secret" --redirect-uri http://localhost:8000/callback --identity "$identity" "$@"
+}
+SECRETS="$ZR_TMP/secrets.txt"
+
+# --- 1. The chooser (both methods), then Dezi.
+out=$(login demo-portal "(01.015)" --method professional --secrets-out "$SECRETS")
+zr_check "chooser shown for a client with both methods" "$(zr_json "$out" 'd.get("chooser")')" "True"
+zr_check "professional: Dezi's page reached" "$(zr_json "$out" 'd.get("dezi_page")')" "True"
+zr_check "professional: rol_code in the ID token" "$(zr_json "$out" 'd["claims"].get("rol_code")')" "01.015"
+zr_check "professional: mapped roles" "$(zr_json "$out" 'd["claims"].get("roles")')" '["arts", "huisarts"]'
+zr_check "professional: dezi_nummer, URA, organisation" \
+  "$(zr_json "$out" 'all(d["claims"].get(k) for k in ("dezi_nummer", "ura", "organization_name"))')" "True"
+zr_check "professional: acr high" "$(zr_json "$out" 'd["claims"]["acr"]')" "http://eidas.europa.eu/LoA/high"
+zr_check "professional: sub is pairwise, not the Dezi number" \
+  "$(zr_json "$out" 'd["claims"]["sub"] != d["claims"]["dezi_nummer"] and len(d["claims"]["sub"]) > 20')" "True"
+zr_check "professional: never a bsn" "$(zr_json "$out" '"bsn" in d["claims"]')" "False"
+zr_check "professional: userinfo has the same role" "$(zr_json "$out" 'd["userinfo"].get("rol_code")')" "01.015"
+
+# --- 2. The chooser, then TVS: patients unchanged.
+out=$(login demo-portal "DigiD Substantieel" --method patient)
+zr_check "chooser -> patient: BSN as before" "$(zr_json "$out" 'd["claims"].get("bsn")')" "999990019"
+zr_check "chooser -> patient: no professional claims" "$(zr_json "$out" '"rol_code" in d["claims"]')" "False"
+
+# --- 3. Preselected, no chooser.
+out=$(login demo-portal "(01.015)" --login-method professional)
+zr_check "login_method=professional: no chooser" "$(zr_json "$out" 'd.get("chooser", False)')" "False"
+zr_check "login_method=professional: logged in" "$(zr_json "$out" 'd["claims"].get("rol_code")')" "01.015"
+out=$(login pdp-portal "DigiD Substantieel" --login-method patient || true)
+zr_check "a method the client does not allow: invalid_request" "$(zr_json "$out" 'd.get("oauth_error")')" "invalid_request"
+
+# --- 4. Refusals.
+out=$(login demo-portal "(17.000)" --login-method professional || true)
+zr_check "unmapped role (apotheker): refused with a page" "$(zr_json "$out" 'd.get("status")')" "403"
+zr_check "unmapped role: the page names the reason" "$(zr_json "$out" '"rol" in d.get("body", "").lower()')" "True"
+out=$(login demo-portal "(30.000)" --login-method professional || true)
+zr_check "role mapped only at another URA: refused" "$(zr_json "$out" 'd.get("status")')" "403"
+out=$(login demo-portal "ingetrokken" --login-method professional)
+zr_check "revoked verklaring: access_denied" "$(zr_json "$out" 'd.get("oauth_error")')" "access_denied"
+zr_check "revoked verklaring: says so" "$(zr_json "$out" '"revoked" in d.get("oauth_error_description", "")')" "True"
+out=$(login demo-portal "cancel" --login-method professional)
+zr_check "cancel at Dezi: access_denied" "$(zr_json "$out" 'd.get("oauth_error")')" "access_denied"
+
+# --- 5. The policy decision point.
+TP="00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+out=$(login pdp-portal "(01.015)" --traceparent "$TP")
+zr_check "PDP permit: logged in" "$(zr_json "$out" 'd["claims"].get("roles")')" '["medewerker"]'
+req=$(tail -1 "$ZR_TMP/pdp-requests.jsonl")
+zr_check "PDP asked with the professional subject" \
+  "$(zr_json "$req" '[d["path"], d["body"]["subject"]["type"], d["body"]["action"]["name"], d["body"]["resource"]["id"]]')" \
+  '["/access/v1/evaluation", "http://fhir.nl/fhir/NamingSystem/uzi-nr-pers", "login", "pdp-portal"]'
+zr_check "PDP request continues the portal's trace" \
+  "$(zr_json "$req" 'd["body"]["context"]["traceparent"].split("-")[1]')" "4bf92f3577b34da6a3ce929d0e0e4736"
+echo deny > "$ZR_TMP/pdp-mode"
+out=$(login pdp-portal "(01.015)")
+zr_check "PDP deny: access_denied" "$(zr_json "$out" 'd.get("oauth_error")')" "access_denied"
+zr_check "PDP deny: the PDP's reason reaches the portal" "$(zr_json "$out" 'd.get("oauth_error_description")')" "Buiten uw werktijden"
+echo error > "$ZR_TMP/pdp-mode"
+out=$(login pdp-portal "(01.015)")
+zr_check "PDP error: fail closed" "$(zr_json "$out" 'd.get("oauth_error")')" "temporarily_unavailable"
+echo slow > "$ZR_TMP/pdp-mode"
+out=$(login pdp-portal "(01.015)")
+zr_check "PDP timeout: fail closed" "$(zr_json "$out" 'd.get("oauth_error")')" "temporarily_unavailable"
+echo permit > "$ZR_TMP/pdp-mode"
+LOG="$ZR_TMP/decision-log.jsonl"
+zr_check "decision log: one record per PDP call" "$(wc -l < "$LOG")" "4"
+zr_check "decision log: deny is Ok, errors are Error" \
+  "$($PY -c 'import json,sys; print(",".join(json.loads(l)["status"] for l in open(sys.argv[1])))' "$LOG")" "Ok,Ok,Error,Error"
+zr_check "decision log: the portal's trace id" "$(grep -c 4bf92f3577b34da6a3ce929d0e0e4736 "$LOG")" "1"
+
+# --- 6. Introspection (RFC 7662).
+out=$(login demo-portal "(01.015)" --login-method professional --secrets-out "$ZR_TMP/intro.txt")
+AT=$(sed -n 2p "$ZR_TMP/intro.txt")
+intro() { curl -s -u "$1" -d "token=$2" "$ISSUER/introspect"; }
+r=$(intro demo-portal:demo-portal-secret "$AT")
+zr_check "introspection: own token active" "$(zr_json "$r" 'd.get("active")')" "True"
+zr_check "introspection: professional subject" "$(zr_json "$r" '[d.get("subject_type"), d.get("rol_code")]')" '["professional", "01.015"]'
+r=$(curl -s -o /dev/null -w '%{http_code}' -u demo-pgo:x -d "token=$AT" "$ISSUER/introspect")
+zr_check "introspection: a client not registered for it is refused" "$r" "401"
+r=$(intro demo-portal:wrong-secret "$AT" ; true)
+zr_check "introspection: wrong credentials refused" "$(zr_json "$r" 'd.get("error")')" "invalid_client"
+r=$(intro demo-portal:demo-portal-secret "not-a-token")
+zr_check "introspection: unknown token inactive" "$r" '{"active":false}'
+
+# --- 7. Nothing personal or secret in the logs.
+DN=$($PY -c 'import json,sys; print(json.loads(sys.argv[1])["claims"]["dezi_nummer"])' "$out")
+zr_check "no Dezi number in any service log" "$(cat "$ZR_TMP"/*.log | grep -c "$DN" || true)" "0"
+leaks=0
+while read -r secret; do
+  [ -n "$secret" ] && grep -qF "$secret" "$ZR_TMP"/*.log && leaks=$((leaks+1))
+done < <(cat "$SECRETS" "$ZR_TMP/intro.txt")
+zr_check "no code or token in any service log" "$leaks" "0"
+zr_done

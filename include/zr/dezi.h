@@ -52,6 +52,10 @@ typedef struct zr_dezi zr_dezi_t;
 zr_dezi_t *zr_dezi_new(const zr_dezi_config_t *cfg, char *err, size_t errlen);
 void zr_dezi_free(zr_dezi_t *d);
 
+/* W3C trace context for the Dezi calls this thread makes next (a
+ * "traceparent" header on each); NULL clears it. */
+void zr_dezi_set_traceparent(const char *traceparent);
+
 /* What the relay keeps (in its store) while the professional is at Dezi. */
 typedef struct {
     char *state;              /* random, 32 bytes base64url */

@@ -10,4 +10,17 @@
 void zr_authz_log_record_err(const zr_trace_t *trace, const char *pdp, json_t *request, json_t *response,
                              zr_authz_decision_t decision, const char *error);
 
+/* The PDP's two answers, read strictly (pdp.c; separate from the HTTP so
+ * tests/fuzz/fuzz_authz_pdp.c can feed them). The evaluation answer: only
+ * 200 + application/json + an object with a boolean "decision" decides;
+ * *answer is the parsed object (or NULL; caller frees), *reason (reason
+ * may be NULL) the user-facing reason, why the cause of an ERROR. */
+zr_authz_decision_t zr_authz_answer_read(long status, const char *content_type, const char *body, size_t len,
+                                         json_t **answer, char **reason, char *why, size_t whylen);
+/* The discovery answer: the evaluation endpoint to use (malloc'ed; on the
+ * origin of base, else base + the default path; NULL only when out of
+ * memory); *cacheable when the answer may be cached. */
+char *zr_authz_discovery_read(const char *base, long status, const char *content_type, const char *body, size_t len,
+                              int *cacheable);
+
 #endif

@@ -239,10 +239,9 @@ static int is_json_type(const char *ct)
 }
 
 /* Strict JSON object: no duplicate keys, nothing after it, no NUL. */
-static json_t *parse_object(const answer_t *a)
+static json_t *parse_object(const char *body, size_t len)
 {
-    json_t *j = json_loadb(a->body.buf.data ? a->body.buf.data : "", a->body.buf.len,
-                           JSON_REJECT_DUPLICATES, NULL);
+    json_t *j = json_loadb(body ? body : "", body ? len : 0, JSON_REJECT_DUPLICATES, NULL);
     if (j && !json_is_object(j)) {
         json_decref(j);
         j = NULL;
@@ -261,6 +260,36 @@ static char *concat(const char *a, const char *b)
     return r;
 }
 
+char *zr_authz_discovery_read(const char *base, long status, const char *content_type, const char *body, size_t len,
+                              int *cacheable)
+{
+    json_t *doc = NULL;
+    char *url = NULL;
+
+    *cacheable = 0;
+    if (status == 200 && is_json_type(content_type) && (doc = parse_object(body, len))) {
+        const char *e = json_string_value(json_object_get(doc, "access_evaluation_endpoint"));
+        const char *pdp_id = json_string_value(json_object_get(doc, "policy_decision_point"));
+        size_t o = origin_len(base);
+        if (e && (!pdp_id || !strncmp(pdp_id, base, strlen(base))) && origin_len(e) == o &&
+            !strncasecmp(e, base, o) && !strpbrk(e, " \t\r\n"))
+            url = strdup(e);
+        else
+            zr_log_warn("authz.discovery", "pdp=%s result=ignored reason=\"no endpoint on the PDP's origin\"",
+                        base);
+        *cacheable = 1;
+    } else if (status == 404) {
+        *cacheable = 1;
+    } else {
+        /* An odd answer: use the default path now, ask again next time. */
+        zr_log_warn("authz.discovery", "pdp=%s result=failed status=%ld", base, status);
+    }
+    if (!url)
+        url = concat(base, DEFAULT_EVALUATION_PATH);
+    json_decref(doc);
+    return url;
+}
+
 /* The evaluation endpoint: from discovery (cached; a 404 caches the default
  * path), else the default path. A discovered endpoint must stay on the
  * PDP's own origin: the request carries personal data and a discovery
@@ -270,7 +299,6 @@ static char *evaluation_endpoint(zr_authz_pdp_t *p, const char *traceparent, cha
 {
     char *url = NULL, *discovery = NULL;
     answer_t ans = {0};
-    json_t *doc = NULL;
     int cacheable = 0;
     time_t now = zr_time_now();
 
@@ -287,25 +315,8 @@ static char *evaluation_endpoint(zr_authz_pdp_t *p, const char *traceparent, cha
     }
     if (http_call(p, discovery, NULL, traceparent, &ans, err, errlen) != 0)
         goto end;
-    if (ans.status == 200 && is_json_type(ans.content_type) && (doc = parse_object(&ans))) {
-        const char *e = json_string_value(json_object_get(doc, "access_evaluation_endpoint"));
-        const char *pdp_id = json_string_value(json_object_get(doc, "policy_decision_point"));
-        size_t o = origin_len(p->base);
-        if (e && (!pdp_id || !strncmp(pdp_id, p->base, strlen(p->base))) && origin_len(e) == o &&
-            !strncasecmp(e, p->base, o) && !strpbrk(e, " \t\r\n"))
-            url = strdup(e);
-        else
-            zr_log_warn("authz.discovery", "pdp=%s result=ignored reason=\"no endpoint on the PDP's origin\"",
-                        p->base);
-        cacheable = 1;
-    } else if (ans.status == 404) {
-        cacheable = 1;
-    } else {
-        /* An odd answer: use the default path now, ask again next time. */
-        zr_log_warn("authz.discovery", "pdp=%s result=failed status=%ld", p->base, ans.status);
-    }
-    if (!url)
-        url = concat(p->base, DEFAULT_EVALUATION_PATH);
+    url = zr_authz_discovery_read(p->base, ans.status, ans.content_type, ans.body.buf.data, ans.body.buf.len,
+                                  &cacheable);
     if (url && cacheable) {
         pthread_mutex_lock(&p->lock);
         free(p->endpoint);
@@ -317,7 +328,6 @@ static char *evaluation_endpoint(zr_authz_pdp_t *p, const char *traceparent, cha
         snprintf(err, errlen, "pdp: out of memory");
 
 end:
-    json_decref(doc);
     answer_free(&ans);
     free(discovery);
     return url;
@@ -375,11 +385,46 @@ static char *reason_text(json_t *answer)
     return r;
 }
 
+zr_authz_decision_t zr_authz_answer_read(long status, const char *content_type, const char *body, size_t len,
+                                         json_t **answer, char **reason, char *why, size_t whylen)
+{
+    zr_authz_decision_t decision = ZR_AUTHZ_ERROR;
+    json_t *value;
+
+    *answer = NULL;
+    /* AuthZEN: a deny is a 200 with false; any other status is no decision. */
+    if (status != 200) {
+        snprintf(why, whylen, "pdp: HTTP %ld", status);
+        goto end;
+    }
+    if (!is_json_type(content_type)) {
+        snprintf(why, whylen, "pdp: answer is not application/json");
+        goto end;
+    }
+    if (!(*answer = parse_object(body, len))) {
+        snprintf(why, whylen, "pdp: answer is not a JSON object");
+        goto end;
+    }
+    value = json_object_get(*answer, "decision");
+    if (json_is_true(value)) {
+        decision = ZR_AUTHZ_PERMIT;
+    } else if (json_is_false(value)) {
+        decision = ZR_AUTHZ_DENY;
+    } else {
+        snprintf(why, whylen, "pdp: decision missing or not a boolean");
+        goto end;
+    }
+    if (reason)
+        *reason = reason_text(*answer);
+end:
+    return decision;
+}
+
 zr_authz_decision_t zr_authz_evaluate(zr_authz_pdp_t *p, const zr_trace_t *trace, json_t *subject,
                                       const char *client_id, char **reason, char *err, size_t errlen)
 {
     zr_authz_decision_t decision = ZR_AUTHZ_ERROR;
-    json_t *req = NULL, *action = NULL, *resp = NULL, *value;
+    json_t *req = NULL, *action = NULL, *resp = NULL;
     char *body = NULL, *url = NULL, traceparent[64], when[21], why[256] = "";
     answer_t ans = {0};
 
@@ -405,30 +450,8 @@ zr_authz_decision_t zr_authz_evaluate(zr_authz_pdp_t *p, const zr_trace_t *trace
         goto end;
     if (http_call(p, url, body, traceparent, &ans, why, sizeof(why)) != 0)
         goto end;
-    /* AuthZEN: a deny is a 200 with false; any other status is no decision. */
-    if (ans.status != 200) {
-        snprintf(why, sizeof(why), "pdp: HTTP %ld", ans.status);
-        goto end;
-    }
-    if (!is_json_type(ans.content_type)) {
-        snprintf(why, sizeof(why), "pdp: answer is not application/json");
-        goto end;
-    }
-    if (!(resp = parse_object(&ans))) {
-        snprintf(why, sizeof(why), "pdp: answer is not a JSON object");
-        goto end;
-    }
-    value = json_object_get(resp, "decision");
-    if (json_is_true(value)) {
-        decision = ZR_AUTHZ_PERMIT;
-    } else if (json_is_false(value)) {
-        decision = ZR_AUTHZ_DENY;
-    } else {
-        snprintf(why, sizeof(why), "pdp: decision missing or not a boolean");
-        goto end;
-    }
-    if (reason)
-        *reason = reason_text(resp);
+    decision = zr_authz_answer_read(ans.status, ans.content_type, ans.body.buf.data, ans.body.buf.len, &resp, reason,
+                                    why, sizeof(why));
 
 end:
     if (p)

@@ -7,10 +7,19 @@
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+/* Per thread: the relay handles one login per thread at a time. */
+static __thread char current_traceparent[64];
+
+void zr_dezi_set_traceparent(const char *traceparent)
+{
+    snprintf(current_traceparent, sizeof(current_traceparent), "%s",
+             traceparent && strlen(traceparent) < sizeof(current_traceparent) ? traceparent : "");
+}
 static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 void zr_dezi_response_free(zr_dezi_response_t *resp)
@@ -109,6 +118,10 @@ int zr_dezi_fetch_default(void *ctx, const zr_dezi_t *d, const zr_dezi_request_t
     if (req->bearer) {
         if (snprintf(line, sizeof(line), "Authorization: Bearer %s", req->bearer) >= (int)sizeof(line))
             goto end;
+        hdrs = curl_slist_append(hdrs, line);
+    }
+    if (current_traceparent[0]) {
+        snprintf(line, sizeof(line), "traceparent: %s", current_traceparent);
         hdrs = curl_slist_append(hdrs, line);
     }
     if (req->form) {

@@ -392,8 +392,16 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
                                 "professional login is not available right now", resp);
         goto end;
     }
+    {
+        char tp[64];
+        zr_trace_t trace;
+        zr_trace_begin(authz.traceparent, &trace);
+        zr_trace_format(&trace, tp, sizeof(tp));
+        zr_dezi_set_traceparent(tp);
+    }
     st = zr_dezi_finish(finish_gen->dezi, code, callback, json_string_value(json_object_get(pending, "verifier")),
                         json_string_value(json_object_get(pending, "nonce")), &pro, err, sizeof(err));
+    zr_dezi_set_traceparent(NULL);
     if (st != ZR_DEZI_OK) {
         dezi_status_to_oauth(st, &error, &description);
         zr_log(st == ZR_DEZI_DENIED ? ZR_LOG_INFO : ZR_LOG_WARN, "dezi", "login=%s client=%s result=%s: %s ref=%s",

@@ -285,6 +285,7 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
     char err[512] = "", ref[16], cookie_name[32], mask[16], subject_mask[16];
     zr_saml_status_t status;
     zr_store_status_t st;
+    zr_trace_t trace;
     int endpoint_index = 0;
 
     zr_relay_reference(ref);
@@ -361,12 +362,15 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
         .min_loa = pending.min_loa,
         .tenant = tenant,
     };
+    /* The portal's trace (W3C traceparent, kept with the login) in the
+     * resolution's log lines, or a new one, so the line can be found. */
+    zr_trace_begin(pending.authz.traceparent, &trace);
     status = zr_saml_response_validate(login_gen->cfg, idp, relay->store, soap, soap_len, &expect, &subject, err, sizeof(err));
     if (status != ZR_SAML_OK) {
         status_to_oauth(status, &error, &description);
         zr_log(status == ZR_SAML_CANCELLED ? ZR_LOG_INFO : ZR_LOG_WARN, "acs",
-               "login=%s client=%s tenant=%s result=%s: %s ref=%s", zr_log_mask(relay_state, mask),
-               pending.authz.client_id, tenant->id, zr_saml_status_name(status), err, ref);
+               "login=%s client=%s tenant=%s trace=%s result=%s: %s ref=%s", zr_log_mask(relay_state, mask),
+               pending.authz.client_id, tenant->id, trace.trace_id, zr_saml_status_name(status), err, ref);
         zr_oidc_authorize_error(gen->oidc, &pending.authz, error, description, resp);
         goto end;
     }
@@ -376,8 +380,9 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
     if (zr_relay_authorization_check(relay, finish_gen, &pending.authz, &subject, tenant, resp) != 0)
         goto end; /* denied: resp holds the answer to the portal */
     zr_oidc_authorize_finish(finish_gen->oidc, &pending.authz, &subject, resp);
-    zr_log_info("acs", "login=%s client=%s tenant=%s loa=%s representation=%s subject=%s result=ok",
-                zr_log_mask(relay_state, mask), pending.authz.client_id, tenant->id, zr_loa_name(subject.loa),
+    zr_log_info("acs", "login=%s client=%s tenant=%s trace=%s loa=%s representation=%s subject=%s result=ok",
+                zr_log_mask(relay_state, mask), pending.authz.client_id, tenant->id, trace.trace_id,
+                zr_loa_name(subject.loa),
                 subject.has_legal ? "yes" : "no", zr_log_mask(subject.acting.value, subject_mask));
 end:
     zr_subject_clear(&subject);

@@ -66,6 +66,11 @@ out=$(login demo-portal "DigiD Substantieel" --method patient)
 zr_check "chooser -> patient: BSN as before" "$(zr_json "$out" 'd["claims"].get("bsn")')" "999990019"
 zr_check "chooser -> patient: no professional claims" "$(zr_json "$out" '"rol_code" in d["claims"]')" "False"
 
+TP2="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+out=$(login demo-portal "DigiD Substantieel" --login-method patient --traceparent "$TP2")
+zr_check "patient login carries the portal's trace into the TVS resolution log" \
+  "$(grep -c 'acs .*trace=0af7651916cd43dd8448eb211c80319c .*result=ok' "$ZR_TMP/relay.log")" "1"
+
 # --- 3. Preselected, no chooser.
 out=$(login demo-portal "(01.015)" --login-method professional)
 zr_check "login_method=professional: no chooser" "$(zr_json "$out" 'd.get("chooser", False)')" "False"

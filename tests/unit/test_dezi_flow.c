@@ -1,5 +1,15 @@
 /* Dezi login flow: the authorization request, the token exchange and the
  * id_token, and revocation (status service, signed list, fail closed). */
+#ifndef ZR_TESTING
+/* The Dezi client is tested through its fetch hook, which only a
+ * -DZR_TEST_HOOKS=ON build has (make check does). */
+#include <stdio.h>
+int main(void)
+{
+    puts("skipped: needs a build with -DZR_TEST_HOOKS=ON");
+    return 77;
+}
+#else
 #include "test_dezi_fixture.h"
 #include "zr/crypto.h"
 
@@ -344,3 +354,4 @@ int main(void)
     };
     return cmocka_run_group_tests(tests, fx_group_setup, fx_group_teardown);
 }
+#endif /* ZR_TESTING */

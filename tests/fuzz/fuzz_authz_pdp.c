@@ -1,0 +1,138 @@
+/* The AuthZEN PDP's answers (src/authz/pdp.c): the discovery document and
+ * the access evaluation answer, through zr_authz_discovery_read and
+ * zr_authz_answer_read (what zr_authz_evaluate does with the HTTP answer),
+ * then the decision log record of that answer.
+ *
+ * Input: byte 0 picks the HTTP status (low two bits: 200, 200, 404, other)
+ * and bit 2 a missing Content-Type; the rest is "<Content-Type line>\n<body>".
+ * The same answer is read as discovery and as evaluation.
+ *
+ * Contract: PERMIT only for 200 + a JSON object whose "decision" is true,
+ * DENY only for false; an ERROR gives a reason and hands out no user
+ * reason; a user reason is at most 512 bytes with no control characters;
+ * the endpoint always stays on the PDP's origin; the decision log line
+ * (written to a private file) never shows the request's BSN, whatever the
+ * answer echoes. */
+#include "fuzz_common.h"
+#include "../../src/authz/authz_internal.h"
+#include "zr/log.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define BASE "http://127.0.0.1:8181/pdp"
+#define ORIGIN "http://127.0.0.1:8181"
+#define BSN "999990019"
+
+static char log_path[64];
+static int log_fd = -1;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    zr_decision_log_config_t cfg;
+    char err[256] = "";
+    (void)argc;
+    (void)argv;
+    zr_log_set_level(ZR_LOG_ERROR);
+    snprintf(log_path, sizeof(log_path), "/tmp/zr-fuzz-adl.XXXXXX");
+    log_fd = mkstemp(log_path);
+    cfg.file = log_path;
+    if (log_fd < 0 || zr_authz_log_open(&cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "fuzz_authz_pdp: cannot open the decision log: %s\n", err);
+        abort();
+    }
+    /* The file lives as long as log_fd; no name left behind. */
+    unlink(log_path);
+    return 0;
+}
+
+static void check_reason(const char *r)
+{
+    if (!r)
+        return;
+    if (strlen(r) > 512 || !*r)
+        abort();
+    for (const char *c = r; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            abort();
+}
+
+/* The line(s) the record wrote, then the file emptied for the next input. */
+static void check_log(void)
+{
+    char buf[1 << 17];
+    ssize_t n = pread(log_fd, buf, sizeof(buf) - 1, 0);
+    if (n < 0)
+        abort();
+    buf[n] = '\0';
+    if (strstr(buf, BSN))
+        abort();
+    if (ftruncate(log_fd, 0) != 0)
+        abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const long statuses[] = {200, 200, 404, 500};
+    char *in, *nl, *ct, *body, *reason = NULL, *url, why[256] = "";
+    json_t *answer = NULL, *request;
+    zr_authz_decision_t dec;
+    size_t body_len;
+    long status;
+    int cacheable = -1;
+    zr_trace_t trace;
+
+    if (size < 1)
+        return 0;
+    status = statuses[data[0] & 3];
+    if ((data[0] & 3) == 3 && size > 1)
+        status = 100 + data[1]; /* some other status */
+    in = zr_fuzz_cstr(data + 1, size - 1);
+    nl = memchr(data + 1, '\n', size - 1) ? strchr(in, '\n') : NULL;
+    /* The body keeps its exact bytes (NULs too): the parser gets a length. */
+    if (nl) {
+        *nl = '\0';
+        ct = in;
+        body = nl + 1;
+        body_len = (size - 1) - (size_t)(body - in);
+    } else {
+        ct = "application/json";
+        body = in;
+        body_len = size - 1;
+    }
+    if (data[0] & 4)
+        ct = NULL;
+
+    url = zr_authz_discovery_read(BASE, status, ct, body, body_len, &cacheable);
+    if (!url || strncasecmp(url, ORIGIN, strlen(ORIGIN)) != 0 || !strchr("/?#", url[strlen(ORIGIN)]) ||
+        strpbrk(url, " \t\r\n") || (cacheable != 0 && cacheable != 1))
+        abort();
+    free(url);
+
+    dec = zr_authz_answer_read(status, ct, body, body_len, &answer, &reason, why, sizeof(why));
+    if (dec == ZR_AUTHZ_PERMIT || dec == ZR_AUTHZ_DENY) {
+        json_t *v = json_object_get(answer, "decision");
+        if (status != 200 || !json_is_object(answer) || (dec == ZR_AUTHZ_PERMIT ? !json_is_true(v) : !json_is_false(v)))
+            abort();
+        check_reason(reason);
+    } else if (dec != ZR_AUTHZ_ERROR || reason || !why[0]) {
+        abort();
+    }
+
+    /* The record of this answer, as zr_authz_evaluate writes it. */
+    zr_trace_begin(NULL, &trace);
+    request = json_pack("{s:{s:s, s:s}, s:{s:s}, s:{s:s, s:s}}", "subject", "type", ZR_AUTHZ_TYPE_BSN, "id", BSN,
+                        "action", "name", "login", "resource", "type", "client", "id", "portal");
+    if (!request)
+        abort();
+    zr_authz_log_record_err(&trace, BASE, request, answer, dec, dec == ZR_AUTHZ_ERROR ? why : NULL);
+    check_log();
+
+    json_decref(request);
+    json_decref(answer);
+    free(reason);
+    free(in);
+    return 0;
+}

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <jansson.h>
 
 #define ZR_AES_KEY_LEN 32
 #define ZR_GCM_IV_LEN 12
@@ -47,5 +48,11 @@ char *zr_crypto_cert_base64(X509 *cert);
 /* Reads a 32-byte secret from a file: raw 32 bytes, or 64 hex chars, or
  * base64 of 32 bytes (whitespace ignored). */
 int zr_crypto_load_secret(const char *path, uint8_t out[ZR_AES_KEY_LEN], char *err, size_t errlen);
+
+/* The key as a JWK (RSA, RSA-PSS, EC P-256/384/521); with priv the private
+ * members too. NULL for any other key. src/core/jwk.c */
+json_t *zr_crypto_jwk_from_pkey(EVP_PKEY *pkey, int priv);
+/* RFC 7638 thumbprint (base64url SHA-256) of a public JWK. malloc'ed. */
+char *zr_crypto_jwk_thumbprint(const json_t *pub);
 
 #endif

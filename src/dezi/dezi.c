@@ -65,7 +65,7 @@ zr_dezi_t *zr_dezi_new(const zr_dezi_config_t *cfg, char *err, size_t errlen)
             snprintf(err, errlen, "dezi: decryption_key must be RSA (RSA-OAEP)");
             goto end;
         }
-        jwk = zr_dezi_jwk_from_pkey(cfg->decryption_key, 1);
+        jwk = zr_crypto_jwk_from_pkey(cfg->decryption_key, 1);
         d->decrypt_jwk = zr_dezi_cjose_jwk(jwk);
         if (!d->decrypt_jwk) {
             snprintf(err, errlen, "dezi: decryption_key not usable");

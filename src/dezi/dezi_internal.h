@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <cjose/cjose.h>
+#include "zr/crypto.h"
 #include "zr/dezi.h"
 
 /* Limits on what Dezi may send us (untrusted input). */
@@ -86,7 +87,6 @@ json_t *zr_dezi_json_parse(const char *text, size_t len);
 json_t *zr_dezi_jose_header(const char *compact);
 /* Number of '.' in a compact serialisation (2: JWS, 4: JWE). */
 int zr_dezi_jose_dots(const char *compact, size_t len);
-json_t *zr_dezi_jwk_from_pkey(EVP_PKEY *pkey, int priv);
 cjose_jwk_t *zr_dezi_cjose_jwk(json_t *jwk);
 /* Verifies a compact JWS (RS256 only) with key and parses its payload
  * strictly. Returns the payload or NULL. */

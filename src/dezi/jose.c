@@ -75,76 +75,6 @@ end:
     return h;
 }
 
-static int set_bn(json_t *jwk, const char *name, EVP_PKEY *pkey, const char *param, int pad)
-{
-    BIGNUM *bn = NULL;
-    uint8_t *buf = NULL;
-    char *b64 = NULL;
-    int rc = -1, len = 0;
-
-    if (EVP_PKEY_get_bn_param(pkey, param, &bn) != 1)
-        goto end;
-    len = pad > 0 ? pad : BN_num_bytes(bn);
-    buf = malloc((size_t)(len > 0 ? len : 1));
-    if (!buf || BN_bn2binpad(bn, buf, len) != len)
-        goto end;
-    b64 = zr_base64url_encode(buf, (size_t)len);
-    if (!b64 || json_object_set_new(jwk, name, json_string(b64)) != 0)
-        goto end;
-    rc = 0;
-end:
-    if (buf)
-        OPENSSL_cleanse(buf, (size_t)(len > 0 ? len : 1));
-    free(buf);
-    if (b64)
-        OPENSSL_cleanse(b64, strlen(b64));
-    free(b64);
-    BN_clear_free(bn);
-    return rc;
-}
-
-json_t *zr_dezi_jwk_from_pkey(EVP_PKEY *pkey, int priv)
-{
-    json_t *jwk = json_object();
-    int ok = 0;
-
-    if (!pkey || !jwk)
-        goto end;
-    if (EVP_PKEY_is_a(pkey, "RSA")) {
-        json_object_set_new(jwk, "kty", json_string("RSA"));
-        if (set_bn(jwk, "n", pkey, OSSL_PKEY_PARAM_RSA_N, 0) != 0 ||
-            set_bn(jwk, "e", pkey, OSSL_PKEY_PARAM_RSA_E, 0) != 0)
-            goto end;
-        if (priv && (set_bn(jwk, "d", pkey, OSSL_PKEY_PARAM_RSA_D, 0) != 0 ||
-                     set_bn(jwk, "p", pkey, OSSL_PKEY_PARAM_RSA_FACTOR1, 0) != 0 ||
-                     set_bn(jwk, "q", pkey, OSSL_PKEY_PARAM_RSA_FACTOR2, 0) != 0 ||
-                     set_bn(jwk, "dp", pkey, OSSL_PKEY_PARAM_RSA_EXPONENT1, 0) != 0 ||
-                     set_bn(jwk, "dq", pkey, OSSL_PKEY_PARAM_RSA_EXPONENT2, 0) != 0 ||
-                     set_bn(jwk, "qi", pkey, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, 0) != 0))
-            goto end;
-        ok = 1;
-    } else if (EVP_PKEY_is_a(pkey, "EC")) {
-        char group[64] = "";
-        if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), NULL) != 1 ||
-            (strcmp(group, "prime256v1") != 0 && strcmp(group, "P-256") != 0))
-            goto end;
-        json_object_set_new(jwk, "kty", json_string("EC"));
-        json_object_set_new(jwk, "crv", json_string("P-256"));
-        if (set_bn(jwk, "x", pkey, OSSL_PKEY_PARAM_EC_PUB_X, 32) != 0 ||
-            set_bn(jwk, "y", pkey, OSSL_PKEY_PARAM_EC_PUB_Y, 32) != 0)
-            goto end;
-        if (priv && set_bn(jwk, "d", pkey, OSSL_PKEY_PARAM_PRIV_KEY, 32) != 0)
-            goto end;
-        ok = 1;
-    }
-end:
-    if (!ok) {
-        json_decref(jwk);
-        jwk = NULL;
-    }
-    return jwk;
-}
-
 cjose_jwk_t *zr_dezi_cjose_jwk(json_t *jwk)
 {
     cjose_err cerr;
@@ -202,7 +132,7 @@ char *zr_dezi_jws_sign(EVP_PKEY *key, const char *kid, json_t *claims)
     const char *compact = NULL;
     const char *alg = EVP_PKEY_is_a(key, "EC") ? CJOSE_HDR_ALG_ES256 : CJOSE_HDR_ALG_RS256;
 
-    j = zr_dezi_jwk_from_pkey(key, 1);
+    j = zr_crypto_jwk_from_pkey(key, 1);
     jwk = zr_dezi_cjose_jwk(j);
     payload = json_dumps(claims, JSON_COMPACT);
     hdr = cjose_header_new(&cerr);

@@ -1,7 +1,6 @@
 /* JOSE for the mock Dezi (cjose + jansson): its keys as JWKs, compact JWS
  * and JWE, pairwise subjects, and the check of a private_key_jwt client
- * assertion. The mock has its own copy of the JWK conversion because
- * src/mock may not use src/oidc (CMakeLists.txt: the concern graph). */
+ * assertion. Keys become JWKs through zr_crypto_jwk_from_pkey (src/core). */
 #include "mock_dezi_internal.h"
 
 #include <openssl/bn.h>
@@ -13,77 +12,6 @@
 
 #include "zr/crypto.h"
 #include "zr/util.h"
-
-/* base64url of a big number, left-padded to pad bytes when pad > 0. */
-static int set_bn(json_t *jwk, const char *name, EVP_PKEY *pkey, const char *param, int pad)
-{
-    BIGNUM *bn = NULL;
-    uint8_t *buf = NULL;
-    char *b64 = NULL;
-    int rc = -1, len = 0;
-
-    if (EVP_PKEY_get_bn_param(pkey, param, &bn) != 1)
-        goto end;
-    len = pad > 0 ? pad : BN_num_bytes(bn);
-    buf = malloc((size_t)(len > 0 ? len : 1));
-    if (!buf || BN_bn2binpad(bn, buf, len) != len)
-        goto end;
-    b64 = zr_base64url_encode(buf, (size_t)len);
-    if (!b64 || json_object_set_new(jwk, name, json_string(b64)) != 0)
-        goto end;
-    rc = 0;
-end:
-    if (buf)
-        OPENSSL_cleanse(buf, (size_t)(len > 0 ? len : 1));
-    free(buf);
-    if (b64)
-        OPENSSL_cleanse(b64, strlen(b64));
-    free(b64);
-    BN_clear_free(bn);
-    return rc;
-}
-
-/* RSA keys for everything the mock signs and encrypts; an EC P-256 key
- * only as the relay's client assertion key. */
-static json_t *jwk_from_pkey(EVP_PKEY *pkey, int priv)
-{
-    json_t *jwk = json_object();
-    char group[64] = "";
-    int ok = 0;
-
-    if (!jwk || !pkey)
-        goto end;
-    if (EVP_PKEY_is_a(pkey, "RSA")) {
-        json_object_set_new(jwk, "kty", json_string("RSA"));
-        if (set_bn(jwk, "n", pkey, OSSL_PKEY_PARAM_RSA_N, 0) != 0 ||
-            set_bn(jwk, "e", pkey, OSSL_PKEY_PARAM_RSA_E, 0) != 0)
-            goto end;
-        if (priv && (set_bn(jwk, "d", pkey, OSSL_PKEY_PARAM_RSA_D, 0) != 0 ||
-                     set_bn(jwk, "p", pkey, OSSL_PKEY_PARAM_RSA_FACTOR1, 0) != 0 ||
-                     set_bn(jwk, "q", pkey, OSSL_PKEY_PARAM_RSA_FACTOR2, 0) != 0 ||
-                     set_bn(jwk, "dp", pkey, OSSL_PKEY_PARAM_RSA_EXPONENT1, 0) != 0 ||
-                     set_bn(jwk, "dq", pkey, OSSL_PKEY_PARAM_RSA_EXPONENT2, 0) != 0 ||
-                     set_bn(jwk, "qi", pkey, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, 0) != 0))
-            goto end;
-        ok = 1;
-    } else if (EVP_PKEY_is_a(pkey, "EC") && !priv) {
-        if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), NULL) != 1 ||
-            (strcmp(group, "prime256v1") != 0 && strcmp(group, "P-256") != 0))
-            goto end;
-        json_object_set_new(jwk, "kty", json_string("EC"));
-        json_object_set_new(jwk, "crv", json_string("P-256"));
-        if (set_bn(jwk, "x", pkey, OSSL_PKEY_PARAM_EC_PUB_X, 32) != 0 ||
-            set_bn(jwk, "y", pkey, OSSL_PKEY_PARAM_EC_PUB_Y, 32) != 0)
-            goto end;
-        ok = 1;
-    }
-end:
-    if (!ok) {
-        json_decref(jwk);
-        jwk = NULL;
-    }
-    return jwk;
-}
 
 static cjose_jwk_t *jwk_import(json_t *jwk)
 {
@@ -98,25 +26,6 @@ static cjose_jwk_t *jwk_import(json_t *jwk)
     return out;
 }
 
-/* RFC 7638 thumbprint: SHA-256 over the required members, sorted. */
-static char *thumbprint(json_t *pub)
-{
-    static const char *const members[] = {"crv", "e", "kty", "n", "x", "y"};
-    json_t *req = json_object();
-    char *text = NULL, *out = NULL;
-    uint8_t h[32];
-
-    for (size_t i = 0; req && i < sizeof(members) / sizeof(members[0]); i++)
-        if (json_object_get(pub, members[i]))
-            json_object_set(req, members[i], json_object_get(pub, members[i]));
-    text = req ? json_dumps(req, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    if (text && zr_crypto_sha256((const uint8_t *)text, strlen(text), h) == 0)
-        out = zr_base64url_encode(h, sizeof(h));
-    free(text);
-    json_decref(req);
-    return out;
-}
-
 int zr_mock_dezi_key_load(zr_mock_dezi_key_t *k, EVP_PKEY *pkey, int priv)
 {
     json_t *full = NULL;
@@ -127,11 +36,11 @@ int zr_mock_dezi_key_load(zr_mock_dezi_key_t *k, EVP_PKEY *pkey, int priv)
     /* The mock signs RS256 and encrypts RSA-OAEP only (spec §3.4, §4.3.6). */
     if (!pkey || !EVP_PKEY_is_a(pkey, "RSA") || EVP_PKEY_get_bits(pkey) < 2048)
         goto end;
-    k->public_jwk = jwk_from_pkey(pkey, 0);
-    full = priv ? jwk_from_pkey(pkey, 1) : NULL;
+    k->public_jwk = zr_crypto_jwk_from_pkey(pkey, 0);
+    full = priv ? zr_crypto_jwk_from_pkey(pkey, 1) : NULL;
     if (!k->public_jwk || (priv && !full))
         goto end;
-    k->kid = thumbprint(k->public_jwk);
+    k->kid = zr_crypto_jwk_thumbprint(k->public_jwk);
     k->jwk = jwk_import(priv ? full : k->public_jwk);
     if (!k->kid || !k->jwk || !cjose_jwk_set_kid(k->jwk, k->kid, strlen(k->kid), &cerr))
         goto end;
@@ -326,7 +235,7 @@ end:
 
 cjose_jwk_t *zr_mock_dezi_public_jwk(EVP_PKEY *pkey)
 {
-    json_t *pub = jwk_from_pkey(pkey, 0);
+    json_t *pub = zr_crypto_jwk_from_pkey(pkey, 0);
     cjose_jwk_t *out = jwk_import(pub);
     json_decref(pub);
     return out;

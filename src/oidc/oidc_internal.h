@@ -84,7 +84,6 @@ void zr_oidc_reference(char out[16]);
 
 /* jwks.c */
 /* Builds the JWK of key (private parts too when priv). NULL on error. */
-json_t *zr_oidc_jwk_from_pkey(EVP_PKEY *pkey, int priv);
 int zr_oidc_jwks_build(zr_oidc_t *op, char *err, size_t errlen);
 int zr_oidc_client_keys_load(zr_oidc_t *op, char *err, size_t errlen);
 void zr_oidc_client_keys_free(zr_oidc_t *op);

@@ -108,7 +108,7 @@ static inline char *fx_dumps(json_t *j)
 
 static inline char *fx_jwks(EVP_PKEY *k, const char *kid)
 {
-    json_t *jwk = zr_dezi_jwk_from_pkey(k, 0);
+    json_t *jwk = zr_crypto_jwk_from_pkey(k, 0);
     if (!jwk)
         fx_die("jwk");
     json_object_set_new(jwk, "kid", json_string(kid));
@@ -248,7 +248,7 @@ static inline char *fx_jws(EVP_PKEY *key, const char *hdr, size_t hlen, const ch
 static inline char *fx_jwe(const char *hdr_json, const char *plain)
 {
     cjose_err cerr;
-    json_t *hdr = NULL, *jwk = zr_dezi_jwk_from_pkey(FX.enc, 0);
+    json_t *hdr = NULL, *jwk = zr_crypto_jwk_from_pkey(FX.enc, 0);
     cjose_jwk_t *ck = zr_dezi_cjose_jwk(jwk);
     cjose_jwe_t *jwe = NULL;
     char *out = NULL;

@@ -114,7 +114,7 @@ static inline char *jwks_of(EVP_PKEY *k1, const char *kid1, EVP_PKEY *k2, const 
     for (int i = 0; i < 2; i++) {
         if (!ks[i])
             continue;
-        json_t *j = zr_dezi_jwk_from_pkey(ks[i], 0);
+        json_t *j = zr_crypto_jwk_from_pkey(ks[i], 0);
         assert_non_null(j);
         json_object_set_new(j, "kid", json_string(kids[i]));
         json_object_set_new(j, "use", json_string("sig"));
@@ -131,7 +131,7 @@ static inline char *jwks_of(EVP_PKEY *k1, const char *kid1, EVP_PKEY *k2, const 
 static inline char *sign_jws(EVP_PKEY *key, const char *alg, const char *kid, const char *jku, json_t *claims)
 {
     cjose_err cerr;
-    json_t *hdr = json_object(), *jwk = zr_dezi_jwk_from_pkey(key, 1);
+    json_t *hdr = json_object(), *jwk = zr_crypto_jwk_from_pkey(key, 1);
     cjose_jwk_t *ck = zr_dezi_cjose_jwk(jwk);
     cjose_jws_t *jws;
     const char *compact = NULL;
@@ -159,7 +159,7 @@ static inline char *sign_jws(EVP_PKEY *key, const char *alg, const char *kid, co
 static inline char *encrypt_jwe(EVP_PKEY *to, const char *alg, const char *enc, const char *plain)
 {
     cjose_err cerr;
-    json_t *hdr = json_object(), *jwk = zr_dezi_jwk_from_pkey(to, 0);
+    json_t *hdr = json_object(), *jwk = zr_crypto_jwk_from_pkey(to, 0);
     cjose_jwk_t *ck = zr_dezi_cjose_jwk(jwk);
     cjose_jwe_t *jwe;
     char *out;

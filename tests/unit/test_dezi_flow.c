@@ -133,7 +133,7 @@ static void test_finish_private_key_jwt(void **state)
     a = strdup(a + strlen("client_assertion="));
     if ((end = strchr(a, '&')))
         *end = '\0';
-    json_t *pub = zr_dezi_jwk_from_pkey(K_CLIENT, 0);
+    json_t *pub = zr_crypto_jwk_from_pkey(K_CLIENT, 0);
     cjose_jwk_t *k = zr_dezi_cjose_jwk(pub);
     json_t *c = zr_dezi_jws_verify(a, k);
     assert_non_null(c);

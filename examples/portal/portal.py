@@ -5,7 +5,8 @@ python3-authlib), showing how a healthcare portal connects to zorgrelay.
     /usr/bin/python3 examples/portal/portal.py --issuer http://localhost:8080 \
         --client-id demo-portal --client-secret demo-portal-secret --port 8000
 
-Open http://localhost:8000 and click "Inloggen met DigiD".
+Open http://localhost:8000 and click "Inloggen met DigiD"; once logged in,
+"Uitloggen / Log out" logs out at the relay (and TVS) and comes back here.
 """
 import argparse
 import html
@@ -19,16 +20,19 @@ from authlib.integrations.requests_client import OAuth2Session
 from authlib.jose import JsonWebKey, jwt
 from authlib.oidc.core import CodeIDToken
 
-SESSIONS = {}  # cookie value -> {state, nonce, verifier} (demo only: one process)
+# cookie value -> {state, nonce, verifier} during a login, then {id_token,
+# logout_state} while logged in (demo only: one process, in memory)
+SESSIONS = {}
 
 PAGE = """<!doctype html><html lang="nl"><head><meta charset="utf-8">
 <title>Demo patientportaal</title><style>
 body{{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#1d2a3a}}
 a.button,button{{display:inline-block;background:#154273;color:#fff;padding:.7rem 1.2rem;border-radius:.3rem;
-text-decoration:none;border:0;font-size:1rem}} pre{{background:#f3f5f8;padding:1rem;overflow:auto}}
+text-decoration:none;border:0;font-size:1rem;cursor:pointer}} a.button:focus,button:focus{{outline:3px solid #e17000;
+outline-offset:2px}} pre{{background:#f3f5f8;padding:1rem;overflow:auto}}
 .note{{color:#555;font-size:.9rem}}</style></head><body>
-<h1>Demo patientportaal</h1>{body}
-<p class="note">Voorbeeldportaal van zorgrelay (TEST). Geen echte gegevens.</p></body></html>"""
+<main><h1>Demo patientportaal</h1>{body}</main>
+<footer><p class="note">Voorbeeldportaal van zorgrelay (TEST). Geen echte gegevens.</p></footer></body></html>"""
 
 
 class Portal(http.server.BaseHTTPRequestHandler):
@@ -54,7 +58,9 @@ class Portal(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         url = urllib.parse.urlparse(self.path)
-        if url.path == "/":
+        if url.path == "/" and "state" in dict(urllib.parse.parse_qsl(url.query)):
+            self.logged_out(url)
+        elif url.path == "/":
             self.send_page('<p>Log in om uw gegevens te zien.</p><p><a class="button" href="/login">'
                            'Inloggen met DigiD</a> <a class="button" href="/login?method=professional">'
                            'Inloggen als zorgverlener</a> <a class="button" href="/login?method=choose">'
@@ -78,10 +84,41 @@ class Portal(http.server.BaseHTTPRequestHandler):
         else:
             self.send_page("<p>Niet gevonden.</p>", 404)
 
+    def cookie_session(self, pop=False):
+        cookies = dict(c.strip().split("=", 1) for c in self.headers.get("Cookie", "").split(";") if "=" in c)
+        sid = cookies.get("portal_sid", "")
+        return SESSIONS.pop(sid, None) if pop else SESSIONS.get(sid)
+
+    def logout_form(self, id_token):
+        """RP-Initiated Logout 1.0 §2: a POST to the relay's end_session_endpoint
+        (keeps the ID token out of URLs and logs) with id_token_hint, a
+        registered post_logout_redirect_uri and a fresh state, which must
+        come back unchanged (checked in logged_out)."""
+        end_session = self.cfg.disco.get("end_session_endpoint")
+        if not end_session:
+            return "", None
+        state = secrets.token_urlsafe(16)
+        fields = {"id_token_hint": id_token, "post_logout_redirect_uri": self.cfg.post_logout_redirect_uri,
+                  "state": state}
+        inputs = "".join(f'<input type="hidden" name="{k}" value="{html.escape(v)}">' for k, v in fields.items())
+        return (f'<form method="post" action="{html.escape(end_session)}">{inputs}'
+                '<button type="submit">Uitloggen / Log out</button></form>'), state
+
+    def logged_out(self, url):
+        """post_logout_redirect_uri: the relay (and TVS) ended the session."""
+        state = dict(urllib.parse.parse_qsl(url.query)).get("state")
+        sess = self.cookie_session(pop=True)
+        if not sess or not sess.get("logout_state") or state != sess["logout_state"]:
+            self.send_page("<h2>Onbekende uitlog</h2><p>Deze terugkeer na uitloggen hoort niet bij een uitlog van dit "
+                           "portaal (state klopt niet). <a href='/'>Terug</a></p>", 400)
+            return
+        self.send_page("<h2>Uitgelogd</h2><p>U bent uitgelogd bij het portaal en bij zorgrelay (state klopt).</p>"
+                       "<p><a href='/'>Opnieuw inloggen</a></p>",
+                       headers=[("Set-Cookie", "portal_sid=; Max-Age=0; HttpOnly; SameSite=Lax; Path=/")])
+
     def callback(self, url):
         q = dict(urllib.parse.parse_qsl(url.query))
-        cookies = dict(c.strip().split("=", 1) for c in self.headers.get("Cookie", "").split(";") if "=" in c)
-        sess = SESSIONS.pop(cookies.get("portal_sid", ""), None)
+        sess = self.cookie_session(pop=True)
         if not sess or q.get("state") != sess["state"]:
             self.send_page("<p>Onbekende of verlopen login. <a href='/'>Opnieuw</a></p>", 400)
             return
@@ -103,10 +140,16 @@ class Portal(http.server.BaseHTTPRequestHandler):
         claims.validate(leeway=5)
         info = requests.get(self.cfg.disco["userinfo_endpoint"],
                             headers={"Authorization": "Bearer " + token["access_token"]}, timeout=10).json()
-        self.send_page("<h2>Ingelogd</h2><p>Dit ontving het portaal van zorgrelay (ID token, door Authlib "
-                       "gecontroleerd):</p><pre>" + html.escape(json.dumps(dict(claims), indent=2)) +
-                       "</pre><p>UserInfo:</p><pre>" + html.escape(json.dumps(info, indent=2)) +
-                       "</pre><p><a href='/'>Opnieuw</a></p>")
+        # The logged-in session keeps the ID token: logging out needs it (with its sid).
+        form, logout_state = self.logout_form(token["id_token"])
+        sid = secrets.token_urlsafe(24)
+        SESSIONS[sid] = {"id_token": token["id_token"], "logout_state": logout_state}
+        # tabindex: a scrolling <pre> must be reachable by keyboard (WCAG 2.1.1).
+        self.send_page("<h2>Ingelogd</h2>" + form + "<p>Dit ontving het portaal van zorgrelay (ID token, door "
+                       "Authlib gecontroleerd):</p><pre tabindex='0'>" +
+                       html.escape(json.dumps(dict(claims), indent=2)) + "</pre><p>UserInfo:</p><pre tabindex='0'>" +
+                       html.escape(json.dumps(info, indent=2)) + "</pre><p><a href='/'>Opnieuw</a></p>",
+                       headers=[("Set-Cookie", f"portal_sid={sid}; HttpOnly; SameSite=Lax; Path=/")])
 
 
 def main():
@@ -117,6 +160,7 @@ def main():
     ap.add_argument("--port", type=int, default=8000)
     cfg = ap.parse_args()
     cfg.redirect_uri = f"http://localhost:{cfg.port}/callback"
+    cfg.post_logout_redirect_uri = f"http://localhost:{cfg.port}/"  # registered in examples/zorgrelay.yaml
     cfg.disco = requests.get(cfg.issuer + "/.well-known/openid-configuration", timeout=10).json()
     Portal.cfg = cfg
     server = http.server.ThreadingHTTPServer(("127.0.0.1", cfg.port), Portal)

@@ -65,7 +65,8 @@ zr_authz_decision_t zr_authz_evaluate(zr_authz_pdp_t *p, const zr_trace_t *trace
 
 /* ---- Authorization Decision Log: one JSON line per PDP call ---- */
 /* Opens the sink (file appended, line-buffered, 0600; NULL file -> stderr
- * log lines). Process-wide; safe to call again (reopens, e.g. on SIGHUP). */
+ * log lines) and takes cfg->subject_key for the BSN hashes. Process-wide;
+ * safe to call again (reopens, e.g. on SIGHUP). */
 int zr_authz_log_open(const zr_decision_log_config_t *cfg, char *err, size_t errlen);
 void zr_authz_log_close(void);
 /* trace_id, span_id, parent_span_id, event_name adl.access_evaluation,
@@ -100,9 +101,9 @@ typedef struct {
 json_t *zr_authz_subject_patient_ex(const zr_subject_t *s, const zr_authz_patient_context_t *ctx,
                                     const char *pseudonym, int bsn_allowed);
 
-/* The key of the keyed hash that replaces BSNs in decision log records.
- * Without a call, a random per-process key is used (hashes then correlate
- * records of one process only). */
+/* The key of the keyed hash that replaces BSNs in decision log records
+ * (zr_authz_log_open sets the configured one). Without either call, a random
+ * per-process key is used (hashes then correlate records of one process). */
 void zr_authz_log_set_subject_key(const uint8_t key[32]);
 
 #endif

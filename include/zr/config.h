@@ -121,6 +121,9 @@ typedef struct {
     int allow_unmapped_roles; /* a professional whose role maps to nothing may log in (no roles) */
     zr_authzen_client_t authzen; /* optional PDP asked before a code is issued */
     int introspection;        /* may call /introspect (RFC 7662) */
+    /* Logout (issue 5, docs/logout.md): OpenID Connect Back-Channel Logout 1.0 §2.2. */
+    char *backchannel_logout_uri;           /* https (http on loopback outside production); NULL: none */
+    int backchannel_logout_session_required;/* the client wants `sid` in every Logout Token (always sent) */
 } zr_client_t;
 
 typedef struct {
@@ -133,6 +136,9 @@ typedef struct {
     int access_token_lifetime_s; /* default 300 */
     int code_lifetime_s;      /* default 60, max 60 */
     int session_lifetime_s;   /* pending login at TVS, default 900 (max 900) */
+    /* Logout (issue 5): how long a finished login can still be logged out
+     * (the relay's logout session, `sid`); 0 = default 28800 (8 h). */
+    int logout_session_lifetime_s;
 } zr_oidc_config_t;
 
 /* Dezi, the professionals' identity provider (issue 4, reference/dezi.md).
@@ -161,6 +167,11 @@ typedef struct {
  * log lines. */
 typedef struct {
     char *file;
+    /* The key of the keyed hash that stands in for BSNs in the records:
+     * from subject_key_file, or else derived from oidc.pairwise_secret, so
+     * that every relay process and every restart hashes a BSN alike. */
+    char *subject_key_file;
+    uint8_t subject_key[32];
 } zr_decision_log_config_t;
 
 /* The built-in mock Dezi (`zorgrelay mock-dezi`, YAML `mock_dezi:`); never
@@ -172,6 +183,9 @@ typedef struct {
     zr_keypair_t signing;     /* id_token and userinfo envelope (RS256); cert optional */
     zr_keypair_t register_key;/* the Dezi register's seal: signs the verklaring and the revocation list */
     char *expected_client_id; /* default: dezi.client_id */
+    /* userinfo: jwe (default, production Dezi) or signed_jwt (the plain
+     * signed envelope Dezi's acceptance environment has been seen to send). */
+    int userinfo_signed_jwt;
 } zr_mock_dezi_config_t;
 
 /* What a mock TVS test identity makes TVS answer. */
@@ -207,6 +221,9 @@ typedef struct {
     int metadata_valid_days;  /* default 7 */
     zr_mock_identity_t *identities;
     size_t identity_count;
+    /* Added for `selftest` (issue 5 §2): seconds added to the Date header of
+     * the artifact endpoint's answers, to simulate a skewed TVS clock. Default 0. */
+    int date_offset_s;
 } zr_mock_tvs_config_t;
 
 /* Where a care provider was configured: its own file under
@@ -238,6 +255,26 @@ typedef struct {
     char *oin;                /* 20 digits, equal to the OIN in entity_id */
     char *name;               /* optional: the vendor's name (EntitiesDescriptor Name) */
 } zr_cluster_config_t;
+
+/* The per-login SAML/OIDC trace for diagnosis (issue 5 §4, src/diag/):
+ * YAML `trace: {enabled: true, lifetime_s: 86400}`. */
+typedef struct {
+    int enabled;
+    int lifetime_s;           /* how long a trace is kept in Redis, default 86400 */
+} zr_trace_config_t;
+
+/* The built-in test client of `zorgrelay preprod-test` (issue 5 §3,
+ * src/preprod/). Fixed-size strings: nothing to free. */
+typedef struct {
+    int enabled;                   /* the `preprod_test:` section is present */
+    char listen[64];               /* e.g. 127.0.0.1:8090 */
+    char public_base_url[256];     /* e.g. http://localhost:8090; redirect URI = this + /callback */
+    char client_id[128];           /* default zorgrelay-preprod-test; a client in `clients:` */
+    char client_secret_file[1024]; /* the client's secret (client_secret_basic) */
+    char state_file[1024];         /* results so far (JSON, rewritten atomically) */
+    char care_provider[128];       /* default: the client's care_provider */
+    char relay_ca_file[1024];      /* optional CA for the relay's https */
+} zr_preprod_test_config_t;
 
 typedef struct zr_config {
     char *file;               /* path it was loaded from */
@@ -280,6 +317,10 @@ typedef struct zr_config {
     /* Reload (issue 3): where `serve` writes its PID and `zorgrelay reload`
      * finds the process to signal. Optional. */
     char *pid_file;
+    /* Pre-production kit (issue 5 §3, §4; src/config/preprod.c, docs/preprod.md):
+     * YAML `trace:` and `preprod_test:`, both refused in production. */
+    zr_trace_config_t trace;
+    zr_preprod_test_config_t preprod_test;
     /* Lookup index over tenants (by id and entityID) and clients (by
      * client_id), built by zr_config_load; private to src/config. NULL in a
      * hand-made zr_config_t: the find functions then scan. */

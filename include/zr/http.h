@@ -135,12 +135,30 @@ void zr_page_set_template_dir(const char *dir);
  * Names are [a-z0-9_-]. Templates are cached after the first load.
  * Returns a malloc'ed string or NULL. */
 char *zr_page_render(const char *name, zr_lang_t lang, const zr_kvlist_t *vars);
+/* Template syntax beyond the above: {{=key text}} gives key the value text
+ * (escaped where used) unless vars or an earlier {{=key ...}} set it, e.g. a
+ * page's title before {{>layout-top}}; it writes nothing (nor the newline
+ * right after it). The shared layout also uses {{brand}} (header text) and
+ * {{page_class}} ("test" for the mock TVS/Dezi pages: a red header). */
+
+/* Renders templates/<name> once per vars set in rows[0..count) and joins the
+ * results: the rows of a list (buttons, hidden inputs), so that no HTML is
+ * written in C. Use the result with {{{key}}}. "" for count 0; NULL on error. */
+char *zr_page_render_each(const char *name, zr_lang_t lang, const zr_kvlist_t *rows, size_t count);
 
 /* A complete error page for a person: status, a specific error code (shown,
  * and looked up in templates/errors.<lang>: "code=title|explanation" lines),
  * and a support reference to quote. Never includes secrets. */
 int zr_page_error(zr_http_response_t *r, int status, zr_lang_t lang, const char *error_code,
                   const char *reference);
+
+/* The Content-Security-Policy for a page whose form starts a chain of
+ * redirects: the server's default, with form-action 'self' plus the origin
+ * of each target URL (duplicates and non-http(s) targets left out).
+ * Chromium checks form-action on every redirect after the POST, so a login
+ * form must list where the chain goes on to (the relay's ACS, Dezi, the
+ * portals' redirect URIs). Malloc'ed; NULL on error. */
+char *zr_page_form_csp(const char *const *targets, size_t count);
 
 /* An auto-submitting HTML form (HTTP-POST binding): POSTs fields to action.
  * Includes a visible button for browsers without JavaScript. Sets its own
@@ -149,5 +167,10 @@ int zr_page_error(zr_http_response_t *r, int status, zr_lang_t lang, const char 
  * path; anything else returns -1). */
 int zr_page_autopost(zr_http_response_t *r, zr_lang_t lang, const char *action,
                      const zr_kvlist_t *fields);
+/* The same, when the answer to the POST redirects on (e.g. a LogoutResponse
+ * to the relay, which sends the browser to the portal): form-action also
+ * allows the origins of then[0..then_count) (see zr_page_form_csp). */
+int zr_page_autopost_via(zr_http_response_t *r, zr_lang_t lang, const char *action,
+                         const zr_kvlist_t *fields, const char *const *then, size_t then_count);
 
 #endif

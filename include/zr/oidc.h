@@ -35,6 +35,10 @@ typedef struct {
                                  client allows both and the request chose neither
                                  (the relay then shows the chooser) */
     char *traceparent;        /* the portal's W3C traceparent, when it sent one */
+    char *sid;                /* issue 5: the relay's logout session, set by the relay
+                                 before zr_oidc_authorize_finish; the ID token's `sid` */
+    zr_lang_t lang;           /* the browser's language at /authorize (Accept-Language):
+                                 for the pages finish and error show */
 } zr_oidc_authz_t;
 
 /* Preselecting the login method (issue 4): login_method=patient|professional,
@@ -91,5 +95,38 @@ char *zr_oidc_access_token_client_id(zr_oidc_t *op, const zr_http_request_t *req
 /* Pairwise subject: base64url(HMAC-SHA256(pairwise_secret, sector || "|" ||
  * id_type || "|" || id_value)) where sector is the client's redirect host. */
 char *zr_oidc_pairwise_sub(const zr_oidc_t *op, const zr_client_t *client, const zr_subject_id_t *id);
+
+/* ---- Logout (issue 5, docs/logout.md) ---- */
+
+/* The `sub` this client gets for subject (what its ID token says).
+ * malloc'ed, NULL on error. */
+char *zr_oidc_subject_sub(const zr_oidc_t *op, const zr_client_t *client, const zr_subject_t *subject);
+
+/* RP-Initiated Logout 1.0 §2: /logout on this relay. */
+#define ZR_OIDC_LOGOUT_PATH "/logout"
+
+/* A verified id_token_hint (RP-Initiated Logout 1.0 §2): signed by one of
+ * our keys (kid and alg match), iss = our issuer, aud (or azp) a known
+ * client. An expired hint is accepted (§2: the OP SHOULD accept it). */
+typedef struct {
+    const zr_client_t *client; /* the audience */
+    char *sub;
+    char *sid;                 /* NULL when the token had none */
+} zr_oidc_hint_t;
+int zr_oidc_id_token_hint_verify(const zr_oidc_t *op, const char *hint, zr_oidc_hint_t *out, char *err,
+                                 size_t errlen);
+void zr_oidc_hint_clear(zr_oidc_hint_t *h);
+
+/* A Logout Token (Back-Channel Logout 1.0 §2.4): typ logout+jwt, iss, aud,
+ * iat, exp (+2 min), jti, sub, sid, events, no nonce; signed with the key
+ * of the client's id_token_alg. malloc'ed compact JWS. */
+#define ZR_OIDC_BACKCHANNEL_EVENT "http://schemas.openid.net/event/backchannel-logout"
+char *zr_oidc_logout_token(const zr_oidc_t *op, const zr_client_t *client, const char *sub, const char *sid);
+
+/* POSTs logout_token to client->backchannel_logout_uri (§2.5) once: short
+ * timeouts, no redirects, TLS verified. 0 when the client answered 200 or
+ * 204; else -1 with a reason in err (never the token). */
+int zr_oidc_backchannel_logout_send(const zr_oidc_t *op, const zr_client_t *client, const char *logout_token,
+                                    char *err, size_t errlen);
 
 #endif

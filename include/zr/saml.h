@@ -127,6 +127,11 @@ int zr_saml_artifact_resolve(zr_saml_backchannel_t *bc, const zr_config_t *cfg,
                              char **resolve_id, char **soap_response, size_t *soap_len,
                              char *err, size_t errlen);
 
+/* The SOAP message this thread last POSTed on bc (the signed
+ * ArtifactResolve), for the diagnostic trace (issue 5 §4, src/diag/);
+ * malloc'ed copy, NULL when this thread sent none. */
+char *zr_saml_backchannel_last_sent(zr_saml_backchannel_t *bc);
+
 /* ---- Response validation ---- */
 
 typedef enum {
@@ -166,5 +171,60 @@ zr_saml_status_t zr_saml_response_validate(const zr_config_t *cfg, const zr_saml
                                            zr_store_t *store, const char *soap, size_t soap_len,
                                            const zr_saml_expect_t *expect, zr_subject_t *subject,
                                            char *err, size_t errlen);
+
+/* ---- Logout (issue 5, ST-SAML §Logout, docs/logout.md) ----
+ * Only the portal starts a logout: a signed LogoutRequest (HTTP-POST) to
+ * TVS's SingleLogoutService with the transient NameID and SessionIndex of
+ * the Assertion, and a signed LogoutResponse back (HTTP-POST) to ours. */
+
+/* Our SingleLogoutService: public_base_url + "/saml/slo". malloc'ed. */
+#define ZR_SAML_SLO_PATH "/saml/slo"
+char *zr_saml_slo_url(const zr_config_t *cfg);
+
+/* What a logout at TVS needs from the login's Assertion: Subject/NameID
+ * (value and its attributes as received) and AuthnStatement@SessionIndex. */
+typedef struct {
+    char *name_id;
+    char *format;             /* NULL when absent */
+    char *name_qualifier;     /* NULL when absent */
+    char *sp_name_qualifier;  /* NULL when absent */
+    char *session_index;      /* NULL when TVS sent none */
+} zr_saml_session_t;
+void zr_saml_session_clear(zr_saml_session_t *s);
+
+/* zr_saml_response_validate, and on ZR_SAML_OK also the logout data of the
+ * Assertion in *session (caller clears it; zeroed otherwise). */
+zr_saml_status_t zr_saml_response_validate_session(const zr_config_t *cfg, const zr_saml_idp_t *idp,
+                                                   zr_store_t *store, const char *soap, size_t soap_len,
+                                                   const zr_saml_expect_t *expect, zr_subject_t *subject,
+                                                   zr_saml_session_t *session, char *err, size_t errlen);
+
+typedef struct {
+    char *id;                 /* the request ID, for InResponseTo */
+    char *xml;                /* signed LogoutRequest */
+    char *saml_request_b64;   /* base64 for the SAMLRequest form field */
+} zr_saml_logout_request_t;
+
+/* examples/logout_request.xml: Destination = idp->slo_url, Issuer = the
+ * care provider (direct) or the LC (cluster), the NameID as received
+ * (Format, NameQualifier, SPNameQualifier), SessionIndex; signed like the
+ * AuthnRequest (RSA-SHA256, exclusive c14n, KeyName). NameID comes before
+ * SessionIndex (SAML core §3.7.1 schema order). 0 on success. */
+int zr_saml_logout_request_build(const zr_config_t *cfg, const zr_tenant_t *t, const zr_saml_idp_t *idp,
+                                 const zr_saml_session_t *session, zr_saml_logout_request_t *out,
+                                 char *err, size_t errlen);
+void zr_saml_logout_request_free(zr_saml_logout_request_t *r);
+
+/* Validates a SAMLResponse form field (HTTP-POST binding, base64) holding a
+ * LogoutResponse, parsed only by zr_xml_parse: root samlp:LogoutResponse,
+ * Version, unique IDs, signature by a key of TVS's metadata on the root,
+ * InResponseTo = request_id, Destination = our SLO URL, Issuer = TVS,
+ * IssueInstant within 5 minutes (+ clock skew). ZR_SAML_OK for Success,
+ * ZR_SAML_STATUS_ERROR for any other status (codes in err), ZR_SAML_INVALID
+ * for everything else (err says which check). With store, the response ID
+ * is accepted once (ZR_SAML_REPLAY). */
+zr_saml_status_t zr_saml_logout_response_validate(const zr_config_t *cfg, const zr_saml_idp_t *idp,
+                                                  zr_store_t *store, const char *saml_response_b64,
+                                                  const char *request_id, char *err, size_t errlen);
 
 #endif

@@ -131,4 +131,42 @@ char *zr_saml_idp_artifact_response_build(const zr_config_t *cfg, const zr_saml_
 /* A SOAP 1.1 Fault (faultcode soap11:Client or soap11:Server). malloc'ed. */
 char *zr_saml_idp_soap_fault(int client_fault, const char *reason, size_t *len);
 
+/* ---- Logout (issue 5, ST-SAML §Logout) ---- */
+
+/* Told about every session an ArtifactResponse with an Assertion opens:
+ * requester = the AuthnRequest's Issuer (care provider or LC),
+ * care_provider = its entityID, name_id = the transient NameID (which is
+ * also the SessionIndex). The mock keeps them so a LogoutRequest can be
+ * matched. One observer per process; NULL fn removes it. */
+typedef void (*zr_saml_idp_session_fn)(void *ctx, const char *requester, const char *care_provider,
+                                       const char *name_id, const char *session_index);
+void zr_saml_idp_set_session_observer(zr_saml_idp_session_fn fn, void *ctx);
+
+/* SingleLogoutService URL of cfg->mock_tvs (malloc'ed). */
+char *zr_saml_idp_slo_url(const zr_config_t *cfg);
+
+/* A verified LogoutRequest. */
+typedef struct {
+    char *id;                  /* LogoutRequest@ID, for InResponseTo */
+    char *issuer;              /* a care provider, or the LC in a cluster */
+    const zr_tenant_t *tenant; /* the care provider (NULL for the LC) */
+    char *name_id;
+    char *session_index;       /* NULL when none was sent */
+} zr_saml_idp_logout_t;
+
+/* Verifies a SAMLRequest (HTTP-POST binding, base64) holding a
+ * LogoutRequest as TVS does: root, Version, ID, Issuer (care provider or
+ * LC), the relay's signature, Destination = our SLO, IssueInstant, exactly
+ * one NameID (no BaseID/EncryptedID), at most one SessionIndex. */
+zr_saml_idp_check_t zr_saml_idp_logout_request_verify(const zr_config_t *cfg, const char *saml_request_b64,
+                                                      zr_saml_idp_logout_t *out, char *err, size_t errlen);
+void zr_saml_idp_logout_clear(zr_saml_idp_logout_t *l);
+
+/* A signed LogoutResponse (examples/logout_response.xml) to destination
+ * (the relay's SingleLogoutService), InResponseTo = request_id. success 0
+ * gives status Responder / UnknownPrincipal (the session is not known).
+ * malloc'ed XML, *len its length. */
+char *zr_saml_idp_logout_response_build(const zr_config_t *cfg, const char *request_id, const char *destination,
+                                        int success, size_t *len, char *err, size_t errlen);
+
 #endif

@@ -57,6 +57,13 @@ void zr_tenant_check_batch(const zr_tenant_set_t *set, const char *where, const 
 /* The 20-digit OIN in a certificate's subject serialNumber (PKIoverheid puts
  * it there); 0 when found. */
 int zr_tenant_cert_oin(X509 *cert, char oin[21]);
+/* The same from the subject organizationIdentifier (ETSI EN 319 412-1:
+ * "<3 letters><2 letters>-<OIN>", e.g. NTRNL-, or the bare 20 digits), where
+ * other certificate types carry it; 0 when found. */
+int zr_tenant_cert_organization_oin(X509 *cert, char oin[21]);
+/* A certificate date (notBefore, notAfter) as report lines show it:
+ * YYYY-MM-DD, or "(unreadable date)". */
+void zr_tenant_cert_date(const ASN1_TIME *t, char out[32]);
 /* The OIN and entity index of urn:nl-eid-gdi:1.0:DV|LC:<OIN>:entities:<nnnn>;
  * 0 when it has that form. */
 int zr_tenant_entity_id_parse(const char *entity_id, char oin[21], int *index);

@@ -50,6 +50,8 @@ int zr_authz_log_open(const zr_decision_log_config_t *cfg, char *err, size_t err
             zr_log_warn("adl.permissions", "file=%s mode=%03o hint=\"records hold personal data; chmod 600\"",
                         cfg->file, (unsigned)(st.st_mode & 0777));
     }
+    if (cfg)
+        zr_authz_log_set_subject_key(cfg->subject_key);
     pthread_mutex_lock(&adl_lock);
     old = adl_fd;
     adl_fd = fd;
@@ -83,8 +85,9 @@ void zr_authz_log_set_subject_key(const uint8_t key[32])
     pthread_mutex_unlock(&key_lock);
 }
 
-/* "hmac-sha256:<base64url>" of a BSN under the subject key (a random
- * per-process key unless one was set). NULL on failure. */
+/* "hmac-sha256:<base64url>" of a BSN under the subject key (the
+ * configured one since zr_authz_log_open; a random per-process key in
+ * callers that never opened the log). NULL on failure. */
 static char *bsn_hash(const char *bsn)
 {
     uint8_t mac[32], key[32];

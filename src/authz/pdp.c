@@ -15,6 +15,7 @@
 
 #include <curl/curl.h>
 
+#include "zr/json.h"
 #include "zr/log.h"
 #include "zr/util.h"
 
@@ -238,15 +239,10 @@ static int is_json_type(const char *ct)
     return *ct == '\0' || *ct == ';';
 }
 
-/* Strict JSON object: no duplicate keys, nothing after it, no NUL. */
+/* The PDP's answers go through the one hardened JSON parser. */
 static json_t *parse_object(const char *body, size_t len)
 {
-    json_t *j = json_loadb(body ? body : "", body ? len : 0, JSON_REJECT_DUPLICATES, NULL);
-    if (j && !json_is_object(j)) {
-        json_decref(j);
-        j = NULL;
-    }
-    return j;
+    return zr_json_parse_object(body, len, 0, NULL);
 }
 
 static char *concat(const char *a, const char *b)

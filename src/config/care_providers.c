@@ -97,6 +97,9 @@ static int load_keypair_lenient(const zr_cfg_map_t *km, zr_tenant_key_t *k)
         zr_cfg_path_key(kpath, km->path, "key");
         zr_cfg_error(km->ld, zr_cfg_map_get(km, "key"), kpath, "%s", err);
         rc = -1;
+    } else if (zr_cfg_check_file_mode(km, "key", k->key_file) != 0) {
+        /* Not judged, but a former provider's key is still a secret. */
+        rc = -1;
     }
     return rc;
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "zr/json.h"
 #include "zr/util.h"
 
 #define ZR_CFG_MAX_JWKS (64 * 1024)
@@ -33,12 +34,12 @@ static int client_id_valid(const char *s)
 static int check_jwks(const char *json, char *why, size_t whylen)
 {
     static const char *const private_members[] = {"d", "p", "q", "dp", "dq", "qi", "k", NULL};
-    json_error_t jerr;
-    json_t *root = json_loads(json, JSON_REJECT_DUPLICATES, &jerr), *keys, *k;
+    zr_json_status_t st;
+    json_t *root = zr_json_parse_object(json, strlen(json), 0, &st), *keys, *k;
     size_t i;
     int rc = -1;
     if (!root) {
-        snprintf(why, whylen, "is not valid JSON (line %d: %s)", jerr.line, jerr.text);
+        snprintf(why, whylen, "is not a JWK Set: %s", zr_json_status_text(st));
         goto end;
     }
     keys = json_object_get(root, "keys");
@@ -197,7 +198,8 @@ static void read_client(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
                                        "client_secret", "client_secret_sha256", "jwks_file", "redirect_uris",
                                        "post_logout_redirect_uris", "allowed_origins", "min_loa",
                                        "bsn_entitled", "id_token_alg", "login_methods", "role_rules",
-                                       "allow_unmapped_roles", "authzen", "introspection", NULL};
+                                       "allow_unmapped_roles", "authzen", "introspection",
+                                       "backchannel_logout_uri", "backchannel_logout_session_required", NULL};
     zr_cfg_map_t m;
     char kpath[ZR_CFG_PATH_MAX], ipath[ZR_CFG_PATH_MAX], *loa = NULL;
     yaml_node_t *seq = NULL;
@@ -271,6 +273,15 @@ static void read_client(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
                     &c->post_logout_redirect_uri_count, zr_cfg_check_redirect_uri, NULL);
     zr_cfg_get_strv(&m, "allowed_origins", 0, &c->allowed_origins, &c->allowed_origin_count,
                     zr_cfg_check_origin, NULL);
+    /* OIDC Back-Channel Logout 1.0 §2.2: where the relay POSTs Logout
+     * Tokens; the same URL rules as a redirect URI (https, no fragment). */
+    if (zr_cfg_get_str(&m, "backchannel_logout_uri", 0, &c->backchannel_logout_uri) == 1) {
+        zr_cfg_path_key(kpath, path, "backchannel_logout_uri");
+        if (zr_cfg_check_redirect_uri(ld, zr_cfg_map_get(&m, "backchannel_logout_uri"), kpath,
+                                      c->backchannel_logout_uri, NULL) != 0)
+            zr_release(c->backchannel_logout_uri);
+    }
+    zr_cfg_get_bool(&m, "backchannel_logout_session_required", &c->backchannel_logout_session_required);
     zr_cfg_get_bool(&m, "bsn_entitled", &c->bsn_entitled);
     if (!patient && c->bsn_entitled) {
         zr_cfg_path_key(kpath, path, "bsn_entitled");
@@ -465,6 +476,7 @@ void zr_cfg_free_clients(zr_config_t *cfg)
         zr_cfg_free_strv(c->redirect_uris, c->redirect_uri_count);
         zr_cfg_free_strv(c->post_logout_redirect_uris, c->post_logout_redirect_uri_count);
         zr_cfg_free_strv(c->allowed_origins, c->allowed_origin_count);
+        free(c->backchannel_logout_uri);
         free(c->care_provider);
         zr_cfg_free_strv(c->care_providers, c->care_provider_count);
         zr_cfg_free_client_professional(c);

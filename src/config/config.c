@@ -5,9 +5,12 @@
  * OIDC/clients and the mock TVS have their own files. */
 #include "config_internal.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "zr/crypto.h"
@@ -44,12 +47,26 @@ int zr_cfg_check_base_url(zr_cfg_loader_t *ld, const yaml_node_t *at, const char
     return 0;
 }
 
+/* A '*' is no wildcard anywhere: the relay compares redirect URIs and
+ * origins exactly. Refused in every environment, so that nobody writes a
+ * wildcard host believing it matches, nor carries one into production. */
+static int refuse_wildcard(zr_cfg_loader_t *ld, const yaml_node_t *at, const char *path, const char *value,
+                           const char *what)
+{
+    if (!strchr(value, '*'))
+        return 0;
+    zr_cfg_error(ld, at, path, "'*' is not a wildcard: %s are compared exactly; list every one in full", what);
+    return -1;
+}
+
 /* OIDC Core §3.1.2.1: redirect URIs are compared exactly, so they must be
  * complete; NL GOV requires https, loopback http is for development. */
 int zr_cfg_check_redirect_uri(zr_cfg_loader_t *ld, const yaml_node_t *at, const char *path, const char *value,
                               void *ctx)
 {
     zr_cfg_url_t u;
+    if (refuse_wildcard(ld, at, path, value, "redirect URIs") != 0)
+        return -1;
     if (zr_cfg_url_parse(value, &u) != 0) {
         zr_cfg_error(ld, at, path, "must be an absolute https URL (or http on localhost in development)");
         return -1;
@@ -75,11 +92,17 @@ int zr_cfg_check_origin(zr_cfg_loader_t *ld, const yaml_node_t *at, const char *
                         void *ctx)
 {
     zr_cfg_url_t u;
+    if (refuse_wildcard(ld, at, path, value, "origins") != 0)
+        return -1;
     if (zr_cfg_url_parse(value, &u) != 0 || u.has_path || u.has_query || u.has_fragment) {
         zr_cfg_error(ld, at, path, "must be an origin: https://host[:port] without path or slash");
         return -1;
     }
-    if (strcmp(u.scheme, "https") != 0 && (ld->env == ZR_ENV_PRODUCTION || !zr_cfg_url_is_loopback(&u))) {
+    if (strcmp(u.scheme, "https") != 0 && ld->env == ZR_ENV_PRODUCTION) {
+        zr_cfg_error(ld, at, path, "http is refused in production: must be an https origin");
+        return -1;
+    }
+    if (strcmp(u.scheme, "https") != 0 && !zr_cfg_url_is_loopback(&u)) {
         zr_cfg_error(ld, at, path, "must be https (http only for localhost outside production)");
         return -1;
     }
@@ -191,17 +214,60 @@ static void read_server(zr_cfg_map_t *root, zr_config_t *cfg)
         zr_cfg_keypair_free(&kp);
     }
     if (zr_cfg_get_str(root, "log_level", 0, &s) == 1) {
-        if (zr_log_level_parse(s, &level) == 0)
-            cfg->log_level = (int)level;
-        else
+        if (zr_log_level_parse(s, &level) != 0)
             zr_cfg_error(ld, zr_cfg_map_get(root, "log_level"), "log_level",
                          "'%s' is not one of: debug, info, warn, error", s);
+        /* Debug lines carry message detail meant for a test run. */
+        else if (level == ZR_LOG_DEBUG && ld->env == ZR_ENV_PRODUCTION)
+            zr_cfg_error(ld, zr_cfg_map_get(root, "log_level"), "log_level",
+                         "debug is refused in production (debug lines carry message detail): use info");
+        else
+            cfg->log_level = (int)level;
     }
     free(s);
     if (zr_cfg_get_int(root, "threads", 0, 1, 1024, &n) == 1)
         cfg->threads = (int)n;
     if (zr_cfg_get_int(root, "max_body_bytes", 0, 1024, 16L * 1024 * 1024, &n) == 1)
         cfg->max_body_bytes = (size_t)n;
+}
+
+/* 127.0.0.0/8, ::1 or localhost: traffic that never leaves the host. */
+static int host_is_loopback(const char *host)
+{
+    struct in_addr v4;
+    struct in6_addr v6;
+    char bare[64];
+    size_t n = strlen(host);
+    if (!strcasecmp(host, "localhost"))
+        return 1;
+    if (inet_pton(AF_INET, host, &v4) == 1)
+        return (ntohl(v4.s_addr) >> 24) == 127;
+    if (n >= 2 && n < sizeof(bare) && host[0] == '[' && host[n - 1] == ']') {
+        memcpy(bare, host + 1, n - 2);
+        bare[n - 2] = '\0';
+        host = bare;
+    }
+    return inet_pton(AF_INET6, host, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
+/* Production: Redis holds every pending login, so it must ask for a
+ * password and be reached without crossing a network in clear text.
+ * hiredis 0.14 (Debian 12) has no TLS: a remote Redis is reached through a
+ * local TLS tunnel (stunnel, spiped) or a unix socket (docs/configuration.md). */
+static void check_redis_production(zr_cfg_map_t *root, zr_cfg_map_t *m, zr_redis_config_t *r)
+{
+    zr_cfg_loader_t *ld = m->ld;
+    if (ld->env != ZR_ENV_PRODUCTION)
+        return;
+    if (!r->password || !*r->password)
+        zr_cfg_error(ld, zr_cfg_map_get(m, "password") ? zr_cfg_map_get(m, "password") : zr_cfg_map_key(root, "redis"),
+                     "redis.password",
+                     "is required in production: set requirepass (or an ACL user) in Redis and its password here");
+    if (!r->unix_socket && r->host && !host_is_loopback(r->host))
+        zr_cfg_error(ld, zr_cfg_map_get(m, "host"), "redis.host",
+                     "'%s' is not a loopback address and the relay cannot speak TLS to Redis: refused in production; "
+                     "use redis.unix_socket, or a local TLS tunnel (stunnel, spiped) listening on 127.0.0.1",
+                     r->host);
 }
 
 static void read_redis(zr_cfg_map_t *root, zr_config_t *cfg)
@@ -229,10 +295,14 @@ static void read_redis(zr_cfg_map_t *root, zr_config_t *cfg)
     if (zr_cfg_get_int(&m, "timeout_ms", 0, 10, 60000, &n) == 1)
         r->timeout_ms = (int)n;
     zr_cfg_get_str(&m, "prefix", 0, &r->prefix);
-    if (zr_cfg_get_path(&m, "encryption_key_file", 1, &r->encryption_key_file) == 1 &&
-        zr_crypto_load_secret(r->encryption_key_file, r->encryption_key, err, sizeof(err)) != 0)
-        zr_cfg_error(root->ld, zr_cfg_map_get(&m, "encryption_key_file"), "redis.encryption_key_file", "%s",
-                     err);
+    if (zr_cfg_get_path(&m, "encryption_key_file", 1, &r->encryption_key_file) == 1) {
+        if (zr_crypto_load_secret(r->encryption_key_file, r->encryption_key, err, sizeof(err)) != 0)
+            zr_cfg_error(root->ld, zr_cfg_map_get(&m, "encryption_key_file"), "redis.encryption_key_file", "%s",
+                         err);
+        else
+            zr_cfg_check_file_mode(&m, "encryption_key_file", r->encryption_key_file);
+    }
+    check_redis_production(root, &m, r);
 }
 
 static void read_tvs(zr_cfg_map_t *root, zr_config_t *cfg)
@@ -265,9 +335,12 @@ static void read_tvs(zr_cfg_map_t *root, zr_config_t *cfg)
         }
     }
     free(meta);
-    if (zr_cfg_get_path(&m, "trust_anchor", 1, &t->trust_anchor_file) == 1 &&
-        !(t->trust_anchors = zr_crypto_load_certificates(t->trust_anchor_file, err, sizeof(err))))
-        zr_cfg_error(ld, zr_cfg_map_get(&m, "trust_anchor"), "tvs.trust_anchor", "%s", err);
+    if (zr_cfg_get_path(&m, "trust_anchor", 1, &t->trust_anchor_file) == 1) {
+        if (!(t->trust_anchors = zr_crypto_load_certificates(t->trust_anchor_file, err, sizeof(err))))
+            zr_cfg_error(ld, zr_cfg_map_get(&m, "trust_anchor"), "tvs.trust_anchor", "%s", err);
+        else /* it verifies TVS's metadata signature: as strong as our keys */
+            zr_cfg_check_certs_strength(&m, "trust_anchor", t->trust_anchors);
+    }
     if (zr_cfg_get_path(&m, "tls_ca", 0, &t->tls_ca_file) == 1) {
         STACK_OF(X509) *ca = zr_crypto_load_certificates(t->tls_ca_file, err, sizeof(err));
         if (!ca)
@@ -306,6 +379,25 @@ static void read_saml(zr_cfg_map_t *root, zr_config_t *cfg)
     zr_cfg_read_keypair(&m, "tls_client", 1, 0, &cfg->saml_tls_client);
     if (zr_cfg_get_int(&m, "metadata_valid_days", 0, 1, 365, &n) == 1)
         cfg->sp_metadata_valid_days = (int)n;
+}
+
+/* A private_key_jwt client's public keys are held to our own keys' strength,
+ * in every environment: a 1024-bit client key lets anyone forge its
+ * assertions. Judged once every client is read (this file and the care
+ * providers' files), at the client's entry (clients.c keeps the lines). */
+static void check_client_jwks(zr_cfg_loader_t *ld, zr_config_t *cfg)
+{
+    const struct zr_config_index *ix = cfg->index;
+    char why[256];
+    for (size_t i = 0; i < cfg->client_count; i++) {
+        const zr_client_t *c = &cfg->clients[i];
+        const zr_cfg_client_origin_t *o = ix && i < ix->client_origin_cap ? &ix->client_origins[i] : NULL;
+        if (!c->jwks_json || zr_cfg_check_jwks_strength(c->jwks_json, why, sizeof(why)) == 0)
+            continue;
+        ld->error_count++;
+        zr_cfg_error_line(ld->errs, "%s:%d: %s.jwks_file: %s %s", o && o->file ? o->file : ld->file,
+                          o ? o->line : 1, o ? o->path : "clients", c->jwks_file, why);
+    }
 }
 
 static void set_defaults(zr_config_t *cfg)
@@ -350,7 +442,7 @@ zr_config_t *zr_config_load_flags(const char *path, int flags, zr_config_errors_
                                             "threads", "max_body_bytes", "redis", "tvs", "saml",
                                             "care_providers", "care_providers_dir", "former_care_providers_dir",
                                             "oidc", "clients", "mock_tvs", "cluster", "pid_file", "dezi",
-                                            "decision_log", "mock_dezi", NULL};
+                                            "decision_log", "mock_dezi", "trace", "preprod_test", NULL};
     zr_cfg_loader_t ld;
     zr_cfg_map_t root;
     zr_config_t *cfg = calloc(1, sizeof(*cfg));
@@ -396,8 +488,11 @@ zr_config_t *zr_config_load_flags(const char *path, int flags, zr_config_errors_
     if (zr_cfg_index_tenants(cfg) != 0)
         zr_cfg_error(&ld, NULL, "", "out of memory");
     zr_cfg_resolve_clients(&ld, cfg);
+    check_client_jwks(&ld, cfg);
     zr_cfg_read_mock_tvs(&root, cfg);
     zr_cfg_read_mock_dezi(&root, cfg);
+    zr_cfg_read_trace(&root, cfg);
+    zr_cfg_read_preprod_test(&root, cfg);
     if (fill_derived(cfg) != 0)
         zr_cfg_error(&ld, NULL, "", "out of memory");
 end:

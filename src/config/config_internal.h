@@ -172,6 +172,16 @@ int zr_cfg_load_keypair(const zr_cfg_map_t *m, int flags, char **cert_file, char
 int zr_cfg_check_cert_time(const zr_cfg_map_t *m, const char *key, X509 *cert, const char *what);
 /* RSA >= 2048 bits or EC P-256; reports otherwise. */
 int zr_cfg_check_key_strength(const zr_cfg_map_t *m, const char *key, EVP_PKEY *pkey, int flags);
+/* Every certificate of a bundle (trust anchors): public key RSA >= 2048 or
+ * EC P-256/P-384/P-521; reports the first that is not. */
+int zr_cfg_check_certs_strength(const zr_cfg_map_t *m, const char *key, STACK_OF(X509) *certs);
+/* Private key and secret files are the relay's alone (mode & 077 == 0):
+ * production refuses ("... chmod 600 FILE"), preprod warns on stderr,
+ * development says nothing (test PKIs, checked-out files). -1 when refused. */
+int zr_cfg_check_file_mode(const zr_cfg_map_t *m, const char *key, const char *file);
+/* The public keys of a client's JWKS: RSA >= 2048 bits, EC on P-256/384/521.
+ * 0 when fine, else -1 with the reason ("keys[1] is an RSA key of ..."). */
+int zr_cfg_check_jwks_strength(const char *json, char *why, size_t whylen);
 /* RFC 7638 JWK thumbprint (base64url SHA-256) of an RSA or EC P-256 key. */
 char *zr_cfg_jwk_thumbprint(EVP_PKEY *pkey);
 
@@ -250,5 +260,10 @@ void zr_cfg_free_dezi(zr_config_t *cfg);
  * allow_unmapped_roles, authzen and introspection (after auth_method). */
 void zr_cfg_read_client_professional(zr_cfg_map_t *m, zr_client_t *c, zr_cfg_client_origin_t *o);
 void zr_cfg_free_client_professional(zr_client_t *c);
+
+/* preprod.c (issue 5): `trace:` and `preprod_test:` (after the clients,
+ * whose test client entry preprod_test checks); both refused in production. */
+void zr_cfg_read_trace(zr_cfg_map_t *root, zr_config_t *cfg);
+void zr_cfg_read_preprod_test(zr_cfg_map_t *root, zr_config_t *cfg);
 
 #endif

@@ -36,6 +36,8 @@ static EVP_PKEY *read_private_key(zr_cfg_map_t *m, const char *key, int required
     if (!(pkey = zr_cfg_load_private_key(m->ld, *file, err, sizeof(err)))) {
         zr_cfg_path_key(kpath, m->path, key);
         zr_cfg_error(m->ld, zr_cfg_map_get(m, key), kpath, "%s", err);
+    } else {
+        zr_cfg_check_file_mode(m, key, *file);
     }
     return pkey;
 }
@@ -157,14 +159,30 @@ void zr_cfg_read_dezi(zr_cfg_map_t *root, zr_config_t *cfg)
 
 void zr_cfg_read_decision_log(zr_cfg_map_t *root, zr_config_t *cfg)
 {
-    static const char *const keys[] = {"file", NULL};
+    static const char *const keys[] = {"file", "subject_key_file", NULL};
+    static const char label[] = "zorgrelay decision-log subject key v1";
+    zr_decision_log_config_t *dl = &cfg->decision_log;
     yaml_node_t *v = zr_cfg_map_get(root, "decision_log");
     zr_cfg_map_t m;
+    char err[256];
+
+    /* Default first: a key of its own, separated from the pairwise use of
+     * the same secret by the label (oidc was read before us). */
+    if (zr_crypto_hmac_sha256(cfg->oidc.pairwise_secret, sizeof(cfg->oidc.pairwise_secret), (const uint8_t *)label,
+                              sizeof(label) - 1, dl->subject_key) != 0)
+        zr_cfg_error(root->ld, v, "decision_log", "cannot derive the subject key");
     if (!v)
         return; /* records go to stderr as log lines */
     if (zr_cfg_map_open(root->ld, v, "decision_log", keys, &m) != 0)
         return;
-    zr_cfg_get_path(&m, "file", 1, &cfg->decision_log.file);
+    zr_cfg_get_path(&m, "file", 1, &dl->file);
+    if (zr_cfg_get_path(&m, "subject_key_file", 0, &dl->subject_key_file) == 1) {
+        if (zr_crypto_load_secret(dl->subject_key_file, dl->subject_key, err, sizeof(err)) != 0)
+            zr_cfg_error(root->ld, zr_cfg_map_get(&m, "subject_key_file"), "decision_log.subject_key_file", "%s",
+                         err);
+        else
+            zr_cfg_check_file_mode(&m, "subject_key_file", dl->subject_key_file);
+    }
 }
 
 /* {key, cert?}: an RSA signing key, its certificate optional (the mock
@@ -203,7 +221,9 @@ static void read_mock_signing(zr_cfg_map_t *parent, const char *key, zr_keypair_
 void zr_cfg_read_mock_dezi(zr_cfg_map_t *root, zr_config_t *cfg)
 {
     static const char *const keys[] = {"listen", "public_base_url", "signing", "register", "expected_client_id",
-                                       NULL};
+                                       "userinfo", NULL};
+    static const char *const userinfo_forms[] = {"jwe", "signed_jwt", NULL};
+    int form = 0;
     zr_cfg_loader_t *ld = root->ld;
     zr_mock_dezi_config_t *md = &cfg->mock_dezi;
     yaml_node_t *v = zr_cfg_map_get(root, "mock_dezi");
@@ -228,6 +248,8 @@ void zr_cfg_read_mock_dezi(zr_cfg_map_t *root, zr_config_t *cfg)
         !zr_cfg_token_valid(md->expected_client_id, 128))
         zr_cfg_error(ld, zr_cfg_map_get(&m, "expected_client_id"), "mock_dezi.expected_client_id",
                      "must be 1-128 printable characters without spaces or quotes");
+    if (zr_cfg_get_enum(&m, "userinfo", 0, userinfo_forms, &form) == 1)
+        md->userinfo_signed_jwt = form == 1;
     /* The mock encrypts userinfo to dezi.decryption_key's public half. */
     if (!cfg->dezi.enabled)
         zr_cfg_error(ld, zr_cfg_map_key(root, "mock_dezi"), "mock_dezi",
@@ -251,6 +273,7 @@ void zr_cfg_free_dezi(zr_config_t *cfg)
     free(d->tls_ca_file);
     memset(d, 0, sizeof(*d));
     zr_release(cfg->decision_log.file);
+    zr_release(cfg->decision_log.subject_key_file);
     free(md->listen);
     free(md->public_base_url);
     zr_cfg_keypair_free(&md->signing);

@@ -12,9 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "zr/crypto.h"
+#include "zr/log.h"
 #include "zr/util.h"
 
 /* The largest private key file we read (RSA 16384 in PEM is ~13 KiB). */
@@ -119,31 +123,134 @@ int zr_cfg_check_cert_time(const zr_cfg_map_t *m, const char *key, X509 *cert, c
     return 0;
 }
 
-int zr_cfg_check_key_strength(const zr_cfg_map_t *m, const char *key, EVP_PKEY *pkey, int flags)
+/* What is wrong with a key's strength, or NULL when nothing: RSA >= 2048
+ * bits, EC on P-256, P-384 or P-521 (nothing weaker, nothing exotic). */
+static const char *key_strength_problem(EVP_PKEY *pkey, int flags, char *why, size_t whylen)
 {
-    char kpath[ZR_CFG_PATH_MAX], group[64] = "";
-    yaml_node_t *at = zr_cfg_map_get(m, key);
+    char group[64] = "";
     size_t glen = 0;
-    zr_cfg_path_key(kpath, m->path, key);
+    const char *problem = NULL;
     if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA) {
         if (EVP_PKEY_get_bits(pkey) < 2048) {
-            zr_cfg_error(m->ld, at, kpath, "RSA key of %d bits; at least 2048 are required",
-                         EVP_PKEY_get_bits(pkey));
-            return -1;
+            snprintf(why, whylen, "RSA key of %d bits; at least 2048 are required", EVP_PKEY_get_bits(pkey));
+            problem = why;
         }
-        return 0;
+    } else if (flags & ZR_CFG_KEY_RSA_ONLY) {
+        problem = "must be an RSA key (eID SAML requires RSA >= 2048)";
+    } else if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_EC &&
+               EVP_PKEY_get_group_name(pkey, group, sizeof(group), &glen) == 1) {
+        if (strcmp(group, "prime256v1") && strcmp(group, "secp384r1") && strcmp(group, "secp521r1")) {
+            snprintf(why, whylen, "EC key on curve %s; use P-256, P-384 or P-521", group);
+            problem = why;
+        }
+    } else {
+        problem = "unsupported key type (use RSA >= 2048 or EC P-256/P-384/P-521)";
     }
-    if (flags & ZR_CFG_KEY_RSA_ONLY) {
-        zr_cfg_error(m->ld, at, kpath, "must be an RSA key (eID SAML requires RSA >= 2048)");
+    ERR_clear_error();
+    return problem;
+}
+
+int zr_cfg_check_key_strength(const zr_cfg_map_t *m, const char *key, EVP_PKEY *pkey, int flags)
+{
+    char kpath[ZR_CFG_PATH_MAX], why[128];
+    const char *problem = key_strength_problem(pkey, flags, why, sizeof(why));
+    if (!problem)
+        return 0;
+    zr_cfg_path_key(kpath, m->path, key);
+    zr_cfg_error(m->ld, zr_cfg_map_get(m, key), kpath, "%s", problem);
+    return -1;
+}
+
+int zr_cfg_check_certs_strength(const zr_cfg_map_t *m, const char *key, STACK_OF(X509) *certs)
+{
+    char kpath[ZR_CFG_PATH_MAX], why[128];
+    int rc = 0;
+    for (int i = 0; certs && i < sk_X509_num(certs) && rc == 0; i++) {
+        EVP_PKEY *pub = X509_get0_pubkey(sk_X509_value(certs, i));
+        const char *problem = pub ? key_strength_problem(pub, 0, why, sizeof(why)) : "certificate without a usable public key";
+        if (!problem)
+            continue;
+        zr_cfg_path_key(kpath, m->path, key);
+        zr_cfg_error(m->ld, zr_cfg_map_get(m, key), kpath, "certificate %d of the file: %s", i + 1, problem);
+        rc = -1;
+    }
+    ERR_clear_error();
+    return rc;
+}
+
+int zr_cfg_check_file_mode(const zr_cfg_map_t *m, const char *key, const char *file)
+{
+    char kpath[ZR_CFG_PATH_MAX];
+    struct stat st;
+    /* An unreadable file is reported by whoever opens it. */
+    if (!file || m->ld->env == ZR_ENV_DEVELOPMENT || stat(file, &st) != 0 || !(st.st_mode & 077))
+        return 0;
+    zr_cfg_path_key(kpath, m->path, key);
+    if (m->ld->env == ZR_ENV_PRODUCTION) {
+        zr_cfg_error(m->ld, zr_cfg_map_get(m, key), kpath,
+                     "%s is open to group or others (mode %04o), refused in production: chmod 600 %s", file,
+                     (unsigned)(st.st_mode & 07777), file);
         return -1;
     }
-    if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_EC &&
-        EVP_PKEY_get_group_name(pkey, group, sizeof(group), &glen) == 1 &&
-        (!strcmp(group, "prime256v1") || !strcmp(group, "secp384r1") || !strcmp(group, "secp521r1")))
+    zr_log_warn("config", "%s: %s is open to group or others (mode %04o); production refuses it: chmod 600 %s",
+                kpath, file, (unsigned)(st.st_mode & 07777), file);
+    return 0;
+}
+
+/* The bit length of a big-endian unsigned integer (leading zeros skipped). */
+static int be_bits(const uint8_t *b, size_t len)
+{
+    size_t i = 0;
+    int bits;
+    while (i < len && b[i] == 0)
+        i++;
+    if (i == len)
         return 0;
-    ERR_clear_error();
-    zr_cfg_error(m->ld, at, kpath, "unsupported key type (use RSA >= 2048 or EC P-256/P-384/P-521)");
-    return -1;
+    bits = (int)((len - i - 1) * 8);
+    for (uint8_t top = b[i]; top; top >>= 1)
+        bits++;
+    return bits;
+}
+
+int zr_cfg_check_jwks_strength(const char *json, char *why, size_t whylen)
+{
+    json_t *root = json_loads(json, 0, NULL), *k;
+    uint8_t *n = NULL;
+    size_t i, nlen = 0;
+    int rc = -1;
+    if (!root || !json_is_array(json_object_get(root, "keys"))) {
+        snprintf(why, whylen, "must be a JWKS: an object with a \"keys\" array");
+        goto end;
+    }
+    json_array_foreach(json_object_get(root, "keys"), i, k) {
+        const char *kty = json_string_value(json_object_get(k, "kty"));
+        if (kty && !strcmp(kty, "RSA")) {
+            const char *n64 = json_string_value(json_object_get(k, "n"));
+            int bits;
+            if (!n64 || zr_base64url_decode(n64, &n, &nlen) != 0) {
+                snprintf(why, whylen, "keys[%zu] has no readable \"n\" (RSA modulus)", i);
+                goto end;
+            }
+            bits = be_bits(n, nlen);
+            zr_release(n);
+            if (bits < 2048) {
+                snprintf(why, whylen, "keys[%zu] is an RSA key of %d bits; at least 2048 are required", i, bits);
+                goto end;
+            }
+        } else if (kty && !strcmp(kty, "EC")) {
+            const char *crv = json_string_value(json_object_get(k, "crv"));
+            if (!crv || (strcmp(crv, "P-256") && strcmp(crv, "P-384") && strcmp(crv, "P-521"))) {
+                snprintf(why, whylen, "keys[%zu] is an EC key on curve %s; use P-256, P-384 or P-521", i,
+                         crv ? crv : "(none)");
+                goto end;
+            }
+        }
+    }
+    rc = 0;
+end:
+    free(n);
+    json_decref(root);
+    return rc;
 }
 
 int zr_cfg_load_keypair(const zr_cfg_map_t *m, int flags, char **cert_file, char **key_file,
@@ -169,6 +276,8 @@ int zr_cfg_load_keypair(const zr_cfg_map_t *m, int flags, char **cert_file, char
     }
     if (rc)
         return -1;
+    if (zr_cfg_check_file_mode(m, "key", *key_file) != 0)
+        rc = -1;
     if (!zr_crypto_key_matches_cert(*key, *cert)) {
         zr_cfg_path_key(kpath, m->path, "key");
         zr_cfg_error(m->ld, zr_cfg_map_get(m, "key"), kpath,

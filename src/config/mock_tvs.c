@@ -72,7 +72,7 @@ void zr_cfg_read_mock_tvs(zr_cfg_map_t *root, zr_config_t *cfg)
 {
     static const char *const keys[] = {"entity_id", "listen", "public_base_url", "artifact_listen",
                                        "artifact_base_url", "signing", "tls", "client_ca", "metadata_out",
-                                       "metadata_valid_days", "identities", NULL};
+                                       "metadata_valid_days", "identities", "date_offset_s", NULL};
     zr_cfg_loader_t *ld = root->ld;
     zr_mock_tvs_config_t *mt = &cfg->mock_tvs;
     yaml_node_t *v = zr_cfg_map_get(root, "mock_tvs"), *seq = NULL;
@@ -121,6 +121,9 @@ void zr_cfg_read_mock_tvs(zr_cfg_map_t *root, zr_config_t *cfg)
     zr_cfg_get_path(&m, "metadata_out", 0, &mt->metadata_out);
     if (zr_cfg_get_int(&m, "metadata_valid_days", 0, 1, 365, &n) == 1)
         mt->metadata_valid_days = (int)n;
+    /* A skewed TVS clock for `selftest` tests: at most a day either way. */
+    if (zr_cfg_get_int(&m, "date_offset_s", 0, -86400, 86400, &n) == 1)
+        mt->date_offset_s = (int)n;
     if (zr_cfg_get_seq(&m, "identities", 1, &seq) == 1) {
         size_t count = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
         if (count == 0)

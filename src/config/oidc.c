@@ -49,11 +49,11 @@ static void read_signing_key(zr_cfg_loader_t *ld, yaml_node_t *node, const char 
     if (zr_cfg_get_path(&m, "key", 1, &k->key_file) != 1)
         return;
     zr_cfg_path_key(kpath, path, "key");
-    if (!(k->key = zr_crypto_load_private_key(k->key_file, err, sizeof(err)))) {
+    if (!(k->key = zr_cfg_load_private_key(ld, k->key_file, err, sizeof(err)))) {
         zr_cfg_error(ld, zr_cfg_map_get(&m, "key"), kpath, "%s", err);
         return;
     }
-    if (zr_cfg_check_key_strength(&m, "key", k->key, 0) != 0)
+    if (zr_cfg_check_file_mode(&m, "key", k->key_file) != 0 || zr_cfg_check_key_strength(&m, "key", k->key, 0) != 0)
         return;
     if (alg == -1) /* default follows the key type */
         alg = EVP_PKEY_get_base_id(k->key) == EVP_PKEY_RSA ? ZR_SIGALG_RS256 : ZR_SIGALG_ES256;
@@ -83,7 +83,8 @@ static void read_signing_key(zr_cfg_loader_t *ld, yaml_node_t *node, const char 
 void zr_cfg_read_oidc(zr_cfg_map_t *root, zr_config_t *cfg)
 {
     static const char *const keys[] = {"issuer", "signing_keys", "pairwise_secret_file", "id_token_lifetime",
-                                       "access_token_lifetime", "code_lifetime", "session_lifetime", NULL};
+                                       "access_token_lifetime", "code_lifetime", "session_lifetime",
+                                       "logout_session_lifetime", NULL};
     zr_cfg_loader_t *ld = root->ld;
     zr_oidc_config_t *o = &cfg->oidc;
     yaml_node_t *v = zr_cfg_map_get(root, "oidc"), *seq = NULL;
@@ -115,9 +116,12 @@ void zr_cfg_read_oidc(zr_cfg_map_t *root, zr_config_t *cfg)
             }
         }
     }
-    if (zr_cfg_get_path(&m, "pairwise_secret_file", 1, &o->pairwise_secret_file) == 1 &&
-        zr_crypto_load_secret(o->pairwise_secret_file, o->pairwise_secret, err, sizeof(err)) != 0)
-        zr_cfg_error(ld, zr_cfg_map_get(&m, "pairwise_secret_file"), "oidc.pairwise_secret_file", "%s", err);
+    if (zr_cfg_get_path(&m, "pairwise_secret_file", 1, &o->pairwise_secret_file) == 1) {
+        if (zr_crypto_load_secret(o->pairwise_secret_file, o->pairwise_secret, err, sizeof(err)) != 0)
+            zr_cfg_error(ld, zr_cfg_map_get(&m, "pairwise_secret_file"), "oidc.pairwise_secret_file", "%s", err);
+        else
+            zr_cfg_check_file_mode(&m, "pairwise_secret_file", o->pairwise_secret_file);
+    }
     /* Short-lived by design: the relay is a pass-through, not a session
      * holder (NL GOV profile; code lifetime per RFC 6749 §4.1.2). */
     if (zr_cfg_get_int(&m, "id_token_lifetime", 0, 1, 300, &n) == 1)
@@ -128,6 +132,9 @@ void zr_cfg_read_oidc(zr_cfg_map_t *root, zr_config_t *cfg)
         o->code_lifetime_s = (int)n;
     if (zr_cfg_get_int(&m, "session_lifetime", 0, 1, 900, &n) == 1)
         o->session_lifetime_s = (int)n;
+    /* How long after a login the portal can still log it out (issue 5). */
+    if (zr_cfg_get_int(&m, "logout_session_lifetime", 0, 60, 86400, &n) == 1)
+        o->logout_session_lifetime_s = (int)n;
 }
 
 void zr_cfg_free_oidc(zr_config_t *cfg)

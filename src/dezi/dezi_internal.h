@@ -11,7 +11,6 @@
 
 /* Limits on what Dezi may send us (untrusted input). */
 #define ZR_DEZI_MAX_RESPONSE (256u * 1024u)
-#define ZR_DEZI_MAX_JSON_DEPTH 16
 #define ZR_DEZI_CLOCK_SKEW_S 60
 /* An unknown kid refetches a key set at most this often, so a stream of
  * forged kids cannot turn us into a load generator against Dezi. */
@@ -89,8 +88,9 @@ json_t *zr_dezi_jose_header(const char *compact);
 int zr_dezi_jose_dots(const char *compact, size_t len);
 cjose_jwk_t *zr_dezi_cjose_jwk(json_t *jwk);
 /* Verifies a compact JWS (RS256 only) with key and parses its payload
- * strictly. Returns the payload or NULL. */
-json_t *zr_dezi_jws_verify(const char *compact, cjose_jwk_t *key);
+ * strictly. Returns the payload, or NULL with *why (optional) naming what
+ * failed: the signature, or a payload the hardened JSON parser refused. */
+json_t *zr_dezi_jws_verify(const char *compact, cjose_jwk_t *key, const char **why);
 /* Signs claims (RS256 for RSA keys, ES256 for P-256). */
 char *zr_dezi_jws_sign(EVP_PKEY *key, const char *kid, json_t *claims);
 int zr_dezi_claim_time(json_t *claims, const char *name, time_t *out);

@@ -117,6 +117,7 @@ static zr_dezi_status_t id_token_validate(zr_dezi_t *d, const char *id_token, co
     const char *alg, *tn, *azp;
     time_t exp = 0, iat = 0, now = zr_time_now();
     char why[128] = "";
+    const char *failed = NULL;
 
     if (!hdr || !(alg = json_string_value(json_object_get(hdr, "alg"))) || strcmp(alg, "RS256") != 0) {
         snprintf(err, errlen, "id_token: not an RS256 JWS");
@@ -128,8 +129,8 @@ static zr_dezi_status_t id_token_validate(zr_dezi_t *d, const char *id_token, co
         goto end;
     }
     st = ZR_DEZI_INVALID;
-    if (!(claims = zr_dezi_jws_verify(id_token, key))) {
-        snprintf(err, errlen, "id_token: signature invalid");
+    if (!(claims = zr_dezi_jws_verify(id_token, key, &failed))) {
+        snprintf(err, errlen, "id_token: %s", failed);
         goto end;
     }
     /* OIDC Core §3.1.3.7: the issuer exactly. */

@@ -3,6 +3,7 @@
  * RSA-OAEP + A256CBC-HS512 (§4.3.6). Headers and payloads are parsed here
  * with duplicate keys refused, before cjose sees them. */
 #include "dezi_internal.h"
+#include "zr/json.h"
 #include "zr/util.h"
 
 #include <openssl/bn.h>
@@ -12,33 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int json_depth_ok(json_t *v, int depth)
-{
-    const char *k;
-    json_t *child;
-    size_t i;
-    if (depth > ZR_DEZI_MAX_JSON_DEPTH)
-        return 0;
-    if (json_is_object(v)) {
-        json_object_foreach(v, k, child) if (!json_depth_ok(child, depth + 1)) return 0;
-    } else if (json_is_array(v)) {
-        json_array_foreach(v, i, child) if (!json_depth_ok(child, depth + 1)) return 0;
-    }
-    return 1;
-}
-
+/* Every JSON text Dezi sends goes through the one hardened parser. */
 json_t *zr_dezi_json_parse(const char *text, size_t len)
 {
-    json_error_t jerr;
-    json_t *v = NULL;
-    if (!text || len > ZR_DEZI_MAX_RESPONSE)
-        return NULL;
-    v = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (v && (!json_is_object(v) || !json_depth_ok(v, 0))) {
-        json_decref(v);
-        v = NULL;
-    }
-    return v;
+    return zr_json_parse_object(text, len, ZR_DEZI_MAX_RESPONSE, NULL);
 }
 
 int zr_dezi_jose_dots(const char *compact, size_t len)
@@ -52,27 +30,7 @@ int zr_dezi_jose_dots(const char *compact, size_t len)
 
 json_t *zr_dezi_jose_header(const char *compact)
 {
-    const char *dot = compact ? strchr(compact, '.') : NULL;
-    char *seg = NULL;
-    uint8_t *raw = NULL;
-    size_t rawlen = 0;
-    json_t *h = NULL;
-
-    if (!dot || dot == compact || (size_t)(dot - compact) > 8192)
-        goto end;
-    seg = strndup(compact, (size_t)(dot - compact));
-    if (!seg || zr_base64url_decode(seg, &raw, &rawlen) != 0)
-        goto end;
-    h = zr_dezi_json_parse((const char *)raw, rawlen);
-    /* Extensions we do not understand must not be ignored (RFC 7515 §4.1.11). */
-    if (h && json_object_get(h, "crit")) {
-        json_decref(h);
-        h = NULL;
-    }
-end:
-    free(seg);
-    free(raw);
-    return h;
+    return zr_json_jose_header(compact);
 }
 
 cjose_jwk_t *zr_dezi_cjose_jwk(json_t *jwk)
@@ -88,25 +46,35 @@ cjose_jwk_t *zr_dezi_cjose_jwk(json_t *jwk)
     return out;
 }
 
-json_t *zr_dezi_jws_verify(const char *compact, cjose_jwk_t *key)
+json_t *zr_dezi_jws_verify(const char *compact, cjose_jwk_t *key, const char **why)
 {
     cjose_err cerr;
     cjose_jws_t *jws = NULL;
     json_t *hdr = NULL, *claims = NULL;
     uint8_t *plain = NULL;
     size_t plain_len = 0, len;
+    zr_json_status_t st;
+    const char *reason = "signature invalid";
 
     if (!compact || !key)
         goto end;
     len = strlen(compact);
-    if (len > ZR_DEZI_MAX_RESPONSE || zr_dezi_jose_dots(compact, len) != 2)
+    if (len > ZR_DEZI_MAX_RESPONSE || zr_dezi_jose_dots(compact, len) != 2) {
+        reason = "not a compact JWS";
         goto end;
+    }
     /* The header decides the algorithm, so pin it before cjose does: never
      * none, never HMAC with a public key as secret. */
     hdr = zr_dezi_jose_header(compact);
-    if (!hdr || !json_is_string(json_object_get(hdr, "alg")) ||
-        strcmp(json_string_value(json_object_get(hdr, "alg")), "RS256") != 0)
+    if (!hdr) {
+        reason = "JWS header is not a strict JSON object";
         goto end;
+    }
+    if (!json_is_string(json_object_get(hdr, "alg")) ||
+        strcmp(json_string_value(json_object_get(hdr, "alg")), "RS256") != 0) {
+        reason = "not signed with RS256";
+        goto end;
+    }
     if (cjose_jwk_get_kty(key, &cerr) != CJOSE_JWK_KTY_RSA)
         goto end;
     jws = cjose_jws_import(compact, len, &cerr);
@@ -114,8 +82,15 @@ json_t *zr_dezi_jws_verify(const char *compact, cjose_jwk_t *key)
         goto end;
     if (!cjose_jws_get_plaintext(jws, &plain, &plain_len, &cerr))
         goto end;
-    claims = zr_dezi_json_parse((const char *)plain, plain_len);
+    /* The signature is good; a payload we refuse deserves its own reason. */
+    claims = zr_json_parse_object((const char *)plain, plain_len, ZR_DEZI_MAX_RESPONSE, &st);
+    if (!claims)
+        reason = st == ZR_JSON_DUPLICATE_KEY ? "payload has a duplicate key"
+                 : st == ZR_JSON_TOO_DEEP    ? "payload nested too deeply"
+                                             : "payload is not a JSON object";
 end:
+    if (why)
+        *why = claims ? NULL : reason;
     json_decref(hdr);
     cjose_jws_release(jws);
     return claims;

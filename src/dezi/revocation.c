@@ -52,6 +52,7 @@ static int list_refresh(zr_dezi_t *d, char *why, size_t whylen)
     json_t *hdr = NULL, *claims = NULL, *set = NULL, *item;
     cjose_jwk_t *key = NULL;
     zr_dezi_status_t kst;
+    const char *failed = NULL;
     time_t exp = 0, nbf = 0, refresh = 0, now = zr_time_now();
     size_t il = strlen(d->cfg->issuer), i;
     char *compact = NULL;
@@ -80,9 +81,9 @@ static int list_refresh(zr_dezi_t *d, char *why, size_t whylen)
                            json_string_value(json_object_get(hdr, "kid")), &kst, why, whylen);
     if (!key)
         goto end;
-    claims = zr_dezi_jws_verify(compact, key);
+    claims = zr_dezi_jws_verify(compact, key, &failed);
     if (!claims) {
-        snprintf(why, whylen, "revocation list: signature invalid");
+        snprintf(why, whylen, "revocation list: %s", failed);
         goto end;
     }
     if (!zr_dezi_iss_matches(json_string_value(json_object_get(claims, "iss")), d->cfg->issuer) ||

@@ -123,6 +123,7 @@ static zr_dezi_status_t verify_signed(zr_dezi_t *d, const char *what, const char
     cjose_jwk_t *key = NULL;
     zr_dezi_status_t st = ZR_DEZI_INVALID;
     char why[128] = "";
+    const char *failed = NULL;
 
     *claims = NULL;
     if (!hdr) {
@@ -149,10 +150,10 @@ static zr_dezi_status_t verify_signed(zr_dezi_t *d, const char *what, const char
         snprintf(err, errlen, "%s: %s", what, why);
         goto end;
     }
-    *claims = zr_dezi_jws_verify(compact, key);
+    *claims = zr_dezi_jws_verify(compact, key, &failed);
     if (!*claims) {
         st = ZR_DEZI_INVALID;
-        snprintf(err, errlen, "%s: signature invalid", what);
+        snprintf(err, errlen, "%s: %s", what, failed);
         goto end;
     }
     st = ZR_DEZI_OK;

@@ -1,8 +1,10 @@
 /* The pages people see: templates/<name>.<nl|en>.html with {{key}} (HTML
- * escaped), {{{key}}} (raw, only for HTML we built ourselves) and {{>name}}
- * (another template, e.g. the shared layout). Hand-written on purpose: a
- * template engine library would be a larger attack surface than these 150
- * lines, and the pages only need substitution. */
+ * escaped), {{{key}}} (raw, only for HTML we rendered from templates
+ * ourselves), {{>name}} (another template, e.g. the shared layout) and
+ * {{=key text}} (a default for key, so that a page can give the shared layout
+ * its title). Hand-written on purpose: a template engine library would be a
+ * larger attack surface than these 200 lines, and the pages only need
+ * substitution. */
 #include "zr/http.h"
 #include "zr/log.h"
 #include "zr/util.h"
@@ -120,18 +122,39 @@ static char *page_load_lang(const char *name, const char *suffix, zr_lang_t lang
     return text;
 }
 
-static const char *page_var(const zr_kvlist_t *vars, const char *key, zr_lang_t lang)
+/* The caller's value, else the template's default ({{=key text}}), else
+ * "nl"/"en" for lang, else "". */
+static const char *page_var(const zr_kvlist_t *vars, const zr_kvlist_t *defaults, const char *key, zr_lang_t lang)
 {
     const char *v = zr_kv_get(vars, key);
+    if (!v)
+        v = zr_kv_get(defaults, key);
     if (!v && strcmp(key, "lang") == 0)
         v = lang == ZR_LANG_EN ? "en" : "nl";
     return v ? v : "";
 }
 
-static int page_render_into(zr_buf_t *out, const char *name, zr_lang_t lang, const zr_kvlist_t *vars, int depth)
+/* {{=key text}}: key gets text unless the caller or an earlier template set
+ * it first, so a page template can set the layout's title before
+ * {{>layout-top}}, and the layout its own fallbacks after that. */
+static int page_define(zr_kvlist_t *defaults, const zr_kvlist_t *vars, char *definition)
+{
+    char *value = definition + strcspn(definition, " \t");
+
+    if (*value)
+        *value++ = '\0';
+    if (!page_name_valid(definition))
+        return -1;
+    if (zr_kv_get(vars, definition) || zr_kv_get(defaults, definition))
+        return 0;
+    return zr_kv_add(defaults, definition, zr_str_trim(value));
+}
+
+static int page_render_into(zr_buf_t *out, const char *name, zr_lang_t lang, const zr_kvlist_t *vars,
+                            zr_kvlist_t *defaults, int depth)
 {
     int rc = -1;
-    char *text = NULL, key[72];
+    char *text = NULL, key[512];
     const char *p, *open;
 
     if (depth > PAGE_MAX_DEPTH)
@@ -145,12 +168,17 @@ static int page_render_into(zr_buf_t *out, const char *name, zr_lang_t lang, con
     while ((open = strstr(p, "{{")) != NULL) {
         int raw = open[2] == '{';
         int partial = !raw && open[2] == '>';
-        const char *kstart = open + (raw || partial ? 3 : 2);
+        int define = !raw && open[2] == '=';
+        const char *kstart = open + (raw || partial || define ? 3 : 2);
         const char *close = strstr(kstart, raw ? "}}}" : "}}");
         size_t klen;
 
         if (zr_buf_append(out, p, (size_t)(open - p)) != 0)
             goto end;
+        if (define && (!close || (size_t)(close - kstart) >= sizeof(key))) {
+            zr_log_error("template", "template %s: unterminated or too long definition", name);
+            goto end;
+        }
         if (!close || (klen = (size_t)(close - kstart)) >= sizeof(key)) {
             /* not a placeholder: copy the braces literally */
             if (zr_buf_append(out, open, 2) != 0)
@@ -162,15 +190,23 @@ static int page_render_into(zr_buf_t *out, const char *name, zr_lang_t lang, con
         key[klen] = '\0';
         zr_str_trim(key);
         if (partial) {
-            if (page_render_into(out, key, lang, vars, depth + 1) != 0)
+            if (page_render_into(out, key, lang, vars, defaults, depth + 1) != 0)
                 goto end;
+        } else if (define) {
+            if (page_define(defaults, vars, key) != 0) {
+                zr_log_error("template", "template %s: bad definition", name);
+                goto end;
+            }
         } else if (raw) {
-            if (zr_buf_appends(out, page_var(vars, key, lang)) != 0)
+            if (zr_buf_appends(out, page_var(vars, defaults, key, lang)) != 0)
                 goto end;
-        } else if (zr_buf_append_html(out, page_var(vars, key, lang)) != 0) {
+        } else if (zr_buf_append_html(out, page_var(vars, defaults, key, lang)) != 0) {
             goto end;
         }
         p = close + (raw ? 3 : 2);
+        /* a definition on a line of its own leaves no empty line behind */
+        if (define && *p == '\n')
+            p++;
     }
     if (zr_buf_appends(out, p) != 0)
         goto end;
@@ -183,11 +219,35 @@ end:
 char *zr_page_render(const char *name, zr_lang_t lang, const zr_kvlist_t *vars)
 {
     zr_buf_t out;
+    zr_kvlist_t defaults = {0};
     char *html = NULL;
 
     zr_buf_init(&out);
-    if (page_render_into(&out, name, lang, vars, 0) == 0)
+    if (page_render_into(&out, name, lang, vars, &defaults, 0) == 0)
         html = zr_buf_steal(&out);
+    zr_buf_free(&out);
+    zr_kv_free(&defaults);
+    return html;
+}
+
+char *zr_page_render_each(const char *name, zr_lang_t lang, const zr_kvlist_t *rows, size_t count)
+{
+    zr_buf_t out;
+    char *html = NULL;
+
+    zr_buf_init(&out);
+    for (size_t i = 0; i < count; i++) {
+        zr_kvlist_t defaults = {0};
+        int rc = page_render_into(&out, name, lang, &rows[i], &defaults, 0);
+        zr_kv_free(&defaults);
+        if (rc != 0)
+            goto end;
+    }
+    /* an empty list is an empty string, not a failure */
+    if (zr_buf_appends(&out, "") != 0)
+        goto end;
+    html = zr_buf_steal(&out);
+end:
     zr_buf_free(&out);
     return html;
 }
@@ -306,45 +366,100 @@ static int page_action_origin(const char *action, char *out, size_t outlen)
     return 0;
 }
 
+char *zr_page_form_csp(const char *const *targets, size_t count)
+{
+    zr_buf_t csp, seen;
+    char origin[512], *out = NULL;
+
+    zr_buf_init(&csp);
+    zr_buf_init(&seen);
+    if (zr_buf_appends(&csp, "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                             "form-action 'self'") != 0 ||
+        zr_buf_appends(&seen, " ") != 0)
+        goto end;
+    for (size_t i = 0; targets && i < count; i++) {
+        char key[520];
+        /* Anything that is not an http(s) origin is left out: that only
+         * narrows what the form may reach. */
+        if (!targets[i] || page_action_origin(targets[i], origin, sizeof(origin)) != 0 ||
+            strcmp(origin, "'self'") == 0)
+            continue;
+        snprintf(key, sizeof(key), " %s ", origin);
+        if (strstr(seen.data, key))
+            continue;
+        if (zr_buf_appends(&seen, origin) != 0 || zr_buf_appends(&seen, " ") != 0 ||
+            zr_buf_appends(&csp, " ") != 0 || zr_buf_appends(&csp, origin) != 0)
+            goto end;
+    }
+    if (zr_buf_appends(&csp, "; frame-ancestors 'none'; base-uri 'none'") != 0)
+        goto end;
+    out = zr_buf_steal(&csp);
+end:
+    zr_buf_free(&csp);
+    zr_buf_free(&seen);
+    return out;
+}
+
 int zr_page_autopost(zr_http_response_t *r, zr_lang_t lang, const char *action, const zr_kvlist_t *fields)
 {
+    return zr_page_autopost_via(r, lang, action, fields, NULL, 0);
+}
+
+int zr_page_autopost_via(zr_http_response_t *r, zr_lang_t lang, const char *action, const zr_kvlist_t *fields,
+                         const char *const *then, size_t then_count)
+{
     int rc = -1;
-    char origin[512], *nonce = NULL, *html = NULL;
-    zr_buf_t inputs, csp;
+    char origin[512], *nonce = NULL, *html = NULL, *inputs = NULL;
+    size_t count = fields ? fields->count : 0;
+    zr_kvlist_t *rows = NULL;
+    zr_buf_t csp;
     zr_kvlist_t vars = {0};
 
-    zr_buf_init(&inputs);
     zr_buf_init(&csp);
     if (!r || !action || page_action_origin(action, origin, sizeof(origin)) != 0)
         goto end;
-    for (size_t i = 0; fields && i < fields->count; i++) {
-        if (zr_buf_appends(&inputs, "<input type=\"hidden\" name=\"") != 0 ||
-            zr_buf_append_html(&inputs, fields->items[i].name) != 0 ||
-            zr_buf_appends(&inputs, "\" value=\"") != 0 ||
-            zr_buf_append_html(&inputs, fields->items[i].value) != 0 || zr_buf_appends(&inputs, "\">\n") != 0)
+    /* One hidden input per field (templates/autopost-field), escaped there. */
+    rows = calloc(count ? count : 1, sizeof(*rows));
+    if (!rows)
+        goto end;
+    for (size_t i = 0; i < count; i++)
+        if (zr_kv_add(&rows[i], "name", fields->items[i].name) != 0 ||
+            zr_kv_add(&rows[i], "value", fields->items[i].value) != 0)
             goto end;
-    }
+    inputs = zr_page_render_each("autopost-field", lang, rows, count);
     /* A fresh nonce per response allows exactly our one inline script. */
     nonce = zr_random_token(18);
-    if (!nonce)
+    if (!inputs || !nonce)
         goto end;
     if (zr_kv_add(&vars, "action", action) != 0 || zr_kv_add(&vars, "nonce", nonce) != 0 ||
-        zr_kv_add(&vars, "fields", inputs.data ? inputs.data : "") != 0)
+        zr_kv_add(&vars, "fields", inputs) != 0)
         goto end;
     html = zr_page_render("autopost", lang, &vars);
     if (!html)
         goto end;
     if (zr_buf_printf(&csp,
                       "default-src 'none'; script-src 'nonce-%s'; style-src 'self' 'unsafe-inline'; "
-                      "form-action %s; frame-ancestors 'none'; base-uri 'none'",
+                      "form-action %s",
                       nonce, origin) != 0)
+        goto end;
+    /* where the answer to the POST redirects on to (checked by Chromium) */
+    for (size_t i = 0; then && i < then_count; i++) {
+        char next[512];
+        if (then[i] && page_action_origin(then[i], next, sizeof(next)) == 0 && strcmp(next, origin) != 0 &&
+            (zr_buf_appends(&csp, " ") != 0 || zr_buf_appends(&csp, next) != 0))
+            goto end;
+    }
+    if (zr_buf_appends(&csp, "; frame-ancestors 'none'; base-uri 'none'") != 0)
         goto end;
     if (zr_http_respond(r, 200, "text/html; charset=utf-8", html, strlen(html)) != 0 ||
         zr_http_set_header(r, "Content-Security-Policy", csp.data) != 0)
         goto end;
     rc = 0;
 end:
-    zr_buf_free(&inputs);
+    for (size_t i = 0; rows && i < count; i++)
+        zr_kv_free(&rows[i]);
+    free(rows);
+    free(inputs);
     zr_buf_free(&csp);
     zr_kv_free(&vars);
     free(nonce);

@@ -70,52 +70,60 @@ int zr_mock_parse_bsn_key(const char *v)
 
 /* During a rollover (two BSN keys) the tester picks which key TVS wraps the
  * BSN for: the newest by default, as TVS does once it has the new
- * certificate; the old one, as before; or both (ST-SAML §EncryptedID). */
-static int bsn_key_picker(zr_buf_t *b, const zr_tenant_t *t, zr_lang_t lang)
+ * certificate; the old one, as before; or both (ST-SAML §EncryptedID).
+ * The picker is templates/mock-login-bsn-key. */
+static char *bsn_key_picker(const zr_tenant_t *t, zr_lang_t lang)
 {
-    int en = lang == ZR_LANG_EN;
     if (t->bsn_key_count < 2)
-        return 0;
-    return zr_buf_printf(b,
-                         "<li><label>%s <select name=\"bsn_key\">"
-                         "<option value=\"newest\" selected>%s</option>"
-                         "<option value=\"0\">1 (%s)</option>"
-                         "<option value=\"1\">2 (%s)</option>"
-                         "<option value=\"all\">%s</option>"
-                         "</select></label></li>\n",
-                         en ? "TVS encrypts the BSN for the care provider's key"
-                            : "TVS versleutelt het BSN voor sleutel van de zorgaanbieder",
-                         en ? "newest (2)" : "nieuwste (2)", en ? "old" : "oud", en ? "new" : "nieuw",
-                         en ? "both (1 and 2)" : "beide (1 en 2)");
+        return strdup("");
+    return zr_page_render("mock-login-bsn-key", lang, NULL);
 }
 
-/* One submit button per configured identity: its label and its LoA (or the
- * status it makes TVS answer), after the BSN key picker when there is a
- * choice. The BSNs are not shown. */
+/* One submit button per configured identity (templates/mock-login-identity):
+ * its label and its LoA (or the status it makes TVS answer), after the BSN
+ * key picker when there is a choice. The BSNs are not shown. */
 static char *identity_buttons(const zr_config_t *cfg, const zr_tenant_t *t, zr_lang_t lang)
 {
+    size_t count = cfg->mock_tvs.identity_count;
+    zr_kvlist_t *rows = calloc(count ? count : 1, sizeof(*rows));
+    char *picker = NULL, *buttons = NULL, *html = NULL, index[24];
     zr_buf_t b;
+
     zr_buf_init(&b);
-    if (bsn_key_picker(&b, t, lang) != 0) {
-        zr_buf_free(&b);
-        return NULL;
-    }
-    for (size_t i = 0; i < cfg->mock_tvs.identity_count; i++) {
+    if (!rows)
+        goto end;
+    for (size_t i = 0; i < count; i++) {
         const zr_mock_identity_t *id = &cfg->mock_tvs.identities[i];
-        int ok = zr_buf_printf(&b, "<li><button type=\"submit\" name=\"identity\" value=\"%zu\">", i) == 0 &&
-                 zr_buf_append_html(&b, id->label ? id->label : "?") == 0 &&
-                 zr_buf_appends(&b, " <small>") == 0;
-        if (ok && id->outcome == ZR_MOCK_OUTCOME_SUCCESS)
-            ok = zr_buf_appends(&b, "LoA ") == 0 && zr_buf_append_html(&b, zr_loa_name(id->loa)) == 0 &&
-                 (!id->legal_bsn || zr_buf_appends(&b, lang == ZR_LANG_EN ? ", representation" : ", vertegenwoordiging") == 0);
-        else if (ok)
-            ok = zr_buf_append_html(&b, outcome_text(id->outcome, lang)) == 0;
-        if (!ok || zr_buf_appends(&b, "</small></button></li>\n") != 0) {
-            zr_buf_free(&b);
-            return NULL;
-        }
+        zr_buf_t detail;
+        int ok;
+
+        zr_buf_init(&detail);
+        if (id->outcome == ZR_MOCK_OUTCOME_SUCCESS)
+            ok = zr_buf_printf(&detail, "LoA %s%s", zr_loa_name(id->loa),
+                               !id->legal_bsn ? "" : lang == ZR_LANG_EN ? ", representation" : ", vertegenwoordiging") == 0;
+        else
+            ok = zr_buf_appends(&detail, outcome_text(id->outcome, lang)) == 0;
+        snprintf(index, sizeof(index), "%zu", i);
+        ok = ok && zr_kv_add(&rows[i], "index", index) == 0 &&
+             zr_kv_add(&rows[i], "label", id->label ? id->label : "?") == 0 &&
+             zr_kv_add(&rows[i], "detail", detail.data ? detail.data : "") == 0;
+        zr_buf_free(&detail);
+        if (!ok)
+            goto end;
     }
-    return zr_buf_steal(&b);
+    picker = bsn_key_picker(t, lang);
+    buttons = zr_page_render_each("mock-login-identity", lang, rows, count);
+    if (!picker || !buttons || zr_buf_appends(&b, picker) != 0 || zr_buf_appends(&b, buttons) != 0)
+        goto end;
+    html = zr_buf_steal(&b);
+end:
+    for (size_t i = 0; rows && i < count; i++)
+        zr_kv_free(&rows[i]);
+    free(rows);
+    free(picker);
+    free(buttons);
+    zr_buf_free(&b);
+    return html;
 }
 
 /* The organisation line of the login page: the care provider, and in a

@@ -105,32 +105,42 @@ static int challenge_well_formed(const char *c)
     return 1;
 }
 
-/* One button per test professional, then cancel. Labels and role data
- * only; nothing here identifies a real person. */
+/* One button per test professional (templates/mock-dezi-professional; the
+ * cancel button is in mock-dezi-login). Labels and role data only; nothing
+ * here identifies a real person. */
 static char *professional_buttons(zr_lang_t lang)
 {
-    int en = lang == ZR_LANG_EN;
-    zr_buf_t b;
-    zr_buf_init(&b);
-    for (size_t i = 0; i < zr_mock_dezi_people_count; i++) {
+    size_t count = zr_mock_dezi_people_count;
+    zr_kvlist_t *rows = calloc(count ? count : 1, sizeof(*rows));
+    char *html = NULL, index[24];
+
+    if (!rows)
+        goto end;
+    for (size_t i = 0; i < count; i++) {
         const zr_mock_dezi_person_t *p = &zr_mock_dezi_people[i];
-        if (zr_buf_printf(&b, "<li><button type=\"submit\" name=\"professional\" value=\"%zu\">", i) != 0 ||
-            zr_buf_append_html(&b, en ? p->label_en : p->label_nl) != 0 || zr_buf_appends(&b, " <small>") != 0 ||
-            zr_buf_append_html(&b, p->voorletters) != 0 || zr_buf_appends(&b, " ") != 0 ||
-            (p->voorvoegsel && (zr_buf_append_html(&b, p->voorvoegsel) != 0 || zr_buf_appends(&b, " ") != 0)) ||
-            zr_buf_append_html(&b, p->achternaam) != 0 ||
-            zr_buf_printf(&b, " · %s %s · URA %s · ", p->rol_code, p->rol_naam, p->abonnee_nummer) != 0 ||
-            zr_buf_append_html(&b, p->abonnee_naam) != 0 || zr_buf_appends(&b, "</small></button></li>\n") != 0)
-            goto fail;
+        zr_buf_t name;
+        int ok;
+
+        zr_buf_init(&name);
+        ok = zr_buf_printf(&name, "%s %s%s%s", p->voorletters, p->voorvoegsel ? p->voorvoegsel : "",
+                           p->voorvoegsel ? " " : "", p->achternaam) == 0;
+        snprintf(index, sizeof(index), "%zu", i);
+        ok = ok && zr_kv_add(&rows[i], "index", index) == 0 &&
+             zr_kv_add(&rows[i], "label", lang == ZR_LANG_EN ? p->label_en : p->label_nl) == 0 &&
+             zr_kv_add(&rows[i], "name", name.data) == 0 && zr_kv_add(&rows[i], "rol_code", p->rol_code) == 0 &&
+             zr_kv_add(&rows[i], "rol_naam", p->rol_naam) == 0 &&
+             zr_kv_add(&rows[i], "ura", p->abonnee_nummer) == 0 &&
+             zr_kv_add(&rows[i], "organisation", p->abonnee_naam) == 0;
+        zr_buf_free(&name);
+        if (!ok)
+            goto end;
     }
-    if (zr_buf_printf(&b, "<li><button type=\"submit\" name=\"professional\" value=\"cancel\">%s <small>%s"
-                          "</small></button></li>\n",
-                      en ? "Cancel" : "Annuleren", "error=access_denied") != 0)
-        goto fail;
-    return zr_buf_steal(&b);
-fail:
-    zr_buf_free(&b);
-    return NULL;
+    html = zr_page_render_each("mock-dezi-professional", lang, rows, count);
+end:
+    for (size_t i = 0; rows && i < count; i++)
+        zr_kv_free(&rows[i]);
+    free(rows);
+    return html;
 }
 
 /* GET /authorize (§4.2.1) */

@@ -128,8 +128,12 @@ char *zr_mock_dezi_userinfo(const zr_mock_dezi_t *d, const zr_mock_dezi_grant_t 
     json_object_set_new(c, "verklaring_id", json_string(p->verklaring_id));
     json_object_set_new(c, "verklaring", json_string(vk));
     envelope = zr_mock_dezi_sign(&d->signing, NULL, c);
-    if (envelope)
+    if (envelope && d->cfg->mock_dezi.userinfo_signed_jwt) {
+        out = envelope; /* as the acceptance environment: signed, not encrypted */
+        envelope = NULL;
+    } else if (envelope) {
         out = zr_mock_dezi_encrypt(&d->recipient, envelope);
+    }
 end:
     json_decref(c);
     free(jti);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "zr/crypto.h"
+#include "zr/json.h"
 #include "zr/util.h"
 
 static cjose_jwk_t *jwk_import(json_t *jwk)
@@ -198,8 +199,7 @@ int zr_mock_dezi_client_assertion_check(const zr_mock_dezi_t *d, const char *ass
         goto end;
     }
     if (!cjose_jws_get_plaintext(jws, &plain, &plain_len, &cerr) ||
-        !(claims = json_loadb((const char *)plain, plain_len, JSON_REJECT_DUPLICATES, NULL)) ||
-        !json_is_object(claims)) {
+        !(claims = zr_json_parse_object((const char *)plain, plain_len, 0, NULL))) {
         snprintf(err, errlen, "client_assertion claims are not a JSON object");
         goto end;
     }

@@ -108,20 +108,26 @@ end:
     return out;
 }
 
-/* The chooser's form posts here; the answer redirects to the relay. */
-static char *page_csp(const char *relay_base)
+/* The chooser's form posts here; the answer redirects to the relay, and
+ * the relay's to a portal: Chromium checks form-action on each redirect. */
+static char *page_csp(const zr_config_t *cfg)
 {
-    zr_buf_t b;
-    const char *host = strstr(relay_base, "://");
-    size_t origin_len = host ? (size_t)(host + 3 - relay_base) + strcspn(host + 3, "/?#") : 0;
-    zr_buf_init(&b);
-    if (zr_buf_appends(&b, "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'") != 0 ||
-        (origin_len && (zr_buf_appends(&b, " ") != 0 || zr_buf_append(&b, relay_base, origin_len) != 0)) ||
-        zr_buf_appends(&b, "; frame-ancestors 'none'; base-uri 'none'") != 0) {
-        zr_buf_free(&b);
+    size_t n = 1, count = 1;
+    const char **targets;
+    char *csp;
+
+    for (size_t i = 0; i < cfg->client_count; i++)
+        n += cfg->clients[i].redirect_uri_count;
+    targets = calloc(n, sizeof(*targets));
+    if (!targets)
         return NULL;
-    }
-    return zr_buf_steal(&b);
+    targets[0] = cfg->public_base_url;
+    for (size_t i = 0; i < cfg->client_count; i++)
+        for (size_t j = 0; j < cfg->clients[i].redirect_uri_count; j++)
+            targets[count++] = cfg->clients[i].redirect_uris[j];
+    csp = zr_page_form_csp(targets, count);
+    free(targets);
+    return csp;
 }
 
 static void mock_free(zr_mock_dezi_t *d)
@@ -182,7 +188,7 @@ static int mock_init(zr_mock_dezi_t *d, const zr_config_t *cfg, char *err, size_
     d->discovery_json = discovery(d);
     d->jwks_json = zr_mock_dezi_jwks(signing_set, 1);
     d->register_jwks_json = zr_mock_dezi_jwks(register_set, 1);
-    d->page_csp = page_csp(cfg->public_base_url);
+    d->page_csp = page_csp(cfg);
     d->pending = zr_mock_table_new(ZR_MOCK_MAX_ENTRIES, ZR_MOCK_DEZI_PAGE_TTL_S, zr_mock_dezi_grant_free);
     d->codes = zr_mock_table_new(ZR_MOCK_MAX_ENTRIES, ZR_MOCK_DEZI_CODE_TTL_S, zr_mock_dezi_grant_free);
     d->tokens = zr_mock_table_new(ZR_MOCK_MAX_ENTRIES, ZR_MOCK_DEZI_TOKEN_TTL_S, zr_mock_dezi_grant_free);

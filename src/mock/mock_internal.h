@@ -58,6 +58,7 @@ typedef struct {
     _Atomic(zr_mock_gen_t *) current;
     zr_mock_table_t *pending;   /* handle -> zr_mock_login_t */
     zr_mock_table_t *artifacts; /* artifact -> zr_mock_login_t */
+    zr_mock_table_t *sessions;  /* SessionIndex -> open session (logout.c, issue 5) */
 } zr_mock_tvs_t;
 
 static inline const zr_mock_gen_t *zr_mock_current(zr_mock_tvs_t *m)
@@ -75,6 +76,13 @@ int zr_mock_parse_bsn_key(const char *value);
 int zr_mock_handle_sso(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
 int zr_mock_handle_choose(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
 int zr_mock_handle_metadata(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
+
+/* Logout (logout.c, issue 5): the sessions ArtifactResponses opened, and
+ * the SingleLogoutService (HTTP-POST binding). init registers the session
+ * observer of src/saml; cleanup removes it and frees the table. */
+int zr_mock_logout_init(zr_mock_tvs_t *m);
+void zr_mock_logout_cleanup(zr_mock_tvs_t *m);
+int zr_mock_handle_logout(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
 
 /* Mutual-TLS side (resolve.c). */
 int zr_mock_handle_resolve(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);

@@ -131,20 +131,29 @@ end:
 }
 
 /* CSP for the identity picker: its form posts here, and the answer
- * redirects on to the relay's ACS, which form-action must allow too. */
-static char *login_page_csp(const char *acs_url)
+ * redirects on to the relay's ACS and from there to a portal; Chromium
+ * checks form-action on each of those redirects, so it lists them all. */
+static char *login_page_csp(const zr_config_t *cfg, const char *acs_url)
 {
-    zr_buf_t b;
-    const char *host = strstr(acs_url, "://");
-    size_t origin_len = host ? (size_t)(host + 3 - acs_url) + strcspn(host + 3, "/?#") : 0;
-    zr_buf_init(&b);
-    if (zr_buf_appends(&b, "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'") != 0 ||
-        (origin_len && (zr_buf_appends(&b, " ") != 0 || zr_buf_append(&b, acs_url, origin_len) != 0)) ||
-        zr_buf_appends(&b, "; frame-ancestors 'none'; base-uri 'none'") != 0) {
-        zr_buf_free(&b);
+    size_t n = 1, count = 1;
+    const char **targets;
+    char *csp;
+
+    for (size_t i = 0; i < cfg->client_count; i++)
+        n += cfg->clients[i].redirect_uri_count + cfg->clients[i].post_logout_redirect_uri_count;
+    targets = calloc(n, sizeof(*targets));
+    if (!targets)
         return NULL;
+    targets[0] = acs_url;
+    for (size_t i = 0; i < cfg->client_count; i++) {
+        for (size_t j = 0; j < cfg->clients[i].redirect_uri_count; j++)
+            targets[count++] = cfg->clients[i].redirect_uris[j];
+        for (size_t j = 0; j < cfg->clients[i].post_logout_redirect_uri_count; j++)
+            targets[count++] = cfg->clients[i].post_logout_redirect_uris[j];
     }
-    return zr_buf_steal(&b);
+    csp = zr_page_form_csp(targets, count);
+    free(targets);
+    return csp;
 }
 
 /* Serving needs more than the metadata does. */
@@ -219,7 +228,7 @@ static zr_mock_gen_t *gen_new(const zr_config_t *cfg, const zr_mock_gen_t *prev,
             goto fail;
     }
     g->acs_url = zr_saml_acs_url(cfg);
-    g->form_action_csp = g->acs_url ? login_page_csp(g->acs_url) : NULL;
+    g->form_action_csp = g->acs_url ? login_page_csp(cfg, g->acs_url) : NULL;
     if (!g->metadata || !g->acs_url || !g->form_action_csp) {
         snprintf(err, errlen, "out of memory");
         goto fail;
@@ -291,6 +300,7 @@ end:
 
 static const zr_http_route_t browser_routes[] = {
     {"POST", ZR_SAML_IDP_PATH_SSO, zr_mock_handle_sso},
+    {"POST", ZR_SAML_IDP_PATH_SLO, zr_mock_handle_logout}, /* logout.c (issue 5) */
     {"POST", "/kvs/rd/choose", zr_mock_handle_choose},
     {"GET", "/metadata", zr_mock_handle_metadata},
 };
@@ -322,7 +332,7 @@ int zr_mock_tvs_serve(const zr_config_t *cfg)
         goto end;
     }
     atomic_store(&m.current, gen);
-    if (!m.pending || !m.artifacts) {
+    if (!m.pending || !m.artifacts || zr_mock_logout_init(&m) != 0) {
         zr_log_error("startup", "out of memory");
         goto end;
     }
@@ -374,6 +384,7 @@ end:
     zr_http_server_stop(browser);
     zr_mock_table_free(m.pending);
     zr_mock_table_free(m.artifacts);
+    zr_mock_logout_cleanup(&m);
     for (zr_mock_gen_t *g = atomic_load(&m.current), *older; g; g = older) {
         older = g->older;
         gen_free(g);

@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/x509.h>
@@ -35,6 +36,17 @@ static int same_certificate(X509 *a, X509 *b)
     OPENSSL_free(da);
     OPENSSL_free(db);
     return eq;
+}
+
+/* mock_tvs.date_offset_s: a TVS whose clock is off, for `selftest`. Set
+ * here, libmicrohttpd adds no Date of its own. */
+static void shifted_date(zr_http_response_t *resp, int offset_s)
+{
+    time_t t = zr_time_now() + offset_s;
+    struct tm tm;
+    char date[64];
+    if (offset_s && gmtime_r(&t, &tm) && strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm))
+        zr_http_set_header(resp, "Date", date);
 }
 
 /* POST /kvs/rd/resolve_artifact */
@@ -104,6 +116,7 @@ int zr_mock_handle_resolve(void *ctx, const zr_http_request_t *req, zr_http_resp
                     login->req.tenant->id ? login->req.tenant->id : "-", resolve.issuer, (int)identity->outcome);
     rc = zr_http_respond(resp, 200, "text/xml; charset=utf-8", xml, len);
 end:
+    shifted_date(resp, zr_mock_current(m)->cfg->mock_tvs.date_offset_s);
     zr_mock_login_free(login);
     zr_saml_idp_resolve_clear(&resolve);
     if (xml) {

@@ -67,7 +67,7 @@ int zr_oidc_authorize_error(zr_oidc_t *op, const zr_oidc_authz_t *authz, const c
         /* Nowhere validated to send it: the person gets a page. */
         zr_oidc_reference(ref);
         zr_log_warn("authorize", "error %s without a validated request ref=%s", error ? error : "?", ref);
-        return zr_page_error(resp, 400, ZR_LANG_NL, "invalid_request", ref);
+        return zr_page_error(resp, 400, authz ? authz->lang : ZR_LANG_NL, "invalid_request", ref);
     }
     return redirect_error(op, authz->redirect_uri, authz->state, error, description, resp);
 }
@@ -379,6 +379,7 @@ zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_requ
     out->code_challenge = strdup(challenge);
     out->care_provider = zr_strdup(care_provider);
     out->traceparent = zr_strdup(traceparent);
+    out->lang = req->lang; /* the same browser sees the pages after the login */
     if (!out->client_id || !out->redirect_uri || (state && !out->state) || (nonce && !out->nonce) || !out->scope ||
         !out->code_challenge || (care_provider && !out->care_provider) || (traceparent && !out->traceparent)) {
         zr_oidc_authz_clear(out);
@@ -462,14 +463,14 @@ int zr_oidc_authorize_finish(zr_oidc_t *op, const zr_oidc_authz_t *authz, const 
 
     zr_oidc_reference(ref);
     if (!op || !authz || !subject || !authz->client_id || !authz->redirect_uri) {
-        zr_page_error(resp, 500, ZR_LANG_NL, "internal_error", ref);
+        zr_page_error(resp, 500, authz ? authz->lang : ZR_LANG_NL, "internal_error", ref);
         goto end;
     }
     c = zr_oidc_find_client(op, authz->client_id);
     if (!c || !redirect_uri_registered(c, authz->redirect_uri)) {
         /* Configuration changed during the login: no longer a safe target. */
         zr_log_warn("authorize", "client %s or its redirect URI no longer configured ref=%s", authz->client_id, ref);
-        zr_page_error(resp, 400, ZR_LANG_NL, "unknown_client", ref);
+        zr_page_error(resp, 400, authz->lang, "unknown_client", ref);
         goto end;
     }
     if ((why = subject_refusal(op, c, authz, subject)) != NULL) {
@@ -483,13 +484,13 @@ int zr_oidc_authorize_finish(zr_oidc_t *op, const zr_oidc_authz_t *authz, const 
     code = zr_random_token(32);
     record = code ? code_record(authz, subject, zr_time_now() + lifetime) : NULL;
     if (!record) {
-        zr_page_error(resp, 500, ZR_LANG_NL, "internal_error", ref);
+        zr_page_error(resp, 500, authz->lang, "internal_error", ref);
         goto end;
     }
     st = zr_store_put(op->store, ZR_OIDC_NS_CODE, code, record, strlen(record), lifetime);
     if (st != ZR_STORE_OK) {
         zr_log_error("authorize", "store %s: code not issued ref=%s", zr_store_status_name(st), ref);
-        zr_page_error(resp, 503, ZR_LANG_NL, "store_unavailable", ref);
+        zr_page_error(resp, 503, authz->lang, "store_unavailable", ref);
         goto end;
     }
     {

@@ -3,6 +3,7 @@
  * method the client is registered for, and never more than one at once. */
 #include "oidc_internal.h"
 #include "zr/crypto.h"
+#include "zr/json.h"
 #include "zr/log.h"
 #include "zr/util.h"
 
@@ -121,12 +122,11 @@ static char *assertion_issuer(cjose_jws_t *jws)
     uint8_t *plain = NULL;
     size_t plain_len = 0;
     json_t *claims;
-    json_error_t jerr;
     char *iss = NULL;
 
     if (!cjose_jws_get_plaintext(jws, &plain, &plain_len, &cerr))
         return NULL;
-    claims = json_loadb((const char *)plain, plain_len, JSON_REJECT_DUPLICATES, &jerr);
+    claims = zr_json_parse_object((const char *)plain, plain_len, MAX_ASSERTION_LEN, NULL);
     if (json_is_string(json_object_get(claims, "iss")))
         iss = strdup(json_string_value(json_object_get(claims, "iss")));
     json_decref(claims);
@@ -160,8 +160,7 @@ static void auth_assertion(zr_oidc_t *op, const zr_http_request_t *req, zr_oidc_
     cjose_err cerr;
     uint8_t *plain = NULL;
     size_t plain_len = 0;
-    json_t *claims = NULL, *exp, *iat;
-    json_error_t jerr;
+    json_t *claims = NULL, *exp, *iat, *strict_hdr = NULL;
     char *iss = NULL, *jti_name = NULL;
     const char *alg, *kid, *sub, *jti;
     time_t now = zr_time_now();
@@ -171,7 +170,10 @@ static void auth_assertion(zr_oidc_t *op, const zr_http_request_t *req, zr_oidc_
         fail(out, 400, "invalid_client", "client_assertion_type must be " ZR_OIDC_JWT_BEARER);
         goto end;
     }
-    if (strlen(assertion) > MAX_ASSERTION_LEN || !(jws = cjose_jws_import(assertion, strlen(assertion), &cerr))) {
+    /* The header through the hardened parser first: cjose would take
+     * duplicate keys and choose one of them itself. */
+    if (strlen(assertion) > MAX_ASSERTION_LEN || !(strict_hdr = zr_json_jose_header(assertion)) ||
+        !(jws = cjose_jws_import(assertion, strlen(assertion), &cerr))) {
         fail(out, 401, "invalid_client", "client_assertion is not a JWS");
         goto end;
     }
@@ -196,8 +198,7 @@ static void auth_assertion(zr_oidc_t *op, const zr_http_request_t *req, zr_oidc_
         goto end;
     }
     if (!cjose_jws_get_plaintext(jws, &plain, &plain_len, &cerr) ||
-        !(claims = json_loadb((const char *)plain, plain_len, JSON_REJECT_DUPLICATES, &jerr)) ||
-        !json_is_object(claims)) {
+        !(claims = zr_json_parse_object((const char *)plain, plain_len, MAX_ASSERTION_LEN, NULL))) {
         fail(out, 401, "invalid_client", "client_assertion claims unreadable");
         goto end;
     }
@@ -263,6 +264,7 @@ end:
     free(jti_name);
     free(iss);
     json_decref(claims);
+    json_decref(strict_hdr);
     cjose_jws_release(jws);
 }
 

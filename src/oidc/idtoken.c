@@ -149,6 +149,9 @@ char *zr_oidc_id_token(const zr_oidc_t *op, const zr_client_t *client, const zr_
         json_object_set_new(claims, "auth_time", json_integer((json_int_t)subject->auth_time));
     if (authz->nonce)
         json_object_set_new(claims, "nonce", json_string(authz->nonce));
+    /* The relay's logout session (Front-/Back-Channel Logout 1.0 §2.1/§3). */
+    if (authz->sid)
+        json_object_set_new(claims, "sid", json_string(authz->sid));
     /* acr is the level reached, never amr (NL GOV §Authentication Context). */
     if (zr_loa_uri(subject->loa))
         json_object_set_new(claims, "acr", json_string(zr_loa_uri(subject->loa)));

@@ -52,6 +52,7 @@ struct zr_oidc {
     char *userinfo_endpoint;
     char *jwks_uri;
     char *introspection_endpoint;
+    char *end_session_endpoint;   /* issue 5: RP-Initiated Logout */
     zr_oidc_signer_t *signers;
     size_t signer_count;
     zr_oidc_client_keys_t *client_keys;

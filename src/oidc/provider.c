@@ -203,6 +203,7 @@ void zr_oidc_authz_clear(zr_oidc_authz_t *a)
     free(a->code_challenge);
     free(a->care_provider);
     free(a->traceparent);
+    free(a->sid);
     memset(a, 0, sizeof(*a));
 }
 
@@ -227,6 +228,9 @@ char *zr_oidc_authz_to_json(const zr_oidc_authz_t *a)
     set_opt(o, "code_challenge", a->code_challenge);
     set_opt(o, "care_provider", a->care_provider);
     set_opt(o, "traceparent", a->traceparent);
+    set_opt(o, "sid", a->sid);
+    if (a->lang == ZR_LANG_EN)
+        json_object_set_new(o, "lang", json_string("en"));
     json_object_set_new(o, "login_method", json_integer(a->login_method));
     json_object_set_new(o, "min_loa", json_integer(a->min_loa));
     json_object_set_new(o, "force_authn", json_boolean(a->force_authn));
@@ -261,7 +265,7 @@ int zr_oidc_authz_from_json(const char *json, zr_oidc_authz_t *out)
         get_opt(o, "state", &out->state, 0) != 0 || get_opt(o, "nonce", &out->nonce, 0) != 0 ||
         get_opt(o, "scope", &out->scope, 1) != 0 || get_opt(o, "code_challenge", &out->code_challenge, 1) != 0 ||
         get_opt(o, "care_provider", &out->care_provider, 0) != 0 ||
-        get_opt(o, "traceparent", &out->traceparent, 0) != 0)
+        get_opt(o, "traceparent", &out->traceparent, 0) != 0 || get_opt(o, "sid", &out->sid, 0) != 0)
         goto end;
     /* Absent in records from before issue 4: 0, no method chosen. */
     method = json_object_get(o, "login_method");
@@ -275,6 +279,9 @@ int zr_oidc_authz_from_json(const char *json, zr_oidc_authz_t *out)
         goto end;
     out->min_loa = (zr_loa_t)json_integer_value(loa);
     out->force_authn = json_is_true(json_object_get(o, "force_authn"));
+    /* Absent: Dutch, the default (and records from before). */
+    out->lang = json_is_string(json_object_get(o, "lang")) &&
+                strcmp(json_string_value(json_object_get(o, "lang")), "en") == 0 ? ZR_LANG_EN : ZR_LANG_NL;
     rc = 0;
 end:
     if (rc != 0)
@@ -331,7 +338,7 @@ static int discovery_build(zr_oidc_t *op)
     json_object_set_new(o, "code_challenge_methods_supported", ARRAY("S256"));
     json_object_set_new(o, "claims_supported",
                         ARRAY("iss", "aud", "exp", "iat", "nbf", "jti", "sub", "sub_id_type", "acr", "auth_time",
-                              "nonce", "bsn", "represents", "dezi_nummer", "ura", "organization_name", "rol_code",
+                              "nonce", "sid", "bsn", "represents", "dezi_nummer", "ura", "organization_name", "rol_code",
                               "rol_naam", "rol_code_bron", "roles", "initials", "surname_prefix", "family_name",
                               "name", "verklaring_id"));
     for (zr_loa_t l = ZR_LOA_BASIC; l <= ZR_LOA_HIGH; l++)
@@ -344,6 +351,10 @@ static int discovery_build(zr_oidc_t *op)
     json_object_set_new(o, "require_request_uri_registration", json_true());
     json_object_set_new(o, "claims_parameter_supported", json_false());
     json_object_set_new(o, "authorization_response_iss_parameter_supported", json_true());
+    /* Logout (issue 5): RP-Initiated Logout 1.0 §2.1, Back-Channel Logout 1.0 §2.1. */
+    json_object_set_new(o, "end_session_endpoint", json_string(op->end_session_endpoint));
+    json_object_set_new(o, "backchannel_logout_supported", json_true());
+    json_object_set_new(o, "backchannel_logout_session_supported", json_true());
     op->discovery_json = json_dumps(o, JSON_COMPACT | JSON_INDENT(0));
     rc = op->discovery_json ? 0 : -1;
     json_decref(o);
@@ -414,8 +425,9 @@ zr_oidc_t *zr_oidc_new(const zr_config_t *cfg, zr_store_t *store, char *err, siz
     op->userinfo_endpoint = endpoint(base, "/userinfo");
     op->jwks_uri = endpoint(base, "/jwks");
     op->introspection_endpoint = endpoint(base, "/introspect");
+    op->end_session_endpoint = endpoint(base, ZR_OIDC_LOGOUT_PATH);
     if (!op->authorization_endpoint || !op->token_endpoint || !op->userinfo_endpoint || !op->jwks_uri ||
-        !op->introspection_endpoint)
+        !op->introspection_endpoint || !op->end_session_endpoint)
         goto oom;
     if (zr_oidc_jwks_build(op, err, errlen) != 0 || zr_oidc_client_keys_load(op, err, errlen) != 0)
         goto fail;
@@ -460,6 +472,7 @@ void zr_oidc_free(zr_oidc_t *op)
     free(op->userinfo_endpoint);
     free(op->jwks_uri);
     free(op->introspection_endpoint);
+    free(op->end_session_endpoint);
     free(op->jwks_json);
     free(op->discovery_json);
     free(op);

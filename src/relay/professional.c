@@ -143,7 +143,6 @@ static void show_chooser(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http_r
     }
     if (pending_put(relay, gen->cfg, req, resp, CHOOSE_NS, CHOOSE_COOKIE_PREFIX, handle, authz, NULL, ref) != 0)
         goto end;
-    zr_kv_add(&vars, "title", req->lang == ZR_LANG_EN ? "How do you want to log in?" : "Hoe wilt u inloggen?");
     zr_kv_add(&vars, "handle", handle);
     zr_kv_add(&vars, "client_name", client && client->name ? client->name : authz->client_id);
     page = zr_page_render("login-choice", req->lang, &vars);
@@ -153,6 +152,15 @@ static void show_chooser(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http_r
     }
     zr_http_respond(resp, 200, "text/html; charset=utf-8", page, strlen(page));
     zr_http_set_header(resp, "Cache-Control", "no-store");
+    {
+        /* The choice redirects on to Dezi, or with an error to the portal:
+         * Chromium checks form-action on those redirects too. */
+        const char *targets[] = {gen->cfg->dezi.issuer, authz->redirect_uri};
+        char *csp = zr_page_form_csp(targets, 2);
+        if (csp)
+            zr_http_set_header(resp, "Content-Security-Policy", csp);
+        free(csp);
+    }
     zr_log_info("authorize", "client=%s login method chooser shown", authz->client_id);
 end:
     zr_kv_free(&vars);
@@ -423,6 +431,7 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
     }
     if (zr_relay_authorization_check(relay, finish_gen, &authz, &subject, NULL, resp) != 0)
         goto end;
+    authz.sid = zr_relay_logout_session_begin(relay, finish_gen, authz.client_id, &subject, NULL, NULL); /* logout.c */
     zr_oidc_authorize_finish(finish_gen->oidc, &authz, &subject, resp);
     zr_log_info("dezi", "login=%s client=%s rol_code=%s roles=%zu loa=%s result=ok", zr_log_mask(state, mask),
                 authz.client_id, pro.rol_code, role_count, zr_loa_name(pro.loa));

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "zr/crypto.h"
+#include "zr/diag.h"
 #include "zr/http.h"
 #include "zr/log.h"
 #include "zr/oidc.h"
@@ -216,6 +217,7 @@ static int handle_authorize(void *ctx, const zr_http_request_t *req, zr_http_res
     zr_kv_add(&fields, "SAMLRequest", authn.saml_request_b64);
     zr_kv_add(&fields, "RelayState", relay_state);
     zr_page_autopost(resp, req->lang, idp->sso_url, &fields);
+    zr_diag_authorize(relay->store, cfg, req, relay_state, authn.xml);
     zr_log_info("authorize", "client=%s tenant=%s loa=%s request=%s login=%s", pending.authz.client_id,
                 tenant->id, zr_loa_name(pending.min_loa), authn.id, zr_log_mask(relay_state, mask));
     goto end;
@@ -279,6 +281,7 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
     const char *cookie, *error, *description;
     pending_login_t pending = {0};
     zr_subject_t subject = {0};
+    zr_saml_session_t saml_session = {0};
     zr_saml_idp_t *idp = NULL;
     char *pending_json = NULL, *browser_hash = NULL, *resolve_id = NULL, *soap = NULL;
     size_t pending_len = 0, soap_len = 0;
@@ -295,6 +298,7 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
         zr_page_error(resp, 400, req->lang, "bad_request", ref);
         goto end;
     }
+    zr_diag_acs_begin(relay->store, cfg, relay_state, samlart);
     /* Single use: the pending login is taken out, whatever happens next. */
     st = zr_store_take(relay->store, LOGIN_NS, relay_state, &pending_json, &pending_len);
     if (st == ZR_STORE_NOT_FOUND) {
@@ -365,7 +369,9 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
     /* The portal's trace (W3C traceparent, kept with the login) in the
      * resolution's log lines, or a new one, so the line can be found. */
     zr_trace_begin(pending.authz.traceparent, &trace);
-    status = zr_saml_response_validate(login_gen->cfg, idp, relay->store, soap, soap_len, &expect, &subject, err, sizeof(err));
+    status = zr_saml_response_validate_session(login_gen->cfg, idp, relay->store, soap, soap_len, &expect, &subject,
+                                               &saml_session, err, sizeof(err));
+    zr_diag_acs_result(relay->store, cfg, relay_state, login_gen->backchannel, soap, soap_len, status, err, &subject);
     if (status != ZR_SAML_OK) {
         status_to_oauth(status, &error, &description);
         zr_log(status == ZR_SAML_CANCELLED ? ZR_LOG_INFO : ZR_LOG_WARN, "acs",
@@ -379,13 +385,18 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
     finish_gen = zr_relay_gen_for_client(relay, pending.authz.client_id);
     if (zr_relay_authorization_check(relay, finish_gen, &pending.authz, &subject, tenant, resp) != 0)
         goto end; /* denied: resp holds the answer to the portal */
+    /* The logout session (logout.c): its sid goes into the ID token. */
+    pending.authz.sid = zr_relay_logout_session_begin(relay, finish_gen, pending.authz.client_id, &subject, tenant,
+                                                      &saml_session);
     zr_oidc_authorize_finish(finish_gen->oidc, &pending.authz, &subject, resp);
     zr_log_info("acs", "login=%s client=%s tenant=%s trace=%s loa=%s representation=%s subject=%s result=ok",
                 zr_log_mask(relay_state, mask), pending.authz.client_id, tenant->id, trace.trace_id,
                 zr_loa_name(subject.loa),
                 subject.has_legal ? "yes" : "no", zr_log_mask(subject.acting.value, subject_mask));
 end:
+    zr_diag_acs_end(relay->store, cfg, relay_state, resp);
     zr_subject_clear(&subject);
+    zr_saml_session_clear(&saml_session);
     if (pending_json)
         OPENSSL_cleanse(pending_json, pending_len);
     free(pending_json);
@@ -474,6 +485,13 @@ static int handle_healthz(void *ctx, const zr_http_request_t *req, zr_http_respo
     return 0;
 }
 
+/* The login traces of development and pre-production (src/diag/, issue 5 §4). */
+static int handle_trace(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
+{
+    zr_relay_t *relay = ctx;
+    return zr_diag_handle(relay->store, relay->cfg, req, resp);
+}
+
 static const zr_http_route_t relay_routes[] = {
     {"GET", "/authorize", handle_authorize},
     {"POST", "/authorize", handle_authorize},
@@ -483,6 +501,12 @@ static const zr_http_route_t relay_routes[] = {
     {"GET", "/healthz", handle_healthz},
     {"POST", "/login/choose", zr_relay_handle_choose},
     {"GET", "/dezi/callback", zr_relay_handle_dezi_callback},
+    {"GET", "/logout", zr_relay_handle_logout},       /* logout.c (issue 5) */
+    {"POST", "/logout", zr_relay_handle_logout},
+    {"POST", "/saml/slo", zr_relay_handle_saml_slo},
+    {"GET", "/trace", handle_trace},
+    {"GET", "/trace.json", handle_trace},
+    {"POST", "/trace/lookup", handle_trace},
 };
 
 /* The OIDC endpoints take the zr_oidc_t as ctx; these trampolines pass
@@ -508,6 +532,7 @@ static int handle_token(void *ctx, const zr_http_request_t *req, zr_http_respons
     char *client_id = zr_relay_has_retired(relay) ? zr_oidc_claimed_client_id(req) : NULL;
     zr_relay_gen_t *gen = zr_relay_gen_for_client(relay, client_id);
     int rc = zr_oidc_handle_token(gen->oidc, req, resp);
+    zr_diag_token(relay->store, relay->cfg, req, resp);
     zr_relay_gen_put(relay, gen);
     free(client_id);
     return rc;

@@ -102,4 +102,18 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
 int zr_relay_authorization_check(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_oidc_authz_t *authz,
                                  const zr_subject_t *subject, const zr_tenant_t *tenant, zr_http_response_t *resp);
 
+/* ---- logout (logout.c, issue 5, docs/logout.md) ---- */
+/* Keeps the logout session of a finished login in the store under a new
+ * random sid (tenant, kind, the client's pairwise sub, for a patient the
+ * SAML NameID and SessionIndex; saml and tenant NULL for a professional).
+ * Returns the sid (malloc'ed) for the ID token, or NULL when it could not
+ * be kept (logged; the login goes on without logout support). */
+char *zr_relay_logout_session_begin(zr_relay_t *relay, zr_relay_gen_t *gen, const char *client_id,
+                                    const zr_subject_t *subject, const zr_tenant_t *tenant,
+                                    const zr_saml_session_t *saml);
+/* GET/POST /logout (RP-Initiated Logout 1.0) and POST /saml/slo (TVS's
+ * LogoutResponse, HTTP-POST binding). */
+int zr_relay_handle_logout(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
+int zr_relay_handle_saml_slo(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
+
 #endif

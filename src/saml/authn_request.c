@@ -74,6 +74,70 @@ xmlDocPtr zr_saml_sign_lasso_xml(const zr_config_t *cfg, const char *lasso_xml,
     return doc;
 }
 
+int zr_saml_request_header(LassoSamlp2RequestAbstract *req, const char *destination, const char *issuer,
+                           char **id, char *err, size_t errlen)
+{
+    char instant[21];
+
+    *id = zr_random_saml_id();
+    if (!*id) {
+        snprintf(err, errlen, "no randomness for the request ID");
+        return -1;
+    }
+    zr_time_format_iso8601(zr_time_now(), instant);
+    /* lasso frees these with g_free, which is free() since GLib 2.46. */
+    req->ID = strdup(*id);
+    req->Version = strdup("2.0");
+    req->IssueInstant = strdup(instant);
+    req->Destination = strdup(destination);
+    req->Issuer = (LassoSaml2NameID *)lasso_saml2_name_id_new_with_string((char *)issuer);
+    if (!req->ID || !req->Version || !req->IssueInstant || !req->Destination || !req->Issuer) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+xmlDocPtr zr_saml_request_parse(LassoNode *req, const char *what, const char *const *drop, char *err,
+                                size_t errlen)
+{
+    char *lasso_xml = lasso_node_export_to_xml(req);
+    xmlDocPtr doc = NULL;
+
+    if (!lasso_xml)
+        snprintf(err, errlen, "lasso could not export the %s", what);
+    else
+        doc = zr_saml_parse_lasso_xml(lasso_xml, drop, err, errlen);
+    free(lasso_xml);
+    return doc;
+}
+
+int zr_saml_request_encode(const zr_config_t *cfg, xmlDocPtr doc, char **id, char **out_id, char **out_xml,
+                           char **out_b64, char *err, size_t errlen)
+{
+    char *xml = NULL, *b64 = NULL;
+    size_t xml_len = 0;
+    int rc = -1;
+
+    if (zr_saml_sign_root(cfg, doc, err, errlen) != 0)
+        goto end;
+    xml = zr_xml_dump(doc, xmlDocGetRootElement(doc), &xml_len);
+    b64 = xml ? zr_base64_encode((const uint8_t *)xml, xml_len) : NULL;
+    if (!b64) {
+        snprintf(err, errlen, "out of memory");
+        goto end;
+    }
+    *out_id = *id;
+    *out_xml = xml;
+    *out_b64 = b64;
+    *id = xml = b64 = NULL;
+    rc = 0;
+end:
+    free(xml);
+    free(b64);
+    return rc;
+}
+
 /* The namespace on root for href, declared there when lasso did not. */
 static xmlNsPtr ns_on_root(xmlNodePtr root, const char *href, const char *prefix)
 {
@@ -138,13 +202,8 @@ int zr_saml_authn_request_build(const zr_config_t *cfg, const zr_tenant_t *t,
                                 char *err, size_t errlen)
 {
     LassoSamlp2AuthnRequest *req = NULL;
-    char *lasso_xml = NULL;
     xmlDocPtr doc = NULL;
-    char *xml = NULL;
     char *id = NULL;
-    char *b64 = NULL;
-    size_t xml_len = 0;
-    char instant[21];
     int rc = -1;
     int cluster = cfg && cfg->cluster.enabled;
     /* lasso always writes IsPassive (and ForceAuthn, even when false); the
@@ -174,28 +233,17 @@ int zr_saml_authn_request_build(const zr_config_t *cfg, const zr_tenant_t *t,
         snprintf(err, errlen, "AuthnRequest: negative ACS or AttributeConsumingService index");
         goto end;
     }
-    id = zr_random_saml_id();
-    if (!id) {
-        snprintf(err, errlen, "no randomness for the request ID");
-        goto end;
-    }
-    zr_time_format_iso8601(zr_time_now(), instant);
-
     req = (LassoSamlp2AuthnRequest *)lasso_samlp2_authn_request_new();
     if (!req) {
         snprintf(err, errlen, "out of memory");
         goto end;
     }
-    /* lasso frees these with g_free, which is free() since GLib 2.46. */
-    req->parent.ID = strdup(id);
-    req->parent.Version = strdup("2.0");
-    req->parent.IssueInstant = strdup(instant);
-    req->parent.Destination = strdup(idp->sso_url);
     /* Issuer: the entity TVS answers to, the care provider itself (direct)
      * or the LC acting for it (cluster, ST-SAML §DV→RD: the LC takes the
      * role of the DV towards RD). */
-    req->parent.Issuer = (LassoSaml2NameID *)lasso_saml2_name_id_new_with_string(
-        cluster ? cfg->cluster.entity_id : t->entity_id);
+    if (zr_saml_request_header(&req->parent, idp->sso_url, cluster ? cfg->cluster.entity_id : t->entity_id, &id,
+                               err, errlen) != 0)
+        goto end;
     if (cluster) {
         /* The one ACS the LC publishes for itself and each care provider;
          * no AttributeConsumingServiceIndex (lasso omits a negative one):
@@ -210,43 +258,21 @@ int zr_saml_authn_request_build(const zr_config_t *cfg, const zr_tenant_t *t,
     /* Deliberately unset (ST-SAML §AuthnRequest): NameIDPolicy,
      * RequestedAuthnContext, Conditions, AssertionConsumerServiceURL,
      * ProtocolBinding. The LoA is registered per ServiceUUID at TVS. */
-    if (!req->parent.ID || !req->parent.Version || !req->parent.IssueInstant ||
-        !req->parent.Destination || !req->parent.Issuer) {
-        snprintf(err, errlen, "out of memory");
-        goto end;
-    }
-    lasso_xml = lasso_node_export_to_xml(ZR_LASSO_NODE(req));
-    if (!lasso_xml) {
-        snprintf(err, errlen, "lasso could not export the AuthnRequest");
-        goto end;
-    }
-    doc = zr_saml_parse_lasso_xml(lasso_xml, force_authn ? drop_forced : drop_plain, err, errlen);
+    doc = zr_saml_request_parse(ZR_LASSO_NODE(req), "AuthnRequest", force_authn ? drop_forced : drop_plain, err,
+                                errlen);
     if (!doc)
         goto end;
     if (cluster && add_cluster_extensions(doc, service->service_uuid, t->entity_id, err, errlen) != 0)
         goto end;
-    if (zr_saml_sign_root(cfg, doc, err, errlen) != 0)
+    if (zr_saml_request_encode(cfg, doc, &id, &out->id, &out->xml, &out->saml_request_b64, err, errlen) != 0)
         goto end;
-    xml = zr_xml_dump(doc, xmlDocGetRootElement(doc), &xml_len);
-    b64 = xml ? zr_base64_encode((const uint8_t *)xml, xml_len) : NULL;
-    if (!b64) {
-        snprintf(err, errlen, "out of memory");
-        goto end;
-    }
-    out->id = id;
-    out->xml = xml;
-    out->saml_request_b64 = b64;
-    id = xml = b64 = NULL;
     rc = 0;
 end:
     if (req)
         lasso_node_destroy(ZR_LASSO_NODE(req));
-    free(lasso_xml);
     if (doc)
         xmlFreeDoc(doc);
-    free(xml);
     free(id);
-    free(b64);
     return rc;
 }
 

@@ -22,6 +22,7 @@ typedef struct handle {
     CURL *curl;
     struct zr_saml_backchannel *bc;
     struct handle *next;
+    char *last_sent; /* for zr_saml_backchannel_last_sent (the trace) */
 } handle_t;
 
 struct zr_saml_backchannel {
@@ -185,6 +186,7 @@ static void handle_destroy(void *p)
     }
     pthread_mutex_unlock(&h->bc->lock);
     curl_easy_cleanup(h->curl);
+    free(h->last_sent);
     free(h);
 }
 
@@ -267,6 +269,7 @@ void zr_saml_backchannel_free(zr_saml_backchannel_t *bc)
     while (h) {
         handle_t *next = h->next;
         curl_easy_cleanup(h->curl);
+        free(h->last_sent);
         free(h);
         h = next;
     }
@@ -317,6 +320,23 @@ static CURL *thread_handle(zr_saml_backchannel_t *bc, char *err, size_t errlen)
     return c;
 }
 
+/* Keeps a copy of what this thread sends: the trace shows the signed
+ * ArtifactResolve exactly as it went out. */
+static void remember_sent(zr_saml_backchannel_t *bc, const char *body, size_t body_len)
+{
+    handle_t *h = pthread_getspecific(bc->key);
+    if (!h)
+        return;
+    free(h->last_sent);
+    h->last_sent = strndup(body, body_len);
+}
+
+char *zr_saml_backchannel_last_sent(zr_saml_backchannel_t *bc)
+{
+    handle_t *h = bc ? pthread_getspecific(bc->key) : NULL;
+    return h && h->last_sent ? strdup(h->last_sent) : NULL;
+}
+
 int zr_saml_backchannel_post(zr_saml_backchannel_t *bc, const char *url, const char *body,
                              size_t body_len, char **resp, size_t *resp_len,
                              char *err, size_t errlen)
@@ -337,6 +357,7 @@ int zr_saml_backchannel_post(zr_saml_backchannel_t *bc, const char *url, const c
     c = thread_handle(bc, err, errlen);
     if (!c)
         goto end;
+    remember_sent(bc, body, body_len);
     if (curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body) != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len) != CURLE_OK ||

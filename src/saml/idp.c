@@ -23,8 +23,10 @@
 #include "zr/util.h"
 #include "zr/xml.h"
 
+#include "idp_internal.h"
+
 #define SAML_PROTOCOL        "urn:oasis:names:tc:SAML:2.0:protocol"
-#define STATUS_PREFIX        "urn:oasis:names:tc:SAML:2.0:status:"
+#define STATUS_PREFIX        ZR_SAML_IDP_STATUS_PREFIX
 #define NAMEID_TRANSIENT     "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"
 #define NAMEID_PERSISTENT    "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
 #define CM_BEARER            "urn:oasis:names:tc:SAML:2.0:cm:bearer"
@@ -61,9 +63,7 @@ const char *zr_saml_idp_check_name(zr_saml_idp_check_t c)
     return "unknown";
 }
 
-static zr_saml_idp_check_t refuse(char *err, size_t errlen, zr_saml_idp_check_t c, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static zr_saml_idp_check_t refuse(char *err, size_t errlen, zr_saml_idp_check_t c, const char *fmt, ...)
+zr_saml_idp_check_t zr_saml_idp_refuse(char *err, size_t errlen, zr_saml_idp_check_t c, const char *fmt, ...)
 {
     va_list ap;
     if (err && errlen) {
@@ -73,6 +73,7 @@ static zr_saml_idp_check_t refuse(char *err, size_t errlen, zr_saml_idp_check_t 
     }
     return c;
 }
+#define refuse zr_saml_idp_refuse
 
 /* base + path, without a doubled slash. */
 static char *url_join(const char *base, const char *path)
@@ -99,14 +100,19 @@ char *zr_saml_idp_resolve_url(const zr_config_t *cfg)
     return url_join(cfg->mock_tvs.artifact_base_url, ZR_SAML_IDP_PATH_RESOLVE);
 }
 
-/* 1 when the (trimmed) attribute equals want. */
-static int attr_equals(xmlNodePtr node, const char *name, const char *want)
+char *zr_saml_idp_slo_url(const zr_config_t *cfg)
+{
+    return url_join(cfg ? cfg->mock_tvs.public_base_url : NULL, ZR_SAML_IDP_PATH_SLO);
+}
+
+int zr_saml_idp_attr_equals(xmlNodePtr node, const char *name, const char *want)
 {
     char *v = zr_xml_attr(node, name);
     int eq = v && want && strcmp(zr_str_trim(v), want) == 0;
     free(v);
     return eq;
 }
+#define attr_equals zr_saml_idp_attr_equals
 
 static int has_attr(xmlNodePtr node, const char *name)
 {
@@ -142,9 +148,9 @@ static int clock_skew(const zr_config_t *cfg)
  * cannot be the Issuer there. *issuer_out gets the text, *tenant_out the
  * care provider (NULL for the LC). The Issuer text is never echoed: it is
  * the sender's, and err reaches logs and pages. */
-static zr_saml_idp_check_t check_issuer(const zr_config_t *cfg, xmlNodePtr node, const char *what,
-                                        char **issuer_out, const zr_tenant_t **tenant_out, char *err,
-                                        size_t errlen)
+zr_saml_idp_check_t zr_saml_idp_check_issuer(const zr_config_t *cfg, xmlNodePtr node, const char *what,
+                                             char **issuer_out, const zr_tenant_t **tenant_out, char *err,
+                                             size_t errlen)
 {
     xmlNodePtr issuer = zr_xml_child(node, ZR_NS_SAML, "Issuer");
     const zr_tenant_t *t = NULL;
@@ -190,8 +196,8 @@ end:
 
 /* The relay signs with cfg->saml_signing; TVS knows that key from the DV's
  * metadata by KeyName (SHA-1 or SHA-256 form). */
-static zr_saml_idp_check_t verify_relay_signature(const zr_config_t *cfg, xmlDocPtr doc, xmlNodePtr node,
-                                                  const char *what, char *err, size_t errlen)
+zr_saml_idp_check_t zr_saml_idp_verify_relay_signature(const zr_config_t *cfg, xmlDocPtr doc, xmlNodePtr node,
+                                                       const char *what, char *err, size_t errlen)
 {
     zr_xml_verify_key_t key;
     char *sha1 = NULL, *sha256 = NULL;
@@ -227,8 +233,8 @@ end:
 }
 
 /* Version 2.0 and an ID (SAML core §3.2.1). */
-static zr_saml_idp_check_t check_version_id(xmlNodePtr node, const char *what, char **id_out, char *err,
-                                            size_t errlen)
+zr_saml_idp_check_t zr_saml_idp_check_version_id(xmlNodePtr node, const char *what, char **id_out, char *err,
+                                                 size_t errlen)
 {
     char *id = zr_xml_attr(node, "ID");
     zr_saml_idp_check_t rc = ZR_SAML_IDP_OK;
@@ -244,8 +250,8 @@ static zr_saml_idp_check_t check_version_id(xmlNodePtr node, const char *what, c
     return rc;
 }
 
-static zr_saml_idp_check_t check_issue_instant(const zr_config_t *cfg, xmlNodePtr node, const char *what,
-                                               char *err, size_t errlen)
+zr_saml_idp_check_t zr_saml_idp_check_issue_instant(const zr_config_t *cfg, xmlNodePtr node, const char *what,
+                                                    char *err, size_t errlen)
 {
     char *v = zr_xml_attr(node, "IssueInstant");
     time_t t = 0, now = zr_time_now();
@@ -314,6 +320,36 @@ static xmlNodePtr new_root(bld_t *b, const char *href, const char *prefix, const
     return root;
 }
 
+char *zr_saml_idp_sign_and_dump(const zr_config_t *cfg, xmlDocPtr doc, xmlNodePtr *nodes, size_t count,
+                                const char *what, size_t *len, char *err, size_t errlen)
+{
+    const zr_keypair_t *sk = &cfg->mock_tvs.signing;
+    char *key_name = NULL, *xml = NULL;
+    char why[256] = "";
+    size_t n = 0;
+
+    /* TVS names its key by the SHA-256 form in messages (the examples). */
+    key_name = sk->cert ? zr_crypto_cert_sha256_hex(sk->cert) : NULL;
+    if (!key_name) {
+        snprintf(err, errlen, "out of memory");
+        goto end;
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (zr_xml_sign(doc, nodes[i], sk->key, key_name, NULL, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "signing the %s failed: %s", what, why);
+            goto end;
+        }
+    }
+    xml = zr_xml_dump(doc, NULL, &n);
+    if (!xml)
+        snprintf(err, errlen, "out of memory");
+    else if (len)
+        *len = n;
+end:
+    free(key_name);
+    return xml;
+}
+
 /* ------------------------------------------------------------ metadata */
 
 char *zr_saml_idp_metadata_build(const zr_config_t *cfg, size_t *len, char *err, size_t errlen)
@@ -335,7 +371,7 @@ char *zr_saml_idp_metadata_build(const zr_config_t *cfg, size_t *len, char *err,
     cert_b64 = zr_crypto_cert_base64(m->signing.cert);
     sso = zr_saml_idp_sso_url(cfg);
     resolve = zr_saml_idp_resolve_url(cfg);
-    slo = url_join(m->public_base_url, ZR_SAML_IDP_PATH_SLO);
+    slo = zr_saml_idp_slo_url(cfg);
     if (!id || !key_name || !cert_b64 || !sso || !resolve || !slo) {
         snprintf(err, errlen, "out of memory");
         goto end;
@@ -593,13 +629,13 @@ zr_saml_idp_check_t zr_saml_idp_authn_request_verify(const zr_config_t *cfg, con
         rc = refuse(err, errlen, ZR_SAML_IDP_ERR_XML, "SAMLRequest is not a samlp:AuthnRequest");
         goto end;
     }
-    if ((rc = check_version_id(root, "AuthnRequest", &id, err, errlen)) != ZR_SAML_IDP_OK)
+    if ((rc = zr_saml_idp_check_version_id(root, "AuthnRequest", &id, err, errlen)) != ZR_SAML_IDP_OK)
         goto end;
     /* The Issuer picks the DV (or LC) metadata, and so the key (ST-SAML §Issuer);
      * t stays NULL for the LC. */
-    if ((rc = check_issuer(cfg, root, "AuthnRequest", &requester, &t, err, errlen)) != ZR_SAML_IDP_OK)
+    if ((rc = zr_saml_idp_check_issuer(cfg, root, "AuthnRequest", &requester, &t, err, errlen)) != ZR_SAML_IDP_OK)
         goto end;
-    if ((rc = verify_relay_signature(cfg, doc, root, "AuthnRequest", err, errlen)) != ZR_SAML_IDP_OK)
+    if ((rc = zr_saml_idp_verify_relay_signature(cfg, doc, root, "AuthnRequest", err, errlen)) != ZR_SAML_IDP_OK)
         goto end;
     sso = zr_saml_idp_sso_url(cfg);
     if (!sso) {
@@ -610,7 +646,7 @@ zr_saml_idp_check_t zr_saml_idp_authn_request_verify(const zr_config_t *cfg, con
         rc = refuse(err, errlen, ZR_SAML_IDP_ERR_DESTINATION, "AuthnRequest: Destination is not %s", sso);
         goto end;
     }
-    if ((rc = check_issue_instant(cfg, root, "AuthnRequest", err, errlen)) != ZR_SAML_IDP_OK)
+    if ((rc = zr_saml_idp_check_issue_instant(cfg, root, "AuthnRequest", err, errlen)) != ZR_SAML_IDP_OK)
         goto end;
     /* The ACS comes from the DV (or LC) metadata by index, never from the request. */
     if (has_attr(root, "AssertionConsumerServiceURL") || has_attr(root, "ProtocolBinding")) {
@@ -786,11 +822,11 @@ zr_saml_idp_check_t zr_saml_idp_artifact_resolve_verify(const zr_config_t *cfg, 
         refuse(err, errlen, rc, "SOAP: Body must hold exactly one samlp:ArtifactResolve");
         goto end;
     }
-    if ((rc = check_version_id(ar, "ArtifactResolve", &out->id, err, errlen)) != ZR_SAML_IDP_OK)
+    if ((rc = zr_saml_idp_check_version_id(ar, "ArtifactResolve", &out->id, err, errlen)) != ZR_SAML_IDP_OK)
         goto end;
-    if ((rc = check_issuer(cfg, ar, "ArtifactResolve", &out->issuer, &issuer_tenant, err, errlen)) != ZR_SAML_IDP_OK)
+    if ((rc = zr_saml_idp_check_issuer(cfg, ar, "ArtifactResolve", &out->issuer, &issuer_tenant, err, errlen)) != ZR_SAML_IDP_OK)
         goto end;
-    if ((rc = verify_relay_signature(cfg, doc, ar, "ArtifactResolve", err, errlen)) != ZR_SAML_IDP_OK)
+    if ((rc = zr_saml_idp_verify_relay_signature(cfg, doc, ar, "ArtifactResolve", err, errlen)) != ZR_SAML_IDP_OK)
         goto end;
     resolve_url = zr_saml_idp_resolve_url(cfg);
     if (!resolve_url) {
@@ -801,7 +837,7 @@ zr_saml_idp_check_t zr_saml_idp_artifact_resolve_verify(const zr_config_t *cfg, 
         rc = refuse(err, errlen, ZR_SAML_IDP_ERR_DESTINATION, "ArtifactResolve: Destination is not %s", resolve_url);
         goto end;
     }
-    if ((rc = check_issue_instant(cfg, ar, "ArtifactResolve", err, errlen)) != ZR_SAML_IDP_OK)
+    if ((rc = zr_saml_idp_check_issue_instant(cfg, ar, "ArtifactResolve", err, errlen)) != ZR_SAML_IDP_OK)
         goto end;
     art = zr_xml_child(ar, ZR_NS_SAMLP, "Artifact");
     if (!art || zr_xml_count_children(ar, ZR_NS_SAMLP, "Artifact") != 1) {
@@ -1093,9 +1129,7 @@ char *zr_saml_idp_artifact_response_build(const zr_config_t *cfg, const zr_saml_
     const zr_keypair_t *sk = &cfg->mock_tvs.signing;
     resp_ctx_t c;
     xmlNsPtr soap = NULL;
-    char *key_name = NULL, *xml = NULL;
-    char why[256] = "";
-    size_t n = 0;
+    char *xml = NULL;
     time_t now = zr_time_now();
 
     memset(&c, 0, sizeof(c));
@@ -1115,11 +1149,9 @@ char *zr_saml_idp_artifact_response_build(const zr_config_t *cfg, const zr_saml_
         snprintf(err, errlen, "identity \"%s\" has no acting BSN", identity->label ? identity->label : "?");
         goto end;
     }
-    /* TVS names its key by the SHA-256 form in messages (the examples). */
-    key_name = zr_crypto_cert_sha256_hex(sk->cert);
     c.acs_url = zr_saml_acs_url(cfg);
     c.name_id = random_uuid();
-    if (!key_name || !c.acs_url || !c.name_id) {
+    if (!c.acs_url || !c.name_id) {
         snprintf(err, errlen, "out of memory");
         goto end;
     }
@@ -1151,22 +1183,15 @@ char *zr_saml_idp_artifact_response_build(const zr_config_t *cfg, const zr_saml_
     if (req && add_response(&c, ar, err, errlen) != 0)
         goto end;
     c.signed_nodes[c.signed_count++] = ar;
-    /* Innermost first: an enveloping signature covers the inner ones. */
-    for (size_t i = 0; i < c.signed_count; i++) {
-        if (zr_xml_sign(c.b.doc, c.signed_nodes[i], sk->key, key_name, NULL, why, sizeof(why)) != 0) {
-            snprintf(err, errlen, "signing the ArtifactResponse failed: %s", why);
-            goto end;
-        }
-    }
-    xml = zr_xml_dump(c.b.doc, NULL, &n);
-    if (!xml)
-        snprintf(err, errlen, "out of memory");
-    else if (len)
-        *len = n;
+    xml = zr_saml_idp_sign_and_dump(cfg, c.b.doc, c.signed_nodes, c.signed_count, "ArtifactResponse", len, err,
+                                    errlen);
+    /* A session TVS can later log out (idp_logout.c). */
+    if (xml && req && identity->outcome == ZR_MOCK_OUTCOME_SUCCESS)
+        zr_saml_idp_session_opened(req->requester ? req->requester : req->tenant->entity_id,
+                                   req->tenant->entity_id, c.name_id, c.name_id);
 end:
     if (c.b.doc)
         xmlFreeDoc(c.b.doc);
-    free(key_name);
     free(c.acs_url);
     free(c.name_id);
     return xml;

@@ -81,13 +81,14 @@ static int text_equals(xmlNodePtr element, const char *want)
 }
 
 /* 1 when the (trimmed) attribute equals want exactly. */
-static int attr_equals(xmlNodePtr node, const char *name, const char *want)
+int zr_saml_attr_equals(xmlNodePtr node, const char *name, const char *want)
 {
     char *v = zr_xml_attr(node, name);
     int eq = v && want && strcmp(zr_str_trim(v), want) == 0;
     free(v);
     return eq;
 }
+#define attr_equals zr_saml_attr_equals
 
 /* Reads an xs:dateTime attribute. 0 ok, -1 missing or malformed. */
 static int attr_time(xmlNodePtr node, const char *name, time_t *out)
@@ -99,8 +100,8 @@ static int attr_time(xmlNodePtr node, const char *name, time_t *out)
 }
 
 /* Version="2.0" and a non-empty ID (SAML core §1.3.4, ST-SAML tables). */
-static zr_saml_status_t check_version_id(xmlNodePtr node, const char *what, char *err,
-                                         size_t errlen)
+zr_saml_status_t zr_saml_response_check_version_id(xmlNodePtr node, const char *what, char *err,
+                                                   size_t errlen)
 {
     char *id = zr_xml_attr(node, "ID");
     zr_saml_status_t st = ZR_SAML_OK;
@@ -111,11 +112,12 @@ static zr_saml_status_t check_version_id(xmlNodePtr node, const char *what, char
     free(id);
     return st;
 }
+#define check_version_id zr_saml_response_check_version_id
 
 /* Exactly one saml:Issuer child naming TVS (whitespace trimmed: the official
  * examples wrap it in newlines), Format absent or entity. */
-static zr_saml_status_t check_issuer(xmlNodePtr node, const char *what, const zr_saml_idp_t *idp,
-                                     char *err, size_t errlen)
+zr_saml_status_t zr_saml_response_check_issuer(xmlNodePtr node, const char *what, const zr_saml_idp_t *idp,
+                                               char *err, size_t errlen)
 {
     xmlNodePtr issuer = zr_xml_child(node, ZR_NS_SAML, "Issuer");
     char *format = issuer ? zr_xml_attr(issuer, "Format") : NULL;
@@ -129,11 +131,12 @@ static zr_saml_status_t check_issuer(xmlNodePtr node, const char *what, const zr
     free(format);
     return st;
 }
+#define check_issuer zr_saml_response_check_issuer
 
 /* IssueInstant present and within [now - max_age - skew, now + skew]. */
-static zr_saml_status_t check_issue_instant(const zr_saml_response_ctx_t *c, xmlNodePtr node,
-                                            const char *what, int max_age, char *err,
-                                            size_t errlen)
+zr_saml_status_t zr_saml_response_check_issue_instant(const zr_saml_response_ctx_t *c, xmlNodePtr node,
+                                                      const char *what, int max_age, char *err,
+                                                      size_t errlen)
 {
     time_t t;
     if (attr_time(node, "IssueInstant", &t) != 0)
@@ -144,6 +147,7 @@ static zr_saml_status_t check_issue_instant(const zr_saml_response_ctx_t *c, xml
         return fail(err, errlen, ZR_SAML_INVALID, "%s: IssueInstant is too old", what);
     return ZR_SAML_OK;
 }
+#define check_issue_instant zr_saml_response_check_issue_instant
 
 /* Collects the values of every ID / Id attribute in the subtree. */
 static int collect_ids(xmlNodePtr node, char ***ids, size_t *n, size_t *cap)
@@ -207,10 +211,8 @@ end:
     return st;
 }
 
-/* Keeps a TVS StatusMessage fit for an error line: printable ASCII, short,
- * and long digit runs masked (a message should never carry a BSN, but it is
- * not ours to trust). */
-static void sanitise_message(const char *in, char *out, size_t outlen)
+/* A message should never carry a BSN, but it is not ours to trust. */
+void zr_saml_response_sanitise(const char *in, char *out, size_t outlen)
 {
     size_t o = 0, digits = 0;
     for (; in && *in && o + 1 < outlen && o < 120; in++) {
@@ -257,7 +259,7 @@ static zr_saml_status_t map_status(xmlNodePtr parent, const char *what, char *er
         st = ZR_SAML_NO_AUTHN_CONTEXT;
     else
         st = ZR_SAML_STATUS_ERROR;
-    sanitise_message(msg, clean, sizeof(clean));
+    zr_saml_response_sanitise(msg, clean, sizeof(clean));
     fail(err, errlen, st, "%s: TVS status %.100s%s%.100s%s%s%s", what, top, second ? " / " : "",
          second ? second : "", clean[0] ? ": \"" : "", clean, clean[0] ? "\"" : "");
 end:
@@ -292,15 +294,27 @@ static zr_saml_status_t find_artifact_response(xmlDocPtr doc, xmlNodePtr *out, c
     return ZR_SAML_OK;
 }
 
-static zr_saml_status_t verify_signature(xmlDocPtr doc, xmlNodePtr node, const char *what,
-                                         const zr_xml_verify_key_t *keys, size_t key_count,
-                                         char *err, size_t errlen)
+zr_saml_status_t zr_saml_response_verify_signature(xmlDocPtr doc, xmlNodePtr node, const char *what,
+                                                   const zr_xml_verify_key_t *keys, size_t key_count,
+                                                   char *err, size_t errlen)
 {
     char why[256] = "";
     if (zr_xml_verify(doc, node, keys, key_count, why, sizeof(why)) != 0)
         return fail(err, errlen, ZR_SAML_INVALID, "%s signature: %s", what,
                     why[0] ? why : "invalid");
     return ZR_SAML_OK;
+}
+#define verify_signature zr_saml_response_verify_signature
+
+zr_xml_verify_key_t *zr_saml_response_verify_keys(const zr_saml_idp_t *idp)
+{
+    zr_xml_verify_key_t *keys = calloc(idp->key_count ? idp->key_count : 1, sizeof(*keys));
+    for (size_t i = 0; keys && i < idp->key_count; i++) {
+        keys[i].key = idp->keys[i].key;
+        keys[i].key_name = idp->keys[i].key_name;
+        keys[i].key_name_sha256 = idp->keys[i].key_name_sha256;
+    }
+    return keys;
 }
 
 static zr_saml_status_t claim(zr_store_t *store, const char *ns, const char *name, int ttl,
@@ -490,11 +504,53 @@ static zr_saml_status_t check_conditions(const zr_saml_response_ctx_t *c, xmlNod
     return ZR_SAML_OK;
 }
 
+/* The logout data of the verified Assertion: its Subject/NameID with the
+ * attributes as TVS sent them (a LogoutRequest must repeat them, SAML core
+ * §3.7.3.1) and the SessionIndex read_identity already took. */
+static zr_saml_status_t read_session(xmlNodePtr assertion, const zr_subject_t *made, zr_saml_session_t *out,
+                                     char *err, size_t errlen)
+{
+    xmlNodePtr subject = zr_xml_child(assertion, ZR_NS_SAML, "Subject");
+    xmlNodePtr name_id = subject ? zr_xml_child(subject, ZR_NS_SAML, "NameID") : NULL;
+    if (!name_id || !made->name_id)
+        return fail(err, errlen, ZR_SAML_INVALID, "Subject: NameID missing");
+    out->name_id = strdup(made->name_id);
+    out->format = zr_xml_attr(name_id, "Format");
+    out->name_qualifier = zr_xml_attr(name_id, "NameQualifier");
+    out->sp_name_qualifier = zr_xml_attr(name_id, "SPNameQualifier");
+    out->session_index = zr_strdup(made->session_index);
+    if (!out->name_id || (made->session_index && !out->session_index))
+        return fail(err, errlen, ZR_SAML_INVALID, "internal: out of memory");
+    return ZR_SAML_OK;
+}
+
+void zr_saml_session_clear(zr_saml_session_t *s)
+{
+    if (!s)
+        return;
+    free(s->name_id);
+    free(s->format);
+    free(s->name_qualifier);
+    free(s->sp_name_qualifier);
+    free(s->session_index);
+    memset(s, 0, sizeof(*s));
+}
+
 zr_saml_status_t zr_saml_response_validate(const zr_config_t *cfg, const zr_saml_idp_t *idp,
                                            zr_store_t *store, const char *soap, size_t soap_len,
                                            const zr_saml_expect_t *expect, zr_subject_t *subject,
                                            char *err, size_t errlen)
 {
+    return zr_saml_response_validate_session(cfg, idp, store, soap, soap_len, expect, subject, NULL, err,
+                                             errlen);
+}
+
+zr_saml_status_t zr_saml_response_validate_session(const zr_config_t *cfg, const zr_saml_idp_t *idp,
+                                                   zr_store_t *store, const char *soap, size_t soap_len,
+                                                   const zr_saml_expect_t *expect, zr_subject_t *subject,
+                                                   zr_saml_session_t *session, char *err, size_t errlen)
+{
+    zr_saml_session_t sess;
     zr_saml_status_t st = ZR_SAML_INVALID;
     zr_saml_response_ctx_t c;
     zr_subject_t made;
@@ -506,6 +562,9 @@ zr_saml_status_t zr_saml_response_validate(const zr_config_t *cfg, const zr_saml
     int ttl;
 
     memset(&made, 0, sizeof(made));
+    memset(&sess, 0, sizeof(sess));
+    if (session)
+        memset(session, 0, sizeof(*session));
     if (subject)
         memset(subject, 0, sizeof(*subject));
     if (err && errlen)
@@ -522,15 +581,10 @@ zr_saml_status_t zr_saml_response_validate(const zr_config_t *cfg, const zr_saml
     c.skew = cfg->tvs.clock_skew_s > 0 ? cfg->tvs.clock_skew_s : 0;
     ttl = ZR_SAML_REPLAY_TTL_S + c.skew;
     acs_url = zr_saml_acs_url(cfg);
-    keys = calloc(idp->key_count ? idp->key_count : 1, sizeof(*keys));
+    keys = zr_saml_response_verify_keys(idp);
     if (!acs_url || !keys) {
         st = fail(err, errlen, ZR_SAML_INVALID, "internal: out of memory");
         goto end;
-    }
-    for (size_t i = 0; i < idp->key_count; i++) {
-        keys[i].key = idp->keys[i].key;
-        keys[i].key_name = idp->keys[i].key_name;
-        keys[i].key_name_sha256 = idp->keys[i].key_name_sha256;
     }
 
     /* 1. Envelope, ArtifactResponse, its signature (KeyName -> TVS metadata key). */
@@ -590,6 +644,8 @@ zr_saml_status_t zr_saml_response_validate(const zr_config_t *cfg, const zr_saml
     /* 8-10. ServiceUUID, LoA, BSN(s): from the verified node's own children only. */
     if ((st = zr_saml_response_read_identity(&c, assertion, &made, err, errlen)) != ZR_SAML_OK)
         goto end;
+    if (session && (st = read_session(assertion, &made, &sess, err, errlen)) != ZR_SAML_OK)
+        goto end;
 
     /* 11. Each Response and Assertion is accepted once. */
     resp_id = zr_xml_attr(resp, "ID");
@@ -608,9 +664,14 @@ zr_saml_status_t zr_saml_response_validate(const zr_config_t *cfg, const zr_saml
     }
     *subject = made;
     memset(&made, 0, sizeof(made));
+    if (session) {
+        *session = sess;
+        memset(&sess, 0, sizeof(sess));
+    }
     st = ZR_SAML_OK;
 end:
     zr_subject_clear(&made);
+    zr_saml_session_clear(&sess);
     OPENSSL_cleanse(why, sizeof(why));
     free(acs_url);
     free(keys);

@@ -29,6 +29,29 @@ zr_saml_status_t zr_saml_response_read_identity(const zr_saml_response_ctx_t *ct
                                                 xmlNodePtr assertion, zr_subject_t *out,
                                                 char *err, size_t errlen);
 
+/* The checks every message from TVS gets (defined in response.c; `what`
+ * names the element in err), shared with the LogoutResponse (logout.c):
+ * Version 2.0 and an ID; exactly one Issuer naming TVS, Format absent or
+ * entity; IssueInstant within [now - max_age - skew, now + skew]; a
+ * signature by one of TVS's metadata keys over exactly node. */
+int zr_saml_attr_equals(xmlNodePtr node, const char *name, const char *want);
+zr_saml_status_t zr_saml_response_check_version_id(xmlNodePtr node, const char *what, char *err,
+                                                   size_t errlen);
+zr_saml_status_t zr_saml_response_check_issuer(xmlNodePtr node, const char *what, const zr_saml_idp_t *idp,
+                                               char *err, size_t errlen);
+zr_saml_status_t zr_saml_response_check_issue_instant(const zr_saml_response_ctx_t *c, xmlNodePtr node,
+                                                      const char *what, int max_age, char *err,
+                                                      size_t errlen);
+zr_saml_status_t zr_saml_response_verify_signature(xmlDocPtr doc, xmlNodePtr node, const char *what,
+                                                   const zr_xml_verify_key_t *keys, size_t key_count,
+                                                   char *err, size_t errlen);
+/* TVS's metadata signing keys as zr_xml_verify takes them (calloc'ed, at
+ * least one slot; the keys themselves stay idp's). NULL: out of memory. */
+zr_xml_verify_key_t *zr_saml_response_verify_keys(const zr_saml_idp_t *idp);
+/* Keeps a status code or message from TVS fit for an error line: printable
+ * ASCII, short, long digit runs masked. */
+void zr_saml_response_sanitise(const char *in, char *out, size_t outlen);
+
 /* Overwrites every text node under node (decrypted BSNs may sit in the tree)
  * except strings owned by the document's dictionary, which are shared. */
 void zr_saml_response_wipe_tree(xmlDocPtr doc, xmlNodePtr node);

@@ -24,6 +24,25 @@ xmlDocPtr zr_saml_parse_lasso_xml(const char *lasso_xml, const char *const *drop
                                   size_t errlen);
 int zr_saml_sign_root(const zr_config_t *cfg, xmlDocPtr doc, char *err, size_t errlen);
 
+/* What building a request we send by HTTP-POST (AuthnRequest,
+ * LogoutRequest) shares, in authn_request.c. zr_saml_request_header sets
+ * the header every request carries (SAML core §3.2.1): a fresh ID (*id,
+ * malloc'ed), Version 2.0, IssueInstant now, Destination and Issuer.
+ * zr_saml_request_parse exports the lasso node (`what` names it in err) and
+ * parses it as zr_saml_parse_lasso_xml does. zr_saml_request_encode signs
+ * the root (zr_saml_sign_root) and fills the caller's request: *out_xml the
+ * signed XML, *out_b64 its base64 for the SAMLRequest field (malloc'ed),
+ * *out_id the ID, taken over from *id. Each returns 0 (doc: non-NULL) on
+ * success. */
+struct _LassoNode;
+struct _LassoSamlp2RequestAbstract;
+int zr_saml_request_header(struct _LassoSamlp2RequestAbstract *req, const char *destination,
+                           const char *issuer, char **id, char *err, size_t errlen);
+xmlDocPtr zr_saml_request_parse(struct _LassoNode *req, const char *what, const char *const *drop,
+                                char *err, size_t errlen);
+int zr_saml_request_encode(const zr_config_t *cfg, xmlDocPtr doc, char **id, char **out_id, char **out_xml,
+                           char **out_b64, char *err, size_t errlen);
+
 /* Builds the signed ArtifactResolve for samlart inside a SOAP 1.1 envelope,
  * shaped like examples/artifact_resolve_request.xml. *id and *soap are
  * malloc'ed. 0 on success. */

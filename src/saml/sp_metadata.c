@@ -81,6 +81,19 @@ static int add_artifact_acs(xmlNodePtr sso, const ns_t *ns, const char *url, int
     return 0;
 }
 
+/* <md:SingleLogoutService> (HTTP-POST): where TVS posts the LogoutResponse
+ * (ST-SAML §Metadata: present when logout is used). Schema order: after the
+ * KeyDescriptors, before the AssertionConsumerService. */
+static int add_slo(xmlNodePtr sso, const ns_t *ns, const zr_config_t *cfg)
+{
+    char *url = zr_saml_slo_url(cfg);
+    xmlNodePtr slo = url ? xmlNewChild(sso, ns->md, (const xmlChar *)"SingleLogoutService", NULL) : NULL;
+    int rc = (slo && xmlNewProp(slo, (const xmlChar *)"Binding", (const xmlChar *)ZR_SAML_BINDING_POST) &&
+              xmlNewProp(slo, (const xmlChar *)"Location", (const xmlChar *)url)) ? 0 : -1;
+    free(url);
+    return rc;
+}
+
 static int add_service(xmlNodePtr sso, const ns_t *ns, const zr_tenant_service_t *s, int is_default)
 {
     char idx[16];
@@ -205,9 +218,8 @@ char *zr_saml_sp_metadata_build(const zr_config_t *cfg, const zr_tenant_t *t, ch
         snprintf(err, errlen, "could not write a KeyDescriptor");
         goto end;
     }
-    /* No SingleLogoutService yet: logout is not offered (ST-SAML: only
-     * required when SSO/logout is used). */
-    if (add_artifact_acs(sso, &ns, acs_url, t->assertion_consumer_service_index) != 0) {
+    if (add_slo(sso, &ns, cfg) != 0 ||
+        add_artifact_acs(sso, &ns, acs_url, t->assertion_consumer_service_index) != 0) {
         snprintf(err, errlen, "out of memory");
         goto end;
     }
@@ -337,7 +349,10 @@ char *zr_saml_cluster_metadata_build(const zr_config_t *cfg, char *err, size_t e
     int rc = add_key_descriptor(sso, &ns, "signing", cfg->saml_signing.cert);
     if (rc == 0 && X509_cmp(cfg->saml_signing.cert, cfg->saml_tls_client.cert) != 0)
         rc = add_key_descriptor(sso, &ns, "signing", cfg->saml_tls_client.cert);
-    if (rc != 0 || add_artifact_acs(sso, &ns, acs_url, ZR_SAML_CLUSTER_ACS_INDEX) != 0) {
+    /* The LC's descriptor only (examples/saml_metadata_lc_for_rd.xml): the
+     * LC sends the LogoutRequest, so TVS answers the LC. */
+    if (rc != 0 || add_slo(sso, &ns, cfg) != 0 ||
+        add_artifact_acs(sso, &ns, acs_url, ZR_SAML_CLUSTER_ACS_INDEX) != 0) {
         snprintf(err, errlen, "could not write the cluster's SPSSODescriptor");
         goto end;
     }

@@ -95,10 +95,12 @@ int zr_tenant_entity_id_parse(const char *entity_id, char oin[21], int *index)
     return 0;
 }
 
-int zr_tenant_cert_oin(X509 *cert, char oin[21])
+/* The 20-digit OIN that is the subject attribute nid, or with prefixed
+ * also its "<5 characters>-<OIN>" form. */
+static int subject_oin(X509 *cert, int nid, int prefixed, char oin[21])
 {
     const X509_NAME *name = cert ? X509_get_subject_name(cert) : NULL;
-    int pos = name ? X509_NAME_get_index_by_NID(name, NID_serialNumber, -1) : -1;
+    int pos = name ? X509_NAME_get_index_by_NID(name, nid, -1) : -1;
     const ASN1_STRING *value;
     const unsigned char *data;
     int len;
@@ -107,8 +109,9 @@ int zr_tenant_cert_oin(X509 *cert, char oin[21])
     value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, pos));
     data = ASN1_STRING_get0_data(value);
     len = ASN1_STRING_length(value);
-    if (!data || len != 20)
+    if (!data || (len != 20 && !(prefixed && len == 26 && data[5] == '-')))
         return -1;
+    data += len - 20;
     for (int i = 0; i < 20; i++)
         if (data[i] < '0' || data[i] > '9')
             return -1;
@@ -117,7 +120,17 @@ int zr_tenant_cert_oin(X509 *cert, char oin[21])
     return 0;
 }
 
-static void asn1_date(const ASN1_TIME *t, char out[32])
+int zr_tenant_cert_oin(X509 *cert, char oin[21])
+{
+    return subject_oin(cert, NID_serialNumber, 0, oin);
+}
+
+int zr_tenant_cert_organization_oin(X509 *cert, char oin[21])
+{
+    return subject_oin(cert, NID_organizationIdentifier, 1, oin);
+}
+
+void zr_tenant_cert_date(const ASN1_TIME *t, char out[32])
 {
     struct tm tm;
     memset(&tm, 0, sizeof(tm));
@@ -213,14 +226,14 @@ static void check_key(const zr_tenant_t *t, size_t index, const zr_tenant_origin
     if (opts->ca && !chains_to(k->cert, store, &why))
         zr_tenant_report_add(r, ZR_TENANT_ERROR, file, line, key, "the certificate does not chain to the CA (%s)", why);
     if (X509_cmp_time(X509_get0_notAfter(k->cert), &now) <= 0) {
-        asn1_date(X509_get0_notAfter(k->cert), date);
+        zr_tenant_cert_date(X509_get0_notAfter(k->cert), date);
         zr_tenant_report_add(r, ZR_TENANT_ERROR, file, line, key, "the certificate expired on %s", date);
     } else if (X509_cmp_time(X509_get0_notBefore(k->cert), &now) > 0) {
-        asn1_date(X509_get0_notBefore(k->cert), date);
+        zr_tenant_cert_date(X509_get0_notBefore(k->cert), date);
         zr_tenant_report_add(r, ZR_TENANT_ERROR, file, line, key, "the certificate is not valid before %s", date);
     } else if (X509_cmp_time(X509_get0_notAfter(k->cert), &soon) <= 0) {
         ASN1_TIME *at_now = ASN1_TIME_set(NULL, now);
-        asn1_date(X509_get0_notAfter(k->cert), date);
+        zr_tenant_cert_date(X509_get0_notAfter(k->cert), date);
         if (at_now && ASN1_TIME_diff(&days, &secs, at_now, X509_get0_notAfter(k->cert)) != 1)
             days = 0;
         ASN1_TIME_free(at_now);

@@ -134,3 +134,100 @@ zr_done() {
   echo "$ZR_PASS passed, $ZR_FAIL failed"
   [ "$ZR_FAIL" -eq 0 ]
 }
+
+# The pre-production test client (docs/preprod.md): zr_preprod_config
+# LIFETIME adds to $ZR_CONFIG (after zr_write_config) the configuration a
+# tester would write: the trace on, the client `zorgrelay-preprod-test`
+# with a fresh secret, oidc.session_lifetime LIFETIME seconds and the
+# preprod_test section. Sets PP_PORT, PP_BASE, REPORT, STATE, SECRET.
+zr_preprod_config() {
+  LIFETIME=$1
+  PP_PORT=$(zr_free_port)
+  PP_BASE="http://localhost:$PP_PORT"
+  REPORT="$ZR_TMP/report"
+  STATE="$ZR_TMP/preprod-state.json"
+  mkdir -p "$REPORT"
+  printf 'preprod-test-secret-%s\n' "$RANDOM$RANDOM" > "$ZR_TMP/preprod-secret"
+  SECRET=$(tr -d '\n' < "$ZR_TMP/preprod-secret")
+  SECRET_SHA=$(printf '%s' "$SECRET" | sha256sum | cut -d' ' -f1)
+
+  # The configuration a tester would write (docs/preprod.md): the trace on,
+  # the test client as an ordinary client, a short session lifetime so that
+  # "expired session" takes seconds here. (The example configuration's mock
+  # Dezi on plain http keeps this run in `development`; preprod behaves the
+  # same for everything tested here.)
+  $PY - "$ZR_CONFIG" <<EOF
+import sys
+p = sys.argv[1]
+s = open(p).read()
+s = s.replace("session_lifetime: 900", "session_lifetime: $LIFETIME")
+client = """clients:
+  - client_id: zorgrelay-preprod-test
+    name: zorgrelay preprod-test
+    care_provider: zorgaanbieder-demo
+    auth_method: client_secret_basic
+    client_secret_sha256: $SECRET_SHA
+    redirect_uris:
+      - $PP_BASE/callback
+    post_logout_redirect_uris:
+      - $PP_BASE/logged-out
+    min_loa: basic
+    bsn_entitled: true
+"""
+assert s.count("\nclients:\n") == 1
+s = s.replace("\nclients:\n", "\n" + client, 1)
+s += """
+trace:
+  enabled: true
+  lifetime_s: 3600
+
+preprod_test:
+  listen: 127.0.0.1:$PP_PORT
+  public_base_url: $PP_BASE
+  client_id: zorgrelay-preprod-test
+  client_secret_file: $ZR_TMP/preprod-secret
+  state_file: $STATE
+"""
+open(p, "w").write(s)
+EOF
+}
+
+# zr_start_preprod: starts `zorgrelay preprod-test` (after the relay) -> PP_PID
+zr_start_preprod() {
+  "$ZR_BIN" preprod-test "$ZR_CONFIG" --report "$REPORT" >>"$ZR_TMP/preprod.log" 2>&1 &
+  PP_PID=$!
+  ZR_PIDS+=("$PP_PID")
+  zr_wait_port "$PP_PORT"
+}
+
+# zr_browser_setup: headless Chromium + node for tests/browser/*.mjs. Sets
+# CHROMIUM, NODE and WALK_DIR (in the build directory: the scripts, and the
+# npm packages of tests/browser/package-lock.json, installed with `npm ci`
+# once per lock file; no browser is ever downloaded). Exits with "not ok"
+# when chromium, node or npm is missing.
+zr_browser_setup() {
+  CHROMIUM=${ZR_CHROMIUM:-/usr/bin/chromium}
+  NODE=$(command -v node || command -v nodejs || true)
+  local npm missing=()
+  npm=$(command -v npm || true)
+  [ -x "$CHROMIUM" ] || missing+=("chromium ($CHROMIUM)")
+  [ -n "$NODE" ] || missing+=("node")
+  [ -n "$npm" ] || missing+=("npm")
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "not ok - the browser test needs ${missing[*]}: run scripts/install-deps (Debian packages chromium nodejs npm)"
+    exit 1
+  fi
+  WALK_DIR="$ZR_BUILD_DIR/browser-test"
+  mkdir -p "$WALK_DIR"
+  cp "$ZR_SOURCE_DIR/tests/browser/package.json" "$ZR_SOURCE_DIR/tests/browser/package-lock.json" \
+    "$ZR_SOURCE_DIR"/tests/browser/*.mjs "$WALK_DIR/"
+  if ! cmp -s "$WALK_DIR/package-lock.json" "$WALK_DIR/node_modules/.zr-installed-lock" 2>/dev/null; then
+    if ! (cd "$WALK_DIR" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 "$npm" ci --no-audit --no-fund --loglevel=error \
+          >"$WALK_DIR/npm.log" 2>&1); then
+      cat "$WALK_DIR/npm.log" >&2
+      echo "not ok - npm ci in $WALK_DIR failed (is the npm registry reachable?)"
+      exit 1
+    fi
+    cp "$WALK_DIR/package-lock.json" "$WALK_DIR/node_modules/.zr-installed-lock"
+  fi
+}

@@ -131,7 +131,21 @@ zr_check "introspection: wrong credentials refused" "$(zr_json "$r" 'd.get("erro
 r=$(intro demo-portal:demo-portal-secret "not-a-token")
 zr_check "introspection: unknown token inactive" "$r" '{"active":false}'
 
-# --- 7. Nothing personal or secret in the logs.
+# --- 7. A Dezi that answers userinfo as a plain signed JWT (as acceptance has
+# been seen to): the envelope and verklaring are checked all the same.
+kill "$(pgrep -f "mock-dezi $ZR_CONFIG" | head -1)" 2>/dev/null || true
+sed -e 's#^mock_dezi:$#mock_dezi:\n  userinfo: signed_jwt#' "$ZR_CONFIG" > "$ZR_TMP/pro-jwt.yaml"
+for i in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/$DEZI_PORT) 2>/dev/null || break; sleep 0.1; done
+"$ZR_BIN" mock-dezi "$ZR_TMP/pro-jwt.yaml" >"$ZR_TMP/mock-dezi-jwt.log" 2>&1 &
+ZR_PIDS+=("$!")
+zr_wait_port "$DEZI_PORT"
+out=$(login demo-portal "(01.015)" --login-method professional --secrets-out "$SECRETS.jwt")
+zr_check "signed-JWT userinfo: logged in with the role" "$(zr_json "$out" 'd["claims"].get("rol_code")')" "01.015"
+zr_check "signed-JWT userinfo: the relay says it was not encrypted" \
+  "$(grep -c 'dezi_userinfo_unencrypted' "$ZR_TMP/relay.log")" "1"
+cat "$SECRETS.jwt" >> "$SECRETS"
+
+# --- 8. Nothing personal or secret in the logs.
 DN=$($PY -c 'import json,sys; print(json.loads(sys.argv[1])["claims"]["dezi_nummer"])' "$out")
 zr_check "no Dezi number in any service log" "$(cat "$ZR_TMP"/*.log | grep -c "$DN" || true)" "0"
 leaks=0

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "zr/config.h"
+#include "zr/crypto.h"
 #include "zr/util.h"
 
 /* DIR/certs-example/out (test PKI), DIR/examples/zorgrelay.yaml,
@@ -526,6 +527,42 @@ static void test_decision_log(void **state)
     expect_errors(rel, 1, &errs);
     assert_true(has_error(&errs, rel, line_of(rel, "decision_log:"), "decision_log: must be a mapping"));
     zr_config_errors_free(&errs);
+    rel = compose("decision_log_nokey.yaml", 0,
+                  "decision_log:\n  subject_key_file: ../certs-example/out/nothing-here.key\n  file: x.jsonl\n"
+                  CLIENT_PATIENT);
+    expect_errors(rel, 1, &errs);
+    assert_true(has_error(&errs, rel, line_of(rel, "subject_key_file:"), "decision_log.subject_key_file: "));
+    zr_config_errors_free(&errs);
+}
+
+/* Every process and every restart hashes a BSN alike: the subject key is
+ * derived from the pairwise secret (never equal to it), or configured. */
+static void test_decision_log_subject_key(void **state)
+{
+    static const char label[] = "zorgrelay decision-log subject key v1";
+    zr_config_errors_t errs = {0};
+    uint8_t want[32], zero[32] = {0};
+    const char *rel = compose("decision_log_derived.yaml", 0, "decision_log:\n  file: x.jsonl\n" CLIENT_PATIENT);
+    zr_config_t *a = load(rel, &errs), *b = load(rel, &errs);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_memory_equal(a->decision_log.subject_key, b->decision_log.subject_key, 32);
+    assert_memory_not_equal(a->decision_log.subject_key, zero, 32);
+    assert_memory_not_equal(a->decision_log.subject_key, a->oidc.pairwise_secret, 32);
+    assert_int_equal(zr_crypto_hmac_sha256(a->oidc.pairwise_secret, 32, (const uint8_t *)label, sizeof(label) - 1,
+                                           want), 0);
+    assert_memory_equal(a->decision_log.subject_key, want, 32);
+    zr_config_free(b);
+    /* a configured key wins (here: the store key file, any 32-byte secret) */
+    rel = compose("decision_log_keyed.yaml", 0,
+                  "decision_log:\n  file: x.jsonl\n  subject_key_file: ../certs-example/out/store.key\n"
+                  CLIENT_PATIENT);
+    b = load(rel, &errs);
+    assert_non_null(b);
+    assert_memory_equal(b->decision_log.subject_key, b->redis.encryption_key, 32);
+    assert_memory_not_equal(b->decision_log.subject_key, a->decision_log.subject_key, 32);
+    zr_config_free(a);
+    zr_config_free(b);
 }
 
 static void test_mock_dezi_errors(void **state)
@@ -863,6 +900,7 @@ int main(void)
         cmocka_unit_test(test_dezi_client_key),
         cmocka_unit_test(test_production_refusals),
         cmocka_unit_test(test_decision_log),
+        cmocka_unit_test(test_decision_log_subject_key),
         cmocka_unit_test(test_mock_dezi_errors),
         cmocka_unit_test(test_login_methods),
         cmocka_unit_test(test_role_rules),

@@ -135,7 +135,7 @@ static void test_finish_private_key_jwt(void **state)
         *end = '\0';
     json_t *pub = zr_crypto_jwk_from_pkey(K_CLIENT, 0);
     cjose_jwk_t *k = zr_dezi_cjose_jwk(pub);
-    json_t *c = zr_dezi_jws_verify(a, k);
+    json_t *c = zr_dezi_jws_verify(a, k, NULL);
     assert_non_null(c);
     assert_string_equal(json_string_value(json_object_get(c, "iss")), CLIENT_ID);
     assert_string_equal(json_string_value(json_object_get(c, "sub")), CLIENT_ID);
@@ -145,6 +145,29 @@ static void test_finish_private_key_jwt(void **state)
     assert_int_equal(zr_dezi_claim_time(c, "exp", &exp), 0);
     assert_true(exp > zr_time_now() && exp <= zr_time_now() + 300);
     json_decref(c);
+    /* A good signature over a payload the hardened parser refuses says so,
+     * rather than "signature invalid". */
+    const char *why = NULL;
+    cjose_err cerr;
+    json_t *priv = zr_crypto_jwk_from_pkey(K_CLIENT, 1);
+    cjose_jwk_t *sk = zr_dezi_cjose_jwk(priv);
+    cjose_header_t *h = cjose_header_new(&cerr);
+    cjose_header_set(h, CJOSE_HDR_ALG, CJOSE_HDR_ALG_RS256, &cerr);
+    static const char dup[] = "{\"iss\":\"a\",\"iss\":\"b\"}";
+    cjose_jws_t *jws = cjose_jws_sign(sk, h, (const uint8_t *)dup, sizeof(dup) - 1, &cerr);
+    const char *ser = NULL;
+    assert_true(jws && cjose_jws_export(jws, &ser, &cerr));
+    assert_null(zr_dezi_jws_verify(ser, k, &why));
+    assert_string_equal(why, "payload has a duplicate key");
+    char *bad = strdup(a);
+    bad[strlen(bad) - 3] = bad[strlen(bad) - 3] == 'A' ? 'B' : 'A';
+    assert_null(zr_dezi_jws_verify(bad, k, &why));
+    assert_string_equal(why, "signature invalid");
+    free(bad);
+    cjose_jws_release(jws);
+    cjose_header_release(h);
+    cjose_jwk_release(sk);
+    json_decref(priv);
     json_decref(pub);
     cjose_jwk_release(k);
     free(a);

@@ -113,8 +113,25 @@ static xmlNodePtr check_sp_descriptor(xmlNodePtr ed, const char *entity_id)
     assert_attr(acs, "isDefault", "true");
     /* ServiceUUIDs travel in the cluster's AuthnRequest, not here. */
     assert_null(zr_xml_child(sso, ZR_NS_MD, "AttributeConsumingService"));
-    assert_null(zr_xml_child(sso, ZR_NS_MD, "SingleLogoutService"));
+    /* Logout (issue 5): only the LC, which sends the LogoutRequest, has a
+     * SingleLogoutService (examples/saml_metadata_lc_for_rd.xml), checked
+     * by the caller. */
     return sso;
+}
+
+/* The LC's SingleLogoutService (HTTP-POST), before the ACS (schema order). */
+static void check_slo(xmlNodePtr sso, int present)
+{
+    xmlNodePtr slo = zr_xml_child(sso, ZR_NS_MD, "SingleLogoutService");
+    if (!present) {
+        assert_null(slo);
+        return;
+    }
+    assert_non_null(slo);
+    assert_int_equal(zr_xml_count_children(sso, ZR_NS_MD, "SingleLogoutService"), 1);
+    assert_attr(slo, "Binding", "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST");
+    assert_attr(slo, "Location", "https://login.example.test/saml/slo");
+    assert_true(zr_xml_is(xmlNextElementSibling(slo), ZR_NS_MD, "AssertionConsumerService"));
 }
 
 /* Every ds:X509Certificate under n, each of which must decode to a
@@ -172,6 +189,7 @@ static void test_cluster_metadata_shape(void **state)
     /* The LC: signing and TLS client certificates, use="signing". */
     xmlNodePtr ed = zr_xml_child(root, ZR_NS_MD, "EntityDescriptor");
     xmlNodePtr sso = check_sp_descriptor(ed, FX_LC_ENTITY);
+    check_slo(sso, 1);
     assert_int_equal(zr_xml_count_children(sso, ZR_NS_MD, "KeyDescriptor"), 2);
     xmlNodePtr kd = zr_xml_child(sso, ZR_NS_MD, "KeyDescriptor");
     check_key_descriptor(kd, "signing", cfg->saml_signing.cert);
@@ -180,6 +198,7 @@ static void test_cluster_metadata_shape(void **state)
     /* Care provider 1: its two BSN certificates, nothing else. */
     ed = zr_xml_next(ed, ZR_NS_MD, "EntityDescriptor");
     sso = check_sp_descriptor(ed, FX_DV_ENTITY);
+    check_slo(sso, 0);
     assert_int_equal(zr_xml_count_children(sso, ZR_NS_MD, "KeyDescriptor"), 2);
     kd = zr_xml_child(sso, ZR_NS_MD, "KeyDescriptor");
     check_key_descriptor(kd, "encryption", cfg->tenants[0].bsn_keys[0].cert);
@@ -189,6 +208,7 @@ static void test_cluster_metadata_shape(void **state)
     /* Care provider 2: its one BSN certificate only. */
     ed = zr_xml_next(ed, ZR_NS_MD, "EntityDescriptor");
     sso = check_sp_descriptor(ed, FX_DV2_ENTITY);
+    check_slo(sso, 0);
     assert_int_equal(zr_xml_count_children(sso, ZR_NS_MD, "KeyDescriptor"), 1);
     check_key_descriptor(zr_xml_child(sso, ZR_NS_MD, "KeyDescriptor"), "encryption",
                          cfg->tenants[1].bsn_keys[0].cert);

@@ -399,7 +399,13 @@ static void test_sp_metadata(void **state)
     kd = zr_xml_next(kd, ZR_NS_MD, "KeyDescriptor");
     check_key_descriptor(kd, "encryption", t->bsn_keys[1].cert);
 
-    assert_null(zr_xml_child(sso, ZR_NS_MD, "SingleLogoutService"));
+    /* Logout (issue 5): one SingleLogoutService, HTTP-POST, right before
+     * the ACS (metadata schema order; examples/saml_metadata_dv_for_rd.xml). */
+    assert_int_equal(zr_xml_count_children(sso, ZR_NS_MD, "SingleLogoutService"), 1);
+    xmlNodePtr slo = zr_xml_child(sso, ZR_NS_MD, "SingleLogoutService");
+    assert_attr(slo, "Binding", "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST");
+    assert_attr(slo, "Location", "https://login.example.test/saml/slo");
+    assert_true(zr_xml_is(xmlNextElementSibling(slo), ZR_NS_MD, "AssertionConsumerService"));
     assert_int_equal(zr_xml_count_children(sso, ZR_NS_MD, "AssertionConsumerService"), 1);
     xmlNodePtr acs = zr_xml_child(sso, ZR_NS_MD, "AssertionConsumerService");
     assert_attr(acs, "Binding", "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact");

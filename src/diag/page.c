@@ -1,0 +1,206 @@
+/* The trace as a page (templates/trace.<lang>.html), as a JSON export, and
+ * the lookup with which a portal finds the trace of its own login.
+ * Stable element ids for browser tests: trace-id, trace-client, trace-created,
+ * trace-json, trace-events, event-N (N from 1), event-N-kind. */
+#include "zr/diag.h"
+#include "diag_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/sha.h>
+
+#include "zr/log.h"
+#include "zr/util.h"
+
+typedef struct {
+    const char *kind;
+    const char *nl;
+    const char *en;
+} kind_title_t;
+
+static const kind_title_t kind_titles[] = {
+    {"oidc.authorization_request", "Autorisatieverzoek van het portaal (OIDC)", "Authorization request from the portal (OIDC)"},
+    {"saml.authn_request", "AuthnRequest naar TVS", "AuthnRequest to TVS"},
+    {"saml.artifact", "Artifact terug van TVS", "Artifact back from TVS"},
+    {"saml.artifact_resolve", "ArtifactResolve naar TVS (mutual TLS)", "ArtifactResolve to TVS (mutual TLS)"},
+    {"saml.artifact_response", "ArtifactResponse van TVS", "ArtifactResponse from TVS"},
+    {"saml.validation", "Controle van het antwoord", "Validation of the answer"},
+    {"oidc.authorization_response", "Antwoord aan het portaal", "Answer to the portal"},
+    {"oidc.token", "Code ingewisseld voor tokens", "Code exchanged for tokens"},
+    {NULL, NULL, NULL},
+};
+
+static const char *kind_title(const char *kind, zr_lang_t lang)
+{
+    for (size_t i = 0; kind && kind_titles[i].kind; i++)
+        if (strcmp(kind, kind_titles[i].kind) == 0)
+            return lang == ZR_LANG_EN ? kind_titles[i].en : kind_titles[i].nl;
+    return kind ? kind : "";
+}
+
+static int not_found(zr_http_response_t *resp, zr_lang_t lang)
+{
+    char ref[16];
+    char *t = zr_random_token(9);
+    snprintf(ref, sizeof(ref), "%s", t ? t : "-");
+    free(t);
+    return zr_page_error(resp, 404, lang, "not_found", ref);
+}
+
+/* The events as HTML (escaped here; the template takes it raw). */
+static char *events_html(json_t *events, zr_lang_t lang)
+{
+    zr_buf_t b;
+    size_t i;
+    json_t *ev;
+    zr_buf_init(&b);
+    json_array_foreach(events, i, ev) {
+        const char *kind = json_string_value(json_object_get(ev, "kind"));
+        json_t *data = json_object_get(ev, "data");
+        json_t *rest = json_is_object(data) ? json_deep_copy(data) : NULL;
+        const char *xml = json_string_value(json_object_get(data, "xml"));
+        char *text;
+        zr_buf_printf(&b, "<li id=\"event-%zu\"><h2><span id=\"event-%zu-kind\">", i + 1, i + 1);
+        zr_buf_append_html(&b, kind_title(kind, lang));
+        zr_buf_appends(&b, "</span> <small><code>");
+        zr_buf_append_html(&b, kind ? kind : "");
+        zr_buf_appends(&b, "</code></small></h2><p><time>");
+        zr_buf_append_html(&b, json_string_value(json_object_get(ev, "at")));
+        zr_buf_printf(&b, "</time> (+%lld ms)</p>", (long long)json_integer_value(json_object_get(ev, "offset_ms")));
+        if (rest)
+            json_object_del(rest, "xml");
+        if (rest && json_object_size(rest)) {
+            text = json_dumps(rest, JSON_INDENT(2) | JSON_SORT_KEYS);
+            zr_buf_appends(&b, "<pre class=\"json\">");
+            zr_buf_append_html(&b, text ? text : "");
+            zr_buf_appends(&b, "</pre>");
+            free(text);
+        }
+        if (xml) {
+            zr_buf_appends(&b, "<pre class=\"xml\">");
+            zr_buf_append_html(&b, xml);
+            zr_buf_appends(&b, "</pre>");
+        }
+        zr_buf_appends(&b, "</li>\n");
+        json_decref(rest);
+    }
+    return zr_buf_steal(&b);
+}
+
+static int handle_page(zr_store_t *store, const zr_http_request_t *req, zr_http_response_t *resp, int as_json)
+{
+    const char *id = zr_kv_get(&req->query, "id");
+    char *text = zr_diag_trace_export(store, id), *events = NULL, *html = NULL, *link = NULL, shown[16];
+    zr_kvlist_t vars = {0};
+    json_t *doc = NULL;
+    int rc = 0;
+
+    if (!text) {
+        rc = not_found(resp, req->lang);
+        goto end;
+    }
+    if (as_json) {
+        char disposition[80];
+        zr_http_respond(resp, 200, "application/json", text, strlen(text));
+        snprintf(disposition, sizeof(disposition), "attachment; filename=\"trace-%.8s.json\"", id);
+        zr_http_set_header(resp, "Content-Disposition", disposition);
+        goto end;
+    }
+    doc = json_loads(text, 0, NULL);
+    events = doc ? events_html(json_object_get(doc, "events"), req->lang) : NULL;
+    link = zr_url_encode(id);
+    snprintf(shown, sizeof(shown), "%.8s\xe2\x80\xa6", id);
+    if (!events || !link)
+        goto fail;
+    zr_kv_add(&vars, "title", req->lang == ZR_LANG_EN ? "Login trace" : "Verloop van een inlog");
+    zr_kv_add(&vars, "trace_id", id);
+    zr_kv_add(&vars, "trace_short", shown);
+    zr_kv_add(&vars, "client_id", json_string_value(json_object_get(doc, "client_id")));
+    zr_kv_add(&vars, "created", json_string_value(json_object_get(doc, "created")));
+    zr_kv_add(&vars, "json_url", "/trace.json?id=");
+    zr_kv_add(&vars, "id_param", link);
+    zr_kv_add(&vars, "events", events);
+    html = zr_page_render("trace", req->lang, &vars);
+    if (!html)
+        goto fail;
+    zr_http_respond(resp, 200, NULL, html, strlen(html));
+    goto end;
+fail:
+    rc = not_found(resp, req->lang);
+end:
+    zr_kv_free(&vars);
+    json_decref(doc);
+    free(text);
+    free(events);
+    free(html);
+    free(link);
+    return rc;
+}
+
+/* The client's secret as configured (clear or SHA-256 hex), compared in
+ * constant time. */
+static int client_secret_ok(const zr_client_t *c, const char *secret)
+{
+    uint8_t md[32];
+    char *hex;
+    int ok = 0;
+    if (!c || !secret || c->auth_method != ZR_CLIENT_AUTH_SECRET_BASIC)
+        return 0;
+    if (c->client_secret)
+        return zr_secure_equal(c->client_secret, strlen(c->client_secret), secret, strlen(secret));
+    if (!c->client_secret_sha256)
+        return 0;
+    SHA256((const unsigned char *)secret, strlen(secret), md);
+    hex = zr_hex_encode(md, sizeof(md));
+    ok = hex && strlen(c->client_secret_sha256) == 64 &&
+         zr_secure_equal(hex, 64, c->client_secret_sha256, 64);
+    free(hex);
+    return ok;
+}
+
+static int handle_lookup(zr_store_t *store, const zr_config_t *cfg, const zr_http_request_t *req,
+                         zr_http_response_t *resp)
+{
+    char *secret = NULL, *client_id = zr_diag_basic_auth(req, &secret), *key = NULL, *body = NULL;
+    const char *state = zr_kv_get(&req->form, "state");
+    char id[ZR_DIAG_ID_LEN + 1];
+    json_t *o = NULL;
+
+    if (!client_id || !client_secret_ok(zr_config_find_client(cfg, client_id), secret)) {
+        zr_http_respond_json(resp, 401, "{\"error\":\"invalid_client\"}");
+        zr_http_set_header(resp, "WWW-Authenticate", "Basic realm=\"trace\"");
+        goto end;
+    }
+    if (!state || zr_kv_count(&req->form, "state") != 1 || !(key = zr_diag_state_key(client_id, state)) ||
+        zr_diag_find(store, ZR_DIAG_NS_STATE, key, id) != 0) {
+        zr_http_respond_json(resp, 404, "{\"error\":\"not_found\"}");
+        goto end;
+    }
+    o = json_pack("{s:s}", "trace_id", id);
+    body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    zr_http_respond_json(resp, 200, body ? body : "{}");
+end:
+    if (secret)
+        memset(secret, 0, strlen(secret));
+    free(secret);
+    free(client_id);
+    free(key);
+    free(body);
+    json_decref(o);
+    return 0;
+}
+
+int zr_diag_handle(zr_store_t *store, const zr_config_t *cfg, const zr_http_request_t *req,
+                   zr_http_response_t *resp)
+{
+    if (!zr_diag_enabled(cfg))
+        return not_found(resp, req->lang);
+    if (strcmp(req->path, "/trace") == 0 && strcmp(req->method, "GET") == 0)
+        return handle_page(store, req, resp, 0);
+    if (strcmp(req->path, "/trace.json") == 0 && strcmp(req->method, "GET") == 0)
+        return handle_page(store, req, resp, 1);
+    if (strcmp(req->path, "/trace/lookup") == 0 && strcmp(req->method, "POST") == 0)
+        return handle_lookup(store, cfg, req, resp);
+    return not_found(resp, req->lang);
+}

@@ -1,0 +1,281 @@
+/* Redis as the relay uses it: reachable with its settings (AUTH, db), a
+ * sealed value written and read back through src/store, the round-trip
+ * latency, and the server settings that would lose logins in flight.
+ * CONFIG and INFO go over a connection of our own: the store offers no
+ * such commands, and must not. */
+#include "zr/selftest.h"
+
+#include <hiredis/hiredis.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "zr/store.h"
+#include "zr/util.h"
+
+zr_selftest_status_t zr_selftest_redis_policy_judge(const char *policy, char *finding, size_t flen)
+{
+    if (!policy) {
+        snprintf(finding, flen, "maxmemory-policy unknown: CONFIG is disabled (managed Redis?)");
+        return ZR_SELFTEST_WARN;
+    }
+    if (!strcasecmp(policy, "noeviction")) {
+        snprintf(finding, flen, "maxmemory-policy noeviction: a full Redis refuses new logins, never drops one");
+        return ZR_SELFTEST_OK;
+    }
+    if (!strncasecmp(policy, "volatile-", 9)) {
+        /* Every relay key has a TTL, so volatile-* may still evict them. */
+        snprintf(finding, flen, "maxmemory-policy %s: when memory runs out Redis evicts logins in flight "
+                 "(all relay keys have TTLs)", policy);
+        return ZR_SELFTEST_WARN;
+    }
+    if (!strncasecmp(policy, "allkeys-", 8)) {
+        snprintf(finding, flen, "maxmemory-policy %s evicts live logins, codes and the replay cache", policy);
+        return ZR_SELFTEST_FAIL;
+    }
+    snprintf(finding, flen, "maxmemory-policy %s: unknown policy", policy);
+    return ZR_SELFTEST_WARN;
+}
+
+zr_selftest_status_t zr_selftest_redis_maxmemory_judge(long long maxmemory, char *finding, size_t flen)
+{
+    if (maxmemory <= 0) {
+        snprintf(finding, flen, "maxmemory 0 (no limit; the machine's memory is the limit)");
+        return ZR_SELFTEST_OK;
+    }
+    /* A login in flight is a few KiB (sealed, in several keys). */
+    if (maxmemory < 16LL * 1024 * 1024) {
+        snprintf(finding, flen, "maxmemory %lld bytes: room for only a few thousand logins in flight", maxmemory);
+        return ZR_SELFTEST_WARN;
+    }
+    snprintf(finding, flen, "maxmemory %lld MiB", maxmemory / (1024 * 1024));
+    return ZR_SELFTEST_OK;
+}
+
+/* The value of "name:" in INFO text, copied into out; 0 when present. */
+static int info_field(const char *info, const char *name, char *out, size_t outlen)
+{
+    size_t nlen = strlen(name);
+    for (const char *p = info; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        if (!strncmp(p, name, nlen) && p[nlen] == ':') {
+            size_t len = strcspn(p + nlen + 1, "\r\n");
+            if (len >= outlen)
+                len = outlen - 1;
+            memcpy(out, p + nlen + 1, len);
+            out[len] = '\0';
+            return 0;
+        }
+    }
+    return -1;
+}
+
+zr_selftest_status_t zr_selftest_redis_persistence_judge(const char *info, char *finding, size_t flen)
+{
+    char aof[16] = "", rdb_status[16] = "", aof_status[16] = "", changes[32] = "", saves[32] = "";
+    int has_aof, has_rdb;
+    if (!info || info_field(info, "aof_enabled", aof, sizeof(aof)) != 0) {
+        snprintf(finding, flen, "persistence unknown (INFO persistence refused)");
+        return ZR_SELFTEST_SKIP;
+    }
+    info_field(info, "rdb_last_bgsave_status", rdb_status, sizeof(rdb_status));
+    info_field(info, "aof_last_write_status", aof_status, sizeof(aof_status));
+    info_field(info, "rdb_changes_since_last_save", changes, sizeof(changes));
+    info_field(info, "rdb_saves", saves, sizeof(saves));
+    if (!strcmp(rdb_status, "err") || !strcmp(aof_status, "err")) {
+        snprintf(finding, flen, "the last %s failed: Redis may refuse writes (stop-writes-on-bgsave-error)",
+                 !strcmp(aof_status, "err") ? "AOF write" : "RDB save");
+        return ZR_SELFTEST_WARN;
+    }
+    has_aof = !strcmp(aof, "1");
+    /* INFO does not say whether `save` rules exist; a save seen says RDB is used. */
+    has_rdb = saves[0] && strcmp(saves, "0") != 0;
+    if (has_aof || has_rdb)
+        snprintf(finding, flen, "persistence on (%s%s%s): logins in flight survive a Redis restart",
+                 has_aof ? "AOF" : "", has_aof && has_rdb ? " + " : "", has_rdb ? "RDB" : "");
+    else
+        snprintf(finding, flen, "no persistence seen (AOF off, no RDB save yet): a Redis restart ends the logins "
+                 "in flight (at most 15 minutes' worth); acceptable, nothing else is kept");
+    return ZR_SELFTEST_OK;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+double zr_selftest_median(const double *values, size_t n)
+{
+    double *v, m;
+    if (!n || !(v = malloc(n * sizeof(*v))))
+        return 0;
+    memcpy(v, values, n * sizeof(*v));
+    qsort(v, n, sizeof(*v), cmp_double);
+    m = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    free(v);
+    return m;
+}
+
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* A command whose reply must not be an error; NULL otherwise (why in err). */
+static redisReply *command(redisContext *c, char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    redisReply *reply;
+    va_start(ap, fmt);
+    reply = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    if (!reply) {
+        snprintf(err, errlen, "%s", c->errstr[0] ? c->errstr : "no answer");
+        return NULL;
+    }
+    if (reply->type == REDIS_REPLY_ERROR) {
+        /* The first word only (NOAUTH, WRONGPASS, ...): the rest may echo input. */
+        snprintf(err, errlen, "%.*s", (int)strcspn(reply->str ? reply->str : "error", " "),
+                 reply->str ? reply->str : "error");
+        freeReplyObject(reply);
+        return NULL;
+    }
+    return reply;
+}
+
+static const char *target(const zr_redis_config_t *rc, char *out, size_t len)
+{
+    if (rc->unix_socket)
+        snprintf(out, len, "unix:%s", rc->unix_socket);
+    else
+        snprintf(out, len, "%s:%d", rc->host ? rc->host : "127.0.0.1", rc->port > 0 ? rc->port : 6379);
+    return out;
+}
+
+/* Writes, reads back and deletes one sealed value the way logins do. */
+static void store_round_trip(const zr_config_t *cfg, zr_selftest_report_t *r)
+{
+    char err[256] = "", *value = NULL, *name = zr_random_token(16);
+    size_t len = 0;
+    zr_store_t *s = zr_store_open(&cfg->redis, err, sizeof(err));
+    zr_store_status_t st = ZR_STORE_INVALID;
+    if (!s || !name) {
+        zr_selftest_add(r, ZR_SELFTEST_FAIL, "redis-store", "fix redis.* in the configuration", "%s",
+                        err[0] ? err : "out of memory");
+        goto end;
+    }
+    st = zr_store_put(s, "selftest", name, "1", 1, 10);
+    if (st == ZR_STORE_OK)
+        st = zr_store_get(s, "selftest", name, &value, &len);
+    if (st == ZR_STORE_OK && (len != 1 || value[0] != '1'))
+        st = ZR_STORE_CORRUPT;
+    if (st == ZR_STORE_OK)
+        st = zr_store_del(s, "selftest", name);
+    if (st == ZR_STORE_OK)
+        zr_selftest_add(r, ZR_SELFTEST_OK, "redis-store", NULL,
+                        "a sealed value written, read back and deleted through the relay's store");
+    else
+        zr_selftest_add(r, ZR_SELFTEST_FAIL, "redis-store",
+                        "Redis takes commands but not the relay's writes: check it is a primary (not a replica), "
+                        "has memory left and is not refusing writes after a failed save",
+                        "write/read/delete through the relay's store failed: %s", zr_store_status_name(st));
+end:
+    free(value);
+    free(name);
+    zr_store_close(s);
+}
+
+void zr_selftest_redis(const zr_config_t *cfg, const zr_selftest_opts_t *opts, zr_selftest_report_t *r)
+{
+    const zr_redis_config_t *rc = &cfg->redis;
+    int timeout_ms = rc->timeout_ms > 0 ? rc->timeout_ms : 500, pings = opts->redis_pings > 0 ? opts->redis_pings : 10;
+    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+    char where[300], err[256] = "", finding[512];
+    double *lat = calloc((size_t)pings, sizeof(*lat)), t0, median;
+    redisContext *c = NULL;
+    redisReply *reply = NULL, *reply2 = NULL;
+    zr_selftest_status_t st;
+    const char *policy = NULL;
+
+    target(rc, where, sizeof(where));
+    c = rc->unix_socket ? redisConnectUnixWithTimeout(rc->unix_socket, tv)
+                        : redisConnectWithTimeout(rc->host ? rc->host : "127.0.0.1", rc->port > 0 ? rc->port : 6379, tv);
+    if (!c || c->err || !lat) {
+        zr_selftest_add(r, ZR_SELFTEST_FAIL, "redis", "start Redis or fix redis.host/port/unix_socket (and the firewall)",
+                        "cannot connect to %s: %s", where, c && c->err ? c->errstr : "out of memory");
+        goto end;
+    }
+    redisSetTimeout(c, tv);
+    if (rc->password && (reply = command(c, err, sizeof(err), "AUTH %s", rc->password)) == NULL) {
+        zr_selftest_add(r, ZR_SELFTEST_FAIL, "redis", "set redis.password to Redis's requirepass (or ACL user password)",
+                        "%s: AUTH refused (%s)", where, err);
+        goto end;
+    }
+    freeReplyObject(reply);
+    reply = NULL;
+    if (rc->db > 0 && (reply = command(c, err, sizeof(err), "SELECT %d", rc->db)) == NULL) {
+        zr_selftest_add(r, ZR_SELFTEST_FAIL, "redis", "fix redis.db", "%s: SELECT %d refused (%s)", where, rc->db, err);
+        goto end;
+    }
+    freeReplyObject(reply);
+    reply = NULL;
+    for (int i = 0; i < pings; i++) {
+        t0 = mono_ms();
+        if (!(reply = command(c, err, sizeof(err), "PING"))) {
+            zr_selftest_add(r, ZR_SELFTEST_FAIL, "redis",
+                            err[0] == 'N' ? "set redis.password: this Redis requires AUTH" : "check Redis's log",
+                            "%s: PING failed (%s)", where, err);
+            goto end;
+        }
+        lat[i] = mono_ms() - t0;
+        freeReplyObject(reply);
+        reply = NULL;
+    }
+    median = zr_selftest_median(lat, (size_t)pings);
+    /* Every login makes a handful of round trips. */
+    zr_selftest_add(r, median > 20.0 ? ZR_SELFTEST_WARN : ZR_SELFTEST_OK, "redis",
+                    "put Redis close to the relay (same data centre); every login makes several round trips",
+                    "%s reachable%s, latency median %.2f ms (%d PINGs)", where, rc->password ? ", AUTH ok" : "",
+                    median, pings);
+    if (!rc->password && cfg->environment == ZR_ENV_PRODUCTION)
+        zr_selftest_add(r, ZR_SELFTEST_WARN, "redis", "set requirepass in Redis and redis.password here",
+                        "%s accepts commands without a password", where);
+    store_round_trip(cfg, r);
+
+    /* Managed Redis often disables CONFIG: then the settings are unknown. */
+    reply = command(c, err, sizeof(err), "CONFIG GET maxmemory-policy");
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 && reply->element[1]->str)
+        policy = reply->element[1]->str;
+    st = zr_selftest_redis_policy_judge(policy, finding, sizeof(finding));
+    zr_selftest_add(r, st, "redis-eviction",
+                    st == ZR_SELFTEST_FAIL || policy
+                        ? "set `maxmemory-policy noeviction` (redis.conf, or CONFIG SET and CONFIG REWRITE)"
+                        : "make sure the provider's eviction policy is noeviction (or volatile-*)",
+                    "%s", finding);
+    if (policy) {
+        reply2 = command(c, err, sizeof(err), "CONFIG GET maxmemory");
+        if (reply2 && reply2->type == REDIS_REPLY_ARRAY && reply2->elements == 2 && reply2->element[1]->str) {
+            st = zr_selftest_redis_maxmemory_judge(strtoll(reply2->element[1]->str, NULL, 10), finding,
+                                                   sizeof(finding));
+            zr_selftest_add(r, st, "redis-maxmemory", "raise maxmemory (or set 0 and size the machine)", "%s",
+                            finding);
+        }
+    }
+    freeReplyObject(reply);
+    reply = command(c, err, sizeof(err), "INFO persistence");
+    st = zr_selftest_redis_persistence_judge(reply && reply->type == REDIS_REPLY_STRING ? reply->str : NULL, finding,
+                                             sizeof(finding));
+    zr_selftest_add(r, st, "redis-persistence", "look at Redis's log: its last save failed", "%s", finding);
+end:
+    freeReplyObject(reply);
+    freeReplyObject(reply2);
+    if (c)
+        redisFree(c);
+    free(lat);
+}

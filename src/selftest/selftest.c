@@ -1,0 +1,52 @@
+/* The self-test run: the configuration first (nothing else can be judged
+ * without it), then the checks in the order a login meets them. */
+#include "zr/selftest.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "zr/log.h"
+#include "zr/xml.h"
+
+/* What to do about a configuration error, by what it says. */
+static const char *config_advice(const char *line)
+{
+    if (strstr(line, "expired on") || strstr(line, "not valid before"))
+        return "renew the certificate named here, configure it and (SAML keys) send new metadata to DICTU";
+    if (strstr(line, "does not belong to the certificate"))
+        return "point key: at the private key of this certificate (or cert: at the key's certificate)";
+    return "fix this line; `zorgrelay check-config CONFIG` lists the same errors";
+}
+
+void zr_selftest_run(const char *config_path, const zr_selftest_opts_t *opts, zr_selftest_report_t *r)
+{
+    zr_config_errors_t errs = {0};
+    zr_config_t *cfg;
+    zr_selftest_opts_t o = *opts;
+    int xml_up = 0;
+
+    cfg = zr_config_load(config_path, &errs);
+    if (!cfg) {
+        for (size_t i = 0; i < errs.count; i++)
+            zr_selftest_add(r, ZR_SELFTEST_FAIL, "configuration", config_advice(errs.lines[i]), "%s", errs.lines[i]);
+        if (!errs.count)
+            zr_selftest_add(r, ZR_SELFTEST_FAIL, "configuration", "check the file", "%s cannot be loaded",
+                            config_path);
+        goto end;
+    }
+    zr_selftest_add(r, ZR_SELFTEST_OK, "configuration", NULL, "%s valid (environment %s, %zu care provider(s), %zu client(s))",
+                    config_path, zr_environment_name(cfg->environment), cfg->tenant_count, cfg->client_count);
+    zr_selftest_certificates(cfg, &o, r);
+    if ((xml_up = zr_xml_init() == 0) == 0)
+        zr_selftest_add(r, ZR_SELFTEST_FAIL, "sp-metadata", "report this as a bug", "xmlsec could not start");
+    else
+        zr_selftest_sp_metadata(cfg, &o, r);
+    zr_selftest_tvs(cfg, &o, r);
+    zr_selftest_redis(cfg, &o, r);
+    zr_selftest_discovery(cfg, &o, r);
+end:
+    if (xml_up)
+        zr_xml_shutdown();
+    zr_config_free(cfg);
+    zr_config_errors_free(&errs);
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The pages people see (issue 5 §6) in a real browser: headless Chromium
+# (Debian's chromium) driven by playwright-core walks the demo logins and
+# every error page a person can reach, in Dutch and English, and checks each
+# page with axe-core (tests/browser/walk.mjs). The example portal
+# (examples/portal) is the OIDC client.
+#
+# Needs chromium, nodejs and npm (scripts/install-deps installs them); the npm
+# packages (exact versions, tests/browser/package-lock.json) are installed
+# with `npm ci` into the build directory; no browser is ever downloaded.
+# ZR_SCREENSHOTS=1 also writes docs/screenshots/*.png (see docs/pages.md).
+source "$(dirname "$0")/lib.sh"
+
+zr_browser_setup
+
+zr_pki
+zr_start_redis
+zr_write_config
+# The example portal on a free port instead of the demo's 8000.
+PORTAL_PORT=$(zr_free_port)
+sed -i "s#http://localhost:8000#http://localhost:$PORTAL_PORT#g" "$ZR_CONFIG"
+zr_start_mock_tvs
+zr_start_mock_dezi
+zr_start_relay
+$PY "$ZR_SOURCE_DIR/examples/portal/portal.py" --issuer "$ISSUER" --client-id demo-portal \
+  --client-secret demo-portal-secret --port "$PORTAL_PORT" >"$ZR_TMP/portal.log" 2>&1 &
+ZR_PIDS+=("$!")
+zr_wait_port "$PORTAL_PORT"
+
+# Accept-Language (RFC 9110 §12.5.4): q-values decide; Dutch by default.
+page_lang() {
+  curl -s -H "Accept-Language: $1" "$ISSUER/no-such-page" | sed -n 's/.*<html lang="\([a-z]*\)">.*/\1/p' | head -1
+}
+zr_check "Accept-Language en-US,en;q=0.9,nl;q=0.8 -> en" "$(page_lang 'en-US,en;q=0.9,nl;q=0.8')" "en"
+zr_check "Accept-Language nl;q=1, en;q=0.5 -> nl" "$(page_lang 'nl;q=1, en;q=0.5')" "nl"
+zr_check "Accept-Language nl;q=0.2, en;q=0.7 -> en" "$(page_lang 'nl;q=0.2, en;q=0.7')" "en"
+zr_check "Accept-Language de -> nl (default)" "$(page_lang 'de')" "nl"
+zr_check "no Accept-Language -> nl" "$(curl -s "$ISSUER/no-such-page" | grep -c '<html lang="nl">')" "1"
+
+SHOTS=""
+if [ "${ZR_SCREENSHOTS:-0}" = 1 ]; then
+  SHOTS="$ZR_SOURCE_DIR/docs/screenshots"
+fi
+if ZR_PORTAL="http://localhost:$PORTAL_PORT" ZR_RELAY="$ISSUER" ZR_TVS="http://localhost:$TVS_PORT" \
+   ZR_DEZI="http://localhost:$DEZI_PORT" ZR_CHROMIUM="$CHROMIUM" ZR_SCREENSHOTS="$SHOTS" \
+   timeout 240 "$NODE" "$WALK_DIR/walk.mjs"; then
+  zr_check "browser walk (tests/browser/walk.mjs)" ok ok
+else
+  zr_check "browser walk (tests/browser/walk.mjs)" failed ok
+fi
+
+# The pages zr_oidc_authorize_finish shows after the login speak the
+# browser's language too (from Accept-Language at /authorize): a login whose
+# portal lost its return address during the login (a reload) ends on
+# "Unknown website or app" in English. curl plays the browser.
+EN='Accept-Language: en-US,en;q=0.9,nl;q=0.8'
+JAR="$ZR_TMP/en-jar"
+field() { sed -n "s/.*name=\"$1\" value=\"\([^\"]*\)\".*/\1/p" | head -1; }
+autopost=$(curl -s -c "$JAR" -b "$JAR" -H "$EN" "$ISSUER/authorize?response_type=code&scope=openid&client_id=demo-portal&redirect_uri=http://localhost:$PORTAL_PORT/callback&state=st&nonce=no&login_method=patient&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256")
+tvs_page=$(curl -s -H "$EN" --data-urlencode "SAMLRequest=$(field SAMLRequest <<<"$autopost")" \
+  --data-urlencode "RelayState=$(field RelayState <<<"$autopost")" "http://localhost:$TVS_PORT/kvs/rd/request_authentication")
+handle=$(field handle <<<"$tvs_page")
+zr_check "curl login: at the mock TVS" "$([ -n "$handle" ] && echo yes)" "yes"
+sed -i "s#http://localhost:$PORTAL_PORT/callback#http://localhost:$PORTAL_PORT/callback-moved#" "$ZR_CONFIG"
+reloads=$(grep -c 'generation .* in use' "$ZR_TMP/relay.log" || true)
+kill -HUP "$RELAY_PID"
+for i in $(seq 1 100); do
+  [ "$(grep -c 'generation .* in use' "$ZR_TMP/relay.log" || true)" -gt "$reloads" ] && break
+  sleep 0.1
+done
+acs=$(curl -s -o /dev/null -w '%{redirect_url}' -H "$EN" -d "handle=$handle" -d identity=0 "http://localhost:$TVS_PORT/kvs/rd/choose")
+code=$(curl -s -o "$ZR_TMP/finish.html" -w '%{http_code}' -b "$JAR" -H "$EN" "$acs")
+zr_check "after the login, return address gone: 400" "$code" "400"
+zr_check "... the page in English (the browser's language at /authorize)" \
+  "$(grep -c '<html lang="en">' "$ZR_TMP/finish.html")/$(grep -q 'Unknown website or app' "$ZR_TMP/finish.html" && echo yes)" "1/yes"
+zr_done

@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# The guided pre-production test run (issue 5 §3) and the SAML trace (§4),
+# end to end: the relay with `trace:` on, the mock TVS, and `zorgrelay
+# preprod-test`, with a script playing the tester (python3 + requests: it
+# follows the test client's pages, logs in at the mock TVS with the identity
+# each scenario asks for). preprod-test is killed and restarted half-way,
+# once even while a login is at TVS; the results must survive. The report,
+# the trace export and a Redis dump must hold no unmasked test BSN.
+source "$(dirname "$0")/lib.sh"
+zr_pki
+zr_start_redis
+zr_write_config
+
+LIFETIME=4
+zr_preprod_config "$LIFETIME"
+
+zr_start_mock_tvs
+zr_start_relay
+
+start_pp() { zr_start_preprod; }
+
+# The tester, scripted. Usage: tester.py BASE ACTION SCENARIO [IDENTITY] -> JSON
+cat > "$ZR_TMP/tester.py" <<'EOF'
+import json, sys, time, urllib.parse, html
+sys.path.insert(0, sys.argv[1])
+from e2e_login import forms_of, submit
+import requests
+
+base, action, scenario = sys.argv[2], sys.argv[3], sys.argv[4]
+identity = sys.argv[5] if len(sys.argv) > 5 else None
+jar = sys.argv[6] if len(sys.argv) > 6 else None
+out = {}
+b = requests.Session()
+
+def status_of(page):
+    import re
+    m = re.search(r'id="scenario-status" data-status="([a-z_]+)"', page)
+    return m.group(1) if m else None
+
+def follow(r, limit=12):
+    """Follows redirects and auto-submitting forms (SAML POST binding) like a browser."""
+    for _ in range(limit):
+        if r.status_code in (301, 302, 303):
+            loc = urllib.parse.urljoin(r.url, r.headers["Location"])
+            if "/saml/acs" in loc:
+                out["acs_url"] = loc
+            r = b.get(loc, allow_redirects=False, timeout=30)
+            continue
+        forms = forms_of(r.text) if r.status_code == 200 else []
+        if forms and any(n in ("SAMLRequest", "SAMLResponse") for n, _ in forms[0]["fields"]):
+            r = submit(b, r.url, forms[0])
+            continue
+        break
+    return r
+
+def scenario_page():
+    return b.get(base + "/scenario?s=" + scenario, timeout=10)
+
+if action == "login":
+    wait = float(sys.argv[7]) if len(sys.argv) > 7 else 0
+    r = b.post(base + "/start", data={"s": scenario}, allow_redirects=True, timeout=10)
+    link = [l for l in __import__("re").findall(r'id="login-link" href="([^"]+)"', r.text)]
+    if not link:
+        print(json.dumps({"error": "no login link", "status": status_of(r.text)})); sys.exit(0)
+    r = b.get(html.unescape(link[0]), allow_redirects=False, timeout=20)
+    r = follow(r)                                   # relay -> auto-POST -> mock TVS login page
+    if action == "login" and identity == "@stop":  # leave the tester at TVS (restart test)
+        json.dump({"tvs_page": r.url, "cookies": b.cookies.get_dict(), "html": r.text}, open(jar, "w"))
+        print(json.dumps({"stopped_at_tvs": True})); sys.exit(0)
+    picker = None
+    for f in forms_of(r.text):
+        for btn in f["buttons"]:
+            if identity.lower() in (btn["text"] + " " + (btn["value"] or "")).lower():
+                picker = (f, btn)
+    if not picker:
+        print(json.dumps({"error": "identity not on the TVS page", "body": r.text[:300]})); sys.exit(0)
+    if wait:
+        time.sleep(wait)
+    r = submit(b, r.url, picker[0], picker[1])
+    r = follow(r)
+    out["final_url"] = r.url
+    out["final_status"] = r.status_code
+    out["status"] = status_of(r.text) if r.url.startswith(base) else None
+    if jar:
+        json.dump({"acs_url": out.get("acs_url"), "cookies": b.cookies.get_dict()}, open(jar, "w"))
+elif action == "resume":                            # finish a login left at TVS, after a restart
+    saved = json.load(open(jar))
+    b.cookies.update(saved["cookies"])
+    for f in forms_of(saved["html"]):
+        for btn in f["buttons"]:
+            if identity.lower() in (btn["text"] + " " + (btn["value"] or "")).lower():
+                r = submit(b, saved["tvs_page"], f, btn)
+                r = follow(r)
+                out["status"] = status_of(r.text)
+                break
+        if "status" in out:
+            break
+elif action == "replay":                            # the same artifact again, same browser
+    saved = json.load(open(jar))
+    b.cookies.update(saved["cookies"])
+    r = b.get(saved["acs_url"], allow_redirects=False, timeout=20)
+    out["replay_http"] = r.status_code
+    out["replay_redirect"] = r.headers.get("Location", "")[:40]
+elif action == "check":
+    r = b.post(base + "/check", data={"s": scenario}, allow_redirects=True, timeout=30)
+    out["status"] = status_of(r.text)
+elif action == "logout":
+    # log in first, then press Log out, follow the relay (and TVS) back
+    r = b.post(base + "/start", data={"s": scenario}, allow_redirects=True, timeout=10)
+    out["start_status"] = status_of(r.text)
+    link = __import__("re").findall(r'id="login-link" href="([^"]+)"', r.text)
+    if link:
+        r = follow(b.get(html.unescape(link[0]), allow_redirects=False, timeout=20))
+        for f in forms_of(r.text):
+            for btn in f["buttons"]:
+                if identity.lower() in (btn["text"] + " " + (btn["value"] or "")).lower():
+                    r = follow(submit(b, r.url, f, btn))
+                    break
+        out["after_login"] = status_of(r.text)
+        if 'id="logout-button"' in r.text:
+            r = follow(b.post(base + "/logout", data={"s": scenario}, allow_redirects=False, timeout=20))
+            out["final_url"] = r.url[:60]
+    out["status"] = status_of(scenario_page().text)
+elif action == "page":
+    r = scenario_page()
+    out["status"] = status_of(r.text)
+    out["html"] = r.text
+print(json.dumps(out))
+EOF
+T() { $PY "$ZR_TMP/tester.py" "$ZR_SOURCE_DIR/tests/integration" "$PP_BASE" "$@"; }
+
+start_pp
+idx=$(curl -s "$PP_BASE/")
+zr_check "index lists login-substantial" "$(grep -c 'id="scenario-login-substantial"' <<<"$idx")" "1"
+zr_check "index lists every scenario" "$(grep -o 'id="status-[a-z-]*"' <<<"$idx" | wc -l)" "9"
+
+# 1. A login per configured level (basic, substantial, high).
+out=$(T login login-basic "DigiD Basis")
+zr_check "login-basic passed" "$(zr_json "$out" 'd.get("status")')" "passed"
+out=$(T login login-substantial "DigiD Substantieel" "$ZR_TMP/jar-sub.json")
+zr_check "login-substantial passed" "$(zr_json "$out" 'd.get("status")')" "passed"
+
+# 2. Restart half-way: kill (hard) and start again; results are still there.
+kill -9 "$PP_PID"; wait "$PP_PID" 2>/dev/null || true
+start_pp
+out=$(T page login-substantial)
+zr_check "after a hard restart: login-substantial still passed" "$(zr_json "$out" 'd.get("status")')" "passed"
+
+# 3. Restart while the tester is at TVS: the attempt is finished afterwards.
+out=$(T login login-high "@stop" "$ZR_TMP/jar-high.json")
+zr_check "login-high: tester waiting at TVS" "$(zr_json "$out" 'd.get("stopped_at_tvs")')" "True"
+kill -TERM "$PP_PID"; wait "$PP_PID" 2>/dev/null || true
+start_pp
+out=$(T resume login-high "DigiD Hoog" "$ZR_TMP/jar-high.json")
+zr_check "login-high finished after a restart mid-login" "$(zr_json "$out" 'd.get("status")')" "passed"
+
+# 4. Cancel, too low, Machtigen.
+out=$(T login cancel "Annuleren")
+zr_check "cancel passed" "$(zr_json "$out" 'd.get("status")')" "passed"
+out=$(T login loa-too-low "DigiD Substantieel")
+zr_check "loa-too-low passed (high requested, substantial given)" "$(zr_json "$out" 'd.get("status")')" "passed"
+out=$(T login machtigen "Ouder voor kind")
+zr_check "machtigen passed" "$(zr_json "$out" 'd.get("status")')" "passed"
+
+# 5. Expired session: wait at TVS past the relay's session lifetime.
+out=$(T login session-expired "DigiD Substantieel" "" $((LIFETIME + 2)))
+zr_check "session-expired: browser stays at the relay's page" "$(zr_json "$out" 'd.get("status")')" "None"
+out=$(T check session-expired)
+zr_check "session-expired passed (seen in the trace)" "$(zr_json "$out" 'd.get("status")')" "passed"
+
+# 6. Artifact replay: log in, then present the same artifact again.
+out=$(T login artifact-replay "DigiD Substantieel" "$ZR_TMP/jar-replay.json")
+zr_check "artifact-replay: first login, waiting for the replay" "$(zr_json "$out" 'd.get("status")')" "waiting"
+out=$(T replay artifact-replay "" "$ZR_TMP/jar-replay.json")
+zr_check "replayed artifact: relay answers with a page, no code" "$(zr_json "$out" 'd.get("replay_http")')" "400"
+out=$(T check artifact-replay)
+zr_check "artifact-replay passed" "$(zr_json "$out" 'd.get("status")')" "passed"
+
+# 7. Logout (RP-initiated) when the relay offers it, else 'not available'.
+out=$(T logout logout "DigiD Substantieel")
+lo=$(zr_json "$out" 'd.get("status")')
+if curl -s "$ISSUER/.well-known/openid-configuration" | grep -q end_session_endpoint; then
+  zr_check "logout passed (end_session_endpoint offered)" "$lo" "passed"
+else
+  zr_check "logout not available (no end_session_endpoint)" "$lo" "not_available"
+fi
+
+# 8. The report.
+kill -TERM "$PP_PID"; wait "$PP_PID" 2>/dev/null || true
+R="$REPORT/preprod-report.json"
+zr_check "report: JSON and Markdown written" "$([ -s "$R" ] && [ -s "$REPORT/preprod-report.md" ] && echo yes)" "yes"
+rep=$(cat "$R")
+zr_check "report: every item passed or not available" \
+  "$(zr_json "$rep" 'all(i["status"] in ("passed", "not_available") for i in d["items"])')" "True"
+zr_check "report: complete" "$(zr_json "$rep" 'd["summary"]["complete"]')" "True"
+zr_check "report: names DICTU's checklist" "$(zr_json "$rep" '"Checklist testen" in d["checklist"]')" "True"
+zr_check "report: masked BSN of the substantial login" \
+  "$(zr_json "$rep" '[i for i in d["items"] if i["scenario"]=="login-substantial"][0]["result"]["bsn"]')" "******019"
+zr_check "report: LoA reached (acr) of login-high" \
+  "$(zr_json "$rep" '[i for i in d["items"] if i["scenario"]=="login-high"][0]["result"]["acr"]')" "http://eidas.europa.eu/LoA/high"
+zr_check "report: SAML status codes of the cancel" \
+  "$(zr_json "$rep" '[i for i in d["items"] if i["scenario"]=="cancel"][0]["result"]["saml_status_codes"][-1].endswith("AuthnFailed")')" "True"
+zr_check "report: SAML message IDs recorded" \
+  "$(zr_json "$rep" 'bool([i for i in d["items"] if i["scenario"]=="login-basic"][0]["result"]["saml_message_ids"]["Assertion"]["ID"])')" "True"
+zr_check "report: representation of the Machtigen login" \
+  "$(zr_json "$rep" '[i for i in d["items"] if i["scenario"]=="machtigen"][0]["result"]["represents"]["bsn"]')" "******056"
+zr_check "report: subject types from TVS" \
+  "$(zr_json "$rep" '[i for i in d["items"] if i["scenario"]=="machtigen"][0]["result"]["subject_types"]')" \
+  '["urn:nl-eid-gdi:1.0:id:legacy-BSN", "urn:nl-eid-gdi:1.0:id:legacy-BSN"]'
+zr_check "report: timings" "$(zr_json "$rep" '[i for i in d["items"] if i["scenario"]=="login-basic"][0]["result"]["login_ms"] > 0')" "True"
+
+# 9. The trace: page and export, masked; never an unmasked test BSN.
+TID=$(zr_json "$rep" '[i for i in d["items"] if i["scenario"]=="machtigen"][0]["result"]["trace_id"]')
+curl -s "$ISSUER/trace.json?id=$TID" > "$ZR_TMP/trace.json"
+curl -s "$ISSUER/trace?id=$TID" > "$ZR_TMP/trace.html"
+tr=$(cat "$ZR_TMP/trace.json")
+zr_check "trace: events in order" "$(zr_json "$tr" '[e["kind"] for e in d["events"]]')" \
+  '["oidc.authorization_request", "saml.authn_request", "saml.artifact", "saml.artifact_resolve", "saml.artifact_response", "saml.validation", "oidc.authorization_response", "oidc.token"]'
+zr_check "trace: AuthnRequest signature shortened" "$(zr_json "$tr" '"chars)</ds:SignatureValue>" in d["events"][1]["data"]["xml"]')" "True"
+zr_check "trace: CipherValue shortened" "$(zr_json "$tr" '"chars)</xenc:CipherValue>" in d["events"][4]["data"]["xml"]')" "True"
+zr_check "trace: masked subjects in the validation" "$(zr_json "$tr" 'd["events"][5]["data"]["subject"]["legal"]["value"]')" "******056"
+zr_check "trace: token exchange without code or token" "$(zr_json "$tr" 'd["events"][7]["data"]["request"]["code"].startswith("sha256:")')" "True"
+zr_check "trace page: rendered with stable ids" "$(grep -c 'id="event-8"' "$ZR_TMP/trace.html")" "1"
+zr_check "trace: unknown id -> 404" "$(curl -s -o /dev/null -w '%{http_code}' "$ISSUER/trace?id=0123456789abcdef0123456789abcdef")" "404"
+zr_check "trace lookup: wrong secret -> 401" \
+  "$(curl -s -o /dev/null -w '%{http_code}' -u zorgrelay-preprod-test:wrong -d state=x "$ISSUER/trace/lookup")" "401"
+
+leaks=0
+redis-cli -p "$REDIS_PORT" SAVE >/dev/null
+for bsn in 999990019 999990020 999990032 999990044 999990056; do
+  for f in "$ZR_TMP/trace.json" "$ZR_TMP/trace.html" "$R" "$REPORT/preprod-report.md" "$STATE" \
+           "$ZR_TMP/redis/dump.rdb" "$ZR_TMP/relay.log" "$ZR_TMP/preprod.log"; do
+    grep -qa "$bsn" "$f" && { echo "BSN $bsn in $f" >&2; leaks=$((leaks+1)); }
+  done
+done
+for f in "$ZR_TMP/relay.log" "$ZR_TMP/preprod.log"; do
+  grep -q "$TID" "$f" && { echo "a full trace id in $f" >&2; leaks=$((leaks+1)); }
+done
+grep -q "$SECRET" "$STATE" "$R" "$ZR_TMP/relay.log" "$ZR_TMP/preprod.log" && { echo "client secret leaked" >&2; leaks=$((leaks+1)); }
+zr_check "no unmasked BSN, full trace id or secret in exports, report, state, Redis dump, logs" "$leaks" "0"
+zr_check "the exports did hold masked BSNs (test is meaningful)" "$(grep -c '\*\*\*\*\*\*056' "$ZR_TMP/trace.json")" "1"
+
+# 10. Production refuses both sections, each with one line naming the key.
+sed -e 's/environment: development/environment: production/' "$ZR_CONFIG" > "$ZR_TMP/prod.yaml"
+errs=$("$ZR_BIN" check-config "$ZR_TMP/prod.yaml" 2>&1 || true)
+zr_check "production: trace.enabled refused" "$(grep -c 'trace.enabled: tracing is refused in production' <<<"$errs")" "1"
+zr_check "production: preprod_test refused" "$(grep -c 'preprod_test: the pre-production test client is refused in production' <<<"$errs")" "1"
+zr_check "preprod-test refuses production" "$("$ZR_BIN" preprod-test "$ZR_TMP/prod.yaml" >/dev/null 2>&1; echo $?)" "1"
+
+zr_done

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# `zorgrelay selftest` (issue 5 §2) against a good installation (all ok,
+# exit 0, --json parses) and broken ones: an expired certificate, a key that
+# does not belong to its certificate, Redis evicting live sessions
+# (allkeys-lru), TVS's artifact endpoint closed, and a mock TVS whose Date is
+# 600 s off. Each broken one must name its FAIL line and exit 1.
+source "$(dirname "$0")/lib.sh"
+zr_pki
+zr_start_redis
+zr_write_config
+zr_start_mock_tvs
+MOCK_PID=${ZR_PIDS[-1]}
+zr_start_mock_dezi
+
+# selftest CONFIG [args] -> $OUT (stdout), $RC
+selftest() {
+  set +e
+  OUT=$("$ZR_BIN" selftest "$@" 2>>"$ZR_TMP/selftest.log")
+  RC=$?
+  set -e
+}
+has_line() { echo "$OUT" | grep -cE "$1" || true; }
+
+# A certificate for KEY issued by the test CA with explicit validity (openssl
+# ca, because OpenSSL 3.0's req/x509 cannot set notBefore/notAfter).
+# mk_cert KEY OUT STARTDATE ENDDATE
+mk_cert() {
+  local d="$ZR_TMP/ca"
+  mkdir -p "$d/new"
+  [ -f "$d/index.txt" ] || : >"$d/index.txt"
+  openssl rand -hex 8 >"$d/serial"
+  cat >"$d/ca.cnf" <<EOF
+[ca]
+default_ca = x
+[x]
+dir = $d
+database = \$dir/index.txt
+new_certs_dir = \$dir/new
+serial = \$dir/serial
+default_md = sha256
+policy = p
+unique_subject = no
+email_in_dn = no
+copy_extensions = none
+[p]
+countryName = optional
+organizationName = optional
+serialNumber = optional
+commonName = supplied
+[ext]
+basicConstraints = critical, CA:false
+keyUsage = critical, digitalSignature, nonRepudiation
+EOF
+  openssl req -new -key "$1" -subj "/C=NL/O=selftest TEST/serialNumber=00000009999999999001/CN=selftest signing TEST" \
+    -out "$d/req.csr" 2>/dev/null
+  openssl ca -batch -config "$d/ca.cnf" -cert "$ZR_PKI/ca.pem" -keyfile "$ZR_PKI/ca.key" -in "$d/req.csr" \
+    -out "$2" -startdate "$3" -enddate "$4" -extensions ext -notext >/dev/null 2>&1
+}
+
+# ---- a good installation ----------------------------------------------------
+selftest "$ZR_CONFIG"
+zr_check "good: exit 0" "$RC" "0"
+zr_check "good: no warn or FAIL line" "$(has_line '^(warn|FAIL) ')" "0"
+for c in configuration certificates sp-metadata tvs-metadata tvs-dns tvs-tls tvs-mtls clock redis redis-store \
+         redis-eviction redis-persistence dezi; do
+  zr_check "good: ok $c" "$([ "$(has_line "^ok    $c: ")" -ge 1 ] && echo yes)" "yes"
+done
+zr_check "good: SP metadata schema-valid" "$(has_line '^ok    sp-metadata: .*schema-valid')" "1"
+zr_check "good: BSN keys counted" "$(has_line '^ok    certificates: 1 of 1 BSN decryption key')" "1"
+selftest --json "$ZR_CONFIG"
+zr_check "good --json: exit 0" "$RC" "0"
+zr_check "good --json: parses, status ok, no failure" \
+  "$(echo "$OUT" | $PY -c 'import json,sys; d=json.load(sys.stdin); print(d["status"], d["exit_status"], d["counts"]["fail"], len(d["checks"]) > 10)')" \
+  "ok 0 0 True"
+zr_check "usage: exit 2" "$("$ZR_BIN" selftest >/dev/null 2>&1; echo $?)" "2"
+
+# ---- a certificate that expires soon: warned, still exit 0 ---------------------
+mk_cert "$ZR_PKI/relay-signing.key" "$ZR_TMP/soon.pem" "$(date -u -d '-1 day' +%Y%m%d%H%M%SZ)" \
+  "$(date -u -d '+10 days' +%Y%m%d%H%M%SZ)"
+sed "s#$ZR_PKI/relay-signing.pem#$ZR_TMP/soon.pem#" "$ZR_CONFIG" >"$ZR_TMP/soon.yaml"
+selftest "$ZR_TMP/soon.yaml"
+zr_check "expiring soon: exit 0 (warnings only)" "$RC" "0"
+zr_check "expiring soon: warn line" "$(has_line '^warn  certificates: saml.signing: certificate expires on .* \(in (9|10) days\)')" "1"
+zr_check "expiring soon: advice" "$(has_line '^      -> order the successor now')" "1"
+
+# ---- an expired certificate -------------------------------------------------
+mk_cert "$ZR_PKI/relay-signing.key" "$ZR_TMP/expired.pem" 20200101000000Z 20210101000000Z
+sed "s#$ZR_PKI/relay-signing.pem#$ZR_TMP/expired.pem#" "$ZR_CONFIG" >"$ZR_TMP/expired.yaml"
+selftest "$ZR_TMP/expired.yaml"
+zr_check "expired: exit 1" "$RC" "1"
+zr_check "expired: FAIL line" \
+  "$(has_line "^FAIL  configuration: .*expired.yaml:[0-9]+: saml.signing.cert: certificate .*expired.pem expired on 2021-01-01")" "1"
+zr_check "expired: advice" "$(has_line '^      -> renew the certificate')" "1"
+selftest --json "$ZR_TMP/expired.yaml"
+zr_check "expired --json: status fail, exit 1" \
+  "$(echo "$OUT" | $PY -c 'import json,sys; d=json.load(sys.stdin); print(d["status"], d["exit_status"], d["checks"][0]["check"], d["checks"][0]["status"])')" \
+  "fail 1 configuration fail"
+
+# ---- a key that does not belong to its certificate --------------------------
+sed "s#$ZR_PKI/relay-signing.key#$ZR_PKI/relay-tls-client.key#" "$ZR_CONFIG" >"$ZR_TMP/wrongkey.yaml"
+selftest "$ZR_TMP/wrongkey.yaml"
+zr_check "wrong key: exit 1" "$RC" "1"
+zr_check "wrong key: FAIL line" \
+  "$(has_line '^FAIL  configuration: .*wrongkey.yaml:[0-9]+: saml.signing.key: the private key does not belong to the certificate')" "1"
+zr_check "wrong key: advice" "$(has_line '^      -> point key: at the private key')" "1"
+
+# ---- Redis that evicts live sessions ------------------------------------------
+redis-cli -p "$REDIS_PORT" config set maxmemory-policy allkeys-lru >/dev/null
+selftest "$ZR_CONFIG"
+redis-cli -p "$REDIS_PORT" config set maxmemory-policy noeviction >/dev/null
+zr_check "allkeys-lru: exit 1" "$RC" "1"
+zr_check "allkeys-lru: FAIL line" "$(has_line '^FAIL  redis-eviction: maxmemory-policy allkeys-lru evicts live logins')" "1"
+zr_check "allkeys-lru: advice" "$(has_line '^      -> set `maxmemory-policy noeviction`')" "1"
+zr_check "allkeys-lru: the rest still ok" "$(has_line '^FAIL ')" "1"
+
+# ---- TVS's artifact endpoint closed -------------------------------------------
+kill "$MOCK_PID"
+wait "$MOCK_PID" 2>/dev/null || true
+selftest "$ZR_CONFIG"
+zr_check "unreachable: exit 1" "$RC" "1"
+zr_check "unreachable: FAIL line" "$(has_line "^FAIL  tvs-tls: cannot connect to https://localhost:$ART_PORT/.*")" "1"
+zr_check "unreachable: mutual TLS skipped" "$(has_line '^skip  tvs-mtls: not tried')" "1"
+zr_check "unreachable: clock not measured" "$(has_line '^warn  clock: not measured')" "1"
+
+# ---- a TVS whose clock is 10 minutes ahead -----------------------------------
+printf '  date_offset_s: 600\n' >>"$ZR_CONFIG"
+zr_start_mock_tvs
+selftest "$ZR_CONFIG"
+zr_check "skewed clock: exit 1" "$RC" "1"
+zr_check "skewed clock: FAIL line" \
+  "$(has_line "^FAIL  clock: this machine is (599|600|601)\.[0-9] s behind TVS .*tvs.clock_skew_s 60")" "1"
+zr_check "skewed clock: advice" "$(has_line '^      -> synchronise this machine.s clock')" "1"
+zr_check "skewed clock: mutual TLS still ok" "$(has_line '^ok    tvs-mtls: ')" "1"
+
+[ "$ZR_FAIL" -eq 0 ] || { echo "last output:"; echo "$OUT"; cat "$ZR_TMP/selftest.log"; }
+zr_done

@@ -1,0 +1,771 @@
+/* Unit tests for what `environment: production` refuses (issue 5 §1,
+ * docs/configuration.md#environments): each refusal is exactly one error
+ * line, "FILE:LINE: KEY: message", at the line of the offending value; the
+ * same settings load in development or preprod where they are allowed.
+ *
+ * Every variant starts from tests/data/config/valid_production.yaml, which
+ * loads without error, so a variant's single error is its own. The test PKI
+ * is the build directory's (certs-example/make-pki.sh, made once); weak keys
+ * and files with loose modes are made here in a temporary directory. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <jansson.h>
+
+#include "../../src/config/config_internal.h"
+#include "zr/config.h"
+#include "zr/crypto.h"
+#include "zr/log.h"
+#include "zr/util.h"
+#include "log_capture.h"
+
+/* Paths here are /tmp/... and the build directory: short. gcc cannot know
+ * that and would flag every snprintf of one path into another buffer. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
+
+static char dir[256];  /* temporary: configurations, weak keys, loose files */
+static char pki[1024]; /* the shared test PKI (never modified here) */
+static char *base;     /* valid_production.yaml with absolute paths */
+
+/* ---- set-up ----------------------------------------------------------------- */
+
+static char *str_replace_all(const char *text, const char *from, const char *to)
+{
+    zr_buf_t b;
+    const char *p = text, *hit;
+    char *out;
+    zr_buf_init(&b);
+    while ((hit = strstr(p, from)) != NULL) {
+        zr_buf_append(&b, p, (size_t)(hit - p));
+        zr_buf_appends(&b, to);
+        p = hit + strlen(from);
+    }
+    zr_buf_appends(&b, p);
+    out = strdup(b.data ? b.data : "");
+    zr_buf_free(&b);
+    return out;
+}
+
+static int run(const char *cmd)
+{
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static int setup(void **state)
+{
+    char cmd[4096], path[1024], cwd[512];
+    const char *data = getenv("ZR_TEST_DATA");
+    char *text = NULL, *t1;
+    size_t len = 0;
+    snprintf(dir, sizeof(dir), "/tmp/zr-test-production-XXXXXX");
+    if (!data || !mkdtemp(dir) || !getcwd(cwd, sizeof(cwd)))
+        return -1;
+    /* ctest runs unit tests in the build directory: share its PKI with the
+     * integration tests (make-pki.sh is idempotent and locks). */
+    snprintf(pki, sizeof(pki), "%s/test-pki", cwd);
+    snprintf(cmd, sizeof(cmd), "bash '%s/certs-example/make-pki.sh' '%s' >/dev/null", ZR_SOURCE_DIR, pki);
+    if (run(cmd) != 0)
+        return -1;
+    /* Weak material: RSA 1024 (key + self-signed certificate, no keyUsage so
+     * it could be a BSN certificate) and EC P-224. */
+    snprintf(cmd, sizeof(cmd),
+             "cd '%s' && umask 077 && "
+             "openssl req -x509 -newkey rsa:1024 -nodes -keyout rsa1024.key -out rsa1024.pem -days 30 "
+             "-subj /CN=weak -addext keyUsage=digitalSignature,keyEncipherment >/dev/null 2>&1 && "
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-224 -nodes -keyout ec224.key "
+             "-out ec224.pem -days 30 -subj /CN=weak-ec >/dev/null 2>&1 && mkdir providers",
+             dir);
+    if (run(cmd) != 0)
+        return -1;
+    snprintf(path, sizeof(path), "%s/config/valid_production.yaml", data);
+    if (zr_file_read(path, 1 << 20, &text, &len) != 0)
+        return -1;
+    snprintf(path, sizeof(path), "%s/", pki);
+    t1 = str_replace_all(text, "../certs-example/out/", path);
+    snprintf(path, sizeof(path), "%s/", dir);
+    base = str_replace_all(t1, "../run/", path);
+    free(t1);
+    free(text);
+    return base ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    char cmd[512];
+    free(base);
+    base = NULL;
+    if (strncmp(dir, "/tmp/zr-test-production-", 24) != 0)
+        return 0;
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    return run(cmd);
+}
+
+/* ---- variants ---------------------------------------------------------------- */
+
+/* "DIR/NAME" (static buffer: one at a time). */
+static const char *in_dir(const char *name)
+{
+    static char p[1024];
+    snprintf(p, sizeof(p), "%s/%s", dir, name);
+    return p;
+}
+
+static const char *in_pki(const char *name)
+{
+    static char p[1024];
+    snprintf(p, sizeof(p), "%s/%s", pki, name);
+    return p;
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* A copy of a PKI file in DIR with the given mode. */
+static const char *copy_with_mode(const char *pki_name, const char *copy_name, mode_t mode)
+{
+    static char out[1024];
+    char *data = NULL;
+    size_t len = 0;
+    FILE *f;
+    assert_int_equal(zr_file_read(in_pki(pki_name), 1 << 20, &data, &len), 0);
+    snprintf(out, sizeof(out), "%s/%s", dir, copy_name);
+    unlink(out); /* an earlier copy may be read-only */
+    f = fopen(out, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    fclose(f);
+    free(data);
+    assert_int_equal(chmod(out, mode), 0);
+    return out;
+}
+
+/* Builds NAME.yaml from the base: environment set to env, then each
+ * {from, to} pair replaced (every from must occur), then tail appended.
+ * The pairs end with NULL. Returns the text (caller frees). */
+static char *variant(const char *name, const char *env, const char *tail, ...)
+{
+    char envline[64], *text, *next;
+    const char *from, *to;
+    va_list ap;
+    snprintf(envline, sizeof(envline), "environment: %s", env);
+    text = str_replace_all(base, "environment: production", envline);
+    va_start(ap, tail);
+    while ((from = va_arg(ap, const char *)) != NULL) {
+        to = va_arg(ap, const char *);
+        if (!strstr(text, from))
+            fail_msg("variant %s: '%s' is not in the base configuration", name, from);
+        next = str_replace_all(text, from, to);
+        free(text);
+        text = next;
+    }
+    va_end(ap);
+    if (tail) {
+        next = NULL;
+        assert_true(asprintf(&next, "%s%s", text, tail) > 0);
+        free(text);
+        text = next;
+    }
+    write_text(in_dir(name), text);
+    return text;
+}
+
+static int line_of(const char *text, const char *marker)
+{
+    const char *at = strstr(text, marker);
+    int line = 1;
+    if (!at)
+        fail_msg("marker '%s' not found", marker);
+    for (const char *c = text; c < at; c++)
+        line += *c == '\n';
+    return line;
+}
+
+static void print_errors(const zr_config_errors_t *errs)
+{
+    for (size_t i = 0; i < errs->count; i++)
+        fprintf(stderr, "  got: %s\n", errs->lines[i]);
+}
+
+/* Loads DIR/NAME and asserts it fails with exactly one error:
+ * "FILE:LINE: KEY: TEXT..." with LINE that of marker in the file's text
+ * (FILE: DIR/NAME, or err_file when the error is in another file). */
+static void expect_one_in(const char *name, const char *text, const char *err_file, const char *marker,
+                          const char *key, const char *msg)
+{
+    zr_config_errors_t errs = {0};
+    char *want = NULL;
+    zr_config_t *cfg = zr_config_load(in_dir(name), &errs);
+    if (cfg || errs.count != 1) {
+        fprintf(stderr, "%s: expected exactly one error (%s: %s)\n", name, key, msg);
+        print_errors(&errs);
+    }
+    assert_null(cfg);
+    assert_int_equal(errs.count, 1);
+    assert_true(asprintf(&want, "%s:%d: %s: %s", err_file ? err_file : in_dir(name), line_of(text, marker), key,
+                         msg) > 0);
+    if (strncmp(errs.lines[0], want, strlen(want)) != 0) {
+        fprintf(stderr, "  want: %s\n", want);
+        print_errors(&errs);
+        fail();
+    }
+    free(want);
+    zr_config_errors_free(&errs);
+}
+
+static void expect_one(const char *name, const char *text, const char *marker, const char *key, const char *msg)
+{
+    expect_one_in(name, text, NULL, marker, key, msg);
+}
+
+/* Loads DIR/NAME, which must load without error; returns it. */
+static zr_config_t *expect_ok(const char *name)
+{
+    zr_config_errors_t errs = {0};
+    zr_config_t *cfg = zr_config_load(in_dir(name), &errs);
+    if (!cfg) {
+        fprintf(stderr, "%s: expected to load\n", name);
+        print_errors(&errs);
+    }
+    assert_non_null(cfg);
+    assert_int_equal(errs.count, 0);
+    return cfg;
+}
+
+static void expect_ok_free(const char *name)
+{
+    zr_config_free(expect_ok(name));
+}
+
+/* ---- tests ------------------------------------------------------------------- */
+
+/* The base is clean: every variant's one error is its own. */
+static void test_base_loads(void **state)
+{
+    zr_config_t *cfg;
+    free(variant("base.yaml", "production", NULL, NULL));
+    cfg = expect_ok("base.yaml");
+    assert_int_equal(cfg->environment, ZR_ENV_PRODUCTION);
+    assert_string_equal(cfg->redis.password, "test-redis-password");
+    zr_config_free(cfg);
+}
+
+static void test_log_level_debug(void **state)
+{
+    zr_config_t *cfg;
+    char *t = variant("debug.yaml", "production", "log_level: debug\n", NULL);
+    expect_one("debug.yaml", t, "log_level: debug", "log_level", "debug is refused in production");
+    free(t);
+    /* info still is fine; debug is for development and preprod (tracing) */
+    free(variant("info.yaml", "production", "log_level: info\n", NULL));
+    expect_ok_free("info.yaml");
+    free(variant("debug-preprod.yaml", "preprod", "log_level: debug\n", NULL));
+    cfg = expect_ok("debug-preprod.yaml");
+    assert_int_equal(cfg->log_level, ZR_LOG_DEBUG);
+    zr_config_free(cfg);
+    free(variant("debug-dev.yaml", "development", "log_level: debug\n", NULL));
+    expect_ok_free("debug-dev.yaml");
+}
+
+static void test_redis_password(void **state)
+{
+    char *t = variant("nopass.yaml", "production", NULL, "  password: test-redis-password\n", "", NULL);
+    expect_one("nopass.yaml", t, "redis:", "redis.password", "is required in production");
+    free(t);
+    t = variant("emptypass.yaml", "production", NULL, "password: test-redis-password", "password: \"\"", NULL);
+    expect_one("emptypass.yaml", t, "password: \"\"", "redis.password", "is required in production");
+    free(t);
+    free(variant("nopass-preprod.yaml", "preprod", NULL, "  password: test-redis-password\n", "", NULL));
+    expect_ok_free("nopass-preprod.yaml");
+    free(variant("nopass-dev.yaml", "development", NULL, "  password: test-redis-password\n", "", NULL));
+    expect_ok_free("nopass-dev.yaml");
+}
+
+static void test_redis_remote(void **state)
+{
+    static const char *const remote[] = {"redis.internal.example.nl", "10.1.2.3", "128.0.0.1", "::2", "[fe80::1]",
+                                         "localhost.example.nl"};
+    static const char *const loopback[] = {"127.0.0.1", "127.9.8.7", "localhost", "LocalHost", "::1", "[::1]"};
+    char line[128], want[256];
+    for (size_t i = 0; i < sizeof(remote) / sizeof(remote[0]); i++) {
+        char *t;
+        snprintf(line, sizeof(line), "  host: \"%s\"\n  port: 6390\n", remote[i]);
+        t = variant("remote.yaml", "production", NULL, "  port: 6390\n", line, NULL);
+        snprintf(want, sizeof(want), "'%s' is not a loopback address and the relay cannot speak TLS to Redis: "
+                                     "refused in production; use redis.unix_socket, or a local TLS tunnel",
+                 remote[i]);
+        expect_one("remote.yaml", t, "  host: ", "redis.host", want);
+        free(t);
+    }
+    for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++) {
+        snprintf(line, sizeof(line), "  host: \"%s\"\n  port: 6390\n", loopback[i]);
+        free(variant("loopback.yaml", "production", NULL, "  port: 6390\n", line, NULL));
+        expect_ok_free("loopback.yaml");
+    }
+    /* a unix socket wins over host, so host does not matter then */
+    free(variant("socket.yaml", "production", NULL, "  port: 6390\n",
+                 "  host: redis.internal.example.nl\n  unix_socket: /run/redis/redis.sock\n", NULL));
+    expect_ok_free("socket.yaml");
+    free(variant("remote-preprod.yaml", "preprod", NULL, "  port: 6390\n", "  host: 10.1.2.3\n  port: 6390\n", NULL));
+    expect_ok_free("remote-preprod.yaml");
+}
+
+static void test_http_base_url(void **state)
+{
+    char *t = variant("http-base.yaml", "production", NULL, "public_base_url: https://", "public_base_url: http://",
+                      NULL);
+    expect_one("http-base.yaml", t, "public_base_url:", "public_base_url", "http is refused in production");
+    free(t);
+    free(variant("http-base-preprod.yaml", "preprod", NULL, "public_base_url: https://", "public_base_url: http://",
+                 NULL));
+    expect_ok_free("http-base-preprod.yaml");
+}
+
+/* '*' is refused in every environment: redirect URIs and origins are
+ * compared exactly. */
+static void test_wildcards_everywhere(void **state)
+{
+    static const char *const envs[] = {"development", "preprod", "production"};
+    static const char *const redirects[] = {"https://*.example.nl/callback", "https://portal.example.nl/*",
+                                            "https://portal.example.nl/cb*", "https://*/callback"};
+    static const char *const cb = "      - https://portal.example.nl/callback\n";
+    char line[256];
+    for (size_t e = 0; e < 3; e++) {
+        for (size_t i = 0; i < sizeof(redirects) / sizeof(redirects[0]); i++) {
+            char *t;
+            snprintf(line, sizeof(line), "      - %s\n", redirects[i]);
+            t = variant("wild.yaml", envs[e], NULL, cb, line, NULL);
+            expect_one("wild.yaml", t, redirects[i], "clients[0].redirect_uris[0]",
+                       "'*' is not a wildcard: redirect URIs are compared exactly");
+            free(t);
+        }
+        {
+            char *t = variant("wild-logout.yaml", envs[e], NULL, cb,
+                              "      - https://portal.example.nl/callback\n    post_logout_redirect_uris:\n"
+                              "      - https://portal.example.nl/loggedout\n      - https://portal.example.nl/*\n",
+                              NULL);
+            expect_one("wild-logout.yaml", t, "https://portal.example.nl/*", "clients[0].post_logout_redirect_uris[1]",
+                       "'*' is not a wildcard: redirect URIs are compared exactly");
+            free(t);
+            t = variant("wild-origin.yaml", envs[e], NULL, cb,
+                        "      - https://portal.example.nl/callback\n    allowed_origins:\n      - https://*.example.nl\n",
+                        NULL);
+            expect_one("wild-origin.yaml", t, "https://*.example.nl", "clients[0].allowed_origins[0]",
+                       "'*' is not a wildcard: origins are compared exactly");
+            free(t);
+        }
+    }
+}
+
+static void test_http_redirects_and_origins(void **state)
+{
+    static const char *const cb = "      - https://portal.example.nl/callback\n";
+    char *t = variant("http-redirect.yaml", "production", NULL, cb, "      - http://localhost:8000/callback\n", NULL);
+    expect_one("http-redirect.yaml", t, "http://localhost:8000", "clients[0].redirect_uris[0]",
+               "http is refused in production: must be an https URL");
+    free(t);
+    t = variant("http-logout.yaml", "production", NULL, cb,
+                "      - https://portal.example.nl/callback\n    post_logout_redirect_uris:\n"
+                "      - http://localhost:8000/loggedout\n",
+                NULL);
+    expect_one("http-logout.yaml", t, "http://localhost:8000", "clients[0].post_logout_redirect_uris[0]",
+               "http is refused in production: must be an https URL");
+    free(t);
+    t = variant("http-origin.yaml", "production", NULL, cb,
+                "      - https://portal.example.nl/callback\n    allowed_origins:\n      - http://localhost:3000\n", NULL);
+    expect_one("http-origin.yaml", t, "http://localhost:3000", "clients[0].allowed_origins[0]",
+               "http is refused in production: must be an https origin");
+    free(t);
+    /* development and preprod: http on loopback only */
+    for (int e = 0; e < 2; e++) {
+        const char *env = e ? "preprod" : "development";
+        free(variant("http-dev.yaml", env, NULL, cb,
+                     "      - http://localhost:8000/callback\n    post_logout_redirect_uris:\n"
+                     "      - http://127.0.0.1:8000/loggedout\n    allowed_origins:\n      - http://localhost:3000\n",
+                     NULL));
+        expect_ok_free("http-dev.yaml");
+        t = variant("http-remote.yaml", env, NULL, cb, "      - http://portal.example.nl/callback\n", NULL);
+        expect_one("http-remote.yaml", t, "http://portal.example.nl", "clients[0].redirect_uris[0]",
+                   "must be an absolute https URL (or http on localhost in development)");
+        free(t);
+    }
+}
+
+static const char provider_file[] =
+    "id: ziekenhuis-test\n"
+    "entity_id: urn:nl-eid-gdi:1.0:DV:00000009999999999002:entities:%s\n"
+    "oin: \"00000009999999999002\"\n"
+    "services:\n"
+    "  - loa: substantial\n"
+    "    service_uuid: 0b8a2c5e-7f3d-4a6b-9c1e-2d3f4a5b6c7d\n"
+    "bsn_keys:\n"
+    "  - cert: %s/dv2-bsn-1.pem\n"
+    "    key: %s/dv2-bsn-1.key\n";
+
+static void write_provider(const char *index)
+{
+    char *text = NULL;
+    assert_true(asprintf(&text, provider_file, index, pki, pki) > 0);
+    write_text(in_dir("providers/ziekenhuis-test.yaml"), text);
+    free(text);
+}
+
+/* eID SAML: entity indexes 9000-9999 are test registrations, wherever an
+ * entityID is configured: TVS, a care provider inline or in its own file,
+ * the cluster (LC). */
+static void test_entity_indexes(void **state)
+{
+    static const char *const msg9 = "entity index 9";
+    char *t, *ptext = NULL, tail[512];
+    const char *lc[] = {"relay-signing.", "lc-signing.", "relay-tls-client.", "lc-tls-client.", NULL};
+
+    t = variant("tvs-index.yaml", "production", NULL, "RD:00000009999999999000:entities:0000",
+                "RD:00000009999999999000:entities:9000", NULL);
+    expect_one("tvs-index.yaml", t, "RD:00000009999999999000:entities:9000", "tvs.entity_id", msg9);
+    free(t);
+    t = variant("dv-index.yaml", "production", NULL, "DV:00000009999999999001:entities:0001",
+                "DV:00000009999999999001:entities:9001", NULL);
+    expect_one("dv-index.yaml", t, "entities:9001", "care_providers[0].entity_id",
+               "entity index 9001 is reserved for test and refused in production");
+    free(t);
+
+    snprintf(tail, sizeof(tail), "care_providers_dir: %s/providers\n", dir);
+    write_provider("9002");
+    t = variant("dir-index.yaml", "production", tail, NULL);
+    free(t);
+    assert_true(asprintf(&ptext, provider_file, "9002", pki, pki) > 0);
+    {
+        char pfile[1024];
+        snprintf(pfile, sizeof(pfile), "%s", in_dir("providers/ziekenhuis-test.yaml"));
+        expect_one_in("dir-index.yaml", ptext, pfile, "entity_id:", "entity_id",
+                      "entity index 9002 is reserved for test and refused in production");
+    }
+    free(ptext);
+    write_provider("0002");
+    free(variant("dir-ok.yaml", "production", tail, NULL));
+    expect_ok_free("dir-ok.yaml");
+
+    /* the cluster (LC), with the LC's own certificates */
+    t = variant("lc-index.yaml", "production",
+                "cluster:\n  entity_id: urn:nl-eid-gdi:1.0:LC:00000009999999999100:entities:9100\n"
+                "  oin: \"00000009999999999100\"\n",
+                lc[0], lc[1], lc[2], lc[3], NULL);
+    expect_one("lc-index.yaml", t, "LC:00000009999999999100:entities:9100", "cluster.entity_id",
+               "entity index 9100 is reserved for test and refused in production");
+    free(t);
+    free(variant("lc-ok.yaml", "production",
+                 "cluster:\n  entity_id: urn:nl-eid-gdi:1.0:LC:00000009999999999100:entities:0100\n"
+                 "  oin: \"00000009999999999100\"\n",
+                 lc[0], lc[1], lc[2], lc[3], NULL));
+    expect_ok_free("lc-ok.yaml");
+
+    /* preprod is where test registrations live: all of them load */
+    write_provider("9002");
+    free(variant("indexes-preprod.yaml", "preprod",
+                 "care_providers_dir: providers\n"
+                 "cluster:\n  entity_id: urn:nl-eid-gdi:1.0:LC:00000009999999999100:entities:9100\n"
+                 "  oin: \"00000009999999999100\"\n",
+                 "RD:00000009999999999000:entities:0000", "RD:00000009999999999000:entities:9000",
+                 "DV:00000009999999999001:entities:0001", "DV:00000009999999999001:entities:9001", lc[0], lc[1],
+                 lc[2], lc[3], NULL));
+    expect_ok_free("indexes-preprod.yaml");
+}
+
+static void test_mock_sections(void **state)
+{
+    char *t = variant("mock-tvs.yaml", "production", "mock_tvs:\n  listen: 127.0.0.1:8081\n", NULL);
+    expect_one("mock-tvs.yaml", t, "mock_tvs:", "mock_tvs", "the mock TVS is refused in production");
+    free(t);
+    t = variant("mock-dezi.yaml", "production", "mock_dezi:\n  listen: 127.0.0.1:8082\n", NULL);
+    expect_one("mock-dezi.yaml", t, "mock_dezi:", "mock_dezi", "the mock Dezi is refused in production");
+    free(t);
+}
+
+/* A production Dezi section around the given keys. */
+static char *dezi_tail(const char *client_key, const char *decryption_key)
+{
+    char *out = NULL;
+    assert_true(asprintf(&out,
+                         "dezi:\n  issuer: https://auth.dezi.nl\n  client_id: zorgrelay-test\n"
+                         "  auth_method: private_key_jwt\n  client_key: %s\n  decryption_key: %s\n"
+                         "  jku_allow:\n    - https://auth.dezi.nl/dezi/jwks.json\n",
+                         client_key, decryption_key) > 0);
+    return out;
+}
+
+/* RSA < 2048 and EC below P-256 are refused for every key the
+ * configuration loads, in every environment. */
+static void test_weak_keys(void **state)
+{
+    static const char *const envs[] = {"production", "development"};
+    char weak_key[1024], weak_pem[1024], ec_key[1024], ec_pem[1024], tail[2048], jwks_path[1024];
+    char *t, *dz;
+    snprintf(weak_key, sizeof(weak_key), "%s/rsa1024.key", dir);
+    snprintf(weak_pem, sizeof(weak_pem), "%s/rsa1024.pem", dir);
+    snprintf(ec_key, sizeof(ec_key), "%s/ec224.key", dir);
+    snprintf(ec_pem, sizeof(ec_pem), "%s/ec224.pem", dir);
+
+    /* The client's JWKS: the public half of the weak key. */
+    {
+        char err[256];
+        EVP_PKEY *k = zr_crypto_load_private_key(weak_key, err, sizeof(err));
+        json_t *jwk, *set;
+        assert_non_null(k);
+        jwk = zr_crypto_jwk_from_pkey(k, 0);
+        assert_non_null(jwk);
+        set = json_pack("{s:[o]}", "keys", jwk);
+        snprintf(jwks_path, sizeof(jwks_path), "%s/weak.jwks.json", dir);
+        assert_int_equal(json_dump_file(set, jwks_path, 0), 0);
+        json_decref(set);
+        EVP_PKEY_free(k);
+    }
+
+    for (size_t e = 0; e < 2; e++) {
+        const char *env = envs[e];
+        char pair_from[1024], pair_to[1024], pem_from[1024];
+        /* tls (served HTTPS) */
+        snprintf(tail, sizeof(tail), "tls:\n  cert: %s\n  key: %s\n", weak_pem, weak_key);
+        t = variant("weak-tls.yaml", env, tail, NULL);
+        expect_one("weak-tls.yaml", t, weak_key, "tls.key", "RSA key of 1024 bits; at least 2048 are required");
+        free(t);
+        snprintf(tail, sizeof(tail), "tls:\n  cert: %s\n  key: %s\n", ec_pem, ec_key);
+        t = variant("weak-tls-ec.yaml", env, tail, NULL);
+        expect_one("weak-tls-ec.yaml", t, ec_key, "tls.key", "EC key on curve secp224r1; use P-256, P-384 or P-521");
+        free(t);
+        /* saml.signing, saml.tls_client, a care provider's BSN key */
+        static const struct {
+            const char *name, *key;
+        } pairs[] = {{"relay-signing", "saml.signing.key"},
+                     {"relay-tls-client", "saml.tls_client.key"},
+                     {"dv-bsn-1", "care_providers[0].bsn_keys[0].key"}};
+        for (size_t i = 0; i < 3; i++) {
+            snprintf(pair_from, sizeof(pair_from), "%s.key", in_pki(pairs[i].name));
+            snprintf(pem_from, sizeof(pem_from), "%s.pem", in_pki(pairs[i].name));
+            snprintf(pair_to, sizeof(pair_to), "%s", weak_key);
+            t = variant("weak-pair.yaml", env, NULL, pair_from, pair_to, pem_from, weak_pem, NULL);
+            expect_one("weak-pair.yaml", t, weak_key, pairs[i].key, "RSA key of 1024 bits; at least 2048 are required");
+            free(t);
+        }
+        /* OIDC signing key: RSA 1024, EC P-224 */
+        snprintf(pair_from, sizeof(pair_from), "%s", in_pki("oidc-rs256.key"));
+        snprintf(pem_from, sizeof(pem_from), "%s", in_pki("oidc-rs256.pem"));
+        t = variant("weak-oidc.yaml", env, NULL, pair_from, weak_key, pem_from, weak_pem, NULL);
+        expect_one("weak-oidc.yaml", t, weak_key, "oidc.signing_keys[0].key",
+                   "RSA key of 1024 bits; at least 2048 are required");
+        free(t);
+        snprintf(pair_to, sizeof(pair_to), "%s\n      alg: ES256", ec_key);
+        t = variant("weak-oidc-ec.yaml", env, NULL, "      cert: ", "      # cert: ", pair_from, pair_to, NULL);
+        expect_one("weak-oidc-ec.yaml", t, ec_key, "oidc.signing_keys[0].key", "EC key on curve secp224r1");
+        free(t);
+        /* Dezi: the decryption key and the client key */
+        {
+            char good_dec[1024], good_client[1024];
+            snprintf(good_dec, sizeof(good_dec), "%s", in_pki("dezi-decrypt.key"));
+            snprintf(good_client, sizeof(good_client), "%s", in_pki("dezi-client.key"));
+            dz = dezi_tail(good_client, weak_key);
+            t = variant("weak-dezi.yaml", env, dz, NULL);
+            expect_one("weak-dezi.yaml", t, "decryption_key:", "dezi.decryption_key", "RSA key of 1024 bits");
+            free(t);
+            free(dz);
+            dz = dezi_tail(weak_key, good_dec);
+            t = variant("weak-dezi-client.yaml", env, dz, NULL);
+            expect_one("weak-dezi-client.yaml", t, "client_key:", "dezi.client_key", "RSA key of 1024 bits");
+            free(t);
+            free(dz);
+            dz = dezi_tail(good_client, good_dec);
+            free(variant("dezi-ok.yaml", env, dz, NULL));
+            free(dz);
+            expect_ok_free("dezi-ok.yaml");
+        }
+        /* a private_key_jwt client's JWKS, reported at the client's entry */
+        snprintf(pair_from, sizeof(pair_from), "jwks_file: %s", in_pki("pgo-client.jwks.json"));
+        snprintf(pair_to, sizeof(pair_to), "jwks_file: %s", jwks_path);
+        t = variant("weak-jwks.yaml", env, NULL, pair_from, pair_to, NULL);
+        {
+            char want[1200];
+            snprintf(want, sizeof(want), "%s keys[0] is an RSA key of 1024 bits; at least 2048 are required",
+                     jwks_path);
+            expect_one("weak-jwks.yaml", t, "  - client_id: demo-pgo", "clients[1].jwks_file", want);
+        }
+        free(t);
+        /* TVS's trust anchor verifies its metadata signature */
+        snprintf(pair_from, sizeof(pair_from), "trust_anchor: %s", in_pki("ca.pem"));
+        snprintf(pair_to, sizeof(pair_to), "trust_anchor: %s", weak_pem);
+        t = variant("weak-anchor.yaml", env, NULL, pair_from, pair_to, NULL);
+        expect_one("weak-anchor.yaml", t, "trust_anchor:", "tvs.trust_anchor",
+                   "certificate 1 of the file: RSA key of 1024 bits");
+        free(t);
+    }
+}
+
+static void test_jwks_strength_parser(void **state)
+{
+    char why[256];
+    /* 2048-bit modulus with a leading zero byte written out: still 2048 */
+    char n2048[400], n2047[400], json[1024];
+    uint8_t mod[257];
+    char *b64;
+    memset(mod, 0xff, sizeof(mod));
+    mod[0] = 0;
+    b64 = zr_base64url_encode(mod, sizeof(mod));
+    snprintf(n2048, sizeof(n2048), "%s", b64);
+    free(b64);
+    mod[1] = 0x7f; /* 2047 bits */
+    b64 = zr_base64url_encode(mod, sizeof(mod));
+    snprintf(n2047, sizeof(n2047), "%s", b64);
+    free(b64);
+    snprintf(json, sizeof(json), "{\"keys\":[{\"kty\":\"RSA\",\"e\":\"AQAB\",\"n\":\"%s\"}]}", n2048);
+    assert_int_equal(zr_cfg_check_jwks_strength(json, why, sizeof(why)), 0);
+    snprintf(json, sizeof(json), "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\"},{\"kty\":\"RSA\",\"n\":\"%s\"}]}",
+             n2047);
+    assert_int_equal(zr_cfg_check_jwks_strength(json, why, sizeof(why)), -1);
+    assert_string_equal(why, "keys[1] is an RSA key of 2047 bits; at least 2048 are required");
+    assert_int_equal(zr_cfg_check_jwks_strength("{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-192\"}]}", why, sizeof(why)),
+                     -1);
+    assert_string_equal(why, "keys[0] is an EC key on curve P-192; use P-256, P-384 or P-521");
+    assert_int_equal(zr_cfg_check_jwks_strength("{\"keys\":[{\"kty\":\"RSA\"}]}", why, sizeof(why)), -1);
+    assert_int_equal(zr_cfg_check_jwks_strength("{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-384\"}]}", why, sizeof(why)),
+                     0);
+}
+
+/* Private key and secret files: production refuses mode & 077 with a
+ * chmod line; preprod loads and warns; development says nothing. */
+static void test_file_modes(void **state)
+{
+    static const struct {
+        const char *pki_name; /* in the base as PKI/pki_name */
+        mode_t mode;
+        const char *key;
+    } files[] = {
+        {"relay-signing.key", 0644, "saml.signing.key"},
+        {"relay-tls-client.key", 0640, "saml.tls_client.key"},
+        {"dv-bsn-1.key", 0620, "care_providers[0].bsn_keys[0].key"},
+        {"oidc-rs256.key", 0604, "oidc.signing_keys[0].key"},
+        {"store.key", 0644, "redis.encryption_key_file"},
+        {"pairwise.key", 0660, "oidc.pairwise_secret_file"},
+    };
+    char from[1024], to[1024], want[2048], logpath[64];
+    const size_t n = sizeof(files) / sizeof(files[0]);
+    for (size_t i = 0; i < n; i++) {
+        char copy[64], *t;
+        snprintf(copy, sizeof(copy), "loose-%zu", i);
+        snprintf(to, sizeof(to), "%s", copy_with_mode(files[i].pki_name, copy, files[i].mode));
+        snprintf(from, sizeof(from), "%s", in_pki(files[i].pki_name));
+        t = variant("loose.yaml", "production", NULL, from, to, NULL);
+        snprintf(want, sizeof(want), "%s is open to group or others (mode %04o), refused in production: chmod 600 %s", to,
+                 (unsigned)files[i].mode, to);
+        expect_one("loose.yaml", t, to, files[i].key, want);
+        free(t);
+        /* the owner alone may read it: accepted (0400 as well as 0600) */
+        chmod(to, 0400);
+        free(variant("tight.yaml", "production", NULL, from, to, NULL));
+        expect_ok_free("tight.yaml");
+    }
+    /* the server TLS key, the Dezi keys and the decision log's subject key */
+    {
+        char tls_key[1024], dec[1024], client[1024], subject[1024], tail[4096], *t, *dz;
+        snprintf(tls_key, sizeof(tls_key), "%s", copy_with_mode("relay-tls-server.key", "loose-tls.key", 0644));
+        snprintf(tail, sizeof(tail), "tls:\n  cert: %s\n  key: %s\n", in_pki("relay-tls-server.pem"), tls_key);
+        t = variant("loose-tls.yaml", "production", tail, NULL);
+        snprintf(want, sizeof(want), "%s is open to group or others (mode 0644)", tls_key);
+        expect_one("loose-tls.yaml", t, tls_key, "tls.key", want);
+        free(t);
+        snprintf(dec, sizeof(dec), "%s", copy_with_mode("dezi-decrypt.key", "loose-dezi-dec.key", 0644));
+        snprintf(client, sizeof(client), "%s", in_pki("dezi-client.key"));
+        dz = dezi_tail(client, dec);
+        t = variant("loose-dezi.yaml", "production", dz, NULL);
+        snprintf(want, sizeof(want), "%s is open to group or others (mode 0644)", dec);
+        expect_one("loose-dezi.yaml", t, "decryption_key:", "dezi.decryption_key", want);
+        free(t);
+        free(dz);
+        snprintf(dec, sizeof(dec), "%s", in_pki("dezi-decrypt.key"));
+        snprintf(client, sizeof(client), "%s", copy_with_mode("dezi-client.key", "loose-dezi-client.key", 0604));
+        dz = dezi_tail(client, dec);
+        t = variant("loose-dezi-client.yaml", "production", dz, NULL);
+        snprintf(want, sizeof(want), "%s is open to group or others (mode 0604)", client);
+        expect_one("loose-dezi-client.yaml", t, "client_key:", "dezi.client_key", want);
+        free(t);
+        free(dz);
+        snprintf(subject, sizeof(subject), "%s", copy_with_mode("store.key", "loose-subject.key", 0644));
+        snprintf(tail, sizeof(tail), "decision_log:\n  file: %s/decisions.jsonl\n  subject_key_file: %s\n", dir,
+                 subject);
+        t = variant("loose-subject.yaml", "production", tail, NULL);
+        snprintf(want, sizeof(want), "%s is open to group or others (mode 0644)", subject);
+        expect_one("loose-subject.yaml", t, "subject_key_file:", "decision_log.subject_key_file", want);
+        free(t);
+    }
+    /* preprod: loads, one warning per file; development: silent */
+    for (int e = 0; e < 2; e++) {
+        char *log, *p;
+        int saved, count = 0;
+        zr_config_t *cfg;
+        zr_config_errors_t errs = {0};
+        char *text = strdup(base);
+        for (size_t i = 0; i < n; i++) {
+            char copy[64], *next;
+            snprintf(copy, sizeof(copy), "loose-%zu", i);
+            snprintf(to, sizeof(to), "%s", copy_with_mode(files[i].pki_name, copy, files[i].mode));
+            snprintf(from, sizeof(from), "%s", in_pki(files[i].pki_name));
+            next = str_replace_all(text, from, to);
+            free(text);
+            text = next;
+        }
+        {
+            char *next = str_replace_all(text, "environment: production", e ? "environment: development"
+                                                                             : "environment: preprod");
+            free(text);
+            text = next;
+        }
+        write_text(in_dir("loose-all.yaml"), text);
+        free(text);
+        saved = capture_begin(logpath);
+        cfg = zr_config_load(in_dir("loose-all.yaml"), &errs);
+        log = capture_end(logpath, saved);
+        if (!cfg)
+            print_errors(&errs);
+        assert_non_null(cfg);
+        zr_config_free(cfg);
+        zr_config_errors_free(&errs);
+        for (p = log; (p = strstr(p, "chmod 600 ")) != NULL; p++)
+            count++;
+        if (count != (e ? 0 : (int)n))
+            fprintf(stderr, "log:\n%s\n", log);
+        assert_int_equal(count, e ? 0 : (int)n);
+        if (!e)
+            assert_non_null(strstr(log, "saml.signing.key: "));
+        free(log);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_base_loads),
+        cmocka_unit_test(test_log_level_debug),
+        cmocka_unit_test(test_redis_password),
+        cmocka_unit_test(test_redis_remote),
+        cmocka_unit_test(test_http_base_url),
+        cmocka_unit_test(test_wildcards_everywhere),
+        cmocka_unit_test(test_http_redirects_and_origins),
+        cmocka_unit_test(test_entity_indexes),
+        cmocka_unit_test(test_mock_sections),
+        cmocka_unit_test(test_weak_keys),
+        cmocka_unit_test(test_jwks_strength_parser),
+        cmocka_unit_test(test_file_modes),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,261 @@
+/* The guided test run's scenarios (src/preprod/scenario.c, report.c): the
+ * list built from the care provider's services, how each attempt is
+ * judged, the state file (atomic, survives a restart, refuses another
+ * run's file) and the report's shape. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "zr/preprod.h"
+
+typedef struct {
+    zr_config_t cfg;
+    zr_tenant_t tenant;
+    zr_tenant_service_t services[3];
+    zr_client_t client;
+    char dir[64];
+} fixture_t;
+
+static int setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof(*f));
+    static char *uuids[] = {"7f3e2a10-5d2b-4c8e-9a61-0b1c2d3e4f50", "0a9b8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d",
+                            "5c4d3e2f-1a0b-4c9d-8e7f-6a5b4c3d2e1f"};
+    /* Out of order on purpose: the run orders logins from low to high. */
+    zr_loa_t loas[] = {ZR_LOA_SUBSTANTIAL, ZR_LOA_HIGH, ZR_LOA_BASIC};
+    for (int i = 0; i < 3; i++) {
+        f->services[i].min_loa = loas[i];
+        f->services[i].service_uuid = uuids[i];
+    }
+    f->tenant.id = "zorgaanbieder-demo";
+    f->tenant.entity_id = "urn:nl-eid-gdi:1.0:DV:00000009999999999001:entities:9000";
+    f->tenant.services = f->services;
+    f->tenant.service_count = 3;
+    f->client.client_id = "zorgrelay-preprod-test";
+    f->client.care_provider = "zorgaanbieder-demo";
+    f->cfg.tenants = &f->tenant;
+    f->cfg.tenant_count = 1;
+    f->cfg.clients = &f->client;
+    f->cfg.client_count = 1;
+    f->cfg.public_base_url = "http://localhost:8080";
+    f->cfg.oidc.session_lifetime_s = 900;
+    snprintf(f->cfg.preprod_test.client_id, sizeof(f->cfg.preprod_test.client_id), "zorgrelay-preprod-test");
+    snprintf(f->dir, sizeof(f->dir), "/tmp/zr-preprod-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+    if (system(cmd) != 0)
+        return -1;
+    free(f);
+    return 0;
+}
+
+static void test_run_init(void **state)
+{
+    fixture_t *f = *state;
+    zr_preprod_run_t run;
+    const char *ids[] = {"login-basic", "login-substantial", "login-high", "cancel", "loa-too-low",
+                         "machtigen", "logout", "session-expired", "artifact-replay"};
+    assert_int_equal(zr_preprod_run_init(&run, &f->cfg), 0);
+    assert_int_equal(run.count, 9);
+    for (size_t i = 0; i < 9; i++)
+        assert_string_equal(run.items[i].id, ids[i]);
+    assert_string_equal(run.relay, "http://localhost:8080");
+    assert_int_equal(zr_preprod_run_find(&run, "login-high")->loa, ZR_LOA_HIGH);
+    /* Too low asks for the highest configured level. */
+    assert_int_equal(zr_preprod_run_find(&run, "loa-too-low")->loa, ZR_LOA_HIGH);
+    assert_non_null(strstr(zr_preprod_run_find(&run, "login-basic")->checklist, "Basis"));
+    assert_non_null(strstr(zr_preprod_run_find(&run, "login-basic")->checklist, "5c4d3e2f"));
+    assert_null(zr_preprod_run_find(&run, "nope"));
+    zr_preprod_run_free(&run);
+
+    /* No care provider: no run. */
+    f->client.care_provider = NULL;
+    assert_int_not_equal(zr_preprod_run_init(&run, &f->cfg), 0);
+    zr_preprod_run_free(&run);
+    f->client.care_provider = "zorgaanbieder-demo";
+}
+
+static zr_preprod_status_t judge(zr_preprod_kind_t kind, zr_loa_t loa, const zr_preprod_observation_t *o)
+{
+    zr_preprod_scenario_t sc;
+    char reason[256];
+    memset(&sc, 0, sizeof(sc));
+    sc.kind = kind;
+    sc.loa = loa;
+    return zr_preprod_evaluate(&sc, o, reason, sizeof(reason));
+}
+
+static void test_evaluate(void **state)
+{
+    zr_preprod_observation_t o;
+    (void)state;
+
+    memset(&o, 0, sizeof(o));
+    o.token_ok = 1;
+    o.acr = "http://eidas.europa.eu/LoA/substantial";
+    assert_int_equal(judge(ZR_PREPROD_LOGIN, ZR_LOA_SUBSTANTIAL, &o), ZR_PREPROD_PASSED);
+    assert_int_equal(judge(ZR_PREPROD_LOGIN, ZR_LOA_HIGH, &o), ZR_PREPROD_FAILED); /* level below */
+    o.token_ok = 0;
+    o.token_error = "ID token signature invalid";
+    assert_int_equal(judge(ZR_PREPROD_LOGIN, ZR_LOA_BASIC, &o), ZR_PREPROD_FAILED);
+
+    memset(&o, 0, sizeof(o));
+    o.oauth_error = "access_denied";
+    o.saml_result = "cancelled";
+    assert_int_equal(judge(ZR_PREPROD_CANCEL, ZR_LOA_NONE, &o), ZR_PREPROD_PASSED);
+    o.saml_result = "authn_failed"; /* a wrong password is not a cancel */
+    assert_int_equal(judge(ZR_PREPROD_CANCEL, ZR_LOA_NONE, &o), ZR_PREPROD_FAILED);
+    o.saml_result = "no_authn_context";
+    assert_int_equal(judge(ZR_PREPROD_LOA_TOO_LOW, ZR_LOA_HIGH, &o), ZR_PREPROD_PASSED);
+    o.saml_result = "loa_too_low";
+    assert_int_equal(judge(ZR_PREPROD_LOA_TOO_LOW, ZR_LOA_HIGH, &o), ZR_PREPROD_PASSED);
+    o.oauth_error = "server_error";
+    assert_int_equal(judge(ZR_PREPROD_LOA_TOO_LOW, ZR_LOA_HIGH, &o), ZR_PREPROD_FAILED);
+    memset(&o, 0, sizeof(o));
+    o.token_ok = 1; /* logged in although too low */
+    assert_int_equal(judge(ZR_PREPROD_LOA_TOO_LOW, ZR_LOA_HIGH, &o), ZR_PREPROD_FAILED);
+
+    /* Machtigen needs a represented patient. */
+    assert_int_equal(judge(ZR_PREPROD_MACHTIGEN, ZR_LOA_NONE, &o), ZR_PREPROD_FAILED);
+    o.has_represents = 1;
+    o.representation_type = "urn:nl-eid-gdi:1.1:RT:Zorg_Volledig_Gezag_Kind";
+    assert_int_equal(judge(ZR_PREPROD_MACHTIGEN, ZR_LOA_NONE, &o), ZR_PREPROD_PASSED);
+
+    /* Logout: login first (waiting), then back with our state. */
+    assert_int_equal(judge(ZR_PREPROD_LOGOUT, ZR_LOA_NONE, &o), ZR_PREPROD_WAITING);
+    o.logged_out = 1;
+    assert_int_equal(judge(ZR_PREPROD_LOGOUT, ZR_LOA_NONE, &o), ZR_PREPROD_PASSED);
+
+    /* Expired: a code after the lifetime fails; the relay's page passes. */
+    memset(&o, 0, sizeof(o));
+    assert_int_equal(judge(ZR_PREPROD_EXPIRED, ZR_LOA_NONE, &o), ZR_PREPROD_WAITING);
+    o.page_error = "session_expired";
+    assert_int_equal(judge(ZR_PREPROD_EXPIRED, ZR_LOA_NONE, &o), ZR_PREPROD_PASSED);
+    o.token_ok = 1;
+    assert_int_equal(judge(ZR_PREPROD_EXPIRED, ZR_LOA_NONE, &o), ZR_PREPROD_FAILED);
+
+    /* Replay: waiting after the first login; refused second arrival passes. */
+    memset(&o, 0, sizeof(o));
+    o.token_ok = 1;
+    assert_int_equal(judge(ZR_PREPROD_REPLAY, ZR_LOA_NONE, &o), ZR_PREPROD_WAITING);
+    o.artifact_repeated = 1;
+    assert_int_equal(judge(ZR_PREPROD_REPLAY, ZR_LOA_NONE, &o), ZR_PREPROD_FAILED); /* accepted */
+    o.repeat_refused = 1;
+    assert_int_equal(judge(ZR_PREPROD_REPLAY, ZR_LOA_NONE, &o), ZR_PREPROD_PASSED);
+}
+
+static void test_state_roundtrip(void **state)
+{
+    fixture_t *f = *state;
+    zr_preprod_run_t run, again;
+    zr_preprod_scenario_t *sc;
+    char path[128], tmp[140], err[256];
+    struct stat st;
+
+    snprintf(path, sizeof(path), "%s/state.json", f->dir);
+    assert_int_equal(zr_preprod_run_init(&run, &f->cfg), 0);
+    assert_int_equal(zr_preprod_state_load(&run, path, err, sizeof(err)), 1); /* no file yet */
+    sc = zr_preprod_run_find(&run, "login-substantial");
+    sc->status = ZR_PREPROD_PASSED;
+    sc->attempts = 2;
+    snprintf(sc->reason, sizeof(sc->reason), "logged in at substantial");
+    sc->result = json_pack("{s:s, s:s}", "bsn", "******019", "acr", "http://eidas.europa.eu/LoA/substantial");
+    sc = zr_preprod_run_find(&run, "login-high");
+    sc->status = ZR_PREPROD_WAITING;
+    snprintf(sc->state, sizeof(sc->state), "state-123");
+    snprintf(sc->verifier, sizeof(sc->verifier), "verifier-abc");
+    assert_int_equal(zr_preprod_state_save(&run, path, err, sizeof(err)), 0);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600); /* it holds a PKCE verifier in flight */
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    assert_int_not_equal(access(tmp, F_OK), 0);
+
+    /* A restart: a fresh run picks everything up, the attempt in flight too. */
+    assert_int_equal(zr_preprod_run_init(&again, &f->cfg), 0);
+    assert_int_equal(zr_preprod_state_load(&again, path, err, sizeof(err)), 0);
+    sc = zr_preprod_run_find(&again, "login-substantial");
+    assert_int_equal(sc->status, ZR_PREPROD_PASSED);
+    assert_int_equal(sc->attempts, 2);
+    assert_string_equal(json_string_value(json_object_get(sc->result, "bsn")), "******019");
+    assert_ptr_equal(zr_preprod_run_find_state(&again, "state-123"), zr_preprod_run_find(&again, "login-high"));
+    assert_string_equal(zr_preprod_run_find(&again, "login-high")->verifier, "verifier-abc");
+    assert_null(zr_preprod_run_find_state(&again, "state-12"));
+    assert_int_equal(zr_preprod_run_find(&again, "cancel")->status, ZR_PREPROD_OPEN);
+    zr_preprod_run_free(&again);
+
+    /* Another relay's file is refused, never merged. */
+    f->cfg.public_base_url = "http://other:8080";
+    assert_int_equal(zr_preprod_run_init(&again, &f->cfg), 0);
+    assert_int_equal(zr_preprod_state_load(&again, path, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "another relay"));
+    zr_preprod_run_free(&again);
+    f->cfg.public_base_url = "http://localhost:8080";
+    zr_preprod_run_free(&run);
+}
+
+static void test_report(void **state)
+{
+    fixture_t *f = *state;
+    zr_preprod_run_t run;
+    char err[256], path[128], *md = NULL;
+    size_t len = 0;
+    json_t *doc;
+    FILE *fp;
+
+    assert_int_equal(zr_preprod_run_init(&run, &f->cfg), 0);
+    for (size_t i = 0; i < run.count; i++)
+        run.items[i].status = ZR_PREPROD_PASSED;
+    zr_preprod_run_find(&run, "logout")->status = ZR_PREPROD_NOT_AVAILABLE;
+    doc = zr_preprod_report_json(&run, &f->cfg);
+    assert_true(json_is_true(json_object_get(json_object_get(doc, "summary"), "complete")));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "summary"), "not_available")), 1);
+    assert_int_equal(json_array_size(json_object_get(doc, "items")), 9);
+    assert_non_null(strstr(json_string_value(json_object_get(doc, "checklist")), "Checklist testen"));
+    json_decref(doc);
+    zr_preprod_run_find(&run, "cancel")->status = ZR_PREPROD_FAILED;
+    doc = zr_preprod_report_json(&run, &f->cfg);
+    assert_true(json_is_false(json_object_get(json_object_get(doc, "summary"), "complete")));
+    json_decref(doc);
+
+    assert_int_equal(zr_preprod_report_write(&run, &f->cfg, f->dir, err, sizeof(err)), 0);
+    snprintf(path, sizeof(path), "%s/preprod-report.md", f->dir);
+    fp = fopen(path, "r");
+    assert_non_null(fp);
+    md = calloc(1, 65536);
+    len = fread(md, 1, 65535, fp);
+    fclose(fp);
+    assert_true(len > 0);
+    assert_non_null(strstr(md, "| 4 | Annuleren bij DigiD"));
+    assert_non_null(strstr(md, "**niet akkoord**"));
+    assert_non_null(strstr(md, "**niet beschikbaar**"));
+    free(md);
+    zr_preprod_run_free(&run);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_run_init, setup, teardown),
+        cmocka_unit_test(test_evaluate),
+        cmocka_unit_test_setup_teardown(test_state_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_report, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,10 +1,13 @@
 /* Per-login trace of the SAML and OIDC messages, for diagnosis in
  * development and pre-production (issue 5 §4, src/diag/, docs/preprod.md).
  *
- * With `trace: {enabled: true}` every patient login gets a trace: a list of
- * timestamped events (the authorization request, the AuthnRequest, the
- * artifact, ArtifactResolve, ArtifactResponse, the validation result, what
- * the browser was sent, the token exchange), masked before they are stored:
+ * With `trace: {enabled: true}` every login gets a trace: a list of
+ * timestamped events (patients: the authorization request, the AuthnRequest,
+ * the artifact, ArtifactResolve, ArtifactResponse, the validation result,
+ * what the browser was sent, the token exchange; professionals: the
+ * authorization request, the one to Dezi, Dezi's callback, the outcome of
+ * the Dezi checks, what the browser was sent, the token exchange), masked
+ * before they are stored:
  * BSNs (any run of exactly nine digits) become ******123; SignatureValue,
  * CipherValue, X509Certificate, DigestValue and the artifact are shortened to
  * first/last 8 characters + length; codes, tokens, state, nonce and cookies
@@ -27,7 +30,9 @@
 #include <stddef.h>
 #include <jansson.h>
 #include "zr/config.h"
+#include "zr/dezi.h"
 #include "zr/http.h"
+#include "zr/oidc.h"
 #include "zr/saml.h"
 #include "zr/store.h"
 #include "zr/subject.h"
@@ -100,6 +105,30 @@ void zr_diag_token(zr_store_t *store, const zr_config_t *cfg, const zr_http_requ
  * comes back with the RelayState only, is found with id_token_hint NULL. */
 void zr_diag_logout(zr_store_t *store, const zr_config_t *cfg, const char *id_token_hint, const char *relay_state,
                     const char *what, const char *xml);
+
+/* ---- professional logins (Dezi), each called once from
+ * src/relay/professional.c; the token exchange is zr_diag_token as for
+ * patients. Never recorded: the Dezi number in clear (masked like a BSN),
+ * names, codes and tokens (hashes only). ---- */
+
+/* Before the redirect to Dezi: starts the trace, records the portal's
+ * authorization request (from authz, because after the relay's chooser
+ * the request is the chooser's POST) and the authorization request to Dezi
+ * (dezi_url with state, nonce and code_challenge hashed). The trace is
+ * found again by dezi_state, and by the portal's state (/trace/lookup). */
+void zr_diag_dezi_authorize(zr_store_t *store, const zr_config_t *cfg, const zr_http_request_t *req,
+                            const zr_oidc_authz_t *authz, const char *dezi_state, const char *dezi_url);
+/* /dezi/callback on arrival: state and code as hashes, Dezi's error. */
+void zr_diag_dezi_callback(zr_store_t *store, const zr_config_t *cfg, const zr_http_request_t *req);
+/* After zr_dezi_finish: the outcome of Dezi's checks (status, reason, LoA,
+ * role code, verklaring_id shortened, revocation result, the Dezi number
+ * masked). status_name: zr_dezi_status_name(status). */
+void zr_diag_dezi_result(zr_store_t *store, const zr_config_t *cfg, const char *dezi_state, zr_dezi_status_t status,
+                         const char *status_name, const char *err, const zr_dezi_professional_t *pro);
+/* /dezi/callback when answering: what the browser was sent (the code to
+ * the portal, linked for zr_diag_token; an OAuth error; or a page). */
+void zr_diag_dezi_end(zr_store_t *store, const zr_config_t *cfg, const zr_http_request_t *req,
+                      const zr_http_response_t *resp);
 
 /* ---- endpoints (page.c) ---- */
 

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <jansson.h>
 #include "zr/config.h"
+#include "zr/http.h"
 
 typedef enum {
     ZR_PREPROD_LOGIN = 0,     /* a login at one level of assurance (one TVS service) */
@@ -32,6 +33,35 @@ typedef enum {
 const char *zr_preprod_status_name(zr_preprod_status_t st);
 int zr_preprod_status_parse(const char *s, zr_preprod_status_t *out);
 
+/* Why a scenario passed, failed or waits: a code plus its parameters, so
+ * that each page shows it in its own language. The texts are the
+ * "reason.<code>=..." lines of templates/preprod-texts.<lang>.html, whose
+ * {{name}} placeholders take the parameters (HTML-escaped). */
+typedef struct {
+    char code[32];            /* "" for none (or for a code-less text) */
+    json_t *params;           /* {name: string}; owned; NULL when the code has none */
+    char text[256];           /* a reason without code (a state file from before the codes): shown as is */
+} zr_preprod_reason_t;
+
+/* The reason codes and the names of their parameters (for the texts' check). */
+typedef struct {
+    const char *code;
+    const char *params[3];    /* NULL-terminated */
+} zr_preprod_reason_def_t;
+
+const zr_preprod_reason_def_t *zr_preprod_reason_defs(size_t *count);
+/* Sets r to code with the parameters given as name, value pairs ending in
+ * NULL (a NULL value counts as "-"; control characters become spaces,
+ * values are cut at 200 bytes). */
+void zr_preprod_reason_set(zr_preprod_reason_t *r, const char *code, ...);
+/* Adds one parameter to r (made fit the same way). */
+void zr_preprod_reason_param(zr_preprod_reason_t *r, const char *name, const char *value);
+void zr_preprod_reason_clear(zr_preprod_reason_t *r);
+/* The reason in lang: html=1 gives HTML (parameters escaped, for {{{...}}}),
+ * html=0 plain text (report). A code without a text falls back to the
+ * code-less text, else to the code. Malloc'ed; NULL when out of memory. */
+char *zr_preprod_reason_text(const zr_preprod_reason_t *r, zr_lang_t lang, int html);
+
 /* One scenario of the run. Strings are fixed-size: the run is a small,
  * flat table that is saved after every change. */
 typedef struct {
@@ -42,7 +72,7 @@ typedef struct {
     char checklist[160];      /* the DICTU checklist line (Dutch, as in docs/preprod.md) */
     zr_preprod_status_t status;
     int attempts;
-    char reason[256];         /* why it passed / failed / is not available */
+    zr_preprod_reason_t reason; /* why it passed / failed / is not available */
     /* The attempt in flight (persisted so a restart can finish it). */
     char state[64];
     char nonce[64];
@@ -96,10 +126,11 @@ typedef struct {
     int logged_out;                 /* back at post_logout_redirect_uri with our state */
 } zr_preprod_observation_t;
 
-/* Judges an attempt: PASSED or FAILED with reason (or WAITING when the
- * scenario needs a further step, e.g. the replay or the logout). Pure. */
+/* Judges an attempt: PASSED or FAILED with the reason set in *reason (or
+ * WAITING when the scenario needs a further step, e.g. the replay or the
+ * logout). Pure but for *reason (which may be &sc->reason). */
 zr_preprod_status_t zr_preprod_evaluate(const zr_preprod_scenario_t *sc, const zr_preprod_observation_t *obs,
-                                        char *reason, size_t reasonlen);
+                                        zr_preprod_reason_t *reason);
 
 /* The report: DIR/preprod-report.md and DIR/preprod-report.json (atomic
  * writes like the state file). 0 on success. */

@@ -19,6 +19,7 @@
 #define NS_TOKEN "diag-token"
 #define NS_ACS "diag-acs"
 #define NS_LOGOUT "diag-logout"
+#define NS_DEZI "diag-dezi"
 
 /* Adds key -> masked text (NULL values are left out). */
 static void set_masked(json_t *o, const char *key, const char *value)
@@ -35,6 +36,14 @@ static void set_hashed(json_t *o, const char *key, const char *value)
     if (h)
         json_object_set_new(o, key, json_string(h));
     free(h);
+}
+
+static void set_shortened(json_t *o, const char *key, const char *value)
+{
+    char *m = value ? zr_diag_shorten(value) : NULL;
+    if (m)
+        json_object_set_new(o, key, json_string(m));
+    free(m);
 }
 
 static void set_xml(json_t *o, const char *xml, size_t len)
@@ -270,7 +279,7 @@ void zr_diag_acs_result(zr_store_t *store, const zr_config_t *cfg, const char *r
 static const char *page_error_code(const zr_http_response_t *resp)
 {
     static const char *const codes[] = {"session_expired", "browser_mismatch", "bad_request", "store_unavailable",
-                                        "internal_error", "not_found", NULL};
+                                        "internal_error", "not_found", "role_not_allowed", NULL};
     char needle[64];
     for (size_t i = 0; codes[i] && resp->body; i++) {
         snprintf(needle, sizeof(needle), ">%s<", codes[i]);
@@ -280,15 +289,13 @@ static const char *page_error_code(const zr_http_response_t *resp)
     return NULL;
 }
 
-void zr_diag_acs_end(zr_store_t *store, const zr_config_t *cfg, const char *relay_state,
-                     const zr_http_response_t *resp)
+/* What the browser was sent at the end of the walk: the redirect to the
+ * portal (code hashed and linked for zr_diag_token) or the page. */
+static void authorization_response(zr_store_t *store, const zr_config_t *cfg, const char *id,
+                                   const zr_http_response_t *resp)
 {
-    char id[ZR_DIAG_ID_LEN + 1];
     const char *location;
-    json_t *data;
-    if (!zr_diag_enabled(cfg) || !relay_state || !resp || zr_diag_find(store, NS_LOGIN, relay_state, id) != 0)
-        return;
-    data = json_object();
+    json_t *data = json_object();
     json_object_set_new(data, "http_status", json_integer(resp->status));
     location = zr_kv_get(&resp->headers, "Location");
     if (location) {
@@ -316,6 +323,15 @@ void zr_diag_acs_end(zr_store_t *store, const zr_config_t *cfg, const char *rela
     zr_diag_trace_add(store, cfg, id, "oidc.authorization_response", data);
 }
 
+void zr_diag_acs_end(zr_store_t *store, const zr_config_t *cfg, const char *relay_state,
+                     const zr_http_response_t *resp)
+{
+    char id[ZR_DIAG_ID_LEN + 1];
+    if (!zr_diag_enabled(cfg) || !relay_state || !resp || zr_diag_find(store, NS_LOGIN, relay_state, id) != 0)
+        return;
+    authorization_response(store, cfg, id, resp);
+}
+
 /* client_secret_basic (RFC 6749 §2.3.1): the client_id, form-decoded. */
 char *zr_diag_basic_auth(const zr_http_request_t *req, char **secret)
 {
@@ -340,6 +356,18 @@ end:
     return id;
 }
 
+/* A professional's name (OIDC Core §5.1 and the relay's Dezi claims):
+ * never in a trace. */
+static int is_name_claim(const char *key)
+{
+    static const char *const names[] = {"name", "given_name", "family_name", "middle_name", "initials",
+                                        "surname_prefix", "nickname", "preferred_username", NULL};
+    for (size_t i = 0; names[i]; i++)
+        if (strcmp(key, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
 /* An ID token's claims as the trace shows them: BSNs masked, the
  * pseudonyms and the nonce hashed. The signature is not checked: the relay
  * made this token a moment ago. */
@@ -359,13 +387,27 @@ static json_t *id_token_claims(const char *jwt)
         goto end;
     out = json_object();
     json_object_foreach(claims, key, value) {
-        if (strcmp(key, "bsn") == 0) {
+        if (strcmp(key, "bsn") == 0 || strcmp(key, "dezi_nummer") == 0) {
             char *m = zr_diag_mask_bsn(json_string_value(value));
             json_object_set_new(out, key, json_string(m ? m : ""));
             free(m);
         } else if (strcmp(key, "sub") == 0 || strcmp(key, "nonce") == 0 || strcmp(key, "sid") == 0 ||
                    strcmp(key, "at_hash") == 0) {
             set_hashed(out, key, json_string_value(value));
+        } else if (is_name_claim(key)) {
+            json_object_set_new(out, key, json_string("(not recorded: a name)"));
+        } else if (strcmp(key, "verklaring_id") == 0) {
+            set_shortened(out, key, json_string_value(value));
+        } else if (strcmp(key, "roles") == 0 && json_is_array(value)) {
+            json_t *a = json_array();
+            size_t i;
+            json_t *v;
+            json_array_foreach(value, i, v) {
+                char *m = json_is_string(v) ? zr_diag_mask_text(json_string_value(v)) : NULL;
+                json_array_append_new(a, json_string(m ? m : "(not recorded)"));
+                free(m);
+            }
+            json_object_set_new(out, key, a);
         } else if (strcmp(key, "represents") == 0 && json_is_object(value)) {
             rep = json_object();
             set_masked(rep, "representation_type", json_string_value(json_object_get(value, "representation_type")));
@@ -467,4 +509,148 @@ void zr_diag_logout(zr_store_t *store, const zr_config_t *cfg, const char *id_to
         set_xml(data, xml, strlen(xml));
     snprintf(kind, sizeof(kind), "logout.%s", what ? what : "event");
     zr_diag_trace_add(store, cfg, id, kind, data);
+}
+
+/* ---- professionals (Dezi) ---- */
+
+/* The portal's authorization request as the relay validated it: after the
+ * chooser, the request in hand is the chooser's POST. */
+static json_t *authz_params(const zr_oidc_authz_t *a)
+{
+    json_t *o = json_object();
+    set_masked(o, "client_id", a->client_id);
+    set_masked(o, "redirect_uri", a->redirect_uri);
+    set_masked(o, "scope", a->scope);
+    set_hashed(o, "state", a->state);
+    set_hashed(o, "nonce", a->nonce);
+    set_hashed(o, "code_challenge", a->code_challenge);
+    if (a->code_challenge)
+        json_object_set_new(o, "code_challenge_method", json_string("S256"));
+    if (a->min_loa != ZR_LOA_NONE && zr_loa_uri(a->min_loa))
+        json_object_set_new(o, "acr_values", json_string(zr_loa_uri(a->min_loa)));
+    if (a->force_authn)
+        json_object_set_new(o, "prompt", json_string("login"));
+    json_object_set_new(o, "login_method", json_string("professional"));
+    return o;
+}
+
+void zr_diag_dezi_authorize(zr_store_t *store, const zr_config_t *cfg, const zr_http_request_t *req,
+                            const zr_oidc_authz_t *authz, const char *dezi_state, const char *dezi_url)
+{
+    const zr_kvlist_t *params;
+    const char *q;
+    char id[ZR_DIAG_ID_LEN + 1], shown[16];
+    char *state_key = NULL, *base = NULL;
+    zr_kvlist_t dezi_params = {0};
+    json_t *data;
+
+    if (!zr_diag_enabled(cfg) || !req || !authz || !dezi_state || !dezi_url)
+        return;
+    if (zr_diag_trace_new(store, cfg, authz->client_id, id) != 0 ||
+        zr_diag_link(store, cfg, NS_DEZI, dezi_state, id) != 0) {
+        zr_log_warn("trace", "cannot start a trace (store unavailable); the login goes on untraced");
+        goto end;
+    }
+    if (authz->state && (state_key = zr_diag_state_key(authz->client_id, authz->state)) != NULL)
+        zr_diag_link(store, cfg, NS_STATE, state_key, id);
+    /* The portal's request: as sent when it came to /authorize directly,
+     * as validated when the relay's chooser came in between. */
+    params = req->form.count ? &req->form : &req->query;
+    data = json_object();
+    json_object_set_new(data, "method", json_string(req->method ? req->method : "GET"));
+    if (zr_kv_get(params, "client_id")) {
+        json_object_set_new(data, "params", authorization_params(params));
+    } else {
+        json_object_set_new(data, "params", authz_params(authz));
+        json_object_set_new(data, "via", json_string("the relay's login method chooser"));
+    }
+    zr_diag_trace_add(store, cfg, id, "oidc.authorization_request", data);
+
+    /* OIDC Core §3.1.2.1 towards Dezi: the same masking as the portal's. */
+    q = strchr(dezi_url, '?');
+    base = strndup(dezi_url, q ? (size_t)(q - dezi_url) : strlen(dezi_url));
+    data = json_object();
+    set_masked(data, "endpoint", base);
+    if (q && zr_kv_parse_form(&dezi_params, q + 1, strlen(q + 1)) == 0)
+        json_object_set_new(data, "params", authorization_params(&dezi_params));
+    zr_diag_trace_add(store, cfg, id, "dezi.authorization_request", data);
+    log_id(id, shown);
+    zr_log_info("trace", "trace=%s started for client=%s (professional)", shown,
+                authz->client_id ? authz->client_id : "-");
+end:
+    zr_kv_free(&dezi_params);
+    free(base);
+    free(state_key);
+}
+
+void zr_diag_dezi_callback(zr_store_t *store, const zr_config_t *cfg, const zr_http_request_t *req)
+{
+    char id[ZR_DIAG_ID_LEN + 1];
+    const char *state = req ? zr_kv_get(&req->query, "state") : NULL;
+    json_t *data;
+    if (!zr_diag_enabled(cfg) || !state || zr_diag_find(store, NS_DEZI, state, id) != 0)
+        return;
+    data = json_object();
+    set_hashed(data, "state", state);
+    set_hashed(data, "code", zr_kv_get(&req->query, "code"));
+    set_masked(data, "error", zr_kv_get(&req->query, "error"));
+    set_masked(data, "error_description", zr_kv_get(&req->query, "error_description"));
+    set_masked(data, "iss", zr_kv_get(&req->query, "iss"));
+    zr_diag_trace_add(store, cfg, id, "dezi.callback", data);
+}
+
+/* What zr_dezi_finish's status says about the revocation check, which runs
+ * last (after the token, the ID token and the userinfo checks). */
+static const char *revocation_result(zr_dezi_status_t status)
+{
+    switch (status) {
+    case ZR_DEZI_OK:
+        return "passed (verklaring active, not on the revocation list)";
+    case ZR_DEZI_REVOKED:
+        return "revoked";
+    case ZR_DEZI_UNAVAILABLE:
+        return "not established (Dezi or a revocation service unreachable; fail closed)";
+    default:
+        return "not reached (an earlier check failed)";
+    }
+}
+
+void zr_diag_dezi_result(zr_store_t *store, const zr_config_t *cfg, const char *dezi_state, zr_dezi_status_t status,
+                         const char *status_name, const char *err, const zr_dezi_professional_t *pro)
+{
+    char id[ZR_DIAG_ID_LEN + 1];
+    char *masked = NULL;
+    json_t *data;
+    if (!zr_diag_enabled(cfg) || !dezi_state || zr_diag_find(store, NS_DEZI, dezi_state, id) != 0)
+        return;
+    data = json_object();
+    json_object_set_new(data, "result", json_string(status_name ? status_name : "?"));
+    json_object_set_new(data, "ok", json_boolean(status == ZR_DEZI_OK));
+    if (status != ZR_DEZI_OK)
+        set_masked(data, "reason", err);
+    json_object_set_new(data, "revocation", json_string(revocation_result(status)));
+    /* Filled only on success; names are never recorded. */
+    if (status == ZR_DEZI_OK && pro) {
+        if (zr_loa_uri(pro->loa))
+            json_object_set_new(data, "loa", json_string(zr_loa_uri(pro->loa)));
+        set_masked(data, "rol_code", pro->rol_code);
+        set_masked(data, "rol_code_bron", pro->rol_code_bron);
+        set_masked(data, "ura", pro->ura);
+        set_shortened(data, "verklaring_id", pro->verklaring_id);
+        set_masked(data, "json_schema", pro->json_schema);
+        if ((masked = zr_diag_mask_bsn(pro->dezi_nummer)) != NULL)
+            json_object_set_new(data, "dezi_nummer", json_string(masked));
+    }
+    zr_diag_trace_add(store, cfg, id, "dezi.validation", data);
+    free(masked);
+}
+
+void zr_diag_dezi_end(zr_store_t *store, const zr_config_t *cfg, const zr_http_request_t *req,
+                      const zr_http_response_t *resp)
+{
+    char id[ZR_DIAG_ID_LEN + 1];
+    const char *state = req ? zr_kv_get(&req->query, "state") : NULL;
+    if (!zr_diag_enabled(cfg) || !state || !resp || zr_diag_find(store, NS_DEZI, state, id) != 0)
+        return;
+    authorization_response(store, cfg, id, resp);
 }

@@ -28,6 +28,21 @@ static const char *status_dutch(zr_preprod_status_t st)
     }
 }
 
+/* The reason for machines and both readers: code, parameters, the Dutch
+ * and the English text (plain). A code-less reason (an older state file)
+ * has code null and its text in both. */
+static json_t *reason_json(const zr_preprod_reason_t *r)
+{
+    char *nl = zr_preprod_reason_text(r, ZR_LANG_NL, 0), *en = zr_preprod_reason_text(r, ZR_LANG_EN, 0);
+    json_t *o = json_pack("{s:s?, s:O?, s:s?, s:s?}", "code", r->code[0] ? r->code : NULL, "params", r->params,
+                          "nl", nl, "en", en);
+    if (o && !r->params)
+        json_object_set_new(o, "params", json_object());
+    free(nl);
+    free(en);
+    return o;
+}
+
 json_t *zr_preprod_report_json(const zr_preprod_run_t *run, const zr_config_t *cfg)
 {
     json_t *doc, *items;
@@ -43,9 +58,9 @@ json_t *zr_preprod_report_json(const zr_preprod_run_t *run, const zr_config_t *c
     items = doc ? json_object_get(doc, "items") : NULL;
     for (size_t i = 0; items && i < run->count; i++) {
         const zr_preprod_scenario_t *sc = &run->items[i];
-        json_t *item = json_pack("{s:s, s:s, s:s, s:s, s:i, s:O?}", "scenario", sc->id, "checklist_item",
-                                 sc->checklist, "status", zr_preprod_status_name(sc->status), "reason", sc->reason,
-                                 "attempts", sc->attempts, "result", sc->result);
+        json_t *item = json_pack("{s:s, s:s, s:s, s:o?, s:i, s:O?}", "scenario", sc->id, "checklist_item",
+                                 sc->checklist, "status", zr_preprod_status_name(sc->status), "reason",
+                                 reason_json(&sc->reason), "attempts", sc->attempts, "result", sc->result);
         if (item && sc->finished_ms) {
             zr_time_format_iso8601((time_t)(sc->finished_ms / 1000), at);
             json_object_set_new(item, "finished", json_string(at));
@@ -113,13 +128,16 @@ int zr_preprod_report_write(const zr_preprod_run_t *run, const zr_config_t *cfg,
                   (long long)json_integer_value(json_object_get(summary, "not_available")),
                   (long long)json_integer_value(json_object_get(summary, "open")));
     zr_buf_appends(&md, "| # | Checklist-item | Scenario | Resultaat | Toelichting |\n|---|---|---|---|---|\n");
+    /* Dutch, DICTU's language (docs/preprod.md §5); the JSON has both. */
     for (size_t i = 0; i < run->count; i++) {
         const zr_preprod_scenario_t *sc = &run->items[i];
+        char *reason = zr_preprod_reason_text(&sc->reason, ZR_LANG_NL, 0);
         zr_buf_printf(&md, "| %zu | ", i + 1);
         md_cell(&md, sc->checklist);
         zr_buf_printf(&md, " | `%s` | **%s** | ", sc->id, status_dutch(sc->status));
-        md_cell(&md, sc->reason);
+        md_cell(&md, reason);
         zr_buf_appends(&md, " |\n");
+        free(reason);
     }
     zr_buf_appends(&md, "\n## Details per scenario\n\nBSN's zijn gemaskeerd tot de laatste drie cijfers. "
                         "De trace-id opent de volledige (gemaskeerde) SAML-berichten in de relay: "

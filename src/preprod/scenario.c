@@ -111,6 +111,7 @@ void zr_preprod_run_free(zr_preprod_run_t *run)
 {
     for (size_t i = 0; run->items && i < run->count; i++) {
         json_decref(run->items[i].result);
+        zr_preprod_reason_clear(&run->items[i].reason);
         memset(run->items[i].verifier, 0, sizeof(run->items[i].verifier));
     }
     free(run->items);
@@ -141,131 +142,145 @@ static int is(const char *a, const char *b)
     return a && b && strcmp(a, b) == 0;
 }
 
+/* The error an attempt ended with, for a reason: the OAuth error at the
+ * callback, else why the ID token was refused. */
+static const char *attempt_error(const zr_preprod_observation_t *o)
+{
+    return o->oauth_error ? o->oauth_error : o->token_error;
+}
+
 zr_preprod_status_t zr_preprod_evaluate(const zr_preprod_scenario_t *sc, const zr_preprod_observation_t *o,
-                                        char *reason, size_t reasonlen)
+                                        zr_preprod_reason_t *reason)
 {
     zr_loa_t reached = o->acr ? zr_loa_parse(o->acr) : ZR_LOA_NONE;
+    char elapsed[24], lifetime[24];
 
     switch (sc->kind) {
     case ZR_PREPROD_LOGIN:
         if (o->oauth_error) {
-            snprintf(reason, reasonlen, "login refused: %s (%s)", o->oauth_error,
-                     o->oauth_error_description ? o->oauth_error_description : "-");
+            zr_preprod_reason_set(reason, "login_refused", "error", o->oauth_error, "description",
+                                  o->oauth_error_description, NULL);
             return ZR_PREPROD_FAILED;
         }
         if (!o->token_ok) {
-            snprintf(reason, reasonlen, "no valid ID token: %s", o->token_error ? o->token_error : "unknown");
+            zr_preprod_reason_set(reason, "token_invalid", "error", o->token_error, NULL);
             return ZR_PREPROD_FAILED;
         }
         if (reached < sc->loa) {
-            snprintf(reason, reasonlen, "level reached %s is below the requested %s", zr_loa_name(reached),
-                     zr_loa_name(sc->loa));
+            zr_preprod_reason_set(reason, "loa_below", "reached", zr_loa_name(reached), "requested",
+                                  zr_loa_name(sc->loa), NULL);
             return ZR_PREPROD_FAILED;
         }
-        snprintf(reason, reasonlen, "logged in at %s (requested %s)", zr_loa_name(reached), zr_loa_name(sc->loa));
+        zr_preprod_reason_set(reason, "loa_reached", "reached", zr_loa_name(reached), "requested",
+                              zr_loa_name(sc->loa), NULL);
         return ZR_PREPROD_PASSED;
     case ZR_PREPROD_CANCEL:
         if (o->token_ok) {
-            snprintf(reason, reasonlen, "logged in instead of cancelled: choose Cancel at DigiD");
+            zr_preprod_reason_set(reason, "cancel_logged_in", NULL);
             return ZR_PREPROD_FAILED;
         }
         if (!is(o->oauth_error, "access_denied")) {
-            snprintf(reason, reasonlen, "expected access_denied, got %s", o->oauth_error ? o->oauth_error : "nothing");
+            zr_preprod_reason_set(reason, "cancel_unexpected", "got", o->oauth_error, NULL);
             return ZR_PREPROD_FAILED;
         }
         if (o->saml_result && !is(o->saml_result, "cancelled")) {
-            snprintf(reason, reasonlen, "TVS did not answer with a cancel (%s)", o->saml_result);
+            zr_preprod_reason_set(reason, "cancel_not_tvs_cancel", "saml_result", o->saml_result, NULL);
             return ZR_PREPROD_FAILED;
         }
-        snprintf(reason, reasonlen, "cancel returned to the portal as access_denied%s",
-                 o->saml_result ? " (TVS: AuthnFailed, Authentication cancelled)" : "");
+        zr_preprod_reason_set(reason, o->saml_result ? "cancel_passed_tvs" : "cancel_passed", NULL);
         return ZR_PREPROD_PASSED;
     case ZR_PREPROD_LOA_TOO_LOW:
         if (o->token_ok) {
-            snprintf(reason, reasonlen, "logged in although the level was to be too low: use an account below %s",
-                     zr_loa_name(sc->loa));
+            zr_preprod_reason_set(reason, "loa_logged_in", "requested", zr_loa_name(sc->loa), NULL);
             return ZR_PREPROD_FAILED;
         }
         if (!is(o->oauth_error, "access_denied") ||
             (o->saml_result && !is(o->saml_result, "no_authn_context") && !is(o->saml_result, "loa_too_low"))) {
-            snprintf(reason, reasonlen, "expected access_denied for the level, got %s (%s)",
-                     o->oauth_error ? o->oauth_error : "nothing", o->saml_result ? o->saml_result : "-");
+            zr_preprod_reason_set(reason, "loa_unexpected", "got", o->oauth_error, "saml_result", o->saml_result,
+                                  NULL);
             return ZR_PREPROD_FAILED;
         }
-        snprintf(reason, reasonlen, "refused as access_denied%s%s", o->saml_result ? ", SAML result " : "",
-                 o->saml_result ? o->saml_result : "");
+        if (o->saml_result)
+            zr_preprod_reason_set(reason, "loa_refused_saml", "saml_result", o->saml_result, NULL);
+        else
+            zr_preprod_reason_set(reason, "loa_refused", NULL);
         return ZR_PREPROD_PASSED;
     case ZR_PREPROD_MACHTIGEN:
         if (!o->token_ok) {
-            snprintf(reason, reasonlen, "login failed: %s", o->oauth_error ? o->oauth_error
-                                                            : o->token_error ? o->token_error : "unknown");
+            zr_preprod_reason_set(reason, "machtigen_failed", "error", attempt_error(o), NULL);
             return ZR_PREPROD_FAILED;
         }
         if (!o->has_represents || !o->representation_type) {
-            snprintf(reason, reasonlen, "no representation in the answer: log in with a DigiD Machtigen account");
+            zr_preprod_reason_set(reason, "machtigen_no_representation", NULL);
             return ZR_PREPROD_FAILED;
         }
-        snprintf(reason, reasonlen, "represented patient with %s", o->representation_type);
+        zr_preprod_reason_set(reason, "machtigen_passed", "representation_type", o->representation_type, NULL);
         return ZR_PREPROD_PASSED;
     case ZR_PREPROD_LOGOUT:
         if (o->logged_out) {
-            snprintf(reason, reasonlen, "logged out and returned to the portal with its state");
+            zr_preprod_reason_set(reason, "logout_passed", NULL);
             return ZR_PREPROD_PASSED;
         }
         if (!o->token_ok) {
-            snprintf(reason, reasonlen, "login before the logout failed: %s",
-                     o->oauth_error ? o->oauth_error : o->token_error ? o->token_error : "unknown");
+            zr_preprod_reason_set(reason, "logout_login_failed", "error", attempt_error(o), NULL);
             return ZR_PREPROD_FAILED;
         }
-        snprintf(reason, reasonlen, "logged in; now log out");
+        zr_preprod_reason_set(reason, "logout_now", NULL);
         return ZR_PREPROD_WAITING;
     case ZR_PREPROD_EXPIRED:
+        snprintf(elapsed, sizeof(elapsed), "%lld", o->elapsed_ms / 1000);
+        snprintf(lifetime, sizeof(lifetime), "%d", o->session_lifetime_s);
         if (o->token_ok) {
-            snprintf(reason, reasonlen, "the relay accepted a login after %lld s (session lifetime %d s)",
-                     o->elapsed_ms / 1000, o->session_lifetime_s);
+            zr_preprod_reason_set(reason, "expired_accepted", "elapsed", elapsed, "lifetime", lifetime, NULL);
             return ZR_PREPROD_FAILED;
         }
         if (is(o->page_error, "session_expired")) {
-            snprintf(reason, reasonlen, "refused with 'session expired' after %lld s (session lifetime %d s)",
-                     o->elapsed_ms / 1000, o->session_lifetime_s);
+            zr_preprod_reason_set(reason, "expired_refused", "elapsed", elapsed, "lifetime", lifetime, NULL);
             return ZR_PREPROD_PASSED;
         }
         if (o->oauth_error) {
-            snprintf(reason, reasonlen, "expected the 'session expired' page, got %s", o->oauth_error);
+            zr_preprod_reason_set(reason, "expired_unexpected", "got", o->oauth_error, NULL);
             return ZR_PREPROD_FAILED;
         }
-        snprintf(reason, reasonlen, "waiting: no answer from the relay yet");
+        zr_preprod_reason_set(reason, "expired_waiting", NULL);
         return ZR_PREPROD_WAITING;
     case ZR_PREPROD_REPLAY:
         if (o->artifact_repeated) {
             if (!o->repeat_refused) {
-                snprintf(reason, reasonlen, "the replayed artifact was accepted");
+                zr_preprod_reason_set(reason, "replay_accepted", NULL);
                 return ZR_PREPROD_FAILED;
             }
-            snprintf(reason, reasonlen, "the replayed artifact was refused%s",
-                     o->code_replay_refused ? "; the code redeemed twice was refused (invalid_grant)" : "");
+            zr_preprod_reason_set(reason, o->code_replay_refused ? "replay_refused_code" : "replay_refused", NULL);
             return ZR_PREPROD_PASSED;
         }
         if (!o->token_ok) {
-            snprintf(reason, reasonlen, "the first login failed: %s",
-                     o->oauth_error ? o->oauth_error : o->token_error ? o->token_error : "unknown");
+            zr_preprod_reason_set(reason, "replay_first_failed", "error", attempt_error(o), NULL);
             return ZR_PREPROD_FAILED;
         }
-        snprintf(reason, reasonlen, "logged in; now open the artifact address (/saml/acs) again");
+        zr_preprod_reason_set(reason, "replay_now", NULL);
         return ZR_PREPROD_WAITING;
     }
-    snprintf(reason, reasonlen, "unknown scenario");
+    zr_preprod_reason_set(reason, "unknown_scenario", NULL);
     return ZR_PREPROD_FAILED;
 }
 
 /* ---- the state file ---- */
 
+/* The reason as code and parameters, so that a restart shows it in either
+ * language; "reason" holds only a code-less text (older state files had
+ * nothing else). */
 static json_t *scenario_to_json(const zr_preprod_scenario_t *sc)
 {
-    return json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:I, s:I, s:O?}", "id", sc->id, "status",
-                     zr_preprod_status_name(sc->status), "attempts", sc->attempts, "reason", sc->reason, "state",
-                     sc->state, "nonce", sc->nonce, "verifier", sc->verifier, "started_ms",
-                     (json_int_t)sc->started_ms, "finished_ms", (json_int_t)sc->finished_ms, "result", sc->result);
+    json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:I, s:I, s:O?}", "id", sc->id, "status",
+                          zr_preprod_status_name(sc->status), "attempts", sc->attempts, "reason", sc->reason.text,
+                          "state", sc->state, "nonce", sc->nonce, "verifier", sc->verifier, "started_ms",
+                          (json_int_t)sc->started_ms, "finished_ms", (json_int_t)sc->finished_ms, "result",
+                          sc->result);
+    if (o && sc->reason.code[0]) {
+        json_object_set_new(o, "reason_code", json_string(sc->reason.code));
+        json_object_set_new(o, "reason_params", sc->reason.params ? json_copy(sc->reason.params) : json_object());
+    }
+    return o;
 }
 
 /* Writes text to path atomically: PATH.tmp (0600), fsync, rename. */
@@ -346,6 +361,23 @@ static void copy_str(char *out, size_t outlen, json_t *o, const char *key)
     snprintf(out, outlen, "%s", v ? v : "");
 }
 
+/* A state file's reason: code and string parameters; a file from before
+ * the codes has only "reason", kept as a text shown as is. */
+static void reason_from_json(zr_preprod_reason_t *r, json_t *item)
+{
+    const char *code = json_string_value(json_object_get(item, "reason_code")), *name;
+    json_t *value;
+    zr_preprod_reason_clear(r);
+    copy_str(r->text, sizeof(r->text), item, "reason");
+    if (!code || !*code || strlen(code) >= sizeof(r->code))
+        return;
+    snprintf(r->code, sizeof(r->code), "%s", code);
+    json_object_foreach(json_object_get(item, "reason_params"), name, value) {
+        if (json_is_string(value))
+            zr_preprod_reason_param(r, name, json_string_value(value));
+    }
+}
+
 int zr_preprod_state_load(zr_preprod_run_t *run, const char *path, char *err, size_t errlen)
 {
     char *text = NULL;
@@ -382,7 +414,7 @@ int zr_preprod_state_load(zr_preprod_run_t *run, const char *path, char *err, si
         if (zr_preprod_status_parse(json_string_value(json_object_get(item, "status")), &sc->status) != 0)
             sc->status = ZR_PREPROD_OPEN;
         sc->attempts = (int)json_integer_value(json_object_get(item, "attempts"));
-        copy_str(sc->reason, sizeof(sc->reason), item, "reason");
+        reason_from_json(&sc->reason, item);
         copy_str(sc->state, sizeof(sc->state), item, "state");
         copy_str(sc->nonce, sizeof(sc->nonce), item, "nonce");
         copy_str(sc->verifier, sizeof(sc->verifier), item, "verifier");

@@ -61,15 +61,8 @@ static void persist(preprod_t *pp)
 
 static char *text_lookup(const char *texts, const char *key)
 {
-    size_t klen = strlen(key);
-    for (const char *line = texts; line && *line;) {
-        const char *end = strchr(line, '\n');
-        size_t len = end ? (size_t)(end - line) : strlen(line);
-        if (len > klen && strncmp(line, key, klen) == 0 && line[klen] == '=')
-            return strndup(line + klen + 1, len - klen - 1);
-        line = end ? end + 1 : NULL;
-    }
-    return strdup(key);
+    char *text = zr_preprod_text_find(texts, key);
+    return text ? text : strdup(key);
 }
 
 static const char *kind_key(zr_preprod_kind_t kind)
@@ -117,7 +110,7 @@ static int handle_index(void *ctx, const zr_http_request_t *req, zr_http_respons
     preprod_t *pp = ctx;
     zr_kvlist_t vars = {0};
     zr_buf_t rows;
-    char *texts = NULL, *title;
+    char *texts = NULL, *title, *reason;
     int rc;
 
     zr_buf_init(&rows);
@@ -142,9 +135,11 @@ static int handle_index(void *ctx, const zr_http_request_t *req, zr_http_respons
                       sc->id, zr_preprod_status_name(sc->status), zr_preprod_status_name(sc->status));
         zr_buf_append_html(&rows, status_label(sc->status, req->lang));
         zr_buf_appends(&rows, "</span></td><td>");
-        zr_buf_append_html(&rows, sc->reason);
+        reason = zr_preprod_reason_text(&sc->reason, req->lang, 1);
+        zr_buf_appends(&rows, reason ? reason : "");
         zr_buf_appends(&rows, "</td></tr>\n");
         free(title);
+        free(reason);
     }
     zr_kv_add(&vars, "title", req->lang == ZR_LANG_EN ? "TVS connection test run" : "Testronde TVS-aansluiting");
     zr_kv_add(&vars, "relay", pp->run.relay);
@@ -204,7 +199,7 @@ static int handle_scenario(void *ctx, const zr_http_request_t *req, zr_http_resp
     zr_preprod_scenario_t *sc;
     zr_kvlist_t vars = {0};
     zr_buf_t steps, actions, result;
-    char *texts = NULL, *title = NULL, *list = NULL, *url = NULL, key[64], ref[16] = "-";
+    char *texts = NULL, *title = NULL, *list = NULL, *url = NULL, *reason = NULL, key[64], ref[16] = "-";
     int en = req->lang == ZR_LANG_EN, rc = 0;
 
     zr_buf_init(&steps);
@@ -254,7 +249,8 @@ static int handle_scenario(void *ctx, const zr_http_request_t *req, zr_http_resp
     zr_kv_add(&vars, "checklist", sc->checklist);
     zr_kv_add(&vars, "status", zr_preprod_status_name(sc->status));
     zr_kv_add(&vars, "status_label", status_label(sc->status, req->lang));
-    zr_kv_add(&vars, "reason", sc->reason);
+    reason = zr_preprod_reason_text(&sc->reason, req->lang, 1);
+    zr_kv_add(&vars, "reason", reason ? reason : ""); /* HTML: {{{reason}}} */
     zr_kv_add(&vars, "loa", zr_loa_name(sc->loa));
     zr_kv_add(&vars, "steps", steps.data ? steps.data : "");
     zr_kv_add(&vars, "actions", actions.data ? actions.data : "");
@@ -278,6 +274,7 @@ static int handle_scenario(void *ctx, const zr_http_request_t *req, zr_http_resp
     free(title);
     free(list);
     free(url);
+    free(reason);
     return rc;
 }
 
@@ -317,17 +314,17 @@ static int handle_start(void *ctx, const zr_http_request_t *req, zr_http_respons
     sc->finished_ms = 0;
     if (zr_preprod_rp_discover(&pp->rp, err, sizeof(err)) != 0) {
         sc->status = ZR_PREPROD_WAITING;
-        snprintf(sc->reason, sizeof(sc->reason), "the relay's discovery cannot be read: %s", err);
+        zr_preprod_reason_set(&sc->reason, "discovery_failed", "error", err, NULL);
         sc->verifier[0] = '\0';
     } else if (sc->kind == ZR_PREPROD_LOGOUT && !pp->rp.end_session_endpoint[0]) {
         sc->status = ZR_PREPROD_NOT_AVAILABLE;
-        snprintf(sc->reason, sizeof(sc->reason), "the relay's discovery has no end_session_endpoint");
+        zr_preprod_reason_set(&sc->reason, "no_end_session", NULL);
     } else if (zr_preprod_rp_new_attempt(sc) != 0) {
-        snprintf(sc->reason, sizeof(sc->reason), "out of randomness");
+        zr_preprod_reason_set(&sc->reason, "no_randomness", NULL);
     } else {
         sc->status = ZR_PREPROD_WAITING;
         sc->started_ms = now_ms();
-        snprintf(sc->reason, sizeof(sc->reason), "waiting for the login");
+        zr_preprod_reason_set(&sc->reason, "waiting_login", NULL);
     }
     zr_log_info("preprod-test", "scenario=%s attempt=%d started", sc->id, sc->attempts);
     persist(pp);
@@ -416,7 +413,7 @@ static void observation_from_result(const zr_preprod_scenario_t *sc, zr_preprod_
 
 static void judge(preprod_t *pp, zr_preprod_scenario_t *sc, zr_preprod_observation_t *obs)
 {
-    zr_preprod_status_t st = zr_preprod_evaluate(sc, obs, sc->reason, sizeof(sc->reason));
+    zr_preprod_status_t st = zr_preprod_evaluate(sc, obs, &sc->reason);
     sc->status = st;
     if (st != ZR_PREPROD_WAITING) {
         sc->finished_ms = now_ms();
@@ -545,8 +542,7 @@ static int handle_check(void *ctx, const zr_http_request_t *req, zr_http_respons
     trace_summary(pp, sc, &obs);
     if (!json_object_get(sc->result, "trace_id")) {
         sc->status = ZR_PREPROD_NOT_AVAILABLE;
-        snprintf(sc->reason, sizeof(sc->reason),
-                 "the relay's trace cannot be read (trace.enabled off?): the relay's answer is not visible here");
+        zr_preprod_reason_set(&sc->reason, "trace_unreadable", NULL);
         persist(pp);
     } else {
         judge_result(pp, sc, &obs);
@@ -570,7 +566,7 @@ static int handle_logout(void *ctx, const zr_http_request_t *req, zr_http_respon
     state = zr_random_token(32);
     url = state ? zr_preprod_rp_logout_url(&pp->rp, pp->id_tokens[sc - pp->run.items], state) : NULL;
     if (!url) {
-        snprintf(sc->reason, sizeof(sc->reason), "log in first (an ID token is kept in memory only, not across a restart)");
+        zr_preprod_reason_set(&sc->reason, "logout_needs_login", NULL);
         persist(pp);
         rc = back_to(resp, sc);
     } else {

@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "zr/diag.h"
 #include "zr/log.h"
 #include "zr/roles.h"
 #include "zr/util.h"
@@ -199,6 +200,7 @@ static void start_dezi(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http_req
                               ref) != 0)
         goto end;
     zr_http_redirect(resp, 302, dz.url);
+    zr_diag_dezi_authorize(relay->store, gen->cfg, req, authz, dz.state, dz.url);
     zr_log_info("authorize", "client=%s professional login to Dezi login=%s", authz->client_id,
                 zr_log_mask(dz.state, mask));
 end:
@@ -374,6 +376,7 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
     zr_dezi_status_t st;
 
     zr_relay_reference(ref);
+    zr_diag_dezi_callback(relay->store, gen->cfg, req);
     if (!state || zr_kv_count(&req->query, "state") != 1 || strlen(state) > 128 ||
         (!code && !dezi_error) || zr_kv_count(&req->query, "code") > 1) {
         zr_log_warn("dezi", "callback without a usable state/code ref=%s", ref);
@@ -410,6 +413,7 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
     st = zr_dezi_finish(finish_gen->dezi, code, callback, json_string_value(json_object_get(pending, "verifier")),
                         json_string_value(json_object_get(pending, "nonce")), &pro, err, sizeof(err));
     zr_dezi_set_traceparent(NULL);
+    zr_diag_dezi_result(relay->store, gen->cfg, state, st, zr_dezi_status_name(st), err, &pro);
     if (st != ZR_DEZI_OK) {
         dezi_status_to_oauth(st, &error, &description);
         zr_log(st == ZR_DEZI_DENIED ? ZR_LOG_INFO : ZR_LOG_WARN, "dezi", "login=%s client=%s result=%s: %s ref=%s",
@@ -436,6 +440,7 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
     zr_log_info("dezi", "login=%s client=%s rol_code=%s roles=%zu loa=%s result=ok", zr_log_mask(state, mask),
                 authz.client_id, pro.rol_code, role_count, zr_loa_name(pro.loa));
 end:
+    zr_diag_dezi_end(relay->store, gen->cfg, req, resp);
     free(callback);
     zr_subject_clear(&subject);
     zr_dezi_professional_clear(&pro);

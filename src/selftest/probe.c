@@ -2,6 +2,7 @@
  * wants to know everything about the connection, not only the answer. */
 #include "probe.h"
 
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -47,6 +48,25 @@ static void capture_tls(ctx_t *c)
     snprintf(c->p->cipher, sizeof(c->p->cipher), "%s", SSL_get_cipher_name(ssl));
     if (!c->p->peer)
         c->p->peer = SSL_get1_peer_certificate(ssl);
+}
+
+/* A connect-only transfer leaves no TLS session to read afterwards, but
+ * libcurl keeps the chain it saw (CURLOPT_CERTINFO), PEM included. */
+static void peer_from_certinfo(CURL *curl, zr_selftest_probe_t *p)
+{
+    struct curl_certinfo *ci = NULL;
+    BIO *bio = NULL;
+    if (curl_easy_getinfo(curl, CURLINFO_CERTINFO, &ci) != CURLE_OK || !ci || ci->num_of_certs < 1)
+        goto end;
+    for (struct curl_slist *f = ci->certinfo[0]; f && !p->peer; f = f->next) {
+        if (strncmp(f->data, "Cert:", 5) != 0)
+            continue;
+        BIO_free(bio);
+        if ((bio = BIO_new_mem_buf(f->data + 5, -1)) != NULL)
+            p->peer = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    }
+end:
+    BIO_free(bio);
 }
 
 static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
@@ -109,13 +129,19 @@ int zr_selftest_probe_run(const zr_selftest_probe_opts_t *o, zr_selftest_probe_t
     ok &= curl_easy_setopt(c.curl, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
     ok &= curl_easy_setopt(c.curl, CURLOPT_PROXY, "") == CURLE_OK;
     ok &= curl_easy_setopt(c.curl, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2) == CURLE_OK;
-    ok &= curl_easy_setopt(c.curl, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
-    ok &= curl_easy_setopt(c.curl, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
-    if (o->ca_file) {
+    /* A peek only names the certificate the server shows; it sends nothing
+     * and its connection is closed at once, so not verifying is harmless. */
+    ok &= curl_easy_setopt(c.curl, CURLOPT_SSL_VERIFYPEER, o->peek ? 0L : 1L) == CURLE_OK;
+    ok &= curl_easy_setopt(c.curl, CURLOPT_SSL_VERIFYHOST, o->peek ? 0L : 2L) == CURLE_OK;
+    if (o->peek) {
+        ok &= curl_easy_setopt(c.curl, CURLOPT_CONNECT_ONLY, 1L) == CURLE_OK;
+        ok &= curl_easy_setopt(c.curl, CURLOPT_CERTINFO, 1L) == CURLE_OK;
+    }
+    if (o->ca_file && !o->peek) {
         ok &= curl_easy_setopt(c.curl, CURLOPT_CAINFO, o->ca_file) == CURLE_OK;
         ok &= curl_easy_setopt(c.curl, CURLOPT_CAPATH, NULL) == CURLE_OK;
     }
-    if (o->cert_file && o->key_file) {
+    if (o->cert_file && o->key_file && !o->peek) {
         ok &= curl_easy_setopt(c.curl, CURLOPT_SSLCERT, o->cert_file) == CURLE_OK;
         ok &= curl_easy_setopt(c.curl, CURLOPT_SSLKEY, o->key_file) == CURLE_OK;
     }
@@ -150,8 +176,12 @@ int zr_selftest_probe_run(const zr_selftest_probe_opts_t *o, zr_selftest_probe_t
     curl_easy_getinfo(c.curl, CURLINFO_RESPONSE_CODE, &p->status);
     curl_easy_getinfo(c.curl, CURLINFO_CONNECT_TIME_T, &connect_us);
     curl_easy_getinfo(c.curl, CURLINFO_APPCONNECT_TIME_T, &app_us);
-    p->tcp_connected = connect_us > 0;
+    /* libcurl reports no connect time when the TLS handshake fails, but a
+     * handshake error means the TCP connection was there. */
+    p->tcp_connected = connect_us > 0 || p->cc == CURLE_PEER_FAILED_VERIFICATION || p->cc == CURLE_SSL_CONNECT_ERROR;
     p->tls_done = app_us > 0 || (p->tcp_connected && strncmp(o->url, "http://", 7) == 0);
+    if (o->peek && p->cc == CURLE_OK)
+        peer_from_certinfo(c.curl, p);
     /* Cut short on purpose: the answer itself arrived. */
     if (p->cc == CURLE_WRITE_ERROR && p->truncated)
         p->cc = CURLE_OK;
@@ -163,7 +193,7 @@ end:
     curl_slist_free_all(headers);
     if (c.curl)
         curl_easy_cleanup(c.curl);
-    return p->cc == CURLE_OK && p->status > 0 ? 0 : -1;
+    return p->cc == CURLE_OK && (p->status > 0 || o->peek) ? 0 : -1;
 }
 
 void zr_selftest_probe_clear(zr_selftest_probe_t *p)

@@ -16,6 +16,9 @@ typedef struct {
     const char *key_file;
     int soap_post;             /* POST an empty SOAP body instead of GET */
     int head;                  /* HEAD instead of GET */
+    int peek;                  /* only connect and read the server certificate, unverified
+                                  and without a client certificate (diagnosis of a failed
+                                  handshake); nothing is sent */
     long connect_timeout_ms;
     long timeout_ms;
     size_t max_body;           /* bytes kept; more is cut off (not an error) */
@@ -38,7 +41,7 @@ typedef struct {
 } zr_selftest_probe_t;
 
 /* Runs the request once; always fills p (free with _clear). 0 when an HTTP
- * answer arrived (any status). */
+ * answer arrived (any status), or for a peek when the TLS session was made. */
 int zr_selftest_probe_run(const zr_selftest_probe_opts_t *o, zr_selftest_probe_t *p);
 void zr_selftest_probe_clear(zr_selftest_probe_t *p);
 /* Our clock as the relay sees it (zr_time_now, which tests may shift), with

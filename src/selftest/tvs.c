@@ -11,6 +11,8 @@
 
 #include <curl/curl.h>
 #include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,19 +140,150 @@ static void peer_description(X509 *peer, time_t now, int warn_days, char *out, s
     snprintf(out, len, "server certificate CN=%s valid until %s (%d days)", subject, date, days);
 }
 
+/* "CN=..." of a name, else the whole name on one line. */
+static void name_of(const X509_NAME *n, char *out, size_t len)
+{
+    char cn[256] = "";
+    if (n && X509_NAME_get_text_by_NID(n, NID_commonName, cn, sizeof(cn)) > 0)
+        snprintf(out, len, "CN=%s", cn);
+    else if (!n || !X509_NAME_oneline(n, out, (int)len))
+        snprintf(out, len, "?");
+}
+
+/* The subjects of the certificates in a PEM file (at most three): what
+ * tvs.tls_ca holds, to set beside the issuer TVS's certificate names. */
+static void pem_names(const char *path, char *out, size_t len)
+{
+    FILE *f = path ? fopen(path, "r") : NULL;
+    X509 *x;
+    int n = 0;
+    out[0] = '\0';
+    if (!f)
+        goto end;
+    while (n < 3 && (x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
+        char name[256];
+        name_of(X509_get_subject_name(x), name, sizeof(name));
+        snprintf(out + strlen(out), len - strlen(out), "%s%s", n ? ", " : "", name);
+        X509_free(x);
+        n++;
+    }
+    ERR_clear_error(); /* the end of the file reads as an error */
+end:
+    if (!n)
+        snprintf(out, len, "%s", f ? "no certificate" : "unreadable");
+    if (f)
+        fclose(f);
+}
+
+/* Our client certificate as DICTU knows it: file, subject and issuer. */
+static void client_description(const zr_config_t *cfg, char *out, size_t len)
+{
+    char subject[256] = "?", issuer[256] = "?";
+    X509 *c = cfg->saml_tls_client.cert;
+    if (c) {
+        name_of(X509_get_subject_name(c), subject, sizeof(subject));
+        name_of(X509_get_issuer_name(c), issuer, sizeof(issuer));
+    }
+    snprintf(out, len, "saml.tls_client %s (%s, issued by %s)",
+             cfg->saml_tls_client.cert_file ? cfg->saml_tls_client.cert_file : "?", subject, issuer);
+}
+
+/* OpenSSL's words for a TLS alert the server sent about our certificate
+ * (RFC 8446 §6.2): TVS said so itself. Our own verification failing reads
+ * "certificate verify failed" and is not among these. */
+static int refused_by_alert(const char *error)
+{
+    static const char *const alerts[] = {"alert unknown ca",          "alert bad certificate",
+                                         "alert certificate required", "alert certificate unknown",
+                                         "alert certificate revoked",  "alert certificate expired",
+                                         "alert unsupported certificate", "alert access denied", NULL};
+    for (size_t i = 0; alerts[i]; i++)
+        if (strstr(error, alerts[i]))
+            return 1;
+    return 0;
+}
+
+/* The certificate TVS shows, read without verifying it (a failed
+ * handshake leaves none to read): "CN=x issued by CN=y". */
+static void peek_server(const zr_config_t *cfg, const char *url, char *out, size_t len)
+{
+    zr_selftest_probe_opts_t po = {.url = url, .peek = 1, .connect_timeout_ms = cfg->tvs.connect_timeout_ms,
+                                   .timeout_ms = cfg->tvs.timeout_ms};
+    zr_selftest_probe_t p = {0};
+    char subject[256], issuer[256];
+    if (zr_selftest_probe_run(&po, &p) != 0 || !p.peer) {
+        snprintf(out, len, "(its certificate could not be read: %s)", p.error[0] ? p.error : "none sent");
+    } else {
+        name_of(X509_get_subject_name(p.peer), subject, sizeof(subject));
+        name_of(X509_get_issuer_name(p.peer), issuer, sizeof(issuer));
+        snprintf(out, len, "%s issued by %s", subject, issuer);
+    }
+    zr_selftest_probe_clear(&p);
+}
+
+/* TVS's server certificate does not verify against the pinned CA (or is
+ * not for the host): say what TVS shows and what tvs.tls_ca holds. */
+static void server_refused(const zr_config_t *cfg, const char *url, const zr_selftest_probe_t *p,
+                           zr_selftest_report_t *r)
+{
+    char shown[600], pinned[800];
+    peek_server(cfg, url, shown, sizeof(shown));
+    pem_names(cfg->tvs.tls_ca_file, pinned, sizeof(pinned));
+    if (strstr(p->error, "host name") || strstr(p->error, "subject name"))
+        zr_selftest_add(r, ZR_SELFTEST_FAIL, "tvs-tls",
+                        "TVS's certificate is not for the host in the ArtifactResolutionService URL of TVS's "
+                        "metadata: check tvs.metadata is the metadata of this environment",
+                        "TVS's server certificate at %s is not for this host name: TVS shows %s (%s)", url, shown,
+                        p->error);
+    else
+        zr_selftest_add(r, ZR_SELFTEST_FAIL, "tvs-tls",
+                        "put the CA that issued TVS's server certificate for this environment (DICTU publishes "
+                        "TVS's certificate chain per environment) in tvs.tls_ca, with its intermediates; the "
+                        "relay would refuse every artifact resolution",
+                        "TVS's server certificate does not verify against tvs.tls_ca: TVS shows %s, tvs.tls_ca "
+                        "(%s) holds %s (%s)",
+                        shown, cfg->tvs.tls_ca_file ? cfg->tvs.tls_ca_file : "none: the system store", pinned,
+                        p->error);
+    zr_selftest_add(r, ZR_SELFTEST_SKIP, "tvs-mtls", NULL, "not tried (TVS's server certificate not trusted)");
+}
+
 /* What the answer (or its absence) says about TLS and mutual TLS. */
 static void tls_report(const zr_config_t *cfg, const zr_selftest_opts_t *opts, const char *url,
                        const zr_selftest_probe_t *p, zr_selftest_report_t *r)
 {
-    char peer[512] = "";
+    char peer[512] = "", client[800], refused[1400];
     int expiring = 0;
     time_t now = opts->now ? opts->now : zr_time_now();
+
+    client_description(cfg, client, sizeof(client));
+    /* One advice for every way TVS can refuse us: which certificate DICTU
+     * must have, and what to do. */
+    snprintf(refused, sizeof(refused),
+             "TVS does not accept our client certificate. DICTU must have exactly this certificate registered for "
+             "this environment (it is in our SP metadata: `zorgrelay metadata`), issued by a CA TVS trusts "
+             "(PKIoverheid); send it to DICTU, or point saml.tls_client at the certificate DICTU has registered. "
+             "Ours: %s",
+             client);
     if (!p->tcp_connected) {
         zr_selftest_add(r, ZR_SELFTEST_FAIL, "tvs-tls",
                         "check the firewall (outgoing 443 to TVS) and that DICTU has whitelisted this machine's "
                         "address for this environment",
                         "cannot connect to %s: %s", url, p->error);
         zr_selftest_add(r, ZR_SELFTEST_SKIP, "tvs-mtls", NULL, "not tried (no connection)");
+        return;
+    }
+    if (!p->tls_done && p->cc == CURLE_PEER_FAILED_VERIFICATION) {
+        server_refused(cfg, url, p, r);
+        return;
+    }
+    if (!p->tls_done && refused_by_alert(p->error)) {
+        /* TLS 1.2: the server refuses a client certificate inside the
+         * handshake, after we verified its own. */
+        zr_selftest_add(r, ZR_SELFTEST_OK, "tvs-tls", NULL,
+                        "TVS's server certificate verified against tvs.tls_ca; the handshake stopped at our client "
+                        "certificate");
+        zr_selftest_add(r, ZR_SELFTEST_FAIL, "tvs-mtls", refused,
+                        "TVS refused our client certificate during the TLS handshake: %s", p->error);
         return;
     }
     if (!p->tls_done) {
@@ -167,17 +300,18 @@ static void tls_report(const zr_config_t *cfg, const zr_selftest_opts_t *opts, c
                     "TVS's server certificate is about to change: make sure tvs.tls_ca covers its successor",
                     "%s %s, verified against tvs.tls_ca%s%s", p->tls_version[0] ? p->tls_version : "TLS",
                     p->cipher, peer[0] ? "; " : "", peer);
-    if (p->status == 0)
-        zr_selftest_add(r, ZR_SELFTEST_FAIL, "tvs-mtls",
-                        "TVS closed the connection without an answer: it most likely refuses saml.tls_client "
-                        "(not the certificate registered at DICTU, or not trusted by TVS)",
-                        "no HTTP answer after the handshake: %s", p->error);
-    else if (p->status == 403 || p->status == 401 || p->status == 495 || p->status == 496)
-        zr_selftest_add(r, ZR_SELFTEST_FAIL, "tvs-mtls",
-                        "TVS does not accept saml.tls_client: register this certificate at DICTU (it is in our "
-                        "SP metadata) or configure the one that is",
-                        "TVS answered HTTP %ld: client certificate %s refused", p->status,
-                        cfg->saml_tls_client.cert_file);
+    if (p->status == 0 && refused_by_alert(p->error))
+        /* TLS 1.3: the refusal comes as an alert after the handshake. */
+        zr_selftest_add(r, ZR_SELFTEST_FAIL, "tvs-mtls", refused,
+                        "TVS refused our client certificate (TLS alert after the handshake: %s)", p->error);
+    else if (p->status == 0)
+        zr_selftest_add(r, ZR_SELFTEST_FAIL, "tvs-mtls", refused,
+                        "TVS closed the connection without an HTTP answer after the handshake, most likely "
+                        "refusing our client certificate: %s", p->error);
+    else if (p->status == 403 || p->status == 401 || p->status == 495 || p->status == 496 ||
+             (p->status >= 400 && p->body && strcasestr(p->body, "client certificate")))
+        zr_selftest_add(r, ZR_SELFTEST_FAIL, "tvs-mtls", refused,
+                        "TVS refused our client certificate: HTTP %ld to an empty SOAP request", p->status);
     else
         zr_selftest_add(r, ZR_SELFTEST_OK, "tvs-mtls", NULL,
                         "client certificate saml.tls_client accepted: HTTP %ld to an empty SOAP request (no "

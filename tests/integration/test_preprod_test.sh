@@ -162,6 +162,21 @@ zr_check "loa-too-low passed (high requested, substantial given)" "$(zr_json "$o
 out=$(T login machtigen "Ouder voor kind")
 zr_check "machtigen passed" "$(zr_json "$out" 'd.get("status")')" "passed"
 
+# The reason in the page's language (issue 5 §6): Dutch by default, English
+# by Accept-Language; the parameter (representation type) in both.
+reason_of() { grep -o 'id="scenario-reason">[^<]*' | sed 's/^id="scenario-reason">//'; }
+nl=$(curl -s "$PP_BASE/scenario?s=machtigen" | reason_of)
+en=$(curl -s -H 'Accept-Language: en' "$PP_BASE/scenario?s=machtigen" | reason_of)
+zr_check "machtigen page (nl): Dutch reason with the representation type" \
+  "$(grep -c '^Ingelogd namens een vertegenwoordigde patiënt (soort vertegenwoordiging: urn:nl-eid-gdi:1.1:RT:' <<<"$nl")" "1"
+zr_check "machtigen page (en): English reason" \
+  "$(grep -c '^represented patient with urn:nl-eid-gdi:1.1:RT:' <<<"$en")" "1"
+nl=$(curl -s "$PP_BASE/scenario?s=login-basic" | reason_of)
+en=$(curl -s -H 'Accept-Language: en' "$PP_BASE/scenario?s=login-basic" | reason_of)
+zr_check "login-basic page (nl): Dutch reason" "$(grep -Ec '^Ingelogd op niveau [a-z]+ \(gevraagd: basic\)$' <<<"$nl")" "1"
+zr_check "login-basic page (en): English reason" "$(grep -Ec '^logged in at [a-z]+ \(requested basic\)$' <<<"$en")" "1"
+zr_check "index (nl): no English reason" "$(curl -s "$PP_BASE/" | grep -c 'represented patient with\|logged in at')" "0"
+
 # 5. Expired session: wait at TVS past the relay's session lifetime.
 out=$(T login session-expired "DigiD Substantieel" "" $((LIFETIME + 2)))
 zr_check "session-expired: browser stays at the relay's page" "$(zr_json "$out" 'd.get("status")')" "None"
@@ -207,6 +222,11 @@ zr_check "report: representation of the Machtigen login" \
 zr_check "report: subject types from TVS" \
   "$(zr_json "$rep" '[i for i in d["items"] if i["scenario"]=="machtigen"][0]["result"]["subject_types"]')" \
   '["urn:nl-eid-gdi:1.0:id:legacy-BSN", "urn:nl-eid-gdi:1.0:id:legacy-BSN"]'
+zr_check "report: the reason as code, parameters and both texts" \
+  "$(zr_json "$rep" '[(r["code"], r["params"]["reached"], r["nl"].startswith("Ingelogd op niveau high"), r["en"].startswith("logged in at high")) for r in [[i for i in d["items"] if i["scenario"]=="login-high"][0]["reason"]]][0]')" \
+  "('loa_reached', 'high', True, True)"
+zr_check "report (Markdown, for DICTU): reasons in Dutch" \
+  "$(grep -c 'Ingelogd namens een vertegenwoordigde patiënt' "$REPORT/preprod-report.md")" "1"
 zr_check "report: timings" "$(zr_json "$rep" '[i for i in d["items"] if i["scenario"]=="login-basic"][0]["result"]["login_ms"] > 0')" "True"
 
 # 9. The trace: page and export, masked; never an unmasked test BSN.

@@ -3,7 +3,8 @@
 # Authlib portal -> relay (chooser or login_method) -> mock Dezi (PKCE, JWE
 # userinfo, envelope, verklaring via jku, status) -> relay (Dezi checks, role
 # mapping, AuthZEN PDP) -> code -> Authlib validates the ID token; token
-# introspection; the decision log; nothing personal in the logs.
+# introspection; the decision log; the login's trace (Dezi events, nothing
+# personal or secret in it); nothing personal in the logs.
 source "$(dirname "$0")/lib.sh"
 zr_pki
 zr_start_redis
@@ -31,6 +32,8 @@ awk -v pdp="http://127.0.0.1:$PDP_PORT" '
   print "      processing_activity_id: https://register.example.nl/verwerkingen/42"
 }
 { print }' "$ZR_CONFIG" > "$ZR_TMP/pro.yaml"
+# The SAML/OIDC trace (docs/preprod.md §6) on, for section 8.
+printf '\ntrace:\n  enabled: true\n' >> "$ZR_TMP/pro.yaml"
 ZR_CONFIG="$ZR_TMP/pro.yaml"
 zr_wait_port "$PDP_PORT"
 zr_start_mock_tvs
@@ -145,7 +148,75 @@ zr_check "signed-JWT userinfo: the relay says it was not encrypted" \
   "$(grep -c 'dezi_userinfo_unencrypted' "$ZR_TMP/relay.log")" "1"
 cat "$SECRETS.jwt" >> "$SECRETS"
 
-# --- 8. Nothing personal or secret in the logs.
+# --- 8. The trace of a professional login: the Dezi events, and no Dezi
+# number, name, code or token in clear. The portal finds its trace with the
+# state of its authorization request (POST /trace/lookup); e2e_login.py is
+# run with Authlib's state recorded to a file.
+trace_login() {  # trace_login STATEFILE [e2e_login.py args]
+  local statefile=$1; shift
+  $PY - "$ZR_SOURCE_DIR/tests/integration/e2e_login.py" "$statefile" --issuer "$ISSUER" --client-id demo-portal \
+    --client-secret demo-portal-secret --redirect-uri http://localhost:8000/callback "$@" <<'PYEOF'
+import runpy, sys
+from authlib.integrations.requests_client import OAuth2Session
+script, state_file = sys.argv[1], sys.argv[2]
+original = OAuth2Session.create_authorization_url
+def recording(self, *a, **k):
+    url, state = original(self, *a, **k)
+    with open(state_file, "w") as f:
+        f.write(state)
+    return url, state
+OAuth2Session.create_authorization_url = recording
+sys.argv = [script] + sys.argv[3:]
+runpy.run_path(script, run_name="__main__")
+PYEOF
+}
+trace_of() {  # trace_of STATEFILE OUTFILE: the export of that login's trace
+  local tid
+  tid=$(curl -s -u demo-portal:demo-portal-secret --data-urlencode "state=$(cat "$1")" "$ISSUER/trace/lookup" |
+        $PY -c 'import json,sys; print(json.load(sys.stdin).get("trace_id", ""))')
+  curl -s "$ISSUER/trace.json?id=$tid" > "$2"
+}
+TSECRETS="$ZR_TMP/trace-secrets.txt"
+out=$(trace_login "$ZR_TMP/state-direct" --identity "(01.015)" --login-method professional --secrets-out "$TSECRETS")
+zr_check "traced professional login: logged in" "$(zr_json "$out" 'd["claims"].get("rol_code")')" "01.015"
+trace_of "$ZR_TMP/state-direct" "$ZR_TMP/pro-trace.json"
+TR=$(cat "$ZR_TMP/pro-trace.json")
+ev() { zr_json "$TR" "{e[\"kind\"]: e[\"data\"] for e in d[\"events\"]}$1"; }
+zr_check "trace: the Dezi events in order" "$(zr_json "$TR" '[e["kind"] for e in d["events"]]')" \
+  '["oidc.authorization_request", "dezi.authorization_request", "dezi.callback", "dezi.validation", "oidc.authorization_response", "oidc.token"]'
+zr_check "trace: the portal's request as sent, state hashed" \
+  "$(ev '["oidc.authorization_request"]["params"]' | $PY -c 'import json,sys; p=json.load(sys.stdin); print(p["client_id"], p["login_method"], p["state"][:7], p["nonce"][:7], p["code_challenge"][:7])')" \
+  "demo-portal professional sha256: sha256: sha256:"
+zr_check "trace: the request to Dezi with its URL, state/nonce/code_challenge hashed" \
+  "$(ev '["dezi.authorization_request"]' | $PY -c 'import json,sys; d=json.load(sys.stdin); p=d["params"]; print(d["endpoint"].startswith("http://localhost:'"$DEZI_PORT"'/"), p["redirect_uri"].endswith("/dezi/callback"), p["state"][:7], p["nonce"][:7], p["code_challenge"][:7], p["code_challenge_method"])')" \
+  "True True sha256: sha256: sha256: S256"
+zr_check "trace: Dezi's callback, code as a hash only" "$(ev '["dezi.callback"]["code"][:7]')" "sha256:"
+DN=$(zr_json "$out" 'd["claims"]["dezi_nummer"]')
+zr_check "trace: the Dezi checks' outcome" \
+  "$(ev '["dezi.validation"]' | $PY -c 'import json,sys; v=json.load(sys.stdin); print(v["result"], v["ok"], v["rol_code"], v["loa"], v["revocation"].split()[0], "chars)" in v["verklaring_id"], v["dezi_nummer"])')" \
+  "ok True 01.015 http://eidas.europa.eu/LoA/high passed True ******${DN: -3}"
+zr_check "trace: the code to the portal and the token exchange as hashes" \
+  "$(zr_json "$TR" '[d["events"][4]["data"]["code"][:7], d["events"][5]["data"]["request"]["code"][:7], d["events"][5]["data"]["response"]["id_token"][:7]]')" \
+  '["sha256:", "sha256:", "sha256:"]'
+zr_check "trace: ID token claims without names, Dezi number masked" \
+  "$(ev '["oidc.token"]["response"]["id_token_claims"]' | $PY -c 'import json,sys; c=json.load(sys.stdin); print(c["family_name"], c["name"] == c["initials"] == c["family_name"], c["dezi_nummer"][:6])')" \
+  "(not recorded: a name) True ******"
+leaks=0
+for v in "$DN" "$(zr_json "$out" 'd["claims"]["family_name"]')" "$(zr_json "$out" 'd["claims"]["name"]')" \
+         "$(zr_json "$out" 'd["claims"]["verklaring_id"]')" $(cat "$TSECRETS") "$(cat "$ZR_TMP/state-direct")"; do
+  [ -n "$v" ] && grep -qF -- "$v" "$ZR_TMP/pro-trace.json" && { echo "in the trace: ${v:0:12}..." >&2; leaks=$((leaks+1)); }
+done
+zr_check "trace: no Dezi number, name, verklaring_id, code, token or state in clear" "$leaks" "0"
+zr_check "trace: the leak check saw masked values (test is meaningful)" "$(grep -c '\*\*\*\*\*\*' "$ZR_TMP/pro-trace.json")" "1"
+cat "$TSECRETS" >> "$SECRETS"
+# Through the relay's chooser the portal's request is recorded as validated.
+out=$(trace_login "$ZR_TMP/state-chooser" --identity "(01.015)" --method professional)
+trace_of "$ZR_TMP/state-chooser" "$ZR_TMP/pro-trace-chooser.json"
+zr_check "trace via the chooser: portal's request, then Dezi" \
+  "$($PY -c 'import json,sys; d=json.load(open(sys.argv[1])); e=d["events"]; print(e[0]["data"]["via"], e[0]["data"]["params"]["state"][:7], e[1]["kind"], e[3]["data"]["result"])' "$ZR_TMP/pro-trace-chooser.json")" \
+  "the relay's login method chooser sha256: dezi.authorization_request ok"
+
+# --- 9. Nothing personal or secret in the logs.
 DN=$($PY -c 'import json,sys; print(json.loads(sys.argv[1])["claims"]["dezi_nummer"])' "$out")
 zr_check "no Dezi number in any service log" "$(cat "$ZR_TMP"/*.log | grep -c "$DN" || true)" "0"
 leaks=0

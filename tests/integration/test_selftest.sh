@@ -2,7 +2,9 @@
 # `zorgrelay selftest` (issue 5 §2) against a good installation (all ok,
 # exit 0, --json parses) and broken ones: an expired certificate, a key that
 # does not belong to its certificate, Redis evicting live sessions
-# (allkeys-lru), TVS's artifact endpoint closed, and a mock TVS whose Date is
+# (allkeys-lru), a pinned CA (tvs.tls_ca) that did not issue TVS's server
+# certificate, a TVS that refuses our client certificate (its client_ca is
+# another CA), TVS's artifact endpoint closed, and a mock TVS whose Date is
 # 600 s off. Each broken one must name its FAIL line and exit 1.
 source "$(dirname "$0")/lib.sh"
 zr_pki
@@ -112,6 +114,53 @@ zr_check "allkeys-lru: exit 1" "$RC" "1"
 zr_check "allkeys-lru: FAIL line" "$(has_line '^FAIL  redis-eviction: maxmemory-policy allkeys-lru evicts live logins')" "1"
 zr_check "allkeys-lru: advice" "$(has_line '^      -> set `maxmemory-policy noeviction`')" "1"
 zr_check "allkeys-lru: the rest still ok" "$(has_line '^FAIL ')" "1"
+
+# A throwaway CA that issued neither TVS's nor our certificates.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$ZR_TMP/other-ca.key" \
+  -out "$ZR_TMP/other-ca.pem" -subj "/O=selftest TEST/CN=selftest other CA TEST" -days 365 \
+  -addext "basicConstraints=critical,CA:true" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+mtls_check() {  # the tvs-mtls item of --json output $OUT: "status|finding"
+  echo "$OUT" | $PY -c 'import json,sys; d=json.load(sys.stdin); c=[c for c in d["checks"] if c["check"]=="tvs-mtls"][0]; print(c["status"] + "|" + c["finding"].split(":")[0])'
+}
+
+# ---- tvs.tls_ca is not the CA of TVS's server certificate ---------------------
+sed "/^tvs:/,/^[a-z]/ s#^  tls_ca: .*#  tls_ca: $ZR_TMP/other-ca.pem#" "$ZR_CONFIG" >"$ZR_TMP/wrongca.yaml"
+zr_check "wrong pinned CA: config differs" "$(grep -c "tls_ca: $ZR_TMP/other-ca.pem" "$ZR_TMP/wrongca.yaml")" "1"
+selftest "$ZR_TMP/wrongca.yaml"
+zr_check "wrong pinned CA: exit 1" "$RC" "1"
+zr_check "wrong pinned CA: FAIL line names both CAs" \
+  "$(has_line "^FAIL  tvs-tls: TVS's server certificate does not verify against tvs.tls_ca: TVS shows CN=localhost .*issued by CN=zorgrelay TEST CA - NIET ECHT, tvs.tls_ca \(.*other-ca.pem\) holds CN=selftest other CA TEST")" "1"
+zr_check "wrong pinned CA: advice" "$(has_line "^      -> put the CA that issued TVS's server certificate .* in tvs.tls_ca")" "1"
+zr_check "wrong pinned CA: mutual TLS skipped" "$(has_line '^skip  tvs-mtls: not tried')" "1"
+zr_check "wrong pinned CA: the only FAIL" "$(has_line '^FAIL ')" "1"
+
+# ---- TVS refuses our client certificate (trusts another CA) -------------------
+kill "$MOCK_PID"
+wait "$MOCK_PID" 2>/dev/null || true
+sed "/^mock_tvs:/,/^[a-z]/ s#^  client_ca: .*#  client_ca: $ZR_TMP/other-ca.pem#" "$ZR_CONFIG" >"$ZR_TMP/otherclientca.yaml"
+zr_check "refused client certificate: mock config differs" \
+  "$(grep -c "client_ca: $ZR_TMP/other-ca.pem" "$ZR_TMP/otherclientca.yaml")" "1"
+GOOD_CONFIG=$ZR_CONFIG
+ZR_CONFIG="$ZR_TMP/otherclientca.yaml"
+zr_start_mock_tvs
+MOCK_PID=${ZR_PIDS[-1]}
+ZR_CONFIG=$GOOD_CONFIG
+selftest "$ZR_CONFIG"
+zr_check "refused client certificate: exit 1" "$RC" "1"
+zr_check "refused client certificate: FAIL line" \
+  "$(has_line '^FAIL  tvs-mtls: TVS refused our client certificate: HTTP 403 to an empty SOAP request$')" "1"
+zr_check "refused client certificate: advice says what DICTU must have" \
+  "$(has_line "^      -> TVS does not accept our client certificate\. DICTU must have exactly this certificate registered for this environment .*Ours: saml\.tls_client $ZR_PKI/relay-tls-client\.pem \(CN=.*, issued by CN=zorgrelay TEST CA - NIET ECHT\)$")" "1"
+zr_check "refused client certificate: server TLS still ok" "$(has_line '^ok    tvs-tls: ')" "1"
+zr_check "refused client certificate: the only FAIL" "$(has_line '^FAIL ')" "1"
+selftest --json "$ZR_CONFIG"
+zr_check "refused client certificate --json: exit 1" "$RC" "1"
+zr_check "refused client certificate --json: tvs-mtls failed" "$(mtls_check)" "fail|TVS refused our client certificate"
+# Back to the good mock for the cases below.
+kill "$MOCK_PID"
+wait "$MOCK_PID" 2>/dev/null || true
+zr_start_mock_tvs
+MOCK_PID=${ZR_PIDS[-1]}
 
 # ---- TVS's artifact endpoint closed -------------------------------------------
 kill "$MOCK_PID"

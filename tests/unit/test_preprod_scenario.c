@@ -92,14 +92,19 @@ static void test_run_init(void **state)
     f->client.care_provider = "zorgaanbieder-demo";
 }
 
+static char last_code[32];
+
 static zr_preprod_status_t judge(zr_preprod_kind_t kind, zr_loa_t loa, const zr_preprod_observation_t *o)
 {
     zr_preprod_scenario_t sc;
-    char reason[256];
+    zr_preprod_status_t st;
     memset(&sc, 0, sizeof(sc));
     sc.kind = kind;
     sc.loa = loa;
-    return zr_preprod_evaluate(&sc, o, reason, sizeof(reason));
+    st = zr_preprod_evaluate(&sc, o, &sc.reason);
+    snprintf(last_code, sizeof(last_code), "%s", sc.reason.code);
+    zr_preprod_reason_clear(&sc.reason);
+    return st;
 }
 
 static void test_evaluate(void **state)
@@ -111,7 +116,9 @@ static void test_evaluate(void **state)
     o.token_ok = 1;
     o.acr = "http://eidas.europa.eu/LoA/substantial";
     assert_int_equal(judge(ZR_PREPROD_LOGIN, ZR_LOA_SUBSTANTIAL, &o), ZR_PREPROD_PASSED);
+    assert_string_equal(last_code, "loa_reached");
     assert_int_equal(judge(ZR_PREPROD_LOGIN, ZR_LOA_HIGH, &o), ZR_PREPROD_FAILED); /* level below */
+    assert_string_equal(last_code, "loa_below");
     o.token_ok = 0;
     o.token_error = "ID token signature invalid";
     assert_int_equal(judge(ZR_PREPROD_LOGIN, ZR_LOA_BASIC, &o), ZR_PREPROD_FAILED);
@@ -175,7 +182,7 @@ static void test_state_roundtrip(void **state)
     sc = zr_preprod_run_find(&run, "login-substantial");
     sc->status = ZR_PREPROD_PASSED;
     sc->attempts = 2;
-    snprintf(sc->reason, sizeof(sc->reason), "logged in at substantial");
+    zr_preprod_reason_set(&sc->reason, "loa_reached", "reached", "substantial", "requested", "substantial", NULL);
     sc->result = json_pack("{s:s, s:s}", "bsn", "******019", "acr", "http://eidas.europa.eu/LoA/substantial");
     sc = zr_preprod_run_find(&run, "login-high");
     sc->status = ZR_PREPROD_WAITING;
@@ -193,6 +200,9 @@ static void test_state_roundtrip(void **state)
     sc = zr_preprod_run_find(&again, "login-substantial");
     assert_int_equal(sc->status, ZR_PREPROD_PASSED);
     assert_int_equal(sc->attempts, 2);
+    /* The reason survives as code and parameters, not as one language's text. */
+    assert_string_equal(sc->reason.code, "loa_reached");
+    assert_string_equal(json_string_value(json_object_get(sc->reason.params, "reached")), "substantial");
     assert_string_equal(json_string_value(json_object_get(sc->result, "bsn")), "******019");
     assert_ptr_equal(zr_preprod_run_find_state(&again, "state-123"), zr_preprod_run_find(&again, "login-high"));
     assert_string_equal(zr_preprod_run_find(&again, "login-high")->verifier, "verifier-abc");
@@ -210,6 +220,55 @@ static void test_state_roundtrip(void **state)
     zr_preprod_run_free(&run);
 }
 
+/* A state file from before the reason codes has only "reason": it is read
+ * as a code-less reason and shown as is, in both languages. */
+static void test_state_legacy_reason(void **state)
+{
+    fixture_t *f = *state;
+    zr_preprod_run_t run;
+    zr_preprod_scenario_t *sc;
+    char path[128], err[256], *nl, *en;
+    json_t *doc, *item;
+    FILE *fp;
+
+    snprintf(path, sizeof(path), "%s/old-state.json", f->dir);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("{\"version\": 1, \"relay\": \"http://localhost:8080\", \"client_id\": \"zorgrelay-preprod-test\", "
+          "\"care_provider\": \"zorgaanbieder-demo\", \"created_ms\": 1, \"scenarios\": [{\"id\": \"cancel\", "
+          "\"status\": \"passed\", \"attempts\": 1, \"reason\": \"cancel returned to the portal as <access_denied>\", "
+          "\"state\": \"\", \"nonce\": \"\", \"verifier\": \"\", \"started_ms\": 1, \"finished_ms\": 2}]}",
+          fp);
+    fclose(fp);
+    assert_int_equal(zr_preprod_run_init(&run, &f->cfg), 0);
+    assert_int_equal(zr_preprod_state_load(&run, path, err, sizeof(err)), 0);
+    sc = zr_preprod_run_find(&run, "cancel");
+    assert_int_equal(sc->status, ZR_PREPROD_PASSED);
+    assert_string_equal(sc->reason.code, "");
+    nl = zr_preprod_reason_text(&sc->reason, ZR_LANG_NL, 1);
+    en = zr_preprod_reason_text(&sc->reason, ZR_LANG_EN, 0);
+    assert_string_equal(nl, "cancel returned to the portal as &lt;access_denied&gt;");
+    assert_string_equal(en, "cancel returned to the portal as <access_denied>");
+    free(nl);
+    free(en);
+    /* The report keeps it: no code, the text as both languages. */
+    doc = zr_preprod_report_json(&run, &f->cfg);
+    item = json_object_get(json_array_get(json_object_get(doc, "items"), 3), "reason");
+    assert_true(json_is_null(json_object_get(item, "code")) || !json_object_get(item, "code"));
+    assert_string_equal(json_string_value(json_object_get(item, "nl")), "cancel returned to the portal as <access_denied>");
+    assert_string_equal(json_string_value(json_object_get(item, "en")), "cancel returned to the portal as <access_denied>");
+    json_decref(doc);
+    /* Saved again, it stays code-less and reads back the same. */
+    assert_int_equal(zr_preprod_state_save(&run, path, err, sizeof(err)), 0);
+    zr_preprod_run_free(&run);
+    assert_int_equal(zr_preprod_run_init(&run, &f->cfg), 0);
+    assert_int_equal(zr_preprod_state_load(&run, path, err, sizeof(err)), 0);
+    sc = zr_preprod_run_find(&run, "cancel");
+    assert_string_equal(sc->reason.code, "");
+    assert_string_equal(sc->reason.text, "cancel returned to the portal as <access_denied>");
+    zr_preprod_run_free(&run);
+}
+
 static void test_report(void **state)
 {
     fixture_t *f = *state;
@@ -223,7 +282,20 @@ static void test_report(void **state)
     for (size_t i = 0; i < run.count; i++)
         run.items[i].status = ZR_PREPROD_PASSED;
     zr_preprod_run_find(&run, "logout")->status = ZR_PREPROD_NOT_AVAILABLE;
+    zr_preprod_reason_set(&zr_preprod_run_find(&run, "logout")->reason, "no_end_session", NULL);
+    zr_preprod_reason_set(&zr_preprod_run_find(&run, "machtigen")->reason, "machtigen_passed", "representation_type",
+                          "urn:nl-eid-gdi:1.1:RT:Zorg_Volledig_Gezag_Kind", NULL);
     doc = zr_preprod_report_json(&run, &f->cfg);
+    {
+        /* The JSON keeps code, parameters and both texts. */
+        json_t *r = json_object_get(json_array_get(json_object_get(doc, "items"), 5), "reason");
+        assert_string_equal(json_string_value(json_object_get(r, "code")), "machtigen_passed");
+        assert_string_equal(json_string_value(json_object_get(json_object_get(r, "params"), "representation_type")),
+                            "urn:nl-eid-gdi:1.1:RT:Zorg_Volledig_Gezag_Kind");
+        assert_non_null(strstr(json_string_value(json_object_get(r, "nl")), "vertegenwoordigde patiënt"));
+        assert_string_equal(json_string_value(json_object_get(r, "en")),
+                            "represented patient with urn:nl-eid-gdi:1.1:RT:Zorg_Volledig_Gezag_Kind");
+    }
     assert_true(json_is_true(json_object_get(json_object_get(doc, "summary"), "complete")));
     assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "summary"), "not_available")), 1);
     assert_int_equal(json_array_size(json_object_get(doc, "items")), 9);
@@ -245,6 +317,10 @@ static void test_report(void **state)
     assert_non_null(strstr(md, "| 4 | Annuleren bij DigiD"));
     assert_non_null(strstr(md, "**niet akkoord**"));
     assert_non_null(strstr(md, "**niet beschikbaar**"));
+    /* The Markdown is for DICTU: the reasons in Dutch. */
+    assert_non_null(strstr(md, "| **niet beschikbaar** | De relay biedt geen uitloggen aan"));
+    assert_non_null(strstr(md, "vertegenwoordigde patiënt (soort vertegenwoordiging: urn:nl-eid-gdi:1.1:RT:"));
+    assert_null(strstr(md, "represented patient"));
     free(md);
     zr_preprod_run_free(&run);
 }
@@ -255,6 +331,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run_init, setup, teardown),
         cmocka_unit_test(test_evaluate),
         cmocka_unit_test_setup_teardown(test_state_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_legacy_reason, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -71,6 +71,12 @@ json_t *zr_preprod_report_json(const zr_preprod_run_t *run, const zr_config_t *c
         not_available += sc->status == ZR_PREPROD_NOT_AVAILABLE;
         open += sc->status == ZR_PREPROD_OPEN || sc->status == ZR_PREPROD_WAITING;
     }
+    /* DICTU runs the checklist itself too and asks for access to the test
+     * environment with the results (step 8): where, never a password. */
+    if (doc)
+        json_object_set_new(doc, "dictu_access",
+                            json_pack("{s:s, s:s}", "test_client_url", cfg->preprod_test.public_base_url,
+                                      "credentials", "to be filled in by the tester; never written by zorgrelay"));
     if (doc) {
         json_object_set_new(doc, "summary",
                             json_pack("{s:I, s:I, s:I, s:I, s:b}", "passed", (json_int_t)passed, "failed",
@@ -147,6 +153,12 @@ int zr_preprod_report_write(const zr_preprod_run_t *run, const zr_config_t *cfg,
         zr_buf_printf(&md, "\n### %zu. %s (`%s`): %s\n\n", i + 1, sc->checklist, sc->id, status_dutch(sc->status));
         md_result(&md, sc->result);
     }
+    zr_buf_printf(&md, "\n## Toegang voor DICTU\n\n"
+                       "DICTU doorloopt de checklist ook zelf en vraagt daarvoor de inloggegevens van de "
+                       "testomgeving, samen met deze resultaten (stap 8, *Testen aansluiting*).\n\n"
+                       "| | |\n|---|---|\n| Testclient | %s |\n"
+                       "| Inloggegevens | *(zelf invullen: zorgrelay schrijft geen wachtwoorden in dit rapport)* |\n",
+                  cfg->preprod_test.public_base_url[0] ? cfg->preprod_test.public_base_url : "-");
     json_text = json_dumps(doc, JSON_INDENT(2));
     if (!json_text || !md.data)
         goto end;

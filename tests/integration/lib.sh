@@ -231,3 +231,24 @@ zr_browser_setup() {
     cp "$WALK_DIR/package-lock.json" "$WALK_DIR/node_modules/.zr-installed-lock"
   fi
 }
+
+# zr_stop PID: stops one service of ours (SIGTERM, waits for it) and drops
+# it from the clean-up list.
+zr_stop() {
+  local p keep=()
+  kill -TERM "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+  for p in "${ZR_PIDS[@]:-}"; do
+    if [ -n "$p" ] && [ "$p" != "$1" ]; then keep+=("$p"); fi
+  done
+  ZR_PIDS=(${keep[@]+"${keep[@]}"})
+}
+
+# zr_restart_relay [LOGFILE]: stops the relay and starts it again with
+# $ZR_CONFIG as it is now, for restart-only settings
+# (src/relay/relay_state.c) -> RELAY_PID. Redis and the mocks keep running;
+# the log goes on in the same file.
+zr_restart_relay() {
+  zr_stop "$RELAY_PID"
+  zr_start_relay "$@"
+}

@@ -227,6 +227,8 @@ zr_check "report: the reason as code, parameters and both texts" \
   "('loa_reached', 'high', True, True)"
 zr_check "report (Markdown, for DICTU): reasons in Dutch" \
   "$(grep -c 'Ingelogd namens een vertegenwoordigde patiënt' "$REPORT/preprod-report.md")" "1"
+zr_check "report: the test environment's address for DICTU, no credentials" \
+  "$(grep -c '^| Testclient | http://localhost:' "$REPORT/preprod-report.md")/$(zr_json "$(cat "$R")" 'd["dictu_access"]["test_client_url"].startswith("http://localhost:")')" "1/True"
 zr_check "report: timings" "$(zr_json "$rep" '[i for i in d["items"] if i["scenario"]=="login-basic"][0]["result"]["login_ms"] > 0')" "True"
 
 # 9. The trace: page and export, masked; never an unmasked test BSN.

@@ -1,19 +1,25 @@
-/* XML Signature on xmlsec1: enveloped signatures as ST-SAML wants them
- * (RSA-SHA256, exclusive c14n, KeyInfo/KeyName) and strict verification.
+/* XML Signature: enveloped signatures as ST-SAML wants them (RSA-SHA256,
+ * exclusive c14n, KeyInfo/KeyName), made with xmlsec1, and strict
+ * verification with libxml2's c14n and OpenSSL.
  *
- * Verification defends against signature wrapping (XSW) on its own, because
- * xmlsec only answers "some Reference digests match": we check the shape of
- * the Signature before xmlsec sees it (one Reference, URI = "#" + the ID of
- * the very element the caller reads, allowed algorithms only), refuse any ID
- * value that occurs twice in the document, and after xmlsec re-resolve the ID
- * to make sure the digested element is that element. The key never comes from
- * KeyInfo: xmlsec gets no keys manager, only the key we picked by KeyName. */
+ * Verification defends against signature wrapping (XSW) on its own: we check
+ * the shape of the Signature first (one Reference, URI = "#" + the ID of the
+ * very element the caller reads, allowed algorithms only, transforms
+ * enveloped-signature then exclusive c14n), refuse any ID value that occurs
+ * twice in the document, and digest that element itself, so what was checked
+ * is what the caller reads. The key never comes from KeyInfo: only the keys
+ * the caller passes, picked by KeyName. */
 #include "xml_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include <libxml/c14n.h>
 #include <libxml/valid.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/x509_vfy.h>
 #include <xmlsec/xmlsec.h>
 #include <xmlsec/xmldsig.h>
@@ -310,94 +316,322 @@ static int zr_dsig_check_shape(xmlNodePtr node, const char *id, xmlNodePtr *sig_
     return 0;
 }
 
-/* ---- xmlsec verification with one key ---- */
+/* ---- verification with one key ----
+ *
+ * libxml2 canonicalises and OpenSSL checks, for exactly the shape
+ * zr_dsig_check_shape admits. Not xmlsec: its enveloped-signature node set
+ * costs a linear search per node (O(n^2) on a 15 KB assertion, the largest
+ * share of a login's XML work), where "inside the signed element and not
+ * inside its Signature" is a walk up a few parents. */
 
-static int zr_dsig_enable(xmlSecDSigCtxPtr ctx)
+#define ZR_NS_EXC_C14N ZR_ALG_EXC_C14N
+#define ZR_DSIG_MAX_PREFIXES 32
+
+/* The node set of the Reference: the signed element's subtree without
+ * comments (a bare-name "#id" URI drops them), minus the enveloped Signature. */
+typedef struct {
+    xmlNodePtr apex;
+    xmlNodePtr excluded;
+    int comments;
+} zr_dsig_subset_t;
+
+static int zr_dsig_subset_has(void *user, xmlNodePtr node, xmlNodePtr parent)
 {
-    /* Defence in depth: the same allow-list as zr_dsig_check_shape, enforced
-     * by xmlsec while it reads the Signature. */
-    int bad = 0;
-    bad |= xmlSecDSigCtxEnableSignatureTransform(ctx, xmlSecTransformExclC14NId);
-    bad |= xmlSecDSigCtxEnableSignatureTransform(ctx, xmlSecTransformExclC14NWithCommentsId);
-    bad |= xmlSecDSigCtxEnableSignatureTransform(ctx, xmlSecTransformRsaSha256Id);
-    bad |= xmlSecDSigCtxEnableSignatureTransform(ctx, xmlSecTransformRsaSha384Id);
-    bad |= xmlSecDSigCtxEnableSignatureTransform(ctx, xmlSecTransformRsaSha512Id);
-    bad |= xmlSecDSigCtxEnableSignatureTransform(ctx, xmlSecTransformEcdsaSha256Id);
-    bad |= xmlSecDSigCtxEnableSignatureTransform(ctx, xmlSecTransformEcdsaSha384Id);
-    bad |= xmlSecDSigCtxEnableSignatureTransform(ctx, xmlSecTransformEcdsaSha512Id);
-    bad |= xmlSecDSigCtxEnableReferenceTransform(ctx, xmlSecTransformEnvelopedId);
-    bad |= xmlSecDSigCtxEnableReferenceTransform(ctx, xmlSecTransformExclC14NId);
-    bad |= xmlSecDSigCtxEnableReferenceTransform(ctx, xmlSecTransformExclC14NWithCommentsId);
-    bad |= xmlSecDSigCtxEnableReferenceTransform(ctx, xmlSecTransformSha256Id);
-    bad |= xmlSecDSigCtxEnableReferenceTransform(ctx, xmlSecTransformSha384Id);
-    bad |= xmlSecDSigCtxEnableReferenceTransform(ctx, xmlSecTransformSha512Id);
-    return bad ? -1 : 0;
+    const zr_dsig_subset_t *set = user;
+    xmlNodePtr n = node;
+
+    if (!n)
+        return 0;
+    if (n->type == XML_COMMENT_NODE && !set->comments)
+        return 0;
+    /* Namespace and attribute nodes belong to the element they come with. */
+    if (n->type == XML_NAMESPACE_DECL || n->type == XML_ATTRIBUTE_NODE)
+        n = parent;
+    for (; n; n = n->parent) {
+        if (n == set->excluded)
+            return 0;
+        if (n == set->apex)
+            return 1;
+    }
+    return 0;
 }
 
-/* 0 valid, 1 cryptographically invalid (err says why), -1 processing error. */
-static int zr_dsig_verify_one(xmlDocPtr doc, xmlNodePtr node, xmlNodePtr sig, const char *id,
-                              EVP_PKEY *pkey, char *err, size_t errlen)
+/* PrefixList of an ec:InclusiveNamespaces child of method (at most one;
+ * no other element may be there). *prefixes NULL-terminated, or NULL. */
+static int zr_dsig_prefix_list(xmlNodePtr method, xmlChar ***prefixes, char **list_out,
+                               char *err, size_t errlen)
 {
-    xmlSecDSigCtxPtr ctx = NULL;
-    xmlSecDSigReferenceCtxPtr ref;
-    xmlAttrPtr id_attr;
-    char uri[256];
+    xmlNodePtr c = zr_dsig_next_element(method->children);
+    xmlChar **v = NULL;
+    char *list = NULL, *save = NULL;
+    size_t n = 0;
+
+    *prefixes = NULL;
+    *list_out = NULL;
+    if (!c)
+        return 0;
+    if (!zr_xml_is(c, ZR_NS_EXC_C14N, "InclusiveNamespaces") || zr_dsig_next_element(c->next))
+        return zr_xml_fail(err, errlen, "unexpected element %s in a canonicalization method",
+                           (const char *)c->name);
+    list = zr_xml_attr(c, "PrefixList");
+    if (!list)
+        return 0;
+    v = calloc(ZR_DSIG_MAX_PREFIXES + 1, sizeof(*v));
+    if (!v) {
+        free(list);
+        return zr_xml_fail(err, errlen, "out of memory");
+    }
+    for (char *t = strtok_r(list, " \t\r\n", &save); t; t = strtok_r(NULL, " \t\r\n", &save)) {
+        if (n == ZR_DSIG_MAX_PREFIXES) {
+            free(v);
+            free(list);
+            return zr_xml_fail(err, errlen, "InclusiveNamespaces PrefixList too long");
+        }
+        v[n++] = BAD_CAST t;
+    }
+    *prefixes = v;
+    *list_out = list; /* owns the strings v points into */
+    return 0;
+}
+
+/* Feeds canonical bytes to a digest or verify context. */
+static int zr_dsig_c14n_write(void *ctx, const char *buf, int len)
+{
+    return EVP_DigestUpdate(ctx, buf, (size_t)len) == 1 ? len : -1;
+}
+
+/* Exclusive c14n of the node set into md_ctx (initialised by the caller). */
+static int zr_dsig_c14n_into(xmlDocPtr doc, zr_dsig_subset_t *set, xmlNodePtr method,
+                             EVP_MD_CTX *md_ctx, char *err, size_t errlen)
+{
+    xmlOutputBufferPtr out = NULL;
+    xmlChar **prefixes = NULL;
+    char *alg = zr_xml_attr(method, "Algorithm");
+    char *list = NULL;
     int rc = -1;
 
-    ctx = xmlSecDSigCtxCreate(NULL); /* no keys manager: KeyInfo is never a key source */
-    if (!ctx) {
+    if (zr_dsig_prefix_list(method, &prefixes, &list, err, errlen) != 0)
+        goto end;
+    out = xmlOutputBufferCreateIO(zr_dsig_c14n_write, NULL, md_ctx, NULL);
+    if (!out) {
         zr_xml_fail(err, errlen, "out of memory");
         goto end;
     }
-    ctx->flags = XMLSEC_DSIG_FLAGS_STORE_SIGNEDINFO_REFERENCES | XMLSEC_DSIG_FLAGS_IGNORE_MANIFESTS;
-    ctx->enabledReferenceUris = xmlSecTransformUriTypeSameDocument;
-    ctx->keyInfoReadCtx.maxRetrievalMethodLevel = 0;
-    ctx->keyInfoReadCtx.retrievalMethodCtx.enabledUris = xmlSecTransformUriTypeSameDocument;
-    if (zr_dsig_enable(ctx) != 0) {
-        zr_xml_fail(err, errlen, "cannot restrict signature algorithms");
-        goto end;
-    }
-    ctx->signKey = zr_dsig_key_new(pkey, NULL);
-    if (!ctx->signKey) {
-        zr_xml_fail(err, errlen, "unusable verification key");
-        goto end;
-    }
-    if (xmlSecDSigCtxVerify(ctx, sig) < 0) {
-        zr_xml_fail(err, errlen, "signature could not be processed (malformed, or key does not fit the algorithm)");
-        rc = 1;
-        goto end;
-    }
-    if (xmlSecPtrListGetSize(&ctx->signedInfoReferences) != 1) {
-        zr_xml_fail(err, errlen, "exactly one Reference required");
-        goto end;
-    }
-    ref = (xmlSecDSigReferenceCtxPtr)xmlSecPtrListGetItem(&ctx->signedInfoReferences, 0);
-    if (ctx->status != xmlSecDSigStatusSucceeded) {
-        if (ref && ref->status != xmlSecDSigStatusSucceeded)
-            zr_xml_fail(err, errlen, "digest mismatch: signed content was changed");
-        else
-            zr_xml_fail(err, errlen, "signature value invalid");
-        rc = 1;
-        goto end;
-    }
-    /* The element xmlsec digested is the one the caller reads: same URI, and
-     * the (unique, registered) ID still resolves to node itself. */
-    snprintf(uri, sizeof(uri), "#%s", id);
-    if (!ref || ref->status != xmlSecDSigStatusSucceeded || !ref->uri ||
-        strcmp((const char *)ref->uri, uri) != 0) {
-        zr_xml_fail(err, errlen, "verified Reference is not the signed element");
-        goto end;
-    }
-    id_attr = xmlGetID(doc, BAD_CAST id);
-    if (!id_attr || id_attr->parent != node) {
-        zr_xml_fail(err, errlen, "verified Reference is not the signed element");
+    /* Comments survive only where the node set has them (SignedInfo with a
+     * #WithComments method); a bare-name Reference never does. */
+    int with_comments = alg && strcmp(alg, ZR_ALG_EXC_C14N_COMM) == 0 && set->comments;
+    if (xmlC14NExecute(doc, zr_dsig_subset_has, set, XML_C14N_EXCLUSIVE_1_0, prefixes, with_comments,
+                       out) < 0) {
+        zr_xml_fail(err, errlen, "canonicalization failed");
         goto end;
     }
     rc = 0;
 end:
-    if (ctx)
-        xmlSecDSigCtxDestroy(ctx);
+    if (out && xmlOutputBufferClose(out) < 0 && rc == 0)
+        rc = zr_xml_fail(err, errlen, "canonicalization failed");
+    free(prefixes);
+    free(list);
+    free(alg);
     return rc;
+}
+
+static const EVP_MD *zr_dsig_md(const char *alg)
+{
+    if (!alg)
+        return NULL;
+    if (strstr(alg, "sha256"))
+        return EVP_sha256();
+    if (strstr(alg, "sha384"))
+        return EVP_sha384();
+    if (strstr(alg, "sha512"))
+        return EVP_sha512();
+    return NULL;
+}
+
+/* The Reference's transforms as check_shape admitted them, reduced to what
+ * we canonicalise: [enveloped-signature,] exclusive c14n. */
+static int zr_dsig_reference_plan(xmlNodePtr ref, int *enveloped, xmlNodePtr *c14n, char *err,
+                                  size_t errlen)
+{
+    xmlNodePtr ts = zr_xml_child(ref, ZR_NS_DS, "Transforms");
+    size_t i = 0;
+
+    *enveloped = 0;
+    *c14n = NULL;
+    for (xmlNodePtr t = ts ? zr_dsig_next_element(ts->children) : NULL; t; t = zr_dsig_next_element(t->next), i++) {
+        char *alg = zr_xml_attr(t, "Algorithm");
+        int is_env = alg && strcmp(alg, ZR_ALG_ENVELOPED) == 0;
+        free(alg);
+        if (is_env && i == 0 && !*c14n && !zr_dsig_next_element(t->children))
+            *enveloped = 1;
+        else if (!is_env && !*c14n)
+            *c14n = t;
+        else
+            return zr_xml_fail(err, errlen, "unsupported transform sequence (want enveloped-signature, "
+                               "then exclusive c14n)");
+    }
+    if (!*c14n)
+        return zr_xml_fail(err, errlen, "unsupported transform sequence (want enveloped-signature, "
+                           "then exclusive c14n)");
+    return 0;
+}
+
+/* 0 when the digest of the signed element matches DigestValue, 1 when it
+ * does not, -1 on a processing error. */
+static int zr_dsig_check_digest(xmlDocPtr doc, xmlNodePtr node, xmlNodePtr sig, char *err,
+                                size_t errlen)
+{
+    xmlNodePtr si = zr_xml_child(sig, ZR_NS_DS, "SignedInfo");
+    xmlNodePtr ref = zr_xml_child(si, ZR_NS_DS, "Reference");
+    xmlNodePtr c14n = NULL;
+    EVP_MD_CTX *md_ctx = NULL;
+    char *alg = zr_xml_attr(zr_xml_child(ref, ZR_NS_DS, "DigestMethod"), "Algorithm");
+    char *b64 = zr_xml_text(zr_xml_child(ref, ZR_NS_DS, "DigestValue"));
+    uint8_t *want = NULL, got[EVP_MAX_MD_SIZE];
+    size_t want_len = 0;
+    unsigned int got_len = 0;
+    const EVP_MD *md = zr_dsig_md(alg);
+    zr_dsig_subset_t set = {node, NULL, 0};
+    int enveloped = 0, rc = -1;
+
+    if (zr_dsig_reference_plan(ref, &enveloped, &c14n, err, errlen) != 0)
+        goto end;
+    if (enveloped)
+        set.excluded = sig;
+    if (!md || !b64 || zr_base64_decode(b64, &want, &want_len) != 0) {
+        zr_xml_fail(err, errlen, "malformed Reference");
+        goto end;
+    }
+    md_ctx = EVP_MD_CTX_new();
+    if (!md_ctx || EVP_DigestInit_ex(md_ctx, md, NULL) != 1) {
+        zr_xml_fail(err, errlen, "out of memory");
+        goto end;
+    }
+    if (zr_dsig_c14n_into(doc, &set, c14n, md_ctx, err, errlen) != 0)
+        goto end;
+    if (EVP_DigestFinal_ex(md_ctx, got, &got_len) != 1) {
+        zr_xml_fail(err, errlen, "digest failed");
+        goto end;
+    }
+    if (want_len != got_len || CRYPTO_memcmp(want, got, got_len) != 0) {
+        zr_xml_fail(err, errlen, "digest mismatch: signed content was changed");
+        rc = 1;
+        goto end;
+    }
+    rc = 0;
+end:
+    EVP_MD_CTX_free(md_ctx);
+    free(want);
+    free(b64);
+    free(alg);
+    return rc;
+}
+
+/* XML-DSig ECDSA values are r || s; OpenSSL wants DER. */
+static int zr_dsig_ecdsa_der(EVP_PKEY *pkey, const uint8_t *raw, size_t len, uint8_t **der,
+                             size_t *der_len)
+{
+    ECDSA_SIG *es = NULL;
+    BIGNUM *r = NULL, *s = NULL;
+    int half = (EVP_PKEY_get_bits(pkey) + 7) / 8, n, rc = -1;
+    unsigned char *p = NULL;
+
+    if (half <= 0 || len != (size_t)half * 2)
+        goto end;
+    es = ECDSA_SIG_new();
+    r = BN_bin2bn(raw, half, NULL);
+    s = BN_bin2bn(raw + half, half, NULL);
+    if (!es || !r || !s || ECDSA_SIG_set0(es, r, s) != 1)
+        goto end;
+    r = s = NULL;
+    n = i2d_ECDSA_SIG(es, &p);
+    if (n <= 0)
+        goto end;
+    *der = p;
+    *der_len = (size_t)n;
+    rc = 0;
+end:
+    BN_free(r);
+    BN_free(s);
+    ECDSA_SIG_free(es);
+    return rc;
+}
+
+/* 0 valid, 1 invalid for this key (err says why), -1 processing error. */
+static int zr_dsig_check_signature(xmlDocPtr doc, xmlNodePtr sig, EVP_PKEY *pkey, char *err,
+                                   size_t errlen)
+{
+    xmlNodePtr si = zr_xml_child(sig, ZR_NS_DS, "SignedInfo");
+    xmlNodePtr method = zr_xml_child(si, ZR_NS_DS, "CanonicalizationMethod");
+    char *alg = zr_xml_attr(zr_xml_child(si, ZR_NS_DS, "SignatureMethod"), "Algorithm");
+    char *b64 = zr_xml_text(zr_xml_child(sig, ZR_NS_DS, "SignatureValue"));
+    const EVP_MD *md = zr_dsig_md(alg);
+    int ecdsa = alg && strstr(alg, "#ecdsa-") != NULL;
+    int want_type = ecdsa ? EVP_PKEY_EC : EVP_PKEY_RSA;
+    uint8_t *value = NULL, *der = NULL;
+    size_t value_len = 0, der_len = 0;
+    EVP_MD_CTX *md_ctx = NULL;
+    zr_dsig_subset_t set = {si, NULL, 1};
+    int rc = -1;
+
+    if (!md || !b64 || zr_base64_decode(b64, &value, &value_len) != 0 || value_len == 0) {
+        zr_xml_fail(err, errlen, "malformed SignatureValue");
+        goto end;
+    }
+    if (EVP_PKEY_get_base_id(pkey) != want_type) {
+        zr_xml_fail(err, errlen, "signature could not be processed (malformed, or key does not fit the algorithm)");
+        rc = 1;
+        goto end;
+    }
+    if (ecdsa && zr_dsig_ecdsa_der(pkey, value, value_len, &der, &der_len) != 0) {
+        zr_xml_fail(err, errlen, "signature value invalid");
+        rc = 1;
+        goto end;
+    }
+    md_ctx = EVP_MD_CTX_new();
+    if (!md_ctx || EVP_DigestVerifyInit(md_ctx, NULL, md, NULL, pkey) != 1) {
+        zr_xml_fail(err, errlen, "signature could not be processed (malformed, or key does not fit the algorithm)");
+        rc = 1;
+        goto end;
+    }
+    if (zr_dsig_c14n_into(doc, &set, method, md_ctx, err, errlen) != 0)
+        goto end;
+    if (EVP_DigestVerifyFinal(md_ctx, ecdsa ? der : value, ecdsa ? der_len : value_len) != 1) {
+        zr_xml_fail(err, errlen, "signature value invalid");
+        rc = 1;
+        goto end;
+    }
+    rc = 0;
+end:
+    ERR_clear_error();
+    EVP_MD_CTX_free(md_ctx);
+    OPENSSL_free(der);
+    free(value);
+    free(b64);
+    free(alg);
+    return rc;
+}
+
+/* 0 valid, 1 cryptographically invalid (err says why), -1 processing error.
+ * *digest_ok caches the key-independent Reference check across keys. */
+static int zr_dsig_verify_one(xmlDocPtr doc, xmlNodePtr node, xmlNodePtr sig, const char *id,
+                              EVP_PKEY *pkey, int *digest_ok, char *err, size_t errlen)
+{
+    xmlAttrPtr id_attr;
+    int rc;
+
+    /* The element we digest is the one the caller reads: its (unique,
+     * registered) ID resolves to node itself. */
+    id_attr = xmlGetID(doc, BAD_CAST id);
+    if (!id_attr || id_attr->parent != node)
+        return zr_xml_fail(err, errlen, "verified Reference is not the signed element");
+    if (!*digest_ok) {
+        rc = zr_dsig_check_digest(doc, node, sig, err, errlen);
+        if (rc != 0)
+            return rc < 0 ? -1 : 1;
+        *digest_ok = 1;
+    }
+    return zr_dsig_check_signature(doc, sig, pkey, err, errlen);
 }
 
 /* Common path of both verify functions. With use_names, KeyInfo/KeyName
@@ -407,7 +641,7 @@ static int zr_dsig_verify(xmlDocPtr doc, xmlNodePtr node, const zr_dsig_candidat
 {
     char *id = NULL;
     xmlNodePtr sig = NULL, ki, kn;
-    int named = 0, tried = 0, rc = -1;
+    int named = 0, tried = 0, digest_ok = 0, rc = -1;
     char last[256] = "";
 
     if (!doc || !node || node->type != XML_ELEMENT_NODE || node->doc != doc) {
@@ -442,7 +676,7 @@ static int zr_dsig_verify(xmlDocPtr doc, xmlNodePtr node, const zr_dsig_candidat
                 continue;
         }
         tried++;
-        int r = zr_dsig_verify_one(doc, node, sig, id, cand[i].key, last, sizeof(last));
+        int r = zr_dsig_verify_one(doc, node, sig, id, cand[i].key, &digest_ok, last, sizeof(last));
         if (r == 0) {
             rc = 0;
             goto end;

@@ -322,6 +322,185 @@ static void test_unexpected_transform_refused(void **state)
     xmlFreeDoc(doc);
 }
 
+/* ---- canonicalisation: what xmlsec signs, zr_xml_verify must accept ----
+ * zr_xml_verify canonicalises with libxml2 itself (not through xmlsec's node
+ * sets); each variant below is signed by xmlsec, so any difference in the
+ * canonical form shows up as a digest or signature mismatch. */
+
+typedef struct {
+    xmlSecTransformId c14n;     /* SignedInfo's CanonicalizationMethod */
+    xmlSecTransformId sig_alg;
+    const char *prefix_list;    /* InclusiveNamespaces on the Reference's c14n, or NULL */
+    const char *si_prefix_list; /* ... on the CanonicalizationMethod, or NULL */
+    int c14n_before_enveloped;  /* the wrong order */
+} variant_t;
+
+static void sign_variant(xmlDocPtr doc, xmlNodePtr node, EVP_PKEY *key, const char *key_name,
+                         const variant_t *v)
+{
+    char uri[128];
+    char *id = zr_xml_attr(node, "ID");
+    xmlNodePtr sig, ref, ki, t;
+    xmlSecDSigCtxPtr ctx;
+
+    assert_non_null(id);
+    xmlAddID(NULL, doc, BAD_CAST id, xmlHasProp(node, BAD_CAST "ID"));
+    snprintf(uri, sizeof(uri), "#%s", id);
+    sig = xmlSecTmplSignatureCreateNsPref(doc, v->c14n, v->sig_alg, NULL, BAD_CAST "ds");
+    assert_non_null(sig);
+    xmlAddChild(node, sig);
+    if (v->si_prefix_list)
+        assert_int_equal(xmlSecTmplTransformAddC14NInclNamespaces(
+                             xmlSecTmplSignatureGetC14NMethodNode(sig), BAD_CAST v->si_prefix_list), 0);
+    ref = xmlSecTmplSignatureAddReference(sig, xmlSecTransformSha256Id, NULL, BAD_CAST uri, NULL);
+    if (!v->c14n_before_enveloped)
+        assert_non_null(xmlSecTmplReferenceAddTransform(ref, xmlSecTransformEnvelopedId));
+    t = xmlSecTmplReferenceAddTransform(ref, xmlSecTransformExclC14NId);
+    assert_non_null(t);
+    if (v->prefix_list)
+        assert_int_equal(xmlSecTmplTransformAddC14NInclNamespaces(t, BAD_CAST v->prefix_list), 0);
+    if (v->c14n_before_enveloped)
+        assert_non_null(xmlSecTmplReferenceAddTransform(ref, xmlSecTransformEnvelopedId));
+    ki = xmlSecTmplSignatureEnsureKeyInfo(sig, NULL);
+    assert_non_null(xmlSecTmplKeyInfoAddKeyName(ki, BAD_CAST key_name));
+    ctx = xmlSecDSigCtxCreate(NULL);
+    assert_non_null(ctx);
+    EVP_PKEY_up_ref(key);
+    ctx->signKey = xmlSecKeyCreate();
+    assert_int_equal(xmlSecKeySetValue(ctx->signKey, xmlSecOpenSSLEvpKeyAdopt(key)), 0);
+    assert_int_equal(xmlSecKeySetName(ctx->signKey, BAD_CAST key_name), 0);
+    if (v->c14n_before_enveloped)
+        xmlSecDSigCtxSign(ctx, sig); /* xmlsec itself may refuse: only the shape matters */
+    else
+        assert_int_equal(xmlSecDSigCtxSign(ctx, sig), 0);
+    xmlSecDSigCtxDestroy(ctx);
+    free(id);
+}
+
+/* A SOAP-wrapped response as TVS sends it: namespaces declared on ancestors
+ * of the signed element, one of them the default namespace, an unused one,
+ * comments and whitespace inside and around, xml:lang, attributes in another
+ * namespace, characters that c14n escapes. */
+#define WRAPPED                                                                                   \
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"                                                \
+    "<!-- before the root -->\n"                                                                  \
+    "<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\""                     \
+    " xmlns:samlp=\"" ZR_NS_SAMLP "\" xmlns:saml=\"" ZR_NS_SAML "\""                              \
+    " xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" xmlns:unused=\"urn:unused\""                  \
+    " xmlns=\"urn:default\"><soap:Body>\n"                                                        \
+    "  <samlp:ArtifactResponse ID=\"_ar\" Version=\"2.0\" xml:lang=\"nl\">\n"                     \
+    "    <saml:Assertion ID=\"_a1\" Version=\"2.0\" xmlns:xsi=\"http://www.w3.org/2001/"          \
+    "XMLSchema-instance\">\n"                                                                     \
+    "      <!-- a comment inside -->\n"                                                           \
+    "      <saml:Issuer>urn:issuer &amp; &lt;more&gt; \"q\" &#xD;</saml:Issuer>\n"                 \
+    "      <Plain b=\"2\" a=\"1\" xsi:type=\"xs:string\">default ns &#x20AC;</Plain>\n"           \
+    "      <saml:AttributeValue xsi:type=\"xs:string\">  spaced\t</saml:AttributeValue>\n"        \
+    "    </saml:Assertion>\n"                                                                     \
+    "  </samlp:ArtifactResponse>\n"                                                               \
+    "</soap:Body></soap:Envelope>\n"
+
+static xmlNodePtr wrapped_assertion(xmlDocPtr doc)
+{
+    return tx_find(xmlDocGetRootElement(doc), ZR_NS_SAML, "Assertion");
+}
+
+static void expect_variant(const variant_t *v, const tx_key_t *k, const char *want_fail)
+{
+    xmlDocPtr doc = tx_parse(WRAPPED), re;
+    zr_xml_verify_key_t key = vkey(k);
+    sign_variant(doc, wrapped_assertion(doc), k->key, k->name, v);
+    re = tx_reparse(doc);
+    if (want_fail)
+        expect_fail(re, wrapped_assertion(re), &key, 1, want_fail);
+    else
+        expect_ok(re, wrapped_assertion(re), &key, 1);
+    xmlFreeDoc(re);
+    xmlFreeDoc(doc);
+}
+
+static void test_c14n_wrapped_element(void **state)
+{
+    variant_t v = {xmlSecTransformExclC14NId, xmlSecTransformRsaSha256Id, NULL, NULL, 0};
+    expect_variant(&v, &fx.a, NULL);
+}
+
+static void test_c14n_inclusive_prefixes(void **state)
+{
+    /* As in the ST-SAML examples: ec:InclusiveNamespaces PrefixList="ds saml samlp xs",
+     * which pulls ancestors' declarations into the canonical form. */
+    variant_t v = {xmlSecTransformExclC14NId, xmlSecTransformRsaSha256Id, "ds saml samlp xs", NULL, 0};
+    expect_variant(&v, &fx.a, NULL);
+    variant_t d = {xmlSecTransformExclC14NId, xmlSecTransformRsaSha256Id, "#default unused xsi", "ds #default", 0};
+    expect_variant(&d, &fx.a, NULL);
+}
+
+static void test_c14n_with_comments_method(void **state)
+{
+    variant_t v = {xmlSecTransformExclC14NWithCommentsId, xmlSecTransformRsaSha256Id, NULL, NULL, 0};
+    expect_variant(&v, &fx.a, NULL);
+}
+
+static void test_c14n_comments_not_signed(void **state)
+{
+    /* A bare-name "#id" Reference drops comments: adding one changes nothing,
+     * changing whitespace in text does. */
+    variant_t v = {xmlSecTransformExclC14NId, xmlSecTransformRsaSha256Id, NULL, NULL, 0};
+    xmlDocPtr doc = tx_parse(WRAPPED), re;
+    zr_xml_verify_key_t key = vkey(&fx.a);
+    sign_variant(doc, wrapped_assertion(doc), fx.a.key, fx.a.name, &v);
+    re = tx_reparse(doc);
+    xmlAddChild(wrapped_assertion(re), xmlNewComment(BAD_CAST "added later"));
+    expect_ok(re, wrapped_assertion(re), &key, 1);
+    xmlNodeSetContent(tx_find(wrapped_assertion(re), "urn:default", "Plain"), BAD_CAST "default ns  ");
+    expect_fail(re, wrapped_assertion(re), &key, 1, "digest mismatch");
+    xmlFreeDoc(re);
+    xmlFreeDoc(doc);
+}
+
+static void test_c14n_prefix_list_tampered(void **state)
+{
+    /* The PrefixList is signed (it is in SignedInfo): changing it breaks the
+     * signature, not just the digest. */
+    variant_t v = {xmlSecTransformExclC14NId, xmlSecTransformRsaSha256Id, "xs", NULL, 0};
+    xmlDocPtr doc = tx_parse(WRAPPED), re;
+    zr_xml_verify_key_t key = vkey(&fx.a);
+    sign_variant(doc, wrapped_assertion(doc), fx.a.key, fx.a.name, &v);
+    re = tx_reparse(doc);
+    xmlSetProp(tx_find(xmlDocGetRootElement(re), "http://www.w3.org/2001/10/xml-exc-c14n#", "InclusiveNamespaces"),
+               BAD_CAST "PrefixList", BAD_CAST "xs unused");
+    expect_fail(re, wrapped_assertion(re), &key, 1, "digest mismatch");
+    xmlFreeDoc(re);
+    xmlFreeDoc(doc);
+}
+
+static void test_c14n_transform_order_refused(void **state)
+{
+    variant_t v = {xmlSecTransformExclC14NId, xmlSecTransformRsaSha256Id, NULL, NULL, 1};
+    expect_variant(&v, &fx.a, "unsupported transform sequence");
+}
+
+static void test_ecdsa_signature(void **state)
+{
+    EVP_PKEY *ec = EVP_EC_gen("P-256");
+    tx_key_t k = {0};
+    assert_non_null(ec);
+    k.key = ec;
+    k.name = "ec key";
+    k.name_sha256 = "ec key";
+    variant_t v = {xmlSecTransformExclC14NId, xmlSecTransformEcdsaSha256Id, NULL, NULL, 0};
+    expect_variant(&v, &k, NULL);
+    /* an RSA key cannot verify an ECDSA signature, and says so */
+    xmlDocPtr doc = tx_parse(WRAPPED), re;
+    zr_xml_verify_key_t rsa = vkey(&fx.a);
+    rsa.key_name = "ec key";
+    sign_variant(doc, wrapped_assertion(doc), ec, "ec key", &v);
+    re = tx_reparse(doc);
+    expect_fail(re, wrapped_assertion(re), &rsa, 1, "key does not fit the algorithm");
+    xmlFreeDoc(re);
+    xmlFreeDoc(doc);
+    EVP_PKEY_free(ec);
+}
+
 /* ---- wrapping ---- */
 
 /* XSW: the signed Assertion is moved away (into an Extensions element) and an
@@ -583,6 +762,13 @@ int main(void)
         cmocka_unit_test(test_custom_sha512_accepted),
         cmocka_unit_test(test_two_references_refused),
         cmocka_unit_test(test_unexpected_transform_refused),
+        cmocka_unit_test(test_c14n_wrapped_element),
+        cmocka_unit_test(test_c14n_inclusive_prefixes),
+        cmocka_unit_test(test_c14n_with_comments_method),
+        cmocka_unit_test(test_c14n_comments_not_signed),
+        cmocka_unit_test(test_c14n_prefix_list_tampered),
+        cmocka_unit_test(test_c14n_transform_order_refused),
+        cmocka_unit_test(test_ecdsa_signature),
         cmocka_unit_test(test_wrapping_same_id_refused),
         cmocka_unit_test(test_wrapping_reference_elsewhere_refused),
         cmocka_unit_test(test_duplicate_ids_refused),

@@ -42,6 +42,20 @@ zr_store_status_t zr_store_take(zr_store_t *s, const char *ns, const char *name,
 /* Marks (ns, name) as seen for ttl_s (SET NX): ZR_STORE_OK the first time,
  * ZR_STORE_EXISTS after. The replay cache for artifacts and SAML IDs. */
 zr_store_status_t zr_store_claim(zr_store_t *s, const char *ns, const char *name, int ttl_s);
+/* Several writes that belong together, in one round trip and in this order:
+ * value != NULL stores it like zr_store_put, value == NULL claims the name
+ * like zr_store_claim. Each op's status is set; the result is ZR_STORE_OK when
+ * all are, else the first op's failure that is not OK (EXISTS for a replayed
+ * claim). Not a transaction: on UNAVAILABLE some writes may have happened. */
+typedef struct {
+    const char *ns;
+    const char *name;
+    const void *value;
+    size_t len;
+    int ttl_s;
+    zr_store_status_t status; /* out */
+} zr_store_write_t;
+zr_store_status_t zr_store_write_all(zr_store_t *s, zr_store_write_t *ops, size_t n);
 /* ZR_STORE_OK also when nothing was stored under (ns, name). */
 zr_store_status_t zr_store_del(zr_store_t *s, const char *ns, const char *name);
 /* PING round trip; ZR_STORE_OK when Redis answers. */

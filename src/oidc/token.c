@@ -194,11 +194,15 @@ int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_respon
         goto end;
     }
     /* Remember the redemption first, so a replay racing us can revoke. */
-    st = zr_store_put(op->store, ZR_OIDC_NS_CODE_USED, code, access_token, strlen(access_token),
-                      at_lifetime > op->cfg->oidc.code_lifetime_s ? at_lifetime : op->cfg->oidc.code_lifetime_s);
-    if (st == ZR_STORE_OK)
-        st = zr_store_put(op->store, ZR_OIDC_NS_ACCESS_TOKEN, access_token, at_record, strlen(at_record),
-                          at_lifetime);
+    {
+        /* One round trip; Redis runs them in this order. */
+        zr_store_write_t w[2] = {
+            {ZR_OIDC_NS_CODE_USED, code, access_token, strlen(access_token),
+             at_lifetime > op->cfg->oidc.code_lifetime_s ? at_lifetime : op->cfg->oidc.code_lifetime_s,
+             ZR_STORE_INVALID},
+            {ZR_OIDC_NS_ACCESS_TOKEN, access_token, at_record, strlen(at_record), at_lifetime, ZR_STORE_INVALID}};
+        st = zr_store_write_all(op->store, w, 2);
+    }
     if (st != ZR_STORE_OK) {
         zr_log_error("token", "store %s: no tokens issued", zr_store_status_name(st));
         rc = error_reply(op, req, resp, 503, "temporarily_unavailable", NULL, 0);

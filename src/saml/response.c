@@ -329,6 +329,21 @@ static zr_saml_status_t claim(zr_store_t *store, const char *ns, const char *nam
                 zr_store_status_name(s));
 }
 
+/* Both IDs in one round trip; either one seen before is a replay. */
+static zr_saml_status_t claim_ids(zr_store_t *store, const char *resp_id, const char *assertion_id, int ttl,
+                                  char *err, size_t errlen)
+{
+    zr_store_write_t ops[2] = {{"saml-response", resp_id, NULL, 0, ttl, ZR_STORE_INVALID},
+                               {"saml-assertion", assertion_id, NULL, 0, ttl, ZR_STORE_INVALID}};
+    zr_store_status_t s = zr_store_write_all(store, ops, 2);
+    if (s == ZR_STORE_OK)
+        return ZR_SAML_OK;
+    if (s == ZR_STORE_EXISTS)
+        return fail(err, errlen, ZR_SAML_REPLAY, "replay: %s was used before",
+                    ops[0].status == ZR_STORE_EXISTS ? "Response ID" : "Assertion ID");
+    return fail(err, errlen, ZR_SAML_UNAVAILABLE, "replay cache unavailable (%s)", zr_store_status_name(s));
+}
+
 /* Step 4, first half: the Response envelope of the assertion. */
 static zr_saml_status_t check_response(const zr_saml_response_ctx_t *c, const zr_saml_idp_t *idp,
                                        xmlNodePtr resp, const char *acs_url,
@@ -650,10 +665,7 @@ zr_saml_status_t zr_saml_response_validate_session(const zr_config_t *cfg, const
     /* 11. Each Response and Assertion is accepted once. */
     resp_id = zr_xml_attr(resp, "ID");
     assertion_id = zr_xml_attr(assertion, "ID");
-    if ((st = claim(store, "saml-response", resp_id, ttl, "Response ID", err, errlen)) !=
-            ZR_SAML_OK ||
-        (st = claim(store, "saml-assertion", assertion_id, ttl, "Assertion ID", err, errlen)) !=
-            ZR_SAML_OK)
+    if ((st = claim_ids(store, resp_id, assertion_id, ttl, err, errlen)) != ZR_SAML_OK)
         goto end;
 
     /* 12. The login belongs to this care provider. */

@@ -325,24 +325,42 @@ static void pool_sigpipe_restore(const sigset_t *old, int was_pending)
     pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
-zr_store_status_t zr_store_pool_command(zr_store_pool_t *pool, int argc, const char **argv,
-                                        const size_t *argvlen, redisReply **reply)
+/* Sends every command, then reads every reply: one round trip. 0 when all
+ * replies came, else the index of the first missing one (1-based) so the
+ * caller knows whether anything may have run. */
+static size_t pool_run(redisContext *c, size_t n, const zr_store_cmd_t *cmds, redisReply **replies)
+{
+    for (size_t i = 0; i < n; i++)
+        if (redisAppendCommandArgv(c, cmds[i].argc, cmds[i].argv, cmds[i].argvlen) != REDIS_OK)
+            return 1; /* nothing sent yet: appending only fills our buffer */
+    for (size_t i = 0; i < n; i++) {
+        void *r = NULL;
+        if (redisGetReply(c, &r) != REDIS_OK || !r)
+            return i + 1;
+        replies[i] = r;
+    }
+    return 0;
+}
+
+zr_store_status_t zr_store_pool_pipeline(zr_store_pool_t *pool, size_t n, const zr_store_cmd_t *cmds,
+                                         redisReply **replies)
 {
     int64_t deadline_ms = pool_now_ms() + pool->timeout_ms;
     zr_store_status_t st = ZR_STORE_UNAVAILABLE;
     sigset_t old_mask;
     int was_pending = 0;
-    *reply = NULL;
+    for (size_t i = 0; i < n; i++)
+        replies[i] = NULL;
     if (!pool->sigpipe_ignored)
         pool_sigpipe_block(&old_mask, &was_pending);
     /* Two rounds at most: the second only when a pooled connection turned out
-     * to be closed by the server (Redis restarted while it sat idle). The
-     * command never reached a live server then, so sending it again cannot
-     * run it twice. */
+     * to be closed by the server (Redis restarted while it sat idle) before
+     * the first reply. No command reached a live server then, so sending them
+     * again cannot run one twice. */
     for (int round = 0; round < 2; round++) {
         redisContext *c = NULL;
-        redisReply *r;
         int reused = 0, saved_errno, stale;
+        size_t missing;
         char why[160];
         if (pool_acquire(pool, deadline_ms, &c, &reused) != ZR_STORE_OK)
             goto end;
@@ -358,17 +376,21 @@ zr_store_status_t zr_store_pool_command(zr_store_pool_t *pool, int argc, const c
         if (lowered)
             redisSetTimeout(c, pool_remaining(deadline_ms));
         errno = 0;
-        r = redisCommandArgv(c, argc, argv, argvlen);
+        missing = pool_run(c, n, cmds, replies);
         saved_errno = errno;
-        if (r && lowered)
+        if (!missing && lowered)
             redisSetTimeout(c, (struct timeval){pool->timeout_ms / 1000, (pool->timeout_ms % 1000) * 1000});
-        if (r) {
+        if (!missing) {
             pool_release(pool, c, 1);
-            *reply = r;
             st = ZR_STORE_OK;
             goto end;
         }
-        stale = reused && round == 0 &&
+        for (size_t i = 0; i < n; i++) {
+            if (replies[i])
+                freeReplyObject(replies[i]);
+            replies[i] = NULL;
+        }
+        stale = reused && round == 0 && missing == 1 &&
                 (c->err == REDIS_ERR_EOF ||
                  (c->err == REDIS_ERR_IO && (saved_errno == ECONNRESET || saved_errno == EPIPE)));
         if (c->err == REDIS_ERR_IO && (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK))
@@ -386,4 +408,11 @@ end:
     if (!pool->sigpipe_ignored)
         pool_sigpipe_restore(&old_mask, was_pending);
     return st;
+}
+
+zr_store_status_t zr_store_pool_command(zr_store_pool_t *pool, int argc, const char **argv,
+                                        const size_t *argvlen, redisReply **reply)
+{
+    zr_store_cmd_t cmd = {argc, argv, argvlen};
+    return zr_store_pool_pipeline(pool, 1, &cmd, reply);
 }

@@ -186,42 +186,12 @@ static void store_log_error_reply(const zr_store_t *s, const char *op, const cha
 zr_store_status_t zr_store_put(zr_store_t *s, const char *ns, const char *name,
                                const void *value, size_t len, int ttl_s)
 {
-    zr_store_status_t st = ZR_STORE_INVALID;
-    char *key = NULL, ttlbuf[24];
-    uint8_t *sealed = NULL;
-    size_t sealed_len = 0;
-    redisReply *r = NULL;
-    if (!s || ttl_s <= 0 || (!value && len) || len > ZR_STORE_MAX_VALUE) {
-        zr_log_error("store", "put refused: ttl must be > 0 and a value at most %d bytes",
-                     ZR_STORE_MAX_VALUE);
-        goto end;
+    zr_store_write_t op = {ns, name, value ? value : (const void *)"", len, ttl_s, ZR_STORE_INVALID};
+    if (!value && len) {
+        zr_log_error("store", "put refused: no value (programming error)");
+        return ZR_STORE_INVALID;
     }
-    if (!(key = store_key(s, ns, name)))
-        goto end;
-    if (zr_crypto_seal(s->value_key, (const uint8_t *)key, strlen(key),
-                       value ? value : (const void *)"", len, &sealed, &sealed_len) != 0) {
-        zr_log_error("store", "put: cannot seal value");
-        goto end;
-    }
-    snprintf(ttlbuf, sizeof(ttlbuf), "%d", ttl_s);
-    {
-        const char *argv[5] = {"SET", key, (const char *)sealed, "EX", ttlbuf};
-        size_t argvlen[5] = {3, strlen(key), sealed_len, 2, strlen(ttlbuf)};
-        if ((st = zr_store_pool_command(&s->pool, 5, argv, argvlen, &r)) != ZR_STORE_OK)
-            goto end;
-    }
-    if (r->type != REDIS_REPLY_STATUS || strcmp(r->str, "OK") != 0) {
-        store_log_error_reply(s, "SET", key, r);
-        st = ZR_STORE_UNAVAILABLE;
-        goto end;
-    }
-    st = ZR_STORE_OK;
-end:
-    if (r)
-        freeReplyObject(r);
-    free(sealed);
-    free(key);
-    return st;
+    return zr_store_write_all(s, &op, 1);
 }
 
 /* GET or GETDEL, then open the sealed value. */
@@ -297,37 +267,100 @@ zr_store_status_t zr_store_take(zr_store_t *s, const char *ns, const char *name,
 
 zr_store_status_t zr_store_claim(zr_store_t *s, const char *ns, const char *name, int ttl_s)
 {
-    zr_store_status_t st = ZR_STORE_INVALID;
-    char *key = NULL, ttlbuf[24];
-    redisReply *r = NULL;
-    if (!s || ttl_s <= 0) {
-        zr_log_error("store", "claim refused: ttl must be > 0");
-        goto end;
-    }
-    if (!(key = store_key(s, ns, name)))
-        goto end;
-    snprintf(ttlbuf, sizeof(ttlbuf), "%d", ttl_s);
-    {
-        /* The marker is a constant: nothing about the claimed item is stored. */
-        const char *argv[6] = {"SET", key, "1", "NX", "EX", ttlbuf};
-        size_t argvlen[6] = {3, strlen(key), 1, 2, 2, strlen(ttlbuf)};
-        if ((st = zr_store_pool_command(&s->pool, 6, argv, argvlen, &r)) != ZR_STORE_OK)
-            goto end;
-    }
-    if (r->type == REDIS_REPLY_NIL) {
-        st = ZR_STORE_EXISTS;
-        goto end;
-    }
+    zr_store_write_t op = {ns, name, NULL, 0, ttl_s, ZR_STORE_INVALID};
+    return zr_store_write_all(s, &op, 1);
+}
+
+#define ZR_STORE_MAX_BATCH 8
+
+/* What one SET reply means: OK, or EXISTS for a claim that was taken before. */
+static zr_store_status_t store_set_status(const zr_store_t *s, const char *op, const char *key, int claim,
+                                          const redisReply *r)
+{
+    if (claim && r->type == REDIS_REPLY_NIL)
+        return ZR_STORE_EXISTS;
     if (r->type != REDIS_REPLY_STATUS || strcmp(r->str, "OK") != 0) {
-        store_log_error_reply(s, "SET NX", key, r);
-        st = ZR_STORE_UNAVAILABLE;
+        store_log_error_reply(s, op, key, r);
+        return ZR_STORE_UNAVAILABLE;
+    }
+    return ZR_STORE_OK;
+}
+
+zr_store_status_t zr_store_write_all(zr_store_t *s, zr_store_write_t *ops, size_t n)
+{
+    zr_store_status_t st = ZR_STORE_INVALID;
+    char *keys[ZR_STORE_MAX_BATCH] = {0};
+    uint8_t *sealed[ZR_STORE_MAX_BATCH] = {0};
+    char ttl[ZR_STORE_MAX_BATCH][24];
+    const char *argv[ZR_STORE_MAX_BATCH][6];
+    size_t argvlen[ZR_STORE_MAX_BATCH][6];
+    zr_store_cmd_t cmds[ZR_STORE_MAX_BATCH];
+    redisReply *replies[ZR_STORE_MAX_BATCH] = {0};
+
+    if (!s || !ops || n == 0 || n > ZR_STORE_MAX_BATCH) {
+        zr_log_error("store", "write_all refused: 1 to %d writes (programming error)", ZR_STORE_MAX_BATCH);
         goto end;
     }
-    st = ZR_STORE_OK;
+    for (size_t i = 0; i < n; i++)
+        ops[i].status = ZR_STORE_INVALID;
+    for (size_t i = 0; i < n; i++) {
+        zr_store_write_t *op = &ops[i];
+        size_t sealed_len = 0;
+        if (op->ttl_s <= 0 || op->len > ZR_STORE_MAX_VALUE || !(keys[i] = store_key(s, op->ns, op->name))) {
+            zr_log_error("store", "write_all refused: ttl must be > 0 and a value at most %d bytes",
+                         ZR_STORE_MAX_VALUE);
+            goto end;
+        }
+        snprintf(ttl[i], sizeof(ttl[i]), "%d", op->ttl_s);
+        argv[i][0] = "SET";
+        argv[i][1] = keys[i];
+        argvlen[i][0] = 3;
+        argvlen[i][1] = strlen(keys[i]);
+        if (op->value) {
+            if (zr_crypto_seal(s->value_key, (const uint8_t *)keys[i], strlen(keys[i]), op->value, op->len,
+                               &sealed[i], &sealed_len) != 0) {
+                zr_log_error("store", "write_all: cannot seal value");
+                goto end;
+            }
+            argv[i][2] = (const char *)sealed[i];
+            argvlen[i][2] = sealed_len;
+            argv[i][3] = "EX";
+            argvlen[i][3] = 2;
+            argv[i][4] = ttl[i];
+            argvlen[i][4] = strlen(ttl[i]);
+            cmds[i].argc = 5;
+        } else {
+            /* As zr_store_claim: a constant marker, nothing about the item. */
+            argv[i][2] = "1";
+            argvlen[i][2] = 1;
+            argv[i][3] = "NX";
+            argvlen[i][3] = 2;
+            argv[i][4] = "EX";
+            argvlen[i][4] = 2;
+            argv[i][5] = ttl[i];
+            argvlen[i][5] = strlen(ttl[i]);
+            cmds[i].argc = 6;
+        }
+        cmds[i].argv = argv[i];
+        cmds[i].argvlen = argvlen[i];
+    }
+    if ((st = zr_store_pool_pipeline(&s->pool, n, cmds, replies)) != ZR_STORE_OK) {
+        for (size_t i = 0; i < n; i++)
+            ops[i].status = st;
+        goto end;
+    }
+    for (size_t i = 0; i < n; i++) {
+        ops[i].status = store_set_status(s, ops[i].value ? "SET" : "SET NX", keys[i], !ops[i].value, replies[i]);
+        if (st == ZR_STORE_OK && ops[i].status != ZR_STORE_OK)
+            st = ops[i].status;
+    }
 end:
-    if (r)
-        freeReplyObject(r);
-    free(key);
+    for (size_t i = 0; i < ZR_STORE_MAX_BATCH; i++) {
+        if (replies[i])
+            freeReplyObject(replies[i]);
+        free(sealed[i]);
+        free(keys[i]);
+    }
     return st;
 }
 

@@ -50,6 +50,19 @@ void zr_store_pool_cleanup(zr_store_pool_t *pool);
 zr_store_status_t zr_store_pool_command(zr_store_pool_t *pool, int argc, const char **argv,
                                         const size_t *argvlen, redisReply **reply);
 
+/* One command of a pipeline (binary-safe argv). */
+typedef struct {
+    int argc;
+    const char **argv;
+    const size_t *argvlen;
+} zr_store_cmd_t;
+
+/* Runs n commands in one round trip, in order, within timeout_ms. ZR_STORE_OK
+ * with every replies[i] set (caller frees each), or ZR_STORE_UNAVAILABLE with
+ * none set (some commands may then have run: never resend them). */
+zr_store_status_t zr_store_pool_pipeline(zr_store_pool_t *pool, size_t n, const zr_store_cmd_t *cmds,
+                                         redisReply **replies);
+
 /* The first word of an error reply ("WRONGPASS", "NOAUTH", ...) for a log
  * line: enough for an operator, and nothing the server might have echoed. */
 void zr_store_pool_error_code(const redisReply *r, char *out, size_t outlen);

@@ -183,6 +183,46 @@ static void test_claim_and_del(void **state)
     zr_store_close(s);
 }
 
+/* zr_store_write_all: puts and claims in one round trip, each with its own
+ * status; a replayed claim does not stop the writes after it. */
+static void test_write_all(void **state)
+{
+    zr_store_t *s = test_open();
+    char *v = NULL;
+    raw_flush();
+    zr_store_write_t ops[3] = {{"saml-response", "_r1", NULL, 0, 60, ZR_STORE_INVALID},
+                               {"saml-assertion", "_a1", NULL, 0, 60, ZR_STORE_INVALID},
+                               {"code-used", "c1", "token-1", 7, 60, ZR_STORE_INVALID}};
+    assert_int_equal(zr_store_write_all(s, ops, 3), ZR_STORE_OK);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(ops[i].status, ZR_STORE_OK);
+    assert_int_equal(zr_store_get(s, "code-used", "c1", &v, NULL), ZR_STORE_OK);
+    assert_string_equal(v, "token-1");
+    zr_release(v);
+    /* the same Response again, a new Assertion ID: EXISTS for the first only */
+    zr_store_write_t again[2] = {{"saml-response", "_r1", NULL, 0, 60, ZR_STORE_INVALID},
+                                 {"saml-assertion", "_a2", NULL, 0, 60, ZR_STORE_INVALID}};
+    assert_int_equal(zr_store_write_all(s, again, 2), ZR_STORE_EXISTS);
+    assert_int_equal(again[0].status, ZR_STORE_EXISTS);
+    assert_int_equal(again[1].status, ZR_STORE_OK);
+    assert_int_equal(zr_store_claim(s, "saml-assertion", "_a2", 60), ZR_STORE_EXISTS);
+    /* refused before anything is sent: none, too many, a bad namespace, ttl 0 */
+    zr_store_write_t many[9];
+    for (int i = 0; i < 9; i++)
+        many[i] = (zr_store_write_t){"x", "y", NULL, 0, 60, ZR_STORE_OK};
+    assert_int_equal(zr_store_write_all(s, many, 0), ZR_STORE_INVALID);
+    assert_int_equal(zr_store_write_all(s, many, 9), ZR_STORE_INVALID);
+    zr_store_write_t bad[2] = {{"ok", "n", "v", 1, 60, ZR_STORE_OK}, {"bad ns", "n", "v", 1, 60, ZR_STORE_OK}};
+    assert_int_equal(zr_store_write_all(s, bad, 2), ZR_STORE_INVALID);
+    assert_int_equal(bad[0].status, ZR_STORE_INVALID);
+    assert_int_equal(zr_store_get(s, "ok", "n", &v, NULL), ZR_STORE_NOT_FOUND);
+    bad[1].ns = "ok2";
+    bad[1].ttl_s = 0;
+    assert_int_equal(zr_store_write_all(s, bad, 2), ZR_STORE_INVALID);
+    assert_int_equal(zr_store_get(s, "ok", "n", &v, NULL), ZR_STORE_NOT_FOUND);
+    zr_store_close(s);
+}
+
 static void test_names_any_string(void **state)
 {
     zr_store_t *s = test_open();
@@ -563,6 +603,7 @@ int main(void)
         cmocka_unit_test(test_put_get_overwrite),
         cmocka_unit_test(test_take_single_use),
         cmocka_unit_test(test_claim_and_del),
+        cmocka_unit_test(test_write_all),
         cmocka_unit_test(test_names_any_string),
         cmocka_unit_test(test_invalid_arguments),
         cmocka_unit_test(test_ttl),

@@ -7,6 +7,7 @@
 #include <openssl/rand.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,7 +241,47 @@ char *zr_url_decode(const char *s, size_t len)
     return out;
 }
 
-int zr_random_bytes(uint8_t *out, size_t len) { return RAND_bytes(out, (int)len) == 1 ? 0 : -1; }
+/* RAND_bytes costs two getpid system calls (OpenSSL's fork check) and DRBG
+ * bookkeeping per call, and a login asks about twenty times. Each thread
+ * draws ZR_RANDOM_POOL bytes at once and hands them out, wiping each byte as
+ * it goes; a fork child drops the pool it inherited (pthread_atfork), so
+ * parent and child never share random bytes. */
+#define ZR_RANDOM_POOL 512
+
+static _Thread_local struct {
+    uint8_t bytes[ZR_RANDOM_POOL];
+    size_t left; /* unused bytes at the end of bytes[] */
+} random_pool;
+static pthread_once_t random_once = PTHREAD_ONCE_INIT;
+
+static void random_pool_drop(void)
+{
+    OPENSSL_cleanse(&random_pool, sizeof(random_pool));
+}
+
+static void random_pool_init(void)
+{
+    pthread_atfork(NULL, NULL, random_pool_drop);
+}
+
+int zr_random_bytes(uint8_t *out, size_t len)
+{
+    pthread_once(&random_once, random_pool_init);
+    if (len > ZR_RANDOM_POOL / 4)
+        return RAND_bytes(out, (int)len) == 1 ? 0 : -1;
+    if (random_pool.left < len) {
+        if (RAND_bytes(random_pool.bytes, ZR_RANDOM_POOL) != 1) {
+            random_pool_drop();
+            return -1;
+        }
+        random_pool.left = ZR_RANDOM_POOL;
+    }
+    uint8_t *from = random_pool.bytes + ZR_RANDOM_POOL - random_pool.left;
+    memcpy(out, from, len);
+    OPENSSL_cleanse(from, len);
+    random_pool.left -= len;
+    return 0;
+}
 
 char *zr_random_token(size_t bytes)
 {

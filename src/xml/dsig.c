@@ -72,34 +72,6 @@ static int zr_dsig_in(const char *const *list, const char *v)
     return 0;
 }
 
-/* An xmlsec key holding a reference to pkey (public or private). */
-static xmlSecKeyPtr zr_dsig_key_new(EVP_PKEY *pkey, const char *name)
-{
-    xmlSecKeyPtr key = NULL;
-    xmlSecKeyDataPtr data = NULL;
-
-    if (!pkey || EVP_PKEY_up_ref(pkey) != 1)
-        return NULL;
-    data = xmlSecOpenSSLEvpKeyAdopt(pkey);
-    if (!data) {
-        EVP_PKEY_free(pkey);
-        goto fail;
-    }
-    key = xmlSecKeyCreate();
-    if (!key || xmlSecKeySetValue(key, data) < 0)
-        goto fail;
-    data = NULL;
-    if (name && xmlSecKeySetName(key, BAD_CAST name) < 0)
-        goto fail;
-    return key;
-fail:
-    if (data)
-        xmlSecKeyDataDestroy(data);
-    if (key)
-        xmlSecKeyDestroy(key);
-    return NULL;
-}
-
 /* ---- IDs ---- */
 
 static int zr_dsig_is_id_attr(xmlAttrPtr a)
@@ -814,10 +786,92 @@ end:
 
 /* ---- signing ---- */
 
+/* ---- signing ---- */
+
+/* XML-DSig wants ECDSA values as r || s, each as long as the group order. */
+static int zr_dsig_ecdsa_raw(EVP_PKEY *pkey, const uint8_t *der, size_t der_len, uint8_t *raw,
+                             size_t *raw_len)
+{
+    const unsigned char *p = der;
+    ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
+    int half = (EVP_PKEY_get_bits(pkey) + 7) / 8, rc = -1;
+
+    if (!es || half <= 0 || (size_t)half * 2 > *raw_len)
+        goto end;
+    if (BN_bn2binpad(ECDSA_SIG_get0_r(es), raw, half) != half ||
+        BN_bn2binpad(ECDSA_SIG_get0_s(es), raw + half, half) != half)
+        goto end;
+    *raw_len = (size_t)half * 2;
+    rc = 0;
+end:
+    ECDSA_SIG_free(es);
+    return rc;
+}
+
+/* Fills DigestValue and SignatureValue of the template sig (one Reference to
+ * node: enveloped-signature, exclusive c14n, SHA-256), canonicalising exactly
+ * as zr_dsig_check_digest and zr_dsig_check_signature do. */
+static int zr_dsig_fill(xmlDocPtr doc, xmlNodePtr node, xmlNodePtr sig, EVP_PKEY *key, char *err,
+                        size_t errlen)
+{
+    xmlNodePtr si = zr_xml_child(sig, ZR_NS_DS, "SignedInfo");
+    xmlNodePtr ref = zr_xml_child(si, ZR_NS_DS, "Reference");
+    xmlNodePtr ts = zr_xml_child(ref, ZR_NS_DS, "Transforms");
+    xmlNodePtr c14n = ts ? zr_xml_next(zr_xml_child(ts, ZR_NS_DS, "Transform"), ZR_NS_DS, "Transform") : NULL;
+    xmlNodePtr dv = zr_xml_child(ref, ZR_NS_DS, "DigestValue");
+    xmlNodePtr sv = zr_xml_child(sig, ZR_NS_DS, "SignatureValue");
+    zr_dsig_subset_t ref_set = {node, sig, 0}, si_set = {si, NULL, 1};
+    EVP_MD_CTX *md_ctx = EVP_MD_CTX_new();
+    uint8_t digest[EVP_MAX_MD_SIZE], *value = NULL, raw[2 * 66];
+    unsigned int digest_len = 0;
+    size_t value_len = 0, raw_len = sizeof(raw);
+    char *b64 = NULL;
+    int ec = EVP_PKEY_get_base_id(key) == EVP_PKEY_EC, rc = -1;
+
+    if (!md_ctx || !c14n || !dv || !sv) {
+        zr_xml_fail(err, errlen, "cannot build Signature template");
+        goto end;
+    }
+    if (EVP_DigestInit_ex(md_ctx, EVP_sha256(), NULL) != 1 ||
+        zr_dsig_c14n_into(doc, &ref_set, c14n, md_ctx, err, errlen) != 0 ||
+        EVP_DigestFinal_ex(md_ctx, digest, &digest_len) != 1 || !(b64 = zr_base64_encode(digest, digest_len))) {
+        zr_xml_fail(err, errlen, "cannot digest the element to sign");
+        goto end;
+    }
+    xmlNodeSetContent(dv, BAD_CAST b64);
+    free(b64);
+    b64 = NULL;
+    EVP_MD_CTX_reset(md_ctx);
+    if (EVP_DigestSignInit(md_ctx, NULL, EVP_sha256(), NULL, key) != 1 ||
+        zr_dsig_c14n_into(doc, &si_set, zr_xml_child(si, ZR_NS_DS, "CanonicalizationMethod"), md_ctx, err,
+                          errlen) != 0 ||
+        EVP_DigestSignFinal(md_ctx, NULL, &value_len) != 1 || !(value = malloc(value_len)) ||
+        EVP_DigestSignFinal(md_ctx, value, &value_len) != 1) {
+        zr_xml_fail(err, errlen, "signing failed");
+        goto end;
+    }
+    if (ec && zr_dsig_ecdsa_raw(key, value, value_len, raw, &raw_len) != 0) {
+        zr_xml_fail(err, errlen, "signing failed");
+        goto end;
+    }
+    b64 = ec ? zr_base64_encode(raw, raw_len) : zr_base64_encode(value, value_len);
+    if (!b64) {
+        zr_xml_fail(err, errlen, "out of memory");
+        goto end;
+    }
+    xmlNodeSetContent(sv, BAD_CAST b64);
+    rc = 0;
+end:
+    ERR_clear_error();
+    EVP_MD_CTX_free(md_ctx);
+    free(value);
+    free(b64);
+    return rc;
+}
+
 int zr_xml_sign(xmlDocPtr doc, xmlNodePtr node, EVP_PKEY *key, const char *key_name, X509 *cert,
                 char *err, size_t errlen)
 {
-    xmlSecDSigCtxPtr ctx = NULL;
     xmlNodePtr sig = NULL, ref, ki, issuer;
     xmlAttrPtr id_attr;
     char *id = NULL, *uri = NULL, *cert_b64 = NULL;
@@ -899,28 +953,14 @@ int zr_xml_sign(xmlDocPtr doc, xmlNodePtr node, EVP_PKEY *key, const char *key_n
             xmlNodeSetContent(xc, BAD_CAST cert_b64);
         }
     }
-    ctx = xmlSecDSigCtxCreate(NULL);
-    if (!ctx) {
-        zr_xml_fail(err, errlen, "out of memory");
+    if (zr_dsig_fill(doc, node, sig, key, err, errlen) != 0)
         goto end;
-    }
-    ctx->signKey = zr_dsig_key_new(key, key_name);
-    if (!ctx->signKey) {
-        zr_xml_fail(err, errlen, "unusable signing key");
-        goto end;
-    }
-    if (xmlSecDSigCtxSign(ctx, sig) < 0 || ctx->status != xmlSecDSigStatusSucceeded) {
-        zr_xml_fail(err, errlen, "xmlsec signing failed");
-        goto end;
-    }
     rc = 0;
 end:
     if (rc != 0 && sig) {
         xmlUnlinkNode(sig);
         xmlFreeNode(sig);
     }
-    if (ctx)
-        xmlSecDSigCtxDestroy(ctx);
     free(cert_b64);
     free(uri);
     free(id);

@@ -501,6 +501,43 @@ static void test_ecdsa_signature(void **state)
     EVP_PKEY_free(ec);
 }
 
+/* The other direction: what zr_xml_sign makes, xmlsec verifies (RSA and
+ * ECDSA, a SOAP-wrapped element with inherited namespaces). */
+static void xmlsec_verifies(xmlDocPtr doc, xmlNodePtr node, EVP_PKEY *key)
+{
+    xmlSecDSigCtxPtr ctx = xmlSecDSigCtxCreate(NULL);
+    xmlNodePtr sig = zr_xml_child(node, ZR_NS_DS, "Signature");
+    char *id = zr_xml_attr(node, "ID");
+    assert_non_null(ctx);
+    assert_non_null(sig);
+    xmlAddID(NULL, doc, BAD_CAST id, xmlHasProp(node, BAD_CAST "ID"));
+    EVP_PKEY_up_ref(key);
+    ctx->signKey = xmlSecKeyCreate();
+    assert_int_equal(xmlSecKeySetValue(ctx->signKey, xmlSecOpenSSLEvpKeyAdopt(key)), 0);
+    assert_int_equal(xmlSecDSigCtxVerify(ctx, sig), 0);
+    assert_int_equal(ctx->status, xmlSecDSigStatusSucceeded);
+    xmlSecDSigCtxDestroy(ctx);
+    free(id);
+}
+
+static void test_xmlsec_verifies_our_signatures(void **state)
+{
+    EVP_PKEY *ec = EVP_EC_gen("P-256");
+    EVP_PKEY *keys[2] = {fx.a.key, ec};
+    char err[256] = "";
+    assert_non_null(ec);
+    for (int i = 0; i < 2; i++) {
+        xmlDocPtr doc = tx_parse(WRAPPED), re;
+        if (zr_xml_sign(doc, wrapped_assertion(doc), keys[i], "k", fx.a.cert, err, sizeof(err)) != 0)
+            fail_msg("sign: %s", err);
+        re = tx_reparse(doc);
+        xmlsec_verifies(re, wrapped_assertion(re), keys[i]);
+        xmlFreeDoc(re);
+        xmlFreeDoc(doc);
+    }
+    EVP_PKEY_free(ec);
+}
+
 /* ---- wrapping ---- */
 
 /* XSW: the signed Assertion is moved away (into an Extensions element) and an
@@ -769,6 +806,7 @@ int main(void)
         cmocka_unit_test(test_c14n_prefix_list_tampered),
         cmocka_unit_test(test_c14n_transform_order_refused),
         cmocka_unit_test(test_ecdsa_signature),
+        cmocka_unit_test(test_xmlsec_verifies_our_signatures),
         cmocka_unit_test(test_wrapping_same_id_refused),
         cmocka_unit_test(test_wrapping_reference_elsewhere_refused),
         cmocka_unit_test(test_duplicate_ids_refused),

@@ -16,6 +16,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "test_keys.h"
 #include "zr/config.h"
 #include "zr/crypto.h"
 #include "zr/saml.h"
@@ -29,21 +30,7 @@
 /* The next of 16 pre-made RSA 2048 keys (tests/data/saml/sp/test-key-NN.pem):
  * generating keys would make the tests slow, above all under valgrind. Calls
  * within one test program return distinct keys until the pool wraps. */
-static inline EVP_PKEY *fx_rsa_key(void)
-{
-    static int next = 0;
-    char path[512];
-    const char *data = getenv("ZR_TEST_DATA");
-    snprintf(path, sizeof(path), "%s/saml/sp/test-key-%02d.pem", data ? data : ZR_SOURCE_DIR "/tests/data",
-             next % 16 + 1);
-    next++;
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return EVP_RSA_gen(2048);
-    EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-    fclose(f);
-    return k ? k : EVP_RSA_gen(2048);
-}
+static inline EVP_PKEY *fx_rsa_key(void) { return zr_test_rsa_key(); }
 
 /* A certificate for key, signed by issuer (self-signed when issuer_key is
  * NULL). is_ca adds basicConstraints CA:TRUE; san (e.g.

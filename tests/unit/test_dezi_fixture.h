@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "../../src/dezi/dezi_internal.h"
+#include "test_keys.h"
 #include "zr/util.h"
 
 #define ISS "https://auth.dezi.test"
@@ -277,11 +278,11 @@ static inline char *revocation_list(const char *revoked_id, long refresh_in)
 static inline int fx_group_setup(void **state)
 {
     (void)state;
-    K_DEZI = EVP_RSA_gen(2048);
-    K_REG = EVP_RSA_gen(2048);
-    K_ENC = EVP_RSA_gen(2048);
-    K_EVIL = EVP_RSA_gen(2048);
-    K_CLIENT = EVP_RSA_gen(2048);
+    K_DEZI = zr_test_rsa_key();
+    K_REG = zr_test_rsa_key();
+    K_ENC = zr_test_rsa_key();
+    K_EVIL = zr_test_rsa_key();
+    K_CLIENT = zr_test_rsa_key();
     return K_DEZI && K_REG && K_ENC && K_EVIL && K_CLIENT ? 0 : -1;
 }
 

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "redis_fixture.h"
+#include "test_keys.h"
 #include "zr/crypto.h"
 #include "zr/saml.h"
 #include "zr/util.h"
@@ -60,7 +61,7 @@ static struct {
 static int make_key(test_key_t *k, const char *cn)
 {
     X509_NAME *name;
-    k->key = EVP_RSA_gen(2048);
+    k->key = zr_test_rsa_key();
     k->cert = X509_new();
     if (!k->key || !k->cert)
         return -1;

@@ -17,6 +17,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "test_keys.h"
 #include "zr/crypto.h"
 #include "zr/xml.h"
 
@@ -29,7 +30,7 @@ typedef struct {
 
 static inline EVP_PKEY *tx_rsa(void)
 {
-    EVP_PKEY *k = EVP_RSA_gen(2048);
+    EVP_PKEY *k = zr_test_rsa_key();
     assert_non_null(k);
     return k;
 }

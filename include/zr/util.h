@@ -27,6 +27,17 @@ int  zr_buf_append_html(zr_buf_t *b, const char *s);
 char *zr_buf_steal(zr_buf_t *b);
 void zr_buf_free(zr_buf_t *b);
 
+/* An answer body collected by libcurl, refused past max bytes: pass
+ * zr_capped_buf_write as CURLOPT_WRITEFUNCTION and the zr_capped_buf_t as
+ * CURLOPT_WRITEDATA; the transfer stops as soon as the body would exceed max
+ * (too_large is then set). Plain C: no libcurl types needed here. */
+typedef struct {
+    zr_buf_t buf;
+    size_t max;
+    int too_large;
+} zr_capped_buf_t;
+size_t zr_capped_buf_write(char *data, size_t size, size_t nmemb, void *capped);
+
 /* Encodings. All return newly allocated NUL-terminated strings or NULL. */
 char *zr_base64_encode(const uint8_t *data, size_t len);
 char *zr_base64url_encode(const uint8_t *data, size_t len);       /* no padding */

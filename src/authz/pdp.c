@@ -36,31 +36,15 @@ struct zr_authz_pdp {
 };
 
 typedef struct {
-    zr_buf_t buf;
-    int too_large;
-} sink_t;
-
-typedef struct {
     long status;
     char *content_type;
-    sink_t body;
+    zr_capped_buf_t body;
 } answer_t;
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static int curl_rc = -1;
 
 static void curl_init_once(void) { curl_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1; }
-
-static size_t sink_write(char *data, size_t size, size_t nmemb, void *userdata)
-{
-    sink_t *s = userdata;
-    size_t n = size * nmemb;
-    if (s->buf.len + n > MAX_ANSWER) {
-        s->too_large = 1;
-        return 0; /* aborts the transfer */
-    }
-    return zr_buf_append(&s->buf, data, n) == 0 ? n : 0;
-}
 
 /* Length of "scheme://authority" of url, 0 when it has none. */
 static size_t origin_len(const char *url)
@@ -184,7 +168,8 @@ static int http_call(const zr_authz_pdp_t *p, const char *url, const char *body,
     ok &= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, p->timeout_ms) == CURLE_OK;
     ok &= curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, p->timeout_ms) == CURLE_OK;
     ok &= curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers) == CURLE_OK;
-    ok &= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write) == CURLE_OK;
+    ans->body.max = MAX_ANSWER;
+    ok &= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, zr_capped_buf_write) == CURLE_OK;
     ok &= curl_easy_setopt(c, CURLOPT_WRITEDATA, &ans->body) == CURLE_OK;
     ok &= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail) == CURLE_OK;
     if (body) {

@@ -74,6 +74,17 @@ int zr_buf_append_html(zr_buf_t *b, const char *s)
     return 0;
 }
 
+size_t zr_capped_buf_write(char *data, size_t size, size_t nmemb, void *capped)
+{
+    zr_capped_buf_t *c = capped;
+    size_t n = size * nmemb;
+    if (n > c->max || c->buf.len > c->max - n) {
+        c->too_large = 1;
+        return 0; /* anything but n aborts the transfer */
+    }
+    return zr_buf_append(&c->buf, data, n) == 0 ? n : 0;
+}
+
 char *zr_buf_steal(zr_buf_t *b)
 {
     char *d = b->data;

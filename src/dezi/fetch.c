@@ -61,29 +61,11 @@ int zr_dezi_url_allowed(const char *url)
     }
 }
 
-typedef struct {
-    zr_buf_t buf;
-    int too_big;
-} sink_t;
-
-static size_t on_body(char *data, size_t size, size_t n, void *userdata)
-{
-    sink_t *s = userdata;
-    size_t len = size * n;
-    if (s->buf.len + len > ZR_DEZI_MAX_RESPONSE) {
-        s->too_big = 1;
-        return 0; /* aborts the transfer */
-    }
-    if (zr_buf_append(&s->buf, data, len) != 0)
-        return 0;
-    return len;
-}
-
 int zr_dezi_fetch_default(void *ctx, const zr_dezi_t *d, const zr_dezi_request_t *req, zr_dezi_response_t *resp)
 {
     CURL *c = NULL;
     struct curl_slist *hdrs = NULL;
-    sink_t sink;
+    zr_capped_buf_t sink = {.max = ZR_DEZI_MAX_RESPONSE};
     char line[4096];
     char *ct = NULL;
     long timeout = d->cfg->timeout_ms > 0 ? d->cfg->timeout_ms : 5000;
@@ -91,7 +73,6 @@ int zr_dezi_fetch_default(void *ctx, const zr_dezi_t *d, const zr_dezi_request_t
 
     (void)ctx;
     zr_buf_init(&sink.buf);
-    sink.too_big = 0;
     pthread_once(&curl_once, curl_init_once);
     c = curl_easy_init();
     if (!c)
@@ -108,7 +89,7 @@ int zr_dezi_fetch_default(void *ctx, const zr_dezi_t *d, const zr_dezi_request_t
     if (d->cfg->tls_ca_file)
         curl_easy_setopt(c, CURLOPT_CAINFO, d->cfg->tls_ca_file);
     curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)ZR_DEZI_MAX_RESPONSE);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, zr_capped_buf_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "zorgrelay");
     if (req->accept) {

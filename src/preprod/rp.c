@@ -21,22 +21,6 @@
 #define RP_MAX_BODY (1024 * 1024)
 #define RP_LEEWAY_S 30
 
-typedef struct {
-    zr_buf_t buf;
-    int too_large;
-} sink_t;
-
-static size_t sink_write(char *data, size_t size, size_t nmemb, void *userdata)
-{
-    sink_t *s = userdata;
-    size_t n = size * nmemb;
-    if (s->buf.len + n > RP_MAX_BODY) {
-        s->too_large = 1;
-        return 0;
-    }
-    return zr_buf_append(&s->buf, data, n) == 0 ? n : 0;
-}
-
 /* One request to the relay: GET, or POST of a form with client_secret_basic
  * when form is not NULL. *body (malloc'ed) and *status. 0 when an answer
  * came. */
@@ -44,7 +28,7 @@ static int rp_http(zr_preprod_rp_t *rp, const char *url, const char *form, long 
                    size_t errlen)
 {
     CURL *c = curl_easy_init();
-    sink_t sink = {0};
+    zr_capped_buf_t sink = {.max = RP_MAX_BODY};
     char detail[CURL_ERROR_SIZE] = "";
     char *user = NULL, *pass = NULL;
     int rc = -1;
@@ -62,7 +46,7 @@ static int rp_http(zr_preprod_rp_t *rp, const char *url, const char *form, long 
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, zr_capped_buf_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
     if (rp->ca_file[0])

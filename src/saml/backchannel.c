@@ -37,13 +37,6 @@ struct zr_saml_backchannel {
     long timeout_ms;
 };
 
-/* What the write callback collects. */
-typedef struct {
-    zr_buf_t buf;
-    size_t max;
-    int too_large;
-} sink_t;
-
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static int curl_rc = -1;
 
@@ -56,20 +49,6 @@ static int curl_ready(void)
 {
     pthread_once(&curl_once, curl_init_once);
     return curl_rc;
-}
-
-static size_t sink_write(char *data, size_t size, size_t nmemb, void *userdata)
-{
-    sink_t *s = userdata;
-    size_t n = size * nmemb;
-    /* Abort the transfer as soon as the answer exceeds the cap. */
-    if (s->buf.len + n > s->max) {
-        s->too_large = 1;
-        return 0;
-    }
-    if (zr_buf_append(&s->buf, data, n) != 0)
-        return 0;
-    return n;
 }
 
 /* Settings shared by the back channel and the metadata fetch. */
@@ -88,7 +67,7 @@ static int set_common(CURL *c, const char *ca_file, long connect_timeout_ms, lon
     ok &= curl_easy_setopt(c, CURLOPT_CAPATH, NULL) == CURLE_OK;
     ok &= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms) == CURLE_OK;
     ok &= curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms) == CURLE_OK;
-    ok &= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, zr_capped_buf_write) == CURLE_OK;
     /* No proxy from the environment: the pinned mTLS peer is TVS itself. */
     ok &= curl_easy_setopt(c, CURLOPT_PROXY, "") == CURLE_OK;
     return ok ? 0 : -1;
@@ -117,7 +96,7 @@ static progress_t transfer_progress(CURL *c)
 }
 
 /* Classifies a failed transfer into ZR_SAML_ERR_* with a specific message. */
-static int describe_failure(CURLcode cc, const char *detail, progress_t p, const sink_t *sink,
+static int describe_failure(CURLcode cc, const char *detail, progress_t p, const zr_capped_buf_t *sink,
                             long connect_timeout_ms, long timeout_ms, char *err, size_t errlen)
 {
     const char *why = detail && *detail ? detail : curl_easy_strerror(cc);
@@ -342,7 +321,7 @@ int zr_saml_backchannel_post(zr_saml_backchannel_t *bc, const char *url, const c
                              char *err, size_t errlen)
 {
     char detail[CURL_ERROR_SIZE] = "";
-    sink_t sink = {.max = ZR_SAML_MAX_RESPONSE_BYTES};
+    zr_capped_buf_t sink = {.max = ZR_SAML_MAX_RESPONSE_BYTES};
     long status = 0;
     int rc = ZR_SAML_ERR_INTERNAL;
     CURL *c;
@@ -400,7 +379,7 @@ int zr_saml_https_get(const char *url, const char *ca_file, long connect_timeout
                       char *err, size_t errlen)
 {
     char detail[CURL_ERROR_SIZE] = "";
-    sink_t sink = {.max = max};
+    zr_capped_buf_t sink = {.max = max};
     CURL *c = NULL;
     long status = 0;
     int rc = -1;

@@ -114,13 +114,35 @@ static void test_subject_json(void **state)
     assert_null(s.acting.value);
 }
 
+/* The capped libcurl sink: exactly max bytes pass, one more stops the
+ * transfer (a short count) and says so; chunks accumulate. */
+static void test_capped_buf(void **state)
+{
+    zr_capped_buf_t c = {.max = 8};
+    zr_buf_init(&c.buf);
+    assert_int_equal(zr_capped_buf_write("abcde", 1, 5, &c), 5);
+    assert_int_equal(zr_capped_buf_write("fgh", 1, 3, &c), 3);
+    assert_int_equal(c.buf.len, 8);
+    assert_int_equal(c.too_large, 0);
+    assert_int_equal(zr_capped_buf_write("i", 1, 1, &c), 0);
+    assert_int_equal(c.too_large, 1);
+    assert_int_equal(c.buf.len, 8);
+    assert_memory_equal(c.buf.data, "abcdefgh", 8);
+    zr_buf_free(&c.buf);
+    zr_capped_buf_t huge = {.max = 4};
+    zr_buf_init(&huge.buf);
+    assert_int_equal(zr_capped_buf_write("x", 1, (size_t)-1, &huge), 0); /* no overflow in the check */
+    assert_int_equal(huge.too_large, 1);
+    zr_buf_free(&huge.buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_base64_roundtrip), cmocka_unit_test(test_url_decode),
         cmocka_unit_test(test_time_parse),       cmocka_unit_test(test_seal_open),
         cmocka_unit_test(test_bsn_elfproef),     cmocka_unit_test(test_saml_id),
-        cmocka_unit_test(test_subject_json),
+        cmocka_unit_test(test_subject_json),     cmocka_unit_test(test_capped_buf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -99,27 +99,43 @@ static void expect_fail(xmlDocPtr doc, xmlNodePtr node, const zr_xml_verify_key_
         fail_msg("reason \"%s\" lacks \"%s\"", err, want);
 }
 
-/* Signature made directly with xmlsec, for shapes zr_xml_sign never makes. */
-static void sign_custom(xmlDocPtr doc, xmlNodePtr node, EVP_PKEY *key, const char *key_name,
-                        xmlSecTransformId sig_alg, xmlSecTransformId digest,
-                        const char *extra_uri)
+/* A signature made directly with xmlsec, for shapes zr_xml_sign never makes
+ * (and, in the canonicalisation tests, to cross-check our verifier). */
+typedef struct {
+    xmlSecTransformId c14n;     /* SignedInfo's CanonicalizationMethod */
+    xmlSecTransformId sig_alg;
+    const char *prefix_list;    /* InclusiveNamespaces on the Reference's c14n, or NULL */
+    const char *si_prefix_list; /* ... on the CanonicalizationMethod, or NULL */
+    xmlSecTransformId digest;   /* NULL: SHA-256 */
+    const char *extra_uri;      /* a second Reference, or NULL */
+} variant_t;
+
+static void sign_variant(xmlDocPtr doc, xmlNodePtr node, EVP_PKEY *key, const char *key_name,
+                         const variant_t *v)
 {
     char uri[128];
     char *id = zr_xml_attr(node, "ID");
-    xmlNodePtr sig, ref, ki;
+    xmlSecTransformId digest = v->digest ? v->digest : xmlSecTransformSha256Id;
+    xmlNodePtr sig, ref, ki, t;
     xmlSecDSigCtxPtr ctx;
 
     assert_non_null(id);
     xmlAddID(NULL, doc, BAD_CAST id, xmlHasProp(node, BAD_CAST "ID"));
     snprintf(uri, sizeof(uri), "#%s", id);
-    sig = xmlSecTmplSignatureCreateNsPref(doc, xmlSecTransformExclC14NId, sig_alg, NULL, BAD_CAST "ds");
+    sig = xmlSecTmplSignatureCreateNsPref(doc, v->c14n, v->sig_alg, NULL, BAD_CAST "ds");
     assert_non_null(sig);
     xmlAddChild(node, sig);
+    if (v->si_prefix_list)
+        assert_int_equal(xmlSecTmplTransformAddC14NInclNamespaces(
+                             xmlSecTmplSignatureGetC14NMethodNode(sig), BAD_CAST v->si_prefix_list), 0);
     ref = xmlSecTmplSignatureAddReference(sig, digest, NULL, BAD_CAST uri, NULL);
     assert_non_null(xmlSecTmplReferenceAddTransform(ref, xmlSecTransformEnvelopedId));
-    assert_non_null(xmlSecTmplReferenceAddTransform(ref, xmlSecTransformExclC14NId));
-    if (extra_uri) {
-        ref = xmlSecTmplSignatureAddReference(sig, digest, NULL, BAD_CAST extra_uri, NULL);
+    t = xmlSecTmplReferenceAddTransform(ref, xmlSecTransformExclC14NId);
+    assert_non_null(t);
+    if (v->prefix_list)
+        assert_int_equal(xmlSecTmplTransformAddC14NInclNamespaces(t, BAD_CAST v->prefix_list), 0);
+    if (v->extra_uri) {
+        ref = xmlSecTmplSignatureAddReference(sig, digest, NULL, BAD_CAST v->extra_uri, NULL);
         assert_non_null(xmlSecTmplReferenceAddTransform(ref, xmlSecTransformExclC14NId));
     }
     ki = xmlSecTmplSignatureEnsureKeyInfo(sig, NULL);
@@ -133,6 +149,14 @@ static void sign_custom(xmlDocPtr doc, xmlNodePtr node, EVP_PKEY *key, const cha
     assert_int_equal(xmlSecDSigCtxSign(ctx, sig), 0);
     xmlSecDSigCtxDestroy(ctx);
     free(id);
+}
+
+static void sign_custom(xmlDocPtr doc, xmlNodePtr node, EVP_PKEY *key, const char *key_name,
+                        xmlSecTransformId sig_alg, xmlSecTransformId digest,
+                        const char *extra_uri)
+{
+    variant_t v = {xmlSecTransformExclC14NId, sig_alg, NULL, NULL, digest, extra_uri};
+    sign_variant(doc, node, key, key_name, &v);
 }
 
 /* ---- round trips ---- */
@@ -327,49 +351,6 @@ static void test_unexpected_transform_refused(void **state)
  * sets); each variant below is signed by xmlsec, so any difference in the
  * canonical form shows up as a digest or signature mismatch. */
 
-typedef struct {
-    xmlSecTransformId c14n;     /* SignedInfo's CanonicalizationMethod */
-    xmlSecTransformId sig_alg;
-    const char *prefix_list;    /* InclusiveNamespaces on the Reference's c14n, or NULL */
-    const char *si_prefix_list; /* ... on the CanonicalizationMethod, or NULL */
-} variant_t;
-
-static void sign_variant(xmlDocPtr doc, xmlNodePtr node, EVP_PKEY *key, const char *key_name,
-                         const variant_t *v)
-{
-    char uri[128];
-    char *id = zr_xml_attr(node, "ID");
-    xmlNodePtr sig, ref, ki, t;
-    xmlSecDSigCtxPtr ctx;
-
-    assert_non_null(id);
-    xmlAddID(NULL, doc, BAD_CAST id, xmlHasProp(node, BAD_CAST "ID"));
-    snprintf(uri, sizeof(uri), "#%s", id);
-    sig = xmlSecTmplSignatureCreateNsPref(doc, v->c14n, v->sig_alg, NULL, BAD_CAST "ds");
-    assert_non_null(sig);
-    xmlAddChild(node, sig);
-    if (v->si_prefix_list)
-        assert_int_equal(xmlSecTmplTransformAddC14NInclNamespaces(
-                             xmlSecTmplSignatureGetC14NMethodNode(sig), BAD_CAST v->si_prefix_list), 0);
-    ref = xmlSecTmplSignatureAddReference(sig, xmlSecTransformSha256Id, NULL, BAD_CAST uri, NULL);
-    assert_non_null(xmlSecTmplReferenceAddTransform(ref, xmlSecTransformEnvelopedId));
-    t = xmlSecTmplReferenceAddTransform(ref, xmlSecTransformExclC14NId);
-    assert_non_null(t);
-    if (v->prefix_list)
-        assert_int_equal(xmlSecTmplTransformAddC14NInclNamespaces(t, BAD_CAST v->prefix_list), 0);
-    ki = xmlSecTmplSignatureEnsureKeyInfo(sig, NULL);
-    assert_non_null(xmlSecTmplKeyInfoAddKeyName(ki, BAD_CAST key_name));
-    ctx = xmlSecDSigCtxCreate(NULL);
-    assert_non_null(ctx);
-    EVP_PKEY_up_ref(key);
-    ctx->signKey = xmlSecKeyCreate();
-    assert_int_equal(xmlSecKeySetValue(ctx->signKey, xmlSecOpenSSLEvpKeyAdopt(key)), 0);
-    assert_int_equal(xmlSecKeySetName(ctx->signKey, BAD_CAST key_name), 0);
-    assert_int_equal(xmlSecDSigCtxSign(ctx, sig), 0);
-    xmlSecDSigCtxDestroy(ctx);
-    free(id);
-}
-
 /* A SOAP-wrapped response as TVS sends it: namespaces declared on ancestors
  * of the signed element, one of them the default namespace, an unused one,
  * comments and whitespace inside and around, xml:lang, attributes in another
@@ -413,7 +394,7 @@ static void expect_variant(const variant_t *v, const tx_key_t *k, const char *wa
 
 static void test_c14n_wrapped_element(void **state)
 {
-    variant_t v = {xmlSecTransformExclC14NId, xmlSecTransformRsaSha256Id, NULL, NULL};
+    variant_t v = {xmlSecTransformExclC14NId, xmlSecTransformRsaSha256Id, NULL, NULL, NULL, NULL};
     expect_variant(&v, &fx.a, NULL);
 }
 
@@ -421,15 +402,15 @@ static void test_c14n_inclusive_prefixes(void **state)
 {
     /* As in the ST-SAML examples: ec:InclusiveNamespaces PrefixList="ds saml samlp xs",
      * which pulls ancestors' declarations into the canonical form. */
-    variant_t v = {xmlSecTransformExclC14NId, xmlSecTransformRsaSha256Id, "ds saml samlp xs", NULL};
+    variant_t v = {xmlSecTransformExclC14NId, xmlSecTransformRsaSha256Id, "ds saml samlp xs", NULL, NULL, NULL};
     expect_variant(&v, &fx.a, NULL);
-    variant_t d = {xmlSecTransformExclC14NId, xmlSecTransformRsaSha256Id, "#default unused xsi", "ds #default"};
+    variant_t d = {xmlSecTransformExclC14NId, xmlSecTransformRsaSha256Id, "#default unused xsi", "ds #default", NULL, NULL};
     expect_variant(&d, &fx.a, NULL);
 }
 
 static void test_c14n_with_comments_method(void **state)
 {
-    variant_t v = {xmlSecTransformExclC14NWithCommentsId, xmlSecTransformRsaSha256Id, NULL, NULL};
+    variant_t v = {xmlSecTransformExclC14NWithCommentsId, xmlSecTransformRsaSha256Id, NULL, NULL, NULL, NULL};
     expect_variant(&v, &fx.a, NULL);
 }
 
@@ -437,7 +418,7 @@ static void test_c14n_comments_not_signed(void **state)
 {
     /* A bare-name "#id" Reference drops comments: adding one changes nothing,
      * changing whitespace in text does. */
-    variant_t v = {xmlSecTransformExclC14NId, xmlSecTransformRsaSha256Id, NULL, NULL};
+    variant_t v = {xmlSecTransformExclC14NId, xmlSecTransformRsaSha256Id, NULL, NULL, NULL, NULL};
     xmlDocPtr doc = tx_parse(WRAPPED), re;
     zr_xml_verify_key_t key = vkey(&fx.a);
     sign_variant(doc, wrapped_assertion(doc), fx.a.key, fx.a.name, &v);
@@ -454,7 +435,7 @@ static void test_c14n_prefix_list_tampered(void **state)
 {
     /* The PrefixList is signed (it is in SignedInfo): changing it breaks the
      * signature, not just the digest. */
-    variant_t v = {xmlSecTransformExclC14NId, xmlSecTransformRsaSha256Id, "xs", NULL};
+    variant_t v = {xmlSecTransformExclC14NId, xmlSecTransformRsaSha256Id, "xs", NULL, NULL, NULL};
     xmlDocPtr doc = tx_parse(WRAPPED), re;
     zr_xml_verify_key_t key = vkey(&fx.a);
     sign_variant(doc, wrapped_assertion(doc), fx.a.key, fx.a.name, &v);
@@ -469,7 +450,7 @@ static void test_c14n_prefix_list_tampered(void **state)
 static void test_c14n_transform_order_refused(void **state)
 {
     /* c14n first, enveloped-signature after it: refused for its shape */
-    variant_t v = {xmlSecTransformExclC14NId, xmlSecTransformRsaSha256Id, NULL, NULL};
+    variant_t v = {xmlSecTransformExclC14NId, xmlSecTransformRsaSha256Id, NULL, NULL, NULL, NULL};
     xmlDocPtr doc = tx_parse(WRAPPED), re;
     zr_xml_verify_key_t key = vkey(&fx.a);
     sign_variant(doc, wrapped_assertion(doc), fx.a.key, fx.a.name, &v);
@@ -491,7 +472,7 @@ static void test_ecdsa_signature(void **state)
     k.key = ec;
     k.name = "ec key";
     k.name_sha256 = "ec key";
-    variant_t v = {xmlSecTransformExclC14NId, xmlSecTransformEcdsaSha256Id, NULL, NULL};
+    variant_t v = {xmlSecTransformExclC14NId, xmlSecTransformEcdsaSha256Id, NULL, NULL, NULL, NULL};
     expect_variant(&v, &k, NULL);
     /* an RSA key cannot verify an ECDSA signature, and says so */
     xmlDocPtr doc = tx_parse(WRAPPED), re;

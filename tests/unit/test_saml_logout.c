@@ -121,7 +121,7 @@ static xmlDocPtr load_example(const char *file)
     char path[512], *data = NULL, err[256];
     size_t len = 0;
     const char *shared = getenv("ZR_SHARED");
-    snprintf(path, sizeof(path), "%s/specs/st-saml/examples/%s", shared ? shared : ZR_SOURCE_DIR "/../shared", file);
+    snprintf(path, sizeof(path), "%s/specs/st-saml/examples/%s", shared ? shared : ZR_SOURCE_DIR "/tests/data/shared", file);
     assert_int_equal(zr_file_read(path, 1 << 20, &data, &len), 0);
     xmlDocPtr doc = zr_xml_parse(data, len, 0, err, sizeof(err));
     free(data);

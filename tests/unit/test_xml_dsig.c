@@ -694,7 +694,7 @@ static void test_example_keyname_lookup(void **state)
     zr_xml_verify_key_t k = {fx.a.key, NULL, NULL};
 
     snprintf(path, sizeof(path), "%s/specs/st-saml/examples/artifact_response.xml",
-             shared ? shared : ZR_SOURCE_DIR "/../shared");
+             shared ? shared : ZR_SOURCE_DIR "/tests/data/shared");
     assert_int_equal(zr_file_read(path, ZR_XML_MAX_BYTES, &data, &len), 0);
     doc = zr_xml_parse(data, len, 0, err, sizeof(err));
     assert_non_null(doc);

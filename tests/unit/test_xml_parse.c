@@ -196,7 +196,7 @@ static void test_golden_examples_parse(void **state)
     struct dirent *e;
     int count = 0;
 
-    snprintf(dir, sizeof(dir), "%s/specs/st-saml/examples", shared ? shared : ZR_SOURCE_DIR "/../shared");
+    snprintf(dir, sizeof(dir), "%s/specs/st-saml/examples", shared ? shared : ZR_SOURCE_DIR "/tests/data/shared");
     d = opendir(dir);
     assert_non_null(d);
     while ((e = readdir(d)) != NULL) {

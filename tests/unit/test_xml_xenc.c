@@ -501,7 +501,7 @@ static void test_official_example_selection(void **state)
     zr_xml_decrypt_key_t k = {fx.k1.key, NULL, NULL};
 
     snprintf(path, sizeof(path), "%s/specs/st-saml/examples/artifact_response.xml",
-             shared ? shared : ZR_SOURCE_DIR "/../shared");
+             shared ? shared : ZR_SOURCE_DIR "/tests/data/shared");
     assert_int_equal(zr_file_read(path, ZR_XML_MAX_BYTES, &data, &len), 0);
     doc = zr_xml_parse(data, len, 0, err, sizeof(err));
     assert_non_null(doc);

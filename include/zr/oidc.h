@@ -73,6 +73,13 @@ int zr_oidc_authz_from_json(const char *json, zr_oidc_authz_t *out);
  * the redirect to the client into resp. Store failure -> 503 page. */
 int zr_oidc_authorize_finish(zr_oidc_t *op, const zr_oidc_authz_t *authz, const zr_subject_t *subject,
                              zr_http_response_t *resp);
+/* The same, and the writes extra[0..extra_count) (at most 4; the relay's
+ * logout session) are stored in the code's round trip, only when a code is
+ * issued. Each one's status is set (ZR_STORE_INVALID: not attempted); one
+ * that fails does not stop the code. Returns 1 when the code was issued and
+ * resp redirects with it, 0 when resp holds an error. */
+int zr_oidc_authorize_issue(zr_oidc_t *op, const zr_oidc_authz_t *authz, const zr_subject_t *subject,
+                            zr_store_write_t *extra, size_t extra_count, zr_http_response_t *resp);
 /* Redirects to the client with an OAuth error (state and iss included). */
 int zr_oidc_authorize_error(zr_oidc_t *op, const zr_oidc_authz_t *authz, const char *error,
                             const char *description, zr_http_response_t *resp);

@@ -451,9 +451,14 @@ static const char *subject_refusal(const zr_oidc_t *op, const zr_client_t *c, co
     return NULL;
 }
 
-int zr_oidc_authorize_finish(zr_oidc_t *op, const zr_oidc_authz_t *authz, const zr_subject_t *subject,
-                             zr_http_response_t *resp)
+/* The code record and the caller's extra writes in one round trip (at most
+ * ZR_OIDC_MAX_EXTRA_WRITES); *issued = 1 when the code was kept and the
+ * redirect made. */
+#define ZR_OIDC_MAX_EXTRA_WRITES 4
+static int authorize_finish(zr_oidc_t *op, const zr_oidc_authz_t *authz, const zr_subject_t *subject,
+                            zr_store_write_t *extra, size_t extra_count, zr_http_response_t *resp, int *issued)
 {
+    zr_store_write_t writes[1 + ZR_OIDC_MAX_EXTRA_WRITES];
     char *code = NULL, *record = NULL, ref[16], mask[16];
     const zr_client_t *c;
     const char *why;
@@ -462,7 +467,11 @@ int zr_oidc_authorize_finish(zr_oidc_t *op, const zr_oidc_authz_t *authz, const 
     int lifetime;
 
     zr_oidc_reference(ref);
-    if (!op || !authz || !subject || !authz->client_id || !authz->redirect_uri) {
+    *issued = 0;
+    for (size_t i = 0; extra && i < extra_count; i++)
+        extra[i].status = ZR_STORE_INVALID;
+    if (!op || !authz || !subject || !authz->client_id || !authz->redirect_uri ||
+        extra_count > ZR_OIDC_MAX_EXTRA_WRITES || (extra_count && !extra)) {
         zr_page_error(resp, 500, authz ? authz->lang : ZR_LANG_NL, "internal_error", ref);
         goto end;
     }
@@ -487,8 +496,13 @@ int zr_oidc_authorize_finish(zr_oidc_t *op, const zr_oidc_authz_t *authz, const 
         zr_page_error(resp, 500, authz->lang, "internal_error", ref);
         goto end;
     }
-    st = zr_store_put(op->store, ZR_OIDC_NS_CODE, code, record, strlen(record), lifetime);
-    if (st != ZR_STORE_OK) {
+    writes[0] = (zr_store_write_t){ZR_OIDC_NS_CODE, code, record, strlen(record), lifetime, ZR_STORE_INVALID};
+    for (size_t i = 0; i < extra_count; i++)
+        writes[1 + i] = extra[i];
+    zr_store_write_all(op->store, writes, 1 + extra_count);
+    for (size_t i = 0; i < extra_count; i++)
+        extra[i].status = writes[1 + i].status;
+    if ((st = writes[0].status) != ZR_STORE_OK) {
         zr_log_error("authorize", "store %s: code not issued ref=%s", zr_store_status_name(st), ref);
         zr_page_error(resp, 503, authz->lang, "store_unavailable", ref);
         goto end;
@@ -498,10 +512,27 @@ int zr_oidc_authorize_finish(zr_oidc_t *op, const zr_oidc_authz_t *authz, const 
         const char *values[] = {code, authz->state};
         rc = redirect_with(op, authz->redirect_uri, names, values, 2, resp);
     }
-    if (rc == 0)
+    if (rc == 0) {
+        *issued = 1;
         zr_log_info("authorize", "client=%s code=%s issued", c->client_id, zr_log_mask(code, mask));
+    }
 end:
     zr_oidc_wipe_free(code);
     zr_oidc_wipe_free(record);
     return rc;
+}
+
+int zr_oidc_authorize_finish(zr_oidc_t *op, const zr_oidc_authz_t *authz, const zr_subject_t *subject,
+                             zr_http_response_t *resp)
+{
+    int issued;
+    return authorize_finish(op, authz, subject, NULL, 0, resp, &issued);
+}
+
+int zr_oidc_authorize_issue(zr_oidc_t *op, const zr_oidc_authz_t *authz, const zr_subject_t *subject,
+                            zr_store_write_t *extra, size_t extra_count, zr_http_response_t *resp)
+{
+    int issued;
+    authorize_finish(op, authz, subject, extra, extra_count, resp, &issued);
+    return issued;
 }

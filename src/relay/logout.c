@@ -1,6 +1,7 @@
 /* Logout (issue 5, docs/logout.md), forward through the relay:
- *   login done   -> zr_relay_logout_session_begin: the logout session in the
- *                   store (ns "logout-session", key = sid), sid in the ID token
+ *   login done   -> zr_relay_logout_session_prepare: the logout session, kept
+ *                   in the store (ns "logout-session", key = sid) in the code's
+ *                   round trip (zr_oidc_authorize_issue), sid in the ID token
  *   GET/POST /logout (RP-Initiated Logout 1.0) -> id_token_hint verified ->
  *                   session taken -> Logout Tokens to back-channel clients
  *                   (Back-Channel Logout 1.0) -> for a patient a signed
@@ -60,23 +61,24 @@ static void wipe_free(char *s, size_t len)
 
 /* ---- the logout session ---- */
 
-char *zr_relay_logout_session_begin(zr_relay_t *relay, zr_relay_gen_t *gen, const char *client_id,
-                                    const zr_subject_t *subject, const zr_tenant_t *tenant,
-                                    const zr_saml_session_t *saml)
+char *zr_relay_logout_session_prepare(zr_relay_gen_t *gen, const char *client_id, const zr_subject_t *subject,
+                                      const zr_tenant_t *tenant, const zr_saml_session_t *saml,
+                                      zr_relay_logout_session_t *ls)
 {
-    const zr_client_t *client = gen ? zr_config_find_client(gen->cfg, client_id) : NULL;
+    const zr_client_t *client = gen && client_id ? zr_config_find_client(gen->cfg, client_id) : NULL;
     json_t *o = json_object(), *clients = json_object(), *s = NULL;
-    char *sid = NULL, *sub = NULL, *json = NULL, mask[16];
-    zr_store_status_t st = ZR_STORE_INVALID;
+    char *sid = NULL, *sub = NULL;
 
+    memset(ls, 0, sizeof(*ls));
+    ls->write.status = ZR_STORE_INVALID;
     if (!client || !subject || !o || !clients)
         goto end;
     sub = zr_oidc_subject_sub(gen->oidc, client, subject);
     sid = zr_random_token(32);
     if (!sub || !sid)
         goto fail;
-    json_object_set_new(o, "kind", json_string(subject->kind == ZR_SUBJECT_PROFESSIONAL ? "professional"
-                                                                                          : "patient"));
+    ls->professional = subject->kind == ZR_SUBJECT_PROFESSIONAL;
+    json_object_set_new(o, "kind", json_string(ls->professional ? "professional" : "patient"));
     set_opt(o, "tenant", tenant ? tenant->id : NULL);
     /* Per client the sub it knows (a Logout Token must carry that one). */
     json_object_set_new(clients, client->client_id, json_string(sub));
@@ -90,28 +92,39 @@ char *zr_relay_logout_session_begin(zr_relay_t *relay, zr_relay_gen_t *gen, cons
         set_opt(s, "sp_name_qualifier", saml->sp_name_qualifier);
         set_opt(s, "session_index", saml->session_index);
         json_object_set(o, "saml", s);
+        ls->saml = 1;
     }
-    json = json_dumps(o, JSON_COMPACT);
-    if (!json)
+    if (!(ls->record = json_dumps(o, JSON_COMPACT)))
         goto fail;
-    st = zr_store_put(relay->store, SESSION_NS, sid, json, strlen(json), session_lifetime(gen->cfg));
-    if (st != ZR_STORE_OK)
-        goto fail;
-    zr_log_info("logout_session", "client=%s sid=%s kind=%s saml=%s", client->client_id, zr_log_mask(sid, mask),
-                subject->kind == ZR_SUBJECT_PROFESSIONAL ? "professional" : "patient", s ? "yes" : "no");
+    ls->write = (zr_store_write_t){SESSION_NS, sid, ls->record, strlen(ls->record), session_lifetime(gen->cfg),
+                                   ZR_STORE_INVALID};
+    ls->count = 1;
     goto end;
 fail:
-    zr_log_warn("logout_session", "client=%s not kept (%s): this login cannot be logged out at TVS",
-                client->client_id, st == ZR_STORE_INVALID ? "out of memory" : zr_store_status_name(st));
+    zr_log_warn("logout_session", "client=%s not kept (out of memory): this login cannot be logged out at TVS",
+                client->client_id);
     zr_release(sid);
 end:
-    if (json)
-        wipe_free(json, strlen(json));
     free(sub);
     json_decref(s);
     json_decref(clients);
     json_decref(o);
     return sid;
+}
+
+void zr_relay_logout_session_done(zr_relay_logout_session_t *ls, const char *client_id)
+{
+    char mask[16];
+    if (ls->count && ls->write.status == ZR_STORE_OK)
+        zr_log_info("logout_session", "client=%s sid=%s kind=%s saml=%s", client_id,
+                    zr_log_mask(ls->write.name, mask), ls->professional ? "professional" : "patient",
+                    ls->saml ? "yes" : "no");
+    else if (ls->count && ls->write.status != ZR_STORE_INVALID)
+        zr_log_warn("logout_session", "client=%s not kept (%s): this login cannot be logged out at TVS",
+                    client_id, zr_store_status_name(ls->write.status));
+    if (ls->record)
+        wipe_free(ls->record, strlen(ls->record));
+    memset(ls, 0, sizeof(*ls));
 }
 
 /* ---- helpers for the pages ---- */

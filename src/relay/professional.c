@@ -371,9 +371,11 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
     zr_subject_t subject = {0};
     json_t *pending = NULL;
     const zr_client_t *client;
+    zr_relay_logout_session_t logout_session;
     char err[512] = "", ref[16], mask[16], *callback = NULL;
     size_t role_count;
     zr_dezi_status_t st;
+    int issued;
 
     zr_relay_reference(ref);
     zr_diag_dezi_callback(relay->store, gen->cfg, req);
@@ -435,10 +437,14 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
     }
     if (zr_relay_authorization_check(relay, finish_gen, &authz, &subject, NULL, resp) != 0)
         goto end;
-    authz.sid = zr_relay_logout_session_begin(relay, finish_gen, authz.client_id, &subject, NULL, NULL); /* logout.c */
-    zr_oidc_authorize_finish(finish_gen->oidc, &authz, &subject, resp);
-    zr_log_info("dezi", "login=%s client=%s rol_code=%s roles=%zu loa=%s result=ok", zr_log_mask(state, mask),
-                authz.client_id, pro.rol_code, role_count, zr_loa_name(pro.loa));
+    /* The logout session (logout.c), stored with the code. */
+    authz.sid = zr_relay_logout_session_prepare(finish_gen, authz.client_id, &subject, NULL, NULL, &logout_session);
+    issued = zr_oidc_authorize_issue(finish_gen->oidc, &authz, &subject, &logout_session.write, logout_session.count,
+                                     resp);
+    zr_relay_logout_session_done(&logout_session, authz.client_id);
+    if (issued)
+        zr_log_info("dezi", "login=%s client=%s rol_code=%s roles=%zu loa=%s result=ok", zr_log_mask(state, mask),
+                    authz.client_id, pro.rol_code, role_count, zr_loa_name(pro.loa));
 end:
     zr_diag_dezi_end(relay->store, gen->cfg, req, resp);
     free(callback);

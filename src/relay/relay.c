@@ -282,6 +282,7 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
     pending_login_t pending = {0};
     zr_subject_t subject = {0};
     zr_saml_session_t saml_session = {0};
+    zr_relay_logout_session_t logout_session;
     zr_saml_idp_t *idp = NULL;
     char *pending_json = NULL, *browser_hash = NULL, *resolve_id = NULL, *soap = NULL;
     size_t pending_len = 0, soap_len = 0;
@@ -289,7 +290,7 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
     zr_saml_status_t status;
     zr_store_status_t st;
     zr_trace_t trace;
-    int endpoint_index = 0;
+    int endpoint_index = 0, issued;
 
     zr_relay_reference(ref);
     if (!samlart || !relay_state || zr_kv_count(params, "SAMLart") != 1 || zr_kv_count(params, "RelayState") != 1 ||
@@ -385,14 +386,18 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
     finish_gen = zr_relay_gen_for_client(relay, pending.authz.client_id);
     if (zr_relay_authorization_check(relay, finish_gen, &pending.authz, &subject, tenant, resp) != 0)
         goto end; /* denied: resp holds the answer to the portal */
-    /* The logout session (logout.c): its sid goes into the ID token. */
-    pending.authz.sid = zr_relay_logout_session_begin(relay, finish_gen, pending.authz.client_id, &subject, tenant,
-                                                      &saml_session);
-    zr_oidc_authorize_finish(finish_gen->oidc, &pending.authz, &subject, resp);
-    zr_log_info("acs", "login=%s client=%s tenant=%s trace=%s loa=%s representation=%s subject=%s result=ok",
-                zr_log_mask(relay_state, mask), pending.authz.client_id, tenant->id, trace.trace_id,
-                zr_loa_name(subject.loa),
-                subject.has_legal ? "yes" : "no", zr_log_mask(subject.acting.value, subject_mask));
+    /* The logout session (logout.c), stored with the code: its sid goes
+     * into the ID token. */
+    pending.authz.sid = zr_relay_logout_session_prepare(finish_gen, pending.authz.client_id, &subject, tenant,
+                                                        &saml_session, &logout_session);
+    issued = zr_oidc_authorize_issue(finish_gen->oidc, &pending.authz, &subject, &logout_session.write,
+                                     logout_session.count, resp);
+    zr_relay_logout_session_done(&logout_session, pending.authz.client_id);
+    if (issued)
+        zr_log_info("acs", "login=%s client=%s tenant=%s trace=%s loa=%s representation=%s subject=%s result=ok",
+                    zr_log_mask(relay_state, mask), pending.authz.client_id, tenant->id, trace.trace_id,
+                    zr_loa_name(subject.loa), subject.has_legal ? "yes" : "no",
+                    zr_log_mask(subject.acting.value, subject_mask));
 end:
     zr_diag_acs_end(relay->store, cfg, relay_state, resp);
     zr_subject_clear(&subject);

@@ -103,14 +103,26 @@ int zr_relay_authorization_check(zr_relay_t *relay, zr_relay_gen_t *gen, const z
                                  const zr_subject_t *subject, const zr_tenant_t *tenant, zr_http_response_t *resp);
 
 /* ---- logout (logout.c, issue 5, docs/logout.md) ---- */
-/* Keeps the logout session of a finished login in the store under a new
- * random sid (tenant, kind, the client's pairwise sub, for a patient the
- * SAML NameID and SessionIndex; saml and tenant NULL for a professional).
- * Returns the sid (malloc'ed) for the ID token, or NULL when it could not
- * be kept (logged; the login goes on without logout support). */
-char *zr_relay_logout_session_begin(zr_relay_t *relay, zr_relay_gen_t *gen, const char *client_id,
-                                    const zr_subject_t *subject, const zr_tenant_t *tenant,
-                                    const zr_saml_session_t *saml);
+/* The logout session of a login about to get its code: a new random sid
+ * and the record to keep under it (tenant, kind, the client's pairwise sub,
+ * for a patient the SAML NameID and SessionIndex; saml and tenant NULL for a
+ * professional). Returns the sid (malloc'ed) for the ID token, or NULL when
+ * none could be made (logged; the login goes on without logout support).
+ * ls->write (ls->count of them: 0 or 1) goes to zr_oidc_authorize_issue, so
+ * the session is stored in the code's round trip and only with a code; its
+ * name points into the sid, which must outlive the write. */
+typedef struct {
+    zr_store_write_t write;
+    size_t count;
+    char *record;
+    int professional, saml;
+} zr_relay_logout_session_t;
+char *zr_relay_logout_session_prepare(zr_relay_gen_t *gen, const char *client_id, const zr_subject_t *subject,
+                                      const zr_tenant_t *tenant, const zr_saml_session_t *saml,
+                                      zr_relay_logout_session_t *ls);
+/* After zr_oidc_authorize_issue: logs whether the session was kept (nothing
+ * when no code was issued) and wipes the record. */
+void zr_relay_logout_session_done(zr_relay_logout_session_t *ls, const char *client_id);
 /* GET/POST /logout (RP-Initiated Logout 1.0) and POST /saml/slo (TVS's
  * LogoutResponse, HTTP-POST binding). */
 int zr_relay_handle_logout(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);

@@ -5,11 +5,11 @@
  * response_identity.c reads the identity from the verified Assertion.
  *
  * Decisions worth knowing:
- * - The artifact is claimed in the replay cache as soon as the
- *   ArtifactResponse signature has been verified (before InResponseTo,
- *   status and everything else), so an artifact gets exactly one validation,
- *   whatever its outcome. Response and Assertion IDs are claimed last, only
- *   for a response that passed every other check.
+ * - Artifact, Response ID and Assertion ID are claimed last (checklist step
+ *   11), together in one Redis round trip, only for an answer that passed
+ *   every other check. A refused answer leaves its artifact unclaimed; it
+ *   cannot come back usefully: TVS resolves an artifact once, and the
+ *   pending login it belonged to was taken when it first arrived.
  * - A non-success status is only reported after the ArtifactResponse passed
  *   its signature, InResponseTo, Issuer and IssueInstant checks, and (when
  *   the status sits in the Response) the Response passed Version, ID,
@@ -317,30 +317,24 @@ zr_xml_verify_key_t *zr_saml_response_verify_keys(const zr_saml_idp_t *idp)
     return keys;
 }
 
-static zr_saml_status_t claim(zr_store_t *store, const char *ns, const char *name, int ttl,
-                              const char *what, char *err, size_t errlen)
+/* Step 11: the artifact, the Response ID and the Assertion ID in one round
+ * trip; any of them seen before is a replay. */
+static zr_saml_status_t claim_ids(zr_store_t *store, const char *artifact, const char *resp_id,
+                                  const char *assertion_id, int ttl, char *err, size_t errlen)
 {
-    zr_store_status_t s = zr_store_claim(store, ns, name, ttl);
-    if (s == ZR_STORE_OK)
-        return ZR_SAML_OK;
-    if (s == ZR_STORE_EXISTS)
-        return fail(err, errlen, ZR_SAML_REPLAY, "replay: %s was used before", what);
-    return fail(err, errlen, ZR_SAML_UNAVAILABLE, "replay cache unavailable (%s)",
-                zr_store_status_name(s));
-}
-
-/* Both IDs in one round trip; either one seen before is a replay. */
-static zr_saml_status_t claim_ids(zr_store_t *store, const char *resp_id, const char *assertion_id, int ttl,
-                                  char *err, size_t errlen)
-{
-    zr_store_write_t ops[2] = {{"saml-response", resp_id, NULL, 0, ttl, ZR_STORE_INVALID},
+    static const char *const what[3] = {"artifact", "Response ID", "Assertion ID"};
+    zr_store_write_t ops[3] = {{"saml-artifact", artifact, NULL, 0, ttl, ZR_STORE_INVALID},
+                               {"saml-response", resp_id, NULL, 0, ttl, ZR_STORE_INVALID},
                                {"saml-assertion", assertion_id, NULL, 0, ttl, ZR_STORE_INVALID}};
-    zr_store_status_t s = zr_store_write_all(store, ops, 2);
+    zr_store_status_t s = zr_store_write_all(store, ops, 3);
     if (s == ZR_STORE_OK)
         return ZR_SAML_OK;
-    if (s == ZR_STORE_EXISTS)
-        return fail(err, errlen, ZR_SAML_REPLAY, "replay: %s was used before",
-                    ops[0].status == ZR_STORE_EXISTS ? "Response ID" : "Assertion ID");
+    if (s == ZR_STORE_EXISTS) {
+        size_t i = 0;
+        while (i < 2 && ops[i].status != ZR_STORE_EXISTS)
+            i++;
+        return fail(err, errlen, ZR_SAML_REPLAY, "replay: %s was used before", what[i]);
+    }
     return fail(err, errlen, ZR_SAML_UNAVAILABLE, "replay cache unavailable (%s)", zr_store_status_name(s));
 }
 
@@ -614,10 +608,6 @@ zr_saml_status_t zr_saml_response_validate_session(const zr_config_t *cfg, const
         (st = verify_signature(doc, ar, "ArtifactResponse", keys, idp->key_count, err, errlen)) !=
             ZR_SAML_OK)
         goto end;
-    /* From here on this is an authentic TVS answer for some artifact: spend ours. */
-    if ((st = claim(store, "saml-artifact", expect->artifact, ttl, "artifact", err, errlen)) !=
-        ZR_SAML_OK)
-        goto end;
 
     /* 2. Ours, from TVS, fresh. */
     if (!attr_equals(ar, "InResponseTo", expect->resolve_id)) {
@@ -662,10 +652,10 @@ zr_saml_status_t zr_saml_response_validate_session(const zr_config_t *cfg, const
     if (session && (st = read_session(assertion, &made, &sess, err, errlen)) != ZR_SAML_OK)
         goto end;
 
-    /* 11. Each Response and Assertion is accepted once. */
+    /* 11. Each artifact, Response and Assertion is accepted once. */
     resp_id = zr_xml_attr(resp, "ID");
     assertion_id = zr_xml_attr(assertion, "ID");
-    if ((st = claim_ids(store, resp_id, assertion_id, ttl, err, errlen)) != ZR_SAML_OK)
+    if ((st = claim_ids(store, expect->artifact, resp_id, assertion_id, ttl, err, errlen)) != ZR_SAML_OK)
         goto end;
 
     /* 12. The login belongs to this care provider. */

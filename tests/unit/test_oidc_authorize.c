@@ -1,6 +1,8 @@
 /* OpenID Provider: the /authorize checks (pages vs. redirects) and finish. */
 #include "test_oidc_fixture.h"
 
+#include <time.h>
+
 #define CHALLENGE "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 
 typedef struct {
@@ -347,6 +349,68 @@ static void test_finish(void **state)
     zr_oidc_authz_clear(&a);
 }
 
+/* zr_oidc_authorize_issue: the caller's writes (the relay's logout session)
+ * are stored with the code, and only when a code is issued. */
+static void test_issue_with_extra_writes(void **state)
+{
+    fx_t *fx = *state;
+    zr_oidc_authz_t a = {0};
+    zr_subject_t s;
+    zr_http_response_t resp;
+    zr_store_write_t w = {"test-extra", "sid-1", "{\"x\":1}", 7, 60, ZR_STORE_OK};
+    char *v = NULL, *code;
+    size_t len;
+
+    a.client_id = strdup("pgo");
+    a.redirect_uri = strdup("https://pgo.example.org/cb?tenant=1");
+    a.scope = strdup("openid");
+    a.code_challenge = strdup(CHALLENGE);
+    a.state = strdup("s");
+    a.min_loa = ZR_LOA_SUBSTANTIAL;
+    fx_subject(&s, FX_BSN, NULL);
+
+    zr_http_response_init(&resp);
+    assert_int_equal(zr_oidc_authorize_issue(fx->op, &a, &s, &w, 1, &resp), 1);
+    assert_int_equal(resp.status, 302);
+    assert_int_equal(w.status, ZR_STORE_OK);
+    assert_int_equal(zr_store_get(fx->store, "test-extra", "sid-1", &v, &len), ZR_STORE_OK);
+    assert_string_equal(v, "{\"x\":1}");
+    free(v);
+    code = fx_url_param(fx_header(&resp, "Location"), "code");
+    assert_int_equal(zr_store_get(fx->store, "code", code, &v, &len), ZR_STORE_OK); /* ZR_OIDC_NS_CODE */
+    free(v);
+    free(code);
+    zr_http_response_free(&resp);
+
+    /* refused (level too low): no code, and the extra write not attempted */
+    s.loa = ZR_LOA_LOW;
+    w.name = "sid-2";
+    zr_http_response_init(&resp);
+    assert_int_equal(zr_oidc_authorize_issue(fx->op, &a, &s, &w, 1, &resp), 0);
+    assert_int_equal(w.status, ZR_STORE_INVALID);
+    assert_int_equal(zr_store_get(fx->store, "test-extra", "sid-2", &v, &len), ZR_STORE_NOT_FOUND);
+    zr_http_response_free(&resp);
+    s.loa = ZR_LOA_SUBSTANTIAL;
+
+    /* store down: 503, no code, the write's status says so */
+    zr_test_redis_stop(&fx->redis);
+    zr_http_response_init(&resp);
+    assert_int_equal(zr_oidc_authorize_issue(fx->op, &a, &s, &w, 1, &resp), 0);
+    assert_int_equal(resp.status, 503);
+    assert_int_equal(w.status, ZR_STORE_UNAVAILABLE);
+    zr_http_response_free(&resp);
+    assert_int_equal(zr_test_redis_start(&fx->redis), 0);
+    /* the store reconnects after a pause; wait for it (at most 5 s) */
+    for (int i = 0; zr_store_ping(fx->store) != ZR_STORE_OK; i++) {
+        struct timespec pause = {0, 20 * 1000 * 1000};
+        assert_true(i < 250);
+        nanosleep(&pause, NULL);
+    }
+
+    zr_subject_clear(&s);
+    zr_oidc_authz_clear(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -354,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_client_errors_are_pages),
         cmocka_unit_test(test_redirect_errors),
         cmocka_unit_test(test_acr_values),
+        cmocka_unit_test(test_issue_with_extra_writes),
         cmocka_unit_test(test_finish),
     };
     return cmocka_run_group_tests(tests, fx_setup, fx_teardown);

@@ -77,7 +77,6 @@ int zr_saml_artifact_resolve_build(const zr_config_t *cfg, const zr_saml_idp_t *
                                    char *err, size_t errlen)
 {
     LassoSamlp2ArtifactResolve *req = NULL;
-    char *lasso_xml = NULL;
     xmlDocPtr doc = NULL;
     xmlDocPtr soap = NULL;
     char *id = NULL;
@@ -128,13 +127,8 @@ int zr_saml_artifact_resolve_build(const zr_config_t *cfg, const zr_saml_idp_t *
         snprintf(err, errlen, "out of memory");
         goto end;
     }
-    lasso_xml = lasso_node_export_to_xml((LassoNode *)req);
-    if (!lasso_xml) {
-        snprintf(err, errlen, "lasso could not export the ArtifactResolve");
-        goto end;
-    }
-    doc = zr_saml_sign_lasso_xml(cfg, lasso_xml, NULL, err, errlen);
-    if (!doc)
+    doc = zr_saml_request_parse((LassoNode *)req, "ArtifactResolve", NULL, err, errlen);
+    if (!doc || zr_saml_sign_root(cfg, doc, err, errlen) != 0)
         goto end;
 
     /* SOAP 1.1 envelope (SAML Bindings §3.2). The signature covers only the
@@ -167,7 +161,6 @@ int zr_saml_artifact_resolve_build(const zr_config_t *cfg, const zr_saml_idp_t *
 end:
     if (req)
         lasso_node_destroy((LassoNode *)req);
-    free(lasso_xml);
     if (doc)
         xmlFreeDoc(doc);
     if (soap)

@@ -22,30 +22,7 @@
  * second time (after zr_xml_init) and replace the process-wide libxml2
  * structured error handler and the xmlsec error callback that src/xml owns.
  * The node classes used here need none of it: GLib registers their types on
- * first use, and lasso_node_export_to_xml only serialises. */
-
-xmlDocPtr zr_saml_parse_lasso_xml(const char *lasso_xml, const char *const *drop, char *err,
-                                  size_t errlen)
-{
-    xmlDocPtr doc = NULL;
-    xmlNodePtr root;
-    char why[256] = "";
-
-    doc = zr_xml_parse(lasso_xml, strlen(lasso_xml), 0, why, sizeof(why));
-    root = doc ? xmlDocGetRootElement(doc) : NULL;
-    if (!root) {
-        snprintf(err, errlen, "lasso produced unparsable XML: %s", why);
-        if (doc)
-            xmlFreeDoc(doc);
-        return NULL;
-    }
-    for (size_t i = 0; drop && drop[i]; i++) {
-        xmlAttrPtr a = xmlHasProp(root, (const xmlChar *)drop[i]);
-        if (a)
-            xmlRemoveProp(a);
-    }
-    return doc;
-}
+ * first use, and lasso_node_get_xmlNode only builds a libxml2 tree. */
 
 int zr_saml_sign_root(const zr_config_t *cfg, xmlDocPtr doc, char *err, size_t errlen)
 {
@@ -61,17 +38,6 @@ int zr_saml_sign_root(const zr_config_t *cfg, xmlDocPtr doc, char *err, size_t e
         return -1;
     }
     return 0;
-}
-
-xmlDocPtr zr_saml_sign_lasso_xml(const zr_config_t *cfg, const char *lasso_xml,
-                                 const char *const *drop, char *err, size_t errlen)
-{
-    xmlDocPtr doc = zr_saml_parse_lasso_xml(lasso_xml, drop, err, errlen);
-    if (doc && zr_saml_sign_root(cfg, doc, err, errlen) != 0) {
-        xmlFreeDoc(doc);
-        doc = NULL;
-    }
-    return doc;
 }
 
 int zr_saml_request_header(LassoSamlp2RequestAbstract *req, const char *destination, const char *issuer,
@@ -101,14 +67,23 @@ int zr_saml_request_header(LassoSamlp2RequestAbstract *req, const char *destinat
 xmlDocPtr zr_saml_request_parse(LassoNode *req, const char *what, const char *const *drop, char *err,
                                 size_t errlen)
 {
-    char *lasso_xml = lasso_node_export_to_xml(req);
-    xmlDocPtr doc = NULL;
+    /* The tree lasso_node_export_to_xml would serialise, taken as it is:
+     * no text round trip through the parser for our own message. */
+    xmlNodePtr root = lasso_node_get_xmlNode(req, FALSE);
+    xmlDocPtr doc = root ? xmlNewDoc((const xmlChar *)"1.0") : NULL;
 
-    if (!lasso_xml)
-        snprintf(err, errlen, "lasso could not export the %s", what);
-    else
-        doc = zr_saml_parse_lasso_xml(lasso_xml, drop, err, errlen);
-    free(lasso_xml);
+    if (!doc) {
+        snprintf(err, errlen, "lasso could not build the %s", what);
+        if (root)
+            xmlFreeNode(root);
+        return NULL;
+    }
+    xmlDocSetRootElement(doc, root);
+    for (size_t i = 0; drop && drop[i]; i++) {
+        xmlAttrPtr a = xmlHasProp(root, (const xmlChar *)drop[i]);
+        if (a)
+            xmlRemoveProp(a);
+    }
     return doc;
 }
 

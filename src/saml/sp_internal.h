@@ -11,25 +11,21 @@
 /* Most bytes we accept from TVS on the back channel or as metadata. */
 #define ZR_SAML_MAX_RESPONSE_BYTES (1024 * 1024)
 
-/* Parses the XML lasso exported for a message and signs its root:
- * enveloped, exclusive c14n, RSA-SHA256, KeyInfo/KeyName only (ST-SAML
- * §Signature). Removes attributes lasso always writes but ST-SAML messages
- * do not carry (each name in `drop`, NULL-terminated). Returns the document. */
-xmlDocPtr zr_saml_sign_lasso_xml(const zr_config_t *cfg, const char *lasso_xml,
-                                 const char *const *drop, char *err, size_t errlen);
-/* The two halves of zr_saml_sign_lasso_xml, for a message that gains
- * elements lasso cannot write (the cluster AuthnRequest's Extensions)
- * between parsing and signing. zr_saml_sign_root returns 0 on success. */
-xmlDocPtr zr_saml_parse_lasso_xml(const char *lasso_xml, const char *const *drop, char *err,
-                                  size_t errlen);
+/* Signs the root of a message we send: enveloped, exclusive c14n,
+ * RSA-SHA256, KeyInfo/KeyName only (ST-SAML §Signature). Returns 0 on
+ * success. */
 int zr_saml_sign_root(const zr_config_t *cfg, xmlDocPtr doc, char *err, size_t errlen);
 
 /* What building a request we send by HTTP-POST (AuthnRequest,
  * LogoutRequest) shares, in authn_request.c. zr_saml_request_header sets
  * the header every request carries (SAML core §3.2.1): a fresh ID (*id,
  * malloc'ed), Version 2.0, IssueInstant now, Destination and Issuer.
- * zr_saml_request_parse exports the lasso node (`what` names it in err) and
- * parses it as zr_saml_parse_lasso_xml does. zr_saml_request_encode signs
+ * zr_saml_request_parse takes the lasso node's libxml2 tree into a new
+ * document (`what` names it in err), without the attributes lasso always
+ * writes but ST-SAML messages do not carry (each name in `drop`,
+ * NULL-terminated); a message that gains elements lasso cannot write (the
+ * cluster AuthnRequest's Extensions) gets them there, before signing.
+ * zr_saml_request_encode signs
  * the root (zr_saml_sign_root) and fills the caller's request: *out_xml the
  * signed XML, *out_b64 its base64 for the SAMLRequest field (malloc'ed),
  * *out_id the ID, taken over from *id. Each returns 0 (doc: non-NULL) on

@@ -259,7 +259,8 @@ static void check_redis_production(zr_cfg_map_t *root, zr_cfg_map_t *m, zr_redis
     zr_cfg_loader_t *ld = m->ld;
     if (ld->env != ZR_ENV_PRODUCTION)
         return;
-    if (!r->password || !*r->password)
+    /* A password_file that could not be used has its own error. */
+    if ((!r->password || !*r->password) && !zr_cfg_map_get(m, "password_file"))
         zr_cfg_error(ld, zr_cfg_map_get(m, "password") ? zr_cfg_map_get(m, "password") : zr_cfg_map_key(root, "redis"),
                      "redis.password",
                      "is required in production: set requirepass (or an ACL user) in Redis and its password here");
@@ -270,9 +271,51 @@ static void check_redis_production(zr_cfg_map_t *root, zr_cfg_map_t *m, zr_redis
                      r->host);
 }
 
+/* redis.password_file: the password in a file of its own, so that the
+ * configuration file holds no secret and the password file gets the mode
+ * check of the key files. One line; a final newline is not part of it. */
+#define ZR_REDIS_PASSWORD_MAX 1024
+static void read_redis_password_file(zr_cfg_map_t *m, zr_redis_config_t *r)
+{
+    char *file = NULL, *text = NULL;
+    size_t len = 0;
+    const yaml_node_t *at = zr_cfg_map_get(m, "password_file");
+
+    if (zr_cfg_get_path(m, "password_file", 0, &file) != 1)
+        goto end;
+    if (r->password) {
+        zr_cfg_error(m->ld, at, "redis.password_file", "give the password once: password or password_file, not both");
+        goto end;
+    }
+    if (zr_file_read(file, ZR_REDIS_PASSWORD_MAX + 2, &text, &len) != 0) {
+        zr_cfg_error(m->ld, at, "redis.password_file", "cannot read %s (or longer than %d bytes)", file,
+                     ZR_REDIS_PASSWORD_MAX);
+        goto end;
+    }
+    if (len && text[len - 1] == '\n')
+        text[--len] = '\0';
+    if (len && text[len - 1] == '\r')
+        text[--len] = '\0';
+    if (len == 0 || len > ZR_REDIS_PASSWORD_MAX || memchr(text, '\n', len) || memchr(text, '\r', len) ||
+        strlen(text) != len) {
+        zr_cfg_error(m->ld, at, "redis.password_file", "%s must hold the password on one line (1-%d bytes)", file,
+                     ZR_REDIS_PASSWORD_MAX);
+        goto end;
+    }
+    zr_cfg_check_file_mode(m, "password_file", file);
+    r->password = text;
+    text = NULL;
+end:
+    if (text) {
+        OPENSSL_cleanse(text, len);
+        free(text);
+    }
+    free(file);
+}
+
 static void read_redis(zr_cfg_map_t *root, zr_config_t *cfg)
 {
-    static const char *const keys[] = {"host", "port", "unix_socket", "password", "db",
+    static const char *const keys[] = {"host", "port", "unix_socket", "password", "password_file", "db",
                                        "timeout_ms", "prefix", "encryption_key_file", NULL};
     zr_redis_config_t *r = &cfg->redis;
     yaml_node_t *v = zr_cfg_map_get(root, "redis");
@@ -290,6 +333,7 @@ static void read_redis(zr_cfg_map_t *root, zr_config_t *cfg)
         r->port = (int)n;
     zr_cfg_get_path(&m, "unix_socket", 0, &r->unix_socket);
     zr_cfg_get_str(&m, "password", 0, &r->password);
+    read_redis_password_file(&m, r);
     if (zr_cfg_get_int(&m, "db", 0, 0, 1024, &n) == 1)
         r->db = (int)n;
     if (zr_cfg_get_int(&m, "timeout_ms", 0, 10, 60000, &n) == 1)

@@ -295,6 +295,52 @@ static void test_redis_password(void **state)
     expect_ok_free("nopass-dev.yaml");
 }
 
+/* redis.password_file: the password from a file of its own (one line, the
+ * final newline not part of it), with the key files' mode check; password
+ * and password_file together, an empty or multi-line file are errors. */
+static void test_redis_password_file(void **state)
+{
+    char line[1200], path[1024], *t;
+    zr_config_t *cfg;
+    snprintf(path, sizeof(path), "%s", in_dir("redis.pass"));
+    write_text(path, "test-redis-password\n");
+    chmod(path, 0600);
+    snprintf(line, sizeof(line), "  password_file: %s\n", path);
+    free(variant("passfile.yaml", "production", NULL, "  password: test-redis-password\n", line, NULL));
+    cfg = expect_ok("passfile.yaml");
+    assert_string_equal(cfg->redis.password, "test-redis-password");
+    zr_config_free(cfg);
+
+    /* open to others: refused in production like a key file */
+    chmod(path, 0644);
+    t = variant("passfile-loose.yaml", "production", NULL, "  password: test-redis-password\n", line, NULL);
+    expect_one("passfile-loose.yaml", t, "password_file:", "redis.password_file", "");
+    free(t);
+    chmod(path, 0600);
+
+    /* both */
+    snprintf(line, sizeof(line), "  password: test-redis-password\n  password_file: %s\n", path);
+    t = variant("passfile-both.yaml", "production", NULL, "  password: test-redis-password\n", line, NULL);
+    expect_one("passfile-both.yaml", t, "password_file:", "redis.password_file",
+               "give the password once: password or password_file, not both");
+    free(t);
+
+    /* empty, two lines, missing */
+    snprintf(line, sizeof(line), "  password_file: %s\n", path);
+    write_text(path, "\n");
+    t = variant("passfile-empty.yaml", "production", NULL, "  password: test-redis-password\n", line, NULL);
+    expect_one("passfile-empty.yaml", t, "password_file:", "redis.password_file", "");
+    free(t);
+    write_text(path, "first\nsecond\n");
+    t = variant("passfile-lines.yaml", "production", NULL, "  password: test-redis-password\n", line, NULL);
+    expect_one("passfile-lines.yaml", t, "password_file:", "redis.password_file", "");
+    free(t);
+    snprintf(line, sizeof(line), "  password_file: %s\n", in_dir("no-such.pass"));
+    t = variant("passfile-missing.yaml", "production", NULL, "  password: test-redis-password\n", line, NULL);
+    expect_one("passfile-missing.yaml", t, "password_file:", "redis.password_file", "cannot read");
+    free(t);
+}
+
 static void test_redis_remote(void **state)
 {
     static const char *const remote[] = {"redis.internal.example.nl", "10.1.2.3", "128.0.0.1", "::2", "[fe80::1]",
@@ -757,6 +803,7 @@ int main(void)
         cmocka_unit_test(test_base_loads),
         cmocka_unit_test(test_log_level_debug),
         cmocka_unit_test(test_redis_password),
+        cmocka_unit_test(test_redis_password_file),
         cmocka_unit_test(test_redis_remote),
         cmocka_unit_test(test_http_base_url),
         cmocka_unit_test(test_wildcards_everywhere),

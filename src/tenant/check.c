@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "zr/crypto.h"
 #include "zr/util.h"
@@ -184,6 +185,27 @@ void zr_tenant_check_key(const zr_tenant_t *t, size_t index, const zr_tenant_ori
     X509_STORE_free(store);
 }
 
+/* As the relay's loader judges a private key file (zr_cfg_check_file_mode):
+ * open to group or others is refused in production and a warning in
+ * preprod, so that a batch that passes here also starts there. */
+static void check_key_file_mode(const char *key_file, const char *file, int line, size_t index,
+                                const zr_tenant_check_opts_t *opts, zr_tenant_report_t *r)
+{
+    struct stat st;
+    char key[40];
+    if (!key_file || opts->environment == ZR_ENV_DEVELOPMENT || stat(key_file, &st) != 0 || !(st.st_mode & 077))
+        return;
+    snprintf(key, sizeof(key), "bsn_keys[%zu].key", index);
+    if (opts->environment == ZR_ENV_PRODUCTION)
+        zr_tenant_report_add(r, ZR_TENANT_ERROR, file, line, key,
+                             "%s is open to group or others (mode %04o), refused in production: chmod 600 %s",
+                             key_file, (unsigned)(st.st_mode & 07777), key_file);
+    else
+        zr_tenant_report_add(r, ZR_TENANT_WARNING, file, line, key,
+                             "%s is open to group or others (mode %04o); production refuses it: chmod 600 %s",
+                             key_file, (unsigned)(st.st_mode & 07777), key_file);
+}
+
 /* store: opts->ca as a verification store, made once per batch. */
 static void check_key(const zr_tenant_t *t, size_t index, const zr_tenant_origin_t *origin,
                       const zr_tenant_check_opts_t *opts, X509_STORE *store, zr_tenant_report_t *r)
@@ -199,6 +221,7 @@ static void check_key(const zr_tenant_t *t, size_t index, const zr_tenant_origin
     int idx = 0, days = 0, secs = 0;
 
     snprintf(key, sizeof(key), "bsn_keys[%zu]", index);
+    check_key_file_mode(k->key_file, file, line, index, opts, r);
     if (!k->cert)
         return; /* unreadable: the loader said so */
     if (k->key && !zr_crypto_key_matches_cert(k->key, k->cert))

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "zr/crypto.h"
@@ -200,6 +201,43 @@ static void test_expiry_warning_window(void **state)
     zr_tenant_report_free(&r);
 }
 
+/* A private key file open to group or others: what the relay would refuse
+ * in production is an error here too, a warning in preprod, fine in
+ * development; 0600 passes everywhere. */
+static void test_key_file_mode(void **state)
+{
+    static const zr_environment_t envs[] = {ZR_ENV_DEVELOPMENT, ZR_ENV_PREPROD, ZR_ENV_PRODUCTION};
+    char path[512];
+    zr_tenant_t t;
+    zr_tenant_origin_t o = {.file = "dv.yaml", .bsn_key_line = {12, 0}};
+    snprintf(path, sizeof(path), "%s/loose.key", tmp);
+    assert_int_equal(run("cp '%s/pki/dv-bsn-1.key' '%s' && chmod 0640 '%s'", tmp, path, path), 0);
+    tenant_make(&t, ENTITY_DV, "pki/dv-bsn-1", "pki/dv-bsn-1");
+    t.bsn_keys[0].key_file = path;
+    for (size_t i = 0; i < sizeof(envs) / sizeof(envs[0]); i++) {
+        zr_tenant_check_opts_t opts = {.environment = envs[i], .warn_days = 60};
+        zr_tenant_report_t r = {0};
+        zr_tenant_check_key(&t, 0, &o, &opts, &r);
+        assert_int_equal(r.errors, envs[i] == ZR_ENV_PRODUCTION ? 1 : 0);
+        assert_int_equal(r.warnings, envs[i] == ZR_ENV_PREPROD ? 1 : 0);
+        if (envs[i] == ZR_ENV_PRODUCTION)
+            assert_int_equal(lines_with(&r, ZR_TENANT_ERROR, "dv.yaml:12: bsn_keys[0].key: "), 1);
+        if (envs[i] != ZR_ENV_DEVELOPMENT)
+            assert_int_equal(lines_with(&r, envs[i] == ZR_ENV_PRODUCTION ? ZR_TENANT_ERROR : ZR_TENANT_WARNING,
+                                        "is open to group or others (mode 0640)"), 1);
+        zr_tenant_report_free(&r);
+    }
+    assert_int_equal(chmod(path, 0600), 0);
+    {
+        zr_tenant_check_opts_t opts = {.environment = ZR_ENV_PRODUCTION, .warn_days = 60};
+        zr_tenant_report_t r = {0};
+        zr_tenant_check_key(&t, 0, &o, &opts, &r);
+        assert_int_equal(r.count, 0);
+        zr_tenant_report_free(&r);
+    }
+    tenant_drop(&t);
+}
+
 static void test_test_index_only_outside_production(void **state)
 {
     zr_tenant_t t = {.entity_id = ENTITY_DV};
@@ -326,6 +364,7 @@ int main(void)
         cmocka_unit_test(test_rsa_must_be_2048),
         cmocka_unit_test(test_chain_to_ca),
         cmocka_unit_test(test_expiry_warning_window),
+        cmocka_unit_test(test_key_file_mode),
         cmocka_unit_test(test_test_index_only_outside_production),
         cmocka_unit_test(test_directory_duplicates_name_both_files),
         cmocka_unit_test(test_directory_file_errors_name_file_and_line),

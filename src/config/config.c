@@ -389,6 +389,8 @@ static void read_tvs(zr_cfg_map_t *root, zr_config_t *cfg)
         STACK_OF(X509) *ca = zr_crypto_load_certificates(t->tls_ca_file, err, sizeof(err));
         if (!ca)
             zr_cfg_error(ld, zr_cfg_map_get(&m, "tls_ca"), "tvs.tls_ca", "%s", err);
+        else /* the only CAs the back channel's TLS trusts: as strong as our keys */
+            zr_cfg_check_certs_strength(&m, "tls_ca", ca);
         sk_X509_pop_free(ca, X509_free);
     }
     if (zr_cfg_get_str(&m, "entity_id", 0, &t->entity_id) == 1) {

@@ -172,7 +172,7 @@ int zr_cfg_load_keypair(const zr_cfg_map_t *m, int flags, char **cert_file, char
 int zr_cfg_check_cert_time(const zr_cfg_map_t *m, const char *key, X509 *cert, const char *what);
 /* RSA >= 2048 bits or EC P-256; reports otherwise. */
 int zr_cfg_check_key_strength(const zr_cfg_map_t *m, const char *key, EVP_PKEY *pkey, int flags);
-/* Every certificate of a bundle (trust anchors): public key RSA >= 2048 or
+/* Every certificate of a bundle (trust anchors, TLS CAs): public key RSA >= 2048 or
  * EC P-256/P-384/P-521; reports the first that is not. */
 int zr_cfg_check_certs_strength(const zr_cfg_map_t *m, const char *key, STACK_OF(X509) *certs);
 /* Private key and secret files are the relay's alone (mode & 077 == 0):

@@ -138,6 +138,8 @@ void zr_cfg_read_dezi(zr_cfg_map_t *root, zr_config_t *cfg)
         STACK_OF(X509) *ca = zr_crypto_load_certificates(d->tls_ca_file, err, sizeof(err));
         if (!ca)
             zr_cfg_error(ld, zr_cfg_map_get(&m, "tls_ca"), "dezi.tls_ca", "%s", err);
+        else /* the only CAs Dezi's TLS is trusted by: as strong as our keys */
+            zr_cfg_check_certs_strength(&m, "tls_ca", ca);
         sk_X509_pop_free(ca, X509_free);
     }
     if (zr_cfg_get_str(&m, "min_loa", 0, &loa) == 1 && (d->min_loa = zr_loa_parse(loa)) == ZR_LOA_NONE)

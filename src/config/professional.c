@@ -193,6 +193,8 @@ static void read_authzen(zr_cfg_map_t *parent, zr_client_t *c)
             zr_cfg_error(ld, zr_cfg_map_get(&m, "tls_ca"), kpath, "%s", err);
         else if (scheme == 2)
             zr_cfg_error(ld, zr_cfg_map_get(&m, "tls_ca"), kpath, "is only used with an https pdp");
+        else
+            zr_cfg_check_certs_strength(&m, "tls_ca", ca);
         sk_X509_pop_free(ca, X509_free);
     }
     if (zr_cfg_get_str(&m, "processing_activity_id", 0, &a->processing_activity_id) == 1 &&

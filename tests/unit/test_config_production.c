@@ -655,6 +655,35 @@ static void test_weak_keys(void **state)
         expect_one("weak-anchor.yaml", t, "trust_anchor:", "tvs.trust_anchor",
                    "certificate 1 of the file: RSA key of 1024 bits");
         free(t);
+        /* the CAs the TLS connections to TVS and Dezi trust */
+        snprintf(pair_from, sizeof(pair_from), "tls_ca: %s", in_pki("ca.pem"));
+        snprintf(pair_to, sizeof(pair_to), "tls_ca: %s", weak_pem);
+        t = variant("weak-tls-ca.yaml", env, NULL, pair_from, pair_to, NULL);
+        expect_one("weak-tls-ca.yaml", t, "tls_ca:", "tvs.tls_ca", "certificate 1 of the file: RSA key of 1024 bits");
+        free(t);
+        {
+            char *dzt = NULL;
+            dz = dezi_tail(in_pki("dezi-client.key"), in_pki("dezi-decrypt.key"));
+            assert_true(asprintf(&dzt, "%s  tls_ca: %s\n", dz, weak_pem) > 0);
+            t = variant("weak-dezi-ca.yaml", env, dzt, NULL);
+            expect_one("weak-dezi-ca.yaml", t, weak_pem, "dezi.tls_ca",
+                       "certificate 1 of the file: RSA key of 1024 bits");
+            free(t);
+            free(dzt);
+            free(dz);
+        }
+        /* and the CAs a client's https PDP is trusted by (clients is the
+         * base's last section: the tail adds a client) */
+        snprintf(tail, sizeof(tail),
+                 "  - client_id: pdp-portal\n    care_provider: zorgaanbieder-demo\n"
+                 "    client_secret_sha256: 17181b22d74645e892b4613a95907148c33a569d563596757d937bec51906e6d\n"
+                 "    redirect_uris: [https://pdp-portal.example.nl/cb]\n    min_loa: substantial\n"
+                 "    authzen:\n      pdp: https://pdp.example.nl\n      tls_ca: %s\n",
+                 weak_pem);
+        t = variant("weak-pdp-ca.yaml", env, tail, NULL);
+        expect_one("weak-pdp-ca.yaml", t, weak_pem, "clients[2].authzen.tls_ca",
+                   "certificate 1 of the file: RSA key of 1024 bits");
+        free(t);
     }
 }
 

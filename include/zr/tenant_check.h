@@ -32,6 +32,10 @@ typedef struct {
     int warn_days;                 /* warn when a certificate expires this soon */
     STACK_OF(X509) *ca;            /* chain to one of these; NULL: no chain check */
     time_t now;                    /* 0: zr_time_now() */
+    /* The care providers the configuration already has (tenants validate
+     * --config): the batch must not repeat their ids, entity IDs, OINs,
+     * ServiceUUIDs or certificates. */
+    const zr_tenant_set_t *configured;
 } zr_tenant_check_opts_t;
 
 /* Appends one line (printf-style message) at FILE:LINE, KEY. */
@@ -49,8 +53,9 @@ void zr_tenant_check_key(const zr_tenant_t *t, size_t index, const zr_tenant_ori
  * production. */
 void zr_tenant_check_entity(const zr_tenant_t *t, const zr_tenant_origin_t *origin,
                             const zr_tenant_check_opts_t *opts, zr_tenant_report_t *r);
-/* Everything above for every tenant, plus uniqueness across the set and the
- * batch size (warning above ZR_TENANT_BATCH_MAX, named after `where`). */
+/* Everything above for every tenant, plus uniqueness across the set (and
+ * against opts->configured) and the batch size (warning above
+ * ZR_TENANT_BATCH_MAX, named after `where`). */
 void zr_tenant_check_batch(const zr_tenant_set_t *set, const char *where, const zr_tenant_check_opts_t *opts,
                            zr_tenant_report_t *r);
 

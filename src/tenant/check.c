@@ -278,6 +278,43 @@ void zr_tenant_check_entity(const zr_tenant_t *t, const zr_tenant_origin_t *orig
                              "entity_id", "entity index %04d is reserved for test and refused in production", index);
 }
 
+/* Uniqueness within the batch and, when given, against the configured care
+ * providers: the loader's own check over [configured..., batch...] from the
+ * first batch entry on, as the relay runs it when the batch is added. */
+static void check_unique(const zr_tenant_set_t *set, const zr_tenant_set_t *configured, zr_config_errors_t *dups,
+                         zr_tenant_report_t *r)
+{
+    size_t first = configured ? configured->count : 0, n = first + set->count;
+    zr_tenant_t *all = NULL;
+    zr_tenant_origin_t *origins = NULL;
+
+    if (!first) {
+        zr_config_check_tenants_unique(set->tenants, set->origins, set->count, 0, dups);
+        return;
+    }
+    all = calloc(n, sizeof(*all));
+    origins = calloc(n, sizeof(*origins));
+    if (!all || !origins) {
+        zr_tenant_report_add(r, ZR_TENANT_ERROR, NULL, -1, NULL, "out of memory comparing with the configured care providers");
+        goto end;
+    }
+    /* Shallow copies: only read. */
+    for (size_t i = 0; i < first; i++) {
+        all[i] = configured->tenants[i];
+        if (configured->origins)
+            origins[i] = configured->origins[i];
+    }
+    for (size_t i = 0; i < set->count; i++) {
+        all[first + i] = set->tenants[i];
+        if (set->origins)
+            origins[first + i] = set->origins[i];
+    }
+    zr_config_check_tenants_unique(all, origins, n, first, dups);
+end:
+    free(all);
+    free(origins);
+}
+
 void zr_tenant_check_batch(const zr_tenant_set_t *set, const char *where, const zr_tenant_check_opts_t *opts,
                            zr_tenant_report_t *r)
 {
@@ -291,7 +328,7 @@ void zr_tenant_check_batch(const zr_tenant_set_t *set, const char *where, const 
             check_key(t, k, o, opts, store, r);
     }
     X509_STORE_free(store);
-    zr_config_check_tenants_unique(set->tenants, set->origins, set->count, 0, &dups);
+    check_unique(set, opts->configured, &dups, r);
     for (size_t i = 0; i < dups.count; i++)
         zr_tenant_report_add(r, ZR_TENANT_ERROR, NULL, -1, NULL, "%s", dups.lines[i]);
     if (set->count > ZR_TENANT_BATCH_MAX)

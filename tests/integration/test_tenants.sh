@@ -49,10 +49,23 @@ rc=0; out=$("$ZR_BIN" tenants validate "$G" --ca "$P/ca.pem" --environment produ
 zr_check "validate production: exit 1" "$rc" "1"
 zr_check "validate production: test index refused" "$out" \
   "$G/a-good.yaml:3: entity_id: entity index 9000 is reserved for test and refused in production"
-# --config gives the environment (development) and the CA (tvs.trust_anchor).
-rc=0; out=$("$ZR_BIN" tenants validate "$G" --config "$ZR_CONFIG" 2>&1) || rc=$?
-zr_check "validate --config: exit 0" "$rc" "0"
-zr_check "validate --config: summary" "$out" "$G: 1 care provider(s), 0 error(s), 0 warning(s) (environment development)"
+# --config gives the environment (development), the CA (tvs.trust_anchor)
+# and the care providers the batch may not repeat: a-good is the example's
+# own provider again (entity ID, OIN and certificate).
+cfg_line() { grep -n "$1" "$ZR_CONFIG" | head -1 | cut -d: -f1; }
+rc=0; out=$("$ZR_BIN" tenants validate "$G" --config "$ZR_CONFIG" 2>"$ZR_TMP/validate.err") || rc=$?
+zr_check "validate --config, a configured provider again: exit 1" "$rc" "1"
+zr_check "validate --config, a configured provider again: lines" "$out" \
+"$G/a-good.yaml:3: entity_id: entity ID urn:nl-eid-gdi:1.0:DV:$DV:entities:9000 is also used by $ZR_CONFIG:$(cfg_line 'entity_id: urn:nl-eid-gdi:1.0:DV:')
+$G/a-good.yaml:4: oin: OIN $DV is also used by $ZR_CONFIG:$(cfg_line 'oin: "')
+$G/a-good.yaml:9: bsn_keys[0].cert: certificate with SHA-256 $(openssl x509 -in "$P/dv-bsn-1.pem" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f) is also used by $ZR_CONFIG:$(cfg_line 'cert: .*dv-bsn-1.pem')"
+G2=$ZR_TMP/good2
+mkdir -p "$G2"
+tenant "$G2/x-new.yaml" x-new 00000009999999999002 9001 $U2 "$P/dv2-bsn-1.pem" "$P/dv2-bsn-1.key"
+rc=0; out=$("$ZR_BIN" tenants validate "$G2" --config "$ZR_CONFIG" 2>&1) || rc=$?
+zr_check "validate --config, a new provider: exit 0" "$rc" "0"
+zr_check "validate --config, a new provider: summary" "$out" \
+  "$G2: 1 care provider(s), 0 error(s), 0 warning(s) (environment development)"
 
 # --- validate: a batch with one deliberate mistake per file.
 B=$ZR_TMP/batch
@@ -100,6 +113,15 @@ sed -e '/^care_providers:/,/^oidc:/{/^oidc:/!d}' -e 's/^oidc:/care_providers_dir
   "$ZR_TMP/inline.yaml" >"$ZR_CONFIG"
 zr_check "check-config with care_providers_dir" "$("$ZR_BIN" check-config "$ZR_CONFIG" 2>&1)" \
   "$ZR_CONFIG: OK (1 care provider(s), 2 client(s), environment development)"
+
+# A batch is compared with the configured care_providers_dir too; the
+# directory itself validates against the inline providers only (none here).
+rc=0; out=$("$ZR_BIN" tenants validate "$G" --config "$ZR_CONFIG" 2>/dev/null) || rc=$?
+zr_check "validate --config with care_providers_dir: exit 1" "$rc" "1"
+zr_check "validate --config with care_providers_dir: names the configured file" \
+  "$(echo "$out" | grep -c "^$G/a-good.yaml:3: entity_id: .* is also used by $D/demo.yaml:")" "1"
+rc=0; "$ZR_BIN" tenants validate "$D" --config "$ZR_CONFIG" >/dev/null 2>&1 || rc=$?
+zr_check "validate the configured care_providers_dir itself: exit 0" "$rc" "0"
 
 # The same provider inline and in a file: both places named.
 sed 's/^oidc:/care_providers_dir: providers\n\noidc:/' "$ZR_TMP/inline.yaml" >"$ZR_TMP/both.yaml"

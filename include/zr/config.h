@@ -366,6 +366,13 @@ void zr_config_tenant_set_free(zr_tenant_set_t *set);
  * returns how many. */
 size_t zr_config_check_tenants_unique(const zr_tenant_t *tenants, const zr_tenant_origin_t *origins, size_t count,
                                       size_t first, zr_config_errors_t *errs);
+/* Private key and secret files are the relay's alone (mode & 077 == 0).
+ * For a file open to group or others: -1 in production (refused), 1 in
+ * preprod (a warning), with the message in why ("FILE is open to group or
+ * others (mode 0644), ... chmod 600 FILE"); 0 when the file is fine, cannot
+ * be stat'ed (whoever opens it reports that) or env is development (test
+ * PKIs, checked-out files). */
+int zr_config_key_file_mode(const char *file, zr_environment_t env, char *why, size_t whylen);
 void zr_config_errors_free(zr_config_errors_t *errs);
 
 /* Lookups cost the same with 1 or 10,000 care providers (hash index). */

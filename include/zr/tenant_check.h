@@ -33,9 +33,11 @@ typedef struct {
     STACK_OF(X509) *ca;            /* chain to one of these; NULL: no chain check */
     time_t now;                    /* 0: zr_time_now() */
     /* The care providers the configuration already has (tenants validate
-     * --config): the batch must not repeat their ids, entity IDs, OINs,
-     * ServiceUUIDs or certificates. */
+     * --config: inline, care_providers_dir), configured_count sets of them:
+     * the batch must not repeat their ids, entity IDs, OINs, ServiceUUIDs or
+     * certificates. */
     const zr_tenant_set_t *configured;
+    size_t configured_count;
 } zr_tenant_check_opts_t;
 
 /* Appends one line (printf-style message) at FILE:LINE, KEY. */

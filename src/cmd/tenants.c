@@ -27,59 +27,31 @@ static void print_errors(FILE *out, const zr_config_errors_t *errs)
         fprintf(out, "%s\n", errs->lines[i]);
 }
 
-/* The care providers a configuration already has, for comparing a batch
- * with: its inline ones and those of its care_providers_dir, unless that is
- * the directory being validated. Shallow: *configured holds pointers into
- * cfg and *dir_set (free only its two arrays). Problems reading the
- * configured directory are one warning: check-config reports them. */
-static int configured_providers(const zr_config_t *cfg, const char *dir, zr_tenant_set_t *dir_set,
-                                zr_tenant_set_t *configured, zr_tenant_report_t *report)
+/* The care providers of the configuration's care_providers_dir, for
+ * comparing a batch with, unless that directory is the batch itself.
+ * Problems reading it are one warning: check-config reports them. */
+static void configured_dir(const zr_config_t *cfg, const char *dir, zr_tenant_set_t *dir_set,
+                           zr_tenant_report_t *report)
 {
     zr_config_errors_t dir_errs = {0};
     char *real_dir = NULL, *real_cfg_dir = NULL;
-    size_t n;
-    int rc = -1;
 
-    if (cfg->care_providers_dir) {
-        real_dir = realpath(dir, NULL);
-        real_cfg_dir = realpath(cfg->care_providers_dir, NULL);
-        if (!real_dir || !real_cfg_dir || strcmp(real_dir, real_cfg_dir) != 0) {
-            zr_config_load_tenant_dir(cfg->care_providers_dir, ZR_ENV_DEVELOPMENT, ZR_TENANT_LOAD_LENIENT, dir_set,
-                                      &dir_errs);
-            if (dir_errs.count)
-                zr_tenant_report_add(report, ZR_TENANT_WARNING, cfg->care_providers_dir, 0, NULL,
-                                     "the configured care_providers_dir has %zu error(s) (zorgrelay check-config "
-                                     "lists them); compared with the %zu care provider(s) that loaded",
-                                     dir_errs.count, dir_set->count);
-        }
+    if (!cfg->care_providers_dir)
+        return;
+    real_dir = realpath(dir, NULL);
+    real_cfg_dir = realpath(cfg->care_providers_dir, NULL);
+    if (!real_dir || !real_cfg_dir || strcmp(real_dir, real_cfg_dir) != 0) {
+        zr_config_load_tenant_dir(cfg->care_providers_dir, ZR_ENV_DEVELOPMENT, ZR_TENANT_LOAD_LENIENT, dir_set,
+                                  &dir_errs);
+        if (dir_errs.count)
+            zr_tenant_report_add(report, ZR_TENANT_WARNING, cfg->care_providers_dir, 0, NULL,
+                                 "the configured care_providers_dir has %zu error(s) (zorgrelay check-config "
+                                 "lists them); compared with the %zu care provider(s) that loaded",
+                                 dir_errs.count, dir_set->count);
     }
-    n = cfg->tenant_count + dir_set->count;
-    configured->count = 0;
-    if (n == 0) {
-        rc = 0;
-        goto end;
-    }
-    configured->tenants = calloc(n, sizeof(*configured->tenants));
-    configured->origins = calloc(n, sizeof(*configured->origins));
-    if (!configured->tenants || !configured->origins)
-        goto end;
-    for (size_t i = 0; i < cfg->tenant_count; i++) {
-        configured->tenants[i] = cfg->tenants[i];
-        if (cfg->tenant_origins)
-            configured->origins[i] = cfg->tenant_origins[i];
-    }
-    for (size_t i = 0; i < dir_set->count; i++) {
-        configured->tenants[cfg->tenant_count + i] = dir_set->tenants[i];
-        if (dir_set->origins)
-            configured->origins[cfg->tenant_count + i] = dir_set->origins[i];
-    }
-    configured->count = n;
-    rc = 0;
-end:
     free(real_dir);
     free(real_cfg_dir);
     zr_config_errors_free(&dir_errs);
-    return rc;
 }
 
 static int tenants_validate(int argc, char **argv)
@@ -89,7 +61,7 @@ static int tenants_validate(int argc, char **argv)
     const char *dir = NULL, *config_path = NULL, *ca_path = NULL, *env_name = NULL;
     zr_config_errors_t errs = {0};
     zr_config_t *cfg = NULL;
-    zr_tenant_set_t set = {0}, dir_set = {0}, configured = {0};
+    zr_tenant_set_t set = {0}, dir_set = {0}, configured[2];
     zr_tenant_report_t report = {0};
     zr_tenant_check_opts_t opts = {.environment = ZR_ENV_DEVELOPMENT, .warn_days = ZR_TENANT_WARN_DAYS_DEFAULT};
     STACK_OF(X509) *ca = NULL;
@@ -123,9 +95,8 @@ static int tenants_validate(int argc, char **argv)
         goto end;
     }
     /* The configuration gives the environment, the CA and the care
-     * providers the batch is compared with (configured_providers); its
-     * care_providers_dir is not loaded with it (it may be the batch being
-     * judged). */
+     * providers the batch is compared with; its care_providers_dir is not
+     * loaded with it (it may be the batch being judged: configured_dir). */
     if (config_path) {
         if (!(cfg = zr_config_load_flags(config_path, ZR_CONFIG_LOAD_SKIP_TENANT_DIR, &errs))) {
             print_errors(stderr, &errs);
@@ -156,11 +127,12 @@ static int tenants_validate(int argc, char **argv)
     if (!load_errors && set.count == 0)
         zr_tenant_report_add(&report, ZR_TENANT_ERROR, dir, 0, NULL, "no care provider files (*.yaml)");
     if (cfg) {
-        if (configured_providers(cfg, dir, &dir_set, &configured, &report) != 0) {
-            fprintf(stderr, "%s: out of memory\n", dir);
-            goto end;
-        }
-        opts.configured = &configured;
+        /* Views, not copies: the tenants stay cfg's and dir_set's. */
+        configured_dir(cfg, dir, &dir_set, &report);
+        configured[0] = (zr_tenant_set_t){cfg->tenants, cfg->tenant_origins, cfg->tenant_count};
+        configured[1] = dir_set;
+        opts.configured = configured;
+        opts.configured_count = 2;
     }
     zr_tenant_check_batch(&set, dir, &opts, &report);
 
@@ -173,8 +145,6 @@ end:
     zr_tenant_report_free(&report);
     zr_config_tenant_set_free(&set);
     zr_config_tenant_set_free(&dir_set);
-    free(configured.tenants); /* shallow: the contents belong to cfg and dir_set */
-    free(configured.origins);
     sk_X509_pop_free(ca, X509_free);
     zr_config_free(cfg);
     zr_config_errors_free(&errs);

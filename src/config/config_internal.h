@@ -175,9 +175,9 @@ int zr_cfg_check_key_strength(const zr_cfg_map_t *m, const char *key, EVP_PKEY *
 /* Every certificate of a bundle (trust anchors, TLS CAs): public key RSA >= 2048 or
  * EC P-256/P-384/P-521; reports the first that is not. */
 int zr_cfg_check_certs_strength(const zr_cfg_map_t *m, const char *key, STACK_OF(X509) *certs);
-/* Private key and secret files are the relay's alone (mode & 077 == 0):
- * production refuses ("... chmod 600 FILE"), preprod warns on stderr,
- * development says nothing (test PKIs, checked-out files). -1 when refused. */
+/* zr_config_key_file_mode for a key of the configuration: production
+ * refuses (an error at the key), preprod warns on stderr, development says
+ * nothing. -1 when refused. */
 int zr_cfg_check_file_mode(const zr_cfg_map_t *m, const char *key, const char *file);
 /* The public keys of a client's JWKS: RSA >= 2048 bits, EC on P-256/384/521.
  * 0 when fine, else -1 with the reason ("keys[1] is an RSA key of ..."). */

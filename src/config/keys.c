@@ -3,6 +3,7 @@
  * that does not fit its certificate or an expired certificate. */
 #include "config_internal.h"
 
+#include <limits.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/decoder.h>
@@ -178,22 +179,35 @@ int zr_cfg_check_certs_strength(const zr_cfg_map_t *m, const char *key, STACK_OF
     return rc;
 }
 
-int zr_cfg_check_file_mode(const zr_cfg_map_t *m, const char *key, const char *file)
+int zr_config_key_file_mode(const char *file, zr_environment_t env, char *why, size_t whylen)
 {
-    char kpath[ZR_CFG_PATH_MAX];
     struct stat st;
-    /* An unreadable file is reported by whoever opens it. */
-    if (!file || m->ld->env == ZR_ENV_DEVELOPMENT || stat(file, &st) != 0 || !(st.st_mode & 077))
+    unsigned mode;
+    if (!file || env == ZR_ENV_DEVELOPMENT || stat(file, &st) != 0 || !(st.st_mode & 077))
         return 0;
-    zr_cfg_path_key(kpath, m->path, key);
-    if (m->ld->env == ZR_ENV_PRODUCTION) {
-        zr_cfg_error(m->ld, zr_cfg_map_get(m, key), kpath,
-                     "%s is open to group or others (mode %04o), refused in production: chmod 600 %s", file,
-                     (unsigned)(st.st_mode & 07777), file);
+    mode = (unsigned)(st.st_mode & 07777);
+    if (env == ZR_ENV_PRODUCTION) {
+        snprintf(why, whylen, "%s is open to group or others (mode %04o), refused in production: chmod 600 %s", file,
+                 mode, file);
         return -1;
     }
-    zr_log_warn("config", "%s: %s is open to group or others (mode %04o); production refuses it: chmod 600 %s",
-                kpath, file, (unsigned)(st.st_mode & 07777), file);
+    snprintf(why, whylen, "%s is open to group or others (mode %04o); production refuses it: chmod 600 %s", file,
+             mode, file);
+    return 1;
+}
+
+int zr_cfg_check_file_mode(const zr_cfg_map_t *m, const char *key, const char *file)
+{
+    char kpath[ZR_CFG_PATH_MAX], why[2 * PATH_MAX + 128]; /* two paths: never truncated */
+    int rc = zr_config_key_file_mode(file, m->ld->env, why, sizeof(why));
+    if (rc == 0)
+        return 0;
+    zr_cfg_path_key(kpath, m->path, key);
+    if (rc < 0) {
+        zr_cfg_error(m->ld, zr_cfg_map_get(m, key), kpath, "%s", why);
+        return -1;
+    }
+    zr_log_warn("config", "%s: %s", kpath, why);
     return 0;
 }
 

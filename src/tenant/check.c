@@ -2,13 +2,13 @@
  * DICTU or TVS would otherwise find weeks later, reported all at once. */
 #include "zr/tenant_check.h"
 
+#include <limits.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "zr/crypto.h"
 #include "zr/util.h"
@@ -185,25 +185,17 @@ void zr_tenant_check_key(const zr_tenant_t *t, size_t index, const zr_tenant_ori
     X509_STORE_free(store);
 }
 
-/* As the relay's loader judges a private key file (zr_cfg_check_file_mode):
- * open to group or others is refused in production and a warning in
- * preprod, so that a batch that passes here also starts there. */
+/* As the relay's loader judges a private key file, so that a batch that
+ * passes here also starts there. */
 static void check_key_file_mode(const char *key_file, const char *file, int line, size_t index,
                                 const zr_tenant_check_opts_t *opts, zr_tenant_report_t *r)
 {
-    struct stat st;
-    char key[40];
-    if (!key_file || opts->environment == ZR_ENV_DEVELOPMENT || stat(key_file, &st) != 0 || !(st.st_mode & 077))
+    char key[40], why[2 * PATH_MAX + 128]; /* two paths: never truncated */
+    int rc = zr_config_key_file_mode(key_file, opts->environment, why, sizeof(why));
+    if (rc == 0)
         return;
     snprintf(key, sizeof(key), "bsn_keys[%zu].key", index);
-    if (opts->environment == ZR_ENV_PRODUCTION)
-        zr_tenant_report_add(r, ZR_TENANT_ERROR, file, line, key,
-                             "%s is open to group or others (mode %04o), refused in production: chmod 600 %s",
-                             key_file, (unsigned)(st.st_mode & 07777), key_file);
-    else
-        zr_tenant_report_add(r, ZR_TENANT_WARNING, file, line, key,
-                             "%s is open to group or others (mode %04o); production refuses it: chmod 600 %s",
-                             key_file, (unsigned)(st.st_mode & 07777), key_file);
+    zr_tenant_report_add(r, rc < 0 ? ZR_TENANT_ERROR : ZR_TENANT_WARNING, file, line, key, "%s", why);
 }
 
 /* store: opts->ca as a verification store, made once per batch. */
@@ -278,36 +270,36 @@ void zr_tenant_check_entity(const zr_tenant_t *t, const zr_tenant_origin_t *orig
                              "entity_id", "entity index %04d is reserved for test and refused in production", index);
 }
 
-/* Uniqueness within the batch and, when given, against the configured care
- * providers: the loader's own check over [configured..., batch...] from the
- * first batch entry on, as the relay runs it when the batch is added. */
-static void check_unique(const zr_tenant_set_t *set, const zr_tenant_set_t *configured, zr_config_errors_t *dups,
+/* Uniqueness within the batch and against the configured care providers:
+ * the loader's own check over [configured..., batch...] from the first
+ * batch entry on, as the relay runs it when the batch is added. */
+static void check_unique(const zr_tenant_set_t *set, const zr_tenant_check_opts_t *opts, zr_config_errors_t *dups,
                          zr_tenant_report_t *r)
 {
-    size_t first = configured ? configured->count : 0, n = first + set->count;
+    size_t first = 0, n = 0;
     zr_tenant_t *all = NULL;
     zr_tenant_origin_t *origins = NULL;
 
+    for (size_t i = 0; i < opts->configured_count; i++)
+        first += opts->configured[i].count;
     if (!first) {
         zr_config_check_tenants_unique(set->tenants, set->origins, set->count, 0, dups);
         return;
     }
-    all = calloc(n, sizeof(*all));
-    origins = calloc(n, sizeof(*origins));
+    all = calloc(first + set->count, sizeof(*all));
+    origins = calloc(first + set->count, sizeof(*origins));
     if (!all || !origins) {
         zr_tenant_report_add(r, ZR_TENANT_ERROR, NULL, -1, NULL, "out of memory comparing with the configured care providers");
         goto end;
     }
     /* Shallow copies: only read. */
-    for (size_t i = 0; i < first; i++) {
-        all[i] = configured->tenants[i];
-        if (configured->origins)
-            origins[i] = configured->origins[i];
-    }
-    for (size_t i = 0; i < set->count; i++) {
-        all[first + i] = set->tenants[i];
-        if (set->origins)
-            origins[first + i] = set->origins[i];
+    for (size_t i = 0; i <= opts->configured_count; i++) {
+        const zr_tenant_set_t *from = i < opts->configured_count ? &opts->configured[i] : set;
+        for (size_t j = 0; j < from->count; j++, n++) {
+            all[n] = from->tenants[j];
+            if (from->origins)
+                origins[n] = from->origins[j];
+        }
     }
     zr_config_check_tenants_unique(all, origins, n, first, dups);
 end:
@@ -328,7 +320,7 @@ void zr_tenant_check_batch(const zr_tenant_set_t *set, const char *where, const 
             check_key(t, k, o, opts, store, r);
     }
     X509_STORE_free(store);
-    check_unique(set, opts->configured, &dups, r);
+    check_unique(set, opts, &dups, r);
     for (size_t i = 0; i < dups.count; i++)
         zr_tenant_report_add(r, ZR_TENANT_ERROR, NULL, -1, NULL, "%s", dups.lines[i]);
     if (set->count > ZR_TENANT_BATCH_MAX)

@@ -256,6 +256,17 @@ static void test_acr_values(void **state)
     fx->tenant.service_count = 1;
 }
 
+/* A request of the "pgo" client, as /authorize would have kept it. */
+static void pgo_authz(zr_oidc_authz_t *a, const char *state)
+{
+    a->client_id = strdup("pgo");
+    a->redirect_uri = strdup("https://pgo.example.org/cb?tenant=1");
+    a->scope = strdup("openid");
+    a->code_challenge = strdup(CHALLENGE);
+    a->state = strdup(state);
+    a->min_loa = ZR_LOA_SUBSTANTIAL;
+}
+
 static void test_finish(void **state)
 {
     fx_t *fx = *state;
@@ -265,12 +276,7 @@ static void test_finish(void **state)
     const char *loc;
     char *v;
 
-    a.client_id = strdup("pgo");
-    a.redirect_uri = strdup("https://pgo.example.org/cb?tenant=1");
-    a.scope = strdup("openid");
-    a.code_challenge = strdup(CHALLENGE);
-    a.state = strdup("a b");
-    a.min_loa = ZR_LOA_SUBSTANTIAL;
+    pgo_authz(&a, "a b");
     fx_subject(&s, FX_BSN, NULL);
 
     zr_http_response_init(&resp);
@@ -361,12 +367,7 @@ static void test_issue_with_extra_writes(void **state)
     char *v = NULL, *code;
     size_t len;
 
-    a.client_id = strdup("pgo");
-    a.redirect_uri = strdup("https://pgo.example.org/cb?tenant=1");
-    a.scope = strdup("openid");
-    a.code_challenge = strdup(CHALLENGE);
-    a.state = strdup("s");
-    a.min_loa = ZR_LOA_SUBSTANTIAL;
+    pgo_authz(&a, "s");
     fx_subject(&s, FX_BSN, NULL);
 
     zr_http_response_init(&resp);

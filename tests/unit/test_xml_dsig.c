@@ -378,18 +378,26 @@ static xmlNodePtr wrapped_assertion(xmlDocPtr doc)
     return tx_find(xmlDocGetRootElement(doc), ZR_NS_SAML, "Assertion");
 }
 
-static void expect_variant(const variant_t *v, const tx_key_t *k, const char *want_fail)
+/* WRAPPED with its Assertion signed by xmlsec as v says, serialised and
+ * parsed again (the caller frees it). */
+static xmlDocPtr signed_wrapped(const variant_t *v, EVP_PKEY *key, const char *name)
 {
     xmlDocPtr doc = tx_parse(WRAPPED), re;
-    zr_xml_verify_key_t key = vkey(k);
-    sign_variant(doc, wrapped_assertion(doc), k->key, k->name, v);
+    sign_variant(doc, wrapped_assertion(doc), key, name, v);
     re = tx_reparse(doc);
+    xmlFreeDoc(doc);
+    return re;
+}
+
+static void expect_variant(const variant_t *v, const tx_key_t *k, const char *want_fail)
+{
+    xmlDocPtr re = signed_wrapped(v, k->key, k->name);
+    zr_xml_verify_key_t key = vkey(k);
     if (want_fail)
         expect_fail(re, wrapped_assertion(re), &key, 1, want_fail);
     else
         expect_ok(re, wrapped_assertion(re), &key, 1);
     xmlFreeDoc(re);
-    xmlFreeDoc(doc);
 }
 
 static void test_c14n_wrapped_element(void **state)
@@ -419,16 +427,13 @@ static void test_c14n_comments_not_signed(void **state)
     /* A bare-name "#id" Reference drops comments: adding one changes nothing,
      * changing whitespace in text does. */
     variant_t v = {xmlSecTransformExclC14NId, xmlSecTransformRsaSha256Id, NULL, NULL, NULL, NULL};
-    xmlDocPtr doc = tx_parse(WRAPPED), re;
+    xmlDocPtr re = signed_wrapped(&v, fx.a.key, fx.a.name);
     zr_xml_verify_key_t key = vkey(&fx.a);
-    sign_variant(doc, wrapped_assertion(doc), fx.a.key, fx.a.name, &v);
-    re = tx_reparse(doc);
     xmlAddChild(wrapped_assertion(re), xmlNewComment(BAD_CAST "added later"));
     expect_ok(re, wrapped_assertion(re), &key, 1);
     xmlNodeSetContent(tx_find(wrapped_assertion(re), "urn:default", "Plain"), BAD_CAST "default ns  ");
     expect_fail(re, wrapped_assertion(re), &key, 1, "digest mismatch");
     xmlFreeDoc(re);
-    xmlFreeDoc(doc);
 }
 
 static void test_c14n_prefix_list_tampered(void **state)
@@ -436,32 +441,26 @@ static void test_c14n_prefix_list_tampered(void **state)
     /* The PrefixList is signed (it is in SignedInfo): changing it breaks the
      * signature, not just the digest. */
     variant_t v = {xmlSecTransformExclC14NId, xmlSecTransformRsaSha256Id, "xs", NULL, NULL, NULL};
-    xmlDocPtr doc = tx_parse(WRAPPED), re;
+    xmlDocPtr re = signed_wrapped(&v, fx.a.key, fx.a.name);
     zr_xml_verify_key_t key = vkey(&fx.a);
-    sign_variant(doc, wrapped_assertion(doc), fx.a.key, fx.a.name, &v);
-    re = tx_reparse(doc);
     xmlSetProp(tx_find(xmlDocGetRootElement(re), "http://www.w3.org/2001/10/xml-exc-c14n#", "InclusiveNamespaces"),
                BAD_CAST "PrefixList", BAD_CAST "xs unused");
     expect_fail(re, wrapped_assertion(re), &key, 1, "digest mismatch");
     xmlFreeDoc(re);
-    xmlFreeDoc(doc);
 }
 
 static void test_c14n_transform_order_refused(void **state)
 {
     /* c14n first, enveloped-signature after it: refused for its shape */
     variant_t v = {xmlSecTransformExclC14NId, xmlSecTransformRsaSha256Id, NULL, NULL, NULL, NULL};
-    xmlDocPtr doc = tx_parse(WRAPPED), re;
+    xmlDocPtr re = signed_wrapped(&v, fx.a.key, fx.a.name);
     zr_xml_verify_key_t key = vkey(&fx.a);
-    sign_variant(doc, wrapped_assertion(doc), fx.a.key, fx.a.name, &v);
-    re = tx_reparse(doc);
     xmlNodePtr env = tx_find(xmlDocGetRootElement(re), ZR_NS_DS, "Transform");
     xmlNodePtr ts = env->parent;
     xmlUnlinkNode(env);
     xmlAddChild(ts, env);
     expect_fail(re, wrapped_assertion(re), &key, 1, "unsupported transform sequence");
     xmlFreeDoc(re);
-    xmlFreeDoc(doc);
 }
 
 static void test_ecdsa_signature(void **state)
@@ -475,14 +474,11 @@ static void test_ecdsa_signature(void **state)
     variant_t v = {xmlSecTransformExclC14NId, xmlSecTransformEcdsaSha256Id, NULL, NULL, NULL, NULL};
     expect_variant(&v, &k, NULL);
     /* an RSA key cannot verify an ECDSA signature, and says so */
-    xmlDocPtr doc = tx_parse(WRAPPED), re;
+    xmlDocPtr re = signed_wrapped(&v, ec, "ec key");
     zr_xml_verify_key_t rsa = vkey(&fx.a);
     rsa.key_name = "ec key";
-    sign_variant(doc, wrapped_assertion(doc), ec, "ec key", &v);
-    re = tx_reparse(doc);
     expect_fail(re, wrapped_assertion(re), &rsa, 1, "key does not fit the algorithm");
     xmlFreeDoc(re);
-    xmlFreeDoc(doc);
     EVP_PKEY_free(ec);
 }
 

@@ -331,10 +331,18 @@ static void test_redis_password_file(void **state)
     t = variant("passfile-empty.yaml", "production", NULL, "  password: test-redis-password\n", line, NULL);
     expect_one("passfile-empty.yaml", t, "password_file:", "redis.password_file", "");
     free(t);
-    write_text(path, "first\nsecond\n");
+    write_text(path, "first-secret\nsecond-secret\n");
     t = variant("passfile-lines.yaml", "production", NULL, "  password: test-redis-password\n", line, NULL);
     expect_one("passfile-lines.yaml", t, "password_file:", "redis.password_file", "");
     free(t);
+    /* the error names the file, never what is in it */
+    {
+        zr_config_errors_t errs = {0};
+        assert_null(zr_config_load(in_dir("passfile-lines.yaml"), &errs));
+        for (size_t i = 0; i < errs.count; i++)
+            assert_null(strstr(errs.lines[i], "secret"));
+        zr_config_errors_free(&errs);
+    }
     snprintf(line, sizeof(line), "  password_file: %s\n", in_dir("no-such.pass"));
     t = variant("passfile-missing.yaml", "production", NULL, "  password: test-redis-password\n", line, NULL);
     expect_one("passfile-missing.yaml", t, "password_file:", "redis.password_file", "cannot read");

@@ -73,9 +73,15 @@ typedef struct {
     size_t route_count;
     void *ctx;                 /* passed to every handler */
     const char *component;     /* for log lines */
+    int hsts;                  /* the public URL is https: Strict-Transport-Security on every response */
 } zr_http_server_config_t;
 
 typedef struct zr_http_server zr_http_server_t;
+
+/* RFC 6797 §6.1: one year. No includeSubDomains: the hosts below the relay's
+ * name are not the relay's to decide, and its cookies need no help from it
+ * (__Host-, zr_http_set_cookie). */
+#define ZR_HTTP_HSTS "max-age=31536000"
 
 /* Starts listening (libmicrohttpd, internal epoll thread pool). Before any
  * handler runs the server answers by itself: 404 unknown path, 405 known path
@@ -84,7 +90,9 @@ typedef struct zr_http_server zr_http_server_t;
  * 403 no verified client certificate on an mTLS listener, 500 when a handler
  * returns non-zero. Every response gets nosniff, Referrer-Policy no-referrer,
  * X-Frame-Options DENY, a strict Content-Security-Policy and Cache-Control
- * no-store, unless the handler set that header itself. One access log line per
+ * no-store, unless the handler set that header itself; with hsts also
+ * Strict-Transport-Security (ZR_HTTP_HSTS), whether TLS ends here or in a
+ * proxy in front, on the server's own answers too. One access log line per
  * request (method, path without query, status, ms, component, ref).
  * The server's threads are created with SIGINT, SIGTERM and SIGPIPE blocked;
  * the caller's own signal mask is left as it was. */
@@ -114,10 +122,11 @@ int zr_http_respond_json(zr_http_response_t *r, int status, const char *json);
 /* 302/303 to url (Location header + Cache-Control: no-store). */
 int zr_http_redirect(zr_http_response_t *r, int status, const char *url);
 /* Set-Cookie with HttpOnly; SameSite=None when cross_site (needs Secure) else Lax;
- * Secure when secure; Path=/; Max-Age. max_age 0 deletes the cookie, a negative
- * max_age makes a session cookie. Returns -1 for a value that is not an RFC 6265
- * cookie-octet string (no whitespace, ; , " or \) and for cross_site without
- * secure. */
+ * Secure when secure; Path=/; no Domain; Max-Age. max_age 0 deletes the cookie,
+ * a negative max_age makes a session cookie. Returns -1 for a value that is not
+ * an RFC 6265 cookie-octet string (no whitespace, ; , " or \), for cross_site
+ * without secure, and for a __Host- or __Secure- name without secure (browsers
+ * drop those, RFC 6265bis §4.1.3). */
 int zr_http_set_cookie(zr_http_response_t *r, const char *name, const char *value,
                        int max_age, int secure, int cross_site);
 

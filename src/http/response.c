@@ -132,6 +132,10 @@ int zr_http_set_cookie(zr_http_response_t *r, const char *name, const char *valu
      * rather than set a cookie that silently never comes back. */
     if (cross_site && !secure)
         goto end;
+    /* The same for the prefixes (RFC 6265bis §4.1.3): __Secure- needs Secure,
+     * __Host- also Path=/ and no Domain, which every cookie here has. */
+    if (!secure && (strncmp(name, "__Secure-", 9) == 0 || strncmp(name, "__Host-", 7) == 0))
+        goto end;
     if (zr_buf_printf(&b, "%s=%s; Path=/; HttpOnly; SameSite=%s", name, value, cross_site ? "None" : "Lax") != 0)
         goto end;
     if (secure && zr_buf_appends(&b, "; Secure") != 0)

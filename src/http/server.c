@@ -40,6 +40,7 @@ struct zr_http_server {
     size_t max_body;
     int tls;
     int mtls;
+    int hsts;
     int port;
     char *cert_pem;
     char *key_pem;
@@ -266,8 +267,10 @@ static int http_has_header(const zr_http_response_t *r, const char *name)
 }
 
 /* Security headers every response carries; a handler's own CSP (the
- * autopost page's nonce) or Cache-Control wins over the default. */
-static void http_add_security_headers(zr_http_response_t *r)
+ * autopost page's nonce) or Cache-Control wins over the default. HSTS (RFC
+ * 6797) here, so that no page, redirect, JSON answer or the server's own
+ * error pages can leave it out. */
+static void http_add_security_headers(const zr_http_server_t *s, zr_http_response_t *r)
 {
     static const struct {
         const char *name;
@@ -285,6 +288,8 @@ static void http_add_security_headers(zr_http_response_t *r)
     for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
         if (!http_has_header(r, defaults[i].name))
             zr_http_set_header(r, defaults[i].name, defaults[i].value);
+    if (s->hsts && !http_has_header(r, "Strict-Transport-Security"))
+        zr_http_set_header(r, "Strict-Transport-Security", ZR_HTTP_HSTS);
 }
 
 static enum MHD_Result http_send(http_conn_t *hc, struct MHD_Connection *conn, zr_http_response_t *resp, int close)
@@ -293,7 +298,7 @@ static enum MHD_Result http_send(http_conn_t *hc, struct MHD_Connection *conn, z
     struct MHD_Response *mr = NULL;
     size_t len = resp->body ? resp->body_len : 0;
 
-    http_add_security_headers(resp);
+    http_add_security_headers(hc->server, resp);
     /* MUST_FREE: libmicrohttpd takes the body and free()s it. */
     mr = MHD_create_response_from_buffer(len, resp->body ? resp->body : (void *)"",
                                          resp->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
@@ -746,6 +751,7 @@ zr_http_server_t *zr_http_server_start(const zr_http_server_config_t *cfg, char 
     s->ctx = cfg->ctx;
     snprintf(s->component, sizeof(s->component), "%s", cfg->component ? cfg->component : "http");
     s->max_body = cfg->max_body_bytes ? cfg->max_body_bytes : HTTP_DEFAULT_MAX_BODY;
+    s->hsts = cfg->hsts;
     cores = sysconf(_SC_NPROCESSORS_ONLN);
     threads = cfg->threads > 0 ? (unsigned int)cfg->threads : (unsigned int)(cores > 0 ? 2 * cores : 2);
     if (threads > HTTP_MAX_THREADS)

@@ -676,6 +676,8 @@ int zr_preprod_serve(const zr_config_t *cfg, const char *report_dir)
         .route_count = sizeof(preprod_routes) / sizeof(preprod_routes[0]),
         .ctx = &pp,
         .component = "preprod-test",
+        /* Plain HTTP here; an https public URL means TLS ends in front of it. */
+        .hsts = strncmp(cfg->preprod_test.public_base_url, "https://", 8) == 0,
     };
     server = zr_http_server_start(&hc, err, sizeof(err));
     if (!server) {

@@ -26,11 +26,6 @@
 #define CHOOSE_COOKIE_PREFIX "zr_choose_"
 #define DEZI_COOKIE_PREFIX "zr_dezi_"
 
-static int secure_cookies(const zr_config_t *cfg)
-{
-    return strncmp(cfg->public_base_url, "https://", 8) == 0;
-}
-
 /* Stores {authz, browser hash, extra...} under key in ns and sets the
  * browser-binding cookie. 0 on success; otherwise resp holds a page. */
 static int pending_put(zr_relay_t *relay, const zr_config_t *cfg, const zr_http_request_t *req,
@@ -38,7 +33,7 @@ static int pending_put(zr_relay_t *relay, const zr_config_t *cfg, const zr_http_
                        const zr_oidc_authz_t *authz, json_t *extra, const char *ref)
 {
     char *authz_json = zr_oidc_authz_to_json(authz), *secret = zr_random_token(32), *hash = NULL, *json = NULL;
-    char cookie_name[32];
+    char cookie_name[ZR_RELAY_COOKIE_NAME_MAX];
     json_t *o = json_object();
     zr_store_status_t st;
     int rc = -1;
@@ -60,8 +55,8 @@ static int pending_put(zr_relay_t *relay, const zr_config_t *cfg, const zr_http_
         zr_page_error(resp, 503, req->lang, "store_unavailable", ref);
         goto end;
     }
-    zr_relay_cookie_name(cookie_prefix, key, cookie_name);
-    zr_http_set_cookie(resp, cookie_name, secret, cfg->oidc.session_lifetime_s, secure_cookies(cfg), 0);
+    zr_relay_cookie_name(cfg, cookie_prefix, key, cookie_name);
+    zr_http_set_cookie(resp, cookie_name, secret, cfg->oidc.session_lifetime_s, zr_relay_https(cfg), 0);
     rc = 0;
 end:
     if (json)
@@ -74,19 +69,21 @@ end:
     return rc;
 }
 
-/* Takes the pending login out (single use) and checks the browser binding.
- * Returns the JSON object (caller decrefs), or NULL with resp holding a page. */
+/* Checks the browser binding, then takes the pending login out (single
+ * use). The check comes first: the key (Dezi's state) travels in URLs, and
+ * whoever saw one must not be able to end that person's login; a refused
+ * request leaves the pending login as it was. Returns the JSON object
+ * (caller decrefs), or NULL with resp holding a page. */
 static json_t *pending_take(zr_relay_t *relay, const zr_config_t *cfg, const zr_http_request_t *req,
                             zr_http_response_t *resp, const char *ns, const char *cookie_prefix, const char *key,
                             zr_oidc_authz_t *authz, const char *ref)
 {
-    char *json = NULL, *hash = NULL, *authz_json = NULL, cookie_name[32], mask[16];
-    size_t len = 0;
-    const char *cookie, *want;
+    char *json = NULL, *taken = NULL, *authz_json = NULL, cookie_name[ZR_RELAY_COOKIE_NAME_MAX], mask[16];
+    size_t len = 0, taken_len = 0;
     json_t *o = NULL;
     zr_store_status_t st;
 
-    st = zr_store_take(relay->store, ns, key, &json, &len);
+    st = zr_store_get(relay->store, ns, key, &json, &len);
     if (st == ZR_STORE_NOT_FOUND) {
         zr_log_warn("login", "no pending %s for key=%s (expired or used) ref=%s", ns, zr_log_mask(key, mask), ref);
         zr_page_error(resp, 400, req->lang, "session_expired", ref);
@@ -104,17 +101,28 @@ static json_t *pending_take(zr_relay_t *relay, const zr_config_t *cfg, const zr_
         zr_page_error(resp, 500, req->lang, "internal_error", ref);
         goto fail;
     }
-    zr_relay_cookie_name(cookie_prefix, key, cookie_name);
-    zr_http_set_cookie(resp, cookie_name, "", 0, secure_cookies(cfg), 0);
-    cookie = zr_kv_get(&req->cookies, cookie_name);
-    hash = cookie ? zr_relay_sha256_hex(cookie) : NULL;
-    want = json_string_value(json_object_get(o, "browser"));
-    if (!hash || !want || !zr_secure_equal(hash, strlen(hash), want, strlen(want))) {
+    zr_relay_cookie_name(cfg, cookie_prefix, key, cookie_name);
+    if (!zr_relay_browser_matches(req, cookie_name, json_string_value(json_object_get(o, "browser")))) {
         zr_log_warn("login", "%s key=%s came back in another browser (binding cookie %s) ref=%s", ns,
-                    zr_log_mask(key, mask), cookie ? "differs" : "missing", ref);
+                    zr_log_mask(key, mask), zr_kv_get(&req->cookies, cookie_name) ? "differs" : "missing", ref);
         zr_page_error(resp, 400, req->lang, "browser_mismatch", ref);
         goto fail;
     }
+    /* GETDEL: of two requests from that browser exactly one goes on. The
+     * value is the one just read (written once, under a fresh key). */
+    st = zr_store_take(relay->store, ns, key, &taken, &taken_len);
+    if (st == ZR_STORE_NOT_FOUND) {
+        zr_log_warn("login", "%s key=%s already being finished by another request ref=%s", ns,
+                    zr_log_mask(key, mask), ref);
+        zr_page_error(resp, 400, req->lang, "session_expired", ref);
+        goto fail;
+    }
+    if (st != ZR_STORE_OK) {
+        zr_log_error("login", "store %s ref=%s", zr_store_status_name(st), ref);
+        zr_page_error(resp, 503, req->lang, "store_unavailable", ref);
+        goto fail;
+    }
+    zr_http_set_cookie(resp, cookie_name, "", 0, zr_relay_https(cfg), 0);
     goto end;
 fail:
     zr_oidc_authz_clear(authz);
@@ -124,7 +132,9 @@ end:
     if (json)
         OPENSSL_cleanse(json, len);
     free(json);
-    free(hash);
+    if (taken)
+        OPENSSL_cleanse(taken, taken_len);
+    free(taken);
     free(authz_json);
     return o;
 }

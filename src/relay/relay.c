@@ -112,19 +112,33 @@ char *zr_relay_sha256_hex(const char *s)
     return zr_hex_encode(md, sizeof(md));
 }
 
+int zr_relay_https(const zr_config_t *cfg)
+{
+    return strncmp(cfg->public_base_url, "https://", 8) == 0;
+}
+
 /* The cookie that binds a login to the browser that started it. Its name
  * carries a short hash of the RelayState so parallel logins in one browser
- * (two tabs) do not overwrite each other. */
-void zr_relay_cookie_name(const char *prefix, const char *key, char out[32])
+ * (two tabs) do not overwrite each other. On https the name has the __Host-
+ * prefix (RFC 6265bis §4.1.3.2): a browser keeps such a cookie only when it
+ * is Secure, for Path=/ and without Domain, so no other host under the same
+ * domain can plant or shadow it. Setting and reading both use this name. */
+void zr_relay_cookie_name(const zr_config_t *cfg, const char *prefix, const char *key,
+                          char out[ZR_RELAY_COOKIE_NAME_MAX])
 {
     char *h = zr_relay_sha256_hex(key);
-    snprintf(out, 32, "%s%.12s", prefix, h ? h : "x");
+    snprintf(out, ZR_RELAY_COOKIE_NAME_MAX, "%s%s%.12s", zr_relay_https(cfg) ? "__Host-" : "", prefix,
+             h ? h : "x");
     free(h);
 }
 
-static void login_cookie_name(const char *relay_state, char out[32])
+int zr_relay_browser_matches(const zr_http_request_t *req, const char *cookie_name, const char *want_hash)
 {
-    zr_relay_cookie_name(LOGIN_COOKIE_PREFIX, relay_state, out);
+    const char *cookie = zr_kv_get(&req->cookies, cookie_name);
+    char *hash = cookie ? zr_relay_sha256_hex(cookie) : NULL;
+    int ok = hash && want_hash && zr_secure_equal(hash, strlen(hash), want_hash, strlen(want_hash));
+    free(hash);
+    return ok;
 }
 
 /* A support reference for a page or a description: random, short, logged
@@ -149,7 +163,7 @@ static int handle_authorize(void *ctx, const zr_http_request_t *req, zr_http_res
     zr_saml_idp_t *idp = NULL;
     zr_kvlist_t fields = {0};
     char *relay_state = NULL, *browser_secret = NULL, *pending_json = NULL;
-    char err[512] = "", ref[16], cookie_name[32], mask[16];
+    char err[512] = "", ref[16], cookie_name[ZR_RELAY_COOKIE_NAME_MAX], mask[16];
     const zr_tenant_t *tenant;
     const zr_tenant_service_t *service;
     zr_store_status_t st;
@@ -211,9 +225,8 @@ static int handle_authorize(void *ctx, const zr_http_request_t *req, zr_http_res
         zr_page_error(resp, 503, req->lang, "store_unavailable", ref);
         goto end;
     }
-    login_cookie_name(relay_state, cookie_name);
-    zr_http_set_cookie(resp, cookie_name, browser_secret, cfg->oidc.session_lifetime_s,
-                       strncmp(cfg->public_base_url, "https://", 8) == 0, 0);
+    zr_relay_cookie_name(cfg, LOGIN_COOKIE_PREFIX, relay_state, cookie_name);
+    zr_http_set_cookie(resp, cookie_name, browser_secret, cfg->oidc.session_lifetime_s, zr_relay_https(cfg), 0);
     zr_kv_add(&fields, "SAMLRequest", authn.saml_request_b64);
     zr_kv_add(&fields, "RelayState", relay_state);
     zr_page_autopost(resp, req->lang, idp->sso_url, &fields);
@@ -278,15 +291,15 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
     const zr_kvlist_t *params = strcmp(req->method, "POST") == 0 ? &req->form : &req->query;
     const char *samlart = zr_kv_get(params, "SAMLart");
     const char *relay_state = zr_kv_get(params, "RelayState");
-    const char *cookie, *error, *description;
+    const char *error, *description;
     pending_login_t pending = {0};
     zr_subject_t subject = {0};
     zr_saml_session_t saml_session = {0};
     zr_relay_logout_session_t logout_session;
     zr_saml_idp_t *idp = NULL;
-    char *pending_json = NULL, *browser_hash = NULL, *resolve_id = NULL, *soap = NULL;
-    size_t pending_len = 0, soap_len = 0;
-    char err[512] = "", ref[16], cookie_name[32], mask[16], subject_mask[16];
+    char *pending_json = NULL, *taken_json = NULL, *resolve_id = NULL, *soap = NULL;
+    size_t pending_len = 0, taken_len = 0, soap_len = 0;
+    char err[512] = "", ref[16], cookie_name[ZR_RELAY_COOKIE_NAME_MAX], mask[16], subject_mask[16];
     zr_saml_status_t status;
     zr_store_status_t st;
     zr_trace_t trace;
@@ -300,8 +313,8 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
         goto end;
     }
     zr_diag_acs_begin(relay->store, cfg, relay_state, samlart);
-    /* Single use: the pending login is taken out, whatever happens next. */
-    st = zr_store_take(relay->store, LOGIN_NS, relay_state, &pending_json, &pending_len);
+    /* The pending login, read but not yet spent. */
+    st = zr_store_get(relay->store, LOGIN_NS, relay_state, &pending_json, &pending_len);
     if (st == ZR_STORE_NOT_FOUND) {
         zr_log_warn("acs", "no pending login for login=%s (expired or used) ref=%s",
                     zr_log_mask(relay_state, mask), ref);
@@ -318,17 +331,33 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
         zr_page_error(resp, 500, req->lang, "internal_error", ref);
         goto end;
     }
-    login_cookie_name(relay_state, cookie_name);
-    zr_http_set_cookie(resp, cookie_name, "", 0, strncmp(cfg->public_base_url, "https://", 8) == 0, 0);
-    cookie = zr_kv_get(&req->cookies, cookie_name);
-    browser_hash = cookie ? zr_relay_sha256_hex(cookie) : NULL;
-    if (!browser_hash || !zr_secure_equal(browser_hash, strlen(browser_hash), pending.browser_hash,
-                                          strlen(pending.browser_hash))) {
+    /* Only the browser that began the login may spend it. Checked before
+     * anything is taken: a RelayState travels in URLs, and whoever saw one
+     * must not be able to end that person's login by presenting it. */
+    zr_relay_cookie_name(cfg, LOGIN_COOKIE_PREFIX, relay_state, cookie_name);
+    if (!zr_relay_browser_matches(req, cookie_name, pending.browser_hash)) {
         zr_log_warn("acs", "login=%s came back in another browser (binding cookie %s) ref=%s",
-                    zr_log_mask(relay_state, mask), cookie ? "differs" : "missing", ref);
+                    zr_log_mask(relay_state, mask), zr_kv_get(&req->cookies, cookie_name) ? "differs" : "missing",
+                    ref);
         zr_page_error(resp, 400, req->lang, "browser_mismatch", ref);
         goto end;
     }
+    /* Single use: taken out now, whatever happens next. GETDEL is atomic, so
+     * of two requests from that browser exactly one goes on. The value is
+     * the one just read: /authorize writes it once, under a fresh RelayState. */
+    st = zr_store_take(relay->store, LOGIN_NS, relay_state, &taken_json, &taken_len);
+    if (st == ZR_STORE_NOT_FOUND) {
+        zr_log_warn("acs", "login=%s already being finished by another request ref=%s",
+                    zr_log_mask(relay_state, mask), ref);
+        zr_page_error(resp, 400, req->lang, "session_expired", ref);
+        goto end;
+    }
+    if (st != ZR_STORE_OK) {
+        zr_log_error("acs", "store %s ref=%s", zr_store_status_name(st), ref);
+        zr_page_error(resp, 503, req->lang, "store_unavailable", ref);
+        goto end;
+    }
+    zr_http_set_cookie(resp, cookie_name, "", 0, zr_relay_https(cfg), 0);
 
     /* The care provider as it was when the login began: the current
      * configuration, or a retired one kept since a reload. Failing that (it
@@ -405,7 +434,9 @@ end:
     if (pending_json)
         OPENSSL_cleanse(pending_json, pending_len);
     free(pending_json);
-    free(browser_hash);
+    if (taken_json)
+        OPENSSL_cleanse(taken_json, taken_len);
+    free(taken_json);
     free(resolve_id);
     if (soap)
         OPENSSL_cleanse(soap, soap_len);
@@ -602,6 +633,7 @@ int zr_relay_serve(const zr_config_t *cfg)
         .route_count = n,
         .ctx = &relay,
         .component = "relay",
+        .hsts = zr_relay_https(cfg),
     };
     server = zr_http_server_start(&hc, err, sizeof(err));
     if (!server) {

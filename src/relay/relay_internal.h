@@ -84,8 +84,16 @@ void zr_relay_idp_put(zr_relay_t *relay, zr_saml_idp_t *idp);
 
 /* Shared helpers of the login handlers (relay.c). */
 char *zr_relay_sha256_hex(const char *s);
-/* A browser-binding cookie name: prefix + 12 hex of SHA-256(key). */
-void zr_relay_cookie_name(const char *prefix, const char *key, char out[32]);
+/* 1 when public_base_url is https: Secure cookies with the __Host- prefix, HSTS. */
+int zr_relay_https(const zr_config_t *cfg);
+/* A browser-binding cookie name: ["__Host-" on https] prefix + 12 hex of
+ * SHA-256(key); the same name for setting and reading. */
+#define ZR_RELAY_COOKIE_NAME_MAX 48
+void zr_relay_cookie_name(const zr_config_t *cfg, const char *prefix, const char *key,
+                          char out[ZR_RELAY_COOKIE_NAME_MAX]);
+/* 1 when the request carries cookie_name and the SHA-256 of its value is
+ * want_hash (compared in constant time). */
+int zr_relay_browser_matches(const zr_http_request_t *req, const char *cookie_name, const char *want_hash);
 void zr_relay_reference(char out[16]);
 
 /* ---- professionals (professional.c, issue 4) ---- */

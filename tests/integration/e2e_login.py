@@ -11,7 +11,7 @@ Prints one JSON object with what happened, for the shell tests to assert on.
 Usage: e2e_login.py --issuer URL --client-id ID (--client-secret S | --private-key PEM --kid KID)
                     --redirect-uri URI --identity LABEL-SUBSTRING [--acr-values URI]
                     [--care-provider ID] [--tvs-field NAME=VALUE] [--save-artifact FILE]
-                    [--use-artifact-from FILE] ...
+                    [--use-artifact-from FILE] [--intruder-first] ...
 """
 import argparse
 import html.parser
@@ -94,6 +94,35 @@ def submit(browser, base_url, form, button=None, overrides=None):
     return browser.get(url, params=data, allow_redirects=False, timeout=20)
 
 
+def intrude(browser, url):
+    """Someone who learnt the URL back to the relay (the RelayState or Dezi
+    state is in it) presents it before the person's browser does: once
+    without the browser-binding cookie (Dutch), once with a forged value
+    under the same cookie name (English). Returns what each got."""
+    names = [c.name for c in browser.cookies if c.name.removeprefix("__Host-").startswith(("zr_login_", "zr_dezi_"))]
+    tries = []
+    for lang, jar in (("nl", {}), ("en", {n: "forged-" + secrets.token_urlsafe(16) for n in names})):
+        r = requests.get(url, cookies=jar, headers={"Accept-Language": lang}, allow_redirects=False, timeout=30)
+        tries.append({"lang": lang, "forged_cookies": len(jar), "status": r.status_code,
+                      "location": r.headers.get("Location"), "set_cookie": r.headers.get("Set-Cookie"),
+                      "body": r.text})
+    return tries
+
+
+def race(browser, url, n, out):
+    """The browser's request back to the relay, sent n times at once with its
+    cookies (a double click, a retrying proxy): exactly one may go on. Their
+    statuses go to out["race"]; returns the one that went on (or the first)."""
+    from concurrent.futures import ThreadPoolExecutor
+    jar = browser.cookies.get_dict()
+    with ThreadPoolExecutor(n) as ex:
+        answers = list(ex.map(lambda _: requests.get(url, cookies=jar, allow_redirects=False, timeout=30), range(n)))
+    out["race"] = sorted(a.status_code for a in answers)
+    out["race_expired_pages"] = sum("Uw inlogsessie is verlopen" in a.text for a in answers)
+    winners = [a for a in answers if a.status_code in (301, 302, 303)]
+    return winners[0] if winners else answers[0]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--issuer", required=True)
@@ -118,6 +147,11 @@ def main():
                     help="NAME=VALUE: set a field of the mock TVS login form (e.g. bsn_key)")
     ap.add_argument("--save-artifact", help="stop before the relay's ACS; write the artifact to FILE")
     ap.add_argument("--use-artifact-from", help="present the artifact saved in FILE instead of this login's own")
+    ap.add_argument("--race", type=int, default=0,
+                    help="send the browser's request to the relay's ACS / Dezi callback N times at once")
+    ap.add_argument("--intruder-first", action="store_true",
+                    help="before the browser reaches the relay's ACS / Dezi callback, send the same URL without "
+                         "the browser's cookie and with a forged one (result in 'intruders')")
     args = ap.parse_args()
     out = {"steps": []}
     t0 = time.monotonic()
@@ -224,10 +258,15 @@ def main():
             u = urllib.parse.urlparse(loc)
             q0 = [(k, other if k == "SAMLart" else v) for k, v in urllib.parse.parse_qsl(u.query)]
             loc = urllib.parse.urlunparse(u._replace(query=urllib.parse.urlencode(q0)))
+        if args.intruder_first and hops == 0:
+            out["intruders"] = intrude(browser, loc)
         if args.before_acs and hops == 0:
             import subprocess
             subprocess.run(args.before_acs, shell=True, check=True)
-        r = browser.get(loc, allow_redirects=False, timeout=30)
+        if args.race and hops == 0:
+            r = race(browser, loc, args.race, out)
+        else:
+            r = browser.get(loc, allow_redirects=False, timeout=30)
         out["steps"].append(["follow", r.status_code])
         hops += 1
     if r.status_code not in (301, 302, 303):

@@ -19,6 +19,30 @@ zr_check "plain login: userinfo 200" "$(zr_json "$out" 'd.get("userinfo_status")
 zr_check "plain login: userinfo sub = id token sub" "$(zr_json "$out" 'd["userinfo"]["sub"] == d["claims"]["sub"]')" "True"
 zr_check "plain login: RelayState <= 80 bytes" "$(zr_json "$out" 'd["relay_state_len"] <= 80')" "True"
 
+# 1b. Someone who learnt the URL back to the ACS (the RelayState is in it)
+#     presents it first, without the browser's cookie and with a forged one:
+#     refused with the page, and the person's own login still completes.
+out=$(zr_login "DigiD Substantieel" --intruder-first --secrets-out "$SECRETS" || true)
+zr_check "intruder without the cookie: 400" "$(zr_json "$out" 'd["intruders"][0]["status"]')" "400"
+zr_check "intruder without the cookie: Dutch page says another browser" \
+  "$(zr_json "$out" '"Andere browser" in d["intruders"][0]["body"]')" "True"
+zr_check "intruder with a forged cookie of the same name: 400" \
+  "$(zr_json "$out" 'd["intruders"][1]["forged_cookies"] >= 1 and d["intruders"][1]["status"]')" "400"
+zr_check "intruder with a forged cookie: English page says another browser" \
+  "$(zr_json "$out" '"Different browser" in d["intruders"][1]["body"]')" "True"
+zr_check "intruders get no cookie back" "$(zr_json "$out" '[t["set_cookie"] for t in d["intruders"]]')" "[null, null]"
+zr_check "the person's login still completes after the intruders" "$(zr_json "$out" 'd["claims"].get("bsn")')" "999990019"
+zr_check "both refusals logged (missing, differs)" \
+  "$(grep -c 'came back in another browser (binding cookie missing)' "$ZR_TMP/relay.log") $(grep -c 'came back in another browser (binding cookie differs)' "$ZR_TMP/relay.log")" "1 1"
+
+# 1c. The browser's own request to the ACS, five times at once (the pending
+#     login is read, checked, then taken with GETDEL): one goes on to the
+#     portal, the others get the expired-session page.
+out=$(zr_login "DigiD Substantieel" --race 5 --secrets-out "$SECRETS" || true)
+zr_check "racing ACS requests: exactly one goes on" "$(zr_json "$out" 'd["race"]')" "[302, 400, 400, 400, 400]"
+zr_check "racing ACS requests: the others see the expired-session page" "$(zr_json "$out" 'd["race_expired_pages"]')" "4"
+zr_check "racing ACS requests: the one that went on logs in" "$(zr_json "$out" 'd["claims"].get("bsn")')" "999990019"
+
 # 2. Higher LoA requested through acr_values.
 out=$(zr_login "DigiD Hoog" --acr-values http://eidas.europa.eu/LoA/high --secrets-out "$SECRETS")
 zr_check "acr_values high: acr high" "$(zr_json "$out" 'd["claims"]["acr"]')" "http://eidas.europa.eu/LoA/high"

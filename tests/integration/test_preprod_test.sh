@@ -131,6 +131,8 @@ T() { $PY "$ZR_TMP/tester.py" "$ZR_SOURCE_DIR/tests/integration" "$PP_BASE" "$@"
 
 start_pp
 idx=$(curl -s "$PP_BASE/")
+zr_check "preprod-test on http: no HSTS" \
+  "$(curl -s -D - -o /dev/null "$PP_BASE/" | grep -ci '^strict-transport-security')" "0"
 zr_check "index lists login-substantial" "$(grep -c 'id="scenario-login-substantial"' <<<"$idx")" "1"
 zr_check "index lists every scenario" "$(grep -o 'id="status-[a-z-]*"' <<<"$idx" | wc -l)" "9"
 
@@ -261,6 +263,22 @@ done
 grep -q "$SECRET" "$STATE" "$R" "$ZR_TMP/relay.log" "$ZR_TMP/preprod.log" && { echo "client secret leaked" >&2; leaks=$((leaks+1)); }
 zr_check "no unmasked BSN, full trace id or secret in exports, report, state, Redis dump, logs" "$leaks" "0"
 zr_check "the exports did hold masked BSNs (test is meaningful)" "$(grep -c '\*\*\*\*\*\*056' "$ZR_TMP/trace.json")" "1"
+
+# 9b. HSTS: the test client behind a TLS proxy (an https public_base_url)
+#     sends Strict-Transport-Security on its pages, the server's own 404
+#     included (on plain http, PP_BASE, none: checked at the index above).
+PP2_PORT=$(zr_free_port)
+sed -e "s#^  public_base_url: $PP_BASE\$#  public_base_url: https://localhost:$PP2_PORT#" \
+    -e "s#^  listen: 127.0.0.1:$PP_PORT\$#  listen: 127.0.0.1:$PP2_PORT#" \
+    -e "s#^      - $PP_BASE/callback\$#      - $PP_BASE/callback\n      - https://localhost:$PP2_PORT/callback#" \
+    -e "s#^  state_file: .*#  state_file: $ZR_TMP/preprod-https-state.json#" \
+    "$ZR_CONFIG" > "$ZR_TMP/preprod-https.yaml"
+"$ZR_BIN" preprod-test "$ZR_TMP/preprod-https.yaml" --report "$REPORT" >>"$ZR_TMP/preprod-https.log" 2>&1 &
+ZR_PIDS+=("$!")
+zr_wait_port "$PP2_PORT"
+hsts_of() { curl -s -D - -o /dev/null "$1" | tr -d '\r' | awk 'NR==1 {s=$2} tolower($1)=="strict-transport-security:" {v=$2} END {print s, v}'; }
+zr_check "preprod-test behind https: HSTS on its index page" "$(hsts_of "http://127.0.0.1:$PP2_PORT/")" "200 max-age=31536000"
+zr_check "preprod-test behind https: HSTS on its 404" "$(hsts_of "http://127.0.0.1:$PP2_PORT/nowhere")" "404 max-age=31536000"
 
 # 10. Production refuses both sections, each with one line naming the key.
 sed -e 's/environment: development/environment: production/' "$ZR_CONFIG" > "$ZR_TMP/prod.yaml"

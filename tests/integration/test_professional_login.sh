@@ -78,6 +78,19 @@ zr_check "patient login carries the portal's trace into the TVS resolution log" 
 out=$(login demo-portal "(01.015)" --login-method professional)
 zr_check "login_method=professional: no chooser" "$(zr_json "$out" 'd.get("chooser", False)')" "False"
 zr_check "login_method=professional: logged in" "$(zr_json "$out" 'd["claims"].get("rol_code")')" "01.015"
+# Someone who learnt the callback URL (Dezi's state is in it) presents it
+# first, without the browser's cookie and with a forged one: refused with the
+# page, and the professional's own login still completes.
+out=$(login demo-portal "(01.015)" --login-method professional --intruder-first || true)
+zr_check "Dezi callback, intruder without the cookie: 400, Dutch page" \
+  "$(zr_json "$out" '(d["intruders"][0]["status"], "Andere browser" in d["intruders"][0]["body"])')" "(400, True)"
+zr_check "Dezi callback, intruder with a forged cookie: 400, English page" \
+  "$(zr_json "$out" '(d["intruders"][1]["forged_cookies"] >= 1, d["intruders"][1]["status"], "Different browser" in d["intruders"][1]["body"])')" \
+  "(True, 400, True)"
+zr_check "Dezi callback: the professional's login still completes after the intruders" \
+  "$(zr_json "$out" 'd["claims"].get("rol_code")')" "01.015"
+zr_check "Dezi callback: both refusals logged (missing, differs)" \
+  "$(grep -c 'dezi-login key=.* came back in another browser (binding cookie missing)' "$ZR_TMP/relay.log") $(grep -c 'dezi-login key=.* came back in another browser (binding cookie differs)' "$ZR_TMP/relay.log")" "1 1"
 out=$(login pdp-portal "DigiD Substantieel" --login-method patient || true)
 zr_check "a method the client does not allow: invalid_request" "$(zr_json "$out" 'd.get("oauth_error")')" "invalid_request"
 

@@ -95,7 +95,15 @@ static void test_response_helpers(void **state)
     assert_int_equal(zr_http_set_cookie(&r, "a=b", "x", 1, 1, 0), -1);
     /* SameSite=None needs Secure */
     assert_int_equal(zr_http_set_cookie(&r, "a", "x", 1, 0, 1), -1);
+    /* so do the prefixed names (RFC 6265bis §4.1.3): a browser would drop
+     * them and the login would fail later, far from the cause */
+    assert_int_equal(zr_http_set_cookie(&r, "__Host-zr_b", "x", 1, 0, 0), -1);
+    assert_int_equal(zr_http_set_cookie(&r, "__Secure-zr_b", "x", 1, 0, 0), -1);
     assert_int_equal(r.headers.count, 3);
+    /* __Host-: Secure, Path=/ and no Domain (§4.1.3.2) */
+    assert_int_equal(zr_http_set_cookie(&r, "__Host-zr_b", "x", 60, 1, 0), 0);
+    assert_string_equal(r.headers.items[3].value, "__Host-zr_b=x; Path=/; HttpOnly; SameSite=Lax; Secure; Max-Age=60");
+    assert_int_equal(r.headers.count, 4);
     zr_http_response_free(&r);
 }
 

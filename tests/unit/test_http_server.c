@@ -89,10 +89,11 @@ static const zr_http_route_t routes[] = {
     {"GET", "/autopost", handle_autopost},
 };
 
-static zr_http_server_t *start(size_t max_body)
+static zr_http_server_t *start_hsts(size_t max_body, int hsts)
 {
     char err[256] = "";
     zr_http_server_config_t cfg = {
+        .hsts = hsts,
         .listen = "127.0.0.1:0",
         .max_body_bytes = max_body,
         .threads = 2,
@@ -108,6 +109,8 @@ static zr_http_server_t *start(size_t max_body)
     assert_true(zr_http_server_port(s) > 0);
     return s;
 }
+
+static zr_http_server_t *start(size_t max_body) { return start_hsts(max_body, 0); }
 
 /* ---- a tiny raw HTTP client ---- */
 
@@ -447,6 +450,42 @@ static void test_security_headers(void **state)
     zr_http_server_stop(s);
 }
 
+/* HSTS (RFC 6797) on every kind of answer when the public URL is https:
+ * handler pages, JSON, redirects, and the server's own 400/404/405/413/500
+ * pages; never on a plain-http (development) server. */
+static void test_hsts(void **state)
+{
+    static const struct {
+        const char *method, *target, *body;
+        int status;
+    } cases[] = {
+        {"GET", "/echo", NULL, 200},           {"GET", "/json", NULL, 200},
+        {"GET", "/redirect", NULL, 302},       {"GET", "/autopost", NULL, 200},
+        {"GET", "/nowhere", NULL, 404},        {"GET", "/only-post", NULL, 405},
+        {"GET", "/fail", NULL, 500},           {"GET", "/echo?a=%2", NULL, 400},
+        {"POST", "/echo", "0123456789012345678901234567890123456789012345678901234567890123456789", 413},
+    };
+    for (int hsts = 0; hsts <= 1; hsts++) {
+        zr_http_server_t *s = start_hsts(64, hsts);
+        int port = zr_http_server_port(s);
+        reply_t r;
+        char h[128];
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            request(port, cases[i].method, cases[i].target, NULL, cases[i].body, &r);
+            assert_int_equal(r.status, cases[i].status);
+            if (hsts) {
+                assert_non_null(header(&r, "Strict-Transport-Security", h, sizeof(h)));
+                assert_string_equal(h, "max-age=31536000");
+                assert_int_equal(count_header(&r, "Strict-Transport-Security"), 1);
+            } else {
+                assert_int_equal(count_header(&r, "Strict-Transport-Security"), 0);
+            }
+            reply_free(&r);
+        }
+        zr_http_server_stop(s);
+    }
+}
+
 static void test_lang_and_traceparent(void **state)
 {
     zr_http_server_t *s = start(0);
@@ -611,6 +650,7 @@ int main(void)
         cmocka_unit_test(test_form_and_cookies),
         cmocka_unit_test(test_body_too_large),
         cmocka_unit_test(test_security_headers),
+        cmocka_unit_test(test_hsts),
         cmocka_unit_test(test_lang_and_traceparent),
         cmocka_unit_test(test_access_log),
         cmocka_unit_test(test_garbage_requests),

@@ -530,8 +530,9 @@ static void test_json_content_type_refused(void **state)
     char err[ERRLEN] = "";
     const char *body = "{\"dezi_nummer\":\"123456789\"}";
     (void)state;
-    assert_int_equal(zr_dezi_userinfo_validate(FX->d, body, strlen(body), "application/json", SUB, &p, err, sizeof(err)),
-                     ZR_DEZI_INVALID);
+    assert_int_equal(
+        zr_dezi_userinfo_validate(FX->d, body, strlen(body), "application/json", SUB, &p, err, sizeof(err)),
+        ZR_DEZI_INVALID);
     assert_non_null(strstr(err, "content type"));
     assert_null(strstr(err, "123456789"));
 }

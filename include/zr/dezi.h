@@ -49,7 +49,9 @@ const char *zr_dezi_status_name(zr_dezi_status_t st);
  * refetch, so key rotation needs no restart; the list before its
  * ververs_tijdstip). Nothing is fetched in zr_dezi_new. */
 typedef struct zr_dezi zr_dezi_t;
-zr_dezi_t *zr_dezi_new(const zr_dezi_config_t *cfg, char *err, size_t errlen);
+/* env: outside development every URL must be https; production refuses
+ * userinfo that is not encrypted. */
+zr_dezi_t *zr_dezi_new(const zr_dezi_config_t *cfg, zr_environment_t env, char *err, size_t errlen);
 void zr_dezi_free(zr_dezi_t *d);
 
 /* W3C trace context for the Dezi calls this thread makes next (a
@@ -79,13 +81,16 @@ zr_dezi_status_t zr_dezi_finish(zr_dezi_t *d, const char *code, const char *redi
                                 const char *nonce, zr_dezi_professional_t *out, char *err, size_t errlen);
 
 /* The userinfo answer (body + Content-Type): a JWE (RSA-OAEP, A256CBC-HS512)
- * decrypted with dezi.decryption_key, or a plain signed JWT; the envelope
- * signature (Dezi's keys), iss, aud (our client_id), exp; the verklaring
- * signed by a register key found by jku (allow-listed only) + kid; nbf/exp;
- * a known json_schema (2024 relations[] or v0.7 flat claims);
+ * decrypted with dezi.decryption_key, or outside production a plain signed
+ * JWT (with a warning); the envelope signed by Dezi's own keys (its JWKS,
+ * never a jku), iss, aud (our client_id), exp, and its sub equal to
+ * id_token_sub, the sub of this login's id_token (OIDC Core §5.3.2); the
+ * verklaring signed by a register key found by jku (allow-listed only) +
+ * kid; nbf/exp; a known json_schema (2024 relations[] or v0.7 flat claims);
  * verklaring_id equal to the envelope's; LoA. */
 zr_dezi_status_t zr_dezi_userinfo_validate(zr_dezi_t *d, const char *body, size_t len, const char *content_type,
-                                           zr_dezi_professional_t *out, char *err, size_t errlen);
+                                           const char *id_token_sub, zr_dezi_professional_t *out, char *err,
+                                           size_t errlen);
 
 /* Revocation: GET the verklaring's status URI (status_uri or
  * revocatie_controle_uri; "actief" passes), falling back to the signed
@@ -97,8 +102,8 @@ zr_dezi_status_t zr_dezi_revocation_check(zr_dezi_t *d, const zr_dezi_profession
  * the verklaring's status URI (status_uri or revocatie_controle_uri;
  * *status_uri NULL when it names none) for zr_dezi_revocation_check. */
 zr_dezi_status_t zr_dezi_userinfo_validate_ex(zr_dezi_t *d, const char *body, size_t len, const char *content_type,
-                                              zr_dezi_professional_t *out, char **status_uri, char *err,
-                                              size_t errlen);
+                                              const char *id_token_sub, zr_dezi_professional_t *out,
+                                              char **status_uri, char *err, size_t errlen);
 
 /* The verklaring shapes we read, selected by its json_schema (spec v0.7
  * §5.3 writes both URLs below; the 2024 shape carries relations[]). */

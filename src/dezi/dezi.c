@@ -21,23 +21,24 @@ const char *zr_dezi_status_name(zr_dezi_status_t st)
     return "unknown";
 }
 
-zr_dezi_t *zr_dezi_new(const zr_dezi_config_t *cfg, char *err, size_t errlen)
+zr_dezi_t *zr_dezi_new(const zr_dezi_config_t *cfg, zr_environment_t env, char *err, size_t errlen)
 {
     zr_dezi_t *d = NULL;
     json_t *jwk = NULL;
+    char why[128];
     int ok = 0;
 
     if (!cfg || !cfg->issuer || !cfg->client_id) {
         snprintf(err, errlen, "dezi: issuer and client_id are required");
         goto end;
     }
-    if (!zr_dezi_url_allowed(cfg->issuer)) {
-        snprintf(err, errlen, "dezi: issuer must be https (http only on loopback)");
+    if (zr_dezi_url_check(cfg->issuer, env, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "dezi: issuer %s", why);
         goto end;
     }
     for (size_t i = 0; i < cfg->jku_allow_count; i++)
-        if (!zr_dezi_url_allowed(cfg->jku_allow[i])) {
-            snprintf(err, errlen, "dezi: jku_allow entry %zu must be https (http only on loopback)", i + 1);
+        if (zr_dezi_url_check(cfg->jku_allow[i], env, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "dezi: jku_allow entry %zu %s", i + 1, why);
             goto end;
         }
     if (cfg->auth_method == ZR_CLIENT_AUTH_PRIVATE_KEY_JWT && !cfg->client_key) {
@@ -48,6 +49,7 @@ zr_dezi_t *zr_dezi_new(const zr_dezi_config_t *cfg, char *err, size_t errlen)
     if (!d)
         goto end;
     d->cfg = cfg;
+    d->env = env;
     pthread_mutex_init(&d->lock, NULL);
     pthread_mutex_init(&d->list_lock, NULL);
     d->fetch = zr_dezi_fetch_default;

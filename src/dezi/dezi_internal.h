@@ -67,6 +67,7 @@ struct zr_dezi {
     time_t list_exp;
     time_t list_nbf;
     /* read-only after zr_dezi_new */
+    zr_environment_t env;          /* http, unencrypted userinfo: development only */
     cjose_jwk_t *decrypt_jwk;
     int refetch_min_s;
     zr_dezi_fetch_fn fetch;
@@ -76,8 +77,12 @@ struct zr_dezi {
 /* fetch.c */
 int zr_dezi_http(const zr_dezi_t *d, const zr_dezi_request_t *req, zr_dezi_response_t *resp);
 void zr_dezi_response_free(zr_dezi_response_t *resp);
-/* https://, or http:// to a loopback host (the mock in development). */
-int zr_dezi_url_allowed(const char *url);
+/* Every URL the client fetches or takes from Dezi (issuer, jku_allow,
+ * discovery endpoints, status URI), judged by libcurl's own parser:
+ * https; http only to a loopback host and only in development (the mock);
+ * never a userinfo part (user:password@), a zone id or a fragment.
+ * 0 allowed; -1 with why (optional) saying what is wrong. */
+int zr_dezi_url_check(const char *url, zr_environment_t env, char *why, size_t whylen);
 int zr_dezi_fetch_default(void *ctx, const zr_dezi_t *d, const zr_dezi_request_t *req, zr_dezi_response_t *resp);
 
 /* jose.c */

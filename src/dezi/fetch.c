@@ -3,7 +3,9 @@
 #include "dezi_internal.h"
 #include "zr/util.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -31,39 +33,93 @@ void zr_dezi_response_free(zr_dezi_response_t *resp)
     memset(resp, 0, sizeof(*resp));
 }
 
-static int host_is_loopback(const char *host, size_t len)
+/* The names and addresses of this machine, as libcurl gives the host back
+ * (IPv4 shorthand already expanded, IPv6 in brackets and compressed).
+ * "localhost." is not among them: a trailing dot makes it a DNS name. */
+static int host_is_loopback(const char *host)
 {
-    return (len == 9 && !strncasecmp(host, "localhost", 9)) || (len == 9 && !strncmp(host, "127.0.0.1", 9)) ||
-           (len == 5 && !strncmp(host, "[::1]", 5));
+    struct in_addr a4;
+    struct in6_addr a6;
+    char v6[INET6_ADDRSTRLEN + 2];
+    size_t len = strlen(host);
+
+    if (!strcasecmp(host, "localhost"))
+        return 1;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (len > 2 && len < sizeof(v6) && host[0] == '[' && host[len - 1] == ']') {
+        memcpy(v6, host + 1, len - 2);
+        v6[len - 2] = '\0';
+        return inet_pton(AF_INET6, v6, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+    }
+    return 0;
 }
 
-int zr_dezi_url_allowed(const char *url)
+int zr_dezi_url_check(const char *url, zr_environment_t env, char *why, size_t whylen)
 {
-    const char *host, *end;
-    if (!url)
-        return 0;
-    if (!strncmp(url, "https://", 8))
-        return url[8] != '\0';
-    if (strncmp(url, "http://", 7) != 0)
-        return 0;
-    /* Plain HTTP only to this machine: the mock Dezi in development. */
-    host = url + 7;
-    end = host + strcspn(host, "/?#");
-    if (*host == '[') {
-        const char *rb = memchr(host, ']', (size_t)(end - host));
-        if (!rb)
-            return 0;
-        return host_is_loopback(host, (size_t)(rb - host + 1));
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *user = NULL, *password = NULL, *options = NULL, *zone = NULL,
+         *fragment = NULL;
+    const char *reason = NULL;
+
+    if (!u) {
+        reason = "out of memory";
+        goto end;
     }
-    {
-        const char *colon = memchr(host, ':', (size_t)(end - host));
-        return host_is_loopback(host, (size_t)((colon ? colon : end) - host));
+    /* libcurl's own parser: the host judged here is the host it connects
+     * to, so "http://localhost:80@evil.example/" is evil.example. */
+    if (!url || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host) {
+        reason = "not an absolute URL";
+        goto end;
     }
+    /* Credentials in a URL end up in logs and Referers, and "user@" is the
+     * classic way to make one host read as another: never. */
+    if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+        curl_url_get(u, CURLUPART_PASSWORD, &password, 0) == CURLUE_OK ||
+        curl_url_get(u, CURLUPART_OPTIONS, &options, 0) == CURLUE_OK) {
+        reason = "has a userinfo part (user:password@)";
+        goto end;
+    }
+    if (curl_url_get(u, CURLUPART_ZONEID, &zone, 0) == CURLUE_OK) {
+        reason = "has an IPv6 zone id";
+        goto end;
+    }
+    /* RFC 6749 §3.1, §3.2: endpoint URIs carry no fragment. */
+    if (curl_url_get(u, CURLUPART_FRAGMENT, &fragment, 0) == CURLUE_OK) {
+        reason = "has a fragment";
+        goto end;
+    }
+    if (!strcmp(scheme, "https"))
+        goto end;
+    if (strcmp(scheme, "http") != 0) {
+        reason = "is not https";
+        goto end;
+    }
+    /* Plain HTTP only to this machine, and only in development: the mock. */
+    if (env != ZR_ENV_DEVELOPMENT)
+        reason = "is http: https is required outside development";
+    else if (!host_is_loopback(host))
+        reason = "is http to another machine: http only to localhost in development";
+end:
+    if (reason && why && whylen)
+        snprintf(why, whylen, "%s", reason);
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(user);
+    curl_free(password);
+    curl_free(options);
+    curl_free(zone);
+    curl_free(fragment);
+    curl_url_cleanup(u);
+    return reason ? -1 : 0;
 }
 
 int zr_dezi_fetch_default(void *ctx, const zr_dezi_t *d, const zr_dezi_request_t *req, zr_dezi_response_t *resp)
 {
     CURL *c = NULL;
+    CURLU *u = NULL;
     struct curl_slist *hdrs = NULL;
     zr_capped_buf_t sink = {.max = ZR_DEZI_MAX_RESPONSE};
     char line[4096];
@@ -77,8 +133,11 @@ int zr_dezi_fetch_default(void *ctx, const zr_dezi_t *d, const zr_dezi_request_t
     c = curl_easy_init();
     if (!c)
         goto end;
-    curl_easy_setopt(c, CURLOPT_URL, req->url);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
+    /* The URL as zr_dezi_url_check judged it, parsed by the same code. */
+    if (!(u = curl_url()) || curl_url_set(u, CURLUPART_URL, req->url, 0) != CURLUE_OK)
+        goto end;
+    curl_easy_setopt(c, CURLOPT_CURLU, u);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, d->env == ZR_ENV_DEVELOPMENT ? "https,http" : "https");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
@@ -128,6 +187,7 @@ end:
     curl_slist_free_all(hdrs);
     if (c)
         curl_easy_cleanup(c);
+    curl_url_cleanup(u);
     zr_buf_free(&sink.buf);
     if (rc != 0)
         zr_dezi_response_free(resp);
@@ -137,7 +197,7 @@ end:
 int zr_dezi_http(const zr_dezi_t *d, const zr_dezi_request_t *req, zr_dezi_response_t *resp)
 {
     memset(resp, 0, sizeof(*resp));
-    if (!zr_dezi_url_allowed(req->url))
+    if (zr_dezi_url_check(req->url, d->env, NULL, 0) != 0)
         return -1;
     if (d->fetch(d->fetch_ctx, d, req, resp) != 0)
         return -1;

@@ -107,9 +107,10 @@ static char *client_assertion(zr_dezi_t *d, const char *token_endpoint)
 }
 
 /* id_token (spec §3.4, §4.2.4): RS256 by Dezi's key, iss, aud, exp, iat,
- * nonce, a subject. It holds no professional data. */
-static zr_dezi_status_t id_token_validate(zr_dezi_t *d, const char *id_token, const char *nonce, char *err,
-                                          size_t errlen)
+ * nonce, a subject. It holds no professional data; its sub (*sub, malloc'ed)
+ * is what the userinfo envelope must name (OIDC Core §5.3.2). */
+static zr_dezi_status_t id_token_validate(zr_dezi_t *d, const char *id_token, const char *nonce, char **sub,
+                                          char *err, size_t errlen)
 {
     json_t *hdr = zr_dezi_jose_header(id_token), *claims = NULL, *aud;
     cjose_jwk_t *key = NULL;
@@ -160,10 +161,12 @@ static zr_dezi_status_t id_token_validate(zr_dezi_t *d, const char *id_token, co
         snprintf(err, errlen, "id_token: nonce does not match");
         goto end;
     }
-    if (!json_string_value(json_object_get(claims, "sub"))) {
+    if (!json_string_value(json_object_get(claims, "sub")) || !*json_string_value(json_object_get(claims, "sub"))) {
         snprintf(err, errlen, "id_token: no sub");
         goto end;
     }
+    if (!(*sub = strdup(json_string_value(json_object_get(claims, "sub")))))
+        goto end;
     st = ZR_DEZI_OK;
 end:
     cjose_jwk_release(key);
@@ -182,6 +185,7 @@ zr_dezi_status_t zr_dezi_finish(zr_dezi_t *d, const char *code, const char *redi
     zr_buf_t form;
     json_t *tok = NULL;
     char *token_ep = NULL, *userinfo_ep = NULL, *assertion = NULL, *access = NULL, *status_uri = NULL;
+    char *sub = NULL;
     const char *id_token, *tt;
 
     memset(&p, 0, sizeof(p));
@@ -241,7 +245,7 @@ zr_dezi_status_t zr_dezi_finish(zr_dezi_t *d, const char *code, const char *redi
     access = strdup(json_string_value(json_object_get(tok, "access_token")));
     if (!access)
         goto end;
-    st = id_token_validate(d, id_token, nonce, err, errlen);
+    st = id_token_validate(d, id_token, nonce, &sub, err, errlen);
     if (st != ZR_DEZI_OK)
         goto end;
 
@@ -262,7 +266,7 @@ zr_dezi_status_t zr_dezi_finish(zr_dezi_t *d, const char *code, const char *redi
         snprintf(err, errlen, "dezi userinfo endpoint: HTTP %ld", resp.status);
         goto end;
     }
-    st = zr_dezi_userinfo_validate_ex(d, resp.body, resp.len, resp.content_type, &p, &status_uri, err, errlen);
+    st = zr_dezi_userinfo_validate_ex(d, resp.body, resp.len, resp.content_type, sub, &p, &status_uri, err, errlen);
     if (st != ZR_DEZI_OK)
         goto end;
     st = zr_dezi_revocation_check(d, &p, status_uri, err, errlen);
@@ -286,5 +290,6 @@ end:
     free(token_ep);
     free(userinfo_ep);
     free(status_uri);
+    free(sub);
     return st;
 }

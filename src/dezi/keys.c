@@ -25,14 +25,28 @@ static int fetch_json(zr_dezi_t *d, const char *url, json_t **out)
     return rc;
 }
 
-static int endpoint_take(json_t *doc, const char *name, char **dst)
+/* An endpoint from the discovery document, judged like every URL we fetch
+ * (zr_dezi_url_check). NULL with err naming the member and what is wrong. */
+static char *endpoint_take(const zr_dezi_t *d, json_t *doc, const char *name, char *err, size_t errlen)
 {
     const char *v = json_string_value(json_object_get(doc, name));
-    if (!v || !zr_dezi_url_allowed(v) || strlen(v) > 2048)
-        return -1;
+    char why[128];
+    if (!v || strlen(v) > 2048) {
+        snprintf(err, errlen, "dezi discovery: %s missing or longer than 2048", name);
+        return NULL;
+    }
+    if (zr_dezi_url_check(v, d->env, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "dezi discovery: %s %s", name, why);
+        return NULL;
+    }
+    return strdup(v);
+}
+
+static void replace(char **dst, char **src)
+{
     free(*dst);
-    *dst = strdup(v);
-    return *dst ? 0 : -1;
+    *dst = *src;
+    *src = NULL;
 }
 
 static int same_issuer(const char *a, const char *b)
@@ -47,7 +61,7 @@ static int same_issuer(const char *a, const char *b)
 
 int zr_dezi_discovery_load(zr_dezi_t *d, char *err, size_t errlen)
 {
-    char url[2048];
+    char url[2048], *authz = NULL, *token = NULL, *userinfo = NULL, *jwks = NULL;
     json_t *doc = NULL;
     const char *iss;
     int rc = -1;
@@ -78,13 +92,16 @@ int zr_dezi_discovery_load(zr_dezi_t *d, char *err, size_t errlen)
         snprintf(err, errlen, "dezi discovery: issuer differs from configured issuer");
         goto end;
     }
-    if (endpoint_take(doc, "authorization_endpoint", &d->authorization_endpoint) != 0 ||
-        endpoint_take(doc, "token_endpoint", &d->token_endpoint) != 0 ||
-        endpoint_take(doc, "userinfo_endpoint", &d->userinfo_endpoint) != 0 ||
-        endpoint_take(doc, "jwks_uri", &d->jwks_uri) != 0) {
-        snprintf(err, errlen, "dezi discovery: endpoint missing or not https");
+    /* All four or none: a document with one bad endpoint changes nothing. */
+    if (!(authz = endpoint_take(d, doc, "authorization_endpoint", err, errlen)) ||
+        !(token = endpoint_take(d, doc, "token_endpoint", err, errlen)) ||
+        !(userinfo = endpoint_take(d, doc, "userinfo_endpoint", err, errlen)) ||
+        !(jwks = endpoint_take(d, doc, "jwks_uri", err, errlen)))
         goto end;
-    }
+    replace(&d->authorization_endpoint, &authz);
+    replace(&d->token_endpoint, &token);
+    replace(&d->userinfo_endpoint, &userinfo);
+    replace(&d->jwks_uri, &jwks);
     if (!d->dezi_keys.url || strcmp(d->dezi_keys.url, d->jwks_uri) != 0) {
         free(d->dezi_keys.url);
         d->dezi_keys.url = strdup(d->jwks_uri);
@@ -97,6 +114,10 @@ int zr_dezi_discovery_load(zr_dezi_t *d, char *err, size_t errlen)
 end:
     pthread_mutex_unlock(&d->lock);
     json_decref(doc);
+    free(authz);
+    free(token);
+    free(userinfo);
+    free(jwks);
     return rc;
 }
 

@@ -1,6 +1,7 @@
 /* The userinfo answer, layer by layer (reference/dezi.md §Checks, spec
- * v0.7 §4.3, §5): decrypt the JWE, verify the envelope (Dezi's keys), then
- * the verklaring (register key by allow-listed jku + kid), its times, its
+ * v0.7 §4.3, §5): decrypt the JWE, verify the envelope (Dezi's own keys,
+ * never a jku) and that it is about this login's subject, then the
+ * verklaring (register key by allow-listed jku + kid), its times, its
  * json_schema, its verklaring_id against the envelope's, and the LoA. */
 #include "dezi_internal.h"
 #include "zr/log.h"
@@ -113,9 +114,15 @@ static int read_v1(json_t *v, zr_dezi_professional_t *p, char *err, size_t errle
     return 0;
 }
 
-/* Verifies a JWS whose key is named by header jku (allow-listed register
- * set) or, without jku, by kid in Dezi's own JWKS. */
-static zr_dezi_status_t verify_signed(zr_dezi_t *d, const char *what, const char *compact, int jku_required,
+/* Who may sign a layer: Dezi itself (its JWKS from discovery), or the
+ * register (a key set named by an allow-listed jku). */
+typedef enum { SIGNER_DEZI, SIGNER_REGISTER } signer_t;
+
+/* Verifies a JWS with the key its signer publishes: for SIGNER_DEZI the kid
+ * in Dezi's own JWKS, and a jku (or x5u) in the header is refused, so no
+ * other key set can vouch for it; for SIGNER_REGISTER the jku is required
+ * and must be allow-listed. */
+static zr_dezi_status_t verify_signed(zr_dezi_t *d, const char *what, const char *compact, signer_t signer,
                                       json_t **claims, char *err, size_t errlen)
 {
     json_t *hdr = zr_dezi_jose_header(compact);
@@ -137,15 +144,22 @@ static zr_dezi_status_t verify_signed(zr_dezi_t *d, const char *what, const char
         snprintf(err, errlen, "%s: algorithm not RS256", what);
         goto end;
     }
-    if (jku_required && !jku) {
+    /* Spec v0.7 §3.4: the userinfo answer is signed "met dezelfde sleutel
+     * als het id_token", i.e. a key in Dezi's jwks_uri. A key set named in
+     * the header could be the register's or anyone's. */
+    if (signer == SIGNER_DEZI && (json_object_get(hdr, "jku") || json_object_get(hdr, "x5u"))) {
+        snprintf(err, errlen, "%s: jku/x5u in the header refused (only Dezi's own keys sign it)", what);
+        goto end;
+    }
+    if (signer == SIGNER_REGISTER && !jku) {
         snprintf(err, errlen, "%s: no jku in header", what);
         goto end;
     }
-    if (jku && zr_dezi_jku_allowed(d, jku) < 0) {
+    if (signer == SIGNER_REGISTER && zr_dezi_jku_allowed(d, jku) < 0) {
         snprintf(err, errlen, "%s: jku not allow-listed", what);
         goto end;
     }
-    key = zr_dezi_key_find(d, jku, kid, &st, why, sizeof(why));
+    key = zr_dezi_key_find(d, signer == SIGNER_REGISTER ? jku : NULL, kid, &st, why, sizeof(why));
     if (!key) {
         snprintf(err, errlen, "%s: %s", what, why);
         goto end;
@@ -251,14 +265,15 @@ static int time_window_ok(json_t *claims, int need_nbf, time_t now, const char *
 }
 
 zr_dezi_status_t zr_dezi_userinfo_validate_ex(zr_dezi_t *d, const char *body, size_t len, const char *content_type,
-                                              zr_dezi_professional_t *out, char **status_uri, char *err,
-                                              size_t errlen)
+                                              const char *id_token_sub, zr_dezi_professional_t *out,
+                                              char **status_uri, char *err, size_t errlen)
 {
     zr_dezi_status_t st = ZR_DEZI_INVALID;
     zr_dezi_professional_t p;
     json_t *env = NULL, *ver = NULL;
     char *compact = NULL, *jws = NULL;
-    const char *verklaring, *env_vid, *ver_vid, *schema, *suri;
+    const char *verklaring, *env_vid, *ver_vid, *schema, *suri, *env_sub;
+    char why[128];
     zr_loa_t loa_authn, loa_dezi;
     time_t now = zr_time_now();
     int dots;
@@ -268,6 +283,10 @@ zr_dezi_status_t zr_dezi_userinfo_validate_ex(zr_dezi_t *d, const char *body, si
         *status_uri = NULL;
     if (err && errlen)
         err[0] = '\0';
+    if (!id_token_sub || !*id_token_sub) {
+        snprintf(err, errlen, "userinfo: no id_token sub to compare with");
+        goto end;
+    }
     if (!body || len == 0 || len > ZR_DEZI_MAX_RESPONSE) {
         snprintf(err, errlen, "userinfo: empty or too large");
         goto end;
@@ -290,9 +309,15 @@ zr_dezi_status_t zr_dezi_userinfo_validate_ex(zr_dezi_t *d, const char *body, si
         if (!jws)
             goto end;
     } else if (dots == 2) {
-        /* reference/dezi.md: acceptance has answered a plain signed JWT;
-         * its signature is checked all the same. */
-        zr_log_warn("dezi_userinfo_unencrypted", "userinfo answered a signed JWT without encryption");
+        /* Spec v0.7 §4.3.2: Dezi encrypts userinfo to our registered key.
+         * reference/dezi.md: acceptance has answered a plain signed JWT;
+         * tolerated outside production, its signature checked all the same. */
+        if (d->env == ZR_ENV_PRODUCTION) {
+            snprintf(err, errlen, "userinfo: not encrypted (a JWE to dezi.decryption_key is required in production)");
+            goto end;
+        }
+        zr_log_warn("dezi_userinfo_unencrypted",
+                    "userinfo answered a signed JWT without encryption (refused in production)");
         jws = strdup(compact);
         if (!jws)
             goto end;
@@ -302,7 +327,7 @@ zr_dezi_status_t zr_dezi_userinfo_validate_ex(zr_dezi_t *d, const char *body, si
     }
 
     /* Envelope: Dezi's own key, like the id_token (spec v0.7 §3.4). */
-    st = verify_signed(d, "envelope", jws, 0, &env, err, errlen);
+    st = verify_signed(d, "envelope", jws, SIGNER_DEZI, &env, err, errlen);
     if (st != ZR_DEZI_OK)
         goto end;
     st = ZR_DEZI_INVALID;
@@ -316,6 +341,17 @@ zr_dezi_status_t zr_dezi_userinfo_validate_ex(zr_dezi_t *d, const char *body, si
     }
     if (time_window_ok(env, 0, now, "envelope", NULL, err, errlen) != 0)
         goto end;
+    /* OIDC Core §5.3.2: userinfo about another subject than the id_token
+     * must not be used. Spec v0.7 §4.3.5 lists no sub in the envelope, so
+     * an envelope without one is bound to this login by the access token
+     * alone: let through, but said. */
+    env_sub = str_claim(env, "sub");
+    if (json_object_get(env, "sub") && (!env_sub || strcmp(env_sub, id_token_sub) != 0)) {
+        snprintf(err, errlen, "envelope: sub differs from the id_token's sub");
+        goto end;
+    }
+    if (!env_sub)
+        zr_log_warn("dezi_userinfo_no_sub", "userinfo envelope has no sub to compare with the id_token's");
     env_vid = str_claim(env, "verklaring_id");
     verklaring = str_claim(env, "verklaring");
     if (!env_vid || !verklaring) {
@@ -324,7 +360,7 @@ zr_dezi_status_t zr_dezi_userinfo_validate_ex(zr_dezi_t *d, const char *body, si
     }
 
     /* Verklaring: the register's seal, found by allow-listed jku (§5). */
-    st = verify_signed(d, "verklaring", verklaring, 1, &ver, err, errlen);
+    st = verify_signed(d, "verklaring", verklaring, SIGNER_REGISTER, &ver, err, errlen);
     if (st != ZR_DEZI_OK)
         goto end;
     st = ZR_DEZI_INVALID;
@@ -356,8 +392,8 @@ zr_dezi_status_t zr_dezi_userinfo_validate_ex(zr_dezi_t *d, const char *body, si
     suri = str_claim(ver, "status_uri");
     if (!suri)
         suri = str_claim(ver, "revocatie_controle_uri");
-    if (suri && !zr_dezi_url_allowed(suri)) {
-        snprintf(err, errlen, "verklaring: status URI not https");
+    if (suri && zr_dezi_url_check(suri, d->env, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "verklaring: status URI %s", why);
         goto end;
     }
 
@@ -388,7 +424,8 @@ end:
 }
 
 zr_dezi_status_t zr_dezi_userinfo_validate(zr_dezi_t *d, const char *body, size_t len, const char *content_type,
-                                           zr_dezi_professional_t *out, char *err, size_t errlen)
+                                           const char *id_token_sub, zr_dezi_professional_t *out, char *err,
+                                           size_t errlen)
 {
-    return zr_dezi_userinfo_validate_ex(d, body, len, content_type, out, NULL, err, errlen);
+    return zr_dezi_userinfo_validate_ex(d, body, len, content_type, id_token_sub, out, NULL, err, errlen);
 }

@@ -114,10 +114,14 @@ char *zr_mock_dezi_userinfo(const zr_mock_dezi_t *d, const zr_mock_dezi_grant_t 
     time_t now = zr_time_now();
     json_t *c = json_object();
     char *jti = zr_mock_dezi_uuid(), *vk = verklaring(d, p, now), *envelope = NULL, *out = NULL;
+    char *sub = zr_mock_dezi_pairwise_sub(d, g->client_id, p->dezi_nummer);
 
-    if (!c || !jti || !vk)
+    if (!c || !jti || !vk || !sub)
         goto end;
-    /* The envelope (§4.3.5), signed with the id_token's key (§3.4). */
+    /* The envelope (§4.3.5), signed with the id_token's key (§3.4), no jku.
+     * §4.3.5 lists no sub; OIDC Core §5.3.2 wants the id_token's, and the
+     * relay compares it when present, so the mock sends it. */
+    json_object_set_new(c, "sub", json_string(sub));
     json_object_set_new(c, "jti", json_string(jti));
     json_object_set_new(c, "iat", json_integer((json_int_t)now));
     json_object_set_new(c, "exp", json_integer((json_int_t)now + ZR_MOCK_DEZI_ENVELOPE_TTL_S));
@@ -138,6 +142,7 @@ end:
     json_decref(c);
     free(jti);
     free(vk);
+    free(sub);
     free(envelope);
     return out;
 }

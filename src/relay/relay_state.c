@@ -161,7 +161,7 @@ static zr_relay_gen_t *gen_new(zr_relay_t *relay, const zr_config_t *cfg, char *
     g->backchannel = g->oidc ? zr_saml_backchannel_new(cfg, err, errlen) : NULL;
     if (!g->backchannel)
         goto fail;
-    if (cfg->dezi.enabled && !(g->dezi = zr_dezi_new(&cfg->dezi, err, errlen)))
+    if (cfg->dezi.enabled && !(g->dezi = zr_dezi_new(&cfg->dezi, cfg->environment, err, errlen)))
         goto fail;
     if (!(g->pdps = calloc(cfg->client_count + 1, sizeof(*g->pdps))))
         goto fail;

@@ -24,6 +24,7 @@
 #define FX_STATUS_URI FX_ISS "/status/v1/verklaring/8539f75d-634c-47db-bb41-28791dfd1f8d"
 #define FX_LIST_URL FX_ISS "/revocatiecontrole/v1"
 #define FX_VID "8539f75d-634c-47db-bb41-28791dfd1f8d"
+#define FX_SUB "uvSx14XfF3EBMetffwiO" /* the id_token's sub the envelope is compared with */
 #define FX_MAX_ROUTES 8
 #define FX_MAX_SECTIONS 8
 
@@ -161,11 +162,12 @@ static inline void fx_init(int with_decryption)
     }
 }
 
-/* A client with the fake Dezi behind it (every fetch from memory). */
+/* A client with the fake Dezi behind it (every fetch from memory), in
+ * development so that a plain signed userinfo is reached too. */
 static inline zr_dezi_t *fx_client(void)
 {
     char err[256] = "";
-    zr_dezi_t *d = zr_dezi_new(&FX.cfg, err, sizeof(err));
+    zr_dezi_t *d = zr_dezi_new(&FX.cfg, ZR_ENV_DEVELOPMENT, err, sizeof(err));
     if (!d)
         fx_die(err);
     d->fetch = fx_fetch;
@@ -207,6 +209,7 @@ static inline char *fx_fill(const char *in, size_t len, const char *ver, size_t 
         FX_TAG("{{EXP}}", "%lld", (long long)now + 3600)
         FX_TAG("{{PAST}}", "%lld", (long long)now - 7200)
         FX_TAG("{{VID}}", "%s", FX_VID)
+        FX_TAG("{{SUB}}", "%s", FX_SUB)
         FX_TAG("{{VER}}", "%s", ver ? ver : "")
 #undef FX_TAG
         if (!ok) {

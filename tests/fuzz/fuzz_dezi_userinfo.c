@@ -10,13 +10,15 @@
  *   2 verklaring JOSE header (empty: {"alg":"RS256","kid":"reg-1","jku":<allowed>})
  *   3 envelope JOSE header   (empty: {"alg":"RS256","kid":"dezi-1"})
  *   4 JWE header JSON        (empty or refused by cjose: RSA-OAEP/A256CBC-HS512)
- * with {{NOW}}, {{EXP}}, {{PAST}}, {{VID}} filled in everywhere.
+ * with {{NOW}}, {{EXP}}, {{PAST}}, {{VID}}, {{SUB}} (the id_token's sub)
+ * filled in everywhere.
  * Mode bits: 1 plain signed JWT (no JWE); 2 raw: the rest is the body
  * as-is; 4 verklaring signed by an unknown key; 8 envelope signed by an
  * unknown key; 16 Content-Type application/jose with parameters.
  *
- * Contract: raw and unknown-key inputs are never accepted; an accepted one
- * has every required claim, a NN.SSS rol_code, a known json_schema, LoA
+ * Contract: raw and unknown-key inputs are never accepted, nor an envelope
+ * whose header names a jku or x5u, nor one whose sub is not the id_token's;
+ * an accepted one has every required claim, a NN.SSS rol_code, a known json_schema, LoA
  * high (dezi.min_loa), an allowed status URI, and survives the store round
  * trip (zr_dezi_professional_to_json / _from_json); a refused one leaves
  * *out and the status URI untouched and says why. */
@@ -38,6 +40,20 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static int same(const char *a, const char *b) { return (!a && !b) || (a && b && !strcmp(a, b)); }
 
+/* What an accepted envelope may not be: signed under a key set its header
+ * names, or about another subject than this login's id_token. */
+static void check_envelope(const char *hdr, size_t hlen, const char *payload, size_t plen)
+{
+    json_t *h = json_loadb(hdr, hlen, 0, NULL), *c = json_loadb(payload, plen, 0, NULL), *sub;
+    if (json_is_object(h) && (json_object_get(h, "jku") || json_object_get(h, "x5u")))
+        abort();
+    sub = json_object_get(c, "sub");
+    if (sub && (!json_is_string(sub) || strcmp(json_string_value(sub), FX_SUB) != 0))
+        abort();
+    json_decref(h);
+    json_decref(c);
+}
+
 static void check_accepted(const zr_dezi_professional_t *p, const char *suri)
 {
     zr_dezi_professional_t q;
@@ -52,7 +68,7 @@ static void check_accepted(const zr_dezi_professional_t *p, const char *suri)
         abort();
     if (p->loa < ZR_LOA_HIGH || p->verklaring_exp <= 0)
         abort();
-    if (suri && !zr_dezi_url_allowed(suri))
+    if (suri && zr_dezi_url_check(suri, ZR_ENV_DEVELOPMENT, NULL, 0) != 0)
         abort();
     /* The store keeps the professional as JSON; it must come back whole. */
     memset(&q, 0, sizeof(q));
@@ -78,7 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *vp = NULL, *ep = NULL, *vh = NULL, *eh = NULL, *jh = NULL, *ver = NULL, *env = NULL, *body = NULL;
     char *suri = (char *)"untouched", err[256];
     const char *ct;
-    size_t body_len;
+    size_t body_len, ep_len = 0, eh_len = 0;
     zr_dezi_professional_t p;
     zr_dezi_status_t st;
 
@@ -94,9 +110,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         vp = fx_fill(sec[0], len[0], NULL, &n);
         vh = len[2] ? fx_fill(sec[2], len[2], NULL, &len[2]) : fx_strdup(VER_HDR);
         ver = fx_jws(mode & 4 ? FX.evil : FX.reg, vh, len[2] ? len[2] : strlen(vh), vp, n);
-        ep = fx_fill(sec[1], len[1], ver, &n);
+        ep = fx_fill(sec[1], len[1], ver, &ep_len);
         eh = len[3] ? fx_fill(sec[3], len[3], NULL, &len[3]) : fx_strdup(ENV_HDR);
-        env = fx_jws(mode & 8 ? FX.evil : FX.dezi, eh, len[3] ? len[3] : strlen(eh), ep, n);
+        eh_len = len[3] ? len[3] : strlen(eh);
+        env = fx_jws(mode & 8 ? FX.evil : FX.dezi, eh, eh_len, ep, ep_len);
         if (mode & 1) {
             body = env;
             env = NULL;
@@ -109,7 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     memset(&p, 0, sizeof(p));
     memset(err, 'x', sizeof(err));
-    st = zr_dezi_userinfo_validate_ex(D, body, body_len, ct, &p, &suri, err, sizeof(err));
+    st = zr_dezi_userinfo_validate_ex(D, body, body_len, ct, FX_SUB, &p, &suri, err, sizeof(err));
     if (!memchr(err, '\0', sizeof(err)))
         abort();
     if (getenv("ZR_FUZZ_VERBOSE"))
@@ -117,6 +134,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (st == ZR_DEZI_OK) {
         if (mode & (2 | 4 | 8))
             abort(); /* nothing but our own signatures may pass */
+        check_envelope(eh, eh_len, ep, ep_len);
         check_accepted(&p, suri);
     } else {
         zr_dezi_professional_t zero;

@@ -206,6 +206,11 @@ def main():
                                           "exp": {"essential": True}})
     envelope.validate(leeway=5)
     out["envelope"] = {k: envelope.get(k) for k in ("loa_authn", "json_schema", "verklaring_id")}
+    # What the relay requires of the envelope: Dezi's own key (no jku in its
+    # header) and the id_token's sub (OIDC Core §5.3.2).
+    env_header = json.loads(base64.urlsafe_b64decode(jwe["payload"].split(b".")[0] + b"=="))
+    out["envelope"]["header_names_key_set"] = "jku" in env_header or "x5u" in env_header
+    out["envelope"]["sub_is_id_token_sub"] = envelope.get("sub") == claims["sub"]
 
     # verklaring: the key from its jku + kid, never from the JWKS above.
     vk_header = json.loads(base64.urlsafe_b64decode(envelope["verklaring"].split(".")[0] + "=="))

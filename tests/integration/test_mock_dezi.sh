@@ -64,6 +64,8 @@ for line in "${expect[@]}"; do
   zr_check "p$i: envelope (loa_authn, schema, verklaring_id)" \
     "$(zr_json "$out" '[d["envelope"]["loa_authn"], d["envelope"]["json_schema"], d["envelope"]["verklaring_id"] == '"$v"'["verklaring_id"]]')" \
     '["http://eidas.europa.eu/LoA/high", "https://www.dezi.nl/json_schemas/v1/userinfo.json", true]'
+  zr_check "p$i: envelope without jku, its sub the id_token's" \
+    "$(zr_json "$out" '[d["envelope"]["header_names_key_set"], d["envelope"]["sub_is_id_token_sub"]]')" "[false, true]"
   zr_check "p$i: verklaring signed by the register key (jku+kid), not the id_token key" \
     "$(zr_json "$out" '[d["verklaring_has_kid"], d["verklaring_signed_by_id_token_key"]]')" "[true, false]"
   zr_check "p$i: no real person (NIET ECHT, 9000 numbers)" \

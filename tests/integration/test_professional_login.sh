@@ -160,6 +160,8 @@ zr_check "signed-JWT userinfo: logged in with the role" "$(zr_json "$out" 'd["cl
 zr_check "signed-JWT userinfo: the relay says it was not encrypted" \
   "$(grep -c 'dezi_userinfo_unencrypted' "$ZR_TMP/relay.log")" "1"
 cat "$SECRETS.jwt" >> "$SECRETS"
+zr_check "the mock's envelopes name the id_token's sub: compared, nothing to warn" \
+  "$(grep -c 'dezi_userinfo_no_sub' "$ZR_TMP/relay.log")" "0"
 
 # --- 8. The trace of a professional login: the Dezi events, and no Dezi
 # number, name, code or token in clear. The portal finds its trace with the

@@ -27,6 +27,8 @@
 #define STATUS_URI ISS "/status/v1/verklaring/8539f75d-634c-47db-bb41-28791dfd1f8d"
 #define LIST_URL ISS "/revocatiecontrole/v1"
 #define VID "8539f75d-634c-47db-bb41-28791dfd1f8d"
+/* The pairwise sub of this login's id_token; the envelope names it too. */
+#define SUB "uvSx14XfF3EBMetffwiO"
 
 typedef struct {
     char url[256];
@@ -41,6 +43,7 @@ typedef struct {
 typedef struct {
     EVP_PKEY *dezi, *reg, *enc, *evil, *client;
     zr_dezi_config_t cfg;
+    zr_environment_t env;
     char *jku_allow[1];
     zr_dezi_t *d;
     route_t routes[16];
@@ -195,9 +198,9 @@ static inline json_t *verklaring_v1(void)
 static inline json_t *envelope(void)
 {
     time_t now = zr_time_now();
-    return json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:s, s:s}", "jti", "f459a82a-b754-4e66-a09d-f49e32b09287",
+    return json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "jti", "f459a82a-b754-4e66-a09d-f49e32b09287",
                      "iat", (json_int_t)now, "exp", (json_int_t)now + 300, "iss", "auth.dezi.test", "aud", CLIENT_ID,
-                     "loa_authn", "http://eidas.europa.eu/LoA/high", "json_schema",
+                     "sub", SUB, "loa_authn", "http://eidas.europa.eu/LoA/high", "json_schema",
                      "https://www.dezi.nl/json_schemas/v1/userinfo.json", "verklaring_id", VID);
 }
 
@@ -210,6 +213,7 @@ typedef struct {
     json_t *env;          /* envelope claims (verklaring added) */
     EVP_PKEY *env_key;
     const char *env_kid;
+    const char *env_jku;  /* a jku on the envelope (refused) */
     int plain;            /* no JWE */
     const char *jwe_alg, *jwe_enc;
 } ui_t;
@@ -233,7 +237,7 @@ static inline char *ui_build(ui_t *u)
     char *ver = sign_jws(u->ver_key, "RS256", u->ver_kid, u->jku, u->ver), *env, *out;
     json_object_set_new(u->env, "verklaring", json_string(ver));
     free(ver);
-    env = sign_jws(u->env_key, "RS256", u->env_kid, NULL, u->env);
+    env = sign_jws(u->env_key, "RS256", u->env_kid, u->env_jku, u->env);
     u->ver = u->env = NULL;
     if (u->plain)
         return env;
@@ -245,8 +249,8 @@ static inline char *ui_build(ui_t *u)
 static inline zr_dezi_status_t ui_validate(ui_t *u, zr_dezi_professional_t *p, char **suri, char *err, size_t errlen)
 {
     char *body = ui_build(u);
-    zr_dezi_status_t st = zr_dezi_userinfo_validate_ex(FX->d, body, strlen(body), "application/jwt", p, suri, err,
-                                                       errlen);
+    zr_dezi_status_t st = zr_dezi_userinfo_validate_ex(FX->d, body, strlen(body), "application/jwt", SUB, p, suri,
+                                                       err, errlen);
     free(body);
     return st;
 }
@@ -312,7 +316,8 @@ static inline int fx_setup(void **state)
     fx->cfg.min_loa = ZR_LOA_HIGH;
     fx->cfg.timeout_ms = 1000;
     fx->cfg.key_cache_s = 3600;
-    fx->d = zr_dezi_new(&fx->cfg, err, sizeof(err));
+    fx->env = ZR_ENV_DEVELOPMENT;
+    fx->d = zr_dezi_new(&fx->cfg, fx->env, err, sizeof(err));
     assert_non_null(fx->d);
     zr_dezi_set_fetch_hook(fx->d, fx_fetch, fx);
     zr_dezi_set_refetch_min(fx->d, 0);
@@ -325,6 +330,19 @@ static inline int fx_setup(void **state)
     FX = fx;
     *state = fx;
     return 0;
+}
+
+/* A fresh client for env (caches empty), on the same routes. */
+static inline void fx_renew(fx_t *fx, zr_environment_t env)
+{
+    char err[256] = "";
+    zr_dezi_free(fx->d);
+    fx->env = env;
+    fx->d = zr_dezi_new(&fx->cfg, env, err, sizeof(err));
+    if (!fx->d)
+        fail_msg("zr_dezi_new: %s", err);
+    zr_dezi_set_fetch_hook(fx->d, fx_fetch, fx);
+    zr_dezi_set_refetch_min(fx->d, 0);
 }
 
 static inline int fx_teardown(void **state)

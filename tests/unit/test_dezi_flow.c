@@ -20,7 +20,7 @@ int main(void)
 static char *id_token(EVP_PKEY *key, const char *aud, const char *nonce)
 {
     time_t now = zr_time_now();
-    json_t *c = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "iss", ISS, "sub", "uvSx14XfF3EBMetffwiO", "aud", aud,
+    json_t *c = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "iss", ISS, "sub", SUB, "aud", aud,
                           "iat", (json_int_t)now, "exp", (json_int_t)now + 300, "nonce", nonce);
     return sign_jws(key, "RS256", "dezi-1", NULL, c);
 }
@@ -266,10 +266,7 @@ static void test_status_down_list_used(void **state)
     assert_int_equal(fx_hits(FX, LIST_URL), 1);
     /* On the list: revoked. */
     fx_serve(FX, LIST_URL, 200, "application/jose", revocation_list(VID, 3600));
-    zr_dezi_free(FX->d);
-    char e2[ERRLEN];
-    FX->d = zr_dezi_new(&FX->cfg, e2, sizeof(e2));
-    zr_dezi_set_fetch_hook(FX->d, fx_fetch, FX);
+    fx_renew(FX, FX->env);
     assert_int_equal(zr_dezi_revocation_check(FX->d, &p, STATUS_URI, err, sizeof(err)), ZR_DEZI_REVOKED);
     /* No status URI in the verklaring: the list alone. */
     assert_int_equal(zr_dezi_revocation_check(FX->d, &p, NULL, err, sizeof(err)), ZR_DEZI_REVOKED);
@@ -340,17 +337,145 @@ static void test_status_404_is_revoked(void **state)
     assert_int_equal(zr_dezi_revocation_check(FX->d, &p, STATUS_URI, err, sizeof(err)), ZR_DEZI_REVOKED);
 }
 
-static void test_http_only_for_loopback(void **state)
+/* Every URL is judged by libcurl's parser, the one that then connects. */
+static void url_ok(const char *url, zr_environment_t env)
+{
+    char why[128] = "";
+    if (zr_dezi_url_check(url, env, why, sizeof(why)) != 0)
+        fail_msg("%s refused in %s: %s", url, zr_environment_name(env), why);
+}
+
+static void url_refused(const char *url, zr_environment_t env, const char *reason)
+{
+    char why[128] = "";
+    if (zr_dezi_url_check(url, env, why, sizeof(why)) == 0)
+        fail_msg("%s allowed in %s", url, zr_environment_name(env));
+    if (!strstr(why, reason))
+        fail_msg("%s refused with '%s', wanted '%s'", url, why, reason);
+}
+
+static void test_url_check_https_and_loopback_http(void **state)
 {
     (void)state;
-    assert_true(zr_dezi_url_allowed("https://auth.dezi.nl/token"));
-    assert_true(zr_dezi_url_allowed("http://localhost:8082/token"));
-    assert_true(zr_dezi_url_allowed("http://127.0.0.1:8082/token"));
-    assert_true(zr_dezi_url_allowed("http://[::1]:8082/token"));
-    assert_false(zr_dezi_url_allowed("http://auth.dezi.nl/token"));
-    assert_false(zr_dezi_url_allowed("http://localhost.evil.nl/token"));
-    assert_false(zr_dezi_url_allowed("http://127.0.0.1.evil.nl/"));
-    assert_false(zr_dezi_url_allowed("ftp://auth.dezi.nl/"));
+    url_ok("https://auth.dezi.nl/token", ZR_ENV_PRODUCTION);
+    url_ok("HTTPS://auth.dezi.nl/token", ZR_ENV_PRODUCTION); /* the scheme is case-insensitive */
+    url_ok("https://auth.dezi.nl/authorize?x=1", ZR_ENV_PRODUCTION);
+    url_ok("http://localhost:8082/token", ZR_ENV_DEVELOPMENT);
+    url_ok("HTTP://LocalHost:8082/token", ZR_ENV_DEVELOPMENT);
+    url_ok("http://127.0.0.1:8082/token", ZR_ENV_DEVELOPMENT);
+    url_ok("http://[::1]:8082/token", ZR_ENV_DEVELOPMENT);
+    url_ok("http://[0:0:0:0:0:0:0:1]:8082/token", ZR_ENV_DEVELOPMENT); /* ::1 written out */
+    url_refused("http://auth.dezi.nl/token", ZR_ENV_DEVELOPMENT, "http only to localhost");
+    url_refused("HTTP://AUTH.DEZI.NL/token", ZR_ENV_DEVELOPMENT, "http only to localhost");
+    url_refused("http://localhost.evil.nl/token", ZR_ENV_DEVELOPMENT, "http only to localhost");
+    url_refused("http://127.0.0.1.evil.nl/", ZR_ENV_DEVELOPMENT, "http only to localhost");
+    url_refused("ftp://auth.dezi.nl/", ZR_ENV_DEVELOPMENT, "not https");
+    url_refused("auth.dezi.nl/token", ZR_ENV_DEVELOPMENT, "not an absolute URL");
+    url_refused(NULL, ZR_ENV_DEVELOPMENT, "not an absolute URL");
+}
+
+static void test_url_check_userinfo_in_authority(void **state)
+{
+    (void)state;
+    /* The host is evil.example; "localhost:80" is a user name and password. */
+    url_refused("http://localhost:80@evil.example/", ZR_ENV_DEVELOPMENT, "userinfo part");
+    url_refused("http://127.0.0.1@evil.example/token", ZR_ENV_DEVELOPMENT, "userinfo part");
+    url_refused("http://[::1]@evil.example/token", ZR_ENV_DEVELOPMENT, "userinfo part");
+    url_refused("https://user:pass@auth.dezi.nl/token", ZR_ENV_PRODUCTION, "userinfo part");
+    url_refused("https://user@auth.dezi.nl/token", ZR_ENV_PRODUCTION, "userinfo part");
+    url_refused("https://@auth.dezi.nl/token", ZR_ENV_PRODUCTION, "userinfo part");
+    url_refused("https://auth.dezi.nl;x=y@evil.example/", ZR_ENV_PRODUCTION, "userinfo part");
+    url_refused("https://auth.dezi.nl\\@evil.example/", ZR_ENV_PRODUCTION, "userinfo part");
+}
+
+static void test_url_check_trailing_dot_zone_fragment(void **state)
+{
+    (void)state;
+    /* "localhost." is a DNS name, not this machine. */
+    url_refused("http://localhost./token", ZR_ENV_DEVELOPMENT, "http only to localhost");
+    url_refused("http://localhost.:8082/token", ZR_ENV_DEVELOPMENT, "http only to localhost");
+    url_refused("http://[::1%25lo]:8082/token", ZR_ENV_DEVELOPMENT, "zone id");
+    url_refused("https://auth.dezi.nl/token#x", ZR_ENV_PRODUCTION, "fragment");
+}
+
+static void test_url_check_http_only_in_development(void **state)
+{
+    (void)state;
+    url_refused("http://localhost:8082/token", ZR_ENV_PREPROD, "https is required outside development");
+    url_refused("http://127.0.0.1:8082/token", ZR_ENV_PRODUCTION, "https is required outside development");
+    url_refused("http://[::1]:8082/token", ZR_ENV_PRODUCTION, "https is required outside development");
+    url_ok("https://localhost:8443/token", ZR_ENV_PRODUCTION);
+}
+
+/* zr_dezi_new judges the issuer and jku_allow with the same function. */
+static void test_new_refuses_http_issuer_outside_development(void **state)
+{
+    zr_dezi_config_t cfg = FX->cfg;
+    char err[ERRLEN] = "";
+    char *jku[1] = {(char *)"http://localhost:8082/dezi/jwks.json"};
+    zr_dezi_t *d;
+    (void)state;
+    cfg.issuer = (char *)"http://localhost:8082";
+    cfg.jku_allow = jku;
+    d = zr_dezi_new(&cfg, ZR_ENV_DEVELOPMENT, err, sizeof(err));
+    assert_non_null(d);
+    zr_dezi_free(d);
+    assert_null(zr_dezi_new(&cfg, ZR_ENV_PRODUCTION, err, sizeof(err)));
+    assert_non_null(strstr(err, "dezi: issuer is http: https is required outside development"));
+    assert_null(zr_dezi_new(&cfg, ZR_ENV_PREPROD, err, sizeof(err)));
+    assert_non_null(strstr(err, "dezi: issuer is http"));
+    cfg.issuer = (char *)ISS;
+    assert_null(zr_dezi_new(&cfg, ZR_ENV_PRODUCTION, err, sizeof(err)));
+    assert_non_null(strstr(err, "dezi: jku_allow entry 1 is http"));
+    jku[0] = (char *)"http://localhost:80@evil.example/jwks.json";
+    assert_null(zr_dezi_new(&cfg, ZR_ENV_DEVELOPMENT, err, sizeof(err)));
+    assert_non_null(strstr(err, "dezi: jku_allow entry 1 has a userinfo part"));
+}
+
+/* Discovery endpoints pass the same judge; one bad endpoint changes none. */
+static void test_discovery_endpoint_with_userinfo_refused(void **state)
+{
+    zr_dezi_authz_t a;
+    char err[ERRLEN] = "";
+    (void)state;
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s}", "issuer", ISS, "authorization_endpoint", ISS "/authorize",
+                          "token_endpoint", "http://localhost:80@evil.example/token", "userinfo_endpoint",
+                          ISS "/userinfo", "jwks_uri", JWKS_URI);
+    fx_serve(FX, ISS "/.well-known/openid-configuration", 200, "application/json", dumps(j));
+    json_decref(j);
+    assert_int_equal(zr_dezi_authorize_begin(FX->d, "https://relay.test/dezi/callback", &a, err, sizeof(err)),
+                     ZR_DEZI_UNAVAILABLE);
+    assert_non_null(strstr(err, "dezi discovery: token_endpoint has a userinfo part"));
+    char *ep = zr_dezi_endpoint(FX->d, "authorization");
+    assert_null(ep);
+    /* In production an http jwks_uri on this machine is refused too. */
+    j = json_pack("{s:s, s:s, s:s, s:s, s:s}", "issuer", ISS, "authorization_endpoint", ISS "/authorize",
+                  "token_endpoint", ISS "/token", "userinfo_endpoint", ISS "/userinfo", "jwks_uri",
+                  "http://127.0.0.1:8082/jwks");
+    fx_serve(FX, ISS "/.well-known/openid-configuration", 200, "application/json", dumps(j));
+    json_decref(j);
+    fx_renew(FX, ZR_ENV_PRODUCTION);
+    assert_int_equal(zr_dezi_authorize_begin(FX->d, "https://relay.test/dezi/callback", &a, err, sizeof(err)),
+                     ZR_DEZI_UNAVAILABLE);
+    assert_non_null(strstr(err, "dezi discovery: jwks_uri is http: https is required outside development"));
+}
+
+/* OIDC Core §5.3.2: the userinfo of another subject is not used. */
+static void test_finish_userinfo_sub_differs(void **state)
+{
+    zr_dezi_professional_t p;
+    char err[ERRLEN] = "";
+    ui_t u;
+    (void)state;
+    serve_login(K_DEZI, CLIENT_ID, NONCE);
+    ui_default(&u);
+    json_object_set_new(u.env, "sub", json_string("another-login-sub"));
+    fx_serve(FX, ISS "/userinfo", 200, "application/jwt", ui_build(&u));
+    assert_int_equal(finish(&p, err), ZR_DEZI_INVALID);
+    assert_non_null(strstr(err, "envelope: sub differs from the id_token's sub"));
+    assert_null(strstr(err, "another-login-sub"));
+    assert_null(p.dezi_nummer);
+    assert_int_equal(fx_hits(FX, STATUS_URI), 0);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
@@ -373,7 +498,13 @@ int main(void)
         T(test_both_down_fail_open),
         T(test_list_cached_until_ververs_tijdstip),
         T(test_status_404_is_revoked),
-        T(test_http_only_for_loopback),
+        T(test_url_check_https_and_loopback_http),
+        T(test_url_check_userinfo_in_authority),
+        T(test_url_check_trailing_dot_zone_fragment),
+        T(test_url_check_http_only_in_development),
+        T(test_new_refuses_http_issuer_outside_development),
+        T(test_discovery_endpoint_with_userinfo_refused),
+        T(test_finish_userinfo_sub_differs),
     };
     return cmocka_run_group_tests(tests, fx_group_setup, fx_group_teardown);
 }

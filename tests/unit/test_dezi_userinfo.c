@@ -11,6 +11,7 @@ int main(void)
 }
 #else
 #include "test_dezi_fixture.h"
+#include "log_capture.h"
 
 #define ERRLEN 256
 
@@ -163,7 +164,7 @@ static void test_verklaring_tampered_after_signing(void **state)
     char *env = sign_jws(K_DEZI, "RS256", "dezi-1", NULL, u.env);
     char *body = encrypt_jwe(K_ENC, "RSA-OAEP", "A256CBC-HS512", env);
     json_decref(u.ver);
-    assert_int_equal(zr_dezi_userinfo_validate(FX->d, body, strlen(body), "application/jwt", &p, err, sizeof(err)),
+    assert_int_equal(zr_dezi_userinfo_validate(FX->d, body, strlen(body), "application/jwt", SUB, &p, err, sizeof(err)),
                      ZR_DEZI_INVALID);
     assert_non_null(strstr(err, "verklaring: signature invalid"));
     free(good);
@@ -361,7 +362,7 @@ static void test_jwe_for_another_key(void **state)
     json_object_set_new(u.env, "verklaring", json_string(ver));
     char *env = sign_jws(K_DEZI, "RS256", "dezi-1", NULL, u.env);
     char *body = encrypt_jwe(K_EVIL, "RSA-OAEP", "A256CBC-HS512", env);
-    assert_int_equal(zr_dezi_userinfo_validate(FX->d, body, strlen(body), "application/jwt", &p, err, sizeof(err)),
+    assert_int_equal(zr_dezi_userinfo_validate(FX->d, body, strlen(body), "application/jwt", SUB, &p, err, sizeof(err)),
                      ZR_DEZI_INVALID);
     assert_non_null(strstr(err, "does not decrypt"));
     free(ver);
@@ -369,23 +370,158 @@ static void test_jwe_for_another_key(void **state)
     free(body);
 }
 
-static void test_plain_jwt_accepted(void **state)
+/* Validates u, expecting OK, and returns what was logged meanwhile. */
+static char *validate_ok_logged(ui_t *u)
+{
+    zr_dezi_professional_t p;
+    char err[ERRLEN] = "", path[64];
+    int saved = capture_begin(path);
+    zr_dezi_status_t st = ui_validate(u, &p, NULL, err, sizeof(err));
+    char *log = capture_end(path, saved);
+    if (st != ZR_DEZI_OK)
+        fail_msg("status %s err '%s'", zr_dezi_status_name(st), err);
+    assert_string_equal(p.dezi_nummer, "123456789");
+    zr_dezi_professional_clear(&p);
+    return log;
+}
+
+static void test_plain_jwt_accepted_with_warning_outside_production(void **state)
 {
     ui_t u;
-    zr_dezi_professional_t p;
-    char err[ERRLEN] = "";
+    char *log;
     (void)state;
     /* reference/dezi.md: acceptance answered a signed JWT, not a JWE. */
     ui_default(&u);
     u.plain = 1;
-    assert_int_equal(ui_validate(&u, &p, NULL, err, sizeof(err)), ZR_DEZI_OK);
-    assert_string_equal(p.dezi_nummer, "123456789");
-    zr_dezi_professional_clear(&p);
+    log = validate_ok_logged(&u);
+    assert_non_null(strstr(log, "dezi_userinfo_unencrypted"));
+    free(log);
+    fx_renew(FX, ZR_ENV_PREPROD);
+    ui_default(&u);
+    u.plain = 1;
+    log = validate_ok_logged(&u);
+    assert_non_null(strstr(log, "dezi_userinfo_unencrypted"));
+    free(log);
     /* ... still with its signature checked. */
     ui_default(&u);
     u.plain = 1;
     u.env_key = K_EVIL;
     expect_fail(&u, ZR_DEZI_INVALID, "envelope: signature invalid");
+    /* An encrypted answer says nothing. */
+    ui_default(&u);
+    log = validate_ok_logged(&u);
+    assert_null(strstr(log, "dezi_userinfo_unencrypted"));
+    free(log);
+}
+
+/* Spec v0.7 §4.3.2: Dezi encrypts userinfo to our registered key. */
+static void test_plain_jwt_refused_in_production(void **state)
+{
+    ui_t u;
+    char *log;
+    (void)state;
+    fx_renew(FX, ZR_ENV_PRODUCTION);
+    ui_default(&u);
+    u.plain = 1;
+    expect_fail(&u, ZR_DEZI_INVALID, "userinfo: not encrypted");
+    ui_default(&u);
+    log = validate_ok_logged(&u);
+    free(log);
+}
+
+/* Spec v0.7 §3.4: the envelope is signed with the id_token's key, from
+ * Dezi's jwks_uri. A jku on it would let another key set vouch for it. */
+static void test_envelope_jku_refused(void **state)
+{
+    ui_t u;
+    (void)state;
+    ui_default(&u);
+    u.env_jku = JKU; /* allow-listed for the verklaring */
+    expect_fail(&u, ZR_DEZI_INVALID, "envelope: jku/x5u in the header refused");
+    ui_default(&u);
+    u.env_jku = "https://evil.example/jwks.json";
+    expect_fail(&u, ZR_DEZI_INVALID, "envelope: jku/x5u in the header refused");
+    assert_int_equal(fx_hits(FX, "https://evil.example/jwks.json"), 0);
+}
+
+/* The reported attack: the register's key (or any allow-listed set's)
+ * signing the envelope. The verklaring's signer is not the envelope's. */
+static void test_envelope_signed_by_register_key_refused(void **state)
+{
+    ui_t u;
+    (void)state;
+    ui_default(&u);
+    u.env_key = K_REG;
+    u.env_kid = "reg-1";
+    u.env_jku = JKU;
+    expect_fail(&u, ZR_DEZI_INVALID, "envelope: jku/x5u in the header refused");
+    ui_default(&u);
+    u.env_key = K_REG;
+    u.env_kid = "reg-1";
+    expect_fail(&u, ZR_DEZI_INVALID, "envelope: unknown kid in dezi jwks");
+    ui_default(&u);
+    u.env_key = K_REG;
+    expect_fail(&u, ZR_DEZI_INVALID, "envelope: signature invalid");
+}
+
+/* OIDC Core §5.3.2: userinfo about another subject is not used. */
+static void test_envelope_sub_differs(void **state)
+{
+    ui_t u;
+    zr_dezi_professional_t p;
+    char err[ERRLEN] = "";
+    (void)state;
+    ui_default(&u);
+    json_object_set_new(u.env, "sub", json_string("another-login-sub"));
+    expect_fail(&u, ZR_DEZI_INVALID, "envelope: sub differs from the id_token's sub");
+    ui_default(&u);
+    json_object_set_new(u.env, "sub", json_integer(42));
+    expect_fail(&u, ZR_DEZI_INVALID, "envelope: sub differs");
+    ui_default(&u);
+    json_object_set_new(u.env, "sub", json_null());
+    expect_fail(&u, ZR_DEZI_INVALID, "envelope: sub differs");
+    /* A prefix is not the subject. */
+    ui_default(&u);
+    json_object_set_new(u.env, "sub", json_string(SUB "x"));
+    expect_fail(&u, ZR_DEZI_INVALID, "envelope: sub differs");
+    /* Without the id_token's sub there is nothing to compare with. */
+    ui_default(&u);
+    char *body = ui_build(&u);
+    assert_int_equal(zr_dezi_userinfo_validate(FX->d, body, strlen(body), "application/jwt", NULL, &p, err,
+                                               sizeof(err)),
+                     ZR_DEZI_INVALID);
+    assert_non_null(strstr(err, "no id_token sub"));
+    free(body);
+}
+
+/* Spec v0.7 §4.3.5 lists no sub in the envelope: let through, but said. */
+static void test_envelope_without_sub_warned(void **state)
+{
+    ui_t u;
+    char *log;
+    (void)state;
+    ui_default(&u);
+    json_object_del(u.env, "sub");
+    log = validate_ok_logged(&u);
+    assert_non_null(strstr(log, "dezi_userinfo_no_sub"));
+    assert_null(strstr(log, SUB));
+    free(log);
+    ui_default(&u);
+    log = validate_ok_logged(&u);
+    assert_null(strstr(log, "dezi_userinfo_no_sub"));
+    free(log);
+}
+
+static void test_status_uri_judged_like_every_url(void **state)
+{
+    ui_t u;
+    (void)state;
+    ui_default(&u);
+    json_object_set_new(u.ver, "status_uri", json_string("http://localhost:80@evil.example/status"));
+    expect_fail(&u, ZR_DEZI_INVALID, "verklaring: status URI has a userinfo part");
+    ui_default(&u);
+    json_object_set_new(u.ver, "status_uri", json_string("http://auth.dezi.test/status"));
+    expect_fail(&u, ZR_DEZI_INVALID, "verklaring: status URI is http to another machine");
 }
 
 static void test_json_content_type_refused(void **state)
@@ -394,8 +530,9 @@ static void test_json_content_type_refused(void **state)
     char err[ERRLEN] = "";
     const char *body = "{\"dezi_nummer\":\"123456789\"}";
     (void)state;
-    assert_int_equal(zr_dezi_userinfo_validate(FX->d, body, strlen(body), "application/json", &p, err, sizeof(err)),
-                     ZR_DEZI_INVALID);
+    assert_int_equal(
+        zr_dezi_userinfo_validate(FX->d, body, strlen(body), "application/json", SUB, &p, err, sizeof(err)),
+        ZR_DEZI_INVALID);
     assert_non_null(strstr(err, "content type"));
     assert_null(strstr(err, "123456789"));
 }
@@ -407,12 +544,12 @@ static void test_alg_none_and_hs256_refused(void **state)
     (void)state;
     /* {"alg":"none","kid":"dezi-1"} . {"iss":"auth.dezi.test"} . */
     const char *none = "eyJhbGciOiJub25lIiwia2lkIjoiZGV6aS0xIn0.eyJpc3MiOiJhdXRoLmRlemkudGVzdCJ9.";
-    assert_int_equal(zr_dezi_userinfo_validate(FX->d, none, strlen(none), "application/jwt", &p, err, sizeof(err)),
+    assert_int_equal(zr_dezi_userinfo_validate(FX->d, none, strlen(none), "application/jwt", SUB, &p, err, sizeof(err)),
                      ZR_DEZI_INVALID);
     assert_non_null(strstr(err, "envelope: algorithm not RS256"));
     /* The public key's n used as an HMAC secret would need HS256. */
     const char *hs = "eyJhbGciOiJIUzI1NiIsImtpZCI6ImRlemktMSJ9.eyJpc3MiOiJhdXRoLmRlemkudGVzdCJ9.AAAA";
-    assert_int_equal(zr_dezi_userinfo_validate(FX->d, hs, strlen(hs), "application/jwt", &p, err, sizeof(err)),
+    assert_int_equal(zr_dezi_userinfo_validate(FX->d, hs, strlen(hs), "application/jwt", SUB, &p, err, sizeof(err)),
                      ZR_DEZI_INVALID);
     assert_non_null(strstr(err, "envelope: algorithm not RS256"));
 }
@@ -429,7 +566,7 @@ static void test_duplicate_claims_refused(void **state)
     char *h = zr_base64url_encode((const uint8_t *)"{\"alg\":\"RS256\",\"alg\":\"none\"}", 28);
     char jws[256];
     snprintf(jws, sizeof(jws), "%s.e30.AAAA", h);
-    assert_int_equal(zr_dezi_userinfo_validate(FX->d, jws, strlen(jws), "application/jwt", &p, err, sizeof(err)),
+    assert_int_equal(zr_dezi_userinfo_validate(FX->d, jws, strlen(jws), "application/jwt", SUB, &p, err, sizeof(err)),
                      ZR_DEZI_INVALID);
     assert_non_null(strstr(err, "envelope: not a JWS"));
     free(h);
@@ -474,7 +611,13 @@ int main(void)
         T(test_jwe_wrong_alg),
         T(test_jwe_wrong_enc),
         T(test_jwe_for_another_key),
-        T(test_plain_jwt_accepted),
+        T(test_plain_jwt_accepted_with_warning_outside_production),
+        T(test_plain_jwt_refused_in_production),
+        T(test_envelope_jku_refused),
+        T(test_envelope_signed_by_register_key_refused),
+        T(test_envelope_sub_differs),
+        T(test_envelope_without_sub_warned),
+        T(test_status_uri_judged_like_every_url),
         T(test_json_content_type_refused),
         T(test_alg_none_and_hs256_refused),
         T(test_duplicate_claims_refused),

@@ -355,9 +355,20 @@ static int sector_changes_refused(zr_relay_t *relay, const zr_config_t *next, zr
     return refused ? -1 : 0;
 }
 
-/* The sector changes a reload makes, once nothing can stop it any more. */
-static void sector_changes_log(const zr_sector_change_t *changes, size_t count)
+/* The sector changes a reload makes, once nothing can stop it any more;
+ * and an allowance with nothing to allow, which would let a later edit
+ * through unnoticed. */
+static void sector_changes_log(const zr_config_t *next, const zr_sector_change_t *changes, size_t count)
 {
+    for (size_t a = 0; a < next->oidc.allow_sector_change_count; a++) {
+        const char *id = next->oidc.allow_sector_change[a];
+        size_t i = 0;
+        while (i < count && strcmp(changes[i].after->client_id, id) != 0)
+            i++;
+        if (i == count)
+            zr_log_warn("reload", "oidc.allow_sector_change lists client '%s', whose pairwise sector does not "
+                        "change: remove it, so that a later change is refused again", id);
+    }
     for (size_t i = 0; i < count; i++)
         zr_log_warn("reload", "%s: client '%s': pairwise sector '%s' (%s) -> '%s' (%s), allowed by "
                     "oidc.allow_sector_change: every sub this client sees changes",
@@ -429,7 +440,7 @@ int zr_relay_reload(zr_relay_t *relay)
         reload_refused(relay, err);
         goto end;
     }
-    sector_changes_log(sectors, sector_count);
+    sector_changes_log(cfg, sectors, sector_count);
     g->owned_cfg = cfg;
     cfg = NULL;
 

@@ -85,5 +85,11 @@ NEW_B_SUB=$(sub_of portaal-b)
 zr_check "portaal-b now has another sub" "$([ ${#NEW_B_SUB} -eq 43 ] && [ "$NEW_B_SUB" != "$B_SUB" ] && echo yes)" "yes"
 zr_check "demo-portal and app keep theirs" "$(sub_of demo-portal) $(sub_of app)" "$PORTAL_SUB $PORTAL_SUB"
 
+# The allowance left in place is pointed out at the next reload.
+rc=0; out=$("$ZR_BIN" reload "$CFG" 2>&1) || rc=$?
+zr_check "reload with nothing to allow: ok" "$rc $(echo "$out" | grep -c '^relay: ok: generation 4')" "0 1"
+zr_check "relay log: the stale allowance is named" \
+  "$(grep -c "oidc.allow_sector_change lists client 'portaal-b', whose pairwise sector does not change: remove it" "$ZR_TMP/relay.log")" "1"
+
 zr_check "no BSN in the relay log" "$(grep -c '99999001[0-9]' "$ZR_TMP/relay.log" || true)" "0"
 zr_done

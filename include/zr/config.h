@@ -124,6 +124,15 @@ typedef struct {
     /* Logout (issue 5, docs/logout.md): OpenID Connect Back-Channel Logout 1.0 §2.2. */
     char *backchannel_logout_uri;           /* https (http on loopback outside production); NULL: none */
     int backchannel_logout_session_required;/* the client wants `sid` in every Logout Token (always sent) */
+    /* Pairwise sector (OIDC Core §8.1, docs/claims.md): clients of one
+     * sector see the same `sub`. NULL: the client is a sector of its own,
+     * named by its client_id. */
+    char *sector_identifier;
+    /* Upgrade path: the redirect host whose `sub` values of before issue 12
+     * this client keeps (docs/operations.md); NULL normally. Never together
+     * with sector_identifier. */
+    char *legacy_sector_host;
+    char *sector_origin;      /* "FILE:LINE" of the key that decides the sector, for the reload check */
 } zr_client_t;
 
 typedef struct {
@@ -139,6 +148,10 @@ typedef struct {
     /* Logout (issue 5): how long a finished login can still be logged out
      * (the relay's logout session, `sid`); 0 = default 28800 (8 h). */
     int logout_session_lifetime_s;
+    /* client_ids whose pairwise sector a reload may change (every `sub`
+     * such a client sees changes); a reload refuses any other sector change. */
+    char **allow_sector_change;
+    size_t allow_sector_change_count;
 } zr_oidc_config_t;
 
 /* Dezi, the professionals' identity provider (issue 4, reference/dezi.md).
@@ -379,6 +392,29 @@ void zr_config_errors_free(zr_config_errors_t *errs);
 const zr_client_t *zr_config_find_client(const zr_config_t *cfg, const char *client_id);
 const zr_tenant_t *zr_config_find_tenant(const zr_config_t *cfg, const char *id);
 const zr_tenant_t *zr_config_find_tenant_by_entity_id(const zr_config_t *cfg, const char *entity_id);
+/* The pairwise sector of a client (OIDC Core §8.1, docs/claims.md):
+ * legacy_sector_host when set, else sector_identifier, else its client_id.
+ * *legacy (optional) is 1 for a legacy_sector_host, whose `sub` has the
+ * format of before issue 12. */
+const char *zr_client_sector(const zr_client_t *c, int *legacy);
+/* The configuration key that names the sector ("legacy_sector_host",
+ * "sector_identifier" or "client_id"), for messages. */
+const char *zr_client_sector_key(const zr_client_t *c);
+/* 1 when the two clients' `sub` values are computed alike (same sector, same format). */
+int zr_client_same_sector(const zr_client_t *a, const zr_client_t *b);
+/* 1 when oidc.allow_sector_change lists client_id. */
+int zr_config_allows_sector_change(const zr_config_t *cfg, const char *client_id);
+/* A client whose pairwise sector a reload would change. */
+typedef struct {
+    const zr_client_t *before;   /* borrowed from the running (or startup) configuration */
+    const zr_client_t *after;    /* borrowed from the new one */
+    int allowed;                 /* the new configuration's oidc.allow_sector_change lists it */
+} zr_sector_change_t;
+/* Every client of next whose sector differs from the one it has in
+ * running, or (when running does not have it) in started; either may be
+ * NULL. *changes is malloc'ed (NULL when none). -1 when out of memory. */
+int zr_config_sector_changes(const zr_config_t *running, const zr_config_t *started, const zr_config_t *next,
+                             zr_sector_change_t **changes, size_t *count);
 /* 1 when tenant_id is one of c->care_providers. */
 int zr_client_allows_tenant(const zr_client_t *c, const char *tenant_id);
 const char *zr_environment_name(zr_environment_t env);

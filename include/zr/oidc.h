@@ -99,8 +99,12 @@ int zr_oidc_handle_introspect(void *ctx, const zr_http_request_t *req, zr_http_r
 char *zr_oidc_claimed_client_id(const zr_http_request_t *req);
 char *zr_oidc_access_token_client_id(zr_oidc_t *op, const zr_http_request_t *req);
 
-/* Pairwise subject: base64url(HMAC-SHA256(pairwise_secret, sector || "|" ||
- * id_type || "|" || id_value)) where sector is the client's redirect host. */
+/* Pairwise subject (OIDC Core §8.1, docs/claims.md): base64url(HMAC-SHA256(
+ * pairwise_secret, F(label) F(sector) F(id_type) F(id_value))) where F(s) is
+ * the 4-byte big-endian length of s, then s, and the sector is
+ * zr_client_sector(): the client's sector_identifier, else its client_id. A
+ * client with legacy_sector_host gets the format of before issue 12:
+ * HMAC over host "|" id_type "|" id_value. */
 char *zr_oidc_pairwise_sub(const zr_oidc_t *op, const zr_client_t *client, const zr_subject_id_t *id);
 
 /* ---- Logout (issue 5, docs/logout.md) ---- */

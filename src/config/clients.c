@@ -30,6 +30,37 @@ static int client_id_valid(const char *s)
     return 1;
 }
 
+/* A pairwise sector is a name the operator gives, not a URL the relay
+ * fetches: OIDC Core §8.1's sector_identifier_uri lets an OP with dynamic
+ * registration check a client's claim to a sector; here the configuration
+ * itself is that check. 1-255 printable ASCII characters without spaces, so
+ * that a URL (the care provider's own address) fits too. */
+#define ZR_CFG_SECTOR_MAX 255
+
+static int sector_identifier_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > ZR_CFG_SECTOR_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+            return 0;
+    return 1;
+}
+
+/* The host as the relay took it from redirect_uris[0] before issue 12:
+ * lower case, no port. No '|': the old `sub` input joined host, id type and
+ * value with '|', and stays unambiguous only while the host has none. */
+static int legacy_host_valid(const char *s)
+{
+    if (!sector_identifier_valid(s))
+        return 0;
+    for (; *s; s++)
+        if (*s == '|' || (*s >= 'A' && *s <= 'Z') || *s == '/' || *s == '@')
+            return 0;
+    return 1;
+}
+
 /* The JWKS of a private_key_jwt client: public keys only (RFC 7517 §5). */
 static int check_jwks(const char *json, char *why, size_t whylen)
 {
@@ -139,6 +170,48 @@ static int line_of(const zr_cfg_map_t *m, const char *key)
     return zr_cfg_line(v ? v : m->node);
 }
 
+/* sector_identifier or legacy_sector_host: NULL when absent, reported when
+ * present and empty (`key:` would otherwise quietly mean "own sector"). */
+static char *read_sector_key(zr_cfg_map_t *m, const char *key, int (*valid)(const char *), const char *rule)
+{
+    char kpath[ZR_CFG_PATH_MAX], *v = NULL;
+    yaml_node_t *at = zr_cfg_map_get(m, key);
+    zr_cfg_path_key(kpath, m->path, key);
+    if (!at) {
+        if (zr_cfg_map_key(m, key))
+            zr_cfg_error(m->ld, zr_cfg_map_key(m, key), kpath, "must not be empty (leave the key out instead)");
+        return NULL;
+    }
+    if (zr_cfg_get_str(m, key, 0, &v) == 1 && !valid(v)) {
+        zr_cfg_error(m->ld, at, kpath, "must be %s", rule);
+        zr_release(v);
+    }
+    return v;
+}
+
+/* Which sector the client has, and where the file says so. */
+static void read_sector(zr_cfg_map_t *m, zr_client_t *c)
+{
+    const char *key = "client_id";
+    char kpath[ZR_CFG_PATH_MAX];
+    c->sector_identifier = read_sector_key(m, "sector_identifier", sector_identifier_valid,
+                                           "1-255 printable ASCII characters without spaces");
+    c->legacy_sector_host = read_sector_key(m, "legacy_sector_host", legacy_host_valid,
+                                            "the host of the former redirect_uris[0] as the relay used it: lower "
+                                            "case, no scheme, port, path or '|' (1-255 characters)");
+    if (zr_cfg_map_get(m, "sector_identifier") && zr_cfg_map_get(m, "legacy_sector_host")) {
+        zr_cfg_path_key(kpath, m->path, "legacy_sector_host");
+        zr_cfg_error(m->ld, zr_cfg_map_get(m, "legacy_sector_host"), kpath,
+                     "set sector_identifier or legacy_sector_host, not both");
+    }
+    if (zr_cfg_map_get(m, "legacy_sector_host"))
+        key = "legacy_sector_host";
+    else if (zr_cfg_map_get(m, "sector_identifier"))
+        key = "sector_identifier";
+    if (asprintf(&c->sector_origin, "%s:%d", m->ld->file, line_of(m, key)) < 0)
+        c->sector_origin = NULL;
+}
+
 /* A new zeroed client at the end of cfg->clients, with its origin record;
  * both arrays grow together (the capacity lives in the index). */
 static zr_client_t *client_append(zr_config_t *cfg, zr_cfg_client_origin_t **origin)
@@ -199,7 +272,8 @@ static void read_client(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
                                        "post_logout_redirect_uris", "allowed_origins", "min_loa",
                                        "bsn_entitled", "id_token_alg", "login_methods", "role_rules",
                                        "allow_unmapped_roles", "authzen", "introspection",
-                                       "backchannel_logout_uri", "backchannel_logout_session_required", NULL};
+                                       "backchannel_logout_uri", "backchannel_logout_session_required",
+                                       "sector_identifier", "legacy_sector_host", NULL};
     zr_cfg_map_t m;
     char kpath[ZR_CFG_PATH_MAX], ipath[ZR_CFG_PATH_MAX], *loa = NULL;
     yaml_node_t *seq = NULL;
@@ -225,6 +299,7 @@ static void read_client(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
         zr_cfg_path_key(kpath, path, "client_id");
         zr_cfg_error(ld, zr_cfg_map_get(&m, "client_id"), kpath, "must be 1-128 printable characters without spaces");
     }
+    read_sector(&m, c);
     zr_cfg_get_str(&m, "name", 0, &c->name);
     if (!c->name && c->client_id)
         c->name = strdup(c->client_id);
@@ -477,6 +552,9 @@ void zr_cfg_free_clients(zr_config_t *cfg)
         zr_cfg_free_strv(c->post_logout_redirect_uris, c->post_logout_redirect_uri_count);
         zr_cfg_free_strv(c->allowed_origins, c->allowed_origin_count);
         free(c->backchannel_logout_uri);
+        free(c->sector_identifier);
+        free(c->legacy_sector_host);
+        free(c->sector_origin);
         free(c->care_provider);
         zr_cfg_free_strv(c->care_providers, c->care_provider_count);
         zr_cfg_free_client_professional(c);
@@ -484,4 +562,56 @@ void zr_cfg_free_clients(zr_config_t *cfg)
     }
     zr_release(cfg->clients);
     cfg->client_count = 0;
+}
+
+const char *zr_client_sector(const zr_client_t *c, int *legacy)
+{
+    if (legacy)
+        *legacy = c->legacy_sector_host != NULL;
+    if (c->legacy_sector_host)
+        return c->legacy_sector_host;
+    return c->sector_identifier ? c->sector_identifier : c->client_id;
+}
+
+const char *zr_client_sector_key(const zr_client_t *c)
+{
+    return c->legacy_sector_host ? "legacy_sector_host" : c->sector_identifier ? "sector_identifier" : "client_id";
+}
+
+/* A sector_identifier equal to a client_id is that client's sector: the
+ * names share one space, so an app can join the sector its portal has had
+ * by default (docs/claims.md). */
+int zr_client_same_sector(const zr_client_t *a, const zr_client_t *b)
+{
+    int legacy_a, legacy_b;
+    const char *sa = zr_client_sector(a, &legacy_a), *sb = zr_client_sector(b, &legacy_b);
+    return legacy_a == legacy_b && sa && sb && !strcmp(sa, sb);
+}
+
+int zr_config_sector_changes(const zr_config_t *running, const zr_config_t *started, const zr_config_t *next,
+                             zr_sector_change_t **changes, size_t *count)
+{
+    size_t cap = 0;
+    *changes = NULL;
+    *count = 0;
+    for (size_t i = 0; next && i < next->client_count; i++) {
+        const zr_client_t *c = &next->clients[i], *before = zr_config_find_client(running, c->client_id);
+        if (!before)
+            before = zr_config_find_client(started, c->client_id);
+        if (!before || zr_client_same_sector(before, c))
+            continue;
+        if (*count == cap) {
+            zr_sector_change_t *grown = realloc(*changes, (cap ? cap * 2 : 4) * sizeof(*grown));
+            if (!grown) {
+                zr_release(*changes);
+                *count = 0;
+                return -1;
+            }
+            *changes = grown;
+            cap = cap ? cap * 2 : 4;
+        }
+        (*changes)[(*count)++] =
+            (zr_sector_change_t){.before = before, .after = c, .allowed = zr_config_allows_sector_change(next, c->client_id)};
+    }
+    return 0;
 }

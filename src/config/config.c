@@ -534,6 +534,7 @@ zr_config_t *zr_config_load_flags(const char *path, int flags, zr_config_errors_
     if (zr_cfg_index_tenants(cfg) != 0)
         zr_cfg_error(&ld, NULL, "", "out of memory");
     zr_cfg_resolve_clients(&ld, cfg);
+    zr_cfg_check_allow_sector_change(&root, cfg);
     check_client_jwks(&ld, cfg);
     zr_cfg_read_mock_tvs(&root, cfg);
     zr_cfg_read_mock_dezi(&root, cfg);

@@ -221,6 +221,8 @@ extern const char *const zr_cfg_sigalg_names[];
 /* Sections: care_providers.c, oidc.c, clients.c, mock_tvs.c. */
 void zr_cfg_read_tenants(zr_cfg_map_t *root, zr_config_t *cfg);
 void zr_cfg_read_oidc(zr_cfg_map_t *root, zr_config_t *cfg);
+/* After the clients are resolved: each oidc.allow_sector_change entry names one. */
+void zr_cfg_check_allow_sector_change(zr_cfg_map_t *root, const zr_config_t *cfg);
 void zr_cfg_read_clients(zr_cfg_map_t *root, zr_config_t *cfg);
 void zr_cfg_read_mock_tvs(zr_cfg_map_t *root, zr_config_t *cfg);
 void zr_cfg_free_tenants(zr_config_t *cfg);

@@ -80,11 +80,21 @@ static void read_signing_key(zr_cfg_loader_t *ld, yaml_node_t *node, const char 
         zr_cfg_error(ld, node, path, "cannot compute the JWK thumbprint for the kid");
 }
 
+static int check_client_id(zr_cfg_loader_t *ld, const yaml_node_t *at, const char *path, const char *value,
+                           void *ctx)
+{
+    (void)ctx;
+    if (zr_cfg_token_valid(value, 128))
+        return 0;
+    zr_cfg_error(ld, at, path, "must be a client_id (1-128 printable characters without spaces)");
+    return -1;
+}
+
 void zr_cfg_read_oidc(zr_cfg_map_t *root, zr_config_t *cfg)
 {
     static const char *const keys[] = {"issuer", "signing_keys", "pairwise_secret_file", "id_token_lifetime",
                                        "access_token_lifetime", "code_lifetime", "session_lifetime",
-                                       "logout_session_lifetime", NULL};
+                                       "logout_session_lifetime", "allow_sector_change", NULL};
     zr_cfg_loader_t *ld = root->ld;
     zr_oidc_config_t *o = &cfg->oidc;
     yaml_node_t *v = zr_cfg_map_get(root, "oidc"), *seq = NULL;
@@ -135,6 +145,43 @@ void zr_cfg_read_oidc(zr_cfg_map_t *root, zr_config_t *cfg)
     /* How long after a login the portal can still log it out (issue 5). */
     if (zr_cfg_get_int(&m, "logout_session_lifetime", 0, 60, 86400, &n) == 1)
         o->logout_session_lifetime_s = (int)n;
+    /* Judged against the clients once all are read (zr_cfg_check_allow_sector_change). */
+    zr_cfg_get_strv(&m, "allow_sector_change", 0, &o->allow_sector_change, &o->allow_sector_change_count,
+                    check_client_id, NULL);
+    zr_cfg_check_seq_unique(&m, "allow_sector_change");
+}
+
+void zr_cfg_check_allow_sector_change(zr_cfg_map_t *root, const zr_config_t *cfg)
+{
+    zr_cfg_loader_t *ld = root->ld;
+    /* tenants validate --config does not read care_providers_dir: its clients are unknown. */
+    int unknown_ok = (ld->flags & ZR_CONFIG_LOAD_SKIP_TENANT_DIR) && cfg->care_providers_dir;
+    zr_cfg_map_t m = {.ld = ld, .node = zr_cfg_map_get(root, "oidc"), .path = "oidc"};
+    yaml_node_t *seq = NULL;
+    char ipath[ZR_CFG_PATH_MAX];
+    size_t i = 0;
+
+    if (unknown_ok || !m.node || m.node->type != YAML_MAPPING_NODE ||
+        !(seq = zr_cfg_map_get(&m, "allow_sector_change")) || seq->type != YAML_SEQUENCE_NODE)
+        return;
+    for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++, i++) {
+        yaml_node_t *item = zr_cfg_node(ld, *it);
+        if (!item || item->type != YAML_SCALAR_NODE || zr_cfg_is_null(item) ||
+            !zr_cfg_token_valid((const char *)item->data.scalar.value, 128))
+            continue; /* reported when read */
+        zr_cfg_path_index(ipath, "oidc.allow_sector_change", i);
+        if (!zr_config_find_client(cfg, (const char *)item->data.scalar.value))
+            zr_cfg_error(ld, item, ipath, "'%s' is not a configured client_id (remove it once its reload is done)",
+                         (const char *)item->data.scalar.value);
+    }
+}
+
+int zr_config_allows_sector_change(const zr_config_t *cfg, const char *client_id)
+{
+    for (size_t i = 0; cfg && client_id && i < cfg->oidc.allow_sector_change_count; i++)
+        if (!strcmp(cfg->oidc.allow_sector_change[i], client_id))
+            return 1;
+    return 0;
 }
 
 void zr_cfg_free_oidc(zr_config_t *cfg)
@@ -150,5 +197,6 @@ void zr_cfg_free_oidc(zr_config_t *cfg)
     }
     free(o->keys);
     free(o->pairwise_secret_file);
+    zr_cfg_free_strv(o->allow_sector_change, o->allow_sector_change_count);
     OPENSSL_cleanse(o, sizeof(*o));
 }

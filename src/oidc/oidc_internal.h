@@ -21,6 +21,8 @@
 /* A professional's pairwise sub is computed over this identifier type and
  * the Dezi number, so it never equals a patient's over the same digits. */
 #define ZR_OIDC_ID_UZI_PERSON "http://fhir.nl/fhir/NamingSystem/uzi-nr-pers"
+/* The first field of every pairwise `sub` input (docs/claims.md). */
+#define ZR_OIDC_PAIRWISE_LABEL "zorgrelay pairwise sub v2"
 
 #define ZR_OIDC_JWT_BEARER "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 /* A client assertion may live at most this long (exp - now). */
@@ -76,8 +78,6 @@ int zr_oidc_cors_preflight(const zr_oidc_t *op, const zr_http_request_t *req, zr
 int zr_oidc_json_error(zr_http_response_t *resp, int status, const char *error, const char *description);
 /* Serialises o (compact) as a 200 JSON response with no-store headers. */
 int zr_oidc_json_nostore(zr_http_response_t *resp, json_t *o);
-/* Host part of a URI, lower-cased, without port or userinfo (malloc'ed). */
-char *zr_oidc_uri_host(const char *uri);
 /* Frees a string after wiping it (codes, tokens, subject JSON). */
 void zr_oidc_wipe_free(char *s);
 /* A short random reference for a page and the log line that explains it. */

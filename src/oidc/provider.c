@@ -5,7 +5,6 @@
 #include "zr/log.h"
 #include "zr/util.h"
 
-#include <ctype.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,51 +129,44 @@ int zr_oidc_cors_preflight(const zr_oidc_t *op, const zr_http_request_t *req, zr
 
 /* ---- pairwise subject ---- */
 
-char *zr_oidc_uri_host(const char *uri)
+/* One field of the pairwise input: its length (4 bytes, big endian), then
+ * its bytes, so that no two lists of fields give the same input. */
+static int pairwise_field(zr_buf_t *b, const char *s)
 {
-    const char *p, *end;
-    char *host = NULL;
-
-    if (!uri || !(p = strstr(uri, "://")))
-        return NULL;
-    p += 3;
-    end = p + strcspn(p, "/?#");
-    /* userinfo@ is not part of the host */
-    for (const char *at = p; at < end; at++)
-        if (*at == '@')
-            p = at + 1;
-    if (*p == '[') {
-        const char *close = memchr(p, ']', (size_t)(end - p));
-        if (!close)
-            return NULL;
-        end = close + 1;
-    } else {
-        const char *colon = memchr(p, ':', (size_t)(end - p));
-        if (colon)
-            end = colon;
-    }
-    if (end <= p)
-        return NULL;
-    host = strndup(p, (size_t)(end - p));
-    for (char *h = host; h && *h; h++)
-        *h = (char)tolower((unsigned char)*h);
-    return host;
+    size_t n = strlen(s);
+    unsigned char len[4] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16), (unsigned char)(n >> 8),
+                            (unsigned char)n};
+    if (n > 0xffffffffu)
+        return -1;
+    return zr_buf_append(b, len, sizeof(len)) == 0 && zr_buf_append(b, s, n) == 0 ? 0 : -1;
 }
 
+/* OIDC Core §8.1. The label keeps these inputs apart from the other keys
+ * derived from the same secret (the decision log's, src/config/dezi.c). The
+ * legacy format (a legacy_sector_host, docs/operations.md) joins with '|':
+ * unambiguous only because the host (checked at load) and our id types hold
+ * no '|', which is why new sectors, free strings, never use it. */
 char *zr_oidc_pairwise_sub(const zr_oidc_t *op, const zr_client_t *client, const zr_subject_id_t *id)
 {
     zr_buf_t b;
-    char *sector = NULL, *sub = NULL;
+    const char *sector, *id_type;
+    char *sub = NULL;
     uint8_t mac[32];
+    int legacy = 0, rc;
 
     zr_buf_init(&b);
-    if (!op || !client || !id || !id->value || client->redirect_uri_count == 0)
+    if (!op || !client || !id || !id->value || !(sector = zr_client_sector(client, &legacy)))
         goto end;
-    /* OIDC Core §8.1: the sector is the host of the (single) redirect URI. */
-    sector = zr_oidc_uri_host(client->redirect_uris[0]);
-    if (!sector)
-        goto end;
-    if (zr_buf_printf(&b, "%s|%s|%s", sector, id->id_type ? id->id_type : "", id->value) != 0)
+    id_type = id->id_type ? id->id_type : "";
+    if (legacy) {
+        if (strchr(sector, '|') || strchr(id_type, '|'))
+            goto end;
+        rc = zr_buf_printf(&b, "%s|%s|%s", sector, id_type, id->value);
+    } else {
+        rc = pairwise_field(&b, ZR_OIDC_PAIRWISE_LABEL) | pairwise_field(&b, sector) | pairwise_field(&b, id_type) |
+             pairwise_field(&b, id->value);
+    }
+    if (rc != 0)
         goto end;
     if (zr_crypto_hmac_sha256(op->cfg->oidc.pairwise_secret, sizeof(op->cfg->oidc.pairwise_secret),
                               (const uint8_t *)b.data, b.len, mac) != 0)
@@ -185,7 +177,6 @@ end:
     if (b.data)
         OPENSSL_cleanse(b.data, b.len);
     zr_buf_free(&b);
-    free(sector);
     return sub;
 }
 
@@ -439,12 +430,10 @@ zr_oidc_t *zr_oidc_new(const zr_config_t *cfg, zr_store_t *store, char *err, siz
                      zr_oidc_alg_name(c->id_token_alg) ? zr_oidc_alg_name(c->id_token_alg) : "?");
             goto fail;
         }
-        char *host = c->redirect_uri_count ? zr_oidc_uri_host(c->redirect_uris[0]) : NULL;
-        if (!host) {
-            snprintf(err, errlen, "oidc: client %s has no usable redirect URI", c->client_id);
+        if (!zr_client_sector(c, NULL)) {
+            snprintf(err, errlen, "oidc: client %s has no pairwise sector", c->client_id ? c->client_id : "?");
             goto fail;
         }
-        free(host);
     }
     if (discovery_build(op) != 0)
         goto oom;

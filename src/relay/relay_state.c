@@ -313,6 +313,71 @@ static const char *restart_only_change(const zr_config_t *a, const zr_config_t *
     return NULL;
 }
 
+/* OIDC Core §8.1: a client's sector decides every `sub` it sees, so a new
+ * sector gives every person a new identity at that portal. A reload that
+ * would do so is refused unless oidc.allow_sector_change lists the client.
+ * Compared with the configuration in use (or, for a client it lacks, the
+ * one the process started with). Fills *changes (the caller frees it);
+ * 0 when the reload may go on, else -1 with why in what: each refused
+ * client is logged with where the new configuration sets its sector, what
+ * names the first without file names (it is shown on /healthz). */
+static int sector_changes_refused(zr_relay_t *relay, const zr_config_t *next, zr_sector_change_t **changes,
+                                  size_t *count, char *what, size_t whatlen)
+{
+    const zr_config_t *running;
+    size_t refused = 0;
+
+    pthread_mutex_lock(&relay->gen_lock);
+    running = relay->gen->cfg; /* only the reloading thread replaces it */
+    pthread_mutex_unlock(&relay->gen_lock);
+    if (zr_config_sector_changes(running, relay->cfg, next, changes, count) != 0) {
+        snprintf(what, whatlen, "out of memory comparing the pairwise sectors");
+        return -1;
+    }
+    for (size_t i = 0; i < *count; i++) {
+        const zr_sector_change_t *ch = &(*changes)[i];
+        const char *client = ch->after->client_id, *from = zr_client_sector(ch->before, NULL),
+                   *to = zr_client_sector(ch->after, NULL), *from_key = zr_client_sector_key(ch->before),
+                   *to_key = zr_client_sector_key(ch->after);
+        if (ch->allowed)
+            continue;
+        zr_log_error("reload", "%s: client '%s' would change its pairwise sector from '%s' (%s) to '%s' (%s), and "
+                     "with it every sub it sees; to do that deliberately, list it under oidc.allow_sector_change",
+                     ch->after->sector_origin ? ch->after->sector_origin : "?", client, from, from_key, to, to_key);
+        if (refused++ == 0)
+            snprintf(what, whatlen, "client '%s' would change its pairwise sector from '%s' (%s) to '%s' (%s); "
+                     "list it under oidc.allow_sector_change to allow that", client, from, from_key, to, to_key);
+    }
+    if (refused > 1) {
+        size_t used = strlen(what);
+        snprintf(what + used, whatlen - used, " (and %zu more, see the log)", refused - 1);
+    }
+    return refused ? -1 : 0;
+}
+
+/* The sector changes a reload makes, once nothing can stop it any more;
+ * and an allowance with nothing to allow, which would let a later edit
+ * through unnoticed. */
+static void sector_changes_log(const zr_config_t *next, const zr_sector_change_t *changes, size_t count)
+{
+    for (size_t a = 0; a < next->oidc.allow_sector_change_count; a++) {
+        const char *id = next->oidc.allow_sector_change[a];
+        size_t i = 0;
+        while (i < count && strcmp(changes[i].after->client_id, id) != 0)
+            i++;
+        if (i == count)
+            zr_log_warn("reload", "oidc.allow_sector_change lists client '%s', whose pairwise sector does not "
+                        "change: remove it, so that a later change is refused again", id);
+    }
+    for (size_t i = 0; i < count; i++)
+        zr_log_warn("reload", "%s: client '%s': pairwise sector '%s' (%s) -> '%s' (%s), allowed by "
+                    "oidc.allow_sector_change: every sub this client sees changes",
+                    changes[i].after->sector_origin ? changes[i].after->sector_origin : "?",
+                    changes[i].after->client_id, zr_client_sector(changes[i].before, NULL),
+                    zr_client_sector_key(changes[i].before), zr_client_sector(changes[i].after, NULL),
+                    zr_client_sector_key(changes[i].after));
+}
+
 /* What changed among the care providers, for the operator's log line. */
 static void count_changes(const zr_config_t *old, const zr_config_t *new, size_t *added, size_t *changed,
                           size_t *removed)
@@ -346,7 +411,8 @@ int zr_relay_reload(zr_relay_t *relay)
     zr_relay_gen_t *g = NULL, *old;
     const char *changed_setting;
     char err[512] = "", what[600];
-    size_t added, changed, removed;
+    size_t added, changed, removed, sector_count = 0;
+    zr_sector_change_t *sectors = NULL;
     int rc = -1;
 
     zr_log_info("reload", "SIGHUP: reading %s", relay->cfg->file);
@@ -365,11 +431,16 @@ int zr_relay_reload(zr_relay_t *relay)
         reload_refused(relay, what);
         goto end;
     }
+    if (sector_changes_refused(relay, cfg, &sectors, &sector_count, what, sizeof(what)) != 0) {
+        reload_refused(relay, what);
+        goto end;
+    }
     g = gen_new(relay, cfg, err, sizeof(err));
     if (!g) {
         reload_refused(relay, err);
         goto end;
     }
+    sector_changes_log(cfg, sectors, sector_count);
     g->owned_cfg = cfg;
     cfg = NULL;
 
@@ -392,6 +463,7 @@ int zr_relay_reload(zr_relay_t *relay)
                 g->serial, g->cfg->tenant_count, added, changed, removed, g->cfg->client_count);
     rc = 0;
 end:
+    free(sectors);
     zr_config_errors_free(&errs);
     zr_config_free(cfg);
     return rc;

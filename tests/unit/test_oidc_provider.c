@@ -1,6 +1,8 @@
 /* OpenID Provider: discovery, JWKS, CORS, pairwise subjects, set-up checks. */
 #include "test_oidc_fixture.h"
 
+#include <openssl/hmac.h>
+
 static int has_string(json_t *arr, const char *s)
 {
     size_t i;
@@ -188,28 +190,203 @@ static void test_pairwise(void **state)
     fx_t *fx = *state;
     zr_subject_id_t id = {(char *)ZR_ID_LEGACY_BSN, (char *)FX_BSN};
     zr_subject_id_t other = {(char *)ZR_ID_LEGACY_BSN, (char *)"999990020"};
-    zr_client_t copy = fx->clients[FX_PORTAL];
-    char *other_uri[] = {"https://PORTAL.example.nl:8443/another-path"};
     char *a = zr_oidc_pairwise_sub(fx->op, &fx->clients[FX_PORTAL], &id);
     char *a2 = zr_oidc_pairwise_sub(fx->op, &fx->clients[FX_PORTAL], &id);
     char *b = zr_oidc_pairwise_sub(fx->op, &fx->clients[FX_PORTAL2], &id);
     char *c = zr_oidc_pairwise_sub(fx->op, &fx->clients[FX_PORTAL], &other);
-    char *same_sector;
 
-    copy.redirect_uris = other_uri;
-    same_sector = zr_oidc_pairwise_sub(fx->op, &copy, &id);
     assert_non_null(a);
     assert_int_equal(strlen(a), 43);
     assert_null(strstr(a, FX_BSN));
     assert_string_equal(a, a2);       /* stable */
-    assert_string_not_equal(a, b);    /* another sector */
+    assert_string_not_equal(a, b);    /* another client */
     assert_string_not_equal(a, c);    /* another person */
-    assert_string_equal(a, same_sector); /* the sector is the host only */
     free(a);
     free(a2);
     free(b);
     free(c);
-    free(same_sector);
+}
+
+/* base64url(HMAC-SHA256(0x17 x 32, input)) with OpenSSL alone: the
+ * fixture's pairwise secret, independent of the code under test. */
+static char *expected_sub(const unsigned char *input, size_t len)
+{
+    unsigned char key[32], mac[32], b64[64];
+    unsigned int mac_len = 0;
+    char *out;
+    int n;
+    memset(key, 0x17, sizeof(key));
+    assert_non_null(HMAC(EVP_sha256(), key, sizeof(key), input, len, mac, &mac_len));
+    assert_int_equal(mac_len, 32);
+    n = EVP_EncodeBlock(b64, mac, 32);
+    while (n > 0 && b64[n - 1] == '=')
+        n--;
+    out = strndup((const char *)b64, (size_t)n);
+    for (char *p = out; *p; p++)
+        *p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
+    return out;
+}
+
+/* The documented input (docs/claims.md): each field as a 4-byte big-endian
+ * length and its bytes: label, sector, id type, value. */
+static size_t documented_input(unsigned char *out, const char *sector, const char *id_type, const char *value)
+{
+    const char *fields[] = {"zorgrelay pairwise sub v2", sector, id_type, value};
+    size_t at = 0;
+    for (size_t i = 0; i < 4; i++) {
+        size_t n = strlen(fields[i]);
+        out[at++] = (unsigned char)(n >> 24);
+        out[at++] = (unsigned char)(n >> 16);
+        out[at++] = (unsigned char)(n >> 8);
+        out[at++] = (unsigned char)n;
+        memcpy(out + at, fields[i], n);
+        at += n;
+    }
+    return at;
+}
+
+/* Each client is a sector of its own: two portals a vendor hosts on one
+ * domain (even with the same redirect URI) get different subs. */
+static void test_pairwise_own_sector_by_default(void **state)
+{
+    fx_t *fx = *state;
+    zr_subject_id_t id = {(char *)ZR_ID_LEGACY_BSN, (char *)FX_BSN};
+    zr_client_t same_host = fx->clients[FX_PORTAL];
+    unsigned char input[512];
+    char *a, *b, *want;
+
+    same_host.client_id = (char *)"portal-dermatologie"; /* also https://portal.example.nl/cb */
+    a = zr_oidc_pairwise_sub(fx->op, &fx->clients[FX_PORTAL], &id);
+    b = zr_oidc_pairwise_sub(fx->op, &same_host, &id);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_string_not_equal(a, b);
+    /* ... because the sector is the client_id */
+    want = expected_sub(input, documented_input(input, "portal", ZR_ID_LEGACY_BSN, FX_BSN));
+    assert_string_equal(a, want);
+    free(want);
+    free(a);
+    free(b);
+}
+
+/* Clients that name one sector_identifier see one sub; naming another
+ * client's client_id joins that client's own sector. */
+static void test_pairwise_shared_sector(void **state)
+{
+    fx_t *fx = *state;
+    zr_subject_id_t id = {(char *)ZR_ID_LEGACY_BSN, (char *)FX_BSN};
+    zr_client_t web = fx->clients[FX_PORTAL], app = fx->clients[FX_APP], joins_portal = fx->clients[FX_PGO];
+    unsigned char input[512];
+    char *w, *a, *p, *j, *own, *want;
+
+    web.client_id = (char *)"ziekenhuis-web";
+    web.sector_identifier = (char *)"https://ziekenhuis.example.nl";
+    app.sector_identifier = (char *)"https://ziekenhuis.example.nl"; /* another host, another auth method */
+    joins_portal.sector_identifier = (char *)"portal";
+    w = zr_oidc_pairwise_sub(fx->op, &web, &id);
+    a = zr_oidc_pairwise_sub(fx->op, &app, &id);
+    p = zr_oidc_pairwise_sub(fx->op, &fx->clients[FX_PORTAL], &id);
+    j = zr_oidc_pairwise_sub(fx->op, &joins_portal, &id);
+    own = zr_oidc_pairwise_sub(fx->op, &fx->clients[FX_APP], &id);
+    assert_string_equal(w, a);
+    assert_string_not_equal(w, p);
+    assert_string_equal(j, p);
+    assert_string_not_equal(a, own); /* app without the key: its own sector */
+    want = expected_sub(input, documented_input(input, "https://ziekenhuis.example.nl", ZR_ID_LEGACY_BSN, FX_BSN));
+    assert_string_equal(w, want);
+    free(want);
+    free(w);
+    free(a);
+    free(p);
+    free(j);
+    free(own);
+}
+
+/* Reordering (or adding) redirect URIs changes no sub. */
+static void test_pairwise_redirect_order(void **state)
+{
+    fx_t *fx = *state;
+    zr_subject_id_t id = {(char *)ZR_ID_LEGACY_BSN, (char *)FX_BSN};
+    char *forward[] = {"https://portal.example.nl/cb", "https://app.example.com/cb"};
+    char *backward[] = {"https://app.example.com/cb", "https://portal.example.nl/cb"};
+    zr_client_t a = fx->clients[FX_PORTAL], b = fx->clients[FX_PORTAL];
+    char *sa, *sb;
+
+    a.redirect_uris = forward;
+    a.redirect_uri_count = 2;
+    b.redirect_uris = backward;
+    b.redirect_uri_count = 2;
+    sa = zr_oidc_pairwise_sub(fx->op, &a, &id);
+    sb = zr_oidc_pairwise_sub(fx->op, &b, &id);
+    assert_non_null(sa);
+    assert_string_equal(sa, sb);
+    free(sa);
+    free(sb);
+}
+
+/* No two (sector, id type, value) share an input: with '|' between them,
+ * sector "x|T|1" with value "23" and sector "x" with value "1|T|23" would
+ * (T the id type), as would "a" + "bc" and "ab" + "c" without separator. */
+static void test_pairwise_input_unambiguous(void **state)
+{
+    fx_t *fx = *state;
+    zr_client_t s1 = fx->clients[FX_PORTAL], s2 = fx->clients[FX_PORTAL], s3 = fx->clients[FX_PORTAL],
+                s4 = fx->clients[FX_PORTAL];
+    zr_subject_id_t v1 = {(char *)ZR_ID_LEGACY_BSN, (char *)"23"};
+    zr_subject_id_t v2 = {(char *)ZR_ID_LEGACY_BSN, (char *)"1|" ZR_ID_LEGACY_BSN "|23"};
+    zr_subject_id_t bc = {(char *)"", (char *)"bc"}, c = {(char *)"", (char *)"c"};
+    unsigned char input[512];
+    char *x1, *x2, *x3, *x4, *want;
+
+    s1.sector_identifier = (char *)"x|" ZR_ID_LEGACY_BSN "|1";
+    s2.sector_identifier = (char *)"x";
+    s3.sector_identifier = (char *)"a";
+    s4.sector_identifier = (char *)"ab";
+    x1 = zr_oidc_pairwise_sub(fx->op, &s1, &v1);
+    x2 = zr_oidc_pairwise_sub(fx->op, &s2, &v2);
+    x3 = zr_oidc_pairwise_sub(fx->op, &s3, &bc);
+    x4 = zr_oidc_pairwise_sub(fx->op, &s4, &c);
+    assert_non_null(x1);
+    assert_non_null(x3);
+    assert_string_not_equal(x1, x2);
+    assert_string_not_equal(x3, x4);
+    /* and the input is the documented one */
+    want = expected_sub(input, documented_input(input, "a", "", "bc"));
+    assert_string_equal(x3, want);
+    free(want);
+    free(x1);
+    free(x2);
+    free(x3);
+    free(x4);
+}
+
+/* Upgrading: legacy_sector_host gives exactly the sub of before issue 12,
+ * HMAC over host "|" id type "|" value, also after the portal moved to
+ * another host; and never the sub of a sector_identifier with that name. */
+static void test_pairwise_legacy_host(void **state)
+{
+    fx_t *fx = *state;
+    zr_subject_id_t id = {(char *)ZR_ID_LEGACY_BSN, (char *)FX_BSN};
+    char *moved_uri[] = {"https://portaal.nieuw.example.nl/cb"};
+    zr_client_t moved = fx->clients[FX_PORTAL], named = fx->clients[FX_PORTAL], bad = fx->clients[FX_PORTAL];
+    const char *old_input = "portal.example.nl|" ZR_ID_LEGACY_BSN "|" FX_BSN;
+    char *sub, *want, *other;
+
+    moved.redirect_uris = moved_uri;
+    moved.legacy_sector_host = (char *)"portal.example.nl";
+    named.sector_identifier = (char *)"portal.example.nl";
+    sub = zr_oidc_pairwise_sub(fx->op, &moved, &id);
+    want = expected_sub((const unsigned char *)old_input, strlen(old_input));
+    other = zr_oidc_pairwise_sub(fx->op, &named, &id);
+    assert_non_null(sub);
+    assert_string_equal(sub, want);
+    assert_string_not_equal(sub, other);
+    /* a '|' in the host would make the old format ambiguous: no sub at all */
+    bad.legacy_sector_host = (char *)"portal|x";
+    assert_null(zr_oidc_pairwise_sub(fx->op, &bad, &id));
+    free(sub);
+    free(want);
+    free(other);
 }
 
 static void test_authz_json(void **state)
@@ -264,6 +441,11 @@ int main(void)
         cmocka_unit_test(test_jwks_x5c_matches_cert),
         cmocka_unit_test(test_cors),
         cmocka_unit_test(test_pairwise),
+        cmocka_unit_test(test_pairwise_own_sector_by_default),
+        cmocka_unit_test(test_pairwise_shared_sector),
+        cmocka_unit_test(test_pairwise_redirect_order),
+        cmocka_unit_test(test_pairwise_input_unambiguous),
+        cmocka_unit_test(test_pairwise_legacy_host),
         cmocka_unit_test(test_authz_json),
         cmocka_unit_test(test_new_refuses_missing_alg),
     };

@@ -396,8 +396,9 @@ static void read_tvs_signer_pins(zr_cfg_map_t *m, zr_tvs_config_t *t)
     zr_cfg_check_seq_unique(m, "metadata_signer_subject");
     /* Any certificate under the anchor could otherwise sign "TVS" metadata:
      * with a PKIoverheid CA as anchor, every care provider's. */
-    if (ld->env == ZR_ENV_PRODUCTION && t->metadata_signer_sha256_count == 0 &&
-        t->metadata_signer_subject_count == 0 && zr_cfg_map_get(m, "trust_anchor"))
+    /* (A pin list given but malformed is reported on its own.) */
+    if (ld->env == ZR_ENV_PRODUCTION && !zr_cfg_map_get(m, "metadata_signer_sha256") &&
+        !zr_cfg_map_get(m, "metadata_signer_subject") && zr_cfg_map_get(m, "trust_anchor"))
         zr_cfg_error(ld, zr_cfg_map_get(m, "trust_anchor"), "tvs.trust_anchor",
                      "a trust anchor without a pinned metadata signer is refused in production: set "
                      "tvs.metadata_signer_sha256 or tvs.metadata_signer_subject to TVS's own signing certificate");

@@ -395,8 +395,8 @@ static void read_tvs_signer_pins(zr_cfg_map_t *m, zr_tvs_config_t *t)
                     NULL, NULL);
     zr_cfg_check_seq_unique(m, "metadata_signer_subject");
     /* Any certificate under the anchor could otherwise sign "TVS" metadata:
-     * with a PKIoverheid CA as anchor, every care provider's. */
-    /* (A pin list given but malformed is reported on its own.) */
+     * with a PKIoverheid CA as anchor, every care provider's. (A pin list
+     * that is there but malformed is reported on its own.) */
     if (ld->env == ZR_ENV_PRODUCTION && !zr_cfg_map_get(m, "metadata_signer_sha256") &&
         !zr_cfg_map_get(m, "metadata_signer_subject") && zr_cfg_map_get(m, "trust_anchor"))
         zr_cfg_error(ld, zr_cfg_map_get(m, "trust_anchor"), "tvs.trust_anchor",

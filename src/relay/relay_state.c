@@ -46,28 +46,32 @@ static void idp_sweep_locked(zr_relay_t *relay)
 static int idp_install(zr_relay_t *relay, zr_saml_idp_t *idp, char *why, size_t whylen)
 {
     zr_idp_ref_t *ref = calloc(1, sizeof(*ref));
+    int rc = -1;
     if (!ref) {
         snprintf(why, whylen, "out of memory");
-        zr_saml_idp_free(idp);
-        return -1;
+        goto end;
     }
-    ref->idp = idp;
     pthread_mutex_lock(&relay->idp_lock);
     if (zr_saml_idp_check_successor(relay->idp ? relay->idp->idp : NULL, idp, why, whylen) != 0) {
         pthread_mutex_unlock(&relay->idp_lock);
-        zr_saml_idp_free(idp);
-        free(ref);
-        return -1;
+        goto end;
     }
+    ref->idp = idp;
+    idp = NULL;
     if (relay->idp) {
         relay->idp->next = relay->retired;
         relay->retired = relay->idp;
     }
     relay->idp = ref;
+    ref = NULL;
     relay->idp_error[0] = '\0';
     idp_sweep_locked(relay);
     pthread_mutex_unlock(&relay->idp_lock);
-    return 0;
+    rc = 0;
+end:
+    free(ref);
+    zr_saml_idp_free(idp);
+    return rc;
 }
 
 static int idp_reload(zr_relay_t *relay)

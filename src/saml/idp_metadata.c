@@ -426,23 +426,24 @@ int zr_saml_idp_check_successor(const zr_saml_idp_t *current, const zr_saml_idp_
                                 size_t errlen)
 {
     char a[21], b[21];
-    if (!current)
-        return 0;
-    if (next->valid_until < current->valid_until) {
+    int rc = -1;
+    if (current && next->valid_until < current->valid_until) {
         zr_time_format_iso8601(next->valid_until, a);
         zr_time_format_iso8601(current->valid_until, b);
         snprintf(err, errlen, "TVS metadata rollback refused: its validUntil %s is before the loaded document's %s",
                  a, b);
-        return -1;
+        goto end;
     }
-    if (next->created && current->created && next->created < current->created) {
+    if (current && next->created && current->created && next->created < current->created) {
         zr_time_format_iso8601(next->created, a);
         zr_time_format_iso8601(current->created, b);
         snprintf(err, errlen, "TVS metadata rollback refused: its creationInstant %s is before the loaded "
                  "document's %s", a, b);
-        return -1;
+        goto end;
     }
-    return 0;
+    rc = 0;
+end:
+    return rc;
 }
 
 zr_saml_idp_t *zr_saml_idp_load(const zr_config_t *cfg, char *err, size_t errlen)

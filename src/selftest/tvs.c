@@ -73,7 +73,7 @@ static void signer_report(const zr_config_t *cfg, const zr_saml_idp_t *idp, zr_s
                         "signed by \"%s\" (SHA-256 %s), pinned by %s", idp->signer_subject, idp->signer_sha256,
                         idp->signer_pin);
     else
-        zr_selftest_add(r, cfg->environment == ZR_ENV_DEVELOPMENT ? ZR_SELFTEST_WARN : ZR_SELFTEST_FAIL,
+        zr_selftest_add(r, cfg->environment == ZR_ENV_PRODUCTION ? ZR_SELFTEST_FAIL : ZR_SELFTEST_WARN,
                         "tvs-metadata-signer",
                         "pin TVS's metadata signer: put its SHA-256 fingerprint in tvs.metadata_signer_sha256 (or its "
                         "subject in tvs.metadata_signer_subject); without a pin any certificate under "

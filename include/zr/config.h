@@ -44,7 +44,13 @@ typedef struct {
     int clock_skew_s;        /* default 60 */
     int connect_timeout_ms;  /* default 3000 */
     int timeout_ms;          /* whole resolve, default 10000 */
-    char *entity_id;         /* optional: expected entityID of TVS; checked against metadata */
+    char *entity_id;         /* expected entityID of TVS (required outside development); the metadata's must equal it */
+    /* Who may sign the metadata (issue 12 §2): the signing certificate must
+     * match one pin of either list. Several pins allow TVS's signer rollover. */
+    char **metadata_signer_sha256;   /* SHA-256 of the certificate's DER, lower-case hex without colons */
+    size_t metadata_signer_sha256_count;
+    char **metadata_signer_subject;  /* exact subject DN, RFC 2253 as `openssl x509 -nameopt RFC2253` prints */
+    size_t metadata_signer_subject_count;
 } zr_tvs_config_t;
 
 typedef enum { ZR_SIGALG_RS256 = 0, ZR_SIGALG_ES256, ZR_SIGALG_PS256 } zr_sigalg_t;

@@ -19,6 +19,8 @@
 #define ZR_SAML_BINDING_POST      "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
 #define ZR_SAML_BINDING_ARTIFACT  "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact"
 #define ZR_SAML_BINDING_SOAP      "urn:oasis:names:tc:SAML:2.0:bindings:SOAP"
+/* SAML V2.0 Metadata Extensions for Registration and Publication Info. */
+#define ZR_SAML_NS_MDRPI          "urn:oasis:names:tc:SAML:metadata:rpi"
 
 /* ---- TVS (RD) metadata, verified ---- */
 
@@ -37,17 +39,29 @@ typedef struct {
     char *slo_url;           /* SingleLogoutService, HTTP-POST (may be NULL) */
     zr_saml_idp_key_t *keys; /* use="signing" (or no use) */
     size_t key_count;
-    time_t valid_until;      /* 0 when only cacheDuration was given */
+    time_t valid_until;      /* the earliest validUntil (always present) */
+    time_t created;          /* mdrpi:PublicationInfo creationInstant; 0 when absent */
     time_t loaded_at;
+    char *signer_subject;    /* RFC 2253 subject of the certificate that signed the metadata */
+    char *signer_sha256;     /* its SHA-256 fingerprint, lower-case hex */
+    char *signer_pin;        /* which pin it matched ("tvs.metadata_signer_sha256 ..."); NULL: no pin configured */
 } zr_saml_idp_t;
 
-/* Loads TVS metadata from cfg->tvs.metadata (file, or https URL via libcurl),
- * verifies its signature against cfg->tvs.trust_anchors, refuses it when
- * validUntil has passed, and extracts endpoints and keys. */
+/* Loads TVS metadata from cfg->tvs.metadata (file, or https URL via libcurl)
+ * and checks it as zr_saml_idp_parse does; outside development also that
+ * the browser endpoints are https. */
 zr_saml_idp_t *zr_saml_idp_load(const zr_config_t *cfg, char *err, size_t errlen);
-/* The same from a buffer (tests, mock). */
-zr_saml_idp_t *zr_saml_idp_parse(const char *xml, size_t len, STACK_OF(X509) *anchors,
-                                 char *err, size_t errlen);
+/* The same from a buffer: the signature must verify against tvs->trust_anchors,
+ * made by a certificate matching one of the tvs->metadata_signer_* pins
+ * (when any is configured) whose keyUsage allows digitalSignature; the
+ * entityID must equal tvs->entity_id (when set); validUntil is required and
+ * must not have passed. */
+zr_saml_idp_t *zr_saml_idp_parse(const char *xml, size_t len, const zr_tvs_config_t *tvs, char *err,
+                                 size_t errlen);
+/* 0 when next may replace current: a refreshed document never goes back
+ * (an earlier validUntil or creationInstant than the loaded one's). */
+int zr_saml_idp_check_successor(const zr_saml_idp_t *current, const zr_saml_idp_t *next, char *err,
+                                size_t errlen);
 void zr_saml_idp_free(zr_saml_idp_t *idp);
 
 /* ---- our SP metadata (direct DV shape, ST-SAML §Metadata) ---- */

@@ -74,8 +74,11 @@ int zr_xml_verify(xmlDocPtr doc, xmlNodePtr node, const zr_xml_verify_key_t *key
 
 /* Like zr_xml_verify but with trust anchors: the signature key must be the
  * public key of one of anchors, or of an X509Certificate in the signature's
- * KeyInfo that chains to one of anchors (used for metadata). */
-int zr_xml_verify_with_anchors(xmlDocPtr doc, xmlNodePtr node, STACK_OF(X509) *anchors,
+ * KeyInfo that chains to one of anchors (used for metadata). *signer (when
+ * given) gets the certificate that signed (a reference the caller frees):
+ * any certificate the anchors issued passes here, so the caller decides
+ * whether it is the one it expects. */
+int zr_xml_verify_with_anchors(xmlDocPtr doc, xmlNodePtr node, STACK_OF(X509) *anchors, X509 **signer,
                                char *err, size_t errlen);
 
 /* ---- XML Encryption (BSN EncryptedID) ---- */

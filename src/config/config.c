@@ -6,6 +6,7 @@
 #include "config_internal.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>
@@ -349,10 +350,65 @@ static void read_redis(zr_cfg_map_t *root, zr_config_t *cfg)
     check_redis_production(root, &m, r);
 }
 
+/* A SHA-256 certificate fingerprint: 64 hex digits, optionally in pairs
+ * separated by colons (as `openssl x509 -fingerprint -sha256` prints it). */
+static int check_sha256_pin(zr_cfg_loader_t *ld, const yaml_node_t *item, const char *path, const char *value,
+                            void *ctx)
+{
+    size_t digits = 0, len = strlen(value);
+    int ok = len == 64 || len == 95;
+    (void)ctx;
+    for (size_t i = 0; ok && i < len; i++) {
+        if (len == 95 && i % 3 == 2)
+            ok = value[i] == ':';
+        else if (isxdigit((unsigned char)value[i]))
+            digits++;
+        else
+            ok = 0;
+    }
+    if (!ok || digits != 64) {
+        zr_cfg_error(ld, item, path, "must be a SHA-256 certificate fingerprint: 64 hex digits, with or without "
+                     "colons (openssl x509 -noout -fingerprint -sha256)");
+        return -1;
+    }
+    return 0;
+}
+
+/* tvs.metadata_signer_sha256 / _subject. Fingerprints are kept as the
+ * lower-case hex zr_crypto_cert_sha256_hex gives, so they compare with
+ * strcmp. */
+static void read_tvs_signer_pins(zr_cfg_map_t *m, zr_tvs_config_t *t)
+{
+    zr_cfg_loader_t *ld = m->ld;
+    zr_cfg_get_strv(m, "metadata_signer_sha256", 0, &t->metadata_signer_sha256, &t->metadata_signer_sha256_count,
+                    check_sha256_pin, NULL);
+    for (size_t i = 0; i < t->metadata_signer_sha256_count; i++) {
+        char *p = t->metadata_signer_sha256[i], *q = p;
+        for (; p && *p; p++)
+            if (*p != ':')
+                *q++ = (char)tolower((unsigned char)*p);
+        if (q)
+            *q = '\0';
+    }
+    zr_cfg_check_seq_unique(m, "metadata_signer_sha256");
+    zr_cfg_get_strv(m, "metadata_signer_subject", 0, &t->metadata_signer_subject, &t->metadata_signer_subject_count,
+                    NULL, NULL);
+    zr_cfg_check_seq_unique(m, "metadata_signer_subject");
+    /* Any certificate under the anchor could otherwise sign "TVS" metadata:
+     * with a PKIoverheid CA as anchor, every care provider's. (A pin list
+     * that is there but malformed is reported on its own.) */
+    if (ld->env == ZR_ENV_PRODUCTION && !zr_cfg_map_get(m, "metadata_signer_sha256") &&
+        !zr_cfg_map_get(m, "metadata_signer_subject") && zr_cfg_map_get(m, "trust_anchor"))
+        zr_cfg_error(ld, zr_cfg_map_get(m, "trust_anchor"), "tvs.trust_anchor",
+                     "a trust anchor without a pinned metadata signer is refused in production: set "
+                     "tvs.metadata_signer_sha256 or tvs.metadata_signer_subject to TVS's own signing certificate");
+}
+
 static void read_tvs(zr_cfg_map_t *root, zr_config_t *cfg)
 {
-    static const char *const keys[] = {"metadata", "trust_anchor", "tls_ca", "entity_id", "clock_skew_seconds",
-                                       "connect_timeout_ms", "timeout_ms", NULL};
+    static const char *const keys[] = {"metadata", "trust_anchor", "tls_ca", "entity_id", "metadata_signer_sha256",
+                                       "metadata_signer_subject", "clock_skew_seconds", "connect_timeout_ms",
+                                       "timeout_ms", NULL};
     zr_tvs_config_t *t = &cfg->tvs;
     zr_cfg_loader_t *ld = root->ld;
     yaml_node_t *v = zr_cfg_map_get(root, "tvs");
@@ -393,7 +449,9 @@ static void read_tvs(zr_cfg_map_t *root, zr_config_t *cfg)
             zr_cfg_check_certs_strength(&m, "tls_ca", ca);
         sk_X509_pop_free(ca, X509_free);
     }
-    if (zr_cfg_get_str(&m, "entity_id", 0, &t->entity_id) == 1) {
+    read_tvs_signer_pins(&m, t);
+    /* Outside development the metadata must name the TVS we expect. */
+    if (zr_cfg_get_str(&m, "entity_id", ld->env != ZR_ENV_DEVELOPMENT, &t->entity_id) == 1) {
         v = zr_cfg_map_get(&m, "entity_id");
         if (zr_cfg_entity_id_parse(t->entity_id, "RD", oin, &index) != 0)
             zr_cfg_error(ld, v, "tvs.entity_id", "must look like urn:nl-eid-gdi:1.0:RD:<OIN, 20 digits>:entities:<4 digits>");
@@ -577,6 +635,8 @@ void zr_config_free(zr_config_t *cfg)
     sk_X509_pop_free(cfg->tvs.trust_anchors, X509_free);
     free(cfg->tvs.tls_ca_file);
     free(cfg->tvs.entity_id);
+    zr_cfg_free_strv(cfg->tvs.metadata_signer_sha256, cfg->tvs.metadata_signer_sha256_count);
+    zr_cfg_free_strv(cfg->tvs.metadata_signer_subject, cfg->tvs.metadata_signer_subject_count);
 
     zr_cfg_keypair_free(&cfg->saml_signing);
     zr_cfg_keypair_free(&cfg->saml_tls_client);

@@ -46,7 +46,7 @@ typedef struct {
     pthread_mutex_t idp_lock;
     zr_idp_ref_t *idp;        /* current */
     zr_idp_ref_t *retired;    /* replaced, still used by a request in flight */
-    char idp_error[256];
+    char idp_error[512];
     pthread_t refresher;
     int refresher_running;
     pthread_mutex_t stop_lock;

@@ -40,28 +40,44 @@ static void idp_sweep_locked(zr_relay_t *relay)
     }
 }
 
-static void idp_install(zr_relay_t *relay, zr_saml_idp_t *idp)
+/* Installs idp unless it is older than the one in use (a rollback to a
+ * document TVS has replaced, perhaps with a key it retired): then the
+ * current one stays and -1 is returned with why. Takes idp either way. */
+static int idp_install(zr_relay_t *relay, zr_saml_idp_t *idp, char *why, size_t whylen)
 {
     zr_idp_ref_t *ref = calloc(1, sizeof(*ref));
+    int rc = -1;
     if (!ref) {
-        zr_saml_idp_free(idp);
-        return;
+        snprintf(why, whylen, "out of memory");
+        goto end;
+    }
+    pthread_mutex_lock(&relay->idp_lock);
+    if (zr_saml_idp_check_successor(relay->idp ? relay->idp->idp : NULL, idp, why, whylen) != 0) {
+        pthread_mutex_unlock(&relay->idp_lock);
+        goto end;
     }
     ref->idp = idp;
-    pthread_mutex_lock(&relay->idp_lock);
+    idp = NULL;
     if (relay->idp) {
         relay->idp->next = relay->retired;
         relay->retired = relay->idp;
     }
     relay->idp = ref;
+    ref = NULL;
     relay->idp_error[0] = '\0';
     idp_sweep_locked(relay);
     pthread_mutex_unlock(&relay->idp_lock);
+    rc = 0;
+end:
+    free(ref);
+    zr_saml_idp_free(idp);
+    return rc;
 }
 
 static int idp_reload(zr_relay_t *relay)
 {
-    char err[256] = "";
+    char err[512] = "", entity[256];
+    size_t keys;
     zr_saml_idp_t *idp = zr_saml_idp_load(relay->cfg, err, sizeof(err));
     if (!idp) {
         pthread_mutex_lock(&relay->idp_lock);
@@ -70,8 +86,13 @@ static int idp_reload(zr_relay_t *relay)
         zr_log_error("tvs-metadata", "load failed%s: %s", relay->idp ? ", keeping the current metadata" : "", err);
         return -1;
     }
-    zr_log_info("tvs-metadata", "loaded %s (%zu signing keys)", idp->entity_id, idp->key_count);
-    idp_install(relay, idp);
+    keys = idp->key_count;
+    snprintf(entity, sizeof(entity), "%s", idp->entity_id);
+    if (idp_install(relay, idp, err, sizeof(err)) != 0) {
+        zr_log_error("tvs-metadata", "keeping the current metadata: %s", err);
+        return -1;
+    }
+    zr_log_info("tvs-metadata", "loaded %s (%zu signing keys)", entity, keys);
     return 0;
 }
 
@@ -81,7 +102,7 @@ zr_saml_idp_t *zr_relay_idp_get(zr_relay_t *relay, char *err, size_t errlen)
     pthread_mutex_lock(&relay->idp_lock);
     if (!relay->idp) {
         snprintf(err, errlen, "TVS metadata not loaded: %s", relay->idp_error);
-    } else if (relay->idp->idp->valid_until && relay->idp->idp->valid_until <= zr_time_now()) {
+    } else if (relay->idp->idp->valid_until <= zr_time_now()) {
         snprintf(err, errlen, "TVS metadata expired (validUntil passed)");
     } else {
         relay->idp->users++;
@@ -276,6 +297,16 @@ static int str_same(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+static int strv_same(char *const *a, size_t an, char *const *b, size_t bn)
+{
+    if (an != bn)
+        return 0;
+    for (size_t i = 0; i < an; i++)
+        if (!str_same(a[i], b[i]))
+            return 0;
+    return 1;
+}
+
 /* Settings that live in long-lived state (listening socket, Redis pool, TVS
  * metadata, token issuer): a reload that changes them is refused, naming
  * the first one, rather than half applied. */
@@ -302,7 +333,11 @@ static const char *restart_only_change(const zr_config_t *a, const zr_config_t *
     if (!str_same(a->tvs.metadata, b->tvs.metadata) || !str_same(a->tvs.trust_anchor_file, b->tvs.trust_anchor_file) ||
         !str_same(a->tvs.tls_ca_file, b->tvs.tls_ca_file) || !str_same(a->tvs.entity_id, b->tvs.entity_id) ||
         a->tvs.clock_skew_s != b->tvs.clock_skew_s || a->tvs.connect_timeout_ms != b->tvs.connect_timeout_ms ||
-        a->tvs.timeout_ms != b->tvs.timeout_ms)
+        a->tvs.timeout_ms != b->tvs.timeout_ms ||
+        !strv_same(a->tvs.metadata_signer_sha256, a->tvs.metadata_signer_sha256_count, b->tvs.metadata_signer_sha256,
+                   b->tvs.metadata_signer_sha256_count) ||
+        !strv_same(a->tvs.metadata_signer_subject, a->tvs.metadata_signer_subject_count,
+                   b->tvs.metadata_signer_subject, b->tvs.metadata_signer_subject_count))
         return "tvs";
     if (!str_same(a->oidc.issuer, b->oidc.issuer))
         return "oidc.issuer";
@@ -415,6 +450,9 @@ int zr_relay_reload(zr_relay_t *relay)
     zr_sector_change_t *sectors = NULL;
     int rc = -1;
 
+    /* TVS's metadata too, now rather than at the next refresh: an operator
+     * who put a new file in place sees it taken (or refused) at once. */
+    idp_reload(relay);
     zr_log_info("reload", "SIGHUP: reading %s", relay->cfg->file);
     cfg = zr_config_load(relay->cfg->file, &errs);
     if (!cfg) {

@@ -359,7 +359,8 @@ char *zr_saml_idp_metadata_build(const zr_config_t *cfg, size_t *len, char *err,
     xmlNsPtr md = NULL, ds;
     char *id = NULL, *key_name = NULL, *cert_b64 = NULL, *sso = NULL, *resolve = NULL, *slo = NULL;
     char *xml = NULL;
-    char until[21], why[256] = "";
+    char until[21], created[21], why[256] = "";
+    time_t now = zr_time_now();
     size_t n = 0;
 
     if (!m->entity_id || !m->signing.key || !m->signing.cert) {
@@ -376,8 +377,8 @@ char *zr_saml_idp_metadata_build(const zr_config_t *cfg, size_t *len, char *err,
         snprintf(err, errlen, "out of memory");
         goto end;
     }
-    zr_time_format_iso8601(zr_time_now() + (time_t)(m->metadata_valid_days > 0 ? m->metadata_valid_days : 7) * 86400,
-                           until);
+    zr_time_format_iso8601(now + (time_t)(m->metadata_valid_days > 0 ? m->metadata_valid_days : 7) * 86400, until);
+    zr_time_format_iso8601(now, created);
 
     /* examples/saml_metadata_rd_for_dv.xml */
     xmlNodePtr ed = new_root(&b, ZR_NS_MD, "md", "EntityDescriptor", &md);
@@ -385,6 +386,15 @@ char *zr_saml_idp_metadata_build(const zr_config_t *cfg, size_t *len, char *err,
     at(&b, ed, "ID", id);
     at(&b, ed, "entityID", m->entity_id);
     at(&b, ed, "validUntil", until);
+    /* When this document was made: the relay never goes back to an older
+     * one (SAML V2.0 Metadata Extensions for Registration and Publication
+     * Info §2.2). */
+    xmlNodePtr pi = el(&b, el(&b, ed, md, "Extensions", NULL), NULL, "PublicationInfo", NULL);
+    xmlNsPtr rpi = ns_decl(&b, pi, ZR_SAML_NS_MDRPI, "mdrpi");
+    if (rpi)
+        xmlSetNs(pi, rpi);
+    at(&b, pi, "publisher", m->entity_id);
+    at(&b, pi, "creationInstant", created);
     xmlNodePtr idp = el(&b, ed, md, "IDPSSODescriptor", NULL);
     at(&b, idp, "WantAuthnRequestsSigned", "true");
     at(&b, idp, "protocolSupportEnumeration", SAML_PROTOCOL);

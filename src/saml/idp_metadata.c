@@ -1,15 +1,19 @@
 /* TVS (RD) metadata: loaded, verified, then trusted (ST-SAML §RD→DV/LC
  * metadata, §General processing requirements: never use metadata that did
  * not validate). The signing keys inside are trusted because the metadata
- * signature chains to a configured trust anchor; endpoints always come from
- * here, never from a message. */
+ * signature chains to a configured trust anchor and was made by TVS's own
+ * signing certificate (a configured pin); endpoints always come from here,
+ * never from a message. A document must say until when it is valid, and a
+ * refresh never goes back to an older one (issue 12 §2). */
 #include "sp_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/bio.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "zr/crypto.h"
 #include "zr/log.h"
@@ -32,6 +36,9 @@ void zr_saml_idp_free(zr_saml_idp_t *idp)
     free(idp->sso_url);
     free(idp->artifact_url);
     free(idp->slo_url);
+    free(idp->signer_subject);
+    free(idp->signer_sha256);
+    free(idp->signer_pin);
     free(idp);
 }
 
@@ -43,19 +50,16 @@ static int attr_equals(xmlNodePtr node, const char *name, const char *value)
     return eq;
 }
 
-/* Checks validUntil (must not have passed) and notes whether validUntil or
- * cacheDuration is present. *until keeps the earliest validUntil. */
-static int check_validity(xmlNodePtr node, time_t now, time_t *until, int *has_validity,
-                          char *err, size_t errlen)
+/* Checks validUntil (must not have passed). *until keeps the earliest
+ * validUntil. cacheDuration is not read: it says how often to refresh (the
+ * relay refreshes every few minutes anyway), not until when a document that
+ * is no longer refreshed may be used, so only validUntil expires metadata. */
+static int check_validity(xmlNodePtr node, time_t now, time_t *until, char *err, size_t errlen)
 {
     char *vu = zr_xml_attr(node, "validUntil");
-    char *cd = zr_xml_attr(node, "cacheDuration");
     time_t t = 0;
     int rc = -1;
-    if (cd)
-        *has_validity = 1;
     if (vu) {
-        *has_validity = 1;
         if (zr_time_parse_iso8601(vu, &t) != 0) {
             snprintf(err, errlen, "TVS metadata validUntil \"%.40s\" is not a UTC dateTime", vu);
             goto end;
@@ -70,7 +74,99 @@ static int check_validity(xmlNodePtr node, time_t now, time_t *until, int *has_v
     rc = 0;
 end:
     free(vu);
-    free(cd);
+    return rc;
+}
+
+/* mdrpi:PublicationInfo creationInstant in node's md:Extensions, when there:
+ * when TVS made this document, which orders two documents. */
+static int read_created(xmlNodePtr node, time_t now, int skew, time_t *created, char *err, size_t errlen)
+{
+    xmlNodePtr ext = zr_xml_child(node, ZR_NS_MD, "Extensions");
+    xmlNodePtr pi = ext ? zr_xml_child(ext, ZR_SAML_NS_MDRPI, "PublicationInfo") : NULL;
+    char *ci = pi ? zr_xml_attr(pi, "creationInstant") : NULL;
+    time_t t = 0;
+    int rc = -1;
+    if (!ci) {
+        rc = 0;
+        goto end;
+    }
+    if (zr_time_parse_iso8601(zr_str_trim(ci), &t) != 0) {
+        snprintf(err, errlen, "TVS metadata creationInstant \"%.40s\" is not a UTC dateTime", ci);
+        goto end;
+    }
+    /* A date ahead of us would hold back every later document. */
+    if (t > now + skew) {
+        snprintf(err, errlen, "TVS metadata creationInstant %.40s is in the future", ci);
+        goto end;
+    }
+    if (*created == 0 || t > *created)
+        *created = t;
+    rc = 0;
+end:
+    free(ci);
+    return rc;
+}
+
+static int in_list(char *const *list, size_t n, const char *v)
+{
+    for (size_t i = 0; v && i < n; i++)
+        if (strcmp(list[i], v) == 0)
+            return 1;
+    return 0;
+}
+
+/* "KEY VALUE": which pin matched, for the log and selftest. */
+static char *pin_name(const char *key, const char *value, int quoted)
+{
+    zr_buf_t b;
+    zr_buf_init(&b);
+    if (zr_buf_printf(&b, quoted ? "%s \"%s\"" : "%s %s", key, value) != 0) {
+        zr_buf_free(&b);
+        return NULL;
+    }
+    return zr_buf_steal(&b);
+}
+
+/* The certificate that signed the metadata must be TVS's own: one of the
+ * configured pins (any certificate under the anchor chains to it, issue 12
+ * §2), and one whose keyUsage (when it has one, RFC 5280 §4.2.1.3) allows
+ * signing. Fills the signer fields of idp. */
+static int check_signer(const zr_tvs_config_t *tvs, X509 *signer, zr_saml_idp_t *idp, char *err, size_t errlen)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *mem = NULL;
+    long n = 0;
+    int rc = -1;
+
+    idp->signer_sha256 = zr_crypto_cert_sha256_hex(signer);
+    if (!bio || !idp->signer_sha256 ||
+        X509_NAME_print_ex(bio, X509_get_subject_name(signer), 0, XN_FLAG_RFC2253) < 0 ||
+        (n = BIO_get_mem_data(bio, &mem)) < 0 || !(idp->signer_subject = strndup(mem ? mem : "", (size_t)n))) {
+        snprintf(err, errlen, "out of memory");
+        goto end;
+    }
+    if (in_list(tvs->metadata_signer_sha256, tvs->metadata_signer_sha256_count, idp->signer_sha256))
+        idp->signer_pin = pin_name("tvs.metadata_signer_sha256", idp->signer_sha256, 0);
+    else if (in_list(tvs->metadata_signer_subject, tvs->metadata_signer_subject_count, idp->signer_subject))
+        idp->signer_pin = pin_name("tvs.metadata_signer_subject", idp->signer_subject, 1);
+    else if (tvs->metadata_signer_sha256_count || tvs->metadata_signer_subject_count) {
+        snprintf(err, errlen, "TVS metadata signer is not pinned: signed by \"%.200s\" (SHA-256 %s), which matches "
+                 "no tvs.metadata_signer_sha256 or tvs.metadata_signer_subject", idp->signer_subject,
+                 idp->signer_sha256);
+        goto end;
+    }
+    if ((tvs->metadata_signer_sha256_count || tvs->metadata_signer_subject_count) && !idp->signer_pin) {
+        snprintf(err, errlen, "out of memory");
+        goto end;
+    }
+    if ((X509_get_extension_flags(signer) & EXFLAG_KUSAGE) && !(X509_get_key_usage(signer) & KU_DIGITAL_SIGNATURE)) {
+        snprintf(err, errlen, "TVS metadata signer \"%.200s\" may not sign: its keyUsage lacks digitalSignature",
+                 idp->signer_subject);
+        goto end;
+    }
+    rc = 0;
+end:
+    BIO_free(bio);
     return rc;
 }
 
@@ -171,15 +267,17 @@ static char *endpoint_location(xmlNodePtr ep)
     return loc;
 }
 
-zr_saml_idp_t *zr_saml_idp_parse(const char *xml, size_t len, STACK_OF(X509) *anchors,
-                                 char *err, size_t errlen)
+zr_saml_idp_t *zr_saml_idp_parse(const char *xml, size_t len, const zr_tvs_config_t *tvs, char *err,
+                                 size_t errlen)
 {
     xmlDocPtr doc = NULL;
     zr_saml_idp_t *idp = NULL;
     zr_saml_idp_t *result = NULL;
+    X509 *signer = NULL;
+    STACK_OF(X509) *anchors = tvs ? tvs->trust_anchors : NULL;
     char why[512] = "";
     time_t now = zr_time_now();
-    int has_validity = 0;
+    int skew = tvs && tvs->clock_skew_s > 0 ? tvs->clock_skew_s : 60;
 
     if (!anchors || sk_X509_num(anchors) < 1) {
         snprintf(err, errlen, "no trust anchor configured for the TVS metadata");
@@ -215,8 +313,9 @@ zr_saml_idp_t *zr_saml_idp_parse(const char *xml, size_t len, STACK_OF(X509) *an
         goto end;
     }
     /* The signature on the root covers everything we read below. Only a
-     * configured anchor (or a certificate chaining to one) may have made it. */
-    if (zr_xml_verify_with_anchors(doc, root, anchors, why, sizeof(why)) != 0) {
+     * configured anchor (or a certificate chaining to one) may have made it,
+     * and of those only TVS's own signer. */
+    if (zr_xml_verify_with_anchors(doc, root, anchors, &signer, why, sizeof(why)) != 0) {
         snprintf(err, errlen, "TVS metadata signature refused: %s", why);
         goto end;
     }
@@ -225,13 +324,8 @@ zr_saml_idp_t *zr_saml_idp_parse(const char *xml, size_t len, STACK_OF(X509) *an
         snprintf(err, errlen, "out of memory");
         goto end;
     }
-    if (check_validity(root, now, &idp->valid_until, &has_validity, err, errlen) != 0 ||
-        (ed != root && check_validity(ed, now, &idp->valid_until, &has_validity, err, errlen) != 0))
+    if (check_signer(tvs, signer, idp, err, errlen) != 0)
         goto end;
-    if (!has_validity) {
-        snprintf(err, errlen, "TVS metadata has neither validUntil nor cacheDuration");
-        goto end;
-    }
     idp->entity_id = zr_xml_attr(ed, "entityID");
     if (idp->entity_id)
         zr_str_trim(idp->entity_id);
@@ -239,6 +333,22 @@ zr_saml_idp_t *zr_saml_idp_parse(const char *xml, size_t len, STACK_OF(X509) *an
         snprintf(err, errlen, "TVS metadata EntityDescriptor has no entityID");
         goto end;
     }
+    if (tvs->entity_id && *tvs->entity_id && strcmp(tvs->entity_id, idp->entity_id) != 0) {
+        snprintf(err, errlen, "TVS metadata is for %.200s, configured tvs.entity_id is %s", idp->entity_id,
+                 tvs->entity_id);
+        goto end;
+    }
+    if (check_validity(root, now, &idp->valid_until, err, errlen) != 0 ||
+        (ed != root && check_validity(ed, now, &idp->valid_until, err, errlen) != 0))
+        goto end;
+    if (!idp->valid_until) {
+        snprintf(err, errlen, "TVS metadata has no validUntil: it would never expire (cacheDuration alone is not "
+                 "an expiry)");
+        goto end;
+    }
+    if (read_created(root, now, skew, &idp->created, err, errlen) != 0 ||
+        (ed != root && read_created(ed, now, skew, &idp->created, err, errlen) != 0))
+        goto end;
     if (zr_xml_count_children(ed, ZR_NS_MD, "IDPSSODescriptor") != 1) {
         snprintf(err, errlen, "TVS metadata must hold exactly one IDPSSODescriptor");
         goto end;
@@ -306,9 +416,34 @@ zr_saml_idp_t *zr_saml_idp_parse(const char *xml, size_t len, STACK_OF(X509) *an
     idp = NULL;
 end:
     zr_saml_idp_free(idp);
+    X509_free(signer);
     if (doc)
         xmlFreeDoc(doc);
     return result;
+}
+
+int zr_saml_idp_check_successor(const zr_saml_idp_t *current, const zr_saml_idp_t *next, char *err,
+                                size_t errlen)
+{
+    char a[21], b[21];
+    int rc = -1;
+    if (current && next->valid_until < current->valid_until) {
+        zr_time_format_iso8601(next->valid_until, a);
+        zr_time_format_iso8601(current->valid_until, b);
+        snprintf(err, errlen, "TVS metadata rollback refused: its validUntil %s is before the loaded document's %s",
+                 a, b);
+        goto end;
+    }
+    if (current && next->created && current->created && next->created < current->created) {
+        zr_time_format_iso8601(next->created, a);
+        zr_time_format_iso8601(current->created, b);
+        snprintf(err, errlen, "TVS metadata rollback refused: its creationInstant %s is before the loaded "
+                 "document's %s", a, b);
+        goto end;
+    }
+    rc = 0;
+end:
+    return rc;
 }
 
 zr_saml_idp_t *zr_saml_idp_load(const zr_config_t *cfg, char *err, size_t errlen)
@@ -334,14 +469,21 @@ zr_saml_idp_t *zr_saml_idp_load(const zr_config_t *cfg, char *err, size_t errlen
         snprintf(err, errlen, "cannot read TVS metadata %s (missing, unreadable or over 1 MiB)", src);
         goto end;
     }
-    idp = zr_saml_idp_parse(data, len, cfg->tvs.trust_anchors, err, errlen);
-    if (!idp)
-        goto end;
-    if (cfg->tvs.entity_id && *cfg->tvs.entity_id && strcmp(cfg->tvs.entity_id, idp->entity_id) != 0) {
-        snprintf(err, errlen, "TVS metadata is for %s, configured tvs.entity_id is %s", idp->entity_id,
-                 cfg->tvs.entity_id);
+    /* The loader requires these outside development; a configuration made
+     * some other way must not get around that. */
+    if (cfg->environment != ZR_ENV_DEVELOPMENT && (!cfg->tvs.entity_id || !*cfg->tvs.entity_id)) {
+        snprintf(err, errlen, "tvs.entity_id is required outside development");
         goto end;
     }
+    if (cfg->environment == ZR_ENV_PRODUCTION && !cfg->tvs.metadata_signer_sha256_count &&
+        !cfg->tvs.metadata_signer_subject_count) {
+        snprintf(err, errlen, "production needs a pinned TVS metadata signer (tvs.metadata_signer_sha256 or "
+                 "tvs.metadata_signer_subject)");
+        goto end;
+    }
+    idp = zr_saml_idp_parse(data, len, &cfg->tvs, err, errlen);
+    if (!idp)
+        goto end;
     /* Outside development the browser legs go to TVS over https only. */
     if (cfg->environment != ZR_ENV_DEVELOPMENT &&
         (!is_https(idp->sso_url) || (idp->slo_url && !is_https(idp->slo_url)))) {
@@ -349,8 +491,9 @@ zr_saml_idp_t *zr_saml_idp_load(const zr_config_t *cfg, char *err, size_t errlen
                  "outside development");
         goto end;
     }
-    zr_log_info("saml.idp_metadata", "entity=%s sso=%s artifact=%s keys=%zu valid_until=%lld", idp->entity_id,
-                idp->sso_url, idp->artifact_url, idp->key_count, (long long)idp->valid_until);
+    zr_log_info("saml.idp_metadata", "entity=%s sso=%s artifact=%s keys=%zu valid_until=%lld signer=\"%s\" pin=%s",
+                idp->entity_id, idp->sso_url, idp->artifact_url, idp->key_count, (long long)idp->valid_until,
+                idp->signer_subject, idp->signer_pin ? idp->signer_pin : "none");
     result = idp;
     idp = NULL;
 end:

@@ -51,36 +51,70 @@ static void date_of(time_t t, char out[32])
     strftime(out, 32, "%Y-%m-%d %H:%M UTC", &tm);
 }
 
+/* "3d 4h" / "5h 12m" / "40m": a duration for people. */
+static void duration_of(long long s, char out[32])
+{
+    if (s < 0)
+        s = 0;
+    if (s >= 86400)
+        snprintf(out, 32, "%lldd %lldh", s / 86400, (s % 86400) / 3600);
+    else if (s >= 3600)
+        snprintf(out, 32, "%lldh %lldm", s / 3600, (s % 3600) / 60);
+    else
+        snprintf(out, 32, "%lldm", s / 60);
+}
+
+/* Who signed the metadata and which pin made that acceptable (issue 12 §2):
+ * what an operator compares before TVS rolls its signer over. */
+static void signer_report(const zr_config_t *cfg, const zr_saml_idp_t *idp, zr_selftest_report_t *r)
+{
+    if (idp->signer_pin)
+        zr_selftest_add(r, ZR_SELFTEST_OK, "tvs-metadata-signer", NULL,
+                        "signed by \"%s\" (SHA-256 %s), pinned by %s", idp->signer_subject, idp->signer_sha256,
+                        idp->signer_pin);
+    else
+        zr_selftest_add(r, cfg->environment == ZR_ENV_PRODUCTION ? ZR_SELFTEST_FAIL : ZR_SELFTEST_WARN,
+                        "tvs-metadata-signer",
+                        "pin TVS's metadata signer: put its SHA-256 fingerprint in tvs.metadata_signer_sha256 (or its "
+                        "subject in tvs.metadata_signer_subject); without a pin any certificate under "
+                        "tvs.trust_anchor may sign TVS metadata",
+                        "signed by \"%s\" (SHA-256 %s), not pinned", idp->signer_subject, idp->signer_sha256);
+}
+
 static void metadata_check(const zr_config_t *cfg, const zr_selftest_opts_t *opts, zr_saml_idp_t **out,
                            zr_selftest_report_t *r)
 {
-    char err[512] = "", until[32];
+    char err[512] = "", until[32], left[32], age[80] = "age unknown (no creationInstant)";
     time_t now = opts->now ? opts->now : zr_time_now();
     zr_saml_idp_t *idp = zr_saml_idp_load(cfg, err, sizeof(err));
     *out = idp;
     if (!idp) {
         zr_selftest_add(r, ZR_SELFTEST_FAIL, "tvs-metadata",
                         "get TVS's current metadata (DICTU publishes it per environment) and check that "
-                        "tvs.trust_anchor holds the certificate that signs it",
+                        "tvs.trust_anchor holds the CA of the certificate that signs it and tvs.metadata_signer_* "
+                        "pins that certificate",
                         "%s: %s", cfg->tvs.metadata ? cfg->tvs.metadata : "(none)", err);
-        return;
-    }
-    if (!idp->valid_until) {
-        zr_selftest_add(r, ZR_SELFTEST_OK, "tvs-metadata", NULL,
-                        "%s from %s: signature verifies against tvs.trust_anchor, no validUntil", idp->entity_id,
-                        cfg->tvs.metadata);
+        zr_selftest_add(r, ZR_SELFTEST_SKIP, "tvs-metadata-signer", NULL, "not checked (no metadata)");
         return;
     }
     date_of(idp->valid_until, until);
+    duration_of((long long)(idp->valid_until - now), left);
+    if (idp->created) {
+        char created[32], ago[32];
+        date_of(idp->created, created);
+        duration_of((long long)(now - idp->created), ago);
+        snprintf(age, sizeof(age), "created %s (%s ago)", created, ago);
+    }
     if (idp->valid_until - now < 2 * 86400)
         zr_selftest_add(r, ZR_SELFTEST_WARN, "tvs-metadata",
                         "fetch TVS's new metadata now: when validUntil passes the relay refuses new logins",
-                        "%s from %s: signature verifies, but it expires at %s (in %.1f hours)", idp->entity_id,
-                        cfg->tvs.metadata, until, (double)(idp->valid_until - now) / 3600.0);
+                        "%s from %s: signature verifies, %s, but it expires at %s (in %s)", idp->entity_id,
+                        cfg->tvs.metadata, age, until, left);
     else
         zr_selftest_add(r, ZR_SELFTEST_OK, "tvs-metadata", NULL,
-                        "%s from %s: signature verifies against tvs.trust_anchor, valid until %s (%lld days)",
-                        idp->entity_id, cfg->tvs.metadata, until, (long long)((idp->valid_until - now) / 86400));
+                        "%s from %s: signature verifies against tvs.trust_anchor, %s, valid until %s (%s left)",
+                        idp->entity_id, cfg->tvs.metadata, age, until, left);
+    signer_report(cfg, idp, r);
 }
 
 /* DNS on its own, so that a name that does not resolve is said plainly. */

@@ -62,6 +62,7 @@ typedef struct {
     EVP_PKEY *key;
     const char *name;
     const char *name_sha256;
+    X509 *cert;          /* the certificate the key came from, when known */
 } zr_dsig_candidate_t;
 
 static int zr_dsig_in(const char *const *list, const char *v)
@@ -607,9 +608,10 @@ static int zr_dsig_verify_one(xmlDocPtr doc, xmlNodePtr node, xmlNodePtr sig, co
 }
 
 /* Common path of both verify functions. With use_names, KeyInfo/KeyName
- * selects among candidates; otherwise every candidate is tried. */
+ * selects among candidates; otherwise every candidate is tried. *matched
+ * (when given) is the index of the candidate whose key verified. */
 static int zr_dsig_verify(xmlDocPtr doc, xmlNodePtr node, const zr_dsig_candidate_t *cand,
-                          size_t cand_count, int use_names, char *err, size_t errlen)
+                          size_t cand_count, int use_names, size_t *matched, char *err, size_t errlen)
 {
     char *id = NULL;
     xmlNodePtr sig = NULL, ki, kn;
@@ -650,6 +652,8 @@ static int zr_dsig_verify(xmlDocPtr doc, xmlNodePtr node, const zr_dsig_candidat
         tried++;
         int r = zr_dsig_verify_one(doc, node, sig, id, cand[i].key, &digest_ok, last, sizeof(last));
         if (r == 0) {
+            if (matched)
+                *matched = i;
             rc = 0;
             goto end;
         }
@@ -687,7 +691,7 @@ int zr_xml_verify(xmlDocPtr doc, xmlNodePtr node, const zr_xml_verify_key_t *key
         cand[i].name = keys[i].key_name;
         cand[i].name_sha256 = keys[i].key_name_sha256;
     }
-    rc = zr_dsig_verify(doc, node, cand, key_count, 1, err, errlen);
+    rc = zr_dsig_verify(doc, node, cand, key_count, 1, NULL, err, errlen);
 end:
     free(cand);
     return rc;
@@ -736,15 +740,17 @@ static int zr_dsig_chains(X509_STORE *store, X509 *cert, STACK_OF(X509) *untrust
     return ok;
 }
 
-int zr_xml_verify_with_anchors(xmlDocPtr doc, xmlNodePtr node, STACK_OF(X509) *anchors,
+int zr_xml_verify_with_anchors(xmlDocPtr doc, xmlNodePtr node, STACK_OF(X509) *anchors, X509 **signer,
                                char *err, size_t errlen)
 {
     STACK_OF(X509) *embedded = NULL;
     X509_STORE *store = NULL;
     zr_dsig_candidate_t *cand = NULL;
-    size_t n = 0, anchor_count = anchors ? (size_t)sk_X509_num(anchors) : 0;
+    size_t n = 0, matched = 0, anchor_count = anchors ? (size_t)sk_X509_num(anchors) : 0;
     int rc = -1;
 
+    if (signer)
+        *signer = NULL;
     if (anchor_count == 0) {
         zr_xml_fail(err, errlen, "no trust anchor");
         goto end;
@@ -755,8 +761,13 @@ int zr_xml_verify_with_anchors(xmlDocPtr doc, xmlNodePtr node, STACK_OF(X509) *a
         zr_xml_fail(err, errlen, "out of memory");
         goto end;
     }
-    /* An anchor may be an intermediate or the signer itself: trust it as
-     * given, without requiring a self-signed root above it. */
+    /* An anchor may be an intermediate (PKIoverheid's issuing CAs are) or
+     * the signer itself: trust it as given, without a self-signed root
+     * above it. That makes every certificate the anchor issued a possible
+     * signer, so this check alone never decides who may sign: the caller
+     * gets the signer back and matches it against its pins (TVS metadata:
+     * tvs.metadata_signer_*, required in production). Only configured
+     * anchors sit in this store; embedded certificates stay untrusted. */
     X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
     for (size_t i = 0; i < anchor_count; i++)
         if (X509_STORE_add_cert(store, sk_X509_value(anchors, (int)i)) != 1) {
@@ -771,12 +782,25 @@ int zr_xml_verify_with_anchors(xmlDocPtr doc, xmlNodePtr node, STACK_OF(X509) *a
     /* Embedded certificates count only when they chain to an anchor. */
     for (int i = 0; i < sk_X509_num(embedded); i++) {
         X509 *x = sk_X509_value(embedded, i);
-        if (zr_dsig_chains(store, x, embedded))
+        if (zr_dsig_chains(store, x, embedded)) {
+            cand[n].cert = x;
             cand[n++].key = X509_get0_pubkey(x);
+        }
     }
-    for (size_t i = 0; i < anchor_count; i++)
-        cand[n++].key = X509_get0_pubkey(sk_X509_value(anchors, (int)i));
-    rc = zr_dsig_verify(doc, node, cand, n, 0, err, errlen);
+    for (size_t i = 0; i < anchor_count; i++) {
+        cand[n].cert = sk_X509_value(anchors, (int)i);
+        cand[n].key = X509_get0_pubkey(cand[n].cert);
+        n++;
+    }
+    rc = zr_dsig_verify(doc, node, cand, n, 0, &matched, err, errlen);
+    if (rc == 0 && signer) {
+        if (X509_up_ref(cand[matched].cert) != 1) {
+            zr_xml_fail(err, errlen, "out of memory");
+            rc = -1;
+            goto end;
+        }
+        *signer = cand[matched].cert;
+    }
 end:
     free(cand);
     X509_STORE_free(store);

@@ -81,6 +81,35 @@ line=$(grep -n 'entities:9001' "$ZR_TMP/index.yaml" | cut -d: -f1)
 refused check-config "$ZR_TMP/index.yaml" "test entity index" \
   "$ZR_TMP/index.yaml:$line: care_providers[0].entity_id: entity index 9001 is reserved for test"
 
+# TVS metadata (issue 12 §2): an anchor without a pinned signer, in
+# production only; no tvs.entity_id, outside development; a malformed pin.
+grep -v '^  metadata_signer_subject: ' "$BASE" >"$ZR_TMP/nopin.yaml"
+line=$(grep -n '^  trust_anchor: ' "$ZR_TMP/nopin.yaml" | cut -d: -f1)
+for cmd in check-config serve; do
+  refused "$cmd" "$ZR_TMP/nopin.yaml" "trust anchor without a pinned signer" \
+    "$ZR_TMP/nopin.yaml:$line: tvs.trust_anchor: a trust anchor without a pinned metadata signer is refused in production"
+done
+sed 's/^environment: production/environment: preprod/' "$ZR_TMP/nopin.yaml" >"$ZR_TMP/nopin-preprod.yaml"
+rc=0; "$ZR_BIN" check-config "$ZR_TMP/nopin-preprod.yaml" >/dev/null 2>&1 || rc=$?
+zr_check "no pinned signer in preprod: accepted" "$rc" "0"
+sed "s/^  metadata_signer_subject: .*/  metadata_signer_sha256: [\"$(openssl x509 -in "$ZR_PKI/tvs-signing.pem" -noout \
+  -fingerprint -sha256 | cut -d= -f2)\"]/" "$BASE" >"$ZR_TMP/pin-sha.yaml"
+rc=0; "$ZR_BIN" check-config "$ZR_TMP/pin-sha.yaml" >/dev/null 2>&1 || rc=$?
+zr_check "pinned by a colon-separated SHA-256 fingerprint: accepted" "$rc" "0"
+sed 's/^  metadata_signer_subject: .*/  metadata_signer_sha256: ["AB:CD"]/' "$BASE" >"$ZR_TMP/pin-bad.yaml"
+line=$(grep -n 'metadata_signer_sha256' "$ZR_TMP/pin-bad.yaml" | cut -d: -f1)
+refused check-config "$ZR_TMP/pin-bad.yaml" "malformed fingerprint pin" \
+  "$ZR_TMP/pin-bad.yaml:$line: tvs.metadata_signer_sha256[0]: must be a SHA-256 certificate fingerprint"
+grep -v '^  entity_id: urn:nl-eid-gdi:1.0:RD:' "$BASE" | sed 's/^environment: production/environment: preprod/' \
+  >"$ZR_TMP/noentity.yaml"
+line=$(grep -n '^  metadata: ' "$ZR_TMP/noentity.yaml" | cut -d: -f1) # where the tvs mapping starts
+refused check-config "$ZR_TMP/noentity.yaml" "preprod without tvs.entity_id" \
+  "$ZR_TMP/noentity.yaml:$line: tvs.entity_id: is required"
+sed 's/^environment: preprod/environment: development/' "$ZR_TMP/noentity.yaml" >"$ZR_TMP/noentity-dev.yaml"
+rc=0; "$ZR_BIN" check-config "$ZR_TMP/noentity-dev.yaml" >"$ZR_TMP/noentity-dev.out" 2>&1 || rc=$?
+zr_check "no tvs.entity_id in development: no such error" \
+  "$(grep -c 'tvs.entity_id' "$ZR_TMP/noentity-dev.out" || true)" "0"
+
 # The mock subcommands: a production configuration without a mock section
 # loads, and the mocks still refuse it...
 rc=0; timeout 20 "$ZR_BIN" mock-tvs "$BASE" >"$ZR_TMP/mock-tvs.out" 2>&1 || rc=$?

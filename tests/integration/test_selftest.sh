@@ -63,17 +63,51 @@ EOF
 selftest "$ZR_CONFIG"
 zr_check "good: exit 0" "$RC" "0"
 zr_check "good: no warn or FAIL line" "$(has_line '^(warn|FAIL) ')" "0"
-for c in configuration certificates sp-metadata tvs-metadata tvs-dns tvs-tls tvs-mtls clock redis redis-store \
-         redis-eviction redis-persistence dezi; do
+for c in configuration certificates sp-metadata tvs-metadata tvs-metadata-signer tvs-dns tvs-tls tvs-mtls clock \
+         redis redis-store redis-eviction redis-persistence dezi; do
   zr_check "good: ok $c" "$([ "$(has_line "^ok    $c: ")" -ge 1 ] && echo yes)" "yes"
 done
 zr_check "good: SP metadata schema-valid" "$(has_line '^ok    sp-metadata: .*schema-valid')" "1"
 zr_check "good: BSN keys counted" "$(has_line '^ok    certificates: 1 of 1 BSN decryption key')" "1"
+# issue 12 §2: who signed TVS's metadata, by which pin, and how old it is.
+TVS_SHA=$(openssl x509 -in "$ZR_PKI/tvs-signing.pem" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f)
+zr_check "good: metadata signer and the pin it matched" \
+  "$(has_line "^ok    tvs-metadata-signer: signed by \"CN=mock TVS signing TEST - NIET ECHT,serialNumber=00000009999999999000,.*\" \(SHA-256 $TVS_SHA\), pinned by tvs.metadata_signer_subject \"CN=mock TVS signing")" "1"
+zr_check "good: metadata age and remaining validity" \
+  "$(has_line '^ok    tvs-metadata: .*created [0-9-]+ [0-9:]+ UTC \([0-9]+m ago\), valid until [0-9-]+ [0-9:]+ UTC \((6d 23h|7d 0h) left\)')" "1"
 selftest --json "$ZR_CONFIG"
 zr_check "good --json: exit 0" "$RC" "0"
 zr_check "good --json: parses, status ok, no failure" \
   "$(echo "$OUT" | $PY -c 'import json,sys; d=json.load(sys.stdin); print(d["status"], d["exit_status"], d["counts"]["fail"], len(d["checks"]) > 10)')" \
   "ok 0 0 True"
+zr_check "good --json: metadata signer, pin and age" \
+  "$(echo "$OUT" | $PY -c '
+import json,sys
+c = {x["check"]: x for x in json.load(sys.stdin)["checks"]}
+s, m = c["tvs-metadata-signer"], c["tvs-metadata"]
+print(s["status"], "'"$TVS_SHA"'" in s["finding"], "pinned by tvs.metadata_signer_subject" in s["finding"],
+      "ago" in m["finding"], "left)" in m["finding"])')" \
+  "ok True True True True"
+# Pinned by fingerprint instead: both the old and the next certificate
+# listed (a rollover in progress); the one that signed is named.
+NEXT_SHA=$(openssl x509 -in "$ZR_PKI/relay-signing.pem" -noout -fingerprint -sha256 | cut -d= -f2)
+sed -e '/^  metadata_signer_subject:/,/^    - "CN=mock TVS/d' "$ZR_CONFIG" |
+  sed "0,/^  entity_id: urn:nl-eid-gdi:1.0:RD:/s#^  entity_id: \(.*\)#  entity_id: \1\n  metadata_signer_sha256: [\"$NEXT_SHA\", \"$TVS_SHA\"]#" \
+  >"$ZR_TMP/sha-pins.yaml"
+selftest "$ZR_TMP/sha-pins.yaml"
+zr_check "sha256 pins: exit 0" "$RC" "0"
+zr_check "sha256 pins: the second pin matched" \
+  "$(has_line "^ok    tvs-metadata-signer: .*pinned by tvs.metadata_signer_sha256 $TVS_SHA\$")" "1"
+# No pin (allowed in development): a warning that says what to pin.
+sed -e '/^  metadata_signer_subject:/,/^    - "CN=mock TVS/d' "$ZR_CONFIG" >"$ZR_TMP/no-pin.yaml"
+selftest "$ZR_TMP/no-pin.yaml"
+zr_check "no pin: exit 0 (warning in development)" "$RC" "0"
+zr_check "no pin: warn line" "$(has_line "^warn  tvs-metadata-signer: signed by .*\(SHA-256 $TVS_SHA\), not pinned")" "1"
+# A pin that does not match TVS's signer: the metadata is refused.
+sed "s/^  metadata_signer_sha256: .*/  metadata_signer_sha256: [\"$NEXT_SHA\"]/" "$ZR_TMP/sha-pins.yaml" >"$ZR_TMP/wrong-pin.yaml"
+selftest "$ZR_TMP/wrong-pin.yaml"
+zr_check "wrong pin: exit 1" "$RC" "1"
+zr_check "wrong pin: FAIL line" "$(has_line '^FAIL  tvs-metadata: .*TVS metadata signer is not pinned: signed by "CN=mock TVS signing')" "1"
 zr_check "usage: exit 2" "$("$ZR_BIN" selftest >/dev/null 2>&1; echo $?)" "2"
 
 # ---- a certificate that expires soon: warned, still exit 0 ---------------------

@@ -354,9 +354,13 @@ static void test_all_errors_collected(void **state)
     zr_config_errors_free(&errs);
 
     assert_null(load("config/production_refusals.yaml", &errs));
-    assert_int_equal(errs.count, 4);
+    assert_int_equal(errs.count, 5);
     assert_true(has_error(&errs, "config/production_refusals.yaml", 5,
                           "public_base_url: http is refused in production"));
+    /* issue 12 §2: any certificate under the anchor could sign TVS metadata. */
+    assert_true(has_error(&errs, "config/production_refusals.yaml", 12,
+                          "tvs.trust_anchor: a trust anchor without a pinned metadata signer is refused in "
+                          "production"));
     assert_true(has_error(&errs, "config/production_refusals.yaml", 14,
                           "tvs.entity_id: entity index 9000 is reserved for test and refused in production"));
     assert_true(has_error(&errs, "config/production_refusals.yaml", 25,

@@ -205,7 +205,7 @@ static void test_metadata_signed_and_shaped(void **state)
     assert_true(llabs((long long)(t - (zr_time_now() + 7 * 86400))) < 60);
     free(until);
     /* examples/saml_metadata_rd_for_dv.xml */
-    assert_children(ed, "Signature IDPSSODescriptor");
+    assert_children(ed, "Signature Extensions IDPSSODescriptor");
     xmlNodePtr idp = zr_xml_child(ed, ZR_NS_MD, "IDPSSODescriptor");
     assert_attr(idp, "WantAuthnRequestsSigned", "true");
     assert_children(idp, "KeyDescriptor ArtifactResolutionService SingleLogoutService SingleSignOnService");
@@ -228,17 +228,18 @@ static void test_metadata_signed_and_shaped(void **state)
      * other anchor. */
     STACK_OF(X509) *anchors = sk_X509_new_null();
     sk_X509_push(anchors, fx.ca);
-    assert_int_equal(zr_xml_verify_with_anchors(doc, ed, anchors, why, sizeof(why)), 0);
+    assert_int_equal(zr_xml_verify_with_anchors(doc, ed, anchors, NULL, why, sizeof(why)), 0);
     xmlFreeDoc(doc);
     X509 *stranger = fx_cert(fx.other_key, "stranger CA", NULL, NULL, 1, NULL);
     STACK_OF(X509) *wrong = sk_X509_new_null();
     sk_X509_push(wrong, stranger);
     doc = parse(xml);
-    assert_int_not_equal(zr_xml_verify_with_anchors(doc, xmlDocGetRootElement(doc), wrong, why, sizeof(why)), 0);
+    assert_int_not_equal(zr_xml_verify_with_anchors(doc, xmlDocGetRootElement(doc), wrong, NULL, why, sizeof(why)), 0);
     xmlFreeDoc(doc);
 
     /* The relay's own metadata loader accepts it and finds our endpoints. */
-    zr_saml_idp_t *parsed = zr_saml_idp_parse(xml, len, anchors, err, sizeof(err));
+    zr_tvs_config_t trusted = {.trust_anchors = anchors}, untrusted = {.trust_anchors = wrong};
+    zr_saml_idp_t *parsed = zr_saml_idp_parse(xml, len, &trusted, err, sizeof(err));
     if (!parsed)
         fail_msg("zr_saml_idp_parse: %s", err);
     assert_string_equal(parsed->entity_id, FX_RD_ENTITY);
@@ -246,7 +247,7 @@ static void test_metadata_signed_and_shaped(void **state)
     assert_string_equal(parsed->artifact_url, MOCK_ARTIFACT "/kvs/rd/resolve_artifact");
     assert_int_equal(parsed->key_count, 1);
     zr_saml_idp_free(parsed);
-    assert_null(zr_saml_idp_parse(xml, len, wrong, err, sizeof(err)));
+    assert_null(zr_saml_idp_parse(xml, len, &untrusted, err, sizeof(err)));
 
     sk_X509_free(anchors);
     sk_X509_pop_free(wrong, X509_free);
@@ -1130,7 +1131,8 @@ static void test_relay_validates_mock_responses(void **state)
     char *md = zr_saml_idp_metadata_build(fx.cfg, &len, err, sizeof(err));
     STACK_OF(X509) *anchors = sk_X509_new_null();
     sk_X509_push(anchors, fx.ca);
-    zr_saml_idp_t *idp = zr_saml_idp_parse(md, len, anchors, err, sizeof(err));
+    zr_tvs_config_t trusted = {.trust_anchors = anchors};
+    zr_saml_idp_t *idp = zr_saml_idp_parse(md, len, &trusted, err, sizeof(err));
     assert_non_null(idp);
     zr_store_t *store = zr_store_open(&fx.cfg->redis, err, sizeof(err));
     assert_non_null(store);
@@ -1187,7 +1189,8 @@ static void test_relay_validates_cluster_response(void **state)
     char *md = zr_saml_idp_metadata_build(fx.cfg, &len, err, sizeof(err));
     STACK_OF(X509) *anchors = sk_X509_new_null();
     sk_X509_push(anchors, fx.ca);
-    zr_saml_idp_t *idp = zr_saml_idp_parse(md, len, anchors, err, sizeof(err));
+    zr_tvs_config_t trusted = {.trust_anchors = anchors};
+    zr_saml_idp_t *idp = zr_saml_idp_parse(md, len, &trusted, err, sizeof(err));
     assert_non_null(idp);
     zr_store_t *store = zr_store_open(&fx.cfg->redis, err, sizeof(err));
     assert_non_null(store);

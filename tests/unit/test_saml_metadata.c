@@ -18,6 +18,11 @@ typedef struct {
     X509 *ca;
     EVP_PKEY *tvs_key;    /* TVS signing key, certificate issued by ca */
     X509 *tvs_cert;
+    EVP_PKEY *tvs2_key;   /* TVS's next signing key (rollover), issued by ca */
+    X509 *tvs2_cert;
+    EVP_PKEY *other_key;  /* someone else's signing certificate under the same CA */
+    X509 *other_cert;
+    X509 *tvs_enc_cert;   /* TVS's subject, under ca, keyUsage keyEncipherment only */
     EVP_PKEY *self_key;   /* a self-signed TVS-like key (anchor itself) */
     X509 *self_cert;
     EVP_PKEY *rogue_key;  /* nobody trusts this one */
@@ -25,6 +30,21 @@ typedef struct {
     char *template;
     char *dir;
 } tvs_fixture_t;
+
+#define TVS_SUBJECT "CN=tvs signing,O=zorgrelay test"
+
+/* A certificate under the CA with a keyUsage (fx_cert gives leaves none). */
+static X509 *cert_with_usage(EVP_PKEY *key, const char *cn, tvs_fixture_t *f, const char *usage)
+{
+    X509 *c = fx_cert(key, cn, f->ca, f->ca_key, 0, NULL);
+    X509V3_CTX ctx;
+    X509V3_set_ctx(&ctx, f->ca, c, NULL, NULL, 0);
+    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_key_usage, usage);
+    X509_add_ext(c, ext, -1);
+    X509_EXTENSION_free(ext);
+    X509_sign(c, f->ca_key, EVP_sha256());
+    return c;
+}
 
 static int tvs_setup(void **state)
 {
@@ -35,7 +55,12 @@ static int tvs_setup(void **state)
     f->ca_key = fx_rsa_key();
     f->ca = fx_cert(f->ca_key, "tvs metadata ca", NULL, NULL, 1, NULL);
     f->tvs_key = fx_rsa_key();
-    f->tvs_cert = fx_cert(f->tvs_key, "tvs signing", f->ca, f->ca_key, 0, NULL);
+    f->tvs_cert = cert_with_usage(f->tvs_key, "tvs signing", f, "critical,digitalSignature,nonRepudiation");
+    f->tvs2_key = fx_rsa_key();
+    f->tvs2_cert = cert_with_usage(f->tvs2_key, "tvs signing", f, "critical,digitalSignature");
+    f->other_key = fx_rsa_key();
+    f->other_cert = cert_with_usage(f->other_key, "zorgaanbieder signing", f, "critical,digitalSignature");
+    f->tvs_enc_cert = cert_with_usage(f->other_key, "tvs signing", f, "critical,keyEncipherment");
     f->self_key = fx_rsa_key();
     f->self_cert = fx_cert(f->self_key, "tvs signing self-signed", NULL, NULL, 0, NULL);
     f->rogue_key = fx_rsa_key();
@@ -53,10 +78,15 @@ static int tvs_teardown(void **state)
     tvs_fixture_t *f = *state;
     EVP_PKEY_free(f->ca_key);
     EVP_PKEY_free(f->tvs_key);
+    EVP_PKEY_free(f->tvs2_key);
+    EVP_PKEY_free(f->other_key);
     EVP_PKEY_free(f->self_key);
     EVP_PKEY_free(f->rogue_key);
     X509_free(f->ca);
     X509_free(f->tvs_cert);
+    X509_free(f->tvs2_cert);
+    X509_free(f->other_cert);
+    X509_free(f->tvs_enc_cert);
     X509_free(f->self_cert);
     X509_free(f->rogue_cert);
     free(f->template);
@@ -88,6 +118,8 @@ typedef struct {
     X509 *sign_cert;       /* embedded in the signature when not NULL */
     X509 *listed_cert;     /* the KeyDescriptor certificate */
     int wrap;              /* inside an EntitiesDescriptor */
+    const char *entity_id; /* instead of FX_RD_ENTITY */
+    const char *created;   /* mdrpi:PublicationInfo creationInstant, when given */
 } tvs_md_opts_t;
 
 /* Signed TVS metadata from the template. */
@@ -101,6 +133,16 @@ static char *tvs_metadata(const tvs_fixture_t *f, const tvs_md_opts_t *o)
     xml = replace(xml, "@ARS@", o->ars ? o->ars : "https://artifact-pp2.toegang.overheid.nl/kvs/rd/resolve_artifact");
     xml = replace(xml, "@CERT@", cert_b64);
     xml = replace(xml, "@KEYNAME@", key_name);
+    if (o->entity_id)
+        xml = replace(xml, FX_RD_ENTITY, o->entity_id);
+    if (o->created) {
+        char ext[512];
+        snprintf(ext, sizeof(ext),
+                 "<md:Extensions><mdrpi:PublicationInfo xmlns:mdrpi=\"urn:oasis:names:tc:SAML:metadata:rpi\" "
+                 "publisher=\"https://tvs.example\" creationInstant=\"%s\"/></md:Extensions><md:IDPSSODescriptor",
+                 o->created);
+        xml = replace(xml, "<md:IDPSSODescriptor", ext);
+    }
     if (o->wrap) {
         zr_buf_t b;
         zr_buf_init(&b);
@@ -134,11 +176,44 @@ static STACK_OF(X509) *anchors_of(X509 *cert)
     return s;
 }
 
+/* What the relay trusts: anchor, optional pins, optional entityID. */
+static zr_tvs_config_t policy(X509 *anchor)
+{
+    zr_tvs_config_t t = {.trust_anchors = anchors_of(anchor), .clock_skew_s = 60};
+    return t;
+}
+
+static void pin_add(char ***list, size_t *count, const char *value)
+{
+    *list = realloc(*list, (*count + 1) * sizeof(char *));
+    (*list)[(*count)++] = strdup(value);
+}
+
+static void pin_cert(zr_tvs_config_t *t, X509 *cert)
+{
+    char *hex = zr_crypto_cert_sha256_hex(cert);
+    pin_add(&t->metadata_signer_sha256, &t->metadata_signer_sha256_count, hex);
+    free(hex);
+}
+
+static void policy_free(zr_tvs_config_t *t)
+{
+    sk_X509_pop_free(t->trust_anchors, X509_free);
+    for (size_t i = 0; i < t->metadata_signer_sha256_count; i++)
+        free(t->metadata_signer_sha256[i]);
+    for (size_t i = 0; i < t->metadata_signer_subject_count; i++)
+        free(t->metadata_signer_subject[i]);
+    free(t->metadata_signer_sha256);
+    free(t->metadata_signer_subject);
+    free(t->entity_id);
+    memset(t, 0, sizeof(*t));
+}
+
 static zr_saml_idp_t *parse_with(const char *xml, X509 *anchor, char *err, size_t errlen)
 {
-    STACK_OF(X509) *a = anchors_of(anchor);
-    zr_saml_idp_t *idp = zr_saml_idp_parse(xml, strlen(xml), a, err, errlen);
-    sk_X509_pop_free(a, X509_free);
+    zr_tvs_config_t t = policy(anchor);
+    zr_saml_idp_t *idp = zr_saml_idp_parse(xml, strlen(xml), &t, err, errlen);
+    policy_free(&t);
     return idp;
 }
 
@@ -173,23 +248,190 @@ static void test_tvs_metadata_accepted(void **state)
     assert_string_equal(idp->keys[0].key_name_sha256, kn256);
     assert_int_equal(EVP_PKEY_eq(idp->keys[0].key, f->self_key), 1);
     assert_true(idp->valid_until > zr_time_now() + 6 * 86400);
+    /* No pin configured: the signer is known, no pin named. */
+    assert_string_equal(idp->signer_sha256, kn256);
+    assert_string_equal(idp->signer_subject, "CN=tvs signing self-signed,O=zorgrelay test");
+    assert_null(idp->signer_pin);
     free(kn);
     free(kn256);
     zr_saml_idp_free(idp);
     free(xml);
 
     /* Signed by a certificate embedded in the signature that chains to the
-     * anchor CA; wrapped in an EntitiesDescriptor; cacheDuration only. */
-    tvs_md_opts_t c = {.validity = "cacheDuration=\"PT6H\"", .sign_key = f->tvs_key, .sign_cert = f->tvs_cert,
-                       .listed_cert = f->tvs_cert, .wrap = 1};
+     * anchor CA; wrapped in an EntitiesDescriptor. */
+    tvs_md_opts_t c = {.validity = vu, .sign_key = f->tvs_key, .sign_cert = f->tvs_cert, .listed_cert = f->tvs_cert,
+                       .wrap = 1};
     xml = tvs_metadata(f, &c);
     idp = parse_with(xml, f->ca, err, sizeof(err));
     if (!idp)
         fail_msg("refused: %s", err);
-    assert_int_equal(idp->valid_until, 0);
     assert_string_equal(idp->entity_id, FX_RD_ENTITY);
+    assert_string_equal(idp->signer_subject, TVS_SUBJECT);
     zr_saml_idp_free(idp);
     free(xml);
+}
+
+/* issue 12 §2: the anchor CA signs for everyone it certified; only TVS's
+ * own certificate (a pin) may sign TVS's metadata. */
+static void test_tvs_metadata_signer_pinned(void **state)
+{
+    tvs_fixture_t *f = *state;
+    char err[512] = "", vu[64];
+    char *tvs_sha = zr_crypto_cert_sha256_hex(f->tvs_cert);
+    char *tvs2_sha = zr_crypto_cert_sha256_hex(f->tvs2_cert);
+    valid_until(vu, 7 * 86400);
+    tvs_md_opts_t by_tvs = {.validity = vu, .sign_key = f->tvs_key, .sign_cert = f->tvs_cert,
+                            .listed_cert = f->tvs_cert};
+    tvs_md_opts_t by_tvs2 = {.validity = vu, .sign_key = f->tvs2_key, .sign_cert = f->tvs2_cert,
+                             .listed_cert = f->tvs2_cert};
+    tvs_md_opts_t by_other = {.validity = vu, .sign_key = f->other_key, .sign_cert = f->other_cert,
+                              .listed_cert = f->other_cert};
+    char *xml_tvs = tvs_metadata(f, &by_tvs), *xml_tvs2 = tvs_metadata(f, &by_tvs2);
+    char *xml_other = tvs_metadata(f, &by_other);
+    zr_saml_idp_t *idp;
+
+    /* Pinned by fingerprint: TVS's certificate passes and says so. */
+    zr_tvs_config_t t = policy(f->ca);
+    pin_cert(&t, f->tvs_cert);
+    idp = zr_saml_idp_parse(xml_tvs, strlen(xml_tvs), &t, err, sizeof(err));
+    if (!idp)
+        fail_msg("pinned signer refused: %s", err);
+    assert_string_equal(idp->signer_sha256, tvs_sha);
+    assert_string_equal(idp->signer_subject, TVS_SUBJECT);
+    assert_non_null(strstr(idp->signer_pin, "tvs.metadata_signer_sha256 "));
+    assert_non_null(strstr(idp->signer_pin, tvs_sha));
+    zr_saml_idp_free(idp);
+
+    /* Another leaf of the same anchor CA, another subject: chains fine,
+     * is not TVS. */
+    assert_null(zr_saml_idp_parse(xml_other, strlen(xml_other), &t, err, sizeof(err)));
+    assert_non_null(strstr(err, "TVS metadata signer is not pinned"));
+    assert_non_null(strstr(err, "CN=zorgaanbieder signing"));
+
+    /* TVS's next certificate before its pin is added: refused too. */
+    assert_null(zr_saml_idp_parse(xml_tvs2, strlen(xml_tvs2), &t, err, sizeof(err)));
+    assert_non_null(strstr(err, "TVS metadata signer is not pinned"));
+
+    /* Rollover: both pins configured, both signers pass, each naming its pin. */
+    pin_cert(&t, f->tvs2_cert);
+    idp = zr_saml_idp_parse(xml_tvs, strlen(xml_tvs), &t, err, sizeof(err));
+    if (!idp)
+        fail_msg("old signer refused during rollover: %s", err);
+    assert_non_null(strstr(idp->signer_pin, tvs_sha));
+    zr_saml_idp_free(idp);
+    idp = zr_saml_idp_parse(xml_tvs2, strlen(xml_tvs2), &t, err, sizeof(err));
+    if (!idp)
+        fail_msg("new signer refused during rollover: %s", err);
+    assert_non_null(strstr(idp->signer_pin, tvs2_sha));
+    zr_saml_idp_free(idp);
+    assert_null(zr_saml_idp_parse(xml_other, strlen(xml_other), &t, err, sizeof(err)));
+    assert_non_null(strstr(err, "TVS metadata signer is not pinned"));
+    policy_free(&t);
+
+    /* Pinned by anchor + subject: the same subject under the anchor passes
+     * (both of TVS's certificates), another subject does not. */
+    t = policy(f->ca);
+    pin_add(&t.metadata_signer_subject, &t.metadata_signer_subject_count, TVS_SUBJECT);
+    idp = zr_saml_idp_parse(xml_tvs2, strlen(xml_tvs2), &t, err, sizeof(err));
+    if (!idp)
+        fail_msg("subject-pinned signer refused: %s", err);
+    assert_string_equal(idp->signer_pin, "tvs.metadata_signer_subject \"" TVS_SUBJECT "\"");
+    zr_saml_idp_free(idp);
+    assert_null(zr_saml_idp_parse(xml_other, strlen(xml_other), &t, err, sizeof(err)));
+    assert_non_null(strstr(err, "TVS metadata signer is not pinned"));
+
+    /* TVS's subject on a certificate not meant for signing. */
+    tvs_md_opts_t by_enc = {.validity = vu, .sign_key = f->other_key, .sign_cert = f->tvs_enc_cert,
+                            .listed_cert = f->tvs_enc_cert};
+    char *xml_enc = tvs_metadata(f, &by_enc);
+    assert_null(zr_saml_idp_parse(xml_enc, strlen(xml_enc), &t, err, sizeof(err)));
+    assert_non_null(strstr(err, "keyUsage lacks digitalSignature"));
+    free(xml_enc);
+    policy_free(&t);
+
+    free(xml_tvs);
+    free(xml_tvs2);
+    free(xml_other);
+    free(tvs_sha);
+    free(tvs2_sha);
+}
+
+/* issue 12 §2: the document must be the TVS we expect, say until when it is
+ * valid, and never replace a newer one. */
+static void test_tvs_metadata_entity_and_age(void **state)
+{
+    tvs_fixture_t *f = *state;
+    char err[512] = "", vu[64], vu_later[64], c1[21], c2[21], future[21];
+    valid_until(vu, 3 * 86400);
+    valid_until(vu_later, 7 * 86400);
+    zr_time_format_iso8601(zr_time_now() - 7200, c1);
+    zr_time_format_iso8601(zr_time_now() - 3600, c2);
+    zr_time_format_iso8601(zr_time_now() + 3600, future);
+    zr_tvs_config_t t = policy(f->ca);
+    pin_cert(&t, f->tvs_cert);
+    t.entity_id = strdup(FX_RD_ENTITY);
+    tvs_md_opts_t o = {.validity = vu, .sign_key = f->tvs_key, .sign_cert = f->tvs_cert, .listed_cert = f->tvs_cert};
+    char *xml;
+
+    /* Another TVS entity, properly signed. */
+    tvs_md_opts_t other = o;
+    other.entity_id = "urn:nl-eid-gdi:1.0:RD:00000004000000149000:entities:9002";
+    xml = tvs_metadata(f, &other);
+    assert_null(zr_saml_idp_parse(xml, strlen(xml), &t, err, sizeof(err)));
+    assert_non_null(strstr(err, "configured tvs.entity_id is " FX_RD_ENTITY));
+    free(xml);
+
+    /* cacheDuration alone never expires: refused. */
+    tvs_md_opts_t cache_only = o;
+    cache_only.validity = "cacheDuration=\"PT6H\"";
+    xml = tvs_metadata(f, &cache_only);
+    assert_null(zr_saml_idp_parse(xml, strlen(xml), &t, err, sizeof(err)));
+    assert_non_null(strstr(err, "TVS metadata has no validUntil"));
+    free(xml);
+    /* A creationInstant ahead of our clock would hold back every later
+     * document. */
+    tvs_md_opts_t ahead = o;
+    ahead.created = future;
+    xml = tvs_metadata(f, &ahead);
+    assert_null(zr_saml_idp_parse(xml, strlen(xml), &t, err, sizeof(err)));
+    assert_non_null(strstr(err, "creationInstant"));
+    assert_non_null(strstr(err, "in the future"));
+    free(xml);
+
+    /* Older and newer documents. */
+    tvs_md_opts_t old_o = o, new_o = o, new_later = o;
+    old_o.created = c1;
+    new_o.created = c2;
+    new_later.validity = vu_later;
+    char *x_old = tvs_metadata(f, &old_o), *x_new = tvs_metadata(f, &new_o), *x_later = tvs_metadata(f, &new_later);
+    zr_saml_idp_t *d_old = zr_saml_idp_parse(x_old, strlen(x_old), &t, err, sizeof(err));
+    zr_saml_idp_t *d_new = zr_saml_idp_parse(x_new, strlen(x_new), &t, err, sizeof(err));
+    zr_saml_idp_t *d_later = zr_saml_idp_parse(x_later, strlen(x_later), &t, err, sizeof(err));
+    assert_non_null(d_old);
+    assert_non_null(d_new);
+    assert_non_null(d_later);
+    assert_int_equal(d_new->created - d_old->created, 3600);
+    assert_int_equal(d_later->created, 0);
+    /* The first document, the same again, a newer one: taken. */
+    assert_int_equal(zr_saml_idp_check_successor(NULL, d_old, err, sizeof(err)), 0);
+    assert_int_equal(zr_saml_idp_check_successor(d_old, d_old, err, sizeof(err)), 0);
+    assert_int_equal(zr_saml_idp_check_successor(d_old, d_new, err, sizeof(err)), 0);
+    assert_int_equal(zr_saml_idp_check_successor(d_new, d_later, err, sizeof(err)), 0);
+    /* Back to an earlier creationInstant: refused. */
+    err[0] = '\0';
+    assert_int_not_equal(zr_saml_idp_check_successor(d_new, d_old, err, sizeof(err)), 0);
+    assert_non_null(strstr(err, "TVS metadata rollback refused: its creationInstant"));
+    /* Back to an earlier validUntil: refused. */
+    err[0] = '\0';
+    assert_int_not_equal(zr_saml_idp_check_successor(d_later, d_new, err, sizeof(err)), 0);
+    assert_non_null(strstr(err, "TVS metadata rollback refused: its validUntil"));
+    zr_saml_idp_free(d_old);
+    zr_saml_idp_free(d_new);
+    zr_saml_idp_free(d_later);
+    free(x_old);
+    free(x_new);
+    free(x_later);
+    policy_free(&t);
 }
 
 static void test_tvs_metadata_refused(void **state)
@@ -237,7 +479,7 @@ static void test_tvs_metadata_refused(void **state)
     none.validity = "";
     xml = tvs_metadata(f, &none);
     assert_null(parse_with(xml, f->self_cert, err, sizeof(err)));
-    assert_non_null(strstr(err, "neither validUntil nor cacheDuration"));
+    assert_non_null(strstr(err, "TVS metadata has no validUntil"));
     free(xml);
 
     /* An artifact endpoint without TLS is never used. */
@@ -255,7 +497,8 @@ static void test_tvs_metadata_refused(void **state)
 
     /* No anchors at all. */
     xml = tvs_metadata(f, &good);
-    assert_null(zr_saml_idp_parse(xml, strlen(xml), NULL, err, sizeof(err)));
+    zr_tvs_config_t no_anchor = {0};
+    assert_null(zr_saml_idp_parse(xml, strlen(xml), &no_anchor, err, sizeof(err)));
     assert_non_null(strstr(err, "trust anchor"));
     free(xml);
 }
@@ -285,6 +528,19 @@ static void test_tvs_metadata_load(void **state)
     cfg->tvs.entity_id = strdup("urn:nl-eid-gdi:1.0:RD:00000004000000149000:entities:9002");
     assert_null(zr_saml_idp_load(cfg, err, sizeof(err)));
     assert_non_null(strstr(err, "tvs.entity_id"));
+
+    /* Outside development, no tvs.entity_id or (production) no pin: refused
+     * even when the configuration was not made by the loader. */
+    free(cfg->tvs.entity_id);
+    cfg->tvs.entity_id = NULL;
+    cfg->environment = ZR_ENV_PREPROD;
+    assert_null(zr_saml_idp_load(cfg, err, sizeof(err)));
+    assert_non_null(strstr(err, "tvs.entity_id is required outside development"));
+    cfg->tvs.entity_id = strdup(FX_RD_ENTITY);
+    cfg->environment = ZR_ENV_PRODUCTION;
+    assert_null(zr_saml_idp_load(cfg, err, sizeof(err)));
+    assert_non_null(strstr(err, "pinned TVS metadata signer"));
+    cfg->environment = ZR_ENV_DEVELOPMENT;
 
     /* Only https URLs or files. */
     free(cfg->tvs.metadata);
@@ -476,6 +732,8 @@ int main(void)
     const struct CMUnitTest tvs_tests[] = {
         cmocka_unit_test(test_tvs_metadata_accepted),
         cmocka_unit_test(test_tvs_metadata_refused),
+        cmocka_unit_test(test_tvs_metadata_signer_pinned),
+        cmocka_unit_test(test_tvs_metadata_entity_and_age),
         cmocka_unit_test(test_tvs_metadata_load),
     };
     const struct CMUnitTest sp_tests[] = {

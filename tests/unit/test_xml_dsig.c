@@ -636,7 +636,7 @@ static int verify_anchors(xmlDocPtr doc, X509 *anchor, char *err, size_t errlen)
     STACK_OF(X509) *anchors = sk_X509_new_null();
     int rc;
     sk_X509_push(anchors, anchor);
-    rc = zr_xml_verify_with_anchors(doc, assertion_of(doc), anchors, err, errlen);
+    rc = zr_xml_verify_with_anchors(doc, assertion_of(doc), anchors, NULL, err, errlen);
     sk_X509_free(anchors);
     return rc;
 }

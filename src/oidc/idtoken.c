@@ -66,7 +66,8 @@ static int professional_claims(const zr_oidc_t *op, const zr_client_t *client, c
         json_object_set(claims, "roles", roles) != 0 || /* [] when the client allows unmapped roles */
         zr_oidc_json_set_opt(claims, "initials", p->initials) != 0 ||
         zr_oidc_json_set_opt(claims, "surname_prefix", p->surname_prefix) != 0 ||
-        zr_oidc_json_set_opt(claims, "family_name", p->surname) != 0 || zr_oidc_json_set_opt(claims, "name", name) != 0 ||
+        zr_oidc_json_set_opt(claims, "family_name", p->surname) != 0 ||
+        zr_oidc_json_set_opt(claims, "name", name) != 0 ||
         zr_oidc_json_set_opt(claims, "verklaring_id", p->verklaring_id) != 0)
         goto end;
     rc = 0;
@@ -141,7 +142,8 @@ char *zr_oidc_id_token(const zr_oidc_t *op, const zr_client_t *client, const zr_
         zr_oidc_json_set(claims, "nbf", json_integer((json_int_t)now)) != 0 ||
         zr_oidc_json_set(claims, "exp", json_integer((json_int_t)(now + op->cfg->oidc.id_token_lifetime_s))) != 0 ||
         zr_oidc_json_set_str(claims, "jti", jti) != 0 ||
-        (subject->auth_time > 0 && zr_oidc_json_set(claims, "auth_time", json_integer((json_int_t)subject->auth_time)) != 0) ||
+        (subject->auth_time > 0 &&
+         zr_oidc_json_set(claims, "auth_time", json_integer((json_int_t)subject->auth_time)) != 0) ||
         /* NL GOV §ID Tokens: the request's nonce (required at /authorize;
          * absent only for a login begun before that rule) */
         zr_oidc_json_set_opt(claims, "nonce", authz->nonce) != 0 ||

@@ -48,13 +48,15 @@ static json_t *active_answer(const zr_oidc_t *op, const zr_client_t *c, json_t *
     if (zr_oidc_json_set(o, "active", json_true()) != 0 || zr_oidc_subject_claims(op, c, subject, o) != 0)
         goto fail;
     /* Set after the subject claims, so these can never be overwritten. */
-    if (zr_oidc_json_set_str(o, "client_id", c->client_id) != 0 || zr_oidc_json_set_str(o, "token_type", "Bearer") != 0 ||
+    if (zr_oidc_json_set_str(o, "client_id", c->client_id) != 0 ||
+        zr_oidc_json_set_str(o, "token_type", "Bearer") != 0 ||
         (json_is_string(scope) && json_object_set(o, "scope", scope) != 0) ||
         json_object_set(o, "exp", json_object_get(record, "exp")) != 0 ||
         json_object_set(o, "iat", json_object_get(record, "iat")) != 0 ||
         zr_oidc_json_set_str(o, "iss", op->issuer) != 0 ||
         zr_oidc_json_set_opt(o, "acr", zr_loa_uri(subject->loa)) != 0 ||
-        zr_oidc_json_set_str(o, "subject_type", subject->kind == ZR_SUBJECT_PROFESSIONAL ? "professional" : "patient") != 0)
+        zr_oidc_json_set_str(o, "subject_type",
+                             subject->kind == ZR_SUBJECT_PROFESSIONAL ? "professional" : "patient") != 0)
         goto fail;
     return o;
 fail:

@@ -164,7 +164,8 @@ char *zr_oidc_logout_token(const zr_oidc_t *op, const zr_client_t *client, const
     /* §2.4: sub or sid (we always know both). */
     if (!signer || !jti || !claims || !events || !sub || !sid)
         goto end;
-    if (zr_oidc_json_set_str(claims, "iss", op->issuer) != 0 || zr_oidc_json_set_str(claims, "aud", client->client_id) != 0 ||
+    if (zr_oidc_json_set_str(claims, "iss", op->issuer) != 0 ||
+        zr_oidc_json_set_str(claims, "aud", client->client_id) != 0 ||
         zr_oidc_json_set(claims, "iat", json_integer((json_int_t)now)) != 0 ||
         zr_oidc_json_set(claims, "exp", json_integer((json_int_t)(now + LOGOUT_TOKEN_LIFETIME_S))) != 0 ||
         zr_oidc_json_set_str(claims, "jti", jti) != 0 || zr_oidc_json_set_str(claims, "sub", sub) != 0 ||

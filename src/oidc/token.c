@@ -118,7 +118,8 @@ static char *access_token_record(const zr_oidc_authz_t *authz, json_t *subject, 
 {
     json_t *o = json_object();
     char *out = NULL;
-    if (zr_oidc_json_set_str(o, "client_id", authz->client_id) == 0 && zr_oidc_json_set_str(o, "scope", authz->scope) == 0 &&
+    if (zr_oidc_json_set_str(o, "client_id", authz->client_id) == 0 &&
+        zr_oidc_json_set_str(o, "scope", authz->scope) == 0 &&
         zr_oidc_json_set(o, "iat", json_integer((json_int_t)iat)) == 0 &&
         zr_oidc_json_set(o, "exp", json_integer((json_int_t)iat + lifetime)) == 0 &&
         json_object_set(o, "subject", subject) == 0)
@@ -304,7 +305,8 @@ int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_respon
     if (zr_oidc_json_set_str(reply, "access_token", access_token) != 0 ||
         zr_oidc_json_set_str(reply, "token_type", "Bearer") != 0 ||
         zr_oidc_json_set(reply, "expires_in", json_integer(at_lifetime)) != 0 ||
-        zr_oidc_json_set_str(reply, "id_token", id_token) != 0 || zr_oidc_json_set_str(reply, "scope", authz.scope) != 0 ||
+        zr_oidc_json_set_str(reply, "id_token", id_token) != 0 ||
+        zr_oidc_json_set_str(reply, "scope", authz.scope) != 0 ||
         zr_oidc_json_nostore(resp, reply) != 0) {
         zr_store_del(op->store, ZR_OIDC_NS_ACCESS_TOKEN, access_token);
         rc = error_reply(op, req, resp, 500, "server_error", NULL, 0);

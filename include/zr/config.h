@@ -60,6 +60,8 @@ typedef struct {
     char *cert_file;         /* optional: adds x5c to the JWKS */
     EVP_PKEY *key;
     X509 *cert;
+    STACK_OF(X509) *chain;   /* the certificates after the first in cert_file (PKIoverheid
+                                intermediates), each certifying the one before; NULL if none */
     zr_sigalg_t alg;
     char *kid;               /* default: RFC 7638 thumbprint */
 } zr_oidc_key_t;

@@ -93,11 +93,14 @@ int zr_oidc_handle_userinfo(void *ctx, const zr_http_request_t *req, zr_http_res
  * have introspection: true; they learn about their own tokens only. */
 int zr_oidc_handle_introspect(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
 
-/* Routing after a reload (src/relay keeps replaced configurations for
- * logins in flight): the client a token request claims to be (unverified),
- * and the client an access token belongs to. malloc'ed, NULL when unknown. */
-char *zr_oidc_claimed_client_id(const zr_http_request_t *req);
-char *zr_oidc_access_token_client_id(zr_oidc_t *op, const zr_http_request_t *req);
+#ifdef ZR_TESTING
+/* Called by the token endpoint after a code is marked used and before its
+ * tokens are minted and stored: lets a test replay the code at that moment. */
+void zr_oidc_set_redeem_hook(zr_oidc_t *op, void (*fn)(void *ctx), void *ctx);
+#endif
+
+/* A client removed by a reload ends at once at /token and /userinfo: the
+ * relay routes both to the current configuration only. */
 
 /* Pairwise subject (OIDC Core §8.1, docs/claims.md): base64url(HMAC-SHA256(
  * pairwise_secret, F(label) F(sector) F(id_type) F(id_value))) where F(s) is

@@ -59,7 +59,9 @@ void zr_subject_clear(zr_subject_t *s);
 /* 11-proof ("elfproef") for a 9-digit BSN. 1 when valid. */
 int zr_bsn_is_valid(const char *bsn);
 
-/* Serialises to / from JSON (for the session store; the store encrypts). */
+/* Serialises to / from JSON (for the session store; the store encrypts).
+ * to_json: NULL when a field cannot be written (not UTF-8), never a record
+ * without it. */
 char *zr_subject_to_json(const zr_subject_t *s);
 int zr_subject_from_json(const char *json, zr_subject_t *out);
 

@@ -3,6 +3,7 @@
 #include "config_internal.h"
 
 #include <openssl/crypto.h>
+#include <openssl/x509v3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,39 @@ static int kid_valid(const char *s)
         if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f || s[i] == '"' || s[i] == '\\')
             return 0;
     return 1;
+}
+
+/* A certificate file may hold the chain after the key's own certificate
+ * (PKIoverheid): the JWKS publishes it in x5c, which RFC 7517 §4.7 wants in
+ * order, each certificate certifying the one before. */
+static void read_chain(zr_cfg_loader_t *ld, zr_cfg_map_t *m, const char *path, zr_oidc_key_t *k)
+{
+    char err[256] = "";
+    STACK_OF(X509) *all = zr_crypto_load_certificates(k->cert_file, err, sizeof(err));
+    X509 *prev = k->cert;
+
+    if (!all) {
+        zr_cfg_error(ld, zr_cfg_map_get(m, "cert"), path, "cert: %s", err);
+        return;
+    }
+    X509_free(sk_X509_shift(all)); /* the first is k->cert, read already */
+    for (int i = 0; i < sk_X509_num(all); i++) {
+        X509 *next = sk_X509_value(all, i);
+        if (X509_check_issued(next, prev) != X509_V_OK) {
+            zr_cfg_error(ld, zr_cfg_map_get(m, "cert"), path,
+                         "cert: certificate %d in %s did not issue the one before it (x5c must be in chain order, "
+                         "RFC 7517 §4.7)", i + 2, k->cert_file);
+            sk_X509_pop_free(all, X509_free);
+            return;
+        }
+        if (zr_cfg_check_cert_time(m, "cert", next, k->cert_file) != 0)
+            break; /* reported */
+        prev = next;
+    }
+    if (sk_X509_num(all) > 0)
+        k->chain = all;
+    else
+        sk_X509_free(all);
 }
 
 static void read_signing_key(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path, zr_oidc_key_t *k)
@@ -73,8 +107,8 @@ static void read_signing_key(zr_cfg_loader_t *ld, yaml_node_t *node, const char 
         else if (!zr_crypto_key_matches_cert(k->key, k->cert))
             zr_cfg_error(ld, zr_cfg_map_get(&m, "key"), kpath,
                          "the private key %s does not belong to the certificate %s", k->key_file, k->cert_file);
-        else
-            zr_cfg_check_cert_time(&m, "cert", k->cert, k->cert_file);
+        else if (zr_cfg_check_cert_time(&m, "cert", k->cert, k->cert_file) == 0)
+            read_chain(ld, &m, path, k);
     }
     if (!k->kid && !(k->kid = zr_cfg_jwk_thumbprint(k->key)))
         zr_cfg_error(ld, node, path, "cannot compute the JWK thumbprint for the kid");
@@ -194,6 +228,7 @@ void zr_cfg_free_oidc(zr_config_t *cfg)
         free(o->keys[i].kid);
         EVP_PKEY_free(o->keys[i].key);
         X509_free(o->keys[i].cert);
+        sk_X509_pop_free(o->keys[i].chain, X509_free);
     }
     free(o->keys);
     free(o->pairwise_secret_file);

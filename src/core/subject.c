@@ -73,55 +73,66 @@ int zr_bsn_is_valid(const char *bsn)
     return nonzero && sum % 11 == 0;
 }
 
-static void set_str(json_t *o, const char *k, const char *v)
+/* -1 when v cannot be stored (not UTF-8): the record is then refused
+ * rather than written without it. */
+static int set_str(json_t *o, const char *k, const char *v)
 {
-    if (v)
-        json_object_set_new(o, k, json_string(v));
+    return v && json_object_set_new(o, k, json_string(v)) != 0 ? -1 : 0;
 }
 
-/* The professional part: {"dezi_nummer": ..., "roles": [...]}. */
+/* The professional part: {"dezi_nummer": ..., "roles": [...]}; NULL when a
+ * field cannot be stored. */
 static json_t *professional_to_json(const zr_subject_professional_t *p)
 {
     json_t *o = json_object(), *roles = json_array();
-    set_str(o, "dezi_nummer", p->dezi_nummer);
-    set_str(o, "initials", p->initials);
-    set_str(o, "surname_prefix", p->surname_prefix);
-    set_str(o, "surname", p->surname);
-    set_str(o, "ura", p->ura);
-    set_str(o, "organisation_name", p->organisation_name);
-    set_str(o, "rol_code", p->rol_code);
-    set_str(o, "rol_naam", p->rol_naam);
-    set_str(o, "rol_code_bron", p->rol_code_bron);
-    set_str(o, "verklaring_id", p->verklaring_id);
+    int bad = !o || !roles;
+    bad |= set_str(o, "dezi_nummer", p->dezi_nummer);
+    bad |= set_str(o, "initials", p->initials);
+    bad |= set_str(o, "surname_prefix", p->surname_prefix);
+    bad |= set_str(o, "surname", p->surname);
+    bad |= set_str(o, "ura", p->ura);
+    bad |= set_str(o, "organisation_name", p->organisation_name);
+    bad |= set_str(o, "rol_code", p->rol_code);
+    bad |= set_str(o, "rol_naam", p->rol_naam);
+    bad |= set_str(o, "rol_code_bron", p->rol_code_bron);
+    bad |= set_str(o, "verklaring_id", p->verklaring_id);
     for (size_t i = 0; i < p->role_count; i++)
         if (p->roles[i])
-            json_array_append_new(roles, json_string(p->roles[i]));
-    json_object_set_new(o, "roles", roles);
+            bad |= json_array_append_new(roles, json_string(p->roles[i]));
+    bad |= json_object_set_new(o, "roles", roles);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
     return o;
 }
 
 char *zr_subject_to_json(const zr_subject_t *s)
 {
     json_t *o = json_object();
-    char *out;
+    char *out = NULL;
+    int bad = !o;
     if (s->kind == ZR_SUBJECT_PROFESSIONAL) {
-        json_object_set_new(o, "kind", json_string("professional"));
-        json_object_set_new(o, "pro", professional_to_json(&s->pro));
+        bad |= set_str(o, "kind", "professional");
+        bad |= json_object_set_new(o, "pro", professional_to_json(&s->pro));
     }
-    set_str(o, "acting_type", s->acting.id_type);
-    set_str(o, "acting", s->acting.value);
+    bad |= set_str(o, "acting_type", s->acting.id_type);
+    bad |= set_str(o, "acting", s->acting.value);
     if (s->has_legal) {
-        set_str(o, "legal_type", s->legal.id_type);
-        set_str(o, "legal", s->legal.value);
+        bad |= set_str(o, "legal_type", s->legal.id_type);
+        bad |= set_str(o, "legal", s->legal.value);
     }
-    set_str(o, "representation_type", s->representation_type);
-    json_object_set_new(o, "loa", json_integer(s->loa));
-    set_str(o, "authenticating_authority", s->authenticating_authority);
-    json_object_set_new(o, "auth_time", json_integer((json_int_t)s->auth_time));
-    set_str(o, "name_id", s->name_id);
-    set_str(o, "session_index", s->session_index);
-    set_str(o, "tenant", s->tenant_id);
+    bad |= set_str(o, "representation_type", s->representation_type);
+    bad |= json_object_set_new(o, "loa", json_integer(s->loa));
+    bad |= set_str(o, "authenticating_authority", s->authenticating_authority);
+    bad |= json_object_set_new(o, "auth_time", json_integer((json_int_t)s->auth_time));
+    bad |= set_str(o, "name_id", s->name_id);
+    bad |= set_str(o, "session_index", s->session_index);
+    bad |= set_str(o, "tenant", s->tenant_id);
+    if (bad)
+        goto end;
     out = json_dumps(o, JSON_COMPACT);
+end:
     json_decref(o);
     return out;
 }

@@ -69,7 +69,12 @@ int zr_oidc_authorize_error(zr_oidc_t *op, const zr_oidc_authz_t *authz, const c
         zr_log_warn("authorize", "error %s without a validated request ref=%s", error ? error : "?", ref);
         return zr_page_error(resp, 400, authz ? authz->lang : ZR_LANG_NL, "invalid_request", ref);
     }
-    return redirect_error(op, authz->redirect_uri, authz->state, error, description, resp);
+    if (redirect_error(op, authz->redirect_uri, authz->state, error, description, resp) == 0)
+        return 0;
+    zr_oidc_reference(ref);
+    zr_log_error("authorize", "client=%s error redirect cannot be built ref=%s", authz->client_id, ref);
+    zr_page_error(resp, 500, authz->lang, "internal_error", ref);
+    return -1;
 }
 
 /* ---- begin ---- */
@@ -138,10 +143,14 @@ static int is_b64url(const char *s, size_t min, size_t max)
     return 1;
 }
 
+/* Printable ASCII only (RFC 6749 Appendix A.5: state is VSCHAR, %x20-7E).
+ * A byte outside it (%FF%FE, a control character) is refused rather than
+ * passed on: jansson cannot hold what is not UTF-8, so such a value would
+ * otherwise vanish from the redirect or the ID token. */
 static int printable(const char *s)
 {
     for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
             return 0;
     return 1;
 }
@@ -211,9 +220,6 @@ static const char *traceparent_of(const zr_http_request_t *req)
     const char *tp = zr_kv_get(&req->headers, "traceparent");
     if (!tp || !*tp || strlen(tp) > MAX_TRACEPARENT_LEN || !printable(tp))
         return NULL;
-    for (const char *c = tp; *c; c++)
-        if ((unsigned char)*c > 0x7e)
-            return NULL;
     return tp;
 }
 
@@ -303,8 +309,14 @@ zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_requ
         error = "invalid_request", description = "code_challenge must be 43 base64url characters";
         goto refuse;
     }
+    /* NL GOV §Authentication Request: nonce is REQUIRED (it binds the ID
+     * token to this request; PKCE alone does not reach the ID token). */
     nonce = zr_kv_get(p, "nonce");
-    if (nonce && (strlen(nonce) > MAX_NONCE_LEN || !*nonce || !printable(nonce))) {
+    if (!nonce) {
+        error = "invalid_request", description = "nonce is required";
+        goto refuse;
+    }
+    if (strlen(nonce) > MAX_NONCE_LEN || !*nonce || !printable(nonce)) {
         error = "invalid_request", description = "nonce empty, too long or not printable";
         goto refuse;
     }
@@ -374,13 +386,13 @@ zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_requ
     out->client_id = strdup(c->client_id);
     out->redirect_uri = strdup(redirect_uri);
     out->state = zr_strdup(state);
-    out->nonce = zr_strdup(nonce);
+    out->nonce = strdup(nonce);
     out->scope = strdup("openid"); /* the only scope we grant */
     out->code_challenge = strdup(challenge);
     out->care_provider = zr_strdup(care_provider);
     out->traceparent = zr_strdup(traceparent);
     out->lang = req->lang; /* the same browser sees the pages after the login */
-    if (!out->client_id || !out->redirect_uri || (state && !out->state) || (nonce && !out->nonce) || !out->scope ||
+    if (!out->client_id || !out->redirect_uri || (state && !out->state) || !out->nonce || !out->scope ||
         !out->code_challenge || (care_provider && !out->care_provider) || (traceparent && !out->traceparent)) {
         zr_oidc_authz_clear(out);
         zr_page_error(resp, 500, req->lang, "internal_error", ref);
@@ -403,11 +415,10 @@ static char *code_record(const zr_oidc_authz_t *authz, const zr_subject_t *subje
     char *authz_json = zr_oidc_authz_to_json(authz), *subject_json = zr_subject_to_json(subject), *out = NULL;
     json_t *o = json_object();
     json_error_t jerr;
-    if (!authz_json || !subject_json)
+    if (!authz_json || !subject_json || zr_oidc_json_set(o, "authz", json_loads(authz_json, 0, &jerr)) != 0 ||
+        zr_oidc_json_set(o, "subject", json_loads(subject_json, 0, &jerr)) != 0 ||
+        zr_oidc_json_set(o, "exp", json_integer((json_int_t)exp)) != 0)
         goto end;
-    json_object_set_new(o, "authz", json_loads(authz_json, 0, &jerr));
-    json_object_set_new(o, "subject", json_loads(subject_json, 0, &jerr));
-    json_object_set_new(o, "exp", json_integer((json_int_t)exp));
     if (!json_is_object(json_object_get(o, "authz")) || !json_is_object(json_object_get(o, "subject")))
         goto end;
     out = json_dumps(o, JSON_COMPACT);
@@ -486,7 +497,8 @@ static int authorize_finish(zr_oidc_t *op, const zr_oidc_authz_t *authz, const z
         zr_log_warn("authorize", "client=%s %s login refused: %s (loa %s) ref=%s", c->client_id,
                     subject->kind == ZR_SUBJECT_PROFESSIONAL ? "professional" : "patient", why,
                     zr_loa_name(subject->loa), ref);
-        rc = redirect_error(op, authz->redirect_uri, authz->state, "access_denied", why, resp);
+        if ((rc = redirect_error(op, authz->redirect_uri, authz->state, "access_denied", why, resp)) != 0)
+            zr_page_error(resp, 500, authz->lang, "internal_error", ref);
         goto end;
     }
     lifetime = op->cfg->oidc.code_lifetime_s;
@@ -512,10 +524,14 @@ static int authorize_finish(zr_oidc_t *op, const zr_oidc_authz_t *authz, const z
         const char *values[] = {code, authz->state};
         rc = redirect_with(op, authz->redirect_uri, names, values, 2, resp);
     }
-    if (rc == 0) {
-        *issued = 1;
-        zr_log_info("authorize", "client=%s code=%s issued", c->client_id, zr_log_mask(code, mask));
+    if (rc != 0) {
+        /* Never a redirect without the state the client sent. */
+        zr_log_error("authorize", "client=%s redirect with the code cannot be built ref=%s", c->client_id, ref);
+        zr_page_error(resp, 500, authz->lang, "internal_error", ref);
+        goto end;
     }
+    *issued = 1;
+    zr_log_info("authorize", "client=%s code=%s issued", c->client_id, zr_log_mask(code, mask));
 end:
     zr_oidc_wipe_free(code);
     zr_oidc_wipe_free(record);

@@ -310,38 +310,3 @@ void zr_oidc_client_authenticate(zr_oidc_t *op, const zr_http_request_t *req, zr
     }
     out->client = c;
 }
-
-/* For routing only (never for trust): which client a token request says it
- * is, before any credential is checked. */
-char *zr_oidc_claimed_client_id(const zr_http_request_t *req)
-{
-    const char *authz = zr_kv_get(&req->headers, "authorization");
-    const char *assertion = zr_kv_get(&req->form, "client_assertion");
-    const char *client_id = zr_kv_get(&req->form, "client_id");
-    char *id = NULL, *colon;
-    uint8_t *raw = NULL;
-    size_t raw_len = 0;
-    cjose_jws_t *jws = NULL;
-    cjose_err cerr;
-
-    if (authz && strncasecmp(authz, "Basic ", 6) == 0) {
-        const char *h = authz + 6;
-        while (*h == ' ')
-            h++;
-        if (zr_base64_decode(h, &raw, &raw_len) == 0 && !memchr(raw, '\0', raw_len) &&
-            (colon = memchr(raw, ':', raw_len)))
-            id = zr_url_decode((const char *)raw, (size_t)(colon - (char *)raw));
-    } else if (assertion && strlen(assertion) <= MAX_ASSERTION_LEN &&
-               (jws = cjose_jws_import(assertion, strlen(assertion), &cerr))) {
-        id = assertion_issuer(jws);
-    } else if (client_id) {
-        id = strdup(client_id);
-    }
-    if (raw) {
-        OPENSSL_cleanse(raw, raw_len);
-        free(raw);
-    }
-    if (jws)
-        cjose_jws_release(jws);
-    return id;
-}

@@ -15,12 +15,6 @@ static int is_bsn(const zr_subject_id_t *id)
     return id->value && id->id_type && strcmp(id->id_type, ZR_ID_LEGACY_BSN) == 0;
 }
 
-static void set_str(json_t *o, const char *k, const char *v)
-{
-    if (v)
-        json_object_set_new(o, k, json_string(v));
-}
-
 /* "A.B. van der Berg": initials, prefix and surname, whichever are known. */
 static char *professional_name(const zr_subject_professional_t *p)
 {
@@ -53,26 +47,29 @@ static int professional_claims(const zr_oidc_t *op, const zr_client_t *client, c
     json_t *roles = json_array();
     int rc = -1;
 
-    if (!p->dezi_nummer || !(sub = zr_oidc_pairwise_sub(op, client, &id)))
+    if (!p->dezi_nummer || !(sub = zr_oidc_pairwise_sub(op, client, &id)) || !roles)
         goto end;
-    json_object_set_new(claims, "sub", json_string(sub));
-    json_object_set_new(claims, "sub_id_type", json_string(ZR_OIDC_SUB_ID_TYPE));
-    set_str(claims, "dezi_nummer", p->dezi_nummer);
-    set_str(claims, "ura", p->ura);
-    set_str(claims, "organization_name", p->organisation_name);
-    set_str(claims, "rol_code", p->rol_code);
-    set_str(claims, "rol_naam", p->rol_naam);
-    set_str(claims, "rol_code_bron", p->rol_code_bron);
     for (size_t i = 0; i < p->role_count; i++)
-        if (p->roles[i])
-            json_array_append_new(roles, json_string(p->roles[i]));
-    json_object_set(claims, "roles", roles); /* [] when the client allows unmapped roles */
-    set_str(claims, "initials", p->initials);
-    set_str(claims, "surname_prefix", p->surname_prefix);
-    set_str(claims, "family_name", p->surname);
+        if (p->roles[i] && json_array_append_new(roles, json_string(p->roles[i])) != 0)
+            goto end;
     name = professional_name(p);
-    set_str(claims, "name", name);
-    set_str(claims, "verklaring_id", p->verklaring_id);
+    /* Every field the verklaring has is passed on, or none: a value that
+     * cannot be written is an error, never a claim left out. */
+    if (zr_oidc_json_set_str(claims, "sub", sub) != 0 ||
+        zr_oidc_json_set_str(claims, "sub_id_type", ZR_OIDC_SUB_ID_TYPE) != 0 ||
+        zr_oidc_json_set_opt(claims, "dezi_nummer", p->dezi_nummer) != 0 ||
+        zr_oidc_json_set_opt(claims, "ura", p->ura) != 0 ||
+        zr_oidc_json_set_opt(claims, "organization_name", p->organisation_name) != 0 ||
+        zr_oidc_json_set_opt(claims, "rol_code", p->rol_code) != 0 ||
+        zr_oidc_json_set_opt(claims, "rol_naam", p->rol_naam) != 0 ||
+        zr_oidc_json_set_opt(claims, "rol_code_bron", p->rol_code_bron) != 0 ||
+        json_object_set(claims, "roles", roles) != 0 || /* [] when the client allows unmapped roles */
+        zr_oidc_json_set_opt(claims, "initials", p->initials) != 0 ||
+        zr_oidc_json_set_opt(claims, "surname_prefix", p->surname_prefix) != 0 ||
+        zr_oidc_json_set_opt(claims, "family_name", p->surname) != 0 ||
+        zr_oidc_json_set_opt(claims, "name", name) != 0 ||
+        zr_oidc_json_set_opt(claims, "verklaring_id", p->verklaring_id) != 0)
+        goto end;
     rc = 0;
 end:
     free(sub);
@@ -97,28 +94,28 @@ int zr_oidc_subject_claims(const zr_oidc_t *op, const zr_client_t *client, const
         goto end;
     /* The top-level subject is always the person who logged in (NL GOV
      * §Representation Relationships). */
-    json_object_set_new(claims, "sub", json_string(sub));
-    json_object_set_new(claims, "sub_id_type", json_string(ZR_OIDC_SUB_ID_TYPE));
-    if (client->bsn_entitled && is_bsn(&subject->acting))
-        json_object_set_new(claims, "bsn", json_string(subject->acting.value));
+    if (zr_oidc_json_set_str(claims, "sub", sub) != 0 ||
+        zr_oidc_json_set_str(claims, "sub_id_type", ZR_OIDC_SUB_ID_TYPE) != 0 ||
+        (client->bsn_entitled && is_bsn(&subject->acting) &&
+         zr_oidc_json_set_str(claims, "bsn", subject->acting.value) != 0))
+        goto end;
     if (subject->has_legal && subject->legal.value) {
         legal_sub = zr_oidc_pairwise_sub(op, client, &subject->legal);
-        if (!legal_sub)
-            goto end;
         rep = json_object();
-        json_object_set_new(rep, "sub", json_string(legal_sub));
-        json_object_set_new(rep, "sub_id_type", json_string(ZR_OIDC_SUB_ID_TYPE));
-        json_object_set_new(rep, "iss", json_string(op->issuer));
-        if (subject->representation_type)
-            json_object_set_new(rep, "representation_type", json_string(subject->representation_type));
-        if (client->bsn_entitled && is_bsn(&subject->legal))
-            json_object_set_new(rep, "bsn", json_string(subject->legal.value));
-        json_object_set_new(claims, "represents", rep);
+        if (!legal_sub || zr_oidc_json_set_str(rep, "sub", legal_sub) != 0 ||
+            zr_oidc_json_set_str(rep, "sub_id_type", ZR_OIDC_SUB_ID_TYPE) != 0 ||
+            zr_oidc_json_set_str(rep, "iss", op->issuer) != 0 ||
+            zr_oidc_json_set_opt(rep, "representation_type", subject->representation_type) != 0 ||
+            (client->bsn_entitled && is_bsn(&subject->legal) &&
+             zr_oidc_json_set_str(rep, "bsn", subject->legal.value) != 0) ||
+            json_object_set(claims, "represents", rep) != 0)
+            goto end;
     }
     rc = 0;
 end:
     free(sub);
     free(legal_sub);
+    json_decref(rep);
     return rc;
 }
 
@@ -138,23 +135,23 @@ char *zr_oidc_id_token(const zr_oidc_t *op, const zr_client_t *client, const zr_
     jti = zr_random_token(16);
     if (!signer || !jti || zr_oidc_subject_claims(op, client, subject, claims) != 0)
         goto end;
-    json_object_set_new(claims, "iss", json_string(op->issuer));
-    json_object_set_new(claims, "aud", json_string(client->client_id));
-    json_object_set_new(claims, "azp", json_string(client->client_id));
-    json_object_set_new(claims, "iat", json_integer((json_int_t)now));
-    json_object_set_new(claims, "nbf", json_integer((json_int_t)now));
-    json_object_set_new(claims, "exp", json_integer((json_int_t)(now + op->cfg->oidc.id_token_lifetime_s)));
-    json_object_set_new(claims, "jti", json_string(jti));
-    if (subject->auth_time > 0)
-        json_object_set_new(claims, "auth_time", json_integer((json_int_t)subject->auth_time));
-    if (authz->nonce)
-        json_object_set_new(claims, "nonce", json_string(authz->nonce));
-    /* The relay's logout session (Front-/Back-Channel Logout 1.0 §2.1/§3). */
-    if (authz->sid)
-        json_object_set_new(claims, "sid", json_string(authz->sid));
-    /* acr is the level reached, never amr (NL GOV §Authentication Context). */
-    if (zr_loa_uri(subject->loa))
-        json_object_set_new(claims, "acr", json_string(zr_loa_uri(subject->loa)));
+    if (zr_oidc_json_set_str(claims, "iss", op->issuer) != 0 ||
+        zr_oidc_json_set_str(claims, "aud", client->client_id) != 0 ||
+        zr_oidc_json_set_str(claims, "azp", client->client_id) != 0 ||
+        zr_oidc_json_set(claims, "iat", json_integer((json_int_t)now)) != 0 ||
+        zr_oidc_json_set(claims, "nbf", json_integer((json_int_t)now)) != 0 ||
+        zr_oidc_json_set(claims, "exp", json_integer((json_int_t)(now + op->cfg->oidc.id_token_lifetime_s))) != 0 ||
+        zr_oidc_json_set_str(claims, "jti", jti) != 0 ||
+        (subject->auth_time > 0 &&
+         zr_oidc_json_set(claims, "auth_time", json_integer((json_int_t)subject->auth_time)) != 0) ||
+        /* NL GOV §ID Tokens: the request's nonce (required at /authorize;
+         * absent only for a login begun before that rule) */
+        zr_oidc_json_set_opt(claims, "nonce", authz->nonce) != 0 ||
+        /* The relay's logout session (Front-/Back-Channel Logout 1.0 §2.1/§3). */
+        zr_oidc_json_set_opt(claims, "sid", authz->sid) != 0 ||
+        /* acr is the level reached, never amr (NL GOV §Authentication Context). */
+        zr_oidc_json_set_opt(claims, "acr", zr_loa_uri(subject->loa)) != 0)
+        goto end;
     payload = json_dumps(claims, JSON_COMPACT);
     hdr = cjose_header_new(&cerr);
     if (!payload || !hdr || !cjose_header_set(hdr, CJOSE_HDR_ALG, signer->alg, &cerr) ||

@@ -32,9 +32,9 @@ static int error_reply(zr_http_response_t *resp, int status, const char *error, 
 static int inactive_reply(zr_http_response_t *resp)
 {
     json_t *o = json_object();
-    int rc;
-    json_object_set_new(o, "active", json_false());
-    rc = zr_oidc_json_nostore(resp, o);
+    int rc = -1;
+    if (zr_oidc_json_set(o, "active", json_false()) == 0)
+        rc = zr_oidc_json_nostore(resp, o);
     json_decref(o);
     return rc;
 }
@@ -44,24 +44,24 @@ static int inactive_reply(zr_http_response_t *resp)
 static json_t *active_answer(const zr_oidc_t *op, const zr_client_t *c, json_t *record, const zr_subject_t *subject)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "active", json_true());
-    if (zr_oidc_subject_claims(op, c, subject, o) != 0) {
-        json_decref(o);
-        return NULL;
-    }
+    json_t *scope = json_object_get(record, "scope");
+    if (zr_oidc_json_set(o, "active", json_true()) != 0 || zr_oidc_subject_claims(op, c, subject, o) != 0)
+        goto fail;
     /* Set after the subject claims, so these can never be overwritten. */
-    json_object_set_new(o, "client_id", json_string(c->client_id));
-    json_object_set_new(o, "token_type", json_string("Bearer"));
-    if (json_is_string(json_object_get(record, "scope")))
-        json_object_set(o, "scope", json_object_get(record, "scope"));
-    json_object_set(o, "exp", json_object_get(record, "exp"));
-    json_object_set(o, "iat", json_object_get(record, "iat"));
-    json_object_set_new(o, "iss", json_string(op->issuer));
-    if (zr_loa_uri(subject->loa))
-        json_object_set_new(o, "acr", json_string(zr_loa_uri(subject->loa)));
-    json_object_set_new(o, "subject_type",
-                        json_string(subject->kind == ZR_SUBJECT_PROFESSIONAL ? "professional" : "patient"));
+    if (zr_oidc_json_set_str(o, "client_id", c->client_id) != 0 ||
+        zr_oidc_json_set_str(o, "token_type", "Bearer") != 0 ||
+        (json_is_string(scope) && json_object_set(o, "scope", scope) != 0) ||
+        json_object_set(o, "exp", json_object_get(record, "exp")) != 0 ||
+        json_object_set(o, "iat", json_object_get(record, "iat")) != 0 ||
+        zr_oidc_json_set_str(o, "iss", op->issuer) != 0 ||
+        zr_oidc_json_set_opt(o, "acr", zr_loa_uri(subject->loa)) != 0 ||
+        zr_oidc_json_set_str(o, "subject_type",
+                             subject->kind == ZR_SUBJECT_PROFESSIONAL ? "professional" : "patient") != 0)
+        goto fail;
     return o;
+fail:
+    json_decref(o);
+    return NULL;
 }
 
 int zr_oidc_handle_introspect(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)

@@ -30,13 +30,32 @@ static int key_matches_alg(EVP_PKEY *pkey, zr_sigalg_t alg)
     return (EVP_PKEY_is_a(pkey, "RSA") || EVP_PKEY_is_a(pkey, "RSA-PSS")) && EVP_PKEY_get_bits(pkey) >= 2048;
 }
 
+/* RFC 7517 §4.7: base64 DER, the key's own certificate first, then the
+ * chain its file holds (PKIoverheid intermediates). NULL on error. */
+static json_t *x5c_of(const zr_oidc_key_t *k)
+{
+    json_t *x5c = json_array();
+    int n = k->chain ? sk_X509_num(k->chain) : 0;
+
+    for (int i = -1; x5c && i < n; i++) {
+        char *der = zr_crypto_cert_base64(i < 0 ? k->cert : sk_X509_value(k->chain, i));
+        if (!der || json_array_append_new(x5c, json_string(der)) != 0) {
+            json_decref(x5c);
+            x5c = NULL;
+        }
+        free(der);
+    }
+    return x5c;
+}
+
 int zr_oidc_jwks_build(zr_oidc_t *op, char *err, size_t errlen)
 {
     const zr_oidc_config_t *oc = &op->cfg->oidc;
     json_t *set = json_object(), *keys = json_array(), *pub = NULL, *priv = NULL;
     int rc = -1;
 
-    json_object_set(set, "keys", keys);
+    if (json_object_set(set, "keys", keys) != 0)
+        goto end;
     op->signers = calloc(oc->key_count, sizeof(*op->signers));
     if (!op->signers)
         goto end;
@@ -61,17 +80,11 @@ int zr_oidc_jwks_build(zr_oidc_t *op, char *err, size_t errlen)
         s->kid = k->kid ? strdup(k->kid) : zr_crypto_jwk_thumbprint(pub);
         if (!s->kid)
             goto end;
-        json_object_set_new(pub, "kid", json_string(s->kid));
-        json_object_set_new(pub, "use", json_string("sig"));
-        json_object_set_new(pub, "alg", json_string(zr_oidc_alg_name(k->alg)));
-        if (k->cert) {
-            char *der = zr_crypto_cert_base64(k->cert);
-            json_t *x5c = json_array();
-            json_array_append_new(x5c, json_string(der ? der : ""));
-            json_object_set_new(pub, "x5c", x5c);
-            free(der);
-            if (!der)
-                goto end;
+        if (zr_oidc_json_set_str(pub, "kid", s->kid) != 0 || zr_oidc_json_set_str(pub, "use", "sig") != 0 ||
+            zr_oidc_json_set_str(pub, "alg", zr_oidc_alg_name(k->alg)) != 0 ||
+            (k->cert && zr_oidc_json_set(pub, "x5c", x5c_of(k)) != 0)) {
+            snprintf(err, errlen, "oidc: signing key %s: its JWK cannot be written", k->key_file ? k->key_file : "?");
+            goto end;
         }
         s->alg = zr_oidc_alg_name(k->alg);
         s->jwk = jwk_import(priv);
@@ -79,7 +92,10 @@ int zr_oidc_jwks_build(zr_oidc_t *op, char *err, size_t errlen)
             snprintf(err, errlen, "oidc: cjose cannot import signing key %s", k->key_file ? k->key_file : "?");
             goto end;
         }
-        json_array_append_new(keys, pub);
+        if (json_array_append_new(keys, pub) != 0) {
+            pub = NULL;
+            goto end;
+        }
         pub = NULL;
         json_decref(priv);
         priv = NULL;

@@ -164,15 +164,15 @@ char *zr_oidc_logout_token(const zr_oidc_t *op, const zr_client_t *client, const
     /* §2.4: sub or sid (we always know both). */
     if (!signer || !jti || !claims || !events || !sub || !sid)
         goto end;
-    json_object_set_new(claims, "iss", json_string(op->issuer));
-    json_object_set_new(claims, "aud", json_string(client->client_id));
-    json_object_set_new(claims, "iat", json_integer((json_int_t)now));
-    json_object_set_new(claims, "exp", json_integer((json_int_t)(now + LOGOUT_TOKEN_LIFETIME_S)));
-    json_object_set_new(claims, "jti", json_string(jti));
-    json_object_set_new(claims, "sub", json_string(sub));
-    json_object_set_new(claims, "sid", json_string(sid));
-    json_object_set_new(events, ZR_OIDC_BACKCHANNEL_EVENT, json_object());
-    json_object_set(claims, "events", events);
+    if (zr_oidc_json_set_str(claims, "iss", op->issuer) != 0 ||
+        zr_oidc_json_set_str(claims, "aud", client->client_id) != 0 ||
+        zr_oidc_json_set(claims, "iat", json_integer((json_int_t)now)) != 0 ||
+        zr_oidc_json_set(claims, "exp", json_integer((json_int_t)(now + LOGOUT_TOKEN_LIFETIME_S))) != 0 ||
+        zr_oidc_json_set_str(claims, "jti", jti) != 0 || zr_oidc_json_set_str(claims, "sub", sub) != 0 ||
+        zr_oidc_json_set_str(claims, "sid", sid) != 0 ||
+        zr_oidc_json_set(events, ZR_OIDC_BACKCHANNEL_EVENT, json_object()) != 0 ||
+        json_object_set(claims, "events", events) != 0)
+        goto end;
     payload = json_dumps(claims, JSON_COMPACT);
     hdr = cjose_header_new(&cerr);
     /* §2.4: typ logout+jwt keeps it from being taken for an ID token. */

@@ -10,7 +10,10 @@
 
 /* Store namespaces. */
 #define ZR_OIDC_NS_CODE "code"
-#define ZR_OIDC_NS_CODE_USED "code-used"
+#define ZR_OIDC_NS_CODE_USED "code-used"     /* claimed (SET NX) before tokens are minted */
+#define ZR_OIDC_NS_CODE_GRANT "code-grant"   /* {client_id, access_token} of the redemption */
+#define ZR_OIDC_NS_CODE_CLOSED "code-closed" /* claimed by the redemption once its tokens are
+                                                stored, or first by a racing replay */
 #define ZR_OIDC_NS_ACCESS_TOKEN "access-token"
 #define ZR_OIDC_NS_CLIENT_ASSERTION "client-assertion"
 
@@ -62,6 +65,10 @@ struct zr_oidc {
     zr_oidc_client_keys_t **client_keys_by_client; /* parallel to cfg->clients, NULL when none */
     char *jwks_json;           /* published JWK Set */
     char *discovery_json;
+#ifdef ZR_TESTING
+    void (*redeem_hook)(void *ctx); /* token.c: after the code is marked used */
+    void *redeem_hook_ctx;
+#endif
 };
 
 /* provider.c */
@@ -74,6 +81,11 @@ void zr_oidc_cors(const zr_oidc_t *op, const zr_http_request_t *req, zr_http_res
 /* OPTIONS preflight: 204 with the CORS headers. */
 int zr_oidc_cors_preflight(const zr_oidc_t *op, const zr_http_request_t *req, zr_http_response_t *resp,
                            const char *methods);
+/* Checked jansson setters (0 or -1; value released on failure): _str needs
+ * a value, _opt skips a NULL one. A string that is not UTF-8 is -1. */
+int zr_oidc_json_set(json_t *o, const char *key, json_t *value);
+int zr_oidc_json_set_str(json_t *o, const char *key, const char *value);
+int zr_oidc_json_set_opt(json_t *o, const char *key, const char *value);
 /* {error, error_description} with no-store headers. */
 int zr_oidc_json_error(zr_http_response_t *resp, int status, const char *error, const char *description);
 /* Serialises o (compact) as a 200 JSON response with no-store headers. */

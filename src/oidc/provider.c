@@ -42,6 +42,24 @@ void zr_oidc_reference(char out[16])
 
 /* ---- JSON responses ---- */
 
+/* Checked setters: a value jansson cannot hold (a string that is not UTF-8,
+ * memory) is an error for the caller, never a silently missing member. */
+int zr_oidc_json_set(json_t *o, const char *key, json_t *value)
+{
+    /* jansson: -1 for a NULL value, and the value is released on failure */
+    return json_object_set_new(o, key, value) == 0 ? 0 : -1;
+}
+
+int zr_oidc_json_set_str(json_t *o, const char *key, const char *value)
+{
+    return value ? zr_oidc_json_set(o, key, json_string(value)) : -1;
+}
+
+int zr_oidc_json_set_opt(json_t *o, const char *key, const char *value)
+{
+    return value ? zr_oidc_json_set_str(o, key, value) : 0;
+}
+
 static int set_nostore(zr_http_response_t *resp)
 {
     /* RFC 6749 §5.1: token responses must not be cached. */
@@ -70,9 +88,8 @@ int zr_oidc_json_error(zr_http_response_t *resp, int status, const char *error, 
     int rc = -1;
     json_t *o = json_object();
     char *body = NULL;
-    json_object_set_new(o, "error", json_string(error));
-    if (description)
-        json_object_set_new(o, "error_description", json_string(description));
+    if (zr_oidc_json_set_str(o, "error", error) != 0 || zr_oidc_json_set_opt(o, "error_description", description) != 0)
+        goto end;
     body = json_dumps(o, JSON_COMPACT);
     if (!body || zr_http_respond_json(resp, status, body) != 0 || set_nostore(resp) != 0)
         goto end;
@@ -198,12 +215,8 @@ void zr_oidc_authz_clear(zr_oidc_authz_t *a)
     memset(a, 0, sizeof(*a));
 }
 
-static void set_opt(json_t *o, const char *k, const char *v)
-{
-    if (v)
-        json_object_set_new(o, k, json_string(v));
-}
-
+/* NULL when any member cannot be written: a state or nonce that went
+ * missing here would be missing from the redirect and the ID token. */
 char *zr_oidc_authz_to_json(const zr_oidc_authz_t *a)
 {
     json_t *o;
@@ -211,21 +224,20 @@ char *zr_oidc_authz_to_json(const zr_oidc_authz_t *a)
     if (!a || !a->client_id || !a->redirect_uri)
         return NULL;
     o = json_object();
-    set_opt(o, "client_id", a->client_id);
-    set_opt(o, "redirect_uri", a->redirect_uri);
-    set_opt(o, "state", a->state);
-    set_opt(o, "nonce", a->nonce);
-    set_opt(o, "scope", a->scope);
-    set_opt(o, "code_challenge", a->code_challenge);
-    set_opt(o, "care_provider", a->care_provider);
-    set_opt(o, "traceparent", a->traceparent);
-    set_opt(o, "sid", a->sid);
-    if (a->lang == ZR_LANG_EN)
-        json_object_set_new(o, "lang", json_string("en"));
-    json_object_set_new(o, "login_method", json_integer(a->login_method));
-    json_object_set_new(o, "min_loa", json_integer(a->min_loa));
-    json_object_set_new(o, "force_authn", json_boolean(a->force_authn));
+    if (zr_oidc_json_set_str(o, "client_id", a->client_id) != 0 ||
+        zr_oidc_json_set_str(o, "redirect_uri", a->redirect_uri) != 0 ||
+        zr_oidc_json_set_opt(o, "state", a->state) != 0 || zr_oidc_json_set_opt(o, "nonce", a->nonce) != 0 ||
+        zr_oidc_json_set_opt(o, "scope", a->scope) != 0 ||
+        zr_oidc_json_set_opt(o, "code_challenge", a->code_challenge) != 0 ||
+        zr_oidc_json_set_opt(o, "care_provider", a->care_provider) != 0 ||
+        zr_oidc_json_set_opt(o, "traceparent", a->traceparent) != 0 || zr_oidc_json_set_opt(o, "sid", a->sid) != 0 ||
+        (a->lang == ZR_LANG_EN && zr_oidc_json_set_str(o, "lang", "en") != 0) ||
+        zr_oidc_json_set(o, "login_method", json_integer(a->login_method)) != 0 ||
+        zr_oidc_json_set(o, "min_loa", json_integer(a->min_loa)) != 0 ||
+        zr_oidc_json_set(o, "force_authn", json_boolean(a->force_authn)) != 0)
+        goto end;
     out = json_dumps(o, JSON_COMPACT);
+end:
     json_decref(o);
     return out;
 }
@@ -286,8 +298,11 @@ end:
 static json_t *string_array(const char *const *v, size_t n)
 {
     json_t *a = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, json_string(v[i]));
+    for (size_t i = 0; a && i < n; i++)
+        if (json_array_append_new(a, json_string(v[i])) != 0) {
+            json_decref(a);
+            a = NULL;
+        }
     return a;
 }
 
@@ -297,56 +312,57 @@ static json_t *string_array(const char *const *v, size_t n)
 static int discovery_build(zr_oidc_t *op)
 {
     json_t *o = json_object(), *algs = json_array(), *acrs = json_array();
-    int rc = -1;
+    int rc = -1, bad = 0;
 
-    json_object_set_new(o, "issuer", json_string(op->issuer));
-    json_object_set_new(o, "authorization_endpoint", json_string(op->authorization_endpoint));
-    json_object_set_new(o, "token_endpoint", json_string(op->token_endpoint));
-    json_object_set_new(o, "userinfo_endpoint", json_string(op->userinfo_endpoint));
-    json_object_set_new(o, "jwks_uri", json_string(op->jwks_uri));
+    bad |= zr_oidc_json_set(o, "issuer", json_string(op->issuer));
+    bad |= zr_oidc_json_set(o, "authorization_endpoint", json_string(op->authorization_endpoint));
+    bad |= zr_oidc_json_set(o, "token_endpoint", json_string(op->token_endpoint));
+    bad |= zr_oidc_json_set(o, "userinfo_endpoint", json_string(op->userinfo_endpoint));
+    bad |= zr_oidc_json_set(o, "jwks_uri", json_string(op->jwks_uri));
     /* RFC 8414 §2: introspection by authenticated clients only (RFC 7662 §2.1). */
-    json_object_set_new(o, "introspection_endpoint", json_string(op->introspection_endpoint));
-    json_object_set_new(o, "introspection_endpoint_auth_methods_supported",
+    bad |= zr_oidc_json_set(o, "introspection_endpoint", json_string(op->introspection_endpoint));
+    bad |= zr_oidc_json_set(o, "introspection_endpoint_auth_methods_supported",
                         ARRAY("private_key_jwt", "client_secret_basic"));
-    json_object_set_new(o, "scopes_supported", ARRAY("openid"));
-    json_object_set_new(o, "response_types_supported", ARRAY("code"));
-    json_object_set_new(o, "response_modes_supported", ARRAY("query"));
-    json_object_set_new(o, "grant_types_supported", ARRAY("authorization_code"));
-    json_object_set_new(o, "subject_types_supported", ARRAY("pairwise"));
-    json_object_set_new(o, "sub_id_types_supported", ARRAY(ZR_OIDC_SUB_ID_TYPE));
+    bad |= zr_oidc_json_set(o, "scopes_supported", ARRAY("openid"));
+    bad |= zr_oidc_json_set(o, "response_types_supported", ARRAY("code"));
+    bad |= zr_oidc_json_set(o, "response_modes_supported", ARRAY("query"));
+    bad |= zr_oidc_json_set(o, "grant_types_supported", ARRAY("authorization_code"));
+    bad |= zr_oidc_json_set(o, "subject_types_supported", ARRAY("pairwise"));
+    bad |= zr_oidc_json_set(o, "sub_id_types_supported", ARRAY(ZR_OIDC_SUB_ID_TYPE));
     for (size_t i = 0; i < op->signer_count; i++) {
         int seen = 0;
         for (size_t j = 0; j < i; j++)
             seen |= strcmp(op->signers[j].alg, op->signers[i].alg) == 0;
         if (!seen)
-            json_array_append_new(algs, json_string(op->signers[i].alg));
+            bad |= json_array_append_new(algs, json_string(op->signers[i].alg));
     }
-    json_object_set_new(o, "id_token_signing_alg_values_supported", algs);
-    json_object_set_new(o, "token_endpoint_auth_methods_supported",
+    bad |= zr_oidc_json_set(o, "id_token_signing_alg_values_supported", algs);
+    bad |= zr_oidc_json_set(o, "token_endpoint_auth_methods_supported",
                         ARRAY("private_key_jwt", "client_secret_basic", "none"));
-    json_object_set_new(o, "token_endpoint_auth_signing_alg_values_supported",
+    bad |= zr_oidc_json_set(o, "token_endpoint_auth_signing_alg_values_supported",
                         ARRAY("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"));
-    json_object_set_new(o, "code_challenge_methods_supported", ARRAY("S256"));
-    json_object_set_new(o, "claims_supported",
+    bad |= zr_oidc_json_set(o, "code_challenge_methods_supported", ARRAY("S256"));
+    bad |= zr_oidc_json_set(o, "claims_supported",
                         ARRAY("iss", "aud", "exp", "iat", "nbf", "jti", "sub", "sub_id_type", "acr", "auth_time",
                               "nonce", "sid", "bsn", "represents", "dezi_nummer", "ura", "organization_name", "rol_code",
                               "rol_naam", "rol_code_bron", "roles", "initials", "surname_prefix", "family_name",
                               "name", "verklaring_id"));
     for (zr_loa_t l = ZR_LOA_BASIC; l <= ZR_LOA_HIGH; l++)
-        json_array_append_new(acrs, json_string(zr_loa_uri(l)));
-    json_object_set_new(o, "acr_values_supported", acrs);
-    json_object_set_new(o, "prompt_values_supported", ARRAY("none", "login"));
-    json_object_set_new(o, "ui_locales_supported", ARRAY("nl", "en"));
-    json_object_set_new(o, "request_parameter_supported", json_false());
-    json_object_set_new(o, "request_uri_parameter_supported", json_false());
-    json_object_set_new(o, "require_request_uri_registration", json_true());
-    json_object_set_new(o, "claims_parameter_supported", json_false());
-    json_object_set_new(o, "authorization_response_iss_parameter_supported", json_true());
+        bad |= json_array_append_new(acrs, json_string(zr_loa_uri(l)));
+    bad |= zr_oidc_json_set(o, "acr_values_supported", acrs);
+    bad |= zr_oidc_json_set(o, "prompt_values_supported", ARRAY("none", "login"));
+    bad |= zr_oidc_json_set(o, "ui_locales_supported", ARRAY("nl", "en"));
+    bad |= zr_oidc_json_set(o, "request_parameter_supported", json_false());
+    bad |= zr_oidc_json_set(o, "request_uri_parameter_supported", json_false());
+    bad |= zr_oidc_json_set(o, "require_request_uri_registration", json_true());
+    bad |= zr_oidc_json_set(o, "claims_parameter_supported", json_false());
+    bad |= zr_oidc_json_set(o, "authorization_response_iss_parameter_supported", json_true());
     /* Logout (issue 5): RP-Initiated Logout 1.0 §2.1, Back-Channel Logout 1.0 §2.1. */
-    json_object_set_new(o, "end_session_endpoint", json_string(op->end_session_endpoint));
-    json_object_set_new(o, "backchannel_logout_supported", json_true());
-    json_object_set_new(o, "backchannel_logout_session_supported", json_true());
-    op->discovery_json = json_dumps(o, JSON_COMPACT | JSON_INDENT(0));
+    bad |= zr_oidc_json_set(o, "end_session_endpoint", json_string(op->end_session_endpoint));
+    bad |= zr_oidc_json_set(o, "backchannel_logout_supported", json_true());
+    bad |= zr_oidc_json_set(o, "backchannel_logout_session_supported", json_true());
+    if (!bad)
+        op->discovery_json = json_dumps(o, JSON_COMPACT | JSON_INDENT(0));
     rc = op->discovery_json ? 0 : -1;
     json_decref(o);
     return rc;

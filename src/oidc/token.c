@@ -1,7 +1,10 @@
 /* The token endpoint: authorization_code grant only (RFC 6749 §4.1.3, OIDC
- * Core §3.1.3.2, RFC 7636 §4.6). A code is taken from the store atomically,
- * so it can be redeemed once; a second attempt finds the "used" record and
- * revokes the access token the first one got (RFC 6749 §4.1.2). */
+ * Core §3.1.3.2, RFC 7636 §4.6). A code is marked used (SET NX) before any
+ * token is minted, so of two redemptions exactly one goes on; the other is a
+ * replay. A replay by the client the code was issued to revokes what the
+ * first redemption issued (RFC 6749 §4.1.2), also when it races that
+ * redemption; a replay by any other client is only refused (it must not be
+ * able to log the rightful client's user out). */
 #include "oidc_internal.h"
 #include "zr/crypto.h"
 #include "zr/log.h"
@@ -53,17 +56,60 @@ static int error_reply(const zr_oidc_t *op, const zr_http_request_t *req, zr_htt
     return 0;
 }
 
-/* A replayed code: refuse, and revoke what its first redemption issued. */
-static void revoke_after_replay(zr_oidc_t *op, const char *code, const zr_client_t *client)
+/* What a redemption issued: {client_id, access_token}, kept under the code
+ * as long as the access token lives. */
+static char *grant_record(const zr_client_t *c, const char *access_token)
 {
-    char *access_token = NULL, mask[16];
+    json_t *o = json_object();
+    char *out = NULL;
+    if (zr_oidc_json_set_str(o, "client_id", c->client_id) == 0 &&
+        zr_oidc_json_set_str(o, "access_token", access_token) == 0)
+        out = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return out;
+}
+
+/* Revokes what the code's redemption issued, when client is the one it was
+ * issued to; a grant of another client is left alone. */
+static void revoke_grant(zr_oidc_t *op, const char *code, const zr_client_t *client)
+{
+    char *grant = NULL, mask[16];
     size_t len = 0;
-    if (zr_store_take(op->store, ZR_OIDC_NS_CODE_USED, code, &access_token, &len) == ZR_STORE_OK) {
-        zr_store_del(op->store, ZR_OIDC_NS_ACCESS_TOKEN, access_token);
-        zr_log_warn("token", "client=%s code=%s used twice: its access token is revoked", client->client_id,
-                    zr_log_mask(code, mask));
+    json_t *g = NULL;
+    json_error_t jerr;
+    const char *owner, *access_token;
+
+    if (zr_store_get(op->store, ZR_OIDC_NS_CODE_GRANT, code, &grant, &len) != ZR_STORE_OK ||
+        !(g = json_loads(grant, JSON_REJECT_DUPLICATES, &jerr)))
+        goto end;
+    owner = json_string_value(json_object_get(g, "client_id"));
+    access_token = json_string_value(json_object_get(g, "access_token"));
+    if (!owner || !access_token || strcmp(owner, client->client_id) != 0) {
+        zr_log_warn("token", "client=%s replayed code=%s of another client: refused, nothing revoked",
+                    client->client_id, zr_log_mask(code, mask));
+        goto end;
     }
-    zr_oidc_wipe_free(access_token);
+    zr_store_del(op->store, ZR_OIDC_NS_ACCESS_TOKEN, access_token);
+    zr_store_del(op->store, ZR_OIDC_NS_CODE_GRANT, code);
+    zr_log_warn("token", "client=%s code=%s used twice: its access token is revoked", client->client_id,
+                zr_log_mask(code, mask));
+end:
+    if (g) {
+        json_t *at = json_object_get(g, "access_token");
+        if (json_is_string(at))
+            OPENSSL_cleanse((char *)json_string_value(at), json_string_length(at));
+    }
+    json_decref(g);
+    zr_oidc_wipe_free(grant);
+}
+
+/* A second redemption of a code whose record still exists, by the client it
+ * was issued to: closing the code makes a redemption that has not stored its
+ * tokens yet withdraw them; one that has is revoked here. */
+static void revoke_racing(zr_oidc_t *op, const char *code, const zr_client_t *client, int ttl_s)
+{
+    zr_store_claim(op->store, ZR_OIDC_NS_CODE_CLOSED, code, ttl_s);
+    revoke_grant(op, code, client);
 }
 
 /* What an access token stands for; iat and exp are for introspection
@@ -71,16 +117,24 @@ static void revoke_after_replay(zr_oidc_t *op, const char *code, const zr_client
 static char *access_token_record(const zr_oidc_authz_t *authz, json_t *subject, time_t iat, int lifetime)
 {
     json_t *o = json_object();
-    char *out;
-    json_object_set_new(o, "client_id", json_string(authz->client_id));
-    json_object_set_new(o, "scope", json_string(authz->scope));
-    json_object_set_new(o, "iat", json_integer((json_int_t)iat));
-    json_object_set_new(o, "exp", json_integer((json_int_t)iat + lifetime));
-    json_object_set(o, "subject", subject);
-    out = json_dumps(o, JSON_COMPACT);
+    char *out = NULL;
+    if (zr_oidc_json_set_str(o, "client_id", authz->client_id) == 0 &&
+        zr_oidc_json_set_str(o, "scope", authz->scope) == 0 &&
+        zr_oidc_json_set(o, "iat", json_integer((json_int_t)iat)) == 0 &&
+        zr_oidc_json_set(o, "exp", json_integer((json_int_t)iat + lifetime)) == 0 &&
+        json_object_set(o, "subject", subject) == 0)
+        out = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return out;
 }
+
+#ifdef ZR_TESTING
+void zr_oidc_set_redeem_hook(zr_oidc_t *op, void (*fn)(void *ctx), void *ctx)
+{
+    op->redeem_hook = fn;
+    op->redeem_hook_ctx = ctx;
+}
+#endif
 
 int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
 {
@@ -89,14 +143,16 @@ int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_respon
     const zr_client_t *c;
     const char *ct, *grant, *code, *redirect_uri, *verifier;
     char *record = NULL, *subject_json = NULL, *authz_json = NULL, *access_token = NULL, *at_record = NULL;
-    char *id_token = NULL, mask[16], mask2[16];
+    char *id_token = NULL, *grant_json = NULL, mask[16], mask2[16];
     size_t len = 0;
     json_t *rec = NULL, *reply = NULL;
     json_error_t jerr;
     zr_oidc_authz_t authz = {0};
     zr_subject_t subject = {0};
-    zr_store_status_t st;
+    zr_store_status_t st, closed = ZR_STORE_INVALID;
     int rc = 0, at_lifetime = op->cfg->oidc.access_token_lifetime_s;
+    /* the marks outlive the access token they may have to revoke */
+    int mark_ttl = at_lifetime > op->cfg->oidc.code_lifetime_s ? at_lifetime : op->cfg->oidc.code_lifetime_s;
 
     if (req->method && strcmp(req->method, "OPTIONS") == 0)
         return zr_oidc_cors_preflight(op, req, resp, "POST, OPTIONS");
@@ -144,9 +200,11 @@ int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_respon
         goto end;
     }
 
-    st = zr_store_take(op->store, ZR_OIDC_NS_CODE, code, &record, &len);
+    /* Read, not taken: a client the code was not issued to must not be
+     * able to burn it; the claim below makes it single use. */
+    st = zr_store_get(op->store, ZR_OIDC_NS_CODE, code, &record, &len);
     if (st == ZR_STORE_NOT_FOUND) {
-        revoke_after_replay(op, code, c);
+        revoke_grant(op, code, c); /* a replay after the redemption, or a code we never issued */
         rc = error_reply(op, req, resp, 400, "invalid_grant", "code invalid, expired or already used", 0);
         goto end;
     }
@@ -175,46 +233,85 @@ int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_respon
         rc = error_reply(op, req, resp, 400, "invalid_grant", "code was not issued to this client", 0);
         goto end;
     }
+    /* A failed redemption by its own client burns the code (a wrong
+     * verifier gets no second try); another client's attempt above does not. */
     if (strcmp(authz.redirect_uri, redirect_uri) != 0) {
+        zr_store_del(op->store, ZR_OIDC_NS_CODE, code);
         rc = error_reply(op, req, resp, 400, "invalid_grant", "redirect_uri differs from the authorization request",
                          0);
         goto end;
     }
     if (!pkce_ok(verifier, authz.code_challenge)) {
         zr_log_warn("token", "client=%s PKCE verification failed", c->client_id);
+        zr_store_del(op->store, ZR_OIDC_NS_CODE, code);
         rc = error_reply(op, req, resp, 400, "invalid_grant", "code_verifier does not match the code_challenge", 0);
         goto end;
     }
 
-    access_token = zr_random_token(32);
-    at_record = access_token ? access_token_record(&authz, json_object_get(rec, "subject"), zr_time_now(), at_lifetime) : NULL;
-    id_token = zr_oidc_id_token(op, c, &authz, &subject);
-    if (!access_token || !at_record || !id_token) {
-        rc = error_reply(op, req, resp, 500, "server_error", NULL, 0);
+    /* Marked used before anything is minted (RFC 6749 §4.1.2): SET NX lets
+     * exactly one redemption through; a second one, even racing this one,
+     * is a replay by the client the code was issued to (checked above). */
+    st = zr_store_claim(op->store, ZR_OIDC_NS_CODE_USED, code, mark_ttl);
+    if (st == ZR_STORE_EXISTS) {
+        revoke_racing(op, code, c, mark_ttl);
+        rc = error_reply(op, req, resp, 400, "invalid_grant", "code invalid, expired or already used", 0);
         goto end;
     }
-    /* Remember the redemption first, so a replay racing us can revoke. */
-    {
-        /* One round trip; Redis runs them in this order. */
-        zr_store_write_t w[2] = {
-            {ZR_OIDC_NS_CODE_USED, code, access_token, strlen(access_token),
-             at_lifetime > op->cfg->oidc.code_lifetime_s ? at_lifetime : op->cfg->oidc.code_lifetime_s,
-             ZR_STORE_INVALID},
-            {ZR_OIDC_NS_ACCESS_TOKEN, access_token, at_record, strlen(at_record), at_lifetime, ZR_STORE_INVALID}};
-        st = zr_store_write_all(op->store, w, 2);
-    }
     if (st != ZR_STORE_OK) {
-        zr_log_error("token", "store %s: no tokens issued", zr_store_status_name(st));
+        zr_log_error("token", "store %s: code not redeemed", zr_store_status_name(st));
         rc = error_reply(op, req, resp, 503, "temporarily_unavailable", NULL, 0);
         goto end;
     }
+#ifdef ZR_TESTING
+    if (op->redeem_hook)
+        op->redeem_hook(op->redeem_hook_ctx); /* a replay arriving right now */
+#endif
+    access_token = zr_random_token(32);
+    at_record = access_token ? access_token_record(&authz, json_object_get(rec, "subject"), zr_time_now(), at_lifetime) : NULL;
+    grant_json = access_token ? grant_record(c, access_token) : NULL;
+    id_token = zr_oidc_id_token(op, c, &authz, &subject);
+    if (!access_token || !at_record || !grant_json || !id_token) {
+        zr_log_error("token", "client=%s tokens cannot be built", c->client_id);
+        rc = error_reply(op, req, resp, 500, "server_error", NULL, 0);
+        goto end;
+    }
+    {
+        /* One round trip, in this order: the grant (so a replay can revoke
+         * it), the token, then the code closed. A replay that closed it
+         * first has found no grant yet: the token is withdrawn here. */
+        zr_store_write_t w[3] = {
+            {ZR_OIDC_NS_CODE_GRANT, code, grant_json, strlen(grant_json), mark_ttl, ZR_STORE_INVALID},
+            {ZR_OIDC_NS_ACCESS_TOKEN, access_token, at_record, strlen(at_record), at_lifetime, ZR_STORE_INVALID},
+            {ZR_OIDC_NS_CODE_CLOSED, code, NULL, 0, mark_ttl, ZR_STORE_INVALID}};
+        st = zr_store_write_all(op->store, w, 3);
+        closed = w[2].status;
+    }
+    if (st != ZR_STORE_OK) {
+        zr_store_del(op->store, ZR_OIDC_NS_ACCESS_TOKEN, access_token);
+        if (closed == ZR_STORE_EXISTS) {
+            zr_log_warn("token", "client=%s code=%s replayed during its redemption: no tokens issued", c->client_id,
+                        zr_log_mask(code, mask));
+            rc = error_reply(op, req, resp, 400, "invalid_grant", "code invalid, expired or already used", 0);
+        } else {
+            zr_log_error("token", "store %s: no tokens issued", zr_store_status_name(st));
+            rc = error_reply(op, req, resp, 503, "temporarily_unavailable", NULL, 0);
+        }
+        goto end;
+    }
+    /* The subject need not stay in the store any longer. */
+    if ((st = zr_store_del(op->store, ZR_OIDC_NS_CODE, code)) != ZR_STORE_OK)
+        zr_log_warn("token", "store %s: the redeemed code's record stays until it expires", zr_store_status_name(st));
     reply = json_object();
-    json_object_set_new(reply, "access_token", json_string(access_token));
-    json_object_set_new(reply, "token_type", json_string("Bearer"));
-    json_object_set_new(reply, "expires_in", json_integer(at_lifetime));
-    json_object_set_new(reply, "id_token", json_string(id_token));
-    json_object_set_new(reply, "scope", json_string(authz.scope));
-    rc = zr_oidc_json_nostore(resp, reply);
+    if (zr_oidc_json_set_str(reply, "access_token", access_token) != 0 ||
+        zr_oidc_json_set_str(reply, "token_type", "Bearer") != 0 ||
+        zr_oidc_json_set(reply, "expires_in", json_integer(at_lifetime)) != 0 ||
+        zr_oidc_json_set_str(reply, "id_token", id_token) != 0 ||
+        zr_oidc_json_set_str(reply, "scope", authz.scope) != 0 ||
+        zr_oidc_json_nostore(resp, reply) != 0) {
+        zr_store_del(op->store, ZR_OIDC_NS_ACCESS_TOKEN, access_token);
+        rc = error_reply(op, req, resp, 500, "server_error", NULL, 0);
+        goto end;
+    }
     zr_oidc_cors(op, req, resp, c);
     zr_log_info("token", "client=%s code=%s redeemed token=%s", c->client_id, zr_log_mask(code, mask),
                 zr_log_mask(access_token, mask2));
@@ -224,6 +321,7 @@ end:
     zr_oidc_wipe_free(subject_json);
     zr_oidc_wipe_free(access_token);
     zr_oidc_wipe_free(at_record);
+    zr_oidc_wipe_free(grant_json);
     zr_oidc_wipe_free(id_token);
     json_decref(rec);
     json_decref(reply);

@@ -36,7 +36,7 @@ int zr_oidc_handle_userinfo(void *ctx, const zr_http_request_t *req, zr_http_res
     const char *authz = zr_kv_get(&req->headers, "authorization"), *token;
     char *record = NULL, *subject_json = NULL;
     size_t len = 0;
-    json_t *rec = NULL, *claims = NULL;
+    json_t *rec = NULL, *claims = NULL, *exp;
     json_error_t jerr;
     zr_subject_t subject = {0};
     const zr_client_t *c = NULL;
@@ -63,6 +63,14 @@ int zr_oidc_handle_userinfo(void *ctx, const zr_http_request_t *req, zr_http_res
         goto end;
     }
     rec = st == ZR_STORE_OK ? json_loads(record, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+    exp = json_object_get(rec, "exp");
+    /* The token's own exp decides, not only the store's TTL (a Redis whose
+     * clock or TTL disagrees keeps it longer); and the client must still be
+     * in this configuration (a reload that removed it ends its tokens). */
+    if (rec && (!json_is_integer(exp) || json_integer_value(exp) <= (json_int_t)zr_time_now())) {
+        rc = bearer_error(op, req, resp, "invalid_token", "access token invalid or expired");
+        goto end;
+    }
     c = rec ? zr_oidc_find_client(op, json_string_value(json_object_get(rec, "client_id"))) : NULL;
     subject_json = c ? json_dumps(json_object_get(rec, "subject"), JSON_COMPACT) : NULL;
     if (!subject_json || zr_subject_from_json(subject_json, &subject) != 0) {
@@ -70,13 +78,12 @@ int zr_oidc_handle_userinfo(void *ctx, const zr_http_request_t *req, zr_http_res
         goto end;
     }
     claims = json_object();
-    if (zr_oidc_subject_claims(op, c, &subject, claims) != 0) {
+    if (zr_oidc_subject_claims(op, c, &subject, claims) != 0 ||
+        zr_oidc_json_set_opt(claims, "acr", zr_loa_uri(subject.loa)) != 0 || zr_oidc_json_nostore(resp, claims) != 0) {
+        zr_log_error("userinfo", "client=%s claims cannot be written", c->client_id);
         rc = zr_oidc_json_error(resp, 500, "server_error", NULL);
         goto end;
     }
-    if (zr_loa_uri(subject.loa))
-        json_object_set_new(claims, "acr", json_string(zr_loa_uri(subject.loa)));
-    rc = zr_oidc_json_nostore(resp, claims);
     zr_oidc_cors(op, req, resp, c);
 end:
     zr_oidc_wipe_free(record);
@@ -85,30 +92,4 @@ end:
     json_decref(rec);
     json_decref(claims);
     return rc;
-}
-
-/* For routing only: the client an access token was issued to (one store
- * read), NULL when the token is unknown. */
-char *zr_oidc_access_token_client_id(zr_oidc_t *op, const zr_http_request_t *req)
-{
-    const char *authz = zr_kv_get(&req->headers, "authorization"), *token;
-    char *record = NULL, *id = NULL;
-    size_t len = 0;
-    json_t *rec = NULL;
-    json_error_t jerr;
-
-    if (!authz || strncasecmp(authz, "Bearer ", 7) != 0)
-        return NULL;
-    for (token = authz + 7; *token == ' '; token++)
-        ;
-    if (!*token || strlen(token) > 256 ||
-        zr_store_get(op->store, ZR_OIDC_NS_ACCESS_TOKEN, token, &record, &len) != ZR_STORE_OK)
-        goto end;
-    rec = json_loads(record, JSON_REJECT_DUPLICATES, &jerr);
-    if (json_is_string(json_object_get(rec, "client_id")))
-        id = strdup(json_string_value(json_object_get(rec, "client_id")));
-end:
-    json_decref(rec);
-    zr_oidc_wipe_free(record);
-    return id;
 }

@@ -559,34 +559,19 @@ OIDC_TRAMPOLINE(handle_discovery, zr_oidc_handle_discovery)
 OIDC_TRAMPOLINE(handle_jwks, zr_oidc_handle_jwks)
 OIDC_TRAMPOLINE(handle_introspect, zr_oidc_handle_introspect)
 
-/* /token and /userinfo go to the generation that knows the client, so a
- * portal removed by a reload can still redeem the codes of its logins in
- * flight. Only looked up while a replaced configuration is kept. */
+/* /token and /userinfo (and /introspect) only ever use the current
+ * configuration: a client a reload removed is refused at once, also for
+ * the codes and tokens it got before (issue 12 §4). */
 static int handle_token(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
 {
     zr_relay_t *relay = ctx;
-    char *client_id = zr_relay_has_retired(relay) ? zr_oidc_claimed_client_id(req) : NULL;
-    zr_relay_gen_t *gen = zr_relay_gen_for_client(relay, client_id);
+    zr_relay_gen_t *gen = zr_relay_gen_get(relay);
     int rc = zr_oidc_handle_token(gen->oidc, req, resp);
     zr_diag_token(relay->store, relay->cfg, req, resp);
     zr_relay_gen_put(relay, gen);
-    free(client_id);
     return rc;
 }
-
-static int handle_userinfo(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
-{
-    zr_relay_t *relay = ctx;
-    zr_relay_gen_t *cur = zr_relay_gen_get(relay), *gen;
-    char *client_id = zr_relay_has_retired(relay) ? zr_oidc_access_token_client_id(cur->oidc, req) : NULL;
-    int rc;
-    gen = zr_relay_gen_for_client(relay, client_id);
-    rc = zr_oidc_handle_userinfo(gen->oidc, req, resp);
-    zr_relay_gen_put(relay, gen);
-    zr_relay_gen_put(relay, cur);
-    free(client_id);
-    return rc;
-}
+OIDC_TRAMPOLINE(handle_userinfo, zr_oidc_handle_userinfo)
 
 static const zr_http_route_t oidc_routes[] = {
     {"GET", "/.well-known/openid-configuration", handle_discovery},

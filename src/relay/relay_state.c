@@ -282,16 +282,6 @@ zr_relay_gen_t *zr_relay_gen_for_client(zr_relay_t *relay, const char *client_id
     return found;
 }
 
-/* 1 when a reload replaced a configuration that is still kept. */
-int zr_relay_has_retired(zr_relay_t *relay)
-{
-    int any;
-    pthread_mutex_lock(&relay->gen_lock);
-    any = relay->retired_gens != NULL;
-    pthread_mutex_unlock(&relay->gen_lock);
-    return any;
-}
-
 static int str_same(const char *a, const char *b)
 {
     return (!a && !b) || (a && b && strcmp(a, b) == 0);

@@ -19,7 +19,7 @@ zr_check "two processes: ACS was served by relay B" "$(grep -c 'result=ok' "$ZR_
 # Redis down: a clear 503 page, no crash.
 kill "$REDIS_PID"; wait "$REDIS_PID" 2>/dev/null || true
 status=$(curl -s -o "$ZR_TMP/503.html" -w '%{http_code}' \
-  "$ISSUER/authorize?response_type=code&client_id=demo-portal&redirect_uri=http%3A%2F%2Flocalhost%3A8000%2Fcallback&scope=openid&state=s1&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256")
+  "$ISSUER/authorize?response_type=code&client_id=demo-portal&redirect_uri=http%3A%2F%2Flocalhost%3A8000%2Fcallback&scope=openid&state=s1&nonce=n1&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256")
 zr_check "Redis down: /authorize answers 503" "$status" "503"
 zr_check "Redis down: page names the problem" "$(grep -c 'store_unavailable' "$ZR_TMP/503.html" | awk '{print ($1>0)?"yes":"no"}')" "yes"
 zr_check "Redis down: operator log line" "$(grep -c 'unavailable' "$ZR_TMP/relay.log" | awk '{print ($1>0)?"yes":"no"}')" "yes"

@@ -4,7 +4,7 @@
 # answer) against plain http in development (neither).
 source "$(dirname "$0")/lib.sh"
 zr_env_up
-AUTHZ="response_type=code&client_id=demo-portal&redirect_uri=http%3A%2F%2Flocalhost%3A8000%2Fcallback&scope=openid&state=s1&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&login_method=patient"
+AUTHZ="response_type=code&client_id=demo-portal&redirect_uri=http%3A%2F%2Flocalhost%3A8000%2Fcallback&scope=openid&state=s1&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&login_method=patient&nonce=n1"
 
 # 1. A second relay whose clock is 8 days ahead: the mock's metadata (valid 7
 #    days) has expired for it. New logins go back to the portal as
@@ -27,6 +27,19 @@ zr_check "expired metadata: operator log line" "$(grep -c 'TVS metadata' "$ZR_TM
 # The relay with a correct clock still logs people in.
 out=$(zr_login "DigiD Substantieel")
 zr_check "current metadata: login works" "$(zr_json "$out" 'd["claims"].get("bsn")')" "999990019"
+
+# 1b. What the NL GOV profile forbids is refused at /authorize, back to the
+#     portal (never dropped later): no nonce; a state or nonce outside
+#     printable ASCII (%FF%FE, a control character).
+NO_NONCE=${AUTHZ%&nonce=n1}
+loc=$(curl -s -o /dev/null -w '%{redirect_url}' "$ISSUER/authorize?$NO_NONCE")
+zr_check "no nonce: invalid_request to the portal" "$(echo "$loc" | grep -o 'error=invalid_request')" "error=invalid_request"
+zr_check "no nonce: state kept" "$(echo "$loc" | grep -o 'state=s1')" "state=s1"
+loc=$(curl -s -o /dev/null -w '%{redirect_url}' "$ISSUER/authorize?${NO_NONCE/state=s1/state=%FF%FE}&nonce=n1")
+zr_check "state %FF%FE: invalid_request" "$(echo "$loc" | grep -o 'error=invalid_request')" "error=invalid_request"
+zr_check "state %FF%FE: not echoed" "$(echo "$loc" | grep -c 'state=')" "0"
+loc=$(curl -s -o /dev/null -w '%{redirect_url}' "$ISSUER/authorize?$NO_NONCE&nonce=n%01")
+zr_check "nonce with a control character: invalid_request" "$(echo "$loc" | grep -o 'error=invalid_request')" "error=invalid_request"
 
 # 2. The relay serving HTTPS itself, with a mock TVS of its own (which
 #    sends the browser back to this relay's https ACS).

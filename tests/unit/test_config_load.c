@@ -416,6 +416,86 @@ static void test_document_shape(void **state)
     zr_config_errors_free(&errs);
 }
 
+/* config/valid.yaml with the OIDC signing certificate file replaced by one
+ * holding the given files' PEM, one after the other. */
+static zr_config_t *load_with_oidc_cert(const char *const *pems, size_t n, zr_config_errors_t *errs)
+{
+    char *yaml = NULL, *p = path_in("config/valid.yaml"), *from, *bundle = path_in("certs-example/out/oidc-bundle.pem");
+    const char *needle = "cert: ../certs-example/out/oidc-rs256.pem";
+    size_t len = 0;
+    FILE *f = fopen(bundle, "w");
+    zr_config_t *cfg;
+
+    assert_non_null(f);
+    for (size_t i = 0; i < n; i++) {
+        char *pem = NULL, *pp = path_in(pems[i]);
+        size_t pl = 0;
+        assert_int_equal(zr_file_read(pp, 1 << 20, &pem, &pl), 0);
+        fwrite(pem, 1, pl, f);
+        free(pem);
+        free(pp);
+    }
+    fclose(f);
+    assert_int_equal(zr_file_read(p, 1 << 20, &yaml, &len), 0);
+    from = strstr(yaml, needle);
+    assert_non_null(from);
+    {
+        char *out = NULL;
+        assert_true(asprintf(&out, "%.*scert: ../certs-example/out/oidc-bundle.pem%s", (int)(from - yaml), yaml,
+                             from + strlen(needle)) > 0);
+        write_file("config/oidc_chain.yaml", out);
+        free(out);
+    }
+    cfg = load("config/oidc_chain.yaml", errs);
+    free(yaml);
+    free(p);
+    free(bundle);
+    return cfg;
+}
+
+/* A certificate file with the chain after the key's own certificate
+ * (PKIoverheid): kept in order for x5c (RFC 7517 §4.7); out of order it is
+ * a configuration error. */
+static void test_oidc_cert_chain(void **state)
+{
+    zr_config_errors_t errs = {0};
+    zr_config_t *cfg;
+    X509 *ca;
+    char err[256];
+    char *ca_path = path_in("certs-example/out/ca.pem");
+    (void)state;
+
+    cfg = load_with_oidc_cert((const char *const[]){"certs-example/out/oidc-rs256.pem", "certs-example/out/ca.pem"}, 2,
+                              &errs);
+    if (!cfg)
+        print_errors(&errs);
+    assert_non_null(cfg);
+    assert_non_null(cfg->oidc.keys[0].chain);
+    assert_int_equal(sk_X509_num(cfg->oidc.keys[0].chain), 1);
+    ca = zr_crypto_load_certificate(ca_path, err, sizeof(err));
+    assert_non_null(ca);
+    assert_int_equal(X509_cmp(sk_X509_value(cfg->oidc.keys[0].chain, 0), ca), 0);
+    X509_free(ca);
+    zr_config_free(cfg);
+    zr_config_errors_free(&errs);
+
+    /* only the key's own certificate: no chain */
+    cfg = load_with_oidc_cert((const char *const[]){"certs-example/out/oidc-rs256.pem"}, 1, &errs);
+    assert_non_null(cfg);
+    assert_null(cfg->oidc.keys[0].chain);
+    zr_config_free(cfg);
+    zr_config_errors_free(&errs);
+
+    /* a second certificate that did not issue the first */
+    cfg = load_with_oidc_cert(
+        (const char *const[]){"certs-example/out/oidc-rs256.pem", "certs-example/out/tvs-signing.pem"}, 2, &errs);
+    assert_null(cfg);
+    assert_true(has_error_with(&errs, "config/oidc_chain.yaml", 40, "oidc.signing_keys[0]: cert: certificate 2 in ",
+                               "did not issue the one before it (x5c must be in chain order"));
+    zr_config_errors_free(&errs);
+    free(ca_path);
+}
+
 #ifdef ZR_TESTING
 /* Three years on, every certificate of the test PKI has expired. */
 static void test_expired_certificates(void **state)
@@ -444,6 +524,7 @@ int main(void)
         cmocka_unit_test(test_broken_configs),
         cmocka_unit_test(test_all_errors_collected),
         cmocka_unit_test(test_document_shape),
+        cmocka_unit_test(test_oidc_cert_chain),
 #ifdef ZR_TESTING
         cmocka_unit_test(test_expired_certificates),
 #endif

@@ -106,6 +106,32 @@ static void test_patient_unchanged(void **state)
     zr_subject_clear(&s);
 }
 
+/* A field that is not UTF-8 (jansson cannot hold it): no record, never a
+ * record without that field (the ID token would silently lack the claim). */
+static void test_to_json_refuses_unwritable(void **state)
+{
+    zr_subject_t s = {0};
+    (void)state;
+
+    professional(&s);
+    free(s.pro.surname);
+    s.pro.surname = strdup("B\xe9rg"); /* Latin-1, not UTF-8 */
+    assert_null(zr_subject_to_json(&s));
+    free(s.pro.surname);
+    s.pro.surname = strdup("Berg");
+    free(s.pro.roles[1]);
+    s.pro.roles[1] = strdup("\xff");
+    assert_null(zr_subject_to_json(&s));
+    zr_subject_clear(&s);
+
+    memset(&s, 0, sizeof(s));
+    s.acting.id_type = strdup(ZR_ID_LEGACY_BSN);
+    s.acting.value = strdup("999990019");
+    s.representation_type = strdup("urn:\x80");
+    assert_null(zr_subject_to_json(&s));
+    zr_subject_clear(&s);
+}
+
 static void test_from_json_refuses(void **state)
 {
     zr_subject_t s;
@@ -138,6 +164,7 @@ int main(void)
         cmocka_unit_test(test_professional_round_trip),
         cmocka_unit_test(test_patient_unchanged),
         cmocka_unit_test(test_from_json_refuses),
+        cmocka_unit_test(test_to_json_refuses_unwritable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -107,10 +107,10 @@ static void test_begin_ok(void **state)
     assert_int_equal(r.authz.force_authn, 0);
     run_free(&r);
 
-    /* POST form works the same; nonce optional */
-    run_begin(fx, &r, "POST", &fx->clients[FX_PGO], (const char *const[]){"-nonce", "prompt=login", NULL});
+    /* POST form works the same */
+    run_begin(fx, &r, "POST", &fx->clients[FX_PGO], (const char *const[]){"prompt=login", NULL});
     assert_int_equal(r.result, ZR_OIDC_AUTHZ_OK);
-    assert_null(r.authz.nonce);
+    assert_string_equal(r.authz.nonce, "n0nce");
     assert_int_equal(r.authz.force_authn, 1);
     run_free(&r);
 
@@ -202,6 +202,13 @@ static void test_redirect_errors(void **state)
         {{"+nonce=again", NULL}, "invalid_request"},
         {{"+code_challenge=" CHALLENGE, NULL}, "invalid_request"},
         {{"nonce=", NULL}, "invalid_request"},
+        /* NL GOV §Authentication Request: nonce REQUIRED */
+        {{"-nonce", NULL}, "invalid_request"},
+        /* bytes outside printable ASCII: refused, never dropped later */
+        {{"nonce=n\x01nce", NULL}, "invalid_request"},
+        {{"nonce=\xff\xfe", NULL}, "invalid_request"},
+        {{"nonce=caf\xc3\xa9", NULL}, "invalid_request"},
+        {{"nonce=n\x7f", NULL}, "invalid_request"},
         /* the care provider has no service for high */
         {{"acr_values=http://eidas.europa.eu/LoA/high", NULL}, "invalid_request"},
     };
@@ -215,6 +222,31 @@ static void test_redirect_errors(void **state)
     run_begin(fx, &r, "GET", c, (const char *const[]){"-state", "response_type=token", NULL});
     expect_redirect_error(&r, uri, "unsupported_response_type", NULL);
     run_free(&r);
+    /* a state that is not printable ASCII (%FF%FE, a control character,
+     * DEL) or too long is refused, and not echoed */
+    for (const char *const *st = (const char *const[]){"state=\xff\xfe", "state=a\nb", "state=a\x7f", NULL}; *st;
+         st++) {
+        run_begin(fx, &r, "GET", c, (const char *const[]){*st, NULL});
+        expect_redirect_error(&r, uri, "invalid_request", NULL);
+        run_free(&r);
+    }
+    {
+        char long_state[1100] = "state=", long_nonce[600] = "nonce=";
+        memset(long_state + 6, 's', 1025);
+        memset(long_nonce + 6, 'n', 513);
+        run_begin(fx, &r, "GET", c, (const char *const[]){long_state, NULL});
+        expect_redirect_error(&r, uri, "invalid_request", NULL);
+        run_free(&r);
+        run_begin(fx, &r, "GET", c, (const char *const[]){long_nonce, NULL});
+        expect_redirect_error(&r, uri, "invalid_request", "st&te=1");
+        run_free(&r);
+        /* the limits themselves pass */
+        long_state[6 + 1024] = '\0';
+        long_nonce[6 + 512] = '\0';
+        run_begin(fx, &r, "GET", c, (const char *const[]){long_state, long_nonce, NULL});
+        assert_int_equal(r.result, ZR_OIDC_AUTHZ_OK);
+        run_free(&r);
+    }
     /* a duplicated state is not echoed */
     run_begin(fx, &r, "GET", c, (const char *const[]){"+state=other", NULL});
     expect_redirect_error(&r, uri, "invalid_request", NULL);
@@ -357,6 +389,43 @@ static void test_finish(void **state)
 
 /* zr_oidc_authorize_issue: the caller's writes (the relay's logout session)
  * are stored with the code, and only when a code is issued. */
+/* A subject field that cannot be written makes finish an error page (500),
+ * never a code whose ID token would lack that claim. */
+static void test_finish_unwritable_subject(void **state)
+{
+    fx_t *fx = *state;
+    zr_oidc_authz_t a = {0};
+    zr_subject_t s;
+    zr_http_response_t resp;
+
+    a.client_id = strdup("docs");
+    a.redirect_uri = strdup("https://docs.example.nl/cb");
+    a.scope = strdup("openid");
+    a.code_challenge = strdup(CHALLENGE);
+    a.state = strdup("s");
+    a.nonce = strdup("n");
+    a.login_method = ZR_LOGIN_PROFESSIONAL;
+    a.min_loa = ZR_LOA_HIGH;
+    fx_pro_subject(&s, FX_DEZI_NUMMER, 1);
+    free(s.pro.surname);
+    s.pro.surname = strdup("B\xe9rg"); /* Latin-1 from a careless source */
+    zr_http_response_init(&resp);
+    zr_oidc_authorize_finish(fx->op, &a, &s, &resp);
+    assert_int_equal(resp.status, 500);
+    assert_null(fx_header(&resp, "Location"));
+    zr_http_response_free(&resp);
+
+    /* the same with a good name: a code */
+    free(s.pro.surname);
+    s.pro.surname = strdup("Berg");
+    zr_http_response_init(&resp);
+    assert_int_equal(zr_oidc_authorize_finish(fx->op, &a, &s, &resp), 0);
+    assert_int_equal(resp.status, 302);
+    zr_http_response_free(&resp);
+    zr_subject_clear(&s);
+    zr_oidc_authz_clear(&a);
+}
+
 static void test_issue_with_extra_writes(void **state)
 {
     fx_t *fx = *state;
@@ -420,7 +489,8 @@ int main(void)
         cmocka_unit_test(test_redirect_errors),
         cmocka_unit_test(test_acr_values),
         cmocka_unit_test(test_issue_with_extra_writes),
-        cmocka_unit_test(test_finish),
+        cmocka_unit_test(test_finish_unwritable_subject),
+        cmocka_unit_test(test_finish), /* last: it stops Redis */
     };
     return cmocka_run_group_tests(tests, fx_setup, fx_teardown);
 }

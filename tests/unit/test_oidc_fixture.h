@@ -265,7 +265,12 @@ static inline void fx_pkce(char **verifier, char **challenge)
     *challenge = zr_base64url_encode(h, 32);
 }
 
-/* Adds the parameters of a good authorization request for client c. */
+/* The nonce of a request whose test does not choose one: the NL GOV
+ * profile requires one in every authorization request. */
+#define FX_NONCE "fx-n0nce"
+
+/* Adds the parameters of a good authorization request for client c (nonce
+ * NULL: FX_NONCE). */
 static inline void fx_authorize_params(zr_kvlist_t *p, const zr_client_t *c, const char *challenge, const char *nonce)
 {
     zr_kv_add(p, "client_id", c->client_id);
@@ -273,8 +278,7 @@ static inline void fx_authorize_params(zr_kvlist_t *p, const zr_client_t *c, con
     zr_kv_add(p, "response_type", "code");
     zr_kv_add(p, "scope", "openid profile");
     zr_kv_add(p, "state", "st&te=1");
-    if (nonce)
-        zr_kv_add(p, "nonce", nonce);
+    zr_kv_add(p, "nonce", nonce ? nonce : FX_NONCE);
     zr_kv_add(p, "code_challenge", challenge);
     zr_kv_add(p, "code_challenge_method", "S256");
 }

@@ -2,6 +2,7 @@
 #include "test_oidc_fixture.h"
 
 #include <openssl/hmac.h>
+#include <openssl/x509v3.h>
 
 static int has_string(json_t *arr, const char *s)
 {
@@ -413,7 +414,80 @@ static void test_authz_json(void **state)
     assert_int_equal(zr_oidc_authz_from_json("{\"client_id\":\"x\"}", &b), -1);
     assert_null(b.client_id);
     assert_int_equal(zr_oidc_authz_from_json("not json", &b), -1);
+    /* a nonce or state jansson cannot hold: no record at all, rather than
+     * one without it (the ID token would lack the nonce) */
+    free(a.nonce);
+    a.nonce = strdup("\xff\xfe");
+    assert_null(zr_oidc_authz_to_json(&a));
+    free(a.nonce);
+    a.nonce = strdup("n-0S6_WzA2Mj");
+    a.state = strdup("st\x80te");
+    assert_null(zr_oidc_authz_to_json(&a));
     zr_oidc_authz_clear(&a);
+}
+
+/* A certificate signed by issuer_key with the given subject and public key. */
+static X509 *make_cert(EVP_PKEY *pub, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, int ca)
+{
+    X509 *x = X509_new();
+    X509V3_CTX ctx;
+    X509_EXTENSION *ext;
+    ASN1_INTEGER_set(X509_get_serialNumber(x), ca ? 2 : 3);
+    X509_set_version(x, 2);
+    X509_gmtime_adj(X509_getm_notBefore(x), 0);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_set_pubkey(x, pub);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : X509_get_subject_name(x));
+    X509V3_set_ctx(&ctx, issuer ? issuer : x, x, NULL, NULL, 0);
+    ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
+    X509_add_ext(x, ext, -1);
+    X509_EXTENSION_free(ext);
+    X509_sign(x, issuer_key, EVP_sha256());
+    return x;
+}
+
+/* RFC 7517 §4.7: the whole chain the key's certificate file holds (a
+ * PKIoverheid leaf and its intermediate), leaf first, base64 DER. */
+static void test_jwks_x5c_chain(void **state)
+{
+    fx_t *fx = *state;
+    EVP_PKEY *ca_key = fx_gen_key("EC");
+    X509 *ca = make_cert(ca_key, "Staat der Nederlanden TEST", NULL, ca_key, 1);
+    X509 *leaf = make_cert(fx->keys[0].key, "zorgrelay signing", ca, ca_key, 0);
+    zr_oidc_key_t keys[2] = {fx->keys[0], fx->keys[1]};
+    zr_config_t cfg = fx->cfg;
+    zr_oidc_t *op;
+    zr_http_request_t req;
+    zr_http_response_t resp;
+    json_t *set, *x5c;
+    char err[256] = "", *want_leaf = zr_crypto_cert_base64(leaf), *want_ca = zr_crypto_cert_base64(ca);
+
+    keys[0].cert = leaf;
+    keys[0].chain = sk_X509_new_null();
+    sk_X509_push(keys[0].chain, ca);
+    cfg.oidc.keys = keys;
+    op = zr_oidc_new(&cfg, fx->store, err, sizeof(err));
+    assert_non_null(op);
+    fx_req(&req, "GET", "/jwks");
+    zr_http_response_init(&resp);
+    assert_int_equal(zr_oidc_handle_jwks(op, &req, &resp), 0);
+    set = fx_json(&resp);
+    x5c = json_object_get(json_array_get(json_object_get(set, "keys"), 0), "x5c");
+    assert_int_equal(json_array_size(x5c), 2);
+    assert_string_equal(json_string_value(json_array_get(x5c, 0)), want_leaf);
+    assert_string_equal(json_string_value(json_array_get(x5c, 1)), want_ca);
+    /* a key without a certificate has no x5c */
+    assert_null(json_object_get(json_array_get(json_object_get(set, "keys"), 1), "x5c"));
+    json_decref(set);
+    zr_http_response_free(&resp);
+    fx_req_free(&req);
+    zr_oidc_free(op);
+    sk_X509_pop_free(keys[0].chain, X509_free);
+    X509_free(leaf);
+    EVP_PKEY_free(ca_key);
+    free(want_leaf);
+    free(want_ca);
 }
 
 /* A client asking for an algorithm no key has is a start-up error. */
@@ -447,6 +521,7 @@ int main(void)
         cmocka_unit_test(test_pairwise_input_unambiguous),
         cmocka_unit_test(test_pairwise_legacy_host),
         cmocka_unit_test(test_authz_json),
+        cmocka_unit_test(test_jwks_x5c_chain),
         cmocka_unit_test(test_new_refuses_missing_alg),
     };
     return cmocka_run_group_tests(tests, fx_setup, fx_teardown);

@@ -264,6 +264,185 @@ static void test_code_reuse_revokes(void **state)
     free(challenge);
 }
 
+/* A code replayed by another (correctly authenticated) client is refused,
+ * and does not revoke what the rightful client got: otherwise any client
+ * that learns a code could log that client's user out. */
+static void test_replay_by_other_client_does_not_revoke(void **state)
+{
+    fx_t *fx = *state;
+    char *verifier, *challenge, *code, *first_token;
+    zr_http_request_t req;
+    reply_t t, u;
+
+    fx_pkce(&verifier, &challenge);
+    code = fx_login(fx, &fx->clients[FX_PORTAL], challenge, NULL, FX_BSN, NULL);
+    token_for_portal(fx, code, verifier, &t);
+    assert_int_equal(t.resp.status, 200);
+    first_token = strdup(jstr(t.body, "access_token"));
+    reply_free(&t);
+
+    fx_token_req(&req, code, fx->clients[FX_PORTAL].redirect_uris[0], verifier);
+    fx_basic(&req, "portal2", "other-secret");
+    call_token(fx, &req, &t);
+    fx_req_free(&req);
+    expect_error(&t, 400, "invalid_grant");
+    reply_free(&t);
+    call_userinfo(fx, first_token, &u);
+    assert_int_equal(u.resp.status, 200);
+    reply_free(&u);
+
+    /* the rightful client's replay still revokes */
+    token_for_portal(fx, code, verifier, &t);
+    expect_error(&t, 400, "invalid_grant");
+    reply_free(&t);
+    call_userinfo(fx, first_token, &u);
+    expect_error(&u, 401, "invalid_token");
+    reply_free(&u);
+    free(first_token);
+    free(code);
+    free(verifier);
+    free(challenge);
+}
+
+#ifdef ZR_TESTING
+/* A replay that arrives after the code is marked used and before the first
+ * redemption's tokens are stored (the token endpoint's test hook runs it at
+ * exactly that point). */
+typedef struct {
+    fx_t *fx;
+    const char *code, *verifier, *client_id, *secret;
+    reply_t reply;
+    int ran;
+} racer_t;
+
+static void race_replay(void *ctx)
+{
+    racer_t *r = ctx;
+    zr_http_request_t req;
+    if (r->ran++)
+        return;
+    fx_token_req(&req, r->code, r->fx->clients[FX_PORTAL].redirect_uris[0], r->verifier);
+    fx_basic(&req, r->client_id, r->secret);
+    call_token(r->fx, &req, &r->reply);
+    fx_req_free(&req);
+}
+
+static void test_racing_replay(void **state)
+{
+    fx_t *fx = *state;
+    char *verifier, *challenge, *code;
+    racer_t racer;
+    reply_t t, u;
+
+    fx_pkce(&verifier, &challenge);
+    /* by the client it was issued to: both redemptions end without tokens */
+    code = fx_login(fx, &fx->clients[FX_PORTAL], challenge, NULL, FX_BSN, NULL);
+    racer = (racer_t){fx, code, verifier, "portal", PORTAL_SECRET_ENC, {{0}, NULL}, 0};
+    zr_oidc_set_redeem_hook(fx->op, race_replay, &racer);
+    token_for_portal(fx, code, verifier, &t);
+    zr_oidc_set_redeem_hook(fx->op, NULL, NULL);
+    assert_int_equal(racer.ran, 1);
+    expect_error(&racer.reply, 400, "invalid_grant");
+    expect_error(&t, 400, "invalid_grant");
+    reply_free(&racer.reply);
+    reply_free(&t);
+    /* and the code stays spent */
+    token_for_portal(fx, code, verifier, &t);
+    expect_error(&t, 400, "invalid_grant");
+    reply_free(&t);
+    free(code);
+
+    /* by another client: refused, and the rightful redemption goes on */
+    code = fx_login(fx, &fx->clients[FX_PORTAL], challenge, NULL, FX_BSN, NULL);
+    racer = (racer_t){fx, code, verifier, "portal2", "other-secret", {{0}, NULL}, 0};
+    zr_oidc_set_redeem_hook(fx->op, race_replay, &racer);
+    token_for_portal(fx, code, verifier, &t);
+    zr_oidc_set_redeem_hook(fx->op, NULL, NULL);
+    assert_int_equal(racer.ran, 1);
+    expect_error(&racer.reply, 400, "invalid_grant");
+    assert_int_equal(t.resp.status, 200);
+    call_userinfo(fx, jstr(t.body, "access_token"), &u);
+    assert_int_equal(u.resp.status, 200);
+    reply_free(&u);
+    reply_free(&racer.reply);
+    reply_free(&t);
+    free(code);
+    free(verifier);
+    free(challenge);
+}
+#else
+static void test_racing_replay(void **state)
+{
+    (void)state;
+    skip(); /* needs -DZR_TEST_HOOKS=ON (make check has it) */
+}
+#endif
+
+/* /userinfo goes by the token's own exp, also while Redis still has it. */
+static void test_userinfo_token_expired(void **state)
+{
+    fx_t *fx = *state;
+    char *verifier, *challenge, *code, *token;
+    reply_t t, u;
+
+    fx_pkce(&verifier, &challenge);
+    code = fx_login(fx, &fx->clients[FX_PORTAL], challenge, NULL, FX_BSN, NULL);
+    token_for_portal(fx, code, verifier, &t);
+    assert_int_equal(t.resp.status, 200);
+    token = strdup(jstr(t.body, "access_token"));
+    reply_free(&t);
+    setenv("ZR_TEST_TIME_OFFSET", "299", 1);
+    call_userinfo(fx, token, &u);
+    assert_int_equal(u.resp.status, 200);
+    reply_free(&u);
+    setenv("ZR_TEST_TIME_OFFSET", "301", 1); /* lifetime 300 s; the store's TTL has not run out */
+    call_userinfo(fx, token, &u);
+    unsetenv("ZR_TEST_TIME_OFFSET");
+    expect_error(&u, 401, "invalid_token");
+    reply_free(&u);
+    free(token);
+    free(code);
+    free(verifier);
+    free(challenge);
+}
+
+/* A configuration without the client (what a reload that removed it gives
+ * the relay): its codes and tokens are refused at once. */
+static void test_client_removed(void **state)
+{
+    fx_t *fx = *state;
+    char *verifier, *challenge, *code, *token, err[256] = "";
+    zr_config_t cfg = fx->cfg;
+    zr_oidc_t *current = fx->op, *after;
+    reply_t t, u;
+
+    fx_pkce(&verifier, &challenge);
+    code = fx_login(fx, &fx->clients[FX_PORTAL], challenge, NULL, FX_BSN, NULL);
+    token_for_portal(fx, code, verifier, &t);
+    token = strdup(jstr(t.body, "access_token"));
+    reply_free(&t);
+    free(code);
+    code = fx_login(fx, &fx->clients[FX_PORTAL], challenge, NULL, FX_BSN, NULL);
+
+    cfg.clients = &fx->clients[FX_PORTAL + 1]; /* portal is the first */
+    cfg.client_count = FX_CLIENTS - 1;
+    after = zr_oidc_new(&cfg, fx->store, err, sizeof(err));
+    assert_non_null(after);
+    fx->op = after;
+    token_for_portal(fx, code, verifier, &t);
+    expect_error(&t, 401, "invalid_client");
+    reply_free(&t);
+    call_userinfo(fx, token, &u);
+    expect_error(&u, 401, "invalid_token");
+    reply_free(&u);
+    fx->op = current;
+    zr_oidc_free(after);
+    free(token);
+    free(code);
+    free(verifier);
+    free(challenge);
+}
+
 static void test_wrong_redirect_uri_and_client(void **state)
 {
     fx_t *fx = *state;
@@ -623,6 +802,10 @@ int main(void)
         cmocka_unit_test(test_flow_public_client),
         cmocka_unit_test(test_pkce_mismatch),
         cmocka_unit_test(test_code_reuse_revokes),
+        cmocka_unit_test(test_replay_by_other_client_does_not_revoke),
+        cmocka_unit_test(test_racing_replay),
+        cmocka_unit_test(test_userinfo_token_expired),
+        cmocka_unit_test(test_client_removed),
         cmocka_unit_test(test_wrong_redirect_uri_and_client),
         cmocka_unit_test(test_expired_code),
         cmocka_unit_test(test_client_secret_errors),

@@ -261,6 +261,12 @@ done
 grep -q "$SECRET" "$STATE" "$R" "$ZR_TMP/relay.log" "$ZR_TMP/preprod.log" && { echo "client secret leaked" >&2; leaks=$((leaks+1)); }
 zr_check "no unmasked BSN, full trace id or secret in exports, report, state, Redis dump, logs" "$leaks" "0"
 zr_check "the exports did hold masked BSNs (test is meaningful)" "$(grep -c '\*\*\*\*\*\*056' "$ZR_TMP/trace.json")" "1"
+# Nor a BSN recoverable from an 8-character MD5/SHA-1/SHA-256 prefix (hex,
+# base64url) of it, in these nor in the preprod client's pages (issue 12 §1).
+zr_check "no BSN nor a hash prefix of one in exports, report, state, Redis dump, logs" \
+  "$($PY "$ZR_SOURCE_DIR/tests/integration/secrecy_scan.py" --value 999990019 --value 999990020 --value 999990032 \
+       --value 999990044 --value 999990056 "$ZR_TMP/trace.json" "$ZR_TMP/trace.html" "$R" "$REPORT/preprod-report.md" \
+       "$STATE" "$ZR_TMP/redis/dump.rdb" "$ZR_TMP/relay.log" "$ZR_TMP/preprod.log" "$ZR_TMP/mock-tvs.log" >&2; echo $?)" "0"
 
 # 10. Production refuses both sections, each with one line naming the key.
 sed -e 's/environment: development/environment: production/' "$ZR_CONFIG" > "$ZR_TMP/prod.yaml"

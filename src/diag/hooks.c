@@ -369,8 +369,8 @@ static int is_name_claim(const char *key)
 }
 
 /* An ID token's claims as the trace shows them: BSNs masked, the
- * pseudonyms, the URA and the nonce hashed (keyed). The signature is not checked: the relay
- * made this token a moment ago. */
+ * pseudonyms, the URA and the nonce as keyed hashes. The signature is not
+ * checked: the relay made this token a moment ago. */
 static json_t *id_token_claims(const char *jwt)
 {
     const char *dot1 = strchr(jwt, '.'), *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;

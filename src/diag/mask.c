@@ -9,10 +9,8 @@
 #include <string.h>
 
 #include <libxml/tree.h>
-
 #include <openssl/crypto.h>
 
-#include "zr/crypto.h"
 #include "zr/log.h"
 #include "zr/util.h"
 #include "zr/xml.h"

@@ -425,8 +425,8 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
     }
     role_count = zr_roles_map(client, pro.rol_code, pro.ura, &roles);
     if (role_count == 0 && !client->allow_unmapped_roles) {
-        /* A clear page for the person; the portal learns nothing it could misuse. */
-        /* The URA as a keyed pseudonym: the trace (outside production) shows it. */
+        /* A clear page for the person; the portal learns nothing it could misuse.
+         * The URA only as a keyed pseudonym, never in clear (issue 12 §1). */
         zr_log_warn("dezi", "login=%s client=%s rol_code=%s ura=%s maps to no role of this portal ref=%s",
                     zr_log_mask(state, mask), authz.client_id, pro.rol_code, zr_log_mask(pro.ura, ura_mask), ref);
         zr_page_error(resp, 403, req->lang, "role_not_allowed", ref);

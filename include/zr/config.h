@@ -305,6 +305,10 @@ typedef struct zr_config {
     char *tls_cert_file;      /* optional: serve HTTPS directly */
     char *tls_key_file;
     int log_level;            /* zr_log_level_t */
+    /* The key of the log pseudonyms (zr_log_mask): HMAC of
+     * oidc.pairwise_secret with a label of its own, so every relay process
+     * of a cluster gives one person or login the same pseudonym. */
+    uint8_t log_pseudonym_key[32];
     int threads;              /* HTTP worker threads, default 2 x cores */
     size_t max_body_bytes;    /* default 256 KiB */
     zr_redis_config_t redis;

@@ -50,8 +50,10 @@ char *zr_diag_mask_bsn(const char *bsn);
 /* "first8…last8 (N chars)"; values of at most 24 characters become
  * "… (N chars)" so that nothing short is revealed. */
 char *zr_diag_shorten(const char *value);
-/* "sha256:" + the first 16 hex of SHA-256(value): recognisable, not
- * reversible (codes, tokens, state, nonce). */
+/* "k:" + the first 16 hex of the keyed log pseudonym (zr_log_pseudonym):
+ * the same value is recognisable across events and log lines, and a
+ * guessable one (a portal's state, a nonce) cannot be found by trying
+ * (codes, tokens, state, nonce). "k:?" without a key. */
 char *zr_diag_hash(const char *value);
 /* Every run of exactly nine digits masked like a BSN. */
 char *zr_diag_mask_text(const char *text);

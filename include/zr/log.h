@@ -4,6 +4,9 @@
 #ifndef ZR_LOG_H
 #define ZR_LOG_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 typedef enum { ZR_LOG_DEBUG = 0, ZR_LOG_INFO, ZR_LOG_WARN, ZR_LOG_ERROR } zr_log_level_t;
 
 void zr_log_set_level(zr_log_level_t level);
@@ -20,9 +23,26 @@ void zr_log(zr_log_level_t level, const char *event, const char *fmt, ...)
 #define zr_log_warn(ev, ...)  zr_log(ZR_LOG_WARN, ev, __VA_ARGS__)
 #define zr_log_error(ev, ...) zr_log(ZR_LOG_ERROR, ev, __VA_ARGS__)
 
-/* Writes a non-reversible short reference for a secret value ("h:3fa9c1d2",
- * first 8 hex of SHA-256) so log lines about one login can be correlated
- * without revealing it. out must hold 16 bytes. */
+/* The key of the log pseudonyms (zr_log_mask). Set once, on the main
+ * thread, before any other thread starts: the relay derives it from its
+ * configuration (zr_config_t.log_pseudonym_key) so every process of a
+ * cluster gives one value the same pseudonym; a tool without that
+ * configuration takes a random one. 16..64 bytes; returns -1 otherwise. */
+int zr_log_pseudonym_key_set(const uint8_t *key, size_t len);
+/* A random key (RAND_bytes) for processes without a configured one. */
+int zr_log_pseudonym_key_random(void);
+/* Cleanses the key at exit; zr_log_mask then gives the placeholder. */
+void zr_log_pseudonym_key_clear(void);
+
+/* Writes a keyed pseudonym for a value that must be followed across log
+ * lines without being shown ("k:3fa9c1d2e4b5": the first 12 hex of
+ * HMAC-SHA256 under the pseudonym key). Keyed because a plain hash of a
+ * low-entropy value (a BSN has ~10^8) is reversed by enumeration. Without
+ * a key it writes "k:?", never an unkeyed hash; NULL or "" gives "-".
+ * out must hold 16 bytes. */
 const char *zr_log_mask(const char *secret, char out[16]);
+/* The full HMAC-SHA256 behind zr_log_mask (for the trace, src/diag/);
+ * -1 without a key. */
+int zr_log_pseudonym(const char *value, uint8_t mac[32]);
 
 #endif

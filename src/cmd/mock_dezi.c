@@ -37,8 +37,14 @@ int zr_cmd_mock_dezi(int argc, char **argv)
         goto end;
     }
     zr_log_set_level((zr_log_level_t)cfg->log_level);
+    /* A tool's own random pseudonym key, set before its threads start. */
+    if (zr_log_pseudonym_key_random() != 0) {
+        fprintf(stderr, "zorgrelay: mock-dezi: cannot make a log pseudonym key\n");
+        goto end;
+    }
     rc = zr_mock_dezi_serve(cfg);
 end:
+    zr_log_pseudonym_key_clear();
     if (cfg)
         zr_config_free(cfg);
     zr_config_errors_free(&errs);

@@ -29,6 +29,11 @@ int zr_cmd_mock_tvs(int argc, char **argv)
         goto end;
     }
     zr_log_set_level((zr_log_level_t)cfg->log_level);
+    /* A tool's own random pseudonym key, set before its threads start. */
+    if (zr_log_pseudonym_key_random() != 0) {
+        fprintf(stderr, "zorgrelay: mock-tvs: cannot make a log pseudonym key\n");
+        goto end;
+    }
     if (zr_xml_init() != 0) {
         fprintf(stderr, "zorgrelay: XML security library failed to initialise\n");
         goto end;
@@ -36,6 +41,7 @@ int zr_cmd_mock_tvs(int argc, char **argv)
     rc = zr_mock_tvs_serve(cfg);
     zr_xml_shutdown();
 end:
+    zr_log_pseudonym_key_clear();
     if (cfg)
         zr_config_free(cfg);
     zr_config_errors_free(&errs);

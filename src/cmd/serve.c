@@ -60,13 +60,21 @@ int zr_cmd_serve(int argc, char **argv)
     }
     zr_config_errors_free(&errs);
     zr_log_set_level((zr_log_level_t)cfg->log_level);
+    /* Before any worker thread: the pseudonyms of this cluster's key. */
+    if (zr_log_pseudonym_key_set(cfg->log_pseudonym_key, sizeof(cfg->log_pseudonym_key)) != 0) {
+        fprintf(stderr, "zorgrelay: refusing to start: cannot set the log pseudonym key\n");
+        zr_config_free(cfg);
+        return 1;
+    }
     if (cfg->pid_file && write_pid_file(cfg->pid_file) != 0) {
+        zr_log_pseudonym_key_clear();
         zr_config_free(cfg);
         return 1;
     }
     rc = zr_relay_serve(cfg);
     if (cfg->pid_file)
         unlink(cfg->pid_file);
+    zr_log_pseudonym_key_clear();
     zr_config_free(cfg);
     return rc;
 }

@@ -504,6 +504,16 @@ static void check_client_jwks(zr_cfg_loader_t *ld, zr_config_t *cfg)
     }
 }
 
+/* The log pseudonym key: derived, never the pairwise secret itself (the
+ * label separates it from the pairwise subjects and the decision log's key). */
+static void derive_log_pseudonym_key(zr_cfg_loader_t *ld, zr_config_t *cfg)
+{
+    static const char label[] = "zorgrelay log pseudonym key v1";
+    if (zr_crypto_hmac_sha256(cfg->oidc.pairwise_secret, sizeof(cfg->oidc.pairwise_secret), (const uint8_t *)label,
+                              sizeof(label) - 1, cfg->log_pseudonym_key) != 0)
+        zr_cfg_error(ld, NULL, "oidc.pairwise_secret_file", "cannot derive the log pseudonym key");
+}
+
 static void set_defaults(zr_config_t *cfg)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -584,6 +594,7 @@ zr_config_t *zr_config_load_flags(const char *path, int flags, zr_config_errors_
      * the top-level clients before the care provider files append theirs.
      * Care provider references are judged once all are read. */
     zr_cfg_read_oidc(&root, cfg);
+    derive_log_pseudonym_key(&ld, cfg);
     /* Before the clients' professionals are judged against it. */
     zr_cfg_read_dezi(&root, cfg);
     zr_cfg_read_decision_log(&root, cfg);

@@ -369,8 +369,8 @@ static int is_name_claim(const char *key)
 }
 
 /* An ID token's claims as the trace shows them: BSNs masked, the
- * pseudonyms and the nonce hashed. The signature is not checked: the relay
- * made this token a moment ago. */
+ * pseudonyms, the URA and the nonce as keyed hashes. The signature is not
+ * checked: the relay made this token a moment ago. */
 static json_t *id_token_claims(const char *jwt)
 {
     const char *dot1 = strchr(jwt, '.'), *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
@@ -392,7 +392,7 @@ static json_t *id_token_claims(const char *jwt)
             json_object_set_new(out, key, json_string(m ? m : ""));
             free(m);
         } else if (strcmp(key, "sub") == 0 || strcmp(key, "nonce") == 0 || strcmp(key, "sid") == 0 ||
-                   strcmp(key, "at_hash") == 0) {
+                   strcmp(key, "at_hash") == 0 || strcmp(key, "ura") == 0) {
             set_hashed(out, key, json_string_value(value));
         } else if (is_name_claim(key)) {
             json_object_set_new(out, key, json_string("(not recorded: a name)"));
@@ -635,7 +635,8 @@ void zr_diag_dezi_result(zr_store_t *store, const zr_config_t *cfg, const char *
             json_object_set_new(data, "loa", json_string(zr_loa_uri(pro->loa)));
         set_masked(data, "rol_code", pro->rol_code);
         set_masked(data, "rol_code_bron", pro->rol_code_bron);
-        set_masked(data, "ura", pro->ura);
+        /* The URA only as a keyed pseudonym (issue 12 §1): recognisable, never shown. */
+        set_hashed(data, "ura", pro->ura);
         set_shortened(data, "verklaring_id", pro->verklaring_id);
         set_masked(data, "json_schema", pro->json_schema);
         if ((masked = zr_diag_mask_bsn(pro->dezi_nummer)) != NULL)

@@ -1,7 +1,7 @@
 /* Masking for the trace: what may be shown to a tester and to DICTU.
  * BSNs keep their last three digits (enough to tell test accounts apart),
  * signature, cipher and certificate values their ends (enough to compare
- * with another copy), secrets only a short hash. */
+ * with another copy), secrets only a short keyed pseudonym. */
 #include "zr/diag.h"
 
 #include <ctype.h>
@@ -9,8 +9,9 @@
 #include <string.h>
 
 #include <libxml/tree.h>
+#include <openssl/crypto.h>
 
-#include "zr/crypto.h"
+#include "zr/log.h"
 #include "zr/util.h"
 #include "zr/xml.h"
 
@@ -52,15 +53,18 @@ char *zr_diag_shorten(const char *value)
 
 char *zr_diag_hash(const char *value)
 {
-    uint8_t md[32];
-    char *hex, *out = NULL;
+    uint8_t mac[32];
+    char *hex = NULL, *out = NULL;
     if (!value)
         return NULL;
-    zr_crypto_sha256((const uint8_t *)value, strlen(value), md);
-    hex = zr_hex_encode(md, sizeof(md));
-    if (hex && (out = malloc(7 + 16 + 1)) != NULL)
-        snprintf(out, 7 + 16 + 1, "sha256:%.16s", hex);
+    /* Fail closed like the log: no key, no hash. */
+    if (zr_log_pseudonym(value, mac) != 0)
+        return strdup("k:?");
+    hex = zr_hex_encode(mac, 8);
+    if (hex && (out = malloc(2 + 16 + 1)) != NULL)
+        snprintf(out, 2 + 16 + 1, "k:%s", hex);
     free(hex);
+    OPENSSL_cleanse(mac, sizeof(mac));
     return out;
 }
 

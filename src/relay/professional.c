@@ -382,7 +382,7 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
     json_t *pending = NULL;
     const zr_client_t *client;
     zr_relay_logout_session_t logout_session;
-    char err[512] = "", ref[16], mask[16], *callback = NULL;
+    char err[512] = "", ref[16], mask[16], ura_mask[16], *callback = NULL;
     size_t role_count;
     zr_dezi_status_t st;
     int issued;
@@ -435,9 +435,10 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
     }
     role_count = zr_roles_map(client, pro.rol_code, pro.ura, &roles);
     if (role_count == 0 && !client->allow_unmapped_roles) {
-        /* A clear page for the person; the portal learns nothing it could misuse. */
+        /* A clear page for the person; the portal learns nothing it could misuse.
+         * The URA only as a keyed pseudonym, never in clear (issue 12 §1). */
         zr_log_warn("dezi", "login=%s client=%s rol_code=%s ura=%s maps to no role of this portal ref=%s",
-                    zr_log_mask(state, mask), authz.client_id, pro.rol_code, pro.ura, ref);
+                    zr_log_mask(state, mask), authz.client_id, pro.rol_code, zr_log_mask(pro.ura, ura_mask), ref);
         zr_page_error(resp, 403, req->lang, "role_not_allowed", ref);
         goto end;
     }

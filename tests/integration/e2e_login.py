@@ -11,11 +11,13 @@ Prints one JSON object with what happened, for the shell tests to assert on.
 Usage: e2e_login.py --issuer URL --client-id ID (--client-secret S | --private-key PEM --kid KID)
                     --redirect-uri URI --identity LABEL-SUBSTRING [--acr-values URI]
                     [--care-provider ID] [--tvs-field NAME=VALUE] [--save-artifact FILE]
-                    [--use-artifact-from FILE] [--intruder-first] ...
+                    [--use-artifact-from FILE] [--intruder-first] [--race N]
+                    [--pages-out DIR] [--trace-out DIR] ...
 """
 import argparse
 import html.parser
 import json
+import os
 import secrets
 import sys
 import time
@@ -123,6 +125,45 @@ def race(browser, url, n, out):
     return winners[0] if winners else answers[0]
 
 
+# What the run leaves for the secrecy checks (--pages-out, --trace-out),
+# written after main() whichever way it ended.
+RUN = {}
+
+
+def page_saver(issuer, directory):
+    """A response hook: every answer of the relay to the browser (status,
+    headers with Location and cookies, body) into its own file."""
+    os.makedirs(directory, exist_ok=True)
+
+    def save(r, *args, **kwargs):
+        if r.url.startswith(issuer + "/"):
+            name = os.path.join(directory, "page-%s.txt" % secrets.token_hex(6))
+            with open(name, "wb") as f:
+                f.write(("%s %s\n%d\n" % (r.request.method, r.url, r.status_code)).encode())
+                f.write("".join("%s: %s\n" % kv for kv in r.headers.items()).encode() + b"\n")
+                f.write(r.content)
+        return r
+    return save
+
+
+def save_trace(run):
+    """The login's trace (docs/preprod.md §6), found with its state as the
+    portal would: the JSON export and the page."""
+    args, state = run.get("args"), run.get("state")
+    if not args or not args.trace_out or not state or not args.client_secret:
+        return
+    os.makedirs(args.trace_out, exist_ok=True)
+    r = requests.post(args.issuer + "/trace/lookup", data={"state": state},
+                      auth=(args.client_id, args.client_secret), timeout=10)
+    tid = r.json().get("trace_id") if r.status_code == 200 else None
+    if not tid:
+        return
+    for path, ext in (("/trace.json", "json"), ("/trace", "html")):
+        t = requests.get(args.issuer + path, params={"id": tid}, timeout=10)
+        with open(os.path.join(args.trace_out, "trace-%s.%s" % (tid[:8], ext)), "wb") as f:
+            f.write(t.content)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--issuer", required=True)
@@ -152,7 +193,10 @@ def main():
     ap.add_argument("--intruder-first", action="store_true",
                     help="before the browser reaches the relay's ACS / Dezi callback, send the same URL without "
                          "the browser's cookie and with a forged one (result in 'intruders')")
+    ap.add_argument("--pages-out", help="directory to save every answer of the relay to the browser in")
+    ap.add_argument("--trace-out", help="directory to save this login's trace in (needs `trace: enabled`)")
     args = ap.parse_args()
+    RUN["args"] = args
     out = {"steps": []}
     t0 = time.monotonic()
 
@@ -178,8 +222,11 @@ def main():
     if args.login_method:
         extra["login_method"] = args.login_method
     auth_url, state = client.create_authorization_url(disco["authorization_endpoint"], code_verifier=verifier, **extra)
+    RUN["state"] = state
 
     browser = requests.Session()
+    if args.pages_out:
+        browser.hooks["response"].append(page_saver(args.issuer, args.pages_out))
     # 1. relay /authorize -> auto-submitting form towards TVS
     r = browser.get(auth_url, allow_redirects=False, timeout=20,
                     headers={"traceparent": args.traceparent} if args.traceparent else None)
@@ -326,4 +373,6 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    rc = main()
+    save_trace(RUN)
+    sys.exit(rc)

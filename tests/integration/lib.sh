@@ -99,11 +99,13 @@ zr_env_up() {
   zr_start_relay
 }
 
-# e2e_login IDENTITY [extra args] -> JSON on stdout
+# e2e_login IDENTITY [extra args] -> JSON on stdout. A test may set the
+# array ZR_LOGIN_EXTRA to pass the same arguments to every login.
 zr_login() {
   local identity=$1; shift
   $PY "$ZR_SOURCE_DIR/tests/integration/e2e_login.py" --issuer "$ISSUER" --client-id demo-portal \
-    --client-secret demo-portal-secret --redirect-uri http://localhost:8000/callback --identity "$identity" "$@"
+    --client-secret demo-portal-secret --redirect-uri http://localhost:8000/callback --identity "$identity" \
+    ${ZR_LOGIN_EXTRA[@]+"${ZR_LOGIN_EXTRA[@]}"} "$@"
 }
 
 # jq-free JSON field access: zr_json JSON 'python expression on d'

@@ -2,8 +2,18 @@
 # End-to-end patient logins: Authlib (portal) -> relay -> mock TVS -> relay ->
 # Authlib, against a real Redis, real mutual TLS and the real binary.
 source "$(dirname "$0")/lib.sh"
-zr_env_up
+zr_pki
+zr_start_redis
+zr_write_config
+# The trace on (docs/preprod.md §6), so that §7 searches it too.
+printf '\ntrace:\n  enabled: true\n' >> "$ZR_CONFIG"
+zr_start_mock_tvs
+zr_start_relay
 SECRETS="$ZR_TMP/secrets.txt"
+# Every page the relay shows the browser, and every login's trace, for §7.
+PAGES="$ZR_TMP/pages"
+TRACES="$ZR_TMP/traces"
+ZR_LOGIN_EXTRA=(--pages-out "$PAGES" --trace-out "$TRACES")
 
 # 1. Plain login at Substantieel, client_secret_basic, BSN-entitled client.
 out=$(zr_login "DigiD Substantieel" --secrets-out "$SECRETS")
@@ -75,34 +85,39 @@ zr_check "code reuse: first token revoked" "$(zr_json "$out" 'd.get("userinfo_af
 # 6. private_key_jwt client (ES256 ID token), not entitled to the BSN.
 out=$($PY "$ZR_SOURCE_DIR/tests/integration/e2e_login.py" --issuer "$ISSUER" --client-id demo-pgo \
   --private-key "$ZR_PKI/pgo-client.key" --kid="$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["keys"][0].get("kid",""))' "$ZR_PKI/pgo-client.jwks.json")" \
-  --redirect-uri http://127.0.0.1:8001/callback --identity "Ouder voor kind" --secrets-out "$SECRETS")
+  --redirect-uri http://127.0.0.1:8001/callback --identity "Ouder voor kind" --secrets-out "$SECRETS" \
+  --pages-out "$PAGES")
 zr_check "private_key_jwt: ES256 id token" "$(zr_json "$out" 'd.get("id_token_alg")')" "ES256"
 zr_check "private_key_jwt: no bsn claim" "$(zr_json "$out" '"bsn" in d["claims"]')" "False"
 zr_check "private_key_jwt: no bsn in represents" "$(zr_json "$out" '"bsn" in d["claims"].get("represents", {})')" "False"
 zr_check "private_key_jwt: no BSN anywhere in the claims" "$(zr_json "$out" '"99999" in json.dumps(d["claims"]) + json.dumps(d["userinfo"])')" "False"
 
-# 7. No BSN, code or token in any log line or in Redis (dump and every value).
+# 7. No BSN, code or token in any log line, page, trace or in Redis (dump and
+# every value); and no BSN recoverable: not its 8-character prefixes of MD5,
+# SHA-1 or SHA-256 in hex or base64url either (issue 12 §1, secrecy_scan.py).
 leaks=0
-for bsn in 999990019 999990020 999990044 999990056; do
-  grep -q "$bsn" "$ZR_TMP/relay.log" "$ZR_TMP/mock-tvs.log" && { echo "BSN $bsn in a log" >&2; leaks=$((leaks+1)); }
-done
 while read -r s; do
   [ -n "$s" ] && grep -qF -- "$s" "$ZR_TMP/relay.log" "$ZR_TMP/mock-tvs.log" && { echo "a code/token in a log" >&2; leaks=$((leaks+1)); }
 done < "$SECRETS"
 redis-cli -p "$REDIS_PORT" SAVE >/dev/null
-for bsn in 999990019 999990020 999990044 999990056; do
-  grep -qa "$bsn" "$ZR_TMP/redis/dump.rdb" && { echo "BSN $bsn in the Redis dump" >&2; leaks=$((leaks+1)); }
-done
 redis-cli -p "$REDIS_PORT" --scan > "$ZR_TMP/keys.txt"
 while read -r k; do redis-cli -p "$REDIS_PORT" --raw GET "$k"; done < "$ZR_TMP/keys.txt" > "$ZR_TMP/values.bin" 2>/dev/null || true
 cat "$ZR_TMP/keys.txt" >> "$ZR_TMP/values.bin"
-for bsn in 999990019 999990044 999990056; do
-  grep -qa "$bsn" "$ZR_TMP/values.bin" && { echo "BSN $bsn in a Redis value" >&2; leaks=$((leaks+1)); }
-done
 while read -r s; do
   [ -n "$s" ] && grep -qaF -- "$s" "$ZR_TMP/values.bin" && { echo "a code/token in Redis in clear" >&2; leaks=$((leaks+1)); }
 done < "$SECRETS"
-zr_check "no BSN/code/token in logs or Redis" "$leaks" "0"
+zr_check "no code/token in logs or Redis" "$leaks" "0"
+# Every test BSN the mock TVS can send (acting and legal).
+BSN_ARGS=($($PY -c 'import re,sys; [print("--value", b) for b in sorted(set(re.findall(r"_bsn: \"(\d{9})\"", open(sys.argv[1]).read())))]' "$ZR_CONFIG"))
+zr_check "the BSN search knows the test BSNs used (test is meaningful)" \
+  "$(printf '%s\n' "${BSN_ARGS[@]}" | grep -cE '^(999990019|999990020|999990044|999990056)$')" "4"
+zr_check "pages and traces were saved (test is meaningful)" \
+  "$([ "$(ls "$PAGES" | wc -l)" -ge 20 ] && [ "$(ls "$TRACES"/*.json | wc -l)" -ge 4 ] && echo yes)" "yes"
+zr_check "no BSN, nor an 8-character MD5/SHA-1/SHA-256 prefix of one, in logs, pages, traces or Redis" \
+  "$($PY "$ZR_SOURCE_DIR/tests/integration/secrecy_scan.py" "${BSN_ARGS[@]}" "$ZR_TMP/relay.log" "$ZR_TMP/mock-tvs.log" \
+       "$PAGES" "$TRACES" "$ZR_TMP/values.bin" "$ZR_TMP/redis/dump.rdb" >&2; echo $?)" "0"
+zr_check "the successful logins' log lines carry a keyed subject pseudonym" \
+  "$(grep -cE 'acs .* subject=k:[0-9a-f]{12} result=ok' "$ZR_TMP/relay.log")" "$(grep -c 'acs .*result=ok' "$ZR_TMP/relay.log")"
 zr_check "Redis did hold relay state (test is meaningful)" "$([ -s "$ZR_TMP/keys.txt" ] && echo yes)" "yes"
 
 zr_done

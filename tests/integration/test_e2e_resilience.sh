@@ -15,6 +15,11 @@ zr_wait_port "$RELAY_B_PORT"
 out=$(zr_login "DigiD Substantieel" --acs-rewrite "localhost:$RELAY_PORT=localhost:$RELAY_B_PORT")
 zr_check "two processes: login completes" "$(zr_json "$out" 'd["claims"].get("bsn")')" "999990019"
 zr_check "two processes: ACS was served by relay B" "$(grep -c 'result=ok' "$ZR_TMP/relay-b.log")" "1"
+# The log pseudonyms are keyed by the configuration (docs/operations.md#logs):
+# the login started at A has the same login=k:... in B's ACS line.
+LOGIN_A=$(grep -oE 'authorize .* login=k:[0-9a-f]{12}' "$ZR_TMP/relay.log" | tail -1 | grep -oE 'k:[0-9a-f]{12}$' || true)
+zr_check "two processes: one login, one pseudonym in both logs" \
+  "$(grep -cE "acs login=$LOGIN_A .*result=ok" "$ZR_TMP/relay-b.log")" "1"
 
 # Redis down: a clear 503 page, no crash.
 kill "$REDIS_PID"; wait "$REDIS_PID" 2>/dev/null || true
@@ -32,5 +37,10 @@ sleep 0.5
 out=$(zr_login "DigiD Substantieel")
 zr_check "Redis back: login works again" "$(zr_json "$out" 'd["claims"].get("bsn")')" "999990019"
 zr_check "relay process survived" "$(kill -0 "$RELAY_PID" 2>/dev/null && echo alive)" "alive"
+subject_of() { grep -oE 'acs .* subject=k:[0-9a-f]{12} result=ok' "$1" | tail -1 | grep -oE 'k:[0-9a-f]{12}' | tail -1; }
+zr_check "two processes: one person, one subject pseudonym (relay A's login, relay B's)" \
+  "$(subject_of "$ZR_TMP/relay.log")" "$(subject_of "$ZR_TMP/relay-b.log")"
+zr_check "the subject pseudonym is there to compare (test is meaningful)" \
+  "$(subject_of "$ZR_TMP/relay.log" | grep -cE '^k:[0-9a-f]{12}$')" "1"
 
 zr_done

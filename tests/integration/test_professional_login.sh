@@ -46,9 +46,13 @@ login() {
   local secret=$client-secret
   [ "$client" = demo-portal ] && secret=demo-portal-secret
   $PY "$ZR_SOURCE_DIR/tests/integration/e2e_login.py" --issuer "$ISSUER" --client-id "$client" \
-    --client-secret "$secret" --redirect-uri http://localhost:8000/callback --identity "$identity" "$@"
+    --client-secret "$secret" --redirect-uri http://localhost:8000/callback --identity "$identity" \
+    --pages-out "$PAGES" --trace-out "$TRACES" "$@"
 }
 SECRETS="$ZR_TMP/secrets.txt"
+# Every page the relay shows the browser, and every login's trace, for §9.
+PAGES="$ZR_TMP/pages"
+TRACES="$ZR_TMP/traces"
 
 # --- 1. The chooser (both methods), then Dezi.
 out=$(login demo-portal "(01.015)" --method professional --secrets-out "$SECRETS")
@@ -170,7 +174,8 @@ zr_check "the mock's envelopes name the id_token's sub: compared, nothing to war
 trace_login() {  # trace_login STATEFILE [e2e_login.py args]
   local statefile=$1; shift
   $PY - "$ZR_SOURCE_DIR/tests/integration/e2e_login.py" "$statefile" --issuer "$ISSUER" --client-id demo-portal \
-    --client-secret demo-portal-secret --redirect-uri http://localhost:8000/callback "$@" <<'PYEOF'
+    --client-secret demo-portal-secret --redirect-uri http://localhost:8000/callback \
+    --pages-out "$PAGES" --trace-out "$TRACES" "$@" <<'PYEOF'
 import runpy, sys
 from authlib.integrations.requests_client import OAuth2Session
 script, state_file = sys.argv[1], sys.argv[2]
@@ -200,19 +205,20 @@ ev() { zr_json "$TR" "{e[\"kind\"]: e[\"data\"] for e in d[\"events\"]}$1"; }
 zr_check "trace: the Dezi events in order" "$(zr_json "$TR" '[e["kind"] for e in d["events"]]')" \
   '["oidc.authorization_request", "dezi.authorization_request", "dezi.callback", "dezi.validation", "oidc.authorization_response", "oidc.token"]'
 zr_check "trace: the portal's request as sent, state hashed" \
-  "$(ev '["oidc.authorization_request"]["params"]' | $PY -c 'import json,sys; p=json.load(sys.stdin); print(p["client_id"], p["login_method"], p["state"][:7], p["nonce"][:7], p["code_challenge"][:7])')" \
-  "demo-portal professional sha256: sha256: sha256:"
+  "$(ev '["oidc.authorization_request"]["params"]' | $PY -c 'import json,re,sys; k=lambda v: "k:" if re.fullmatch(r"k:[0-9a-f]{16}", v) else v; p=json.load(sys.stdin); print(p["client_id"], p["login_method"], *[k(p[n]) for n in ("state", "nonce", "code_challenge")])')" \
+  "demo-portal professional k: k: k:"
 zr_check "trace: the request to Dezi with its URL, state/nonce/code_challenge hashed" \
-  "$(ev '["dezi.authorization_request"]' | $PY -c 'import json,sys; d=json.load(sys.stdin); p=d["params"]; print(d["endpoint"].startswith("http://localhost:'"$DEZI_PORT"'/"), p["redirect_uri"].endswith("/dezi/callback"), p["state"][:7], p["nonce"][:7], p["code_challenge"][:7], p["code_challenge_method"])')" \
-  "True True sha256: sha256: sha256: S256"
-zr_check "trace: Dezi's callback, code as a hash only" "$(ev '["dezi.callback"]["code"][:7]')" "sha256:"
+  "$(ev '["dezi.authorization_request"]' | $PY -c 'import json,re,sys; k=lambda v: "k:" if re.fullmatch(r"k:[0-9a-f]{16}", v) else v; d=json.load(sys.stdin); p=d["params"]; print(d["endpoint"].startswith("http://localhost:'"$DEZI_PORT"'/"), p["redirect_uri"].endswith("/dezi/callback"), *[k(p[n]) for n in ("state", "nonce", "code_challenge")], p["code_challenge_method"])')" \
+  "True True k: k: k: S256"
+zr_check "trace: Dezi's callback, code as a keyed pseudonym only" \
+  "$(zr_json "$TR" '__import__("re").sub(r"^k:[0-9a-f]{16}$", "k:", [e for e in d["events"] if e["kind"] == "dezi.callback"][0]["data"]["code"])')" "k:"
 DN=$(zr_json "$out" 'd["claims"]["dezi_nummer"]')
 zr_check "trace: the Dezi checks' outcome" \
   "$(ev '["dezi.validation"]' | $PY -c 'import json,sys; v=json.load(sys.stdin); print(v["result"], v["ok"], v["rol_code"], v["loa"], v["revocation"].split()[0], "chars)" in v["verklaring_id"], v["dezi_nummer"])')" \
   "ok True 01.015 http://eidas.europa.eu/LoA/high passed True ******${DN: -3}"
 zr_check "trace: the code to the portal and the token exchange as hashes" \
-  "$(zr_json "$TR" '[d["events"][4]["data"]["code"][:7], d["events"][5]["data"]["request"]["code"][:7], d["events"][5]["data"]["response"]["id_token"][:7]]')" \
-  '["sha256:", "sha256:", "sha256:"]'
+  "$(zr_json "$TR" '[__import__("re").sub(r"^k:[0-9a-f]{16}$", "k:", v) for v in (d["events"][4]["data"]["code"], d["events"][5]["data"]["request"]["code"], d["events"][5]["data"]["response"]["id_token"])]')" \
+  '["k:", "k:", "k:"]'
 zr_check "trace: ID token claims without names, Dezi number masked" \
   "$(ev '["oidc.token"]["response"]["id_token_claims"]' | $PY -c 'import json,sys; c=json.load(sys.stdin); print(c["family_name"], c["name"] == c["initials"] == c["family_name"], c["dezi_nummer"][:6])')" \
   "(not recorded: a name) True ******"
@@ -228,8 +234,8 @@ cat "$TSECRETS" >> "$SECRETS"
 out=$(trace_login "$ZR_TMP/state-chooser" --identity "(01.015)" --method professional)
 trace_of "$ZR_TMP/state-chooser" "$ZR_TMP/pro-trace-chooser.json"
 zr_check "trace via the chooser: portal's request, then Dezi" \
-  "$($PY -c 'import json,sys; d=json.load(open(sys.argv[1])); e=d["events"]; print(e[0]["data"]["via"], e[0]["data"]["params"]["state"][:7], e[1]["kind"], e[3]["data"]["result"])' "$ZR_TMP/pro-trace-chooser.json")" \
-  "the relay's login method chooser sha256: dezi.authorization_request ok"
+  "$($PY -c 'import json,sys; d=json.load(open(sys.argv[1])); e=d["events"]; print(e[0]["data"]["via"], e[0]["data"]["params"]["state"][:2], e[1]["kind"], e[3]["data"]["result"])' "$ZR_TMP/pro-trace-chooser.json")" \
+  "the relay's login method chooser k: dezi.authorization_request ok"
 
 # --- 9. Nothing personal or secret in the logs.
 DN=$($PY -c 'import json,sys; print(json.loads(sys.argv[1])["claims"]["dezi_nummer"])' "$out")
@@ -239,4 +245,31 @@ while read -r secret; do
   [ -n "$secret" ] && grep -qF "$secret" "$ZR_TMP"/*.log && leaks=$((leaks+1))
 done < <(cat "$SECRETS" "$ZR_TMP/intro.txt")
 zr_check "no code or token in any service log" "$leaks" "0"
+# No Dezi number or URA of any mock professional (src/mock/dezi_people.c:
+# the logged-in, the refused and the revoked ones), and no BSN of the patient
+# logins, nor an 8-character MD5/SHA-1/SHA-256 prefix of one (hex, base64url),
+# in any log, page, trace or Redis (issue 12 §1). The decision log is left
+# out: it is the audit record of which professional was let in (NEN 7513,
+# reference/authorization-handoff.md), 0600, and names them by design; it
+# never holds a BSN in clear (test_authz_pdp).
+redis-cli -p "$REDIS_PORT" SAVE >/dev/null
+redis-cli -p "$REDIS_PORT" --scan > "$ZR_TMP/keys.txt"
+while read -r k; do redis-cli -p "$REDIS_PORT" --raw GET "$k"; done < "$ZR_TMP/keys.txt" > "$ZR_TMP/values.bin" 2>/dev/null || true
+cat "$ZR_TMP/keys.txt" >> "$ZR_TMP/values.bin"
+SCAN_ARGS=($($PY -c '
+import re, sys
+people = open(sys.argv[1]).read()
+values = set(re.findall(r"\.(?:dezi_nummer|abonnee_nummer) = \"(\d+)\"", people))
+values |= set(re.findall(r"_bsn: \"(\d{9})\"", open(sys.argv[2]).read()))
+[print("--value", v) for v in sorted(values)]' "$ZR_SOURCE_DIR/src/mock/dezi_people.c" "$ZR_CONFIG"))
+zr_check "the search knows the Dezi numbers and URAs used (test is meaningful)" \
+  "$(printf '%s\n' "${SCAN_ARGS[@]}" | grep -cE "^($DN|$(zr_json "$out" 'd["claims"]["ura"]')|999990019)$")" "3"
+zr_check "pages and traces were saved (test is meaningful)" \
+  "$([ "$(ls "$PAGES" | wc -l)" -ge 30 ] && [ "$(ls "$TRACES"/*.json | wc -l)" -ge 10 ] && echo yes)" "yes"
+zr_check "no Dezi number, URA or BSN, nor an 8-character MD5/SHA-1/SHA-256 prefix of one, anywhere" \
+  "$($PY "$ZR_SOURCE_DIR/tests/integration/secrecy_scan.py" "${SCAN_ARGS[@]}" "$ZR_TMP"/*.log \
+       "$PAGES" "$TRACES" "$ZR_TMP/values.bin" "$ZR_TMP/redis/dump.rdb" >&2; echo $?)" "0"
+zr_check "the unmapped role's log line names the URA by its keyed pseudonym" \
+  "$(grep -cE 'maps to no role of this portal' "$ZR_TMP/relay.log")" \
+  "$(grep -cE 'rol_code=[0-9.]+ ura=k:[0-9a-f]{12} maps to no role of this portal' "$ZR_TMP/relay.log")"
 zr_done

@@ -565,6 +565,29 @@ static void test_decision_log_subject_key(void **state)
     zr_config_free(b);
 }
 
+/* The log pseudonym key (issue 12 §1): derived from the pairwise secret
+ * with a label of its own, so equal in every process of one configuration,
+ * and neither the pairwise secret nor the decision log's subject key. */
+static void test_log_pseudonym_key(void **state)
+{
+    static const char label[] = "zorgrelay log pseudonym key v1";
+    zr_config_errors_t errs = {0};
+    uint8_t want[32];
+    const char *rel = compose("log_pseudonym_key.yaml", 0, "decision_log:\n  file: x.jsonl\n" CLIENT_PATIENT);
+    zr_config_t *a = load(rel, &errs), *b = load(rel, &errs);
+    (void)state;
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_memory_equal(a->log_pseudonym_key, b->log_pseudonym_key, 32);
+    assert_memory_not_equal(a->log_pseudonym_key, a->oidc.pairwise_secret, 32);
+    assert_memory_not_equal(a->log_pseudonym_key, a->decision_log.subject_key, 32);
+    assert_int_equal(zr_crypto_hmac_sha256(a->oidc.pairwise_secret, 32, (const uint8_t *)label, sizeof(label) - 1,
+                                           want), 0);
+    assert_memory_equal(a->log_pseudonym_key, want, 32);
+    zr_config_free(a);
+    zr_config_free(b);
+}
+
 static void test_mock_dezi_errors(void **state)
 {
     zr_config_errors_t errs = {0};
@@ -901,6 +924,7 @@ int main(void)
         cmocka_unit_test(test_production_refusals),
         cmocka_unit_test(test_decision_log),
         cmocka_unit_test(test_decision_log_subject_key),
+        cmocka_unit_test(test_log_pseudonym_key),
         cmocka_unit_test(test_mock_dezi_errors),
         cmocka_unit_test(test_login_methods),
         cmocka_unit_test(test_role_rules),

@@ -12,6 +12,7 @@
 
 #include "redis_fixture.h"
 #include "zr/diag.h"
+#include "zr/log.h"
 #include "zr/xml.h"
 
 static void test_mask_bsn(void **state)
@@ -41,13 +42,24 @@ static void test_shorten(void **state)
 
 static void test_hash(void **state)
 {
-    char *a = zr_diag_hash("code-1"), *b = zr_diag_hash("code-1"), *c = zr_diag_hash("code-2");
+    static const uint8_t key[32] = {1, 2, 3};
+    char *a, *b, *c, *none;
     (void)state;
-    assert_int_equal(strlen(a), 7 + 16);
-    assert_memory_equal(a, "sha256:", 7);
+    /* No key: a placeholder, never an unkeyed hash. */
+    zr_log_pseudonym_key_clear();
+    none = zr_diag_hash("code-1");
+    assert_string_equal(none, "k:?");
+    assert_int_equal(zr_log_pseudonym_key_set(key, sizeof(key)), 0);
+    a = zr_diag_hash("code-1"), b = zr_diag_hash("code-1"), c = zr_diag_hash("code-2");
+    assert_int_equal(strlen(a), 2 + 16);
+    assert_memory_equal(a, "k:", 2);
     assert_string_equal(a, b);
     assert_string_not_equal(a, c);
     assert_null(strstr(a, "code"));
+    /* Not the plain SHA-256 the trace used to show. */
+    assert_null(strstr(a, "51bd6639"));
+    zr_log_pseudonym_key_clear();
+    free(none);
     free(a);
     free(b);
     free(c);

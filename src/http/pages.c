@@ -439,7 +439,7 @@ int zr_page_autopost_via(zr_http_response_t *r, zr_lang_t lang, const char *acti
         goto end;
     if (zr_buf_printf(&csp,
                       "default-src 'none'; script-src 'nonce-%s'; style-src 'self' 'unsafe-inline'; "
-                      "form-action %s",
+                      "img-src 'self' data:; form-action %s",
                       nonce, origin) != 0)
         goto end;
     /* where the answer to the POST redirects on to (checked by Chromium) */

@@ -69,31 +69,20 @@ end:
     return rc;
 }
 
-/* Checks the browser binding, then takes the pending login out (single
- * use). The check comes first: the key (Dezi's state) travels in URLs, and
- * whoever saw one must not be able to end that person's login; a refused
- * request leaves the pending login as it was. Returns the JSON object
- * (caller decrefs), or NULL with resp holding a page. */
+/* Reads the pending login, checks the browser binding, then takes it
+ * (single use; zr_relay_pending_spend says why in that order). Returns the
+ * JSON object (caller decrefs), or NULL with resp holding a page. */
 static json_t *pending_take(zr_relay_t *relay, const zr_config_t *cfg, const zr_http_request_t *req,
                             zr_http_response_t *resp, const char *ns, const char *cookie_prefix, const char *key,
                             zr_oidc_authz_t *authz, const char *ref)
 {
-    char *json = NULL, *taken = NULL, *authz_json = NULL, cookie_name[ZR_RELAY_COOKIE_NAME_MAX], mask[16];
-    size_t len = 0, taken_len = 0;
+    char *json = NULL, *authz_json = NULL, label[48];
+    size_t len = 0;
     json_t *o = NULL;
-    zr_store_status_t st;
 
-    st = zr_store_get(relay->store, ns, key, &json, &len);
-    if (st == ZR_STORE_NOT_FOUND) {
-        zr_log_warn("login", "no pending %s for key=%s (expired or used) ref=%s", ns, zr_log_mask(key, mask), ref);
-        zr_page_error(resp, 400, req->lang, "session_expired", ref);
+    snprintf(label, sizeof(label), "%s key", ns);
+    if (zr_relay_pending_read(relay, req, resp, "login", label, ns, key, ref, &json, &len) != 0)
         goto fail;
-    }
-    if (st != ZR_STORE_OK) {
-        zr_log_error("login", "store %s ref=%s", zr_store_status_name(st), ref);
-        zr_page_error(resp, 503, req->lang, "store_unavailable", ref);
-        goto fail;
-    }
     o = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
     authz_json = o ? json_dumps(json_object_get(o, "authz"), JSON_COMPACT) : NULL;
     if (!authz_json || zr_oidc_authz_from_json(authz_json, authz) != 0) {
@@ -101,28 +90,9 @@ static json_t *pending_take(zr_relay_t *relay, const zr_config_t *cfg, const zr_
         zr_page_error(resp, 500, req->lang, "internal_error", ref);
         goto fail;
     }
-    zr_relay_cookie_name(cfg, cookie_prefix, key, cookie_name);
-    if (!zr_relay_browser_matches(req, cookie_name, json_string_value(json_object_get(o, "browser")))) {
-        zr_log_warn("login", "%s key=%s came back in another browser (binding cookie %s) ref=%s", ns,
-                    zr_log_mask(key, mask), zr_kv_get(&req->cookies, cookie_name) ? "differs" : "missing", ref);
-        zr_page_error(resp, 400, req->lang, "browser_mismatch", ref);
+    if (zr_relay_pending_spend(relay, cfg, req, resp, "login", label, ns, cookie_prefix, key,
+                               json_string_value(json_object_get(o, "browser")), ref) != 0)
         goto fail;
-    }
-    /* GETDEL: of two requests from that browser exactly one goes on. The
-     * value is the one just read (written once, under a fresh key). */
-    st = zr_store_take(relay->store, ns, key, &taken, &taken_len);
-    if (st == ZR_STORE_NOT_FOUND) {
-        zr_log_warn("login", "%s key=%s already being finished by another request ref=%s", ns,
-                    zr_log_mask(key, mask), ref);
-        zr_page_error(resp, 400, req->lang, "session_expired", ref);
-        goto fail;
-    }
-    if (st != ZR_STORE_OK) {
-        zr_log_error("login", "store %s ref=%s", zr_store_status_name(st), ref);
-        zr_page_error(resp, 503, req->lang, "store_unavailable", ref);
-        goto fail;
-    }
-    zr_http_set_cookie(resp, cookie_name, "", 0, zr_relay_https(cfg), 0);
     goto end;
 fail:
     zr_oidc_authz_clear(authz);
@@ -132,9 +102,6 @@ end:
     if (json)
         OPENSSL_cleanse(json, len);
     free(json);
-    if (taken)
-        OPENSSL_cleanse(taken, taken_len);
-    free(taken);
     free(authz_json);
     return o;
 }

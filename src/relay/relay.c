@@ -141,6 +141,71 @@ int zr_relay_browser_matches(const zr_http_request_t *req, const char *cookie_na
     return ok;
 }
 
+/* The first half of spending a pending login: read it without taking it. */
+int zr_relay_pending_read(zr_relay_t *relay, const zr_http_request_t *req, zr_http_response_t *resp,
+                          const char *event, const char *label, const char *ns, const char *key, const char *ref,
+                          char **json, size_t *len)
+{
+    char mask[16];
+    zr_store_status_t st = zr_store_get(relay->store, ns, key, json, len);
+
+    if (st == ZR_STORE_NOT_FOUND) {
+        zr_log_warn(event, "no pending %s for %s=%s (expired or used) ref=%s", ns, label, zr_log_mask(key, mask),
+                    ref);
+        zr_page_error(resp, 400, req->lang, "session_expired", ref);
+        return -1;
+    }
+    if (st != ZR_STORE_OK) {
+        zr_log_error(event, "store %s ref=%s", zr_store_status_name(st), ref);
+        zr_page_error(resp, 503, req->lang, "store_unavailable", ref);
+        return -1;
+    }
+    return 0;
+}
+
+/* The second half: only the browser that began the login may spend it.
+ * Checked before anything is taken: the key (a RelayState, Dezi's state)
+ * travels in URLs, and whoever saw one must not be able to end that
+ * person's login by presenting it. Then GETDEL, which is atomic: of two
+ * requests from that browser exactly one goes on. The value taken is the
+ * one the caller read: it is written once, under a fresh random key. */
+int zr_relay_pending_spend(zr_relay_t *relay, const zr_config_t *cfg, const zr_http_request_t *req,
+                           zr_http_response_t *resp, const char *event, const char *label, const char *ns,
+                           const char *cookie_prefix, const char *key, const char *browser_hash, const char *ref)
+{
+    char cookie_name[ZR_RELAY_COOKIE_NAME_MAX], mask[16], *taken = NULL;
+    size_t taken_len = 0;
+    zr_store_status_t st;
+    int rc = -1;
+
+    zr_relay_cookie_name(cfg, cookie_prefix, key, cookie_name);
+    if (!zr_relay_browser_matches(req, cookie_name, browser_hash)) {
+        zr_log_warn(event, "%s=%s came back in another browser (binding cookie %s) ref=%s", label,
+                    zr_log_mask(key, mask), zr_kv_get(&req->cookies, cookie_name) ? "differs" : "missing", ref);
+        zr_page_error(resp, 400, req->lang, "browser_mismatch", ref);
+        goto end;
+    }
+    st = zr_store_take(relay->store, ns, key, &taken, &taken_len);
+    if (st == ZR_STORE_NOT_FOUND) {
+        zr_log_warn(event, "%s=%s already being finished by another request ref=%s", label, zr_log_mask(key, mask),
+                    ref);
+        zr_page_error(resp, 400, req->lang, "session_expired", ref);
+        goto end;
+    }
+    if (st != ZR_STORE_OK) {
+        zr_log_error(event, "store %s ref=%s", zr_store_status_name(st), ref);
+        zr_page_error(resp, 503, req->lang, "store_unavailable", ref);
+        goto end;
+    }
+    zr_http_set_cookie(resp, cookie_name, "", 0, zr_relay_https(cfg), 0);
+    rc = 0;
+end:
+    if (taken)
+        OPENSSL_cleanse(taken, taken_len);
+    free(taken);
+    return rc;
+}
+
 /* A support reference for a page or a description: random, short, logged
  * next to the reason so an operator can find the line a user quotes. */
 void zr_relay_reference(char out[16])
@@ -297,11 +362,10 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
     zr_saml_session_t saml_session = {0};
     zr_relay_logout_session_t logout_session;
     zr_saml_idp_t *idp = NULL;
-    char *pending_json = NULL, *taken_json = NULL, *resolve_id = NULL, *soap = NULL;
-    size_t pending_len = 0, taken_len = 0, soap_len = 0;
-    char err[512] = "", ref[16], cookie_name[ZR_RELAY_COOKIE_NAME_MAX], mask[16], subject_mask[16];
+    char *pending_json = NULL, *resolve_id = NULL, *soap = NULL;
+    size_t pending_len = 0, soap_len = 0;
+    char err[512] = "", ref[16], mask[16], subject_mask[16];
     zr_saml_status_t status;
-    zr_store_status_t st;
     zr_trace_t trace;
     int endpoint_index = 0, issued;
 
@@ -314,50 +378,18 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
     }
     zr_diag_acs_begin(relay->store, cfg, relay_state, samlart);
     /* The pending login, read but not yet spent. */
-    st = zr_store_get(relay->store, LOGIN_NS, relay_state, &pending_json, &pending_len);
-    if (st == ZR_STORE_NOT_FOUND) {
-        zr_log_warn("acs", "no pending login for login=%s (expired or used) ref=%s",
-                    zr_log_mask(relay_state, mask), ref);
-        zr_page_error(resp, 400, req->lang, "session_expired", ref);
+    if (zr_relay_pending_read(relay, req, resp, "acs", "login", LOGIN_NS, relay_state, ref, &pending_json,
+                              &pending_len) != 0)
         goto end;
-    }
-    if (st != ZR_STORE_OK) {
-        zr_log_error("acs", "store %s ref=%s", zr_store_status_name(st), ref);
-        zr_page_error(resp, 503, req->lang, "store_unavailable", ref);
-        goto end;
-    }
     if (pending_from_json(pending_json, &pending) != 0) {
         zr_log_error("acs", "pending login unreadable ref=%s", ref);
         zr_page_error(resp, 500, req->lang, "internal_error", ref);
         goto end;
     }
-    /* Only the browser that began the login may spend it. Checked before
-     * anything is taken: a RelayState travels in URLs, and whoever saw one
-     * must not be able to end that person's login by presenting it. */
-    zr_relay_cookie_name(cfg, LOGIN_COOKIE_PREFIX, relay_state, cookie_name);
-    if (!zr_relay_browser_matches(req, cookie_name, pending.browser_hash)) {
-        zr_log_warn("acs", "login=%s came back in another browser (binding cookie %s) ref=%s",
-                    zr_log_mask(relay_state, mask), zr_kv_get(&req->cookies, cookie_name) ? "differs" : "missing",
-                    ref);
-        zr_page_error(resp, 400, req->lang, "browser_mismatch", ref);
+    /* Spent (single use) only by the browser that began it, and only once. */
+    if (zr_relay_pending_spend(relay, cfg, req, resp, "acs", "login", LOGIN_NS, LOGIN_COOKIE_PREFIX, relay_state,
+                               pending.browser_hash, ref) != 0)
         goto end;
-    }
-    /* Single use: taken out now, whatever happens next. GETDEL is atomic, so
-     * of two requests from that browser exactly one goes on. The value is
-     * the one just read: /authorize writes it once, under a fresh RelayState. */
-    st = zr_store_take(relay->store, LOGIN_NS, relay_state, &taken_json, &taken_len);
-    if (st == ZR_STORE_NOT_FOUND) {
-        zr_log_warn("acs", "login=%s already being finished by another request ref=%s",
-                    zr_log_mask(relay_state, mask), ref);
-        zr_page_error(resp, 400, req->lang, "session_expired", ref);
-        goto end;
-    }
-    if (st != ZR_STORE_OK) {
-        zr_log_error("acs", "store %s ref=%s", zr_store_status_name(st), ref);
-        zr_page_error(resp, 503, req->lang, "store_unavailable", ref);
-        goto end;
-    }
-    zr_http_set_cookie(resp, cookie_name, "", 0, zr_relay_https(cfg), 0);
 
     /* The care provider as it was when the login began: the current
      * configuration, or a retired one kept since a reload. Failing that (it
@@ -434,9 +466,6 @@ end:
     if (pending_json)
         OPENSSL_cleanse(pending_json, pending_len);
     free(pending_json);
-    if (taken_json)
-        OPENSSL_cleanse(taken_json, taken_len);
-    free(taken_json);
     free(resolve_id);
     if (soap)
         OPENSSL_cleanse(soap, soap_len);

@@ -94,6 +94,19 @@ void zr_relay_cookie_name(const zr_config_t *cfg, const char *prefix, const char
 /* 1 when the request carries cookie_name and the SHA-256 of its value is
  * want_hash (compared in constant time). */
 int zr_relay_browser_matches(const zr_http_request_t *req, const char *cookie_name, const char *want_hash);
+/* Spending a pending login (ACS, Dezi callback, chooser), in two halves
+ * around the caller's parsing. read: the value under ns/key without taking
+ * it (caller cleanses and frees *json). spend: the binding cookie checked
+ * against browser_hash, then the value taken (GETDEL) and the cookie
+ * cleared; a refused request leaves the pending login as it was. Both
+ * return -1 with resp holding the page and a line logged under event,
+ * naming the key as "<label>=<pseudonym>". */
+int zr_relay_pending_read(zr_relay_t *relay, const zr_http_request_t *req, zr_http_response_t *resp,
+                          const char *event, const char *label, const char *ns, const char *key, const char *ref,
+                          char **json, size_t *len);
+int zr_relay_pending_spend(zr_relay_t *relay, const zr_config_t *cfg, const zr_http_request_t *req,
+                           zr_http_response_t *resp, const char *event, const char *label, const char *ns,
+                           const char *cookie_prefix, const char *key, const char *browser_hash, const char *ref);
 void zr_relay_reference(char out[16]);
 
 /* ---- professionals (professional.c, issue 4) ---- */

@@ -339,7 +339,7 @@ static int professional_subject(const zr_dezi_professional_t *p, const char *con
 int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
 {
     zr_relay_t *relay = ctx;
-    zr_relay_gen_t *gen = zr_relay_gen_get(relay), *finish_gen = NULL;
+    zr_relay_gen_t *gen = zr_relay_gen_get(relay);
     const char *state = zr_kv_get(&req->query, "state"), *code = zr_kv_get(&req->query, "code");
     const char *dezi_error = zr_kv_get(&req->query, "error"), *error, *description;
     const char *const *roles = NULL;
@@ -365,20 +365,28 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
     pending = pending_take(relay, gen->cfg, req, resp, DEZI_NS, DEZI_COOKIE_PREFIX, state, &authz, ref);
     if (!pending)
         goto end;
-    /* Issued and checked under the configuration that knows the portal. */
-    finish_gen = zr_relay_gen_for_client(relay, authz.client_id);
-    client = zr_config_find_client(finish_gen->cfg, authz.client_id);
+    /* The portal under the configuration in use: one removed by a reload
+     * while its professional was at Dezi gets no code (it could never be
+     * redeemed at /token) and Dezi's code is not spent for it. */
+    client = zr_config_find_client(gen->cfg, authz.client_id);
     if (dezi_error) {
         zr_log_info("dezi", "login=%s client=%s Dezi answered error ref=%s", zr_log_mask(state, mask),
                     authz.client_id, ref);
-        zr_oidc_authorize_error(finish_gen->oidc, &authz, "access_denied",
+        zr_oidc_authorize_error(gen->oidc, &authz, "access_denied",
                                 "the professional cancelled or was refused at Dezi", resp);
         goto end;
     }
-    if (!client || !finish_gen->dezi || asprintf(&callback, "%s/dezi/callback", finish_gen->cfg->public_base_url) < 0) {
+    if (!client) {
+        zr_log_warn("dezi", "login=%s client=%s no longer configured ref=%s", zr_log_mask(state, mask),
+                    authz.client_id, ref);
+        zr_oidc_authorize_error(gen->oidc, &authz, "unauthorized_client",
+                                "this portal is no longer connected to the login service", resp);
+        goto end;
+    }
+    if (!gen->dezi || asprintf(&callback, "%s/dezi/callback", gen->cfg->public_base_url) < 0) {
         callback = NULL;
-        zr_log_error("dezi", "login=%s client or Dezi no longer configured ref=%s", zr_log_mask(state, mask), ref);
-        zr_oidc_authorize_error(finish_gen->oidc, &authz, "temporarily_unavailable",
+        zr_log_error("dezi", "login=%s Dezi no longer configured ref=%s", zr_log_mask(state, mask), ref);
+        zr_oidc_authorize_error(gen->oidc, &authz, "temporarily_unavailable",
                                 "professional login is not available right now", resp);
         goto end;
     }
@@ -389,7 +397,7 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
         zr_trace_format(&trace, tp, sizeof(tp));
         zr_dezi_set_traceparent(tp);
     }
-    st = zr_dezi_finish(finish_gen->dezi, code, callback, json_string_value(json_object_get(pending, "verifier")),
+    st = zr_dezi_finish(gen->dezi, code, callback, json_string_value(json_object_get(pending, "verifier")),
                         json_string_value(json_object_get(pending, "nonce")), &pro, err, sizeof(err));
     zr_dezi_set_traceparent(NULL);
     zr_diag_dezi_result(relay->store, gen->cfg, state, st, zr_dezi_status_name(st), err, &pro);
@@ -397,7 +405,7 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
         dezi_status_to_oauth(st, &error, &description);
         zr_log(st == ZR_DEZI_DENIED ? ZR_LOG_INFO : ZR_LOG_WARN, "dezi", "login=%s client=%s result=%s: %s ref=%s",
                zr_log_mask(state, mask), authz.client_id, zr_dezi_status_name(st), err, ref);
-        zr_oidc_authorize_error(finish_gen->oidc, &authz, error, description, resp);
+        zr_oidc_authorize_error(gen->oidc, &authz, error, description, resp);
         goto end;
     }
     role_count = zr_roles_map(client, pro.rol_code, pro.ura, &roles);
@@ -413,11 +421,11 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
         zr_page_error(resp, 500, req->lang, "internal_error", ref);
         goto end;
     }
-    if (zr_relay_authorization_check(relay, finish_gen, &authz, &subject, NULL, resp) != 0)
+    if (zr_relay_authorization_check(relay, gen, &authz, &subject, NULL, resp) != 0)
         goto end;
     /* The logout session (logout.c), stored with the code. */
-    authz.sid = zr_relay_logout_session_prepare(finish_gen, authz.client_id, &subject, NULL, NULL, &logout_session);
-    issued = zr_oidc_authorize_issue(finish_gen->oidc, &authz, &subject, &logout_session.write, logout_session.count,
+    authz.sid = zr_relay_logout_session_prepare(gen, authz.client_id, &subject, NULL, NULL, &logout_session);
+    issued = zr_oidc_authorize_issue(gen->oidc, &authz, &subject, &logout_session.write, logout_session.count,
                                      resp);
     zr_relay_logout_session_done(&logout_session, authz.client_id);
     if (issued)
@@ -430,7 +438,6 @@ end:
     zr_dezi_professional_clear(&pro);
     json_decref(pending);
     zr_oidc_authz_clear(&authz);
-    zr_relay_gen_put(relay, finish_gen);
     zr_relay_gen_put(relay, gen);
     return 0;
 }

@@ -350,7 +350,7 @@ static void status_to_oauth(zr_saml_status_t st, const char **error, const char 
 static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
 {
     zr_relay_t *relay = ctx;
-    zr_relay_gen_t *gen = zr_relay_gen_get(relay), *login_gen = NULL, *finish_gen = NULL;
+    zr_relay_gen_t *gen = zr_relay_gen_get(relay), *login_gen = NULL;
     const zr_config_t *cfg = gen->cfg;
     const zr_tenant_t *tenant = NULL;
     const zr_kvlist_t *params = strcmp(req->method, "POST") == 0 ? &req->form : &req->query;
@@ -390,6 +390,16 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
     if (zr_relay_pending_spend(relay, cfg, req, resp, "acs", "login", LOGIN_NS, LOGIN_COOKIE_PREFIX, relay_state,
                                pending.browser_hash, ref) != 0)
         goto end;
+    /* The portal under the configuration in use: one removed by a reload
+     * while its person was at TVS gets no code (it could never be redeemed
+     * at /token), and no BSN is fetched for it. */
+    if (!zr_config_find_client(cfg, pending.authz.client_id)) {
+        zr_log_warn("acs", "login=%s client=%s no longer configured; the artifact is not resolved ref=%s",
+                    zr_log_mask(relay_state, mask), pending.authz.client_id, ref);
+        zr_oidc_authorize_error(gen->oidc, &pending.authz, "unauthorized_client",
+                                "this portal is no longer connected to the login service", resp);
+        goto end;
+    }
 
     /* The care provider as it was when the login began: the current
      * configuration, or a retired one kept since a reload. Failing that (it
@@ -442,16 +452,13 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
         zr_oidc_authorize_error(gen->oidc, &pending.authz, error, description, resp);
         goto end;
     }
-    /* Issued where the portal is known: after a reload that removed it, by
-     * the retired configuration its login began under. */
-    finish_gen = zr_relay_gen_for_client(relay, pending.authz.client_id);
-    if (zr_relay_authorization_check(relay, finish_gen, &pending.authz, &subject, tenant, resp) != 0)
+    if (zr_relay_authorization_check(relay, gen, &pending.authz, &subject, tenant, resp) != 0)
         goto end; /* denied: resp holds the answer to the portal */
     /* The logout session (logout.c), stored with the code: its sid goes
      * into the ID token. */
-    pending.authz.sid = zr_relay_logout_session_prepare(finish_gen, pending.authz.client_id, &subject, tenant,
+    pending.authz.sid = zr_relay_logout_session_prepare(gen, pending.authz.client_id, &subject, tenant,
                                                         &saml_session, &logout_session);
-    issued = zr_oidc_authorize_issue(finish_gen->oidc, &pending.authz, &subject, &logout_session.write,
+    issued = zr_oidc_authorize_issue(gen->oidc, &pending.authz, &subject, &logout_session.write,
                                      logout_session.count, resp);
     zr_relay_logout_session_done(&logout_session, pending.authz.client_id);
     if (issued)
@@ -472,7 +479,6 @@ end:
     free(soap);
     pending_clear(&pending);
     zr_relay_idp_put(relay, idp);
-    zr_relay_gen_put(relay, finish_gen);
     zr_relay_gen_put(relay, login_gen);
     zr_relay_gen_put(relay, gen);
     return 0;

@@ -65,11 +65,6 @@ void zr_relay_gen_put(zr_relay_t *relay, zr_relay_gen_t *gen);
  * fingerprint (current or retired), with a reference taken; NULL when none. */
 zr_relay_gen_t *zr_relay_gen_find_tenant(zr_relay_t *relay, const char *tenant_id, const char *fingerprint,
                                          const zr_tenant_t **tenant);
-/* The generation that knows client_id: the current one, else the newest
- * retired one (a login in flight of a portal removed by a reload comes back
- * to it; its code is refused at /token),
- * else the current one. Reference taken. */
-zr_relay_gen_t *zr_relay_gen_for_client(zr_relay_t *relay, const char *client_id);
 
 /* SIGHUP: loads and validates the configuration file again and swaps it in
  * when everything is right; otherwise logs why and keeps the running one.

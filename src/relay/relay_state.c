@@ -267,21 +267,6 @@ zr_relay_gen_t *zr_relay_gen_find_tenant(zr_relay_t *relay, const char *tenant_i
     return found;
 }
 
-zr_relay_gen_t *zr_relay_gen_for_client(zr_relay_t *relay, const char *client_id)
-{
-    zr_relay_gen_t *found = NULL;
-    pthread_mutex_lock(&relay->gen_lock);
-    if (client_id && !zr_config_find_client(relay->gen->cfg, client_id))
-        for (zr_relay_gen_t *g = relay->retired_gens; g && !found; g = g->next)
-            if (zr_config_find_client(g->cfg, client_id))
-                found = g;
-    if (!found)
-        found = relay->gen;
-    found->users++;
-    pthread_mutex_unlock(&relay->gen_lock);
-    return found;
-}
-
 static int str_same(const char *a, const char *b)
 {
     return (!a && !b) || (a && b && strcmp(a, b) == 0);

@@ -168,11 +168,16 @@ for i in 1 3; do
   r=$(cat "$ZR_TMP/r$i.json")
   zr_check "running login $i finished across the reload" "$(zr_json "$r" 'd.get("claims", {}).get("bsn")')" "999990019"
 done
-# A portal removed by the reload stops at once (issue 12 §4): the code of
-# its login in flight is refused at /token, its earlier access token at
-# /userinfo; a portal that stayed keeps its token.
-zr_check "removed portal: the code of its login in flight is refused at /token" \
-  "$(zr_json "$(cat "$ZR_TMP/r2.json")" 'd.get("token_error")')" "invalid_client"
+# A portal removed by the reload stops at once (issue 12 §4): its login in
+# flight comes back to it as unauthorized_client, without a code and without
+# the artifact being resolved (no BSN fetched for a portal that is gone); its
+# earlier access token is refused at /userinfo; a portal that stayed keeps
+# its token.
+zr_check "removed portal: its login in flight comes back as unauthorized_client, no code" \
+  "$(zr_json "$(cat "$ZR_TMP/r2.json")" 'd.get("oauth_error")') $(zr_json "$(cat "$ZR_TMP/r2.json")" '"claims" in d')" \
+  "unauthorized_client False"
+zr_check "removed portal: relay log says so, the artifact not resolved" \
+  "$(grep -c 'client=portal-twee no longer configured; the artifact is not resolved' "$ZR_TMP/relay.log")" "1"
 userinfo_status() { curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(sed -n 2p "$1")" "$ISSUER/userinfo"; }
 zr_check "removed portal: its access token is refused at /userinfo" "$(userinfo_status "$ZR_TMP/twee-secrets")" "401"
 zr_check "remaining portal: its access token still works" "$(userinfo_status "$ZR_TMP/demo-secrets")" "200"

@@ -30,6 +30,14 @@ awk -v pdp="http://127.0.0.1:$PDP_PORT" '
   print "      pdp: " pdp
   print "      timeout_ms: 1000"
   print "      processing_activity_id: https://register.example.nl/verwerkingen/42"
+  print "  - client_id: gone-portal"
+  print "    auth_method: client_secret_basic"
+  print "    client_secret: gone-portal-secret"
+  print "    redirect_uris: [http://localhost:8000/callback]"
+  print "    login_methods: [professional]"
+  print "    role_rules:"
+  print "      - rol_code: \"*\""
+  print "        roles: [medewerker]"
 }
 { print }' "$ZR_CONFIG" > "$ZR_TMP/pro.yaml"
 # The SAML/OIDC trace (docs/preprod.md §6) on, for section 8.
@@ -272,4 +280,24 @@ zr_check "no Dezi number, URA or BSN, nor an 8-character MD5/SHA-1/SHA-256 prefi
 zr_check "the unmapped role's log line names the URA by its keyed pseudonym" \
   "$(grep -cE 'maps to no role of this portal' "$ZR_TMP/relay.log")" \
   "$(grep -cE 'rol_code=[0-9.]+ ura=k:[0-9a-f]{12} maps to no role of this portal' "$ZR_TMP/relay.log")"
+
+# --- 10. A portal removed by a reload while its professional is at Dezi
+# (issue 12 §4): the login comes back to it as unauthorized_client, without
+# a code, and Dezi's code is not redeemed for it.
+cat > "$ZR_TMP/remove-gone-portal.sh" <<SH
+set -e
+sed -i '/^  - client_id: gone-portal\$/,/^        roles: \[medewerker\]\$/d' "$ZR_CONFIG"
+reloads=\$(grep -c 'generation .* in use' "$ZR_TMP/relay.log" || true)
+kill -HUP $RELAY_PID
+until [ "\$(grep -c 'generation .* in use' "$ZR_TMP/relay.log" || true)" -gt "\$reloads" ]; do sleep 0.1; done
+SH
+redeemed=$(cat "$ZR_TMP"/mock-dezi*.log | grep -c 'token_issued' || true)
+out=$(login gone-portal "(01.015)" --method professional --before-acs "timeout 60 bash $ZR_TMP/remove-gone-portal.sh")
+zr_check "removed portal: the client is gone from the configuration" "$(grep -c 'gone-portal' "$ZR_CONFIG")" "0"
+zr_check "removed portal: its professional login comes back as unauthorized_client, no code" \
+  "$(zr_json "$out" 'd.get("oauth_error")') $(zr_json "$out" '"claims" in d')" "unauthorized_client False"
+zr_check "removed portal: relay log names it" \
+  "$(grep -c 'dezi login=k:[0-9a-f]* client=gone-portal no longer configured' "$ZR_TMP/relay.log")" "1"
+zr_check "removed portal: Dezi's code was not redeemed for it" \
+  "$(cat "$ZR_TMP"/mock-dezi*.log | grep -c 'token_issued' || true)" "$redeemed"
 zr_done

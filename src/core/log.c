@@ -56,9 +56,11 @@ void zr_log(zr_log_level_t level, const char *event, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    /* One line per event: newlines from a message must not forge new lines. */
+    /* One line per event, and nothing for a terminal to act on: newlines
+     * from a value (an entityID, a header) must not forge new lines, nor
+     * escape sequences recolour or hide them. */
     for (char *p = msg; *p; p++)
-        if (*p == '\n' || *p == '\r')
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
             *p = ' ';
 
     pthread_mutex_lock(&log_lock);

@@ -15,6 +15,8 @@
 #include "zr/log.h"
 #include "zr/util.h"
 
+#include "log_capture.h"
+
 static const char *const bsns[] = {"999990019", "999990020", "999990044", "999990056", "900212640", NULL};
 
 /* The first 8 characters of MD5, SHA-1 and SHA-256 of value, in hex and in
@@ -108,6 +110,25 @@ static void test_key_rules(void **state)
     assert_string_equal(zr_log_mask("999990019", a), "k:?");
 }
 
+/* A value from outside (an entityID in TVS metadata, a header) may carry
+ * control characters: none reaches the operator's terminal or SIEM, and one
+ * event stays one line. */
+static void test_line_has_no_control_characters(void **state)
+{
+    char path[64], *log;
+    int saved;
+    (void)state;
+    saved = capture_begin(path);
+    zr_log_warn("test", "entity=%s end", "a\nforged 1\r2\x1b[31m3\t4\x7f" "5");
+    log = capture_end(path, saved);
+    assert_non_null(strstr(log, "entity=a forged 1 2 [31m3 4 5 end\n"));
+    /* one line: its only newline is the last character */
+    assert_string_equal(strchr(log, '\n'), "\n");
+    for (const char *p = log; *p && *p != '\n'; p++)
+        assert_true((unsigned char)*p >= 0x20 && (unsigned char)*p != 0x7f);
+    free(log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -115,6 +136,7 @@ int main(void)
         cmocka_unit_test(test_keyed_not_a_plain_hash),
         cmocka_unit_test(test_stable_per_key),
         cmocka_unit_test(test_key_rules),
+        cmocka_unit_test(test_line_has_no_control_characters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

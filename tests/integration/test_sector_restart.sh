@@ -20,6 +20,7 @@ LINE=$(grep -n '^    sector_identifier: vendor-x$' "$NEW" | cut -d: -f1)
 OLD_LINE=$(grep -n '^  - client_id: demo-portal$' "$OLD" | cut -d: -f1)
 ZR_CONFIG="$OLD"
 zr_start_mock_tvs
+zr_start_mock_dezi   # so that selftest's exit status depends on the sectors alone
 
 # serve_refused CONFIG LOG -> $RC: a start that must end by itself (timeout
 # only as a safety net: a relay that does not refuse runs on).
@@ -51,6 +52,7 @@ zr_check "the records do not expire" \
 zr_check "the records are sealed (no sector or client_id in Redis)" \
   "$(for k in $KEYS; do redis-cli -p "$REDIS_PORT" --raw GET "$k"; done | grep -ac 'demo-portal\|client_id' || true)" "0"
 selftest "$OLD"
+zr_check "selftest of the running configuration: exit 0" "$RC" "0"
 zr_check "selftest: ok pairwise-sectors" \
   "$(echo "$OUT" | grep -c "^ok    pairwise-sectors: 2 client(s): the configured pairwise sectors agree with the ones recorded in Redis (0 not recorded yet)")" "1"
 

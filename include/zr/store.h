@@ -1,5 +1,6 @@
 /* Session store on Redis (src/store/). Every piece of relay state lives here
- * with a TTL, so any number of relay processes share one login.
+ * with a TTL (but see ZR_STORE_TTL_NONE), so any number of relay processes
+ * share one login.
  * Keys are prefix + namespace + ":" + hex HMAC-SHA256(name key,
  * namespace || 0x00 || name); values are AES-256-GCM sealed with the whole
  * key as AAD (both keys derived from encryption_key), so a Redis dump holds

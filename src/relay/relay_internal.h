@@ -56,7 +56,7 @@ typedef struct {
      * (zr_relay_sectors_ready), under sector_lock. */
     pthread_mutex_t sector_lock;
     int sectors;                  /* ZR_RELAY_SECTORS_* */
-    char sectors_status[600];     /* for /healthz */
+    char sectors_status[640];     /* for /healthz: a prefix and a what[600] */
 } zr_relay_t;
 
 #define ZR_RELAY_SECTORS_UNCHECKED 0 /* Redis was unreachable: not compared yet */

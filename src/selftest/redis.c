@@ -29,13 +29,15 @@ zr_selftest_status_t zr_selftest_redis_policy_judge(const char *policy, char *fi
         return ZR_SELFTEST_OK;
     }
     if (!strncasecmp(policy, "volatile-", 9)) {
-        /* Every relay key has a TTL, so volatile-* may still evict them. */
+        /* Every relay key but the sector records (no TTL, never evicted
+         * by volatile-*) has a TTL, so volatile-* may still evict them. */
         snprintf(finding, flen, "maxmemory-policy %s: when memory runs out Redis evicts logins in flight "
-                 "(all relay keys have TTLs)", policy);
+                 "(every relay key but the recorded pairwise sectors has a TTL)", policy);
         return ZR_SELFTEST_WARN;
     }
     if (!strncasecmp(policy, "allkeys-", 8)) {
-        snprintf(finding, flen, "maxmemory-policy %s evicts live logins, codes and the replay cache", policy);
+        snprintf(finding, flen, "maxmemory-policy %s evicts live logins, codes, the replay cache and the recorded "
+                 "pairwise sectors", policy);
         return ZR_SELFTEST_FAIL;
     }
     snprintf(finding, flen, "maxmemory-policy %s: unknown policy", policy);

@@ -416,9 +416,12 @@ const char *zr_client_sector_key(const zr_client_t *c);
 int zr_client_same_sector(const zr_client_t *a, const zr_client_t *b);
 /* 1 when oidc.allow_sector_change lists client_id. */
 int zr_config_allows_sector_change(const zr_config_t *cfg, const char *client_id);
-/* A client whose pairwise sector a reload would change. */
+/* A client whose pairwise sector a reload or a start would change. */
 typedef struct {
-    const zr_client_t *before;   /* borrowed from the running (or startup) configuration */
+    const zr_client_t *before;   /* borrowed from the running (or startup) configuration; NULL for a record */
+    const char *before_sector;   /* the sector before (borrowed from before or from the record) */
+    const char *before_key;      /* the key that named it, as zr_client_sector_key */
+    int recorded;                /* before is the record in Redis, not a configuration */
     const zr_client_t *after;    /* borrowed from the new one */
     int allowed;                 /* the new configuration's oidc.allow_sector_change lists it */
 } zr_sector_change_t;
@@ -427,6 +430,16 @@ typedef struct {
  * NULL. *changes is malloc'ed (NULL when none). -1 when out of memory. */
 int zr_config_sector_changes(const zr_config_t *running, const zr_config_t *started, const zr_config_t *next,
                              zr_sector_change_t **changes, size_t *count);
+/* The record of the sector a client is served under, as the relays keep it
+ * in Redis (docs/architecture.md, "client-sector"): "<key> <sector>", key
+ * as zr_client_sector_key. malloc'ed; NULL when out of memory. */
+char *zr_client_sector_record(const zr_client_t *c);
+/* Every client of cfg whose record (records[i] for cfg->clients[i]; NULL
+ * when none was kept) names another sector than cfg gives it. A record that
+ * does not read as one counts as a change from an unreadable sector: it
+ * fails closed. The changes borrow from records. As zr_config_sector_changes. */
+int zr_config_sector_record_changes(const zr_config_t *cfg, char *const *records, zr_sector_change_t **changes,
+                                    size_t *count);
 /* 1 when tenant_id is one of c->care_providers. */
 int zr_client_allows_tenant(const zr_client_t *c, const char *tenant_id);
 const char *zr_environment_name(zr_environment_t env);

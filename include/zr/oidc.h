@@ -110,6 +110,21 @@ void zr_oidc_set_redeem_hook(zr_oidc_t *op, void (*fn)(void *ctx), void *ctx);
  * HMAC over host "|" id_type "|" id_value. */
 char *zr_oidc_pairwise_sub(const zr_oidc_t *op, const zr_client_t *client, const zr_subject_id_t *id);
 
+/* ---- The sector each client is served under, kept in Redis ----
+ * src/oidc/sector_record.c. Every relay process records, per client_id,
+ * zr_client_sector_record() under the store namespace "client-sector",
+ * without expiry (ZR_STORE_TTL_NONE): a start or a reload compares its
+ * configuration with it (zr_config_sector_record_changes), so a restart
+ * cannot change a `sub` silently where a reload could not. */
+#define ZR_OIDC_SECTOR_NS "client-sector"
+/* records[i] (malloc'ed, NULL when none) for cfg->clients[i]. A record that
+ * fails authentication is read as "" (unreadable: a change, fail closed);
+ * ZR_STORE_UNAVAILABLE when Redis is, and then *records is NULL. */
+zr_store_status_t zr_oidc_sector_records_read(zr_store_t *store, const zr_config_t *cfg, char ***records);
+void zr_oidc_sector_records_free(char **records, size_t count);
+/* Records every client of cfg as served under its configured sector. */
+zr_store_status_t zr_oidc_sector_records_write(zr_store_t *store, const zr_config_t *cfg);
+
 /* ---- Logout (issue 5, docs/logout.md) ---- */
 
 /* The `sub` this client gets for subject (what its ID token says).

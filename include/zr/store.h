@@ -1,9 +1,13 @@
 /* Session store on Redis (src/store/). Every piece of relay state lives here
- * with a TTL, so any number of relay processes share one login.
+ * with a TTL (but see ZR_STORE_TTL_NONE), so any number of relay processes
+ * share one login.
  * Keys are prefix + namespace + ":" + hex HMAC-SHA256(name key,
  * namespace || 0x00 || name); values are AES-256-GCM sealed with the whole
  * key as AAD (both keys derived from encryption_key), so a Redis dump holds
  * no BSN, token or code, and a value cannot be moved to another key.
+ * The one exception to the TTL: ZR_STORE_TTL_NONE, for a value that must
+ * outlive every process and is never evicted by a volatile-* policy (the
+ * sector each client is served under, src/oidc/sector_record.c).
  * Thread-safe: a small pool of connections, reconnecting after Redis comes
  * back; every call returns within about timeout_ms.
  * Namespaces: 1-64 of [A-Za-z0-9_.-]; names: any NUL-terminated string.
@@ -20,7 +24,7 @@ typedef enum {
     ZR_STORE_EXISTS = 2,      /* zr_store_claim: already claimed (replay) */
     ZR_STORE_UNAVAILABLE = -1,/* Redis down or timed out: show 503, never a half session */
     ZR_STORE_CORRUPT = -2,    /* value failed authentication */
-    ZR_STORE_INVALID = -3     /* refused: bad namespace, NULL name, ttl_s <= 0 (a bug) */
+    ZR_STORE_INVALID = -3     /* refused: bad namespace, NULL name, ttl_s <= 0 (a bug; see ZR_STORE_TTL_NONE) */
 } zr_store_status_t;
 
 typedef struct zr_store zr_store_t;
@@ -29,6 +33,10 @@ typedef struct zr_store zr_store_t;
  * Redis. Fails only on a bad configuration, e.g. an all-zero key. */
 zr_store_t *zr_store_open(const zr_redis_config_t *cfg, char *err, size_t errlen);
 void zr_store_close(zr_store_t *s);
+
+/* ttl_s of a value kept until overwritten or deleted (zr_store_put and
+ * value writes of zr_store_write_all only; a claim always expires). */
+#define ZR_STORE_TTL_NONE (-1)
 
 /* Stores value under (ns, name) for ttl_s seconds (overwrites). */
 zr_store_status_t zr_store_put(zr_store_t *s, const char *ns, const char *name,

@@ -588,6 +588,23 @@ int zr_client_same_sector(const zr_client_t *a, const zr_client_t *b)
     return legacy_a == legacy_b && sa && sb && !strcmp(sa, sb);
 }
 
+/* Appends one change; -1 (and everything released) when out of memory. */
+static int sector_change_add(zr_sector_change_t **changes, size_t *count, size_t *cap, zr_sector_change_t ch)
+{
+    if (*count == *cap) {
+        zr_sector_change_t *grown = realloc(*changes, (*cap ? *cap * 2 : 4) * sizeof(*grown));
+        if (!grown) {
+            zr_release(*changes);
+            *count = 0;
+            return -1;
+        }
+        *changes = grown;
+        *cap = *cap ? *cap * 2 : 4;
+    }
+    (*changes)[(*count)++] = ch;
+    return 0;
+}
+
 int zr_config_sector_changes(const zr_config_t *running, const zr_config_t *started, const zr_config_t *next,
                              zr_sector_change_t **changes, size_t *count)
 {
@@ -600,18 +617,56 @@ int zr_config_sector_changes(const zr_config_t *running, const zr_config_t *star
             before = zr_config_find_client(started, c->client_id);
         if (!before || zr_client_same_sector(before, c))
             continue;
-        if (*count == cap) {
-            zr_sector_change_t *grown = realloc(*changes, (cap ? cap * 2 : 4) * sizeof(*grown));
-            if (!grown) {
-                zr_release(*changes);
-                *count = 0;
-                return -1;
+        if (sector_change_add(changes, count, &cap,
+                              (zr_sector_change_t){.before = before,
+                                                   .before_sector = zr_client_sector(before, NULL),
+                                                   .before_key = zr_client_sector_key(before),
+                                                   .after = c,
+                                                   .allowed = zr_config_allows_sector_change(next, c->client_id)}) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+char *zr_client_sector_record(const zr_client_t *c)
+{
+    char *record = NULL;
+    if (asprintf(&record, "%s %s", zr_client_sector_key(c), zr_client_sector(c, NULL)) < 0)
+        record = NULL;
+    return record;
+}
+
+int zr_config_sector_record_changes(const zr_config_t *cfg, char *const *records, zr_sector_change_t **changes,
+                                    size_t *count)
+{
+    static const char *const keys[] = {"legacy_sector_host", "sector_identifier", "client_id"};
+    size_t cap = 0;
+    *changes = NULL;
+    *count = 0;
+    for (size_t i = 0; cfg && records && i < cfg->client_count; i++) {
+        const zr_client_t *c = &cfg->clients[i];
+        const char *key = "unreadable record", *sector = "?";
+        int legacy;
+        if (!records[i])
+            continue;
+        for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+            size_t n = strlen(keys[k]);
+            if (!strncmp(records[i], keys[k], n) && records[i][n] == ' ') {
+                key = keys[k];
+                sector = records[i] + n + 1;
             }
-            *changes = grown;
-            cap = cap ? cap * 2 : 4;
         }
-        (*changes)[(*count)++] =
-            (zr_sector_change_t){.before = before, .after = c, .allowed = zr_config_allows_sector_change(next, c->client_id)};
+        /* Same test as zr_client_same_sector: the sector and its format. */
+        if (strcmp(key, "unreadable record") != 0 && !strcmp(sector, zr_client_sector(c, &legacy)) &&
+            legacy == !strcmp(key, "legacy_sector_host"))
+            continue;
+        if (sector_change_add(changes, count, &cap,
+                              (zr_sector_change_t){.before_sector = sector,
+                                                   .before_key = key,
+                                                   .recorded = 1,
+                                                   .after = c,
+                                                   .allowed = zr_config_allows_sector_change(cfg, c->client_id)}) != 0)
+            return -1;
     }
     return 0;
 }

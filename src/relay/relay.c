@@ -533,12 +533,19 @@ static int handle_healthz(void *ctx, const zr_http_request_t *req, zr_http_respo
     char err[256] = "";
     zr_saml_idp_t *idp = zr_relay_idp_get(relay, err, sizeof(err));
     zr_store_status_t st = zr_store_ping(relay->store);
+    /* A health check is the first request after Redis comes back: the
+     * comparison happens here rather than on a patient's login. */
+    int sectors = st == ZR_STORE_OK ? zr_relay_sectors_ready(relay) : ZR_RELAY_SECTORS_UNCHECKED;
+    int ok = st == ZR_STORE_OK && idp && sectors == ZR_RELAY_SECTORS_OK;
     json_t *o = json_object(), *conf = json_object();
     char *body;
     (void)req;
     json_object_set_new(o, "store", json_string(zr_store_status_name(st)));
     json_object_set_new(o, "tvs_metadata", json_string(idp ? "ok" : err));
-    json_object_set_new(o, "status", json_string(st == ZR_STORE_OK && idp ? "ok" : "unavailable"));
+    pthread_mutex_lock(&relay->sector_lock);
+    json_object_set_new(o, "pairwise_sectors", json_string(relay->sectors_status));
+    pthread_mutex_unlock(&relay->sector_lock);
+    json_object_set_new(o, "status", json_string(ok ? "ok" : "unavailable"));
     /* What `zorgrelay reload` waits for: which configuration is in use and
      * how the last reload went. */
     pthread_mutex_lock(&relay->gen_lock);
@@ -549,7 +556,7 @@ static int handle_healthz(void *ctx, const zr_http_request_t *req, zr_http_respo
     pthread_mutex_unlock(&relay->gen_lock);
     json_object_set_new(o, "config", conf);
     body = json_dumps(o, JSON_COMPACT);
-    zr_http_respond_json(resp, st == ZR_STORE_OK && idp ? 200 : 503, body);
+    zr_http_respond_json(resp, ok ? 200 : 503, body);
     free(body);
     json_decref(o);
     zr_relay_idp_put(relay, idp);
@@ -563,18 +570,51 @@ static int handle_trace(void *ctx, const zr_http_request_t *req, zr_http_respons
     return zr_diag_handle(relay->store, relay->cfg, req, resp);
 }
 
+/* Every handler that logs someone in or gives out a `sub` waits for the
+ * pairwise sectors to be compared with the cluster's record (a relay that
+ * started while Redis was down): until then the answer is a 503, as for
+ * Redis itself. A page for the browser's endpoints, JSON for the portal's. */
+static int sectors_gate(zr_relay_t *relay, const zr_http_request_t *req, zr_http_response_t *resp, int json)
+{
+    char ref[16];
+    if (zr_relay_sectors_ready(relay) == ZR_RELAY_SECTORS_OK)
+        return 0;
+    zr_relay_reference(ref);
+    zr_log_warn("sectors", "%s %s: 503, the pairwise sectors are not compared with Redis's record yet ref=%s",
+                req->method, req->path, ref);
+    if (json)
+        zr_http_respond_json(resp, 503, "{\"error\":\"temporarily_unavailable\"}");
+    else
+        zr_page_error(resp, 503, req->lang, "store_unavailable", ref);
+    return -1;
+}
+
+#define SECTORS_GATED(name, fn, json)                                                                      \
+    static int name(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)                     \
+    {                                                                                                      \
+        if (sectors_gate(ctx, req, resp, json) != 0)                                                       \
+            return 0;                                                                                      \
+        return fn(ctx, req, resp);                                                                         \
+    }
+SECTORS_GATED(gated_authorize, handle_authorize, 0)
+SECTORS_GATED(gated_acs, handle_acs, 0)
+SECTORS_GATED(gated_choose, zr_relay_handle_choose, 0)
+SECTORS_GATED(gated_dezi_callback, zr_relay_handle_dezi_callback, 0)
+SECTORS_GATED(gated_logout, zr_relay_handle_logout, 0)
+SECTORS_GATED(gated_saml_slo, zr_relay_handle_saml_slo, 0)
+
 static const zr_http_route_t relay_routes[] = {
-    {"GET", "/authorize", handle_authorize},
-    {"POST", "/authorize", handle_authorize},
-    {"GET", "/saml/acs", handle_acs},
-    {"POST", "/saml/acs", handle_acs},
+    {"GET", "/authorize", gated_authorize},
+    {"POST", "/authorize", gated_authorize},
+    {"GET", "/saml/acs", gated_acs},
+    {"POST", "/saml/acs", gated_acs},
     {"GET", "/saml/metadata", handle_metadata},
     {"GET", "/healthz", handle_healthz},
-    {"POST", "/login/choose", zr_relay_handle_choose},
-    {"GET", "/dezi/callback", zr_relay_handle_dezi_callback},
-    {"GET", "/logout", zr_relay_handle_logout},       /* logout.c (issue 5) */
-    {"POST", "/logout", zr_relay_handle_logout},
-    {"POST", "/saml/slo", zr_relay_handle_saml_slo},
+    {"POST", "/login/choose", gated_choose},
+    {"GET", "/dezi/callback", gated_dezi_callback},
+    {"GET", "/logout", gated_logout},       /* logout.c (issue 5) */
+    {"POST", "/logout", gated_logout},
+    {"POST", "/saml/slo", gated_saml_slo},
     {"GET", "/trace", handle_trace},
     {"GET", "/trace.json", handle_trace},
     {"POST", "/trace/lookup", handle_trace},
@@ -607,6 +647,9 @@ static int handle_token(void *ctx, const zr_http_request_t *req, zr_http_respons
     return rc;
 }
 OIDC_TRAMPOLINE(handle_userinfo, zr_oidc_handle_userinfo)
+SECTORS_GATED(gated_token, handle_token, 1)
+SECTORS_GATED(gated_userinfo, handle_userinfo, 1)
+SECTORS_GATED(gated_introspect, handle_introspect, 1)
 
 static const zr_http_route_t oidc_routes[] = {
     {"GET", "/.well-known/openid-configuration", handle_discovery},
@@ -614,11 +657,11 @@ static const zr_http_route_t oidc_routes[] = {
     {"OPTIONS", "/.well-known/openid-configuration", handle_discovery},
     {"GET", "/jwks", handle_jwks},
     {"OPTIONS", "/jwks", handle_jwks},
-    {"POST", "/token", handle_token},
-    {"POST", "/introspect", handle_introspect},
+    {"POST", "/token", gated_token},
+    {"POST", "/introspect", gated_introspect},
     {"OPTIONS", "/token", handle_token},
-    {"GET", "/userinfo", handle_userinfo},
-    {"POST", "/userinfo", handle_userinfo},
+    {"GET", "/userinfo", gated_userinfo},
+    {"POST", "/userinfo", gated_userinfo},
     {"OPTIONS", "/userinfo", handle_userinfo},
 };
 
@@ -636,6 +679,7 @@ int zr_relay_serve(const zr_config_t *cfg)
     zr_http_block_signals();
     if (zr_relay_init(&relay, cfg, err, sizeof(err)) != 0) {
         zr_log_error("startup", "%s", err);
+        zr_relay_cleanup(&relay);
         return 1;
     }
     for (size_t i = 0; i < sizeof(relay_routes) / sizeof(relay_routes[0]); i++)
@@ -667,7 +711,10 @@ int zr_relay_serve(const zr_config_t *cfg)
     while ((sig = zr_http_wait_for_signal()) == SIGHUP)
         zr_relay_reload(&relay);
     zr_log_info("shutdown", "signal %d, stopping", sig);
-    rc = 0;
+    /* Stopped by zr_relay_sectors_ready: as a refused start, not a clean stop. */
+    pthread_mutex_lock(&relay.sector_lock);
+    rc = relay.sectors == ZR_RELAY_SECTORS_REFUSED;
+    pthread_mutex_unlock(&relay.sector_lock);
 end:
     zr_http_server_stop(server);
     zr_relay_cleanup(&relay);

@@ -52,7 +52,16 @@ typedef struct {
     pthread_mutex_t stop_lock;
     pthread_cond_t stop_cond;
     int stopping;
+    /* The pairwise sectors compared with the cluster's record in Redis
+     * (zr_relay_sectors_ready), under sector_lock. */
+    pthread_mutex_t sector_lock;
+    int sectors;                  /* ZR_RELAY_SECTORS_* */
+    char sectors_status[640];     /* for /healthz: a prefix and a what[600] */
 } zr_relay_t;
+
+#define ZR_RELAY_SECTORS_UNCHECKED 0 /* Redis was unreachable: not compared yet */
+#define ZR_RELAY_SECTORS_OK 1
+#define ZR_RELAY_SECTORS_REFUSED (-1) /* a sector differs from the record: the process stops */
 
 int zr_relay_init(zr_relay_t *relay, const zr_config_t *cfg, char *err, size_t errlen);
 void zr_relay_cleanup(zr_relay_t *relay);
@@ -65,6 +74,14 @@ void zr_relay_gen_put(zr_relay_t *relay, zr_relay_gen_t *gen);
  * fingerprint (current or retired), with a reference taken; NULL when none. */
 zr_relay_gen_t *zr_relay_gen_find_tenant(zr_relay_t *relay, const char *tenant_id, const char *fingerprint,
                                          const zr_tenant_t **tenant);
+
+/* Before a request that logs someone in or gives out a `sub`: the
+ * configuration's pairwise sectors are compared with the cluster's record
+ * when that has not happened yet (Redis was unreachable at the start). A
+ * difference the configuration does not allow stops the process (SIGTERM to
+ * itself, exit status 1), as it would have refused to start. Returns
+ * ZR_RELAY_SECTORS_OK when the request may go on. */
+int zr_relay_sectors_ready(zr_relay_t *relay);
 
 /* SIGHUP: loads and validates the configuration file again and swaps it in
  * when everything is right; otherwise logs why and keeps the running one.

@@ -5,10 +5,12 @@
 
 #include <errno.h>
 #include <openssl/crypto.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "zr/log.h"
 #include "zr/util.h"
@@ -324,18 +326,44 @@ static const char *restart_only_change(const zr_config_t *a, const zr_config_t *
 }
 
 /* OIDC Core §8.1: a client's sector decides every `sub` it sees, so a new
- * sector gives every person a new identity at that portal. A reload that
- * would do so is refused unless oidc.allow_sector_change lists the client.
- * Compared with the configuration in use (or, for a client it lacks, the
- * one the process started with). Fills *changes (the caller frees it);
- * 0 when the reload may go on, else -1 with why in what: each refused
- * client is logged with where the new configuration sets its sector, what
- * names the first without file names (it is shown on /healthz). */
+ * sector gives every person a new identity at that portal. A reload or a
+ * start that would do so is refused unless oidc.allow_sector_change lists
+ * the client. Each refused client is logged under event with where the
+ * configuration sets its sector; what names the first without file names
+ * (it is shown on /healthz). The number refused. */
+static size_t sector_changes_judge(const char *event, const zr_sector_change_t *changes, size_t count, char *what,
+                                   size_t whatlen)
+{
+    size_t refused = 0;
+    for (size_t i = 0; i < count; i++) {
+        const zr_sector_change_t *ch = &changes[i];
+        const char *client = ch->after->client_id, *to = zr_client_sector(ch->after, NULL),
+                   *to_key = zr_client_sector_key(ch->after), *source = ch->recorded ? ", recorded in Redis" : "";
+        if (ch->allowed)
+            continue;
+        zr_log_error(event, "%s: client '%s' would change its pairwise sector from '%s' (%s%s) to '%s' (%s), and "
+                     "with it every sub it sees; to do that deliberately, list it under oidc.allow_sector_change",
+                     ch->after->sector_origin ? ch->after->sector_origin : "?", client, ch->before_sector,
+                     ch->before_key, source, to, to_key);
+        if (refused++ == 0)
+            snprintf(what, whatlen, "client '%s' would change its pairwise sector from '%s' (%s%s) to '%s' (%s); "
+                     "list it under oidc.allow_sector_change to allow that", client, ch->before_sector,
+                     ch->before_key, source, to, to_key);
+    }
+    if (refused > 1) {
+        size_t used = strlen(what);
+        snprintf(what + used, whatlen - used, " (and %zu more, see the log)", refused - 1);
+    }
+    return refused;
+}
+
+/* The reload's comparison with the configuration in use (or, for a client
+ * it lacks, the one the process started with). Fills *changes (the caller
+ * frees it); 0 when the reload may go on, else -1 with why in what. */
 static int sector_changes_refused(zr_relay_t *relay, const zr_config_t *next, zr_sector_change_t **changes,
                                   size_t *count, char *what, size_t whatlen)
 {
     const zr_config_t *running;
-    size_t refused = 0;
 
     pthread_mutex_lock(&relay->gen_lock);
     running = relay->gen->cfg; /* only the reloading thread replaces it */
@@ -344,25 +372,18 @@ static int sector_changes_refused(zr_relay_t *relay, const zr_config_t *next, zr
         snprintf(what, whatlen, "out of memory comparing the pairwise sectors");
         return -1;
     }
-    for (size_t i = 0; i < *count; i++) {
-        const zr_sector_change_t *ch = &(*changes)[i];
-        const char *client = ch->after->client_id, *from = zr_client_sector(ch->before, NULL),
-                   *to = zr_client_sector(ch->after, NULL), *from_key = zr_client_sector_key(ch->before),
-                   *to_key = zr_client_sector_key(ch->after);
-        if (ch->allowed)
-            continue;
-        zr_log_error("reload", "%s: client '%s' would change its pairwise sector from '%s' (%s) to '%s' (%s), and "
-                     "with it every sub it sees; to do that deliberately, list it under oidc.allow_sector_change",
-                     ch->after->sector_origin ? ch->after->sector_origin : "?", client, from, from_key, to, to_key);
-        if (refused++ == 0)
-            snprintf(what, whatlen, "client '%s' would change its pairwise sector from '%s' (%s) to '%s' (%s); "
-                     "list it under oidc.allow_sector_change to allow that", client, from, from_key, to, to_key);
-    }
-    if (refused > 1) {
-        size_t used = strlen(what);
-        snprintf(what + used, whatlen - used, " (and %zu more, see the log)", refused - 1);
-    }
-    return refused ? -1 : 0;
+    return sector_changes_judge("reload", *changes, *count, what, whatlen) ? -1 : 0;
+}
+
+/* An allowed change, once nothing can stop it any more: every sub of the
+ * client changes. */
+static void sector_change_warn(const char *event, const zr_sector_change_t *ch)
+{
+    zr_log_warn(event, "%s: client '%s': pairwise sector '%s' (%s%s) -> '%s' (%s), allowed by "
+                "oidc.allow_sector_change: every sub this client sees changes",
+                ch->after->sector_origin ? ch->after->sector_origin : "?", ch->after->client_id, ch->before_sector,
+                ch->before_key, ch->recorded ? ", recorded in Redis" : "", zr_client_sector(ch->after, NULL),
+                zr_client_sector_key(ch->after));
 }
 
 /* The sector changes a reload makes, once nothing can stop it any more;
@@ -380,12 +401,61 @@ static void sector_changes_log(const zr_config_t *next, const zr_sector_change_t
                         "change: remove it, so that a later change is refused again", id);
     }
     for (size_t i = 0; i < count; i++)
-        zr_log_warn("reload", "%s: client '%s': pairwise sector '%s' (%s) -> '%s' (%s), allowed by "
-                    "oidc.allow_sector_change: every sub this client sees changes",
-                    changes[i].after->sector_origin ? changes[i].after->sector_origin : "?",
-                    changes[i].after->client_id, zr_client_sector(changes[i].before, NULL),
-                    zr_client_sector_key(changes[i].before), zr_client_sector(changes[i].after, NULL),
-                    zr_client_sector_key(changes[i].after));
+        sector_change_warn("reload", &changes[i]);
+}
+
+/* A record change that the comparison with the running configuration has
+ * already judged (same client, same sector before). */
+static int sector_change_known(const zr_sector_change_t *known, size_t count, const zr_sector_change_t *ch)
+{
+    for (size_t i = 0; i < count; i++)
+        if (known[i].after == ch->after && !strcmp(known[i].before_sector, ch->before_sector) &&
+            !strcmp(known[i].before_key, ch->before_key))
+            return 1;
+    return 0;
+}
+
+/* The comparison of cfg with the sectors the cluster's relays recorded in
+ * Redis (src/oidc/sector_record.c), at a start or a reload: 0 when cfg may
+ * be served (allowed changes logged under event, except those in known,
+ * and the records written), 1 when Redis is unavailable (nothing decided),
+ * -1 when refused (why in what). */
+static int sector_records_check(zr_relay_t *relay, const zr_config_t *cfg, const char *event,
+                                const zr_sector_change_t *known, size_t known_count, char *what, size_t whatlen)
+{
+    char **records = NULL;
+    zr_sector_change_t *changes = NULL;
+    size_t count = 0, kept = 0;
+    zr_store_status_t st;
+    int rc = 1;
+
+    if ((st = zr_oidc_sector_records_read(relay->store, cfg, &records)) != ZR_STORE_OK)
+        goto end;
+    if (zr_config_sector_record_changes(cfg, records, &changes, &count) != 0) {
+        snprintf(what, whatlen, "out of memory comparing the pairwise sectors");
+        rc = -1;
+        goto end;
+    }
+    for (size_t i = 0; i < count; i++)
+        if (!sector_change_known(known, known_count, &changes[i]))
+            changes[kept++] = changes[i];
+    count = kept;
+    if (sector_changes_judge(event, changes, count, what, whatlen)) {
+        rc = -1;
+        goto end;
+    }
+    for (size_t i = 0; i < count; i++)
+        sector_change_warn(event, &changes[i]);
+    if ((st = zr_oidc_sector_records_write(relay->store, cfg)) != ZR_STORE_OK)
+        goto end;
+    rc = 0;
+end:
+    if (rc == 1)
+        snprintf(what, whatlen, "Redis %s: the pairwise sectors cannot be compared with the cluster's record",
+                 zr_store_status_name(st));
+    free(changes);
+    zr_oidc_sector_records_free(records, cfg->client_count);
+    return rc;
 }
 
 /* What changed among the care providers, for the operator's log line. */
@@ -453,6 +523,20 @@ int zr_relay_reload(zr_relay_t *relay)
         reload_refused(relay, err);
         goto end;
     }
+    /* And with what the cluster's relays serve: another process may have
+     * been restarted or reloaded with another sector. Redis unreachable
+     * refuses too: the comparison cannot be left out. */
+    pthread_mutex_lock(&relay->sector_lock);
+    if (sector_records_check(relay, cfg, "reload", sectors, sector_count, what, sizeof(what)) != 0) {
+        pthread_mutex_unlock(&relay->sector_lock);
+        gen_free(g);
+        g = NULL;
+        reload_refused(relay, what);
+        goto end;
+    }
+    relay->sectors = ZR_RELAY_SECTORS_OK;
+    snprintf(relay->sectors_status, sizeof(relay->sectors_status), "ok");
+    pthread_mutex_unlock(&relay->sector_lock);
     sector_changes_log(cfg, sectors, sector_count);
     g->owned_cfg = cfg;
     cfg = NULL;
@@ -484,12 +568,14 @@ end:
 
 int zr_relay_init(zr_relay_t *relay, const zr_config_t *cfg, char *err, size_t errlen)
 {
+    char what[600] = "";
     memset(relay, 0, sizeof(*relay));
     relay->cfg = cfg;
     pthread_mutex_init(&relay->gen_lock, NULL);
     pthread_mutex_init(&relay->idp_lock, NULL);
     pthread_mutex_init(&relay->stop_lock, NULL);
     pthread_cond_init(&relay->stop_cond, NULL);
+    pthread_mutex_init(&relay->sector_lock, NULL);
     if (zr_xml_init() != 0) {
         snprintf(err, errlen, "cannot initialise libxml2/xmlsec");
         return -1;
@@ -497,14 +583,30 @@ int zr_relay_init(zr_relay_t *relay, const zr_config_t *cfg, char *err, size_t e
     relay->store = zr_store_open(&cfg->redis, err, errlen);
     if (!relay->store)
         return -1;
-    if (zr_store_ping(relay->store) != ZR_STORE_OK)
-        zr_log_warn("startup", "Redis not reachable yet; logins get a 503 page until it is");
     relay->gen = gen_new(relay, cfg, err, errlen);
     if (!relay->gen)
         return -1;
     relay->gen->serial = 1;
     if (zr_authz_log_open(&cfg->decision_log, err, errlen) != 0)
         return -1;
+    /* A restart must not change a `sub` where a reload could not. */
+    switch (sector_records_check(relay, cfg, "startup", NULL, 0, what, sizeof(what))) {
+    case 0:
+        relay->sectors = ZR_RELAY_SECTORS_OK;
+        snprintf(relay->sectors_status, sizeof(relay->sectors_status), "ok");
+        break;
+    case 1:
+        /* Started all the same (an orchestrator may start Redis after us):
+         * nothing is served that needs Redis until it answers, and then the
+         * comparison comes first (zr_relay_sectors_ready). */
+        snprintf(relay->sectors_status, sizeof(relay->sectors_status), "not compared yet: %s", what);
+        zr_log_warn("startup", "Redis not reachable yet; logins get a 503 page until it is, and the pairwise "
+                    "sectors are compared with the cluster's record before the first");
+        break;
+    default:
+        snprintf(err, errlen, "refusing to start: %s", what);
+        return -1;
+    }
     snprintf(relay->reload_status, sizeof(relay->reload_status), "none");
     /* A relay without TVS metadata cannot log anyone in, but it still serves
      * discovery and tokens; it keeps retrying in the background. */
@@ -547,4 +649,33 @@ void zr_relay_cleanup(zr_relay_t *relay)
     pthread_mutex_destroy(&relay->idp_lock);
     pthread_mutex_destroy(&relay->stop_lock);
     pthread_cond_destroy(&relay->stop_cond);
+    pthread_mutex_destroy(&relay->sector_lock);
+}
+
+int zr_relay_sectors_ready(zr_relay_t *relay)
+{
+    char what[600] = "";
+    zr_relay_gen_t *gen;
+    int state, rc;
+
+    pthread_mutex_lock(&relay->sector_lock);
+    if (relay->sectors == ZR_RELAY_SECTORS_UNCHECKED) {
+        gen = zr_relay_gen_get(relay);
+        rc = sector_records_check(relay, gen->cfg, "startup", NULL, 0, what, sizeof(what));
+        zr_relay_gen_put(relay, gen);
+        if (rc == 0) {
+            relay->sectors = ZR_RELAY_SECTORS_OK;
+            snprintf(relay->sectors_status, sizeof(relay->sectors_status), "ok");
+            zr_log_info("startup", "Redis reachable: the pairwise sectors agree with the cluster's record");
+        } else if (rc < 0) {
+            /* What a start with Redis reachable would have done. */
+            relay->sectors = ZR_RELAY_SECTORS_REFUSED;
+            snprintf(relay->sectors_status, sizeof(relay->sectors_status), "refused: %s", what);
+            zr_log_error("startup", "refusing to serve: %s; stopping", what);
+            kill(getpid(), SIGTERM);
+        }
+    }
+    state = relay->sectors;
+    pthread_mutex_unlock(&relay->sector_lock);
+    return state;
 }

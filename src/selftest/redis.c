@@ -14,6 +14,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "zr/oidc.h"
 #include "zr/store.h"
 #include "zr/util.h"
 
@@ -28,13 +29,15 @@ zr_selftest_status_t zr_selftest_redis_policy_judge(const char *policy, char *fi
         return ZR_SELFTEST_OK;
     }
     if (!strncasecmp(policy, "volatile-", 9)) {
-        /* Every relay key has a TTL, so volatile-* may still evict them. */
+        /* Every relay key but the sector records (no TTL, never evicted
+         * by volatile-*) has a TTL, so volatile-* may still evict them. */
         snprintf(finding, flen, "maxmemory-policy %s: when memory runs out Redis evicts logins in flight "
-                 "(all relay keys have TTLs)", policy);
+                 "(every relay key but the recorded pairwise sectors has a TTL)", policy);
         return ZR_SELFTEST_WARN;
     }
     if (!strncasecmp(policy, "allkeys-", 8)) {
-        snprintf(finding, flen, "maxmemory-policy %s evicts live logins, codes and the replay cache", policy);
+        snprintf(finding, flen, "maxmemory-policy %s evicts live logins, codes, the replay cache and the recorded "
+                 "pairwise sectors", policy);
         return ZR_SELFTEST_FAIL;
     }
     snprintf(finding, flen, "maxmemory-policy %s: unknown policy", policy);
@@ -191,6 +194,64 @@ end:
     zr_store_close(s);
 }
 
+/* The configuration's pairwise sectors against the ones the cluster's
+ * relays recorded (src/oidc/sector_record.c): what `serve` would refuse,
+ * found before a restart. Only reads. */
+static void sector_records(const zr_config_t *cfg, zr_selftest_report_t *r)
+{
+    char err[256] = "", **records = NULL;
+    zr_store_t *s = zr_store_open(&cfg->redis, err, sizeof(err));
+    zr_sector_change_t *changes = NULL;
+    size_t count = 0, refused = 0, unrecorded = 0;
+    zr_store_status_t st = ZR_STORE_INVALID;
+    zr_buf_t fail, allowed;
+    zr_buf_init(&fail);
+    zr_buf_init(&allowed);
+    if (!s || (st = zr_oidc_sector_records_read(s, cfg, &records)) != ZR_STORE_OK) {
+        zr_selftest_add(r, ZR_SELFTEST_FAIL, "pairwise-sectors", "make Redis reachable for the relay's store",
+                        "the sectors recorded in Redis cannot be read: %s", s ? zr_store_status_name(st) : err);
+        goto end;
+    }
+    if (zr_config_sector_record_changes(cfg, records, &changes, &count) != 0) {
+        zr_selftest_add(r, ZR_SELFTEST_FAIL, "pairwise-sectors", "report this as a bug", "out of memory");
+        goto end;
+    }
+    for (size_t i = 0; i < cfg->client_count; i++)
+        unrecorded += records[i] == NULL;
+    for (size_t i = 0; i < count; i++) {
+        const zr_sector_change_t *ch = &changes[i];
+        zr_buf_t *b = ch->allowed ? &allowed : &fail;
+        if (zr_buf_printf(b, "%sclient '%s' is configured with '%s' (%s, %s), recorded '%s' (%s)",
+                          b->len ? "; " : "", ch->after->client_id, zr_client_sector(ch->after, NULL),
+                          zr_client_sector_key(ch->after), ch->after->sector_origin ? ch->after->sector_origin : "?",
+                          ch->before_sector, ch->before_key) != 0) {
+            zr_selftest_add(r, ZR_SELFTEST_FAIL, "pairwise-sectors", "report this as a bug", "out of memory");
+            goto end;
+        }
+        refused += !ch->allowed;
+    }
+    if (refused)
+        zr_selftest_add(r, ZR_SELFTEST_FAIL, "pairwise-sectors",
+                        "a relay would refuse to start: restore the recorded sector, or list the client under "
+                        "oidc.allow_sector_change to give its users new subs deliberately",
+                        "%zu client(s) would change their pairwise sector, and every sub: %s", refused, fail.data);
+    if (count > refused)
+        zr_selftest_add(r, ZR_SELFTEST_WARN, "pairwise-sectors",
+                        "the next start or reload changes every sub these clients see; remove them from "
+                        "oidc.allow_sector_change afterwards",
+                        "allowed by oidc.allow_sector_change: %s", allowed.data);
+    if (!count)
+        zr_selftest_add(r, ZR_SELFTEST_OK, "pairwise-sectors", NULL,
+                        "%zu client(s): the configured pairwise sectors agree with the ones recorded in Redis "
+                        "(%zu not recorded yet)", cfg->client_count, unrecorded);
+end:
+    free(changes);
+    zr_oidc_sector_records_free(records, cfg->client_count);
+    zr_buf_free(&fail);
+    zr_buf_free(&allowed);
+    zr_store_close(s);
+}
+
 void zr_selftest_redis(const zr_config_t *cfg, const zr_selftest_opts_t *opts, zr_selftest_report_t *r)
 {
     const zr_redis_config_t *rc = &cfg->redis;
@@ -247,6 +308,7 @@ void zr_selftest_redis(const zr_config_t *cfg, const zr_selftest_opts_t *opts, z
         zr_selftest_add(r, ZR_SELFTEST_WARN, "redis", "set requirepass in Redis and redis.password here",
                         "%s accepts commands without a password", where);
     store_round_trip(cfg, r);
+    sector_records(cfg, r);
 
     /* Managed Redis often disables CONFIG: then the settings are unknown. */
     reply = command(c, err, sizeof(err), "CONFIG GET maxmemory-policy");

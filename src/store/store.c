@@ -306,9 +306,11 @@ zr_store_status_t zr_store_write_all(zr_store_t *s, zr_store_write_t *ops, size_
     for (size_t i = 0; i < n; i++) {
         zr_store_write_t *op = &ops[i];
         size_t sealed_len = 0;
-        if (op->ttl_s <= 0 || op->len > ZR_STORE_MAX_VALUE || !(keys[i] = store_key(s, op->ns, op->name))) {
-            zr_log_error("store", "write_all refused: ttl must be > 0 and a value at most %d bytes",
-                         ZR_STORE_MAX_VALUE);
+        int keep = op->ttl_s == ZR_STORE_TTL_NONE && op->value;
+        if ((op->ttl_s <= 0 && !keep) || op->len > ZR_STORE_MAX_VALUE ||
+            !(keys[i] = store_key(s, op->ns, op->name))) {
+            zr_log_error("store", "write_all refused: ttl must be > 0 (or none for a value) and a value at most "
+                         "%d bytes", ZR_STORE_MAX_VALUE);
             goto end;
         }
         snprintf(ttl[i], sizeof(ttl[i]), "%d", op->ttl_s);
@@ -328,7 +330,7 @@ zr_store_status_t zr_store_write_all(zr_store_t *s, zr_store_write_t *ops, size_
             argvlen[i][3] = 2;
             argv[i][4] = ttl[i];
             argvlen[i][4] = strlen(ttl[i]);
-            cmds[i].argc = 5;
+            cmds[i].argc = keep ? 3 : 5;
         } else {
             /* As zr_store_claim: a constant marker, nothing about the item. */
             argv[i][2] = "1";

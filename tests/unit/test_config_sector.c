@@ -362,6 +362,88 @@ static void test_sector_changes(void **state)
     zr_config_free(running);
 }
 
+/* What a start compares: the record each relay keeps in Redis
+ * ("<key> <sector>") against the configuration. The same sector under
+ * another key of the same format is no change (client_id demo-portal =
+ * sector_identifier demo-portal); the legacy format is; a record that does
+ * not read is a change (fail closed); a missing record is none. */
+static void test_sector_record_changes(void **state)
+{
+    zr_config_t *cfg, *legacy;
+    zr_sector_change_t *changes = NULL;
+    size_t count = 99;
+    char *records[2] = {NULL, NULL}, *rec;
+    (void)state;
+    free(variant("record.yaml", NULL));
+    cfg = expect_ok("record.yaml");
+    assert_int_equal(cfg->client_count, 2);
+    assert_string_equal(cfg->clients[0].client_id, "demo-portal");
+
+    rec = zr_client_sector_record(&cfg->clients[0]);
+    assert_string_equal(rec, "client_id demo-portal");
+    records[0] = rec;
+    assert_int_equal(zr_config_sector_record_changes(cfg, records, &changes, &count), 0);
+    assert_int_equal(count, 0);
+    assert_null(changes);
+    /* no records at all: nothing to compare */
+    assert_int_equal(zr_config_sector_record_changes(cfg, NULL, &changes, &count), 0);
+    assert_int_equal(count, 0);
+
+    records[0] = "sector_identifier demo-portal";
+    assert_int_equal(zr_config_sector_record_changes(cfg, records, &changes, &count), 0);
+    assert_int_equal(count, 0);
+
+    records[0] = "sector_identifier vendor with spaces";
+    assert_int_equal(zr_config_sector_record_changes(cfg, records, &changes, &count), 0);
+    assert_int_equal(count, 1);
+    assert_null(changes[0].before);
+    assert_true(changes[0].recorded);
+    assert_string_equal(changes[0].before_sector, "vendor with spaces");
+    assert_string_equal(changes[0].before_key, "sector_identifier");
+    assert_ptr_equal(changes[0].after, &cfg->clients[0]);
+    assert_false(changes[0].allowed);
+    free(changes);
+
+    records[0] = "legacy_sector_host demo-portal";
+    assert_int_equal(zr_config_sector_record_changes(cfg, records, &changes, &count), 0);
+    assert_int_equal(count, 1); /* same name, other format: other subs */
+    assert_string_equal(changes[0].before_key, "legacy_sector_host");
+    free(changes);
+
+    records[0] = rec;
+    records[1] = "";                     /* failed authentication: read as unreadable */
+    assert_int_equal(zr_config_sector_record_changes(cfg, records, &changes, &count), 0);
+    assert_int_equal(count, 1);
+    assert_ptr_equal(changes[0].after, &cfg->clients[1]);
+    assert_string_equal(changes[0].before_key, "unreadable record");
+    free(changes);
+    records[1] = "client_iddemo-pgo";    /* no separator */
+    assert_int_equal(zr_config_sector_record_changes(cfg, records, &changes, &count), 0);
+    assert_int_equal(count, 1);
+    free(changes);
+    records[0] = records[1] = NULL;
+    free(rec);
+    zr_config_free(cfg);
+
+    /* a legacy client's record, and its change allowed */
+    free(variant("record-legacy.yaml", PGO, PGO "    legacy_sector_host: pgo.example.org\n", SECRET_LINE,
+                 "  allow_sector_change: [demo-pgo]\n" SECRET_LINE, NULL));
+    legacy = expect_ok("record-legacy.yaml");
+    rec = zr_client_sector_record(&legacy->clients[1]);
+    assert_string_equal(rec, "legacy_sector_host pgo.example.org");
+    records[1] = rec;
+    assert_int_equal(zr_config_sector_record_changes(legacy, records, &changes, &count), 0);
+    assert_int_equal(count, 0);
+    records[1] = "client_id demo-pgo";
+    assert_int_equal(zr_config_sector_record_changes(legacy, records, &changes, &count), 0);
+    assert_int_equal(count, 1);
+    assert_true(changes[0].allowed);
+    assert_string_equal(changes[0].before_sector, "demo-pgo");
+    free(changes);
+    free(rec);
+    zr_config_free(legacy);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -369,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_sectors_refused),
         cmocka_unit_test(test_allow_list_refused),
         cmocka_unit_test(test_sector_changes),
+        cmocka_unit_test(test_sector_record_changes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

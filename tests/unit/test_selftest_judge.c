@@ -61,7 +61,8 @@ static void test_redis_policy(void **state)
     assert_non_null(strstr(f, "volatile-lru"));
     assert_int_equal(zr_selftest_redis_policy_judge("volatile-ttl", f, sizeof(f)), ZR_SELFTEST_WARN);
     assert_int_equal(zr_selftest_redis_policy_judge("allkeys-lru", f, sizeof(f)), ZR_SELFTEST_FAIL);
-    assert_string_equal(f, "maxmemory-policy allkeys-lru evicts live logins, codes and the replay cache");
+    assert_string_equal(f, "maxmemory-policy allkeys-lru evicts live logins, codes, the replay cache and the recorded "
+                           "pairwise sectors");
     assert_int_equal(zr_selftest_redis_policy_judge("allkeys-random", f, sizeof(f)), ZR_SELFTEST_FAIL);
     assert_int_equal(zr_selftest_redis_policy_judge("allkeys-lfu", f, sizeof(f)), ZR_SELFTEST_FAIL);
     /* CONFIG disabled (managed Redis): unknown, said so. */

@@ -271,6 +271,9 @@ static void test_invalid_arguments(void **state)
     assert_int_equal(zr_store_put(s, "login", "t", "v", 1, 0), ZR_STORE_INVALID);
     assert_int_equal(zr_store_put(s, "login", "t", "v", 1, -5), ZR_STORE_INVALID);
     assert_int_equal(zr_store_claim(s, "login", "t", 0), ZR_STORE_INVALID);
+    /* no expiry is for values only: a claim without one would block its name for ever */
+    assert_int_equal(zr_store_claim(s, "login", "t", ZR_STORE_TTL_NONE), ZR_STORE_INVALID);
+    assert_int_equal(zr_store_put(s, "login", "t", "v", 1, ZR_STORE_TTL_NONE - 1), ZR_STORE_INVALID);
     assert_int_equal(zr_store_put(s, NULL, "t", "v", 1, 60), ZR_STORE_INVALID);
     assert_int_equal(zr_store_put(s, "", "t", "v", 1, 60), ZR_STORE_INVALID);
     assert_int_equal(zr_store_put(s, "a:b", "t", "v", 1, 60), ZR_STORE_INVALID);
@@ -336,6 +339,18 @@ static void test_ttl(void **state)
     assert_true(r->integer >= 89 && r->integer <= 90);
     freeReplyObject(r);
     free(key);
+    /* ZR_STORE_TTL_NONE: kept (TTL -1), sealed like every value, and read back */
+    assert_int_equal(zr_store_put(s, "kept", "x", "sector", 6, ZR_STORE_TTL_NONE), ZR_STORE_OK);
+    key = raw_single_key(c, "zrtest:kept:*");
+    r = redisCommand(c, "TTL %s", key);
+    assert_non_null(r);
+    assert_int_equal(r->integer, -1);
+    freeReplyObject(r);
+    free(key);
+    assert_int_equal(zr_store_get(s, "kept", "x", &v, NULL), ZR_STORE_OK);
+    assert_string_equal(v, "sector");
+    free(v);
+    v = NULL;
 
     assert_int_equal(zr_store_put(s, "short", "x", "v", 1, 1), ZR_STORE_OK);
     assert_int_equal(zr_store_claim(s, "short", "y", 1), ZR_STORE_OK);

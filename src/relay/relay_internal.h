@@ -53,7 +53,8 @@ typedef struct {
     pthread_cond_t stop_cond;
     int stopping;
     /* The pairwise sectors compared with the cluster's record in Redis
-     * (zr_relay_sectors_ready), under sector_lock. */
+     * (zr_relay_sectors_ready): written under sector_lock with an atomic
+     * store, read without the lock on the common path. */
     pthread_mutex_t sector_lock;
     int sectors;                  /* ZR_RELAY_SECTORS_* */
     char sectors_status[640];     /* for /healthz: a prefix and a what[600] */

@@ -534,8 +534,8 @@ int zr_relay_reload(zr_relay_t *relay)
         reload_refused(relay, what);
         goto end;
     }
-    relay->sectors = ZR_RELAY_SECTORS_OK;
     snprintf(relay->sectors_status, sizeof(relay->sectors_status), "ok");
+    __atomic_store_n(&relay->sectors, ZR_RELAY_SECTORS_OK, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&relay->sector_lock);
     sector_changes_log(cfg, sectors, sector_count);
     g->owned_cfg = cfg;
@@ -658,18 +658,25 @@ int zr_relay_sectors_ready(zr_relay_t *relay)
     zr_relay_gen_t *gen;
     int state, rc;
 
-    pthread_mutex_lock(&relay->sector_lock);
+    /* The common case, without a lock: once compared it stays so (a reload
+     * that would undo that is refused). */
+    if (__atomic_load_n(&relay->sectors, __ATOMIC_ACQUIRE) == ZR_RELAY_SECTORS_OK)
+        return ZR_RELAY_SECTORS_OK;
+    /* One request compares; the others get their 503 at once instead of
+     * queueing behind a Redis that may be slow to time out. */
+    if (pthread_mutex_trylock(&relay->sector_lock) != 0)
+        return ZR_RELAY_SECTORS_UNCHECKED;
     if (relay->sectors == ZR_RELAY_SECTORS_UNCHECKED) {
         gen = zr_relay_gen_get(relay);
         rc = sector_records_check(relay, gen->cfg, "startup", NULL, 0, what, sizeof(what));
         zr_relay_gen_put(relay, gen);
         if (rc == 0) {
-            relay->sectors = ZR_RELAY_SECTORS_OK;
             snprintf(relay->sectors_status, sizeof(relay->sectors_status), "ok");
+            __atomic_store_n(&relay->sectors, ZR_RELAY_SECTORS_OK, __ATOMIC_RELEASE);
             zr_log_info("startup", "Redis reachable: the pairwise sectors agree with the cluster's record");
         } else if (rc < 0) {
             /* What a start with Redis reachable would have done. */
-            relay->sectors = ZR_RELAY_SECTORS_REFUSED;
+            __atomic_store_n(&relay->sectors, ZR_RELAY_SECTORS_REFUSED, __ATOMIC_RELEASE);
             snprintf(relay->sectors_status, sizeof(relay->sectors_status), "refused: %s", what);
             zr_log_error("startup", "refusing to serve: %s; stopping", what);
             kill(getpid(), SIGTERM);

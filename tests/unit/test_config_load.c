@@ -17,6 +17,7 @@
 #include "zr/config.h"
 #include "zr/crypto.h"
 #include "zr/util.h"
+#include "config_text.h"
 
 /* Layout made in a temporary directory, mirroring the repository so the
  * relative paths in the files work unchanged:
@@ -117,12 +118,6 @@ static zr_config_t *load(const char *rel, zr_config_errors_t *errs)
     else
         assert_true(errs->count > 0);
     return cfg;
-}
-
-static void print_errors(const zr_config_errors_t *errs)
-{
-    for (size_t i = 0; i < errs->count; i++)
-        fprintf(stderr, "  got: %s\n", errs->lines[i]);
 }
 
 /* True when some line is "DIR/REL:LINE: " followed by text (a prefix) and,

@@ -26,6 +26,7 @@
 #include "zr/log.h"
 #include "zr/util.h"
 #include "log_capture.h"
+#include "config_text.h"
 
 /* Paths here are /tmp/... and the build directory: short. gcc cannot know
  * that and would flag every snprintf of one path into another buffer. */
@@ -38,23 +39,6 @@ static char pki[1024]; /* the shared test PKI (never modified here) */
 static char *base;     /* valid_production.yaml with absolute paths */
 
 /* ---- set-up ----------------------------------------------------------------- */
-
-static char *str_replace_all(const char *text, const char *from, const char *to)
-{
-    zr_buf_t b;
-    const char *p = text, *hit;
-    char *out;
-    zr_buf_init(&b);
-    while ((hit = strstr(p, from)) != NULL) {
-        zr_buf_append(&b, p, (size_t)(hit - p));
-        zr_buf_appends(&b, to);
-        p = hit + strlen(from);
-    }
-    zr_buf_appends(&b, p);
-    out = strdup(b.data ? b.data : "");
-    zr_buf_free(&b);
-    return out;
-}
 
 static int run(const char *cmd)
 {
@@ -182,23 +166,6 @@ static char *variant(const char *name, const char *env, const char *tail, ...)
     }
     write_text(in_dir(name), text);
     return text;
-}
-
-static int line_of(const char *text, const char *marker)
-{
-    const char *at = strstr(text, marker);
-    int line = 1;
-    if (!at)
-        fail_msg("marker '%s' not found", marker);
-    for (const char *c = text; c < at; c++)
-        line += *c == '\n';
-    return line;
-}
-
-static void print_errors(const zr_config_errors_t *errs)
-{
-    for (size_t i = 0; i < errs->count; i++)
-        fprintf(stderr, "  got: %s\n", errs->lines[i]);
 }
 
 /* Loads DIR/NAME and asserts it fails with exactly one error:

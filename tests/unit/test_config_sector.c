@@ -19,6 +19,7 @@
 #include "../../src/config/config_internal.h"
 #include "zr/config.h"
 #include "zr/util.h"
+#include "config_text.h"
 
 /* Paths here are /tmp/... and the build directory: short. */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -31,23 +32,6 @@ static char *base; /* valid.yaml with absolute paths */
 #define PORTAL "  - client_id: demo-portal\n"
 #define PGO "  - client_id: demo-pgo\n"
 #define SECRET_LINE "  pairwise_secret_file: "
-
-static char *str_replace_all(const char *text, const char *from, const char *to)
-{
-    zr_buf_t b;
-    const char *p = text, *hit;
-    char *out;
-    zr_buf_init(&b);
-    while ((hit = strstr(p, from)) != NULL) {
-        zr_buf_append(&b, p, (size_t)(hit - p));
-        zr_buf_appends(&b, to);
-        p = hit + strlen(from);
-    }
-    zr_buf_appends(&b, p);
-    out = strdup(b.data ? b.data : "");
-    zr_buf_free(&b);
-    return out;
-}
 
 static int setup(void **state)
 {
@@ -116,23 +100,6 @@ static char *variant(const char *name, ...)
     fputs(text, f);
     fclose(f);
     return text;
-}
-
-static int line_of(const char *text, const char *marker)
-{
-    const char *at = strstr(text, marker);
-    int line = 1;
-    if (!at)
-        fail_msg("marker '%s' not found", marker);
-    for (const char *c = text; c < at; c++)
-        line += *c == '\n';
-    return line;
-}
-
-static void print_errors(const zr_config_errors_t *errs)
-{
-    for (size_t i = 0; i < errs->count; i++)
-        fprintf(stderr, "  got: %s\n", errs->lines[i]);
 }
 
 static zr_config_t *expect_ok(const char *name)

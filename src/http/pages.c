@@ -307,7 +307,8 @@ int zr_page_error(zr_http_response_t *r, int status, zr_lang_t lang, const char 
     html = zr_page_render("error", lang, &vars);
     if (!html) {
         /* Without templates a person still gets a readable, escaped page. */
-        if (zr_buf_printf(&fallback, "<!DOCTYPE html><html lang=\"%s\"><head><meta charset=\"utf-8\"><title>",
+        if (zr_buf_printf(&fallback, "<!DOCTYPE html><html lang=\"%s\"><head><meta charset=\"utf-8\">"
+                          "<link rel=\"icon\" href=\"data:,\"><title>",
                           lang == ZR_LANG_EN ? "en" : "nl") != 0 ||
             zr_buf_append_html(&fallback, zr_kv_get(&vars, "title")) != 0 ||
             zr_buf_appends(&fallback, "</title></head><body><h1>") != 0 ||

@@ -83,7 +83,9 @@ function watch(ctx, page) {
     page.on('console', (msg) => console.log(`# console: ${msg.text()}`));
   }
   page.on('console', (msg) => {
-    if (/Content Security Policy|Refused to/i.test(msg.text())) ctx.cspReports.push(msg.text());
+    // A /favicon.ico request is Chromium's own (see preprod.mjs), not a page's.
+    if (/Content Security Policy|Refused to/i.test(msg.text()) && !/\/favicon\.ico'/.test(msg.text()))
+      ctx.cspReports.push(msg.text());
   });
 }
 
@@ -111,7 +113,7 @@ async function inspect(page, lang, name, { expectText, relay = true, status } = 
       main: document.querySelectorAll('main').length,
       h1: document.querySelectorAll('h1').length,
       title: document.title,
-      external: [...document.querySelectorAll('link[href], script[src], img[src], iframe')].length,
+      external: [...document.querySelectorAll('link[href]:not([rel=icon][href^="data:"]), script[src], img[src], iframe')].length,
     }));
     check(`${label}: one <main>, one <h1>, a title, no external resources`,
       structure.main === 1 && structure.h1 === 1 && structure.title.length > 0 && structure.external === 0,

@@ -15,6 +15,8 @@ zr_cleanup() {
   for p in "${ZR_PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
   for p in "${ZR_PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
   if [ "${ZR_KEEP_TMP:-0}" = 1 ]; then echo "kept $ZR_TMP" >&2; else rm -rf "$ZR_TMP"; fi
+  # this test's copy of the browser scripts (zr_browser_setup)
+  case "${WALK_DIR:-}" in */browser-test/run-zr-it-*) rm -rf "$WALK_DIR" ;; esac
 }
 trap zr_cleanup EXIT
 
@@ -203,9 +205,10 @@ zr_start_preprod() {
 }
 
 # zr_browser_setup: headless Chromium + node for tests/browser/*.mjs. Sets
-# CHROMIUM, NODE and WALK_DIR (in the build directory: the scripts, and the
-# npm packages of tests/browser/package-lock.json, installed with `npm ci`
-# once per lock file; no browser is ever downloaded). Exits with "not ok"
+# CHROMIUM, NODE and WALK_DIR (this test's copy of the scripts, below the
+# build directory's browser-test/, which holds the npm packages of
+# tests/browser/package-lock.json, installed with `npm ci` once per lock
+# file; no browser is ever downloaded). Exits with "not ok"
 # when chromium, node or npm is missing.
 zr_browser_setup() {
   CHROMIUM=${ZR_CHROMIUM:-/usr/bin/chromium}
@@ -219,19 +222,30 @@ zr_browser_setup() {
     echo "not ok - the browser test needs ${missing[*]}: run scripts/install-deps (Debian packages chromium nodejs npm)"
     exit 1
   fi
-  WALK_DIR="$ZR_BUILD_DIR/browser-test"
-  mkdir -p "$WALK_DIR"
-  cp "$ZR_SOURCE_DIR/tests/browser/package.json" "$ZR_SOURCE_DIR/tests/browser/package-lock.json" \
-    "$ZR_SOURCE_DIR"/tests/browser/*.mjs "$WALK_DIR/"
-  if ! cmp -s "$WALK_DIR/package-lock.json" "$WALK_DIR/node_modules/.zr-installed-lock" 2>/dev/null; then
-    if ! (cd "$WALK_DIR" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 "$npm" ci --no-audit --no-fund --loglevel=error \
-          >"$WALK_DIR/npm.log" 2>&1); then
-      cat "$WALK_DIR/npm.log" >&2
-      echo "not ok - npm ci in $WALK_DIR failed (is the npm registry reachable?)"
+  # ctest -j runs the browser tests side by side. The packages are checked
+  # and installed under a lock (else one test reads a half-copied lock file
+  # and reinstalls while the other's node runs), and each test runs its own
+  # copy of the scripts, in a directory below: node finds the packages in
+  # the parent's node_modules.
+  local base="$ZR_BUILD_DIR/browser-test" lockfd
+  mkdir -p "$base"
+  exec {lockfd}>"$base/.setup.lock"
+  flock "$lockfd"
+  cp "$ZR_SOURCE_DIR/tests/browser/package.json" "$ZR_SOURCE_DIR/tests/browser/package-lock.json" "$base/"
+  if ! cmp -s "$base/package-lock.json" "$base/node_modules/.zr-installed-lock" 2>/dev/null; then
+    if ! (cd "$base" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 "$npm" ci --no-audit --no-fund --loglevel=error \
+          >"$base/npm.log" 2>&1); then
+      cat "$base/npm.log" >&2
+      echo "not ok - npm ci in $base failed (is the npm registry reachable?)"
       exit 1
     fi
-    cp "$WALK_DIR/package-lock.json" "$WALK_DIR/node_modules/.zr-installed-lock"
+    cp "$base/package-lock.json" "$base/node_modules/.zr-installed-lock"
   fi
+  flock -u "$lockfd"
+  exec {lockfd}>&-
+  WALK_DIR="$base/run-${ZR_TMP##*/}"
+  mkdir -p "$WALK_DIR"
+  cp "$ZR_SOURCE_DIR"/tests/browser/*.mjs "$WALK_DIR/"
 }
 
 # zr_stop PID: stops one service of ours (SIGTERM, waits for it) and drops

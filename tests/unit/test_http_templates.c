@@ -156,8 +156,12 @@ static void check_page(const char *name, zr_lang_t lang)
     if (strstr(html, "<x>") || strstr(html, "<check>"))
         fail_msg("%s.%s: a value is not escaped", name, code);
     /* no external resources: no style sheets, fonts, images or scripts from
-     * elsewhere, not even from this server (CSP default-src 'none') */
-    if (strstr(html, "<link") || strstr(html, "src=") || strstr(html, "@import") || strstr(html, "url("))
+     * elsewhere, not even from this server (CSP default-src 'none'); the one
+     * <link> is the empty inline icon, so the browser does not ask this
+     * server for /favicon.ico either */
+    if (count_of(html, "<link") != 1 || !strstr(html, "<link rel=\"icon\" href=\"data:,\">"))
+        fail_msg("%s.%s: not exactly the inline icon as <link>", name, code);
+    if (strstr(html, "src=") || strstr(html, "@import") || strstr(html, "url("))
         fail_msg("%s.%s: loads an external resource", name, code);
     if (count_of(html, "<style>") != 1 || !strstr(html, "outline:"))
         fail_msg("%s.%s: not the shared style (with visible focus)", name, code);

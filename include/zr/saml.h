@@ -95,6 +95,11 @@ typedef struct {
     char *saml_request_b64;  /* base64 for the SAMLRequest form field */
 } zr_saml_authn_request_t;
 
+/* Builds each message the relay makes with lasso once, so that lasso's
+ * lazily registered GLib types exist before any worker thread does. Call
+ * on the main thread, after zr_xml_init, before serving. */
+int zr_saml_init(char *err, size_t errlen);
+
 /* Direct connection: Issuer = the care provider, its
  * AssertionConsumerServiceIndex and the service's
  * AttributeConsumingServiceIndex. Cluster (cfg->cluster.enabled, issue 3):

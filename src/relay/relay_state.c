@@ -580,6 +580,8 @@ int zr_relay_init(zr_relay_t *relay, const zr_config_t *cfg, char *err, size_t e
         snprintf(err, errlen, "cannot initialise libxml2/xmlsec");
         return -1;
     }
+    if (zr_saml_init(err, errlen) != 0)
+        return -1;
     relay->store = zr_store_open(&cfg->redis, err, errlen);
     if (!relay->store)
         return -1;

@@ -10,7 +10,9 @@
 
 #include <lasso/lasso.h>
 #include <lasso/xml/saml-2.0/saml2_name_id.h>
+#include <lasso/xml/saml-2.0/samlp2_artifact_resolve.h>
 #include <lasso/xml/saml-2.0/samlp2_authn_request.h>
+#include <lasso/xml/saml-2.0/samlp2_logout_request.h>
 
 #include "zr/util.h"
 
@@ -23,6 +25,49 @@
  * structured error handler and the xmlsec error callback that src/xml owns.
  * The node classes used here need none of it: GLib registers their types on
  * first use, and lasso_node_get_xmlNode only builds a libxml2 tree. */
+
+/* lasso's node classes register their GLib types on first use, and that
+ * is not thread-safe: two HTTP workers building the first AuthnRequest at
+ * once could leave a fresh process answering every later one with 500
+ * (issue 13 §1). So every message the relay builds with lasso is built once
+ * here, on the main thread before the server starts, down to the libxml2
+ * tree the real builders take: each class and its parents are registered
+ * and initialised before any worker exists. */
+int zr_saml_init(char *err, size_t errlen)
+{
+    LassoNode *messages[3] = {lasso_samlp2_authn_request_new(), lasso_samlp2_artifact_resolve_new(),
+                              lasso_samlp2_logout_request_new()};
+    LassoSaml2NameID *subject = NULL;
+    xmlNodePtr tree;
+    char *id = NULL;
+    int rc = -1;
+
+    snprintf(err, errlen, "lasso could not build its messages at start-up");
+    for (size_t i = 0; i < 3; i++) {
+        if (!messages[i] || zr_saml_request_header((LassoSamlp2RequestAbstract *)messages[i], "https://tvs.invalid/",
+                                                   "urn:zorgrelay:start-up", &id, err, errlen) != 0)
+            goto end;
+        free(id);
+        id = NULL;
+    }
+    subject = (LassoSaml2NameID *)lasso_saml2_name_id_new_with_string((char *)"start-up");
+    if (!subject)
+        goto end;
+    ((LassoSamlp2LogoutRequest *)messages[2])->NameID = subject;
+    subject = NULL;
+    for (size_t i = 0; i < 3; i++) {
+        if (!(tree = lasso_node_get_xmlNode(messages[i], FALSE)))
+            goto end;
+        xmlFreeNode(tree);
+    }
+    rc = 0;
+end:
+    for (size_t i = 0; i < 3; i++)
+        if (messages[i])
+            lasso_node_destroy(messages[i]);
+    free(id);
+    return rc;
+}
 
 int zr_saml_sign_root(const zr_config_t *cfg, xmlDocPtr doc, char *err, size_t errlen)
 {

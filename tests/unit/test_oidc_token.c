@@ -63,6 +63,19 @@ static void token_for_portal(fx_t *fx, const char *code, const char *verifier, r
     fx_req_free(&req);
 }
 
+/* Redeems code for the portal; its access token (caller frees). */
+static char *portal_access_token(fx_t *fx, const char *code, const char *verifier)
+{
+    reply_t t;
+    char *token;
+    token_for_portal(fx, code, verifier, &t);
+    assert_int_equal(t.resp.status, 200);
+    token = strdup(jstr(t.body, "access_token"));
+    assert_non_null(token);
+    reply_free(&t);
+    return token;
+}
+
 static void token_for_pgo(fx_t *fx, const char *code, const char *verifier, const char *assertion, reply_t *r)
 {
     zr_http_request_t req;
@@ -242,10 +255,7 @@ static void test_code_reuse_revokes(void **state)
 
     fx_pkce(&verifier, &challenge);
     code = fx_login(fx, &fx->clients[FX_PORTAL], challenge, NULL, FX_BSN, NULL);
-    token_for_portal(fx, code, verifier, &t);
-    assert_int_equal(t.resp.status, 200);
-    first_token = strdup(jstr(t.body, "access_token"));
-    reply_free(&t);
+    first_token = portal_access_token(fx, code, verifier);
     call_userinfo(fx, first_token, &u);
     assert_int_equal(u.resp.status, 200);
     reply_free(&u);
@@ -276,10 +286,7 @@ static void test_replay_by_other_client_does_not_revoke(void **state)
 
     fx_pkce(&verifier, &challenge);
     code = fx_login(fx, &fx->clients[FX_PORTAL], challenge, NULL, FX_BSN, NULL);
-    token_for_portal(fx, code, verifier, &t);
-    assert_int_equal(t.resp.status, 200);
-    first_token = strdup(jstr(t.body, "access_token"));
-    reply_free(&t);
+    first_token = portal_access_token(fx, code, verifier);
 
     fx_token_req(&req, code, fx->clients[FX_PORTAL].redirect_uris[0], verifier);
     fx_basic(&req, "portal2", "other-secret");
@@ -383,14 +390,11 @@ static void test_userinfo_token_expired(void **state)
 {
     fx_t *fx = *state;
     char *verifier, *challenge, *code, *token;
-    reply_t t, u;
+    reply_t u;
 
     fx_pkce(&verifier, &challenge);
     code = fx_login(fx, &fx->clients[FX_PORTAL], challenge, NULL, FX_BSN, NULL);
-    token_for_portal(fx, code, verifier, &t);
-    assert_int_equal(t.resp.status, 200);
-    token = strdup(jstr(t.body, "access_token"));
-    reply_free(&t);
+    token = portal_access_token(fx, code, verifier);
     setenv("ZR_TEST_TIME_OFFSET", "299", 1);
     call_userinfo(fx, token, &u);
     assert_int_equal(u.resp.status, 200);
@@ -418,9 +422,7 @@ static void test_client_removed(void **state)
 
     fx_pkce(&verifier, &challenge);
     code = fx_login(fx, &fx->clients[FX_PORTAL], challenge, NULL, FX_BSN, NULL);
-    token_for_portal(fx, code, verifier, &t);
-    token = strdup(jstr(t.body, "access_token"));
-    reply_free(&t);
+    token = portal_access_token(fx, code, verifier);
     free(code);
     code = fx_login(fx, &fx->clients[FX_PORTAL], challenge, NULL, FX_BSN, NULL);
 

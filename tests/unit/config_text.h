@@ -46,4 +46,24 @@ static inline void print_errors(const zr_config_errors_t *errs)
         fprintf(stderr, "  got: %s\n", errs->lines[i]);
 }
 
+/* The configuration tests/data/config/<name> (ZR_TEST_DATA) with its
+ * relative paths made absolute: the test PKI for ../certs-example/out/ and
+ * run_dir for ../run/. NULL when it cannot be read (caller frees). */
+static inline char *config_text_base(const char *name, const char *pki, const char *run_dir)
+{
+    char path[4096], *text = NULL, *t1, *out;
+    const char *data = getenv("ZR_TEST_DATA");
+    size_t len = 0;
+    snprintf(path, sizeof(path), "%s/config/%s", data ? data : ".", name);
+    if (!data || zr_file_read(path, 1 << 20, &text, &len) != 0)
+        return NULL;
+    snprintf(path, sizeof(path), "%s/", pki);
+    t1 = str_replace_all(text, "../certs-example/out/", path);
+    snprintf(path, sizeof(path), "%s/", run_dir);
+    out = str_replace_all(t1, "../run/", path);
+    free(t1);
+    free(text);
+    return out;
+}
+
 #endif

@@ -47,10 +47,8 @@ static int run(const char *cmd)
 
 static int setup(void **state)
 {
-    char cmd[4096], path[1024], cwd[512];
+    char cmd[4096], cwd[512];
     const char *data = getenv("ZR_TEST_DATA");
-    char *text = NULL, *t1;
-    size_t len = 0;
     snprintf(dir, sizeof(dir), "/tmp/zr-test-production-XXXXXX");
     if (!data || !mkdtemp(dir) || !getcwd(cwd, sizeof(cwd)))
         return -1;
@@ -71,15 +69,7 @@ static int setup(void **state)
              dir);
     if (run(cmd) != 0)
         return -1;
-    snprintf(path, sizeof(path), "%s/config/valid_production.yaml", data);
-    if (zr_file_read(path, 1 << 20, &text, &len) != 0)
-        return -1;
-    snprintf(path, sizeof(path), "%s/", pki);
-    t1 = str_replace_all(text, "../certs-example/out/", path);
-    snprintf(path, sizeof(path), "%s/", dir);
-    base = str_replace_all(t1, "../run/", path);
-    free(t1);
-    free(text);
+    base = config_text_base("valid_production.yaml", pki, dir);
     return base ? 0 : -1;
 }
 

@@ -35,10 +35,8 @@ static char *base; /* valid.yaml with absolute paths */
 
 static int setup(void **state)
 {
-    char cmd[2048], path[1024], pki[1024], cwd[512];
+    char cmd[2048], pki[1024], cwd[512];
     const char *data = getenv("ZR_TEST_DATA");
-    char *text = NULL, *t1;
-    size_t len = 0;
     (void)state;
     snprintf(dir, sizeof(dir), "/tmp/zr-test-sector-XXXXXX");
     if (!data || !mkdtemp(dir) || !getcwd(cwd, sizeof(cwd)))
@@ -47,15 +45,7 @@ static int setup(void **state)
     snprintf(cmd, sizeof(cmd), "bash '%s/certs-example/make-pki.sh' '%s' >/dev/null", ZR_SOURCE_DIR, pki);
     if (system(cmd) != 0)
         return -1;
-    snprintf(path, sizeof(path), "%s/config/valid.yaml", data);
-    if (zr_file_read(path, 1 << 20, &text, &len) != 0)
-        return -1;
-    snprintf(path, sizeof(path), "%s/", pki);
-    t1 = str_replace_all(text, "../certs-example/out/", path);
-    snprintf(path, sizeof(path), "%s/", dir);
-    base = str_replace_all(t1, "../run/", path);
-    free(t1);
-    free(text);
+    base = config_text_base("valid.yaml", pki, dir);
     return base ? 0 : -1;
 }
 

@@ -37,20 +37,6 @@ struct zr_saml_backchannel {
     long timeout_ms;
 };
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static int curl_rc = -1;
-
-static void curl_init_once(void)
-{
-    curl_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
-}
-
-static int curl_ready(void)
-{
-    pthread_once(&curl_once, curl_init_once);
-    return curl_rc;
-}
-
 /* Settings shared by the back channel and the metadata fetch. */
 static int set_common(CURL *c, const char *ca_file, long connect_timeout_ms, long timeout_ms)
 {
@@ -175,10 +161,6 @@ zr_saml_backchannel_t *zr_saml_backchannel_new(const zr_config_t *cfg, char *err
     zr_saml_backchannel_t *result = NULL;
     int have_key = 0, have_lock = 0;
 
-    if (curl_ready() != 0) {
-        snprintf(err, errlen, "curl_global_init failed");
-        goto end;
-    }
     if (!cfg->saml_tls_client.cert_file || !cfg->saml_tls_client.key_file) {
         snprintf(err, errlen, "no TLS client certificate configured for the TVS back channel");
         goto end;
@@ -387,10 +369,6 @@ int zr_saml_https_get(const char *url, const char *ca_file, long connect_timeout
     zr_buf_init(&sink.buf);
     *out = NULL;
     *out_len = 0;
-    if (curl_ready() != 0) {
-        snprintf(err, errlen, "curl_global_init failed");
-        goto end;
-    }
     if (!url || strncmp(url, "https://", 8) != 0 || !ca_file) {
         snprintf(err, errlen, "metadata URL must be https with a pinned CA (tvs.tls_ca)");
         goto end;

@@ -11,7 +11,7 @@ Prints one JSON object with what happened, for the shell tests to assert on.
 Usage: e2e_login.py --issuer URL --client-id ID (--client-secret S | --private-key PEM --kid KID)
                     --redirect-uri URI --identity LABEL-SUBSTRING [--acr-values URI]
                     [--care-provider ID] [--tvs-field NAME=VALUE] [--save-artifact FILE]
-                    [--use-artifact-from FILE] [--intruder-first] [--race N]
+                    [--use-artifact-from FILE] [--intruder-first] [--race N] [--no-redeem]
                     [--pages-out DIR] [--trace-out DIR] ...
 """
 import argparse
@@ -176,6 +176,8 @@ def main():
     ap.add_argument("--acr-values")
     ap.add_argument("--tamper-verifier", action="store_true", help="send a wrong PKCE verifier")
     ap.add_argument("--redeem-twice", action="store_true", help="redeem the code a second time")
+    ap.add_argument("--no-redeem", action="store_true",
+                    help="stop at the portal's callback; print the code and the PKCE verifier for the caller to redeem")
     ap.add_argument("--acs-rewrite", help="FROM=TO: send the browser's ACS request to another relay process")
     ap.add_argument("--before-acs", help="shell command to run before the browser reaches the relay's ACS")
     ap.add_argument("--secrets-out", help="file to write the code and tokens to (for leak checks)")
@@ -330,6 +332,11 @@ def main():
     if "error" in q:
         out["oauth_error"] = q["error"]
         out["oauth_error_description"] = q.get("error_description")
+        print(json.dumps(out))
+        return 0
+    if args.no_redeem:
+        out["code"] = q.get("code")
+        out["code_verifier"] = verifier
         print(json.dumps(out))
         return 0
     # 4. token exchange by Authlib (PKCE, client authentication)

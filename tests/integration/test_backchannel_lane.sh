@@ -3,8 +3,8 @@
 # One HTTP worker thread (the worst case: on code without the back-channel
 # lane, one ACS blocked on TVS holds every other request), a lane of 3
 # threads and 1 queue place. Four logins reach the ACS while the mock TVS
-# is stopped (SIGSTOP, tvs.timeout_ms long, so the freeze lasts until the
-# test ends it): /healthz, discovery and a /token of an earlier login must
+# is stopped (SIGSTOP; tvs.connect_timeout_ms and timeout_ms long, so the
+# freeze lasts until the test ends it): /healthz, discovery and a /token of an earlier login must
 # be answered while those four are still pending, a fifth ACS gets 503 with
 # Retry-After at once, and after SIGCONT the pending logins finish and new
 # ones work. No timing assertions: the ACS requests cannot finish before
@@ -22,7 +22,8 @@ s = re.sub(r"(?m)^# threads: 8$", "threads: 1", s)
 assert "\nthreads: 1\n" in s
 old = "  connect_timeout_ms: 3000\n  timeout_ms: 10000\n"
 assert s.count(old) == 1
-s = s.replace(old, "  connect_timeout_ms: 3000\n  timeout_ms: 120000\n  backchannel_concurrency: 3\n  backchannel_queue: 1\n")
+# (curl's connect timeout covers the TLS handshake a stopped TVS never ends)
+s = s.replace(old, "  connect_timeout_ms: 60000\n  timeout_ms: 120000\n  backchannel_concurrency: 3\n  backchannel_queue: 1\n")
 open(p, "w").write(s)
 EOF
 zr_start_mock_tvs

@@ -771,7 +771,9 @@ static void http_lane_stop(zr_http_server_t *s)
     pthread_mutex_unlock(&lane->lock);
     for (size_t i = 0; i < lane->thread_count; i++)
         pthread_join(lane->threads[i], NULL);
+    pthread_mutex_lock(&lane->lock);
     lane->thread_count = 0;
+    pthread_mutex_unlock(&lane->lock);
 }
 
 static void http_lane_free(http_lane_t *lane)
@@ -813,7 +815,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
     (void)version;
     if (!hc)
         return MHD_NO; /* the URI callback could not allocate: drop */
-    if (hc->lane_state != HTTP_LANE_NONE)
+    if (__atomic_load_n(&hc->lane_state, __ATOMIC_ACQUIRE) != HTTP_LANE_NONE)
         return http_lane_answer(hc, conn);
     if (hc->queued) {
         /* answered early; swallow whatever is still coming */

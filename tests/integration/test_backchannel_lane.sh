@@ -32,7 +32,7 @@ zr_start_relay
 
 hz() { curl -s --max-time 20 "$ISSUER/healthz"; }
 # waits (on files, not time) until N logins have run their hook
-wait_files() { local pat=$1 n=$2 i; for i in $(seq 1 1200); do [ "$(ls $pat 2>/dev/null | wc -l)" -ge "$n" ] && return 0; sleep 0.05; done; return 1; }
+wait_files() { local pat=$1 n=$2 i; for i in $(seq 1 2400); do [ "$(ls $pat 2>/dev/null | wc -l)" -ge "$n" ] && return 0; sleep 0.05; done; return 1; }
 
 # An earlier login that got its code before the freeze and redeems it
 # only when told to (while the ACS requests hang).
@@ -62,7 +62,7 @@ touch "$ZR_TMP/acs.go"
 # Wait until the lane holds them: 3 running, 1 waiting. Without a lane the
 # single worker is stuck in the first ACS and this /healthz runs out.
 lane=""
-for i in $(seq 1 600); do
+for i in $(seq 1 2400); do
   body=$(hz) || { lane="healthz did not answer"; break; }
   lane=$(zr_json "$body" '"%s/%s" % (d.get("backchannel", {}).get("busy"), d.get("backchannel", {}).get("queued"))' 2>/dev/null || echo "?")
   [ "$lane" = "3/1" ] && break

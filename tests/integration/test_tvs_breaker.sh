@@ -25,7 +25,7 @@ zr_start_mock_tvs
 TVS_PID=${ZR_PIDS[-1]}
 zr_start_relay
 
-wait_files() { local pat=$1 n=$2 i; for i in $(seq 1 1200); do [ "$(ls $pat 2>/dev/null | wc -l)" -ge "$n" ] && return 0; sleep 0.05; done; return 1; }
+wait_files() { local pat=$1 n=$2 i; for i in $(seq 1 2400); do [ "$(ls $pat 2>/dev/null | wc -l)" -ge "$n" ] && return 0; sleep 0.05; done; return 1; }
 breaker() { zr_json "$(curl -s --max-time 20 "$ISSUER/healthz")" 'd.get("backchannel", {}).get("breaker")' 2>/dev/null || echo "?"; }
 result() { zr_json "$(cat "$ZR_TMP/login.$1.json")" 'd.get("claims", {}).get("bsn") or d.get("oauth_error")' 2>/dev/null || echo "broken"; }
 

@@ -161,6 +161,10 @@ typedef enum {
 } zr_saml_breaker_state_t;
 zr_saml_breaker_state_t zr_saml_backchannel_state(zr_saml_backchannel_t *bc);
 const char *zr_saml_breaker_state_name(zr_saml_breaker_state_t state); /* "closed", "open", "half_open" */
+#ifdef ZR_TESTING
+/* Ends an open breaker's cool-down now, so that a test waits on no clock. */
+void zr_saml_backchannel_breaker_expire(zr_saml_backchannel_t *bc);
+#endif
 
 /* The SOAP message this thread last POSTed on bc (the signed
  * ArtifactResolve), for the diagnostic trace (issue 5 §4, src/diag/);

@@ -298,6 +298,15 @@ zr_saml_breaker_state_t zr_saml_backchannel_state(zr_saml_backchannel_t *bc)
     return state;
 }
 
+#ifdef ZR_TESTING
+void zr_saml_backchannel_breaker_expire(zr_saml_backchannel_t *bc)
+{
+    pthread_mutex_lock(&bc->lock);
+    bc->opened_at.tv_sec -= bc->breaker_cooldown_ms / 1000 + 1;
+    pthread_mutex_unlock(&bc->lock);
+}
+#endif
+
 static long breaker_ms_since(const struct timespec *t)
 {
     struct timespec now;

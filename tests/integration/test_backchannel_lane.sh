@@ -109,4 +109,29 @@ body=$(hz)
 zr_check "after release: the lane is empty" \
   "$(zr_json "$body" '"%s/%s" % (d["backchannel"]["busy"], d["backchannel"]["queued"])')" "0/0"
 
+# Stopping while a lane handler hangs on TVS: the stop waits for it (no
+# handler may run after the server is gone, and libmicrohttpd must not stop
+# with the connection suspended), then the process exits cleanly.
+zr_login "DigiD Substantieel" \
+  --before-acs "touch $ZR_TMP/last.ready; while [ ! -e $ZR_TMP/last.go ]; do sleep 0.05; done" \
+  >"$ZR_TMP/last-login.json" 2>&1 &
+LAST=$!
+wait_files "$ZR_TMP/last.ready" 1
+kill -STOP "$TVS_PID"
+touch "$ZR_TMP/last.go"
+lane=""
+for i in $(seq 1 2400); do
+  lane=$(zr_json "$(hz)" 'd["backchannel"]["busy"]' 2>/dev/null || echo "?")
+  [ "$lane" = 1 ] && break
+  sleep 0.05
+done
+zr_check "stop: one ACS hangs on the lane" "$lane" "1"
+kill -TERM "$RELAY_PID"
+for i in $(seq 1 2400); do grep -q 'shutdown signal 15, stopping' "$ZR_TMP/relay.log" && break; sleep 0.05; done
+zr_check "stop: the relay is stopping while the handler hangs" "$(grep -c 'shutdown signal 15, stopping' "$ZR_TMP/relay.log")" "1"
+kill -CONT "$TVS_PID"
+rc=0; wait "$RELAY_PID" || rc=$?
+zr_check "stop: the relay exits cleanly once the handler is done" "$rc" "0"
+wait "$LAST" || true
+
 zr_done

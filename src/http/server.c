@@ -587,10 +587,21 @@ static int http_precheck(http_conn_t *hc, struct MHD_Connection *conn, enum MHD_
  * least until it is resumed, and every suspended connection is resumed
  * before the daemon stops (http_lane_stop before MHD_stop_daemon: stopping
  * with one suspended is an API violation in libmicrohttpd 0.9). */
+/* The idle threads are a stack: the most recently idle one takes the next
+ * request, so a few warm threads (and their kept-alive TLS connections to
+ * TVS) carry the usual load, and the rest only wake up when it grows. */
+typedef struct http_lane_thread {
+    pthread_t id;
+    pthread_cond_t wake;
+    struct http_lane *lane;
+    struct http_lane_thread *next_idle;
+    int idle;                   /* on the idle stack */
+} http_lane_thread_t;
+
 struct http_lane {
     pthread_mutex_t lock;
-    pthread_cond_t wake;
-    pthread_t *threads;
+    http_lane_thread_t *threads;
+    http_lane_thread_t *idle;   /* top of the idle stack */
     size_t thread_count;        /* started */
     size_t threads_max;
     size_t queue_max;
@@ -602,9 +613,23 @@ struct http_lane {
     int full_logged;            /* one log line per spell of refusals */
 };
 
+/* Under the lock: off the idle stack (woken by the stop, or spuriously
+ * with work in the queue). */
+static void http_lane_unidle(http_lane_t *lane, http_lane_thread_t *self)
+{
+    for (http_lane_thread_t **pp = &lane->idle; *pp; pp = &(*pp)->next_idle) {
+        if (*pp == self) {
+            *pp = self->next_idle;
+            break;
+        }
+    }
+    self->idle = 0;
+}
+
 static void *http_lane_main(void *arg)
 {
-    http_lane_t *lane = arg;
+    http_lane_thread_t *self = arg;
+    http_lane_t *lane = self->lane;
 
     pthread_mutex_lock(&lane->lock);
     for (;;) {
@@ -612,8 +637,16 @@ static void *http_lane_main(void *arg)
         struct MHD_Connection *conn;
         int run;
 
-        while (!lane->head && !lane->stopping)
-            pthread_cond_wait(&lane->wake, &lane->lock);
+        while (!lane->head && !lane->stopping) {
+            if (!self->idle) {
+                self->idle = 1;
+                self->next_idle = lane->idle;
+                lane->idle = self;
+            }
+            pthread_cond_wait(&self->wake, &lane->lock);
+        }
+        if (self->idle)
+            http_lane_unidle(lane, self);
         if (!lane->head)
             break; /* stopping, and nothing left waiting */
         hc = lane->head;
@@ -690,7 +723,13 @@ static enum MHD_Result http_lane_submit(http_conn_t *hc, struct MHD_Connection *
             lane->head = hc;
         lane->tail = hc;
         lane->queued++;
-        pthread_cond_signal(&lane->wake);
+        /* the most recently idle thread; none idle: the next to finish */
+        if (lane->idle) {
+            http_lane_thread_t *t = lane->idle;
+            lane->idle = t->next_idle;
+            t->idle = 0;
+            pthread_cond_signal(&t->wake);
+        }
     }
     pthread_mutex_unlock(&lane->lock);
     if (!full)
@@ -738,7 +777,6 @@ static int http_lane_start(zr_http_server_t *s, const zr_http_server_config_t *c
     lane->threads_max = threads;
     lane->queue_max = cfg->lane_queue > 0 ? (size_t)cfg->lane_queue : cfg->lane_queue < 0 ? 0 : HTTP_LANE_DEFAULT_QUEUE;
     pthread_mutex_init(&lane->lock, NULL);
-    pthread_cond_init(&lane->wake, NULL);
     s->lane = lane;
     lane->threads = calloc(threads, sizeof(*lane->threads));
     if (!lane->threads) {
@@ -746,7 +784,11 @@ static int http_lane_start(zr_http_server_t *s, const zr_http_server_config_t *c
         return -1;
     }
     for (size_t i = 0; i < threads; i++) {
-        if (pthread_create(&lane->threads[i], NULL, http_lane_main, lane) != 0) {
+        lane->threads[i].lane = lane;
+        pthread_cond_init(&lane->threads[i].wake, NULL);
+    }
+    for (size_t i = 0; i < threads; i++) {
+        if (pthread_create(&lane->threads[i].id, NULL, http_lane_main, &lane->threads[i]) != 0) {
             snprintf(err, errlen, "cannot start back-channel lane thread %zu of %zu", i + 1, threads);
             return -1;
         }
@@ -767,10 +809,11 @@ static void http_lane_stop(zr_http_server_t *s)
         return;
     pthread_mutex_lock(&lane->lock);
     lane->stopping = 1;
-    pthread_cond_broadcast(&lane->wake);
+    for (size_t i = 0; i < lane->thread_count; i++)
+        pthread_cond_signal(&lane->threads[i].wake);
     pthread_mutex_unlock(&lane->lock);
     for (size_t i = 0; i < lane->thread_count; i++)
-        pthread_join(lane->threads[i], NULL);
+        pthread_join(lane->threads[i].id, NULL);
     pthread_mutex_lock(&lane->lock);
     lane->thread_count = 0;
     pthread_mutex_unlock(&lane->lock);
@@ -781,7 +824,8 @@ static void http_lane_free(http_lane_t *lane)
     if (!lane)
         return;
     pthread_mutex_destroy(&lane->lock);
-    pthread_cond_destroy(&lane->wake);
+    for (size_t i = 0; lane->threads && i < lane->threads_max; i++)
+        pthread_cond_destroy(&lane->threads[i].wake);
     free(lane->threads);
     free(lane);
 }

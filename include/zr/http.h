@@ -74,6 +74,15 @@ typedef struct {
     void *ctx;                 /* passed to every handler */
     const char *component;     /* for log lines */
     int hsts;                  /* the public URL is https: Strict-Transport-Security on every response */
+    /* The back-channel lane: routes whose handler waits on an upstream
+     * (TVS's artifact endpoint, Dezi) run on lane_threads threads of their
+     * own, with at most lane_queue requests waiting, so that a slow
+     * upstream never holds the workers that serve everything else. Without
+     * lane_routes there is no lane. */
+    const zr_http_route_t *lane_routes;
+    size_t lane_route_count;
+    int lane_threads;          /* 0: default 32; at most 1024 */
+    int lane_queue;            /* 0: default 256; negative: none wait (only lane_threads at once) */
 } zr_http_server_config_t;
 
 typedef struct zr_http_server zr_http_server_t;
@@ -95,10 +104,30 @@ typedef struct zr_http_server zr_http_server_t;
  * proxy in front, on the server's own answers too. One access log line per
  * request (method, path without query, status, ms, component, ref).
  * The server's threads are created with SIGINT, SIGTERM and SIGPIPE blocked;
- * the caller's own signal mask is left as it was. */
+ * the caller's own signal mask is left as it was.
+ * A lane route (lane_routes) is checked the same way; once its request is
+ * complete, the connection is suspended and the request waits for a lane
+ * thread, which runs the handler; the worker thread goes on serving other
+ * connections meanwhile. A full lane answers 503 with Retry-After (page
+ * "backchannel_busy") without calling the handler. */
 zr_http_server_t *zr_http_server_start(const zr_http_server_config_t *cfg, char *err, size_t errlen);
+/* The lane's load: handlers running, requests waiting, and the limits.
+ * refused counts the requests answered 503 because the lane was full. */
+typedef struct {
+    size_t busy;
+    size_t queued;
+    size_t threads;
+    size_t queue_max;
+    unsigned long long refused;
+} zr_http_lane_load_t;
+/* 0 and *out filled; -1 when the server has no lane. Any thread. */
+int zr_http_server_lane_load(zr_http_server_t *s, zr_http_lane_load_t *out);
+
 /* Port actually bound (useful with port 0 in tests). */
 int zr_http_server_port(const zr_http_server_t *s);
+/* Requests waiting on the lane are answered 503, the handlers running on it
+ * are waited for (bounded by their upstream timeouts), then the listener
+ * stops: no handler runs after this returns. */
 void zr_http_server_stop(zr_http_server_t *s);
 
 /* Blocks until SIGINT, SIGTERM or SIGHUP; returns the signal number (a

@@ -12,6 +12,7 @@ Usage: e2e_login.py --issuer URL --client-id ID (--client-secret S | --private-k
                     --redirect-uri URI --identity LABEL-SUBSTRING [--acr-values URI]
                     [--care-provider ID] [--tvs-field NAME=VALUE] [--save-artifact FILE]
                     [--use-artifact-from FILE] [--intruder-first] [--race N] [--no-redeem]
+                    [--before-token CMD]
                     [--pages-out DIR] [--trace-out DIR] ...
 """
 import argparse
@@ -180,6 +181,7 @@ def main():
                     help="stop at the portal's callback; print the code and the PKCE verifier for the caller to redeem")
     ap.add_argument("--acs-rewrite", help="FROM=TO: send the browser's ACS request to another relay process")
     ap.add_argument("--before-acs", help="shell command to run before the browser reaches the relay's ACS")
+    ap.add_argument("--before-token", help="shell command to run after the code came back, before /token")
     ap.add_argument("--secrets-out", help="file to write the code and tokens to (for leak checks)")
     ap.add_argument("--care-provider", help="care_provider authorization parameter (shared portal)")
     ap.add_argument("--method", default="patient", choices=["patient", "professional"],
@@ -340,6 +342,9 @@ def main():
         print(json.dumps(out))
         return 0
     # 4. token exchange by Authlib (PKCE, client authentication)
+    if args.before_token:
+        import subprocess
+        subprocess.run(args.before_token, shell=True, check=True)
     try:
         token = client.fetch_token(disco["token_endpoint"], authorization_response=callback,
                                    code_verifier=("x" * 43 if args.tamper_verifier else verifier))

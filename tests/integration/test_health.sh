@@ -35,6 +35,18 @@ zr_check "all well: /healthz status, saml and the config for reload" \
 zr_check "health answers are not cached by proxies" \
   "$(curl -s -D - -o /dev/null "$ISSUER/readyz" | grep -ci '^cache-control: no-store')" "1"
 
+# 1b. Many pollers cost Redis one write a second: 200 /readyz from 8 clients
+#     at once make at most one probe per started second (plus the one under
+#     way), however many threads answer them. A bound, not a timing figure.
+sets() { redis-cli -p "$REDIS_PORT" INFO commandstats | tr -d '\r' | awk -F'[=,:]' '/^cmdstat_set:/{print $3}'; }
+s0=$(sets); t0=$(date +%s.%N)
+seq 1 200 | xargs -P 8 -I{} curl -s -o /dev/null "$ISSUER/readyz"
+t1=$(date +%s.%N); s1=$(sets)
+echo "# 200 polls: $((s1 - s0)) Redis writes in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}') s"
+zr_check "the writes are counted (the bound below means something)" "$([ "$s1" -gt 0 ] && echo yes)" "yes"
+zr_check "200 polls: at most one Redis write per second of polling" \
+  "$(awk -v n=$((s1 - s0)) -v a="$t0" -v b="$t1" 'BEGIN{bound=int(b-a)+2; print (n<=bound)?"ok":"too many: "n" writes in "(b-a)" s"}')" "ok"
+
 # 2. Redis full: maxmemory 1 with noeviction (Redis's default policy) refuses
 #    every write with OOM, while PING still answers.
 redis-cli -p "$REDIS_PORT" config set maxmemory-policy noeviction >/dev/null

@@ -241,7 +241,9 @@ static int ready_saml(zr_relay_t *relay, char *what, size_t whatlen)
  *                         is busy and requests queue;
  *   {"backchannel", ...}  the back channel's lane (src/saml/backchannel.c):
  *                         not ready while it is full or its breaker is open.
- * Both read counters: cheap, so not cached like the store and SAML probes. */
+ * Both read counters: cheap, so not cached like the store and SAML probes.
+ * The worker check needs the server: zr_relay_serve keeps it in a local
+ * today, so it must be put in zr_relay_t (set before serving) first. */
 typedef struct {
     const char *name;
     int (*check)(zr_relay_t *relay, char *what, size_t whatlen);

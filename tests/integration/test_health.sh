@@ -108,7 +108,7 @@ zr_check "TVS metadata expired: /healthz 200" \
 "$ZR_BIN" mock-tvs "$ZR_TMP/late.yaml" >"$ZR_TMP/mock-tvs-late.log" 2>&1 &
 ZR_PIDS+=("$!")
 zr_wait_port "$TVS3_PORT"
-for i in $(seq 1 100); do grep -q 'signed metadata written' "$ZR_TMP/mock-tvs-late.log" && break; sleep 0.1; done
+for i in $(seq 1 300); do grep -q 'signed metadata written' "$ZR_TMP/mock-tvs-late.log" && break; sleep 0.1; done
 kill -HUP "$LATE_PID"
 zr_check "TVS metadata renewed and reloaded: /readyz 200" "$(poll "$LATE/readyz" 200)" "200"
 zr_check "TVS metadata renewed: tvs_metadata ok" "$(body 'd["tvs_metadata"]')" "ok"

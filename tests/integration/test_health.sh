@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Liveness and readiness (issue 13 §4, docs/operations.md#health) against a
-# real Redis: /readyz names each part that keeps logins away (Redis stopped,
-# Redis refusing writes under maxmemory or as a read-only replica, TVS
-# metadata past validUntil, the SAML self-check) and comes back by itself
-# once it is fixed; /healthz (liveness) stays 200 through every outage
-# outside the process, and fails only for the SAML machinery.
+# real Redis: /readyz names each part that keeps logins away (Redis stopped;
+# Redis refusing writes under maxmemory, as a read-only replica or after a
+# failed save; TVS metadata past validUntil; the SAML self-check) and comes
+# back by itself once it is fixed; /healthz (liveness) stays 200 through
+# every outage outside the process, and fails only for the SAML machinery.
 # Every wait is on the event (the status a poll answers), never on time.
 source "$(dirname "$0")/lib.sh"
 zr_env_up
@@ -68,6 +68,20 @@ zr_check "Redis read-only replica: names the store and READONLY" \
 zr_check "Redis read-only replica: /healthz still 200" "$(live)" "200"
 redis-cli -p "$REDIS_PORT" replicaof no one >/dev/null
 zr_check "Redis master again: /readyz 200" "$(poll "$ISSUER/readyz" 200)" "200"
+
+# 3b. Redis refusing writes after a failed save (MISCONF, with
+#     stop-writes-on-bgsave-error, Redis's default): its directory is gone,
+#     so the snapshot a save point asks for cannot be written.
+rmdir "$ZR_TMP/redis"
+redis-cli -p "$REDIS_PORT" config set save "3600 1" >/dev/null
+redis-cli -p "$REDIS_PORT" bgsave >/dev/null
+zr_check "Redis save failed: /readyz 503" "$(poll "$ISSUER/readyz" 503)" "503"
+zr_check "Redis save failed: names the store and MISCONF" \
+  "$(body 'str(d["failing"])+" "+d["store"]')" "['store'] redis refuses writes: MISCONF"
+zr_check "Redis save failed: /healthz still 200" "$(live)" "200"
+redis-cli -p "$REDIS_PORT" config set save "" >/dev/null   # no save points: writes are taken again
+mkdir -p "$ZR_TMP/redis"
+zr_check "Redis without save points: /readyz 200" "$(poll "$ISSUER/readyz" 200)" "200"
 
 # 4. Redis stopped: not ready, but alive (a restart would not help, and every
 #    relay restarted at once during a Redis outage is what liveness must avoid).

@@ -91,7 +91,7 @@ for name, v in lat.items():
     p = lambda q: v[min(len(v) - 1, int(q * len(v)))]
     print(f"{name:<10} {len(v):>5} {p(0.5):>8.1f} {p(0.99):>8.1f} {v[-1]:>8.1f} {fails[name]:>6}")
 EOF
-echo "lane: $(curl -s --max-time 60 "$ISSUER/healthz" | $PY -c 'import json,sys; print(json.load(sys.stdin).get("backchannel", "no lane"))')"
+echo "lane: $(curl -s --max-time 60 "$ISSUER/readyz" | $PY -c 'import json,sys; print(json.load(sys.stdin).get("lane", "no lane"))')"
 kill -CONT "$TVS_PID"
 ok=0
 for p in "${pids[@]}"; do wait "$p" || true; done

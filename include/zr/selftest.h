@@ -41,7 +41,12 @@ typedef struct {
     int warn_days;             /* certificates expiring within this many days warn; 0: 30 */
     int redis_pings;           /* PINGs for the latency median; 0: 10 */
     time_t now;                /* 0: zr_time_now() (tests pass a fixed time) */
+    int peak_logins_per_s;     /* the sustained login rate Redis must hold (all relays on it); 0: 10 */
 } zr_selftest_opts_t;
+
+/* The expected peak of sustained logins per second that redis-maxmemory
+ * judges against when --peak-logins is not given. */
+#define ZR_SELFTEST_PEAK_LOGINS_DEFAULT 10
 
 /* Appends an item (printf-style finding; advice may be NULL). */
 void zr_selftest_add(zr_selftest_report_t *r, zr_selftest_status_t st, const char *check, const char *advice,
@@ -111,9 +116,18 @@ zr_selftest_status_t zr_selftest_clock_judge(double offset_s, int skew_s);
  * fine (relay keys all have TTLs; volatile-* evicts them only when memory
  * runs out, so it warns), allkeys-* FAIL (evicts live logins). */
 zr_selftest_status_t zr_selftest_redis_policy_judge(const char *policy, char *finding, size_t flen);
-/* maxmemory in bytes (0 = no limit). Under 16 MiB warns: a login takes a
- * few KiB, a busy hour's logins must fit. */
-zr_selftest_status_t zr_selftest_redis_maxmemory_judge(long long maxmemory, char *finding, size_t flen);
+/* Bytes of Redis (as used_memory, and so maxmemory, counts them) that one
+ * login per second, sustained, keeps: each key a finished login leaves, its
+ * size measured with bench/redis-memory, times the TTL it gets from these
+ * lifetimes (seconds; 0: the defaults). About 18 MB with the defaults, 95 %
+ * of it the logout sessions (8 h). */
+double zr_selftest_redis_need_per_login_rate(int logout_session_s, int access_token_s, int code_s, int clock_skew_s);
+/* maxmemory in bytes (0 = no limit) against need (bytes per sustained login
+ * per second, above) and the expected peak rate: the finding names the
+ * sustained rate maxmemory holds; below peak_rate warns, with advice (the
+ * maxmemory the peak needs). */
+zr_selftest_status_t zr_selftest_redis_maxmemory_judge(long long maxmemory, double need, int peak_rate, char *finding,
+                                                       size_t flen, char *advice, size_t alen);
 /* The INFO persistence text. No persistence is ok (said so): every relay
  * key lives at most 15 minutes, so a Redis restart ends the logins in
  * flight and nothing else. A failed last RDB save or AOF write warns: with

@@ -113,6 +113,17 @@ zr_store_status_t zr_store_redeem_commit(zr_store_t *s, const zr_store_redeem_t 
 zr_store_status_t zr_store_del(zr_store_t *s, const char *ns, const char *name);
 /* PING round trip; ZR_STORE_OK when Redis answers. */
 zr_store_status_t zr_store_ping(zr_store_t *s);
+/* Readiness (src/relay/health.c): one small real write with a short TTL
+ * (ZR_STORE_PROBE_TTL_S) under namespace "ready", named and sealed like
+ * every value, so that a Redis that answers PING but refuses writes (OOM
+ * under maxmemory with noeviction, a read-only replica, MISCONF after a
+ * failed save) is seen. The value is a constant marker, nothing secret; all
+ * relays share the one key. ZR_STORE_OK, else ZR_STORE_UNAVAILABLE with why
+ * ("redis does not answer", "redis refuses writes: OOM"). Logs nothing: a load balancer
+ * asks every second, and the pool logs Redis going away once. */
+#define ZR_STORE_PROBE_NS "ready"
+#define ZR_STORE_PROBE_TTL_S 10
+zr_store_status_t zr_store_probe_write(zr_store_t *s, char *why, size_t whylen);
 
 const char *zr_store_status_name(zr_store_status_t st);
 

@@ -1,4 +1,4 @@
-/* `zorgrelay selftest [--json] [--schemas DIR] [--warn-days N] CONFIG`:
+/* `zorgrelay selftest [--json] [--schemas DIR] [--warn-days N] [--peak-logins N] CONFIG`:
  * can this installation work? (issue 5 §2, docs/operations.md "Self-test").
  * Exit status: 0 nothing failed (warnings may be listed), 1 a check failed,
  * 2 usage. */
@@ -13,7 +13,7 @@
 int zr_cmd_selftest(int argc, char **argv)
 {
     static const char usage[] =
-        "usage: zorgrelay selftest [--json] [--schemas DIR] [--warn-days N] CONFIG\n"
+        "usage: zorgrelay selftest [--json] [--schemas DIR] [--warn-days N] [--peak-logins N] CONFIG\n"
         "  exit status 0: every check ok (warnings listed), 1: a check failed, 2: usage\n";
     zr_selftest_opts_t opts = {0};
     zr_selftest_report_t report = {0};
@@ -33,6 +33,14 @@ int zr_cmd_selftest(int argc, char **argv)
                 return 2;
             }
             opts.warn_days = (int)days;
+        } else if (!strcmp(argv[i], "--peak-logins") && i + 1 < argc) {
+            /* Sustained logins per second, all relays on this Redis together. */
+            long rate = strtol(argv[++i], &endp, 10);
+            if (!*argv[i] || *endp || rate < 1 || rate > 100000) {
+                fputs(usage, stderr);
+                return 2;
+            }
+            opts.peak_logins_per_s = (int)rate;
         } else if (argv[i][0] != '-' && !file)
             file = argv[i];
         else {

@@ -484,7 +484,7 @@ end:
     return 0;
 }
 
-/* ---- /saml/metadata and /healthz ---- */
+/* ---- /saml/metadata (/healthz and /readyz: health.c) ---- */
 
 static int handle_metadata(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
 {
@@ -524,65 +524,6 @@ static int handle_metadata(void *ctx, const zr_http_request_t *req, zr_http_resp
 end:
     free(xml);
     zr_relay_gen_put(relay, gen);
-    return 0;
-}
-
-/* The back channel's state for /healthz (informative: it does not change
- * the status): the TVS circuit breaker and the lane's load. */
-static json_t *healthz_backchannel(zr_relay_t *relay)
-{
-    zr_relay_gen_t *gen = zr_relay_gen_get(relay);
-    zr_http_server_t *server = __atomic_load_n(&relay->server, __ATOMIC_ACQUIRE);
-    zr_http_lane_load_t load;
-    json_t *o = json_object();
-    zr_saml_breaker_state_t breaker = zr_saml_backchannel_state(gen->backchannel);
-
-    json_object_set_new(o, "breaker", json_string(zr_saml_breaker_state_name(breaker)));
-    if (zr_http_server_lane_load(server, &load) == 0) {
-        json_object_set_new(o, "busy", json_integer((json_int_t)load.busy));
-        json_object_set_new(o, "queued", json_integer((json_int_t)load.queued));
-        json_object_set_new(o, "threads", json_integer((json_int_t)load.threads));
-        json_object_set_new(o, "queue", json_integer((json_int_t)load.queue_max));
-        json_object_set_new(o, "refused", json_integer((json_int_t)load.refused));
-    }
-    zr_relay_gen_put(relay, gen);
-    return o;
-}
-
-static int handle_healthz(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
-{
-    zr_relay_t *relay = ctx;
-    char err[256] = "";
-    zr_saml_idp_t *idp = zr_relay_idp_get(relay, err, sizeof(err));
-    zr_store_status_t st = zr_store_ping(relay->store);
-    /* A health check is the first request after Redis comes back: the
-     * comparison happens here rather than on a patient's login. */
-    int sectors = st == ZR_STORE_OK ? zr_relay_sectors_ready(relay) : ZR_RELAY_SECTORS_UNCHECKED;
-    int ok = st == ZR_STORE_OK && idp && sectors == ZR_RELAY_SECTORS_OK;
-    json_t *o = json_object(), *conf = json_object();
-    char *body;
-    (void)req;
-    json_object_set_new(o, "store", json_string(zr_store_status_name(st)));
-    json_object_set_new(o, "tvs_metadata", json_string(idp ? "ok" : err));
-    pthread_mutex_lock(&relay->sector_lock);
-    json_object_set_new(o, "pairwise_sectors", json_string(relay->sectors_status));
-    pthread_mutex_unlock(&relay->sector_lock);
-    json_object_set_new(o, "status", json_string(ok ? "ok" : "unavailable"));
-    json_object_set_new(o, "backchannel", healthz_backchannel(relay));
-    /* What `zorgrelay reload` waits for: which configuration is in use and
-     * how the last reload went. */
-    pthread_mutex_lock(&relay->gen_lock);
-    json_object_set_new(conf, "generation", json_integer((json_int_t)relay->gen->serial));
-    json_object_set_new(conf, "care_providers", json_integer((json_int_t)relay->gen->cfg->tenant_count));
-    json_object_set_new(conf, "reloads", json_integer((json_int_t)(relay->reloads_ok + relay->reloads_refused)));
-    json_object_set_new(conf, "last_reload", json_string(relay->reload_status));
-    pthread_mutex_unlock(&relay->gen_lock);
-    json_object_set_new(o, "config", conf);
-    body = json_dumps(o, JSON_COMPACT);
-    zr_http_respond_json(resp, ok ? 200 : 503, body);
-    free(body);
-    json_decref(o);
-    zr_relay_idp_put(relay, idp);
     return 0;
 }
 
@@ -639,7 +580,8 @@ static const zr_http_route_t relay_routes[] = {
     {"GET", "/authorize", gated_authorize},
     {"POST", "/authorize", gated_authorize},
     {"GET", "/saml/metadata", handle_metadata},
-    {"GET", "/healthz", handle_healthz},
+    {"GET", "/healthz", zr_relay_handle_healthz},    /* liveness: health.c */
+    {"GET", "/readyz", zr_relay_handle_readyz},      /* readiness: health.c */
     {"POST", "/login/choose", gated_choose},
     {"GET", "/logout", gated_logout},       /* logout.c (issue 5) */
     {"POST", "/logout", gated_logout},

@@ -3,6 +3,7 @@
 #define ZR_RELAY_INTERNAL_H
 
 #include <pthread.h>
+#include <stdint.h>
 #include <time.h>
 #include "zr/authz.h"
 #include "zr/config.h"
@@ -13,6 +14,20 @@
 #include "zr/store.h"
 
 typedef struct zr_idp_ref zr_idp_ref_t;
+
+/* A health probe's result, shared by all threads (health.c): a load
+ * balancer that asks every second from many places costs Redis and the
+ * signing key at most one probe per ZR_RELAY_PROBE_CACHE_MS. */
+#define ZR_RELAY_PROBE_CACHE_MS 1000
+typedef struct {
+    pthread_mutex_t lock;
+    pthread_cond_t done;          /* a probe finished (CLOCK_MONOTONIC waits) */
+    int running;                  /* one thread is probing */
+    int have;                     /* a result exists */
+    int64_t at_ms;                /* monotonic, when it was taken */
+    int ok;
+    char what[320];               /* "ok" or why not */
+} zr_relay_probe_t;
 
 /* One loaded configuration with everything built from it (issue 3 §4).
  * A request takes the current generation at its start and uses it to the
@@ -57,10 +72,16 @@ typedef struct {
      * store, read without the lock on the common path. */
     pthread_mutex_t sector_lock;
     int sectors;                  /* ZR_RELAY_SECTORS_* */
-    char sectors_status[640];     /* for /healthz: a prefix and a what[600] */
-    /* The listener, for the back-channel lane's load in /healthz: set
+    char sectors_status[640];     /* for /readyz: a prefix and a what[600] */
+    /* The listener, for the back-channel lane's load in /readyz: set
      * (atomically) once it is started, NULL before. */
     zr_http_server_t *server;
+    /* Health (health.c): the probes too costly to run on every request. */
+    zr_relay_probe_t store_probe; /* a real small write */
+    zr_relay_probe_t saml_probe;  /* one AuthnRequest built in memory */
+#ifdef ZR_TESTING
+    int saml_selfcheck_broken;    /* ZR_TEST_BREAK_SAML_SELFCHECK, read at start */
+#endif
 } zr_relay_t;
 
 #define ZR_RELAY_SECTORS_UNCHECKED 0 /* Redis was unreachable: not compared yet */
@@ -97,6 +118,21 @@ int zr_relay_reload(zr_relay_t *relay);
  * its last user puts it back. */
 zr_saml_idp_t *zr_relay_idp_get(zr_relay_t *relay, char *err, size_t errlen);
 void zr_relay_idp_put(zr_relay_t *relay, zr_saml_idp_t *idp);
+
+/* ---- health (health.c, issue 13 §4, docs/operations.md#health) ---- */
+/* Set up on the main thread by zr_relay_init (after the memset), torn down
+ * by zr_relay_cleanup. */
+void zr_relay_health_init(zr_relay_t *relay);
+void zr_relay_health_cleanup(zr_relay_t *relay);
+/* GET /healthz (liveness: restart me) and GET /readyz (readiness: send me
+ * traffic). */
+int zr_relay_handle_healthz(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
+int zr_relay_handle_readyz(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
+/* What a thread asking for a shared probe result does (pure, unit-tested):
+ * use the result (fresh, or stale while another thread renews it), run the
+ * probe itself, or wait for the first result another thread is taking. */
+typedef enum { ZR_RELAY_PROBE_USE, ZR_RELAY_PROBE_RUN, ZR_RELAY_PROBE_WAIT } zr_relay_probe_action_t;
+zr_relay_probe_action_t zr_relay_probe_decide(int have, int running, int64_t at_ms, int64_t now_ms);
 
 /* Shared helpers of the login handlers (relay.c). */
 char *zr_relay_sha256_hex(const char *s);

@@ -330,7 +330,7 @@ static const char *restart_only_change(const zr_config_t *a, const zr_config_t *
  * start that would do so is refused unless oidc.allow_sector_change lists
  * the client. Each refused client is logged under event with where the
  * configuration sets its sector; what names the first without file names
- * (it is shown on /healthz). The number refused. */
+ * (it is shown on /healthz and /readyz). The number refused. */
 static size_t sector_changes_judge(const char *event, const zr_sector_change_t *changes, size_t count, char *what,
                                    size_t whatlen)
 {
@@ -576,6 +576,7 @@ int zr_relay_init(zr_relay_t *relay, const zr_config_t *cfg, char *err, size_t e
     pthread_mutex_init(&relay->stop_lock, NULL);
     pthread_cond_init(&relay->stop_cond, NULL);
     pthread_mutex_init(&relay->sector_lock, NULL);
+    zr_relay_health_init(relay);
     if (zr_xml_init() != 0) {
         snprintf(err, errlen, "cannot initialise libxml2/xmlsec");
         return -1;
@@ -652,6 +653,7 @@ void zr_relay_cleanup(zr_relay_t *relay)
     pthread_mutex_destroy(&relay->stop_lock);
     pthread_cond_destroy(&relay->stop_cond);
     pthread_mutex_destroy(&relay->sector_lock);
+    zr_relay_health_cleanup(relay);
 }
 
 int zr_relay_sectors_ready(zr_relay_t *relay)

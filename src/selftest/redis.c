@@ -44,19 +44,55 @@ zr_selftest_status_t zr_selftest_redis_policy_judge(const char *policy, char *fi
     return ZR_SELFTEST_WARN;
 }
 
-zr_selftest_status_t zr_selftest_redis_maxmemory_judge(long long maxmemory, char *finding, size_t flen)
+/* What one finished login leaves in Redis, measured with bench/redis-memory
+ * (Redis 7.0, docs/operations.md#self-test): MEMORY USAGE of each key, plus
+ * what used_memory counts beyond it per key (the expiry table's entry, hash
+ * table slots). Pending logins are taken at the ACS and codes at /token, so
+ * they are gone within seconds. */
+#define NEED_KEY_EXTRA 80        /* per key, beyond MEMORY USAGE */
+#define NEED_LOGOUT_SESSION 520  /* logout-session: the sid's record (tenant, sub, NameID, SessionIndex) */
+#define NEED_ACCESS_TOKEN 584    /* access-token */
+#define NEED_CODE_GRANT 264      /* code-grant */
+#define NEED_MARKER 136          /* code-used, code-closed, saml-artifact, -response, -assertion */
+#define NEED_SAML_REPLAY_S (15 * 60) /* src/saml/response.c ZR_SAML_REPLAY_TTL_S, plus the clock skew */
+
+double zr_selftest_redis_need_per_login_rate(int logout_session_s, int access_token_s, int code_s, int clock_skew_s)
 {
+    double logout = logout_session_s > 0 ? logout_session_s : 8 * 3600;
+    double at = access_token_s > 0 ? access_token_s : 300;
+    double code = code_s > 0 ? code_s : 60;
+    double marks = at > code ? at : code; /* src/oidc/token.c mark_ttl */
+    double replay = NEED_SAML_REPLAY_S + (clock_skew_s > 0 ? clock_skew_s : 0);
+    return (NEED_LOGOUT_SESSION + NEED_KEY_EXTRA) * logout + (NEED_ACCESS_TOKEN + NEED_KEY_EXTRA) * at +
+           (NEED_CODE_GRANT + NEED_KEY_EXTRA) * marks + 2.0 * (NEED_MARKER + NEED_KEY_EXTRA) * marks +
+           3.0 * (NEED_MARKER + NEED_KEY_EXTRA) * replay;
+}
+
+zr_selftest_status_t zr_selftest_redis_maxmemory_judge(long long maxmemory, double need, int peak_rate, char *finding,
+                                                       size_t flen, char *advice, size_t alen)
+{
+    double rate;
+    int peak = peak_rate > 0 ? peak_rate : ZR_SELFTEST_PEAK_LOGINS_DEFAULT;
+    snprintf(advice, alen, "raise maxmemory (or set 0 and size the machine)");
+    if (need <= 0)
+        need = 1;
     if (maxmemory <= 0) {
-        snprintf(finding, flen, "maxmemory 0 (no limit; the machine's memory is the limit)");
+        snprintf(finding, flen, "maxmemory 0 (no limit; the machine's memory is the limit): plan %.1f MB of Redis per "
+                 "sustained login per second", need / 1e6);
         return ZR_SELFTEST_OK;
     }
-    /* A login in flight is a few KiB (sealed, in several keys). */
-    if (maxmemory < 16LL * 1024 * 1024) {
-        snprintf(finding, flen, "maxmemory %lld bytes: room for only a few thousand logins in flight", maxmemory);
-        return ZR_SELFTEST_WARN;
-    }
-    snprintf(finding, flen, "maxmemory %lld MiB", maxmemory / (1024 * 1024));
-    return ZR_SELFTEST_OK;
+    rate = (double)maxmemory / need;
+    snprintf(finding, flen, "maxmemory %lld %s holds a sustained %.1f logins per second (%.1f MB each, mostly the "
+             "logout sessions); expected peak %d per second",
+             maxmemory >= 1024 * 1024 ? maxmemory / (1024 * 1024) : maxmemory,
+             maxmemory >= 1024 * 1024 ? "MiB" : "bytes", rate, need / 1e6, peak);
+    if (rate >= peak)
+        return ZR_SELFTEST_OK;
+    /* noeviction: a full Redis refuses every new login (and /readyz says so). */
+    snprintf(advice, alen, "set maxmemory to at least %.0f MiB (%d logins per second x %.1f MB, plus headroom), or "
+             "shorten oidc.logout_session_lifetime; --peak-logins N sets the expected peak (all relays on this Redis)",
+             peak * need / 1048576.0, peak, need / 1e6);
+    return ZR_SELFTEST_WARN;
 }
 
 /* The value of "name:" in INFO text, copied into out; 0 when present. */
@@ -257,7 +293,7 @@ void zr_selftest_redis(const zr_config_t *cfg, const zr_selftest_opts_t *opts, z
     const zr_redis_config_t *rc = &cfg->redis;
     int timeout_ms = rc->timeout_ms > 0 ? rc->timeout_ms : 500, pings = opts->redis_pings > 0 ? opts->redis_pings : 10;
     struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
-    char where[300], err[256] = "", finding[512];
+    char where[300], err[256] = "", finding[512], advice[512];
     double *lat = calloc((size_t)pings, sizeof(*lat)), t0, median;
     redisContext *c = NULL;
     redisReply *reply = NULL, *reply2 = NULL;
@@ -323,10 +359,13 @@ void zr_selftest_redis(const zr_config_t *cfg, const zr_selftest_opts_t *opts, z
     if (policy) {
         reply2 = command(c, err, sizeof(err), "CONFIG GET maxmemory");
         if (reply2 && reply2->type == REDIS_REPLY_ARRAY && reply2->elements == 2 && reply2->element[1]->str) {
-            st = zr_selftest_redis_maxmemory_judge(strtoll(reply2->element[1]->str, NULL, 10), finding,
-                                                   sizeof(finding));
-            zr_selftest_add(r, st, "redis-maxmemory", "raise maxmemory (or set 0 and size the machine)", "%s",
-                            finding);
+            double need = zr_selftest_redis_need_per_login_rate(cfg->oidc.logout_session_lifetime_s,
+                                                                cfg->oidc.access_token_lifetime_s,
+                                                                cfg->oidc.code_lifetime_s, cfg->tvs.clock_skew_s);
+            st = zr_selftest_redis_maxmemory_judge(strtoll(reply2->element[1]->str, NULL, 10), need,
+                                                   opts->peak_logins_per_s, finding, sizeof(finding), advice,
+                                                   sizeof(advice));
+            zr_selftest_add(r, st, "redis-maxmemory", advice, "%s", finding);
         }
     }
     freeReplyObject(reply);

@@ -402,3 +402,43 @@ end:
         freeReplyObject(r);
     return st;
 }
+
+zr_store_status_t zr_store_probe_write(zr_store_t *s, char *why, size_t whylen)
+{
+    static const char marker[] = "1";
+    zr_store_status_t st = ZR_STORE_INVALID;
+    char *key = NULL, ttl[16], code[32];
+    uint8_t *sealed = NULL;
+    size_t sealed_len = 0;
+    redisReply *r = NULL;
+    snprintf(why, whylen, "probe not made");
+    if (!s || !(key = zr_store_key(s, ZR_STORE_PROBE_NS, "probe")) ||
+        zr_crypto_seal(s->value_key, (const uint8_t *)key, strlen(key), (const uint8_t *)marker,
+                       sizeof(marker) - 1, &sealed, &sealed_len) != 0)
+        goto end;
+    snprintf(ttl, sizeof(ttl), "%d", ZR_STORE_PROBE_TTL_S);
+    {
+        const char *argv[5] = {"SET", key, (const char *)sealed, "EX", ttl};
+        size_t argvlen[5] = {3, strlen(key), sealed_len, 2, strlen(ttl)};
+        if ((st = zr_store_pool_command(&s->pool, 5, argv, argvlen, &r)) != ZR_STORE_OK) {
+            snprintf(why, whylen, "redis does not answer");
+            goto end;
+        }
+    }
+    if (r->type != REDIS_REPLY_STATUS || strcmp(r->str, "OK") != 0) {
+        /* OOM, READONLY, MISCONF, NOAUTH...: the first word only. Nor
+         * the address: this is shown on a public endpoint. */
+        zr_store_pool_error_code(r, code, sizeof(code));
+        snprintf(why, whylen, "redis refuses writes: %s", code);
+        st = ZR_STORE_UNAVAILABLE;
+        goto end;
+    }
+    snprintf(why, whylen, "ok");
+    st = ZR_STORE_OK;
+end:
+    if (r)
+        freeReplyObject(r);
+    free(sealed);
+    free(key);
+    return st;
+}

@@ -30,7 +30,7 @@ zr_start_mock_tvs
 TVS_PID=${ZR_PIDS[-1]}
 zr_start_relay
 
-hz() { curl -s --max-time 20 "$ISSUER/healthz"; }
+hz() { curl -s --max-time 20 "$ISSUER/readyz"; }
 # waits (on files, not time) until N logins have run their hook
 wait_files() { local pat=$1 n=$2 i; for i in $(seq 1 2400); do [ "$(ls $pat 2>/dev/null | wc -l)" -ge "$n" ] && return 0; sleep 0.05; done; return 1; }
 
@@ -60,11 +60,11 @@ kill -STOP "$TVS_PID"
 touch "$ZR_TMP/acs.go"
 
 # Wait until the lane holds them: 3 running, 1 waiting. Without a lane the
-# single worker is stuck in the first ACS and this /healthz runs out.
+# single worker is stuck in the first ACS and this /readyz runs out.
 lane=""
 for i in $(seq 1 2400); do
-  body=$(hz) || { lane="healthz did not answer"; break; }
-  lane=$(zr_json "$body" '"%s/%s" % (d.get("backchannel", {}).get("busy"), d.get("backchannel", {}).get("queued"))' 2>/dev/null || echo "?")
+  body=$(hz) || { lane="readyz did not answer"; break; }
+  lane=$(zr_json "$body" '"%s/%s" % (d.get("lane", {}).get("busy"), d.get("lane", {}).get("queued"))' 2>/dev/null || echo "?")
   [ "$lane" = "3/1" ] && break
   sleep 0.05
 done
@@ -73,8 +73,12 @@ zr_check "lane holds the four ACS requests (busy/queued)" "$lane" "3/1"
 # While they hang: the rest is answered.
 out=$(curl -s --max-time 20 -o "$ZR_TMP/healthz.json" -w '%{http_code}' "$ISSUER/healthz" || true)
 zr_check "frozen TVS: /healthz answered" "$out" "200"
-zr_check "frozen TVS: /healthz names the breaker" \
-  "$(zr_json "$(cat "$ZR_TMP/healthz.json" 2>/dev/null || echo '{}')" 'd.get("backchannel", {}).get("breaker")' 2>/dev/null)" "closed"
+out=$(curl -s --max-time 20 -o "$ZR_TMP/readyz.json" -w '%{http_code}' "$ISSUER/readyz" || true)
+zr_check "frozen TVS, lane full: /readyz says not ready (503)" "$out" "503"
+zr_check "frozen TVS, lane full: /readyz names the back channel as failing" \
+  "$(zr_json "$(cat "$ZR_TMP/readyz.json" 2>/dev/null || echo '{}')" '",".join(d.get("failing", []))' 2>/dev/null)" "backchannel"
+zr_check "frozen TVS: /readyz names the breaker" \
+  "$(zr_json "$(cat "$ZR_TMP/readyz.json" 2>/dev/null || echo '{}')" 'd.get("lane", {}).get("breaker")' 2>/dev/null)" "closed"
 out=$(curl -s --max-time 20 -o /dev/null -w '%{http_code}' "$ISSUER/.well-known/openid-configuration" || true)
 zr_check "frozen TVS: discovery answered" "$out" "200"
 out=$(curl -s --max-time 20 -o "$ZR_TMP/busy.html" -D "$ZR_TMP/busy.head" -w '%{http_code}' \
@@ -107,7 +111,7 @@ out=$(zr_login "DigiD Substantieel")
 zr_check "after release: a new login works" "$(zr_json "$out" 'd["claims"].get("bsn")')" "999990019"
 body=$(hz)
 zr_check "after release: the lane is empty" \
-  "$(zr_json "$body" '"%s/%s" % (d["backchannel"]["busy"], d["backchannel"]["queued"])')" "0/0"
+  "$(zr_json "$body" '"%s/%s" % (d["lane"]["busy"], d["lane"]["queued"])')" "0/0"
 
 # Stopping while a lane handler hangs on TVS: the stop waits for it (no
 # handler may run after the server is gone, and libmicrohttpd must not stop
@@ -121,7 +125,7 @@ kill -STOP "$TVS_PID"
 touch "$ZR_TMP/last.go"
 lane=""
 for i in $(seq 1 2400); do
-  lane=$(zr_json "$(hz)" 'd["backchannel"]["busy"]' 2>/dev/null || echo "?")
+  lane=$(zr_json "$(hz)" 'd["lane"]["busy"]' 2>/dev/null || echo "?")
   [ "$lane" = 1 ] && break
   sleep 0.05
 done

@@ -8,7 +8,8 @@ AUTHZ="response_type=code&client_id=demo-portal&redirect_uri=http%3A%2F%2Flocalh
 
 # 1. A second relay whose clock is 8 days ahead: the mock's metadata (valid 7
 #    days) has expired for it. New logins go back to the portal as
-#    temporarily_unavailable; /healthz says why; no crash.
+#    temporarily_unavailable; /readyz says why (/healthz, liveness, stays
+#    200: new metadata, not a restart, fixes it); no crash.
 EXP_PORT=$(zr_free_port)
 sed -e "s#^listen: 127.0.0.1:$RELAY_PORT#listen: 127.0.0.1:$EXP_PORT#" \
     -e "s#^public_base_url: http://localhost:$RELAY_PORT#public_base_url: http://localhost:$EXP_PORT#" \
@@ -20,9 +21,11 @@ loc=$(curl -s -o /dev/null -w '%{redirect_url}' "http://localhost:$EXP_PORT/auth
 zr_check "expired metadata: portal gets temporarily_unavailable" \
   "$(echo "$loc" | grep -o 'error=temporarily_unavailable')" "error=temporarily_unavailable"
 zr_check "expired metadata: state kept" "$(echo "$loc" | grep -o 'state=s1')" "state=s1"
-zr_check "expired metadata: /healthz 503" \
-  "$(curl -s -o "$ZR_TMP/hz.json" -w '%{http_code}' "http://localhost:$EXP_PORT/healthz")" "503"
-zr_check "expired metadata: /healthz names it" "$(grep -c 'metadata' "$ZR_TMP/hz.json")" "1"
+zr_check "expired metadata: /readyz 503" \
+  "$(curl -s -o "$ZR_TMP/hz.json" -w '%{http_code}' "http://localhost:$EXP_PORT/readyz")" "503"
+zr_check "expired metadata: /readyz names it" "$(grep -c 'metadata' "$ZR_TMP/hz.json")" "1"
+zr_check "expired metadata: /healthz (liveness) 200" \
+  "$(curl -s -o /dev/null -w '%{http_code}' "http://localhost:$EXP_PORT/healthz")" "200"
 zr_check "expired metadata: operator log line" "$(grep -c 'TVS metadata' "$ZR_TMP/relay-expired.log" | awk '{print ($1>0)?"yes":"no"}')" "yes"
 # The relay with a correct clock still logs people in.
 out=$(zr_login "DigiD Substantieel")

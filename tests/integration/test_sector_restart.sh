@@ -37,14 +37,14 @@ selftest() {
   set -e
 }
 sub_of_portal() { zr_json "$(zr_login "DigiD Substantieel")" 'd.get("claims", {}).get("sub", "no sub: " + json.dumps(d))'; }
-healthz() { curl -s "$ISSUER/healthz"; }
+readyz() { curl -s "$ISSUER/readyz"; }
 
 # ---- first start: the record is made ---------------------------------------
 zr_start_relay
 OLD_SUB=$(sub_of_portal)
 zr_check "first start: a login gives a sub" "${#OLD_SUB}" "43"
-zr_check "first start: /healthz reports the sectors compared" \
-  "$(zr_json "$(healthz)" 'd["pairwise_sectors"]')" "ok"
+zr_check "first start: /readyz reports the sectors compared" \
+  "$(zr_json "$(readyz)" 'd["pairwise_sectors"]')" "ok"
 KEYS=$(redis-cli -p "$REDIS_PORT" --raw KEYS 'zr:client-sector:*')
 zr_check "one record per client, in namespace client-sector" "$(echo "$KEYS" | grep -c .)" "2"
 zr_check "the records do not expire" \
@@ -130,17 +130,17 @@ LATE_PID=$!
 ZR_PIDS+=("$LATE_PID")
 zr_wait_port "$RELAY_PORT"
 zr_check "Redis down: the relay starts, not ready, sectors not compared" \
-  "$(curl -s -o "$ZR_TMP/hz.json" -w '%{http_code}' "$ISSUER/healthz") $(zr_json "$(cat "$ZR_TMP/hz.json")" 'd["pairwise_sectors"].startswith("not compared yet")')" \
+  "$(curl -s -o "$ZR_TMP/hz.json" -w '%{http_code}' "$ISSUER/readyz") $(zr_json "$(cat "$ZR_TMP/hz.json")" 'd["pairwise_sectors"].startswith("not compared yet")')" \
   "503 True"
 zr_check "Redis down: /authorize answers 503" \
   "$(curl -s -o /dev/null -w '%{http_code}' "$ISSUER/authorize?client_id=demo-portal")" "503"
 zr_start_redis   # same port and directory: the saved records come back
-# Health checks, as a load balancer sends them, until the relay has seen
+# Readiness checks, as a load balancer sends them, until the relay has seen
 # Redis again (the store probes it at its own pace) and stopped.
 CODES=""
 for i in $(seq 1 150); do
   kill -0 "$LATE_PID" 2>/dev/null || break
-  CODES="$CODES $(curl -s -o /dev/null -w '%{http_code}' "$ISSUER/healthz" || true)"
+  CODES="$CODES $(curl -s -o /dev/null -w '%{http_code}' "$ISSUER/readyz" || true)"
   sleep 0.1
 done
 zr_check "Redis back: never ready in the meantime" "$(echo "$CODES" | grep -c 200 || true)" "0"

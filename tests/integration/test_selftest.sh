@@ -2,7 +2,7 @@
 # `zorgrelay selftest` (issue 5 §2) against a good installation (all ok,
 # exit 0, --json parses) and broken ones: an expired certificate, a key that
 # does not belong to its certificate, Redis evicting live sessions
-# (allkeys-lru), a pinned CA (tvs.tls_ca) that did not issue TVS's server
+# (allkeys-lru), a maxmemory below the expected login rate, a pinned CA (tvs.tls_ca) that did not issue TVS's server
 # certificate, a TVS that refuses our client certificate (its client_ca is
 # another CA), TVS's artifact endpoint closed, and a mock TVS whose Date is
 # 600 s off. Each broken one must name its FAIL line and exit 1.
@@ -148,6 +148,23 @@ zr_check "allkeys-lru: exit 1" "$RC" "1"
 zr_check "allkeys-lru: FAIL line" "$(has_line '^FAIL  redis-eviction: maxmemory-policy allkeys-lru evicts live logins')" "1"
 zr_check "allkeys-lru: advice" "$(has_line '^      -> set `maxmemory-policy noeviction`')" "1"
 zr_check "allkeys-lru: the rest still ok" "$(has_line '^FAIL ')" "1"
+
+# ---- maxmemory against the login rate it holds (issue 13 §4) -------------------
+# About 18 MB per sustained login per second with the example's lifetimes
+# (8 h logout sessions): 64 MiB holds 3.6 a second, below the default peak 10.
+redis-cli -p "$REDIS_PORT" config set maxmemory 64mb >/dev/null
+selftest "$ZR_CONFIG"
+zr_check "maxmemory 64 MiB: warn line names the rate it holds" \
+  "$(has_line '^warn  redis-maxmemory: maxmemory 64 MiB holds a sustained 3\.[0-9] logins per second \(18\.[0-9] MB each, mostly the logout sessions\); expected peak 10 per second$')" "1"
+zr_check "maxmemory 64 MiB: advice names the maxmemory the peak needs" \
+  "$(has_line '^      -> set maxmemory to at least 17[0-9] MiB \(10 logins per second x 18\.[0-9] MB')" "1"
+zr_check "maxmemory 64 MiB: a warning, not a failure" "$RC" "0"
+selftest --peak-logins 3 "$ZR_CONFIG"
+zr_check "maxmemory 64 MiB, --peak-logins 3: ok" \
+  "$(has_line '^ok    redis-maxmemory: maxmemory 64 MiB holds a sustained 3\.[0-9] logins per second .*expected peak 3 per second$')" "1"
+selftest --peak-logins 0 "$ZR_CONFIG"
+zr_check "--peak-logins 0: usage error" "$RC" "2"
+redis-cli -p "$REDIS_PORT" config set maxmemory 0 >/dev/null
 
 # A throwaway CA that issued neither TVS's nor our certificates.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$ZR_TMP/other-ca.key" \

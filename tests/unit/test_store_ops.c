@@ -317,6 +317,61 @@ static char *raw_single_key(redisContext *c, const char *pattern)
     return key;
 }
 
+/* The readiness probe writes for real: a Redis that answers PING but
+ * refuses writes (maxmemory with noeviction, a read-only replica) fails it,
+ * naming Redis's refusal; the key it writes expires and holds no plaintext. */
+static void raw_ok(redisContext *c, const char *cmd)
+{
+    redisReply *r = redisCommand(c, cmd);
+    assert_non_null(r);
+    assert_int_not_equal(r->type, REDIS_REPLY_ERROR);
+    freeReplyObject(r);
+}
+
+static void test_probe_write(void **state)
+{
+    zr_store_t *s = test_open();
+    redisContext *c = raw_connect();
+    redisReply *r;
+    char why[128];
+    (void)state;
+    raw_flush();
+    assert_int_equal(zr_store_probe_write(s, why, sizeof(why)), ZR_STORE_OK);
+    assert_string_equal(why, "ok");
+    r = redisCommand(c, "KEYS zrtest:" ZR_STORE_PROBE_NS ":*");
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->elements, 1);
+    {
+        char cmd[256];
+        snprintf(cmd, sizeof(cmd), "TTL %s", r->element[0]->str);
+        long long ttl = raw_integer(c, cmd);
+        assert_true(ttl > 0 && ttl <= ZR_STORE_PROBE_TTL_S);
+    }
+    freeReplyObject(r);
+
+    raw_ok(c, "CONFIG SET maxmemory-policy noeviction");
+    raw_ok(c, "CONFIG SET maxmemory 1");
+    assert_int_equal(zr_store_ping(s), ZR_STORE_OK); /* PING alone would say all is well */
+    assert_int_equal(zr_store_probe_write(s, why, sizeof(why)), ZR_STORE_UNAVAILABLE);
+    assert_string_equal(why, "redis refuses writes: OOM");
+    raw_ok(c, "CONFIG SET maxmemory 0");
+    assert_int_equal(zr_store_probe_write(s, why, sizeof(why)), ZR_STORE_OK);
+
+    {
+        /* A replica of a master that is not there: read-only at once. */
+        char cmd[64];
+        snprintf(cmd, sizeof(cmd), "REPLICAOF 127.0.0.1 %d", zr_test_free_port());
+        raw_ok(c, cmd);
+    }
+    assert_int_equal(zr_store_probe_write(s, why, sizeof(why)), ZR_STORE_UNAVAILABLE);
+    assert_string_equal(why, "redis refuses writes: READONLY");
+    raw_ok(c, "REPLICAOF NO ONE");
+    assert_int_equal(zr_store_probe_write(s, why, sizeof(why)), ZR_STORE_OK);
+    redisFree(c);
+    zr_store_close(s);
+}
+
 static void test_ttl(void **state)
 {
     zr_store_t *s = test_open();
@@ -622,6 +677,7 @@ int main(void)
         cmocka_unit_test(test_names_any_string),
         cmocka_unit_test(test_invalid_arguments),
         cmocka_unit_test(test_ttl),
+        cmocka_unit_test(test_probe_write),
         cmocka_unit_test(test_take_concurrent_single_use),
         cmocka_unit_test(test_claim_concurrent_single_use),
         cmocka_unit_test(test_concurrency_smoke),

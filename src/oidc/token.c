@@ -283,7 +283,7 @@ int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_respon
             {ZR_OIDC_NS_CODE_GRANT, code, grant_json, strlen(grant_json), mark_ttl, ZR_STORE_INVALID},
             {ZR_OIDC_NS_ACCESS_TOKEN, access_token, at_record, strlen(at_record), at_lifetime, ZR_STORE_INVALID},
             {ZR_OIDC_NS_CODE_CLOSED, code, NULL, 0, mark_ttl, ZR_STORE_INVALID}};
-        st = zr_store_write_all(op->store, w, 3);
+        st = zr_store_write_all_replicated(op->store, w, 3); /* on the replicas before the answer */
         closed = w[2].status;
     }
     if (st != ZR_STORE_OK) {

@@ -40,7 +40,8 @@ typedef struct {
     size_t sentinel_count;
     char *sentinel_master;   /* the master's name in the sentinels' configuration */
     char *sentinel_password; /* optional: AUTH to the sentinels (their requirepass) */
-    int wait_replicas;       /* codes and tokens on this many replicas before they are handed out; default 1 with sentinels, else 0 */
+    int wait_replicas;       /* codes and tokens on this many replicas before they are handed out;
+                              * default 1 with sentinels, else 0 */
     int wait_timeout_ms;     /* how long WAIT may take, default 100, below timeout_ms */
     int loopback_only;       /* production: a master a sentinel names must be on this host too */
 } zr_redis_config_t;

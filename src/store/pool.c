@@ -83,7 +83,8 @@ int zr_store_pool_init(zr_store_pool_t *pool, const zr_redis_config_t *cfg, char
     else
         zr_buf_printf(&target, "%s:%d", pool->host, pool->port);
     pool->target = zr_buf_steal(&target);
-    if ((!pool->host && !pool->sentinel_count) || !pool->target || (cfg->unix_socket && *cfg->unix_socket && !pool->unix_socket) ||
+    if ((!pool->host && !pool->sentinel_count) || !pool->target ||
+        (cfg->unix_socket && *cfg->unix_socket && !pool->unix_socket) ||
         (cfg->password && *cfg->password && !pool->password)) {
         snprintf(err, errlen, "out of memory");
         goto end;
@@ -250,8 +251,12 @@ static redisContext *pool_connect(zr_store_pool_t *pool, int64_t deadline_ms, in
             zr_buf_t target;
             zr_buf_init(&target);
             if (zr_buf_printf(&target, "%s:%d", found_host, found_port) == 0) {
-                zr_log_warn("store", "redis master '%s' now at %s (was %s)", pool->sentinel_master, target.data,
-                            pool->target);
+                if (pool->host)
+                    zr_log_warn("store", "redis master '%s' now at %s (was %s)", pool->sentinel_master, target.data,
+                                pool->target);
+                else
+                    zr_log_info("store", "redis master '%s' now at %s (named by the sentinels)",
+                                pool->sentinel_master, target.data);
                 zr_release(pool->target);
                 pool->target = zr_buf_steal(&target);
                 zr_release(pool->host);

@@ -18,6 +18,7 @@ import argparse
 import html.parser
 import json
 import os
+import re
 import secrets
 import sys
 import time
@@ -266,6 +267,7 @@ def main():
     if not dezi and (not forms or "SAMLRequest" not in dict(forms[0]["fields"])):
         out["error"] = "no AuthnRequest form from /authorize"
         out["body"] = r.text[:500]
+        out["page_code"] = page_code(r.text)
         print(json.dumps(out))
         return 1
     out["relay_state_len"] = len(dict(forms[0]["fields"]).get("RelayState", "")) if not dezi else 0
@@ -326,6 +328,7 @@ def main():
         out["error"] = "relay did not redirect to the portal"
         out["status"] = r.status_code
         out["body"] = r.text[:800]
+        out["page_code"] = page_code(r.text)
         print(json.dumps(out))
         return 1
     callback = urllib.parse.urljoin(r.url, r.headers["Location"])
@@ -382,6 +385,12 @@ def main():
     out["seconds"] = round(time.monotonic() - t0, 3)
     print(json.dumps(out))
     return 0
+
+
+def page_code(text):
+    """The error code an error page shows (templates/error.*.html), or None."""
+    m = re.search(r"<code>([a-z_]+)</code>", text)
+    return m.group(1) if m else None
 
 
 def redeem_saved(args, disco, out):

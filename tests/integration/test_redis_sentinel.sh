@@ -162,19 +162,6 @@ zr_check "wrong sentinel password: the log names it" \
   "$(grep -c "unavailable (sentinel 127.0.0.1:[0-9]*: AUTH rejected: WRONGPASS (redis.sentinel_password))" "$ZR_TMP/relay-wrong.log")" "1"
 kill "$WRONG_PID"; wait "$WRONG_PID" 2>/dev/null || true
 
-# Codes the portal holds, not yet redeemed, issued before the failover.
-CODE_PIDS=()
-for i in $(seq 1 "$CODES"); do
-  zr_login "DigiD Substantieel" --stop-before-token "$ZR_TMP/code-$i.json" >"$ZR_TMP/code-$i.out" &
-  CODE_PIDS+=("$!")
-done
-wait "${CODE_PIDS[@]}"
-held=0
-for i in $(seq 1 "$CODES"); do
-  [ "$(zr_json "$(cat "$ZR_TMP/code-$i.out")" 'd.get("code_saved")')" = True ] && held=$((held + 1))
-done
-zr_check "codes held by the portal before the failover" "$held" "$CODES"
-
 # Load: LOAD loops of whole logins until told to stop; each line one login.
 load_loop() {
   local n=0
@@ -188,6 +175,20 @@ for l in $(seq 1 "$LOAD"); do load_loop "$l" & LOAD_PIDS+=("$!"); done
 # the load is running: at least one login of each loop done before the kill
 loads_started() { [ "$(ls "$ZR_TMP"/load-*-1.out 2>/dev/null | wc -l)" -ge "$LOAD" ]; }
 wait_for "the load running" 60 loads_started
+
+# Codes the portal holds, not yet redeemed, issued just before the failover
+# (a code lives at most 60 s: they are redeemed as soon as it is over).
+CODE_PIDS=()
+for i in $(seq 1 "$CODES"); do
+  zr_login "DigiD Substantieel" --stop-before-token "$ZR_TMP/code-$i.json" >"$ZR_TMP/code-$i.out" &
+  CODE_PIDS+=("$!")
+done
+wait "${CODE_PIDS[@]}"
+held=0
+for i in $(seq 1 "$CODES"); do
+  [ "$(zr_json "$(cat "$ZR_TMP/code-$i.out")" 'd.get("code_saved")')" = True ] && held=$((held + 1))
+done
+zr_check "codes held by the portal before the failover" "$held" "$CODES"
 
 # kill9 PORT: the Redis on PORT dies at once (no shutdown, no save).
 kill9() {
@@ -206,21 +207,29 @@ relay_moved() { grep -q "redis master 'zrmaster' now at 127.0.0.1:$NEW_PORT" "$Z
 wait_for "the relay on the new master" 60 relay_moved
 new_master_has_replica() { [ "$(replicas_of "$NEW_PORT")" -ge 1 ] && replica_synced "$OTHER_PORT"; }
 wait_for "the other replica following the new master" 60 new_master_has_replica
+
+# Every code issued before the failover redeems after it (the portals all
+# at once, as they would).
+CODE_PIDS=()
+for i in $(seq 1 "$CODES"); do
+  zr_login "DigiD Substantieel" --redeem-saved "$ZR_TMP/code-$i.json" >"$ZR_TMP/redeem-$i.out" &
+  CODE_PIDS+=("$!")
+done
+wait "${CODE_PIDS[@]}"
+redeemed=0
+for i in $(seq 1 "$CODES"); do
+  r=$(cat "$ZR_TMP/redeem-$i.out")
+  [ "$(zr_json "$r" 'd.get("token_status")')/$(zr_json "$r" 'd.get("userinfo_status")')" = 200/200 ] &&
+    redeemed=$((redeemed + 1))
+done
+zr_check "every code held over the failover redeems, its token works" "$redeemed" "$CODES"
+
 # one whole login after the failover completes, then the load stops
 zr_check "new master: ROLE master" "$(rcli "$NEW_PORT" role | head -1 | tr -d '\r')" "master"
 out=$(zr_login "DigiD Substantieel")
 zr_check "new master: a login works" "$(zr_json "$out" 'd["claims"].get("bsn")')" "999990019"
 touch "$ZR_TMP/stop"
 wait "${LOAD_PIDS[@]}"
-
-# Every code issued before the failover redeems after it.
-redeemed=0
-for i in $(seq 1 "$CODES"); do
-  r=$(zr_login "DigiD Substantieel" --redeem-saved "$ZR_TMP/code-$i.json")
-  [ "$(zr_json "$r" 'd.get("token_status")')/$(zr_json "$r" 'd.get("userinfo_status")')" = 200/200 ] &&
-    redeemed=$((redeemed + 1))
-done
-zr_check "every code held over the failover redeems, its token works" "$redeemed" "$CODES"
 
 # The load: what failed, and how. A login either completed (its token works
 # at userinfo), failed with a clean 503 / temporarily_unavailable, or lost
@@ -239,7 +248,7 @@ if d.get("claims", {}).get("bsn") == "999990019":
     # 401: the token the portal holds is gone; 503: userinfo itself in flight
     print({200: "ok", 401: "lost", 503: "failed"}.get(d.get("userinfo_status"), "unclean"))
 elif d.get("token_error") == "temporarily_unavailable" or d.get("status") == 503 \
-        or d.get("oauth_error") == "temporarily_unavailable" or ["authorize", 503] in d.get("steps", []):
+        or d.get("oauth_error") == "temporarily_unavailable" or any(st == 503 for _, st in d.get("steps", [])):
     print("failed")
 elif d.get("page_code") == "session_expired":
     # a pending login written just before the kill and not yet on the

@@ -427,7 +427,7 @@ static void read_redis(zr_cfg_map_t *root, zr_config_t *cfg)
     if (zr_cfg_get_int(&m, "wait_timeout_ms", 0, 1, 60000, &n) == 1)
         r->wait_timeout_ms = (int)n;
     /* WAIT runs inside the store call's deadline. */
-    if (r->wait_timeout_ms >= r->timeout_ms)
+    if (r->wait_replicas > 0 && r->wait_timeout_ms >= r->timeout_ms)
         zr_cfg_error(root->ld, zr_cfg_map_get(&m, "wait_timeout_ms") ? zr_cfg_map_get(&m, "wait_timeout_ms")
                                                                      : zr_cfg_map_key(root, "redis"),
                      "redis.wait_timeout_ms", "%d must be below redis.timeout_ms (%d): WAIT runs within the "

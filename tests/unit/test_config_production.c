@@ -312,6 +312,11 @@ static void test_redis_sentinels(void **state)
     expect_one("wait-timeout.yaml", t, "wait_timeout_ms:", "redis.wait_timeout_ms",
                "200 must be below redis.timeout_ms (200)");
     free(t);
+    /* a short timeout_ms without WAIT is not judged against its default */
+    free(variant("short-timeout.yaml", "development", NULL, fixed, "  port: 6390\n  timeout_ms: 50\n", NULL));
+    cfg = expect_ok("short-timeout.yaml");
+    assert_int_equal(cfg->redis.wait_replicas, 0);
+    zr_config_free(cfg);
 }
 
 /* redis.password_file: the password from a file of its own (one line, the

@@ -34,6 +34,16 @@ typedef struct {
     char *prefix;            /* key prefix, default "zr:" */
     uint8_t encryption_key[32]; /* from encryption_key_file: values AES-256-GCM */
     char *encryption_key_file;
+    /* Redis Sentinel (docs/operations.md, "Redis Sentinel"): when sentinels
+     * are given, the master comes from them and host/port are not used. */
+    char **sentinels;        /* "host:port" each */
+    size_t sentinel_count;
+    char *sentinel_master;   /* the master's name in the sentinels' configuration */
+    char *sentinel_password; /* optional: AUTH to the sentinels (their requirepass) */
+    int wait_replicas;       /* codes and tokens on this many replicas before they are handed out;
+                              * default 1 with sentinels, else 0 */
+    int wait_timeout_ms;     /* how long WAIT may take, default 100, below timeout_ms */
+    int loopback_only;       /* production: a master a sentinel names must be on this host too */
 } zr_redis_config_t;
 
 typedef struct {

@@ -109,6 +109,19 @@ zr_store_status_t zr_store_redeem_begin(zr_store_t *s, const zr_store_redeem_t *
 zr_store_status_t zr_store_redeem_commit(zr_store_t *s, const zr_store_redeem_t *r, const zr_store_attempt_t *attempt,
                                          zr_store_write_t *values, size_t n);
 
+/* As zr_store_write_all, then WAIT until redis.wait_replicas replicas have
+ * the writes (at most redis.wait_timeout_ms, in the same round trip): for
+ * what is handed to a portal, codes and tokens, so that a failover cannot
+ * lose it (docs/operations.md, "What a failover loses"). Fewer replicas in
+ * time: every write that took place reports ZR_STORE_UNAVAILABLE (fail
+ * closed; it stays on the master and expires). Same as zr_store_write_all
+ * when wait_replicas is 0. */
+zr_store_status_t zr_store_write_all_replicated(zr_store_t *s, zr_store_write_t *ops, size_t n);
+/* redis.wait_replicas as the store uses it. */
+int zr_store_wait_replicas(const zr_store_t *s);
+/* Where the store's Redis is, for an operator ("host:port", "unix:path";
+ * with sentinels the master they named last, after a successful call). */
+void zr_store_target(zr_store_t *s, char *out, size_t outlen);
 /* ZR_STORE_OK also when nothing was stored under (ns, name). */
 zr_store_status_t zr_store_del(zr_store_t *s, const char *ns, const char *name);
 /* PING round trip; ZR_STORE_OK when Redis answers. */

@@ -272,25 +272,26 @@ static void check_redis_production(zr_cfg_map_t *root, zr_cfg_map_t *m, zr_redis
                      r->host);
 }
 
-/* redis.password_file: the password in a file of its own, so that the
- * configuration file holds no secret and the password file gets the mode
- * check of the key files. One line; a final newline is not part of it. */
+/* redis.password_file (and sentinel_password_file): the password in a file
+ * of its own, so that the configuration file holds no secret and the
+ * password file gets the mode check of the key files. One line; a final
+ * newline is not part of it. */
 #define ZR_REDIS_PASSWORD_MAX 1024
-static void read_redis_password_file(zr_cfg_map_t *m, zr_redis_config_t *r)
+static void read_redis_password_file(zr_cfg_map_t *m, const char *inline_key, const char *key, char **password)
 {
-    char *file = NULL, *text = NULL;
+    char *file = NULL, *text = NULL, path[ZR_CFG_PATH_MAX];
     size_t len = 0;
-    const yaml_node_t *at = zr_cfg_map_get(m, "password_file");
+    const yaml_node_t *at = zr_cfg_map_get(m, key);
 
-    if (zr_cfg_get_path(m, "password_file", 0, &file) != 1)
+    zr_cfg_path_key(path, "redis", key);
+    if (zr_cfg_get_path(m, key, 0, &file) != 1)
         goto end;
-    if (r->password) {
-        zr_cfg_error(m->ld, at, "redis.password_file", "give the password once: password or password_file, not both");
+    if (*password) {
+        zr_cfg_error(m->ld, at, path, "give the password once: %s or %s, not both", inline_key, key);
         goto end;
     }
     if (zr_file_read(file, ZR_REDIS_PASSWORD_MAX + 2, &text, &len) != 0) {
-        zr_cfg_error(m->ld, at, "redis.password_file", "cannot read %s (or longer than %d bytes)", file,
-                     ZR_REDIS_PASSWORD_MAX);
+        zr_cfg_error(m->ld, at, path, "cannot read %s (or longer than %d bytes)", file, ZR_REDIS_PASSWORD_MAX);
         goto end;
     }
     if (len && text[len - 1] == '\n')
@@ -299,12 +300,12 @@ static void read_redis_password_file(zr_cfg_map_t *m, zr_redis_config_t *r)
         text[--len] = '\0';
     if (len == 0 || len > ZR_REDIS_PASSWORD_MAX || memchr(text, '\n', len) || memchr(text, '\r', len) ||
         strlen(text) != len) {
-        zr_cfg_error(m->ld, at, "redis.password_file", "%s must hold the password on one line (1-%d bytes)", file,
+        zr_cfg_error(m->ld, at, path, "%s must hold the password on one line (1-%d bytes)", file,
                      ZR_REDIS_PASSWORD_MAX);
         goto end;
     }
-    zr_cfg_check_file_mode(m, "password_file", file);
-    r->password = text;
+    zr_cfg_check_file_mode(m, key, file);
+    *password = text;
     text = NULL;
 end:
     if (text) {
@@ -314,10 +315,87 @@ end:
     free(file);
 }
 
+/* A sentinel is HOST:PORT (or [IPv6]:PORT); in production on this host, for
+ * the reason redis.host is (no TLS in hiredis 0.14). */
+static int check_sentinel(zr_cfg_loader_t *ld, const yaml_node_t *item, const char *path, const char *value,
+                          void *ctx)
+{
+    char host[256];
+    const char *colon = strrchr(value, ':');
+    size_t n = colon ? (size_t)(colon - value) : 0;
+    (void)ctx;
+    if (!zr_cfg_listen_valid(value)) {
+        zr_cfg_error(ld, item, path, "'%s' is not HOST:PORT", value);
+        return -1;
+    }
+    if (ld->env == ZR_ENV_PRODUCTION && n < sizeof(host)) {
+        memcpy(host, value, n);
+        host[n] = '\0';
+        if (!host_is_loopback(host)) {
+            zr_cfg_error(ld, item, path,
+                         "'%s' is not a loopback address and the relay cannot speak TLS to a sentinel: refused in "
+                         "production; reach it through a local TLS tunnel (docs/operations.md, Redis Sentinel)",
+                         value);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* redis.sentinels and what goes with them: the master's name, the
+ * sentinels' password, no fixed host (the sentinels name the master). */
+static void read_redis_sentinels(zr_cfg_map_t *root, zr_cfg_map_t *m, zr_redis_config_t *r)
+{
+    zr_cfg_loader_t *ld = m->ld;
+    zr_cfg_get_strv(m, "sentinels", 0, &r->sentinels, &r->sentinel_count, check_sentinel, NULL);
+    zr_cfg_check_seq_unique(m, "sentinels");
+    zr_cfg_get_str(m, "sentinel_master", 0, &r->sentinel_master);
+    zr_cfg_get_str(m, "sentinel_password", 0, &r->sentinel_password);
+    read_redis_password_file(m, "sentinel_password", "sentinel_password_file", &r->sentinel_password);
+    if (!zr_cfg_map_get(m, "sentinels")) {
+        static const char *const only[] = {"sentinel_master", "sentinel_password", "sentinel_password_file"};
+        for (size_t i = 0; i < sizeof(only) / sizeof(only[0]); i++)
+            if (zr_cfg_map_key(m, only[i])) {
+                char path[ZR_CFG_PATH_MAX];
+                zr_cfg_path_key(path, "redis", only[i]);
+                zr_cfg_error(ld, zr_cfg_map_key(m, only[i]), path, "is only used with redis.sentinels");
+            }
+        return;
+    }
+    {
+        yaml_node_t *seq = zr_cfg_map_get(m, "sentinels");
+        if (seq->type == YAML_SEQUENCE_NODE && seq->data.sequence.items.top == seq->data.sequence.items.start)
+            zr_cfg_error(ld, zr_cfg_map_get(m, "sentinels"), "redis.sentinels", "list at least one sentinel "
+                         "(three or more, so that a majority can agree on a failover)");
+    }
+    if (!r->sentinel_master)
+        zr_cfg_error(ld, zr_cfg_map_key(root, "redis"), "redis.sentinel_master",
+                     "is required with redis.sentinels: the master's name in the sentinels' configuration "
+                     "(`sentinel monitor NAME ...`)");
+    {
+        static const char *const fixed[] = {"host", "port", "unix_socket"};
+        for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+            if (zr_cfg_map_key(m, fixed[i])) {
+                char path[ZR_CFG_PATH_MAX];
+                zr_cfg_path_key(path, "redis", fixed[i]);
+                zr_cfg_error(ld, zr_cfg_map_key(m, fixed[i]), path,
+                             "not with redis.sentinels: the sentinels name the master");
+            }
+    }
+    /* Without a password anyone who reaches a sentinel can point it (and so
+     * every relay) at a Redis of their own (docs/architecture.md). */
+    if (ld->env == ZR_ENV_PRODUCTION && !r->sentinel_password && !zr_cfg_map_get(m, "sentinel_password_file"))
+        zr_cfg_error(ld, zr_cfg_map_get(m, "sentinels"), "redis.sentinel_password",
+                     "is required in production with redis.sentinels: set requirepass in every sentinel and the "
+                     "same password here (or in redis.sentinel_password_file)");
+}
+
 static void read_redis(zr_cfg_map_t *root, zr_config_t *cfg)
 {
     static const char *const keys[] = {"host", "port", "unix_socket", "password", "password_file", "db",
-                                       "timeout_ms", "prefix", "encryption_key_file", NULL};
+                                       "timeout_ms", "prefix", "encryption_key_file", "sentinels",
+                                       "sentinel_master", "sentinel_password", "sentinel_password_file",
+                                       "wait_replicas", "wait_timeout_ms", NULL};
     zr_redis_config_t *r = &cfg->redis;
     yaml_node_t *v = zr_cfg_map_get(root, "redis");
     zr_cfg_map_t m;
@@ -334,11 +412,26 @@ static void read_redis(zr_cfg_map_t *root, zr_config_t *cfg)
         r->port = (int)n;
     zr_cfg_get_path(&m, "unix_socket", 0, &r->unix_socket);
     zr_cfg_get_str(&m, "password", 0, &r->password);
-    read_redis_password_file(&m, r);
+    read_redis_password_file(&m, "password", "password_file", &r->password);
     if (zr_cfg_get_int(&m, "db", 0, 0, 1024, &n) == 1)
         r->db = (int)n;
     if (zr_cfg_get_int(&m, "timeout_ms", 0, 10, 60000, &n) == 1)
         r->timeout_ms = (int)n;
+    read_redis_sentinels(root, &m, r);
+    r->loopback_only = root->ld->env == ZR_ENV_PRODUCTION;
+    /* With sentinels a failover is expected, so what is handed out waits
+     * for a replica by default (docs/operations.md, "What a failover loses"). */
+    r->wait_replicas = r->sentinel_count > 0 ? 1 : 0;
+    if (zr_cfg_get_int(&m, "wait_replicas", 0, 0, 16, &n) == 1)
+        r->wait_replicas = (int)n;
+    if (zr_cfg_get_int(&m, "wait_timeout_ms", 0, 1, 60000, &n) == 1)
+        r->wait_timeout_ms = (int)n;
+    /* WAIT runs inside the store call's deadline. */
+    if (r->wait_replicas > 0 && r->wait_timeout_ms >= r->timeout_ms)
+        zr_cfg_error(root->ld, zr_cfg_map_get(&m, "wait_timeout_ms") ? zr_cfg_map_get(&m, "wait_timeout_ms")
+                                                                     : zr_cfg_map_key(root, "redis"),
+                     "redis.wait_timeout_ms", "%d must be below redis.timeout_ms (%d): WAIT runs within the "
+                     "deadline of the store call", r->wait_timeout_ms, r->timeout_ms);
     zr_cfg_get_str(&m, "prefix", 0, &r->prefix);
     if (zr_cfg_get_path(&m, "encryption_key_file", 1, &r->encryption_key_file) == 1) {
         if (zr_crypto_load_secret(r->encryption_key_file, r->encryption_key, err, sizeof(err)) != 0)
@@ -531,6 +624,7 @@ static void set_defaults(zr_config_t *cfg)
     cfg->max_body_bytes = 256 * 1024;
     cfg->redis.port = 6379;
     cfg->redis.timeout_ms = 500;
+    cfg->redis.wait_timeout_ms = 100;
     cfg->tvs.clock_skew_s = 60;
     cfg->tvs.connect_timeout_ms = 3000;
     cfg->tvs.timeout_ms = 10000;
@@ -653,6 +747,11 @@ void zr_config_free(zr_config_t *cfg)
     free(cfg->redis.password);
     free(cfg->redis.prefix);
     free(cfg->redis.encryption_key_file);
+    zr_cfg_free_strv(cfg->redis.sentinels, cfg->redis.sentinel_count);
+    free(cfg->redis.sentinel_master);
+    if (cfg->redis.sentinel_password)
+        OPENSSL_cleanse(cfg->redis.sentinel_password, strlen(cfg->redis.sentinel_password));
+    free(cfg->redis.sentinel_password);
 
     free(cfg->tvs.metadata);
     free(cfg->tvs.trust_anchor_file);

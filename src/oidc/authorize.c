@@ -511,7 +511,9 @@ static int authorize_finish(zr_oidc_t *op, const zr_oidc_authz_t *authz, const z
     writes[0] = (zr_store_write_t){ZR_OIDC_NS_CODE, code, record, strlen(record), lifetime, ZR_STORE_INVALID};
     for (size_t i = 0; i < extra_count; i++)
         writes[1 + i] = extra[i];
-    zr_store_write_all(op->store, writes, 1 + extra_count);
+    /* On the replicas before the code goes to the portal: a failover must
+     * not lose a code already handed out (redis.wait_replicas). */
+    zr_store_write_all_replicated(op->store, writes, 1 + extra_count);
     for (size_t i = 0; i < extra_count; i++)
         extra[i].status = writes[1 + i].status;
     if ((st = writes[0].status) != ZR_STORE_OK) {

@@ -197,6 +197,141 @@ static const char *target(const zr_redis_config_t *rc, char *out, size_t len)
     return out;
 }
 
+/* Asks every sentinel where the master is (as the store does, but each of
+ * them, to show a sentinel that is down, refuses our password or
+ * disagrees). 0 with host/port of the master most of them name. */
+static int sentinel_master(const zr_redis_config_t *rc, struct timeval tv, zr_selftest_report_t *r, char *host,
+                           size_t hostlen, int *port)
+{
+    char first_err[300] = "", seen[8][300];
+    size_t answered = 0, agree = 0, distinct = 0, votes[8] = {0};
+    int ret = -1;
+    for (size_t i = 0; i < rc->sentinel_count; i++) {
+        const char *s = rc->sentinels[i], *colon = strrchr(s, ':');
+        char shost[256], err[256] = "", addr[300];
+        int n = colon ? (int)(colon - s) : 0;
+        redisContext *c;
+        redisReply *reply = NULL;
+        if (n >= 2 && s[0] == '[' && s[n - 1] == ']')
+            snprintf(shost, sizeof(shost), "%.*s", n - 2, s + 1);
+        else
+            snprintf(shost, sizeof(shost), "%.*s", n, s);
+        c = redisConnectWithTimeout(shost, colon ? atoi(colon + 1) : 0, tv);
+        if (!c || c->err) {
+            snprintf(err, sizeof(err), "connect: %s", c ? c->errstr : "out of memory");
+            goto next;
+        }
+        redisSetTimeout(c, tv);
+        if (rc->sentinel_password) {
+            if (!(reply = command(c, err, sizeof(err), "AUTH %s", rc->sentinel_password))) {
+                snprintf(err + strlen(err), sizeof(err) - strlen(err), " to AUTH (redis.sentinel_password)");
+                goto next;
+            }
+            freeReplyObject(reply);
+        }
+        reply = command(c, err, sizeof(err), "SENTINEL get-master-addr-by-name %s", rc->sentinel_master);
+        if (!reply)
+            goto next;
+        if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 || !reply->element[0]->str ||
+            !reply->element[1]->str) {
+            snprintf(err, sizeof(err), "knows no master named '%s' (redis.sentinel_master)", rc->sentinel_master);
+            goto next;
+        }
+        snprintf(addr, sizeof(addr), "%s:%s", reply->element[0]->str, reply->element[1]->str);
+        answered++;
+        {
+            size_t k = 0;
+            while (k < distinct && strcmp(seen[k], addr) != 0)
+                k++;
+            if (k == distinct && distinct < 8)
+                snprintf(seen[distinct++], sizeof(seen[0]), "%s", addr);
+            if (k < 8)
+                votes[k]++;
+        }
+    next:
+        if (err[0] && !first_err[0])
+            snprintf(first_err, sizeof(first_err), "sentinel %s: %s", s, err);
+        if (reply)
+            freeReplyObject(reply);
+        if (c)
+            redisFree(c);
+    }
+    if (!answered) {
+        zr_selftest_add(r, ZR_SELFTEST_FAIL, "redis-sentinels",
+                        "check redis.sentinels, redis.sentinel_master and redis.sentinel_password against the "
+                        "sentinels' configuration (requirepass, `sentinel monitor NAME`)",
+                        "no sentinel named the master: %s", first_err);
+        goto end;
+    }
+    for (size_t k = 1; k < distinct; k++)
+        if (votes[k] > votes[agree])
+            agree = k;
+    {
+        const char *a = seen[agree], *colon = strrchr(a, ':');
+        snprintf(host, hostlen, "%.*s", (int)(colon - a), a);
+        *port = atoi(colon + 1);
+    }
+    if (answered < rc->sentinel_count || distinct > 1)
+        zr_selftest_add(r, ZR_SELFTEST_WARN, "redis-sentinels",
+                        distinct > 1 ? "the sentinels disagree: a failover in progress, or sentinels that do not "
+                                       "see each other (check `SENTINEL master NAME` on each)"
+                                     : "bring every sentinel back: a failover needs a majority of them",
+                        "%zu of %zu sentinels name master '%s' at %s%s%s", votes[agree], rc->sentinel_count,
+                        rc->sentinel_master, seen[agree], first_err[0] ? "; " : "", first_err);
+    else
+        zr_selftest_add(r, ZR_SELFTEST_OK, "redis-sentinels", NULL, "%zu of %zu sentinels name master '%s' at %s",
+                        answered, rc->sentinel_count, rc->sentinel_master, seen[agree]);
+    ret = 0;
+end:
+    return ret;
+}
+
+/* The replicas the master has against redis.wait_replicas: too few and
+ * every code is refused (fail closed), none spare and one replica lost
+ * stops logins. */
+static void replication_check(redisContext *c, const zr_redis_config_t *rc, const char *where,
+                              zr_selftest_report_t *r)
+{
+    char err[256] = "", role[16] = "", slaves[16] = "";
+    redisReply *reply = command(c, err, sizeof(err), "INFO replication");
+    long n;
+    if (!reply || reply->type != REDIS_REPLY_STRING || info_field(reply->str, "role", role, sizeof(role)) != 0) {
+        zr_selftest_add(r, rc->wait_replicas ? ZR_SELFTEST_WARN : ZR_SELFTEST_SKIP, "redis-replication",
+                        "allow INFO for the relay's Redis user", "INFO replication refused (%s)", err);
+        goto end;
+    }
+    info_field(reply->str, "connected_slaves", slaves, sizeof(slaves));
+    n = strtol(slaves, NULL, 10);
+    if (strcmp(role, "master") != 0)
+        zr_selftest_add(r, ZR_SELFTEST_FAIL, "redis-replication",
+                        rc->sentinel_count ? "a failover is under way, or the sentinels name a stale master"
+                                           : "point redis.host/port at the master, or use redis.sentinels",
+                        "%s is a %s, not a master: writes are refused", where, role);
+    else if (rc->wait_replicas > n)
+        zr_selftest_add(r, ZR_SELFTEST_FAIL, "redis-replication",
+                        "bring the replicas back, or lower redis.wait_replicas (then a failover may lose codes "
+                        "already handed out)",
+                        "master %s has %ld replica(s) connected, redis.wait_replicas is %d: every code and token is "
+                        "refused (503) until enough replicas are back", where, n, rc->wait_replicas);
+    else if (rc->wait_replicas > 0 && rc->wait_replicas == n)
+        zr_selftest_add(r, ZR_SELFTEST_WARN, "redis-replication",
+                        "run one replica more than redis.wait_replicas, so that losing one does not stop logins",
+                        "master %s has %ld replica(s), redis.wait_replicas %d: no spare replica", where, n,
+                        rc->wait_replicas);
+    else if (rc->wait_replicas == 0 && n > 0)
+        zr_selftest_add(r, rc->sentinel_count ? ZR_SELFTEST_WARN : ZR_SELFTEST_OK, "redis-replication",
+                        "set redis.wait_replicas: 1, so that codes and tokens are on a replica before the portal "
+                        "gets them",
+                        "master %s has %ld replica(s); redis.wait_replicas 0: a failover may lose codes and tokens "
+                        "already handed out", where, n);
+    else
+        zr_selftest_add(r, ZR_SELFTEST_OK, "redis-replication", NULL,
+                        "master %s has %ld replica(s); codes and tokens wait for %d (redis.wait_replicas, at most "
+                        "%d ms)", where, n, rc->wait_replicas, rc->wait_timeout_ms);
+end:
+    freeReplyObject(reply);
+}
+
 /* Writes, reads back and deletes one sealed value the way logins do. */
 static void store_round_trip(const zr_config_t *cfg, zr_selftest_report_t *r)
 {
@@ -209,7 +344,11 @@ static void store_round_trip(const zr_config_t *cfg, zr_selftest_report_t *r)
                         err[0] ? err : "out of memory");
         goto end;
     }
-    st = zr_store_put(s, "selftest", name, "1", 1, 10);
+    {
+        /* Written like a code: on redis.wait_replicas replicas. */
+        zr_store_write_t w = {"selftest", name, "1", 1, 10, ZR_STORE_INVALID};
+        st = zr_store_write_all_replicated(s, &w, 1);
+    }
     if (st == ZR_STORE_OK)
         st = zr_store_get(s, "selftest", name, &value, &len);
     if (st == ZR_STORE_OK && (len != 1 || value[0] != '1'))
@@ -222,7 +361,8 @@ static void store_round_trip(const zr_config_t *cfg, zr_selftest_report_t *r)
     else
         zr_selftest_add(r, ZR_SELFTEST_FAIL, "redis-store",
                         "Redis takes commands but not the relay's writes: check it is a primary (not a replica), "
-                        "has memory left and is not refusing writes after a failed save",
+                        "has memory left, is not refusing writes after a failed save, and has the replicas "
+                        "redis.wait_replicas asks for",
                         "write/read/delete through the relay's store failed: %s", zr_store_status_name(st));
 end:
     free(value);
@@ -299,10 +439,20 @@ void zr_selftest_redis(const zr_config_t *cfg, const zr_selftest_opts_t *opts, z
     redisReply *reply = NULL, *reply2 = NULL;
     zr_selftest_status_t st;
     const char *policy = NULL;
+    char master_host[256];
+    int master_port = 0;
 
-    target(rc, where, sizeof(where));
-    c = rc->unix_socket ? redisConnectUnixWithTimeout(rc->unix_socket, tv)
-                        : redisConnectWithTimeout(rc->host ? rc->host : "127.0.0.1", rc->port > 0 ? rc->port : 6379, tv);
+    if (rc->sentinel_count) {
+        if (sentinel_master(rc, tv, r, master_host, sizeof(master_host), &master_port) != 0)
+            goto end;
+        snprintf(where, sizeof(where), "%s:%d", master_host, master_port);
+        c = redisConnectWithTimeout(master_host, master_port, tv);
+    } else {
+        target(rc, where, sizeof(where));
+        c = rc->unix_socket ? redisConnectUnixWithTimeout(rc->unix_socket, tv)
+                            : redisConnectWithTimeout(rc->host ? rc->host : "127.0.0.1", rc->port > 0 ? rc->port : 6379,
+                                                      tv);
+    }
     if (!c || c->err || !lat) {
         zr_selftest_add(r, ZR_SELFTEST_FAIL, "redis", "start Redis or fix redis.host/port/unix_socket (and the firewall)",
                         "cannot connect to %s: %s", where, c && c->err ? c->errstr : "out of memory");
@@ -343,6 +493,8 @@ void zr_selftest_redis(const zr_config_t *cfg, const zr_selftest_opts_t *opts, z
     if (!rc->password && cfg->environment == ZR_ENV_PRODUCTION)
         zr_selftest_add(r, ZR_SELFTEST_WARN, "redis", "set requirepass in Redis and redis.password here",
                         "%s accepts commands without a password", where);
+    if (rc->sentinel_count || rc->wait_replicas)
+        replication_check(c, rc, where, r);
     store_round_trip(cfg, r);
     sector_records(cfg, r);
 

@@ -7,7 +7,11 @@
  * wait for a free connection, the connect, AUTH/SELECT and the command, so a
  * dead or hung Redis costs a request at most about timeout_ms. While Redis is
  * down, one caller probes it every ZR_STORE_RETRY_MS and all others fail at
- * once. Only the transitions are logged (down, answers again). */
+ * once. Only the transitions are logged (down, answers again).
+ * With Redis Sentinel (sentinel.c) the address is the master's: a failed
+ * connection, or a READONLY or LOADING answer (a demoted master, a replica
+ * still syncing), closes the connection and sends the next prober to the
+ * sentinels, so a failover is followed once per outage, not once per call. */
 #include "store_internal.h"
 
 #include <errno.h>
@@ -40,6 +44,16 @@ static struct timeval pool_remaining(int64_t deadline_ms)
     return tv;
 }
 
+int64_t zr_store_pool_now_ms(void)
+{
+    return pool_now_ms();
+}
+
+struct timeval zr_store_pool_remaining(int64_t deadline_ms)
+{
+    return pool_remaining(deadline_ms);
+}
+
 int zr_store_pool_init(zr_store_pool_t *pool, const zr_redis_config_t *cfg, char *err, size_t errlen)
 {
     pthread_condattr_t attr;
@@ -47,7 +61,10 @@ int zr_store_pool_init(zr_store_pool_t *pool, const zr_redis_config_t *cfg, char
     int rc = -1;
     memset(pool, 0, sizeof(*pool));
     zr_buf_init(&target);
-    pool->host = zr_strdup(cfg->host && *cfg->host ? cfg->host : "127.0.0.1");
+    if (zr_store_sentinel_init(pool, cfg, err, errlen) != 0)
+        goto end;
+    /* With sentinels no address is known until they name the master. */
+    pool->host = pool->sentinel_count ? NULL : zr_strdup(cfg->host && *cfg->host ? cfg->host : "127.0.0.1");
     pool->port = cfg->port > 0 ? cfg->port : 6379;
     pool->unix_socket = cfg->unix_socket && *cfg->unix_socket ? zr_strdup(cfg->unix_socket) : NULL;
     pool->password = cfg->password && *cfg->password ? zr_strdup(cfg->password) : NULL;
@@ -59,12 +76,15 @@ int zr_store_pool_init(zr_store_pool_t *pool, const zr_redis_config_t *cfg, char
         struct sigaction sa;
         pool->sigpipe_ignored = sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN;
     }
-    if (pool->unix_socket)
+    if (pool->sentinel_count) /* until the sentinels name it */
+        zr_buf_printf(&target, "master '%s' (sentinels)", pool->sentinel_master);
+    else if (pool->unix_socket)
         zr_buf_printf(&target, "unix:%s", pool->unix_socket);
     else
         zr_buf_printf(&target, "%s:%d", pool->host, pool->port);
     pool->target = zr_buf_steal(&target);
-    if (!pool->host || !pool->target || (cfg->unix_socket && *cfg->unix_socket && !pool->unix_socket) ||
+    if ((!pool->host && !pool->sentinel_count) || !pool->target ||
+        (cfg->unix_socket && *cfg->unix_socket && !pool->unix_socket) ||
         (cfg->password && *cfg->password && !pool->password)) {
         snprintf(err, errlen, "out of memory");
         goto end;
@@ -86,6 +106,7 @@ int zr_store_pool_init(zr_store_pool_t *pool, const zr_redis_config_t *cfg, char
     rc = 0;
 end:
     if (rc != 0) {
+        zr_store_sentinel_cleanup(pool);
         zr_release(pool->host);
         zr_release(pool->unix_socket);
         zr_release(pool->password);
@@ -109,6 +130,7 @@ void zr_store_pool_cleanup(zr_store_pool_t *pool)
         zr_release(pool->password);
     }
     zr_release(pool->target);
+    zr_store_sentinel_cleanup(pool);
 }
 
 /* Closes every idle connection: after one of them proved stale (Redis went
@@ -131,6 +153,7 @@ static void pool_mark_down_locked(zr_store_pool_t *pool, const char *why)
                     pool->target, why);
     }
     pool->next_attempt_ms = now + ZR_STORE_RETRY_MS;
+    pool->rediscover = pool->sentinel_count > 0; /* the master may have moved */
     pool_flush_idle_locked(pool);
     pthread_cond_broadcast(&pool->returned);
 }
@@ -181,35 +204,22 @@ end:
     return rc;
 }
 
-/* A new, ready connection (authenticated, database selected), or NULL with
- * the reason in why. Never logs the password. */
-static redisContext *pool_connect(zr_store_pool_t *pool, int64_t deadline_ms, char *why, size_t whylen)
+/* Makes a fresh connection usable: whole-budget timeout, keepalive,
+ * AUTH, SELECT. 0, or -1 with the reason in why. Never logs the password. */
+static int pool_setup(zr_store_pool_t *pool, redisContext *c, char *why, size_t whylen)
 {
-    redisContext *c;
     char dbbuf[16];
-    if (pool->unix_socket)
-        c = redisConnectUnixWithTimeout(pool->unix_socket, pool_remaining(deadline_ms));
-    else
-        c = redisConnectWithTimeout(pool->host, pool->port, pool_remaining(deadline_ms));
-    if (!c) {
-        snprintf(why, whylen, "out of memory");
-        goto fail;
-    }
-    if (c->err) {
-        snprintf(why, whylen, "connect: %s", c->errstr);
-        goto fail;
-    }
     if (redisSetTimeout(c, (struct timeval){pool->timeout_ms / 1000, (pool->timeout_ms % 1000) * 1000}) != REDIS_OK) {
         snprintf(why, whylen, "cannot set timeout: %s", c->errstr);
-        goto fail;
+        return -1;
     }
-    if (!pool->unix_socket)
+    if (!pool->unix_socket || pool->sentinel_count)
         redisEnableKeepAlive(c);
     if (pool->password) {
         const char *argv[2] = {"AUTH", pool->password};
         size_t argvlen[2] = {4, strlen(pool->password)};
         if (pool_setup_command(c, "AUTH", 2, argv, argvlen, why, whylen) != 0)
-            goto fail;
+            return -1;
     }
     if (pool->db > 0) {
         const char *argv[2] = {"SELECT", dbbuf};
@@ -217,13 +227,73 @@ static redisContext *pool_connect(zr_store_pool_t *pool, int64_t deadline_ms, ch
         snprintf(dbbuf, sizeof(dbbuf), "%d", pool->db);
         argvlen[1] = strlen(dbbuf);
         if (pool_setup_command(c, "SELECT", 2, argv, argvlen, why, whylen) != 0)
-            goto fail;
+            return -1;
     }
-    return c;
+    return 0;
+}
+
+/* A new, ready connection (authenticated, database selected; with
+ * sentinels, to a node that says it is the master), or NULL with the reason
+ * in why. host/port: where to connect (a copy made under the lock); with
+ * discover, the sentinels are asked first. */
+static redisContext *pool_connect(zr_store_pool_t *pool, int64_t deadline_ms, int discover, const char *host,
+                                  int port, char *why, size_t whylen)
+{
+    redisContext *c = NULL;
+    char *found_host = NULL;
+    int found_port = 0;
+    if (discover) {
+        c = zr_store_sentinel_connect(pool, deadline_ms, pool_setup, &found_host, &found_port, why, whylen);
+        if (!c)
+            goto end;
+        pthread_mutex_lock(&pool->lock);
+        if (!pool->host || strcmp(pool->host, found_host) != 0 || pool->port != found_port) {
+            zr_buf_t target;
+            zr_buf_init(&target);
+            if (zr_buf_printf(&target, "%s:%d", found_host, found_port) == 0) {
+                if (pool->host)
+                    zr_log_warn("store", "redis master '%s' now at %s (was %s)", pool->sentinel_master, target.data,
+                                pool->target);
+                else
+                    zr_log_info("store", "redis master '%s' now at %s (named by the sentinels)",
+                                pool->sentinel_master, target.data);
+                zr_release(pool->target);
+                pool->target = zr_buf_steal(&target);
+                zr_release(pool->host);
+                pool->host = found_host;
+                found_host = NULL;
+                pool->port = found_port;
+            }
+            zr_buf_free(&target);
+        }
+        pool->rediscover = 0;
+        pthread_mutex_unlock(&pool->lock);
+        goto end;
+    }
+    if (pool->unix_socket && !pool->sentinel_count)
+        c = redisConnectUnixWithTimeout(pool->unix_socket, pool_remaining(deadline_ms));
+    else
+        c = redisConnectWithTimeout(host, port, pool_remaining(deadline_ms));
+    if (!c) {
+        snprintf(why, whylen, "out of memory");
+        goto end;
+    }
+    if (c->err) {
+        snprintf(why, whylen, "connect: %s", c->errstr);
+        goto fail;
+    }
+    if (pool_setup(pool, c, why, whylen) != 0)
+        goto fail;
+    /* A master the sentinels named before may have been demoted since. */
+    if (pool->sentinel_count && zr_store_role_is_master(c, why, whylen) != 0)
+        goto fail;
+    goto end;
 fail:
-    if (c)
-        redisFree(c);
-    return NULL;
+    redisFree(c);
+    c = NULL;
+end:
+    free(found_host);
+    return c;
 }
 
 /* Takes an idle connection or makes a new one. *reused tells the caller the
@@ -232,8 +302,8 @@ static zr_store_status_t pool_acquire(zr_store_pool_t *pool, int64_t deadline_ms
                                       int *reused)
 {
     zr_store_status_t st = ZR_STORE_UNAVAILABLE;
-    int make_new = 0;
-    char why[160];
+    int make_new = 0, discover = 0, port = 0;
+    char why[256], host[256] = "";
     *out = NULL;
     *reused = 0;
     pthread_mutex_lock(&pool->lock);
@@ -247,11 +317,19 @@ static zr_store_status_t pool_acquire(zr_store_pool_t *pool, int64_t deadline_ms
         }
         if (pool->down && now < pool->next_attempt_ms)
             break; /* fail fast: someone probed Redis moments ago */
-        if (pool->open_count < ZR_STORE_POOL_MAX) {
+        /* Before the first master is known, wait for the caller asking. */
+        if (pool->open_count < ZR_STORE_POOL_MAX && !(!pool->host && pool->discovering)) {
             pool->open_count++;
             if (pool->down) /* this caller is the probe; the others keep failing fast */
                 pool->next_attempt_ms = now + ZR_STORE_RETRY_MS;
             make_new = 1;
+            /* One caller asks the sentinels; others meanwhile connect to
+             * the master known so far, which ROLE checks. */
+            discover = pool->sentinel_count && (pool->rediscover || !pool->host) && !pool->discovering;
+            if (discover)
+                pool->discovering = 1;
+            snprintf(host, sizeof(host), "%s", pool->host ? pool->host : "");
+            port = pool->port;
             break;
         }
         if (now >= deadline_ms)
@@ -262,7 +340,13 @@ static zr_store_status_t pool_acquire(zr_store_pool_t *pool, int64_t deadline_ms
     pthread_mutex_unlock(&pool->lock);
     if (!make_new)
         return st;
-    *out = pool_connect(pool, deadline_ms, why, sizeof(why));
+    *out = pool_connect(pool, deadline_ms, discover, host, port, why, sizeof(why));
+    if (discover) {
+        pthread_mutex_lock(&pool->lock);
+        pool->discovering = 0;
+        pthread_cond_broadcast(&pool->returned);
+        pthread_mutex_unlock(&pool->lock);
+    }
     if (*out)
         return ZR_STORE_OK;
     pthread_mutex_lock(&pool->lock);
@@ -284,11 +368,19 @@ static void pool_release(zr_store_pool_t *pool, redisContext *c, int answered)
     pthread_mutex_unlock(&pool->lock);
 }
 
+static void pool_free_reply(redisReply **r)
+{
+    if (*r)
+        freeReplyObject(*r);
+    *r = NULL;
+}
+
 /* A failed connection is closed, never reused. */
 static void pool_discard(zr_store_pool_t *pool, redisContext *c, int mark_down, const char *why)
 {
     pthread_mutex_lock(&pool->lock);
     pool->open_count--;
+    pool->rediscover = pool->sentinel_count > 0; /* a dead master, or one demoted */
     if (mark_down)
         pool_mark_down_locked(pool, why);
     else
@@ -323,6 +415,26 @@ static void pool_sigpipe_restore(const sigset_t *old, int was_pending)
         sigtimedwait(&pipe_set, NULL, &zero);
     }
     pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+/* An error reply that says this node takes no writes now: a master that
+ * was demoted (READONLY), a replica still loading its data (LOADING), a
+ * replica that lost its master (MASTERDOWN). The connection is dropped and
+ * the master looked for again. NULL when none is. */
+static const char *pool_not_master(size_t n, redisReply **replies)
+{
+    static const char *const codes[] = {"READONLY", "LOADING", "MASTERDOWN"};
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *r = replies[i];
+        if (!r || r->type != REDIS_REPLY_ERROR || !r->str)
+            continue;
+        for (size_t j = 0; j < sizeof(codes) / sizeof(codes[0]); j++) {
+            size_t len = strlen(codes[j]);
+            if (r->len >= len && !strncmp(r->str, codes[j], len) && (r->len == len || r->str[len] == ' '))
+                return codes[j];
+        }
+    }
+    return NULL;
 }
 
 /* Sends every command, then reads every reply: one round trip. 0 when all
@@ -361,6 +473,7 @@ zr_store_status_t zr_store_pool_pipeline(zr_store_pool_t *pool, size_t n, const 
         redisContext *c = NULL;
         int reused = 0, saved_errno, stale;
         size_t missing;
+        const char *not_master;
         char why[160];
         if (pool_acquire(pool, deadline_ms, &c, &reused) != ZR_STORE_OK)
             goto end;
@@ -380,7 +493,19 @@ zr_store_status_t zr_store_pool_pipeline(zr_store_pool_t *pool, size_t n, const 
         saved_errno = errno;
         if (!missing && lowered)
             redisSetTimeout(c, (struct timeval){pool->timeout_ms / 1000, (pool->timeout_ms % 1000) * 1000});
+        if (!missing && (not_master = pool_not_master(n, replies)) != NULL) {
+            /* Nothing was written (the node refused); the store call fails
+             * like one during an outage, and the next prober finds the
+             * master. */
+            for (size_t i = 0; i < n; i++)
+                pool_free_reply(&replies[i]);
+            __atomic_store_n(&pool->refused_code, not_master, __ATOMIC_RELEASE);
+            snprintf(why, sizeof(why), "%s: this node is no master now", not_master);
+            pool_discard(pool, c, 1, why);
+            goto end;
+        }
         if (!missing) {
+            __atomic_store_n(&pool->refused_code, NULL, __ATOMIC_RELEASE);
             pool_release(pool, c, 1);
             st = ZR_STORE_OK;
             goto end;

@@ -97,13 +97,21 @@ static void redeem_hold_failure(const zr_store_t *s, const zr_store_attempt_t *a
     }
 }
 
-/* Runs a script; *word is its one-word answer ("ok", "busy", ...). */
+/* Runs a script; *word is its one-word answer ("ok", "busy", ...). With
+ * replicated, WAIT follows in the same round trip (the commit: what it
+ * stores is handed to a portal); *unreplicated is then set when fewer
+ * replicas than redis.wait_replicas acknowledged it in time. */
 static zr_store_status_t redeem_eval(zr_store_t *s, const char *what, const char *mark_key, int argc,
-                                     const char **argv, const size_t *argvlen, char *word, size_t wordlen)
+                                     const char **argv, const size_t *argvlen, int replicated, int *unreplicated,
+                                     char *word, size_t wordlen)
 {
     zr_store_status_t st;
     redisReply *r = NULL;
-    if ((st = zr_store_pool_command(&s->pool, argc, argv, argvlen, &r)) != ZR_STORE_OK)
+    zr_store_cmd_t cmd = {argc, argv, argvlen};
+    *unreplicated = 0;
+    st = replicated ? zr_store_pipeline_replicated(s, 1, &cmd, &r, unreplicated)
+                    : zr_store_pool_command(&s->pool, argc, argv, argvlen, &r);
+    if (st != ZR_STORE_OK)
         goto end;
     if (r->type != REDIS_REPLY_STRING || r->len == 0 || r->len >= wordlen) {
         zr_store_log_error_reply(s, what, mark_key, r);
@@ -127,7 +135,7 @@ zr_store_status_t zr_store_redeem_begin(zr_store_t *s, const zr_store_redeem_t *
 {
     zr_store_status_t st = ZR_STORE_INVALID;
     char *mark = NULL, *closed = NULL, *id = NULL, deadline[24], ttl[16], word[16];
-    int budget;
+    int budget, unreplicated = 0;
     if (attempt)
         memset(attempt, 0, sizeof(*attempt));
     if (!redeem_args_ok(s, r) || !attempt) {
@@ -152,7 +160,8 @@ zr_store_status_t zr_store_redeem_begin(zr_store_t *s, const zr_store_redeem_t *
         const char *argv[] = {"EVAL", redeem_begin_lua, "2", mark, closed, attempt->id, deadline, ttl};
         size_t argvlen[] = {4, strlen(redeem_begin_lua), 1, strlen(mark), strlen(closed), strlen(attempt->id),
                             strlen(deadline), strlen(ttl)};
-        if ((st = redeem_eval(s, "redeem begin", mark, 8, argv, argvlen, word, sizeof(word))) != ZR_STORE_OK) {
+        if ((st = redeem_eval(s, "redeem begin", mark, 8, argv, argvlen, 0, &unreplicated, word, sizeof(word))) !=
+            ZR_STORE_OK) {
             redeem_hold_failure(s, attempt);
             goto end;
         }
@@ -183,7 +192,7 @@ zr_store_status_t zr_store_redeem_commit(zr_store_t *s, const zr_store_redeem_t 
     char numkeys[8], deadline[24], ttl[16], value_ttl[REDEEM_MAX_VALUES][16], word[16];
     const char *argv[MAX_ARGS];
     size_t argvlen[MAX_ARGS];
-    int argc = 0;
+    int argc = 0, unreplicated = 0;
 
     if (!redeem_args_ok(s, r) || !attempt || !attempt->id[0] || !values || n == 0 || n > REDEEM_MAX_VALUES) {
         zr_log_error("store", "redeem_commit refused: bad arguments (programming error)");
@@ -219,12 +228,15 @@ zr_store_status_t zr_store_redeem_commit(zr_store_t *s, const zr_store_redeem_t 
         ARG(value_ttl[i], strlen(value_ttl[i]));
     }
 #undef ARG
-    if ((st = redeem_eval(s, "redeem commit", keys[0], argc, argv, argvlen, word, sizeof(word))) != ZR_STORE_OK) {
+    if ((st = redeem_eval(s, "redeem commit", keys[0], argc, argv, argvlen, 1, &unreplicated, word, sizeof(word))) !=
+        ZR_STORE_OK) {
         redeem_hold_failure(s, attempt);
         goto end;
     }
+    /* Committed on the master but on too few replicas: not to be handed
+     * out (a failover now would lose it); the code is spent. */
     if (strcmp(word, "ok") == 0)
-        st = ZR_STORE_OK;
+        st = unreplicated ? ZR_STORE_UNAVAILABLE : ZR_STORE_OK;
     else if (strcmp(word, "late") == 0)
         st = ZR_STORE_LATE;
     else if (strcmp(word, "closed") == 0)

@@ -64,6 +64,12 @@ zr_store_t *zr_store_open(const zr_redis_config_t *cfg, char *err, size_t errlen
     if (zr_store_pool_init(&s->pool, cfg, err, errlen) != 0)
         goto end;
     pool_ready = 1;
+    s->wait_replicas = cfg->wait_replicas > 0 ? cfg->wait_replicas : 0;
+    s->wait_timeout_ms = cfg->wait_timeout_ms > 0 ? cfg->wait_timeout_ms : 100;
+    if (s->wait_replicas && s->wait_timeout_ms >= s->pool.timeout_ms) {
+        snprintf(err, errlen, "redis wait_timeout_ms must be below timeout_ms");
+        goto end;
+    }
     /* No connection yet: the pool connects on first use, so the relay starts
      * (and serves a 503 for logins) while Redis is still coming up. */
     ret = s;
@@ -280,8 +286,67 @@ static zr_store_status_t store_set_status(const zr_store_t *s, const char *op, c
     return ZR_STORE_OK;
 }
 
+zr_store_status_t zr_store_pipeline_replicated(zr_store_t *s, size_t n, const zr_store_cmd_t *cmds,
+                                               redisReply **replies, int *unreplicated)
+{
+    zr_store_cmd_t all[ZR_STORE_MAX_BATCH + 1];
+    redisReply *got[ZR_STORE_MAX_BATCH + 1] = {0};
+    char count[16], timeout[16];
+    const char *argv[3] = {"WAIT", count, timeout};
+    size_t argvlen[3] = {4, 0, 0};
+    zr_store_status_t st;
+    long long acked;
+    *unreplicated = 0;
+    if (s->wait_replicas == 0)
+        return zr_store_pool_pipeline(&s->pool, n, cmds, replies);
+    if (n == 0 || n > ZR_STORE_MAX_BATCH) {
+        zr_log_error("store", "replicated pipeline refused: 1 to %d commands (programming error)", ZR_STORE_MAX_BATCH);
+        return ZR_STORE_INVALID;
+    }
+    /* WAIT counts the replicas that acknowledged every write this
+     * connection made, so it goes in the same round trip, on the same
+     * connection, after the writes. */
+    snprintf(count, sizeof(count), "%d", s->wait_replicas);
+    snprintf(timeout, sizeof(timeout), "%d", s->wait_timeout_ms);
+    argvlen[1] = strlen(count);
+    argvlen[2] = strlen(timeout);
+    memcpy(all, cmds, n * sizeof(*cmds));
+    all[n] = (zr_store_cmd_t){3, argv, argvlen};
+    if ((st = zr_store_pool_pipeline(&s->pool, n + 1, all, got)) != ZR_STORE_OK)
+        return st;
+    memcpy(replies, got, n * sizeof(*replies));
+    acked = got[n]->type == REDIS_REPLY_INTEGER ? got[n]->integer : -1;
+    freeReplyObject(got[n]);
+    if (acked < s->wait_replicas) {
+        /* Fail closed: what is not on a replica yet must not be handed out,
+         * a failover now would lose it (docs/operations.md). */
+        zr_log_warn("store", "WAIT: %lld of %d replica(s) acknowledged within %d ms: refused as unavailable",
+                    acked < 0 ? 0 : acked, s->wait_replicas, s->wait_timeout_ms);
+        *unreplicated = 1;
+    }
+    return ZR_STORE_OK;
+}
+
+static zr_store_status_t store_write(zr_store_t *s, zr_store_write_t *ops, size_t n, int replicated);
+
 zr_store_status_t zr_store_write_all(zr_store_t *s, zr_store_write_t *ops, size_t n)
 {
+    return store_write(s, ops, n, 0);
+}
+
+zr_store_status_t zr_store_write_all_replicated(zr_store_t *s, zr_store_write_t *ops, size_t n)
+{
+    return store_write(s, ops, n, 1);
+}
+
+int zr_store_wait_replicas(const zr_store_t *s)
+{
+    return s ? s->wait_replicas : 0;
+}
+
+static zr_store_status_t store_write(zr_store_t *s, zr_store_write_t *ops, size_t n, int replicated)
+{
+    int unreplicated = 0;
     zr_store_status_t st = ZR_STORE_INVALID;
     char *keys[ZR_STORE_MAX_BATCH] = {0};
     uint8_t *sealed[ZR_STORE_MAX_BATCH] = {0};
@@ -340,15 +405,23 @@ zr_store_status_t zr_store_write_all(zr_store_t *s, zr_store_write_t *ops, size_
         cmds[i].argv = argv[i];
         cmds[i].argvlen = argvlen[i];
     }
-    if ((st = zr_store_pool_pipeline(&s->pool, n, cmds, replies)) != ZR_STORE_OK) {
+    st = replicated ? zr_store_pipeline_replicated(s, n, cmds, replies, &unreplicated)
+                    : zr_store_pool_pipeline(&s->pool, n, cmds, replies);
+    if (st != ZR_STORE_OK) {
         for (size_t i = 0; i < n; i++)
             ops[i].status = st;
         goto end;
     }
-    for (size_t i = 0; i < n; i++) {
-        ops[i].status = store_set_status(s, ops[i].value ? "SET" : "SET NX", keys[i], !ops[i].value, replies[i]);
-        if (st == ZR_STORE_OK && ops[i].status != ZR_STORE_OK)
-            st = ops[i].status;
+    {
+        for (size_t i = 0; i < n; i++) {
+            ops[i].status = store_set_status(s, ops[i].value ? "SET" : "SET NX", keys[i], !ops[i].value, replies[i]);
+            /* A write that took place but is on too few replicas counts
+             * as not done; a replayed claim stays EXISTS. */
+            if (ops[i].status == ZR_STORE_OK && unreplicated)
+                ops[i].status = ZR_STORE_UNAVAILABLE;
+            if (st == ZR_STORE_OK && ops[i].status != ZR_STORE_OK)
+                st = ops[i].status;
+        }
     }
 end:
     for (size_t i = 0; i < ZR_STORE_MAX_BATCH; i++) {
@@ -421,7 +494,13 @@ zr_store_status_t zr_store_probe_write(zr_store_t *s, char *why, size_t whylen)
         const char *argv[5] = {"SET", key, (const char *)sealed, "EX", ttl};
         size_t argvlen[5] = {3, strlen(key), sealed_len, 2, strlen(ttl)};
         if ((st = zr_store_pool_command(&s->pool, 5, argv, argvlen, &r)) != ZR_STORE_OK) {
-            snprintf(why, whylen, "redis does not answer");
+            /* The pool drops a node that says it is no master (and looks
+             * for the master again): say so rather than "no answer". */
+            const char *refused = __atomic_load_n(&s->pool.refused_code, __ATOMIC_ACQUIRE);
+            if (refused)
+                snprintf(why, whylen, "redis refuses writes: %s", refused);
+            else
+                snprintf(why, whylen, "redis does not answer");
             goto end;
         }
     }
@@ -441,4 +520,15 @@ end:
     free(sealed);
     free(key);
     return st;
+}
+
+void zr_store_target(zr_store_t *s, char *out, size_t outlen)
+{
+    if (!s) {
+        snprintf(out, outlen, "-");
+        return;
+    }
+    pthread_mutex_lock(&s->pool.lock);
+    snprintf(out, outlen, "%s", s->pool.target);
+    pthread_mutex_unlock(&s->pool.lock);
 }

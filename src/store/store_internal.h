@@ -21,8 +21,14 @@
  * already used more than this much of its budget. */
 #define ZR_STORE_TIMEOUT_SLACK_MS 50
 
+/* A sentinel's address, parsed from "host:port" (IPv6 without brackets). */
 typedef struct {
     char *host;
+    int port;
+} zr_store_sentinel_t;
+
+typedef struct {
+    char *host;                /* with sentinels: the master they named last (under lock) */
     int port;
     char *unix_socket;
     char *password;
@@ -30,6 +36,17 @@ typedef struct {
     int timeout_ms;            /* bound for one whole store call */
     char *target;              /* "host:port" or "unix:path", for log lines */
     int sigpipe_ignored;       /* process ignores SIGPIPE: no per-call masking needed */
+
+    /* Redis Sentinel (sentinel.c). With sentinels, host/port/target change
+     * on a failover, always under lock. */
+    zr_store_sentinel_t *sentinels;
+    size_t sentinel_count;
+    size_t sentinel_first;     /* the one that answered last is asked first */
+    char *sentinel_master;
+    char *sentinel_password;
+    int loopback_only;         /* refuse a master that is not on this host */
+    int rediscover;            /* ask the sentinels before the next connect */
+    int discovering;           /* a caller is asking them now */
 
     pthread_mutex_t lock;
     pthread_cond_t returned;   /* a connection came back or a slot freed */
@@ -39,6 +56,10 @@ typedef struct {
     int down;                  /* last attempt failed; see ZR_STORE_RETRY_MS */
     int64_t down_since_ms;     /* monotonic */
     int64_t next_attempt_ms;   /* monotonic: earliest next probe while down */
+    /* The last call's "this node takes no writes" answer (READONLY, LOADING,
+     * MASTERDOWN: a static string), NULL after a call that went through;
+     * atomic, read by zr_store_probe_write to say why (readiness). */
+    const char *refused_code;
 } zr_store_pool_t;
 
 int zr_store_pool_init(zr_store_pool_t *pool, const zr_redis_config_t *cfg, char *err, size_t errlen);
@@ -66,6 +87,8 @@ zr_store_status_t zr_store_pool_pipeline(zr_store_pool_t *pool, size_t n, const 
 struct zr_store {
     zr_store_pool_t pool;
     char *prefix;
+    int wait_replicas;    /* zr_store_write_all_replicated: WAIT for this many */
+    int wait_timeout_ms;
     uint8_t name_key[32];
     uint8_t value_key[32];
 };
@@ -75,6 +98,31 @@ char *zr_store_key(const zr_store_t *s, const char *ns, const char *name);
 /* store.c: logs an unexpected reply to op on key (the key only as a short
  * reference, the reply only by its first word). */
 void zr_store_log_error_reply(const zr_store_t *s, const char *op, const char *key, const redisReply *r);
+/* Sentinel discovery (sentinel.c), run by the one caller that makes a new
+ * connection after a failure: asks the sentinels in turn for the master,
+ * connects to it (AUTH, SELECT via setup) and checks with ROLE that it is
+ * one, all before deadline_ms. The new connection, or NULL with why set;
+ * *host (malloc'ed) and *port say where it is. */
+typedef int (*zr_store_setup_fn)(zr_store_pool_t *pool, redisContext *c, char *why, size_t whylen);
+redisContext *zr_store_sentinel_connect(zr_store_pool_t *pool, int64_t deadline_ms, zr_store_setup_fn setup,
+                                        char **host, int *port, char *why, size_t whylen);
+int zr_store_sentinel_init(zr_store_pool_t *pool, const zr_redis_config_t *cfg, char *err, size_t errlen);
+void zr_store_sentinel_cleanup(zr_store_pool_t *pool);
+/* Checks with ROLE that c is a master: 0, or -1 with why set. */
+int zr_store_role_is_master(redisContext *c, char *why, size_t whylen);
+/* What is left of a deadline as a socket timeout (never zero). */
+struct timeval zr_store_pool_remaining(int64_t deadline_ms);
+int64_t zr_store_pool_now_ms(void);
+
+/* As zr_store_pool_pipeline, with WAIT for the configured replicas after
+ * the commands, in the same round trip and on the same connection (WAIT
+ * counts the replicas that have every write this connection made).
+ * ZR_STORE_OK with replies[0..n-1] set and *unreplicated = 1 when fewer
+ * replicas than asked acknowledged them in time: the writes took place on
+ * the master but must not be relied on. Without wait_replicas a plain
+ * pipeline. For any write whose result is handed to a portal. */
+zr_store_status_t zr_store_pipeline_replicated(zr_store_t *s, size_t n, const zr_store_cmd_t *cmds,
+                                               redisReply **replies, int *unreplicated);
 
 /* The first word of an error reply ("WRONGPASS", "NOAUTH", ...) for a log
  * line: enough for an operator, and nothing the server might have echoed. */

@@ -19,6 +19,7 @@ import argparse
 import html.parser
 import json
 import os
+import re
 import secrets
 import sys
 import time
@@ -199,12 +200,18 @@ def main():
                          "the browser's cookie and with a forged one (result in 'intruders')")
     ap.add_argument("--pages-out", help="directory to save every answer of the relay to the browser in")
     ap.add_argument("--trace-out", help="directory to save this login's trace in (needs `trace: enabled`)")
+    ap.add_argument("--stop-before-token", metavar="FILE",
+                    help="stop when the portal has the code; write what redeeming it needs to FILE (JSON)")
+    ap.add_argument("--redeem-saved", metavar="FILE",
+                    help="no login: redeem the code saved by --stop-before-token, then call userinfo")
     args = ap.parse_args()
     RUN["args"] = args
     out = {"steps": []}
     t0 = time.monotonic()
 
     disco = requests.get(args.issuer + "/.well-known/openid-configuration", timeout=10).json()
+    if args.redeem_saved:
+        return redeem_saved(args, disco, out)
     if args.private_key:
         from authlib.oauth2.rfc7523 import PrivateKeyJWT
         with open(args.private_key) as f:
@@ -264,6 +271,7 @@ def main():
     if not dezi and (not forms or "SAMLRequest" not in dict(forms[0]["fields"])):
         out["error"] = "no AuthnRequest form from /authorize"
         out["body"] = r.text[:500]
+        out["page_code"] = page_code(r.text)
         print(json.dumps(out))
         return 1
     out["relay_state_len"] = len(dict(forms[0]["fields"]).get("RelayState", "")) if not dezi else 0
@@ -324,6 +332,7 @@ def main():
         out["error"] = "relay did not redirect to the portal"
         out["status"] = r.status_code
         out["body"] = r.text[:800]
+        out["page_code"] = page_code(r.text)
         print(json.dumps(out))
         return 1
     callback = urllib.parse.urljoin(r.url, r.headers["Location"])
@@ -339,6 +348,12 @@ def main():
     if args.no_redeem:
         out["code"] = q.get("code")
         out["code_verifier"] = verifier
+        print(json.dumps(out))
+        return 0
+    if args.stop_before_token:
+        with open(args.stop_before_token, "w") as f:
+            json.dump({"code": q.get("code"), "verifier": verifier}, f)
+        out["code_saved"] = bool(q.get("code"))
         print(json.dumps(out))
         return 0
     # 4. token exchange by Authlib (PKCE, client authentication)
@@ -380,6 +395,31 @@ def main():
         with open(args.secrets_out, "a") as f:
             f.write("\n".join([q["code"], token["access_token"], token["id_token"], verifier]) + "\n")
     out["seconds"] = round(time.monotonic() - t0, 3)
+    print(json.dumps(out))
+    return 0
+
+
+def page_code(text):
+    """The error code an error page shows (templates/error.*.html), or None."""
+    m = re.search(r"<code>([a-z_]+)</code>", text)
+    return m.group(1) if m else None
+
+
+def redeem_saved(args, disco, out):
+    """The portal's side of a code saved by --stop-before-token, later."""
+    with open(args.redeem_saved) as f:
+        saved = json.load(f)
+    r = requests.post(disco["token_endpoint"], data={"grant_type": "authorization_code", "code": saved["code"],
+                                                     "redirect_uri": args.redirect_uri,
+                                                     "code_verifier": saved["verifier"]},
+                      auth=(args.client_id, args.client_secret or ""), timeout=10)
+    out["token_status"] = r.status_code
+    body = r.json() if r.headers.get("Content-Type", "").startswith("application/json") else {}
+    out["token_error"] = body.get("error")
+    if r.status_code == 200:
+        ui = requests.get(disco["userinfo_endpoint"], headers={"Authorization": "Bearer " + body["access_token"]},
+                          timeout=10)
+        out["userinfo_status"] = ui.status_code
     print(json.dumps(out))
     return 0
 

@@ -252,6 +252,73 @@ static void test_redis_password(void **state)
     expect_ok_free("nopass-dev.yaml");
 }
 
+/* redis.sentinels (issue 13 §6): the sentinels name the master, so no
+ * host/port with them; the master's name is required; in production the
+ * sentinels are on this host and ask for a password; WAIT fits in the
+ * store call's deadline; wait_replicas defaults to 1 with sentinels. */
+static void test_redis_sentinels(void **state)
+{
+    static const char fixed[] = "  port: 6390\n";
+    static const char with[] = "  sentinels: [127.0.0.1:26379, \"[::1]:26380\", localhost:26381]\n"
+                               "  sentinel_master: zrmaster\n  sentinel_password: test-sentinel-password\n";
+    char *t;
+    zr_config_t *cfg;
+    (void)state;
+    free(variant("sentinels.yaml", "production", NULL, fixed, with, NULL));
+    cfg = expect_ok("sentinels.yaml");
+    assert_int_equal(cfg->redis.sentinel_count, 3);
+    assert_string_equal(cfg->redis.sentinels[1], "[::1]:26380");
+    assert_string_equal(cfg->redis.sentinel_master, "zrmaster");
+    assert_string_equal(cfg->redis.sentinel_password, "test-sentinel-password");
+    assert_int_equal(cfg->redis.wait_replicas, 1);
+    assert_int_equal(cfg->redis.wait_timeout_ms, 100);
+    assert_int_equal(cfg->redis.loopback_only, 1);
+    zr_config_free(cfg);
+
+    /* without sentinels no WAIT by default */
+    free(variant("no-sentinels.yaml", "production", NULL, NULL));
+    cfg = expect_ok("no-sentinels.yaml");
+    assert_int_equal(cfg->redis.wait_replicas, 0);
+    zr_config_free(cfg);
+
+    t = variant("sentinels-host.yaml", "production", NULL, fixed, "  host: 127.0.0.1\n" "  sentinels: [127.0.0.1:26379]\n"
+                "  sentinel_master: m\n  sentinel_password: test-sentinel-password\n", NULL);
+    expect_one("sentinels-host.yaml", t, "host:", "redis.host", "not with redis.sentinels: the sentinels name the master");
+    free(t);
+    t = variant("sentinels-noname.yaml", "production", NULL, fixed,
+                "  sentinels: [127.0.0.1:26379]\n  sentinel_password: test-sentinel-password\n", NULL);
+    expect_one("sentinels-noname.yaml", t, "redis:", "redis.sentinel_master", "is required with redis.sentinels");
+    free(t);
+    t = variant("sentinels-remote.yaml", "production", NULL, fixed,
+                "  sentinels: [127.0.0.1:26379, 10.0.0.7:26379]\n  sentinel_master: m\n"
+                "  sentinel_password: test-sentinel-password\n", NULL);
+    expect_one("sentinels-remote.yaml", t, "sentinels:", "redis.sentinels[1]",
+               "'10.0.0.7:26379' is not a loopback address");
+    free(t);
+    t = variant("sentinels-nopass.yaml", "production", NULL, fixed,
+                "  sentinels: [127.0.0.1:26379]\n  sentinel_master: m\n", NULL);
+    expect_one("sentinels-nopass.yaml", t, "sentinels:", "redis.sentinel_password", "is required in production");
+    free(t);
+    t = variant("sentinels-bad.yaml", "development", NULL, fixed,
+                "  sentinels: [127.0.0.1]\n  sentinel_master: m\n", NULL);
+    expect_one("sentinels-bad.yaml", t, "sentinels:", "redis.sentinels[0]", "'127.0.0.1' is not HOST:PORT");
+    free(t);
+    t = variant("sentinel-master-alone.yaml", "development", NULL, fixed, "  sentinel_master: m\n", NULL);
+    expect_one("sentinel-master-alone.yaml", t, "sentinel_master:", "redis.sentinel_master",
+               "is only used with redis.sentinels");
+    free(t);
+    t = variant("wait-timeout.yaml", "development", NULL, fixed,
+                "  port: 6390\n  timeout_ms: 200\n  wait_replicas: 1\n  wait_timeout_ms: 200\n", NULL);
+    expect_one("wait-timeout.yaml", t, "wait_timeout_ms:", "redis.wait_timeout_ms",
+               "200 must be below redis.timeout_ms (200)");
+    free(t);
+    /* a short timeout_ms without WAIT is not judged against its default */
+    free(variant("short-timeout.yaml", "development", NULL, fixed, "  port: 6390\n  timeout_ms: 50\n", NULL));
+    cfg = expect_ok("short-timeout.yaml");
+    assert_int_equal(cfg->redis.wait_replicas, 0);
+    zr_config_free(cfg);
+}
+
 /* redis.password_file: the password from a file of its own (one line, the
  * final newline not part of it), with the key files' mode check; password
  * and password_file together, an empty or multi-line file are errors. */
@@ -798,6 +865,7 @@ int main(void)
         cmocka_unit_test(test_log_level_debug),
         cmocka_unit_test(test_redis_password),
         cmocka_unit_test(test_redis_password_file),
+        cmocka_unit_test(test_redis_sentinels),
         cmocka_unit_test(test_redis_remote),
         cmocka_unit_test(test_http_base_url),
         cmocka_unit_test(test_wildcards_everywhere),

@@ -326,6 +326,34 @@ static void test_reconnects_are_throttled(void **state)
     close(d.fd);
 }
 
+/* A master demoted under the relay (REPLICAOF after a failover): the
+ * READONLY answer drops the connection and marks Redis unavailable once,
+ * like an outage (with sentinels the next probe asks them), instead of
+ * writing to it call after call; when it is a master again the store heals. */
+static void test_demoted_master(void **state)
+{
+    char cmd[160], path[64], *log;
+    zr_store_t *s;
+    int saved;
+    (void)state;
+    s = test_open(redis.port);
+    assert_int_equal(zr_store_put(s, "login", "x", "v", 1, 60), ZR_STORE_OK);
+    saved = capture_begin(path);
+    snprintf(cmd, sizeof(cmd), "redis-cli -p %d replicaof 127.0.0.1 %d >/dev/null", redis.port, zr_test_free_port());
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(zr_store_put(s, "login", "x", "v", 1, 60), ZR_STORE_UNAVAILABLE);
+    assert_int_equal(zr_store_claim(s, "seen", "x", 60), ZR_STORE_UNAVAILABLE);
+    snprintf(cmd, sizeof(cmd), "redis-cli -p %d replicaof no one >/dev/null", redis.port);
+    assert_int_equal(system(cmd), 0);
+    wait_until_ok(s);
+    assert_int_equal(zr_store_put(s, "login", "x", "v", 1, 60), ZR_STORE_OK);
+    zr_store_close(s);
+    log = capture_end(path, saved);
+    assert_int_equal(count(log, "unavailable (READONLY: this node is no master now)"), 1);
+    assert_int_equal(count(log, "answers again"), 1);
+    free(log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -334,6 +362,7 @@ int main(void)
         cmocka_unit_test(test_hung_redis_is_bounded),
         cmocka_unit_test(test_absent_at_start),
         cmocka_unit_test(test_reconnects_are_throttled),
+        cmocka_unit_test(test_demoted_master),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

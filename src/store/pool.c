@@ -40,6 +40,8 @@ static struct timeval pool_remaining(int64_t deadline_ms)
     return tv;
 }
 
+unsigned zr_store_max_connections(void) { return ZR_STORE_POOL_MAX; }
+
 int zr_store_pool_init(zr_store_pool_t *pool, const zr_redis_config_t *cfg, char *err, size_t errlen)
 {
     pthread_condattr_t attr;

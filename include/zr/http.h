@@ -109,6 +109,12 @@ typedef struct zr_http_server zr_http_server_t;
  * Strict-Transport-Security (ZR_HTTP_HSTS), whether TLS ends here or in a
  * proxy in front, on the server's own answers too. One access log line per
  * request (method, path without query, status, ms, component, ref).
+ * Limits (src/http/limits.c): connections over max_connections or, from a
+ * peer that is not a trusted proxy, over max_connections_per_ip are closed
+ * at once; a client behind a trusted proxy over its cap gets 429; request
+ * heads and bodies have deadlines that trickled bytes do not extend; a
+ * target over max_uri_bytes gets 414, a chunked body over max_body_bytes
+ * 413; every 503 and 429 without a Retry-After gets one.
  * The server's threads are created with SIGINT, SIGTERM and SIGPIPE blocked;
  * the caller's own signal mask is left as it was. */
 zr_http_server_t *zr_http_server_start(const zr_http_server_config_t *cfg, char *err, size_t errlen);

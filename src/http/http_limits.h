@@ -54,6 +54,10 @@ void http_limits_request_end(http_limits_t *l, http_limits_req_t *r);
  * draining, *close = 1. */
 int http_limits_response(http_limits_t *l, zr_http_response_t *resp, int *close);
 
+/* libmicrohttpd's own log: a failed accept (no file descriptors left) is a
+ * warning, at most once a minute, never silent. 1 when it was one. */
+int http_limits_mhd_message(const char *msg);
+
 /* See zr_http_server_drain (after the listener stopped accepting). */
 unsigned http_limits_drain(http_limits_t *l, int timeout_s);
 void http_limits_load(http_limits_t *l, unsigned *in_flight, unsigned *threads);

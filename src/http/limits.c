@@ -433,6 +433,22 @@ int http_limits_response(http_limits_t *l, zr_http_response_t *resp, int *close)
     return 0;
 }
 
+int http_limits_mhd_message(const char *msg)
+{
+    static int64_t last_ms;
+    int64_t now = limits_now_ms(), before;
+
+    if (!strstr(msg, "accepting connection") && !strstr(msg, "resource limit"))
+        return 0;
+    before = __atomic_load_n(&last_ms, __ATOMIC_RELAXED);
+    if ((before == 0 || now - before >= LIMITS_EPISODE_QUIET_MS) &&
+        __atomic_compare_exchange_n(&last_ms, &before, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        zr_log_warn("limits", "cannot accept connections: %.*s (the open-file limit? see limits.max_connections "
+                    "and LimitNOFILE); at most one such line a minute",
+                    (int)strcspn(msg, "\n"), msg);
+    return 1;
+}
+
 /* ---------------------------------------------------------------- sweeper */
 
 static void *limits_sweeper(void *arg)

@@ -679,6 +679,8 @@ __attribute__((format(printf, 2, 0))) static void http_mhd_log(void *cls, const 
 
     (void)cls;
     vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (http_limits_mhd_message(msg))
+        return;
     zr_log_debug("http_server", "%s", msg);
 }
 

@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 FUZZ_SECONDS ?= 5
 
-.PHONY: all deps build clang fuzz check unit integration sanitize valgrind demo bench pki clean
+.PHONY: all deps build clang fuzz check unit integration sanitize valgrind demo bench faults pki clean
 
 all: build
 
@@ -49,6 +49,13 @@ demo: build pki
 
 bench: build pki
 	bash bench/run
+
+# Fault runs with measured figures (docs/performance.md#a-frozen-tvs): the
+# latency of /healthz, discovery and /token while TVS's artifact endpoint is
+# frozen for 15 s under pending logins. `make check` runs the deterministic
+# version (tests/integration/test_backchannel_lane.sh).
+faults: build pki
+	bash bench/frozen_tvs.sh
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-clang $(BUILD)-fuzz certs-example/out run

@@ -1,11 +1,20 @@
 /* zorgrelay: authentication relay for Dutch healthcare.
- * Subcommands live in src/cmd/ (one function each, see include/zr/cmd.h). */
+ * Subcommands live in src/cmd/ (one function each, see include/zr/cmd.h).
+ *
+ * Process-wide library state is set up here, on the main thread, before any
+ * command starts a thread (issue 13 §1, docs/architecture.md "Start-up"):
+ * libcurl's global state (the TVS back channel, Dezi, the PDP, selftest,
+ * reload, preprod-test) and jansson's hash seed. Modules never initialise a
+ * library lazily from a worker; the XML and SAML libraries are set up by
+ * zr_xml_init and zr_saml_init, which need the configuration first. */
 #include "zr/cmd.h"
 
+#include <curl/curl.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
-int main(int argc, char **argv)
+static int main_dispatch(int argc, char **argv)
 {
     if (argc < 2) {
         zr_cmd_usage(stderr);
@@ -22,4 +31,19 @@ int main(int argc, char **argv)
     fprintf(stderr, "zorgrelay: unknown command '%s'\n", argv[1]);
     zr_cmd_usage(stderr);
     return 2;
+}
+
+int main(int argc, char **argv)
+{
+    int rc;
+
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "zorgrelay: libcurl cannot be initialised\n");
+        return 1;
+    }
+    /* A random seed now rather than on the first JSON object a worker makes. */
+    json_object_seed(0);
+    rc = main_dispatch(argc, argv);
+    curl_global_cleanup();
+    return rc;
 }

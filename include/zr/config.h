@@ -52,6 +52,12 @@ typedef struct {
     size_t metadata_signer_sha256_count;
     char **metadata_signer_subject;  /* exact subject DN, RFC 2253 as `openssl x509 -nameopt RFC2253` prints */
     size_t metadata_signer_subject_count;
+    /* Issue 13 §2: the back-channel lane (read at start; a reload does not
+     * change it) and the artifact endpoint's circuit breaker. */
+    int backchannel_concurrency;     /* lane threads, default 32 */
+    int backchannel_queue;           /* lane requests that may wait, default 256 */
+    int breaker_failures;            /* consecutive transport failures that open it, default 5 */
+    int breaker_cooldown_s;          /* open this long before one probe, default 10 */
 } zr_tvs_config_t;
 
 typedef enum { ZR_SIGALG_RS256 = 0, ZR_SIGALG_ES256, ZR_SIGALG_PS256 } zr_sigalg_t;

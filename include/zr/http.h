@@ -89,6 +89,15 @@ typedef struct {
     int body_timeout_s;        /* limits.body_timeout_s (30): the body, from the end of the head */
     int idle_timeout_s;        /* limits.idle_timeout_s (30): nothing sent or received */
     int max_uri_bytes;         /* limits.max_uri_bytes (8192): longer request targets get 414 */
+    /* The back-channel lane: routes whose handler waits on an upstream
+     * (TVS's artifact endpoint, Dezi) run on lane_threads threads of their
+     * own, with at most lane_queue requests waiting, so that a slow
+     * upstream never holds the workers that serve everything else. Without
+     * lane_routes there is no lane. */
+    const zr_http_route_t *lane_routes;
+    size_t lane_route_count;
+    int lane_threads;          /* 0: default 32; at most 1024 */
+    int lane_queue;            /* 0: default 256; negative: none wait (only lane_threads at once) */
 } zr_http_server_config_t;
 
 typedef struct zr_http_server zr_http_server_t;
@@ -116,7 +125,12 @@ typedef struct zr_http_server zr_http_server_t;
  * target over max_uri_bytes gets 414, a chunked body over max_body_bytes
  * 413; every 503 and 429 without a Retry-After gets one.
  * The server's threads are created with SIGINT, SIGTERM and SIGPIPE blocked;
- * the caller's own signal mask is left as it was. */
+ * the caller's own signal mask is left as it was.
+ * A lane route (lane_routes) is checked the same way; once its request is
+ * complete, the connection is suspended and the request waits for a lane
+ * thread, which runs the handler; the worker thread goes on serving other
+ * connections meanwhile. A full lane answers 503 with Retry-After (page
+ * "backchannel_busy") without calling the handler. */
 zr_http_server_t *zr_http_server_start(const zr_http_server_config_t *cfg, char *err, size_t errlen);
 /* SIGTERM drain (issue 13 §5): stops accepting (the listening socket is
  * closed, so new connections are refused and a load balancer moves on),
@@ -138,9 +152,23 @@ void zr_http_server_load(zr_http_server_t *s, unsigned *in_flight, unsigned *thr
  * a warning); -1 when it cannot fit (explicit, or fewer than 16 would be
  * left): msg says why and what to change. msg also reports a raise. */
 int zr_http_fd_limit_fit(int *max_connections, int explicit_cap, unsigned reserve, char *msg, size_t msglen);
+/* The lane's load: handlers running, requests waiting, and the limits.
+ * refused counts the requests answered 503 because the lane was full. */
+typedef struct {
+    size_t busy;
+    size_t queued;
+    size_t threads;
+    size_t queue_max;
+    unsigned long long refused;
+} zr_http_lane_load_t;
+/* 0 and *out filled; -1 when the server has no lane. Any thread. */
+int zr_http_server_lane_load(zr_http_server_t *s, zr_http_lane_load_t *out);
 
 /* Port actually bound (useful with port 0 in tests). */
 int zr_http_server_port(const zr_http_server_t *s);
+/* Requests waiting on the lane are answered 503, the handlers running on it
+ * are waited for (bounded by their upstream timeouts), then the listener
+ * stops: no handler runs after this returns. */
 void zr_http_server_stop(zr_http_server_t *s);
 
 /* Blocks until SIGINT, SIGTERM or SIGHUP; returns the signal number (a

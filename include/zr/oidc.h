@@ -94,9 +94,11 @@ int zr_oidc_handle_userinfo(void *ctx, const zr_http_request_t *req, zr_http_res
 int zr_oidc_handle_introspect(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
 
 #ifdef ZR_TESTING
-/* Called by the token endpoint after a code is marked used and before its
- * tokens are minted and stored: lets a test replay the code at that moment. */
-void zr_oidc_set_redeem_hook(zr_oidc_t *op, void (*fn)(void *ctx), void *ctx);
+/* Called by the token endpoint just before a code is marked for a redemption
+ * and again after, before its tokens are minted and committed: lets a test
+ * replay the code, or freeze Redis, at exactly that moment. */
+typedef enum { ZR_OIDC_REDEEM_BEFORE_MARK, ZR_OIDC_REDEEM_AFTER_MARK } zr_oidc_redeem_stage_t;
+void zr_oidc_set_redeem_hook(zr_oidc_t *op, void (*fn)(void *ctx, zr_oidc_redeem_stage_t stage), void *ctx);
 #endif
 
 /* A client removed by a reload ends at once at /token and /userinfo: the

@@ -146,6 +146,26 @@ int zr_saml_artifact_resolve(zr_saml_backchannel_t *bc, const zr_config_t *cfg,
                              char **resolve_id, char **soap_response, size_t *soap_len,
                              char *err, size_t errlen);
 
+/* The artifact endpoint's circuit breaker (issue 13 §2). After
+ * tvs.breaker_failures transport failures in a row (no connection, TLS
+ * failure, timeout, HTTP 5xx; never a SAML-level refusal, which is TVS
+ * answering) it opens: for tvs.breaker_cooldown_seconds no request is
+ * sent and a resolution fails at once with ZR_SAML_ERR_UNAVAILABLE. Then
+ * one request probes (half-open) while the others still fail at once; its
+ * success closes the breaker, its failure opens it again. Only the
+ * transitions are logged, with the endpoint's host. */
+typedef enum {
+    ZR_SAML_BREAKER_CLOSED = 0,
+    ZR_SAML_BREAKER_OPEN,
+    ZR_SAML_BREAKER_HALF_OPEN,
+} zr_saml_breaker_state_t;
+zr_saml_breaker_state_t zr_saml_backchannel_state(zr_saml_backchannel_t *bc);
+const char *zr_saml_breaker_state_name(zr_saml_breaker_state_t state); /* "closed", "open", "half_open" */
+#ifdef ZR_TESTING
+/* Ends an open breaker's cool-down now, so that a test waits on no clock. */
+void zr_saml_backchannel_breaker_expire(zr_saml_backchannel_t *bc);
+#endif
+
 /* The SOAP message this thread last POSTed on bc (the signed
  * ArtifactResolve), for the diagnostic trace (issue 5 §4, src/diag/);
  * malloc'ed copy, NULL when this thread sent none. */

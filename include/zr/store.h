@@ -11,7 +11,7 @@
  * Thread-safe: a small pool of connections, reconnecting after Redis comes
  * back; every call returns within about timeout_ms.
  * Namespaces: 1-64 of [A-Za-z0-9_.-]; names: any NUL-terminated string.
- * Needs Redis >= 6.2 (GETDEL). */
+ * Needs Redis >= 6.2 (GETDEL; EVAL with TIME and effects replication). */
 #ifndef ZR_STORE_H
 #define ZR_STORE_H
 
@@ -22,6 +22,8 @@ typedef enum {
     ZR_STORE_OK = 0,
     ZR_STORE_NOT_FOUND = 1,   /* absent or expired */
     ZR_STORE_EXISTS = 2,      /* zr_store_claim: already claimed (replay) */
+    ZR_STORE_BUSY = 3,        /* zr_store_redeem_begin: another attempt may still commit */
+    ZR_STORE_LATE = 4,        /* zr_store_redeem_commit: past its deadline, nothing written */
     ZR_STORE_UNAVAILABLE = -1,/* Redis down or timed out: show 503, never a half session */
     ZR_STORE_CORRUPT = -2,    /* value failed authentication */
     ZR_STORE_INVALID = -3     /* refused: bad namespace, NULL name, ttl_s <= 0 (a bug; see ZR_STORE_TTL_NONE) */
@@ -66,6 +68,49 @@ typedef struct {
     zr_store_status_t status; /* out */
 } zr_store_write_t;
 zr_store_status_t zr_store_write_all(zr_store_t *s, zr_store_write_t *ops, size_t n);
+/* Redeeming a single-use item so that a caller who got no answer may retry
+ * (issue 13 §5: the token endpoint's codes; the reasoning is at the top of
+ * src/store/redeem.c). An attempt first marks the item as its own, then
+ * commits: one server-side step (a Lua script) that stores the values,
+ * closes the item and deletes it, or does nothing at all. Redis refuses,
+ * by its own clock, a commit that comes later than the attempt's deadline
+ * (its start + half of redis.timeout_ms, at most); an attempt whose deadline passed
+ * without a commit can never commit, so the next attempt takes its mark
+ * over. A mark holds only the attempt's random id and deadline (plain: the
+ * script compares them); keys are hashed and values sealed as everywhere. */
+typedef struct {
+    const char *item_ns;   /* the item (a code record): a commit needs it and deletes it */
+    const char *mark_ns;   /* the attempt redeeming it: id and deadline */
+    const char *closed_ns; /* claimed by the commit, or by a replay (zr_store_claim) to stop one */
+    const char *name;      /* the item's name (a code) */
+    int ttl_s;             /* of the mark and of the closed claim */
+    int budget_ms;         /* from the mark to the deadline; 0 or more than half of timeout_ms: that half */
+} zr_store_redeem_t;
+
+typedef struct {
+    char id[32];           /* random, base64url; not a secret */
+    long long sent_ms;     /* when the mark was sent: Unix time in ms, by the relay's clock */
+    long long deadline_ms; /* the same clock */
+} zr_store_attempt_t;
+
+/* Marks the item for a new attempt (*attempt set). ZR_STORE_OK: marked, also
+ * when an earlier attempt's mark was taken over (its deadline passed, by
+ * Redis's clock, without a commit); ZR_STORE_BUSY: another attempt may still
+ * commit; ZR_STORE_EXISTS: closed. Does not look at the item itself. */
+zr_store_status_t zr_store_redeem_begin(zr_store_t *s, const zr_store_redeem_t *r, zr_store_attempt_t *attempt);
+/* Commits attempt: stores values (1 to 4, each a value with ttl_s > 0, like
+ * zr_store_put), claims closed and deletes the item, all or nothing, only
+ * when the mark still names attempt, the item exists, closed is not claimed
+ * and Redis's clock has not passed the deadline. ZR_STORE_OK: done;
+ * ZR_STORE_LATE: too late, nothing written (a retry can take over);
+ * ZR_STORE_EXISTS: closed (a replay); ZR_STORE_NOT_FOUND: the item is gone or
+ * the mark is another's; ZR_STORE_UNAVAILABLE: no answer, and nothing will be
+ * written after the deadline. values[i].status is set to the result.
+ * Both return ZR_STORE_UNAVAILABLE no sooner than timeout_ms after the mark
+ * was sent (as a timeout would), so a retry after it can take over. */
+zr_store_status_t zr_store_redeem_commit(zr_store_t *s, const zr_store_redeem_t *r, const zr_store_attempt_t *attempt,
+                                         zr_store_write_t *values, size_t n);
+
 /* ZR_STORE_OK also when nothing was stored under (ns, name). */
 zr_store_status_t zr_store_del(zr_store_t *s, const char *ns, const char *name);
 /* PING round trip; ZR_STORE_OK when Redis answers. */

@@ -41,11 +41,6 @@ typedef struct {
     zr_capped_buf_t body;
 } answer_t;
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static int curl_rc = -1;
-
-static void curl_init_once(void) { curl_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1; }
-
 /* Length of "scheme://authority" of url, 0 when it has none. */
 static size_t origin_len(const char *url)
 {
@@ -78,11 +73,6 @@ static int url_acceptable(const char *url)
 zr_authz_pdp_t *zr_authz_pdp_new(const zr_authzen_client_t *cfg, char *err, size_t errlen)
 {
     zr_authz_pdp_t *p = NULL, *result = NULL;
-    pthread_once(&curl_once, curl_init_once);
-    if (curl_rc != 0) {
-        snprintf(err, errlen, "authzen: libcurl initialisation failed");
-        goto end;
-    }
     if (!cfg || !cfg->pdp || !*cfg->pdp) {
         snprintf(err, errlen, "authzen.pdp: missing");
         goto end;

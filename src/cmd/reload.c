@@ -167,7 +167,6 @@ int zr_cmd_reload(int argc, char **argv)
         fprintf(stderr, "zorgrelay reload: %s\n", why);
         goto end;
     }
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     url = healthz_url(cfg);
     have_before = url && read_state(url, &before) == 0;
     if (kill((pid_t)pid, SIGHUP) != 0) {

@@ -408,7 +408,8 @@ static void read_tvs(zr_cfg_map_t *root, zr_config_t *cfg)
 {
     static const char *const keys[] = {"metadata", "trust_anchor", "tls_ca", "entity_id", "metadata_signer_sha256",
                                        "metadata_signer_subject", "clock_skew_seconds", "connect_timeout_ms",
-                                       "timeout_ms", NULL};
+                                       "timeout_ms", "backchannel_concurrency", "backchannel_queue",
+                                       "breaker_failures", "breaker_cooldown_seconds", NULL};
     zr_tvs_config_t *t = &cfg->tvs;
     zr_cfg_loader_t *ld = root->ld;
     yaml_node_t *v = zr_cfg_map_get(root, "tvs");
@@ -464,6 +465,14 @@ static void read_tvs(zr_cfg_map_t *root, zr_config_t *cfg)
         t->connect_timeout_ms = (int)n;
     if (zr_cfg_get_int(&m, "timeout_ms", 0, 100, 120000, &n) == 1)
         t->timeout_ms = (int)n;
+    if (zr_cfg_get_int(&m, "backchannel_concurrency", 0, 1, 1024, &n) == 1)
+        t->backchannel_concurrency = (int)n;
+    if (zr_cfg_get_int(&m, "backchannel_queue", 0, 0, 100000, &n) == 1)
+        t->backchannel_queue = (int)n;
+    if (zr_cfg_get_int(&m, "breaker_failures", 0, 1, 1000, &n) == 1)
+        t->breaker_failures = (int)n;
+    if (zr_cfg_get_int(&m, "breaker_cooldown_seconds", 0, 1, 3600, &n) == 1)
+        t->breaker_cooldown_s = (int)n;
 }
 
 static void read_saml(zr_cfg_map_t *root, zr_config_t *cfg)
@@ -525,6 +534,10 @@ static void set_defaults(zr_config_t *cfg)
     cfg->tvs.clock_skew_s = 60;
     cfg->tvs.connect_timeout_ms = 3000;
     cfg->tvs.timeout_ms = 10000;
+    cfg->tvs.backchannel_concurrency = 32;
+    cfg->tvs.backchannel_queue = 256;
+    cfg->tvs.breaker_failures = 5;
+    cfg->tvs.breaker_cooldown_s = 10;
     cfg->sp_metadata_valid_days = 30;
     cfg->oidc.id_token_lifetime_s = 300;
     cfg->oidc.access_token_lifetime_s = 300;

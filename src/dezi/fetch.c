@@ -7,13 +7,11 @@
 #include <curl/curl.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 /* Per thread: the relay handles one login per thread at a time. */
 static __thread char current_traceparent[64];
 
@@ -22,7 +20,6 @@ void zr_dezi_set_traceparent(const char *traceparent)
     snprintf(current_traceparent, sizeof(current_traceparent), "%s",
              traceparent && strlen(traceparent) < sizeof(current_traceparent) ? traceparent : "");
 }
-static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 void zr_dezi_response_free(zr_dezi_response_t *resp)
 {
@@ -129,7 +126,6 @@ int zr_dezi_fetch_default(void *ctx, const zr_dezi_t *d, const zr_dezi_request_t
 
     (void)ctx;
     zr_buf_init(&sink.buf);
-    pthread_once(&curl_once, curl_init_once);
     c = curl_easy_init();
     if (!c)
         goto end;

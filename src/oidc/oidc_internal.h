@@ -66,10 +66,17 @@ struct zr_oidc {
     char *jwks_json;           /* published JWK Set */
     char *discovery_json;
 #ifdef ZR_TESTING
-    void (*redeem_hook)(void *ctx); /* token.c: after the code is marked used */
+    void (*redeem_hook)(void *ctx, zr_oidc_redeem_stage_t stage); /* token.c: around the mark */
     void *redeem_hook_ctx;
 #endif
 };
+
+#ifdef ZR_TESTING
+/* token.c: the redeem hook of a test relay binary (ZR_TEST_REDEEM_STOP_FILE,
+ * ctx its path): a file "mark PID" or "commit PID" makes the first /token to
+ * reach that stage remove it and stop PID (SIGSTOP: a frozen Redis). */
+void zr_oidc_redeem_stop_hook(void *ctx, zr_oidc_redeem_stage_t stage);
+#endif
 
 /* provider.c */
 const zr_client_t *zr_oidc_find_client(const zr_oidc_t *op, const char *client_id);

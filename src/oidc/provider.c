@@ -453,6 +453,10 @@ zr_oidc_t *zr_oidc_new(const zr_config_t *cfg, zr_store_t *store, char *err, siz
     }
     if (discovery_build(op) != 0)
         goto oom;
+#ifdef ZR_TESTING
+    if (getenv("ZR_TEST_REDEEM_STOP_FILE"))
+        zr_oidc_set_redeem_hook(op, zr_oidc_redeem_stop_hook, getenv("ZR_TEST_REDEEM_STOP_FILE"));
+#endif
     return op;
 oom:
     snprintf(err, errlen, "oidc: out of memory");

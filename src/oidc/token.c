@@ -1,10 +1,48 @@
 /* The token endpoint: authorization_code grant only (RFC 6749 §4.1.3, OIDC
- * Core §3.1.3.2, RFC 7636 §4.6). A code is marked used (SET NX) before any
- * token is minted, so of two redemptions exactly one goes on; the other is a
- * replay. A replay by the client the code was issued to revokes what the
- * first redemption issued (RFC 6749 §4.1.2), also when it races that
- * redemption; a replay by any other client is only refused (it must not be
- * able to log the rightful client's user out). */
+ * Core §3.1.3.2, RFC 7636 §4.6).
+ *
+ * Redeeming a code: once, and again after a 503 (issue 13 §5).
+ * A store call that times out is answered 503, but Redis, frozen or busy,
+ * still runs what was in its socket when it resumes. Before, that took the
+ * code (the used-mark, or the whole commit with a token nobody received),
+ * and the portal's retry was treated as a replay: invalid_grant. Now:
+ * 1. Read the code record (never taken here: a client the code was not
+ *    issued to must not be able to burn it), check client, redirect_uri and
+ *    PKCE. A wrong redirect_uri or verifier by the issuing client burns the
+ *    code (the record is deleted: no second try, and no pending attempt can
+ *    commit any more).
+ * 2. Mark it for this attempt (zr_store_redeem_begin): the mark names a
+ *    random attempt id and a deadline, half of redis.timeout_ms away. Taken
+ *    when free, or over from an attempt whose deadline passed (by Redis's
+ *    clock) without a commit. Else: closed -> a replay (step 4); another
+ *    attempt still within its deadline -> a concurrent redemption (step 4).
+ * 3. Mint, then commit in one atomic script (zr_store_redeem_commit): if the
+ *    mark still names this attempt, Redis's clock is not past the deadline,
+ *    the code is not closed and its record still exists, store grant and
+ *    access token, close the code and delete its record; else write nothing.
+ *    Only an OK commit is answered 200; the token it stored is the one sent.
+ * 4. A replay by the issuing client revokes (RFC 6749 §4.1.2): after a
+ *    redemption it finds the record gone or the code closed and revokes the
+ *    grant; during one (BUSY) it closes the code, so the pending commit
+ *    writes nothing, and revokes a grant already stored. A replay by any other
+ *    client is only refused (it must not log the rightful client's user out).
+ * Why at most one token response per code: a 200 needs an OK commit; a
+ * commit needs the mark and closes the code, so a second commit finds it
+ * closed. A takeover needs Redis's clock past the old attempt's deadline, and
+ * then that attempt's commit, whenever Redis runs it, is late: a no-op.
+ * Why a retry after any 503 works (code not expired, not burnt, no replay in
+ * between): every 503 comes at least redis.timeout_ms after its attempt's
+ * mark was sent (a timeout takes that long; the store holds a quicker
+ * failure back until then), so its deadline has passed and nothing of it can
+ * commit any more; the retry finds the record, and the mark free or
+ * takeable. A 503 before the mark (reading the code) leaves no mark. This
+ * assumes the relay's and Redis's clocks agree within half of
+ * redis.timeout_ms (NTP: milliseconds); the argument is in
+ * src/store/redeem.c. The one exception: a commit that ran in time but whose
+ * answer was lost (the connection broke just after): the code is spent, the
+ * retry is a replay and revokes the token nobody got. Never two answers.
+ * Round trips of a redemption: GET record, mark, commit: 3 (4 before: the
+ * record's deletion was its own); private_key_jwt adds its jti claim. */
 #include "oidc_internal.h"
 #include "zr/crypto.h"
 #include "zr/log.h"
@@ -14,6 +52,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#ifdef ZR_TESTING
+#include <signal.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+#endif
 
 static const char *const token_params[] = {
     "grant_type", "code", "redirect_uri", "code_verifier", "client_id", "client_assertion", "client_assertion_type",
@@ -129,10 +173,40 @@ static char *access_token_record(const zr_oidc_authz_t *authz, json_t *subject, 
 }
 
 #ifdef ZR_TESTING
-void zr_oidc_set_redeem_hook(zr_oidc_t *op, void (*fn)(void *ctx), void *ctx)
+void zr_oidc_set_redeem_hook(zr_oidc_t *op, void (*fn)(void *ctx, zr_oidc_redeem_stage_t stage), void *ctx)
 {
     op->redeem_hook = fn;
     op->redeem_hook_ctx = ctx;
+}
+
+void zr_oidc_redeem_stop_hook(void *ctx, zr_oidc_redeem_stage_t stage)
+{
+    const char *path = ctx;
+    char want[16], st[8];
+    long pid = 0;
+    int n;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    n = fscanf(f, "%15s %ld", want, &pid);
+    fclose(f);
+    if (n != 2 || pid <= 0 || strcmp(want, stage == ZR_OIDC_REDEEM_BEFORE_MARK ? "mark" : "commit") != 0 ||
+        unlink(path) != 0) /* unlink: exactly one request fires it */
+        return;
+    kill((pid_t)pid, SIGSTOP);
+    /* wait until it is stopped, not for a while: /proc/PID/stat's third field */
+    for (int i = 0; i < 5000; i++) {
+        char statpath[64];
+        snprintf(statpath, sizeof(statpath), "/proc/%ld/stat", pid);
+        if (!(f = fopen(statpath, "r")))
+            return;
+        n = fscanf(f, "%*d (%*[^)]) %7s", st);
+        fclose(f);
+        if (n == 1 && (st[0] == 'T' || st[0] == 't'))
+            return;
+        struct timespec ts = {0, 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
 }
 #endif
 
@@ -149,10 +223,12 @@ int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_respon
     json_error_t jerr;
     zr_oidc_authz_t authz = {0};
     zr_subject_t subject = {0};
-    zr_store_status_t st, closed = ZR_STORE_INVALID;
+    zr_store_status_t st;
+    zr_store_attempt_t attempt;
     int rc = 0, at_lifetime = op->cfg->oidc.access_token_lifetime_s;
     /* the marks outlive the access token they may have to revoke */
     int mark_ttl = at_lifetime > op->cfg->oidc.code_lifetime_s ? at_lifetime : op->cfg->oidc.code_lifetime_s;
+    zr_store_redeem_t item = {ZR_OIDC_NS_CODE, ZR_OIDC_NS_CODE_USED, ZR_OIDC_NS_CODE_CLOSED, NULL, mark_ttl, 0};
 
     if (req->method && strcmp(req->method, "OPTIONS") == 0)
         return zr_oidc_cors_preflight(op, req, resp, "POST, OPTIONS");
@@ -179,6 +255,7 @@ int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_respon
 
     grant = zr_kv_get(&req->form, "grant_type");
     code = zr_kv_get(&req->form, "code");
+    item.name = code;
     redirect_uri = zr_kv_get(&req->form, "redirect_uri");
     verifier = zr_kv_get(&req->form, "code_verifier");
     if (!grant) {
@@ -201,7 +278,7 @@ int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_respon
     }
 
     /* Read, not taken: a client the code was not issued to must not be
-     * able to burn it; the claim below makes it single use. */
+     * able to burn it; the mark and the commit below make it single use. */
     st = zr_store_get(op->store, ZR_OIDC_NS_CODE, code, &record, &len);
     if (st == ZR_STORE_NOT_FOUND) {
         revoke_grant(op, code, c); /* a replay after the redemption, or a code we never issued */
@@ -248,12 +325,20 @@ int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_respon
         goto end;
     }
 
-    /* Marked used before anything is minted (RFC 6749 §4.1.2): SET NX lets
-     * exactly one redemption through; a second one, even racing this one,
-     * is a replay by the client the code was issued to (checked above). */
-    st = zr_store_claim(op->store, ZR_OIDC_NS_CODE_USED, code, mark_ttl);
-    if (st == ZR_STORE_EXISTS) {
-        revoke_racing(op, code, c, mark_ttl);
+    /* Marked for this attempt before anything is minted (RFC 6749 §4.1.2);
+     * the reasoning is at the top of this file. */
+#ifdef ZR_TESTING
+    if (op->redeem_hook)
+        op->redeem_hook(op->redeem_hook_ctx, ZR_OIDC_REDEEM_BEFORE_MARK);
+#endif
+    st = zr_store_redeem_begin(op->store, &item, &attempt);
+    if (st == ZR_STORE_EXISTS || st == ZR_STORE_BUSY) {
+        /* closed: redeemed, or closed by a replay; busy: another redemption
+         * of it is under way right now */
+        if (st == ZR_STORE_BUSY)
+            revoke_racing(op, code, c, mark_ttl);
+        else
+            revoke_grant(op, code, c);
         rc = error_reply(op, req, resp, 400, "invalid_grant", "code invalid, expired or already used", 0);
         goto end;
     }
@@ -264,7 +349,7 @@ int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_respon
     }
 #ifdef ZR_TESTING
     if (op->redeem_hook)
-        op->redeem_hook(op->redeem_hook_ctx); /* a replay arriving right now */
+        op->redeem_hook(op->redeem_hook_ctx, ZR_OIDC_REDEEM_AFTER_MARK); /* a replay, or Redis frozen, right now */
 #endif
     access_token = zr_random_token(32);
     at_record = access_token ? access_token_record(&authz, json_object_get(rec, "subject"), zr_time_now(), at_lifetime) : NULL;
@@ -276,31 +361,31 @@ int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_respon
         goto end;
     }
     {
-        /* One round trip, in this order: the grant (so a replay can revoke
-         * it), the token, then the code closed. A replay that closed it
-         * first has found no grant yet: the token is withdrawn here. */
-        zr_store_write_t w[3] = {
+        /* One atomic step: the grant (so a replay can revoke it), the token,
+         * the code closed and its record deleted (the subject need not stay
+         * in the store any longer), or nothing. */
+        zr_store_write_t w[2] = {
             {ZR_OIDC_NS_CODE_GRANT, code, grant_json, strlen(grant_json), mark_ttl, ZR_STORE_INVALID},
-            {ZR_OIDC_NS_ACCESS_TOKEN, access_token, at_record, strlen(at_record), at_lifetime, ZR_STORE_INVALID},
-            {ZR_OIDC_NS_CODE_CLOSED, code, NULL, 0, mark_ttl, ZR_STORE_INVALID}};
-        st = zr_store_write_all(op->store, w, 3);
-        closed = w[2].status;
+            {ZR_OIDC_NS_ACCESS_TOKEN, access_token, at_record, strlen(at_record), at_lifetime, ZR_STORE_INVALID}};
+        st = zr_store_redeem_commit(op->store, &item, &attempt, w, 2);
     }
-    if (st != ZR_STORE_OK) {
-        zr_store_del(op->store, ZR_OIDC_NS_ACCESS_TOKEN, access_token);
-        if (closed == ZR_STORE_EXISTS) {
-            zr_log_warn("token", "client=%s code=%s replayed during its redemption: no tokens issued", c->client_id,
-                        zr_log_mask(code, mask));
-            rc = error_reply(op, req, resp, 400, "invalid_grant", "code invalid, expired or already used", 0);
-        } else {
-            zr_log_error("token", "store %s: no tokens issued", zr_store_status_name(st));
-            rc = error_reply(op, req, resp, 503, "temporarily_unavailable", NULL, 0);
-        }
+    if (st == ZR_STORE_EXISTS || st == ZR_STORE_NOT_FOUND) {
+        zr_log_warn("token", "client=%s code=%s %s during its redemption: no tokens issued", c->client_id,
+                    zr_log_mask(code, mask), st == ZR_STORE_EXISTS ? "replayed" : "burnt or expired");
+        rc = error_reply(op, req, resp, 400, "invalid_grant", "code invalid, expired or already used", 0);
         goto end;
     }
-    /* The subject need not stay in the store any longer. */
-    if ((st = zr_store_del(op->store, ZR_OIDC_NS_CODE, code)) != ZR_STORE_OK)
-        zr_log_warn("token", "store %s: the redeemed code's record stays until it expires", zr_store_status_name(st));
+    if (st != ZR_STORE_OK) {
+        /* Late: nothing was stored, and a retry takes the mark over. No
+         * answer: nothing is stored after the deadline; the token is deleted
+         * in case the commit ran and only its answer was lost. */
+        if (st != ZR_STORE_LATE)
+            zr_store_del(op->store, ZR_OIDC_NS_ACCESS_TOKEN, access_token);
+        zr_log_error("token", "store %s: no tokens issued; the code stays redeemable for a retry",
+                     zr_store_status_name(st));
+        rc = error_reply(op, req, resp, 503, "temporarily_unavailable", NULL, 0);
+        goto end;
+    }
     reply = json_object();
     if (zr_oidc_json_set_str(reply, "access_token", access_token) != 0 ||
         zr_oidc_json_set_str(reply, "token_type", "Bearer") != 0 ||

@@ -113,7 +113,6 @@ int zr_preprod_rp_init(zr_preprod_rp_t *rp, const zr_config_t *cfg, char *err, s
 
     memset(rp, 0, sizeof(*rp));
     pthread_mutex_init(&rp->lock, NULL);
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     snprintf(rp->issuer, sizeof(rp->issuer), "%s", cfg->oidc.issuer ? cfg->oidc.issuer : cfg->public_base_url);
     snprintf(rp->relay_base, sizeof(rp->relay_base), "%s", cfg->public_base_url);
     snprintf(rp->client_id, sizeof(rp->client_id), "%s", p->client_id);
@@ -140,7 +139,6 @@ void zr_preprod_rp_cleanup(zr_preprod_rp_t *rp)
     free(rp->client_secret);
     json_decref(rp->jwks);
     pthread_mutex_destroy(&rp->lock);
-    curl_global_cleanup();
     memset(rp, 0, sizeof(*rp));
 }
 

@@ -527,6 +527,28 @@ end:
     return 0;
 }
 
+/* The back channel's state for /healthz (informative: it does not change
+ * the status): the TVS circuit breaker and the lane's load. */
+static json_t *healthz_backchannel(zr_relay_t *relay)
+{
+    zr_relay_gen_t *gen = zr_relay_gen_get(relay);
+    zr_http_server_t *server = __atomic_load_n(&relay->server, __ATOMIC_ACQUIRE);
+    zr_http_lane_load_t load;
+    json_t *o = json_object();
+    zr_saml_breaker_state_t breaker = zr_saml_backchannel_state(gen->backchannel);
+
+    json_object_set_new(o, "breaker", json_string(zr_saml_breaker_state_name(breaker)));
+    if (zr_http_server_lane_load(server, &load) == 0) {
+        json_object_set_new(o, "busy", json_integer((json_int_t)load.busy));
+        json_object_set_new(o, "queued", json_integer((json_int_t)load.queued));
+        json_object_set_new(o, "threads", json_integer((json_int_t)load.threads));
+        json_object_set_new(o, "queue", json_integer((json_int_t)load.queue_max));
+        json_object_set_new(o, "refused", json_integer((json_int_t)load.refused));
+    }
+    zr_relay_gen_put(relay, gen);
+    return o;
+}
+
 static int handle_healthz(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
 {
     zr_relay_t *relay = ctx;
@@ -546,6 +568,7 @@ static int handle_healthz(void *ctx, const zr_http_request_t *req, zr_http_respo
     json_object_set_new(o, "pairwise_sectors", json_string(relay->sectors_status));
     pthread_mutex_unlock(&relay->sector_lock);
     json_object_set_new(o, "status", json_string(ok ? "ok" : "unavailable"));
+    json_object_set_new(o, "backchannel", healthz_backchannel(relay));
     /* What `zorgrelay reload` waits for: which configuration is in use and
      * how the last reload went. */
     pthread_mutex_lock(&relay->gen_lock);
@@ -603,15 +626,21 @@ SECTORS_GATED(gated_dezi_callback, zr_relay_handle_dezi_callback, 0)
 SECTORS_GATED(gated_logout, zr_relay_handle_logout, 0)
 SECTORS_GATED(gated_saml_slo, zr_relay_handle_saml_slo, 0)
 
+/* The routes that wait on TVS's artifact endpoint or on Dezi (and the PDP)
+ * while the person's browser waits: they run on the back-channel lane, so a
+ * slow upstream never holds the threads that serve everything else. */
+static const zr_http_route_t lane_routes[] = {
+    {"GET", "/saml/acs", gated_acs},
+    {"POST", "/saml/acs", gated_acs},
+    {"GET", "/dezi/callback", gated_dezi_callback},
+};
+
 static const zr_http_route_t relay_routes[] = {
     {"GET", "/authorize", gated_authorize},
     {"POST", "/authorize", gated_authorize},
-    {"GET", "/saml/acs", gated_acs},
-    {"POST", "/saml/acs", gated_acs},
     {"GET", "/saml/metadata", handle_metadata},
     {"GET", "/healthz", handle_healthz},
     {"POST", "/login/choose", gated_choose},
-    {"GET", "/dezi/callback", gated_dezi_callback},
     {"GET", "/logout", gated_logout},       /* logout.c (issue 5) */
     {"POST", "/logout", gated_logout},
     {"POST", "/saml/slo", gated_saml_slo},
@@ -677,7 +706,9 @@ static int relay_fit_open_files(const zr_config_t *cfg, int *max_connections)
 {
     char msg[768];
     unsigned threads = cfg->threads > 0 ? (unsigned)cfg->threads : 2;
-    unsigned reserve = zr_store_max_connections() + RELAY_FILES_PER_THREAD * threads + RELAY_FILES_OTHER;
+    unsigned lane = cfg->tvs.backchannel_concurrency > 0 ? (unsigned)cfg->tvs.backchannel_concurrency : 32;
+    /* each lane thread may hold a kept-alive TLS connection to TVS and one to Dezi */
+    unsigned reserve = zr_store_max_connections() + RELAY_FILES_PER_THREAD * threads + 2 * lane + RELAY_FILES_OTHER;
     int rc = zr_http_fd_limit_fit(max_connections, cfg->limits.max_connections_set, reserve, msg, sizeof(msg));
 
     if (rc < 0)
@@ -732,12 +763,17 @@ int zr_relay_serve(const zr_config_t *cfg)
         .body_timeout_s = cfg->limits.body_timeout_s,
         .idle_timeout_s = cfg->limits.idle_timeout_s,
         .max_uri_bytes = cfg->limits.max_uri_bytes,
+        .lane_routes = lane_routes,
+        .lane_route_count = sizeof(lane_routes) / sizeof(lane_routes[0]),
+        .lane_threads = cfg->tvs.backchannel_concurrency,
+        .lane_queue = cfg->tvs.backchannel_queue > 0 ? cfg->tvs.backchannel_queue : -1,
     };
     server = zr_http_server_start(&hc, err, sizeof(err));
     if (!server) {
         zr_log_error("startup", "cannot listen on %s: %s", cfg->listen, err);
         goto end;
     }
+    __atomic_store_n(&relay.server, server, __ATOMIC_RELEASE);
     zr_log_info("startup", "relay listening on %s as %s (environment %s, %zu care providers, %zu clients)",
                 cfg->listen, cfg->public_base_url, zr_environment_name(cfg->environment), cfg->tenant_count,
                 cfg->client_count);
@@ -754,6 +790,7 @@ int zr_relay_serve(const zr_config_t *cfg)
     pthread_mutex_unlock(&relay.sector_lock);
 end:
     zr_http_server_stop(server);
+    __atomic_store_n(&relay.server, NULL, __ATOMIC_RELEASE);
     zr_relay_cleanup(&relay);
     return rc;
 }

@@ -58,6 +58,9 @@ typedef struct {
     pthread_mutex_t sector_lock;
     int sectors;                  /* ZR_RELAY_SECTORS_* */
     char sectors_status[640];     /* for /healthz: a prefix and a what[600] */
+    /* The listener, for the back-channel lane's load in /healthz: set
+     * (atomically) once it is started, NULL before. */
+    zr_http_server_t *server;
 } zr_relay_t;
 
 #define ZR_RELAY_SECTORS_UNCHECKED 0 /* Redis was unreachable: not compared yet */

@@ -9,9 +9,11 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
+#include "zr/log.h"
 #include "zr/util.h"
 
 #define SOAP_ACTION "SOAPAction: \"http://www.oasis-open.org/committees/security\""
@@ -35,21 +37,16 @@ struct zr_saml_backchannel {
     char *ca_file;
     long connect_timeout_ms;
     long timeout_ms;
+    /* the circuit breaker (zr_saml_backchannel_state); under lock */
+    zr_saml_breaker_state_t breaker;
+    int failures;               /* transport failures in a row */
+    int breaker_failures;       /* that many open it */
+    long breaker_cooldown_ms;
+    struct timespec opened_at;  /* CLOCK_MONOTONIC */
 };
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static int curl_rc = -1;
-
-static void curl_init_once(void)
-{
-    curl_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
-}
-
-static int curl_ready(void)
-{
-    pthread_once(&curl_once, curl_init_once);
-    return curl_rc;
-}
+/* What one transfer says about the endpoint's health. */
+typedef enum { BREAKER_ANSWERED, BREAKER_FAILED, BREAKER_NOTHING_LEARNED } breaker_outcome_t;
 
 /* Settings shared by the back channel and the metadata fetch. */
 static int set_common(CURL *c, const char *ca_file, long connect_timeout_ms, long timeout_ms)
@@ -175,10 +172,6 @@ zr_saml_backchannel_t *zr_saml_backchannel_new(const zr_config_t *cfg, char *err
     zr_saml_backchannel_t *result = NULL;
     int have_key = 0, have_lock = 0;
 
-    if (curl_ready() != 0) {
-        snprintf(err, errlen, "curl_global_init failed");
-        goto end;
-    }
     if (!cfg->saml_tls_client.cert_file || !cfg->saml_tls_client.key_file) {
         snprintf(err, errlen, "no TLS client certificate configured for the TVS back channel");
         goto end;
@@ -207,6 +200,8 @@ zr_saml_backchannel_t *zr_saml_backchannel_new(const zr_config_t *cfg, char *err
     bc->ca_file = strdup(cfg->tvs.tls_ca_file);
     bc->connect_timeout_ms = cfg->tvs.connect_timeout_ms > 0 ? cfg->tvs.connect_timeout_ms : 3000;
     bc->timeout_ms = cfg->tvs.timeout_ms > 0 ? cfg->tvs.timeout_ms : 10000;
+    bc->breaker_failures = cfg->tvs.breaker_failures > 0 ? cfg->tvs.breaker_failures : 5;
+    bc->breaker_cooldown_ms = 1000L * (cfg->tvs.breaker_cooldown_s > 0 ? cfg->tvs.breaker_cooldown_s : 10);
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: text/xml; charset=utf-8");
     if (h)
         bc->headers = h;
@@ -258,6 +253,138 @@ void zr_saml_backchannel_free(zr_saml_backchannel_t *bc)
     free(bc->key_file);
     free(bc->ca_file);
     free(bc);
+}
+
+/* ---- circuit breaker ---- */
+
+const char *zr_saml_breaker_state_name(zr_saml_breaker_state_t state)
+{
+    switch (state) {
+    case ZR_SAML_BREAKER_OPEN:
+        return "open";
+    case ZR_SAML_BREAKER_HALF_OPEN:
+        return "half_open";
+    default:
+        return "closed";
+    }
+}
+
+zr_saml_breaker_state_t zr_saml_backchannel_state(zr_saml_backchannel_t *bc)
+{
+    zr_saml_breaker_state_t state;
+    if (!bc)
+        return ZR_SAML_BREAKER_CLOSED;
+    pthread_mutex_lock(&bc->lock);
+    state = bc->breaker;
+    pthread_mutex_unlock(&bc->lock);
+    return state;
+}
+
+#ifdef ZR_TESTING
+void zr_saml_backchannel_breaker_expire(zr_saml_backchannel_t *bc)
+{
+    pthread_mutex_lock(&bc->lock);
+    bc->opened_at.tv_sec -= bc->breaker_cooldown_ms / 1000 + 1;
+    pthread_mutex_unlock(&bc->lock);
+}
+#endif
+
+static long breaker_ms_since(const struct timespec *t)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+/* The endpoint's host[:port] for the log: never the path or query. */
+static void breaker_host(const char *url, char *out, size_t outlen)
+{
+    const char *h = strncmp(url, "https://", 8) == 0 ? url + 8 : url;
+    size_t n = strcspn(h, "/?#");
+    const char *at = memchr(h, '@', n);
+    if (at) {
+        n -= (size_t)(at + 1 - h);
+        h = at + 1;
+    }
+    snprintf(out, outlen, "%.*s", (int)(n < 200 ? n : 200), h);
+}
+
+/* 0: send (*probe set when this request is the half-open probe); -1: the
+ * breaker is open, err says why and nothing may be sent. */
+static int breaker_admit(zr_saml_backchannel_t *bc, int *probe, char *err, size_t errlen)
+{
+    int rc = 0;
+    long wait_s = 0;
+
+    *probe = 0;
+    pthread_mutex_lock(&bc->lock);
+    if (bc->breaker == ZR_SAML_BREAKER_OPEN) {
+        long since = breaker_ms_since(&bc->opened_at);
+        if (since >= bc->breaker_cooldown_ms) {
+            bc->breaker = ZR_SAML_BREAKER_HALF_OPEN;
+            *probe = 1;
+        } else {
+            wait_s = (bc->breaker_cooldown_ms - since + 999) / 1000;
+            rc = -1;
+        }
+    } else if (bc->breaker == ZR_SAML_BREAKER_HALF_OPEN) {
+        rc = -1; /* one probe at a time */
+    }
+    pthread_mutex_unlock(&bc->lock);
+    if (rc != 0) {
+        if (wait_s)
+            snprintf(err, errlen, "TVS artifact endpoint failing (circuit breaker open, next try in %ld s): not "
+                     "sent", wait_s);
+        else
+            snprintf(err, errlen, "TVS artifact endpoint failing (circuit breaker open, a probe is under way): "
+                     "not sent");
+    }
+    return rc;
+}
+
+static void breaker_record(zr_saml_backchannel_t *bc, const char *url, int probe, breaker_outcome_t outcome,
+                           const char *why)
+{
+    enum { NONE, OPENED, REOPENED, CLOSED } change = NONE;
+    int failures;
+    char host[256];
+
+    pthread_mutex_lock(&bc->lock);
+    if (outcome == BREAKER_ANSWERED) {
+        /* the probe, or any request sent before the breaker opened */
+        bc->failures = 0;
+        if (bc->breaker != ZR_SAML_BREAKER_CLOSED) {
+            bc->breaker = ZR_SAML_BREAKER_CLOSED;
+            change = CLOSED;
+        }
+    } else if (outcome == BREAKER_FAILED) {
+        bc->failures++;
+        if (probe) {
+            bc->breaker = ZR_SAML_BREAKER_OPEN;
+            clock_gettime(CLOCK_MONOTONIC, &bc->opened_at);
+            change = REOPENED;
+        } else if (bc->breaker == ZR_SAML_BREAKER_CLOSED && bc->failures >= bc->breaker_failures) {
+            bc->breaker = ZR_SAML_BREAKER_OPEN;
+            clock_gettime(CLOCK_MONOTONIC, &bc->opened_at);
+            change = OPENED;
+        }
+    } else if (probe) {
+        /* the probe never reached TVS: the next request probes instead */
+        bc->breaker = ZR_SAML_BREAKER_OPEN;
+    }
+    failures = bc->failures;
+    pthread_mutex_unlock(&bc->lock);
+    if (change == NONE)
+        return;
+    breaker_host(url, host, sizeof(host));
+    if (change == OPENED)
+        zr_log_error("tvs_breaker", "artifact endpoint host=%s circuit opened after %d failures in a row; "
+                     "logins fail at once for %ld s (last: %s)", host, failures, bc->breaker_cooldown_ms / 1000, why);
+    else if (change == REOPENED)
+        zr_log_warn("tvs_breaker", "artifact endpoint host=%s probe failed, circuit open again for %ld s (%s)", host,
+                    bc->breaker_cooldown_ms / 1000, why);
+    else
+        zr_log_info("tvs_breaker", "artifact endpoint host=%s circuit closed: TVS answers again", host);
 }
 
 /* This thread's handle, created with the fixed settings on first use. */
@@ -324,6 +451,8 @@ int zr_saml_backchannel_post(zr_saml_backchannel_t *bc, const char *url, const c
     zr_capped_buf_t sink = {.max = ZR_SAML_MAX_RESPONSE_BYTES};
     long status = 0;
     int rc = ZR_SAML_ERR_INTERNAL;
+    int probe = 0;
+    breaker_outcome_t outcome;
     CURL *c;
 
     zr_buf_init(&sink.buf);
@@ -345,6 +474,12 @@ int zr_saml_backchannel_post(zr_saml_backchannel_t *bc, const char *url, const c
         snprintf(err, errlen, "curl option not supported");
         goto end;
     }
+    /* While TVS is known to be down, nothing is sent (the artifact stays
+     * unspent) and the person's portal hears so at once. */
+    if (breaker_admit(bc, &probe, err, errlen) != 0) {
+        rc = ZR_SAML_ERR_UNAVAILABLE;
+        goto end;
+    }
     /* Exactly one perform: no retry loop here, whatever happens. */
     CURLcode cc = curl_easy_perform(c);
     progress_t progress = transfer_progress(c);
@@ -354,13 +489,18 @@ int zr_saml_backchannel_post(zr_saml_backchannel_t *bc, const char *url, const c
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
     if (cc != CURLE_OK) {
         rc = describe_failure(cc, detail, progress, &sink, bc->connect_timeout_ms, bc->timeout_ms, err, errlen);
+        outcome = rc == ZR_SAML_ERR_TOO_LARGE ? BREAKER_ANSWERED : BREAKER_FAILED;
+        breaker_record(bc, url, probe, outcome, err);
         goto end;
     }
     if (status != 200) {
         snprintf(err, errlen, "TVS answered HTTP %ld", status);
         rc = ZR_SAML_ERR_HTTP;
-        goto end;
     }
+    /* TVS answered: only its own failure (5xx) counts against it */
+    breaker_record(bc, url, probe, status >= 500 ? BREAKER_FAILED : BREAKER_ANSWERED, err);
+    if (rc == ZR_SAML_ERR_HTTP)
+        goto end;
     if (sink.buf.len == 0) {
         snprintf(err, errlen, "TVS answered HTTP 200 with an empty body");
         rc = ZR_SAML_ERR_HTTP;
@@ -387,10 +527,6 @@ int zr_saml_https_get(const char *url, const char *ca_file, long connect_timeout
     zr_buf_init(&sink.buf);
     *out = NULL;
     *out_len = 0;
-    if (curl_ready() != 0) {
-        snprintf(err, errlen, "curl_global_init failed");
-        goto end;
-    }
     if (!url || strncmp(url, "https://", 8) != 0 || !ca_file) {
         snprintf(err, errlen, "metadata URL must be https with a pinned CA (tvs.tls_ca)");
         goto end;

@@ -4,7 +4,6 @@
 
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,14 +17,6 @@ typedef struct {
     int saw_headers;
     size_t max_body;
 } ctx_t;
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static int curl_rc = -1;
-
-static void curl_init_once(void)
-{
-    curl_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
-}
 
 double zr_selftest_now(void)
 {
@@ -112,9 +103,8 @@ int zr_selftest_probe_run(const zr_selftest_probe_opts_t *o, zr_selftest_probe_t
     int ok = 1;
 
     memset(p, 0, sizeof(*p));
-    pthread_once(&curl_once, curl_init_once);
     p->cc = CURLE_FAILED_INIT;
-    if (curl_rc != 0 || !(c.curl = curl_easy_init())) {
+    if (!(c.curl = curl_easy_init())) {
         snprintf(p->error, sizeof(p->error), "libcurl could not start");
         goto end;
     }

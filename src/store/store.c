@@ -23,13 +23,6 @@
 #define ZR_STORE_MAX_VALUE (1024 * 1024)
 #define ZR_STORE_MAX_NS 64
 
-struct zr_store {
-    zr_store_pool_t pool;
-    char *prefix;
-    uint8_t name_key[32];
-    uint8_t value_key[32];
-};
-
 /* Sub-key labels: changing one re-keys everything under it. */
 static const char store_label_names[] = "zorgrelay store key names v1";
 static const char store_label_values[] = "zorgrelay store values v1";
@@ -104,6 +97,8 @@ const char *zr_store_status_name(zr_store_status_t st)
     case ZR_STORE_OK: return "ok";
     case ZR_STORE_NOT_FOUND: return "not_found";
     case ZR_STORE_EXISTS: return "exists";
+    case ZR_STORE_BUSY: return "busy";
+    case ZR_STORE_LATE: return "late";
     case ZR_STORE_UNAVAILABLE: return "unavailable";
     case ZR_STORE_CORRUPT: return "corrupt";
     case ZR_STORE_INVALID: return "invalid";
@@ -126,9 +121,8 @@ static int store_ns_valid(const char *ns)
     return 1;
 }
 
-/* The Redis key for (ns, name), malloc'ed; NULL on a bad argument. The 0x00
- * separator keeps (ns, name) pairs apart: ns cannot contain it. */
-static char *store_key(const zr_store_t *s, const char *ns, const char *name)
+/* The 0x00 separator keeps (ns, name) pairs apart: ns cannot contain it. */
+char *zr_store_key(const zr_store_t *s, const char *ns, const char *name)
 {
     size_t ns_len, name_len;
     uint8_t *input = NULL, mac[32];
@@ -174,7 +168,7 @@ static void store_key_ref(const zr_store_t *s, const char *key, char *out, size_
     snprintf(out, outlen, "%.*s:%.8s", ns_len, k, colon ? colon + 1 : "");
 }
 
-static void store_log_error_reply(const zr_store_t *s, const char *op, const char *key,
+void zr_store_log_error_reply(const zr_store_t *s, const char *op, const char *key,
                                   const redisReply *r)
 {
     char ref[96], code[32];
@@ -211,7 +205,7 @@ static zr_store_status_t store_fetch(zr_store_t *s, const char *command, const c
         zr_log_error("store", "%s refused: no output pointer (programming error)", command);
         goto end;
     }
-    if (!(key = store_key(s, ns, name)))
+    if (!(key = zr_store_key(s, ns, name)))
         goto end;
     {
         const char *argv[2] = {command, key};
@@ -224,7 +218,7 @@ static zr_store_status_t store_fetch(zr_store_t *s, const char *command, const c
         goto end;
     }
     if (r->type != REDIS_REPLY_STRING) {
-        store_log_error_reply(s, command, key, r);
+        zr_store_log_error_reply(s, command, key, r);
         st = ZR_STORE_UNAVAILABLE;
         goto end;
     }
@@ -280,7 +274,7 @@ static zr_store_status_t store_set_status(const zr_store_t *s, const char *op, c
     if (claim && r->type == REDIS_REPLY_NIL)
         return ZR_STORE_EXISTS;
     if (r->type != REDIS_REPLY_STATUS || strcmp(r->str, "OK") != 0) {
-        store_log_error_reply(s, op, key, r);
+        zr_store_log_error_reply(s, op, key, r);
         return ZR_STORE_UNAVAILABLE;
     }
     return ZR_STORE_OK;
@@ -308,7 +302,7 @@ zr_store_status_t zr_store_write_all(zr_store_t *s, zr_store_write_t *ops, size_
         size_t sealed_len = 0;
         int keep = op->ttl_s == ZR_STORE_TTL_NONE && op->value;
         if ((op->ttl_s <= 0 && !keep) || op->len > ZR_STORE_MAX_VALUE ||
-            !(keys[i] = store_key(s, op->ns, op->name))) {
+            !(keys[i] = zr_store_key(s, op->ns, op->name))) {
             zr_log_error("store", "write_all refused: ttl must be > 0 (or none for a value) and a value at most "
                          "%d bytes", ZR_STORE_MAX_VALUE);
             goto end;
@@ -371,7 +365,7 @@ zr_store_status_t zr_store_del(zr_store_t *s, const char *ns, const char *name)
     zr_store_status_t st = ZR_STORE_INVALID;
     char *key = NULL;
     redisReply *r = NULL;
-    if (!s || !(key = store_key(s, ns, name)))
+    if (!s || !(key = zr_store_key(s, ns, name)))
         goto end;
     {
         const char *argv[2] = {"DEL", key};
@@ -380,7 +374,7 @@ zr_store_status_t zr_store_del(zr_store_t *s, const char *ns, const char *name)
             goto end;
     }
     if (r->type != REDIS_REPLY_INTEGER) {
-        store_log_error_reply(s, "DEL", key, r);
+        zr_store_log_error_reply(s, "DEL", key, r);
         st = ZR_STORE_UNAVAILABLE;
         goto end;
     }

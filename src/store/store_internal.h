@@ -63,6 +63,19 @@ typedef struct {
 zr_store_status_t zr_store_pool_pipeline(zr_store_pool_t *pool, size_t n, const zr_store_cmd_t *cmds,
                                          redisReply **replies);
 
+struct zr_store {
+    zr_store_pool_t pool;
+    char *prefix;
+    uint8_t name_key[32];
+    uint8_t value_key[32];
+};
+
+/* store.c: the Redis key for (ns, name), malloc'ed; NULL on a bad argument. */
+char *zr_store_key(const zr_store_t *s, const char *ns, const char *name);
+/* store.c: logs an unexpected reply to op on key (the key only as a short
+ * reference, the reply only by its first word). */
+void zr_store_log_error_reply(const zr_store_t *s, const char *op, const char *key, const redisReply *r);
+
 /* The first word of an error reply ("WRONGPASS", "NOAUTH", ...) for a log
  * line: enough for an operator, and nothing the server might have echoed. */
 void zr_store_pool_error_code(const redisReply *r, char *out, size_t outlen);

@@ -11,7 +11,8 @@ Prints one JSON object with what happened, for the shell tests to assert on.
 Usage: e2e_login.py --issuer URL --client-id ID (--client-secret S | --private-key PEM --kid KID)
                     --redirect-uri URI --identity LABEL-SUBSTRING [--acr-values URI]
                     [--care-provider ID] [--tvs-field NAME=VALUE] [--save-artifact FILE]
-                    [--use-artifact-from FILE] [--intruder-first] [--race N]
+                    [--use-artifact-from FILE] [--intruder-first] [--race N] [--no-redeem]
+                    [--before-token CMD]
                     [--pages-out DIR] [--trace-out DIR] ...
 """
 import argparse
@@ -178,8 +179,11 @@ def main():
     ap.add_argument("--redeem-twice", action="store_true", help="redeem the code a second time")
     ap.add_argument("--stop-after-token", action="store_true",
                     help="end after the token exchange (the relay may be gone: a drain test)")
+    ap.add_argument("--no-redeem", action="store_true",
+                    help="stop at the portal's callback; print the code and the PKCE verifier for the caller to redeem")
     ap.add_argument("--acs-rewrite", help="FROM=TO: send the browser's ACS request to another relay process")
     ap.add_argument("--before-acs", help="shell command to run before the browser reaches the relay's ACS")
+    ap.add_argument("--before-token", help="shell command to run after the code came back, before /token")
     ap.add_argument("--secrets-out", help="file to write the code and tokens to (for leak checks)")
     ap.add_argument("--care-provider", help="care_provider authorization parameter (shared portal)")
     ap.add_argument("--method", default="patient", choices=["patient", "professional"],
@@ -334,7 +338,15 @@ def main():
         out["oauth_error_description"] = q.get("error_description")
         print(json.dumps(out))
         return 0
+    if args.no_redeem:
+        out["code"] = q.get("code")
+        out["code_verifier"] = verifier
+        print(json.dumps(out))
+        return 0
     # 4. token exchange by Authlib (PKCE, client authentication)
+    if args.before_token:
+        import subprocess
+        subprocess.run(args.before_token, shell=True, check=True)
     try:
         token = client.fetch_token(disco["token_endpoint"], authorization_response=callback,
                                    code_verifier=("x" * 43 if args.tamper_verifier else verifier))

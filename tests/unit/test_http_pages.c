@@ -196,7 +196,8 @@ static void test_error_texts_complete(void **state)
 {
     static const char *codes[] = {
         "invalid_request", "unknown_client", "invalid_redirect_uri", "session_expired", "session_not_found",
-        "browser_mismatch", "store_unavailable", "tvs_unavailable", "saml_invalid", "saml_replay", "bsn_invalid",
+        "browser_mismatch", "store_unavailable", "tvs_unavailable", "backchannel_busy", "saml_invalid",
+        "saml_replay", "bsn_invalid",
         "loa_too_low", "authn_failed", "tvs_error", "internal_error", "not_found", "method_not_allowed",
         "body_too_large", "bad_request", "forbidden", "production_refused",
     };

@@ -322,11 +322,11 @@ typedef struct {
     int ran;
 } racer_t;
 
-static void race_replay(void *ctx)
+static void race_replay(void *ctx, zr_oidc_redeem_stage_t stage)
 {
     racer_t *r = ctx;
     zr_http_request_t req;
-    if (r->ran++)
+    if (stage != ZR_OIDC_REDEEM_AFTER_MARK || r->ran++)
         return;
     fx_token_req(&req, r->code, r->fx->clients[FX_PORTAL].redirect_uris[0], r->verifier);
     fx_basic(&req, r->client_id, r->secret);
@@ -377,12 +377,128 @@ static void test_racing_replay(void **state)
     free(verifier);
     free(challenge);
 }
+
+/* Redis frozen (SIGSTOP) at one stage of a redemption, as a hung or busy
+ * Redis would be: the store call times out, and Redis runs it when it
+ * resumes. Waits until Redis is stopped, and later until it answers again. */
+typedef struct {
+    pid_t pid;
+    zr_oidc_redeem_stage_t at;
+    int fired;
+} freezer_t;
+
+static void freeze_redis(void *ctx, zr_oidc_redeem_stage_t stage)
+{
+    freezer_t *f = ctx;
+    char path[64], st = 0;
+    FILE *fp;
+    if (stage != f->at || f->fired++)
+        return;
+    kill(f->pid, SIGSTOP);
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)f->pid);
+    while (st != 'T' && st != 't') {
+        fp = fopen(path, "r");
+        assert_non_null(fp);
+        assert_int_equal(fscanf(fp, "%*d (%*[^)]) %c", &st), 1);
+        fclose(fp);
+    }
+}
+
+static void thaw_redis(fx_t *fx)
+{
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    kill(fx->redis.pid, SIGCONT);
+    while (zr_store_ping(fx->store) != ZR_STORE_OK)
+        nanosleep(&ts, NULL);
+}
+
+/* One redemption that meets a frozen Redis at stage (or, with no stage, a
+ * Redis frozen before the request): 503; after Redis resumes (and has run
+ * what it held), the same request gets the tokens, and a second retry is a
+ * replay: invalid_grant, and the token is revoked. */
+static void redeem_across_freeze(fx_t *fx, int stage)
+{
+    char *verifier, *challenge, *code;
+    freezer_t f = {fx->redis.pid, (zr_oidc_redeem_stage_t)stage, 0};
+    reply_t t, u;
+
+    fx_pkce(&verifier, &challenge);
+    code = fx_login(fx, &fx->clients[FX_PORTAL], challenge, NULL, FX_BSN, NULL);
+    if (stage < 0)
+        kill(fx->redis.pid, SIGSTOP);
+    else
+        zr_oidc_set_redeem_hook(fx->op, freeze_redis, &f);
+    token_for_portal(fx, code, verifier, &t);
+    zr_oidc_set_redeem_hook(fx->op, NULL, NULL);
+    assert_int_equal(f.fired, stage < 0 ? 0 : 1);
+    expect_error(&t, 503, "temporarily_unavailable");
+    reply_free(&t);
+    thaw_redis(fx);
+
+    token_for_portal(fx, code, verifier, &t);
+    assert_int_equal(t.resp.status, 200);
+    call_userinfo(fx, jstr(t.body, "access_token"), &u);
+    assert_int_equal(u.resp.status, 200);
+    reply_free(&u);
+
+    {
+        reply_t again;
+        token_for_portal(fx, code, verifier, &again);
+        expect_error(&again, 400, "invalid_grant");
+        reply_free(&again);
+    }
+    call_userinfo(fx, jstr(t.body, "access_token"), &u);
+    expect_error(&u, 401, "invalid_token");
+    reply_free(&u);
+    reply_free(&t);
+    free(code);
+    free(verifier);
+    free(challenge);
+}
+
+static void test_redis_frozen_before_token(void **state) { redeem_across_freeze(*state, -1); }
+static void test_redis_frozen_at_mark(void **state) { redeem_across_freeze(*state, ZR_OIDC_REDEEM_BEFORE_MARK); }
+static void test_redis_frozen_before_commit(void **state) { redeem_across_freeze(*state, ZR_OIDC_REDEEM_AFTER_MARK); }
+
+/* A wrong verifier after a 503 still burns the code (no second try). */
+static void test_burn_after_frozen_commit(void **state)
+{
+    fx_t *fx = *state;
+    char *verifier, *challenge, *other, *other_challenge, *code;
+    freezer_t f = {fx->redis.pid, ZR_OIDC_REDEEM_AFTER_MARK, 0};
+    reply_t t;
+
+    fx_pkce(&verifier, &challenge);
+    fx_pkce(&other, &other_challenge);
+    code = fx_login(fx, &fx->clients[FX_PORTAL], challenge, NULL, FX_BSN, NULL);
+    zr_oidc_set_redeem_hook(fx->op, freeze_redis, &f);
+    token_for_portal(fx, code, verifier, &t);
+    zr_oidc_set_redeem_hook(fx->op, NULL, NULL);
+    expect_error(&t, 503, "temporarily_unavailable");
+    reply_free(&t);
+    thaw_redis(fx);
+    token_for_portal(fx, code, other, &t);
+    expect_error(&t, 400, "invalid_grant");
+    reply_free(&t);
+    token_for_portal(fx, code, verifier, &t);
+    expect_error(&t, 400, "invalid_grant");
+    reply_free(&t);
+    free(code);
+    free(verifier);
+    free(challenge);
+    free(other);
+    free(other_challenge);
+}
 #else
 static void test_racing_replay(void **state)
 {
     (void)state;
     skip(); /* needs -DZR_TEST_HOOKS=ON (make check has it) */
 }
+static void test_redis_frozen_before_token(void **state) { test_racing_replay(state); }
+static void test_redis_frozen_at_mark(void **state) { test_racing_replay(state); }
+static void test_redis_frozen_before_commit(void **state) { test_racing_replay(state); }
+static void test_burn_after_frozen_commit(void **state) { test_racing_replay(state); }
 #endif
 
 /* /userinfo goes by the token's own exp, also while Redis still has it. */
@@ -806,6 +922,10 @@ int main(void)
         cmocka_unit_test(test_code_reuse_revokes),
         cmocka_unit_test(test_replay_by_other_client_does_not_revoke),
         cmocka_unit_test(test_racing_replay),
+        cmocka_unit_test(test_redis_frozen_before_token),
+        cmocka_unit_test(test_redis_frozen_at_mark),
+        cmocka_unit_test(test_redis_frozen_before_commit),
+        cmocka_unit_test(test_burn_after_frozen_commit),
         cmocka_unit_test(test_userinfo_token_expired),
         cmocka_unit_test(test_client_removed),
         cmocka_unit_test(test_wrong_redirect_uri_and_client),

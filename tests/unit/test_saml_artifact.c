@@ -500,6 +500,64 @@ static void test_backchannel_timeout_is_not_retried(void **state)
     server_stop(f);
 }
 
+/* Issue 13 §2: the circuit breaker. Two failures in a row (HTTP 500) open
+ * it; then nothing is sent until the cool-down ends (the test hook ends it:
+ * no clock); a failed probe opens it again, a probe TVS answers closes it. */
+static void test_backchannel_breaker(void **state)
+{
+#ifndef ZR_TESTING
+    (void)state;
+    skip(); /* needs -DZR_TEST_HOOKS=ON (make check has it) */
+#else
+    bc_fixture_t *f = *state;
+    char err[512] = "";
+    char *id = NULL, *resp = NULL;
+    size_t len = 0;
+    int saved_failures = f->cfg->tvs.breaker_failures, saved_cooldown = f->cfg->tvs.breaker_cooldown_s;
+
+    server_start(f, "http500", "client-ca.pem");
+    f->cfg->tvs.breaker_failures = 2;
+    f->cfg->tvs.breaker_cooldown_s = 3600;
+    zr_saml_backchannel_t *bc = zr_saml_backchannel_new(f->cfg, err, sizeof(err));
+    f->cfg->tvs.breaker_failures = saved_failures;
+    f->cfg->tvs.breaker_cooldown_s = saved_cooldown;
+    assert_non_null(bc);
+    assert_string_equal(zr_saml_breaker_state_name(zr_saml_backchannel_state(bc)), "closed");
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(resolve(f, bc, &id, &resp, &len, err, sizeof(err)), ZR_SAML_ERR_HTTP);
+    assert_int_equal(zr_saml_backchannel_state(bc), ZR_SAML_BREAKER_OPEN);
+    assert_int_equal(server_requests(f, NULL), 2);
+
+    /* open: refused at once, nothing sent */
+    assert_int_equal(resolve(f, bc, &id, &resp, &len, err, sizeof(err)), ZR_SAML_ERR_UNAVAILABLE);
+    assert_non_null(strstr(err, "circuit breaker open"));
+    assert_int_equal(server_requests(f, NULL), 2);
+
+    /* cool-down over, TVS still failing: one probe goes out, opens it again */
+    zr_saml_backchannel_breaker_expire(bc);
+    assert_int_equal(resolve(f, bc, &id, &resp, &len, err, sizeof(err)), ZR_SAML_ERR_HTTP);
+    assert_int_equal(server_requests(f, NULL), 3);
+    assert_int_equal(zr_saml_backchannel_state(bc), ZR_SAML_BREAKER_OPEN);
+    assert_int_equal(resolve(f, bc, &id, &resp, &len, err, sizeof(err)), ZR_SAML_ERR_UNAVAILABLE);
+    assert_int_equal(server_requests(f, NULL), 3);
+
+    /* TVS back: the next probe succeeds and closes it */
+    server_stop(f);
+    server_start(f, "ok", "client-ca.pem");
+    zr_saml_backchannel_breaker_expire(bc);
+    assert_int_equal(resolve(f, bc, &id, &resp, &len, err, sizeof(err)), 0);
+    assert_int_equal(zr_saml_backchannel_state(bc), ZR_SAML_BREAKER_CLOSED);
+    free(id);
+    free(resp);
+    assert_int_equal(resolve(f, bc, &id, &resp, &len, err, sizeof(err)), 0);
+    assert_int_equal(server_requests(f, NULL), 2);
+    free(id);
+    free(resp);
+    zr_saml_backchannel_free(bc);
+    server_stop(f);
+#endif
+}
+
 static void test_backchannel_unreachable_and_not_https(void **state)
 {
     bc_fixture_t *f = *state;
@@ -549,6 +607,7 @@ int main(void)
         cmocka_unit_test_teardown(test_backchannel_http_500, server_teardown),
         cmocka_unit_test_teardown(test_backchannel_too_large, server_teardown),
         cmocka_unit_test_teardown(test_backchannel_timeout_is_not_retried, server_teardown),
+        cmocka_unit_test_teardown(test_backchannel_breaker, server_teardown),
         cmocka_unit_test_teardown(test_backchannel_unreachable_and_not_https, server_teardown),
     };
     int failed = 0;

@@ -600,6 +600,10 @@ static int http_admit(http_conn_t *hc, struct MHD_Connection *conn, enum MHD_Res
     if (status == 429) {
         *ret = http_send_error(hc, conn, 429, http_conn_lang(conn), "too_many_requests", NULL, pending);
         return 1;
+    }
+    return 0;
+}
+
 /* ---------------------------------------------------------------- back-channel lane */
 
 /* A route whose handler waits on an upstream (TVS's artifact endpoint,
@@ -844,6 +848,8 @@ static enum MHD_Result http_discard_body(http_conn_t *hc, size_t *upload_data_si
         return MHD_NO;
     }
     return MHD_YES;
+}
+
 /* Before MHD_stop_daemon: waiting requests are answered 503, running
  * handlers finish; each resumes its connection. The lane itself stays
  * (stopping: the workers answer a new lane request 503 until the daemon

@@ -178,12 +178,14 @@ static void gen_free(zr_relay_gen_t *g)
  * taken, creates DIR/held and waits until a writer opens the FIFO
  * DIR/release and closes it: a request held in flight at the moment that
  * matters for a drain (test_limits.sh). */
-static void relay_test_token_hold(void *ctx)
+static void relay_test_token_hold(void *ctx, zr_oidc_redeem_stage_t stage)
 {
     const char *dir = ctx;
     char path[512], buf[64];
     int fd;
 
+    if (stage != ZR_OIDC_REDEEM_AFTER_MARK)
+        return;
     snprintf(path, sizeof(path), "%s/held", dir);
     if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0)
         close(fd);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include "zr/net.h"
 #include "zr/tenant.h"
 
 typedef enum {
@@ -313,6 +314,21 @@ typedef struct {
     char relay_ca_file[1024];      /* optional CA for the relay's https */
 } zr_preprod_test_config_t;
 
+/* The HTTP listener's limits (issue 13 §3, YAML `limits:`, src/config/limits.c;
+ * docs/operations.md#connection-limits). Taken at the start only. */
+typedef struct {
+    int max_connections;       /* default 4096 */
+    int max_connections_set;   /* written in the file: refuse to start when it cannot fit the open-file limit */
+    int max_connections_per_ip;/* default 256: one hospital's NAT */
+    zr_net_cidr_t *trusted_proxies; /* peers whose X-Forwarded-For names the client */
+    size_t trusted_proxy_count;
+    int header_timeout_s;      /* request head complete within, default 10 (also an idle keep-alive) */
+    int body_timeout_s;        /* request body complete within, default 30 */
+    int idle_timeout_s;        /* nothing sent or read for, default 30 */
+    int max_uri_bytes;         /* request target, default 8192; longer -> 414 */
+    int drain_timeout_s;       /* SIGTERM: requests in flight may finish within, default 30 */
+} zr_limits_config_t;
+
 typedef struct zr_config {
     char *file;               /* path it was loaded from */
     zr_environment_t environment;
@@ -327,6 +343,7 @@ typedef struct zr_config {
     uint8_t log_pseudonym_key[32];
     int threads;              /* HTTP worker threads, default 2 x cores */
     size_t max_body_bytes;    /* default 256 KiB */
+    zr_limits_config_t limits;
     zr_redis_config_t redis;
     zr_tvs_config_t tvs;
     zr_keypair_t saml_signing;    /* signs AuthnRequest, ArtifactResolve, our metadata */

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <openssl/x509.h>
 
+#include "zr/net.h"
+
 typedef struct {
     char *name;
     char *value;
@@ -74,6 +76,19 @@ typedef struct {
     void *ctx;                 /* passed to every handler */
     const char *component;     /* for log lines */
     int hsts;                  /* the public URL is https: Strict-Transport-Security on every response */
+    /* Limits (issue 13 §3, docs/operations.md#connection-limits); 0 = the
+     * default of the `limits:` key named. Refusals and cut-offs are logged
+     * once per episode with that key. */
+    int max_connections;       /* limits.max_connections (4096) */
+    int max_connections_per_ip;/* limits.max_connections_per_ip (256): connections of a direct peer,
+                                  requests in flight of a client behind a trusted proxy */
+    const zr_net_cidr_t *trusted_proxies; /* limits.trusted_proxies: their X-Forwarded-For is believed */
+    size_t trusted_proxy_count;
+    int header_timeout_s;      /* limits.header_timeout_s (10): the request head, counted from the
+                                  connection's start or the end of the previous answer */
+    int body_timeout_s;        /* limits.body_timeout_s (30): the body, from the end of the head */
+    int idle_timeout_s;        /* limits.idle_timeout_s (30): nothing sent or received */
+    int max_uri_bytes;         /* limits.max_uri_bytes (8192): longer request targets get 414 */
     /* The back-channel lane: routes whose handler waits on an upstream
      * (TVS's artifact endpoint, Dezi) run on lane_threads threads of their
      * own, with at most lane_queue requests waiting, so that a slow
@@ -103,6 +118,12 @@ typedef struct zr_http_server zr_http_server_t;
  * Strict-Transport-Security (ZR_HTTP_HSTS), whether TLS ends here or in a
  * proxy in front, on the server's own answers too. One access log line per
  * request (method, path without query, status, ms, component, ref).
+ * Limits (src/http/limits.c): connections over max_connections or, from a
+ * peer that is not a trusted proxy, over max_connections_per_ip are closed
+ * at once; a client behind a trusted proxy over its cap gets 429; request
+ * heads and bodies have deadlines that trickled bytes do not extend; a
+ * target over max_uri_bytes gets 414, a chunked body over max_body_bytes
+ * 413; every 503 and 429 without a Retry-After gets one.
  * The server's threads are created with SIGINT, SIGTERM and SIGPIPE blocked;
  * the caller's own signal mask is left as it was.
  * A lane route (lane_routes) is checked the same way; once its request is
@@ -111,6 +132,32 @@ typedef struct zr_http_server zr_http_server_t;
  * connections meanwhile. A full lane answers 503 with Retry-After (page
  * "backchannel_busy") without calling the handler. */
 zr_http_server_t *zr_http_server_start(const zr_http_server_config_t *cfg, char *err, size_t errlen);
+/* SIGTERM drain (issue 13 §5): stops accepting (the listening socket is
+ * closed, so new connections are refused and a load balancer moves on),
+ * closes connections waiting for a request head, answers what still comes
+ * on the others with Connection: close, and waits until no request is in
+ * flight (a request counts from its complete head until its answer is
+ * sent) or timeout_s passed. Logs start and end with counts. Returns the
+ * number of requests still in flight (0: a clean drain). Call it once,
+ * before zr_http_server_stop. */
+unsigned zr_http_server_drain(zr_http_server_t *s, int timeout_s);
+/* The worker pool's load, for a readiness check (any thread). */
+typedef struct {
+    unsigned threads;      /* worker threads */
+    unsigned busy;         /* handlers running on them now */
+    unsigned in_flight;    /* requests from a complete head to the answer sent, lane included */
+    unsigned on_lane;      /* of those, running or waiting on the back-channel lane */
+} zr_http_load_t;
+void zr_http_server_load(zr_http_server_t *s, zr_http_load_t *out);
+
+/* Open files (issue 13 §3), on the main thread before the server starts:
+ * raises the soft RLIMIT_NOFILE to the hard limit, then checks that
+ * *max_connections plus reserve (everything else the process keeps open)
+ * fits. Returns 0 when it fits; 1 when it did not and *max_connections was
+ * lowered to what fits (only when !explicit; msg says so, to be logged as
+ * a warning); -1 when it cannot fit (explicit, or fewer than 16 would be
+ * left): msg says why and what to change. msg also reports a raise. */
+int zr_http_fd_limit_fit(int *max_connections, int explicit_cap, unsigned reserve, char *msg, size_t msglen);
 /* The lane's load: handlers running, requests waiting, and the limits.
  * refused counts the requests answered 503 because the lane was full. */
 typedef struct {

@@ -35,6 +35,8 @@ typedef struct zr_store zr_store_t;
  * Redis. Fails only on a bad configuration, e.g. an all-zero key. */
 zr_store_t *zr_store_open(const zr_redis_config_t *cfg, char *err, size_t errlen);
 void zr_store_close(zr_store_t *s);
+/* The most Redis connections one process opens (for the open-file budget). */
+unsigned zr_store_max_connections(void);
 
 /* ttl_s of a value kept until overwritten or deleted (zr_store_put and
  * value writes of zr_store_write_all only; a claim always expires). */

@@ -663,7 +663,7 @@ zr_config_t *zr_config_load_flags(const char *path, int flags, zr_config_errors_
                                             "threads", "max_body_bytes", "redis", "tvs", "saml",
                                             "care_providers", "care_providers_dir", "former_care_providers_dir",
                                             "oidc", "clients", "mock_tvs", "cluster", "pid_file", "dezi",
-                                            "decision_log", "mock_dezi", "trace", "preprod_test", NULL};
+                                            "decision_log", "mock_dezi", "trace", "preprod_test", "limits", NULL};
     zr_cfg_loader_t ld;
     zr_cfg_map_t root;
     zr_config_t *cfg = calloc(1, sizeof(*cfg));
@@ -692,6 +692,7 @@ zr_config_t *zr_config_load_flags(const char *path, int flags, zr_config_errors_
     ld.env = cfg->environment;
 
     read_server(&root, cfg);
+    zr_cfg_read_limits(&root, cfg);
     zr_cfg_get_path(&root, "pid_file", 0, &cfg->pid_file);
     read_redis(&root, cfg);
     read_tvs(&root, cfg);
@@ -775,6 +776,7 @@ void zr_config_free(zr_config_t *cfg)
     zr_cfg_free_mock_tvs(cfg);
     zr_cfg_free_cluster(cfg);
     zr_cfg_free_dezi(cfg);
+    zr_cfg_free_limits(cfg);
     /* Wipes the AES and pairwise secrets with everything else. */
     OPENSSL_cleanse(cfg, sizeof(*cfg));
     free(cfg);

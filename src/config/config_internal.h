@@ -268,4 +268,8 @@ void zr_cfg_free_client_professional(zr_client_t *c);
 void zr_cfg_read_trace(zr_cfg_map_t *root, zr_config_t *cfg);
 void zr_cfg_read_preprod_test(zr_cfg_map_t *root, zr_config_t *cfg);
 
+/* limits.c (issue 13 §3): the `limits:` section, defaults included. */
+void zr_cfg_read_limits(zr_cfg_map_t *root, zr_config_t *cfg);
+void zr_cfg_free_limits(zr_config_t *cfg);
+
 #endif

@@ -7,6 +7,8 @@
 #include "zr/log.h"
 #include "zr/util.h"
 
+#include "http_limits.h"
+
 #include <arpa/inet.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
@@ -28,6 +30,10 @@
 #define HTTP_DEFAULT_MAX_BODY (256 * 1024)
 #define HTTP_MAX_THREADS 256
 #define HTTP_PEM_MAX (1024 * 1024)
+/* A chunked body past max_body is read on (and dropped) this far so that
+ * the client gets its 413; a client that sends still more is cut. */
+#define HTTP_DISCARD_MAX (1024 * 1024)
+#define HTTP_CONN_MEMORY (64 * 1024)
 /* The back-channel lane (http_lane_*): defaults and bounds. 32 threads
  * blocked on TVS cost little memory and at TVS's usual ~100 ms per
  * resolution carry some 300 logins a second. */
@@ -58,6 +64,8 @@ struct zr_http_server {
     char *cert_pem;
     char *key_pem;
     char *ca_pem;
+    http_limits_t *limits;      /* caps, deadlines, drain (limits.c) */
+    unsigned workers_busy;      /* handlers running on the worker threads (atomic) */
 };
 
 /* Per-request state, created by the URI callback (which sees the raw request
@@ -76,6 +84,10 @@ typedef struct http_conn {
     int started;
     int queued;
     int status;
+    http_limits_req_t limits;   /* its share of the limits (limits.c) */
+    int uri_too_long;           /* over limits.max_uri_bytes: 414 */
+    int body_too_large;         /* a chunked body grew past max_body: 413 once it is in */
+    size_t discarded;
     /* back-channel lane: the request built on the worker, the handler's
      * answer filled in by the lane thread, and the connection to resume */
     int lane_state;             /* HTTP_LANE_* */
@@ -322,6 +334,8 @@ static enum MHD_Result http_send(http_conn_t *hc, struct MHD_Connection *conn, z
     size_t len = resp->body ? resp->body_len : 0;
 
     http_add_security_headers(hc->server, resp);
+    if (http_limits_response(hc->server->limits, resp, &close) != 0)
+        goto end;
     /* MUST_FREE: libmicrohttpd takes the body and free()s it. */
     mr = MHD_create_response_from_buffer(len, resp->body ? resp->body : (void *)"",
                                          resp->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
@@ -507,7 +521,10 @@ static enum MHD_Result http_dispatch(http_conn_t *hc, struct MHD_Connection *con
         ret = http_lane_submit(hc, conn);
         goto end;
     }
-    if (http_handler_run(hc, &req, &resp) != 0) {
+    __atomic_add_fetch(&hc->server->workers_busy, 1, __ATOMIC_RELAXED);
+    status = http_handler_run(hc, &req, &resp);
+    __atomic_sub_fetch(&hc->server->workers_busy, 1, __ATOMIC_RELAXED);
+    if (status != 0) {
         zr_http_response_free(&resp);
         ret = http_send_error(hc, conn, 500, req.lang, "internal_error", NULL, 0);
         goto end;
@@ -567,6 +584,25 @@ static int http_precheck(http_conn_t *hc, struct MHD_Connection *conn, enum MHD_
     }
     if (cl && strtoull(cl, NULL, 10) > s->max_body) {
         *ret = http_send_error(hc, conn, 413, lang, "body_too_large", NULL, 1);
+        return 1;
+    }
+    return 0;
+}
+
+/* The head is in (limits.c): counted in flight; 414 for a request target
+ * over limits.max_uri_bytes, 429 for a client over its cap behind a trusted
+ * proxy. Returns 1 when answered. */
+static int http_admit(http_conn_t *hc, struct MHD_Connection *conn, enum MHD_Result *ret)
+{
+    int pending = http_body_pending(conn);
+    int status = http_limits_request_begin(hc->server->limits, &hc->limits, conn, pending);
+
+    if (hc->uri_too_long) {
+        *ret = http_send_error(hc, conn, 414, http_conn_lang(conn), "uri_too_long", NULL, 1);
+        return 1;
+    }
+    if (status == 429) {
+        *ret = http_send_error(hc, conn, 429, http_conn_lang(conn), "too_many_requests", NULL, pending);
         return 1;
     }
     return 0;
@@ -797,6 +833,27 @@ static int http_lane_start(zr_http_server_t *s, const zr_http_server_config_t *c
     return 0;
 }
 
+/* A chunked body grew past max_body: libmicrohttpd cannot answer in the
+ * middle of a body, so the rest is read and dropped (up to
+ * HTTP_DISCARD_MAX, within limits.body_timeout_s) and the 413 goes out
+ * once it is in. */
+static enum MHD_Result http_discard_body(http_conn_t *hc, size_t *upload_data_size)
+{
+    if (!hc->body_too_large) {
+        hc->body_too_large = 1;
+        zr_buf_free(&hc->body);
+    }
+    hc->discarded += *upload_data_size;
+    *upload_data_size = 0;
+    if (hc->discarded > HTTP_DISCARD_MAX) {
+        zr_log_warn("http", "path=%s ref=%s body over max_body_bytes still coming after %zu bytes: connection cut",
+                    hc->log_path, hc->ref, hc->discarded);
+        hc->status = 413;
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
 /* Before MHD_stop_daemon: waiting requests are answered 503, running
  * handlers finish; each resumes its connection. The lane itself stays
  * (stopping: the workers answer a new lane request 503 until the daemon
@@ -869,6 +926,8 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
     if (!hc->started) {
         hc->started = 1;
         snprintf(hc->method, sizeof(hc->method), "%s", method ? method : "-");
+        if (http_admit(hc, conn, &ret))
+            return ret;
         /* With a body on its way, refuse before reading it (libmicrohttpd
          * then closes the connection). Without one, the checks wait for the
          * final call, where an answer keeps the connection alive. */
@@ -877,20 +936,16 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
         return MHD_YES;
     }
     if (*upload_data_size) {
-        if (hc->body.len + *upload_data_size > hc->server->max_body) {
-            /* chunked upload grew past the limit: answer now, or drop */
-            zr_buf_free(&hc->body);
-            *upload_data_size = 0;
-            ret = http_send_error(hc, conn, 413, http_conn_lang(conn), "body_too_large", NULL, 1);
-            if (ret != MHD_YES)
-                hc->status = 413;
-            return ret;
-        }
+        if (hc->body_too_large || hc->body.len + *upload_data_size > hc->server->max_body)
+            return http_discard_body(hc, upload_data_size);
         if (zr_buf_append(&hc->body, upload_data, *upload_data_size) != 0)
             return MHD_NO;
         *upload_data_size = 0;
         return MHD_YES;
     }
+    http_limits_body_done(hc->server->limits, &hc->limits);
+    if (hc->body_too_large)
+        return http_send_error(hc, conn, 413, http_conn_lang(conn), "body_too_large", NULL, 1);
     if (!hc->route && http_precheck(hc, conn, &ret))
         return ret;
     return http_dispatch(hc, conn);
@@ -913,6 +968,7 @@ static void *http_uri_start(void *cls, const char *uri, struct MHD_Connection *c
         free(hc);
         return NULL;
     }
+    hc->uri_too_long = http_limits_uri_too_long(hc->server->limits, strlen(hc->uri));
     pathlen = strcspn(hc->uri, "?");
     hc->path = http_path_decode(hc->uri, pathlen);
     /* The log gets the path only: the query can hold codes and tokens. */
@@ -945,6 +1001,7 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
     zr_log_info("http", "method=%s path=%s status=%d ms=%ld component=%s ref=%s%s",
                 hc->method[0] ? hc->method : "-", hc->log_path, hc->status, ms, hc->server->component, hc->ref,
                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+    http_limits_request_end(hc->server->limits, &hc->limits);
     zr_buf_free(&hc->body);
     X509_free(hc->client_cert);
     http_request_free(&hc->lane_req);
@@ -961,6 +1018,8 @@ __attribute__((format(printf, 2, 0))) static void http_mhd_log(void *cls, const 
 
     (void)cls;
     vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (http_limits_mhd_message(msg))
+        return;
     zr_log_debug("http_server", "%s", msg);
 }
 
@@ -1029,6 +1088,7 @@ static void http_server_free(zr_http_server_t *s)
         return;
     http_lane_free(s->lane);
     free(s->routes);
+    http_limits_free(s->limits);
     if (s->key_pem) {
         OPENSSL_cleanse(s->key_pem, strlen(s->key_pem));
         free(s->key_pem);
@@ -1081,7 +1141,8 @@ zr_http_server_t *zr_http_server_start(const zr_http_server_config_t *cfg, char 
     zr_http_server_t *s = NULL;
     struct sockaddr_storage ss;
     socklen_t sslen = 0;
-    unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    /* ITC: MHD_quiesce_daemon for the drain */
+    unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     unsigned int threads;
     const union MHD_DaemonInfo *info;
     sigset_t block, old;
@@ -1108,6 +1169,8 @@ zr_http_server_t *zr_http_server_start(const zr_http_server_config_t *cfg, char 
     threads = cfg->threads > 0 ? (unsigned int)cfg->threads : (unsigned int)(cores > 0 ? 2 * cores : 2);
     if (threads > HTTP_MAX_THREADS)
         threads = HTTP_MAX_THREADS;
+    if (!(s->limits = http_limits_new(cfg, threads)))
+        goto fail;
 
     if (http_parse_listen(cfg->listen, &ss, &sslen, err, errlen) != 0)
         goto fail;
@@ -1153,7 +1216,7 @@ zr_http_server_t *zr_http_server_start(const zr_http_server_config_t *cfg, char 
     if (s->lane)
         flags |= MHD_ALLOW_SUSPEND_RESUME;
     {
-        struct MHD_OptionItem opts[16];
+        struct MHD_OptionItem opts[20];
         size_t n = 0;
 #define HTTP_OPT(o, v, p) opts[n++] = (struct MHD_OptionItem){(o), (intptr_t)(v), (p)}
         HTTP_OPT(MHD_OPTION_SOCK_ADDR, 0, &ss);
@@ -1162,8 +1225,15 @@ zr_http_server_t *zr_http_server_start(const zr_http_server_config_t *cfg, char 
         HTTP_OPT(MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)http_uri_start, s);
         HTTP_OPT(MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)http_completed, s);
         HTTP_OPT(MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)http_mhd_log, s);
-        HTTP_OPT(MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL);
-        HTTP_OPT(MHD_OPTION_CONNECTION_LIMIT, 4096, NULL);
+        /* limits.c: caps, deadlines; libmicrohttpd's own timeout is the idle one */
+        HTTP_OPT(MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)http_limits_notify_connection, s->limits);
+        HTTP_OPT(MHD_OPTION_CONNECTION_TIMEOUT, http_limits_idle_timeout(s->limits), NULL);
+        HTTP_OPT(MHD_OPTION_CONNECTION_LIMIT, http_limits_mhd_connection_limit(s->limits), NULL);
+        /* Room for a request head of up to ~64 KiB and the answer to it:
+         * with the default 32 KiB a target near that size left no room to
+         * say 414 and the connection was dropped unanswered. Pages are
+         * touched only as a request uses them. */
+        HTTP_OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_CONN_MEMORY, NULL);
         /* stricter request parsing: fewer ways to smuggle a request */
         HTTP_OPT(MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL);
         if (s->tls) {
@@ -1178,6 +1248,11 @@ zr_http_server_t *zr_http_server_start(const zr_http_server_config_t *cfg, char 
         HTTP_OPT(MHD_OPTION_END, 0, NULL);
 #undef HTTP_OPT
         s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, http_access, s, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    }
+    /* the sweeper inherits the blocked signals too */
+    if (s->daemon && http_limits_start(s->limits) != 0) {
+        MHD_stop_daemon(s->daemon);
+        s->daemon = NULL;
     }
     if (masked)
         pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -1197,10 +1272,39 @@ fail:
 
 int zr_http_server_port(const zr_http_server_t *s) { return s ? s->port : -1; }
 
+/* Quiesce: the workers stop watching the listening socket; closing it
+ * makes the kernel refuse new connections instead of queueing them. */
+unsigned zr_http_server_drain(zr_http_server_t *s, int timeout_s)
+{
+    MHD_socket listen_fd;
+
+    if (!s || !s->daemon)
+        return 0;
+    listen_fd = MHD_quiesce_daemon(s->daemon);
+    if (listen_fd != MHD_INVALID_SOCKET)
+        close(listen_fd);
+    return http_limits_drain(s->limits, timeout_s);
+}
+
+void zr_http_server_load(zr_http_server_t *s, zr_http_load_t *out)
+{
+    zr_http_lane_load_t lane;
+    memset(out, 0, sizeof(*out));
+    if (!s)
+        return;
+    if (s->limits)
+        http_limits_load(s->limits, &out->in_flight, &out->threads);
+    out->busy = __atomic_load_n(&s->workers_busy, __ATOMIC_RELAXED);
+    if (zr_http_server_lane_load(s, &lane) == 0)
+        out->on_lane = (unsigned)(lane.busy + lane.queued);
+}
+
 void zr_http_server_stop(zr_http_server_t *s)
 {
     if (!s)
         return;
+    /* the sweeper first: no cut-off while the workers stop */
+    http_limits_stop(s->limits);
     /* first: libmicrohttpd must not stop with a connection suspended */
     http_lane_stop(s);
     if (s->daemon)

@@ -276,17 +276,38 @@ static json_t *readyz_lane(zr_relay_t *relay)
     return o;
 }
 
+/* The HTTP worker pool: not ready while every other worker is running a
+ * handler at this moment (this check itself runs on one). A worker stuck in
+ * a handler does not accept new connections, so a new one still reaches a
+ * free worker while there is one; when none is free, this check is not
+ * answered at all, which a load balancer also counts as not ready. A single
+ * sample: a load balancer's "fall" count (2-3 failures in a row) keeps a
+ * moment's peak from taking the process out. Requests parked on the
+ * back-channel lane hold no worker. */
+static int ready_workers(zr_relay_t *relay, char *what, size_t whatlen)
+{
+    zr_http_server_t *server = __atomic_load_n(&relay->server, __ATOMIC_ACQUIRE);
+    zr_http_load_t load;
+    unsigned others;
+    int ready = 1;
+
+    zr_http_server_load(server, &load);
+    if (!server || load.threads == 0) {
+        snprintf(what, whatlen, "ok (not serving yet)");
+        goto end;
+    }
+    others = load.busy > 0 ? load.busy - 1 : 0;
+    ready = load.threads < 2 || others < load.threads - 1;
+    snprintf(what, whatlen, "%s: %u of %u workers busy, %u requests in flight (%u on the lane)",
+             ready ? "ok" : "saturated", load.busy, load.threads, load.in_flight, load.on_lane);
+end:
+    return ready;
+}
+
 /* What /readyz asks, in this order (ready_sectors reads the store's
  * result); each names its member of the answer and returns 1 when ready.
- * Saturation of the worker pool is the missing input (issue 13 §3), one
- * function of this shape, added to this list when it lands:
- *   {"workers", ...}      the HTTP worker pool, from zr_http_server_load()
- *                         (src/http/server.c): not ready while every worker
- *                         is busy and requests queue;
- * The lane and worker checks read counters: cheap, so not cached like the
- * store and SAML probes.
- * The worker check needs the server: zr_relay_serve keeps it in a local
- * today, so it must be put in zr_relay_t (set before serving) first. */
+ * The worker and lane checks read counters: cheap, so not cached like the
+ * store and SAML probes. */
 typedef struct {
     const char *name;
     int (*check)(zr_relay_t *relay, char *what, size_t whatlen);
@@ -297,6 +318,7 @@ static const ready_check_t ready_checks[] = {
     {"tvs_metadata", ready_tvs_metadata},
     {"pairwise_sectors", ready_sectors},
     {"saml", ready_saml},
+    {"workers", ready_workers},
     {"backchannel", ready_backchannel},
 };
 

@@ -636,6 +636,32 @@ static const zr_http_route_t oidc_routes[] = {
     {"OPTIONS", "/userinfo", handle_userinfo},
 };
 
+/* Open files (issue 13 §3): what the process keeps open besides its
+ * connections: the Redis pool, per worker its epoll and wake-up descriptors
+ * and one back-channel connection (TVS, Dezi, a PDP), and the listener,
+ * logs, metadata, templates and libcurl's resolver with room to spare.
+ * An explicit limits.max_connections that does not fit refuses the start;
+ * the default is lowered to fit, with a warning (docs/operations.md). */
+#define RELAY_FILES_PER_THREAD 4
+#define RELAY_FILES_OTHER 64
+static int relay_fit_open_files(const zr_config_t *cfg, int *max_connections)
+{
+    char msg[768];
+    unsigned threads = cfg->threads > 0 ? (unsigned)cfg->threads : 2;
+    unsigned lane = cfg->tvs.backchannel_concurrency > 0 ? (unsigned)cfg->tvs.backchannel_concurrency : 32;
+    /* each lane thread may hold a kept-alive TLS connection to TVS and one to Dezi */
+    unsigned reserve = zr_store_max_connections() + RELAY_FILES_PER_THREAD * threads + 2 * lane + RELAY_FILES_OTHER;
+    int rc = zr_http_fd_limit_fit(max_connections, cfg->limits.max_connections_set, reserve, msg, sizeof(msg));
+
+    if (rc < 0)
+        zr_log_error("startup", "refusing to start: %s", msg);
+    else if (rc > 0)
+        zr_log_warn("startup", "%s", msg);
+    else
+        zr_log_info("startup", "%s", msg);
+    return rc < 0 ? -1 : 0;
+}
+
 int zr_relay_serve(const zr_config_t *cfg)
 {
     zr_relay_t relay;
@@ -643,11 +669,13 @@ int zr_relay_serve(const zr_config_t *cfg)
     zr_http_route_t routes[sizeof(relay_routes) / sizeof(relay_routes[0]) + sizeof(oidc_routes) / sizeof(oidc_routes[0])];
     size_t n = 0;
     char err[512] = "";
-    int rc = 1, sig;
+    int rc = 1, sig, max_connections = cfg->limits.max_connections;
 
     /* Before any thread starts, so that all inherit it: the signals wait
      * for zr_http_wait_for_signal. */
     zr_http_block_signals();
+    if (relay_fit_open_files(cfg, &max_connections) != 0)
+        return 1;
     if (zr_relay_init(&relay, cfg, err, sizeof(err)) != 0) {
         zr_log_error("startup", "%s", err);
         zr_relay_cleanup(&relay);
@@ -669,6 +697,14 @@ int zr_relay_serve(const zr_config_t *cfg)
         .ctx = &relay,
         .component = "relay",
         .hsts = zr_relay_https(cfg),
+        .max_connections = max_connections,
+        .max_connections_per_ip = cfg->limits.max_connections_per_ip,
+        .trusted_proxies = cfg->limits.trusted_proxies,
+        .trusted_proxy_count = cfg->limits.trusted_proxy_count,
+        .header_timeout_s = cfg->limits.header_timeout_s,
+        .body_timeout_s = cfg->limits.body_timeout_s,
+        .idle_timeout_s = cfg->limits.idle_timeout_s,
+        .max_uri_bytes = cfg->limits.max_uri_bytes,
         .lane_routes = lane_routes,
         .lane_route_count = sizeof(lane_routes) / sizeof(lane_routes[0]),
         .lane_threads = cfg->tvs.backchannel_concurrency,
@@ -687,6 +723,9 @@ int zr_relay_serve(const zr_config_t *cfg)
     while ((sig = zr_http_wait_for_signal()) == SIGHUP)
         zr_relay_reload(&relay);
     zr_log_info("shutdown", "signal %d, stopping", sig);
+    /* Requests in flight finish (a /token answer is never cut off after
+     * its code was taken), bounded by limits.drain_timeout_s. */
+    zr_http_server_drain(server, cfg->limits.drain_timeout_s);
     /* Stopped by zr_relay_sectors_ready: as a refused start, not a clean stop. */
     pthread_mutex_lock(&relay.sector_lock);
     rc = relay.sectors == ZR_RELAY_SECTORS_REFUSED;

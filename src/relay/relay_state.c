@@ -4,6 +4,7 @@
 #include "relay_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
@@ -172,6 +173,31 @@ static void gen_free(zr_relay_gen_t *g)
     free(g);
 }
 
+#ifdef ZR_TESTING
+/* ZR_TEST_TOKEN_HOLD=DIR (test builds only): /token, once the code is
+ * taken, creates DIR/held and waits until a writer opens the FIFO
+ * DIR/release and closes it: a request held in flight at the moment that
+ * matters for a drain (test_limits.sh). */
+static void relay_test_token_hold(void *ctx, zr_oidc_redeem_stage_t stage)
+{
+    const char *dir = ctx;
+    char path[512], buf[64];
+    int fd;
+
+    if (stage != ZR_OIDC_REDEEM_AFTER_MARK)
+        return;
+    snprintf(path, sizeof(path), "%s/held", dir);
+    if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0)
+        close(fd);
+    snprintf(path, sizeof(path), "%s/release", dir);
+    if ((fd = open(path, O_RDONLY)) >= 0) {
+        while (read(fd, buf, sizeof(buf)) > 0)
+            ;
+        close(fd);
+    }
+}
+#endif
+
 static zr_relay_gen_t *gen_new(zr_relay_t *relay, const zr_config_t *cfg, char *err, size_t errlen)
 {
     zr_relay_gen_t *g = calloc(1, sizeof(*g));
@@ -181,6 +207,10 @@ static zr_relay_gen_t *gen_new(zr_relay_t *relay, const zr_config_t *cfg, char *
     }
     g->cfg = cfg;
     g->oidc = zr_oidc_new(cfg, relay->store, err, errlen);
+#ifdef ZR_TESTING
+    if (g->oidc && getenv("ZR_TEST_TOKEN_HOLD"))
+        zr_oidc_set_redeem_hook(g->oidc, relay_test_token_hold, getenv("ZR_TEST_TOKEN_HOLD"));
+#endif
     g->backchannel = g->oidc ? zr_saml_backchannel_new(cfg, err, errlen) : NULL;
     if (!g->backchannel)
         goto fail;
@@ -287,6 +317,18 @@ static int strv_same(char *const *a, size_t an, char *const *b, size_t bn)
 /* Settings that live in long-lived state (listening socket, Redis pool, TVS
  * metadata, token issuer): a reload that changes them is refused, naming
  * the first one, rather than half applied. */
+/* The listener's limits are set when it starts (issue 13 §3). */
+static int limits_same(const zr_limits_config_t *a, const zr_limits_config_t *b)
+{
+    return a->max_connections == b->max_connections && a->max_connections_set == b->max_connections_set &&
+           a->max_connections_per_ip == b->max_connections_per_ip && a->header_timeout_s == b->header_timeout_s &&
+           a->body_timeout_s == b->body_timeout_s && a->idle_timeout_s == b->idle_timeout_s &&
+           a->max_uri_bytes == b->max_uri_bytes && a->drain_timeout_s == b->drain_timeout_s &&
+           a->trusted_proxy_count == b->trusted_proxy_count &&
+           (a->trusted_proxy_count == 0 ||
+            memcmp(a->trusted_proxies, b->trusted_proxies, a->trusted_proxy_count * sizeof(*a->trusted_proxies)) == 0);
+}
+
 static const char *restart_only_change(const zr_config_t *a, const zr_config_t *b)
 {
     if (a->environment != b->environment)
@@ -301,6 +343,8 @@ static const char *restart_only_change(const zr_config_t *a, const zr_config_t *
         return "threads";
     if (a->max_body_bytes != b->max_body_bytes)
         return "max_body_bytes";
+    if (!limits_same(&a->limits, &b->limits))
+        return "limits";
     if (!str_same(a->redis.host, b->redis.host) || a->redis.port != b->redis.port ||
         !str_same(a->redis.unix_socket, b->redis.unix_socket) || !str_same(a->redis.password, b->redis.password) ||
         a->redis.db != b->redis.db || a->redis.timeout_ms != b->redis.timeout_ms ||

@@ -54,6 +54,10 @@ struct timeval zr_store_pool_remaining(int64_t deadline_ms)
     return pool_remaining(deadline_ms);
 }
 
+/* The pool's connections, and one to a sentinel while the master is looked
+ * for (sentinel.c). */
+unsigned zr_store_max_connections(void) { return ZR_STORE_POOL_MAX + 1; }
+
 int zr_store_pool_init(zr_store_pool_t *pool, const zr_redis_config_t *cfg, char *err, size_t errlen)
 {
     pthread_condattr_t attr;

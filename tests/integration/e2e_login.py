@@ -178,6 +178,8 @@ def main():
     ap.add_argument("--acr-values")
     ap.add_argument("--tamper-verifier", action="store_true", help="send a wrong PKCE verifier")
     ap.add_argument("--redeem-twice", action="store_true", help="redeem the code a second time")
+    ap.add_argument("--stop-after-token", action="store_true",
+                    help="end after the token exchange (the relay may be gone: a drain test)")
     ap.add_argument("--no-redeem", action="store_true",
                     help="stop at the portal's callback; print the code and the PKCE verifier for the caller to redeem")
     ap.add_argument("--acs-rewrite", help="FROM=TO: send the browser's ACS request to another relay process")
@@ -365,6 +367,10 @@ def main():
                                    code_verifier=("x" * 43 if args.tamper_verifier else verifier))
     except Exception as e:  # Authlib raises OAuthError with the server's error
         out["token_error"] = getattr(e, "error", str(e))
+        print(json.dumps(out))
+        return 0
+    out["token_ok"] = bool(token.get("id_token")) and bool(token.get("access_token"))
+    if args.stop_after_token:
         print(json.dumps(out))
         return 0
     # 5. ID token validated by Authlib against the relay's JWKS

@@ -411,6 +411,77 @@ static void test_document_shape(void **state)
     zr_config_errors_free(&errs);
 }
 
+/* config/valid.yaml with `tail` appended. */
+static zr_config_t *load_with_tail(const char *tail, int *first_line, zr_config_errors_t *errs)
+{
+    char *yaml = NULL, *p = path_in("config/valid.yaml"), *out = NULL;
+    size_t len = 0;
+    zr_config_t *cfg;
+
+    assert_int_equal(zr_file_read(p, 1 << 20, &yaml, &len), 0);
+    *first_line = 1;
+    for (size_t i = 0; i < len; i++)
+        *first_line += yaml[i] == '\n';
+    assert_true(asprintf(&out, "%s%s%s", yaml, len && yaml[len - 1] != '\n' ? "\n" : "", tail) > 0);
+    if (len && yaml[len - 1] != '\n')
+        (*first_line)++;
+    write_file("config/limits.yaml", out);
+    cfg = load("config/limits.yaml", errs);
+    free(out);
+    free(yaml);
+    free(p);
+    return cfg;
+}
+
+/* limits: (issue 13 §3): defaults, values, and FILE:LINE errors. */
+static void test_limits(void **state)
+{
+    zr_config_errors_t errs = {0};
+    char text[46];
+    int l;
+    zr_config_t *cfg = load_with_tail("", &l, &errs);
+
+    assert_non_null(cfg);
+    assert_int_equal(cfg->limits.max_connections, 4096);
+    assert_int_equal(cfg->limits.max_connections_set, 0);
+    assert_int_equal(cfg->limits.max_connections_per_ip, 256);
+    assert_int_equal(cfg->limits.header_timeout_s, 10);
+    assert_int_equal(cfg->limits.body_timeout_s, 30);
+    assert_int_equal(cfg->limits.idle_timeout_s, 30);
+    assert_int_equal(cfg->limits.max_uri_bytes, 8192);
+    assert_int_equal(cfg->limits.drain_timeout_s, 30);
+    assert_int_equal(cfg->limits.trusted_proxy_count, 0);
+    zr_config_free(cfg);
+
+    cfg = load_with_tail("limits:\n  max_connections: 100\n  max_connections_per_ip: 7\n"
+                         "  trusted_proxies: [10.0.0.5, 2001:db8::/32]\n  header_timeout_s: 3\n"
+                         "  drain_timeout_s: 0\n", &l, &errs);
+    assert_non_null(cfg);
+    assert_int_equal(cfg->limits.max_connections, 100);
+    assert_int_equal(cfg->limits.max_connections_set, 1);
+    assert_int_equal(cfg->limits.max_connections_per_ip, 7);
+    assert_int_equal(cfg->limits.header_timeout_s, 3);
+    assert_int_equal(cfg->limits.drain_timeout_s, 0);
+    assert_int_equal(cfg->limits.trusted_proxy_count, 2);
+    assert_string_equal(zr_net_addr_format(&cfg->limits.trusted_proxies[0].addr, text), "10.0.0.5");
+    assert_int_equal(cfg->limits.trusted_proxies[1].prefix, 32);
+    zr_config_free(cfg);
+
+    assert_null(load_with_tail("limits:\n  max_conections: 100\n  max_connections: 8\n"
+                               "  trusted_proxies:\n    - 10.0.0.1/8\n    - proxy.example.nl\n    - 10.0.0.5\n"
+                               "    - 10.0.0.5\n  header_timeout_s: 0\n",
+                               &l, &errs));
+    assert_true(has_error(&errs, "config/limits.yaml", l + 1, "limits.max_conections: unknown key"));
+    assert_true(has_error(&errs, "config/limits.yaml", l + 2, "limits.max_connections: must be between 16 and"));
+    assert_true(has_error(&errs, "config/limits.yaml", l + 4,
+                          "limits.trusted_proxies[0]: '10.0.0.1/8' is not an IP address or a CIDR range"));
+    assert_true(has_error(&errs, "config/limits.yaml", l + 5,
+                          "limits.trusted_proxies[1]: 'proxy.example.nl' is not an IP address"));
+    assert_true(has_error(&errs, "config/limits.yaml", l + 7, "limits.trusted_proxies[3]: '10.0.0.5' is listed twice"));
+    assert_true(has_error(&errs, "config/limits.yaml", l + 8, "limits.header_timeout_s: must be between 1 and 300"));
+    zr_config_errors_free(&errs);
+}
+
 /* config/valid.yaml with the OIDC signing certificate file replaced by one
  * holding the given files' PEM, one after the other. */
 static zr_config_t *load_with_oidc_cert(const char *const *pems, size_t n, zr_config_errors_t *errs)
@@ -519,6 +590,7 @@ int main(void)
         cmocka_unit_test(test_broken_configs),
         cmocka_unit_test(test_all_errors_collected),
         cmocka_unit_test(test_document_shape),
+        cmocka_unit_test(test_limits),
         cmocka_unit_test(test_oidc_cert_chain),
 #ifdef ZR_TESTING
         cmocka_unit_test(test_expired_certificates),

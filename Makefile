@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 FUZZ_SECONDS ?= 5
 
-.PHONY: all deps build clang fuzz check unit integration sanitize valgrind demo bench faults pki clean
+.PHONY: all deps build clang fuzz check unit integration sanitize valgrind demo bench faults browser-soak pki clean
 
 all: build
 
@@ -56,6 +56,10 @@ bench: build pki
 # version (tests/integration/test_backchannel_lane.sh).
 faults: build pki
 	bash bench/frozen_tvs.sh
+
+# The browser tests 10 times in a row with every core kept busy (issue 13 §7).
+browser-soak: build
+	bash scripts/browser-soak $(BUILD) 10
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-clang $(BUILD)-fuzz certs-example/out run

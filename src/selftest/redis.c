@@ -137,7 +137,8 @@ zr_selftest_status_t zr_selftest_redis_persistence_judge(const char *info, char 
                  has_aof ? "AOF" : "", has_aof && has_rdb ? " + " : "", has_rdb ? "RDB" : "");
     else
         snprintf(finding, flen, "no persistence seen (AOF off, no RDB save yet): a Redis restart ends the logins "
-                 "in flight (at most 15 minutes' worth); acceptable, nothing else is kept");
+                 "in flight and voids the codes, access tokens and logout sessions handed out; keep replicas "
+                 "(Sentinel) or turn on AOF if that matters");
     return ZR_SELFTEST_OK;
 }
 

@@ -114,7 +114,7 @@ static void test_redis_persistence(void **state)
                               "aof_last_write_status:ok\r\n";
     static const char rdb[] = "# Persistence\r\nrdb_saves:12\r\nrdb_last_bgsave_status:ok\r\naof_enabled:0\r\n";
     static const char failed[] = "# Persistence\r\nrdb_saves:4\r\nrdb_last_bgsave_status:err\r\naof_enabled:0\r\n";
-    /* No persistence is acceptable: every relay key lives <= 15 minutes. */
+    /* No persistence is acceptable (it says what a restart voids). */
     assert_int_equal(zr_selftest_redis_persistence_judge(none, f, sizeof(f)), ZR_SELFTEST_OK);
     assert_non_null(strstr(f, "no persistence"));
     assert_int_equal(zr_selftest_redis_persistence_judge(aof, f, sizeof(f)), ZR_SELFTEST_OK);

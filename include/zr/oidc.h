@@ -94,10 +94,17 @@ int zr_oidc_handle_userinfo(void *ctx, const zr_http_request_t *req, zr_http_res
 int zr_oidc_handle_introspect(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
 
 #ifdef ZR_TESTING
-/* Called by the token endpoint just before a code is marked for a redemption
- * and again after, before its tokens are minted and committed: lets a test
- * replay the code, or freeze Redis, at exactly that moment. */
-typedef enum { ZR_OIDC_REDEEM_BEFORE_MARK, ZR_OIDC_REDEEM_AFTER_MARK } zr_oidc_redeem_stage_t;
+/* Called by the token endpoint just before a code is marked for a redemption,
+ * again after, before its tokens are minted and committed, and once the
+ * commit took the code, before the answer is built: lets a test replay the
+ * code, freeze Redis, or hold the request (a drain) at exactly that moment.
+ * Holding after the mark for longer than half of redis.timeout_ms makes the
+ * commit late by design; hold after the commit instead. */
+typedef enum {
+    ZR_OIDC_REDEEM_BEFORE_MARK,
+    ZR_OIDC_REDEEM_AFTER_MARK,
+    ZR_OIDC_REDEEM_AFTER_COMMIT
+} zr_oidc_redeem_stage_t;
 void zr_oidc_set_redeem_hook(zr_oidc_t *op, void (*fn)(void *ctx, zr_oidc_redeem_stage_t stage), void *ctx);
 #endif
 

@@ -184,7 +184,7 @@ static void relay_test_token_hold(void *ctx, zr_oidc_redeem_stage_t stage)
     char path[512], buf[64];
     int fd;
 
-    if (stage != ZR_OIDC_REDEEM_AFTER_MARK)
+    if (stage != ZR_OIDC_REDEEM_AFTER_COMMIT)
         return;
     snprintf(path, sizeof(path), "%s/held", dir);
     if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0)

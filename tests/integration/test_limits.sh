@@ -27,10 +27,20 @@ run_client() {
   done < <($PY "$CLIENT" "$@" 2>&1)
 }
 
-echo "# caps and trusted proxies"
+echo "# the per-address cap"
 with_limits "max_connections: 16" "max_connections_per_ip: 4" "trusted_proxies: [127.0.0.1]" \
   "header_timeout_s: 300" "body_timeout_s: 300"
 run_client caps "$RELAY_PORT" "$ZR_TMP/relay.log"
+
+echo "# the connection cap"
+with_limits "max_connections: 16" "max_connections_per_ip: 4" "trusted_proxies: [127.0.0.1]" \
+  "header_timeout_s: 300" "body_timeout_s: 300"
+run_client cap "$RELAY_PORT" "$ZR_TMP/relay.log"
+
+echo "# the per-client cap behind a trusted proxy"
+with_limits "max_connections: 64" "max_connections_per_ip: 4" "trusted_proxies: [127.0.0.1]" \
+  "header_timeout_s: 300" "body_timeout_s: 300"
+run_client proxy "$RELAY_PORT" "$ZR_TMP/relay.log"
 
 echo "# head and body deadlines"
 with_limits "header_timeout_s: 2" "body_timeout_s: 2"

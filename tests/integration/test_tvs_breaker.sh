@@ -7,7 +7,8 @@
 # counts none; the log has the transition), /readyz shows "open"; once TVS
 # is back, the probe after the cool-down closes it and logins work again.
 # The one margin: the third ACS comes right after the second failure, far
-# inside the 10 s cool-down (a step of well under a second).
+# inside the 20 s cool-down (a step of well under a second, a few on a
+# machine under heavy load).
 source "$(dirname "$0")/lib.sh"
 zr_pki
 zr_start_redis
@@ -18,7 +19,7 @@ p = sys.argv[1]
 s = open(p).read()
 old = "  connect_timeout_ms: 3000\n  timeout_ms: 10000\n"
 assert s.count(old) == 1
-s = s.replace(old, old + "  breaker_failures: 2\n  breaker_cooldown_seconds: 10\n")
+s = s.replace(old, old + "  breaker_failures: 2\n  breaker_cooldown_seconds: 20\n")
 open(p, "w").write(s)
 EOF
 zr_start_mock_tvs
@@ -86,7 +87,7 @@ zr_check "no artifact in any breaker line" "$(grep 'tvs_breaker' "$ZR_TMP/relay.
 kill "$CLOSER"; wait "$CLOSER" 2>/dev/null || true
 zr_start_mock_tvs
 ok=""
-for i in $(seq 1 40); do
+for i in $(seq 1 90); do
   out=$(zr_login "DigiD Substantieel")
   ok=$(zr_json "$out" 'd.get("claims", {}).get("bsn") or d.get("oauth_error")' 2>/dev/null || echo broken)
   [ "$ok" = 999990019 ] && break

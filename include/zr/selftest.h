@@ -128,11 +128,16 @@ double zr_selftest_redis_need_per_login_rate(int logout_session_s, int access_to
  * maxmemory the peak needs). */
 zr_selftest_status_t zr_selftest_redis_maxmemory_judge(long long maxmemory, double need, int peak_rate, char *finding,
                                                        size_t flen, char *advice, size_t alen);
-/* The INFO persistence text. No persistence is ok (said so): every relay
- * key lives at most 15 minutes, so a Redis restart ends the logins in
- * flight and nothing else. A failed last RDB save or AOF write warns: with
- * stop-writes-on-bgsave-error Redis then refuses writes. */
+/* The INFO persistence text. No persistence is ok (decided so; the finding
+ * says what a restart voids). A failed last RDB save or AOF write warns:
+ * with stop-writes-on-bgsave-error Redis then refuses writes. */
 zr_selftest_status_t zr_selftest_redis_persistence_judge(const char *info, char *finding, size_t flen);
+/* Redis's clock (TIME) against ours: offset_ms = Redis - us at the middle of
+ * a round trip of rtt_ms. The /token commit relies on them agreeing within
+ * half of redis.timeout_ms (src/store/redeem.c): beyond it (offset plus half
+ * the round trip, the uncertainty) FAIL, beyond a quarter of it WARN. */
+zr_selftest_status_t zr_selftest_redis_clock_judge(double offset_ms, double rtt_ms, int timeout_ms, char *finding,
+                                                   size_t flen);
 /* Median of n values (sorts a copy); 0 for n == 0. */
 double zr_selftest_median(const double *values, size_t n);
 

@@ -142,6 +142,19 @@ zr_selftest_status_t zr_selftest_redis_persistence_judge(const char *info, char 
     return ZR_SELFTEST_OK;
 }
 
+zr_selftest_status_t zr_selftest_redis_clock_judge(double offset_ms, double rtt_ms, int timeout_ms, char *finding,
+                                                   size_t flen)
+{
+    double margin = timeout_ms / 2.0, worst = (offset_ms < 0 ? -offset_ms : offset_ms) + rtt_ms / 2.0;
+    zr_selftest_status_t st = worst > margin ? ZR_SELFTEST_FAIL : worst > margin / 4 ? ZR_SELFTEST_WARN : ZR_SELFTEST_OK;
+    snprintf(finding, flen, "Redis's clock is %+.1f ms from ours (round trip %.1f ms); a /token needs them within "
+             "%.0f ms (half of redis.timeout_ms)%s", offset_ms, rtt_ms, margin,
+             st == ZR_SELFTEST_FAIL   ? ": codes would not be redeemed, or a retry taken for a replay"
+             : st == ZR_SELFTEST_WARN ? ": close to the limit"
+                                      : "");
+    return st;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -187,6 +200,37 @@ static redisReply *command(redisContext *c, char *err, size_t errlen, const char
         return NULL;
     }
     return reply;
+}
+
+/* TIME against our wall clock, for zr_selftest_redis_clock_judge. */
+static void clock_check(redisContext *c, const zr_redis_config_t *rc, zr_selftest_report_t *r)
+{
+    struct timespec before, after;
+    redisReply *reply;
+    char err[128] = "", finding[256];
+    double ours_ms, theirs_ms;
+    zr_selftest_status_t st;
+
+    clock_gettime(CLOCK_REALTIME, &before);
+    reply = command(c, err, sizeof(err), "TIME");
+    clock_gettime(CLOCK_REALTIME, &after);
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 || !reply->element[0]->str ||
+        !reply->element[1]->str) {
+        zr_selftest_add(r, ZR_SELFTEST_WARN, "redis-clock", "check NTP on the Redis host by hand",
+                        "TIME not answered (%s)", err[0] ? err : "unexpected reply");
+        goto end;
+    }
+    ours_ms = ((double)before.tv_sec * 1000 + before.tv_nsec / 1e6 + (double)after.tv_sec * 1000 +
+               after.tv_nsec / 1e6) / 2;
+    theirs_ms = strtod(reply->element[0]->str, NULL) * 1000 + strtod(reply->element[1]->str, NULL) / 1000;
+    st = zr_selftest_redis_clock_judge(theirs_ms - ours_ms,
+                                       (double)(after.tv_sec - before.tv_sec) * 1000 +
+                                           (after.tv_nsec - before.tv_nsec) / 1e6,
+                                       rc->timeout_ms > 0 ? rc->timeout_ms : 500, finding, sizeof(finding));
+    zr_selftest_add(r, st, "redis-clock", "synchronise both clocks with NTP (chrony, systemd-timesyncd)", "%s",
+                    finding);
+end:
+    freeReplyObject(reply);
 }
 
 static const char *target(const zr_redis_config_t *rc, char *out, size_t len)
@@ -496,6 +540,7 @@ void zr_selftest_redis(const zr_config_t *cfg, const zr_selftest_opts_t *opts, z
                         "%s accepts commands without a password", where);
     if (rc->sentinel_count || rc->wait_replicas)
         replication_check(c, rc, where, r);
+    clock_check(c, rc, r);
     store_round_trip(cfg, r);
     sector_records(cfg, r);
 

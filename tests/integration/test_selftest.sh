@@ -64,7 +64,7 @@ selftest "$ZR_CONFIG"
 zr_check "good: exit 0" "$RC" "0"
 zr_check "good: no warn or FAIL line" "$(has_line '^(warn|FAIL) ')" "0"
 for c in configuration certificates sp-metadata tvs-metadata tvs-metadata-signer tvs-dns tvs-tls tvs-mtls clock \
-         redis redis-store redis-eviction redis-persistence dezi; do
+         redis redis-clock redis-store redis-eviction redis-persistence dezi; do
   zr_check "good: ok $c" "$([ "$(has_line "^ok    $c: ")" -ge 1 ] && echo yes)" "yes"
 done
 zr_check "good: SP metadata schema-valid" "$(has_line '^ok    sp-metadata: .*schema-valid')" "1"

@@ -127,6 +127,21 @@ static void test_redis_persistence(void **state)
     assert_int_equal(zr_selftest_redis_persistence_judge("# Persistence\r\n", f, sizeof(f)), ZR_SELFTEST_SKIP);
 }
 
+static void test_redis_clock(void **state)
+{
+    char f[256];
+    (void)state;
+    /* the default redis.timeout_ms 500: a margin of 250 ms */
+    assert_int_equal(zr_selftest_redis_clock_judge(3.0, 0.4, 500, f, sizeof(f)), ZR_SELFTEST_OK);
+    assert_non_null(strstr(f, "+3.0 ms"));
+    assert_int_equal(zr_selftest_redis_clock_judge(-80.0, 1.0, 500, f, sizeof(f)), ZR_SELFTEST_WARN);
+    assert_int_equal(zr_selftest_redis_clock_judge(249.0, 0.2, 500, f, sizeof(f)), ZR_SELFTEST_WARN);
+    /* the round trip's uncertainty counts: 240 + 30/2 > 250 */
+    assert_int_equal(zr_selftest_redis_clock_judge(240.0, 30.0, 500, f, sizeof(f)), ZR_SELFTEST_FAIL);
+    assert_int_equal(zr_selftest_redis_clock_judge(-900.0, 0.2, 500, f, sizeof(f)), ZR_SELFTEST_FAIL);
+    assert_non_null(strstr(f, "codes would not be redeemed"));
+}
+
 static void test_median(void **state)
 {
     const double odd[] = {5.0, 1.0, 100.0, 2.0, 3.0};
@@ -198,6 +213,7 @@ int main(void)
         cmocka_unit_test(test_redis_policy),
         cmocka_unit_test(test_redis_maxmemory),
         cmocka_unit_test(test_redis_persistence),
+        cmocka_unit_test(test_redis_clock),
         cmocka_unit_test(test_median),
         cmocka_unit_test(test_report_exit_status_and_forms),
     };

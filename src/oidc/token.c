@@ -11,12 +11,14 @@
  *    PKCE. A wrong redirect_uri or verifier by the issuing client burns the
  *    code (the record is deleted: no second try, and no pending attempt can
  *    commit any more).
- * 2. Mark it for this attempt (zr_store_redeem_begin): the mark names a
+ * 2. Build the tokens, in memory only (the signature is the slow part; it
+ *    stays out of the window between mark and commit). Then mark the code
+ *    for this attempt (zr_store_redeem_begin): the mark names a
  *    random attempt id and a deadline, half of redis.timeout_ms away. Taken
  *    when free, or over from an attempt whose deadline passed (by Redis's
  *    clock) without a commit. Else: closed -> a replay (step 4); another
  *    attempt still within its deadline -> a concurrent redemption (step 4).
- * 3. Mint, then commit in one atomic script (zr_store_redeem_commit): if the
+ * 3. Commit in one atomic script (zr_store_redeem_commit): if the
  *    mark still names this attempt, Redis's clock is not past the deadline,
  *    the code is not closed and its record still exists, store grant and
  *    access token, close the code and delete its record; else write nothing.
@@ -325,7 +327,21 @@ int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_respon
         goto end;
     }
 
-    /* Marked for this attempt before anything is minted (RFC 6749 §4.1.2);
+    /* The tokens are built first, in memory only: the signature is the
+     * slow part, and the time between the mark and the commit must stay far
+     * inside the mark's deadline (half of redis.timeout_ms) on a loaded
+     * machine. Nothing is issued until the commit. */
+    access_token = zr_random_token(32);
+    at_record = access_token ? access_token_record(&authz, json_object_get(rec, "subject"), zr_time_now(), at_lifetime) : NULL;
+    grant_json = access_token ? grant_record(c, access_token) : NULL;
+    id_token = zr_oidc_id_token(op, c, &authz, &subject);
+    if (!access_token || !at_record || !grant_json || !id_token) {
+        zr_log_error("token", "client=%s tokens cannot be built", c->client_id);
+        rc = error_reply(op, req, resp, 500, "server_error", NULL, 0);
+        goto end;
+    }
+
+    /* Marked for this attempt before anything is issued (RFC 6749 §4.1.2);
      * the reasoning is at the top of this file. */
 #ifdef ZR_TESTING
     if (op->redeem_hook)
@@ -351,15 +367,6 @@ int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_respon
     if (op->redeem_hook)
         op->redeem_hook(op->redeem_hook_ctx, ZR_OIDC_REDEEM_AFTER_MARK); /* a replay, or Redis frozen, right now */
 #endif
-    access_token = zr_random_token(32);
-    at_record = access_token ? access_token_record(&authz, json_object_get(rec, "subject"), zr_time_now(), at_lifetime) : NULL;
-    grant_json = access_token ? grant_record(c, access_token) : NULL;
-    id_token = zr_oidc_id_token(op, c, &authz, &subject);
-    if (!access_token || !at_record || !grant_json || !id_token) {
-        zr_log_error("token", "client=%s tokens cannot be built", c->client_id);
-        rc = error_reply(op, req, resp, 500, "server_error", NULL, 0);
-        goto end;
-    }
     {
         /* One atomic step: the grant (so a replay can revoke it), the token,
          * the code closed and its record deleted (the subject need not stay

@@ -2,6 +2,7 @@
  * PDP: a small server thread on a loopback socket that answers per
  * scenario and records what it was sent. */
 #include <setjmp.h>
+#include <curl/curl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -677,5 +678,7 @@ int main(void)
         cmocka_unit_test(test_decision_log_concurrent),
         cmocka_unit_test(test_decision_log_stderr),
     };
+    /* as main() does (src/main.c): libcurl's global state before any thread */
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -10,6 +10,7 @@ int main(void)
     return 77;
 }
 #else
+#include <curl/curl.h>
 #include "test_dezi_fixture.h"
 #include "zr/crypto.h"
 
@@ -506,6 +507,8 @@ int main(void)
         T(test_discovery_endpoint_with_userinfo_refused),
         T(test_finish_userinfo_sub_differs),
     };
+    /* as main() does (src/main.c): libcurl's global state before any thread */
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     return cmocka_run_group_tests(tests, fx_group_setup, fx_group_teardown);
 }
 #endif /* ZR_TESTING */

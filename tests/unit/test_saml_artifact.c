@@ -2,6 +2,7 @@
  * ArtifactResolve (examples/artifact_resolve_request.xml), and the back
  * channel against a real mutual-TLS server (tests/data/saml/sp/mtls_server.py). */
 #include <setjmp.h>
+#include <curl/curl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -610,6 +611,8 @@ int main(void)
         cmocka_unit_test_teardown(test_backchannel_breaker, server_teardown),
         cmocka_unit_test_teardown(test_backchannel_unreachable_and_not_https, server_teardown),
     };
+    /* as main() does (src/main.c): libcurl's global state before any thread */
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     int failed = 0;
     if (zr_xml_init() != 0)
         return 1;

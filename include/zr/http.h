@@ -244,6 +244,11 @@ int zr_page_error(zr_http_response_t *r, int status, zr_lang_t lang, const char 
  * form must list where the chain goes on to (the relay's ACS, Dezi, the
  * portals' redirect URIs). Malloc'ed; NULL on error. */
 char *zr_page_form_csp(const char *const *targets, size_t count);
+/* More distinct origins than this: form-action names their schemes
+ * ("https:", "http:") instead of the list, so that the header stays small
+ * (the mock TVS in front of thousands of portals). The relay's own pages
+ * name two at most. */
+#define ZR_PAGE_FORM_CSP_MAX_ORIGINS 32
 
 /* An auto-submitting HTML form (HTTP-POST binding): POSTs fields to action.
  * Includes a visible button for browsers without JavaScript. Sets its own

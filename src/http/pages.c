@@ -369,11 +369,14 @@ static int page_action_origin(const char *action, char *out, size_t outlen)
 
 char *zr_page_form_csp(const char *const *targets, size_t count)
 {
-    zr_buf_t csp, seen;
+    zr_buf_t csp, seen, list;
     char origin[512], *out = NULL;
+    size_t distinct = 0;
+    int http = 0, https = 0;
 
     zr_buf_init(&csp);
     zr_buf_init(&seen);
+    zr_buf_init(&list);
     if (zr_buf_appends(&csp, "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
                              "form-action 'self'") != 0 ||
         zr_buf_appends(&seen, " ") != 0)
@@ -385,12 +388,28 @@ char *zr_page_form_csp(const char *const *targets, size_t count)
         if (!targets[i] || page_action_origin(targets[i], origin, sizeof(origin)) != 0 ||
             strcmp(origin, "'self'") == 0)
             continue;
+        if (strncmp(origin, "https:", 6) == 0)
+            https = 1;
+        else
+            http = 1;
+        if (distinct > ZR_PAGE_FORM_CSP_MAX_ORIGINS)
+            continue; /* the list is given up for the schemes below */
         snprintf(key, sizeof(key), " %s ", origin);
         if (strstr(seen.data, key))
             continue;
+        distinct++;
         if (zr_buf_appends(&seen, origin) != 0 || zr_buf_appends(&seen, " ") != 0 ||
-            zr_buf_appends(&csp, " ") != 0 || zr_buf_appends(&csp, origin) != 0)
+            zr_buf_appends(&list, " ") != 0 || zr_buf_appends(&list, origin) != 0)
             goto end;
+    }
+    /* A chain to more origins than a header should carry (the mock TVS in
+     * front of a fleet of portals) names their schemes instead: a header of
+     * kilobytes makes servers and proxies drop the answer. */
+    if (distinct > ZR_PAGE_FORM_CSP_MAX_ORIGINS) {
+        if ((https && zr_buf_appends(&csp, " https:") != 0) || (http && zr_buf_appends(&csp, " http:") != 0))
+            goto end;
+    } else if (distinct && zr_buf_appends(&csp, list.data) != 0) {
+        goto end;
     }
     if (zr_buf_appends(&csp, "; frame-ancestors 'none'; base-uri 'none'") != 0)
         goto end;
@@ -398,6 +417,7 @@ char *zr_page_form_csp(const char *const *targets, size_t count)
 end:
     zr_buf_free(&csp);
     zr_buf_free(&seen);
+    zr_buf_free(&list);
     return out;
 }
 

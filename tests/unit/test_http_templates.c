@@ -266,6 +266,27 @@ static void test_form_csp(void **state)
     csp = zr_page_form_csp(NULL, 0);
     assert_non_null(strstr(csp, "form-action 'self'; "));
     free(csp);
+    {
+        /* a fleet: 10,000 portals on origins of their own; the header stays
+         * small, naming the schemes (issue 14 §5) */
+        static char urls[10000][48];
+        static const char *fleet[10001];
+        for (int i = 0; i < 10000; i++) {
+            snprintf(urls[i], sizeof(urls[i]), "https://portal-%d.example/cb", i);
+            fleet[i] = urls[i];
+        }
+        fleet[10000] = "http://localhost:8082/saml/acs";
+        csp = zr_page_form_csp(fleet, 10001);
+        assert_non_null(csp);
+        assert_string_equal(csp, "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                                 "form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'");
+        free(csp);
+        /* at the limit the list stays */
+        csp = zr_page_form_csp(fleet, ZR_PAGE_FORM_CSP_MAX_ORIGINS);
+        assert_non_null(strstr(csp, "https://portal-31.example; "));
+        assert_null(strstr(csp, "https: "));
+        free(csp);
+    }
 
     zr_http_response_init(&r);
     zr_kv_add(&f, "SAMLResponse", "x");

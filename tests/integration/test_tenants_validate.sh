@@ -51,7 +51,7 @@ ln -s versions/e-2.yaml "$B/e.yaml"
 # f: an unclosed quote on line 3; libyaml notices at the end (line 5).
 printf '# care provider f\nid: f\nname: "Zorg F\nentity_id: urn:nl-eid-gdi:1.0:DV:%s:entities:9006\n' $DV1 >"$B/f.yaml"
 ln -s missing.yaml "$B/gone.yaml"
-{ echo "id: big"; head -c 1048600 /dev/zero | tr '\0' '#'; } | head -c 1048600 >"$B/big.yaml"
+{ echo "id: big"; head -c 1048592 /dev/zero | tr '\0' '#'; } >"$B/big.yaml"   # 1048600 bytes
 cp "$B/a.yaml" "$B/G.YAML"
 cp "$B/a.yaml" "$B/a.yaml~"
 cp "$B/a.yaml" "$B/a.yaml.bak"
@@ -137,5 +137,23 @@ zr_check "relay load: files not loaded: still OK" "$rc:$(echo "$msg" | tail -1)"
   "0:$C: OK (2 care provider(s), 2 client(s), environment development)"
 zr_check "relay load: files not loaded: one warning naming them" \
   "$(echo "$msg" | grep -c "warn.*care_providers_dir=$D: 2 file(s) not loaded (care provider files end in .yaml or .yml): demo.yaml~, notes.txt$")" "1"
+
+# --- a running relay: serve loads the .yml provider and names the files it
+# passes over; a reload with a duplicate URA is refused.
+sed -i "s#^care_providers_dir: providers#care_providers_dir: providers\npid_file: $ZR_TMP/relay.pid#" "$C"
+ZR_CONFIG=$C
+zr_start_relay
+zr_check "serve: files not loaded named in the log" \
+  "$(grep -c "care_providers_dir=$D: 2 file(s) not loaded (care provider files end in .yaml or .yml): demo.yaml~, notes.txt$" "$ZR_TMP/relay.log")" "1"
+provider "$D/third.yaml" third $DV3 9003 $U4 "$P/dv3-bsn-1.pem" "$P/dv3-bsn-1.key" 12345678
+rc=0; out=$("$ZR_BIN" reload "$C" 2>&1) || rc=$?
+zr_check "reload with a duplicate URA: refused" "$rc" "1"
+zr_check "reload with a duplicate URA: named" \
+  "$(echo "$out" | grep -c "^$D/third.yaml:5: ura: URA 12345678 is also used by $D/second.yml:5$")" "1"
+sed -i 's/^ura: "12345678"$/ura: "12345679"/' "$D/third.yaml"
+rc=0; out=$("$ZR_BIN" reload "$C" 2>&1) || rc=$?
+zr_check "reload with the URA corrected: ok" "$rc:$(echo "$out" | grep -c '^relay: ok: generation 2')" "0:1"
+zr_check "relay log: 3 care providers in generation 2" \
+  "$(grep -c 'generation 2 in use: 3 care providers (1 added' "$ZR_TMP/relay.log")" "1"
 
 zr_done

@@ -79,14 +79,24 @@ static char *dir_of(const char *path)
  * noticed lines later, at the end of the file or the next line, so the line
  * to fix is the context's; inside a block mapping or a plain scalar the
  * problem's line is (the context is where the mapping began, often line 1). */
-static void report_syntax_error(zr_cfg_loader_t *ld, const char *path, const yaml_parser_t *p)
+static void report_syntax_error(zr_cfg_loader_t *ld, const char *path, const yaml_parser_t *p, const char *data,
+                                size_t len)
 {
     const char *problem = p->problem ? p->problem : "?";
     int problem_line = (int)p->problem_mark.line + 1, context_line = (int)p->context_mark.line + 1;
     int unclosed = p->context && !strcmp(p->context, "while scanning a quoted scalar") &&
                    strstr(problem, "end of stream") != NULL;
     int keyless = p->context && !strcmp(p->context, "while scanning a simple key");
-    if ((unclosed || keyless) && context_line != problem_line)
+    if (p->error == YAML_READER_ERROR) {
+        /* The reader (encoding, control characters) gives a byte offset
+         * only; its mark stays at line 1. */
+        int line = 1;
+        for (size_t i = 0; i < p->problem_offset && i < len; i++)
+            line += data[i] == '\n';
+        zr_cfg_error_line(ld->errs, "%s:%d: YAML syntax error: %s%s", path, line, problem,
+                          strstr(problem, "UTF-8") ? "; the file must be UTF-8 (saved as Latin-1 or Windows-1252?)"
+                                                   : "");
+    } else if ((unclosed || keyless) && context_line != problem_line)
         zr_cfg_error_line(ld->errs, "%s:%d: YAML syntax error: %s%s at line %d (%s that starts here)", path,
                           context_line, unclosed ? "unclosed quote: " : "", problem, problem_line, p->context);
     else if (p->context)
@@ -119,7 +129,7 @@ int zr_cfg_parse(zr_cfg_loader_t *ld, const char *path)
     yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
     if (!yaml_parser_load(&parser, &ld->doc)) {
         ld->error_count++;
-        report_syntax_error(ld, path, &parser);
+        report_syntax_error(ld, path, &parser, data, len);
         goto end;
     }
     ld->have_doc = 1;

@@ -445,6 +445,20 @@ static void test_yaml_error_lines(void **state)
                           "at line 1)"));
     zr_config_errors_free(&errs);
 
+    /* Not UTF-8 (a name saved in Latin-1), a control character: the line
+     * of the byte, not line 1. */
+    write_file("config/latin1.yaml", "a: 1\nb: 2\nname: Caf\xe9\nd: 4\n");
+    assert_null(load("config/latin1.yaml", &errs));
+    assert_true(has_error(&errs, "config/latin1.yaml", 3,
+                          "YAML syntax error: invalid trailing UTF-8 octet; the file must be UTF-8 (saved as Latin-1 or "
+                          "Windows-1252?)"));
+    zr_config_errors_free(&errs);
+    write_file("config/control.yaml", "a: 1\nb: 2\nc: \x01\n");
+    assert_null(load("config/control.yaml", &errs));
+    assert_true(has_error(&errs, "config/control.yaml", 3,
+                          "YAML syntax error: control characters are not allowed"));
+    zr_config_errors_free(&errs);
+
     /* A problem inside a quoted value on its own line: that line. */
     write_file("config/escape.yaml", "a: 1\nb: \"x\\qy\"\n");
     assert_null(load("config/escape.yaml", &errs));

@@ -275,9 +275,11 @@ typedef struct {
     int oin_line;
     int services_line;
     int bsn_key_line[2];   /* bsn_keys[i].cert */
+    int ura_line;
 } zr_tenant_origin_t;
 
-/* Care providers read from a directory (one *.yaml each, sorted by name). */
+/* Care providers read from a directory (one *.yaml or *.yml each, sorted by
+ * name). */
 typedef struct {
     zr_tenant_t *tenants;
     zr_tenant_origin_t *origins; /* parallel to tenants */
@@ -410,15 +412,42 @@ enum {
      * judge them themselves or keep them only for the record (former). */
     ZR_TENANT_LOAD_LENIENT = 1
 };
-/* Loads every *.yaml directly in `dir` as one care provider (same keys as an
- * entry of care_providers; relative paths against the file's directory).
- * Errors are "FILE:LINE: key: message" with the tenant file's name. Returns
- * the number of errors; `out` holds what could be read either way (free with
- * zr_config_tenant_set_free). env tightens checks like in zr_config_load. */
+/* Loads every care provider file of `dir` (zr_config_tenant_dir_scan) as one
+ * care provider (same keys as an entry of care_providers; relative paths
+ * against `dir`, also in a file reached by a symbolic link). Errors are
+ * "FILE:LINE: key: message" with the tenant file's name, and "FILE: message"
+ * for every file the scan refused. Returns the number of errors; `out` holds
+ * what could be read either way (free with zr_config_tenant_set_free). env
+ * tightens checks like in zr_config_load. */
 size_t zr_config_load_tenant_dir(const char *dir, zr_environment_t env, int flags, zr_tenant_set_t *out,
                                  zr_config_errors_t *errs);
 void zr_config_tenant_set_free(zr_tenant_set_t *set);
-/* Ids, entity IDs, OINs, ServiceUUIDs and BSN certificates must be unique
+
+/* A care providers directory as the loader sees it. Loaded: every *.yaml and
+ * *.yml directly in it (a symbolic link too, when its target is a regular
+ * file inside the directory). Refused, an error: a link leaving the
+ * directory or dangling, a file above 1 MiB, a name ending in .YAML, .Yml
+ * and the like, a *.yaml that is not a regular file. Not loaded, a warning:
+ * any other file (backups such as a.yaml~ or a.yaml.bak, notes). Hidden
+ * files and subdirectories (former/) are passed over in silence. */
+typedef struct {
+    char *file;      /* "DIR/NAME" */
+    char *message;   /* why (no file name in it) */
+    int refused;     /* 1: an error; 0: a warning */
+} zr_tenant_dir_note_t;
+
+typedef struct {
+    char **files;                 /* to load, "DIR/NAME", sorted */
+    size_t count;
+    zr_tenant_dir_note_t *notes;  /* sorted by file */
+    size_t note_count;
+} zr_tenant_dir_scan_t;
+
+/* 0, or -1 with errno when the directory cannot be read. */
+int zr_config_tenant_dir_scan(const char *dir, zr_tenant_dir_scan_t *out);
+void zr_config_tenant_dir_scan_free(zr_tenant_dir_scan_t *scan);
+
+/* Ids, entity IDs, OINs, URAs, ServiceUUIDs and BSN certificates must be unique
  * across care providers. Checks every pair (i, j) with j < i and
  * i >= first; appends "FILE:LINE: key: ... (also FILE2:LINE2)" lines and
  * returns how many. */

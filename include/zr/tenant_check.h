@@ -22,6 +22,7 @@ typedef enum { ZR_TENANT_ERROR = 0, ZR_TENANT_WARNING } zr_tenant_severity_t;
 typedef struct {
     char **lines;
     zr_tenant_severity_t *severity; /* parallel to lines */
+    size_t *file_index;             /* parallel to lines once grouped; SIZE_MAX: no file */
     size_t count;
     size_t errors;
     size_t warnings;
@@ -44,6 +45,12 @@ typedef struct {
 void zr_tenant_report_add(zr_tenant_report_t *r, zr_tenant_severity_t sev, const char *file, int line,
                           const char *key, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 void zr_tenant_report_free(zr_tenant_report_t *r);
+/* Orders the lines by file, so that each file's lines come together: a
+ * line belongs to the longest of `files` (sorted by strcmp) it starts with,
+ * followed by ':'; within a file by line number, else as added. Lines of no
+ * file (the directory, the batch) come last. Sets r->file_index. -1 when
+ * out of memory (the report is left as it was). */
+int zr_tenant_report_group(zr_tenant_report_t *r, char *const *files, size_t count);
 
 /* One BSN decryption key of t: key belongs to the certificate, RSA >= 2048,
  * keyUsage allows keyEncipherment, the subject serialNumber is the OIN of

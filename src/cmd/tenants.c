@@ -6,6 +6,7 @@
 #include "zr/tenant_check.h"
 
 #include <openssl/x509.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,11 @@ static int parse_environment(const char *s, zr_environment_t *env)
             return 0;
         }
     return -1;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static void print_errors(FILE *out, const zr_config_errors_t *errs)
@@ -54,6 +60,52 @@ static void configured_dir(const zr_config_t *cfg, const char *dir, zr_tenant_se
     zr_config_errors_free(&dir_errs);
 }
 
+/* The names lines can belong to: the files loaded and the files the scan
+ * noted, one sorted list. */
+static char **report_files(const zr_tenant_dir_scan_t *scan, size_t *count)
+{
+    char **files = calloc(scan->count + scan->note_count + 1, sizeof(*files));
+    size_t n = 0;
+    if (!files)
+        return NULL;
+    for (size_t i = 0; i < scan->count; i++)
+        files[n++] = scan->files[i];
+    for (size_t i = 0; i < scan->note_count; i++)
+        files[n++] = scan->notes[i].file;
+    qsort(files, n, sizeof(*files), name_cmp);
+    *count = n;
+    return files;
+}
+
+/* The problem lines on stdout, a file's lines together; on stderr one line
+ * per file with problems, then the total (always, so that a clean batch
+ * says so). */
+static void print_report(const char *dir, zr_tenant_report_t *report, const zr_tenant_dir_scan_t *scan,
+                         size_t providers, zr_environment_t env)
+{
+    size_t nfiles = 0;
+    char **files = report_files(scan, &nfiles);
+    /* Out of memory: the lines ungrouped, still every one of them. */
+    int grouped = files && zr_tenant_report_group(report, files, nfiles) == 0;
+    for (size_t i = 0; i < report->count; i++)
+        printf("%s\n", report->lines[i]);
+    fflush(stdout);
+    for (size_t i = 0; grouped && i < report->count;) {
+        size_t f = report->file_index[i], errors = 0, warnings = 0;
+        for (; i < report->count && report->file_index[i] == f; i++) {
+            if (report->severity[i] == ZR_TENANT_WARNING)
+                warnings++;
+            else
+                errors++;
+        }
+        if (f != SIZE_MAX)
+            fprintf(stderr, "%s: %zu error(s), %zu warning(s)\n", files[f], errors, warnings);
+    }
+    fprintf(stderr, "%s: %zu care provider(s), %zu error(s), %zu warning(s) (environment %s)\n", dir, providers,
+            report->errors, report->warnings, zr_environment_name(env));
+    free(files);
+}
+
 static int tenants_validate(int argc, char **argv)
 {
     static const char usage[] = "usage: zorgrelay tenants validate DIR [--config CONFIG] [--ca CA.pem] "
@@ -63,6 +115,7 @@ static int tenants_validate(int argc, char **argv)
     zr_config_t *cfg = NULL;
     zr_tenant_set_t set = {0}, dir_set = {0}, configured[2];
     zr_tenant_report_t report = {0};
+    zr_tenant_dir_scan_t scan = {0};
     zr_tenant_check_opts_t opts = {.environment = ZR_ENV_DEVELOPMENT, .warn_days = ZR_TENANT_WARN_DAYS_DEFAULT};
     STACK_OF(X509) *ca = NULL;
     char err[512], *endp = NULL;
@@ -124,8 +177,15 @@ static int tenants_validate(int argc, char **argv)
     load_errors = zr_config_load_tenant_dir(dir, ZR_ENV_DEVELOPMENT, ZR_TENANT_LOAD_LENIENT, &set, &errs);
     for (size_t i = 0; i < errs.count; i++)
         zr_tenant_report_add(&report, ZR_TENANT_ERROR, NULL, -1, NULL, "%s", errs.lines[i]);
+    /* The loader reported the files it refused; the files it passed over
+     * are warnings here (the relay logs them). */
+    if (zr_config_tenant_dir_scan(dir, &scan) == 0)
+        for (size_t i = 0; i < scan.note_count; i++)
+            if (!scan.notes[i].refused)
+                zr_tenant_report_add(&report, ZR_TENANT_WARNING, scan.notes[i].file, 0, NULL, "%s",
+                                     scan.notes[i].message);
     if (!load_errors && set.count == 0)
-        zr_tenant_report_add(&report, ZR_TENANT_ERROR, dir, 0, NULL, "no care provider files (*.yaml)");
+        zr_tenant_report_add(&report, ZR_TENANT_ERROR, dir, 0, NULL, "no care provider files (*.yaml, *.yml)");
     if (cfg) {
         /* Views, not copies: the tenants stay cfg's and dir_set's. */
         configured_dir(cfg, dir, &dir_set, &report);
@@ -136,13 +196,11 @@ static int tenants_validate(int argc, char **argv)
     }
     zr_tenant_check_batch(&set, dir, &opts, &report);
 
-    for (size_t i = 0; i < report.count; i++)
-        printf("%s\n", report.lines[i]);
-    fprintf(stderr, "%s: %zu care provider(s), %zu error(s), %zu warning(s) (environment %s)\n", dir, set.count,
-            report.errors, report.warnings, zr_environment_name(opts.environment));
+    print_report(dir, &report, &scan, set.count, opts.environment);
     rc = report.errors ? 1 : 0;
 end:
     zr_tenant_report_free(&report);
+    zr_config_tenant_dir_scan_free(&scan);
     zr_config_tenant_set_free(&set);
     zr_config_tenant_set_free(&dir_set);
     sk_X509_pop_free(ca, X509_free);

@@ -170,6 +170,7 @@ void zr_cfg_read_tenant(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
         origin->id_line = line_of(&m, "id");
         origin->entity_id_line = line_of(&m, "entity_id");
         origin->oin_line = line_of(&m, "oin");
+        origin->ura_line = line_of(&m, "ura");
         /* The key: a block sequence starts at its first item. */
         origin->services_line = zr_cfg_map_key(&m, "services") ? zr_cfg_line(zr_cfg_map_key(&m, "services")) : origin->line;
     }

@@ -9,6 +9,9 @@
 #include "zr/config.h"
 
 #define ZR_CFG_PATH_MAX 256
+/* A configuration or care provider file is small; anything larger is a
+ * mistake (or an attack on the parser). */
+#define ZR_CFG_MAX_FILE (1024 * 1024)
 
 /* One load: the parsed document, where errors go, what relative paths are
  * relative to. */
@@ -239,7 +242,12 @@ void zr_cfg_read_owned_clients(zr_cfg_loader_t *ld, yaml_node_t *seq, const char
  * references and LoAs, client_id uniqueness across files, the index. */
 void zr_cfg_resolve_clients(zr_cfg_loader_t *ld, zr_config_t *cfg);
 /* care_providers_dir, with the loader's key cache and (when set) ld->cfg
- * receiving the files' clients. */
+ * receiving the files' clients. flags: ZR_TENANT_LOAD_*, and: */
+enum {
+    /* a warning in the log naming the files not loaded (the relay's load;
+     * `tenants validate` reports them itself) */
+    ZR_TENANT_LOAD_LOG_SKIPPED = 0x100
+};
 size_t zr_cfg_load_tenant_dir(zr_cfg_loader_t *parent, const char *dir, int flags, zr_tenant_set_t *out);
 /* care_providers_dir and its former providers (tenant_dir.c). */
 void zr_cfg_read_tenant_dirs(zr_cfg_map_t *root, zr_config_t *cfg, size_t inline_count);

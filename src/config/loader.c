@@ -12,10 +12,6 @@
 
 #include "zr/util.h"
 
-/* A configuration is small; anything larger is a mistake (or an attack on
- * the parser). */
-#define ZR_CFG_MAX_FILE (1024 * 1024)
-
 void zr_cfg_error_line(zr_config_errors_t *errs, const char *fmt, ...)
 {
     va_list ap;
@@ -78,6 +74,38 @@ static char *dir_of(const char *path)
     return abs;
 }
 
+/* libyaml names two places: where it gave up (problem_mark) and the token
+ * it was inside (context_mark). An unclosed quote or a key without ':' is
+ * noticed lines later, at the end of the file or the next line, so the line
+ * to fix is the context's; inside a block mapping or a plain scalar the
+ * problem's line is (the context is where the mapping began, often line 1). */
+static void report_syntax_error(zr_cfg_loader_t *ld, const char *path, const yaml_parser_t *p, const char *data,
+                                size_t len)
+{
+    const char *problem = p->problem ? p->problem : "?";
+    int problem_line = (int)p->problem_mark.line + 1, context_line = (int)p->context_mark.line + 1;
+    int unclosed = p->context && !strcmp(p->context, "while scanning a quoted scalar") &&
+                   strstr(problem, "end of stream") != NULL;
+    int keyless = p->context && !strcmp(p->context, "while scanning a simple key");
+    if (p->error == YAML_READER_ERROR) {
+        /* The reader (encoding, control characters) gives a byte offset
+         * only; its mark stays at line 1. */
+        int line = 1;
+        for (size_t i = 0; i < p->problem_offset && i < len; i++)
+            line += data[i] == '\n';
+        zr_cfg_error_line(ld->errs, "%s:%d: YAML syntax error: %s%s", path, line, problem,
+                          strstr(problem, "UTF-8") ? "; the file must be UTF-8 (saved as Latin-1 or Windows-1252?)"
+                                                   : "");
+    } else if ((unclosed || keyless) && context_line != problem_line)
+        zr_cfg_error_line(ld->errs, "%s:%d: YAML syntax error: %s%s at line %d (%s that starts here)", path,
+                          context_line, unclosed ? "unclosed quote: " : "", problem, problem_line, p->context);
+    else if (p->context)
+        zr_cfg_error_line(ld->errs, "%s:%d: YAML syntax error: %s%s (%s that starts at line %d)", path, problem_line,
+                          unclosed ? "unclosed quote: " : "", problem, p->context, context_line);
+    else
+        zr_cfg_error_line(ld->errs, "%s:%d: YAML syntax error: %s", path, problem_line, problem);
+}
+
 int zr_cfg_parse(zr_cfg_loader_t *ld, const char *path)
 {
     yaml_parser_t parser;
@@ -101,13 +129,7 @@ int zr_cfg_parse(zr_cfg_loader_t *ld, const char *path)
     yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
     if (!yaml_parser_load(&parser, &ld->doc)) {
         ld->error_count++;
-        if (parser.context)
-            zr_cfg_error_line(ld->errs, "%s:%d: YAML syntax error: %s (%s that starts at line %d)", path,
-                              (int)parser.problem_mark.line + 1, parser.problem ? parser.problem : "?",
-                              parser.context, (int)parser.context_mark.line + 1);
-        else
-            zr_cfg_error_line(ld->errs, "%s:%d: YAML syntax error: %s", path, (int)parser.problem_mark.line + 1,
-                              parser.problem ? parser.problem : "?");
+        report_syntax_error(ld, path, &parser, data, len);
         goto end;
     }
     ld->have_doc = 1;

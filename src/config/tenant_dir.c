@@ -7,6 +7,9 @@
 #include <dirent.h>
 #include <openssl/provider.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -16,6 +19,7 @@
 #include <unistd.h>
 
 #include "zr/crypto.h"
+#include "zr/log.h"
 #include "zr/util.h"
 
 static int is_dir(const char *path)
@@ -24,57 +28,252 @@ static int is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* --- Which files of a directory are care providers ----------------------
+ * A provider file that is silently passed over is a care provider that
+ * silently does not log in: every file is loaded, refused with a reason, or
+ * named in a warning. */
+
+typedef enum {
+    NAME_PROVIDER, /* *.yaml, *.yml */
+    NAME_CASE,     /* *.YAML, *.Yml, ...: meant as one, refused */
+    NAME_COPY,     /* a.yaml~, a.yaml.bak, #a.yaml#: a copy of one */
+    NAME_OTHER
+} name_kind_t;
+
+static int ends_with(const char *s, size_t len, const char *ext, int nocase)
+{
+    size_t n = strlen(ext);
+    if (len <= n)
+        return 0;
+    return nocase ? !strcasecmp(s + len - n, ext) : !strcmp(s + len - n, ext);
+}
+
+static name_kind_t name_kind(const char *name)
+{
+    size_t len = strlen(name);
+    if (ends_with(name, len, ".yaml", 0) || ends_with(name, len, ".yml", 0))
+        return NAME_PROVIDER;
+    if (ends_with(name, len, ".yaml", 1) || ends_with(name, len, ".yml", 1))
+        return NAME_CASE;
+    if (strcasestr(name, ".yaml") || strcasestr(name, ".yml"))
+        return NAME_COPY;
+    return NAME_OTHER;
+}
+
 static int name_cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Regular files named *.yaml directly in dir, sorted, as "dir/name". */
-static int list_yaml(const char *dir, char ***out, size_t *count)
+static int note_cmp(const void *a, const void *b)
+{
+    return strcmp(((const zr_tenant_dir_note_t *)a)->file, ((const zr_tenant_dir_note_t *)b)->file);
+}
+
+/* Appends a note on `full` (copied); -1 when out of memory. */
+static int scan_note(zr_tenant_dir_scan_t *s, size_t *cap, const char *full, int refused, char *message)
+{
+    zr_tenant_dir_note_t *grown;
+    char *file = NULL;
+    int rc = -1;
+    if (!message || !(file = strdup(full)))
+        goto end;
+    if (s->note_count == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 16;
+        if (!(grown = realloc(s->notes, ncap * sizeof(*grown))))
+            goto end;
+        s->notes = grown;
+        *cap = ncap;
+    }
+    s->notes[s->note_count++] = (zr_tenant_dir_note_t){file, message, refused};
+    file = message = NULL;
+    rc = 0;
+end:
+    free(file);
+    free(message);
+    return rc;
+}
+
+static char *message(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *message(const char *fmt, ...)
+{
+    va_list ap;
+    char *out = NULL;
+    va_start(ap, fmt);
+    if (vasprintf(&out, fmt, ap) < 0)
+        out = NULL;
+    va_end(ap);
+    return out;
+}
+
+/* Why the provider-named entry `full` (lstat: lst) cannot be loaded, as a
+ * malloc'ed message in *why; *why stays NULL when it loads. -1 when out of
+ * memory. A link may point anywhere inside the directory (a versioned file
+ * in a subdirectory): its relative paths resolve against the directory, as
+ * for any file in it. A link out of the directory is refused: its author
+ * expected its relative paths to resolve next to the target. */
+static int refusal(const char *real_dir, const char *full, const struct stat *lst, char **why)
+{
+    struct stat st;
+    char *target = NULL, link[PATH_MAX];
+    ssize_t n;
+    int refused = 1;
+    *why = NULL;
+    if (S_ISLNK(lst->st_mode)) {
+        size_t rl = real_dir ? strlen(real_dir) : 0;
+        if (!(target = realpath(full, NULL))) {
+            int err = errno;
+            n = readlink(full, link, sizeof(link) - 1);
+            link[n > 0 ? n : 0] = '\0';
+            *why = err == ENOENT ? message("a symbolic link to %s, which does not exist", n > 0 ? link : "?")
+                                 : message("a symbolic link to %s, which cannot be followed (%s)", n > 0 ? link : "?",
+                                           strerror(err));
+            goto end;
+        }
+        /* real_dir "/" holds everything */
+        if (!real_dir || (rl > 1 && (strncmp(target, real_dir, rl) != 0 || target[rl] != '/'))) {
+            *why = message("a symbolic link to %s, which is outside the directory; copy or move the file into the "
+                           "directory (relative paths resolve against the directory, not against the target's)",
+                           target);
+            goto end;
+        }
+    }
+    if (stat(full, &st) != 0)
+        *why = message("cannot be read (%s)", strerror(errno));
+    else if (S_ISDIR(st.st_mode))
+        *why = message("a directory, not a care provider file");
+    else if (!S_ISREG(st.st_mode))
+        *why = message("not a regular file");
+    else if (st.st_size > ZR_CFG_MAX_FILE)
+        *why = message("%lld bytes; a care provider file is at most 1 MiB (%d bytes)", (long long)st.st_size,
+                       ZR_CFG_MAX_FILE);
+    else
+        refused = 0;
+end:
+    free(target);
+    return refused && !*why ? -1 : 0;
+}
+
+int zr_config_tenant_dir_scan(const char *dir, zr_tenant_dir_scan_t *out)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
-    char **names = NULL, **grown, *full = NULL;
-    size_t n = 0, cap = 0;
-    int rc = -1;
+    char *full = NULL, *real_dir = NULL, *why = NULL, **grown;
+    size_t file_cap = 0, note_cap = 0;
+    int rc = -1, saved = 0;
+    memset(out, 0, sizeof(*out));
     if (!d)
-        goto end;
+        return -1;
+    real_dir = realpath(dir, NULL);
     while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        struct stat st;
-        if (e->d_name[0] == '.' || len < 6 || strcmp(e->d_name + len - 5, ".yaml") != 0)
+        struct stat lst, st;
+        name_kind_t kind;
+        if (e->d_name[0] == '.') /* hidden: editor swap files, .git */
             continue;
-        if (asprintf(&full, "%s/%s", dir, e->d_name) < 0) {
+        zr_release(full);
+        /* "providers/" as typed gives "providers/a.yaml" */
+        if (asprintf(&full, "%s%s%s", dir, *dir && dir[strlen(dir) - 1] == '/' ? "" : "/", e->d_name) < 0) {
             full = NULL;
             goto end;
         }
-        if (stat(full, &st) != 0 || !S_ISREG(st.st_mode)) {
-            zr_release(full);
+        if (lstat(full, &lst) != 0) /* gone since readdir */
+            continue;
+        kind = name_kind(e->d_name);
+        if (kind != NAME_PROVIDER) {
+            /* former/, keys/: directories are not provider files */
+            if (stat(full, &st) == 0 && S_ISDIR(st.st_mode))
+                continue;
+            if (scan_note(out, &note_cap, full, kind == NAME_CASE,
+                          kind == NAME_CASE ? message("care provider files end in .yaml or .yml, in lower case; "
+                                                      "rename it or move it out of the directory")
+                          : kind == NAME_COPY ? message("not loaded: care provider files end in .yaml or .yml "
+                                                        "(a backup or editor copy? move it out of the directory)")
+                                              : message("not loaded: not a care provider file (*.yaml, *.yml)")) != 0)
+                goto end;
             continue;
         }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            if (!(grown = realloc(names, cap * sizeof(*names))))
+        if (refusal(real_dir, full, &lst, &why) != 0)
+            goto end;
+        if (why) {
+            int failed = scan_note(out, &note_cap, full, 1, why);
+            why = NULL; /* scan_note took it */
+            if (failed)
                 goto end;
-            names = grown;
+            continue;
         }
-        names[n++] = full;
+        if (out->count == file_cap) {
+            file_cap = file_cap ? file_cap * 2 : 64;
+            if (!(grown = realloc(out->files, file_cap * sizeof(*grown))))
+                goto end;
+            out->files = grown;
+        }
+        out->files[out->count++] = full;
         full = NULL;
     }
-    if (n)
-        qsort(names, n, sizeof(*names), name_cmp);
-    *out = names;
-    *count = n;
-    names = NULL;
+    if (out->count)
+        qsort(out->files, out->count, sizeof(*out->files), name_cmp);
+    if (out->note_count)
+        qsort(out->notes, out->note_count, sizeof(*out->notes), note_cmp);
     rc = 0;
 end:
+    if (rc != 0) {
+        saved = errno ? errno : ENOMEM;
+        zr_config_tenant_dir_scan_free(out);
+    }
+    free(why);
     free(full);
-    for (size_t i = 0; names && i < n; i++)
-        free(names[i]);
-    free(names);
-    if (d)
-        closedir(d);
+    free(real_dir);
+    closedir(d);
+    if (rc != 0)
+        errno = saved;
     return rc;
+}
+
+void zr_config_tenant_dir_scan_free(zr_tenant_dir_scan_t *scan)
+{
+    if (!scan)
+        return;
+    for (size_t i = 0; i < scan->count; i++)
+        free(scan->files[i]);
+    free(scan->files);
+    for (size_t i = 0; i < scan->note_count; i++) {
+        free(scan->notes[i].file);
+        free(scan->notes[i].message);
+    }
+    free(scan->notes);
+    memset(scan, 0, sizeof(*scan));
+}
+
+/* The relay's log names the files a load passed over (validate lists them
+ * one a line): at most ten names, then how many more. */
+static void log_not_loaded(const char *dir, const zr_tenant_dir_scan_t *scan)
+{
+    char names[1024];
+    size_t shown = 0, warned = 0, len = 0;
+    names[0] = '\0';
+    for (size_t i = 0; i < scan->note_count; i++) {
+        const char *base;
+        if (scan->notes[i].refused)
+            continue;
+        warned++;
+        if (shown == 10)
+            continue;
+        base = strrchr(scan->notes[i].file, '/');
+        base = base ? base + 1 : scan->notes[i].file;
+        if (len < sizeof(names)) {
+            int n = snprintf(names + len, sizeof(names) - len, "%s%s", shown ? ", " : "", base);
+            len += n > 0 ? (size_t)n : 0;
+        }
+        shown++;
+    }
+    if (warned > shown)
+        zr_log_warn("config", "care_providers_dir=%s: %zu file(s) not loaded (care provider files end in .yaml or "
+                              ".yml): %s and %zu more",
+                    dir, warned, names, warned - shown);
+    else if (warned)
+        zr_log_warn("config", "care_providers_dir=%s: %zu file(s) not loaded (care provider files end in .yaml or "
+                              ".yml): %s",
+                    dir, warned, names);
 }
 
 /* What loading one provider file produced, kept apart so that files can be
@@ -190,15 +389,25 @@ static size_t extra_workers(size_t files)
 
 size_t zr_cfg_load_tenant_dir(zr_cfg_loader_t *parent, const char *dir, int flags, zr_tenant_set_t *out)
 {
-    char **files = NULL;
+    zr_tenant_dir_scan_t scan = {0};
+    char **files;
     file_result_t *res = NULL;
     size_t count = 0, errors = 0;
     memset(out, 0, sizeof(*out));
-    if (list_yaml(dir, &files, &count) != 0) {
+    if (zr_config_tenant_dir_scan(dir, &scan) != 0) {
         zr_cfg_error_line(parent->errs, "%s: cannot read the care providers directory (%s)", dir, strerror(errno));
         errors++;
         goto end;
     }
+    for (size_t i = 0; i < scan.note_count; i++)
+        if (scan.notes[i].refused) {
+            zr_cfg_error_line(parent->errs, "%s: %s", scan.notes[i].file, scan.notes[i].message);
+            errors++;
+        }
+    if (flags & ZR_TENANT_LOAD_LOG_SKIPPED)
+        log_not_loaded(dir, &scan);
+    files = scan.files;
+    count = scan.count;
     if (!count)
         goto end;
     out->tenants = calloc(count, sizeof(*out->tenants));
@@ -251,9 +460,7 @@ end:
         zr_cfg_index_free(res[i].clients.index);
     }
     free(res);
-    for (size_t i = 0; files && i < count; i++)
-        free(files[i]);
-    free(files);
+    zr_config_tenant_dir_scan_free(&scan);
     return errors;
 }
 
@@ -320,7 +527,7 @@ static int occurrences_add(occurrences_t *o, const char *value, size_t tenant, s
     return 0;
 }
 
-typedef enum { DUP_ID = 0, DUP_ENTITY, DUP_OIN, DUP_SERVICE, DUP_CERT } dup_kind_t;
+typedef enum { DUP_ID = 0, DUP_ENTITY, DUP_OIN, DUP_URA, DUP_SERVICE, DUP_CERT } dup_kind_t;
 
 /* One duplicate of tenant i: earlier tenant j, what, and which of i's
  * (a) and j's (b) services or keys. */
@@ -358,7 +565,7 @@ static int collect(const occurrences_t *o, const char *value, dup_kind_t kind, s
 }
 
 /* The order the pairwise comparison used to report in: by earlier tenant,
- * then id, entity ID, OIN, services (a, b), certificate. */
+ * then id, entity ID, OIN, URA, services (a, b), certificate. */
 static int dup_cmp(const void *x, const void *y)
 {
     const dup_t *p = x, *q = y;
@@ -394,6 +601,9 @@ static size_t report_dups(const zr_tenant_t *tenants, const zr_tenant_origin_t *
         case DUP_OIN:
             dup_error(errs, o, o->oin_line, "oin", p, p->oin_line, "OIN", t->oin);
             break;
+        case DUP_URA:
+            dup_error(errs, o, o->ura_line, "ura", p, p->ura_line, "URA", t->ura);
+            break;
         case DUP_SERVICE:
             snprintf(key, sizeof(key), "services[%zu].service_uuid", x->a);
             dup_error(errs, o, o->services_line, key, p, p->services_line, "ServiceUUID",
@@ -418,13 +628,14 @@ static size_t report_dups(const zr_tenant_t *tenants, const zr_tenant_origin_t *
 size_t zr_config_check_tenants_unique(const zr_tenant_t *tenants, const zr_tenant_origin_t *origins, size_t count,
                                       size_t first, zr_config_errors_t *errs)
 {
-    occurrences_t ids = {0}, entities = {0}, oins = {0}, uuids = {0}, certs = {0};
+    occurrences_t ids = {0}, entities = {0}, oins = {0}, uras = {0}, uuids = {0}, certs = {0};
     dups_t found = {0};
     size_t errors = 0;
     int rc = 0;
     /* Hash tables, not pairs: 10,000 providers are 50 million pairs. */
     if (zr_cfg_hash_init(&ids.head, count, 0) != 0 || zr_cfg_hash_init(&entities.head, count, 0) != 0 ||
-        zr_cfg_hash_init(&oins.head, count, 0) != 0 || zr_cfg_hash_init(&uuids.head, count * 2, 1) != 0 ||
+        zr_cfg_hash_init(&oins.head, count, 0) != 0 || zr_cfg_hash_init(&uras.head, count, 0) != 0 ||
+        zr_cfg_hash_init(&uuids.head, count * 2, 1) != 0 ||
         zr_cfg_hash_init(&certs.head, count, 1) != 0) {
         rc = -1;
         goto end;
@@ -436,6 +647,7 @@ size_t zr_config_check_tenants_unique(const zr_tenant_t *tenants, const zr_tenan
             rc |= collect(&ids, t->id, DUP_ID, 0, &found);
             rc |= collect(&entities, t->entity_id, DUP_ENTITY, 0, &found);
             rc |= collect(&oins, t->oin, DUP_OIN, 0, &found);
+            rc |= collect(&uras, t->ura, DUP_URA, 0, &found);
             for (size_t a = 0; a < t->service_count; a++)
                 rc |= collect(&uuids, t->services[a].service_uuid, DUP_SERVICE, a, &found);
             for (size_t a = 0; a < nkeys; a++)
@@ -445,6 +657,7 @@ size_t zr_config_check_tenants_unique(const zr_tenant_t *tenants, const zr_tenan
         rc |= occurrences_add(&ids, t->id, i, 0);
         rc |= occurrences_add(&entities, t->entity_id, i, 0);
         rc |= occurrences_add(&oins, t->oin, i, 0);
+        rc |= occurrences_add(&uras, t->ura, i, 0);
         for (size_t a = 0; a < t->service_count; a++)
             rc |= occurrences_add(&uuids, t->services[a].service_uuid, i, a);
         for (size_t a = 0; a < nkeys; a++)
@@ -456,7 +669,7 @@ end:
         errors++;
     }
     free(found.v);
-    occurrences_t *all[] = {&ids, &entities, &oins, &uuids, &certs};
+    occurrences_t *all[] = {&ids, &entities, &oins, &uras, &uuids, &certs};
     for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++) {
         zr_cfg_hash_free(&all[k]->head);
         free(all[k]->occ);
@@ -500,14 +713,14 @@ void zr_cfg_read_tenant_dirs(zr_cfg_map_t *root, zr_config_t *cfg, size_t inline
                          cfg->care_providers_dir);
             goto end;
         }
-        ld->error_count += zr_cfg_load_tenant_dir(ld, cfg->care_providers_dir, 0, &set);
+        ld->error_count += zr_cfg_load_tenant_dir(ld, cfg->care_providers_dir, ZR_TENANT_LOAD_LOG_SKIPPED, &set);
         if (append_set(&cfg->tenants, &cfg->tenant_origins, &cfg->tenant_count, &set) != 0) {
             zr_cfg_error(ld, NULL, "care_providers_dir", "out of memory");
             goto end;
         }
         if (cfg->tenant_count == 0)
             zr_cfg_error(ld, zr_cfg_map_get(root, "care_providers_dir"), "care_providers_dir",
-                         "holds no care provider (*.yaml) and care_providers is empty");
+                         "holds no care provider (*.yaml, *.yml) and care_providers is empty");
         ld->error_count +=
             zr_config_check_tenants_unique(cfg->tenants, cfg->tenant_origins, cfg->tenant_count, inline_count, ld->errs);
     }
@@ -529,7 +742,8 @@ void zr_cfg_read_tenant_dirs(zr_cfg_map_t *root, zr_config_t *cfg, size_t inline
     }
     if (!former)
         goto end;
-    ld->error_count += zr_cfg_load_tenant_dir(ld, former, ZR_TENANT_LOAD_LENIENT, &set);
+    ld->error_count +=
+        zr_cfg_load_tenant_dir(ld, former, ZR_TENANT_LOAD_LENIENT | ZR_TENANT_LOAD_LOG_SKIPPED, &set);
     if (append_set(&cfg->former_tenants, &cfg->former_tenant_origins, &cfg->former_tenant_count, &set) != 0)
         zr_cfg_error(ld, NULL, "former_care_providers_dir", "out of memory");
 end:

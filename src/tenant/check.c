@@ -6,6 +6,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,8 +65,94 @@ void zr_tenant_report_free(zr_tenant_report_t *r)
     if (r) {
         free(r->lines);
         free(r->severity);
+        free(r->file_index);
         memset(r, 0, sizeof(*r));
     }
+}
+
+/* A prefix of a line (len bytes) against a file name, for bsearch. */
+typedef struct {
+    const char *s;
+    size_t len;
+} prefix_t;
+
+static int prefix_cmp(const void *key, const void *member)
+{
+    const prefix_t *k = key;
+    const char *file = *(char *const *)member;
+    int c = strncmp(k->s, file, k->len);
+    if (c)
+        return c;
+    return file[k->len] == '\0' ? 0 : -1; /* shorter sorts first */
+}
+
+typedef struct {
+    size_t file, pos;
+    long line;
+} placed_t;
+
+static int placed_cmp(const void *a, const void *b)
+{
+    const placed_t *x = a, *y = b;
+    if (x->file != y->file)
+        return x->file < y->file ? -1 : 1;
+    if (x->line != y->line)
+        return x->line < y->line ? -1 : 1;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+int zr_tenant_report_group(zr_tenant_report_t *r, char *const *files, size_t count)
+{
+    placed_t *at = NULL;
+    char **lines = NULL;
+    zr_tenant_severity_t *sevs = NULL;
+    size_t *index = NULL;
+    int rc = -1;
+    if (!r->count)
+        return 0;
+    at = calloc(r->count, sizeof(*at));
+    lines = calloc(r->count, sizeof(*lines));
+    sevs = calloc(r->count, sizeof(*sevs));
+    index = calloc(r->count, sizeof(*index));
+    if (!at || !lines || !sevs || !index)
+        goto end;
+    for (size_t i = 0; i < r->count; i++) {
+        const char *line = r->lines[i], *rest = NULL;
+        at[i] = (placed_t){SIZE_MAX, i, 0};
+        /* File names may hold ':' themselves: try every one, keep the longest. */
+        for (const char *colon = strchr(line, ':'); colon; colon = strchr(colon + 1, ':')) {
+            prefix_t k = {line, (size_t)(colon - line)};
+            char *const *hit = count ? bsearch(&k, files, count, sizeof(*files), prefix_cmp) : NULL;
+            if (hit) {
+                at[i].file = (size_t)(hit - files);
+                rest = colon + 1;
+            }
+        }
+        if (rest && *rest >= '0' && *rest <= '9')
+            at[i].line = strtol(rest, NULL, 10);
+    }
+    qsort(at, r->count, sizeof(*at), placed_cmp);
+    for (size_t i = 0; i < r->count; i++) {
+        lines[i] = r->lines[at[i].pos];
+        sevs[i] = r->severity[at[i].pos];
+        index[i] = at[i].file;
+    }
+    free(r->lines);
+    free(r->severity);
+    free(r->file_index);
+    r->lines = lines;
+    r->severity = sevs;
+    r->file_index = index;
+    lines = NULL;
+    sevs = NULL;
+    index = NULL;
+    rc = 0;
+end:
+    free(at);
+    free(lines);
+    free(sevs);
+    free(index);
+    return rc;
 }
 
 int zr_tenant_entity_id_parse(const char *entity_id, char oin[21], int *index)

@@ -79,27 +79,35 @@ tenant "$B/c-key.yaml" c-key 00000009999999999002 9002 $U2 "$P/dv-bsn-2.pem" "$P
 tenant "$B/d-sign.yaml" d-sign 00000009999999999003 9003 $U3 "$P/relay-signing.pem" "$P/relay-signing.key"
 # e: expired (its OIN, index and ServiceUUID are its own).
 tenant "$B/e-old.yaml" e-old 00000009999999999004 9004 $U4 "$ZR_TMP/expired/dv-bsn-1.pem" "$ZR_TMP/expired/dv-bsn-1.key"
-# f: not YAML of a care provider at all; g.txt is not a tenant file.
+# f: not YAML of a care provider at all; g.txt is not a tenant file (a warning).
 printf 'id: f-bad\nentity_id: urn:nl-eid-gdi:1.0:DV:123:entities:1\n' >"$B/f-bad.yaml"
 echo "ignored" >"$B/g.txt"
 rc=0; out=$("$ZR_BIN" tenants validate "$B" --ca "$P/ca.pem" 2>"$ZR_TMP/validate.err") || rc=$?
-expected="$B/f-bad.yaml:1: oin: is required
-$B/f-bad.yaml:2: entity_id: must look like urn:nl-eid-gdi:1.0:DV:<OIN, 20 digits>:entities:<4 digits>
-$B/f-bad.yaml:1: services: is required
-$B/f-bad.yaml:1: bsn_keys: is required
+# Each file's lines together, in file then line order; g.txt is named.
+expected="$B/b-dup.yaml:4: oin: OIN $DV is also used by $B/a-good.yaml:4
+$B/b-dup.yaml:5: services[0].service_uuid: ServiceUUID $U1 is also used by $B/a-good.yaml:5
 $B/c-key.yaml:9: bsn_keys[0]: the private key $P/dv-bsn-1.key does not belong to the certificate $P/dv-bsn-2.pem
 $B/c-key.yaml:9: bsn_keys[0]: the certificate is for OIN $DV, the entity ID for OIN 00000009999999999002
+$B/c-key.yaml:9: bsn_keys[0].cert: certificate with SHA-256 $(openssl x509 -in "$P/dv-bsn-2.pem" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f) is also used by $B/b-dup.yaml:9
 $B/d-sign.yaml:9: bsn_keys[0]: keyUsage does not allow keyEncipherment; not an encryption certificate
 $B/d-sign.yaml:9: bsn_keys[0]: the certificate is for OIN $DV, the entity ID for OIN 00000009999999999003
 $B/e-old.yaml:9: bsn_keys[0]: the certificate is for OIN $DV, the entity ID for OIN 00000009999999999004
 $B/e-old.yaml:9: bsn_keys[0]: the certificate expired on 2021-01-01
-$B/b-dup.yaml:4: oin: OIN $DV is also used by $B/a-good.yaml:4
-$B/b-dup.yaml:5: services[0].service_uuid: ServiceUUID $U1 is also used by $B/a-good.yaml:5
-$B/c-key.yaml:9: bsn_keys[0].cert: certificate with SHA-256 $(openssl x509 -in "$P/dv-bsn-2.pem" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f) is also used by $B/b-dup.yaml:9"
+$B/f-bad.yaml:1: oin: is required
+$B/f-bad.yaml:1: services: is required
+$B/f-bad.yaml:1: bsn_keys: is required
+$B/f-bad.yaml:2: entity_id: must look like urn:nl-eid-gdi:1.0:DV:<OIN, 20 digits>:entities:<4 digits>
+$B/g.txt: warning: not loaded: not a care provider file (*.yaml, *.yml)"
 zr_check "validate batch: exit 1" "$rc" "1"
 zr_check "validate batch: exact lines" "$out" "$expected"
 zr_check "validate batch: summary" "$(cat "$ZR_TMP/validate.err")" \
-  "$B: 6 care provider(s), 13 error(s), 0 warning(s) (environment development)"
+"$B/b-dup.yaml: 2 error(s), 0 warning(s)
+$B/c-key.yaml: 3 error(s), 0 warning(s)
+$B/d-sign.yaml: 2 error(s), 0 warning(s)
+$B/e-old.yaml: 2 error(s), 0 warning(s)
+$B/f-bad.yaml: 4 error(s), 0 warning(s)
+$B/g.txt: 0 error(s), 1 warning(s)
+$B: 6 care provider(s), 13 error(s), 1 warning(s) (environment development)"
 zr_check "validate usage: exit 2" "$("$ZR_BIN" tenants validate >/dev/null 2>&1; echo $?)" "2"
 
 # --- a relay whose care provider lives in its own file, with a former one.

@@ -411,6 +411,61 @@ static void test_document_shape(void **state)
     zr_config_errors_free(&errs);
 }
 
+/* A YAML syntax error is reported where it is to be fixed: libyaml notices
+ * an unclosed quote at the end of the file and a key without ':' on the
+ * next line; a bad indentation where it is, not where the mapping began. */
+static void test_yaml_error_lines(void **state)
+{
+    zr_config_errors_t errs = {0};
+    write_file("config/quote.yaml", "environment: development\nlisten: 127.0.0.1:8080\npublic_base_url: \"https://x.nl\n"
+                                    "redis:\n  host: 127.0.0.1\n");
+    assert_null(load("config/quote.yaml", &errs));
+    assert_int_equal(errs.count, 1);
+    assert_true(has_error(&errs, "config/quote.yaml", 3,
+                          "YAML syntax error: unclosed quote: found unexpected end of stream at line 6 (while "
+                          "scanning a quoted scalar that starts here)"));
+    zr_config_errors_free(&errs);
+
+    write_file("config/single.yaml", "a: 1\nb: 2\nc: 'abc\nd: 4\n");
+    assert_null(load("config/single.yaml", &errs));
+    assert_true(has_error(&errs, "config/single.yaml", 3, "YAML syntax error: unclosed quote: "));
+    zr_config_errors_free(&errs);
+
+    write_file("config/keyless.yaml", "environment: development\nlisten\nredis: {}\n");
+    assert_null(load("config/keyless.yaml", &errs));
+    assert_true(has_error(&errs, "config/keyless.yaml", 2,
+                          "YAML syntax error: could not find expected ':' at line 3 (while scanning a simple key "
+                          "that starts here)"));
+    zr_config_errors_free(&errs);
+
+    write_file("config/indent.yaml", "redis:\n  host: a\n  port: 1\n port: 2\n");
+    assert_null(load("config/indent.yaml", &errs));
+    assert_true(has_error(&errs, "config/indent.yaml", 4,
+                          "YAML syntax error: did not find expected key (while parsing a block mapping that starts "
+                          "at line 1)"));
+    zr_config_errors_free(&errs);
+
+    /* Not UTF-8 (a name saved in Latin-1), a control character: the line
+     * of the byte, not line 1. */
+    write_file("config/latin1.yaml", "a: 1\nb: 2\nname: Caf\xe9\nd: 4\n");
+    assert_null(load("config/latin1.yaml", &errs));
+    assert_true(has_error(&errs, "config/latin1.yaml", 3,
+                          "YAML syntax error: invalid trailing UTF-8 octet; the file must be UTF-8 (saved as Latin-1 or "
+                          "Windows-1252?)"));
+    zr_config_errors_free(&errs);
+    write_file("config/control.yaml", "a: 1\nb: 2\nc: \x01\n");
+    assert_null(load("config/control.yaml", &errs));
+    assert_true(has_error(&errs, "config/control.yaml", 3,
+                          "YAML syntax error: control characters are not allowed"));
+    zr_config_errors_free(&errs);
+
+    /* A problem inside a quoted value on its own line: that line. */
+    write_file("config/escape.yaml", "a: 1\nb: \"x\\qy\"\n");
+    assert_null(load("config/escape.yaml", &errs));
+    assert_true(has_error(&errs, "config/escape.yaml", 2, "YAML syntax error: found unknown escape character"));
+    zr_config_errors_free(&errs);
+}
+
 /* config/valid.yaml with `tail` appended. */
 static zr_config_t *load_with_tail(const char *tail, int *first_line, zr_config_errors_t *errs)
 {
@@ -590,6 +645,7 @@ int main(void)
         cmocka_unit_test(test_broken_configs),
         cmocka_unit_test(test_all_errors_collected),
         cmocka_unit_test(test_document_shape),
+        cmocka_unit_test(test_yaml_error_lines),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_oidc_cert_chain),
 #ifdef ZR_TESTING

@@ -256,6 +256,11 @@ static void test_test_index_only_outside_production(void **state)
     assert_int_equal(r.count, 0);
 }
 
+static int strcmp_ptr(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static void write_tenant(const char *dir, const char *name, const char *id, const char *oin, int index,
                          const char *uuid, const char *cert)
 {
@@ -354,6 +359,132 @@ static void test_batch_above_150_is_flagged(void **state)
     free(set.tenants);
 }
 
+/* A URA names one care organisation: two providers with one URA is a
+ * mistake, named at both; providers without a URA never collide. */
+static void test_ura_unique(void **state)
+{
+    zr_tenant_t t[3];
+    zr_tenant_origin_t o[3];
+    zr_config_errors_t errs = {0};
+    memset(t, 0, sizeof(t));
+    memset(o, 0, sizeof(o));
+    t[0] = (zr_tenant_t){.id = "a", .ura = "12345678"};
+    t[1] = (zr_tenant_t){.id = "b"};
+    t[2] = (zr_tenant_t){.id = "c", .ura = "12345678"};
+    o[0] = (zr_tenant_origin_t){.file = "a.yaml", .ura_line = 5};
+    o[1] = (zr_tenant_origin_t){.file = "b.yaml", .ura_line = 1};
+    o[2] = (zr_tenant_origin_t){.file = "c.yaml", .ura_line = 6};
+    assert_int_equal(zr_config_check_tenants_unique(t, o, 3, 0, &errs), 1);
+    assert_int_equal(errs.count, 1);
+    assert_string_equal(errs.lines[0], "c.yaml:6: ura: URA 12345678 is also used by a.yaml:5");
+    zr_config_errors_free(&errs);
+    t[2].ura = "87654321";
+    assert_int_equal(zr_config_check_tenants_unique(t, o, 3, 0, &errs), 0);
+    zr_config_errors_free(&errs);
+}
+
+static const zr_tenant_dir_note_t *note_of(const zr_tenant_dir_scan_t *s, const char *dir, const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    for (size_t i = 0; i < s->note_count; i++)
+        if (!strcmp(s->notes[i].file, path))
+            return &s->notes[i];
+    return NULL;
+}
+
+/* Every file of a directory is loaded, refused or named. */
+static void test_directory_scan(void **state)
+{
+    char dir[256], other[256], path[512];
+    zr_tenant_dir_scan_t s;
+    const zr_tenant_dir_note_t *n;
+    snprintf(dir, sizeof(dir), "%s/scan", tmp);
+    snprintf(other, sizeof(other), "%s/scan-outside", tmp);
+    assert_int_equal(run("mkdir -p '%s/versions' '%s/former' '%s' && cd '%s' && touch a.yaml b.yml C.YAML d.Yml "
+                         "a.yaml~ a.yaml.bak '#a.yaml#' notes.txt .a.yaml.swp versions/v2.yaml '%s/x.yaml' && "
+                         "ln -s versions/v2.yaml in.yaml && ln -s '%s/x.yaml' out.yaml && ln -s nowhere.yaml "
+                         "dangling.yaml && ln -s versions/v2.yaml link.txt && mkdir dir.yaml && "
+                         "head -c 1048577 /dev/zero >big.yaml && head -c 1048576 /dev/zero >max.yaml",
+                         dir, dir, other, dir, other, other),
+                     0);
+    assert_int_equal(zr_config_tenant_dir_scan(dir, &s), 0);
+    assert_int_equal(s.count, 4);
+    snprintf(path, sizeof(path), "%s/a.yaml", dir);
+    assert_string_equal(s.files[0], path);
+    snprintf(path, sizeof(path), "%s/b.yml", dir);
+    assert_string_equal(s.files[1], path);
+    snprintf(path, sizeof(path), "%s/in.yaml", dir); /* a link inside the directory */
+    assert_string_equal(s.files[2], path);
+    snprintf(path, sizeof(path), "%s/max.yaml", dir); /* exactly 1 MiB */
+    assert_string_equal(s.files[3], path);
+
+    assert_non_null(n = note_of(&s, dir, "C.YAML"));
+    assert_true(n->refused);
+    assert_non_null(strstr(n->message, "in lower case"));
+    assert_non_null(n = note_of(&s, dir, "d.Yml"));
+    assert_true(n->refused);
+    assert_non_null(n = note_of(&s, dir, "out.yaml"));
+    assert_true(n->refused);
+    snprintf(path, sizeof(path), "a symbolic link to %s/x.yaml, which is outside the directory", other);
+    assert_non_null(strstr(n->message, path));
+    assert_non_null(n = note_of(&s, dir, "dangling.yaml"));
+    assert_true(n->refused);
+    assert_string_equal(n->message, "a symbolic link to nowhere.yaml, which does not exist");
+    assert_non_null(n = note_of(&s, dir, "dir.yaml"));
+    assert_true(n->refused);
+    assert_non_null(n = note_of(&s, dir, "big.yaml"));
+    assert_true(n->refused);
+    assert_string_equal(n->message, "1048577 bytes; a care provider file is at most 1 MiB (1048576 bytes)");
+    for (size_t i = 0; i < 4; i++) {
+        static const char *const copies[] = {"a.yaml~", "a.yaml.bak", "#a.yaml#", "notes.txt"};
+        assert_non_null(n = note_of(&s, dir, copies[i]));
+        assert_false(n->refused);
+    }
+    assert_non_null(n = note_of(&s, dir, "link.txt"));
+    assert_false(n->refused);
+    /* hidden files and subdirectories pass in silence */
+    assert_null(note_of(&s, dir, ".a.yaml.swp"));
+    assert_null(note_of(&s, dir, "versions"));
+    assert_null(note_of(&s, dir, "former"));
+    assert_int_equal(s.note_count, 11);
+    for (size_t i = 1; i < s.note_count; i++)
+        assert_true(strcmp(s.notes[i - 1].file, s.notes[i].file) < 0);
+    zr_config_tenant_dir_scan_free(&s);
+    assert_int_equal(zr_config_tenant_dir_scan("/nonexistent-zr-dir", &s), -1);
+}
+
+/* `tenants validate` prints a file's lines together, in line order; a line
+ * of no file comes last; a file name may hold ':'. */
+static void test_report_grouped_by_file(void **state)
+{
+    char *files[] = {"d/a.yaml", "d/b:c.yaml", "d/b.yaml"};
+    zr_tenant_report_t r = {0};
+    qsort(files, 3, sizeof(*files), strcmp_ptr);
+    zr_tenant_report_add(&r, ZR_TENANT_ERROR, NULL, -1, NULL, "d/b.yaml:9: x: late");
+    zr_tenant_report_add(&r, ZR_TENANT_ERROR, "d", 0, NULL, "batch-wide");
+    zr_tenant_report_add(&r, ZR_TENANT_WARNING, "d/b:c.yaml", 0, NULL, "colon");
+    zr_tenant_report_add(&r, ZR_TENANT_ERROR, "d/b.yaml", 4, "y", "early");
+    zr_tenant_report_add(&r, ZR_TENANT_ERROR, "d/a.yaml", 12, "z", "first file");
+    zr_tenant_report_add(&r, ZR_TENANT_ERROR, "d/b.yaml", 4, "y", "early, second");
+    assert_int_equal(zr_tenant_report_group(&r, files, 3), 0);
+    assert_int_equal(r.count, 6);
+    assert_string_equal(r.lines[0], "d/a.yaml:12: z: first file");
+    assert_string_equal(r.lines[1], "d/b.yaml:4: y: early");
+    assert_string_equal(r.lines[2], "d/b.yaml:4: y: early, second");
+    assert_string_equal(r.lines[3], "d/b.yaml:9: x: late");
+    assert_string_equal(r.lines[4], "d/b:c.yaml: warning: colon");
+    assert_int_equal(r.severity[4], ZR_TENANT_WARNING);
+    assert_string_equal(r.lines[5], "d: batch-wide");
+    assert_string_equal(files[r.file_index[0]], "d/a.yaml");
+    assert_string_equal(files[r.file_index[3]], "d/b.yaml");
+    assert_string_equal(files[r.file_index[4]], "d/b:c.yaml");
+    assert_int_equal(r.file_index[5], SIZE_MAX);
+    assert_int_equal(r.errors, 5);
+    assert_int_equal(r.warnings, 1);
+    zr_tenant_report_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -369,6 +500,9 @@ int main(void)
         cmocka_unit_test(test_directory_duplicates_name_both_files),
         cmocka_unit_test(test_directory_file_errors_name_file_and_line),
         cmocka_unit_test(test_batch_above_150_is_flagged),
+        cmocka_unit_test(test_ura_unique),
+        cmocka_unit_test(test_directory_scan),
+        cmocka_unit_test(test_report_grouped_by_file),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

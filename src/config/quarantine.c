@@ -24,7 +24,7 @@ void zr_cfg_read_on_error(zr_cfg_map_t *root, zr_config_t *cfg)
     root->ld->quarantine = cfg->care_providers_on_error == ZR_ON_ERROR_QUARANTINE;
 }
 
-/* "dir/ziekenhuis-oost.yaml" -> "ziekenhuis-oost". */
+/* "dir/ziekenhuis-oost.yaml" (or .yml) -> "ziekenhuis-oost". */
 static char *file_stem(const char *file)
 {
     const char *base = strrchr(file, '/');
@@ -33,6 +33,8 @@ static char *file_stem(const char *file)
     n = strlen(base);
     if (n > 5 && !strcmp(base + n - 5, ".yaml"))
         n -= 5;
+    else if (n > 4 && !strcmp(base + n - 4, ".yml"))
+        n -= 4;
     return strndup(base, n);
 }
 

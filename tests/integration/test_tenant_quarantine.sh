@@ -94,7 +94,13 @@ zr_check "check-config: OK with 1 of 4 quarantined" "$(grep -c 'OK with 1 of 4 c
 zr_start_mock_tvs
 MOCK_PID=${ZR_PIDS[-1]}
 zr_start_relay
-for i in $(seq 1 100); do grep -q 'relay listening' "$ZR_TMP/relay.log" && break; sleep 0.1; done
+# wait_log PATTERN: until the relay has logged it (a log line may follow
+# what a test saw first: the port, the reload status).
+wait_log() {
+  for i in $(seq 1 150); do grep -q "$1" "$ZR_TMP/relay.log" && return 0; sleep 0.1; done
+  return 0
+}
+wait_log 'startup care provider zorgaanbieder-vier quarantined'
 zr_check "serve starts: 4 care providers, 1 quarantined" \
   "$(grep -c 'relay listening on .*4 care providers, 1 quarantined' "$ZR_TMP/relay.log")" "1"
 zr_check "start: one log line for the quarantined provider (id, file, reason)" \
@@ -170,6 +176,7 @@ sed -i "s#$P/dv3-bsn-1.key#$P/dv2-bsn-1.key#" "$DIR/zorgaanbieder-drie.yaml"
 rc=0; out=$("$ZR_BIN" reload "$CFG" 2>&1) || rc=$?
 zr_check "reload that breaks drie's key: exit 0" "$rc" "0"
 zr_check "reload: the relay reports 2 quarantined" "$(echo "$out" | grep -c '^relay: ok: generation 2, 2 quarantined')" "1"
+wait_log 'reload care provider zorgaanbieder-vier quarantined'
 zr_check "reload: one log line each for drie and vier" \
   "$(grep 'reload' "$ZR_TMP/relay.log" | grep -c "care provider zorgaanbieder-drie quarantined (private key does not match the certificate), file $DIR/zorgaanbieder-drie.yaml")/$(grep 'reload' "$ZR_TMP/relay.log" | grep -c 'care provider zorgaanbieder-vier quarantined (BSN certificate expired)')" "1/1"
 touch "$ZR_TMP/go"

@@ -9,7 +9,8 @@
 # check-config and tenants export name it. A reload that breaks another
 # provider's key quarantines that one alone, without disturbing a login in
 # flight for a third; a login that was at TVS for the one it quarantined gets
-# the page. A reload that fixes the first takes it out of quarantine.
+# the page. A reload that fixes the first takes it out of quarantine; one
+# that would quarantine every provider is refused.
 source "$(dirname "$0")/lib.sh"
 zr_pki
 zr_start_redis
@@ -210,6 +211,25 @@ for c in portal-vier portal-drie; do
   zr_check "$c after the fix: login ok" "$(zr_json "$out" 'd.get("claims", {}).get("bsn")')" "999990019"
 done
 zr_check "/healthz after the fix: none quarantined" "$(zr_json "$(curl -s "$ISSUER/healthz")" 'd["config"]["quarantined"]')" "[]"
+
+# --- 10. A reload that would quarantine every provider is refused: nothing
+# could be served. `zorgrelay reload` does not signal; a plain SIGHUP is
+# refused by the relay itself, which keeps the running configuration.
+cp "$CFG" "$ZR_TMP/cluster.good"
+sed -i "s#$P/dv-bsn-1.key#$ZR_TMP/no-such.key#" "$CFG"
+for f in twee drie vier; do sed -i "s#^    key: .*#    key: $ZR_TMP/no-such.key#" "$DIR/zorgaanbieder-$f.yaml"; done
+rc=0; out=$("$ZR_BIN" reload "$CFG" 2>&1) || rc=$?
+zr_check "every provider broken: zorgrelay reload refuses before signalling" \
+  "$rc $(echo "$out" | grep -c 'every care provider (4) is quarantined, nothing could be served')" "1 1"
+kill -HUP "$RELAY_PID"
+for i in $(seq 1 150); do
+  [ "$(zr_json "$(curl -s "$ISSUER/healthz")" 'd["config"]["reloads"]')" = 3 ] && break; sleep 0.1
+done
+zr_check "every provider broken: the relay refuses the SIGHUP" \
+  "$(zr_json "$(curl -s "$ISSUER/healthz")" 'd["config"]["last_reload"]')" "refused: 5 configuration errors"
+out=$(login portal-twee "DigiD Substantieel")
+zr_check "every provider broken: the running configuration still serves" "$(zr_json "$out" 'd.get("claims", {}).get("bsn")')" "999990019"
+cp "$ZR_TMP/cluster.good" "$CFG"
 
 zr_check "no BSN in the relay or mock log" "$(cat "$ZR_TMP/relay.log" "$ZR_TMP/mock-tvs.log" | grep -c '999990019' || true)" "0"
 zr_done

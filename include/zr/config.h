@@ -264,6 +264,12 @@ typedef struct {
     int date_offset_s;
 } zr_mock_tvs_config_t;
 
+/* What one care provider's unusable material does to the configuration. */
+typedef enum {
+    ZR_ON_ERROR_QUARANTINE = 0, /* that provider is loaded disabled; the others serve */
+    ZR_ON_ERROR_REFUSE          /* the whole configuration is refused */
+} zr_on_error_t;
+
 /* Where a care provider was configured: its own file under
  * care_providers_dir, or an entry of the inline care_providers list. Lines
  * let later checks say FILE:LINE like the loader does. */
@@ -381,6 +387,12 @@ typedef struct zr_config {
      * YAML `trace:` and `preprod_test:`, both refused in production. */
     zr_trace_config_t trace;
     zr_preprod_test_config_t preprod_test;
+    /* Issue 14 §1 (care_providers_on_error, docs/operations.md#quarantine):
+     * quarantine (default) loads a provider whose own material is unusable
+     * as disabled (zr_tenant_t.quarantined); refuse refuses the whole
+     * configuration for it, as before. */
+    zr_on_error_t care_providers_on_error;
+    size_t quarantined_count;     /* tenants with .quarantined set */
     /* Lookup index over tenants (by id and entityID) and clients (by
      * client_id), built by zr_config_load; private to src/config. NULL in a
      * hand-made zr_config_t: the find functions then scan. */
@@ -461,6 +473,10 @@ size_t zr_config_check_tenants_unique(const zr_tenant_t *tenants, const zr_tenan
  * PKIs, checked-out files). */
 int zr_config_key_file_mode(const char *file, zr_environment_t env, char *why, size_t whylen);
 void zr_config_errors_free(zr_config_errors_t *errs);
+
+/* Logs one warning per quarantined care provider under `event` (its id,
+ * its file and each reason), for `serve` at start and every reload. */
+void zr_config_log_quarantined(const zr_config_t *cfg, const char *event);
 
 /* Lookups cost the same with 1 or 10,000 care providers (hash index). */
 const zr_client_t *zr_config_find_client(const zr_config_t *cfg, const char *client_id);

@@ -80,6 +80,9 @@ int zr_oidc_authorize_finish(zr_oidc_t *op, const zr_oidc_authz_t *authz, const 
  * resp redirects with it, 0 when resp holds an error. */
 int zr_oidc_authorize_issue(zr_oidc_t *op, const zr_oidc_authz_t *authz, const zr_subject_t *subject,
                             zr_store_write_t *extra, size_t extra_count, zr_http_response_t *resp);
+/* 1 when the care provider is configured but quarantined (issue 14 §1):
+ * every login for it is refused as temporarily_unavailable. */
+int zr_oidc_tenant_quarantined(const zr_config_t *cfg, const char *tenant_id);
 /* Redirects to the client with an OAuth error (state and iss included). */
 int zr_oidc_authorize_error(zr_oidc_t *op, const zr_oidc_authz_t *authz, const char *error,
                             const char *description, zr_http_response_t *resp);

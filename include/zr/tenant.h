@@ -57,7 +57,20 @@ typedef struct zr_tenant {
      * services, BSN key certificates), set when loaded: a login in flight
      * across a reload finds the tenant it started with again. */
     char *fingerprint;
+    /* Quarantine (care_providers_on_error: quarantine, docs/operations.md):
+     * the provider's own material is unusable, so it is loaded to be named
+     * (lookups find it, /healthz, selftest and the export show it) but never
+     * used for a login. The reasons are the loader's "FILE:LINE: key:
+     * message" lines (they may name files: not for public pages). */
+    int quarantined;
+    char **quarantine_reasons;
+    size_t quarantine_reason_count;
 } zr_tenant_t;
+
+/* A short reason for a quarantined provider without paths or values
+ * ("BSN certificate expired", "YAML syntax error", ...; "+N more" when it
+ * has several), fit for /healthz and the export. "" when not quarantined. */
+const char *zr_tenant_quarantine_summary(const zr_tenant_t *t, char *buf, size_t len);
 
 /* The service with the lowest min_loa >= wanted; NULL when none. */
 const zr_tenant_service_t *zr_tenant_service_for_loa(const zr_tenant_t *t, zr_loa_t wanted);

@@ -1,6 +1,7 @@
 /* `zorgrelay check-config [--stats] FILE`: loads and validates a
  * configuration the way `serve` would (every key and certificate), and says
- * what is wrong. --stats adds what the load cost (bench/tenants reads it). */
+ * what is wrong. Exit 0 fine, 1 refused, 2 usage, 3 loads but with
+ * quarantined care providers (docs/operations.md, "Quarantine"). --stats adds what the load cost (bench/tenants reads it). */
 #include "zr/cmd.h"
 #include "zr/config.h"
 
@@ -63,8 +64,24 @@ int zr_cmd_check_config(int argc, char **argv)
             fprintf(stderr, "%s\n", errs.lines[i]);
         goto end;
     }
-    printf("%s: OK (%zu care provider(s), %zu client(s), environment %s)\n", file, cfg->tenant_count,
-           cfg->client_count, zr_environment_name(cfg->environment));
+    /* Quarantine (issue 14 §1): the relay would start and serve the others,
+     * but a CI run must not pass: exit 3, every reason on stderr. */
+    for (size_t i = 0; i < cfg->tenant_count; i++) {
+        const zr_tenant_t *t = &cfg->tenants[i];
+        char summary[128];
+        if (!t->quarantined)
+            continue;
+        fprintf(stderr, "%s: care provider %s would be quarantined (%s):\n", file, t->id ? t->id : "?",
+                zr_tenant_quarantine_summary(t, summary, sizeof(summary)));
+        for (size_t k = 0; k < t->quarantine_reason_count; k++)
+            fprintf(stderr, "  %s\n", t->quarantine_reasons[k]);
+    }
+    if (cfg->quarantined_count)
+        printf("%s: OK with %zu of %zu care provider(s) quarantined (%zu client(s), environment %s)\n", file,
+               cfg->quarantined_count, cfg->tenant_count, cfg->client_count, zr_environment_name(cfg->environment));
+    else
+        printf("%s: OK (%zu care provider(s), %zu client(s), environment %s)\n", file, cfg->tenant_count,
+               cfg->client_count, zr_environment_name(cfg->environment));
     if (stats) {
         /* One line of key=value pairs, for people and for scripts. */
         rss_after = rss_kib();
@@ -74,7 +91,7 @@ int zr_cmd_check_config(int argc, char **argv)
                cfg->tenant_count, cfg->client_count, ru.ru_maxrss,
                rss_before >= 0 && rss_after >= 0 ? rss_after - rss_before : -1);
     }
-    rc = 0;
+    rc = cfg->quarantined_count ? 3 : 0;
 end:
     zr_config_free(cfg);
     zr_config_errors_free(&errs);

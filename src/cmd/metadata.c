@@ -22,20 +22,23 @@ int zr_cmd_metadata(int argc, char **argv)
     const char *tenant_id = NULL;
     char *xml = NULL;
     char err[512] = "";
-    int xml_ready = 0;
+    char summary[128];
+    int xml_ready = 0, without_quarantined = 0, refused = 0;
     int rc = 2;
 
     int usage = 0;
     for (int i = 1; i < argc && !usage; i++) {
         if (strcmp(argv[i], "--care-provider") == 0 && i + 1 < argc && !tenant_id)
             tenant_id = argv[++i];
+        else if (strcmp(argv[i], "--without-quarantined") == 0)
+            without_quarantined = 1;
         else if (argv[i][0] != '-' && !config_path)
             config_path = argv[i];
         else
             usage = 1;
     }
     if (usage || !config_path) {
-        fprintf(stderr, "usage: zorgrelay metadata CONFIG [--care-provider ID]\n");
+        fprintf(stderr, "usage: zorgrelay metadata CONFIG [--care-provider ID] [--without-quarantined]\n");
         goto end;
     }
     rc = 1;
@@ -71,6 +74,25 @@ int zr_cmd_metadata(int argc, char **argv)
             fprintf(stderr, "  %s\n", cfg->tenants[i].id);
         goto end;
     }
+    /* What DICTU receives replaces what TVS knows: a cluster document
+     * without a quarantined provider would disconnect it, one with it would
+     * publish the certificate that is unusable. Fix it (or move it to
+     * former/) first; --without-quarantined when leaving it out is meant. */
+    for (size_t i = 0; i < cfg->tenant_count; i++) {
+        const zr_tenant_t *q = &cfg->tenants[i];
+        if (!q->quarantined || (!t && without_quarantined) || (t && t != q))
+            continue;
+        fprintf(stderr, "zorgrelay: care provider %s is quarantined (%s)%s\n", q->id ? q->id : "?",
+                zr_tenant_quarantine_summary(q, summary, sizeof(summary)),
+                t ? ": no metadata until it is fixed"
+                  : ": the cluster metadata would leave it out (TVS would no longer know it); fix it, move it to "
+                    "former/, or pass --without-quarantined");
+        for (size_t k = 0; k < q->quarantine_reason_count; k++)
+            fprintf(stderr, "  %s\n", q->quarantine_reasons[k]);
+        refused = 1;
+    }
+    if (refused)
+        goto end;
     if (zr_xml_init() != 0) {
         fprintf(stderr, "zorgrelay: XML security library failed to initialise\n");
         goto end;

@@ -350,8 +350,17 @@ static int tenants_export(int argc, char **argv)
     }
     fputs("status,id,name,oin,entity_id,ura,services,certificate_sha256,not_before,not_after,environment\r\n", out);
     rc = 0;
-    for (size_t i = 0; i < cfg->tenant_count && !rc; i++)
-        rc = export_row(out, &cfg->tenants[i], "current", zr_environment_name(env)) ? 1 : 0;
+    for (size_t i = 0; i < cfg->tenant_count && !rc; i++) {
+        /* A quarantined provider is still current (registered at TVS); the
+         * status says it is out of service and why, without paths. */
+        char status[192], summary[128];
+        if (cfg->tenants[i].quarantined)
+            snprintf(status, sizeof(status), "current (quarantined: %s)",
+                     zr_tenant_quarantine_summary(&cfg->tenants[i], summary, sizeof(summary)));
+        else
+            snprintf(status, sizeof(status), "current");
+        rc = export_row(out, &cfg->tenants[i], status, zr_environment_name(env)) ? 1 : 0;
+    }
     for (size_t i = 0; i < cfg->former_tenant_count && !rc; i++)
         rc = export_row(out, &cfg->former_tenants[i], "former", zr_environment_name(env)) ? 1 : 0;
     if (fflush(out) != 0 || ferror(out)) {

@@ -10,7 +10,7 @@
 #include "zr/crypto.h"
 #include "zr/util.h"
 
-static int id_valid(const char *s)
+int zr_cfg_tenant_id_valid(const char *s)
 {
     size_t n = strlen(s);
     if (n == 0 || n > 64)
@@ -104,7 +104,29 @@ static int load_keypair_lenient(const zr_cfg_map_t *km, zr_tenant_key_t *k)
     return rc;
 }
 
-static void read_bsn_keys(zr_cfg_map_t *tm, zr_tenant_t *t, zr_tenant_origin_t *origin)
+/* One BSN key pair, judged. With `material` (an inline entry under
+ * quarantine) what is wrong with the files themselves goes there: it is
+ * this provider's problem, not the main file's. A missing cert or key
+ * entry is the main file's. */
+static int load_bsn_keypair(zr_cfg_map_t *km, zr_tenant_key_t *k, zr_config_errors_t *material)
+{
+    zr_cfg_loader_t *ld = km->ld;
+    zr_config_errors_t *errs = ld->errs;
+    size_t count = ld->error_count;
+    int rc, swap = material && zr_cfg_map_get(km, "cert") && zr_cfg_map_get(km, "key");
+    if (swap)
+        ld->errs = material;
+    rc = zr_cfg_load_keypair(km, ZR_CFG_KEY_RSA_ONLY | ZR_CFG_KEY_ENCIPHER, &k->cert_file, &k->key_file, &k->cert,
+                             &k->key);
+    if (swap) {
+        ld->errs = errs;
+        ld->error_count = count;
+    }
+    return rc;
+}
+
+static void read_bsn_keys(zr_cfg_map_t *tm, zr_tenant_t *t, zr_tenant_origin_t *origin,
+                          zr_config_errors_t *material)
 {
     static const char *const keys[] = {"cert", "key", NULL};
     zr_cfg_loader_t *ld = tm->ld;
@@ -131,9 +153,15 @@ static void read_bsn_keys(zr_cfg_map_t *tm, zr_tenant_t *t, zr_tenant_origin_t *
         if (ld->lenient_keys) {
             if (load_keypair_lenient(&km, k) != 0)
                 continue;
-        } else if (zr_cfg_load_keypair(&km, ZR_CFG_KEY_RSA_ONLY | ZR_CFG_KEY_ENCIPHER, &k->cert_file, &k->key_file,
-                                &k->cert, &k->key) != 0)
+        } else if (load_bsn_keypair(&km, k, material) != 0) {
+            /* A quarantined provider's certificate is still named (export,
+             * duplicates across providers); it decrypts nothing. */
+            if (ld->quarantine && k->cert) {
+                k->key_name = zr_crypto_cert_keyname(k->cert);
+                k->key_name_sha256 = zr_crypto_cert_sha256_hex(k->cert);
+            }
             continue;
+        }
         k->key_name = zr_crypto_cert_keyname(k->cert);
         k->key_name_sha256 = zr_crypto_cert_sha256_hex(k->cert);
         if (!k->key_name || !k->key_name_sha256)
@@ -157,6 +185,7 @@ void zr_cfg_read_tenant(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
     zr_cfg_map_t m;
     yaml_node_t *seq = NULL, *v;
     char kpath[ZR_CFG_PATH_MAX], ipath[ZR_CFG_PATH_MAX], oin[21] = "";
+    zr_config_errors_t material = {0};
     int index = -1, entity_ok = 0;
     long n;
     if (origin) {
@@ -165,7 +194,7 @@ void zr_cfg_read_tenant(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
             origin->file = strdup(ld->file);
     }
     if (zr_cfg_map_open(ld, node, path, keys, &m) != 0)
-        return;
+        goto end;
     if (origin) {
         origin->id_line = line_of(&m, "id");
         origin->entity_id_line = line_of(&m, "entity_id");
@@ -174,7 +203,7 @@ void zr_cfg_read_tenant(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
         /* The key: a block sequence starts at its first item. */
         origin->services_line = zr_cfg_map_key(&m, "services") ? zr_cfg_line(zr_cfg_map_key(&m, "services")) : origin->line;
     }
-    if (zr_cfg_get_str(&m, "id", 1, &t->id) == 1 && !id_valid(t->id)) {
+    if (zr_cfg_get_str(&m, "id", 1, &t->id) == 1 && !zr_cfg_tenant_id_valid(t->id)) {
         zr_cfg_path_key(kpath, path, "id");
         zr_cfg_error(ld, zr_cfg_map_get(&m, "id"), kpath, "must be 1-64 letters, digits, '.', '-' or '_'");
     }
@@ -220,19 +249,29 @@ void zr_cfg_read_tenant(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
             check_services(ld, seq, kpath, t);
         }
     }
-    read_bsn_keys(&m, t, origin);
+    /* An inline entry's key files are its own problem under quarantine; a
+     * file of its own is judged whole by its reader (tenant_dir.c). */
+    read_bsn_keys(&m, t, origin, ld->quarantine && *path ? &material : NULL);
     /* A care provider's own file may carry its portals (issue 3): onboarding
      * is then adding one file. Inline entries use the top-level list. */
     if (zr_cfg_get_seq(&m, "clients", 0, &seq) == 1) {
-        if (*path)
+        if (*path) {
             zr_cfg_error(ld, zr_cfg_map_key(&m, "clients"), path,
                          "clients: only a care provider's own file (care_providers_dir) lists clients; use the "
                          "top-level clients list");
-        else
+        } else {
+            /* Counted apart: a quarantined file's clients are kept only when they are sound. */
+            size_t before = ld->error_count;
             zr_cfg_read_owned_clients(ld, seq, t->id);
+            ld->client_errors += ld->error_count - before;
+        }
     }
+    if (material.count && zr_cfg_quarantine_tenant(t, NULL, &material) != 0)
+        zr_cfg_error(ld, node, path, "out of memory");
     free(t->fingerprint);
     t->fingerprint = zr_cfg_tenant_fingerprint(t);
+end:
+    zr_config_errors_free(&material);
 }
 
 /* One field as "tag=length:value;" (or "tag=-;" when unset): no value can
@@ -392,6 +431,9 @@ void zr_cfg_tenants_free(zr_tenant_t *tenants, zr_tenant_origin_t *origins, size
         }
         free(t->services);
         free(t->fingerprint);
+        for (size_t r = 0; r < t->quarantine_reason_count; r++)
+            free(t->quarantine_reasons[r]);
+        free(t->quarantine_reasons);
         for (size_t k = 0; k < 2; k++)
             tenant_key_free(&t->bsn_keys[k]);
     }

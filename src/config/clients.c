@@ -488,7 +488,8 @@ static void resolve_care_providers(zr_cfg_loader_t *ld, zr_config_t *cfg, zr_cli
                 client_error(ld, o, line, key, "unknown care provider '%s' (no care_providers entry has this id)", id);
             continue;
         }
-        if (c->min_loa != ZR_LOA_NONE && !zr_tenant_service_for_loa(t, c->min_loa))
+        /* A quarantined provider's services may be half read: its logins are refused anyway. */
+        if (c->min_loa != ZR_LOA_NONE && !t->quarantined && !zr_tenant_service_for_loa(t, c->min_loa))
             client_error(ld, o, o->min_loa_line, "min_loa", "care provider '%s' has no service with LoA %s or higher",
                          t->id, zr_loa_name(c->min_loa));
     }

@@ -663,7 +663,8 @@ zr_config_t *zr_config_load_flags(const char *path, int flags, zr_config_errors_
                                             "threads", "max_body_bytes", "redis", "tvs", "saml",
                                             "care_providers", "care_providers_dir", "former_care_providers_dir",
                                             "oidc", "clients", "mock_tvs", "cluster", "pid_file", "dezi",
-                                            "decision_log", "mock_dezi", "trace", "preprod_test", "limits", NULL};
+                                            "decision_log", "mock_dezi", "trace", "preprod_test", "limits",
+                                            "care_providers_on_error", NULL};
     zr_cfg_loader_t ld;
     zr_cfg_map_t root;
     zr_config_t *cfg = calloc(1, sizeof(*cfg));
@@ -707,10 +708,13 @@ zr_config_t *zr_config_load_flags(const char *path, int flags, zr_config_errors_
     zr_cfg_read_dezi(&root, cfg);
     zr_cfg_read_decision_log(&root, cfg);
     zr_cfg_read_clients(&root, cfg);
+    zr_cfg_read_on_error(&root, cfg);
     zr_cfg_read_tenants(&root, cfg);
     if (zr_cfg_index_tenants(cfg) != 0)
         zr_cfg_error(&ld, NULL, "", "out of memory");
     zr_cfg_resolve_clients(&ld, cfg);
+    zr_cfg_quarantine_check_dropped(&ld, cfg);
+    zr_cfg_quarantine_finish(&ld, cfg);
     zr_cfg_check_allow_sector_change(&root, cfg);
     check_client_jwks(&ld, cfg);
     zr_cfg_read_mock_tvs(&root, cfg);

@@ -28,6 +28,12 @@ typedef struct {
     struct zr_cfg_key_cache *keys; /* shared private-key decoder (keys.c); may be NULL */
     OSSL_LIB_CTX *libctx;      /* where certificates are decoded (NULL: default); see tenant_dir.c */
     zr_config_t *cfg;          /* the configuration being loaded, for clients in tenant files; may be NULL */
+    int quarantine;            /* care_providers_on_error: quarantine (quarantine.c) */
+    size_t client_errors;      /* errors in a provider file's clients section (care_providers.c) */
+    /* Portals of quarantined files that were dropped: their client_ids
+     * still count for uniqueness across the configuration (quarantine.c). */
+    struct zr_cfg_dropped_client *dropped;
+    size_t dropped_count;
 } zr_cfg_loader_t;
 
 /* A YAML mapping being read, with its dotted key path ("" at the root). */
@@ -250,6 +256,28 @@ enum {
 };
 size_t zr_cfg_load_tenant_dir(zr_cfg_loader_t *parent, const char *dir, int flags, zr_tenant_set_t *out);
 /* care_providers_dir and its former providers (tenant_dir.c). */
+/* --- quarantine.c: one care provider's problem stays its own (issue 14 §1) --- */
+
+/* care_providers_on_error (top level); sets cfg and ld->quarantine. */
+void zr_cfg_read_on_error(zr_cfg_map_t *root, zr_config_t *cfg);
+/* Marks t quarantined with the lines of `reasons` (moved out of it). A
+ * provider whose id could not be read is known by its file's name (`file`,
+ * may be NULL for an inline entry). -1 when out of memory. */
+int zr_cfg_quarantine_tenant(zr_tenant_t *t, const char *file, zr_config_errors_t *reasons);
+/* Drops the portals a quarantined file declared (they did not read
+ * cleanly), remembering their client_ids for zr_cfg_quarantine_check_dropped. */
+void zr_cfg_quarantine_drop_clients(zr_cfg_loader_t *ld, zr_config_t *clients);
+/* A dropped portal's client_id that another portal uses is still an error
+ * of the whole configuration (duplicates are never one provider's). */
+void zr_cfg_quarantine_check_dropped(zr_cfg_loader_t *ld, const zr_config_t *cfg);
+void zr_cfg_quarantine_dropped_free(zr_cfg_loader_t *ld);
+/* After everything is read: counts the quarantined; when every care
+ * provider is, that is an error of the whole configuration (nothing could
+ * be served), listing their reasons. */
+void zr_cfg_quarantine_finish(zr_cfg_loader_t *ld, zr_config_t *cfg);
+/* 1-64 letters, digits, '.', '-' or '_' (care_providers.c). */
+int zr_cfg_tenant_id_valid(const char *s);
+
 void zr_cfg_read_tenant_dirs(zr_cfg_map_t *root, zr_config_t *cfg, size_t inline_count);
 void zr_cfg_free_oidc(zr_config_t *cfg);
 void zr_cfg_free_clients(zr_config_t *cfg);

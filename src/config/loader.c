@@ -163,6 +163,7 @@ void zr_cfg_loader_free(zr_cfg_loader_t *ld)
         yaml_document_delete(&ld->doc);
     ld->have_doc = 0;
     zr_release(ld->dir);
+    zr_cfg_quarantine_dropped_free(ld);
 }
 
 yaml_node_t *zr_cfg_node(zr_cfg_loader_t *ld, int index)

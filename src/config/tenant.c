@@ -3,6 +3,7 @@
 #include "zr/tenant.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -93,7 +94,8 @@ const zr_tenant_service_t *zr_tenant_service_for_loa(const zr_tenant_t *t, zr_lo
 
 const zr_tenant_key_t *zr_tenant_find_bsn_key(const zr_tenant_t *t, const char *key_name)
 {
-    if (!t || !key_name)
+    /* Fail closed: a quarantined provider's keys decrypt nothing. */
+    if (!t || !key_name || t->quarantined)
         return NULL;
     /* KeyName is a hex digest; TVS may write it in either case. */
     for (size_t i = 0; i < t->bsn_key_count && i < 2; i++) {
@@ -103,4 +105,44 @@ const zr_tenant_key_t *zr_tenant_find_bsn_key(const zr_tenant_t *t, const char *
             return k;
     }
     return NULL;
+}
+
+/* Reasons are the loader's lines; their messages (not their paths) say
+ * what kind of problem it is. Most specific first. */
+static const struct {
+    const char *contains;
+    const char *summary;
+} quarantine_kinds[] = {
+    {" expired on ", "BSN certificate expired"},
+    {" is not valid before ", "BSN certificate not yet valid"},
+    {"YAML syntax error", "YAML syntax error in its file"},
+    {"does not belong to the certificate", "private key does not match the certificate"},
+    {"open to group or others", "private key file open to group or others"},
+    {"keyEncipherment", "certificate does not allow keyEncipherment"},
+    {"private key", "private key missing or unreadable"},
+    {"certificate", "certificate missing or unreadable"},
+    {" bits; at least ", "key too weak"},
+    {"must be an RSA key", "key is not RSA"},
+    {"cannot read the configuration file", "file unreadable"},
+};
+
+const char *zr_tenant_quarantine_summary(const zr_tenant_t *t, char *buf, size_t len)
+{
+    const char *first = t && t->quarantine_reason_count ? t->quarantine_reasons[0] : NULL;
+    const char *kind = "error in its configuration";
+    if (!buf || !len)
+        return "";
+    buf[0] = '\0';
+    if (!t || !t->quarantined)
+        return buf;
+    for (size_t i = 0; first && i < sizeof(quarantine_kinds) / sizeof(quarantine_kinds[0]); i++)
+        if (strstr(first, quarantine_kinds[i].contains)) {
+            kind = quarantine_kinds[i].summary;
+            break;
+        }
+    if (t->quarantine_reason_count > 1)
+        snprintf(buf, len, "%s (+%zu more)", kind, t->quarantine_reason_count - 1);
+    else
+        snprintf(buf, len, "%s", kind);
+    return buf;
 }

@@ -282,6 +282,7 @@ typedef struct {
     zr_config_errors_t errs;
     size_t error_count;
     zr_config_t clients; /* its portals (clients + origins only) */
+    size_t client_errors; /* of error_count, in its clients section */
 } file_result_t;
 
 static size_t load_tenant_file(zr_cfg_loader_t *parent, struct zr_cfg_key_cache *keys, OSSL_LIB_CTX *libctx,
@@ -298,6 +299,7 @@ static size_t load_tenant_file(zr_cfg_loader_t *parent, struct zr_cfg_key_cache 
     ld.keys = keys;
     ld.libctx = libctx;
     ld.dir = zr_strdup(parent_dir);
+    ld.quarantine = parent->quarantine && !(flags & ZR_TENANT_LOAD_LENIENT);
     /* Former providers' clients never log in: they are read, not kept. */
     ld.cfg = (flags & ZR_TENANT_LOAD_LENIENT) || !parent->cfg ? NULL : &res->clients;
     o->file = strdup(path);
@@ -306,6 +308,7 @@ static size_t load_tenant_file(zr_cfg_loader_t *parent, struct zr_cfg_key_cache 
         zr_cfg_read_tenant(&ld, yaml_document_get_root_node(&ld.doc), "", t, o);
     n = ld.error_count;
     res->error_count = n;
+    res->client_errors = ld.client_errors;
     zr_cfg_loader_free(&ld);
     return n;
 }
@@ -444,10 +447,21 @@ size_t zr_cfg_load_tenant_dir(zr_cfg_loader_t *parent, const char *dir, int flag
             malloc_trim(0);
     }
     for (size_t i = 0; i < count; i++) {
-        for (size_t e = 0; e < res[i].errs.count; e++) {
-            zr_cfg_error_line(parent->errs, "%s", res[i].errs.lines[e]);
+        /* Quarantine (issue 14 §1): a defect in this file is this provider's
+         * alone. Its portals stay only when they read cleanly (they name it
+         * and are told it is unavailable); a file that did not parse has none. */
+        if (parent->quarantine && !(flags & ZR_TENANT_LOAD_LENIENT) && res[i].error_count) {
+            if (zr_cfg_quarantine_tenant(&out->tenants[i], files[i], &res[i].errs) != 0) {
+                zr_cfg_error_line(parent->errs, "%s: out of memory", files[i]);
+                errors++;
+            }
+            if (res[i].client_errors)
+                zr_cfg_quarantine_drop_clients(parent, &res[i].clients);
+        } else {
+            for (size_t e = 0; e < res[i].errs.count; e++)
+                zr_cfg_error_line(parent->errs, "%s", res[i].errs.lines[e]);
+            errors += res[i].error_count;
         }
-        errors += res[i].error_count;
         if (parent->cfg && res[i].clients.client_count && zr_cfg_clients_move(parent->cfg, &res[i].clients) != 0) {
             zr_cfg_error_line(parent->errs, "%s: out of memory", files[i]);
             errors++;

@@ -279,7 +279,8 @@ void zr_diag_acs_result(zr_store_t *store, const zr_config_t *cfg, const char *r
 static const char *page_error_code(const zr_http_response_t *resp)
 {
     static const char *const codes[] = {"session_expired", "browser_mismatch", "bad_request", "store_unavailable",
-                                        "internal_error", "not_found", "role_not_allowed", NULL};
+                                        "internal_error", "not_found", "role_not_allowed",
+                                        "care_provider_unavailable", NULL};
     char needle[64];
     for (size_t i = 0; codes[i] && resp->body; i++) {
         snprintf(needle, sizeof(needle), ">%s<", codes[i]);

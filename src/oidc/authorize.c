@@ -179,6 +179,12 @@ static int tenant_can_reach(const zr_config_t *cfg, const char *tenant_id, zr_lo
     return t && zr_tenant_service_for_loa(t, loa) != NULL;
 }
 
+int zr_oidc_tenant_quarantined(const zr_config_t *cfg, const char *tenant_id)
+{
+    const zr_tenant_t *t = zr_config_find_tenant(cfg, tenant_id);
+    return t && t->quarantined;
+}
+
 /* The care provider this login is for: the client's default, or the one a
  * shared portal names, which must be on the client's list (issue 3). A
  * hand-made client without the list allows just its default. */
@@ -233,7 +239,7 @@ zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_requ
     const char *error = NULL, *description = NULL;
     char ref[16];
     zr_loa_t acr_min;
-    int methods, login_method = 0, hinted = 0;
+    int methods, login_method = 0, hinted = 0, quarantined;
 
     memset(out, 0, sizeof(*out));
     zr_oidc_reference(ref);
@@ -377,7 +383,20 @@ zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_requ
     }
     if (acr_min > out->min_loa)
         out->min_loa = acr_min;
-    if (care_provider && !tenant_can_reach(op->cfg, care_provider, out->min_loa)) {
+    /* Quarantine (issue 14 §1): the care provider's own material is
+     * unusable. The portal is told it is temporary; a client that lets the
+     * person choose still offers professionals (they need no care provider),
+     * and its patient choice comes back here with login_method=patient. */
+    quarantined = care_provider && zr_oidc_tenant_quarantined(op->cfg, care_provider);
+    if (quarantined && login_method == ZR_LOGIN_PATIENT) {
+        zr_log_warn("authorize", "client=%s care provider %s is quarantined: login refused ref=%s", c->client_id,
+                    care_provider, ref);
+        error = "temporarily_unavailable";
+        description = "this care provider cannot be logged in to right now (its connection to the login service "
+                      "needs maintenance)";
+        goto refuse;
+    }
+    if (care_provider && !quarantined && !tenant_can_reach(op->cfg, care_provider, out->min_loa)) {
         error = "invalid_request", description = "the requested level of assurance is not available";
         goto refuse;
     }

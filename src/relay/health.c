@@ -149,7 +149,7 @@ static int probe_saml(zr_relay_t *relay, char *what, size_t whatlen)
     static char synthetic_uuid[] = "00000000-0000-0000-0000-000000000000";
     zr_relay_gen_t *gen = zr_relay_gen_get(relay);
     const zr_config_t *cfg = gen->cfg;
-    const zr_tenant_t *tenant;
+    const zr_tenant_t *tenant = NULL;
     const zr_tenant_service_t *service;
     zr_tenant_t synthetic_tenant;
     zr_tenant_service_t synthetic_service;
@@ -165,8 +165,11 @@ static int probe_saml(zr_relay_t *relay, char *what, size_t whatlen)
     if (relay->saml_selfcheck_broken)
         idp.sso_url = NULL;
 #endif
-    if (cfg->tenant_count && cfg->tenants[0].service_count) {
-        tenant = &cfg->tenants[0];
+    /* A quarantined provider's keys may be missing: the first that serves. */
+    for (size_t i = 0; i < cfg->tenant_count && !tenant; i++)
+        if (!cfg->tenants[i].quarantined && cfg->tenants[i].service_count)
+            tenant = &cfg->tenants[i];
+    if (tenant) {
         service = &tenant->services[0];
     } else {
         /* No care provider yet (a cluster before its first): the machinery
@@ -357,6 +360,27 @@ int zr_relay_handle_readyz(void *ctx, const zr_http_request_t *req, zr_http_resp
     return 0;
 }
 
+/* The quarantined care providers (issue 14 §1): id and a short reason.
+ * /healthz may be public: the reason names a kind of problem, never a file,
+ * a path or a value (the full lines are in the log). Liveness is not
+ * affected: a restart fixes none of them. */
+static json_t *healthz_quarantined(const zr_config_t *cfg)
+{
+    json_t *list = json_array();
+    char summary[128];
+    for (size_t i = 0; list && i < cfg->tenant_count; i++) {
+        const zr_tenant_t *t = &cfg->tenants[i];
+        json_t *item;
+        if (!t->quarantined)
+            continue;
+        item = json_object();
+        json_object_set_new(item, "id", json_string(t->id ? t->id : "?"));
+        json_object_set_new(item, "reason", json_string(zr_tenant_quarantine_summary(t, summary, sizeof(summary))));
+        json_array_append_new(list, item);
+    }
+    return list;
+}
+
 int zr_relay_handle_healthz(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
 {
     zr_relay_t *relay = ctx;
@@ -376,6 +400,7 @@ int zr_relay_handle_healthz(void *ctx, const zr_http_request_t *req, zr_http_res
     json_object_set_new(conf, "care_providers", json_integer((json_int_t)relay->gen->cfg->tenant_count));
     json_object_set_new(conf, "reloads", json_integer((json_int_t)(relay->reloads_ok + relay->reloads_refused)));
     json_object_set_new(conf, "last_reload", json_string(relay->reload_status));
+    json_object_set_new(conf, "quarantined", healthz_quarantined(relay->gen->cfg));
     pthread_mutex_unlock(&relay->gen_lock);
     json_object_set_new(o, "config", conf);
     respond(resp, ok, o);

@@ -246,6 +246,15 @@ static int handle_authorize(void *ctx, const zr_http_request_t *req, zr_http_res
     /* The care provider was chosen (and checked against the client) by
      * zr_oidc_authorize_begin. */
     tenant = zr_config_find_tenant(cfg, authz.care_provider);
+    /* Checked there too; here so that no pending login is ever written for
+     * a quarantined care provider, whatever path led here. */
+    if (tenant && tenant->quarantined) {
+        zr_log_warn("authorize", "client=%s care provider %s is quarantined: login refused ref=%s", authz.client_id,
+                    tenant->id, ref);
+        zr_oidc_authorize_error(gen->oidc, &authz, "temporarily_unavailable",
+                                "this care provider cannot be logged in to right now", resp);
+        goto end;
+    }
     service = tenant ? zr_tenant_service_for_loa(tenant, authz.min_loa) : NULL;
     if (!service) {
         zr_log_warn("authorize", "client=%s no service at care provider for loa=%s ref=%s", authz.client_id,
@@ -405,6 +414,17 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
      * configuration, or a retired one kept since a reload. Failing that (it
      * changed and this process never knew the old one), its current
      * configuration: the response checks below still decide. */
+    /* A reload quarantined the care provider while its person was at TVS:
+     * its keys are no longer trusted, so the artifact is not resolved (no
+     * BSN fetched). The person gets a page; the portal's next attempt gets
+     * temporarily_unavailable at /authorize. */
+    if (zr_oidc_tenant_quarantined(cfg, pending.tenant_id)) {
+        zr_log_warn("acs", "login=%s client=%s care provider %s was quarantined during the login; the artifact is "
+                           "not resolved ref=%s",
+                    zr_log_mask(relay_state, mask), pending.authz.client_id, pending.tenant_id, ref);
+        zr_page_error(resp, 503, req->lang, "care_provider_unavailable", ref);
+        goto end;
+    }
     login_gen = zr_relay_gen_find_tenant(relay, pending.tenant_id, pending.tenant_fingerprint, &tenant);
     if (!login_gen && (login_gen = zr_relay_gen_find_tenant(relay, pending.tenant_id, NULL, &tenant)) != NULL)
         zr_log_warn("acs", "login=%s care provider %s changed during the login; continuing with its current "
@@ -510,6 +530,11 @@ static int handle_metadata(void *ctx, const zr_http_request_t *req, zr_http_resp
             tenant = zr_config_find_tenant(cfg, id);
         if (!tenant) {
             zr_page_error(resp, 404, req->lang, "not_found", ref);
+            goto end;
+        }
+        if (tenant->quarantined) {
+            zr_log_warn("metadata", "care provider %s is quarantined: no metadata ref=%s", tenant->id, ref);
+            zr_page_error(resp, 503, req->lang, "care_provider_unavailable", ref);
             goto end;
         }
         xml = zr_saml_sp_metadata_build(cfg, tenant, err, sizeof(err));
@@ -716,9 +741,11 @@ int zr_relay_serve(const zr_config_t *cfg)
         goto end;
     }
     __atomic_store_n(&relay.server, server, __ATOMIC_RELEASE);
-    zr_log_info("startup", "relay listening on %s as %s (environment %s, %zu care providers, %zu clients)",
+    zr_log_info("startup", "relay listening on %s as %s (environment %s, %zu care providers, %zu quarantined, %zu "
+                           "clients)",
                 cfg->listen, cfg->public_base_url, zr_environment_name(cfg->environment), cfg->tenant_count,
-                cfg->client_count);
+                cfg->quarantined_count, cfg->client_count);
+    zr_config_log_quarantined(cfg, "startup");
     /* SIGHUP: reload the care providers and clients; a bad set changes nothing. */
     while ((sig = zr_http_wait_for_signal()) == SIGHUP)
         zr_relay_reload(&relay);

@@ -594,14 +594,18 @@ int zr_relay_reload(zr_relay_t *relay)
     relay->retired_gens = old;
     relay->gen = g;
     relay->reloads_ok++;
-    snprintf(relay->reload_status, sizeof(relay->reload_status), "ok: generation %lu", g->serial);
+    snprintf(relay->reload_status, sizeof(relay->reload_status), "ok: generation %lu, %zu quarantined", g->serial,
+             g->cfg->quarantined_count);
     gen_sweep_locked(relay);
     pthread_mutex_unlock(&relay->gen_lock);
     /* The decision log may have moved (or been rotated away): reopen. */
     if (zr_authz_log_open(&g->cfg->decision_log, err, sizeof(err)) != 0)
         zr_log_error("reload", "decision log: %s", err);
-    zr_log_info("reload", "generation %lu in use: %zu care providers (%zu added, %zu changed, %zu removed), %zu clients",
-                g->serial, g->cfg->tenant_count, added, changed, removed, g->cfg->client_count);
+    zr_log_info("reload", "generation %lu in use: %zu care providers (%zu added, %zu changed, %zu removed), %zu "
+                          "quarantined, %zu clients",
+                g->serial, g->cfg->tenant_count, added, changed, removed, g->cfg->quarantined_count,
+                g->cfg->client_count);
+    zr_config_log_quarantined(g->cfg, "reload");
     rc = 0;
 end:
     free(sectors);

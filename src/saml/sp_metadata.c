@@ -356,8 +356,14 @@ char *zr_saml_cluster_metadata_build(const zr_config_t *cfg, char *err, size_t e
         snprintf(err, errlen, "could not write the cluster's SPSSODescriptor");
         goto end;
     }
-    /* Current care providers only; former ones are no longer registered. */
+    /* Current care providers only; former ones are no longer registered.
+     * Quarantined ones are left out too: their certificate is what is
+     * unusable (expired, mismatched, missing), and publishing it would only
+     * have TVS encrypt BSNs nobody can decrypt (docs/operations.md,
+     * "Quarantine": `zorgrelay metadata` refuses rather than leave one out). */
     for (size_t i = 0; i < cfg->tenant_count; i++) {
+        if (cfg->tenants[i].quarantined)
+            continue;
         if (add_cluster_member(root, &ns, &cfg->tenants[i], acs_url, err, errlen) != 0)
             goto end;
     }

@@ -231,6 +231,9 @@ static void judge_bsn_keys(const zr_tenant_t *tenants, const zr_tenant_origin_t 
     char date[32];
     for (size_t i = 0; i < count; i++) {
         const zr_tenant_t *t = &tenants[i];
+        /* Named with its reasons by the quarantine check. */
+        if (t->quarantined)
+            continue;
         for (size_t k = 0; k < t->bsn_key_count && k < 2; k++) {
             zr_tenant_report_t tr = {0};
             keys++;

@@ -18,6 +18,26 @@ static const char *config_advice(const char *line)
     return "fix this line; `zorgrelay check-config CONFIG` lists the same errors";
 }
 
+/* Quarantined care providers (issue 14 §1): the relay serves the others,
+ * but this installation does not work for everyone, so FAIL: the exit
+ * status tells the operator. Each reason as the loader wrote it. */
+static void report_quarantined(const zr_config_t *cfg, zr_selftest_report_t *r)
+{
+    for (size_t i = 0; i < cfg->tenant_count; i++) {
+        const zr_tenant_t *t = &cfg->tenants[i];
+        for (size_t k = 0; t->quarantined && k < t->quarantine_reason_count; k++)
+            zr_selftest_add(r, ZR_SELFTEST_FAIL, "quarantine", config_advice(t->quarantine_reasons[k]),
+                            "care provider %s is quarantined (its logins are refused): %s", t->id ? t->id : "?",
+                            t->quarantine_reasons[k]);
+        if (t->quarantined && !t->quarantine_reason_count)
+            zr_selftest_add(r, ZR_SELFTEST_FAIL, "quarantine", "check its file",
+                            "care provider %s is quarantined (its logins are refused)", t->id ? t->id : "?");
+    }
+    if (cfg->quarantined_count)
+        zr_selftest_add(r, ZR_SELFTEST_OK, "quarantine", NULL, "the other %zu care provider(s) are in service",
+                        cfg->tenant_count - cfg->quarantined_count);
+}
+
 void zr_selftest_run(const char *config_path, const zr_selftest_opts_t *opts, zr_selftest_report_t *r)
 {
     zr_config_errors_t errs = {0};
@@ -34,8 +54,10 @@ void zr_selftest_run(const char *config_path, const zr_selftest_opts_t *opts, zr
                             config_path);
         goto end;
     }
-    zr_selftest_add(r, ZR_SELFTEST_OK, "configuration", NULL, "%s valid (environment %s, %zu care provider(s), %zu client(s))",
-                    config_path, zr_environment_name(cfg->environment), cfg->tenant_count, cfg->client_count);
+    zr_selftest_add(r, ZR_SELFTEST_OK, "configuration", NULL, "%s valid (environment %s, %zu care provider(s), %zu quarantined, %zu "
+                    "client(s))", config_path, zr_environment_name(cfg->environment), cfg->tenant_count,
+                    cfg->quarantined_count, cfg->client_count);
+    report_quarantined(cfg, r);
     zr_selftest_certificates(cfg, &o, r);
     if ((xml_up = zr_xml_init() == 0) == 0)
         zr_selftest_add(r, ZR_SELFTEST_FAIL, "sp-metadata", "report this as a bug", "xmlsec could not start");

@@ -120,6 +120,7 @@ void zr_selftest_sp_metadata(const zr_config_t *cfg, const zr_selftest_opts_t *o
 {
     char err[512] = "", schema_path[1024], label[256];
     char *xml = NULL;
+    const zr_tenant_t *first = NULL;
     const char *dir = opts->schema_dir ? opts->schema_dir : ZR_SOURCE_DIR "/metadata/schemas";
 
     snprintf(schema_path, sizeof(schema_path), "%s/%s", dir, SCHEMA_FILE);
@@ -130,12 +131,17 @@ void zr_selftest_sp_metadata(const zr_config_t *cfg, const zr_selftest_opts_t *o
     /* A cluster publishes one document for all; a direct connection one per
      * care provider, all built alike: the first stands for the others
      * (10,000 signatures would take the self-test minutes). */
+    /* A quarantined provider is left out of the metadata (zr_saml_cluster_metadata_build). */
+    for (size_t i = 0; i < cfg->tenant_count && !first; i++)
+        if (!cfg->tenants[i].quarantined)
+            first = &cfg->tenants[i];
     if (cfg->cluster.enabled) {
         xml = zr_saml_cluster_metadata_build(cfg, err, sizeof(err));
-        snprintf(label, sizeof(label), "cluster %s (%zu care provider(s))", cfg->cluster.entity_id, cfg->tenant_count);
-    } else if (cfg->tenant_count > 0) {
-        xml = zr_saml_sp_metadata_build(cfg, &cfg->tenants[0], err, sizeof(err));
-        snprintf(label, sizeof(label), "care provider %s%s", cfg->tenants[0].id,
+        snprintf(label, sizeof(label), "cluster %s (%zu care provider(s))", cfg->cluster.entity_id,
+                 cfg->tenant_count - cfg->quarantined_count);
+    } else if (first) {
+        xml = zr_saml_sp_metadata_build(cfg, first, err, sizeof(err));
+        snprintf(label, sizeof(label), "care provider %s%s", first->id,
                  cfg->tenant_count > 1 ? " (the others are built alike)" : "");
     } else {
         zr_selftest_add(r, ZR_SELFTEST_SKIP, CHECK, NULL, "no care provider configured");

@@ -18,10 +18,14 @@ out=$("$ZR_BIN" check-config --stats "$CFG" 2>&1) || true
 zr_check "300 generated providers + the inline one load" "$(echo "$out" | grep -c 'OK (301 care provider(s), 302 client(s)')" "1"
 
 # Three mistakes far apart: a missing OIN, a ServiceUUID that another file
-# has, a portal whose client_id another file has.
+# has, a portal whose client_id another file has. With
+# care_providers_on_error: refuse every one of them is a configuration error.
 sed -i '/^oin:/d' "$DIR/dv-000050.yaml"
 sed -i 's/9e5a0000-0000-4000-8000-030000000200/9e5a0000-0000-4000-8000-030000000010/' "$DIR/dv-000200.yaml"
 sed -i 's/client_id: portal-dv-000250/client_id: portal-dv-000100/' "$DIR/dv-000250.yaml"
+QCFG="$ZR_TMP/many-quarantine.yaml"
+cp "$CFG" "$QCFG"
+printf 'care_providers_on_error: refuse\n' >> "$CFG"
 for run in 1 2 3; do
   rc=0; "$ZR_BIN" check-config "$CFG" >/dev/null 2>"$ZR_TMP/errors-$run" || rc=$?
   zr_check "run $run: refused" "$rc" "1"
@@ -35,6 +39,19 @@ zr_check "duplicate client_id names both files" \
   "$(grep -c "^$DIR/dv-000250.yaml:[0-9]*: clients\[0\].client_id: duplicate client_id 'portal-dv-000100' (also $DIR/dv-000100.yaml:[0-9]*)" "$ZR_TMP/errors-1")" "1"
 zr_check "exactly these three lines, in file order" \
   "$(grep -o '^[^:]*' "$ZR_TMP/errors-1" | xargs -n1 basename | tr '\n' ' ')" "dv-000050.yaml dv-000200.yaml dv-000250.yaml "
+# Quarantine (the default): the missing OIN is dv-000050's own problem, the
+# two duplicates are not: still refused, for those two lines only.
+rc=0; "$ZR_BIN" check-config "$QCFG" >/dev/null 2>"$ZR_TMP/errors-q" || rc=$?
+zr_check "quarantine: duplicates across files still refuse" "$rc" "1"
+zr_check "quarantine: only the duplicates are configuration errors" \
+  "$(grep -o '^[^:]*' "$ZR_TMP/errors-q" | xargs -n1 basename | tr '\n' ' ')" "dv-000200.yaml dv-000250.yaml "
+sed -i 's/9e5a0000-0000-4000-8000-030000000010/9e5a0000-0000-4000-8000-030000000200/' "$DIR/dv-000200.yaml"
+sed -i 's/client_id: portal-dv-000100/client_id: portal-dv-000250/' "$DIR/dv-000250.yaml"
+rc=0; out=$("$ZR_BIN" check-config "$QCFG" 2>&1) || rc=$?
+zr_check "quarantine: without the duplicates it loads, exit 3" "$rc" "3"
+zr_check "quarantine: the missing OIN quarantines dv-000050 alone" \
+  "$(echo "$out" | grep -c "OK with 1 of 301 care provider(s) quarantined")/$(echo "$out" | grep -c "^  $DIR/dv-000050.yaml:[0-9]*: oin: is required")" "1/1"
+sed -i 's/9e5a0000-0000-4000-8000-030000000200/9e5a0000-0000-4000-8000-030000000010/' "$DIR/dv-000200.yaml"
 zr_check "tenants validate agrees on the ServiceUUID" \
   "$("$ZR_BIN" tenants validate "$DIR" --ca "$ZR_PKI/ca.pem" 2>/dev/null | grep -c "dv-000200.yaml:.*service_uuid")" "1"
 zr_done

@@ -521,7 +521,9 @@ static void test_entity_indexes(void **state)
                "entity index 9001 is reserved for test and refused in production");
     free(t);
 
-    snprintf(tail, sizeof(tail), "care_providers_dir: %s/providers\n", dir);
+    /* refuse: as before quarantine (the file's entity ID is its own problem
+     * under the default, test_quarantine_entity_index) */
+    snprintf(tail, sizeof(tail), "care_providers_dir: %s/providers\ncare_providers_on_error: refuse\n", dir);
     write_provider("9002");
     t = variant("dir-index.yaml", "production", tail, NULL);
     free(t);
@@ -533,6 +535,26 @@ static void test_entity_indexes(void **state)
                       "entity index 9002 is reserved for test and refused in production");
     }
     free(ptext);
+    /* quarantine (the default): that provider alone is out */
+    {
+        char qtail[512];
+        zr_config_errors_t errs = {0};
+        zr_config_t *cfg;
+        const zr_tenant_t *qt;
+        snprintf(qtail, sizeof(qtail), "care_providers_dir: %s/providers\n", dir);
+        free(variant("dir-index-q.yaml", "production", qtail, NULL));
+        cfg = zr_config_load(in_dir("dir-index-q.yaml"), &errs);
+        print_errors(&errs);
+        assert_non_null(cfg);
+        assert_int_equal(cfg->quarantined_count, 1);
+        assert_non_null(qt = zr_config_find_tenant(cfg, "ziekenhuis-test"));
+        assert_true(qt->quarantined);
+        assert_int_equal(qt->quarantine_reason_count, 1);
+        assert_non_null(strstr(qt->quarantine_reasons[0], "entity index 9002 is reserved for test"));
+        assert_false(cfg->tenants[0].quarantined);
+        zr_config_free(cfg);
+        zr_config_errors_free(&errs);
+    }
     write_provider("0002");
     free(variant("dir-ok.yaml", "production", tail, NULL));
     expect_ok_free("dir-ok.yaml");

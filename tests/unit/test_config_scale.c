@@ -225,8 +225,10 @@ static void test_shared_portal_and_provider_clients(void **state)
 static void test_provider_file_client_errors(void **state)
 {
     zr_config_errors_t errs = {0};
-    char *path = write_config("dupes", NULL, "care_providers_dir: providers\n");
+    /* refuse: every error of the file refuses the configuration, as before quarantine */
+    char *path = write_config("dupes", NULL, "care_providers_dir: providers\ncare_providers_on_error: refuse\n");
     char want[768];
+    const zr_tenant_t *twee;
     zr_config_t *cfg;
     /* demo-portal is also the example's first client; twee may not give its
      * portal to another provider; high is out of reach at twee. */
@@ -251,6 +253,42 @@ static void test_provider_file_client_errors(void **state)
     assert_true(has_line(&errs, want));
     assert_int_equal(errs.count, 3);
     zr_config_errors_free(&errs);
+    free(path);
+
+    /* quarantine (the default): twee's own errors quarantine twee and drop
+     * the portals its file declared, but a client_id another file uses is
+     * never one provider's problem: still refused, for that line alone. */
+    path = write_config("dupes-q", NULL, "care_providers_dir: providers\n");
+    write_provider("dupes-q", "twee",
+                   "clients:\n"
+                   "  - client_id: demo-portal\n    " SECRET "    redirect_uris: [https://twee.example.nl/cb]\n"
+                   "    min_loa: substantial\n"
+                   "  - client_id: twee-other\n    care_provider: zorgaanbieder-demo\n    " SECRET
+                   "    redirect_uris: [https://twee.example.nl/cb]\n    min_loa: substantial\n");
+    assert_null(zr_config_load(path, &errs));
+    snprintf(want, sizeof(want), "%s/dupes-q/providers/twee.yaml:11: clients[0].client_id: duplicate client_id 'demo-portal' (also %s/dupes-q/relay.yaml:%d)",
+             dir, dir, line_in_file(path, "- client_id: demo-portal"));
+    assert_true(has_line(&errs, want));
+    assert_int_equal(errs.count, 1);
+    zr_config_errors_free(&errs);
+    /* Without the duplicate: twee is quarantined with its file's lines as
+     * reasons, its portals are gone, the others serve. */
+    write_provider("dupes-q", "twee",
+                   "clients:\n"
+                   "  - client_id: twee-other\n    care_provider: zorgaanbieder-demo\n    " SECRET
+                   "    redirect_uris: [https://twee.example.nl/cb]\n    min_loa: substantial\n");
+    assert_non_null(cfg = zr_config_load(path, &errs));
+    assert_int_equal(errs.count, 0);
+    assert_int_equal(cfg->quarantined_count, 1);
+    assert_non_null(twee = zr_config_find_tenant(cfg, "twee"));
+    assert_true(twee->quarantined);
+    assert_int_equal(twee->quarantine_reason_count, 1);
+    snprintf(want, sizeof(want), "%s/dupes-q/providers/twee.yaml:12: clients[0].care_provider: 'zorgaanbieder-demo' is another care provider",
+             dir);
+    assert_memory_equal(twee->quarantine_reasons[0], want, strlen(want));
+    assert_null(zr_config_find_client(cfg, "twee-other"));
+    assert_false(zr_config_find_tenant(cfg, "zorgaanbieder-demo")->quarantined);
+    zr_config_free(cfg);
     free(path);
 
     /* Neither key: the client belongs nowhere. */
@@ -410,6 +448,137 @@ static void test_uniqueness_at_scale(void **state)
     free(t);
 }
 
+/* DIR/<case>/providers/<id>.yaml with the given text. */
+static void write_provider_text(const char *name, const char *id, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s/providers/%s.yaml", dir, name, id);
+    write_text(path, text);
+}
+
+/* In a file: the first occurrence of from replaced by to (from must occur). */
+static void edit_file(const char *path, const char *from, const char *to)
+{
+    char *text = NULL, *edited;
+    size_t len = 0;
+    assert_int_equal(zr_file_read(path, 1 << 20, &text, &len), 0);
+    if (!strstr(text, from))
+        fail_msg("'%s' not in %s", from, path);
+    edited = replace_all(text, from, to);
+    write_text(path, edited);
+    free(edited);
+    free(text);
+}
+
+static const zr_tenant_t *quarantined(const zr_config_t *cfg, const char *id, const char *reason, const char *summary)
+{
+    const zr_tenant_t *t = zr_config_find_tenant(cfg, id);
+    char buf[128];
+    int found = 0;
+    if (!t || !t->quarantined)
+        fail_msg("%s is not quarantined", id);
+    for (size_t i = 0; i < t->quarantine_reason_count; i++)
+        found |= strstr(t->quarantine_reasons[i], reason) != NULL;
+    if (!found)
+        fail_msg("%s: no reason with '%s' (first: %s)", id, reason,
+                 t->quarantine_reason_count ? t->quarantine_reasons[0] : "none");
+    assert_string_equal(zr_tenant_quarantine_summary(t, buf, sizeof(buf)), summary);
+    return t;
+}
+
+/* Issue 14 §1: a provider whose own material is unusable is quarantined,
+ * not the whole configuration refused; care_providers_on_error: refuse
+ * keeps the old behaviour; every provider quarantined is refused. */
+static void test_quarantine(void **state)
+{
+    zr_config_errors_t errs = {0};
+    char *path, want[768];
+    const zr_tenant_t *t;
+    zr_config_t *cfg;
+    (void)state;
+
+    /* twee: a key that belongs to another certificate; drie: a YAML
+     * syntax error (known by its file name); the inline provider serves. */
+    path = write_config("quar", NULL, "care_providers_dir: providers\n");
+    write_provider("quar", "twee", NULL);
+    snprintf(want, sizeof(want), "%s/quar/providers/twee.yaml", dir);
+    edit_file(want, "dv2-bsn-1.key", "dv3-bsn-1.key");
+    write_provider_text("quar", "drie", "id: drie\nname: \"unclosed\noin: \"1\"\n");
+    cfg = zr_config_load(path, &errs);
+    for (size_t i = 0; i < errs.count; i++)
+        fprintf(stderr, "%s\n", errs.lines[i]);
+    assert_non_null(cfg);
+    assert_int_equal(errs.count, 0);
+    assert_int_equal(cfg->quarantined_count, 2);
+    t = quarantined(cfg, "twee", "bsn_keys[0].key: the private key does not belong to the certificate",
+                    "private key does not match the certificate");
+    snprintf(want, sizeof(want), "%s/quar/providers/twee.yaml:9: ", dir);
+    assert_memory_equal(t->quarantine_reasons[0], want, strlen(want));
+    /* Its certificate is named (export, duplicates), its keys decrypt nothing. */
+    assert_non_null(t->bsn_keys[0].key_name);
+    assert_null(zr_tenant_find_bsn_key(t, t->bsn_keys[0].key_name));
+    quarantined(cfg, "drie", "YAML syntax error", "YAML syntax error in its file");
+    assert_false(zr_config_find_tenant(cfg, "zorgaanbieder-demo")->quarantined);
+    assert_non_null(zr_tenant_find_bsn_key(&cfg->tenants[0], cfg->tenants[0].bsn_keys[0].key_name));
+    zr_config_free(cfg);
+    free(path);
+
+    /* refuse: the same files refuse the configuration, each error listed. */
+    path = write_config("quar-refuse", NULL, "care_providers_dir: providers\ncare_providers_on_error: refuse\n");
+    write_provider("quar-refuse", "twee", NULL);
+    snprintf(want, sizeof(want), "%s/quar-refuse/providers/twee.yaml", dir);
+    edit_file(want, "dv2-bsn-1.key", "dv3-bsn-1.key");
+    write_provider_text("quar-refuse", "drie", "id: drie\nname: \"unclosed\noin: \"1\"\n");
+    assert_null(zr_config_load(path, &errs));
+    assert_true(has_line(&errs, "drie.yaml:"));
+    assert_true(has_line(&errs, "YAML syntax error"));
+    assert_true(has_line(&errs, "twee.yaml:9: bsn_keys[0].key: the private key does not belong to the certificate"));
+    assert_int_equal(errs.count, 2);
+    zr_config_errors_free(&errs);
+    free(path);
+
+    /* An inline entry: its key file is its own problem... */
+    path = write_config("quar-inline", NULL, "care_providers_dir: providers\n");
+    write_provider("quar-inline", "twee", NULL);
+    edit_file(path, "pki/dv-bsn-1.key", "pki/no-such.key");
+    assert_non_null(cfg = zr_config_load(path, &errs));
+    assert_int_equal(errs.count, 0);
+    t = quarantined(cfg, "zorgaanbieder-demo", "care_providers[0].bsn_keys[0].key: cannot open private key",
+                    "private key missing or unreadable");
+    assert_false(zr_config_find_tenant(cfg, "twee")->quarantined);
+    assert_int_equal(cfg->quarantined_count, 1);
+    zr_config_free(cfg);
+    /* ...the rest of the main file is not: a bad OIN there refuses. */
+    edit_file(path, "oin: \"00000009999999999001\"", "oin: \"123\"");
+    assert_null(zr_config_load(path, &errs));
+    assert_true(has_line(&errs, "care_providers[0].oin: must be the 20-digit OIN"));
+    zr_config_errors_free(&errs);
+    edit_file(path, "oin: \"123\"", "oin: \"00000009999999999001\"");
+
+    /* Every provider quarantined: nothing could be served, refused. */
+    snprintf(want, sizeof(want), "%s/quar-inline/providers/twee.yaml", dir);
+    edit_file(want, "dv2-bsn-1.key", "dv3-bsn-1.key");
+    assert_null(zr_config_load(path, &errs));
+    assert_true(has_line(&errs, "cannot open private key"));
+    assert_true(has_line(&errs, "twee.yaml:9: bsn_keys[0].key: the private key does not belong"));
+    assert_true(has_line(&errs, "every care provider (2) is quarantined, nothing could be served"));
+    assert_int_equal(errs.count, 3);
+    zr_config_errors_free(&errs);
+    free(path);
+
+    /* Duplicates across providers are never one provider's: twee2 has
+     * twee's entity ID and is broken besides; still refused. */
+    path = write_config("quar-dup", NULL, "care_providers_dir: providers\n");
+    write_provider("quar-dup", "twee", NULL);
+    write_provider("quar-dup", "twee2", NULL);
+    snprintf(want, sizeof(want), "%s/quar-dup/providers/twee2.yaml", dir);
+    edit_file(want, "dv2-bsn-1.key", "dv3-bsn-1.key");
+    assert_null(zr_config_load(path, &errs));
+    assert_true(has_line(&errs, "twee2.yaml:2: entity_id: entity ID urn:nl-eid-gdi:1.0:DV:00000009999999999002:entities:9001 is also used by"));
+    zr_config_errors_free(&errs);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -419,6 +588,7 @@ int main(void)
         cmocka_unit_test(test_uniqueness_at_scale),
         cmocka_unit_test(test_shared_portal_and_provider_clients),
         cmocka_unit_test(test_provider_file_client_errors),
+        cmocka_unit_test(test_quarantine),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

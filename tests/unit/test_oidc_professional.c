@@ -433,6 +433,49 @@ static void test_discovery_professional_claims(void **state)
     fx_req_free(&req);
 }
 
+/* Issue 14 §1: a quarantined care provider. Its patients' logins are
+ * refused as temporarily_unavailable; professionals (no care provider) and
+ * the chooser of a client that offers both still go on, even when the
+ * provider's services could not be read. */
+static void test_quarantined_care_provider(void **state)
+{
+    fx_t *fx = *state;
+    size_t services = fx->tenant.service_count;
+    run_t r;
+    char *v;
+
+    fx->tenant.quarantined = 1;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1)
+            fx->tenant.service_count = 0; /* a file that could not be read */
+        run_begin(fx, &r, &fx->clients[FX_PORTAL], NULL, NULL);
+        assert_int_equal(r.result, ZR_OIDC_AUTHZ_RESPONDED);
+        assert_int_equal(r.resp.status, 302);
+        v = fx_url_param(fx_header(&r.resp, "Location"), "error");
+        assert_string_equal(v, "temporarily_unavailable");
+        free(v);
+        v = fx_url_param(fx_header(&r.resp, "Location"), "error_description");
+        assert_non_null(strstr(v, "this care provider cannot be logged in to right now"));
+        free(v);
+        assert_null(fx_url_param(fx_header(&r.resp, "Location"), "code"));
+        assert_null(r.authz.client_id);
+        run_free(&r);
+        run_begin(fx, &r, &fx->clients[FX_BOTH], P("login_method=patient"), NULL);
+        v = fx_url_param(fx_header(&r.resp, "Location"), "error");
+        assert_string_equal(v, "temporarily_unavailable");
+        free(v);
+        run_free(&r);
+        begin_expect(fx, FX_BOTH, NULL, 0, "zh");
+        begin_expect(fx, FX_BOTH, P("login_method=professional"), ZR_LOGIN_PROFESSIONAL, NULL);
+        begin_expect(fx, FX_DOCS, NULL, ZR_LOGIN_PROFESSIONAL, NULL);
+    }
+    assert_true(zr_oidc_tenant_quarantined(&fx->cfg, "zh"));
+    assert_false(zr_oidc_tenant_quarantined(&fx->cfg, "elsewhere"));
+    fx->tenant.service_count = services;
+    fx->tenant.quarantined = 0;
+    begin_expect(fx, FX_PORTAL, NULL, ZR_LOGIN_PATIENT, "zh");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -443,6 +486,7 @@ int main(void)
         cmocka_unit_test(test_professional_id_token_and_userinfo),
         cmocka_unit_test(test_professional_sub_differs_from_patient),
         cmocka_unit_test(test_discovery_professional_claims),
+        cmocka_unit_test(test_quarantined_care_provider),
     };
     return cmocka_run_group_tests(tests, fx_setup, fx_teardown);
 }

@@ -116,6 +116,13 @@ static const struct {
     {" expired on ", "BSN certificate expired"},
     {" is not valid before ", "BSN certificate not yet valid"},
     {"YAML syntax error", "YAML syntax error in its file"},
+    /* The directory scan's refusals (zr_config_tenant_dir_scan). */
+    {": a symbolic link to ", "its file is a symbolic link that cannot be used"},
+    {"care provider files end in .yaml or .yml", "its file name is not lower-case .yaml or .yml"},
+    {"a care provider file is at most", "its file is larger than 1 MiB"},
+    {"a directory, not a care provider file", "its file is not a regular file"},
+    {"not a regular file", "its file is not a regular file"},
+    {"cannot be read (", "file unreadable"},
     {"does not belong to the certificate", "private key does not match the certificate"},
     {"open to group or others", "private key file open to group or others"},
     {"keyEncipherment", "certificate does not allow keyEncipherment"},

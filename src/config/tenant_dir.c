@@ -395,15 +395,25 @@ size_t zr_cfg_load_tenant_dir(zr_cfg_loader_t *parent, const char *dir, int flag
     zr_tenant_dir_scan_t scan = {0};
     char **files;
     file_result_t *res = NULL;
-    size_t count = 0, errors = 0;
+    size_t count = 0, errors = 0, refused = 0;
+    int quarantine;
     memset(out, 0, sizeof(*out));
     if (zr_config_tenant_dir_scan(dir, &scan) != 0) {
         zr_cfg_error_line(parent->errs, "%s: cannot read the care providers directory (%s)", dir, strerror(errno));
         errors++;
         goto end;
     }
+    /* A file meant as a provider that cannot be read at all (a link out of
+     * the directory or to nothing, a .YAML name, above 1 MiB) is that
+     * provider's problem too: with quarantine it is one, known by its
+     * file's name, after the ones that load. */
+    quarantine = parent->quarantine && !(flags & ZR_TENANT_LOAD_LENIENT);
     for (size_t i = 0; i < scan.note_count; i++)
         if (scan.notes[i].refused) {
+            if (quarantine) {
+                refused++;
+                continue;
+            }
             zr_cfg_error_line(parent->errs, "%s: %s", scan.notes[i].file, scan.notes[i].message);
             errors++;
         }
@@ -411,10 +421,10 @@ size_t zr_cfg_load_tenant_dir(zr_cfg_loader_t *parent, const char *dir, int flag
         log_not_loaded(dir, &scan);
     files = scan.files;
     count = scan.count;
-    if (!count)
+    if (!count && !refused)
         goto end;
-    out->tenants = calloc(count, sizeof(*out->tenants));
-    out->origins = calloc(count, sizeof(*out->origins));
+    out->tenants = calloc(count + refused, sizeof(*out->tenants));
+    out->origins = calloc(count + refused, sizeof(*out->origins));
     if (!out->tenants || !out->origins) {
         zr_cfg_error_line(parent->errs, "%s: out of memory", dir);
         errors++;
@@ -427,6 +437,24 @@ size_t zr_cfg_load_tenant_dir(zr_cfg_loader_t *parent, const char *dir, int flag
         goto end;
     }
     out->count = count;
+    for (size_t i = 0; refused && i < scan.note_count; i++) {
+        zr_config_errors_t why = {0};
+        zr_tenant_t *t = &out->tenants[out->count];
+        zr_tenant_origin_t *o = &out->origins[out->count];
+        if (!scan.notes[i].refused)
+            continue;
+        out->count++;
+        zr_cfg_error_line(&why, "%s: %s", scan.notes[i].file, scan.notes[i].message);
+        o->file = strdup(scan.notes[i].file);
+        o->line = 1;
+        if (!o->file || zr_cfg_quarantine_tenant(t, scan.notes[i].file, &why) != 0) {
+            zr_cfg_error_line(parent->errs, "%s: out of memory", scan.notes[i].file);
+            errors++;
+        }
+        zr_config_errors_free(&why);
+    }
+    if (!count)
+        goto end;
     {
         char *abs_dir = realpath(dir, NULL);
         dir_job_t job = {parent, flags, files, count, out, res, PTHREAD_MUTEX_INITIALIZER, 0, abs_dir};

@@ -118,16 +118,31 @@ rc=0; msg=$("$ZR_BIN" check-config "$C" 2>&1) || rc=$?
 zr_check "relay load: duplicate URA refused" "$rc:$msg" "1:$D/third.yaml:5: ura: URA 12345678 is also used by $D/second.yml:5"
 rm "$D/third.yaml"
 
+# With care_providers_on_error: refuse (R) these refuse the configuration;
+# by default they quarantine the one provider (known by its file's name)
+# and the others serve: check-config exits 3.
+R=$ZR_TMP/dir-refuse.yaml
+{ cat "$C"; echo "care_providers_on_error: refuse"; } >"$R"
 ln -s "$ZR_TMP/elsewhere/d.yaml" "$D/link.yaml"
+LINK_WHY="$D/link.yaml: a symbolic link to $REAL_TMP/elsewhere/d.yaml, which is outside the directory; copy or move the file into the directory (relative paths resolve against the directory, not against the target's)"
+rc=0; msg=$("$ZR_BIN" check-config "$R" 2>&1) || rc=$?
+zr_check "relay load (refuse): link out of the directory refused" "$rc:$msg" "1:$LINK_WHY"
 rc=0; msg=$("$ZR_BIN" check-config "$C" 2>&1) || rc=$?
-zr_check "relay load: link out of the directory refused" "$rc:$msg" \
-  "1:$D/link.yaml: a symbolic link to $REAL_TMP/elsewhere/d.yaml, which is outside the directory; copy or move the file into the directory (relative paths resolve against the directory, not against the target's)"
+zr_check "relay load: link out of the directory quarantines it alone" "$rc:$msg" \
+  "3:$C: care provider link would be quarantined (its file is a symbolic link that cannot be used):
+  $LINK_WHY
+$C: OK with 1 of 3 care provider(s) quarantined (2 client(s), environment development)"
 rm "$D/link.yaml"
 
 printf 'id: x\nname: "X\n' >"$D/x.yaml"
+QUOTE_WHY="$D/x.yaml:2: YAML syntax error: unclosed quote: found unexpected end of stream at line 3 (while scanning a quoted scalar that starts here)"
+rc=0; msg=$("$ZR_BIN" check-config "$R" 2>&1) || rc=$?
+zr_check "relay load (refuse): unclosed quote on its line" "$rc:$msg" "1:$QUOTE_WHY"
 rc=0; msg=$("$ZR_BIN" check-config "$C" 2>&1) || rc=$?
-zr_check "relay load: unclosed quote on its line" "$rc:$msg" \
-  "1:$D/x.yaml:2: YAML syntax error: unclosed quote: found unexpected end of stream at line 3 (while scanning a quoted scalar that starts here)"
+zr_check "relay load: unclosed quote quarantines it alone, on its line" "$rc:$msg" \
+  "3:$C: care provider x would be quarantined (YAML syntax error in its file):
+  $QUOTE_WHY
+$C: OK with 1 of 3 care provider(s) quarantined (2 client(s), environment development)"
 rm "$D/x.yaml"
 
 cp "$D/demo.yaml" "$D/demo.yaml~"

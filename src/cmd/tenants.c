@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "zr/util.h"
+
 static int parse_environment(const char *s, zr_environment_t *env)
 {
     for (int e = ZR_ENV_DEVELOPMENT; e <= ZR_ENV_PRODUCTION; e++)
@@ -300,7 +302,10 @@ static int export_rows(FILE *out, const zr_config_t *cfg, const zr_tenant_ledger
 {
     json_t *listed = json_object(), *rec = NULL;
     const zr_tenant_ledger_entry_t *e;
+    size_t unrecorded = 0;
+    zr_buf_t ids;
     int rc = -1;
+    zr_buf_init(&ids);
     if (!listed)
         goto end;
     for (size_t i = 0; i < cfg->tenant_count; i++) {
@@ -308,13 +313,17 @@ static int export_rows(FILE *out, const zr_config_t *cfg, const zr_tenant_ledger
         if (!(rec = zr_tenant_ledger_record(&cfg->tenants[i])) ||
             export_row(out, rec, "current", env, e && e->current ? e->added_at : "", "") != 0)
             goto end;
-        if (cfg->care_providers_ledger && (!e || !e->current))
-            fprintf(stderr, "%s: note: not in the ledger as current yet (the relay records it at its next start "
-                    "or reload); date_added stays empty\n", cfg->tenants[i].id);
+        /* One line for all: a new ledger would otherwise name 10,000. */
+        if (cfg->care_providers_ledger && (!e || !e->current) && unrecorded++ < 5)
+            zr_buf_printf(&ids, "%s%s", unrecorded > 1 ? ", " : "", cfg->tenants[i].id);
         json_object_set_new(listed, cfg->tenants[i].id, json_true());
         json_decref(rec);
         rec = NULL;
     }
+    if (unrecorded)
+        fprintf(stderr, "note: %zu current care provider(s) not in the ledger as current yet (%s%s): the relay "
+                "records them at its next start or reload; their date_added stays empty\n", unrecorded, ids.data,
+                unrecorded > 5 ? ", ..." : "");
     for (size_t i = 0; i < cfg->former_tenant_count; i++) {
         const zr_tenant_t *t = &cfg->former_tenants[i];
         const zr_tenant_origin_t *o = cfg->former_tenant_origins ? &cfg->former_tenant_origins[i] : NULL;
@@ -345,6 +354,7 @@ static int export_rows(FILE *out, const zr_config_t *cfg, const zr_tenant_ledger
     }
     rc = 0;
 end:
+    zr_buf_free(&ids);
     json_decref(rec);
     json_decref(listed);
     return rc;

@@ -114,6 +114,12 @@ zr_check "export: header" "$(head -1 "$ZR_TMP/export.csv" | tr -d '\r')" \
 
 # --- delete drie's file and reload: former, with the date it left.
 rm "$D/drie.yaml"
+# Before the reload the export only reads: former, the date not known yet.
+zr_check "export before the reload: former, no date yet" "$(export_rows | grep drie)" \
+  "former|zorgaanbieder-drie|$FP3|$added||||"
+zr_check "export before the reload: says why" \
+  "$(grep -c '^zorgaanbieder-drie: note: no longer configured but still current in the ledger' "$ZR_TMP/export.err")" "1"
+zr_check "export does not write the ledger" "$(wc -l <"$LEDGER")" "3"
 day1=$(today)
 rc=0; out=$("$ZR_BIN" reload "$ZR_CONFIG" 2>&1) || rc=$?
 zr_check "reload after deleting a provider: ok" "$rc/$(echo "$out" | grep -c '^relay: ok: generation 2')" "0/1"

@@ -58,6 +58,12 @@ sed -e '/^care_providers:/,/^oidc:/{/^oidc:/!d}' \
 zr_check "check-config: three providers" "$("$ZR_BIN" check-config "$ZR_CONFIG" 2>&1)" \
   "$ZR_CONFIG: OK (3 care provider(s), 2 client(s), environment development)"
 
+# care_providers_ledger must be a file of its own (not read as a provider).
+sed "s#^care_providers_dir: providers#&\ncare_providers_ledger: providers/history.yaml#" "$ZR_CONFIG" >"$ZR_TMP/bad-ledger.yaml"
+line=$(grep -n '^care_providers_ledger:' "$ZR_TMP/bad-ledger.yaml" | cut -d: -f1)
+zr_check "care_providers_ledger: *.yaml refused" "$("$ZR_BIN" check-config "$ZR_TMP/bad-ledger.yaml" 2>&1 | head -1)" \
+  "$ZR_TMP/bad-ledger.yaml:$line: care_providers_ledger: $D/history.yaml: must be a file of its own, not a directory or a *.yaml/*.yml file"
+
 # --- the vendor's fields are validated (FILE:LINE: key: message).
 B=$ZR_TMP/batch
 mkdir -p "$B"

@@ -37,6 +37,7 @@ void zr_selftest_run(const char *config_path, const zr_selftest_opts_t *opts, zr
     zr_selftest_add(r, ZR_SELFTEST_OK, "configuration", NULL, "%s valid (environment %s, %zu care provider(s), %zu client(s))",
                     config_path, zr_environment_name(cfg->environment), cfg->tenant_count, cfg->client_count);
     zr_selftest_certificates(cfg, &o, r);
+    zr_selftest_ledger(cfg, &o, r);
     if ((xml_up = zr_xml_init() == 0) == 0)
         zr_selftest_add(r, ZR_SELFTEST_FAIL, "sp-metadata", "report this as a bug", "xmlsec could not start");
     else

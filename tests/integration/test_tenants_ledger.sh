@@ -155,6 +155,9 @@ healthz=$(curl -s "$ISSUER/healthz")
 zr_check "serve starts with it (generation 1, ledger ok)" \
   "$(zr_json "$healthz" 'd["config"]["generation"]') $(zr_json "$healthz" 'd["config"]["ledger"]')" "1 ok: $LEDGER"
 zr_check "restarts add nothing to the ledger" "$(wc -l <"$LEDGER")" "5"
+zr_check "selftest: the ledger" \
+  "$("$ZR_BIN" selftest "$ZR_CONFIG" 2>/dev/null | grep "care-providers-ledger")" \
+  "ok    care-providers-ledger: $LEDGER: 3 care provider(s) recorded, 2 of them former; 0 current one(s) to be recorded at the next start or reload"
 out=$(zr_login "DigiD Substantieel")
 zr_check "the current provider still logs in" "$(zr_json "$out" 'd["claims"].get("bsn")')" "999990019"
 
@@ -176,6 +179,8 @@ rows=$(export_rows)
 zr_check "export with a torn last line: same rows" "$(echo "$rows" | head -1)/$(echo "$rows" | grep -c '|')" "rc=0/3"
 zr_check "export warns about the torn line" \
   "$(grep -c "^warning: $LEDGER:6: skipped an incomplete last line" "$ZR_TMP/export.err")" "1"
+zr_check "selftest warns about it" \
+  "$("$ZR_BIN" selftest "$ZR_CONFIG" 2>/dev/null | grep -c "^warn  care-providers-ledger: $LEDGER: 1 line(s) that are not records are skipped (3 care provider(s) recorded)")" "1"
 # drie comes back: its line starts on a line of its own after the fragment.
 cat >"$D/drie.yaml" <<EOF
 id: zorgaanbieder-drie
@@ -201,6 +206,8 @@ zr_check "relay log: the ledger error" \
   "$(grep -c "error relay reload care providers ledger: cannot open $ZR_TMP/no-such-dir/providers.ledger for appending: No such file or directory" "$ZR_TMP/relay.log")" "1"
 healthz=$(curl -s "$ISSUER/healthz")
 zr_check "/healthz: the ledger error" "$(zr_json "$healthz" 'd["config"]["ledger"]' | cut -c1-18)" "error: cannot open"
+zr_check "selftest: the ledger cannot be created" \
+  "$("$ZR_BIN" selftest "$ZR_CONFIG" 2>/dev/null | grep -c "^warn  care-providers-ledger: $ZR_TMP/no-such-dir/providers.ledger does not exist and its directory is not writable")" "1"
 out=$(zr_login "DigiD Substantieel")
 zr_check "logins go on" "$(zr_json "$out" 'd["claims"].get("bsn")')" "999990019"
 

@@ -360,6 +360,23 @@ end:
     return rc;
 }
 
+/* DICTU connects no care provider in production without its signed
+ * akkoordverklaring (factsheet, step 11): name the ones without a date. */
+static void warn_akkoordverklaring(const zr_config_t *cfg)
+{
+    zr_buf_t ids;
+    size_t missing = 0;
+    zr_buf_init(&ids);
+    for (size_t i = 0; i < cfg->tenant_count; i++)
+        if (!cfg->tenants[i].akkoordverklaring && missing++ < 5)
+            zr_buf_printf(&ids, "%s%s", missing > 1 ? ", " : "", cfg->tenants[i].id);
+    if (missing)
+        fprintf(stderr, "warning: %zu current care provider(s) without an akkoordverklaring date (%s%s): DICTU "
+                "connects none in production without the signed statement\n", missing, ids.data,
+                missing > 5 ? ", ..." : "");
+    zr_buf_free(&ids);
+}
+
 static int tenants_export(int argc, char **argv)
 {
     static const char usage[] = "usage: zorgrelay tenants export --config CONFIG [--environment preprod|production] "
@@ -421,6 +438,8 @@ static int tenants_export(int argc, char **argv)
     fputs("status,id,name,oin,entity_id,ura,services,certificate_sha256,not_before,not_after,environment,"
           "date_added,date_left,kvk,contact,akkoordverklaring\r\n", out);
     rc = export_rows(out, cfg, &ledger, zr_environment_name(env)) ? 1 : 0;
+    if (env == ZR_ENV_PRODUCTION)
+        warn_akkoordverklaring(cfg);
     if (fflush(out) != 0 || ferror(out)) {
         perror(out_path ? out_path : "stdout");
         rc = 1;

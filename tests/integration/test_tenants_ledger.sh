@@ -115,6 +115,9 @@ zr_check "export: three current, with the vendor's fields" "$(export_rows)" \
 current|zorgaanbieder-demo|$FP1|$added||||
 current|zorgaanbieder-drie|$FP3|$added||||
 current|zorgaanbieder-twee|$FP2|$added||12345678|J. de Vries, ict@twee.example.nl, 010-1234567|2026-11-02"
+"$ZR_BIN" tenants export --config "$ZR_CONFIG" --environment production >/dev/null 2>"$ZR_TMP/export-prod.err"
+zr_check "export for production: names the providers without an akkoordverklaring date" \
+  "$(grep -c '^warning: 2 current care provider(s) without an akkoordverklaring date (zorgaanbieder-demo, zorgaanbieder-drie): ' "$ZR_TMP/export-prod.err")" "1"
 zr_check "export: header" "$(head -1 "$ZR_TMP/export.csv" | tr -d '\r')" \
   "status,id,name,oin,entity_id,ura,services,certificate_sha256,not_before,not_after,environment,date_added,date_left,kvk,contact,akkoordverklaring"
 

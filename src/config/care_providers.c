@@ -3,6 +3,7 @@
 #include "config_internal.h"
 
 #include <ctype.h>
+#include <openssl/err.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -112,8 +113,9 @@ static int load_keypair_lenient(const zr_cfg_map_t *km, zr_tenant_key_t *k)
 static void load_cert_former(const zr_cfg_map_t *km, zr_tenant_key_t *k)
 {
     char err[512];
-    if (zr_cfg_get_path(km, "cert", 1, &k->cert_file) == 1)
-        k->cert = zr_crypto_load_certificate_ex(k->cert_file, km->ld->libctx, err, sizeof(err));
+    if (zr_cfg_get_path(km, "cert", 1, &k->cert_file) == 1 &&
+        !(k->cert = zr_crypto_load_certificate_ex(k->cert_file, km->ld->libctx, err, sizeof(err))))
+        ERR_clear_error(); /* not an error here: leave nothing for the next OpenSSL call to find */
 }
 
 static void read_bsn_keys(zr_cfg_map_t *tm, zr_tenant_t *t, zr_tenant_origin_t *origin)

@@ -76,9 +76,11 @@ $B/twee.yaml:6: contact: must be 1-200 characters on one line (no line breaks or
 $B/twee.yaml:7: akkoordverklaring: must be the date the akkoordverklaring was signed, YYYY-MM-DD"
 
 # --- two relay processes start at once on a new ledger: each event once.
-sed -e "s#^listen: 127.0.0.1:$RELAY_PORT#listen: 127.0.0.1:$(zr_free_port)#" \
+# A port none of this test's services was given (they bind later).
+PORT2=$(zr_free_port)
+while [[ " $RELAY_PORT $TVS_PORT $ART_PORT $DEZI_PORT " == *" $PORT2 "* ]]; do PORT2=$(zr_free_port); done
+sed -e "s#^listen: 127.0.0.1:$RELAY_PORT#listen: 127.0.0.1:$PORT2#" \
     -e "s#^pid_file: .*#pid_file: $ZR_TMP/relay2.pid#" "$ZR_CONFIG" >"$ZR_TMP/second.yaml"
-PORT2=$(sed -n 's/^listen: 127.0.0.1://p' "$ZR_TMP/second.yaml")
 zr_start_mock_tvs
 day0=$(today)
 "$ZR_BIN" serve "$ZR_TMP/second.yaml" >>"$ZR_TMP/relay2.log" 2>&1 &
@@ -214,4 +216,9 @@ zr_check "selftest: the ledger cannot be created" \
 out=$(zr_login "DigiD Substantieel")
 zr_check "logins go on" "$(zr_json "$out" 'd["claims"].get("bsn")')" "999990019"
 
+# What a failed run needs to be understood later.
+if [ "$ZR_FAIL" -ne 0 ]; then
+  for f in relay.log relay2.log export.err; do echo "--- $f" >&2; tail -n 25 "$ZR_TMP/$f" >&2 2>/dev/null || true; done
+  echo "--- ledger" >&2; cut -c1-160 "$LEDGER" >&2 2>/dev/null || true
+fi
 zr_done

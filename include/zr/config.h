@@ -367,6 +367,10 @@ typedef struct zr_config {
     /* Added for care_providers_dir (issue 3). */
     char *care_providers_dir;        /* optional: one YAML file per care provider */
     char *former_care_providers_dir; /* default care_providers_dir/former when it exists */
+    /* The care providers' history for the aansluitbestand (issue 14 §3,
+     * zr/tenant_ledger.h): default <care_providers_dir>.ledger; NULL
+     * without care_providers_dir unless set. */
+    char *care_providers_ledger;
     zr_tenant_origin_t *tenant_origins; /* parallel to tenants */
     /* Removed care providers: kept for `tenants export`, never used for a login. */
     zr_tenant_t *former_tenants;
@@ -422,7 +426,11 @@ enum {
     /* zr_config_load_tenant_dir: load each certificate and key without
      * judging them (expiry, strength, key usage, pairing), for callers that
      * judge them themselves or keep them only for the record (former). */
-    ZR_TENANT_LOAD_LENIENT = 1
+    ZR_TENANT_LOAD_LENIENT = 1,
+    /* Former providers (former/): only what the export shows. The private
+     * key is not read at all; a certificate that cannot be read leaves the
+     * key's cert NULL (the ledger's record stands in) instead of an error. */
+    ZR_TENANT_LOAD_FORMER = 2
 };
 /* Loads every care provider file of `dir` (zr_config_tenant_dir_scan) as one
  * care provider (same keys as an entry of care_providers; relative paths

@@ -66,6 +66,9 @@ void zr_selftest_sp_metadata(const zr_config_t *cfg, const zr_selftest_opts_t *o
 void zr_selftest_tvs(const zr_config_t *cfg, const zr_selftest_opts_t *opts, zr_selftest_report_t *r);
 void zr_selftest_redis(const zr_config_t *cfg, const zr_selftest_opts_t *opts, zr_selftest_report_t *r);
 void zr_selftest_discovery(const zr_config_t *cfg, const zr_selftest_opts_t *opts, zr_selftest_report_t *r);
+/* care-providers-ledger: readable, appendable, lines that are not records
+ * (nothing when the configuration has no ledger). */
+void zr_selftest_ledger(const zr_config_t *cfg, const zr_selftest_opts_t *opts, zr_selftest_report_t *r);
 
 /* Human report: "ok|warn|FAIL  check: finding" per item, advice indented
  * under warn/FAIL, then a summary line. */

@@ -53,6 +53,11 @@ typedef struct zr_tenant {
     zr_tenant_key_t bsn_keys[2]; /* one, or two during rollover */
     size_t bsn_key_count;
     int assertion_consumer_service_index; /* default 0 */
+    /* Kept by the vendor for DICTU's aansluitbestand (tenants export), never
+     * used for a login; optional. */
+    char *kvk;               /* KvK number, 8 digits */
+    char *contact;           /* free text, one line */
+    char *akkoordverklaring; /* date signed, YYYY-MM-DD */
     /* Hex SHA-256 over everything that shapes a login (id, entityID, OIN,
      * services, BSN key certificates), set when loaded: a login in flight
      * across a reload finds the tenant it started with again. */

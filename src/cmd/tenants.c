@@ -1,9 +1,12 @@
 /* `zorgrelay tenants validate|export`: a batch of care providers checked
- * before it goes to DICTU, and the CSV for DICTU's aansluitbestand (issue 3). */
+ * before it goes to DICTU, and the CSV for DICTU's aansluitbestand (issue 3):
+ * the current providers and, from former/ and the ledger, every former one
+ * (issue 14 §3). */
 #include "zr/cmd.h"
 #include "zr/config.h"
 #include "zr/crypto.h"
 #include "zr/tenant_check.h"
+#include "zr/tenant_ledger.h"
 
 #include <openssl/x509.h>
 #include <stdint.h>
@@ -11,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "zr/util.h"
 
 static int parse_environment(const char *s, zr_environment_t *env)
 {
@@ -235,16 +240,6 @@ static void csv_field(FILE *out, const char *s, int last)
     fputs(last ? "\r\n" : ",", out);
 }
 
-static void asn1_iso(const ASN1_TIME *t, char out[32])
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    if (ASN1_TIME_to_tm(t, &tm) == 1)
-        strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    else
-        snprintf(out, 32, "?");
-}
-
 /* Appends `add` to a ';'-separated list. */
 static int list_add(char **list, const char *add)
 {
@@ -256,54 +251,201 @@ static int list_add(char **list, const char *add)
     return 0;
 }
 
-static int export_row(FILE *out, const zr_tenant_t *t, const char *status, const char *environment)
+/* The ';'-list of one field of every object in a record's array. */
+static int list_of(json_t *rec, const char *array, const char *field, const char *prefix_field, char **out)
 {
-    char *services = NULL, *fingerprints = NULL, *not_before = NULL, *not_after = NULL, *item = NULL;
-    char date[32];
-    int rc = -1;
-    for (size_t i = 0; i < t->service_count; i++) {
-        if (asprintf(&item, "%s=%s", zr_loa_name(t->services[i].min_loa),
-                     t->services[i].service_uuid ? t->services[i].service_uuid : "") < 0) {
-            item = NULL;
-            goto end;
+    size_t i;
+    json_t *item;
+    json_array_foreach(json_object_get(rec, array), i, item) {
+        const char *v = json_string_value(json_object_get(item, field));
+        char *pair = NULL;
+        int rc;
+        if (prefix_field) {
+            if (asprintf(&pair, "%s=%s", json_string_value(json_object_get(item, prefix_field)) ?: "", v ?: "") < 0)
+                return -1;
+            rc = list_add(out, pair);
+            free(pair);
+        } else {
+            rc = list_add(out, v ? v : "?");
         }
-        if (list_add(&services, item) != 0)
-            goto end;
-        free(item);
-        item = NULL;
+        if (rc != 0)
+            return -1;
     }
-    for (size_t k = 0; k < t->bsn_key_count && k < 2; k++) {
-        const zr_tenant_key_t *key = &t->bsn_keys[k];
-        if (!key->cert)
-            continue;
-        if (list_add(&fingerprints, key->key_name_sha256 ? key->key_name_sha256 : "?") != 0)
-            goto end;
-        asn1_iso(X509_get0_notBefore(key->cert), date);
-        if (list_add(&not_before, date) != 0)
-            goto end;
-        asn1_iso(X509_get0_notAfter(key->cert), date);
-        if (list_add(&not_after, date) != 0)
-            goto end;
-    }
+    return 0;
+}
+
+static const char *field(json_t *rec, const char *key)
+{
+    return json_string_value(json_object_get(rec, key));
+}
+
+/* "2026-12-06T12:00:00Z" -> "2026-12-06"; "" when unknown. */
+static void day_of(const char *iso, char out[11])
+{
+    snprintf(out, 11, "%s", iso && strlen(iso) >= 10 ? iso : "");
+}
+
+/* One row from a ledger record (zr_tenant_ledger_record): the current
+ * providers, the former ones in former/ and those only the ledger knows are
+ * printed alike. */
+static int export_row(FILE *out, json_t *rec, const char *status, const char *environment, const char *added_at,
+                      const char *left_at)
+{
+    char *services = NULL, *fingerprints = NULL, *not_before = NULL, *not_after = NULL, added[11], left[11];
+    int rc = -1;
+    if (list_of(rec, "services", "service_uuid", "loa", &services) != 0 ||
+        list_of(rec, "certificates", "sha256", NULL, &fingerprints) != 0 ||
+        list_of(rec, "certificates", "not_before", NULL, &not_before) != 0 ||
+        list_of(rec, "certificates", "not_after", NULL, &not_after) != 0)
+        goto end;
+    day_of(added_at, added);
+    day_of(left_at, left);
     csv_field(out, status, 0);
-    csv_field(out, t->id, 0);
-    csv_field(out, t->name, 0);
-    csv_field(out, t->oin, 0);
-    csv_field(out, t->entity_id, 0);
-    csv_field(out, t->ura, 0);
+    csv_field(out, field(rec, "id"), 0);
+    csv_field(out, field(rec, "name"), 0);
+    csv_field(out, field(rec, "oin"), 0);
+    csv_field(out, field(rec, "entity_id"), 0);
+    csv_field(out, field(rec, "ura"), 0);
     csv_field(out, services, 0);
     csv_field(out, fingerprints, 0);
     csv_field(out, not_before, 0);
     csv_field(out, not_after, 0);
-    csv_field(out, environment, 1);
+    csv_field(out, environment, 0);
+    csv_field(out, added, 0);
+    csv_field(out, left, 0);
+    csv_field(out, field(rec, "kvk"), 0);
+    csv_field(out, field(rec, "contact"), 0);
+    csv_field(out, field(rec, "akkoordverklaring"), 1);
     rc = 0;
 end:
-    free(item);
     free(services);
     free(fingerprints);
     free(not_before);
     free(not_after);
     return rc;
+}
+
+static void export_warn(void *ctx, const char *msg)
+{
+    (void)ctx;
+    fprintf(stderr, "warning: %s\n", msg);
+}
+
+/* A former provider from former/ whose certificate cannot be read (moved,
+ * deleted with its key): the ledger's last record of it stands in. */
+static void former_certificates(json_t *rec, const zr_tenant_t *t, const zr_tenant_origin_t *o,
+                                const zr_tenant_ledger_entry_t *e)
+{
+    json_t *recorded = e ? json_object_get(e->provider, "certificates") : NULL;
+    for (size_t k = 0; k < t->bsn_key_count && k < 2; k++) {
+        if (t->bsn_keys[k].cert || !t->bsn_keys[k].cert_file)
+            continue;
+        if (json_array_size(recorded)) {
+            json_object_set(rec, "certificates", recorded);
+            fprintf(stderr, "%s: note: cannot read the certificate %s; the certificate columns are the ledger's "
+                    "(recorded %s)\n", o && o->file ? o->file : t->id, t->bsn_keys[k].cert_file,
+                    e->changed_at[0] ? e->changed_at : e->added_at);
+        } else {
+            fprintf(stderr, "%s: warning: cannot read the certificate %s and the ledger has no record of it; the "
+                    "certificate columns stay empty\n", o && o->file ? o->file : t->id, t->bsn_keys[k].cert_file);
+        }
+        return;
+    }
+}
+
+/* Every row: current providers (configuration order), former ones in
+ * former/ (name order), then those only the ledger remembers (order of
+ * first appearance). An id is listed once. */
+static int export_rows(FILE *out, const zr_config_t *cfg, const zr_tenant_ledger_t *ledger, const char *env)
+{
+    json_t *listed = json_object(), *rec = NULL;
+    const zr_tenant_ledger_entry_t *e;
+    size_t unrecorded = 0;
+    zr_buf_t ids;
+    int rc = -1;
+    zr_buf_init(&ids);
+    if (!listed)
+        goto end;
+    for (size_t i = 0; i < cfg->tenant_count; i++) {
+        const zr_tenant_t *t = &cfg->tenants[i];
+        char status[192], summary[128];
+        e = zr_tenant_ledger_find(ledger, t->id);
+        /* A quarantined provider is still current (connected at TVS); the
+         * status says it is out of service and why, without paths, and its
+         * columns are the ledger's last good record when there is one. */
+        if (t->quarantined)
+            snprintf(status, sizeof(status), "current (quarantined: %s)",
+                     zr_tenant_quarantine_summary(t, summary, sizeof(summary)));
+        else
+            snprintf(status, sizeof(status), "current");
+        if (t->quarantined && e && e->provider)
+            rec = json_incref(e->provider);
+        else
+            rec = zr_tenant_ledger_record(t);
+        if (!rec || export_row(out, rec, status, env, e && e->current ? e->added_at : "", "") != 0)
+            goto end;
+        /* One line for all: a new ledger would otherwise name 10,000. */
+        if (cfg->care_providers_ledger && (!e || !e->current) && unrecorded++ < 5)
+            zr_buf_printf(&ids, "%s%s", unrecorded > 1 ? ", " : "", cfg->tenants[i].id);
+        json_object_set_new(listed, cfg->tenants[i].id, json_true());
+        json_decref(rec);
+        rec = NULL;
+    }
+    if (unrecorded)
+        fprintf(stderr, "note: %zu current care provider(s) not in the ledger as current yet (%s%s): the relay "
+                "records them at its next start or reload; their date_added stays empty\n", unrecorded, ids.data,
+                unrecorded > 5 ? ", ..." : "");
+    for (size_t i = 0; i < cfg->former_tenant_count; i++) {
+        const zr_tenant_t *t = &cfg->former_tenants[i];
+        const zr_tenant_origin_t *o = cfg->former_tenant_origins ? &cfg->former_tenant_origins[i] : NULL;
+        if (!t->id || json_object_get(listed, t->id))
+            continue; /* current again: listed as such */
+        e = zr_tenant_ledger_find(ledger, t->id);
+        if (!(rec = zr_tenant_ledger_record(t)))
+            goto end;
+        former_certificates(rec, t, o, e);
+        if (e && e->current)
+            fprintf(stderr, "%s: note: still current in the ledger (the relay records the date it left at its "
+                    "next reload); date_left stays empty\n", t->id);
+        if (export_row(out, rec, "former", env, e ? e->added_at : "", e && !e->current ? e->left_at : "") != 0)
+            goto end;
+        json_object_set_new(listed, t->id, json_true());
+        json_decref(rec);
+        rec = NULL;
+    }
+    for (size_t i = 0; i < ledger->count; i++) {
+        e = &ledger->entries[i];
+        if (json_object_get(listed, e->id))
+            continue;
+        if (e->current)
+            fprintf(stderr, "%s: note: no longer configured but still current in the ledger (the relay records "
+                    "the date it left at its next reload); date_left stays empty\n", e->id);
+        if (export_row(out, e->provider, "former", env, e->added_at, e->current ? "" : e->left_at) != 0)
+            goto end;
+    }
+    rc = 0;
+end:
+    zr_buf_free(&ids);
+    json_decref(rec);
+    json_decref(listed);
+    return rc;
+}
+
+/* DICTU connects no care provider in production without its signed
+ * akkoordverklaring (factsheet, step 11): name the ones without a date. */
+static void warn_akkoordverklaring(const zr_config_t *cfg)
+{
+    zr_buf_t ids;
+    size_t missing = 0;
+    zr_buf_init(&ids);
+    for (size_t i = 0; i < cfg->tenant_count; i++)
+        if (!cfg->tenants[i].akkoordverklaring && missing++ < 5)
+            zr_buf_printf(&ids, "%s%s", missing > 1 ? ", " : "", cfg->tenants[i].id);
+    if (missing)
+        fprintf(stderr, "warning: %zu current care provider(s) without an akkoordverklaring date (%s%s): DICTU "
+                "connects none in production without the signed statement\n", missing, ids.data,
+                missing > 5 ? ", ..." : "");
+    zr_buf_free(&ids);
 }
 
 static int tenants_export(int argc, char **argv)
@@ -313,9 +455,11 @@ static int tenants_export(int argc, char **argv)
     const char *config_path = NULL, *env_name = NULL, *out_path = NULL;
     zr_config_errors_t errs = {0};
     zr_config_t *cfg = NULL;
+    zr_tenant_ledger_t ledger = {0};
     zr_environment_t env;
     FILE *out = stdout;
-    int rc = 2;
+    char err[512];
+    int rc = 2, missing = 0;
 
     for (int i = 2; i < argc; i++) {
         if ((!strcmp(argv[i], "--config") || !strcmp(argv[i], "-c")) && i + 1 < argc)
@@ -343,26 +487,30 @@ static int tenants_export(int argc, char **argv)
         fprintf(stderr, "--environment: development, preprod or production\n");
         goto end;
     }
+    /* Read only: the ledger records what the relay served, so an export of
+     * a configuration not yet reloaded does not write history. Unreadable
+     * is an error: the list would silently lose former providers. */
+    if (cfg->care_providers_ledger) {
+        if (zr_tenant_ledger_read(cfg->care_providers_ledger, &ledger, &missing, export_warn, NULL, err,
+                                  sizeof(err)) != 0) {
+            fprintf(stderr, "%s; refusing to export a list without the former care providers\n", err);
+            rc = 1;
+            goto end;
+        }
+        if (missing)
+            fprintf(stderr, "%s: note: no ledger yet (the relay writes it at its start and every reload); former "
+                    "care providers only from former/\n", cfg->care_providers_ledger);
+    }
     if (out_path && !(out = fopen(out_path, "w"))) {
         perror(out_path);
         rc = 1;
         goto end;
     }
-    fputs("status,id,name,oin,entity_id,ura,services,certificate_sha256,not_before,not_after,environment\r\n", out);
-    rc = 0;
-    for (size_t i = 0; i < cfg->tenant_count && !rc; i++) {
-        /* A quarantined provider is still current (registered at TVS); the
-         * status says it is out of service and why, without paths. */
-        char status[192], summary[128];
-        if (cfg->tenants[i].quarantined)
-            snprintf(status, sizeof(status), "current (quarantined: %s)",
-                     zr_tenant_quarantine_summary(&cfg->tenants[i], summary, sizeof(summary)));
-        else
-            snprintf(status, sizeof(status), "current");
-        rc = export_row(out, &cfg->tenants[i], status, zr_environment_name(env)) ? 1 : 0;
-    }
-    for (size_t i = 0; i < cfg->former_tenant_count && !rc; i++)
-        rc = export_row(out, &cfg->former_tenants[i], "former", zr_environment_name(env)) ? 1 : 0;
+    fputs("status,id,name,oin,entity_id,ura,services,certificate_sha256,not_before,not_after,environment,"
+          "date_added,date_left,kvk,contact,akkoordverklaring\r\n", out);
+    rc = export_rows(out, cfg, &ledger, zr_environment_name(env)) ? 1 : 0;
+    if (env == ZR_ENV_PRODUCTION)
+        warn_akkoordverklaring(cfg);
     if (fflush(out) != 0 || ferror(out)) {
         perror(out_path ? out_path : "stdout");
         rc = 1;
@@ -372,6 +520,7 @@ end:
         perror(out_path);
         rc = 1;
     }
+    zr_tenant_ledger_free(&ledger);
     zr_config_free(cfg);
     zr_config_errors_free(&errs);
     return rc;

@@ -3,9 +3,11 @@
 #include "config_internal.h"
 
 #include <ctype.h>
+#include <openssl/err.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "zr/crypto.h"
 #include "zr/util.h"
@@ -104,6 +106,18 @@ static int load_keypair_lenient(const zr_cfg_map_t *km, zr_tenant_key_t *k)
     return rc;
 }
 
+/* A former provider: the certificate only, for the export's fingerprint
+ * and dates. Its private key is not read (it may be gone, as it should once
+ * the provider left); an unreadable certificate leaves cert NULL and the
+ * export takes the ledger's record. */
+static void load_cert_former(const zr_cfg_map_t *km, zr_tenant_key_t *k)
+{
+    char err[512];
+    if (zr_cfg_get_path(km, "cert", 1, &k->cert_file) == 1 &&
+        !(k->cert = zr_crypto_load_certificate_ex(k->cert_file, km->ld->libctx, err, sizeof(err))))
+        ERR_clear_error(); /* not an error here: leave nothing for the next OpenSSL call to find */
+}
+
 /* One BSN key pair, judged. With `material` (an inline entry under
  * quarantine) what is wrong with the files themselves goes there: it is
  * this provider's problem, not the main file's. A missing cert or key
@@ -150,7 +164,11 @@ static void read_bsn_keys(zr_cfg_map_t *tm, zr_tenant_t *t, zr_tenant_origin_t *
             continue;
         if (origin)
             origin->bsn_key_line[i] = zr_cfg_line(zr_cfg_map_get(&km, "cert") ? zr_cfg_map_get(&km, "cert") : km.node);
-        if (ld->lenient_keys) {
+        if (ld->former) {
+            load_cert_former(&km, k);
+            if (!k->cert)
+                continue;
+        } else if (ld->lenient_keys) {
             if (load_keypair_lenient(&km, k) != 0)
                 continue;
         } else if (load_bsn_keypair(&km, k, material) != 0) {
@@ -171,6 +189,47 @@ static void read_bsn_keys(zr_cfg_map_t *tm, zr_tenant_t *t, zr_tenant_origin_t *
     }
 }
 
+/* YYYY-MM-DD, a real calendar date. */
+static int date_valid(const char *s)
+{
+    struct tm tm, back;
+    time_t t;
+    const char *end;
+    memset(&tm, 0, sizeof(tm));
+    if (strlen(s) != 10 || !(end = strptime(s, "%Y-%m-%d", &tm)) || *end)
+        return 0;
+    back = tm;
+    t = timegm(&back);
+    return t != (time_t)-1 && gmtime_r(&t, &back) && back.tm_mday == tm.tm_mday && back.tm_mon == tm.tm_mon;
+}
+
+/* What the vendor keeps per provider for DICTU's aansluitbestand (issue 14
+ * §3); exported, never used for a login. */
+static void read_vendor_fields(zr_cfg_map_t *m, const char *path, zr_tenant_t *t)
+{
+    char kpath[ZR_CFG_PATH_MAX];
+    if (zr_cfg_get_str(m, "kvk", 0, &t->kvk) == 1 && !zr_cfg_digits(t->kvk, 8)) {
+        zr_cfg_path_key(kpath, path, "kvk");
+        zr_cfg_error(m->ld, zr_cfg_map_get(m, "kvk"), kpath, "must be the 8-digit KvK number (in quotes)");
+    }
+    if (zr_cfg_get_str(m, "contact", 0, &t->contact) == 1) {
+        size_t n = strlen(t->contact);
+        int control = 0;
+        for (size_t i = 0; i < n; i++)
+            control |= (unsigned char)t->contact[i] < 0x20 || t->contact[i] == 0x7f;
+        if (n == 0 || n > 200 || control) {
+            zr_cfg_path_key(kpath, path, "contact");
+            zr_cfg_error(m->ld, zr_cfg_map_get(m, "contact"), kpath,
+                         "must be 1-200 characters on one line (no line breaks or control characters)");
+        }
+    }
+    if (zr_cfg_get_str(m, "akkoordverklaring", 0, &t->akkoordverklaring) == 1 && !date_valid(t->akkoordverklaring)) {
+        zr_cfg_path_key(kpath, path, "akkoordverklaring");
+        zr_cfg_error(m->ld, zr_cfg_map_get(m, "akkoordverklaring"), kpath,
+                     "must be the date the akkoordverklaring was signed, YYYY-MM-DD");
+    }
+}
+
 static int line_of(const zr_cfg_map_t *m, const char *key)
 {
     yaml_node_t *v = zr_cfg_map_get(m, key);
@@ -181,7 +240,8 @@ void zr_cfg_read_tenant(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
                         zr_tenant_origin_t *origin)
 {
     static const char *const keys[] = {"id", "name", "entity_id", "oin", "ura", "assertion_consumer_service_index",
-                                       "services", "bsn_keys", "clients", NULL};
+                                       "services", "bsn_keys", "clients", "kvk", "contact", "akkoordverklaring",
+                                       NULL};
     zr_cfg_map_t m;
     yaml_node_t *seq = NULL, *v;
     char kpath[ZR_CFG_PATH_MAX], ipath[ZR_CFG_PATH_MAX], oin[21] = "";
@@ -234,6 +294,7 @@ void zr_cfg_read_tenant(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
     }
     if (zr_cfg_get_int(&m, "assertion_consumer_service_index", 0, 0, 65535, &n) == 1)
         t->assertion_consumer_service_index = (int)n;
+    read_vendor_fields(&m, path, t);
 
     if (zr_cfg_get_seq(&m, "services", 1, &seq) == 1) {
         size_t count = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
@@ -411,6 +472,7 @@ void zr_cfg_free_tenants(zr_config_t *cfg)
     cfg->former_tenant_count = 0;
     zr_release(cfg->care_providers_dir);
     zr_release(cfg->former_care_providers_dir);
+    zr_release(cfg->care_providers_ledger);
 }
 
 void zr_cfg_tenants_free(zr_tenant_t *tenants, zr_tenant_origin_t *origins, size_t count)
@@ -425,6 +487,9 @@ void zr_cfg_tenants_free(zr_tenant_t *tenants, zr_tenant_origin_t *origins, size
         free(t->entity_id);
         free(t->oin);
         free(t->ura);
+        free(t->kvk);
+        free(t->contact);
+        free(t->akkoordverklaring);
         for (size_t s = 0; t->services && s < t->service_count; s++) {
             free(t->services[s].service_uuid);
             free(t->services[s].name);

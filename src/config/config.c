@@ -662,6 +662,7 @@ zr_config_t *zr_config_load_flags(const char *path, int flags, zr_config_errors_
     static const char *const root_keys[] = {"environment", "listen", "public_base_url", "tls", "log_level",
                                             "threads", "max_body_bytes", "redis", "tvs", "saml",
                                             "care_providers", "care_providers_dir", "former_care_providers_dir",
+                                            "care_providers_ledger",
                                             "oidc", "clients", "mock_tvs", "cluster", "pid_file", "dezi",
                                             "decision_log", "mock_dezi", "trace", "preprod_test", "limits",
                                             "care_providers_on_error", NULL};

@@ -25,6 +25,8 @@ typedef struct {
     zr_environment_t env;
     int flags;                 /* ZR_CONFIG_LOAD_* */
     int lenient_keys;          /* ZR_TENANT_LOAD_LENIENT: load keys, do not judge them */
+    int former;                /* ZR_TENANT_LOAD_FORMER: no private key, an unreadable certificate is no error */
+    const char *fallback_dir;  /* former: where a relative path that does not exist in dir is looked for */
     struct zr_cfg_key_cache *keys; /* shared private-key decoder (keys.c); may be NULL */
     OSSL_LIB_CTX *libctx;      /* where certificates are decoded (NULL: default); see tenant_dir.c */
     zr_config_t *cfg;          /* the configuration being loaded, for clients in tenant files; may be NULL */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "zr/util.h"
 
@@ -378,10 +379,21 @@ int zr_cfg_get_bool(const zr_cfg_map_t *m, const char *key, int *out)
 char *zr_cfg_resolve_path(const zr_cfg_loader_t *ld, const char *p)
 {
     char *out = NULL;
+    char *alt = NULL;
     if (p[0] == '/' || !ld->dir)
         return strdup(p);
     if (asprintf(&out, "%s/%s", ld->dir, p) < 0)
         return NULL;
+    /* A file moved into former/ keeps the relative paths it had in the
+     * providers directory (docs/onboarding.md tells vendors to move it). */
+    if (ld->fallback_dir && access(out, F_OK) != 0 && asprintf(&alt, "%s/%s", ld->fallback_dir, p) >= 0) {
+        if (access(alt, F_OK) == 0) {
+            free(out);
+            out = alt;
+        } else {
+            free(alt);
+        }
+    }
     return out;
 }
 

@@ -286,8 +286,8 @@ typedef struct {
 } file_result_t;
 
 static size_t load_tenant_file(zr_cfg_loader_t *parent, struct zr_cfg_key_cache *keys, OSSL_LIB_CTX *libctx,
-                               const char *parent_dir, const char *path, int flags, zr_tenant_t *t, zr_tenant_origin_t *o,
-                               file_result_t *res)
+                               const char *parent_dir, const char *fallback_dir, const char *path, int flags,
+                               zr_tenant_t *t, zr_tenant_origin_t *o, file_result_t *res)
 {
     zr_cfg_loader_t ld;
     size_t n;
@@ -295,13 +295,15 @@ static size_t load_tenant_file(zr_cfg_loader_t *parent, struct zr_cfg_key_cache 
     ld.file = path;
     ld.errs = &res->errs;
     ld.env = parent->env;
-    ld.lenient_keys = (flags & ZR_TENANT_LOAD_LENIENT) != 0;
+    ld.lenient_keys = (flags & (ZR_TENANT_LOAD_LENIENT | ZR_TENANT_LOAD_FORMER)) != 0;
+    ld.former = (flags & ZR_TENANT_LOAD_FORMER) != 0;
+    ld.fallback_dir = fallback_dir;
     ld.keys = keys;
     ld.libctx = libctx;
     ld.dir = zr_strdup(parent_dir);
     ld.quarantine = parent->quarantine && !(flags & ZR_TENANT_LOAD_LENIENT);
     /* Former providers' clients never log in: they are read, not kept. */
-    ld.cfg = (flags & ZR_TENANT_LOAD_LENIENT) || !parent->cfg ? NULL : &res->clients;
+    ld.cfg = (flags & (ZR_TENANT_LOAD_LENIENT | ZR_TENANT_LOAD_FORMER)) || !parent->cfg ? NULL : &res->clients;
     o->file = strdup(path);
     o->line = 1;
     if (zr_cfg_parse(&ld, path) == 0)
@@ -327,6 +329,7 @@ typedef struct {
     pthread_mutex_t lock;
     size_t next;
     const char *abs_dir; /* the directory, resolved once for all its files */
+    const char *fallback_dir; /* former providers: the providers directory (zr_cfg_resolve_path) */
 } dir_job_t;
 
 typedef struct {
@@ -370,8 +373,8 @@ static void *load_worker(void *arg)
         pthread_mutex_unlock(&job->lock);
         if (i >= job->count)
             break;
-        load_tenant_file(job->parent, keys, libctx, job->abs_dir, job->files[i], job->flags, &job->out->tenants[i], &job->out->origins[i],
-                         &job->res[i]);
+        load_tenant_file(job->parent, keys, libctx, job->abs_dir, job->fallback_dir, job->files[i], job->flags,
+                         &job->out->tenants[i], &job->out->origins[i], &job->res[i]);
     }
     zr_cfg_key_cache_free(keys);
     return NULL;
@@ -390,7 +393,8 @@ static size_t extra_workers(size_t files)
     return n;
 }
 
-size_t zr_cfg_load_tenant_dir(zr_cfg_loader_t *parent, const char *dir, int flags, zr_tenant_set_t *out)
+static size_t load_dir(zr_cfg_loader_t *parent, const char *dir, const char *fallback_dir, int flags,
+                       zr_tenant_set_t *out)
 {
     zr_tenant_dir_scan_t scan = {0};
     char **files;
@@ -457,7 +461,7 @@ size_t zr_cfg_load_tenant_dir(zr_cfg_loader_t *parent, const char *dir, int flag
         goto end;
     {
         char *abs_dir = realpath(dir, NULL);
-        dir_job_t job = {parent, flags, files, count, out, res, PTHREAD_MUTEX_INITIALIZER, 0, abs_dir};
+        dir_job_t job = {parent, flags, files, count, out, res, PTHREAD_MUTEX_INITIALIZER, 0, abs_dir, fallback_dir};
         dir_worker_t workers[ZR_CFG_MAX_WORKERS + 1];
         size_t want = extra_workers(count), started = 0;
         pthread_t threads[ZR_CFG_MAX_WORKERS];
@@ -504,6 +508,11 @@ end:
     free(res);
     zr_config_tenant_dir_scan_free(&scan);
     return errors;
+}
+
+size_t zr_cfg_load_tenant_dir(zr_cfg_loader_t *parent, const char *dir, int flags, zr_tenant_set_t *out)
+{
+    return load_dir(parent, dir, NULL, flags, out);
 }
 
 size_t zr_config_load_tenant_dir(const char *dir, zr_environment_t env, int flags, zr_tenant_set_t *out,
@@ -741,13 +750,41 @@ static int append_set(zr_tenant_t **tenants, zr_tenant_origin_t **origins, size_
     return 0;
 }
 
+/* care_providers_ledger: next to the directory by default, not in it: a
+ * deploy that rewrites the directory (rsync --delete, a checkout, a new
+ * release's symlink) must not take the history with it. */
+static void read_ledger_path(zr_cfg_map_t *root, zr_config_t *cfg, int has_dir)
+{
+    size_t n;
+    if (zr_cfg_get_path(root, "care_providers_ledger", 0, &cfg->care_providers_ledger) == 1) {
+        n = strlen(cfg->care_providers_ledger);
+        if ((n >= 5 && !strcmp(cfg->care_providers_ledger + n - 5, ".yaml")) ||
+            (n >= 4 && !strcmp(cfg->care_providers_ledger + n - 4, ".yml")) || is_dir(cfg->care_providers_ledger))
+            zr_cfg_error(root->ld, zr_cfg_map_get(root, "care_providers_ledger"), "care_providers_ledger",
+                         "%s: must be a file of its own, not a directory or a *.yaml/*.yml file",
+                         cfg->care_providers_ledger);
+        return;
+    }
+    if (!has_dir)
+        return;
+    n = strlen(cfg->care_providers_dir);
+    while (n > 1 && cfg->care_providers_dir[n - 1] == '/')
+        n--;
+    if (asprintf(&cfg->care_providers_ledger, "%.*s.ledger", (int)n, cfg->care_providers_dir) < 0) {
+        cfg->care_providers_ledger = NULL;
+        zr_cfg_error(root->ld, NULL, "care_providers_ledger", "out of memory");
+    }
+}
+
 void zr_cfg_read_tenant_dirs(zr_cfg_map_t *root, zr_config_t *cfg, size_t inline_count)
 {
     zr_cfg_loader_t *ld = root->ld;
     zr_tenant_set_t set = {0};
-    char *former = NULL;
+    char *former = NULL, *fallback = NULL;
     int has_dir = zr_cfg_get_path(root, "care_providers_dir", 0, &cfg->care_providers_dir) == 1;
     int has_former = zr_cfg_get_path(root, "former_care_providers_dir", 0, &cfg->former_care_providers_dir) == 1;
+
+    read_ledger_path(root, cfg, has_dir);
 
     if (has_dir && !(ld->flags & ZR_CONFIG_LOAD_SKIP_TENANT_DIR)) {
         if (!is_dir(cfg->care_providers_dir)) {
@@ -784,11 +821,15 @@ void zr_cfg_read_tenant_dirs(zr_cfg_map_t *root, zr_config_t *cfg, size_t inline
     }
     if (!former)
         goto end;
-    ld->error_count +=
-        zr_cfg_load_tenant_dir(ld, former, ZR_TENANT_LOAD_LENIENT | ZR_TENANT_LOAD_LOG_SKIPPED, &set);
+    /* A file moved there from care_providers_dir keeps its relative paths. */
+    if (has_dir)
+        fallback = realpath(cfg->care_providers_dir, NULL);
+    ld->error_count += load_dir(ld, former, fallback, ZR_TENANT_LOAD_LENIENT | ZR_TENANT_LOAD_FORMER | ZR_TENANT_LOAD_LOG_SKIPPED,
+                               &set);
     if (append_set(&cfg->former_tenants, &cfg->former_tenant_origins, &cfg->former_tenant_count, &set) != 0)
         zr_cfg_error(ld, NULL, "former_care_providers_dir", "out of memory");
 end:
     zr_config_tenant_set_free(&set);
     free(former);
+    free(fallback);
 }

@@ -401,6 +401,7 @@ int zr_relay_handle_healthz(void *ctx, const zr_http_request_t *req, zr_http_res
     json_object_set_new(conf, "reloads", json_integer((json_int_t)(relay->reloads_ok + relay->reloads_refused)));
     json_object_set_new(conf, "last_reload", json_string(relay->reload_status));
     json_object_set_new(conf, "quarantined", healthz_quarantined(relay->gen->cfg));
+    json_object_set_new(conf, "ledger", json_string(relay->ledger_status));
     pthread_mutex_unlock(&relay->gen_lock);
     json_object_set_new(o, "config", conf);
     respond(resp, ok, o);

@@ -57,6 +57,7 @@ typedef struct {
     zr_relay_gen_t *retired_gens;
     unsigned long reloads_ok, reloads_refused;
     char reload_status[256];      /* outcome of the last reload, for /healthz */
+    char ledger_status[600];      /* the care providers' ledger after the last start/reload (under gen_lock) */
     /* TVS metadata: replaced by the refresh thread, read by handlers. */
     pthread_mutex_t idp_lock;
     zr_idp_ref_t *idp;        /* current */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "zr/log.h"
+#include "zr/tenant_ledger.h"
 #include "zr/util.h"
 #include "zr/xml.h"
 
@@ -519,6 +520,37 @@ static void count_changes(const zr_config_t *old, const zr_config_t *new, size_t
             (*removed)++;
 }
 
+static void ledger_warn(void *ctx, const char *msg)
+{
+    zr_log_warn((const char *)ctx, "care providers ledger: %s", msg);
+}
+
+/* The aansluitbestand's memory (zr/tenant_ledger.h), after every start and
+ * reload that went through. A ledger that cannot be written is loud (log,
+ * /healthz) but never stops a login; the next reload tries again. */
+static void ledger_record(zr_relay_t *relay, const zr_config_t *cfg, const char *event)
+{
+    zr_tenant_ledger_counts_t n;
+    char err[512] = "", status[sizeof(relay->ledger_status)];
+    if (!cfg->care_providers_ledger)
+        snprintf(status, sizeof(status), "none (no care_providers_dir or care_providers_ledger)");
+    else if (zr_tenant_ledger_update(cfg->care_providers_ledger, cfg->tenants, cfg->tenant_count, zr_time_now(), &n,
+                                     ledger_warn, (void *)event, err, sizeof(err)) != 0) {
+        /* /healthz is public: no paths, no error text; the log has both. */
+        snprintf(status, sizeof(status), "error: cannot be written, see the log (\"care providers ledger\")");
+        zr_log_error(event, "care providers ledger: %s; tenants export misses this %s's changes until a reload "
+                     "can write it", err, event);
+    } else {
+        snprintf(status, sizeof(status), "ok");
+        if (n.added + n.changed + n.left + n.returned)
+            zr_log_info(event, "care providers ledger %s: %zu added, %zu changed, %zu left, %zu returned",
+                        cfg->care_providers_ledger, n.added, n.changed, n.left, n.returned);
+    }
+    pthread_mutex_lock(&relay->gen_lock);
+    snprintf(relay->ledger_status, sizeof(relay->ledger_status), "%s", status);
+    pthread_mutex_unlock(&relay->gen_lock);
+}
+
 static void reload_refused(zr_relay_t *relay, const char *what)
 {
     pthread_mutex_lock(&relay->gen_lock);
@@ -606,6 +638,7 @@ int zr_relay_reload(zr_relay_t *relay)
                 g->serial, g->cfg->tenant_count, added, changed, removed, g->cfg->quarantined_count,
                 g->cfg->client_count);
     zr_config_log_quarantined(g->cfg, "reload");
+    ledger_record(relay, g->cfg, "reload");
     rc = 0;
 end:
     free(sectors);
@@ -659,6 +692,7 @@ int zr_relay_init(zr_relay_t *relay, const zr_config_t *cfg, char *err, size_t e
         return -1;
     }
     snprintf(relay->reload_status, sizeof(relay->reload_status), "none");
+    ledger_record(relay, cfg, "startup");
     /* A relay without TVS metadata cannot log anyone in, but it still serves
      * discovery and tokens; it keeps retrying in the background. */
     idp_reload(relay);

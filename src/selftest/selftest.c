@@ -59,6 +59,7 @@ void zr_selftest_run(const char *config_path, const zr_selftest_opts_t *opts, zr
                     cfg->quarantined_count, cfg->client_count);
     report_quarantined(cfg, r);
     zr_selftest_certificates(cfg, &o, r);
+    zr_selftest_ledger(cfg, &o, r);
     if ((xml_up = zr_xml_init() == 0) == 0)
         zr_selftest_add(r, ZR_SELFTEST_FAIL, "sp-metadata", "report this as a bug", "xmlsec could not start");
     else

@@ -213,6 +213,35 @@ static void test_changed_left_returned(void **state)
     json_decref(third[1]);
 }
 
+/* A quarantined provider (issue 14 §1) is neither changed nor left while it
+ * is quarantined, and one quarantined from the start is not added. */
+static void test_quarantined_makes_no_event(void **state)
+{
+    zr_tenant_ledger_t l = {0};
+    zr_tenant_ledger_counts_t n;
+    json_t *first[1] = {record_of("a", "A")};
+    json_t *held[2] = {json_pack("{s:s, s:b}", "id", "a", "quarantined", 1),
+                       json_pack("{s:s, s:b}", "id", "new", "quarantined", 1)};
+    char *text = NULL, *more = NULL;
+    (void)state;
+    assert_int_equal(zr_tenant_ledger_fold("", 0, "L", &l, NULL, NULL), 0);
+    assert_int_equal(zr_tenant_ledger_diff(&l, first, 1, "2026-01-01T00:00:00Z", NULL, &text, &n), 0);
+    zr_tenant_ledger_free(&l);
+    assert_int_equal(zr_tenant_ledger_fold(text, strlen(text), "L", &l, NULL, NULL), 0);
+    assert_int_equal(zr_tenant_ledger_diff(&l, held, 2, "2026-02-01T00:00:00Z", NULL, &more, &n), 0);
+    assert_null(more);
+    assert_int_equal(n.added + n.changed + n.left + n.returned, 0);
+    /* Its last good record stays what the export shows. */
+    assert_true(zr_tenant_ledger_find(&l, "a")->current);
+    assert_string_equal(json_string_value(json_object_get(zr_tenant_ledger_find(&l, "a")->provider, "name")), "A");
+    assert_null(zr_tenant_ledger_find(&l, "new"));
+    zr_tenant_ledger_free(&l);
+    free(text);
+    json_decref(first[0]);
+    json_decref(held[0]);
+    json_decref(held[1]);
+}
+
 static void test_torn_and_foreign_lines_are_skipped(void **state)
 {
     zr_tenant_ledger_t l = {0};
@@ -471,6 +500,7 @@ int main(void)
         cmocka_unit_test(test_record_has_what_the_export_shows),
         cmocka_unit_test(test_diff_adds_then_nothing),
         cmocka_unit_test(test_changed_left_returned),
+        cmocka_unit_test(test_quarantined_makes_no_event),
         cmocka_unit_test(test_torn_and_foreign_lines_are_skipped),
         cmocka_unit_test(test_update_file_is_idempotent),
         cmocka_unit_test(test_update_after_a_torn_line),

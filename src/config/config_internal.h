@@ -25,6 +25,7 @@ typedef struct {
     struct zr_cfg_key_cache *keys; /* shared private-key decoder (keys.c); may be NULL */
     OSSL_LIB_CTX *libctx;      /* where certificates are decoded (NULL: default); see tenant_dir.c */
     zr_config_t *cfg;          /* the configuration being loaded, for clients in tenant files; may be NULL */
+    const zr_config_t *reuse;  /* zr_config_load_reusing: its care providers' unchanged BSN keys are shared */
 } zr_cfg_loader_t;
 
 /* A YAML mapping being read, with its dotted key path ("" at the root). */

@@ -98,6 +98,7 @@ static size_t load_tenant_file(zr_cfg_loader_t *parent, struct zr_cfg_key_cache 
     ld.lenient_keys = (flags & ZR_TENANT_LOAD_LENIENT) != 0;
     ld.keys = keys;
     ld.libctx = libctx;
+    ld.reuse = parent->reuse;
     ld.dir = zr_strdup(parent_dir);
     /* Former providers' clients never log in: they are read, not kept. */
     ld.cfg = (flags & ZR_TENANT_LOAD_LENIENT) || !parent->cfg ? NULL : &res->clients;

@@ -421,6 +421,25 @@ enum {
     ZR_CONFIG_LOAD_SKIP_TENANT_DIR = 1
 };
 zr_config_t *zr_config_load_flags(const char *path, int flags, zr_config_errors_t *errs);
+/* zr_config_load_flags for a reload: every check as always, but a care
+ * provider's BSN certificate and key equal to the ones it has in reuse (the
+ * configuration in use, which must stay unchanged and alive meanwhile) are
+ * shared with it (reference counted) rather than held twice. */
+zr_config_t *zr_config_load_reusing(const char *path, int flags, const zr_config_t *reuse, zr_config_errors_t *errs);
+/* For a configuration the relay has replaced (issue 14 §2): keeps the care
+ * providers whose keep[i] is non-zero (in their order, with the lookup index
+ * over them) and moves out everything a login in flight never uses from a
+ * replaced configuration: the other providers, the former ones and, unless
+ * keep_clients, the clients. What was moved out becomes *rest, for the
+ * caller to zr_config_free when it suits it (outside a lock). Every other
+ * setting stays. -1 when out of memory: cfg is then unchanged. */
+int zr_config_retain_tenants(zr_config_t *cfg, const unsigned char *keep, int keep_clients, zr_config_t **rest);
+/* What the pairwise sector comparison needs of cfg's clients (client_id,
+ * sector_identifier, legacy_sector_host, sector_origin), in a configuration
+ * of their own that zr_config_find_client and zr_config_sector_changes read
+ * like the original; a few small allocations where cfg's may be spread over
+ * every page of a large load. NULL when out of memory. */
+zr_config_t *zr_config_sectors_copy(const zr_config_t *cfg);
 
 enum {
     /* zr_config_load_tenant_dir: load each certificate and key without

@@ -7,7 +7,9 @@
 
 #include "zr/config.h"
 
-/* Runs the relay until SIGINT/SIGTERM. Returns a process exit status. */
-int zr_relay_serve(const zr_config_t *cfg);
+/* Runs the relay until SIGINT/SIGTERM. Returns a process exit status. cfg
+ * stays the caller's, but once a reload has replaced it the relay frees the
+ * care providers and former ones no login needs any more (issue 14 §2). */
+int zr_relay_serve(zr_config_t *cfg);
 
 #endif

@@ -106,6 +106,35 @@ static int load_keypair_lenient(const zr_cfg_map_t *km, zr_tenant_key_t *k)
     return rc;
 }
 
+/* zr_config_load_reusing (issue 14 §2): a BSN key the configuration in use
+ * already holds for this care provider -- the same certificate and key,
+ * checked like any other -- is shared with it instead of held twice. Then
+ * a reload's new configuration holds few large objects of its own: the
+ * certificates and keys, most of a provider's memory, stay where the first
+ * load put them, and the replaced configuration leaves no holes between
+ * them that the allocator could not give back. */
+static void share_bsn_key(const zr_cfg_loader_t *ld, const zr_tenant_t *t, zr_tenant_key_t *k)
+{
+    const zr_tenant_t *prev = ld->reuse && t->id ? zr_config_find_tenant(ld->reuse, t->id) : NULL;
+    for (size_t j = 0; prev && j < prev->bsn_key_count && j < 2; j++) {
+        const zr_tenant_key_t *p = &prev->bsn_keys[j];
+        if (!p->cert || !p->key || p->cert == k->cert || X509_cmp(p->cert, k->cert) != 0 ||
+            EVP_PKEY_eq(p->key, k->key) != 1)
+            continue;
+        if (X509_up_ref(p->cert) != 1)
+            return;
+        if (EVP_PKEY_up_ref(p->key) != 1) {
+            X509_free(p->cert);
+            return;
+        }
+        X509_free(k->cert);
+        EVP_PKEY_free(k->key);
+        k->cert = p->cert;
+        k->key = p->key;
+        return;
+    }
+}
+
 /* A former provider: the certificate only, for the export's fingerprint
  * and dates. Its private key is not read (it may be gone, as it should once
  * the provider left); an unreadable certificate leaves cert NULL and the
@@ -180,6 +209,8 @@ static void read_bsn_keys(zr_cfg_map_t *tm, zr_tenant_t *t, zr_tenant_origin_t *
             }
             continue;
         }
+        if (!ld->former && !ld->lenient_keys)
+            share_bsn_key(ld, t, k);
         k->key_name = zr_crypto_cert_keyname(k->cert);
         k->key_name_sha256 = zr_crypto_cert_sha256_hex(k->cert);
         if (!k->key_name || !k->key_name_sha256)

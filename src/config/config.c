@@ -659,6 +659,11 @@ zr_config_t *zr_config_load(const char *path, zr_config_errors_t *errs)
 
 zr_config_t *zr_config_load_flags(const char *path, int flags, zr_config_errors_t *errs)
 {
+    return zr_config_load_reusing(path, flags, NULL, errs);
+}
+
+zr_config_t *zr_config_load_reusing(const char *path, int flags, const zr_config_t *reuse, zr_config_errors_t *errs)
+{
     static const char *const root_keys[] = {"environment", "listen", "public_base_url", "tls", "log_level",
                                             "threads", "max_body_bytes", "redis", "tvs", "saml",
                                             "care_providers", "care_providers_dir", "former_care_providers_dir",
@@ -676,6 +681,7 @@ zr_config_t *zr_config_load_flags(const char *path, int flags, zr_config_errors_
     ld.errs = errs;
     ld.flags = flags;
     ld.cfg = cfg;
+    ld.reuse = reuse;
     ld.keys = zr_cfg_key_cache_new(); /* NULL: every key takes the slow path */
     if (!cfg || !(cfg->file = strdup(path))) {
         ld.error_count++;

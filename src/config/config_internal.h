@@ -36,6 +36,7 @@ typedef struct {
      * still count for uniqueness across the configuration (quarantine.c). */
     struct zr_cfg_dropped_client *dropped;
     size_t dropped_count;
+    const zr_config_t *reuse;  /* zr_config_load_reusing: its care providers' unchanged BSN keys are shared */
 } zr_cfg_loader_t;
 
 /* A YAML mapping being read, with its dotted key path ("" at the root). */

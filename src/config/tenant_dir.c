@@ -300,6 +300,7 @@ static size_t load_tenant_file(zr_cfg_loader_t *parent, struct zr_cfg_key_cache 
     ld.fallback_dir = fallback_dir;
     ld.keys = keys;
     ld.libctx = libctx;
+    ld.reuse = parent->reuse;
     ld.dir = zr_strdup(parent_dir);
     ld.quarantine = parent->quarantine && !(flags & ZR_TENANT_LOAD_LENIENT);
     /* Former providers' clients never log in: they are read, not kept. */

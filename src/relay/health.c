@@ -402,6 +402,17 @@ int zr_relay_handle_healthz(void *ctx, const zr_http_request_t *req, zr_http_res
     json_object_set_new(conf, "last_reload", json_string(relay->reload_status));
     json_object_set_new(conf, "quarantined", healthz_quarantined(relay->gen->cfg));
     json_object_set_new(conf, "ledger", json_string(relay->ledger_status));
+    /* What earlier reloads still hold (issue 14 §2): generations kept for
+     * logins in flight, and their care providers. */
+    {
+        size_t retired = 0, providers = 0;
+        for (const zr_relay_gen_t *g = relay->retired_gens; g; g = g->next) {
+            retired++;
+            providers += g->cfg->tenant_count;
+        }
+        json_object_set_new(conf, "retired_generations", json_integer((json_int_t)retired));
+        json_object_set_new(conf, "retired_care_providers", json_integer((json_int_t)providers));
+    }
     pthread_mutex_unlock(&relay->gen_lock);
     json_object_set_new(o, "config", conf);
     respond(resp, ok, o);

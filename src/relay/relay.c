@@ -552,11 +552,16 @@ end:
     return 0;
 }
 
-/* The login traces of development and pre-production (src/diag/, issue 5 §4). */
+/* The login traces of development and pre-production (src/diag/, issue 5 §4),
+ * for the clients of the configuration in use: the startup one loses its
+ * clients once a reload replaced it (issue 14 §2). */
 static int handle_trace(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
 {
     zr_relay_t *relay = ctx;
-    return zr_diag_handle(relay->store, relay->cfg, req, resp);
+    zr_relay_gen_t *gen = zr_relay_gen_get(relay);
+    int rc = zr_diag_handle(relay->store, gen->cfg, req, resp);
+    zr_relay_gen_put(relay, gen);
+    return rc;
 }
 
 /* Every handler that logs someone in or gives out a `sub` waits for the
@@ -638,7 +643,7 @@ static int handle_token(void *ctx, const zr_http_request_t *req, zr_http_respons
     zr_relay_t *relay = ctx;
     zr_relay_gen_t *gen = zr_relay_gen_get(relay);
     int rc = zr_oidc_handle_token(gen->oidc, req, resp);
-    zr_diag_token(relay->store, relay->cfg, req, resp);
+    zr_diag_token(relay->store, gen->cfg, req, resp);
     zr_relay_gen_put(relay, gen);
     return rc;
 }
@@ -687,7 +692,7 @@ static int relay_fit_open_files(const zr_config_t *cfg, int *max_connections)
     return rc < 0 ? -1 : 0;
 }
 
-int zr_relay_serve(const zr_config_t *cfg)
+int zr_relay_serve(zr_config_t *cfg)
 {
     zr_relay_t relay;
     zr_http_server_t *server = NULL;

@@ -34,16 +34,22 @@ typedef struct {
  * end; a reload swaps in a new one atomically. A replaced generation is kept
  * (retired) for as long as a pending login may still come back to it
  * (oidc.session_lifetime), so a login finishes with the care provider
- * configuration it started with. */
+ * configuration it started with. Issue 14 §2: once no request uses it, a
+ * retired generation is trimmed to the care providers the current one
+ * changed or removed (a returning login finds the others in the current
+ * one), with its settings and back channel; one left with none is freed. */
 typedef struct zr_relay_gen {
     const zr_config_t *cfg;
     zr_config_t *owned_cfg;       /* loaded by a reload; NULL for the startup one */
-    zr_oidc_t *oidc;
+    zr_config_t *trim_cfg;        /* cfg, writable: the startup one is trimmed too */
+    zr_oidc_t *oidc;              /* NULL once retired and trimmed, as pdps */
     zr_saml_backchannel_t *backchannel;
     zr_dezi_t *dezi;              /* NULL without a dezi: section */
-    zr_authz_pdp_t **pdps;        /* parallel to cfg->clients; NULL where no authzen */
+    zr_authz_pdp_t **pdps;        /* parallel to the clients; NULL where no authzen */
+    size_t pdp_count;
     unsigned long serial;         /* 1 at startup, +1 per reload */
     int users;
+    int trimmed;                  /* retired and trimmed (relay_state.c, gen_trim_locked) */
     time_t retired_at;            /* 0 while current */
     struct zr_relay_gen *next;    /* in the retired list, newest first */
 } zr_relay_gen_t;
@@ -56,6 +62,11 @@ typedef struct {
     zr_relay_gen_t *gen;
     zr_relay_gen_t *retired_gens;
     unsigned long reloads_ok, reloads_refused;
+    /* The startup configuration's clients as the reload's sector check
+     * reads them (zr_config_sectors_copy), made by the first reload: the
+     * startup configuration itself is then trimmed like any other. Set
+     * under gen_lock by the reloading thread, which alone reads it. */
+    zr_config_t *started_sectors;
     char reload_status[256];      /* outcome of the last reload, for /healthz */
     char ledger_status[600];      /* the care providers' ledger after the last start/reload (under gen_lock) */
     /* TVS metadata: replaced by the refresh thread, read by handlers. */
@@ -89,7 +100,9 @@ typedef struct {
 #define ZR_RELAY_SECTORS_OK 1
 #define ZR_RELAY_SECTORS_REFUSED (-1) /* a sector differs from the record: the process stops */
 
-int zr_relay_init(zr_relay_t *relay, const zr_config_t *cfg, char *err, size_t errlen);
+/* cfg stays the caller's; the relay trims its care providers once no
+ * generation serves them any more (issue 14 §2), leaving the settings. */
+int zr_relay_init(zr_relay_t *relay, zr_config_t *cfg, char *err, size_t errlen);
 void zr_relay_cleanup(zr_relay_t *relay);
 
 /* The current generation (never NULL after init); each get is paired with

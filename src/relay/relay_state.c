@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,7 +21,8 @@
 
 #define IDP_REFRESH_SECONDS 300
 
-static void gen_sweep_locked(zr_relay_t *relay);
+static void gen_sweep_locked(zr_relay_t *relay, zr_relay_gen_t **garbage);
+static void gen_garbage_free(zr_relay_gen_t *garbage);
 
 struct zr_idp_ref {
     zr_saml_idp_t *idp;
@@ -137,6 +139,7 @@ void zr_relay_idp_put(zr_relay_t *relay, zr_saml_idp_t *idp)
 static void *idp_refresher(void *arg)
 {
     zr_relay_t *relay = arg;
+    zr_relay_gen_t *garbage = NULL;
     pthread_mutex_lock(&relay->stop_lock);
     while (!relay->stopping) {
         struct timespec until;
@@ -150,8 +153,10 @@ static void *idp_refresher(void *arg)
         pthread_mutex_unlock(&relay->stop_lock);
         idp_reload(relay);
         pthread_mutex_lock(&relay->gen_lock);
-        gen_sweep_locked(relay);
+        gen_sweep_locked(relay, &garbage);
         pthread_mutex_unlock(&relay->gen_lock);
+        gen_garbage_free(garbage);
+        garbage = NULL;
         pthread_mutex_lock(&relay->stop_lock);
     }
     pthread_mutex_unlock(&relay->stop_lock);
@@ -164,7 +169,7 @@ static void gen_free(zr_relay_gen_t *g)
 {
     if (!g)
         return;
-    for (size_t i = 0; g->pdps && i < g->cfg->client_count; i++)
+    for (size_t i = 0; g->pdps && i < g->pdp_count; i++)
         zr_authz_pdp_free(g->pdps[i]);
     free(g->pdps);
     zr_dezi_free(g->dezi);
@@ -199,7 +204,7 @@ static void relay_test_token_hold(void *ctx, zr_oidc_redeem_stage_t stage)
 }
 #endif
 
-static zr_relay_gen_t *gen_new(zr_relay_t *relay, const zr_config_t *cfg, char *err, size_t errlen)
+static zr_relay_gen_t *gen_new(zr_relay_t *relay, zr_config_t *cfg, char *err, size_t errlen)
 {
     zr_relay_gen_t *g = calloc(1, sizeof(*g));
     if (!g) {
@@ -207,6 +212,7 @@ static zr_relay_gen_t *gen_new(zr_relay_t *relay, const zr_config_t *cfg, char *
         return NULL;
     }
     g->cfg = cfg;
+    g->trim_cfg = cfg;
     g->oidc = zr_oidc_new(cfg, relay->store, err, errlen);
 #ifdef ZR_TESTING
     if (g->oidc && getenv("ZR_TEST_TOKEN_HOLD"))
@@ -219,6 +225,7 @@ static zr_relay_gen_t *gen_new(zr_relay_t *relay, const zr_config_t *cfg, char *
         goto fail;
     if (!(g->pdps = calloc(cfg->client_count + 1, sizeof(*g->pdps))))
         goto fail;
+    g->pdp_count = cfg->client_count;
     for (size_t i = 0; i < cfg->client_count; i++)
         if (cfg->clients[i].authzen.enabled &&
             !(g->pdps[i] = zr_authz_pdp_new(&cfg->clients[i].authzen, err, errlen)))
@@ -229,23 +236,110 @@ fail:
     return NULL;
 }
 
-/* Frees retired generations nobody uses and no pending login can come back
- * to any more. Caller holds gen_lock. */
-static void gen_sweep_locked(zr_relay_t *relay)
+static int str_same(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Whether the current generation has tenant t as it is (same id, same
+ * fingerprint): a login that began with t then finds it there. */
+static int gen_current_has(const zr_relay_t *relay, const zr_tenant_t *t)
+{
+    const zr_tenant_t *now = zr_config_find_tenant(relay->gen->cfg, t->id);
+    return now && str_same(now->fingerprint, t->fingerprint);
+}
+
+/* Trims retired generation g, which no request uses (users == 0), to the
+ * care providers a login in flight may still come back to: those the
+ * current generation changed or removed (none when keep_none), with the
+ * settings and the back channel that resolve their artifacts. The rest goes
+ * onto *garbage as a generation of its own, to be freed outside the lock:
+ * the other providers, the former ones, the clients, the OpenID Provider and
+ * the PDP clients (only the current generation serves those; Dezi's client,
+ * small, reads its settings when freed and goes with g). The startup
+ * configuration is serve's: it keeps its settings, and its clients until
+ * the first reload has copied what the sector check reads of them
+ * (relay->started_sectors). 0 when trimmed; -1 when out of memory (g as it
+ * was). */
+static int gen_trim_locked(zr_relay_t *relay, zr_relay_gen_t *g, int keep_none, zr_relay_gen_t **garbage)
+{
+    zr_relay_gen_t *shell = calloc(1, sizeof(*shell));
+    unsigned char *keep = calloc(g->cfg->tenant_count + 1, 1);
+    zr_config_t *rest = NULL;
+    int rc = -1;
+
+    if (!shell || !keep)
+        goto end;
+    for (size_t i = 0; !keep_none && i < g->cfg->tenant_count; i++)
+        keep[i] = !gen_current_has(relay, &g->cfg->tenants[i]);
+    if (zr_config_retain_tenants(g->trim_cfg, keep, !g->owned_cfg && !relay->started_sectors, &rest) != 0)
+        goto end;
+    shell->cfg = shell->owned_cfg = rest;
+    shell->oidc = g->oidc;
+    shell->pdps = g->pdps;
+    shell->pdp_count = g->pdp_count;
+    g->oidc = NULL;
+    g->pdps = NULL;
+    g->pdp_count = 0;
+    shell->serial = g->serial;
+    shell->next = *garbage;
+    *garbage = shell;
+    shell = NULL;
+    if (!g->trimmed)
+        zr_log_info("reload", "configuration generation %lu retired: %zu care provider%s kept for logins in flight",
+                    g->serial, g->cfg->tenant_count, g->cfg->tenant_count == 1 ? "" : "s");
+    g->trimmed = 1;
+    rc = 0;
+end:
+    free(keep);
+    free(shell);
+    return rc;
+}
+
+/* The retired generations no request uses: trimmed at the first chance
+ * (gen_trim_locked), released once no pending login can come back to them
+ * (trimmed to nothing, or oidc.session_lifetime + 60 s after they were
+ * retired). What comes out goes onto *garbage: the caller frees it with
+ * gen_garbage_free after releasing gen_lock. Caller holds gen_lock. */
+static void gen_sweep_locked(zr_relay_t *relay, zr_relay_gen_t **garbage)
 {
     time_t now = zr_time_now();
     int keep_s = relay->cfg->oidc.session_lifetime_s + 60;
     zr_relay_gen_t **pp = &relay->retired_gens;
     while (*pp) {
         zr_relay_gen_t *g = *pp;
-        if (g->users == 0 && now - g->retired_at >= keep_s) {
+        int expired = now - g->retired_at >= keep_s;
+        if (g->users == 0 && !g->trimmed)
+            gen_trim_locked(relay, g, expired, garbage);
+        if (g->users == 0 && ((g->trimmed && g->cfg->tenant_count == 0) || expired)) {
+            /* The startup configuration is serve's: its providers go now. */
+            if (!g->owned_cfg && g->cfg->tenant_count && gen_trim_locked(relay, g, 1, garbage) != 0) {
+                pp = &g->next;
+                continue;
+            }
             *pp = g->next;
             zr_log_info("reload", "configuration generation %lu released", g->serial);
-            gen_free(g);
+            g->next = *garbage;
+            *garbage = g;
         } else {
             pp = &g->next;
         }
     }
+}
+
+/* Frees what gen_sweep_locked took out, and gives the memory back to the
+ * system: glibc keeps freed memory in its arenas (the configuration loader's
+ * threads have their own) until trimmed, so a relay that reloads hourly
+ * would otherwise hold every configuration it ever loaded. */
+static void gen_garbage_free(zr_relay_gen_t *garbage)
+{
+    if (!garbage)
+        return;
+    for (zr_relay_gen_t *g = garbage, *next; g; g = next) {
+        next = g->next;
+        gen_free(g);
+    }
+    malloc_trim(0);
 }
 
 zr_relay_gen_t *zr_relay_gen_get(zr_relay_t *relay)
@@ -260,13 +354,15 @@ zr_relay_gen_t *zr_relay_gen_get(zr_relay_t *relay)
 
 void zr_relay_gen_put(zr_relay_t *relay, zr_relay_gen_t *gen)
 {
+    zr_relay_gen_t *garbage = NULL;
     if (!gen)
         return;
     pthread_mutex_lock(&relay->gen_lock);
     gen->users--;
     if (gen != relay->gen && gen->users == 0)
-        gen_sweep_locked(relay);
+        gen_sweep_locked(relay, &garbage);
     pthread_mutex_unlock(&relay->gen_lock);
+    gen_garbage_free(garbage);
 }
 
 static const zr_tenant_t *gen_tenant_matching(const zr_relay_gen_t *g, const char *tenant_id, const char *fingerprint)
@@ -298,11 +394,6 @@ zr_relay_gen_t *zr_relay_gen_find_tenant(zr_relay_t *relay, const char *tenant_i
     }
     pthread_mutex_unlock(&relay->gen_lock);
     return found;
-}
-
-static int str_same(const char *a, const char *b)
-{
-    return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
 static int strv_same(char *const *a, size_t an, char *const *b, size_t bn)
@@ -413,7 +504,8 @@ static int sector_changes_refused(zr_relay_t *relay, const zr_config_t *next, zr
     pthread_mutex_lock(&relay->gen_lock);
     running = relay->gen->cfg; /* only the reloading thread replaces it */
     pthread_mutex_unlock(&relay->gen_lock);
-    if (zr_config_sector_changes(running, relay->cfg, next, changes, count) != 0) {
+    if (zr_config_sector_changes(running, relay->started_sectors ? relay->started_sectors : relay->cfg, next, changes,
+                                 count) != 0) {
         snprintf(what, whatlen, "out of memory comparing the pairwise sectors");
         return -1;
     }
@@ -564,7 +656,9 @@ int zr_relay_reload(zr_relay_t *relay)
 {
     zr_config_errors_t errs = {0};
     zr_config_t *cfg = NULL;
-    zr_relay_gen_t *g = NULL, *old;
+    zr_relay_gen_t *g = NULL, *old, *garbage = NULL;
+    zr_config_t *started = NULL;
+    const zr_config_t *running;
     const char *changed_setting;
     char err[512] = "", what[600];
     size_t added, changed, removed, sector_count = 0;
@@ -575,7 +669,12 @@ int zr_relay_reload(zr_relay_t *relay)
      * who put a new file in place sees it taken (or refused) at once. */
     idp_reload(relay);
     zr_log_info("reload", "SIGHUP: reading %s", relay->cfg->file);
-    cfg = zr_config_load(relay->cfg->file, &errs);
+    /* The generation in use stays as it is while this thread loads: only
+     * this thread replaces it. */
+    pthread_mutex_lock(&relay->gen_lock);
+    running = relay->gen->cfg;
+    pthread_mutex_unlock(&relay->gen_lock);
+    cfg = zr_config_load_reusing(relay->cfg->file, 0, running, &errs);
     if (!cfg) {
         for (size_t i = 0; i < errs.count && i < 50; i++)
             zr_log_error("reload", "%s", errs.lines[i]);
@@ -616,8 +715,19 @@ int zr_relay_reload(zr_relay_t *relay)
     sector_changes_log(cfg, sectors, sector_count);
     g->owned_cfg = cfg;
     cfg = NULL;
+    /* Before the startup generation is retired (and trimmed). */
+    if (!relay->started_sectors && !(started = zr_config_sectors_copy(relay->cfg))) {
+        gen_free(g);
+        g = NULL;
+        reload_refused(relay, "out of memory copying the startup configuration's sectors");
+        goto end;
+    }
 
     pthread_mutex_lock(&relay->gen_lock);
+    if (started) {
+        relay->started_sectors = started;
+        started = NULL;
+    }
     old = relay->gen;
     count_changes(old->cfg, g->cfg, &added, &changed, &removed);
     g->serial = old->serial + 1;
@@ -628,8 +738,9 @@ int zr_relay_reload(zr_relay_t *relay)
     relay->reloads_ok++;
     snprintf(relay->reload_status, sizeof(relay->reload_status), "ok: generation %lu, %zu quarantined", g->serial,
              g->cfg->quarantined_count);
-    gen_sweep_locked(relay);
+    gen_sweep_locked(relay, &garbage);
     pthread_mutex_unlock(&relay->gen_lock);
+    gen_garbage_free(garbage);
     /* The decision log may have moved (or been rotated away): reopen. */
     if (zr_authz_log_open(&g->cfg->decision_log, err, sizeof(err)) != 0)
         zr_log_error("reload", "decision log: %s", err);
@@ -644,10 +755,11 @@ end:
     free(sectors);
     zr_config_errors_free(&errs);
     zr_config_free(cfg);
+    zr_config_free(started);
     return rc;
 }
 
-int zr_relay_init(zr_relay_t *relay, const zr_config_t *cfg, char *err, size_t errlen)
+int zr_relay_init(zr_relay_t *relay, zr_config_t *cfg, char *err, size_t errlen)
 {
     char what[600] = "";
     memset(relay, 0, sizeof(*relay));
@@ -728,6 +840,8 @@ void zr_relay_cleanup(zr_relay_t *relay)
         gen_free(g);
     }
     relay->retired_gens = NULL;
+    zr_config_free(relay->started_sectors);
+    relay->started_sectors = NULL;
     zr_store_close(relay->store);
     zr_authz_log_close();
     pthread_mutex_destroy(&relay->gen_lock);

@@ -130,7 +130,10 @@ void zr_cfg_quarantine_finish(zr_cfg_loader_t *ld, zr_config_t *cfg)
     cfg->quarantined_count = 0;
     for (size_t i = 0; i < cfg->tenant_count; i++)
         cfg->quarantined_count += cfg->tenants[i].quarantined != 0;
-    if (!cfg->tenant_count || cfg->quarantined_count < cfg->tenant_count)
+    /* Without care_providers_dir read (zorgrelay reload's quick check, tenants
+     * validate) the inline ones are not all there are. */
+    if (!cfg->tenant_count || cfg->quarantined_count < cfg->tenant_count ||
+        (cfg->care_providers_dir && (ld->flags & ZR_CONFIG_LOAD_SKIP_TENANT_DIR)))
         return;
     /* Nothing could be served: starting would only look healthy. A reload
      * refused for it keeps the running configuration. */

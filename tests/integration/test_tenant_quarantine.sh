@@ -213,17 +213,19 @@ done
 zr_check "/healthz after the fix: none quarantined" "$(zr_json "$(curl -s "$ISSUER/healthz")" 'd["config"]["quarantined"]')" "[]"
 
 # --- 10. A reload that would quarantine every provider is refused: nothing
-# could be served. `zorgrelay reload` does not signal; a plain SIGHUP is
-# refused by the relay itself, which keeps the running configuration.
+# could be served. `zorgrelay reload` asks the relay (whose load is the
+# validation), and prints the lines when it refuses; the relay keeps the
+# running configuration.
 cp "$CFG" "$ZR_TMP/cluster.good"
 sed -i "s#$P/dv-bsn-1.key#$ZR_TMP/no-such.key#" "$CFG"
 for f in twee drie vier; do sed -i "s#^    key: .*#    key: $ZR_TMP/no-such.key#" "$DIR/zorgaanbieder-$f.yaml"; done
 rc=0; out=$("$ZR_BIN" reload "$CFG" 2>&1) || rc=$?
-zr_check "every provider broken: zorgrelay reload refuses before signalling" \
-  "$rc $(echo "$out" | grep -c 'every care provider (4) is quarantined, nothing could be served')" "1 1"
+zr_check "every provider broken: zorgrelay reload says the relay refused, and why" \
+  "$rc $(echo "$out" | grep -c '^relay: refused: 5 configuration errors') $(echo "$out" | grep -c 'every care provider (4) is quarantined, nothing could be served')" "1 1 1"
+# A plain SIGHUP is refused alike.
 kill -HUP "$RELAY_PID"
 for i in $(seq 1 150); do
-  [ "$(zr_json "$(curl -s "$ISSUER/healthz")" 'd["config"]["reloads"]')" = 3 ] && break; sleep 0.1
+  [ "$(zr_json "$(curl -s "$ISSUER/healthz")" 'd["config"]["reloads"]')" = 4 ] && break; sleep 0.1
 done
 zr_check "every provider broken: the relay refuses the SIGHUP" \
   "$(zr_json "$(curl -s "$ISSUER/healthz")" 'd["config"]["last_reload"]')" "refused: 5 configuration errors"

@@ -620,24 +620,55 @@ static void ledger_warn(void *ctx, const char *msg)
 /* The aansluitbestand's memory (zr/tenant_ledger.h), after every start and
  * reload that went through. A ledger that cannot be written is loud (log,
  * /healthz) but never stops a login; the next reload tries again. */
+typedef struct {
+    const zr_config_t *cfg;
+    const char *event;
+    zr_tenant_ledger_counts_t counts;
+    char err[512];
+    int rc;
+} ledger_job_t;
+
+static void *ledger_update(void *arg)
+{
+    ledger_job_t *job = arg;
+    job->rc = zr_tenant_ledger_update(job->cfg->care_providers_ledger, job->cfg->tenants, job->cfg->tenant_count,
+                                      zr_time_now(), &job->counts, ledger_warn, (void *)job->event, job->err,
+                                      sizeof(job->err));
+    return NULL;
+}
+
 static void ledger_record(zr_relay_t *relay, const zr_config_t *cfg, const char *event)
 {
-    zr_tenant_ledger_counts_t n;
-    char err[512] = "", status[sizeof(relay->ledger_status)];
-    if (!cfg->care_providers_ledger)
+    ledger_job_t job = {cfg, event, {0}, "", -1};
+    char status[sizeof(relay->ledger_status)];
+    pthread_t thread;
+    if (!cfg->care_providers_ledger) {
         snprintf(status, sizeof(status), "none (no care_providers_dir or care_providers_ledger)");
-    else if (zr_tenant_ledger_update(cfg->care_providers_ledger, cfg->tenants, cfg->tenant_count, zr_time_now(), &n,
-                                     ledger_warn, (void *)event, err, sizeof(err)) != 0) {
+        goto end;
+    }
+    /* Folding the ledger builds a JSON object for every provider it ever
+     * knew (tens of MB at 10,000), all freed again. On a thread of its own
+     * they come from a malloc arena that holds nothing long-lived, which
+     * malloc_trim then gives back whole; among the configuration's objects
+     * they would leave holes (issue 14 §2, bench/reloads). */
+    if (pthread_create(&thread, NULL, ledger_update, &job) == 0)
+        pthread_join(thread, NULL);
+    else
+        ledger_update(&job);
+    malloc_trim(0);
+    if (job.rc != 0) {
         /* /healthz is public: no paths, no error text; the log has both. */
         snprintf(status, sizeof(status), "error: cannot be written, see the log (\"care providers ledger\")");
         zr_log_error(event, "care providers ledger: %s; tenants export misses this %s's changes until a reload "
-                     "can write it", err, event);
-    } else {
-        snprintf(status, sizeof(status), "ok");
-        if (n.added + n.changed + n.left + n.returned)
-            zr_log_info(event, "care providers ledger %s: %zu added, %zu changed, %zu left, %zu returned",
-                        cfg->care_providers_ledger, n.added, n.changed, n.left, n.returned);
+                     "can write it", job.err, event);
+        goto end;
     }
+    snprintf(status, sizeof(status), "ok");
+    if (job.counts.added + job.counts.changed + job.counts.left + job.counts.returned)
+        zr_log_info(event, "care providers ledger %s: %zu added, %zu changed, %zu left, %zu returned",
+                    cfg->care_providers_ledger, job.counts.added, job.counts.changed, job.counts.left,
+                    job.counts.returned);
+end:
     pthread_mutex_lock(&relay->gen_lock);
     snprintf(relay->ledger_status, sizeof(relay->ledger_status), "%s", status);
     pthread_mutex_unlock(&relay->gen_lock);

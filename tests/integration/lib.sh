@@ -268,3 +268,35 @@ zr_restart_relay() {
   zr_stop "$RELAY_PID"
   zr_start_relay "$@"
 }
+
+# zr_provider_file FILE ID OIN UUID CERT KEY [CLIENT_ID]: a care provider in
+# a file of its own (care_providers_dir), as docs/onboarding.md writes one
+# (entity index 9000, one substantial service), with its own portal
+# CLIENT_ID (secret CLIENT_ID-secret, http://localhost:8000/callback) when
+# given.
+zr_provider_file() {
+  cat >"$1" <<EOF
+id: $2
+name: Zorgaanbieder $2 (TEST)
+entity_id: urn:nl-eid-gdi:1.0:DV:$3:entities:9000
+oin: "$3"
+services:
+  - loa: substantial
+    service_uuid: $4
+bsn_keys:
+  - cert: $5
+    key: $6
+EOF
+  if [ -n "${7:-}" ]; then
+    cat >>"$1" <<EOF
+clients:
+  - client_id: $7
+    auth_method: client_secret_basic
+    client_secret: $7-secret
+    redirect_uris:
+      - http://localhost:8000/callback
+    min_loa: substantial
+    bsn_entitled: true
+EOF
+  fi
+}

@@ -17,30 +17,9 @@ P=$ZR_PKI
 DIR="$ZR_TMP/providers"
 mkdir -p "$DIR"
 
-# provider FILE ID OIN UUID KEYNAME CLIENT_ID: a care provider in a file of
-# its own, with its own portal.
-provider() {
-  cat >"$1" <<EOF
-id: $2
-name: Zorgaanbieder $2 (TEST)
-entity_id: urn:nl-eid-gdi:1.0:DV:$3:entities:9000
-oin: "$3"
-services:
-  - loa: substantial
-    service_uuid: $4
-bsn_keys:
-  - cert: $P/$5.pem
-    key: $P/$5.key
-clients:
-  - client_id: $6
-    auth_method: client_secret_basic
-    client_secret: $6-secret
-    redirect_uris:
-      - http://localhost:8000/callback
-    min_loa: substantial
-    bsn_entitled: true
-EOF
-}
+# provider FILE ID OIN UUID KEYNAME CLIENT_ID: zr_provider_file with the
+# test PKI's KEYNAME.pem and KEYNAME.key.
+provider() { zr_provider_file "$1" "$2" "$3" "$4" "$P/$5.pem" "$P/$5.key" "$6"; }
 provider "$DIR/twee.yaml" zorgaanbieder-twee 00000009999999999002 22222222-2222-4222-8222-222222222222 dv2-bsn-1 portal-twee
 provider "$DIR/drie.yaml" zorgaanbieder-drie 00000009999999999003 33333333-3333-4333-8333-333333333333 dv3-bsn-1 portal-drie
 

@@ -27,35 +27,11 @@ cp "$P/ca.pem" "$P/ca.key" "$ZR_TMP/expired/"
 NOT_BEFORE=20200101000000Z NOT_AFTER=20210101000000Z \
   bash "$ZR_SOURCE_DIR/certs-example/make-pki.sh" "$ZR_TMP/expired" >/dev/null
 
-# provider FILE ID OIN UUID CERT KEY CLIENT_ID: a care provider in a file of
-# its own, with its own portal.
-provider() {
-  cat >"$1" <<EOF
-id: $2
-name: Zorgaanbieder $2 (TEST)
-entity_id: urn:nl-eid-gdi:1.0:DV:$3:entities:9000
-oin: "$3"
-services:
-  - loa: substantial
-    service_uuid: $4
-bsn_keys:
-  - cert: $5
-    key: $6
-clients:
-  - client_id: $7
-    auth_method: client_secret_basic
-    client_secret: $7-secret
-    redirect_uris:
-      - http://localhost:8000/callback
-    min_loa: substantial
-    bsn_entitled: true
-EOF
-}
-provider "$DIR/zorgaanbieder-twee.yaml" zorgaanbieder-twee 00000009999999999002 22222222-2222-4222-8222-222222222222 \
+zr_provider_file "$DIR/zorgaanbieder-twee.yaml" zorgaanbieder-twee 00000009999999999002 22222222-2222-4222-8222-222222222222 \
   "$P/dv2-bsn-1.pem" "$P/dv2-bsn-1.key" portal-twee
-provider "$DIR/zorgaanbieder-drie.yaml" zorgaanbieder-drie 00000009999999999003 33333333-3333-4333-8333-333333333333 \
+zr_provider_file "$DIR/zorgaanbieder-drie.yaml" zorgaanbieder-drie 00000009999999999003 33333333-3333-4333-8333-333333333333 \
   "$P/dv3-bsn-1.pem" "$P/dv3-bsn-1.key" portal-drie
-provider "$DIR/zorgaanbieder-vier.yaml" zorgaanbieder-vier 00000009999999999004 44444444-4444-4444-8444-444444444444 \
+zr_provider_file "$DIR/zorgaanbieder-vier.yaml" zorgaanbieder-vier 00000009999999999004 44444444-4444-4444-8444-444444444444 \
   "$ZR_TMP/expired/dv4-bsn-1.pem" "$ZR_TMP/expired/dv4-bsn-1.key" portal-vier
 
 # The example configuration as the vendor's LC with the providers directory.

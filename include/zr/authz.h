@@ -54,12 +54,26 @@ typedef struct zr_authz_pdp zr_authz_pdp_t;
  * back to {pdp}/access/v1/evaluation when the PDP publishes none. */
 zr_authz_pdp_t *zr_authz_pdp_new(const zr_authzen_client_t *cfg, char *err, size_t errlen);
 void zr_authz_pdp_free(zr_authz_pdp_t *p);
+/* 1 when this PDP's errors let the login through (authzen.fail_open). */
+int zr_authz_pdp_fail_open(const zr_authz_pdp_t *p);
+
+/* What the relay did with a login, in the record's attributes.outcome. */
+#define ZR_AUTHZ_OUTCOME_ALLOWED   "allowed"
+#define ZR_AUTHZ_OUTCOME_REFUSED   "refused"
+#define ZR_AUTHZ_OUTCOME_FAIL_OPEN "allowed by fail_open"
+/* The decision log record of a login the relay could not describe to the
+ * PDP (its own error; the PDP is not asked and the login is refused, also
+ * with fail_open): status Error, outcome refused, no body. why is never
+ * personal data. */
+void zr_authz_record_undescribable(const zr_authz_pdp_t *p, const zr_trace_t *trace, const char *client_id,
+                                   const char *why);
 
 /* POST evaluation {subject, action {name: "login", properties}, resource
  * {type: "client", id: client_id}, context {time, traceparent}}. reason
  * (malloc'ed or NULL) is the PDP's user-facing reason from context.reason
  * (reason_user / reason_admin shapes both read). Writes one decision log
- * record (zr_authz_log_*) per call. */
+ * record (zr_authz_log_*) per call, its outcome included (an error is
+ * "allowed by fail_open" when the PDP is configured so). */
 zr_authz_decision_t zr_authz_evaluate(zr_authz_pdp_t *p, const zr_trace_t *trace, json_t *subject,
                                       const char *client_id, char **reason, char *err, size_t errlen);
 

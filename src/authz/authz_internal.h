@@ -10,6 +10,13 @@
 void zr_authz_log_record_err(const zr_trace_t *trace, const char *pdp, json_t *request, json_t *response,
                              zr_authz_decision_t decision, const char *error);
 
+/* The same with the client named (taken from request.resource.id when
+ * client is NULL) and what the relay did (attributes.outcome, one of
+ * ZR_AUTHZ_OUTCOME_*; NULL leaves it out). request and response may be
+ * NULL: a record for a login the PDP was never asked about. */
+void zr_authz_log_write(const zr_trace_t *trace, const char *pdp, const char *client, json_t *request,
+                        json_t *response, zr_authz_decision_t decision, const char *error, const char *outcome);
+
 /* The PDP's two answers, read strictly (pdp.c; separate from the HTTP so
  * tests/fuzz/fuzz_authz_pdp.c can feed them). The evaluation answer: only
  * 200 + application/json + an object with a boolean "decision" decides;

@@ -251,8 +251,8 @@ static int sink_is_file(void)
     return file;
 }
 
-void zr_authz_log_record_err(const zr_trace_t *trace, const char *pdp, json_t *request, json_t *response,
-                             zr_authz_decision_t decision, const char *error)
+void zr_authz_log_write(const zr_trace_t *trace, const char *pdp, const char *client, json_t *request,
+                        json_t *response, zr_authz_decision_t decision, const char *error, const char *outcome)
 {
     json_t *rec = NULL, *attrs = NULL, *body = NULL, *req = NULL, *resp = NULL;
     char *line = NULL, *full = NULL;
@@ -282,19 +282,25 @@ void zr_authz_log_record_err(const zr_trace_t *trace, const char *pdp, json_t *r
     /* A deny is an outcome, not a failure: status Ok (ADL). */
     json_object_set_new(rec, "status", json_string(decision == ZR_AUTHZ_ERROR ? "Error" : "Ok"));
     json_object_set_new(attrs, "decision", json_string(decision_name(decision)));
-    const char *client = json_string_value(json_object_get(json_object_get(request, "resource"), "id"));
+    if (!client)
+        client = json_string_value(json_object_get(json_object_get(request, "resource"), "id"));
     if (client)
         json_object_set_new(attrs, "client", json_string(client));
     if (pdp)
         json_object_set_new(attrs, "pdp", json_string(pdp));
     if (error)
         json_object_set_new(attrs, "error", json_string(error));
+    if (outcome)
+        json_object_set_new(attrs, "outcome", json_string(outcome));
     json_object_set(rec, "attributes", attrs);
     json_object_set_new(rec, "resource",
                         json_pack("{s:s, s:s}", "service.name", "zorgrelay", "service.version", ZR_VERSION));
-    /* A record whose scrubbing failed, or that would still show a BSN (say
-     * as a member name), goes out without its body rather than in clear. */
-    if (!failed && !bsns.overflow) {
+    /* Nothing sent (the PDP was not asked): no body. A record whose
+     * scrubbing failed, or that would still show a BSN (say as a member
+     * name), goes out without its body rather than in clear. */
+    if (!req && !resp) {
+        line = json_dumps(rec, JSON_COMPACT);
+    } else if (!failed && !bsns.overflow) {
         if (req)
             json_object_set(body, "request", req);
         if (resp)
@@ -336,6 +342,12 @@ end:
     json_decref(rec);
     json_decref(req);
     json_decref(resp);
+}
+
+void zr_authz_log_record_err(const zr_trace_t *trace, const char *pdp, json_t *request, json_t *response,
+                             zr_authz_decision_t decision, const char *error)
+{
+    zr_authz_log_write(trace, pdp, NULL, request, response, decision, error, NULL);
 }
 
 void zr_authz_log_record(const zr_trace_t *trace, const char *pdp, json_t *request, json_t *response,

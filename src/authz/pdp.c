@@ -30,6 +30,7 @@ struct zr_authz_pdp {
     char *ca_file;
     char *processing_activity_id;
     long timeout_ms;
+    int fail_open;            /* a PDP error lets the login through (the record says so) */
     pthread_mutex_t lock;     /* guards the discovery cache */
     char *endpoint;           /* cached evaluation endpoint; NULL until discovered */
     time_t endpoint_at;
@@ -91,6 +92,7 @@ zr_authz_pdp_t *zr_authz_pdp_new(const zr_authzen_client_t *cfg, char *err, size
     while (n > 0 && p->base[n - 1] == '/')
         p->base[--n] = '\0';
     p->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 2000;
+    p->fail_open = cfg->fail_open != 0;
     pthread_mutex_init(&p->lock, NULL);
     result = p;
     p = NULL;
@@ -103,6 +105,29 @@ end:
         free(p);
     }
     return result;
+}
+
+int zr_authz_pdp_fail_open(const zr_authz_pdp_t *p)
+{
+    return p && p->fail_open;
+}
+
+/* What the relay does with a decision; the record names it so that an
+ * error let through by fail_open is never mistaken for a refusal. */
+static const char *outcome_of(const zr_authz_pdp_t *p, zr_authz_decision_t d)
+{
+    if (d == ZR_AUTHZ_PERMIT)
+        return ZR_AUTHZ_OUTCOME_ALLOWED;
+    if (d == ZR_AUTHZ_DENY || !p || !p->fail_open)
+        return ZR_AUTHZ_OUTCOME_REFUSED;
+    return ZR_AUTHZ_OUTCOME_FAIL_OPEN;
+}
+
+void zr_authz_record_undescribable(const zr_authz_pdp_t *p, const zr_trace_t *trace, const char *client_id,
+                                   const char *why)
+{
+    zr_authz_log_write(trace, p ? p->base : NULL, client_id, NULL, NULL, ZR_AUTHZ_ERROR, why,
+                       ZR_AUTHZ_OUTCOME_REFUSED);
 }
 
 void zr_authz_pdp_free(zr_authz_pdp_t *p)
@@ -426,7 +451,8 @@ zr_authz_decision_t zr_authz_evaluate(zr_authz_pdp_t *p, const zr_trace_t *trace
 
 end:
     if (p)
-        zr_authz_log_record_err(trace, p->base, req, resp, decision, decision == ZR_AUTHZ_ERROR ? why : NULL);
+        zr_authz_log_write(trace, p->base, client_id, req, resp, decision, decision == ZR_AUTHZ_ERROR ? why : NULL,
+                           outcome_of(p, decision));
     if (decision == ZR_AUTHZ_ERROR)
         zr_log_warn("authz.evaluate", "pdp=%s client=%s trace=%s result=error reason=\"%s\"", p ? p->base : "-",
                     client_id ? client_id : "-", trace ? trace->trace_id : "-", why);

@@ -444,6 +444,32 @@ end:
 
 /* ---- the authorization layer ---- */
 
+/* The AuthZEN subject of any login: a professional, or a patient with, in a
+ * representation (any RepresentationType, or none), the represented person
+ * described like the acting one: the BSN for an entitled client, else the
+ * same pairwise pseudonym the portal gets as `sub` / `represents.sub`
+ * (src/oidc/idtoken.c). NULL when it cannot be described. */
+static json_t *authorization_subject(const zr_relay_gen_t *gen, const zr_client_t *client,
+                                     const zr_subject_t *subject, const zr_tenant_t *tenant)
+{
+    zr_authz_patient_context_t ctx = {.tenant_entity_id = tenant ? tenant->entity_id : NULL};
+    char *acting = NULL, *legal = NULL;
+    json_t *subj = NULL;
+
+    if (subject->kind == ZR_SUBJECT_PROFESSIONAL)
+        return zr_authz_subject_professional_from_subject(subject);
+    if (subject->kind != ZR_SUBJECT_PATIENT || !(acting = zr_oidc_pairwise_sub(gen->oidc, client, &subject->acting)))
+        goto end;
+    if (subject->has_legal && !(legal = zr_oidc_pairwise_sub(gen->oidc, client, &subject->legal)))
+        goto end;
+    ctx.legal_pseudonym = legal;
+    subj = zr_authz_subject_patient_ex(subject, &ctx, acting, client->bsn_entitled);
+end:
+    free(acting);
+    free(legal);
+    return subj;
+}
+
 int zr_relay_authorization_check(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_oidc_authz_t *authz,
                                  const zr_subject_t *subject, const zr_tenant_t *tenant, zr_http_response_t *resp)
 {
@@ -451,29 +477,39 @@ int zr_relay_authorization_check(zr_relay_t *relay, zr_relay_gen_t *gen, const z
     zr_authz_pdp_t *pdp;
     zr_trace_t trace;
     json_t *subj = NULL;
-    char *pseudonym = NULL, *reason = NULL, err[512] = "", ref[16];
+    char *reason = NULL, err[512] = "", ref[16];
     zr_authz_decision_t d;
     int rc = 0;
 
-    (void)relay;
     if (!client || !gen->pdps || !(pdp = gen->pdps[client - gen->cfg->clients]))
         return 0;
     zr_relay_reference(ref);
     zr_trace_begin(authz->traceparent, &trace);
-    if (subject->kind == ZR_SUBJECT_PROFESSIONAL) {
-        subj = zr_authz_subject_professional_from_subject(subject);
-    } else {
-        pseudonym = zr_oidc_pairwise_sub(gen->oidc, client, &subject->acting);
-        subj = pseudonym ? zr_authz_subject_patient(subject, tenant ? tenant->entity_id : NULL, pseudonym,
-                                                    client->bsn_entitled)
-                         : NULL;
+    subj = authorization_subject(gen, client, subject, tenant);
+#ifdef ZR_TESTING
+    if (relay->authz_subject_broken) {
+        json_decref(subj);
+        subj = NULL;
     }
+#else
+    (void)relay;
+#endif
+    /* The relay's own failure, not the PDP's: fail_open (for an unreachable
+     * PDP) does not apply, and the PDP is not asked about a login it could
+     * not be told about. Refused, with its decision log record. */
     if (!subj) {
-        d = ZR_AUTHZ_ERROR;
-        snprintf(err, sizeof(err), "cannot describe the subject");
-    } else {
-        d = zr_authz_evaluate(pdp, &trace, subj, client->client_id, &reason, err, sizeof(err));
+        zr_log_error("authz", "client=%s trace=%s kind=%s representation=%s relay error: cannot describe the "
+                              "subject to the PDP; login refused (fail_open does not apply) ref=%s",
+                     client->client_id, trace.trace_id,
+                     subject->kind == ZR_SUBJECT_PROFESSIONAL ? "professional" : "patient",
+                     subject->has_legal ? "yes" : "no", ref);
+        zr_authz_record_undescribable(pdp, &trace, client->client_id, "relay: cannot describe the subject");
+        zr_oidc_authorize_error(gen->oidc, authz, "server_error",
+                                "the login service could not prepare the authorization request", resp);
+        rc = 1;
+        goto end;
     }
+    d = zr_authz_evaluate(pdp, &trace, subj, client->client_id, &reason, err, sizeof(err));
     if (d == ZR_AUTHZ_PERMIT)
         goto end;
     if (d == ZR_AUTHZ_DENY) {
@@ -482,7 +518,7 @@ int zr_relay_authorization_check(zr_relay_t *relay, zr_relay_gen_t *gen, const z
         rc = 1;
         goto end;
     }
-    if (client->authzen.fail_open) {
+    if (zr_authz_pdp_fail_open(pdp)) {
         zr_log_warn("authz", "client=%s trace=%s PDP error (%s); fail_open: login allowed ref=%s", client->client_id,
                     trace.trace_id, err, ref);
         goto end;
@@ -494,7 +530,6 @@ int zr_relay_authorization_check(zr_relay_t *relay, zr_relay_gen_t *gen, const z
     rc = 1;
 end:
     json_decref(subj);
-    free(pseudonym);
     free(reason);
     return rc;
 }

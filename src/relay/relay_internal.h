@@ -93,6 +93,7 @@ typedef struct {
     zr_relay_probe_t saml_probe;  /* one AuthnRequest built in memory */
 #ifdef ZR_TESTING
     int saml_selfcheck_broken;    /* ZR_TEST_BREAK_SAML_SELFCHECK, read at start */
+    int authz_subject_broken;     /* ZR_TEST_AUTHZ_SUBJECT_BROKEN, read at start */
 #endif
 } zr_relay_t;
 

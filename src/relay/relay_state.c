@@ -801,6 +801,11 @@ int zr_relay_init(zr_relay_t *relay, zr_config_t *cfg, char *err, size_t errlen)
     pthread_cond_init(&relay->stop_cond, NULL);
     pthread_mutex_init(&relay->sector_lock, NULL);
     zr_relay_health_init(relay);
+#ifdef ZR_TESTING
+    /* Makes every subject one the relay cannot describe to a PDP: no login
+     * can produce one (tests/integration/test_authz_subject.sh). */
+    relay->authz_subject_broken = getenv("ZR_TEST_AUTHZ_SUBJECT_BROKEN") != NULL;
+#endif
     if (zr_xml_init() != 0) {
         snprintf(err, errlen, "cannot initialise libxml2/xmlsec");
         return -1;

@@ -605,6 +605,67 @@ static void *log_many(void *arg)
     return NULL;
 }
 
+/* attributes.outcome says what the relay did with each answer: an error
+ * under fail_open is "allowed by fail_open", never a refusal; a login the
+ * relay could not describe gets a record of its own, without a body (issue
+ * 15 §1). */
+static void test_decision_log_outcome(void **state)
+{
+    char dir[] = "/tmp/zr-adl-XXXXXX", path[64], err[256] = "";
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/decisions.jsonl", dir);
+    zr_decision_log_config_t cfg = {.file = path};
+    assert_int_equal(zr_authz_log_open(&cfg, err, sizeof(err)), 0);
+
+    const scenario_t sc[] = {SC_PERMIT, SC_DENY_REASON, SC_500, SC_500};
+    const int fail_open[] = {1, 1, 0, 1};
+    const char *const outcome[] = {"allowed", "refused", "refused", "allowed by fail_open", "refused"};
+    const char *const status[] = {"Ok", "Ok", "Error", "Error", "Error"};
+    zr_trace_t trace;
+    for (size_t i = 0; i < 4; i++) {
+        set_scenario(sc[i], DISC_ABSENT);
+        zr_authzen_client_t c = {.enabled = 1, .pdp = pdp.base, .timeout_ms = 2000, .fail_open = fail_open[i]};
+        zr_authz_pdp_t *p = zr_authz_pdp_new(&c, err, sizeof(err));
+        assert_non_null(p);
+        assert_int_equal(zr_authz_pdp_fail_open(p), fail_open[i]);
+        json_t *subject = patient_subject();
+        zr_trace_begin(NULL, &trace);
+        zr_authz_evaluate(p, &trace, subject, CLIENT, NULL, err, sizeof(err));
+        json_decref(subject);
+        if (i == 3) /* even with fail_open: the relay's own error is a refusal */
+            zr_authz_record_undescribable(p, &trace, CLIENT, "relay: cannot describe the subject");
+        zr_authz_pdp_free(p);
+    }
+    zr_authz_log_close();
+
+    char *text = read_all(path), *save = NULL;
+    size_t lines = 0;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save), lines++) {
+        assert_true(lines < 5);
+        json_t *rec = json_loads(line, JSON_REJECT_DUPLICATES, NULL), *attrs = json_object_get(rec, "attributes");
+        assert_non_null(rec);
+        assert_string_equal(json_string_value(json_object_get(rec, "status")), status[lines]);
+        assert_string_equal(json_string_value(json_object_get(attrs, "outcome")), outcome[lines]);
+        assert_string_equal(json_string_value(json_object_get(attrs, "client")), CLIENT);
+        assert_string_equal(json_string_value(json_object_get(attrs, "pdp")), pdp.base);
+        if (lines == 4) {
+            assert_string_equal(json_string_value(json_object_get(rec, "trace_id")), trace.trace_id);
+            assert_string_equal(json_string_value(json_object_get(attrs, "decision")), "error");
+            assert_string_equal(json_string_value(json_object_get(attrs, "error")),
+                                "relay: cannot describe the subject");
+            assert_null(json_object_get(rec, "body")); /* nothing was sent */
+            assert_null(json_object_get(attrs, "body_omitted"));
+        } else {
+            assert_non_null(json_object_get(json_object_get(rec, "body"), "request"));
+        }
+        json_decref(rec);
+    }
+    assert_int_equal(lines, 5);
+    free(text);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_decision_log_concurrent(void **state)
 {
     char dir[] = "/tmp/zr-adl-XXXXXX", path[64], err[256] = "";
@@ -675,6 +736,7 @@ int main(void)
         cmocka_unit_test(test_discovery),
         cmocka_unit_test(test_pdp_url_policy),
         cmocka_unit_test(test_decision_log_file),
+        cmocka_unit_test(test_decision_log_outcome),
         cmocka_unit_test(test_decision_log_concurrent),
         cmocka_unit_test(test_decision_log_stderr),
     };

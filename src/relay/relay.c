@@ -217,12 +217,56 @@ void zr_relay_reference(char out[16])
 
 /* ---- /authorize ---- */
 
+/* The login's trace (W3C Trace Context): the portal's traceparent when it
+ * sent a valid one (the HTTP layer drops any other), else one the relay
+ * starts here. It is kept with the pending login, so the chooser, Dezi, the
+ * ACS, the PDP and the decision log all continue this one trace. 0 on
+ * success. */
+static int login_trace_start(zr_oidc_authz_t *authz)
+{
+    zr_trace_t trace;
+    char tp[64];
+
+    if (authz->traceparent)
+        return 0;
+    zr_trace_begin(NULL, &trace);
+    zr_trace_format(&trace, tp, sizeof(tp));
+    authz->traceparent = strdup(tp);
+    return authz->traceparent ? 0 : -1;
+}
+
 static int handle_authorize(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
 {
     zr_relay_t *relay = ctx;
     zr_relay_gen_t *gen = zr_relay_gen_get(relay);
-    const zr_config_t *cfg = gen->cfg;
     zr_oidc_authz_t authz = {0};
+    char ref[16];
+
+    if (zr_oidc_authorize_begin(gen->oidc, req, resp, &authz) != ZR_OIDC_AUTHZ_OK)
+        goto end; /* resp holds the page or the error redirect */
+    if (login_trace_start(&authz) != 0) {
+        zr_relay_reference(ref);
+        zr_log_error("authorize", "out of memory ref=%s", ref);
+        zr_page_error(resp, 500, req->lang, "internal_error", ref);
+        goto end;
+    }
+    /* Professionals go to Dezi; a client that serves both lets the person
+     * choose first (src/relay/professional.c). */
+    if (authz.login_method != ZR_LOGIN_PATIENT)
+        zr_relay_begin_method(relay, gen, req, resp, &authz);
+    else
+        zr_relay_begin_patient(relay, gen, req, resp, &authz);
+end:
+    zr_oidc_authz_clear(&authz);
+    zr_relay_gen_put(relay, gen);
+    return 0;
+}
+
+void zr_relay_begin_patient(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http_request_t *req,
+                            zr_http_response_t *resp, zr_oidc_authz_t *authz_in)
+{
+    const zr_config_t *cfg = gen->cfg;
+    zr_oidc_authz_t authz = *authz_in;
     pending_login_t pending = {0};
     zr_saml_authn_request_t authn = {0};
     zr_saml_idp_t *idp = NULL;
@@ -232,16 +276,11 @@ static int handle_authorize(void *ctx, const zr_http_request_t *req, zr_http_res
     const zr_tenant_t *tenant;
     const zr_tenant_service_t *service;
     zr_store_status_t st;
+    zr_trace_t trace;
 
+    memset(authz_in, 0, sizeof(*authz_in)); /* ownership moves here */
     zr_relay_reference(ref);
-    if (zr_oidc_authorize_begin(gen->oidc, req, resp, &authz) != ZR_OIDC_AUTHZ_OK)
-        goto end; /* resp holds the page or the error redirect */
-    /* Professionals go to Dezi; a client that serves both lets the person
-     * choose first (src/relay/professional.c). */
-    if (authz.login_method != ZR_LOGIN_PATIENT) {
-        zr_relay_begin_method(relay, gen, req, resp, &authz);
-        goto end;
-    }
+    zr_trace_begin(authz.traceparent, &trace);
 
     /* The care provider was chosen (and checked against the client) by
      * zr_oidc_authorize_begin. */
@@ -249,16 +288,16 @@ static int handle_authorize(void *ctx, const zr_http_request_t *req, zr_http_res
     /* Checked there too; here so that no pending login is ever written for
      * a quarantined care provider, whatever path led here. */
     if (tenant && tenant->quarantined) {
-        zr_log_warn("authorize", "client=%s care provider %s is quarantined: login refused ref=%s", authz.client_id,
-                    tenant->id, ref);
+        zr_log_warn("authorize", "client=%s care provider %s is quarantined: login refused trace=%s ref=%s",
+                    authz.client_id, tenant->id, trace.trace_id, ref);
         zr_oidc_authorize_error(gen->oidc, &authz, "temporarily_unavailable",
                                 "this care provider cannot be logged in to right now", resp);
         goto end;
     }
     service = tenant ? zr_tenant_service_for_loa(tenant, authz.min_loa) : NULL;
     if (!service) {
-        zr_log_warn("authorize", "client=%s no service at care provider for loa=%s ref=%s", authz.client_id,
-                    zr_loa_name(authz.min_loa), ref);
+        zr_log_warn("authorize", "client=%s no service at care provider for loa=%s trace=%s ref=%s",
+                    authz.client_id, zr_loa_name(authz.min_loa), trace.trace_id, ref);
         zr_oidc_authorize_error(gen->oidc, &authz, "invalid_request",
                                 "no service registered at TVS for the requested level of assurance", resp);
         goto end;
@@ -304,9 +343,9 @@ static int handle_authorize(void *ctx, const zr_http_request_t *req, zr_http_res
     zr_kv_add(&fields, "SAMLRequest", authn.saml_request_b64);
     zr_kv_add(&fields, "RelayState", relay_state);
     zr_page_autopost(resp, req->lang, idp->sso_url, &fields);
-    zr_diag_authorize(relay->store, cfg, req, relay_state, authn.xml);
-    zr_log_info("authorize", "client=%s tenant=%s loa=%s request=%s login=%s", pending.authz.client_id,
-                tenant->id, zr_loa_name(pending.min_loa), authn.id, zr_log_mask(relay_state, mask));
+    zr_diag_authorize(relay->store, cfg, req, &pending.authz, relay_state, authn.xml);
+    zr_log_info("authorize", "client=%s tenant=%s loa=%s request=%s login=%s trace=%s", pending.authz.client_id,
+                tenant->id, zr_loa_name(pending.min_loa), authn.id, zr_log_mask(relay_state, mask), trace.trace_id);
     goto end;
 fail:
     zr_log_error("authorize", "out of memory or randomness ref=%s", ref);
@@ -322,8 +361,6 @@ end:
     zr_oidc_authz_clear(&authz);
     zr_saml_authn_request_free(&authn);
     zr_relay_idp_put(relay, idp);
-    zr_relay_gen_put(relay, gen);
-    return 0;
 }
 
 /* ---- /saml/acs: the HTTP-Artifact binding (GET; POST accepted too) ---- */

@@ -211,6 +211,8 @@ zr_check "trace, chooser -> patient: the portal's trace id at the PDP, in the de
 zr_check "trace, chooser -> professional (Dezi round trip and callback)" \
   "$(traced_login chooser-pro 00-22222222222222222222222222222222-2222222222222222-01 "(01.015)" --method professional)" \
   "ok pdp=1:True:True:True adl=1/1 lines=chooser,dezi_ok,pdp_call,to_dezi other=0"
+zr_check "trace, chooser -> professional: Dezi's token and userinfo calls carry it (the mock's log)" \
+  "$(grep -cE '(token_issued|userinfo) .*trace=22222222222222222222222222222222' "$ZR_TMP/mock-dezi.log")" "2"
 zr_check "trace, direct patient (login_method=patient)" \
   "$(traced_login direct-patient 00-33333333333333333333333333333333-3333333333333333-01 "DigiD Substantieel" --login-method patient)" \
   "ok pdp=1:True:True:True adl=1/1 lines=acs_ok,pdp_call,to_tvs other=0"
@@ -218,6 +220,8 @@ zr_check "trace, direct professional (login_method=professional)" \
   "$(traced_login direct-pro 00-44444444444444444444444444444444-4444444444444444-00 "(01.015)" --login-method professional)" \
   "ok pdp=1:True:True:True adl=1/1 lines=dezi_ok,pdp_call,to_dezi other=0"
 echo deny > "$ZR_TMP/pdp-mode"
+zr_check "trace, direct professional: Dezi's token and userinfo calls carry it (the mock's log)" \
+  "$(grep -cE '(token_issued|userinfo) .*trace=44444444444444444444444444444444' "$ZR_TMP/mock-dezi.log")" "2"
 zr_check "trace, chooser -> patient, denied by the PDP" \
   "$(traced_login denied 00-55555555555555555555555555555555-5555555555555555-01 "DigiD Substantieel" --method patient)" \
   "access_denied pdp=1:True:True:True adl=1/1 lines=chooser,denied,pdp_call,to_tvs other=0"

@@ -432,6 +432,9 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
         zr_page_error(resp, 500, req->lang, "internal_error", ref);
         goto end;
     }
+    /* The login's trace (W3C traceparent, kept with the login since
+     * /authorize) on every line below, so each can be found by it. */
+    zr_trace_begin(pending.authz.traceparent, &trace);
     /* Spent (single use) only by the browser that began it, and only once. */
     if (zr_relay_pending_spend(relay, cfg, req, resp, "acs", "login", LOGIN_NS, LOGIN_COOKIE_PREFIX, relay_state,
                                pending.browser_hash, ref) != 0)
@@ -440,8 +443,8 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
      * while its person was at TVS gets no code (it could never be redeemed
      * at /token), and no BSN is fetched for it. */
     if (!zr_config_find_client(cfg, pending.authz.client_id)) {
-        zr_log_warn("acs", "login=%s client=%s no longer configured; the artifact is not resolved ref=%s",
-                    zr_log_mask(relay_state, mask), pending.authz.client_id, ref);
+        zr_log_warn("acs", "login=%s client=%s no longer configured; the artifact is not resolved trace=%s ref=%s",
+                    zr_log_mask(relay_state, mask), pending.authz.client_id, trace.trace_id, ref);
         zr_oidc_authorize_error(gen->oidc, &pending.authz, "unauthorized_client",
                                 "this portal is no longer connected to the login service", resp);
         goto end;
@@ -457,32 +460,33 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
      * temporarily_unavailable at /authorize. */
     if (zr_oidc_tenant_quarantined(cfg, pending.tenant_id)) {
         zr_log_warn("acs", "login=%s client=%s care provider %s was quarantined during the login; the artifact is "
-                           "not resolved ref=%s",
-                    zr_log_mask(relay_state, mask), pending.authz.client_id, pending.tenant_id, ref);
+                           "not resolved trace=%s ref=%s",
+                    zr_log_mask(relay_state, mask), pending.authz.client_id, pending.tenant_id, trace.trace_id, ref);
         zr_page_error(resp, 503, req->lang, "care_provider_unavailable", ref);
         goto end;
     }
     login_gen = zr_relay_gen_find_tenant(relay, pending.tenant_id, pending.tenant_fingerprint, &tenant);
     if (!login_gen && (login_gen = zr_relay_gen_find_tenant(relay, pending.tenant_id, NULL, &tenant)) != NULL)
         zr_log_warn("acs", "login=%s care provider %s changed during the login; continuing with its current "
-                           "configuration ref=%s",
-                    zr_log_mask(relay_state, mask), pending.tenant_id, ref);
+                           "configuration trace=%s ref=%s",
+                    zr_log_mask(relay_state, mask), pending.tenant_id, trace.trace_id, ref);
     idp = zr_relay_idp_get(relay, err, sizeof(err));
     if (!tenant || !idp) {
-        zr_log_error("acs", "login=%s cannot continue: %s ref=%s", zr_log_mask(relay_state, mask),
-                     tenant ? err : "care provider no longer configured", ref);
+        zr_log_error("acs", "login=%s cannot continue: %s trace=%s ref=%s", zr_log_mask(relay_state, mask),
+                     tenant ? err : "care provider no longer configured", trace.trace_id, ref);
         zr_oidc_authorize_error(gen->oidc, &pending.authz, "temporarily_unavailable",
                                 "the login service cannot be used right now", resp);
         goto end;
     }
     if (zr_saml_artifact_parse(samlart, idp, &endpoint_index, err, sizeof(err)) != 0) {
-        zr_log_warn("acs", "login=%s artifact refused: %s ref=%s", zr_log_mask(relay_state, mask), err, ref);
+        zr_log_warn("acs", "login=%s artifact refused: %s trace=%s ref=%s", zr_log_mask(relay_state, mask), err,
+                    trace.trace_id, ref);
         zr_oidc_authorize_error(gen->oidc, &pending.authz, "server_error", "the answer from TVS was refused", resp);
         goto end;
     }
     if (zr_saml_artifact_resolve(login_gen->backchannel, login_gen->cfg, idp, tenant, samlart, &resolve_id, &soap, &soap_len, err, sizeof(err)) != 0) {
-        zr_log_error("acs", "login=%s artifact resolution failed: %s ref=%s", zr_log_mask(relay_state, mask), err,
-                     ref);
+        zr_log_error("acs", "login=%s artifact resolution failed: %s trace=%s ref=%s",
+                     zr_log_mask(relay_state, mask), err, trace.trace_id, ref);
         zr_oidc_authorize_error(gen->oidc, &pending.authz, "temporarily_unavailable",
                                 "the login service cannot be reached right now", resp);
         goto end;
@@ -495,9 +499,6 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
         .min_loa = pending.min_loa,
         .tenant = tenant,
     };
-    /* The portal's trace (W3C traceparent, kept with the login) in the
-     * resolution's log lines, or a new one, so the line can be found. */
-    zr_trace_begin(pending.authz.traceparent, &trace);
     status = zr_saml_response_validate_session(login_gen->cfg, idp, relay->store, soap, soap_len, &expect, &subject,
                                                &saml_session, err, sizeof(err));
     zr_diag_acs_result(relay->store, cfg, relay_state, login_gen->backchannel, soap, soap_len, status, err, &subject);

@@ -193,15 +193,17 @@ adl = [l for l in open(adl_file).readlines()[int(adl0):]]
 lines = open(log_file).readlines()[int(log0):]
 kinds = {"chooser shown": "chooser", r"request=\S+ login=": "to_tvs", "professional login to Dezi": "to_dezi",
          r"^.*acs .*result=ok": "acs_ok", r"dezi .*result=ok": "dezi_ok", "denied by the PDP": "denied",
-         "PDP error": "pdp_error", "authz.evaluate": "pdp_call"}
+         "PDP error": "pdp_error", "authz.evaluate": "pdp_call", r"acs .*result=(?!ok)": "acs_refused",
+         r"Dezi answered error|dezi .*result=(?!ok)": "dezi_refused"}
 mine = [l for l in lines if "trace=" + want in l]
 seen = sorted({k for l in mine for p, k in kinds.items() if re.search(p, l)})
 logins = {m for l in mine for m in re.findall(r"login=(k:[0-9a-f]+)", l)}
 other = [l for l in lines if set(re.findall(r"login=(k:[0-9a-f]+)", l)) & logins
          and re.search(r"trace=[0-9a-f]{32}\b", l) and "trace=" + want not in l]
-print("%s pdp=%d:%s:%s:%s adl=%d/%d lines=%s other=%d" % (
-    out.get("oauth_error") or ("ok" if out.get("claims") else "no-login"), len(reqs), hdr == {True},
-    ctx == {True}, child == {True}, sum(want in l for l in adl), len(adl), ",".join(seen), len(other)))
+pdp = "%d:%s:%s:%s" % (len(reqs), hdr == {True}, ctx == {True}, child == {True}) if reqs else "0"
+print("%s pdp=%s adl=%d/%d lines=%s other=%d" % (
+    out.get("oauth_error") or ("ok" if out.get("claims") else "no-login"), pdp, sum(want in l for l in adl),
+    len(adl), ",".join(seen), len(other)))
 PYEOF
 }
 echo permit > "$ZR_TMP/pdp-mode"
@@ -219,6 +221,12 @@ zr_check "trace, direct patient (login_method=patient)" \
 zr_check "trace, direct professional (login_method=professional)" \
   "$(traced_login direct-pro 00-44444444444444444444444444444444-4444444444444444-00 "(01.015)" --login-method professional)" \
   "ok pdp=1:True:True:True adl=1/1 lines=dezi_ok,pdp_call,to_dezi other=0"
+zr_check "trace, chooser -> patient, cancelled at TVS (no PDP call)" \
+  "$(traced_login cancel-tvs 00-99999999999999999999999999999999-9999999999999999-01 "Annuleren" --method patient)" \
+  "access_denied pdp=0 adl=0/0 lines=acs_refused,chooser,to_tvs other=0"
+zr_check "trace, chooser -> professional, cancelled at Dezi (no PDP call)" \
+  "$(traced_login cancel-dezi 00-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-bbbbbbbbbbbbbbbb-01 "cancel" --method professional)" \
+  "access_denied pdp=0 adl=0/0 lines=chooser,dezi_refused,to_dezi other=0"
 echo deny > "$ZR_TMP/pdp-mode"
 zr_check "trace, direct professional: Dezi's token and userinfo calls carry it (the mock's log)" \
   "$(grep -cE '(token_issued|userinfo) .*trace=44444444444444444444444444444444' "$ZR_TMP/mock-dezi.log")" "2"

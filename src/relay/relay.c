@@ -273,6 +273,7 @@ void zr_relay_begin_patient(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_htt
     zr_kvlist_t fields = {0};
     char *relay_state = NULL, *browser_secret = NULL, *pending_json = NULL;
     char err[512] = "", ref[16], cookie_name[ZR_RELAY_COOKIE_NAME_MAX], mask[16];
+    const zr_client_t *client;
     const zr_tenant_t *tenant;
     const zr_tenant_service_t *service;
     zr_store_status_t st;
@@ -283,7 +284,18 @@ void zr_relay_begin_patient(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_htt
     zr_trace_begin(authz.traceparent, &trace);
 
     /* The care provider was chosen (and checked against the client) by
-     * zr_oidc_authorize_begin. */
+     * zr_oidc_authorize_begin; checked again under the configuration in use,
+     * for a login that waited on the chooser across a reload. */
+    client = zr_config_find_client(cfg, authz.client_id);
+    if (!client || !authz.care_provider ||
+        !((client->care_provider && !strcmp(client->care_provider, authz.care_provider)) ||
+          zr_client_allows_tenant(client, authz.care_provider))) {
+        zr_log_warn("authorize", "client=%s care provider no longer one of this client's trace=%s ref=%s",
+                    authz.client_id, trace.trace_id, ref);
+        zr_oidc_authorize_error(gen->oidc, &authz, "invalid_request",
+                                "care_provider is not one of this client's care providers", resp);
+        goto end;
+    }
     tenant = zr_config_find_tenant(cfg, authz.care_provider);
     /* Checked there too; here so that no pending login is ever written for
      * a quarantined care provider, whatever path led here. */

@@ -16,8 +16,33 @@ $PY "$ZR_SOURCE_DIR/tests/integration/pdp_server.py" "$PDP_PORT" "$ZR_TMP/pdp-mo
 ZR_PIDS+=("$!")
 
 # A professionals-only portal with a policy decision point.
-awk -v pdp="http://127.0.0.1:$PDP_PORT" '
+awk -v pdp="http://127.0.0.1:$PDP_PORT" -v pki="$ZR_PKI" '
+/^care_providers:$/ {
+  print
+  # A second care provider, for a shared portal (section 10b).
+  print "  - id: zorgaanbieder-twee"
+  print "    entity_id: urn:nl-eid-gdi:1.0:DV:00000009999999999002:entities:9000"
+  print "    oin: \"00000009999999999002\""
+  print "    services:"
+  print "      - loa: substantial"
+  print "        service_uuid: 22222222-2222-4222-8222-222222222222"
+  print "    bsn_keys:"
+  print "      - cert: " pki "/dv2-bsn-1.pem"
+  print "        key: " pki "/dv2-bsn-1.key"
+  next
+}
 /^  - client_id: demo-pgo$/ {
+  print "  - client_id: shared-portal"
+  print "    care_providers: [zorgaanbieder-demo, zorgaanbieder-twee]"
+  print "    auth_method: client_secret_basic"
+  print "    client_secret: shared-portal-secret"
+  print "    redirect_uris: [http://localhost:8000/callback]"
+  print "    min_loa: substantial"
+  print "    bsn_entitled: true"
+  print "    login_methods: [patient, professional]"
+  print "    role_rules:"
+  print "      - rol_code: \"*\""
+  print "        roles: [medewerker]"
   print "  - client_id: pdp-portal"
   print "    auth_method: client_secret_basic"
   print "    client_secret: pdp-portal-secret"
@@ -420,4 +445,26 @@ zr_check "removed portal: relay log names it" \
   "$(grep -c 'dezi login=k:[0-9a-f]* client=gone-portal no longer configured' "$ZR_TMP/relay.log")" "1"
 zr_check "removed portal: Dezi's code was not redeemed for it" \
   "$(cat "$ZR_TMP"/mock-dezi*.log | grep -c 'token_issued' || true)" "$redeemed"
+
+# --- 10b. A patient's choice at the chooser is judged under the
+# configuration in use: a reload that took the care provider away from the
+# portal while the chooser was shown refuses the login (invalid_request),
+# as /authorize would.
+cat > "$ZR_TMP/drop-twee.sh" <<SH
+set -e
+sed -i 's/^    care_providers: \[zorgaanbieder-demo, zorgaanbieder-twee\]\$/    care_providers: [zorgaanbieder-demo]/' "$ZR_CONFIG"
+grep -q '^    care_providers: \[zorgaanbieder-demo\]\$' "$ZR_CONFIG"
+reloads=\$(grep -c 'generation .* in use' "$ZR_TMP/relay.log" || true)
+kill -HUP $RELAY_PID
+until [ "\$(grep -c 'generation .* in use' "$ZR_TMP/relay.log" || true)" -gt "\$reloads" ]; do sleep 0.1; done
+SH
+out=$(login shared-portal "DigiD Substantieel" --care-provider zorgaanbieder-twee --method patient \
+      --before-choice "timeout 60 bash $ZR_TMP/drop-twee.sh")
+zr_check "care provider taken from the portal while the chooser was shown: invalid_request, no code" \
+  "$(zr_json "$out" 'd.get("oauth_error")') $(zr_json "$out" '"claims" in d')" "invalid_request False"
+zr_check "care provider taken from the portal: the relay log says so" \
+  "$(grep -cE "client=shared-portal care provider no longer one of this client's trace=[0-9a-f]{32} ref=" "$ZR_TMP/relay.log")" "1"
+out=$(login shared-portal "DigiD Substantieel" --care-provider zorgaanbieder-demo --method patient)
+zr_check "the portal's remaining care provider still logs in through the chooser" \
+  "$(zr_json "$out" 'd["claims"].get("bsn")')" "999990019"
 zr_done

@@ -80,9 +80,10 @@ int zr_diag_find(zr_store_t *store, const char *ns, const char *key, char *id_ou
 /* ---- recording hooks (hooks.c), each called once from src/relay ---- */
 
 /* /authorize, after the AuthnRequest went out: starts the trace, records the
- * authorization request (minus secrets) and the AuthnRequest. */
+ * authorization request (minus secrets; as validated in authz when the
+ * relay's chooser came in between) and the AuthnRequest. */
 void zr_diag_authorize(zr_store_t *store, const zr_config_t *cfg, const zr_http_request_t *req,
-                       const char *relay_state, const char *authn_request_xml);
+                       const zr_oidc_authz_t *authz, const char *relay_state, const char *authn_request_xml);
 /* /saml/acs on arrival: the artifact (shortened). Also records a second
  * arrival of the same login's artifact (a replay). */
 void zr_diag_acs_begin(zr_store_t *store, const zr_config_t *cfg, const char *relay_state, const char *samlart);

@@ -34,7 +34,9 @@ typedef struct {
     int login_method;         /* ZR_LOGIN_PATIENT or ZR_LOGIN_PROFESSIONAL; 0 when the
                                  client allows both and the request chose neither
                                  (the relay then shows the chooser) */
-    char *traceparent;        /* the portal's W3C traceparent, when it sent one */
+    char *traceparent;        /* the login's W3C trace: the portal's traceparent when the
+                                 HTTP layer found it valid; otherwise NULL here and the
+                                 relay starts one at /authorize (src/relay/relay.c) */
     char *sid;                /* issue 5: the relay's logout session, set by the relay
                                  before zr_oidc_authorize_finish; the ID token's `sid` */
     zr_lang_t lang;           /* the browser's language at /authorize (Accept-Language):

@@ -99,20 +99,26 @@ static json_t *authorization_params(const zr_kvlist_t *params)
     return o;
 }
 
+static json_t *authz_params(const zr_oidc_authz_t *a);
+
 void zr_diag_authorize(zr_store_t *store, const zr_config_t *cfg, const zr_http_request_t *req,
-                       const char *relay_state, const char *authn_request_xml)
+                       const zr_oidc_authz_t *authz, const char *relay_state, const char *authn_request_xml)
 {
     const zr_kvlist_t *params;
     const char *client_id, *state;
     char id[ZR_DIAG_ID_LEN + 1], shown[16];
     char *state_key = NULL;
     json_t *data;
+    int via_chooser;
 
-    if (!zr_diag_enabled(cfg) || !req || !relay_state)
+    if (!zr_diag_enabled(cfg) || !req || !authz || !relay_state)
         return;
+    /* The portal's request: as sent when it came to /authorize directly,
+     * as validated when the relay's chooser came in between. */
     params = req->form.count ? &req->form : &req->query;
-    client_id = zr_kv_get(params, "client_id");
-    state = zr_kv_get(params, "state");
+    via_chooser = !zr_kv_get(params, "client_id");
+    client_id = authz->client_id;
+    state = authz->state;
     if (zr_diag_trace_new(store, cfg, client_id, id) != 0 || zr_diag_link(store, cfg, NS_LOGIN, relay_state, id) != 0) {
         zr_log_warn("trace", "cannot start a trace (store unavailable); the login goes on untraced");
         return;
@@ -121,7 +127,12 @@ void zr_diag_authorize(zr_store_t *store, const zr_config_t *cfg, const zr_http_
         zr_diag_link(store, cfg, NS_STATE, state_key, id);
     data = json_object();
     json_object_set_new(data, "method", json_string(req->method ? req->method : "GET"));
-    json_object_set_new(data, "params", authorization_params(params));
+    if (!via_chooser) {
+        json_object_set_new(data, "params", authorization_params(params));
+    } else {
+        json_object_set_new(data, "params", authz_params(authz));
+        json_object_set_new(data, "via", json_string("the relay's login method chooser"));
+    }
     set_hashed(data, "relay_state", relay_state);
     zr_diag_trace_add(store, cfg, id, "oidc.authorization_request", data);
     data = json_object();
@@ -531,7 +542,9 @@ static json_t *authz_params(const zr_oidc_authz_t *a)
         json_object_set_new(o, "acr_values", json_string(zr_loa_uri(a->min_loa)));
     if (a->force_authn)
         json_object_set_new(o, "prompt", json_string("login"));
-    json_object_set_new(o, "login_method", json_string("professional"));
+    set_masked(o, "care_provider", a->care_provider);
+    json_object_set_new(o, "login_method",
+                        json_string(a->login_method == ZR_LOGIN_PROFESSIONAL ? "professional" : "patient"));
     return o;
 }
 

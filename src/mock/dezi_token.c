@@ -54,6 +54,14 @@ static int pkce_matches(const char *verifier, const char *challenge)
 }
 
 /* POST /token */
+/* The caller's W3C trace id (its traceparent, validated by the HTTP layer),
+ * so that a relay's login can be followed into this mock's log. */
+static const char *trace_id_of(const zr_http_request_t *req, char out[33])
+{
+    snprintf(out, 33, "%.32s", req->traceparent ? req->traceparent + 3 : "-");
+    return out;
+}
+
 int zr_mock_dezi_handle_token(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
 {
     static const char *const single[] = {"grant_type", "code", "redirect_uri", "client_id", "code_verifier",
@@ -67,7 +75,7 @@ int zr_mock_dezi_handle_token(void *ctx, const zr_http_request_t *req, zr_http_r
     zr_mock_dezi_grant_t *g = NULL;
     json_t *o = NULL;
     char *access_token = NULL, *id_token = NULL, *text = NULL;
-    char err[256] = "", mask_c[16], mask_t[16];
+    char err[256] = "", mask_c[16], mask_t[16], trace_id[33];
     int rc = -1;
 
     for (size_t i = 0; i < sizeof(single) / sizeof(single[0]); i++)
@@ -130,8 +138,8 @@ int zr_mock_dezi_handle_token(void *ctx, const zr_http_request_t *req, zr_http_r
     if (!text || zr_mock_table_put(d->tokens, access_token, g) != 0)
         goto end;
     g = NULL;
-    zr_log_info("token_issued", "code=%s access_token=%s", zr_log_mask(code, mask_c),
-                zr_log_mask(access_token, mask_t));
+    zr_log_info("token_issued", "code=%s access_token=%s trace=%s", zr_log_mask(code, mask_c),
+                zr_log_mask(access_token, mask_t), trace_id_of(req, trace_id));
     rc = zr_http_respond_json(resp, 200, text);
 end:
     zr_mock_dezi_grant_free(g);
@@ -165,7 +173,7 @@ int zr_mock_dezi_handle_userinfo(void *ctx, const zr_http_request_t *req, zr_htt
     const char *auth = zr_kv_get(&req->headers, "authorization");
     zr_mock_dezi_grant_t *g = NULL;
     char *token = NULL, *jwe = NULL;
-    char mask[16];
+    char mask[16], trace_id[33];
     size_t person;
     int rc = -1;
 
@@ -189,7 +197,8 @@ int zr_mock_dezi_handle_userinfo(void *ctx, const zr_http_request_t *req, zr_htt
         goto end;
     if (zr_mock_table_put(d->tokens, token, g) == 0)
         g = NULL;
-    zr_log_info("userinfo", "access_token=%s professional=%zu", zr_log_mask(token, mask), person);
+    zr_log_info("userinfo", "access_token=%s professional=%zu trace=%s", zr_log_mask(token, mask), person,
+                trace_id_of(req, trace_id));
     rc = zr_http_respond(resp, 200, "application/jwt", jwe, strlen(jwe));
 end:
     zr_mock_dezi_grant_free(g);

@@ -217,18 +217,6 @@ static int login_method_parse(const char *v)
     return 0;
 }
 
-/* W3C Trace Context §3.2: kept only when it is a plausible header value;
- * it is passed on (AuthZEN context, logs), never interpreted here. */
-#define MAX_TRACEPARENT_LEN 128
-
-static const char *traceparent_of(const zr_http_request_t *req)
-{
-    const char *tp = zr_kv_get(&req->headers, "traceparent");
-    if (!tp || !*tp || strlen(tp) > MAX_TRACEPARENT_LEN || !printable(tp))
-        return NULL;
-    return tp;
-}
-
 zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_request_t *req,
                                                zr_http_response_t *resp, zr_oidc_authz_t *out)
 {
@@ -400,7 +388,9 @@ zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_requ
         error = "invalid_request", description = "the requested level of assurance is not available";
         goto refuse;
     }
-    traceparent = traceparent_of(req);
+    /* W3C Trace Context §3.2: only a valid traceparent is kept with the
+     * login (the HTTP layer drops any other, src/http/server.c). */
+    traceparent = req->traceparent;
 
     out->client_id = strdup(c->client_id);
     out->redirect_uri = strdup(redirect_uri);

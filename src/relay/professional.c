@@ -114,7 +114,9 @@ static void show_chooser(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http_r
     char *handle = zr_random_token(32), *page = NULL;
     zr_kvlist_t vars = {0};
     const zr_client_t *client = zr_config_find_client(gen->cfg, authz->client_id);
+    zr_trace_t trace;
 
+    zr_trace_begin(authz->traceparent, &trace);
     if (!handle) {
         zr_page_error(resp, 500, req->lang, "internal_error", ref);
         goto end;
@@ -139,7 +141,7 @@ static void show_chooser(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http_r
             zr_http_set_header(resp, "Content-Security-Policy", csp);
         free(csp);
     }
-    zr_log_info("authorize", "client=%s login method chooser shown", authz->client_id);
+    zr_log_info("authorize", "client=%s login method chooser shown trace=%s", authz->client_id, trace.trace_id);
 end:
     zr_kv_free(&vars);
     zr_release(handle);
@@ -154,7 +156,9 @@ static void start_dezi(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http_req
     zr_dezi_authz_t dz = {0};
     char err[512] = "", *callback = NULL, mask[16];
     json_t *extra = NULL;
+    zr_trace_t trace;
 
+    zr_trace_begin(authz->traceparent, &trace);
     if (!gen->dezi) {
         zr_log_error("authorize", "client=%s professional login without a dezi: section ref=%s", authz->client_id,
                      ref);
@@ -167,7 +171,8 @@ static void start_dezi(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http_req
         goto end;
     }
     if (zr_dezi_authorize_begin(gen->dezi, callback, &dz, err, sizeof(err)) != ZR_DEZI_OK) {
-        zr_log_error("authorize", "client=%s Dezi unusable: %s ref=%s", authz->client_id, err, ref);
+        zr_log_error("authorize", "client=%s Dezi unusable: %s trace=%s ref=%s", authz->client_id, err,
+                     trace.trace_id, ref);
         zr_oidc_authorize_error(gen->oidc, authz, "temporarily_unavailable",
                                 "the professionals' login service (Dezi) cannot be used right now", resp);
         goto end;
@@ -178,8 +183,8 @@ static void start_dezi(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http_req
         goto end;
     zr_http_redirect(resp, 302, dz.url);
     zr_diag_dezi_authorize(relay->store, gen->cfg, req, authz, dz.state, dz.url);
-    zr_log_info("authorize", "client=%s professional login to Dezi login=%s", authz->client_id,
-                zr_log_mask(dz.state, mask));
+    zr_log_info("authorize", "client=%s professional login to Dezi login=%s trace=%s", authz->client_id,
+                zr_log_mask(dz.state, mask), trace.trace_id);
 end:
     if (extra) {
         json_object_clear(extra);
@@ -188,11 +193,6 @@ end:
     free(callback);
     zr_dezi_authz_clear(&dz);
 }
-
-/* Patients continue with the /authorize path in relay.c, which starts from
- * the request again: redirect there with the chosen method. */
-static void continue_as_patient(zr_relay_gen_t *gen, zr_http_response_t *resp, const zr_oidc_authz_t *authz,
-                                const char *ref);
 
 void zr_relay_begin_method(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http_request_t *req,
                            zr_http_response_t *resp, zr_oidc_authz_t *authz)
@@ -234,51 +234,18 @@ int zr_relay_handle_choose(void *ctx, const zr_http_request_t *req, zr_http_resp
                                 resp);
         goto end;
     }
+    /* Patients go on with the pending login's own authz, in this request:
+     * it holds the portal's trace (a redirect back to /authorize would lose
+     * it, the browser does not send it), and the chooser's handle is spent. */
     if (authz.login_method == ZR_LOGIN_PROFESSIONAL)
         start_dezi(relay, gen, req, resp, &authz, ref);
     else
-        continue_as_patient(gen, resp, &authz, ref);
+        zr_relay_begin_patient(relay, gen, req, resp, &authz);
 end:
     json_decref(pending);
     zr_oidc_authz_clear(&authz);
     zr_relay_gen_put(relay, gen);
     return 0;
-}
-
-/* The patient half needs the request's own parameters (PKCE, state, ...),
- * all of which authz holds: rebuild the /authorize URL with
- * login_method=patient. The chooser's handle is spent, so this cannot loop. */
-static void continue_as_patient(zr_relay_gen_t *gen, zr_http_response_t *resp, const zr_oidc_authz_t *authz,
-                                const char *ref)
-{
-    zr_buf_t b;
-    char *enc;
-    int ok = 1;
-    const char *names[] = {"client_id", "redirect_uri", "state", "nonce", "code_challenge", "care_provider"};
-    const char *values[] = {authz->client_id, authz->redirect_uri, authz->state, authz->nonce, authz->code_challenge,
-                            authz->care_provider};
-
-    zr_buf_init(&b);
-    ok = zr_buf_printf(&b, "%s/authorize?response_type=code&scope=openid&code_challenge_method=S256"
-                           "&login_method=patient",
-                       gen->cfg->public_base_url) == 0;
-    for (size_t i = 0; ok && i < sizeof(names) / sizeof(names[0]); i++) {
-        if (!values[i])
-            continue;
-        enc = zr_url_encode(values[i]);
-        ok = enc && zr_buf_printf(&b, "&%s=%s", names[i], enc) == 0;
-        free(enc);
-    }
-    if (ok && authz->force_authn)
-        ok = zr_buf_printf(&b, "&prompt=login") == 0;
-    if (ok && authz->min_loa != ZR_LOA_NONE && zr_loa_uri(authz->min_loa))
-        ok = zr_buf_printf(&b, "&acr_values=%s", zr_loa_uri(authz->min_loa)) == 0;
-    if (!ok) {
-        zr_page_error(resp, 500, ZR_LANG_NL, "internal_error", ref);
-    } else {
-        zr_http_redirect(resp, 303, b.data);
-    }
-    zr_buf_free(&b);
 }
 
 /* ---- back from Dezi ---- */
@@ -352,6 +319,7 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
     char err[512] = "", ref[16], mask[16], ura_mask[16], *callback = NULL;
     size_t role_count;
     zr_dezi_status_t st;
+    zr_trace_t trace;
     int issued;
 
     zr_relay_reference(ref);
@@ -365,20 +333,23 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
     pending = pending_take(relay, gen->cfg, req, resp, DEZI_NS, DEZI_COOKIE_PREFIX, state, &authz, ref);
     if (!pending)
         goto end;
+    /* The login's trace, kept with the pending login: Dezi's back channel
+     * and the log lines below continue it, as the PDP call does. */
+    zr_trace_begin(authz.traceparent, &trace);
     /* The portal under the configuration in use: one removed by a reload
      * while its professional was at Dezi gets no code (it could never be
      * redeemed at /token) and Dezi's code is not spent for it. */
     client = zr_config_find_client(gen->cfg, authz.client_id);
     if (dezi_error) {
-        zr_log_info("dezi", "login=%s client=%s Dezi answered error ref=%s", zr_log_mask(state, mask),
-                    authz.client_id, ref);
+        zr_log_info("dezi", "login=%s client=%s trace=%s Dezi answered error ref=%s", zr_log_mask(state, mask),
+                    authz.client_id, trace.trace_id, ref);
         zr_oidc_authorize_error(gen->oidc, &authz, "access_denied",
                                 "the professional cancelled or was refused at Dezi", resp);
         goto end;
     }
     if (!client) {
-        zr_log_warn("dezi", "login=%s client=%s no longer configured ref=%s", zr_log_mask(state, mask),
-                    authz.client_id, ref);
+        zr_log_warn("dezi", "login=%s client=%s no longer configured trace=%s ref=%s", zr_log_mask(state, mask),
+                    authz.client_id, trace.trace_id, ref);
         zr_oidc_authorize_error(gen->oidc, &authz, "unauthorized_client",
                                 "this portal is no longer connected to the login service", resp);
         goto end;
@@ -392,8 +363,6 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
     }
     {
         char tp[64];
-        zr_trace_t trace;
-        zr_trace_begin(authz.traceparent, &trace);
         zr_trace_format(&trace, tp, sizeof(tp));
         zr_dezi_set_traceparent(tp);
     }
@@ -403,8 +372,9 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
     zr_diag_dezi_result(relay->store, gen->cfg, state, st, zr_dezi_status_name(st), err, &pro);
     if (st != ZR_DEZI_OK) {
         dezi_status_to_oauth(st, &error, &description);
-        zr_log(st == ZR_DEZI_DENIED ? ZR_LOG_INFO : ZR_LOG_WARN, "dezi", "login=%s client=%s result=%s: %s ref=%s",
-               zr_log_mask(state, mask), authz.client_id, zr_dezi_status_name(st), err, ref);
+        zr_log(st == ZR_DEZI_DENIED ? ZR_LOG_INFO : ZR_LOG_WARN, "dezi",
+               "login=%s client=%s trace=%s result=%s: %s ref=%s", zr_log_mask(state, mask), authz.client_id,
+               trace.trace_id, zr_dezi_status_name(st), err, ref);
         zr_oidc_authorize_error(gen->oidc, &authz, error, description, resp);
         goto end;
     }
@@ -412,8 +382,9 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
     if (role_count == 0 && !client->allow_unmapped_roles) {
         /* A clear page for the person; the portal learns nothing it could misuse.
          * The URA only as a keyed pseudonym, never in clear (issue 12 §1). */
-        zr_log_warn("dezi", "login=%s client=%s rol_code=%s ura=%s maps to no role of this portal ref=%s",
-                    zr_log_mask(state, mask), authz.client_id, pro.rol_code, zr_log_mask(pro.ura, ura_mask), ref);
+        zr_log_warn("dezi", "login=%s client=%s trace=%s rol_code=%s ura=%s maps to no role of this portal ref=%s",
+                    zr_log_mask(state, mask), authz.client_id, trace.trace_id, pro.rol_code,
+                    zr_log_mask(pro.ura, ura_mask), ref);
         zr_page_error(resp, 403, req->lang, "role_not_allowed", ref);
         goto end;
     }
@@ -429,8 +400,9 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
                                      resp);
     zr_relay_logout_session_done(&logout_session, authz.client_id);
     if (issued)
-        zr_log_info("dezi", "login=%s client=%s rol_code=%s roles=%zu loa=%s result=ok", zr_log_mask(state, mask),
-                    authz.client_id, pro.rol_code, role_count, zr_loa_name(pro.loa));
+        zr_log_info("dezi", "login=%s client=%s trace=%s rol_code=%s roles=%zu loa=%s result=ok",
+                    zr_log_mask(state, mask), authz.client_id, trace.trace_id, pro.rol_code, role_count,
+                    zr_loa_name(pro.loa));
 end:
     zr_diag_dezi_end(relay->store, gen->cfg, req, resp);
     free(callback);

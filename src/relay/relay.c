@@ -217,48 +217,99 @@ void zr_relay_reference(char out[16])
 
 /* ---- /authorize ---- */
 
+/* The login's trace (W3C Trace Context): the portal's traceparent when it
+ * sent a valid one (the HTTP layer drops any other), else one the relay
+ * starts here. It is kept with the pending login, so the chooser, Dezi, the
+ * ACS, the PDP and the decision log all continue this one trace. 0 on
+ * success. */
+static int login_trace_start(zr_oidc_authz_t *authz)
+{
+    zr_trace_t trace;
+    char tp[64];
+
+    if (authz->traceparent)
+        return 0;
+    zr_trace_begin(NULL, &trace);
+    zr_trace_format(&trace, tp, sizeof(tp));
+    authz->traceparent = strdup(tp);
+    return authz->traceparent ? 0 : -1;
+}
+
 static int handle_authorize(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
 {
     zr_relay_t *relay = ctx;
     zr_relay_gen_t *gen = zr_relay_gen_get(relay);
-    const zr_config_t *cfg = gen->cfg;
     zr_oidc_authz_t authz = {0};
+    char ref[16];
+
+    if (zr_oidc_authorize_begin(gen->oidc, req, resp, &authz) != ZR_OIDC_AUTHZ_OK)
+        goto end; /* resp holds the page or the error redirect */
+    if (login_trace_start(&authz) != 0) {
+        zr_relay_reference(ref);
+        zr_log_error("authorize", "out of memory ref=%s", ref);
+        zr_page_error(resp, 500, req->lang, "internal_error", ref);
+        goto end;
+    }
+    /* Professionals go to Dezi; a client that serves both lets the person
+     * choose first (src/relay/professional.c). */
+    if (authz.login_method != ZR_LOGIN_PATIENT)
+        zr_relay_begin_method(relay, gen, req, resp, &authz);
+    else
+        zr_relay_begin_patient(relay, gen, req, resp, &authz);
+end:
+    zr_oidc_authz_clear(&authz);
+    zr_relay_gen_put(relay, gen);
+    return 0;
+}
+
+void zr_relay_begin_patient(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http_request_t *req,
+                            zr_http_response_t *resp, zr_oidc_authz_t *authz_in)
+{
+    const zr_config_t *cfg = gen->cfg;
+    zr_oidc_authz_t authz = *authz_in;
     pending_login_t pending = {0};
     zr_saml_authn_request_t authn = {0};
     zr_saml_idp_t *idp = NULL;
     zr_kvlist_t fields = {0};
     char *relay_state = NULL, *browser_secret = NULL, *pending_json = NULL;
     char err[512] = "", ref[16], cookie_name[ZR_RELAY_COOKIE_NAME_MAX], mask[16];
+    const zr_client_t *client;
     const zr_tenant_t *tenant;
     const zr_tenant_service_t *service;
     zr_store_status_t st;
+    zr_trace_t trace;
 
+    memset(authz_in, 0, sizeof(*authz_in)); /* ownership moves here */
     zr_relay_reference(ref);
-    if (zr_oidc_authorize_begin(gen->oidc, req, resp, &authz) != ZR_OIDC_AUTHZ_OK)
-        goto end; /* resp holds the page or the error redirect */
-    /* Professionals go to Dezi; a client that serves both lets the person
-     * choose first (src/relay/professional.c). */
-    if (authz.login_method != ZR_LOGIN_PATIENT) {
-        zr_relay_begin_method(relay, gen, req, resp, &authz);
-        goto end;
-    }
+    zr_trace_begin(authz.traceparent, &trace);
 
     /* The care provider was chosen (and checked against the client) by
-     * zr_oidc_authorize_begin. */
+     * zr_oidc_authorize_begin; checked again under the configuration in use,
+     * for a login that waited on the chooser across a reload. */
+    client = zr_config_find_client(cfg, authz.client_id);
+    if (!client || !authz.care_provider ||
+        !((client->care_provider && !strcmp(client->care_provider, authz.care_provider)) ||
+          zr_client_allows_tenant(client, authz.care_provider))) {
+        zr_log_warn("authorize", "client=%s care provider no longer one of this client's trace=%s ref=%s",
+                    authz.client_id, trace.trace_id, ref);
+        zr_oidc_authorize_error(gen->oidc, &authz, "invalid_request",
+                                "care_provider is not one of this client's care providers", resp);
+        goto end;
+    }
     tenant = zr_config_find_tenant(cfg, authz.care_provider);
     /* Checked there too; here so that no pending login is ever written for
      * a quarantined care provider, whatever path led here. */
     if (tenant && tenant->quarantined) {
-        zr_log_warn("authorize", "client=%s care provider %s is quarantined: login refused ref=%s", authz.client_id,
-                    tenant->id, ref);
+        zr_log_warn("authorize", "client=%s care provider %s is quarantined: login refused trace=%s ref=%s",
+                    authz.client_id, tenant->id, trace.trace_id, ref);
         zr_oidc_authorize_error(gen->oidc, &authz, "temporarily_unavailable",
                                 "this care provider cannot be logged in to right now", resp);
         goto end;
     }
     service = tenant ? zr_tenant_service_for_loa(tenant, authz.min_loa) : NULL;
     if (!service) {
-        zr_log_warn("authorize", "client=%s no service at care provider for loa=%s ref=%s", authz.client_id,
-                    zr_loa_name(authz.min_loa), ref);
+        zr_log_warn("authorize", "client=%s no service at care provider for loa=%s trace=%s ref=%s",
+                    authz.client_id, zr_loa_name(authz.min_loa), trace.trace_id, ref);
         zr_oidc_authorize_error(gen->oidc, &authz, "invalid_request",
                                 "no service registered at TVS for the requested level of assurance", resp);
         goto end;
@@ -304,9 +355,9 @@ static int handle_authorize(void *ctx, const zr_http_request_t *req, zr_http_res
     zr_kv_add(&fields, "SAMLRequest", authn.saml_request_b64);
     zr_kv_add(&fields, "RelayState", relay_state);
     zr_page_autopost(resp, req->lang, idp->sso_url, &fields);
-    zr_diag_authorize(relay->store, cfg, req, relay_state, authn.xml);
-    zr_log_info("authorize", "client=%s tenant=%s loa=%s request=%s login=%s", pending.authz.client_id,
-                tenant->id, zr_loa_name(pending.min_loa), authn.id, zr_log_mask(relay_state, mask));
+    zr_diag_authorize(relay->store, cfg, req, &pending.authz, relay_state, authn.xml);
+    zr_log_info("authorize", "client=%s tenant=%s loa=%s request=%s login=%s trace=%s", pending.authz.client_id,
+                tenant->id, zr_loa_name(pending.min_loa), authn.id, zr_log_mask(relay_state, mask), trace.trace_id);
     goto end;
 fail:
     zr_log_error("authorize", "out of memory or randomness ref=%s", ref);
@@ -322,8 +373,6 @@ end:
     zr_oidc_authz_clear(&authz);
     zr_saml_authn_request_free(&authn);
     zr_relay_idp_put(relay, idp);
-    zr_relay_gen_put(relay, gen);
-    return 0;
 }
 
 /* ---- /saml/acs: the HTTP-Artifact binding (GET; POST accepted too) ---- */
@@ -395,6 +444,9 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
         zr_page_error(resp, 500, req->lang, "internal_error", ref);
         goto end;
     }
+    /* The login's trace (W3C traceparent, kept with the login since
+     * /authorize) on every line below, so each can be found by it. */
+    zr_trace_begin(pending.authz.traceparent, &trace);
     /* Spent (single use) only by the browser that began it, and only once. */
     if (zr_relay_pending_spend(relay, cfg, req, resp, "acs", "login", LOGIN_NS, LOGIN_COOKIE_PREFIX, relay_state,
                                pending.browser_hash, ref) != 0)
@@ -403,8 +455,8 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
      * while its person was at TVS gets no code (it could never be redeemed
      * at /token), and no BSN is fetched for it. */
     if (!zr_config_find_client(cfg, pending.authz.client_id)) {
-        zr_log_warn("acs", "login=%s client=%s no longer configured; the artifact is not resolved ref=%s",
-                    zr_log_mask(relay_state, mask), pending.authz.client_id, ref);
+        zr_log_warn("acs", "login=%s client=%s no longer configured; the artifact is not resolved trace=%s ref=%s",
+                    zr_log_mask(relay_state, mask), pending.authz.client_id, trace.trace_id, ref);
         zr_oidc_authorize_error(gen->oidc, &pending.authz, "unauthorized_client",
                                 "this portal is no longer connected to the login service", resp);
         goto end;
@@ -420,32 +472,33 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
      * temporarily_unavailable at /authorize. */
     if (zr_oidc_tenant_quarantined(cfg, pending.tenant_id)) {
         zr_log_warn("acs", "login=%s client=%s care provider %s was quarantined during the login; the artifact is "
-                           "not resolved ref=%s",
-                    zr_log_mask(relay_state, mask), pending.authz.client_id, pending.tenant_id, ref);
+                           "not resolved trace=%s ref=%s",
+                    zr_log_mask(relay_state, mask), pending.authz.client_id, pending.tenant_id, trace.trace_id, ref);
         zr_page_error(resp, 503, req->lang, "care_provider_unavailable", ref);
         goto end;
     }
     login_gen = zr_relay_gen_find_tenant(relay, pending.tenant_id, pending.tenant_fingerprint, &tenant);
     if (!login_gen && (login_gen = zr_relay_gen_find_tenant(relay, pending.tenant_id, NULL, &tenant)) != NULL)
         zr_log_warn("acs", "login=%s care provider %s changed during the login; continuing with its current "
-                           "configuration ref=%s",
-                    zr_log_mask(relay_state, mask), pending.tenant_id, ref);
+                           "configuration trace=%s ref=%s",
+                    zr_log_mask(relay_state, mask), pending.tenant_id, trace.trace_id, ref);
     idp = zr_relay_idp_get(relay, err, sizeof(err));
     if (!tenant || !idp) {
-        zr_log_error("acs", "login=%s cannot continue: %s ref=%s", zr_log_mask(relay_state, mask),
-                     tenant ? err : "care provider no longer configured", ref);
+        zr_log_error("acs", "login=%s cannot continue: %s trace=%s ref=%s", zr_log_mask(relay_state, mask),
+                     tenant ? err : "care provider no longer configured", trace.trace_id, ref);
         zr_oidc_authorize_error(gen->oidc, &pending.authz, "temporarily_unavailable",
                                 "the login service cannot be used right now", resp);
         goto end;
     }
     if (zr_saml_artifact_parse(samlart, idp, &endpoint_index, err, sizeof(err)) != 0) {
-        zr_log_warn("acs", "login=%s artifact refused: %s ref=%s", zr_log_mask(relay_state, mask), err, ref);
+        zr_log_warn("acs", "login=%s artifact refused: %s trace=%s ref=%s", zr_log_mask(relay_state, mask), err,
+                    trace.trace_id, ref);
         zr_oidc_authorize_error(gen->oidc, &pending.authz, "server_error", "the answer from TVS was refused", resp);
         goto end;
     }
     if (zr_saml_artifact_resolve(login_gen->backchannel, login_gen->cfg, idp, tenant, samlart, &resolve_id, &soap, &soap_len, err, sizeof(err)) != 0) {
-        zr_log_error("acs", "login=%s artifact resolution failed: %s ref=%s", zr_log_mask(relay_state, mask), err,
-                     ref);
+        zr_log_error("acs", "login=%s artifact resolution failed: %s trace=%s ref=%s",
+                     zr_log_mask(relay_state, mask), err, trace.trace_id, ref);
         zr_oidc_authorize_error(gen->oidc, &pending.authz, "temporarily_unavailable",
                                 "the login service cannot be reached right now", resp);
         goto end;
@@ -458,9 +511,6 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
         .min_loa = pending.min_loa,
         .tenant = tenant,
     };
-    /* The portal's trace (W3C traceparent, kept with the login) in the
-     * resolution's log lines, or a new one, so the line can be found. */
-    zr_trace_begin(pending.authz.traceparent, &trace);
     status = zr_saml_response_validate_session(login_gen->cfg, idp, relay->store, soap, soap_len, &expect, &subject,
                                                &saml_session, err, sizeof(err));
     zr_diag_acs_result(relay->store, cfg, relay_state, login_gen->backchannel, soap, soap_len, status, err, &subject);

@@ -181,6 +181,11 @@ void zr_relay_reference(char out[16]);
  * 0 (-> the chooser page). Takes over authz's contents. */
 void zr_relay_begin_method(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http_request_t *req,
                            zr_http_response_t *resp, zr_oidc_authz_t *authz);
+/* The patient's way on from /authorize (login_method patient, also after the
+ * chooser): the pending login in Redis, the AuthnRequest to TVS. Takes over
+ * authz's contents (authz is left empty). */
+void zr_relay_begin_patient(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http_request_t *req,
+                            zr_http_response_t *resp, zr_oidc_authz_t *authz);
 int zr_relay_handle_choose(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
 int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
 /* The client's policy decision point, when it has one, for any subject

@@ -184,6 +184,7 @@ def main():
                     help="stop at the portal's callback; print the code and the PKCE verifier for the caller to redeem")
     ap.add_argument("--acs-rewrite", help="FROM=TO: send the browser's ACS request to another relay process")
     ap.add_argument("--before-acs", help="shell command to run before the browser reaches the relay's ACS")
+    ap.add_argument("--before-choice", help="shell command to run before the button on the relay's chooser is pressed")
     ap.add_argument("--before-token", help="shell command to run after the code came back, before /token")
     ap.add_argument("--secrets-out", help="file to write the code and tokens to (for leak checks)")
     ap.add_argument("--care-provider", help="care_provider authorization parameter (shared portal)")
@@ -255,6 +256,9 @@ def main():
         if chooser:
             out["chooser"] = True
             button = [b for b in chooser[0]["buttons"] if b["value"] == args.method]
+            if args.before_choice:
+                import subprocess
+                subprocess.run(args.before_choice, shell=True, check=True)
             r = submit(browser, r.url, chooser[0], button[0] if button else None)
             out["steps"].append(["chooser", r.status_code])
             continue

@@ -155,7 +155,7 @@ zr_check "removed portal: its login in flight comes back as unauthorized_client,
   "$(zr_json "$(cat "$ZR_TMP/r2.json")" 'd.get("oauth_error")') $(zr_json "$(cat "$ZR_TMP/r2.json")" '"claims" in d')" \
   "unauthorized_client False"
 zr_check "removed portal: relay log says so, the artifact not resolved" \
-  "$(grep -c 'client=portal-twee no longer configured; the artifact is not resolved' "$ZR_TMP/relay.log")" "1"
+  "$(grep -cE 'client=portal-twee no longer configured; the artifact is not resolved trace=[0-9a-f]{32} ref=' "$ZR_TMP/relay.log")" "1"
 userinfo_status() { curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(sed -n 2p "$1")" "$ISSUER/userinfo"; }
 zr_check "removed portal: its access token is refused at /userinfo" "$(userinfo_status "$ZR_TMP/twee-secrets")" "401"
 zr_check "remaining portal: its access token still works" "$(userinfo_status "$ZR_TMP/demo-secrets")" "200"

@@ -16,8 +16,33 @@ $PY "$ZR_SOURCE_DIR/tests/integration/pdp_server.py" "$PDP_PORT" "$ZR_TMP/pdp-mo
 ZR_PIDS+=("$!")
 
 # A professionals-only portal with a policy decision point.
-awk -v pdp="http://127.0.0.1:$PDP_PORT" '
+awk -v pdp="http://127.0.0.1:$PDP_PORT" -v pki="$ZR_PKI" '
+/^care_providers:$/ {
+  print
+  # A second care provider, for a shared portal (section 10b).
+  print "  - id: zorgaanbieder-twee"
+  print "    entity_id: urn:nl-eid-gdi:1.0:DV:00000009999999999002:entities:9000"
+  print "    oin: \"00000009999999999002\""
+  print "    services:"
+  print "      - loa: substantial"
+  print "        service_uuid: 22222222-2222-4222-8222-222222222222"
+  print "    bsn_keys:"
+  print "      - cert: " pki "/dv2-bsn-1.pem"
+  print "        key: " pki "/dv2-bsn-1.key"
+  next
+}
 /^  - client_id: demo-pgo$/ {
+  print "  - client_id: shared-portal"
+  print "    care_providers: [zorgaanbieder-demo, zorgaanbieder-twee]"
+  print "    auth_method: client_secret_basic"
+  print "    client_secret: shared-portal-secret"
+  print "    redirect_uris: [http://localhost:8000/callback]"
+  print "    min_loa: substantial"
+  print "    bsn_entitled: true"
+  print "    login_methods: [patient, professional]"
+  print "    role_rules:"
+  print "      - rol_code: \"*\""
+  print "        roles: [medewerker]"
   print "  - client_id: pdp-portal"
   print "    auth_method: client_secret_basic"
   print "    client_secret: pdp-portal-secret"
@@ -30,6 +55,21 @@ awk -v pdp="http://127.0.0.1:$PDP_PORT" '
   print "      pdp: " pdp
   print "      timeout_ms: 1000"
   print "      processing_activity_id: https://register.example.nl/verwerkingen/42"
+  # A portal with both methods (the chooser) and a PDP, for the trace (5b).
+  print "  - client_id: trace-portal"
+  print "    care_provider: zorgaanbieder-demo"
+  print "    auth_method: client_secret_basic"
+  print "    client_secret: trace-portal-secret"
+  print "    redirect_uris: [http://localhost:8000/callback]"
+  print "    min_loa: substantial"
+  print "    bsn_entitled: false"
+  print "    login_methods: [patient, professional]"
+  print "    role_rules:"
+  print "      - rol_code: \"*\""
+  print "        roles: [medewerker]"
+  print "    authzen:"
+  print "      pdp: " pdp
+  print "      timeout_ms: 1000"
   print "  - client_id: gone-portal"
   print "    auth_method: client_secret_basic"
   print "    client_secret: gone-portal-secret"
@@ -145,6 +185,105 @@ zr_check "decision log: deny is Ok, errors are Error" \
   "$($PY -c 'import json,sys; print(",".join(json.loads(l)["status"] for l in open(sys.argv[1])))' "$LOG")" "Ok,Ok,Error,Error"
 zr_check "decision log: the portal's trace id" "$(grep -c 4bf92f3577b34da6a3ce929d0e0e4736 "$LOG")" "1"
 
+# --- 5b. One trace from the portal to the PDP, on every path (issue 15 §3):
+# the trace id of the portal's traceparent (header on /authorize) is the one
+# the PDP receives (header and AuthZEN context, as a child span of the
+# portal's), the one in the decision-log record, and the one in every log
+# line of that login that carries a trace id.
+# traced_login NAME TRACEPARENT IDENTITY [login args]: prints what was seen, as
+#   "<oauth error or ok> pdp=<requests>:<header ids>:<context ids>:<child span>
+#    adl=<records with the id> lines=<kinds of log line with the id> other=<lines of
+#    the login with another trace id>"
+# For a traceparent the relay must not trust, the id checked is the one the
+# PDP received, and must differ from the malformed one.
+PDP_REQS="$ZR_TMP/pdp-requests.jsonl"
+traced_login() {
+  local name=$1 tp=$2 out pdp0 adl0 log0; shift 2
+  pdp0=$(wc -l < "$PDP_REQS"); adl0=$(wc -l < "$LOG"); log0=$(wc -l < "$ZR_TMP/relay.log")
+  out=$(login trace-portal "$@" --traceparent "$tp" || true)
+  $PY - "$out" "$tp" "$PDP_REQS" "$pdp0" "$LOG" "$adl0" "$ZR_TMP/relay.log" "$log0" <<'PYEOF'
+import json, re, sys
+out, tp, pdp_file, pdp0, adl_file, adl0, log_file, log0 = sys.argv[1:]
+out = json.loads(out)
+sent = tp.split("-")
+reqs = [json.loads(l) for l in open(pdp_file).readlines()[int(pdp0):]]
+valid = re.fullmatch(r"00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}", tp) and set(sent[1]) != {"0"} and set(sent[2]) != {"0"}
+want = sent[1] if valid else (reqs[0]["traceparent"].split("-")[1] if reqs else "-")
+if not valid and want == sent[1].lower():
+    want = "the malformed one"
+hdr = {r["traceparent"].split("-")[1] == want for r in reqs}
+ctx = {r["body"]["context"]["traceparent"].split("-")[1] == want for r in reqs}
+child = {r["traceparent"].split("-")[2] != sent[2] and r["traceparent"] == r["body"]["context"]["traceparent"] for r in reqs}
+adl = [l for l in open(adl_file).readlines()[int(adl0):]]
+lines = open(log_file).readlines()[int(log0):]
+kinds = {"chooser shown": "chooser", r"request=\S+ login=": "to_tvs", "professional login to Dezi": "to_dezi",
+         r"^.*acs .*result=ok": "acs_ok", r"dezi .*result=ok": "dezi_ok", "denied by the PDP": "denied",
+         "PDP error": "pdp_error", "authz.evaluate": "pdp_call", r"acs .*result=(?!ok)": "acs_refused",
+         r"Dezi answered error|dezi .*result=(?!ok)": "dezi_refused"}
+mine = [l for l in lines if "trace=" + want in l]
+seen = sorted({k for l in mine for p, k in kinds.items() if re.search(p, l)})
+logins = {m for l in mine for m in re.findall(r"login=(k:[0-9a-f]+)", l)}
+other = [l for l in lines if set(re.findall(r"login=(k:[0-9a-f]+)", l)) & logins
+         and re.search(r"trace=[0-9a-f]{32}\b", l) and "trace=" + want not in l]
+pdp = "%d:%s:%s:%s" % (len(reqs), hdr == {True}, ctx == {True}, child == {True}) if reqs else "0"
+print("%s pdp=%s adl=%d/%d lines=%s other=%d" % (
+    out.get("oauth_error") or ("ok" if out.get("claims") else "no-login"), pdp, sum(want in l for l in adl),
+    len(adl), ",".join(seen), len(other)))
+PYEOF
+}
+echo permit > "$ZR_TMP/pdp-mode"
+zr_check "trace, chooser -> patient: the portal's trace id at the PDP, in the decision log and the login's lines" \
+  "$(traced_login chooser-patient 00-11111111111111111111111111111111-1111111111111111-01 "DigiD Substantieel" --method patient)" \
+  "ok pdp=1:True:True:True adl=1/1 lines=acs_ok,chooser,pdp_call,to_tvs other=0"
+zr_check "trace, chooser -> professional (Dezi round trip and callback)" \
+  "$(traced_login chooser-pro 00-22222222222222222222222222222222-2222222222222222-01 "(01.015)" --method professional)" \
+  "ok pdp=1:True:True:True adl=1/1 lines=chooser,dezi_ok,pdp_call,to_dezi other=0"
+zr_check "trace, chooser -> professional: Dezi's token and userinfo calls carry it (the mock's log)" \
+  "$(grep -cE '(token_issued|userinfo) .*trace=22222222222222222222222222222222' "$ZR_TMP/mock-dezi.log")" "2"
+zr_check "trace, direct patient (login_method=patient)" \
+  "$(traced_login direct-patient 00-33333333333333333333333333333333-3333333333333333-01 "DigiD Substantieel" --login-method patient)" \
+  "ok pdp=1:True:True:True adl=1/1 lines=acs_ok,pdp_call,to_tvs other=0"
+zr_check "trace, direct professional (login_method=professional)" \
+  "$(traced_login direct-pro 00-44444444444444444444444444444444-4444444444444444-00 "(01.015)" --login-method professional)" \
+  "ok pdp=1:True:True:True adl=1/1 lines=dezi_ok,pdp_call,to_dezi other=0"
+zr_check "trace, chooser -> patient, cancelled at TVS (no PDP call)" \
+  "$(traced_login cancel-tvs 00-99999999999999999999999999999999-9999999999999999-01 "Annuleren" --method patient)" \
+  "access_denied pdp=0 adl=0/0 lines=acs_refused,chooser,to_tvs other=0"
+zr_check "trace, chooser -> professional, cancelled at Dezi (no PDP call)" \
+  "$(traced_login cancel-dezi 00-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-bbbbbbbbbbbbbbbb-01 "cancel" --method professional)" \
+  "access_denied pdp=0 adl=0/0 lines=chooser,dezi_refused,to_dezi other=0"
+echo deny > "$ZR_TMP/pdp-mode"
+zr_check "trace, direct professional: Dezi's token and userinfo calls carry it (the mock's log)" \
+  "$(grep -cE '(token_issued|userinfo) .*trace=44444444444444444444444444444444' "$ZR_TMP/mock-dezi.log")" "2"
+zr_check "trace, chooser -> patient, denied by the PDP" \
+  "$(traced_login denied 00-55555555555555555555555555555555-5555555555555555-01 "DigiD Substantieel" --method patient)" \
+  "access_denied pdp=1:True:True:True adl=1/1 lines=chooser,denied,pdp_call,to_tvs other=0"
+zr_check "trace, chooser -> professional, denied by the PDP" \
+  "$(traced_login denied-pro 00-66666666666666666666666666666666-6666666666666666-01 "(01.015)" --method professional)" \
+  "access_denied pdp=1:True:True:True adl=1/1 lines=chooser,denied,pdp_call,to_dezi other=0"
+echo error > "$ZR_TMP/pdp-mode"
+zr_check "trace, chooser -> patient, PDP down (fail closed)" \
+  "$(traced_login down 00-77777777777777777777777777777777-7777777777777777-01 "DigiD Substantieel" --method patient)" \
+  "temporarily_unavailable pdp=1:True:True:True adl=1/1 lines=chooser,pdp_call,pdp_error,to_tvs other=0"
+zr_check "trace, direct professional, PDP down (fail closed)" \
+  "$(traced_login down-pro 00-88888888888888888888888888888888-8888888888888888-01 "(01.015)" --login-method professional)" \
+  "temporarily_unavailable pdp=1:True:True:True adl=1/1 lines=pdp_call,pdp_error,to_dezi other=0"
+echo permit > "$ZR_TMP/pdp-mode"
+# W3C Trace Context §3.2: a traceparent that is not valid is not continued
+# (upper-case hex, all-zero parent-id, version ff, a version-00 header with
+# more fields): the relay starts one trace of its own at /authorize and the
+# whole login, the PDP and the decision log keep that one.
+for bad in 00-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA-aaaaaaaaaaaaaaaa-01 \
+           00-abababababababababababababababab-0000000000000000-01 \
+           ff-cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd-cdcdcdcdcdcdcdcd-01 \
+           00-efefefefefefefefefefefefefefefef-efefefefefefefef-01-extra; do
+  zr_check "trace, malformed traceparent ${bad:0:6}..${bad:36:6}: not continued, one trace of the relay's own" \
+    "$(traced_login malformed "$bad" "DigiD Substantieel" --method patient)" \
+    "ok pdp=1:True:True:True adl=1/1 lines=acs_ok,chooser,pdp_call,to_tvs other=0"
+done
+zr_check "trace, malformed traceparent: in no log line and no decision-log record" \
+  "$(grep -ciE 'AAAAAAAAAAAAAAAA|abababababababab|cdcdcdcdcdcdcdcd|efefefefefefefef' "$ZR_TMP/relay.log" "$LOG" | awk -F: '{s+=$2} END {print s}')" "0"
+
 # --- 6. Introspection (RFC 7662).
 out=$(login demo-portal "(01.015)" --login-method professional --secrets-out "$ZR_TMP/intro.txt")
 AT=$(sed -n 2p "$ZR_TMP/intro.txt")
@@ -244,6 +383,12 @@ trace_of "$ZR_TMP/state-chooser" "$ZR_TMP/pro-trace-chooser.json"
 zr_check "trace via the chooser: portal's request, then Dezi" \
   "$($PY -c 'import json,sys; d=json.load(open(sys.argv[1])); e=d["events"]; print(e[0]["data"]["via"], e[0]["data"]["params"]["state"][:2], e[1]["kind"], e[3]["data"]["result"])' "$ZR_TMP/pro-trace-chooser.json")" \
   "the relay's login method chooser k: dezi.authorization_request ok"
+pout=$(trace_login "$ZR_TMP/state-chooser-patient" --identity "DigiD Substantieel" --method patient)
+zr_check "traced chooser -> patient login: logged in" "$(zr_json "$pout" 'd["claims"].get("bsn")')" "999990019"
+trace_of "$ZR_TMP/state-chooser-patient" "$ZR_TMP/patient-trace-chooser.json"
+zr_check "trace via the chooser, patient: the request as validated, then the AuthnRequest" \
+  "$($PY -c 'import json,sys; d=json.load(open(sys.argv[1])); e=d["events"]; p=e[0]["data"]["params"]; print(e[0]["data"]["via"], p["login_method"], p["state"][:2], p["client_id"], e[1]["kind"], e[-1]["kind"])' "$ZR_TMP/patient-trace-chooser.json")" \
+  "the relay's login method chooser patient k: demo-portal saml.authn_request oidc.token"
 
 # --- 9. Nothing personal or secret in the logs.
 DN=$($PY -c 'import json,sys; print(json.loads(sys.argv[1])["claims"]["dezi_nummer"])' "$out")
@@ -300,4 +445,26 @@ zr_check "removed portal: relay log names it" \
   "$(grep -c 'dezi login=k:[0-9a-f]* client=gone-portal no longer configured' "$ZR_TMP/relay.log")" "1"
 zr_check "removed portal: Dezi's code was not redeemed for it" \
   "$(cat "$ZR_TMP"/mock-dezi*.log | grep -c 'token_issued' || true)" "$redeemed"
+
+# --- 10b. A patient's choice at the chooser is judged under the
+# configuration in use: a reload that took the care provider away from the
+# portal while the chooser was shown refuses the login (invalid_request),
+# as /authorize would.
+cat > "$ZR_TMP/drop-twee.sh" <<SH
+set -e
+sed -i 's/^    care_providers: \[zorgaanbieder-demo, zorgaanbieder-twee\]\$/    care_providers: [zorgaanbieder-demo]/' "$ZR_CONFIG"
+grep -q '^    care_providers: \[zorgaanbieder-demo\]\$' "$ZR_CONFIG"
+reloads=\$(grep -c 'generation .* in use' "$ZR_TMP/relay.log" || true)
+kill -HUP $RELAY_PID
+until [ "\$(grep -c 'generation .* in use' "$ZR_TMP/relay.log" || true)" -gt "\$reloads" ]; do sleep 0.1; done
+SH
+out=$(login shared-portal "DigiD Substantieel" --care-provider zorgaanbieder-twee --method patient \
+      --before-choice "timeout 60 bash $ZR_TMP/drop-twee.sh")
+zr_check "care provider taken from the portal while the chooser was shown: invalid_request, no code" \
+  "$(zr_json "$out" 'd.get("oauth_error")') $(zr_json "$out" '"claims" in d')" "invalid_request False"
+zr_check "care provider taken from the portal: the relay log says so" \
+  "$(grep -cE "client=shared-portal care provider no longer one of this client's trace=[0-9a-f]{32} ref=" "$ZR_TMP/relay.log")" "1"
+out=$(login shared-portal "DigiD Substantieel" --care-provider zorgaanbieder-demo --method patient)
+zr_check "the portal's remaining care provider still logs in through the chooser" \
+  "$(zr_json "$out" 'd["claims"].get("bsn")')" "999990019"
 zr_done

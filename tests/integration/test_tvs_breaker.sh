@@ -76,7 +76,7 @@ touch "$ZR_TMP/go.3"
 wait "${PIDS[2]}" || true
 zr_check "breaker open: login 3 gets temporarily_unavailable" "$(result 3)" "temporarily_unavailable"
 zr_check "breaker open: TVS was not contacted" "$(contacts)" "2"
-zr_check "breaker open: the ACS says why" "$(grep -c 'artifact resolution failed: .*circuit breaker open' "$ZR_TMP/relay.log")" "1"
+zr_check "breaker open: the ACS says why, with the login's trace id" "$(grep -cE 'artifact resolution failed: .*circuit breaker open.* trace=[0-9a-f]{32} ref=' "$ZR_TMP/relay.log")" "1"
 zr_check "breaker open: /readyz shows it" "$(breaker)" "open"
 # TVS down is the same for every relay process: readiness stays (the
 # portals' /token and /userinfo must go on), docs/operations.md.

@@ -28,6 +28,15 @@ static inline char *str_replace_all(const char *text, const char *from, const ch
     return out;
 }
 
+/* Writes text to path; fails the test when it cannot. */
+static inline void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
 /* The 1-based line of marker in text; fails the test when it is not there. */
 static inline int line_of(const char *text, const char *marker)
 {

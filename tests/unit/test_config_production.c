@@ -101,14 +101,6 @@ static const char *in_pki(const char *name)
     return p;
 }
 
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 /* A copy of a PKI file in DIR with the given mode. */
 static const char *copy_with_mode(const char *pki_name, const char *copy_name, mode_t mode)
 {

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "zr/config.h"
+#include "config_text.h"
 #include "zr/util.h"
 
 static char dir[] = "/tmp/zr-config-retain-XXXXXX";
@@ -41,28 +42,6 @@ static int group_teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-static char *replace_all(const char *s, const char *from, const char *to)
-{
-    zr_buf_t b;
-    const char *p;
-    zr_buf_init(&b);
-    while ((p = strstr(s, from)) != NULL) {
-        zr_buf_append(&b, s, (size_t)(p - s));
-        zr_buf_appends(&b, to);
-        s = p + strlen(from);
-    }
-    zr_buf_appends(&b, s);
-    return zr_buf_steal(&b);
-}
-
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 /* DIR/relay.yaml: the example with the test PKI and care_providers_dir;
  * with rollover, the inline provider lists its second BSN key too. */
 static char *write_config(int rollover)
@@ -72,11 +51,11 @@ static char *write_config(int rollover)
     snprintf(path, sizeof(path), "%s/examples/zorgrelay.yaml", ZR_SOURCE_DIR);
     assert_int_equal(zr_file_read(path, 1 << 20, &example, &len), 0);
     snprintf(pki, sizeof(pki), "%s/pki/", dir);
-    a = replace_all(example, "../certs-example/out/", pki);
+    a = str_replace_all(example, "../certs-example/out/", pki);
     if (rollover) {
-        b = replace_all(a, "      # - cert: ", "      - cert: ");
+        b = str_replace_all(a, "      # - cert: ", "      - cert: ");
         free(a);
-        a = replace_all(b, "      #   key: ", "        key: ");
+        a = str_replace_all(b, "      #   key: ", "        key: ");
         free(b);
     }
     assert_true(asprintf(&out, "%s/relay.yaml", dir) > 0);

@@ -18,6 +18,7 @@
 
 #include "../../src/config/config_internal.h"
 #include "zr/config.h"
+#include "config_text.h"
 #include "zr/util.h"
 
 static char dir[] = "/tmp/zr-config-scale-XXXXXX";
@@ -38,29 +39,6 @@ static int group_teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-/* s with every `from` replaced by `to` (malloc'ed). */
-static char *replace_all(const char *s, const char *from, const char *to)
-{
-    zr_buf_t b;
-    const char *p;
-    zr_buf_init(&b);
-    while ((p = strstr(s, from)) != NULL) {
-        zr_buf_append(&b, s, (size_t)(p - s));
-        zr_buf_appends(&b, to);
-        s = p + strlen(from);
-    }
-    zr_buf_appends(&b, s);
-    return zr_buf_steal(&b);
-}
-
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 /* DIR/<name>/relay.yaml: the example, its PKI paths pointing at DIR/pki,
  * `extra_clients` put first in its clients list, `tail` appended. */
 static char *write_config(const char *name, const char *extra_clients, const char *tail)
@@ -70,11 +48,11 @@ static char *write_config(const char *name, const char *extra_clients, const cha
     snprintf(path, sizeof(path), "%s/examples/zorgrelay.yaml", ZR_SOURCE_DIR);
     assert_int_equal(zr_file_read(path, 1 << 20, &example, &len), 0);
     snprintf(pki, sizeof(pki), "%s/pki/", dir);
-    a = replace_all(example, "../certs-example/out/", pki);
+    a = str_replace_all(example, "../certs-example/out/", pki);
     if (extra_clients) {
         char *head = NULL;
         assert_true(asprintf(&head, "\nclients:\n%s", extra_clients) > 0);
-        b = replace_all(a, "\nclients:\n", head);
+        b = str_replace_all(a, "\nclients:\n", head);
         free(head);
         free(a);
         a = b;
@@ -464,7 +442,7 @@ static void edit_file(const char *path, const char *from, const char *to)
     assert_int_equal(zr_file_read(path, 1 << 20, &text, &len), 0);
     if (!strstr(text, from))
         fail_msg("'%s' not in %s", from, path);
-    edited = replace_all(text, from, to);
+    edited = str_replace_all(text, from, to);
     write_text(path, edited);
     free(edited);
     free(text);

@@ -27,13 +27,24 @@ void zr_trace_begin(const char *traceparent, zr_trace_t *out);
 /* "00-trace-span-flags" of this hop, for outgoing calls; out >= 56 bytes. */
 void zr_trace_format(const zr_trace_t *t, char *out, size_t outlen);
 
-/* ---- subject model (JSON, AuthZEN "subject") ---- */
-/* Patient via TVS: type bsn URI (or pseudonym), id, properties (loa,
- * service_uuid, care provider entityID/URA, representation with the acting
- * person and the represented patient kept apart). With bsn_allowed = 0 the
- * BSN is replaced by the pairwise pseudonym given in pseudonym. */
-json_t *zr_authz_subject_patient(const zr_subject_t *s, const char *tenant_entity_id, const char *pseudonym,
-                                 int bsn_allowed);
+/* ---- subject model (JSON, AuthZEN "subject"; docs/authorization.md) ---- */
+/* One person as the PDP is told: a type URI and an id of that type. */
+typedef struct {
+    const char *type;
+    const char *id;
+} zr_authz_person_t;
+/* How a patient login names its persons (the relay computes them per
+ * authzen.patient_id), and what it knows beside them. */
+typedef struct {
+    zr_authz_person_t acting;      /* who logged in; required */
+    zr_authz_person_t legal;       /* the represented patient; required when s->has_legal */
+    const char *service_uuid;      /* the ServiceUUID the AuthnRequest asked for */
+} zr_authz_patient_ids_t;
+/* {type, id, properties: {loa, auth_time, service_uuid, representation:
+ * {type, represented: {type, id}}}}: the subject is the acting person, the
+ * represented patient sits beside it. NULL when a person cannot be named
+ * (missing id, a BSN-typed id that is not a BSN). */
+json_t *zr_authz_subject_patient(const zr_subject_t *s, const zr_authz_patient_ids_t *ids);
 /* Professional via Dezi: type uzi-nr-pers URI, id dezi_nummer, properties
  * ura, rol_code, rol_code_bron, loa, verklaring_id, mapped roles. */
 json_t *zr_authz_subject_professional(const zr_dezi_professional_t *p, const char *const *roles, size_t role_count);
@@ -68,8 +79,28 @@ int zr_authz_pdp_fail_open(const zr_authz_pdp_t *p);
 void zr_authz_record_undescribable(const zr_authz_pdp_t *p, const zr_trace_t *trace, const char *client_id,
                                    const char *why);
 
+/* One login put to the PDP. */
+typedef struct {
+    const zr_trace_t *trace;
+    json_t *subject;            /* borrowed */
+    json_t *resource;           /* borrowed; NULL: the portal named by client_id only */
+    const char *client_id;
+    const char *const *roles;   /* a professional's mapped roles; with authzen.evaluations
+                                 * per_role one evaluation each (Access Evaluations API) */
+    size_t role_count;
+} zr_authz_request_t;
+/* POST {subject, action {name: "login", properties}, resource, context
+ * {time, traceparent}} with a fresh X-Request-ID (logged; an answer naming
+ * another id is an ERROR). With per_role and roles (and permitted, an array
+ * of role_count): one call to the evaluations endpoint, an evaluation per
+ * role (action.properties.role), permitted[i] set per role, PERMIT when any
+ * role is permitted. reason (malloc'ed or NULL): the PDP's user-facing
+ * reason, never one naming a BSN. One decision log record per call. */
+zr_authz_decision_t zr_authz_evaluate_request(zr_authz_pdp_t *p, const zr_authz_request_t *rq, int *permitted,
+                                              char **reason, char *err, size_t errlen);
+
 /* POST evaluation {subject, action {name: "login", properties}, resource
- * {type: "client", id: client_id}, context {time, traceparent}}. reason
+ * {type: portal URI, id: client_id}, context {time, traceparent}}. reason
  * (malloc'ed or NULL) is the PDP's user-facing reason from context.reason
  * (reason_user / reason_admin shapes both read). Writes one decision log
  * record (zr_authz_log_*) per call, its outcome included (an error is
@@ -94,26 +125,32 @@ void zr_authz_log_record(const zr_trace_t *trace, const char *pdp, json_t *reque
 /* ---- additions (src/authz) ---- */
 /* Subject and code system URIs (NL Gov profile: types SHOULD be URIs). */
 #define ZR_AUTHZ_TYPE_BSN       "http://fhir.nl/fhir/NamingSystem/bsn"
-#define ZR_AUTHZ_TYPE_PSEUDONYM "urn:nl-eid-gdi:1.0:id:pseudonym"
 #define ZR_AUTHZ_TYPE_UZI       "http://fhir.nl/fhir/NamingSystem/uzi-nr-pers"
 #define ZR_AUTHZ_SYSTEM_URA     "http://fhir.nl/fhir/NamingSystem/ura"
 #define ZR_AUTHZ_SYSTEM_ROLCODE "urn:oid:2.16.840.1.113883.2.4.15.111"
 
-/* What a patient login knows beyond the subject; every field optional. */
-typedef struct {
-    const char *tenant_entity_id;  /* the care provider's (DV) entityID */
-    const char *tenant_ura;        /* its URA, when configured */
-    const char *service_uuid;      /* the ServiceUUID the AuthnRequest asked for */
-    const char *legal_pseudonym;   /* bsn_allowed = 0 and representation: the
-                                    * represented patient's pairwise pseudonym */
-} zr_authz_patient_context_t;
-/* As zr_authz_subject_patient, with every property. Shape:
- * {type, id, properties: {loa, auth_time, service_uuid, care_provider:
- * {entity_id, ura}, representation: {type, represented: {type, id}}}}; the
- * subject is the acting person, the represented patient sits beside it.
- * NULL when an id cannot be given (no BSN allowed and no pseudonym). */
-json_t *zr_authz_subject_patient_ex(const zr_subject_t *s, const zr_authz_patient_context_t *ctx,
-                                    const char *pseudonym, int bsn_allowed);
+/* Types (docs/authorization.md#types): the pairwise `sub` has the ID
+ * token's sub_id_type (OIDC NL GOV); what only the relay makes has a URN
+ * of its own, in the form of the eID URNs the programme uses. */
+#define ZR_AUTHZ_TYPE_PAIRWISE_SUB           "urn:nl-eid-gdi:1.0:id:pseudonym"
+#define ZR_AUTHZ_TYPE_CARE_PROVIDER_PSEUDONYM "urn:nl-zorgrelay:1.0:id:care-provider-pseudonym"
+#define ZR_AUTHZ_RESOURCE_PORTAL             "urn:nl-zorgrelay:1.0:resource:oidc-client"
+
+/* The resource of a login: {type: portal URI, id: client_id, properties:
+ * {name, care_provider: {id, name, entity_id, oin, ura}}} (care_provider
+ * when the login is for one). NULL when out of memory. */
+json_t *zr_authz_resource_portal(const zr_client_t *client, const zr_tenant_t *tenant);
+
+/* The care provider's pseudonym of a patient: base64url(HMAC-SHA256(K,
+ * BSN)) with K = zr_authz_care_provider_key: the same at every portal of
+ * that care provider, different at every other. K is derived from the
+ * pairwise secret: HMAC-SHA256(secret, F(label) F(care provider id)), F =
+ * 4-byte big-endian length + bytes. `zorgrelay tenants pseudonym-key`
+ * gives K to the care provider, whose PDP can then compute the pseudonym
+ * of each of its own patients from its records. */
+#define ZR_AUTHZ_CARE_PROVIDER_KEY_LABEL "zorgrelay care provider pseudonym key v1"
+int zr_authz_care_provider_key(const uint8_t secret[32], const char *care_provider_id, uint8_t key[32]);
+char *zr_authz_care_provider_pseudonym(const uint8_t secret[32], const char *care_provider_id, const char *bsn);
 
 /* The key of the keyed hash that replaces BSNs in decision log records
  * (zr_authz_log_open sets the configured one). Without either call, a random

@@ -103,8 +103,23 @@ typedef struct {
     size_t role_count;
 } zr_role_rule_t;
 
+/* What identifies a patient to the client's PDP (authzen.patient_id,
+ * docs/authorization.md): the portal's pairwise `sub`, a keyed pseudonym of
+ * the care provider (the same at each of its portals), or the BSN (only for
+ * a care provider with bsn_for_authorization, only over https). */
+typedef enum {
+    ZR_AUTHZ_PATIENT_ID_PAIRWISE_SUB = 0,
+    ZR_AUTHZ_PATIENT_ID_CARE_PROVIDER_PSEUDONYM,
+    ZR_AUTHZ_PATIENT_ID_BSN
+} zr_authz_patient_id_t;
+
+/* How many decisions one login asks (authzen.evaluations): one, or for a
+ * professional one per mapped role in a single Access Evaluations call. */
+typedef enum { ZR_AUTHZ_EVALUATIONS_SINGLE = 0, ZR_AUTHZ_EVALUATIONS_PER_ROLE } zr_authz_evaluations_t;
+
 /* An AuthZEN policy decision point (YAML per client: authzen: {pdp: URL,
- * timeout_ms: 2000, fail_open: false, tls_ca: FILE}). enabled = section present. */
+ * timeout_ms: 2000, fail_open: false, tls_ca: FILE, patient_id, evaluations}).
+ * enabled = section present. */
 typedef struct {
     int enabled;
     char *pdp;                /* base URL; endpoints via /.well-known/authzen-configuration */
@@ -112,6 +127,9 @@ typedef struct {
     int fail_open;            /* PDP error/timeout lets the login through; default 0 (fail closed) */
     char *tls_ca_file;        /* optional CA for an https PDP */
     char *processing_activity_id; /* optional: action.properties.processing_activity_id */
+    zr_authz_patient_id_t patient_id; /* required in production for a client with patient logins */
+    int patient_id_set;       /* written in the file (not the development default) */
+    zr_authz_evaluations_t evaluations; /* default single */
 } zr_authzen_client_t;
 
 typedef struct {

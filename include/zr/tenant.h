@@ -48,6 +48,9 @@ typedef struct zr_tenant {
     char *entity_id;      /* urn:nl-eid-gdi:1.0:DV:<OIN>:entities:<nnnn> */
     char *oin;            /* 20 digits */
     char *ura;            /* optional */
+    /* Entitled to process the BSN (Wbsn-z: a care provider, so a URA) and
+     * lets its PDP receive it (authzen.patient_id: bsn). Default 0. */
+    int bsn_for_authorization;
     zr_tenant_service_t *services;
     size_t service_count;
     zr_tenant_key_t bsn_keys[2]; /* one, or two during rollover */

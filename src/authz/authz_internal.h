@@ -29,5 +29,17 @@ zr_authz_decision_t zr_authz_answer_read(long status, const char *content_type, 
  * memory); *cacheable when the answer may be cached. */
 char *zr_authz_discovery_read(const char *base, long status, const char *content_type, const char *body, size_t len,
                               int *cacheable);
+/* The same for the Access Evaluations endpoint (access_evaluations_endpoint,
+ * default {pdp}/access/v1/evaluations). */
+char *zr_authz_discovery_read_batch(const char *base, long status, const char *content_type, const char *body,
+                                    size_t len, int *cacheable);
+/* The Access Evaluations answer to count evaluations (execute_all): only
+ * 200 + application/json + an `evaluations` array of exactly count objects
+ * with a boolean `decision` each decides. permitted[i] is 1 for each
+ * permitted evaluation (all 0 on an ERROR); PERMIT when any is permitted,
+ * DENY when none (reason: the first denial's). */
+zr_authz_decision_t zr_authz_answers_read(long status, const char *content_type, const char *body, size_t len,
+                                          size_t count, json_t **answer, int *permitted, char **reason, char *why,
+                                          size_t whylen);
 
 #endif

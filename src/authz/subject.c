@@ -1,11 +1,17 @@
 /* The AuthZEN "subject" for a patient (TVS) and a professional (Dezi)
- * (reference/authorization-handoff.md §Suggested subjects). Types are URIs
- * (NL Gov profile). A BSN goes out only when the client is entitled to it;
- * otherwise the caller's pairwise pseudonym stands in for it. */
+ * (reference/authorization-handoff.md §Suggested subjects), the "resource"
+ * (the portal of a care provider), and the care provider's keyed patient
+ * pseudonym. Types are URIs (AuthZEN NL Gov §Information Model: "It is
+ * RECOMMENDED to define the type as a Linked Data URI"). Which identifier
+ * names a patient is the caller's choice (authzen.patient_id,
+ * docs/authorization.md). */
 #include "zr/authz.h"
 
 #include <string.h>
 
+#include <openssl/crypto.h>
+
+#include "zr/crypto.h"
 #include "zr/util.h"
 
 /* Adds key: value when value is set (properties carry no JSON nulls). */
@@ -15,37 +21,30 @@ static void set_str(json_t *o, const char *key, const char *value)
         json_object_set_new(o, key, json_string(value));
 }
 
-/* The {type, id} of one person: BSN when allowed and valid, else the
- * pseudonym; -1 when neither can be given (fail closed). */
-static int person_id(json_t *o, const zr_subject_id_t *id, const char *pseudonym, int bsn_allowed)
+/* The {type, id} of one person as the relay chose to name them; -1 when
+ * it cannot be given (fail closed). A BSN-typed id must be a BSN. */
+static int person_id(json_t *o, const zr_authz_person_t *person)
 {
-    if (bsn_allowed && id->value && zr_bsn_is_valid(id->value) &&
-        (!id->id_type || !strcmp(id->id_type, ZR_ID_LEGACY_BSN))) {
-        json_object_set_new(o, "type", json_string(ZR_AUTHZ_TYPE_BSN));
-        json_object_set_new(o, "id", json_string(id->value));
-        return 0;
-    }
-    if (!pseudonym || !*pseudonym)
+    if (!person->type || !*person->type || !person->id || !*person->id)
         return -1;
-    json_object_set_new(o, "type", json_string(ZR_AUTHZ_TYPE_PSEUDONYM));
-    return json_object_set_new(o, "id", json_string(pseudonym)) == 0 ? 0 : -1;
+    if (!strcmp(person->type, ZR_AUTHZ_TYPE_BSN) && !zr_bsn_is_valid(person->id))
+        return -1;
+    if (json_object_set_new(o, "type", json_string(person->type)) != 0)
+        return -1;
+    return json_object_set_new(o, "id", json_string(person->id)) == 0 ? 0 : -1;
 }
 
-json_t *zr_authz_subject_patient_ex(const zr_subject_t *s, const zr_authz_patient_context_t *ctx,
-                                    const char *pseudonym, int bsn_allowed)
+json_t *zr_authz_subject_patient(const zr_subject_t *s, const zr_authz_patient_ids_t *ids)
 {
     json_t *subject = NULL, *props = NULL, *result = NULL;
-    static const zr_authz_patient_context_t none = {0};
-    if (!ctx)
-        ctx = &none;
-    if (!s || !s->acting.value)
+    if (!s || !ids || s->kind != ZR_SUBJECT_PATIENT || !s->acting.value)
         goto end;
 
     subject = json_object();
     props = json_object();
     if (!subject || !props)
         goto end;
-    if (person_id(subject, &s->acting, pseudonym, bsn_allowed) != 0)
+    if (person_id(subject, &ids->acting) != 0)
         goto end;
 
     set_str(props, "loa", zr_loa_uri(s->loa));
@@ -54,13 +53,7 @@ json_t *zr_authz_subject_patient_ex(const zr_subject_t *s, const zr_authz_patien
         zr_time_format_iso8601(s->auth_time, when);
         json_object_set_new(props, "auth_time", json_string(when));
     }
-    set_str(props, "service_uuid", ctx->service_uuid);
-    if ((ctx->tenant_entity_id && *ctx->tenant_entity_id) || (ctx->tenant_ura && *ctx->tenant_ura)) {
-        json_t *cp = json_object();
-        set_str(cp, "entity_id", ctx->tenant_entity_id);
-        set_str(cp, "ura", ctx->tenant_ura);
-        json_object_set_new(props, "care_provider", cp);
-    }
+    set_str(props, "service_uuid", ids->service_uuid);
     /* Representation: the subject is who logged in (the acting person);
      * the represented patient is named beside it, never in its place, so a
      * policy sees both and cannot confuse them. */
@@ -69,7 +62,7 @@ json_t *zr_authz_subject_patient_ex(const zr_subject_t *s, const zr_authz_patien
         json_object_set_new(rep, "represented", represented);
         json_object_set_new(props, "representation", rep);
         set_str(rep, "type", s->representation_type);
-        if (!s->legal.value || person_id(represented, &s->legal, ctx->legal_pseudonym, bsn_allowed) != 0)
+        if (!s->legal.value || person_id(represented, &ids->legal) != 0)
             goto end;
     }
     json_object_set(subject, "properties", props);
@@ -82,11 +75,77 @@ end:
     return result;
 }
 
-json_t *zr_authz_subject_patient(const zr_subject_t *s, const char *tenant_entity_id, const char *pseudonym,
-                                 int bsn_allowed)
+/* A length-prefixed field (4 bytes big-endian, then the bytes), as the
+ * pairwise `sub` is built, so no two field lists give the same input. */
+static void put_field(uint8_t *buf, size_t *at, const char *s, size_t n)
 {
-    zr_authz_patient_context_t ctx = {.tenant_entity_id = tenant_entity_id};
-    return zr_authz_subject_patient_ex(s, &ctx, pseudonym, bsn_allowed);
+    buf[(*at)++] = (uint8_t)(n >> 24);
+    buf[(*at)++] = (uint8_t)(n >> 16);
+    buf[(*at)++] = (uint8_t)(n >> 8);
+    buf[(*at)++] = (uint8_t)n;
+    memcpy(buf + *at, s, n);
+    *at += n;
+}
+
+int zr_authz_care_provider_key(const uint8_t secret[32], const char *care_provider_id, uint8_t key[32])
+{
+    static const char label[] = ZR_AUTHZ_CARE_PROVIDER_KEY_LABEL;
+    uint8_t input[4 + sizeof(label) - 1 + 4 + 64];
+    size_t at = 0, n = care_provider_id ? strlen(care_provider_id) : 0;
+    int rc = -1;
+    /* Care provider ids are 1-64 characters (src/config/care_providers.c). */
+    if (!secret || n == 0 || n > 64)
+        goto end;
+    put_field(input, &at, label, sizeof(label) - 1);
+    put_field(input, &at, care_provider_id, n);
+    rc = zr_crypto_hmac_sha256(secret, 32, input, at, key);
+end:
+    OPENSSL_cleanse(input, sizeof(input));
+    return rc;
+}
+
+char *zr_authz_care_provider_pseudonym(const uint8_t secret[32], const char *care_provider_id, const char *bsn)
+{
+    uint8_t key[32], mac[32];
+    char *out = NULL;
+    if (!bsn || !zr_bsn_is_valid(bsn) || zr_authz_care_provider_key(secret, care_provider_id, key) != 0)
+        goto end;
+    if (zr_crypto_hmac_sha256(key, sizeof(key), (const uint8_t *)bsn, strlen(bsn), mac) != 0)
+        goto end;
+    out = zr_base64url_encode(mac, sizeof(mac));
+end:
+    OPENSSL_cleanse(key, sizeof(key));
+    OPENSSL_cleanse(mac, sizeof(mac));
+    return out;
+}
+
+json_t *zr_authz_resource_portal(const zr_client_t *client, const zr_tenant_t *tenant)
+{
+    json_t *resource = NULL, *props = NULL, *result = NULL;
+    if (!client || !client->client_id)
+        goto end;
+    resource = json_pack("{s:s, s:s}", "type", ZR_AUTHZ_RESOURCE_PORTAL, "id", client->client_id);
+    props = json_object();
+    if (!resource || !props)
+        goto end;
+    set_str(props, "name", client->name);
+    if (tenant) {
+        json_t *cp = json_object();
+        set_str(cp, "id", tenant->id);
+        set_str(cp, "name", tenant->name);
+        set_str(cp, "entity_id", tenant->entity_id);
+        set_str(cp, "oin", tenant->oin);
+        set_str(cp, "ura", tenant->ura);
+        json_object_set_new(props, "care_provider", cp);
+    }
+    if (json_object_size(props))
+        json_object_set(resource, "properties", props);
+    result = resource;
+    resource = NULL;
+end:
+    json_decref(props);
+    json_decref(resource);
+    return result;
 }
 
 json_t *zr_authz_subject_professional(const zr_dezi_professional_t *p, const char *const *roles, size_t role_count)

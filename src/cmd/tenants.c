@@ -2,18 +2,23 @@
  * before it goes to DICTU, and the CSV for DICTU's aansluitbestand (issue 3):
  * the current providers and, from former/ and the ledger, every former one
  * (issue 14 §3). */
+#include "zr/authz.h"
 #include "zr/cmd.h"
 #include "zr/config.h"
 #include "zr/crypto.h"
 #include "zr/tenant_check.h"
 #include "zr/tenant_ledger.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
 #include <openssl/x509.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "zr/util.h"
 
@@ -526,12 +531,88 @@ end:
     return rc;
 }
 
+/* The key of a care provider's patient pseudonyms (authzen.patient_id:
+ * care_provider_pseudonym, docs/authorization.md), for its PDP: with it the
+ * PDP computes the pseudonym of each of its own patients from the BSN in its
+ * records, and nobody else's. Written to a new file of mode 0600 (never to
+ * a terminal by accident: -o is required). */
+static int tenants_pseudonym_key(int argc, char **argv)
+{
+    static const char usage[] = "usage: zorgrelay tenants pseudonym-key ID --config CONFIG -o FILE\n";
+    const char *config_path = NULL, *out_path = NULL, *id = NULL;
+    zr_config_errors_t errs = {0};
+    zr_config_t *cfg = NULL;
+    uint8_t key[32];
+    char hex[66];
+    int rc = 2, fd = -1;
+
+    for (int i = 2; i < argc; i++) {
+        if ((!strcmp(argv[i], "--config") || !strcmp(argv[i], "-c")) && i + 1 < argc)
+            config_path = argv[++i];
+        else if (!strcmp(argv[i], "-o") && i + 1 < argc)
+            out_path = argv[++i];
+        else if (!id && argv[i][0] != '-')
+            id = argv[i];
+        else {
+            fputs(usage, stderr);
+            goto end;
+        }
+    }
+    if (!config_path || !out_path || !id) {
+        fputs(usage, stderr);
+        goto end;
+    }
+    if (!(cfg = zr_config_load(config_path, &errs))) {
+        print_errors(stderr, &errs);
+        rc = 1;
+        goto end;
+    }
+    rc = 1;
+    if (!zr_config_find_tenant(cfg, id)) {
+        fprintf(stderr, "%s: no care provider has this id\n", id);
+        goto end;
+    }
+    if (zr_authz_care_provider_key(cfg->oidc.pairwise_secret, id, key) != 0) {
+        fprintf(stderr, "%s: cannot derive the key\n", id);
+        goto end;
+    }
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", key[i]);
+    hex[64] = '\n';
+    hex[65] = '\0';
+    if ((fd = open(out_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+        fprintf(stderr, "%s: %s (the file must not exist yet)\n", out_path, strerror(errno));
+        goto end;
+    }
+    if (write(fd, hex, 65) != 65 || close(fd) != 0) {
+        fd = -1;
+        fprintf(stderr, "%s: cannot write: %s\n", out_path, strerror(errno));
+        unlink(out_path);
+        goto end;
+    }
+    fd = -1;
+    fprintf(stderr, "%s: the pseudonym key of care provider %s (hex, HMAC-SHA256 key); give it to its PDP only\n",
+            out_path, id);
+    rc = 0;
+end:
+    if (fd >= 0)
+        close(fd);
+    OPENSSL_cleanse(key, sizeof(key));
+    OPENSSL_cleanse(hex, sizeof(hex));
+    zr_config_free(cfg);
+    zr_config_errors_free(&errs);
+    return rc;
+}
+
 int zr_cmd_tenants(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "validate"))
         return tenants_validate(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "export"))
         return tenants_export(argc, argv);
-    fprintf(stderr, "usage: zorgrelay tenants validate DIR [options] | tenants export --config CONFIG [options]\n");
+    if (argc >= 2 && !strcmp(argv[1], "pseudonym-key"))
+        return tenants_pseudonym_key(argc, argv);
+    fprintf(stderr, "usage: zorgrelay tenants validate DIR [options] | tenants export --config CONFIG [options] | "
+                    "tenants pseudonym-key ID --config CONFIG -o FILE\n");
     return 2;
 }

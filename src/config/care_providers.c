@@ -272,7 +272,7 @@ void zr_cfg_read_tenant(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
 {
     static const char *const keys[] = {"id", "name", "entity_id", "oin", "ura", "assertion_consumer_service_index",
                                        "services", "bsn_keys", "clients", "kvk", "contact", "akkoordverklaring",
-                                       NULL};
+                                       "bsn_for_authorization", NULL};
     zr_cfg_map_t m;
     yaml_node_t *seq = NULL, *v;
     char kpath[ZR_CFG_PATH_MAX], ipath[ZR_CFG_PATH_MAX], oin[21] = "";
@@ -322,6 +322,13 @@ void zr_cfg_read_tenant(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
     if (zr_cfg_get_str(&m, "ura", 0, &t->ura) == 1 && !zr_cfg_digits(t->ura, 8)) {
         zr_cfg_path_key(kpath, path, "ura");
         zr_cfg_error(ld, zr_cfg_map_get(&m, "ura"), kpath, "must be the 8-digit URA number (in quotes)");
+    }
+    /* The Wbsn-z entitles care providers, known by their URA. */
+    if (zr_cfg_get_bool(&m, "bsn_for_authorization", &t->bsn_for_authorization) == 1 && t->bsn_for_authorization &&
+        !zr_cfg_map_get(&m, "ura")) {
+        zr_cfg_path_key(kpath, path, "bsn_for_authorization");
+        zr_cfg_error(ld, zr_cfg_map_get(&m, "bsn_for_authorization"), kpath,
+                     "needs the care provider's ura: only a care provider in the UZI register is entitled to the BSN");
     }
     if (zr_cfg_get_int(&m, "assertion_consumer_service_index", 0, 0, 65535, &n) == 1)
         t->assertion_consumer_service_index = (int)n;

@@ -492,6 +492,12 @@ static void resolve_care_providers(zr_cfg_loader_t *ld, zr_config_t *cfg, zr_cli
         if (c->min_loa != ZR_LOA_NONE && !t->quarantined && !zr_tenant_service_for_loa(t, c->min_loa))
             client_error(ld, o, o->min_loa_line, "min_loa", "care provider '%s' has no service with LoA %s or higher",
                          t->id, zr_loa_name(c->min_loa));
+        /* The care provider's entitlement, not the portal's (bsn_entitled
+         * is about what the portal may see). */
+        if (c->authzen.enabled && c->authzen.patient_id == ZR_AUTHZ_PATIENT_ID_BSN && !t->bsn_for_authorization)
+            client_error(ld, o, o->patient_id_line, "authzen.patient_id",
+                         "bsn needs care provider '%s' to be entitled: set bsn_for_authorization: true in its entry "
+                         "(the portal's bsn_entitled does not count)", t->id);
     }
 }
 

@@ -125,6 +125,7 @@ typedef struct {
     char path[ZR_CFG_PATH_MAX];      /* "clients[3]" */
     int line, client_id_line, care_provider_line, min_loa_line;
     int login_methods_line;          /* 0 when the key is absent */
+    int patient_id_line;             /* authzen.patient_id; 0 when absent */
     int *care_provider_lines;        /* parallel to the care_providers key's list */
     char **listed;                   /* the care_providers key as written */
     size_t listed_count;

@@ -160,9 +160,12 @@ static void read_role_rules(zr_cfg_map_t *m, zr_client_t *c)
 
 /* An upstream service's base URL (PDP): https, or http on loopback in
  * development only; no query or fragment; paths are appended to it. */
-static void read_authzen(zr_cfg_map_t *parent, zr_client_t *c)
+static void read_authzen(zr_cfg_map_t *parent, zr_client_t *c, zr_cfg_client_origin_t *o)
 {
-    static const char *const keys[] = {"pdp", "timeout_ms", "fail_open", "tls_ca", "processing_activity_id", NULL};
+    static const char *const keys[] = {"pdp", "timeout_ms", "fail_open", "tls_ca", "processing_activity_id",
+                                       "patient_id", "evaluations", NULL};
+    static const char *const patient_ids[] = {"pairwise_sub", "care_provider_pseudonym", "bsn", NULL};
+    static const char *const evaluations[] = {"single", "per_role", NULL};
     zr_authzen_client_t *a = &c->authzen;
     zr_cfg_loader_t *ld = parent->ld;
     yaml_node_t *v = zr_cfg_map_get(parent, "authzen");
@@ -170,7 +173,7 @@ static void read_authzen(zr_cfg_map_t *parent, zr_client_t *c)
     zr_cfg_url_t u;
     char kpath[ZR_CFG_PATH_MAX], err[512];
     long n;
-    int scheme = 0; /* 1 https, 2 http; 0 when the pdp is missing or refused */
+    int scheme = 0, e; /* scheme: 1 https, 2 http; 0 when the pdp is missing or refused */
     if (!v)
         return;
     zr_cfg_path_key(kpath, parent->path, "authzen");
@@ -203,6 +206,33 @@ static void read_authzen(zr_cfg_map_t *parent, zr_client_t *c)
         zr_cfg_error(ld, zr_cfg_map_get(&m, "processing_activity_id"), kpath,
                      "must be 1-256 printable characters without spaces or quotes");
     }
+    /* Who the PDP is told the patient is: a privacy choice the operator
+     * makes (docs/authorization.md), so production takes no default. */
+    zr_cfg_path_key(kpath, m.path, "patient_id");
+    if (zr_cfg_get_enum(&m, "patient_id", 0, patient_ids, &e) == 1) {
+        a->patient_id = (zr_authz_patient_id_t)e;
+        a->patient_id_set = 1;
+        o->patient_id_line = zr_cfg_line(zr_cfg_map_get(&m, "patient_id"));
+        if (!(c->login_methods & ZR_LOGIN_PATIENT))
+            zr_cfg_error(ld, zr_cfg_map_get(&m, "patient_id"), kpath,
+                         "is only used when login_methods lists patient");
+        /* The BSN only over TLS, also in development (issue 15 §2). */
+        else if (a->patient_id == ZR_AUTHZ_PATIENT_ID_BSN && scheme == 2)
+            zr_cfg_error(ld, zr_cfg_map_get(&m, "patient_id"), kpath,
+                         "bsn is sent only over TLS: the pdp must be an https URL");
+    } else if ((c->login_methods & ZR_LOGIN_PATIENT) && ld->env == ZR_ENV_PRODUCTION &&
+               !zr_cfg_map_key(&m, "patient_id")) {
+        zr_cfg_error(ld, v, kpath,
+                     "is required in production: choose pairwise_sub, care_provider_pseudonym or bsn (what the PDP "
+                     "learns about the patient; docs/authorization.md)");
+    }
+    if (zr_cfg_get_enum(&m, "evaluations", 0, evaluations, &e) == 1) {
+        a->evaluations = (zr_authz_evaluations_t)e;
+        zr_cfg_path_key(kpath, m.path, "evaluations");
+        if (a->evaluations == ZR_AUTHZ_EVALUATIONS_PER_ROLE && !(c->login_methods & ZR_LOGIN_PROFESSIONAL))
+            zr_cfg_error(ld, zr_cfg_map_get(&m, "evaluations"), kpath,
+                         "per_role is only used when login_methods lists professional");
+    }
 }
 
 void zr_cfg_read_client_professional(zr_cfg_map_t *m, zr_client_t *c, zr_cfg_client_origin_t *o)
@@ -216,7 +246,7 @@ void zr_cfg_read_client_professional(zr_cfg_map_t *m, zr_client_t *c, zr_cfg_cli
     professional = (c->login_methods & ZR_LOGIN_PROFESSIONAL) != 0;
     read_role_rules(m, c);
     zr_cfg_get_bool(m, "allow_unmapped_roles", &c->allow_unmapped_roles);
-    read_authzen(m, c);
+    read_authzen(m, c, o);
     zr_cfg_get_bool(m, "introspection", &c->introspection);
     /* Role keys on a patients-only client would silently do nothing. */
     if (!professional) {

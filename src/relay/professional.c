@@ -392,7 +392,7 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
         zr_page_error(resp, 500, req->lang, "internal_error", ref);
         goto end;
     }
-    if (zr_relay_authorization_check(relay, gen, &authz, &subject, NULL, resp) != 0)
+    if (zr_relay_authorization_check(relay, gen, &authz, &subject, NULL, NULL, resp) != 0)
         goto end;
     /* The logout session (logout.c), stored with the code. */
     authz.sid = zr_relay_logout_session_prepare(gen, authz.client_id, &subject, NULL, NULL, &logout_session);
@@ -416,40 +416,96 @@ end:
 
 /* ---- the authorization layer ---- */
 
+/* One person of a patient login as the client's authzen.patient_id names
+ * them (docs/authorization.md): the portal's pairwise `sub` (the ID
+ * token's `sub` / `represents.sub`), the care provider's keyed pseudonym,
+ * or the BSN (only for an entitled care provider). *id is malloc'ed;
+ * -1 when the person cannot be named so. */
+static int patient_person(const zr_relay_gen_t *gen, const zr_client_t *client, const zr_tenant_t *tenant,
+                          const zr_subject_id_t *person, const char **type, char **id)
+{
+    int is_bsn = person->value && zr_bsn_is_valid(person->value) &&
+                 (!person->id_type || !strcmp(person->id_type, ZR_ID_LEGACY_BSN));
+    *id = NULL;
+    switch (client->authzen.patient_id) {
+    case ZR_AUTHZ_PATIENT_ID_BSN:
+        /* Checked at load; checked again here, fail closed. */
+        if (!tenant || !tenant->bsn_for_authorization || !is_bsn)
+            return -1;
+        *type = ZR_AUTHZ_TYPE_BSN;
+        *id = strdup(person->value);
+        break;
+    case ZR_AUTHZ_PATIENT_ID_CARE_PROVIDER_PSEUDONYM:
+        if (!tenant || !is_bsn)
+            return -1;
+        *type = ZR_AUTHZ_TYPE_CARE_PROVIDER_PSEUDONYM;
+        *id = zr_authz_care_provider_pseudonym(gen->cfg->oidc.pairwise_secret, tenant->id, person->value);
+        break;
+    case ZR_AUTHZ_PATIENT_ID_PAIRWISE_SUB:
+    default:
+        *type = ZR_AUTHZ_TYPE_PAIRWISE_SUB;
+        *id = zr_oidc_pairwise_sub(gen->oidc, client, person);
+        break;
+    }
+    return *id ? 0 : -1;
+}
+
 /* The AuthZEN subject of any login: a professional, or a patient with, in a
  * representation (any RepresentationType, or none), the represented person
- * described like the acting one: the BSN for an entitled client, else the
- * same pairwise pseudonym the portal gets as `sub` / `represents.sub`
- * (src/oidc/idtoken.c). NULL when it cannot be described. */
+ * named like the acting one. NULL when it cannot be described. */
 static json_t *authorization_subject(const zr_relay_gen_t *gen, const zr_client_t *client,
-                                     const zr_subject_t *subject, const zr_tenant_t *tenant)
+                                     const zr_subject_t *subject, const zr_tenant_t *tenant, const char *service_uuid)
 {
-    zr_authz_patient_context_t ctx = {.tenant_entity_id = tenant ? tenant->entity_id : NULL};
+    zr_authz_patient_ids_t ids = {.service_uuid = service_uuid};
     char *acting = NULL, *legal = NULL;
     json_t *subj = NULL;
 
     if (subject->kind == ZR_SUBJECT_PROFESSIONAL)
         return zr_authz_subject_professional_from_subject(subject);
-    if (subject->kind != ZR_SUBJECT_PATIENT || !(acting = zr_oidc_pairwise_sub(gen->oidc, client, &subject->acting)))
+    if (subject->kind != ZR_SUBJECT_PATIENT ||
+        patient_person(gen, client, tenant, &subject->acting, &ids.acting.type, &acting) != 0)
         goto end;
-    if (subject->has_legal && !(legal = zr_oidc_pairwise_sub(gen->oidc, client, &subject->legal)))
+    if (subject->has_legal && patient_person(gen, client, tenant, &subject->legal, &ids.legal.type, &legal) != 0)
         goto end;
-    ctx.legal_pseudonym = legal;
-    subj = zr_authz_subject_patient_ex(subject, &ctx, acting, client->bsn_entitled);
+    ids.acting.id = acting;
+    ids.legal.id = legal;
+    subj = zr_authz_subject_patient(subject, &ids);
 end:
+    if (acting)
+        OPENSSL_cleanse(acting, strlen(acting)); /* may be a BSN */
+    if (legal)
+        OPENSSL_cleanse(legal, strlen(legal));
     free(acting);
     free(legal);
     return subj;
 }
 
+/* Keeps the roles the PDP permitted (per_role), in their order. */
+static void keep_permitted_roles(zr_subject_t *subject, const int *permitted)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < subject->pro.role_count; i++) {
+        if (permitted[i])
+            subject->pro.roles[kept++] = subject->pro.roles[i];
+        else
+            free(subject->pro.roles[i]);
+    }
+    for (size_t i = kept; i < subject->pro.role_count; i++)
+        subject->pro.roles[i] = NULL;
+    subject->pro.role_count = kept;
+}
+
 int zr_relay_authorization_check(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_oidc_authz_t *authz,
-                                 const zr_subject_t *subject, const zr_tenant_t *tenant, zr_http_response_t *resp)
+                                 zr_subject_t *subject, const zr_tenant_t *tenant, const char *service_uuid,
+                                 zr_http_response_t *resp)
 {
     const zr_client_t *client = zr_config_find_client(gen->cfg, authz->client_id);
     zr_authz_pdp_t *pdp;
+    zr_authz_request_t rq = {0};
     zr_trace_t trace;
-    json_t *subj = NULL;
+    json_t *subj = NULL, *resource = NULL;
     char *reason = NULL, err[512] = "", ref[16];
+    int *permitted = NULL;
     zr_authz_decision_t d;
     int rc = 0;
 
@@ -457,7 +513,19 @@ int zr_relay_authorization_check(zr_relay_t *relay, zr_relay_gen_t *gen, const z
         return 0;
     zr_relay_reference(ref);
     zr_trace_begin(authz->traceparent, &trace);
-    subj = authorization_subject(gen, client, subject, tenant);
+    subj = authorization_subject(gen, client, subject, tenant, service_uuid);
+    resource = zr_authz_resource_portal(client, tenant);
+    if (subject->kind == ZR_SUBJECT_PROFESSIONAL && subject->pro.role_count) {
+        /* Every role permitted unless the PDP is asked per role. */
+        if ((permitted = calloc(subject->pro.role_count, sizeof(*permitted))) == NULL) {
+            json_decref(subj);
+            subj = NULL;
+        }
+        for (size_t i = 0; permitted && i < subject->pro.role_count; i++)
+            permitted[i] = 1;
+        rq.roles = (const char *const *)subject->pro.roles;
+        rq.role_count = subject->pro.role_count;
+    }
 #ifdef ZR_TESTING
     if (relay->authz_subject_broken) {
         json_decref(subj);
@@ -469,7 +537,7 @@ int zr_relay_authorization_check(zr_relay_t *relay, zr_relay_gen_t *gen, const z
     /* The relay's own failure, not the PDP's: fail_open (for an unreachable
      * PDP) does not apply, and the PDP is not asked about a login it could
      * not be told about. Refused, with its decision log record. */
-    if (!subj) {
+    if (!subj || !resource) {
         zr_log_error("authz", "client=%s trace=%s kind=%s representation=%s relay error: cannot describe the "
                               "subject to the PDP; login refused (fail_open does not apply) ref=%s",
                      client->client_id, trace.trace_id,
@@ -481,9 +549,20 @@ int zr_relay_authorization_check(zr_relay_t *relay, zr_relay_gen_t *gen, const z
         rc = 1;
         goto end;
     }
-    d = zr_authz_evaluate(pdp, &trace, subj, client->client_id, &reason, err, sizeof(err));
-    if (d == ZR_AUTHZ_PERMIT)
+    rq.trace = &trace;
+    rq.subject = subj;
+    rq.resource = resource;
+    rq.client_id = client->client_id;
+    d = zr_authz_evaluate_request(pdp, &rq, permitted, &reason, err, sizeof(err));
+    if (d == ZR_AUTHZ_PERMIT) {
+        size_t before = subject->pro.role_count;
+        if (permitted)
+            keep_permitted_roles(subject, permitted);
+        if (subject->pro.role_count != before)
+            zr_log_info("authz", "client=%s trace=%s roles permitted=%zu of %zu ref=%s", client->client_id,
+                        trace.trace_id, subject->pro.role_count, before, ref);
         goto end;
+    }
     if (d == ZR_AUTHZ_DENY) {
         zr_log_info("authz", "client=%s trace=%s denied by the PDP ref=%s", client->client_id, trace.trace_id, ref);
         zr_oidc_authorize_error(gen->oidc, authz, "access_denied", reason ? reason : "access denied by policy", resp);
@@ -502,6 +581,8 @@ int zr_relay_authorization_check(zr_relay_t *relay, zr_relay_gen_t *gen, const z
     rc = 1;
 end:
     json_decref(subj);
+    json_decref(resource);
+    free(permitted);
     free(reason);
     return rc;
 }

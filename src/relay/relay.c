@@ -522,7 +522,7 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
         zr_oidc_authorize_error(gen->oidc, &pending.authz, error, description, resp);
         goto end;
     }
-    if (zr_relay_authorization_check(relay, gen, &pending.authz, &subject, tenant, resp) != 0)
+    if (zr_relay_authorization_check(relay, gen, &pending.authz, &subject, tenant, pending.service_uuid, resp) != 0)
         goto end; /* denied: resp holds the answer to the portal */
     /* The logout session (logout.c), stored with the code: its sid goes
      * into the ID token. */

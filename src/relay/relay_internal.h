@@ -190,10 +190,13 @@ int zr_relay_handle_choose(void *ctx, const zr_http_request_t *req, zr_http_resp
 int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
 /* The client's policy decision point, when it has one, for any subject
  * (patient or professional) before a code is issued. 0: go on; else resp
- * holds the answer (access_denied or temporarily_unavailable). tenant may be
- * NULL (professionals). */
+ * holds the answer (access_denied, temporarily_unavailable, server_error).
+ * tenant and service_uuid (the patient's login) may be NULL (professionals).
+ * With authzen.evaluations per_role a professional keeps only the roles the
+ * PDP permitted (subject->pro.roles is cut down). */
 int zr_relay_authorization_check(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_oidc_authz_t *authz,
-                                 const zr_subject_t *subject, const zr_tenant_t *tenant, zr_http_response_t *resp);
+                                 zr_subject_t *subject, const zr_tenant_t *tenant, const char *service_uuid,
+                                 zr_http_response_t *resp);
 
 /* ---- logout (logout.c, issue 5, docs/logout.md) ---- */
 /* The logout session of a login about to get its code: a new random sid

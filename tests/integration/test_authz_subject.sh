@@ -3,8 +3,8 @@
 # evaluated. A representation (each kind of RepresentationType the relay
 # accepts: a type, another type, none) at a client not entitled to the BSN
 # reaches the PDP once, both persons described by the pairwise pseudonyms
-# the portal gets as `sub` / `represents.sub`; an entitled client's PDP gets
-# both BSNs. Deny -> access_denied; PDP error or down -> refused, or with
+# the portal gets as `sub` / `represents.sub` (authzen.patient_id's default
+# outside production), also at a client entitled to the BSN. Deny -> access_denied; PDP error or down -> refused, or with
 # fail_open let through, with a decision log record (status Error, outcome
 # "allowed by fail_open") each time; a subject the relay cannot describe is
 # its own error: refused even with fail_open, and recorded.
@@ -118,15 +118,15 @@ zr_check "patient: PDP asked once with the portal's sub, no representation" \
   '[d["req"]["body"]["subject"]["id"] == d["out"]["claims"]["sub"], "representation" in d["req"]["body"]["subject"]["properties"]]')" \
   "1 [true, false]"
 
-# --- 3. An entitled client's PDP gets both BSNs, the same kind for both.
+# --- 3. A client entitled to the BSN: its PDP still gets what
+# authzen.patient_id says (here the default, pairwise_sub), never the BSN
+# because the portal may see it (test_authz_request.sh: the BSN choice).
 calls=$(pdp_calls)
 out=$(login bsn-portal "Ouder voor kind")
 req=$(last_request)
-zr_check "entitled: PDP asked once, both persons by BSN" \
-  "$(( $(pdp_calls) - calls )) $(zr_json "$req" '[d["body"]["subject"]["type"], d["body"]["subject"]["id"],
-     d["body"]["subject"]["properties"]["representation"]["represented"]["type"],
-     d["body"]["subject"]["properties"]["representation"]["represented"]["id"]]')" \
-  '1 ["http://fhir.nl/fhir/NamingSystem/bsn", "999990044", "http://fhir.nl/fhir/NamingSystem/bsn", "999990056"]'
+zr_check "entitled portal: PDP asked once, both persons by the portal's sub, no BSN" \
+  "$(( $(pdp_calls) - calls )) $(zr_json "$(both "$req" "$out")" "$SUBJECT_VS_TOKEN") $(grep -c -e 999990044 -e 999990056 <<<"$req" || true)" \
+  "1 [true, true, true, true, true] 0"
 
 # --- 4. Deny, PDP error: as documented, each with its record.
 echo deny > "$ZR_TMP/pdp-mode"

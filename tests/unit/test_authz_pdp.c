@@ -294,7 +294,8 @@ static json_t *patient_subject(void)
     s.legal.value = LEGAL_BSN;
     s.representation_type = "urn:nl-eid-gdi:1.1:RT:ParentalAuthority";
     s.loa = ZR_LOA_SUBSTANTIAL;
-    return zr_authz_subject_patient(&s, "urn:nl-eid-gdi:1.0:DV:00000001234567890000:entities:9001", NULL, 1);
+    zr_authz_patient_ids_t ids = {.acting = {ZR_AUTHZ_TYPE_BSN, ACTING_BSN}, .legal = {ZR_AUTHZ_TYPE_BSN, LEGAL_BSN}};
+    return zr_authz_subject_patient(&s, &ids);
 }
 
 /* One evaluation with a fresh PDP object; returns the decision. */
@@ -338,7 +339,7 @@ static void test_permit_and_request_body(void **state)
                             json_object_get(json_object_get(req, "action"), "properties"), "processing_activity_id")),
                         "https://register.example/activities/login");
     json_t *res = json_object_get(req, "resource");
-    assert_string_equal(json_string_value(json_object_get(res, "type")), "client");
+    assert_string_equal(json_string_value(json_object_get(res, "type")), ZR_AUTHZ_RESOURCE_PORTAL);
     assert_string_equal(json_string_value(json_object_get(res, "id")), CLIENT);
     json_t *ctx = json_object_get(req, "context");
     assert_string_equal(json_string_value(json_object_get(ctx, "traceparent")), tp);

@@ -53,43 +53,46 @@ static int contains(json_t *j, const char *needle)
 static void test_patient_plain(void **state)
 {
     zr_subject_t s = patient(0);
-    json_t *j = zr_authz_subject_patient(&s, DV, "pseudo-acting", 1);
+    zr_authz_patient_ids_t ids = {.acting = {ZR_AUTHZ_TYPE_BSN, ACTING_BSN}};
+    json_t *j = zr_authz_subject_patient(&s, &ids);
     assert_non_null(j);
     assert_string_equal(str_at(j, "type"), "http://fhir.nl/fhir/NamingSystem/bsn");
     assert_string_equal(str_at(j, "id"), ACTING_BSN);
     assert_string_equal(str_at(j, "properties.loa"), "http://eidas.europa.eu/LoA/substantial");
-    assert_string_equal(str_at(j, "properties.care_provider.entity_id"), DV);
-    assert_string_equal(str_at(j, "properties.auth_time"), "2023-11-14T22:13:20Z");
-    assert_null(json_object_get(json_object_get(j, "properties"), "representation"));
-    assert_false(contains(j, "pseudo-acting"));
+    assert_null(json_object_get(json_object_get(j, "properties"), "care_provider")); /* the resource's now */
     json_decref(j);
+    (void)state;
 }
 
 static void test_patient_pseudonym(void **state)
 {
     zr_subject_t s = patient(0);
-    json_t *j = zr_authz_subject_patient(&s, DV, "pseudo-acting", 0);
+    zr_authz_patient_ids_t ids = {.acting = {ZR_AUTHZ_TYPE_PAIRWISE_SUB, "pseudo-acting"}};
+    json_t *j = zr_authz_subject_patient(&s, &ids);
     assert_non_null(j);
     assert_string_equal(str_at(j, "type"), "urn:nl-eid-gdi:1.0:id:pseudonym");
     assert_string_equal(str_at(j, "id"), "pseudo-acting");
     assert_false(contains(j, ACTING_BSN));
     json_decref(j);
-    /* no BSN allowed and no pseudonym: nothing to send (fail closed) */
-    assert_null(zr_authz_subject_patient(&s, DV, NULL, 0));
-    assert_null(zr_authz_subject_patient(&s, DV, "", 0));
-    /* an invalid BSN is not sent as a BSN */
-    s.acting.value = "123456789";
-    j = zr_authz_subject_patient(&s, DV, "pseudo-acting", 1);
-    assert_string_equal(str_at(j, "type"), "urn:nl-eid-gdi:1.0:id:pseudonym");
-    json_decref(j);
+    /* no id: nothing to send (fail closed) */
+    ids.acting.id = NULL;
+    assert_null(zr_authz_subject_patient(&s, &ids));
+    ids.acting.id = "";
+    assert_null(zr_authz_subject_patient(&s, &ids));
+    /* a BSN-typed id that is no BSN (a pseudonym by mistake) */
+    ids.acting.type = ZR_AUTHZ_TYPE_BSN;
+    ids.acting.id = "pseudo-acting";
+    assert_null(zr_authz_subject_patient(&s, &ids));
+    (void)state;
 }
 
 static void test_patient_representation(void **state)
 {
     zr_subject_t s = patient(1);
-    zr_authz_patient_context_t ctx = {
-        .tenant_entity_id = DV, .tenant_ura = "87654321", .service_uuid = "0a0b0c0d-0000-4000-8000-000000000001"};
-    json_t *j = zr_authz_subject_patient_ex(&s, &ctx, "pseudo-acting", 1);
+    zr_authz_patient_ids_t ids = {.acting = {ZR_AUTHZ_TYPE_BSN, ACTING_BSN},
+                                  .legal = {ZR_AUTHZ_TYPE_BSN, LEGAL_BSN},
+                                  .service_uuid = "0a0b0c0d-0000-4000-8000-000000000001"};
+    json_t *j = zr_authz_subject_patient(&s, &ids);
     assert_non_null(j);
     /* the acting person is the subject ... */
     assert_string_equal(str_at(j, "type"), "http://fhir.nl/fhir/NamingSystem/bsn");
@@ -99,24 +102,25 @@ static void test_patient_representation(void **state)
     assert_string_equal(str_at(j, "properties.representation.represented.type"),
                         "http://fhir.nl/fhir/NamingSystem/bsn");
     assert_string_equal(str_at(j, "properties.representation.represented.id"), LEGAL_BSN);
-    assert_string_equal(str_at(j, "properties.service_uuid"), ctx.service_uuid);
-    assert_string_equal(str_at(j, "properties.care_provider.ura"), "87654321");
+    assert_string_equal(str_at(j, "properties.service_uuid"), ids.service_uuid);
     json_decref(j);
 
     /* pseudonymous: both persons get their own pseudonym */
-    ctx.legal_pseudonym = "pseudo-legal";
-    j = zr_authz_subject_patient_ex(&s, &ctx, "pseudo-acting", 0);
+    ids.acting = (zr_authz_person_t){ZR_AUTHZ_TYPE_CARE_PROVIDER_PSEUDONYM, "pseudo-acting"};
+    ids.legal = (zr_authz_person_t){ZR_AUTHZ_TYPE_CARE_PROVIDER_PSEUDONYM, "pseudo-legal"};
+    j = zr_authz_subject_patient(&s, &ids);
     assert_non_null(j);
     assert_string_equal(str_at(j, "id"), "pseudo-acting");
-    assert_string_equal(str_at(j, "properties.representation.represented.type"), "urn:nl-eid-gdi:1.0:id:pseudonym");
+    assert_string_equal(str_at(j, "properties.representation.represented.type"),
+                        "urn:nl-zorgrelay:1.0:id:care-provider-pseudonym");
     assert_string_equal(str_at(j, "properties.representation.represented.id"), "pseudo-legal");
     assert_false(contains(j, ACTING_BSN));
     assert_false(contains(j, LEGAL_BSN));
     json_decref(j);
     /* the represented patient cannot be named: no subject at all */
-    ctx.legal_pseudonym = NULL;
-    assert_null(zr_authz_subject_patient_ex(&s, &ctx, "pseudo-acting", 0));
-    assert_null(zr_authz_subject_patient(&s, DV, "pseudo-acting", 0));
+    ids.legal.id = NULL;
+    assert_null(zr_authz_subject_patient(&s, &ids));
+    (void)state;
 }
 
 static zr_dezi_professional_t professional(void)

@@ -479,12 +479,15 @@ static void test_production_refusals(void **state)
 {
     zr_config_errors_t errs = {0};
     const char *rel = "config/dezi_production.yaml";
-    expect_errors(rel, 5, &errs);
+    expect_errors(rel, 6, &errs);
     assert_true(has_error(&errs, rel, 43, "dezi.issuer: must be https (http only for localhost in development)"));
     assert_true(has_error(&errs, rel, 48, "dezi.jku_allow[1]: must be https (http only for localhost in development)"));
     assert_true(has_error(&errs, rel, 49, "dezi.revocation_fail_open: is refused in production"));
     assert_true(has_error(&errs, rel, 60, "clients[0].authzen.pdp: must be https (http only for localhost in development)"));
     assert_true(has_error(&errs, rel, 61, "mock_dezi: the mock Dezi is refused in production"));
+    /* issue 15 §2: what the PDP learns about a patient is chosen, never defaulted */
+    assert_true(has_error(&errs, rel, 60, "clients[0].authzen.patient_id: is required in production: choose "
+                                          "pairwise_sub, care_provider_pseudonym or bsn"));
     zr_config_errors_free(&errs);
 
     /* preprod: http on loopback is for development only */
@@ -904,6 +907,60 @@ static void test_authzen_and_introspection(void **state)
     assert_true(has_error(&errs, rel, line_of(rel, "introspection: true"),
                           "clients[4].introspection: needs an authenticated client: not with auth_method none"));
     assert_true(has_error(&errs, rel, line_of(rel, "introspection: 1"), "clients[5].introspection: must be true or false"));
+    zr_config_errors_free(&errs);
+
+    /* issue 15 §2: the patient's identifier and per-role evaluations */
+    rel = compose("authzen_ids.yaml", 0,
+                  DEZI_DEV "clients:\n"
+                           "  - client_id: g\n"
+                           "    care_provider: zorgaanbieder-demo\n"
+                           "    client_secret_sha256: " SECRET "\n"
+                           "    redirect_uris: [http://localhost:8000/g]\n"
+                           "    min_loa: substantial\n"
+                           "    bsn_entitled: true\n"
+                           "    authzen:\n"
+                           "      pdp: https://pdp.example.nl\n"
+                           "      patient_id: bsn\n"
+                           "  - client_id: h\n"
+                           "    care_provider: zorgaanbieder-demo\n"
+                           "    client_secret_sha256: " SECRET "\n"
+                           "    redirect_uris: [http://localhost:8000/h]\n"
+                           "    min_loa: substantial\n"
+                           "    authzen:\n"
+                           "      pdp: http://localhost:9000\n"
+                           "      patient_id: bsn # over http\n"
+                           "  - client_id: i\n"
+                           "    care_provider: zorgaanbieder-demo\n"
+                           "    client_secret_sha256: " SECRET "\n"
+                           "    redirect_uris: [http://localhost:8000/i]\n"
+                           "    min_loa: substantial\n"
+                           "    authzen:\n"
+                           "      pdp: https://pdp.example.nl\n"
+                           "      patient_id: sofinummer\n"
+                           "      evaluations: per_role\n"
+                           "  - client_id: k\n"
+                           "    client_secret_sha256: " SECRET "\n"
+                           "    redirect_uris: [http://localhost:8000/k]\n"
+                           "    login_methods: [professional]\n"
+                           "    allow_unmapped_roles: true\n"
+                           "    authzen:\n"
+                           "      pdp: https://pdp.example.nl\n"
+                           "      patient_id: pairwise_sub # no patients here\n"
+                           "      evaluations: per_role\n");
+    expect_errors(rel, 6, &errs);
+    assert_true(has_error(&errs, rel, line_of(rel, "patient_id: bsn\n"),
+                          "clients[0].authzen.patient_id: bsn needs care provider 'zorgaanbieder-demo' to be entitled: "
+                          "set bsn_for_authorization: true in its entry (the portal's bsn_entitled does not count)"));
+    assert_true(has_error(&errs, rel, line_of(rel, "bsn # over http"),
+                          "clients[1].authzen.patient_id: bsn is sent only over TLS: the pdp must be an https URL"));
+    assert_true(has_error(&errs, rel, line_of(rel, "bsn # over http"),
+                          "clients[1].authzen.patient_id: bsn needs care provider 'zorgaanbieder-demo' to be entitled"));
+    assert_true(has_error(&errs, rel, line_of(rel, "sofinummer"),
+                          "clients[2].authzen.patient_id: 'sofinummer' is not one of: pairwise_sub, care_provider_pseudonym, bsn"));
+    assert_true(has_error(&errs, rel, line_of(rel, "evaluations: per_role\n  - client_id: k"),
+                          "clients[2].authzen.evaluations: per_role is only used when login_methods lists professional"));
+    assert_true(has_error(&errs, rel, line_of(rel, "no patients here"),
+                          "clients[3].authzen.patient_id: is only used when login_methods lists patient"));
     zr_config_errors_free(&errs);
 
     rel = compose("authzen_scalar.yaml", 0,

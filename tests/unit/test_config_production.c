@@ -724,7 +724,7 @@ static void test_weak_keys(void **state)
                  "  - client_id: pdp-portal\n    care_provider: zorgaanbieder-demo\n"
                  "    client_secret_sha256: 17181b22d74645e892b4613a95907148c33a569d563596757d937bec51906e6d\n"
                  "    redirect_uris: [https://pdp-portal.example.nl/cb]\n    min_loa: substantial\n"
-                 "    authzen:\n      pdp: https://pdp.example.nl\n      tls_ca: %s\n",
+                 "    authzen:\n      pdp: https://pdp.example.nl\n      patient_id: pairwise_sub\n      tls_ca: %s\n",
                  weak_pem);
         t = variant("weak-pdp-ca.yaml", env, tail, NULL);
         expect_one("weak-pdp-ca.yaml", t, weak_pem, "clients[2].authzen.tls_ca",

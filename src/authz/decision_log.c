@@ -259,8 +259,10 @@ static json_t *response_decisions(json_t *response)
 {
     json_t *out = NULL, *evals = json_object_get(response, "evaluations"), *list = NULL, *v;
     size_t i;
-    if (json_is_boolean(json_object_get(response, "decision")))
-        return json_pack("{s:O}", "decision", json_object_get(response, "decision"));
+    if (json_is_boolean(json_object_get(response, "decision"))) {
+        out = json_pack("{s:O}", "decision", json_object_get(response, "decision"));
+        goto end;
+    }
     if (!json_is_array(evals) || !(list = json_array()))
         goto end;
     json_array_foreach(evals, i, v) {

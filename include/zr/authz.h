@@ -68,7 +68,7 @@ void zr_authz_pdp_free(zr_authz_pdp_t *p);
 /* 1 when this PDP's errors let the login through (authzen.fail_open). */
 int zr_authz_pdp_fail_open(const zr_authz_pdp_t *p);
 
-/* What the relay did with a login, in the record's attributes.outcome. */
+/* What the relay did with a login, in the record's zorgrelay.authz.outcome. */
 #define ZR_AUTHZ_OUTCOME_ALLOWED   "allowed"
 #define ZR_AUTHZ_OUTCOME_REFUSED   "refused"
 #define ZR_AUTHZ_OUTCOME_FAIL_OPEN "allowed by fail_open"
@@ -109,18 +109,24 @@ zr_authz_decision_t zr_authz_evaluate(zr_authz_pdp_t *p, const zr_trace_t *trace
                                       const char *client_id, char **reason, char *err, size_t errlen);
 
 /* ---- Authorization Decision Log: one JSON line per PDP call ---- */
+/* Logius Authorization Decision Log (ADL) 1.0, docs/authorization.md#the-decision-log. */
 /* Opens the sink (file appended, line-buffered, 0600; NULL file -> stderr
  * log lines) and takes cfg->subject_key for the BSN hashes. Process-wide;
  * safe to call again (reopens, e.g. on SIGHUP). */
 int zr_authz_log_open(const zr_decision_log_config_t *cfg, char *err, size_t errlen);
 void zr_authz_log_close(void);
-/* trace_id, span_id, parent_span_id, event_name adl.access_evaluation,
- * timestamp (ms), status Ok/Error (a deny is Ok), attributes (decision,
- * client, pdp), body {request, response}. The request is written as sent
- * except that a BSN never appears in clear (subject id replaced by its
- * keyed hash). */
-void zr_authz_log_record(const zr_trace_t *trace, const char *pdp, json_t *request, json_t *response,
-                         zr_authz_decision_t decision);
+
+/* The records (src/authz/authz_internal.h, zr_authz_log_write): trace_id,
+ * span_id, parent_span_id (when the trace has an upstream caller),
+ * event_name (adl.access_evaluation, or adl.access_evaluations for a batch
+ * call), timestamp (ms), status Ok/Error (a deny is Ok), attributes
+ * (adl.core.configuration {pdp} and the namespaced zorgrelay.authz.decision,
+ * .outcome, .error, .request_id, zorgrelay.oidc.client_id,
+ * zorgrelay.adl.body_omitted), resource (service.name, service.version,
+ * host.name), body {adl.core.request, adl.core.response}. A BSN never
+ * appears in clear: replaced by its keyed hash (zr_authz_log_set_subject_key)
+ * wherever it occurs. Written by zr_authz_evaluate and
+ * zr_authz_record_undescribable. */
 
 /* ---- additions (src/authz) ---- */
 /* Subject and code system URIs (NL Gov profile: types SHOULD be URIs). */

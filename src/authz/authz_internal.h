@@ -4,18 +4,34 @@
 
 #include "zr/authz.h"
 
-/* zr_authz_log_record with the reason of an error (attributes.error; never
- * personal data: the PDP client writes only status codes and transport
- * errors there). error NULL when there is none. */
-void zr_authz_log_record_err(const zr_trace_t *trace, const char *pdp, json_t *request, json_t *response,
-                             zr_authz_decision_t decision, const char *error);
+/* ADL §event_name: the AuthZEN API a record is of. */
+#define ZR_ADL_ACCESS_EVALUATION  "adl.access_evaluation"   /* one decision */
+#define ZR_ADL_ACCESS_EVALUATIONS "adl.access_evaluations"  /* a batch call */
 
-/* The same with the client named (taken from request.resource.id when
- * client is NULL) and what the relay did (attributes.outcome, one of
- * ZR_AUTHZ_OUTCOME_*; NULL leaves it out). request and response may be
- * NULL: a record for a login the PDP was never asked about. */
-void zr_authz_log_write(const zr_trace_t *trace, const char *pdp, const char *client, json_t *request,
-                        json_t *response, zr_authz_decision_t decision, const char *error, const char *outcome);
+/* One record. Only decision is required; every pointer may be NULL. */
+typedef struct {
+    const zr_trace_t *trace;     /* trace_id, span_id, parent_span_id (NULL: a new root span) */
+    const char *pdp;             /* the PDP's base URL: attributes.adl.core.configuration.pdp */
+    const char *client;          /* zorgrelay.oidc.client_id (NULL: request.resource.id) */
+    json_t *request;             /* body.adl.core.request, as sent (BSNs hashed in the record) */
+    json_t *response;            /* body.adl.core.response, the PDP's answer */
+    zr_authz_decision_t decision; /* zorgrelay.authz.decision; status Error only for ZR_AUTHZ_ERROR */
+    const char *error;           /* zorgrelay.authz.error: why an Error (never personal data) */
+    const char *outcome;         /* zorgrelay.authz.outcome, one of ZR_AUTHZ_OUTCOME_* */
+    const char *event_name;      /* ZR_ADL_* (NULL: ZR_ADL_ACCESS_EVALUATION) */
+    const char *request_id;      /* zorgrelay.authz.request_id: the call's X-Request-ID */
+} zr_authz_log_entry_t;
+
+/* Writes one record: trace_id, span_id, parent_span_id (when the trace has
+ * an upstream caller), event_name, timestamp (ms), status Ok/Error (a deny
+ * is Ok), attributes (adl.core.configuration and the zorgrelay.* keys
+ * above), resource (service.name, service.version, host.name), body
+ * {adl.core.request, adl.core.response}. No body when nothing was sent. A
+ * BSN never appears in clear: every BSN the request names is replaced by
+ * its keyed hash wherever it occurs in the record; a record that would
+ * still show one, or that is too long for a stderr log line, keeps only the
+ * response's decisions (zorgrelay.adl.body_omitted says why). */
+void zr_authz_log_write(const zr_authz_log_entry_t *e);
 
 /* The PDP's two answers, read strictly (pdp.c; separate from the HTTP so
  * tests/fuzz/fuzz_authz_pdp.c can feed them). The evaluation answer: only

@@ -1,6 +1,6 @@
-/* The Authorization Decision Log (reference/authorization-handoff.md
- * §Authorization Decision Log): one JSON line per PDP call, to a file of
- * its own (O_APPEND, 0600, one write() per record so that concurrent
+/* The Authorization Decision Log, in the record format of Logius ADL 1.0
+ * (authorization-decision-log, §Interface; docs/authorization.md#the-decision-log):
+ * one JSON line per PDP call, to a file of its own (O_APPEND, 0600, one write() per record so that concurrent
  * writers, threads or processes, never interleave) or to stderr as an
  * operator log line. A BSN never reaches the sink in clear: every BSN the
  * request carries is replaced by a keyed hash wherever it occurs. */
@@ -251,18 +251,64 @@ static int sink_is_file(void)
     return file;
 }
 
-void zr_authz_log_write(const zr_trace_t *trace, const char *pdp, const char *client, json_t *request,
-                        json_t *response, zr_authz_decision_t decision, const char *error, const char *outcome)
+/* The response with only its decisions (ADL §adl.core.response: portions
+ * may be left out for privacy, the response must stay retrievable when the
+ * PDP decided): what a record keeps when its body cannot go out whole.
+ * NULL when the response holds no decision. */
+static json_t *response_decisions(json_t *response)
 {
-    json_t *rec = NULL, *attrs = NULL, *body = NULL, *req = NULL, *resp = NULL;
+    json_t *out = NULL, *evals = json_object_get(response, "evaluations"), *list = NULL, *v;
+    size_t i;
+    if (json_is_boolean(json_object_get(response, "decision"))) {
+        out = json_pack("{s:O}", "decision", json_object_get(response, "decision"));
+        goto end;
+    }
+    if (!json_is_array(evals) || !(list = json_array()))
+        goto end;
+    json_array_foreach(evals, i, v) {
+        if (!json_is_boolean(json_object_get(v, "decision")) ||
+            json_array_append_new(list, json_pack("{s:O}", "decision", json_object_get(v, "decision"))) != 0)
+            goto end;
+    }
+    out = json_pack("{s:O}", "evaluations", list);
+
+end:
+    json_decref(list);
+    return out;
+}
+
+/* resource (ADL §resource): the producer, attributable also when records
+ * are aggregated outside the care provider. */
+static json_t *producer(void)
+{
+    char host[256];
+    if (gethostname(host, sizeof(host)) != 0 || !host[0])
+        snprintf(host, sizeof(host), "unknown");
+    host[sizeof(host) - 1] = '\0';
+    return json_pack("{s:s, s:s, s:s}", "service.name", "zorgrelay", "service.version", ZR_VERSION, "host.name",
+                     host);
+}
+
+void zr_authz_log_write(const zr_authz_log_entry_t *e)
+{
+    json_t *rec = NULL, *attrs = NULL, *body = NULL, *req = NULL, *resp = NULL, *small = NULL;
     char *line = NULL, *full = NULL;
     bsn_set_t bsns = {0};
     int failed = 0, to_file = sink_is_file();
     struct timespec now;
+    zr_trace_t own;
+    const zr_trace_t *trace = e->trace;
+    const char *client = e->client;
 
-    bsn_collect(request, &bsns);
-    req = request ? json_deep_copy(request) : NULL;
-    resp = response ? json_deep_copy(response) : NULL;
+    /* ADL §trace_id: a record always has one; a caller without a trace
+     * (never in the relay) gets a root span of its own. */
+    if (!trace) {
+        zr_trace_begin(NULL, &own);
+        trace = &own;
+    }
+    bsn_collect(e->request, &bsns);
+    req = e->request ? json_deep_copy(e->request) : NULL;
+    resp = e->response ? json_deep_copy(e->response) : NULL;
     bsn_scrub(req, &bsns, &failed);
     bsn_scrub(resp, &bsns, &failed);
 
@@ -272,39 +318,43 @@ void zr_authz_log_write(const zr_trace_t *trace, const char *pdp, const char *cl
     body = json_object();
     if (!rec || !attrs || !body)
         goto end;
-    json_object_set_new(rec, "trace_id", json_string(trace ? trace->trace_id : ""));
-    json_object_set_new(rec, "span_id", json_string(trace ? trace->span_id : ""));
-    if (trace && trace->parent_span_id[0])
+    json_object_set_new(rec, "trace_id", json_string(trace->trace_id));
+    json_object_set_new(rec, "span_id", json_string(trace->span_id));
+    if (trace->parent_span_id[0])
         json_object_set_new(rec, "parent_span_id", json_string(trace->parent_span_id));
-    json_object_set_new(rec, "event_name", json_string("adl.access_evaluation"));
+    json_object_set_new(rec, "event_name", json_string(e->event_name ? e->event_name : ZR_ADL_ACCESS_EVALUATION));
     json_object_set_new(rec, "timestamp",
                         json_integer((json_int_t)now.tv_sec * 1000 + now.tv_nsec / 1000000));
-    /* A deny is an outcome, not a failure: status Ok (ADL). */
-    json_object_set_new(rec, "status", json_string(decision == ZR_AUTHZ_ERROR ? "Error" : "Ok"));
-    json_object_set_new(attrs, "decision", json_string(decision_name(decision)));
+    /* ADL §status: a deny is an outcome of the evaluation, not a failure. */
+    json_object_set_new(rec, "status", json_string(e->decision == ZR_AUTHZ_ERROR ? "Error" : "Ok"));
+    /* ADL §attributes: adl.core.* only as source references (which PDP:
+     * §adl.core.configuration), our own keys namespaced. */
+    if (e->pdp)
+        json_object_set_new(attrs, "adl.core.configuration", json_pack("{s:s}", "pdp", e->pdp));
+    json_object_set_new(attrs, "zorgrelay.authz.decision", json_string(decision_name(e->decision)));
+    if (e->outcome)
+        json_object_set_new(attrs, "zorgrelay.authz.outcome", json_string(e->outcome));
     if (!client)
-        client = json_string_value(json_object_get(json_object_get(request, "resource"), "id"));
+        client = json_string_value(json_object_get(json_object_get(e->request, "resource"), "id"));
     if (client)
-        json_object_set_new(attrs, "client", json_string(client));
-    if (pdp)
-        json_object_set_new(attrs, "pdp", json_string(pdp));
-    if (error)
-        json_object_set_new(attrs, "error", json_string(error));
-    if (outcome)
-        json_object_set_new(attrs, "outcome", json_string(outcome));
+        json_object_set_new(attrs, "zorgrelay.oidc.client_id", json_string(client));
+    if (e->error)
+        json_object_set_new(attrs, "zorgrelay.authz.error", json_string(e->error));
+    if (e->request_id)
+        json_object_set_new(attrs, "zorgrelay.authz.request_id", json_string(e->request_id));
     json_object_set(rec, "attributes", attrs);
-    json_object_set_new(rec, "resource",
-                        json_pack("{s:s, s:s}", "service.name", "zorgrelay", "service.version", ZR_VERSION));
-    /* Nothing sent (the PDP was not asked): no body. A record whose
-     * scrubbing failed, or that would still show a BSN (say as a member
-     * name), goes out without its body rather than in clear. */
+    json_object_set_new(rec, "resource", producer());
+    /* ADL §body: the raw request and response. Nothing sent (the PDP was
+     * not asked): no body. A record whose scrubbing failed, or that would
+     * still show a BSN (say as a member name), goes out with the
+     * response's decisions only rather than in clear. */
     if (!req && !resp) {
         line = json_dumps(rec, JSON_COMPACT);
     } else if (!failed && !bsns.overflow) {
         if (req)
-            json_object_set(body, "request", req);
+            json_object_set(body, "adl.core.request", req);
         if (resp)
-            json_object_set(body, "response", resp);
+            json_object_set(body, "adl.core.response", resp);
         json_object_set(rec, "body", body);
         line = json_dumps(rec, JSON_COMPACT);
     }
@@ -312,11 +362,13 @@ void zr_authz_log_write(const zr_trace_t *trace, const char *pdp, const char *cl
         const char *why = line && !bsn_visible(line, &bsns) ? "size" : "personal data";
         free(line);
         json_object_del(rec, "body");
-        json_object_set_new(attrs, "body_omitted", json_string(why));
+        json_object_set_new(attrs, "zorgrelay.adl.body_omitted", json_string(why));
+        if ((small = response_decisions(e->response)))
+            json_object_set_new(rec, "body", json_pack("{s:O}", "adl.core.response", small));
         line = json_dumps(rec, JSON_COMPACT);
     }
     if (!line || bsn_visible(line, &bsns)) {
-        zr_log_error("adl.record_failed", "trace=%s", trace ? trace->trace_id : "-");
+        zr_log_error("adl.record_failed", "trace=%s", trace->trace_id);
         goto end;
     }
     if (to_file) {
@@ -337,21 +389,10 @@ end:
         free(bsns.hash[i]);
     free(full);
     free(line);
+    json_decref(small);
     json_decref(body);
     json_decref(attrs);
     json_decref(rec);
     json_decref(req);
     json_decref(resp);
-}
-
-void zr_authz_log_record_err(const zr_trace_t *trace, const char *pdp, json_t *request, json_t *response,
-                             zr_authz_decision_t decision, const char *error)
-{
-    zr_authz_log_write(trace, pdp, NULL, request, response, decision, error, NULL);
-}
-
-void zr_authz_log_record(const zr_trace_t *trace, const char *pdp, json_t *request, json_t *response,
-                         zr_authz_decision_t decision)
-{
-    zr_authz_log_record_err(trace, pdp, request, response, decision, NULL);
 }

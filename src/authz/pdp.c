@@ -131,8 +131,9 @@ static const char *outcome_of(const zr_authz_pdp_t *p, zr_authz_decision_t d)
 void zr_authz_record_undescribable(const zr_authz_pdp_t *p, const zr_trace_t *trace, const char *client_id,
                                    const char *why)
 {
-    zr_authz_log_write(trace, p ? p->base : NULL, client_id, NULL, NULL, ZR_AUTHZ_ERROR, why,
-                       ZR_AUTHZ_OUTCOME_REFUSED);
+    zr_authz_log_entry_t e = {.trace = trace, .pdp = p ? p->base : NULL, .client = client_id,
+                              .decision = ZR_AUTHZ_ERROR, .error = why, .outcome = ZR_AUTHZ_OUTCOME_REFUSED};
+    zr_authz_log_write(&e);
 }
 
 void zr_authz_pdp_free(zr_authz_pdp_t *p)
@@ -648,9 +649,14 @@ zr_authz_decision_t zr_authz_evaluate_request(zr_authz_pdp_t *p, const zr_authz_
                                         reason, why, sizeof(why));
 
 end:
-    if (p)
-        zr_authz_log_write(trace, p->base, client_id, req, resp, decision, decision == ZR_AUTHZ_ERROR ? why : NULL,
-                           outcome_of(p, decision));
+    if (p) {
+        zr_authz_log_entry_t e = {.trace = trace, .pdp = p->base, .client = client_id, .request = req,
+                                  .response = resp, .decision = decision,
+                                  .error = decision == ZR_AUTHZ_ERROR ? why : NULL, .outcome = outcome_of(p, decision),
+                                  .event_name = batch ? ZR_ADL_ACCESS_EVALUATIONS : ZR_ADL_ACCESS_EVALUATION,
+                                  .request_id = request_id[0] ? request_id : NULL};
+        zr_authz_log_write(&e);
+    }
     if (decision == ZR_AUTHZ_ERROR)
         zr_log_warn("authz.evaluate", "pdp=%s client=%s trace=%s request_id=%s result=error reason=\"%s\"",
                     p ? p->base : "-", client_id ? client_id : "-", trace ? trace->trace_id : "-",

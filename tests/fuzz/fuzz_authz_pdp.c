@@ -12,7 +12,7 @@
  * reason; a user reason is at most 512 bytes with no control characters;
  * the endpoint always stays on the PDP's origin; the decision log line
  * (written to a private file) never shows the request's BSN, whatever the
- * answer echoes. */
+ * answer echoes, and keeps the PDP's decision (ADL 1.0). */
 #include "fuzz_common.h"
 #include "../../src/authz/authz_internal.h"
 #include "zr/log.h"
@@ -60,15 +60,24 @@ static void check_reason(const char *r)
 }
 
 /* The line(s) the record wrote, then the file emptied for the next input. */
-static void check_log(void)
+/* The record: one line, no BSN, and (ADL 1.0 §adl.core.response) the
+ * PDP's decision retrievable whenever the PDP decided. */
+static void check_log(zr_authz_decision_t dec)
 {
     char buf[1 << 17];
+    json_t *rec, *decision;
     ssize_t n = pread(log_fd, buf, sizeof(buf) - 1, 0);
-    if (n < 0)
+    if (n <= 0)
         abort();
     buf[n] = '\0';
-    if (strstr(buf, BSN))
+    if (strstr(buf, BSN) || buf[n - 1] != '\n' || strchr(buf, '\n') != buf + n - 1)
         abort();
+    if (!(rec = json_loads(buf, 0, NULL)))
+        abort();
+    decision = json_object_get(json_object_get(json_object_get(rec, "body"), "adl.core.response"), "decision");
+    if (dec != ZR_AUTHZ_ERROR && (!json_is_boolean(decision) || json_is_true(decision) != (dec == ZR_AUTHZ_PERMIT)))
+        abort();
+    json_decref(rec);
     if (ftruncate(log_fd, 0) != 0)
         abort();
 }
@@ -127,8 +136,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         "action", "name", "login", "resource", "type", "client", "id", "portal");
     if (!request)
         abort();
-    zr_authz_log_record_err(&trace, BASE, request, answer, dec, dec == ZR_AUTHZ_ERROR ? why : NULL);
-    check_log();
+    zr_authz_log_entry_t entry = {.trace = &trace, .pdp = BASE, .request = request, .response = answer,
+                                  .decision = dec, .error = dec == ZR_AUTHZ_ERROR ? why : NULL};
+    zr_authz_log_write(&entry);
+    check_log(dec);
 
     json_decref(request);
     json_decref(answer);

@@ -131,6 +131,15 @@ zr_done() {
   for p in "${ZR_PIDS[@]:-}"; do [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true; done
   for p in "${ZR_PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
   ZR_PIDS=()
+  # Every test whose relay wrote a decision log (the example's file) has it
+  # checked against ADL 1.0 (docs/authorization.md#the-decision-log).
+  if [ -s "$ZR_TMP/decision-log.jsonl" ]; then
+    if $PY "$ZR_SOURCE_DIR/tests/integration/adl_check.py" "$ZR_TMP/decision-log.jsonl"; then
+      ZR_PASS=$((ZR_PASS+1)); echo "ok - the decision log is ADL 1.0 (adl_check.py)"
+    else
+      ZR_FAIL=$((ZR_FAIL+1)); echo "not ok - the decision log is not ADL 1.0 (adl_check.py, above)"
+    fi
+  fi
   if grep -lE "AddressSanitizer|LeakSanitizer|runtime error:" "$ZR_TMP"/*.log >/dev/null 2>&1; then
     grep -hE -A20 "AddressSanitizer|LeakSanitizer|runtime error:" "$ZR_TMP"/*.log | head -60
     ZR_FAIL=$((ZR_FAIL+1)); echo "not ok - sanitizer report in a service log"

@@ -74,6 +74,8 @@ login() {
 }
 pdp_calls() { wc -l < "$PDP_LOG"; }
 last_request() { tail -1 "$PDP_LOG"; }
+ADL="$ZR_TMP/decision-log.jsonl"
+last_record() { tail -1 "$ADL"; }
 # What every patient request must carry: the care provider, ServiceUUID, LoA.
 CONTEXT='(lambda b: [b["resource"]["type"], b["resource"]["id"], b["resource"]["properties"]["care_provider"]["ura"],
   b["resource"]["properties"]["care_provider"]["oin"], b["resource"]["properties"]["care_provider"]["entity_id"],
@@ -94,6 +96,21 @@ zr_check "bsn: the request names the care provider, the ServiceUUID and the LoA"
   "$(zr_json "$req" "$CONTEXT")" "$(context_of bsn-portal)"
 zr_check "bsn: the portal is not entitled: no BSN in its tokens" \
   "$(grep -c -e 999990044 -e 999990056 <<<"$out" || true)" "0"
+# ADL 1.0 §body: the record holds the request as sent, each BSN replaced by
+# its keyed hash (two persons, two hashes), and the PDP's answer.
+zr_check "bsn: the record's adl.core.request is the request sent, the BSNs hashed; its X-Request-ID" \
+  "$($PY - "$req" "$(last_record)" <<'PYEOF'
+import json, sys
+call, rec = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+sent, logged = call["body"], rec["body"]["adl.core.request"]
+ids = [logged["subject"]["id"], logged["subject"]["properties"]["representation"]["represented"]["id"]]
+sent["subject"]["id"] = ids[0]
+sent["subject"]["properties"]["representation"]["represented"]["id"] = ids[1]
+print(logged == sent, [i.startswith("hmac-sha256:") for i in ids], ids[0] != ids[1],
+      rec["body"]["adl.core.response"], rec["attributes"]["zorgrelay.authz.request_id"] == call["request_id"],
+      rec["event_name"])
+PYEOF
+)" "True [True, True] True {'decision': True} True adl.access_evaluation"
 echo deny-naming-subject > "$ZR_TMP/pdp-mode"
 out=$(login bsn-portal "Patient, DigiD Substantieel" || true)
 zr_check "bsn: a deny whose reason names the BSN: access_denied, the BSN not passed on" \
@@ -176,6 +193,10 @@ zr_check "per_role: one call to the evaluations endpoint, an evaluation per role
      d["body"]["options"]["evaluations_semantic"], d["body"]["subject"]["type"]]')" \
   '1 ["/access/v1/evaluations", ["arts", "huisarts"], "execute_all", "http://fhir.nl/fhir/NamingSystem/uzi-nr-pers"]'
 zr_check "per_role: the token carries the permitted role only" "$(zr_json "$out" 'd["claims"]["roles"]')" '["arts"]'
+zr_check "per_role: one decision-log record, adl.access_evaluations, both answers in it" \
+  "$(zr_json "$(last_record)" '[d["event_name"], d["status"], d["body"]["adl.core.response"],
+     len(d["body"]["adl.core.request"]["evaluations"])]')" \
+  '["adl.access_evaluations", "Ok", {"evaluations": [{"decision": true}, {"decision": false}]}, 2]'
 echo "roles nobody" > "$ZR_TMP/pdp-mode"
 out=$(login role-portal "(01.015)" --login-method professional || true)
 zr_check "per_role: no role permitted: access_denied" "$(zr_json "$out" 'd.get("oauth_error")')" "access_denied"

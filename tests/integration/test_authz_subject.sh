@@ -106,7 +106,7 @@ for case in "Ouder voor kind|999990044|999990056|$RT_CHILD" "Curator voor client
     "$(zr_json "$req" 'd["body"]["subject"]["properties"]["representation"].get("type", "")')" "$rt"
   zr_check "$who: no BSN in the PDP request" "$(grep -c -e "$acting" -e "$legal" <<<"$req" || true)" "0"
   zr_check "$who: one decision log record, Ok, allowed" "$(( $(records) - recs )) $(zr_json "$(last_record)" \
-    '[d["status"], d["attributes"]["outcome"]]')" '1 ["Ok", "allowed"]'
+    '[d["status"], d["attributes"]["zorgrelay.authz.outcome"]]')" '1 ["Ok", "allowed"]'
 done
 
 # --- 2. A plain patient there: the pseudonym, no representation.
@@ -134,19 +134,19 @@ calls=$(pdp_calls)
 out=$(login rep-portal "Ouder voor kind" || true)
 zr_check "representation, deny: access_denied after one PDP call" \
   "$(zr_json "$out" 'd.get("oauth_error")') $(( $(pdp_calls) - calls ))" "access_denied 1"
-zr_check "deny: record Ok, refused" "$(zr_json "$(last_record)" '[d["status"], d["attributes"]["outcome"]]')" \
+zr_check "deny: record Ok, refused" "$(zr_json "$(last_record)" '[d["status"], d["attributes"]["zorgrelay.authz.outcome"]]')" \
   '["Ok", "refused"]'
 echo error > "$ZR_TMP/pdp-mode"
 out=$(login rep-portal "Ouder voor kind" || true)
 zr_check "representation, PDP error: fail closed" "$(zr_json "$out" 'd.get("oauth_error")')" "temporarily_unavailable"
 zr_check "PDP error, fail closed: record Error, refused" \
-  "$(zr_json "$(last_record)" '[d["status"], d["attributes"]["outcome"]]')" '["Error", "refused"]'
+  "$(zr_json "$(last_record)" '[d["status"], d["attributes"]["zorgrelay.authz.outcome"]]')" '["Error", "refused"]'
 calls=$(pdp_calls); recs=$(records)
 out=$(login open-portal "Ouder voor kind" --login-method patient || true)
 zr_check "representation, PDP error, fail_open: logged in after one PDP call" \
   "$(zr_json "$out" '"represents" in d.get("claims", {})') $(( $(pdp_calls) - calls ))" "True 1"
 zr_check "PDP error, fail_open: one record, Error, allowed by fail_open" \
-  "$(( $(records) - recs )) $(zr_json "$(last_record)" '[d["status"], d["attributes"]["outcome"], d["attributes"]["client"]]')" \
+  "$(( $(records) - recs )) $(zr_json "$(last_record)" '[d["status"], d["attributes"]["zorgrelay.authz.outcome"], d["attributes"]["zorgrelay.oidc.client_id"]]')" \
   '1 ["Error", "allowed by fail_open", "open-portal"]'
 
 # --- 5. PDP down (its port closed): fail_open lets the login through, recorded.
@@ -155,7 +155,7 @@ recs=$(records)
 out=$(login open-portal "Curator voor client" --login-method patient || true)
 zr_check "PDP down, fail_open: logged in" "$(zr_json "$out" '"represents" in d.get("claims", {})')" "True"
 zr_check "PDP down, fail_open: one record, Error, allowed by fail_open" \
-  "$(( $(records) - recs )) $(zr_json "$(last_record)" '[d["status"], d["attributes"]["outcome"]]')" \
+  "$(( $(records) - recs )) $(zr_json "$(last_record)" '[d["status"], d["attributes"]["zorgrelay.authz.outcome"]]')" \
   '1 ["Error", "allowed by fail_open"]'
 out=$(login rep-portal "Curator voor client" || true)
 zr_check "PDP down, fail closed: temporarily_unavailable" "$(zr_json "$out" 'd.get("oauth_error")')" \
@@ -177,8 +177,8 @@ if grep -q '^ZR_TEST_HOOKS:BOOL=ON' "$ZR_BUILD_DIR/CMakeCache.txt" 2>/dev/null; 
       "$(zr_json "$out" '[d.get("oauth_error"), "claims" in d]')" '["server_error", false]'
     zr_check "undescribable $method: the PDP not asked" "$(( $(pdp_calls) - calls ))" "0"
     zr_check "undescribable $method: one record, Error, refused, the portal's trace, no body" \
-      "$(( $(records) - recs )) $(zr_json "$(last_record)" '[d["status"], d["attributes"]["outcome"],
-         d["attributes"]["error"], d["trace_id"], "body" in d]')" \
+      "$(( $(records) - recs )) $(zr_json "$(last_record)" '[d["status"], d["attributes"]["zorgrelay.authz.outcome"],
+         d["attributes"]["zorgrelay.authz.error"], d["trace_id"], "body" in d]')" \
       '1 ["Error", "refused", "relay: cannot describe the subject", "5bf92f3577b34da6a3ce929d0e0e4737", false]'
   done
   zr_check "undescribable: logged as the relay's error, fail_open not applied" \
@@ -192,4 +192,9 @@ zr_check "no BSN in the relay log or the decision log" \
   "$(cat "$ZR_TMP/relay.log" "$LOG" | grep -c -e 999990044 -e 999990056 -e 999990068 -e 999990081 -e 999990093 || true)" "0"
 zr_check "never 'PDP error (cannot describe the subject)'" \
   "$(grep -c 'PDP error (cannot describe the subject)' "$ZR_TMP/relay.log" || true)" "0"
+
+# --- 8. Every record of the decision log follows ADL 1.0 (issue 15 §4).
+zr_check "decision log: every record ADL 1.0 (adl_check.py)" \
+  "$(records) $($PY "$ZR_SOURCE_DIR/tests/integration/adl_check.py" "$LOG" 2>&1; echo "exit=$?")" "$(records) exit=0"
+zr_check "decision log: records to check" "$(( $(records) >= 10 ))" "1"
 zr_done

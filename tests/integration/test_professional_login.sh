@@ -184,6 +184,19 @@ zr_check "decision log: one record per PDP call" "$(wc -l < "$LOG")" "4"
 zr_check "decision log: deny is Ok, errors are Error" \
   "$($PY -c 'import json,sys; print(",".join(json.loads(l)["status"] for l in open(sys.argv[1])))' "$LOG")" "Ok,Ok,Error,Error"
 zr_check "decision log: the portal's trace id" "$(grep -c 4bf92f3577b34da6a3ce929d0e0e4736 "$LOG")" "1"
+# ADL 1.0: event_name, the PDP as adl.core.configuration source reference,
+# namespaced attributes, the producer in resource, body adl.core.*.
+zr_check "decision log: ADL 1.0 fields of the permit record" \
+  "$($PY - "$LOG" "http://127.0.0.1:$PDP_PORT" <<'PYEOF'
+import json, socket, sys
+r = json.loads(open(sys.argv[1]).readline())
+a = r["attributes"]
+print(r["event_name"], a["adl.core.configuration"] == {"pdp": sys.argv[2]}, a["zorgrelay.authz.decision"],
+      a["zorgrelay.authz.outcome"], a["zorgrelay.oidc.client_id"], r["resource"]["service.name"],
+      r["resource"]["host.name"] == socket.gethostname(), sorted(r["body"]),
+      r["body"]["adl.core.request"]["resource"]["id"], r["body"]["adl.core.response"])
+PYEOF
+)" "adl.access_evaluation True permit allowed pdp-portal zorgrelay True ['adl.core.request', 'adl.core.response'] pdp-portal {'decision': True}"
 
 # --- 5b. One trace from the portal to the PDP, on every path (issue 15 §3):
 # the trace id of the portal's traceparent (header on /authorize) is the one
@@ -467,4 +480,8 @@ zr_check "care provider taken from the portal: the relay log says so" \
 out=$(login shared-portal "DigiD Substantieel" --care-provider zorgaanbieder-demo --method patient)
 zr_check "the portal's remaining care provider still logs in through the chooser" \
   "$(zr_json "$out" 'd["claims"].get("bsn")')" "999990019"
+# Every record of the decision log follows ADL 1.0 (issue 15 §4).
+zr_check "decision log: every record ADL 1.0 (adl_check.py)" \
+  "$($PY "$ZR_SOURCE_DIR/tests/integration/adl_check.py" "$LOG" 2>&1; echo "exit=$?")" "exit=0"
+zr_check "decision log: records to check" "$(( $(wc -l < "$LOG") >= 10 ))" "1"
 zr_done

@@ -21,6 +21,7 @@
 
 #include "log_capture.h"
 #include "zr/authz.h"
+#include "../../src/authz/authz_internal.h"
 #include "zr/util.h"
 
 #define ACTING_BSN "999993653"
@@ -491,6 +492,37 @@ static void test_pdp_url_policy(void **state)
 
 /* ---- decision log ---- */
 
+/* ADL 1.0 §Interface, §attributes, §body, §resource: the fields and keys
+ * every record has, whatever it records. */
+static void assert_adl_keys(json_t *rec)
+{
+    static const char *const fields[] = {"trace_id", "span_id", "parent_span_id", "event_name", "timestamp",
+                                         "status", "attributes", "resource", "body"};
+    const char *key;
+    json_t *v;
+    json_object_foreach(rec, key, v) {
+        size_t i = 0;
+        while (i < sizeof(fields) / sizeof(fields[0]) && strcmp(key, fields[i]))
+            i++;
+        if (i == sizeof(fields) / sizeof(fields[0]))
+            fail_msg("%s: not an ADL field", key);
+    }
+    json_object_foreach(json_object_get(rec, "attributes"), key, v) {
+        if (strcmp(key, "adl.core.configuration") && strncmp(key, "zorgrelay.", 10))
+            fail_msg("attributes: %s is neither an ADL source reference nor namespaced", key);
+    }
+    json_object_foreach(json_object_get(rec, "body"), key, v) {
+        if (strcmp(key, "adl.core.request") && strcmp(key, "adl.core.response"))
+            fail_msg("body: %s is not adl.core.request/response", key);
+    }
+    json_t *res = json_object_get(rec, "resource");
+    char host[256] = "";
+    gethostname(host, sizeof(host) - 1);
+    assert_string_equal(json_string_value(json_object_get(res, "service.name")), "zorgrelay");
+    assert_string_equal(json_string_value(json_object_get(res, "service.version")), ZR_VERSION);
+    assert_string_equal(json_string_value(json_object_get(res, "host.name")), host);
+}
+
 static char *read_all(const char *path)
 {
     char *text = NULL;
@@ -543,22 +575,30 @@ static void test_decision_log_file(void **state)
         assert_true(ms / 1000 >= time(NULL) - 60 && ms / 1000 <= time(NULL) + 1);
         assert_string_equal(json_string_value(json_object_get(rec, "status")), status[lines]);
         json_t *attrs = json_object_get(rec, "attributes");
-        assert_string_equal(json_string_value(json_object_get(attrs, "decision")), name[lines]);
-        assert_string_equal(json_string_value(json_object_get(attrs, "client")), CLIENT);
-        assert_string_equal(json_string_value(json_object_get(attrs, "pdp")), pdp.base);
+        assert_adl_keys(rec);
+        assert_string_equal(json_string_value(json_object_get(attrs, "zorgrelay.authz.decision")), name[lines]);
+        assert_string_equal(json_string_value(json_object_get(attrs, "zorgrelay.oidc.client_id")), CLIENT);
+        assert_string_equal(
+            json_string_value(json_object_get(json_object_get(attrs, "adl.core.configuration"), "pdp")), pdp.base);
         if (want[lines] == ZR_AUTHZ_ERROR)
-            assert_string_equal(json_string_value(json_object_get(attrs, "error")), "pdp: HTTP 500");
+            assert_string_equal(json_string_value(json_object_get(attrs, "zorgrelay.authz.error")), "pdp: HTTP 500");
         else
-            assert_null(json_object_get(attrs, "error"));
+            assert_null(json_object_get(attrs, "zorgrelay.authz.error"));
         if (lines == 4) {
-            /* a BSN that cannot be replaced (a member name): no body at all */
-            assert_null(json_object_get(rec, "body"));
-            assert_string_equal(json_string_value(json_object_get(attrs, "body_omitted")), "personal data");
+            /* a BSN that cannot be replaced (a member name): the response's
+             * decision only (ADL: retrievable when status is Ok) */
+            json_t *body = json_object_get(rec, "body");
+            assert_int_equal(json_object_size(body), 1);
+            json_t *only = json_object_get(body, "adl.core.response");
+            assert_int_equal(json_object_size(only), 1);
+            assert_true(json_is_false(json_object_get(only, "decision")));
+            assert_string_equal(json_string_value(json_object_get(attrs, "zorgrelay.adl.body_omitted")),
+                                "personal data");
             json_decref(rec);
             continue;
         }
-        assert_null(json_object_get(attrs, "body_omitted"));
-        json_t *req = json_object_get(json_object_get(rec, "body"), "request");
+        assert_null(json_object_get(attrs, "zorgrelay.adl.body_omitted"));
+        json_t *req = json_object_get(json_object_get(rec, "body"), "adl.core.request");
         json_t *subj = json_object_get(req, "subject");
         /* the BSN became a keyed hash, the same value for the same person */
         const char *id = json_string_value(json_object_get(subj, "id"));
@@ -570,7 +610,7 @@ static void test_decision_log_file(void **state)
         assert_int_equal(strncmp(legal, "hmac-sha256:", 12), 0);
         assert_string_not_equal(id, legal);
         assert_string_equal(json_string_value(json_object_get(json_object_get(req, "resource"), "id")), CLIENT);
-        json_t *resp = json_object_get(json_object_get(rec, "body"), "response");
+        json_t *resp = json_object_get(json_object_get(rec, "body"), "adl.core.response");
         if (want[lines] == ZR_AUTHZ_ERROR)
             assert_null(resp);
         else
@@ -598,7 +638,9 @@ static void *log_many(void *arg)
                                 ACTING_BSN, "properties", "pad", pad, "resource", "id", CLIENT);
         json_t *resp = json_pack("{s:b}", "decision", i % 2);
         zr_trace_begin(NULL, &trace);
-        zr_authz_log_record(&trace, "https://pdp.example", req, resp, i % 2 ? ZR_AUTHZ_PERMIT : ZR_AUTHZ_DENY);
+        zr_authz_log_entry_t e = {.trace = &trace, .pdp = "https://pdp.example", .request = req, .response = resp,
+                                  .decision = i % 2 ? ZR_AUTHZ_PERMIT : ZR_AUTHZ_DENY};
+        zr_authz_log_write(&e);
         json_decref(req);
         json_decref(resp);
     }
@@ -606,7 +648,7 @@ static void *log_many(void *arg)
     return NULL;
 }
 
-/* attributes.outcome says what the relay did with each answer: an error
+/* zorgrelay.authz.outcome says what the relay did with each answer: an error
  * under fail_open is "allowed by fail_open", never a refusal; a login the
  * relay could not describe gets a record of its own, without a body (issue
  * 15 §1). */
@@ -646,18 +688,20 @@ static void test_decision_log_outcome(void **state)
         json_t *rec = json_loads(line, JSON_REJECT_DUPLICATES, NULL), *attrs = json_object_get(rec, "attributes");
         assert_non_null(rec);
         assert_string_equal(json_string_value(json_object_get(rec, "status")), status[lines]);
-        assert_string_equal(json_string_value(json_object_get(attrs, "outcome")), outcome[lines]);
-        assert_string_equal(json_string_value(json_object_get(attrs, "client")), CLIENT);
-        assert_string_equal(json_string_value(json_object_get(attrs, "pdp")), pdp.base);
+        assert_adl_keys(rec);
+        assert_string_equal(json_string_value(json_object_get(attrs, "zorgrelay.authz.outcome")), outcome[lines]);
+        assert_string_equal(json_string_value(json_object_get(attrs, "zorgrelay.oidc.client_id")), CLIENT);
+        assert_string_equal(
+            json_string_value(json_object_get(json_object_get(attrs, "adl.core.configuration"), "pdp")), pdp.base);
         if (lines == 4) {
             assert_string_equal(json_string_value(json_object_get(rec, "trace_id")), trace.trace_id);
-            assert_string_equal(json_string_value(json_object_get(attrs, "decision")), "error");
-            assert_string_equal(json_string_value(json_object_get(attrs, "error")),
+            assert_string_equal(json_string_value(json_object_get(attrs, "zorgrelay.authz.decision")), "error");
+            assert_string_equal(json_string_value(json_object_get(attrs, "zorgrelay.authz.error")),
                                 "relay: cannot describe the subject");
             assert_null(json_object_get(rec, "body")); /* nothing was sent */
-            assert_null(json_object_get(attrs, "body_omitted"));
+            assert_null(json_object_get(attrs, "zorgrelay.adl.body_omitted"));
         } else {
-            assert_non_null(json_object_get(json_object_get(rec, "body"), "request"));
+            assert_non_null(json_object_get(json_object_get(rec, "body"), "adl.core.request"));
         }
         json_decref(rec);
     }
@@ -714,7 +758,9 @@ static void test_decision_log_stderr(void **state)
                             "resource", "id", CLIENT);
     json_t *resp = json_pack("{s:b}", "decision", 0);
     int saved = capture_begin(path);
-    zr_authz_log_record(&trace, "https://pdp.example", req, resp, ZR_AUTHZ_DENY);
+    zr_authz_log_entry_t e = {.trace = &trace, .pdp = "https://pdp.example", .request = req, .response = resp,
+                              .decision = ZR_AUTHZ_DENY};
+    zr_authz_log_write(&e);
     char *log = capture_end(path, saved);
     assert_non_null(strstr(log, " adl {"));
     assert_non_null(strstr(log, trace.trace_id));
@@ -722,8 +768,97 @@ static void test_decision_log_stderr(void **state)
     assert_non_null(strstr(log, "hmac-sha256:"));
     assert_null(strstr(log, ACTING_BSN));
     free(log);
+
+    /* too long for a log line: the decision stays, the rest is left out */
+    char pad[4096];
+    memset(pad, 'x', sizeof(pad) - 1);
+    pad[sizeof(pad) - 1] = '\0';
+    json_object_set_new(json_object_get(req, "subject"), "pad", json_string(pad));
+    saved = capture_begin(path);
+    zr_authz_log_write(&e);
+    log = capture_end(path, saved);
+    assert_non_null(strstr(log, "\"zorgrelay.adl.body_omitted\":\"size\""));
+    assert_non_null(strstr(log, "\"body\":{\"adl.core.response\":{\"decision\":false}}"));
+    assert_null(strstr(log, "xxxx"));
+    free(log);
     json_decref(req);
     json_decref(resp);
+}
+
+/* What the caller gives (zr_authz_log_entry_t) is what the record says:
+ * event_name (a batch call), the X-Request-ID, a trace of its own when none
+ * is given and the parent span when the trace has one; a batch response
+ * that would show a BSN keeps each decision. */
+static void test_decision_log_entry(void **state)
+{
+    char dir[] = "/tmp/zr-adl-XXXXXX", path[64], err[256] = "";
+    zr_trace_t child;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/decisions.jsonl", dir);
+    zr_decision_log_config_t cfg = {.file = path};
+    assert_int_equal(zr_authz_log_open(&cfg, err, sizeof(err)), 0);
+
+    json_t *req = json_pack("{s:{s:s, s:s}, s:{s:s, s:s}, s:[{s:{s:s}}, {s:{s:s}}]}", "subject", "type",
+                            ZR_AUTHZ_TYPE_BSN, "id", ACTING_BSN, "resource", "type", "client", "id", CLIENT,
+                            "evaluations", "action", "name", "login", "action", "name", "read");
+    json_t *resp = json_pack("{s:[{s:b}, {s:b}]}", "evaluations", "decision", 1, "decision", 0);
+    zr_authz_log_entry_t batch = {.pdp = pdp.base, .request = req, .response = resp, .decision = ZR_AUTHZ_PERMIT,
+                                  .outcome = ZR_AUTHZ_OUTCOME_ALLOWED, .event_name = ZR_ADL_ACCESS_EVALUATIONS,
+                                  .request_id = "2f1c0a9e-request"};
+    zr_authz_log_write(&batch);
+    /* the PDP names the BSN as a member: the decisions stay, nothing else */
+    json_t *echo = json_pack("{s:[{s:b, s:{s:b}}, {s:b}]}", "evaluations", "decision", 1, "context", ACTING_BSN, 1,
+                             "decision", 0);
+    zr_trace_begin("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", &child);
+    batch.trace = &child;
+    batch.response = echo;
+    batch.request_id = NULL;
+    zr_authz_log_write(&batch);
+    zr_authz_log_close();
+
+    char *text = read_all(path), *save = NULL;
+    assert_null(strstr(text, ACTING_BSN));
+    json_t *first = json_loads(strtok_r(text, "\n", &save), JSON_REJECT_DUPLICATES, NULL);
+    json_t *second = json_loads(strtok_r(NULL, "\n", &save), JSON_REJECT_DUPLICATES, NULL);
+    assert_non_null(first);
+    assert_non_null(second);
+    assert_null(strtok_r(NULL, "\n", &save));
+    assert_adl_keys(first);
+    assert_adl_keys(second);
+    assert_string_equal(json_string_value(json_object_get(first, "event_name")), "adl.access_evaluations");
+    assert_int_equal(strlen(json_string_value(json_object_get(first, "trace_id"))), 32);
+    assert_int_equal(strspn(json_string_value(json_object_get(first, "trace_id")), "0123456789abcdef"), 32);
+    assert_int_equal(strspn(json_string_value(json_object_get(first, "span_id")), "0123456789abcdef"), 16);
+    assert_null(json_object_get(first, "parent_span_id"));
+    json_t *attrs = json_object_get(first, "attributes");
+    assert_string_equal(json_string_value(json_object_get(attrs, "zorgrelay.authz.request_id")), "2f1c0a9e-request");
+    assert_string_equal(json_string_value(json_object_get(attrs, "zorgrelay.oidc.client_id")), CLIENT);
+    json_t *body = json_object_get(first, "body");
+    assert_int_equal(json_array_size(json_object_get(json_object_get(body, "adl.core.request"), "evaluations")), 2);
+    assert_int_equal(strncmp(json_string_value(json_object_get(
+                                 json_object_get(json_object_get(body, "adl.core.request"), "subject"), "id")),
+                             "hmac-sha256:", 12),
+                     0);
+    assert_true(json_equal(json_object_get(body, "adl.core.response"), resp));
+
+    assert_string_equal(json_string_value(json_object_get(second, "trace_id")), "0af7651916cd43dd8448eb211c80319c");
+    assert_string_equal(json_string_value(json_object_get(second, "parent_span_id")), "b7ad6b7169203331");
+    assert_string_equal(json_string_value(json_object_get(second, "span_id")), child.span_id);
+    attrs = json_object_get(second, "attributes");
+    assert_null(json_object_get(attrs, "zorgrelay.authz.request_id"));
+    assert_string_equal(json_string_value(json_object_get(attrs, "zorgrelay.adl.body_omitted")), "personal data");
+    body = json_object_get(second, "body");
+    assert_int_equal(json_object_size(body), 1);
+    assert_true(json_equal(json_object_get(body, "adl.core.response"), resp));
+
+    json_decref(first);
+    json_decref(second);
+    json_decref(echo);
+    json_decref(resp);
+    json_decref(req);
+    free(text);
+    unlink(path);
+    rmdir(dir);
 }
 
 int main(void)
@@ -738,6 +873,7 @@ int main(void)
         cmocka_unit_test(test_pdp_url_policy),
         cmocka_unit_test(test_decision_log_file),
         cmocka_unit_test(test_decision_log_outcome),
+        cmocka_unit_test(test_decision_log_entry),
         cmocka_unit_test(test_decision_log_concurrent),
         cmocka_unit_test(test_decision_log_stderr),
     };

@@ -1,7 +1,8 @@
 /* The AuthZEN PDP's answers (src/authz/pdp.c): the discovery document and
  * the access evaluation answer, through zr_authz_discovery_read and
  * zr_authz_answer_read (what zr_authz_evaluate does with the HTTP answer),
- * then the decision log record of that answer.
+ * then the decision log record of that answer; and the same bytes as an
+ * Access Evaluations answer (zr_authz_answers_read, issue 15 §2).
  *
  * Input: byte 0 picks the HTTP status (low two bits: 200, 200, 404, other)
  * and bit 2 a missing Content-Type; the rest is "<Content-Type line>\n<body>".
@@ -82,6 +83,40 @@ static void check_log(zr_authz_decision_t dec)
         abort();
 }
 
+/* Contract of zr_authz_answers_read: a decision only for 200 + an
+ * `evaluations` array of exactly count boolean decisions, permitted[]
+ * matching them, PERMIT iff one is true; an ERROR permits nothing. */
+static void check_batch(long status, const char *ct, const char *body, size_t body_len, size_t count)
+{
+    int permitted[4] = {7, 7, 7, 7}, any = 0;
+    char *reason = NULL, why[256] = "";
+    json_t *answer = NULL, *list;
+    zr_authz_decision_t dec =
+        zr_authz_answers_read(status, ct, body, body_len, count, &answer, permitted, &reason, why, sizeof(why));
+    if (dec == ZR_AUTHZ_ERROR) {
+        if (reason || !why[0])
+            abort();
+        for (size_t i = 0; i < count; i++)
+            if (permitted[i])
+                abort();
+    } else {
+        list = json_object_get(answer, "evaluations");
+        if (status != 200 || json_array_size(list) != count)
+            abort();
+        for (size_t i = 0; i < count; i++) {
+            json_t *v = json_object_get(json_array_get(list, i), "decision");
+            if (!json_is_boolean(v) || permitted[i] != json_is_true(v))
+                abort();
+            any |= permitted[i];
+        }
+        if ((dec == ZR_AUTHZ_PERMIT) != any || (dec == ZR_AUTHZ_PERMIT && reason))
+            abort();
+        check_reason(reason);
+    }
+    free(reason);
+    json_decref(answer);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const long statuses[] = {200, 200, 404, 500};
@@ -140,6 +175,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                   .decision = dec, .error = dec == ZR_AUTHZ_ERROR ? why : NULL};
     zr_authz_log_write(&entry);
     check_log(dec);
+
+    /* The same answer as an Access Evaluations answer to 1-4 evaluations
+     * (bits 4-5 of byte 0), and as discovery of that endpoint. */
+    url = zr_authz_discovery_read_batch(BASE, status, ct, body, body_len, &cacheable);
+    if (!url || strncasecmp(url, ORIGIN, strlen(ORIGIN)) != 0 || !strchr("/?#", url[strlen(ORIGIN)]))
+        abort();
+    free(url);
+    check_batch(status, ct, body, body_len, 1 + ((data[0] >> 4) & 3));
 
     json_decref(request);
     json_decref(answer);

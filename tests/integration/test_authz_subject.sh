@@ -67,6 +67,7 @@ function portal(id, entitled, fail_open, pro) {
   print "      legal_bsn: \"999990056\""
   print "      loa: substantial"
 }
+/^    # ura: "12345678"$/ { print "    ura: \"87654321\""; next }
 { print }' "$ZR_CONFIG" > "$ZR_TMP/authz.yaml"
 ZR_CONFIG="$ZR_TMP/authz.yaml"
 zr_start_mock_tvs
@@ -89,6 +90,12 @@ SUBJECT_VS_TOKEN='(lambda s, c: (lambda rep: (lambda r: [
   r.get("type") == "urn:nl-eid-gdi:1.0:id:pseudonym", r.get("id") == c["represents"]["sub"],
   rep.get("type") == c["represents"].get("representation_type")])(rep.get("represented", {})))(
   s["properties"].get("representation", {})))(d["req"]["body"]["subject"], d["out"]["claims"])'
+# What every patient request names besides the person: the care provider
+# (URA, OIN, entityID), the ServiceUUID of the service asked and the LoA.
+CONTEXT='(lambda b: [b["resource"]["id"], b["resource"]["properties"]["care_provider"]["ura"],
+  b["resource"]["properties"]["care_provider"]["oin"], b["resource"]["properties"]["care_provider"]["entity_id"],
+  b["subject"]["properties"]["service_uuid"], b["subject"]["properties"]["loa"]])(d["body"])'
+context_of() { echo "[\"$1\", \"87654321\", \"00000009999999999001\", \"urn:nl-eid-gdi:1.0:DV:00000009999999999001:entities:9000\", \"7f3e2a10-5d2b-4c8e-9a61-0b1c2d3e4f50\", \"http://eidas.europa.eu/LoA/substantial\"]"; }
 both() { $PY -c 'import json,sys; print(json.dumps({"req": json.loads(sys.argv[1]), "out": json.loads(sys.argv[2])}))' "$1" "$2"; }
 
 # --- 1. Representation at a client not entitled to the BSN: each kind.
@@ -105,6 +112,8 @@ for case in "Ouder voor kind|999990044|999990056|$RT_CHILD" "Curator voor client
   zr_check "$who: representation type as TVS sent it" \
     "$(zr_json "$req" 'd["body"]["subject"]["properties"]["representation"].get("type", "")')" "$rt"
   zr_check "$who: no BSN in the PDP request" "$(grep -c -e "$acting" -e "$legal" <<<"$req" || true)" "0"
+  zr_check "$who: the care provider's URA, OIN, entityID, the ServiceUUID and LoA" \
+    "$(zr_json "$req" "$CONTEXT")" "$(context_of rep-portal)"
   zr_check "$who: one decision log record, Ok, allowed" "$(( $(records) - recs )) $(zr_json "$(last_record)" \
     '[d["status"], d["attributes"]["zorgrelay.authz.outcome"]]')" '1 ["Ok", "allowed"]'
 done
@@ -117,6 +126,8 @@ zr_check "patient: PDP asked once with the portal's sub, no representation" \
   "$(( $(pdp_calls) - calls )) $(zr_json "$(both "$req" "$out")" \
   '[d["req"]["body"]["subject"]["id"] == d["out"]["claims"]["sub"], "representation" in d["req"]["body"]["subject"]["properties"]]')" \
   "1 [true, false]"
+zr_check "patient: the care provider's URA, OIN, entityID, the ServiceUUID and LoA" \
+  "$(zr_json "$req" "$CONTEXT")" "$(context_of rep-portal)"
 
 # --- 3. A client entitled to the BSN: its PDP still gets what
 # authzen.patient_id says (here the default, pairwise_sub), never the BSN

@@ -168,9 +168,20 @@ zr_check "PDP down, fail_open: logged in" "$(zr_json "$out" '"represents" in d.g
 zr_check "PDP down, fail_open: one record, Error, allowed by fail_open" \
   "$(( $(records) - recs )) $(zr_json "$(last_record)" '[d["status"], d["attributes"]["zorgrelay.authz.outcome"]]')" \
   '1 ["Error", "allowed by fail_open"]'
+recs=$(records)
 out=$(login rep-portal "Curator voor client" || true)
 zr_check "PDP down, fail closed: temporarily_unavailable" "$(zr_json "$out" 'd.get("oauth_error")')" \
   "temporarily_unavailable"
+zr_check "PDP down, fail closed: one record, Error, refused, the connection error" \
+  "$(( $(records) - recs )) $(zr_json "$(last_record)" '[d["status"], d["attributes"]["zorgrelay.authz.outcome"],
+     d["attributes"]["zorgrelay.authz.error"].startswith("pdp: ")]')" '1 ["Error", "refused", true]'
+# A professional too: the same rules, the same record.
+recs=$(records)
+out=$(login open-portal "(01.015)" --login-method professional || true)
+zr_check "PDP down, fail_open, professional: logged in, one record, Error, allowed by fail_open" \
+  "$(zr_json "$out" 'd["claims"]["rol_code"]') $(( $(records) - recs )) $(zr_json "$(last_record)" \
+     '[d["status"], d["attributes"]["zorgrelay.authz.outcome"], d["attributes"]["zorgrelay.oidc.client_id"]]')" \
+  '01.015 1 ["Error", "allowed by fail_open", "open-portal"]'
 echo permit > "$ZR_TMP/pdp-mode"
 start_pdp
 

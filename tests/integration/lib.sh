@@ -14,14 +14,24 @@ ZR_PIDS=()
 zr_cleanup() {
   for p in "${ZR_PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
   for p in "${ZR_PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
+  zr_release_ports
   if [ "${ZR_KEEP_TMP:-0}" = 1 ]; then echo "kept $ZR_TMP" >&2; else rm -rf "$ZR_TMP"; fi
   # this test's copy of the browser scripts (zr_browser_setup)
   case "${WALK_DIR:-}" in */browser-test/run-zr-it-*) rm -rf "$WALK_DIR" ;; esac
 }
 trap zr_cleanup EXIT
 
+# A port reserved for this test until zr_cleanup (free_port.py says why not bind(0)).
 zr_free_port() {
-  $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+  $PY "$ZR_SOURCE_DIR/tests/integration/free_port.py" "$ZR_TMP"
+}
+# This test's port reservations (free_port.py), released.
+zr_release_ports() {
+  local d
+  for d in /tmp/zr-ports/*/; do
+    [ -f "$d/owner" ] && [ "$(cat "$d/owner" 2>/dev/null)" = "$ZR_TMP" ] && rm -f "$d/owner" && rmdir "$d" 2>/dev/null
+  done
+  return 0
 }
 
 zr_wait_port() {

@@ -452,26 +452,29 @@ static char *reason_text(json_t *answer)
     return r;
 }
 
+/* The envelope of every PDP answer: AuthZEN says a deny is a 200 with
+ * false, so any other status, type or body is no decision. NULL with why. */
+static json_t *answer_object(long status, const char *content_type, const char *body, size_t len, char *why,
+                             size_t whylen)
+{
+    json_t *answer = NULL;
+    if (status != 200)
+        snprintf(why, whylen, "pdp: HTTP %ld", status);
+    else if (!is_json_type(content_type))
+        snprintf(why, whylen, "pdp: answer is not application/json");
+    else if (!(answer = parse_object(body, len)))
+        snprintf(why, whylen, "pdp: answer is not a JSON object");
+    return answer;
+}
+
 zr_authz_decision_t zr_authz_answer_read(long status, const char *content_type, const char *body, size_t len,
                                          json_t **answer, char **reason, char *why, size_t whylen)
 {
     zr_authz_decision_t decision = ZR_AUTHZ_ERROR;
     json_t *value;
 
-    *answer = NULL;
-    /* AuthZEN: a deny is a 200 with false; any other status is no decision. */
-    if (status != 200) {
-        snprintf(why, whylen, "pdp: HTTP %ld", status);
+    if (!(*answer = answer_object(status, content_type, body, len, why, whylen)))
         goto end;
-    }
-    if (!is_json_type(content_type)) {
-        snprintf(why, whylen, "pdp: answer is not application/json");
-        goto end;
-    }
-    if (!(*answer = parse_object(body, len))) {
-        snprintf(why, whylen, "pdp: answer is not a JSON object");
-        goto end;
-    }
     value = json_object_get(*answer, "decision");
     if (json_is_true(value)) {
         decision = ZR_AUTHZ_PERMIT;
@@ -495,19 +498,8 @@ zr_authz_decision_t zr_authz_answers_read(long status, const char *content_type,
     json_t *list, *item;
     size_t i, permits = 0;
 
-    *answer = NULL;
-    if (status != 200) {
-        snprintf(why, whylen, "pdp: HTTP %ld", status);
+    if (!(*answer = answer_object(status, content_type, body, len, why, whylen)))
         goto end;
-    }
-    if (!is_json_type(content_type)) {
-        snprintf(why, whylen, "pdp: answer is not application/json");
-        goto end;
-    }
-    if (!(*answer = parse_object(body, len))) {
-        snprintf(why, whylen, "pdp: answer is not a JSON object");
-        goto end;
-    }
     /* execute_all: one decision per evaluation, in order (AuthZEN NL Gov
      * §Access Evaluations API Response); a top-level decision is ignored. */
     list = json_object_get(*answer, "evaluations");

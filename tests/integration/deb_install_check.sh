@@ -64,29 +64,32 @@ echo "$out" | tail -n 1
 check "the unit is not enabled by the install" "$(in_root systemctl is-enabled zorgrelay.service 2>/dev/null || true)" disabled
 
 echo "# the relay as the unit runs it, with the example, the mock TVS and a Redis"
-# What systemd does for the unit: RuntimeDirectory=zorgrelay, LimitNOFILE,
-# User=, NoNewPrivileges=, CapabilityBoundingSet= (empty) and
-# MemoryDenyWriteExecute= (here the kernel's PR_SET_MDWE, which is what
-# systemd's seccomp rule amounts to: no memory both writable and executable).
+# What systemd does for the unit, without systemd: RuntimeDirectory=zorgrelay,
+# LimitNOFILE=, User=, NoNewPrivileges=, an empty CapabilityBoundingSet=
+# (setpriv), MemoryDenyWriteExecute= and SystemCallFilter= read from the
+# installed unit (sandbox_exec.py: PR_SET_MDWE and the same seccomp filter).
 in_root install -d -o zorgrelay -g zorgrelay -m 0755 /run/zorgrelay
-mdwe='import ctypes, os, sys
-libc = ctypes.CDLL(None, use_errno=True)
-if libc.prctl(65, 1, 0, 0, 0) != 0:  # PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN
-    sys.exit("PR_SET_MDWE: " + os.strerror(ctypes.get_errno()))
-os.execvp(sys.argv[1], sys.argv[1:])'
+unit=/lib/systemd/system/zorgrelay.service
+sx="$src/tests/integration/sandbox_exec.py"
 wx='import mmap, sys
 try:
     mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
 except OSError:
     sys.exit(0)
 sys.exit(1)'
-check "the MemoryDenyWriteExecute stand-in refuses writable+executable memory" \
-    "$(in_root $PY -c "$mdwe" $PY -c "$wx"; echo $?)" 0
+ptrace='import ctypes, sys
+sys.exit(0 if ctypes.CDLL(None).ptrace(0, 0, None, None) == -1 else 1)'
 # Called in a subshell: the exec chain keeps one PID, the relay's own.
 sandbox() {
-    exec chroot "$r" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8 setpriv --reuid=zorgrelay --regid=zorgrelay --init-groups --no-new-privs --bounding-set=-all \
-        --inh-caps=-all $PY -c "$mdwe" "$@"
+    exec chroot "$r" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8 setpriv \
+        --reuid=zorgrelay --regid=zorgrelay --init-groups --no-new-privs --bounding-set=-all --inh-caps=-all \
+        $PY "$sx" "$unit" "$@"
 }
+check "the stand-in refuses writable and executable memory (MemoryDenyWriteExecute=)" \
+    "$( (sandbox $PY -c "$wx"); echo $?)" 0
+check "the stand-in refuses a system call outside @system-service (ptrace, SystemCallFilter=)" \
+    "$( (sandbox $PY -c "$ptrace"); echo $?)" 0
+check "without it, the same ptrace call works (the check above can fail)" "$(in_root $PY -c "$ptrace"; echo $?)" 1
 in_root redis-server --port 6379 --bind 127.0.0.1 --save '' --appendonly no >"$log/redis.log" 2>&1 &
 (sandbox zorgrelay mock-tvs /etc/zorgrelay/zorgrelay.yaml) >"$log/mock-tvs.log" 2>&1 &
 tvs_pid=$!

@@ -67,7 +67,7 @@ echo "# the relay as the unit runs it, with the example, the mock TVS and a Redi
 # What systemd does for the unit, without systemd: RuntimeDirectory=zorgrelay,
 # LimitNOFILE=, User=, NoNewPrivileges=, an empty CapabilityBoundingSet=
 # (setpriv), MemoryDenyWriteExecute= and SystemCallFilter= read from the
-# installed unit (sandbox_exec.py: PR_SET_MDWE and the same seccomp filter).
+# installed unit (sandbox_exec.py: the seccomp filters systemd makes of them).
 in_root install -d -o zorgrelay -g zorgrelay -m 0755 /run/zorgrelay
 unit=/lib/systemd/system/zorgrelay.service
 sx="$src/tests/integration/sandbox_exec.py"

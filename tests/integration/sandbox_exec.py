@@ -3,16 +3,17 @@
 unit UNIT's MemoryDenyWriteExecute= and SystemCallFilter= enforce, for a test
 where no systemd runs (test_deb_package.sh: the relay through a whole login).
 
-- MemoryDenyWriteExecute=yes: the kernel's PR_SET_MDWE (Linux 6.3), which
-  refuses memory that is, or was, both writable and executable, as systemd's
-  seccomp rule for the setting does; kept across execve.
+- MemoryDenyWriteExecute=yes: the seccomp rules systemd 252 (Debian 12)
+  loads for it (seccomp_memory_deny_write_execute): mmap of memory both
+  writable and executable, mprotect/pkey_mprotect adding PROT_EXEC, shmat
+  with SHM_EXEC fail with EPERM. A filter of its own, as in systemd; the
+  kernel applies the stricter answer of the two.
 - SystemCallFilter=: the allow list (the groups expanded by
   `systemd-analyze syscall-filter`, the way systemd expands them) minus every
   `~` line, SystemCallErrorNumber= for the rest; loaded with libseccomp.
 
 The caller has set no_new_privs (setpriv --no-new-privs), as the unit's
 NoNewPrivileges= does, and switched to the service's user already."""
-import ctypes
 import errno
 import os
 import subprocess
@@ -20,8 +21,8 @@ import sys
 
 import seccomp
 
-PR_SET_MDWE = 65
-PR_MDWE_REFUSE_EXEC_GAIN = 1
+PROT_WRITE, PROT_EXEC = 0x2, 0x4
+SHM_EXEC = 0o100000
 
 
 def unit_settings(path):
@@ -65,9 +66,13 @@ def main():
         sys.exit("usage: sandbox_exec.py UNIT COMMAND [ARG...]")
     allow, deny, err_name, mdwe = unit_settings(sys.argv[1])
     if mdwe:
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) != 0:
-            sys.exit("PR_SET_MDWE: " + os.strerror(ctypes.get_errno()))
+        f = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
+        wx = PROT_WRITE | PROT_EXEC
+        f.add_rule(seccomp.ERRNO(errno.EPERM), "mmap", seccomp.Arg(2, seccomp.MASKED_EQ, wx, wx))
+        for name in ("mprotect", "pkey_mprotect"):
+            f.add_rule(seccomp.ERRNO(errno.EPERM), name, seccomp.Arg(2, seccomp.MASKED_EQ, PROT_EXEC, PROT_EXEC))
+        f.add_rule(seccomp.ERRNO(errno.EPERM), "shmat", seccomp.Arg(2, seccomp.MASKED_EQ, SHM_EXEC, SHM_EXEC))
+        f.load()
     if allow is not None:
         action = seccomp.ERRNO(getattr(errno, err_name)) if err_name else seccomp.KILL_PROCESS
         f = seccomp.SyscallFilter(defaction=action)

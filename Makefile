@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 FUZZ_SECONDS ?= 5
 
-.PHONY: all deps build clang fuzz check unit integration sanitize valgrind demo bench faults browser-soak pki clean
+.PHONY: all deps build clang fuzz check unit integration sanitize valgrind demo bench faults browser-soak pki deb clean
 
 all: build
 
@@ -61,5 +61,14 @@ faults: build pki
 browser-soak: build
 	bash scripts/browser-soak $(BUILD) 10
 
+# The Debian package, dist/zorgrelay_<version>_amd64.deb, built by Debian's
+# own tools from debian/ (dpkg-buildpackage -us -uc -b, the unit tests
+# included; DEB_BUILD_OPTIONS=nocheck leaves them out). Install it with
+# `apt install ./dist/zorgrelay_*.deb` (docs/operations.md, "Install from
+# the package"). `make check` builds and installs it in a throw-away root
+# (tests/integration/test_deb_package.sh).
+deb: deps
+	DEB_BUILD_OPTIONS="$${DEB_BUILD_OPTIONS:-parallel=$(JOBS)}" bash scripts/build-deb dist
+
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-clang $(BUILD)-fuzz certs-example/out run
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-clang $(BUILD)-fuzz certs-example/out run dist

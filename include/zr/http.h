@@ -208,8 +208,8 @@ int zr_http_set_cookie(zr_http_response_t *r, const char *name, const char *valu
 
 /* ---- pages (templates/, Dutch and English) ---- */
 
-/* Sets the directory with the HTML templates (default: ZR_SOURCE_DIR/templates,
- * overridden by ZR_TEMPLATES env). */
+/* Sets the directory with the HTML templates (default: ZR_TEMPLATE_DIR, set by
+ * CMake from ZR_DATA_DIR; overridden by ZR_TEMPLATES env). */
 void zr_page_set_template_dir(const char *dir);
 
 /* Renders templates/<name>.<lang>.html (falls back to .nl) replacing

@@ -37,7 +37,7 @@ typedef struct {
 
 /* What a run may use; every field optional. */
 typedef struct {
-    const char *schema_dir;    /* SAML XSDs; NULL: ZR_SOURCE_DIR/metadata/schemas */
+    const char *schema_dir;    /* SAML XSDs; NULL: ZR_SCHEMA_DIR (CMake, from ZR_DATA_DIR) */
     int warn_days;             /* certificates expiring within this many days warn; 0: 30 */
     int redis_pings;           /* PINGs for the latency median; 0: 10 */
     time_t now;                /* 0: zr_time_now() (tests pass a fixed time) */

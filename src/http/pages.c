@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef ZR_SOURCE_DIR
-#define ZR_SOURCE_DIR "."
+#ifndef ZR_TEMPLATE_DIR
+#define ZR_TEMPLATE_DIR "templates"
 #endif
 
 #define PAGE_MAX_TEMPLATE_BYTES (256 * 1024)
@@ -76,7 +76,7 @@ static char *page_load(const char *file)
     pthread_mutex_lock(&page_lock);
     dir = page_dir ? page_dir : getenv("ZR_TEMPLATES");
     if (!dir || !*dir)
-        dir = ZR_SOURCE_DIR "/templates";
+        dir = ZR_TEMPLATE_DIR;
     if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >= sizeof(path))
         goto end;
     for (c = page_cache; c; c = c->next) {

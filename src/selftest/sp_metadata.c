@@ -97,7 +97,7 @@ static void check_document(const zr_config_t *cfg, const char *xml, const char *
         goto end;
     }
     if (access(schema_path, R_OK) != 0) {
-        zr_selftest_add(r, ZR_SELFTEST_WARN, CHECK, "install the schemas (metadata/schemas/) or pass --schemas DIR",
+        zr_selftest_add(r, ZR_SELFTEST_WARN, CHECK, "install the schemas (" ZR_SCHEMA_DIR ") or pass --schemas DIR",
                         "%s: signed and well-formed; schema not checked: %s not found", label, schema_path);
         goto end;
     }
@@ -109,7 +109,7 @@ static void check_document(const zr_config_t *cfg, const char *xml, const char *
         zr_selftest_add(r, ZR_SELFTEST_FAIL, CHECK, "DICTU will refuse this metadata; report it as a bug with the output of `zorgrelay metadata`",
                         "%s: signed, but not valid against %s: %s", label, SCHEMA_FILE, serr);
     else
-        zr_selftest_add(r, ZR_SELFTEST_WARN, CHECK, "install the schemas (metadata/schemas/) or pass --schemas DIR",
+        zr_selftest_add(r, ZR_SELFTEST_WARN, CHECK, "install the schemas (" ZR_SCHEMA_DIR ") or pass --schemas DIR",
                         "%s: signed and well-formed; schema not checked: %s", label, serr);
 end:
     if (doc)
@@ -121,7 +121,7 @@ void zr_selftest_sp_metadata(const zr_config_t *cfg, const zr_selftest_opts_t *o
     char err[512] = "", schema_path[1024], label[256];
     char *xml = NULL;
     const zr_tenant_t *first = NULL;
-    const char *dir = opts->schema_dir ? opts->schema_dir : ZR_SOURCE_DIR "/metadata/schemas";
+    const char *dir = opts->schema_dir ? opts->schema_dir : ZR_SCHEMA_DIR;
 
     snprintf(schema_path, sizeof(schema_path), "%s/%s", dir, SCHEMA_FILE);
     if (!cfg->saml_signing.cert || !cfg->saml_signing.key) {

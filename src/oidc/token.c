@@ -47,6 +47,7 @@
  * record's deletion was its own); private_key_jwt adds its jti claim. */
 #include "oidc_internal.h"
 #include "zr/crypto.h"
+#include "zr/audit.h"
 #include "zr/log.h"
 #include "zr/util.h"
 
@@ -411,6 +412,16 @@ int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_respon
     zr_oidc_cors(op, req, resp, c);
     zr_log_info("token", "client=%s code=%s redeemed token=%s", c->client_id, zr_log_mask(code, mask),
                 zr_log_mask(access_token, mask2));
+    {
+        /* The trace id of the login's W3C traceparent ("00-<trace id>-..."),
+         * validated when the login began. */
+        char trace_id[33] = "";
+        if (authz.traceparent && strlen(authz.traceparent) >= 35 && authz.traceparent[2] == '-')
+            snprintf(trace_id, sizeof(trace_id), "%.32s", authz.traceparent + 3);
+        zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_TOKEN, .subject = &subject, .client = c->client_id,
+                                            .care_provider = subject.tenant_id,
+                                            .trace = trace_id[0] ? trace_id : NULL});
+    }
 end:
     zr_oidc_wipe_free(record);
     zr_oidc_wipe_free(authz_json);

@@ -38,9 +38,10 @@ typedef struct {
 } zr_audit_record_t;
 
 /* Opens (or reopens, for rotation: a reload) the audit file and sets the
- * pseudonym key. file NULL: no audit stream (records are dropped). 0 or -1
- * with err set ("audit_log.file: ..."). */
-int zr_audit_open(const char *file, const uint8_t key[32], char *err, size_t errlen);
+ * pseudonym key. file NULL: no audit stream (records are dropped).
+ * refuse: a login or code whose record cannot be written is refused
+ * (audit_log.on_failure: refuse). 0 or -1 with err set ("audit_log.file: ..."). */
+int zr_audit_open(const char *file, const uint8_t key[32], int refuse, char *err, size_t errlen);
 void zr_audit_close(void);
 /* 1 when an audit file is open. */
 int zr_audit_enabled(void);
@@ -52,7 +53,9 @@ int zr_audit_pseudonym(const char *value, char out[ZR_AUDIT_PSEUDONYM_MAX]);
  * zr_audit_write. -1 when it cannot be written without personal data. */
 int zr_audit_render(zr_buf_t *out, const zr_audit_record_t *r, const struct timespec *when);
 /* Writes the record when the stream is open; a failure is an operator log
- * error (audit.write_failed / audit.record_failed) with the trace id. */
-void zr_audit_write(const zr_audit_record_t *r);
+ * error (audit.write_failed / audit.record_failed) with the trace id.
+ * Returns -1 when the record was not written and the stream refuses then
+ * (the caller must not let the login or code go on), else 0. */
+int zr_audit_write(const zr_audit_record_t *r);
 
 #endif

@@ -241,6 +241,9 @@ typedef struct {
      * pseudonym. */
     char *subject_key_file;
     uint8_t subject_key[32];
+    /* on_failure: refuse (default: a login or code whose record cannot be
+     * written does not go on) or continue (logged as audit.write_failed). */
+    int refuse;
 } zr_audit_log_config_t;
 
 /* The built-in mock Dezi (`zorgrelay mock-dezi`, YAML `mock_dezi:`); never

@@ -22,10 +22,11 @@
 
 static pthread_mutex_t audit_lock = PTHREAD_MUTEX_INITIALIZER;
 static int audit_fd = -1;
+static int audit_refuse;
 static uint8_t audit_key[32];
 static int audit_key_set;
 
-int zr_audit_open(const char *file, const uint8_t key[32], char *err, size_t errlen)
+int zr_audit_open(const char *file, const uint8_t key[32], int refuse, char *err, size_t errlen)
 {
     int fd = -1, old = -1, rc = -1;
     struct stat st;
@@ -50,6 +51,7 @@ int zr_audit_open(const char *file, const uint8_t key[32], char *err, size_t err
     }
     old = audit_fd;
     audit_fd = fd;
+    audit_refuse = refuse;
     pthread_mutex_unlock(&audit_lock);
     fd = -1;
     rc = 0;
@@ -209,14 +211,15 @@ end:
     return rc;
 }
 
-void zr_audit_write(const zr_audit_record_t *r)
+int zr_audit_write(const zr_audit_record_t *r)
 {
     struct timespec now;
     zr_buf_t line;
     size_t done = 0;
+    int written = 0, refuse;
 
     if (!zr_audit_enabled())
-        return;
+        return 0;
     zr_buf_init(&line);
     clock_gettime(CLOCK_REALTIME, &now);
     if (zr_audit_render(&line, r, &now) != 0) {
@@ -237,8 +240,13 @@ void zr_audit_write(const zr_audit_record_t *r)
         }
         done += (size_t)n;
     }
+    written = audit_fd < 0 || done == line.len; /* closed by a reload meanwhile: no stream, no failure */
     pthread_mutex_unlock(&audit_lock);
 
 end:
     zr_buf_free(&line);
+    pthread_mutex_lock(&audit_lock);
+    refuse = audit_refuse;
+    pthread_mutex_unlock(&audit_lock);
+    return written || !refuse ? 0 : -1;
 }

@@ -398,6 +398,24 @@ int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_respon
     if (op->redeem_hook)
         op->redeem_hook(op->redeem_hook_ctx, ZR_OIDC_REDEEM_AFTER_COMMIT); /* a drain, right now */
 #endif
+    {
+        /* The audit record before the tokens leave: with audit_log.on_failure:
+         * refuse, a portal gets no identity the NEN 7513 record would not
+         * show (the token is deleted; the code is spent). The trace id is
+         * that of the login's W3C traceparent ("00-<trace id>-..."). */
+        char trace_id[33] = "";
+        if (authz.traceparent && strlen(authz.traceparent) >= 35 && authz.traceparent[2] == '-')
+            snprintf(trace_id, sizeof(trace_id), "%.32s", authz.traceparent + 3);
+        if (zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_TOKEN, .subject = &subject, .client = c->client_id,
+                                                .care_provider = subject.tenant_id,
+                                                .trace = trace_id[0] ? trace_id : NULL}) != 0) {
+            zr_store_del(op->store, ZR_OIDC_NS_ACCESS_TOKEN, access_token);
+            zr_log_error("token", "client=%s code=%s audit record not written: no tokens issued", c->client_id,
+                         zr_log_mask(code, mask));
+            rc = error_reply(op, req, resp, 503, "temporarily_unavailable", NULL, 0);
+            goto end;
+        }
+    }
     reply = json_object();
     if (zr_oidc_json_set_str(reply, "access_token", access_token) != 0 ||
         zr_oidc_json_set_str(reply, "token_type", "Bearer") != 0 ||
@@ -412,16 +430,6 @@ int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_respon
     zr_oidc_cors(op, req, resp, c);
     zr_log_info("token", "client=%s code=%s redeemed token=%s", c->client_id, zr_log_mask(code, mask),
                 zr_log_mask(access_token, mask2));
-    {
-        /* The trace id of the login's W3C traceparent ("00-<trace id>-..."),
-         * validated when the login began. */
-        char trace_id[33] = "";
-        if (authz.traceparent && strlen(authz.traceparent) >= 35 && authz.traceparent[2] == '-')
-            snprintf(trace_id, sizeof(trace_id), "%.32s", authz.traceparent + 3);
-        zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_TOKEN, .subject = &subject, .client = c->client_id,
-                                            .care_provider = subject.tenant_id,
-                                            .trace = trace_id[0] ? trace_id : NULL});
-    }
 end:
     zr_oidc_wipe_free(record);
     zr_oidc_wipe_free(authz_json);

@@ -408,17 +408,28 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
         goto end;
     /* The logout session (logout.c), stored with the code. */
     authz.sid = zr_relay_logout_session_prepare(gen, authz.client_id, &subject, NULL, NULL, &logout_session);
+    /* The audit record before the code (fail closed, as at the ACS). */
+    zr_log_mask(state, mask);
+    if (zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN, .subject = &subject, .client = authz.client_id,
+                                            .trace = trace.trace_id, .login = mask,
+                                            .session = authz.sid ? zr_log_mask(authz.sid, sid_mask) : NULL}) != 0) {
+        zr_log_error("dezi", "login=%s client=%s trace=%s audit record not written: login refused ref=%s", mask,
+                     authz.client_id, trace.trace_id, ref);
+        zr_relay_logout_session_done(&logout_session, authz.client_id);
+        zr_oidc_authorize_error(gen->oidc, &authz, "temporarily_unavailable",
+                                "the login service cannot record this login right now", resp);
+        goto end;
+    }
     issued = zr_oidc_authorize_issue(gen->oidc, &authz, &subject, &logout_session.write, logout_session.count,
                                      resp);
     zr_relay_logout_session_done(&logout_session, authz.client_id);
-    if (issued) {
-        zr_log_info("dezi", "login=%s client=%s trace=%s rol_code=%s roles=%zu loa=%s result=ok",
-                    zr_log_mask(state, mask), authz.client_id, trace.trace_id, pro.rol_code, role_count,
-                    zr_loa_name(pro.loa));
-        zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN, .subject = &subject, .client = authz.client_id,
-                                            .trace = trace.trace_id, .login = mask,
-                                            .session = authz.sid ? zr_log_mask(authz.sid, sid_mask) : NULL});
-    }
+    if (issued)
+        zr_log_info("dezi", "login=%s client=%s trace=%s rol_code=%s roles=%zu loa=%s result=ok", mask,
+                    authz.client_id, trace.trace_id, pro.rol_code, role_count, zr_loa_name(pro.loa));
+    else /* the record above said it would be: say it was not */
+        zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN_REFUSED, .outcome = "not_issued",
+                                            .subject = &subject, .client = authz.client_id,
+                                            .trace = trace.trace_id, .login = mask, .ref = ref});
 end:
     zr_diag_dezi_end(relay->store, gen->cfg, req, resp);
     free(callback);

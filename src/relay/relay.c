@@ -533,20 +533,34 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
      * into the ID token. */
     pending.authz.sid = zr_relay_logout_session_prepare(gen, pending.authz.client_id, &subject, tenant,
                                                         &saml_session, &logout_session);
-    issued = zr_oidc_authorize_issue(gen->oidc, &pending.authz, &subject, &logout_session.write,
-                                     logout_session.count, resp);
-    zr_relay_logout_session_done(&logout_session, pending.authz.client_id);
-    if (issued) {
-        zr_log_info("acs", "login=%s client=%s tenant=%s trace=%s loa=%s representation=%s subject=%s result=ok",
-                    zr_log_mask(relay_state, mask), pending.authz.client_id, tenant->id, trace.trace_id,
-                    zr_loa_name(subject.loa), subject.has_legal ? "yes" : "no",
-                    zr_log_mask(subject.acting.value, subject_mask));
-        zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN, .subject = &subject,
+    /* The audit record before the code: with audit_log.on_failure: refuse,
+     * a login the care provider's NEN 7513 record would not show does not
+     * happen (fail closed). */
+    zr_log_mask(relay_state, mask);
+    if (zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN, .subject = &subject,
                                             .client = pending.authz.client_id, .care_provider = tenant->id,
                                             .trace = trace.trace_id, .login = mask,
                                             .session = pending.authz.sid ? zr_log_mask(pending.authz.sid, sid_mask)
-                                                                         : NULL});
+                                                                         : NULL}) != 0) {
+        zr_log_error("acs", "login=%s client=%s tenant=%s trace=%s audit record not written: login refused ref=%s",
+                     mask, pending.authz.client_id, tenant->id, trace.trace_id, ref);
+        zr_relay_logout_session_done(&logout_session, pending.authz.client_id);
+        zr_oidc_authorize_error(gen->oidc, &pending.authz, "temporarily_unavailable",
+                                "the login service cannot record this login right now", resp);
+        goto end;
     }
+    issued = zr_oidc_authorize_issue(gen->oidc, &pending.authz, &subject, &logout_session.write,
+                                     logout_session.count, resp);
+    zr_relay_logout_session_done(&logout_session, pending.authz.client_id);
+    if (issued)
+        zr_log_info("acs", "login=%s client=%s tenant=%s trace=%s loa=%s representation=%s subject=%s result=ok",
+                    mask, pending.authz.client_id, tenant->id, trace.trace_id, zr_loa_name(subject.loa),
+                    subject.has_legal ? "yes" : "no", zr_log_mask(subject.acting.value, subject_mask));
+    else /* the record above said it would be: say it was not */
+        zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN_REFUSED, .outcome = "not_issued",
+                                            .subject = &subject, .client = pending.authz.client_id,
+                                            .care_provider = tenant->id, .trace = trace.trace_id, .login = mask,
+                                            .ref = ref});
 end:
     zr_diag_acs_end(relay->store, cfg, relay_state, resp);
     zr_subject_clear(&subject);

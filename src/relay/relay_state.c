@@ -781,7 +781,8 @@ int zr_relay_reload(zr_relay_t *relay)
         zr_log_error("reload", "decision log: %s", err);
     /* So may the audit stream: reopened (rotation); a file that cannot be
      * opened keeps the one in use rather than lose records. */
-    if (zr_audit_open(g->cfg->audit_log.file, g->cfg->audit_log.subject_key, err, sizeof(err)) != 0)
+    if (zr_audit_open(g->cfg->audit_log.file, g->cfg->audit_log.subject_key, g->cfg->audit_log.refuse, err,
+                      sizeof(err)) != 0)
         zr_log_error("reload", "audit log: %s", err);
     zr_log_info("reload", "generation %lu in use: %zu care providers (%zu added, %zu changed, %zu removed), %zu "
                           "quarantined, %zu clients",
@@ -829,7 +830,7 @@ int zr_relay_init(zr_relay_t *relay, zr_config_t *cfg, char *err, size_t errlen)
     relay->gen->serial = 1;
     if (zr_authz_log_open(&cfg->decision_log, err, errlen) != 0)
         return -1;
-    if (zr_audit_open(cfg->audit_log.file, cfg->audit_log.subject_key, err, errlen) != 0)
+    if (zr_audit_open(cfg->audit_log.file, cfg->audit_log.subject_key, cfg->audit_log.refuse, err, errlen) != 0)
         return -1;
     if (!cfg->audit_log.file && cfg->environment == ZR_ENV_PRODUCTION)
         zr_log_warn("audit", "no audit_log configured: logins leave no NEN 7513 audit records "

@@ -170,4 +170,31 @@ out=$(login demo-portal "DigiD Substantieel")
 zr_check "after rotation: the new file gets the next login's records" \
   "$(audit 'sorted(r["event"] for r in records)')" '["login", "token_issued"]'
 zr_check "after rotation: the rotated file kept its records" "$(wc -l < "$AUDIT.1" | tr -d ' ')" "10"
+
+# --- 6. fail closed (audit_log.on_failure: refuse, the default): a record
+#     that cannot be written (a full disk: /dev/full) stops the code at
+#     /token, then the login at the ACS; with on_failure: continue the login
+#     goes on, and the failure is an error line either way.
+TO_FULL="sed -i 's#^  file: $AUDIT\$#  file: /dev/full#' '$ZR_CONFIG' && '$ZR_BIN' reload '$ZR_CONFIG' >/dev/null"
+out=$(login demo-portal "DigiD Substantieel" --before-token "$TO_FULL" || true)
+zr_check "refuse: the audit file became /dev/full before /token" "$(grep -c '^  file: /dev/full$' "$ZR_CONFIG")" "1"
+zr_check "refuse: no tokens when their record cannot be written (503)" \
+  "$(zr_json "$out" '"503" in str(d.get("token_error")) and "claims" not in d')" "True"
+zr_check "refuse: /token says why in the log" \
+  "$(rl 'sum(1 for l in lines if l["event"] == "token" and "audit record not written: no tokens issued" in l["message"])')" "1"
+out=$(login demo-portal "DigiD Substantieel" || true)
+zr_check "refuse: no code when the login's record cannot be written" "$(zr_json "$out" 'd.get("oauth_error")')" \
+  "temporarily_unavailable"
+zr_check "refuse: the ACS says why, with ref and trace" \
+  "$(rl '[(l["level"], bool(l["ref"]), len(l["trace"])) for l in lines if l["event"] == "acs" and "audit record not written" in l["message"]]')" \
+  '[["error", true, 32]]'
+printf '  on_failure: continue\n' >> "$ZR_CONFIG"
+zr_check "continue: reload ok" "$("$ZR_BIN" reload "$ZR_CONFIG" >/dev/null 2>&1; echo $?)" "0"
+out=$(login demo-portal "DigiD Substantieel")
+zr_check "continue: the login goes on without its record" "$(zr_json "$out" 'd["claims"].get("bsn")')" "999990019"
+zr_check "every record not written is an error line with its event and trace" \
+  "$(rl '[(l["level"], l["field_event"], len(l["trace"])) for l in lines if l["event"] == "audit.write_failed"]')" \
+  '[["error", "token_issued", 32], ["error", "login", 32], ["error", "login", 32], ["error", "token_issued", 32]]'
+zr_check "the operator log is still JSON throughout (logs_check.py)" \
+  "$($PY "$ZR_SOURCE_DIR/tests/integration/logs_check.py" relay "$ZR_TMP/relay.log" >&2; echo $?)" "0"
 zr_done

@@ -21,6 +21,8 @@
 #include "zr/audit.h"
 #include "zr/util.h"
 
+#include "log_capture.h"
+
 static const struct timespec when = {1796569816, 7000000}; /* 2026-12-06T15:10:16.007Z */
 static uint8_t key[32];
 
@@ -29,7 +31,7 @@ static int setup(void **state)
     char err[256];
     (void)state;
     memset(key, 0x42, sizeof(key));
-    assert_int_equal(zr_audit_open(NULL, key, err, sizeof(err)), 0);
+    assert_int_equal(zr_audit_open(NULL, key, 1, err, sizeof(err)), 0);
     return 0;
 }
 
@@ -223,14 +225,14 @@ static void test_file_and_rotation(void **state)
     snprintf(path, sizeof(path), "%s/audit.log", dir);
     snprintf(rotated, sizeof(rotated), "%s.1", path);
     s.acting.value = "999990019";
-    assert_int_equal(zr_audit_open(path, key, err, sizeof(err)), 0);
+    assert_int_equal(zr_audit_open(path, key, 1, err, sizeof(err)), 0);
     assert_int_equal(zr_audit_enabled(), 1);
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
-    zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN, .subject = &s, .client = "a"});
-    zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_TOKEN, .subject = &s, .client = "a"});
+    assert_int_equal(zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN, .subject = &s, .client = "a"}), 0);
+    assert_int_equal(zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_TOKEN, .subject = &s, .client = "a"}), 0);
     assert_int_equal(rename(path, rotated), 0);
-    assert_int_equal(zr_audit_open(path, key, err, sizeof(err)), 0);
+    assert_int_equal(zr_audit_open(path, key, 1, err, sizeof(err)), 0);
     zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGOUT, .kind = "patient", .client = "a"});
     assert_int_equal(zr_file_read(rotated, 1 << 16, &text, &len), 0);
     assert_non_null(strstr(text, "\"event\":\"login\""));
@@ -244,11 +246,37 @@ static void test_file_and_rotation(void **state)
     assert_ptr_equal(strchr(text, '\n'), text + len - 1);
     free(text);
     /* A file that cannot be opened: a clear error naming the key. */
-    assert_int_equal(zr_audit_open("/nonexistent-dir/audit.log", key, err, sizeof(err)), -1);
+    assert_int_equal(zr_audit_open("/nonexistent-dir/audit.log", key, 1, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "audit_log.file: cannot open /nonexistent-dir/audit.log"));
     unlink(path);
     unlink(rotated);
     rmdir(dir);
+}
+
+/* A record that cannot be written (a full disk: /dev/full): -1 when the
+ * stream refuses then (audit_log.on_failure: refuse), so the caller stops
+ * the login; 0 when it continues; an operator log error either way. */
+static void test_write_failure(void **state)
+{
+    zr_subject_t s = {0};
+    char err[256], path[64], *log;
+    int saved;
+    (void)state;
+    s.acting.value = "999990019";
+    for (int refuse = 0; refuse < 2; refuse++) {
+        assert_int_equal(zr_audit_open("/dev/full", key, refuse, err, sizeof(err)), 0);
+        saved = capture_begin(path);
+        int rc = zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN, .subject = &s, .client = "a",
+                                                     .trace = "0af7651916cd43dd8448eb211c80319c"});
+        log = capture_end(path, saved);
+        assert_int_equal(rc, refuse ? -1 : 0);
+        assert_non_null(strstr(log, "audit.write_failed event=login trace=0af7651916cd43dd8448eb211c80319c"));
+        assert_null(strstr(log, "999990019"));
+        free(log);
+    }
+    /* no stream: nothing to refuse */
+    assert_int_equal(zr_audit_open(NULL, key, 1, err, sizeof(err)), 0);
+    assert_int_equal(zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN, .subject = &s}), 0);
 }
 
 int main(void)
@@ -259,6 +287,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_without_subject, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_key_no_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_and_rotation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_failure, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -251,7 +251,16 @@ static void test_log_format_and_audit_log(void **state)
     /* derived, and not the decision log's nor the log pseudonyms' key */
     assert_memory_not_equal(cfg->audit_log.subject_key, cfg->decision_log.subject_key, 32);
     assert_memory_not_equal(cfg->audit_log.subject_key, cfg->log_pseudonym_key, 32);
+    assert_int_equal(cfg->audit_log.refuse, 1); /* fail closed unless chosen otherwise */
     zr_config_free(cfg);
+    free(variant("audit-continue.yaml", "production", "audit_log:\n  file: a.jsonl\n  on_failure: continue\n", NULL));
+    cfg = expect_ok("audit-continue.yaml");
+    assert_int_equal(cfg->audit_log.refuse, 0);
+    zr_config_free(cfg);
+    t = variant("audit-maybe.yaml", "production", "audit_log:\n  file: a.jsonl\n  on_failure: maybe\n", NULL);
+    expect_one("audit-maybe.yaml", t, "on_failure: maybe", "audit_log.on_failure",
+               "'maybe' is not one of: continue, refuse");
+    free(t);
     t = variant("audit-key.yaml", "production", "audit_log:\n  file: audit.jsonl\n  subject_kee: x\n", NULL);
     expect_one("audit-key.yaml", t, "subject_kee", "audit_log.subject_kee", "unknown key");
     free(t);

@@ -197,4 +197,37 @@ zr_check "every record not written is an error line with its event and trace" \
   '[["error", "token_issued", 32], ["error", "login", 32], ["error", "login", 32], ["error", "token_issued", 32]]'
 zr_check "the operator log is still JSON throughout (logs_check.py)" \
   "$($PY "$ZR_SOURCE_DIR/tests/integration/logs_check.py" relay "$ZR_TMP/relay.log" >&2; echo $?)" "0"
+
+# --- 7. log_format is restart only: a reload that changes it is refused
+sed 's/^log_format: json$/log_format: text/' "$ZR_CONFIG" > "$ZR_TMP/text.yaml"
+zr_check "the text variant differs only in log_format" "$(diff "$ZR_CONFIG" "$ZR_TMP/text.yaml" | grep -c '^[<>]')" "2"
+cp "$ZR_CONFIG" "$ZR_TMP/json.yaml"
+cp "$ZR_TMP/text.yaml" "$ZR_CONFIG"
+zr_check "reload with another log_format: refused" "$("$ZR_BIN" reload "$ZR_CONFIG" >"$ZR_TMP/reload-format.out" 2>&1; echo $?)" "1"
+zr_check "reload with another log_format: the reason names the key" \
+  "$(cat "$ZR_TMP/reload-format.out" "$ZR_TMP/relay.log" | grep -q 'log_format changed: that needs a restart' && echo yes)" "yes"
+zr_check "reload with another log_format: the relay still writes JSON" \
+  "$($PY "$ZR_SOURCE_DIR/tests/integration/logs_check.py" relay "$ZR_TMP/relay.log" >&2; echo $?)" "0"
+cp "$ZR_TMP/json.yaml" "$ZR_CONFIG"
+
+# --- 8. journald: with JOURNAL_STREAM naming its stderr (as systemd sets it
+#     for StandardError=journal), every line starts with its syslog priority.
+JOURNAL="$ZR_TMP/journal.log"
+: > "$JOURNAL"
+JOURNAL_STREAM=$(stat -c '%d:%i' "$JOURNAL") zr_restart_relay "$JOURNAL"
+out=$(login demo-portal "Annuleren")
+zr_check "journald: a cancelled login" "$(zr_json "$out" 'd.get("oauth_error")')" "access_denied"
+zr_check "journald: every line <N> then JSON, N the line's level (info 6, warn 4, error 3, debug 7)" \
+  "$($PY -c '
+import json, re, sys
+prio = {"debug": "7", "info": "6", "warn": "4", "error": "3"}
+n = bad = 0
+for raw in open(sys.argv[1]):
+    n += 1
+    m = re.match(r"^<([0-7])>(\{.*\})$", raw.rstrip("\n"))
+    if not m or prio.get(json.loads(m.group(2))["level"]) != m.group(1):
+        bad += 1
+print(n >= 5 and bad == 0)' "$JOURNAL")" "True"
+zr_check "journald: info lines seen (the cancelled login's among them)" \
+  "$(grep -c '^<6>{.*"event":"acs".*"result":"cancelled"' "$JOURNAL")" "1"
 zr_done

@@ -30,6 +30,7 @@ typedef struct {
     const char *kind;           /* "patient" / "professional" when subject is NULL */
     const char *person;         /* a pseudonym made before (zr_audit_pseudonym), when subject is NULL */
     const char *client;         /* the portal (client_id) */
+    const char *sub;            /* the person's pairwise sub at that portal: what the portal's own logs know */
     const char *care_provider;  /* the care provider (tenant id); NULL for a professional */
     const char *trace;          /* W3C trace id */
     const char *login;          /* the login (its RelayState or Dezi state), as the operator log masks it */

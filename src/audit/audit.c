@@ -193,6 +193,7 @@ int zr_audit_render(zr_buf_t *out, const zr_audit_record_t *r, const struct time
         bad |= set_str(rec, "person", r->person);
     }
     bad |= set_str(rec, "client", r->client);
+    bad |= set_str(rec, "sub", r->sub);
     bad |= set_str(rec, "care_provider", r->care_provider);
     bad |= set_str(rec, "trace", r->trace);
     bad |= set_str(rec, "login", r->login);

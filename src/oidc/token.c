@@ -403,12 +403,15 @@ int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_respon
          * refuse, a portal gets no identity the NEN 7513 record would not
          * show (the token is deleted; the code is spent). The trace id is
          * that of the login's W3C traceparent ("00-<trace id>-..."). */
-        char trace_id[33] = "";
+        char trace_id[33] = "", *sub = zr_oidc_subject_sub(op, c, &subject);
+        int refused;
         if (authz.traceparent && strlen(authz.traceparent) >= 35 && authz.traceparent[2] == '-')
             snprintf(trace_id, sizeof(trace_id), "%.32s", authz.traceparent + 3);
-        if (zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_TOKEN, .subject = &subject, .client = c->client_id,
-                                                .care_provider = subject.tenant_id,
-                                                .trace = trace_id[0] ? trace_id : NULL}) != 0) {
+        refused = zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_TOKEN, .subject = &subject, .sub = sub,
+                                                      .client = c->client_id, .care_provider = subject.tenant_id,
+                                                      .trace = trace_id[0] ? trace_id : NULL}) != 0;
+        free(sub);
+        if (refused) {
             zr_store_del(op->store, ZR_OIDC_NS_ACCESS_TOKEN, access_token);
             zr_log_error("token", "client=%s code=%s audit record not written: no tokens issued", c->client_id,
                          zr_log_mask(code, mask));

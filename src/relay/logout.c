@@ -430,6 +430,8 @@ int zr_relay_handle_logout(void *ctx, const zr_http_request_t *req, zr_http_resp
     zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGOUT, .kind = kind,
                                         .person = json_string_value(json_object_get(session, "audit_person")),
                                         .client = client->client_id,
+                                        .sub = json_string_value(
+                                            json_object_get(json_object_get(session, "clients"), client->client_id)),
                                         .care_provider = json_string_value(json_object_get(session, "tenant")),
                                         .session = mask, .ref = ref});
     notify_backchannel(gen, session, hint.sid);

@@ -317,7 +317,7 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
     json_t *pending = NULL;
     const zr_client_t *client;
     zr_relay_logout_session_t logout_session;
-    char err[512] = "", ref[16], mask[16], ura_mask[16], sid_mask[16], *callback = NULL;
+    char err[512] = "", ref[16], mask[16], ura_mask[16], sid_mask[16], *callback = NULL, *sub = NULL;
     size_t role_count;
     zr_dezi_status_t st;
     zr_trace_t trace;
@@ -410,7 +410,9 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
     authz.sid = zr_relay_logout_session_prepare(gen, authz.client_id, &subject, NULL, NULL, &logout_session);
     /* The audit record before the code (fail closed, as at the ACS). */
     zr_log_mask(state, mask);
-    if (zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN, .subject = &subject, .client = authz.client_id,
+    sub = zr_oidc_subject_sub(gen->oidc, client, &subject);
+    if (zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN, .subject = &subject, .sub = sub,
+                                            .client = authz.client_id,
                                             .trace = trace.trace_id, .login = mask,
                                             .session = authz.sid ? zr_log_mask(authz.sid, sid_mask) : NULL}) != 0) {
         zr_log_error("dezi", "login=%s client=%s trace=%s audit record not written: login refused ref=%s", mask,
@@ -432,6 +434,7 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
                                             .trace = trace.trace_id, .login = mask, .ref = ref});
 end:
     zr_diag_dezi_end(relay->store, gen->cfg, req, resp);
+    free(sub);
     free(callback);
     zr_subject_clear(&subject);
     zr_dezi_professional_clear(&pro);

@@ -421,7 +421,7 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
     zr_saml_session_t saml_session = {0};
     zr_relay_logout_session_t logout_session;
     zr_saml_idp_t *idp = NULL;
-    char *pending_json = NULL, *resolve_id = NULL, *soap = NULL;
+    char *pending_json = NULL, *resolve_id = NULL, *soap = NULL, *sub = NULL;
     size_t pending_len = 0, soap_len = 0;
     char err[512] = "", ref[16], mask[16], subject_mask[16], sid_mask[16];
     zr_saml_status_t status;
@@ -537,7 +537,8 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
      * a login the care provider's NEN 7513 record would not show does not
      * happen (fail closed). */
     zr_log_mask(relay_state, mask);
-    if (zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN, .subject = &subject,
+    sub = zr_oidc_subject_sub(gen->oidc, zr_config_find_client(cfg, pending.authz.client_id), &subject);
+    if (zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN, .subject = &subject, .sub = sub,
                                             .client = pending.authz.client_id, .care_provider = tenant->id,
                                             .trace = trace.trace_id, .login = mask,
                                             .session = pending.authz.sid ? zr_log_mask(pending.authz.sid, sid_mask)
@@ -563,6 +564,7 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
                                             .ref = ref});
 end:
     zr_diag_acs_end(relay->store, cfg, relay_state, resp);
+    free(sub);
     zr_subject_clear(&subject);
     zr_saml_session_clear(&saml_session);
     if (pending_json)

@@ -112,7 +112,7 @@ static void test_patient_with_representation(void **state)
     s.representation_type = "urn:nl-eid-gdi:1.1:RT:0001";
     s.loa = ZR_LOA_SUBSTANTIAL;
     j = render(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN, .subject = &s, .client = "portal-a",
-                                    .care_provider = "zorg-a", .trace = "4bf92f3577b34da6a3ce929d0e0e4736",
+                                    .sub = "pairwise-sub-1", .care_provider = "zorg-a", .trace = "4bf92f3577b34da6a3ce929d0e0e4736",
                                     .login = "k:0a1b2c3d4e5f"},
                &line);
     acting = expected_pseudonym("999990019");
@@ -127,6 +127,7 @@ static void test_patient_with_representation(void **state)
     assert_string_equal(str(j, "representation_type"), "urn:nl-eid-gdi:1.1:RT:0001");
     assert_string_equal(str(j, "loa"), "substantial");
     assert_string_equal(str(j, "client"), "portal-a");
+    assert_string_equal(str(j, "sub"), "pairwise-sub-1");
     assert_string_equal(str(j, "care_provider"), "zorg-a");
     assert_string_equal(str(j, "trace"), "4bf92f3577b34da6a3ce929d0e0e4736");
     assert_string_equal(str(j, "login"), "k:0a1b2c3d4e5f");

@@ -45,7 +45,7 @@ void zr_log(zr_log_level_t level, const char *event, const char *fmt, ...)
 int zr_log_render(zr_buf_t *out, zr_log_level_t level, const struct timespec *when, const char *event,
                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 int zr_log_vrender(zr_buf_t *out, zr_log_level_t level, const struct timespec *when, const char *event,
-                   const char *fmt, va_list ap);
+                   const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 
 #define zr_log_debug(ev, ...) zr_log(ZR_LOG_DEBUG, ev, __VA_ARGS__)
 #define zr_log_info(ev, ...)  zr_log(ZR_LOG_INFO, ev, __VA_ARGS__)

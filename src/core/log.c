@@ -108,13 +108,16 @@ typedef struct {
     size_t len;
     log_field_t fields[LOG_FIELDS_MAX];
     size_t field_count;
+    int cut; /* the message was cut: what comes after is lost */
 } log_message_t;
 
 static void message_append(log_message_t *m, const char *s, size_t n)
 {
     size_t room = sizeof(m->text) - 1 - m->len;
-    if (n > room)
+    if (n > room) {
         n = room;
+        m->cut = 1;
+    }
     memcpy(m->text + m->len, s, n);
     m->len += n;
     m->text[m->len] = '\0';
@@ -130,6 +133,8 @@ static void message_append(log_message_t *m, const char *s, size_t n)
         int n_ = snprintf((m)->text + (m)->len, room_, spec, value);                                           \
         if (n_ > 0)                                                                                            \
             (m)->len += (size_t)n_ < room_ ? (size_t)n_ : room_ - 1;                                           \
+        if (n_ < 0 || (size_t)n_ >= room_)                                                                     \
+            (m)->cut = 1;                                                                                      \
     } while (0)
 
 /* One conversion of a printf format at *f ('%' already passed): takes its
@@ -292,6 +297,7 @@ static int message_render(log_message_t *m, const char *fmt, va_list ap)
     m->len = 0;
     m->text[0] = '\0';
     m->field_count = 0;
+    m->cut = 0;
     while (*f) {
         if (*f == '%' && f[1] == '%') {
             message_append(m, "%", 1);
@@ -310,6 +316,7 @@ static int message_render(log_message_t *m, const char *fmt, va_list ap)
         }
         if (open && (quoted ? *f == '"' : field_value_ends(f))) {
             field->end = m->len;
+            m->field_count -= m->cut != 0; /* its value may be cut short: left out */
             open = 0;
         }
         if (!open && token_start) {
@@ -341,8 +348,10 @@ static int message_render(log_message_t *m, const char *fmt, va_list ap)
         token_start = isspace((unsigned char)*f) || *f == '(';
         f++;
     }
-    if (open)
+    if (open) {
         field->end = m->len;
+        m->field_count -= m->cut != 0;
+    }
 
 end:
     va_end(aq);

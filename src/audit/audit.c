@@ -4,6 +4,7 @@
  * never interleave, reopened on reload for rotation. */
 #include "zr/audit.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -155,6 +156,23 @@ static int subject_members(json_t *rec, const zr_subject_t *s)
     return rc;
 }
 
+static int token_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '-' || c == '_';
+}
+
+/* 1 when text shows id as a token of its own (not inside a pseudonym, a
+ * trace id or a sub, where 8 or 9 digits turn up by chance and must not
+ * refuse a login). */
+static int token_visible(const char *text, const char *id)
+{
+    size_t n = strlen(id);
+    for (const char *p = strstr(text, id); p; p = strstr(p + 1, id))
+        if ((p == text || !token_char(p[-1])) && !token_char(p[n]))
+            return 1;
+    return 0;
+}
+
 /* 1 when text shows an identifier of the subject in clear: last guard. */
 static int identifier_visible(const char *text, const zr_subject_t *s)
 {
@@ -162,7 +180,7 @@ static int identifier_visible(const char *text, const zr_subject_t *s)
                          s->kind == ZR_SUBJECT_PROFESSIONAL ? s->pro.dezi_nummer : NULL,
                          s->kind == ZR_SUBJECT_PROFESSIONAL ? s->pro.ura : NULL};
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
-        if (ids[i] && *ids[i] && strstr(text, ids[i]))
+        if (ids[i] && *ids[i] && token_visible(text, ids[i]))
             return 1;
     return 0;
 }

@@ -213,6 +213,28 @@ static void test_no_key_no_record(void **state)
     zr_buf_free(&b);
 }
 
+/* The last guard: a record showing an identifier of its subject as a value
+ * of its own is not written; the same digits inside a longer token (a
+ * pseudonym, a trace id, a sub can hold them by chance) do not refuse it. */
+static void test_guard(void **state)
+{
+    zr_subject_t s = {0};
+    zr_buf_t b;
+    (void)state;
+    s.kind = ZR_SUBJECT_PROFESSIONAL;
+    s.pro.dezi_nummer = "900012345";
+    s.pro.ura = "87654321";
+    zr_buf_init(&b);
+    assert_int_equal(zr_audit_render(&b, &(zr_audit_record_t){.event = ZR_AUDIT_LOGIN, .subject = &s,
+                                                              .client = "87654321"}, &when), -1);
+    assert_int_equal(zr_audit_render(&b, &(zr_audit_record_t){.event = ZR_AUDIT_LOGIN, .subject = &s,
+                                                              .care_provider = "x 900012345 y"}, &when), -1);
+    assert_int_equal(b.len, 0);
+    assert_int_equal(zr_audit_render(&b, &(zr_audit_record_t){.event = ZR_AUDIT_LOGIN, .subject = &s,
+                                                              .sub = "Ab87654321_x", .trace = "0900012345f"}, &when), 0);
+    zr_buf_free(&b);
+}
+
 /* The file: created 0600, one line per record, and after a rename a
  * reopen (a reload) writes to the new file. */
 static void test_file_and_rotation(void **state)
@@ -287,6 +309,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_professional, setup, teardown),
         cmocka_unit_test_setup_teardown(test_without_subject, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_key_no_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_guard, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_and_rotation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_failure, setup, teardown),
     };

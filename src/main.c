@@ -4,10 +4,12 @@
  * Process-wide library state is set up here, on the main thread, before any
  * command starts a thread (issue 13 §1, docs/architecture.md "Start-up"):
  * libcurl's global state (the TVS back channel, Dezi, the PDP, selftest,
- * reload, preprod-test) and jansson's hash seed. Modules never initialise a
+ * reload, preprod-test), jansson's hash seed and whether stderr is the
+ * journal's stream. Modules never initialise a
  * library lazily from a worker; the XML and SAML libraries are set up by
  * zr_xml_init and zr_saml_init, which need the configuration first. */
 #include "zr/cmd.h"
+#include "zr/log.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -43,6 +45,8 @@ int main(int argc, char **argv)
     }
     /* A random seed now rather than on the first JSON object a worker makes. */
     json_object_seed(0);
+    /* Under systemd, each line's priority for journald. */
+    zr_log_journal_detect();
     rc = main_dispatch(argc, argv);
     curl_global_cleanup();
     return rc;

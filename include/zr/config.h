@@ -230,6 +230,22 @@ typedef struct {
     uint8_t subject_key[32];
 } zr_decision_log_config_t;
 
+/* The audit stream (issue 16 §3, include/zr/audit.h): YAML
+ * `audit_log: {file: PATH, subject_key_file: PATH}`; file NULL -> no audit
+ * stream. */
+typedef struct {
+    char *file;
+    /* The key of the people's pseudonyms in the records: from
+     * subject_key_file, or else derived from oidc.pairwise_secret with a
+     * label of its own, so every process and restart gives one person one
+     * pseudonym. */
+    char *subject_key_file;
+    uint8_t subject_key[32];
+    /* on_failure: refuse (default: a login or code whose record cannot be
+     * written does not go on) or continue (logged as audit.write_failed). */
+    int refuse;
+} zr_audit_log_config_t;
+
 /* The built-in mock Dezi (`zorgrelay mock-dezi`, YAML `mock_dezi:`); never
  * in production. Its test professionals are built in (src/mock/dezi_*.c).
  * It encrypts userinfo to dezi.decryption_key's public half. */
@@ -363,6 +379,7 @@ typedef struct zr_config {
     char *tls_cert_file;      /* optional: serve HTTPS directly */
     char *tls_key_file;
     int log_level;            /* zr_log_level_t */
+    int log_format;           /* zr_log_format_t: text (default) or json */
     /* The key of the log pseudonyms (zr_log_mask): HMAC of
      * oidc.pairwise_secret with a label of its own, so every relay process
      * of a cluster gives one person or login the same pseudonym. */
@@ -400,6 +417,7 @@ typedef struct zr_config {
     /* Professionals (issue 4). */
     zr_dezi_config_t dezi;
     zr_decision_log_config_t decision_log;
+    zr_audit_log_config_t audit_log;
     int has_mock_dezi;
     zr_mock_dezi_config_t mock_dezi;
     /* Reload (issue 3): where `serve` writes its PID and `zorgrelay reload`

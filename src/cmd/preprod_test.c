@@ -56,6 +56,7 @@ int zr_cmd_preprod_test(int argc, char **argv)
         goto end;
     }
     zr_log_set_level((zr_log_level_t)cfg->log_level);
+    zr_log_set_format((zr_log_format_t)cfg->log_format);
     /* A tool's own random pseudonym key, set before its threads start. */
     if (zr_log_pseudonym_key_random() != 0) {
         fprintf(stderr, "zorgrelay: preprod-test: cannot make a log pseudonym key\n");

@@ -60,6 +60,7 @@ int zr_cmd_serve(int argc, char **argv)
     }
     zr_config_errors_free(&errs);
     zr_log_set_level((zr_log_level_t)cfg->log_level);
+    zr_log_set_format((zr_log_format_t)cfg->log_format);
     /* Before any worker thread: the pseudonyms of this cluster's key. */
     if (zr_log_pseudonym_key_set(cfg->log_pseudonym_key, sizeof(cfg->log_pseudonym_key)) != 0) {
         fprintf(stderr, "zorgrelay: refusing to start: cannot set the log pseudonym key\n");

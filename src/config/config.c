@@ -225,6 +225,15 @@ static void read_server(zr_cfg_map_t *root, zr_config_t *cfg)
         else
             cfg->log_level = (int)level;
     }
+    zr_release(s);
+    if (zr_cfg_get_str(root, "log_format", 0, &s) == 1) {
+        zr_log_format_t format;
+        if (zr_log_format_parse(s, &format) != 0)
+            zr_cfg_error(ld, zr_cfg_map_get(root, "log_format"), "log_format", "'%s' is not one of: text, json",
+                         s);
+        else
+            cfg->log_format = (int)format;
+    }
     free(s);
     if (zr_cfg_get_int(root, "threads", 0, 1, 1024, &n) == 1)
         cfg->threads = (int)n;
@@ -665,12 +674,12 @@ zr_config_t *zr_config_load_flags(const char *path, int flags, zr_config_errors_
 zr_config_t *zr_config_load_reusing(const char *path, int flags, const zr_config_t *reuse, zr_config_errors_t *errs)
 {
     static const char *const root_keys[] = {"environment", "listen", "public_base_url", "tls", "log_level",
-                                            "threads", "max_body_bytes", "redis", "tvs", "saml",
+                                            "log_format", "threads", "max_body_bytes", "redis", "tvs", "saml",
                                             "care_providers", "care_providers_dir", "former_care_providers_dir",
                                             "care_providers_ledger",
                                             "oidc", "clients", "mock_tvs", "cluster", "pid_file", "dezi",
-                                            "decision_log", "mock_dezi", "trace", "preprod_test", "limits",
-                                            "care_providers_on_error", NULL};
+                                            "decision_log", "audit_log", "mock_dezi", "trace", "preprod_test",
+                                            "limits", "care_providers_on_error", NULL};
     zr_cfg_loader_t ld;
     zr_cfg_map_t root;
     zr_config_t *cfg = calloc(1, sizeof(*cfg));
@@ -714,6 +723,7 @@ zr_config_t *zr_config_load_reusing(const char *path, int flags, const zr_config
     /* Before the clients' professionals are judged against it. */
     zr_cfg_read_dezi(&root, cfg);
     zr_cfg_read_decision_log(&root, cfg);
+    zr_cfg_read_audit_log(&root, cfg);
     zr_cfg_read_clients(&root, cfg);
     zr_cfg_read_on_error(&root, cfg);
     zr_cfg_read_tenants(&root, cfg);
@@ -787,6 +797,7 @@ void zr_config_free(zr_config_t *cfg)
     zr_cfg_free_mock_tvs(cfg);
     zr_cfg_free_cluster(cfg);
     zr_cfg_free_dezi(cfg);
+    zr_cfg_free_audit_log(cfg);
     zr_cfg_free_limits(cfg);
     /* Wipes the AES and pairwise secrets with everything else. */
     OPENSSL_cleanse(cfg, sizeof(*cfg));

@@ -298,6 +298,11 @@ void zr_cfg_read_dezi(zr_cfg_map_t *root, zr_config_t *cfg);
 void zr_cfg_read_decision_log(zr_cfg_map_t *root, zr_config_t *cfg);
 void zr_cfg_read_mock_dezi(zr_cfg_map_t *root, zr_config_t *cfg);
 void zr_cfg_free_dezi(zr_config_t *cfg);
+
+/* audit_log.c: the `audit_log:` section (after oidc, whose pairwise secret
+ * its default key derives from). */
+void zr_cfg_read_audit_log(zr_cfg_map_t *root, zr_config_t *cfg);
+void zr_cfg_free_audit_log(zr_config_t *cfg);
 /* professional.c: a client's login_methods, role_rules,
  * allow_unmapped_roles, authzen and introspection (after auth_method). */
 void zr_cfg_read_client_professional(zr_cfg_map_t *m, zr_client_t *c, zr_cfg_client_origin_t *o);

@@ -47,6 +47,7 @@
  * record's deletion was its own); private_key_jwt adds its jti claim. */
 #include "oidc_internal.h"
 #include "zr/crypto.h"
+#include "zr/audit.h"
 #include "zr/log.h"
 #include "zr/util.h"
 
@@ -397,6 +398,27 @@ int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_respon
     if (op->redeem_hook)
         op->redeem_hook(op->redeem_hook_ctx, ZR_OIDC_REDEEM_AFTER_COMMIT); /* a drain, right now */
 #endif
+    {
+        /* The audit record before the tokens leave: with audit_log.on_failure:
+         * refuse, a portal gets no identity the NEN 7513 record would not
+         * show (the token is deleted; the code is spent). The trace id is
+         * that of the login's W3C traceparent ("00-<trace id>-..."). */
+        char trace_id[33] = "", *sub = zr_oidc_subject_sub(op, c, &subject);
+        int refused;
+        if (authz.traceparent && strlen(authz.traceparent) >= 35 && authz.traceparent[2] == '-')
+            snprintf(trace_id, sizeof(trace_id), "%.32s", authz.traceparent + 3);
+        refused = zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_TOKEN, .subject = &subject, .sub = sub,
+                                                      .client = c->client_id, .care_provider = subject.tenant_id,
+                                                      .trace = trace_id[0] ? trace_id : NULL}) != 0;
+        free(sub);
+        if (refused) {
+            zr_store_del(op->store, ZR_OIDC_NS_ACCESS_TOKEN, access_token);
+            zr_log_error("token", "client=%s code=%s audit record not written: no tokens issued", c->client_id,
+                         zr_log_mask(code, mask));
+            rc = error_reply(op, req, resp, 503, "temporarily_unavailable", NULL, 0);
+            goto end;
+        }
+    }
     reply = json_object();
     if (zr_oidc_json_set_str(reply, "access_token", access_token) != 0 ||
         zr_oidc_json_set_str(reply, "token_type", "Bearer") != 0 ||

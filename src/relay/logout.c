@@ -22,6 +22,7 @@
 
 #include <jansson.h>
 
+#include "zr/audit.h"
 #include "zr/json.h"
 #include "zr/log.h"
 #include "zr/util.h"
@@ -80,6 +81,13 @@ char *zr_relay_logout_session_prepare(zr_relay_gen_t *gen, const char *client_id
     ls->professional = subject->kind == ZR_SUBJECT_PROFESSIONAL;
     json_object_set_new(o, "kind", json_string(ls->professional ? "professional" : "patient"));
     set_opt(o, "tenant", tenant ? tenant->id : NULL);
+    /* Who, for the audit record of the logout: the audit pseudonym (keyed),
+     * never the identifier itself. */
+    if (zr_audit_enabled()) {
+        char person[ZR_AUDIT_PSEUDONYM_MAX];
+        if (zr_audit_pseudonym(ls->professional ? subject->pro.dezi_nummer : subject->acting.value, person) == 0)
+            set_opt(o, "audit_person", person);
+    }
     /* Per client the sub it knows (a Logout Token must carry that one). */
     json_object_set_new(clients, client->client_id, json_string(sub));
     json_object_set(o, "clients", clients);
@@ -419,6 +427,13 @@ int zr_relay_handle_logout(void *ctx, const zr_http_request_t *req, zr_http_resp
     kind = json_string_value(json_object_get(session, "kind"));
     zr_log_info("logout", "client=%s sid=%s kind=%s session ended ref=%s", client->client_id,
                 zr_log_mask(hint.sid, mask), kind ? kind : "?", ref);
+    zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGOUT, .kind = kind,
+                                        .person = json_string_value(json_object_get(session, "audit_person")),
+                                        .client = client->client_id,
+                                        .sub = json_string_value(
+                                            json_object_get(json_object_get(session, "clients"), client->client_id)),
+                                        .care_provider = json_string_value(json_object_get(session, "tenant")),
+                                        .session = mask, .ref = ref});
     notify_backchannel(gen, session, hint.sid);
     /* A patient's session at TVS ends too (ST-SAML §Logout). */
     if (json_object_get(session, "saml") &&

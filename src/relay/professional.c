@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "zr/diag.h"
+#include "zr/audit.h"
 #include "zr/log.h"
 #include "zr/roles.h"
 #include "zr/util.h"
@@ -316,7 +317,7 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
     json_t *pending = NULL;
     const zr_client_t *client;
     zr_relay_logout_session_t logout_session;
-    char err[512] = "", ref[16], mask[16], ura_mask[16], *callback = NULL;
+    char err[512] = "", ref[16], mask[16], ura_mask[16], sid_mask[16], *callback = NULL, *sub = NULL;
     size_t role_count;
     zr_dezi_status_t st;
     zr_trace_t trace;
@@ -343,6 +344,9 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
     if (dezi_error) {
         zr_log_info("dezi", "login=%s client=%s trace=%s Dezi answered error ref=%s", zr_log_mask(state, mask),
                     authz.client_id, trace.trace_id, ref);
+        zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN_REFUSED, .outcome = "dezi_error",
+                                            .kind = "professional", .client = authz.client_id,
+                                            .trace = trace.trace_id, .login = mask, .ref = ref});
         zr_oidc_authorize_error(gen->oidc, &authz, "access_denied",
                                 "the professional cancelled or was refused at Dezi", resp);
         goto end;
@@ -375,6 +379,9 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
         zr_log(st == ZR_DEZI_DENIED ? ZR_LOG_INFO : ZR_LOG_WARN, "dezi",
                "login=%s client=%s trace=%s result=%s: %s ref=%s", zr_log_mask(state, mask), authz.client_id,
                trace.trace_id, zr_dezi_status_name(st), err, ref);
+        zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN_REFUSED, .outcome = zr_dezi_status_name(st),
+                                            .kind = "professional", .client = authz.client_id,
+                                            .trace = trace.trace_id, .login = mask, .ref = ref});
         zr_oidc_authorize_error(gen->oidc, &authz, error, description, resp);
         goto end;
     }
@@ -385,6 +392,11 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
         zr_log_warn("dezi", "login=%s client=%s trace=%s rol_code=%s ura=%s maps to no role of this portal ref=%s",
                     zr_log_mask(state, mask), authz.client_id, trace.trace_id, pro.rol_code,
                     zr_log_mask(pro.ura, ura_mask), ref);
+        /* Who was refused: the professional as the audit knows them. */
+        if (professional_subject(&pro, NULL, 0, &subject) == 0)
+            zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN_REFUSED, .outcome = "role_not_allowed",
+                                                .subject = &subject, .client = authz.client_id,
+                                                .trace = trace.trace_id, .login = mask, .ref = ref});
         zr_page_error(resp, 403, req->lang, "role_not_allowed", ref);
         goto end;
     }
@@ -396,15 +408,33 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
         goto end;
     /* The logout session (logout.c), stored with the code. */
     authz.sid = zr_relay_logout_session_prepare(gen, authz.client_id, &subject, NULL, NULL, &logout_session);
+    /* The audit record before the code (fail closed, as at the ACS). */
+    zr_log_mask(state, mask);
+    sub = zr_oidc_subject_sub(gen->oidc, client, &subject);
+    if (zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN, .subject = &subject, .sub = sub,
+                                            .client = authz.client_id,
+                                            .trace = trace.trace_id, .login = mask,
+                                            .session = authz.sid ? zr_log_mask(authz.sid, sid_mask) : NULL}) != 0) {
+        zr_log_error("dezi", "login=%s client=%s trace=%s audit record not written: login refused ref=%s", mask,
+                     authz.client_id, trace.trace_id, ref);
+        zr_relay_logout_session_done(&logout_session, authz.client_id);
+        zr_oidc_authorize_error(gen->oidc, &authz, "temporarily_unavailable",
+                                "the login service cannot record this login right now", resp);
+        goto end;
+    }
     issued = zr_oidc_authorize_issue(gen->oidc, &authz, &subject, &logout_session.write, logout_session.count,
                                      resp);
     zr_relay_logout_session_done(&logout_session, authz.client_id);
     if (issued)
-        zr_log_info("dezi", "login=%s client=%s trace=%s rol_code=%s roles=%zu loa=%s result=ok",
-                    zr_log_mask(state, mask), authz.client_id, trace.trace_id, pro.rol_code, role_count,
-                    zr_loa_name(pro.loa));
+        zr_log_info("dezi", "login=%s client=%s trace=%s rol_code=%s roles=%zu loa=%s result=ok", mask,
+                    authz.client_id, trace.trace_id, pro.rol_code, role_count, zr_loa_name(pro.loa));
+    else /* the record above said it would be: say it was not */
+        zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN_REFUSED, .outcome = "not_issued",
+                                            .subject = &subject, .client = authz.client_id,
+                                            .trace = trace.trace_id, .login = mask, .ref = ref});
 end:
     zr_diag_dezi_end(relay->store, gen->cfg, req, resp);
+    free(sub);
     free(callback);
     zr_subject_clear(&subject);
     zr_dezi_professional_clear(&pro);
@@ -544,6 +574,10 @@ int zr_relay_authorization_check(zr_relay_t *relay, zr_relay_gen_t *gen, const z
                      subject->kind == ZR_SUBJECT_PROFESSIONAL ? "professional" : "patient",
                      subject->has_legal ? "yes" : "no", ref);
         zr_authz_record_undescribable(pdp, &trace, client->client_id, "relay: cannot describe the subject");
+        zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN_REFUSED, .outcome = "relay_error",
+                                            .subject = subject, .client = client->client_id,
+                                            .care_provider = tenant ? tenant->id : NULL, .trace = trace.trace_id,
+                                            .ref = ref});
         zr_oidc_authorize_error(gen->oidc, authz, "server_error",
                                 "the login service could not prepare the authorization request", resp);
         rc = 1;
@@ -565,6 +599,10 @@ int zr_relay_authorization_check(zr_relay_t *relay, zr_relay_gen_t *gen, const z
     }
     if (d == ZR_AUTHZ_DENY) {
         zr_log_info("authz", "client=%s trace=%s denied by the PDP ref=%s", client->client_id, trace.trace_id, ref);
+        zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN_REFUSED, .outcome = "denied", .subject = subject,
+                                            .client = client->client_id,
+                                            .care_provider = tenant ? tenant->id : NULL, .trace = trace.trace_id,
+                                            .ref = ref});
         zr_oidc_authorize_error(gen->oidc, authz, "access_denied", reason ? reason : "access denied by policy", resp);
         rc = 1;
         goto end;
@@ -576,6 +614,9 @@ int zr_relay_authorization_check(zr_relay_t *relay, zr_relay_gen_t *gen, const z
     }
     zr_log_error("authz", "client=%s trace=%s PDP error (%s); login refused (fail closed) ref=%s", client->client_id,
                  trace.trace_id, err, ref);
+    zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN_REFUSED, .outcome = "pdp_error", .subject = subject,
+                                        .client = client->client_id, .care_provider = tenant ? tenant->id : NULL,
+                                        .trace = trace.trace_id, .ref = ref});
     zr_oidc_authorize_error(gen->oidc, authz, "temporarily_unavailable",
                             "the authorization service cannot be reached right now", resp);
     rc = 1;

@@ -19,6 +19,7 @@
 #include "zr/crypto.h"
 #include "zr/diag.h"
 #include "zr/http.h"
+#include "zr/audit.h"
 #include "zr/log.h"
 #include "zr/oidc.h"
 #include "zr/saml.h"
@@ -420,9 +421,9 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
     zr_saml_session_t saml_session = {0};
     zr_relay_logout_session_t logout_session;
     zr_saml_idp_t *idp = NULL;
-    char *pending_json = NULL, *resolve_id = NULL, *soap = NULL;
+    char *pending_json = NULL, *resolve_id = NULL, *soap = NULL, *sub = NULL;
     size_t pending_len = 0, soap_len = 0;
-    char err[512] = "", ref[16], mask[16], subject_mask[16];
+    char err[512] = "", ref[16], mask[16], subject_mask[16], sid_mask[16];
     zr_saml_status_t status;
     zr_trace_t trace;
     int endpoint_index = 0, issued;
@@ -519,6 +520,10 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
         zr_log(status == ZR_SAML_CANCELLED ? ZR_LOG_INFO : ZR_LOG_WARN, "acs",
                "login=%s client=%s tenant=%s trace=%s result=%s: %s ref=%s", zr_log_mask(relay_state, mask),
                pending.authz.client_id, tenant->id, trace.trace_id, zr_saml_status_name(status), err, ref);
+        zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN_REFUSED, .outcome = zr_saml_status_name(status),
+                                            .kind = "patient", .client = pending.authz.client_id,
+                                            .care_provider = tenant->id, .trace = trace.trace_id,
+                                            .login = mask, .ref = ref});
         zr_oidc_authorize_error(gen->oidc, &pending.authz, error, description, resp);
         goto end;
     }
@@ -528,16 +533,38 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
      * into the ID token. */
     pending.authz.sid = zr_relay_logout_session_prepare(gen, pending.authz.client_id, &subject, tenant,
                                                         &saml_session, &logout_session);
+    /* The audit record before the code: with audit_log.on_failure: refuse,
+     * a login the care provider's NEN 7513 record would not show does not
+     * happen (fail closed). */
+    zr_log_mask(relay_state, mask);
+    sub = zr_oidc_subject_sub(gen->oidc, zr_config_find_client(cfg, pending.authz.client_id), &subject);
+    if (zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN, .subject = &subject, .sub = sub,
+                                            .client = pending.authz.client_id, .care_provider = tenant->id,
+                                            .trace = trace.trace_id, .login = mask,
+                                            .session = pending.authz.sid ? zr_log_mask(pending.authz.sid, sid_mask)
+                                                                         : NULL}) != 0) {
+        zr_log_error("acs", "login=%s client=%s tenant=%s trace=%s audit record not written: login refused ref=%s",
+                     mask, pending.authz.client_id, tenant->id, trace.trace_id, ref);
+        zr_relay_logout_session_done(&logout_session, pending.authz.client_id);
+        zr_oidc_authorize_error(gen->oidc, &pending.authz, "temporarily_unavailable",
+                                "the login service cannot record this login right now", resp);
+        goto end;
+    }
     issued = zr_oidc_authorize_issue(gen->oidc, &pending.authz, &subject, &logout_session.write,
                                      logout_session.count, resp);
     zr_relay_logout_session_done(&logout_session, pending.authz.client_id);
     if (issued)
         zr_log_info("acs", "login=%s client=%s tenant=%s trace=%s loa=%s representation=%s subject=%s result=ok",
-                    zr_log_mask(relay_state, mask), pending.authz.client_id, tenant->id, trace.trace_id,
-                    zr_loa_name(subject.loa), subject.has_legal ? "yes" : "no",
-                    zr_log_mask(subject.acting.value, subject_mask));
+                    mask, pending.authz.client_id, tenant->id, trace.trace_id, zr_loa_name(subject.loa),
+                    subject.has_legal ? "yes" : "no", zr_log_mask(subject.acting.value, subject_mask));
+    else /* the record above said it would be: say it was not */
+        zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN_REFUSED, .outcome = "not_issued",
+                                            .subject = &subject, .client = pending.authz.client_id,
+                                            .care_provider = tenant->id, .trace = trace.trace_id, .login = mask,
+                                            .ref = ref});
 end:
     zr_diag_acs_end(relay->store, cfg, relay_state, resp);
+    free(sub);
     zr_subject_clear(&subject);
     zr_saml_session_clear(&saml_session);
     if (pending_json)

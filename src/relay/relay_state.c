@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "zr/audit.h"
 #include "zr/log.h"
 #include "zr/tenant_ledger.h"
 #include "zr/util.h"
@@ -433,6 +434,9 @@ static const char *restart_only_change(const zr_config_t *a, const zr_config_t *
         return "tls";
     if (a->threads != b->threads)
         return "threads";
+    /* One stream, one format: a shipper parsing JSON must not get text. */
+    if (a->log_format != b->log_format)
+        return "log_format";
     if (a->max_body_bytes != b->max_body_bytes)
         return "max_body_bytes";
     if (!limits_same(&a->limits, &b->limits))
@@ -775,6 +779,11 @@ int zr_relay_reload(zr_relay_t *relay)
     /* The decision log may have moved (or been rotated away): reopen. */
     if (zr_authz_log_open(&g->cfg->decision_log, err, sizeof(err)) != 0)
         zr_log_error("reload", "decision log: %s", err);
+    /* So may the audit stream: reopened (rotation); a file that cannot be
+     * opened keeps the one in use rather than lose records. */
+    if (zr_audit_open(g->cfg->audit_log.file, g->cfg->audit_log.subject_key, g->cfg->audit_log.refuse, err,
+                      sizeof(err)) != 0)
+        zr_log_error("reload", "audit log: %s", err);
     zr_log_info("reload", "generation %lu in use: %zu care providers (%zu added, %zu changed, %zu removed), %zu "
                           "quarantined, %zu clients",
                 g->serial, g->cfg->tenant_count, added, changed, removed, g->cfg->quarantined_count,
@@ -821,6 +830,11 @@ int zr_relay_init(zr_relay_t *relay, zr_config_t *cfg, char *err, size_t errlen)
     relay->gen->serial = 1;
     if (zr_authz_log_open(&cfg->decision_log, err, errlen) != 0)
         return -1;
+    if (zr_audit_open(cfg->audit_log.file, cfg->audit_log.subject_key, cfg->audit_log.refuse, err, errlen) != 0)
+        return -1;
+    if (!cfg->audit_log.file && cfg->environment == ZR_ENV_PRODUCTION)
+        zr_log_warn("audit", "no audit_log configured: logins leave no NEN 7513 audit records "
+                             "(docs/operations.md \"Audit stream (NEN 7513)\")");
     /* A restart must not change a `sub` where a reload could not. */
     switch (sector_records_check(relay, cfg, "startup", NULL, 0, what, sizeof(what))) {
     case 0:
@@ -880,6 +894,7 @@ void zr_relay_cleanup(zr_relay_t *relay)
     relay->started_sectors = NULL;
     zr_store_close(relay->store);
     zr_authz_log_close();
+    zr_audit_close();
     pthread_mutex_destroy(&relay->gen_lock);
     pthread_mutex_destroy(&relay->idp_lock);
     pthread_mutex_destroy(&relay->stop_lock);

@@ -230,6 +230,45 @@ static void test_log_level_debug(void **state)
     expect_ok_free("debug-dev.yaml");
 }
 
+/* log_format and audit_log (issue 16 §3): known values only, each error
+ * FILE:LINE: key: message; the audit key of its own. */
+static void test_log_format_and_audit_log(void **state)
+{
+    zr_config_t *cfg;
+    char *t;
+    (void)state;
+    t = variant("format-xml.yaml", "production", "log_format: xml\n", NULL);
+    expect_one("format-xml.yaml", t, "log_format: xml", "log_format", "'xml' is not one of: text, json");
+    free(t);
+    cfg = expect_ok("base.yaml");
+    assert_int_equal(cfg->log_format, ZR_LOG_FORMAT_TEXT);
+    assert_null(cfg->audit_log.file);
+    zr_config_free(cfg);
+    free(variant("format-json.yaml", "production", "log_format: json\naudit_log:\n  file: audit.jsonl\n", NULL));
+    cfg = expect_ok("format-json.yaml");
+    assert_int_equal(cfg->log_format, ZR_LOG_FORMAT_JSON);
+    assert_non_null(strstr(cfg->audit_log.file, "audit.jsonl"));
+    /* derived, and not the decision log's nor the log pseudonyms' key */
+    assert_memory_not_equal(cfg->audit_log.subject_key, cfg->decision_log.subject_key, 32);
+    assert_memory_not_equal(cfg->audit_log.subject_key, cfg->log_pseudonym_key, 32);
+    assert_int_equal(cfg->audit_log.refuse, 1); /* fail closed unless chosen otherwise */
+    zr_config_free(cfg);
+    free(variant("audit-continue.yaml", "production", "audit_log:\n  file: a.jsonl\n  on_failure: continue\n", NULL));
+    cfg = expect_ok("audit-continue.yaml");
+    assert_int_equal(cfg->audit_log.refuse, 0);
+    zr_config_free(cfg);
+    t = variant("audit-maybe.yaml", "production", "audit_log:\n  file: a.jsonl\n  on_failure: maybe\n", NULL);
+    expect_one("audit-maybe.yaml", t, "on_failure: maybe", "audit_log.on_failure",
+               "'maybe' is not one of: continue, refuse");
+    free(t);
+    t = variant("audit-key.yaml", "production", "audit_log:\n  file: audit.jsonl\n  subject_kee: x\n", NULL);
+    expect_one("audit-key.yaml", t, "subject_kee", "audit_log.subject_kee", "unknown key");
+    free(t);
+    t = variant("audit-nofile.yaml", "production", "audit_log: {}\n", NULL);
+    expect_one("audit-nofile.yaml", t, "audit_log: {}", "audit_log.file", "is required");
+    free(t);
+}
+
 static void test_redis_password(void **state)
 {
     char *t = variant("nopass.yaml", "production", NULL, "  password: test-redis-password\n", "", NULL);
@@ -877,6 +916,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_base_loads),
         cmocka_unit_test(test_log_level_debug),
+        cmocka_unit_test(test_log_format_and_audit_log),
         cmocka_unit_test(test_redis_password),
         cmocka_unit_test(test_redis_password_file),
         cmocka_unit_test(test_redis_sentinels),

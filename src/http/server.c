@@ -955,7 +955,7 @@ void zr_http_server_load(zr_http_server_t *s, zr_http_load_t *out)
     if (!s)
         return;
     if (s->limits)
-        http_limits_load(s->limits, &out->in_flight, &out->threads);
+        http_limits_load(s->limits, &out->in_flight, &out->threads, &out->connections, &out->max_connections);
     out->busy = __atomic_load_n(&s->workers_busy, __ATOMIC_RELAXED);
     if (zr_http_server_lane_load(s, &lane) == 0)
         out->on_lane = (unsigned)(lane.busy + lane.queued);

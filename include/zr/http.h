@@ -98,6 +98,7 @@ typedef struct {
     size_t lane_route_count;
     int lane_threads;          /* 0: default 32; at most 1024 */
     int lane_queue;            /* 0: default 256; negative: none wait (only lane_threads at once) */
+    int quiet_access_log;      /* a 200's access line at debug, not info (a scraper every few seconds) */
     int count_refusals;        /* the limits' refusals go to zorgrelay_http_refusals_total (zr/metrics.h):
                                   the relay's listener, not the metrics one */
 } zr_http_server_config_t;

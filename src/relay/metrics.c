@@ -197,6 +197,9 @@ int zr_relay_metrics_start(zr_relay_t *relay, char *err, size_t errlen)
         .route_count = sizeof(metrics_routes) / sizeof(metrics_routes[0]),
         .ctx = relay,
         .component = "metrics",
+        /* Prometheus asks every 15 s or so: only what went wrong is worth a
+         * line at info. */
+        .quiet_access_log = 1,
         /* A scraper or two: a small cap keeps the port from costing the
          * relay file descriptors. */
         .max_connections = 16,

@@ -105,6 +105,14 @@ zr_check "after the cancellation: two resolutions" "$(phase tvs_artifact_resolut
 zr_check "after the cancellation: two validations" "$(phase response_validation)" "2"
 zr_check "after the cancellation: token still once" "$(phase token)" "1"
 
+# --- 3b. A wrong password at DigiD (AuthnFailed): denied.
+out=$(zr_login "Verkeerd wachtwoord" --method patient)
+zr_check "login 2b: authentication failed" "$(zr_json "$out" 'd.get("oauth_error")')" "access_denied"
+scrape
+zr_check "after AuthnFailed: one denied" "$(patient denied)" "1"
+zr_check "after AuthnFailed: still one cancelled" "$(patient cancelled)" "1"
+zr_check "after AuthnFailed: three resolutions" "$(phase tvs_artifact_resolution)" "3"
+
 # --- 4. TVS down when the artifact comes back: the mock TVS is stopped
 # after the person chose, before the browser reaches the ACS.
 out=$(zr_login "DigiD Substantieel" --method patient --before-acs \
@@ -116,12 +124,12 @@ zr_stop "$TVS_PID"
 zr_start_mock_tvs
 zr_check "login 3: TVS down" "$(zr_json "$out" 'd.get("oauth_error")')" "temporarily_unavailable"
 scrape
-zr_check "TVS down: three started" "$(v 'zorgrelay_logins_started_total{kind="patient"}')" "3"
+zr_check "TVS down: four started" "$(v 'zorgrelay_logins_started_total{kind="patient"}')" "4"
 zr_check "TVS down: one unavailable" "$(patient unavailable)" "1"
-zr_check "TVS down: no refused, denied or error" "$(patient refused)/$(patient denied)/$(patient error)" "0/0/0"
-zr_check "TVS down: three resolutions (the failed one too)" "$(phase tvs_artifact_resolution)" "3"
-zr_check "TVS down: still two validations" "$(phase response_validation)" "2"
-zr_check "TVS down: three authorize" "$(phase authorize)" "3"
+zr_check "TVS down: no refused or error, denied unchanged" "$(patient refused)/$(patient denied)/$(patient error)" "0/1/0"
+zr_check "TVS down: four resolutions (the failed one too)" "$(phase tvs_artifact_resolution)" "4"
+zr_check "TVS down: still three validations" "$(phase response_validation)" "3"
+zr_check "TVS down: four authorize" "$(phase authorize)" "4"
 zr_check "TVS down: no professional login" "$(v 'zorgrelay_logins_started_total{kind="professional"}')" "0"
 
 # --- 5. A professional through the chooser and the mock Dezi.
@@ -131,7 +139,7 @@ scrape
 zr_check "professional: one started" "$(v 'zorgrelay_logins_started_total{kind="professional"}')" "1"
 zr_check "professional: one ok" "$(v 'zorgrelay_logins_finished_total{kind="professional",result="ok"}')" "1"
 zr_check "professional: Dezi observed once" "$(phase dezi)" "1"
-zr_check "professional: patients unchanged" "$(v 'zorgrelay_logins_started_total{kind="patient"}')/$(patient ok)" "3/1"
+zr_check "professional: patients unchanged" "$(v 'zorgrelay_logins_started_total{kind="patient"}')/$(patient ok)" "4/1"
 zr_check "professional: token twice" "$(phase token)" "2"
 zr_check "open connections: a number" "$(v zorgrelay_http_connections_open | grep -cE '^[0-9]+$')" "1"
 
@@ -178,7 +186,7 @@ zr_check "Redis back: redis_up 1" "$(v zorgrelay_redis_up)" "1"
 zr_check "Redis back: one reconnect" "$(v zorgrelay_redis_reconnects_total)" "1"
 
 # --- 9. per_care_provider: the care provider's own series (restart-only setting).
-printf '  per_care_provider: true\n' >>"$ZR_CONFIG"
+printf '  per_care_provider: true\nlimits:\n  max_connections_per_ip: 8\n' >>"$ZR_CONFIG"
 zr_restart_relay
 zr_wait_port "$METRICS_PORT"
 out=$(zr_login "Annuleren" --method patient)
@@ -190,6 +198,30 @@ zr_check "per provider: cancelled" \
 zr_check "per provider: its BSN key's expiry" \
   "$(awk -v e="$(v 'zorgrelay_care_provider_bsn_key_expiry_seconds{care_provider="zorgaanbieder-demo"}')" 'BEGIN { print (e + 0 > 86400) ? "yes" : e }')" "yes"
 zr_check "per provider: counters start at zero after the restart" "$(v 'zorgrelay_logins_started_total{kind="patient"}')" "1"
+
+# A connection over limits.max_connections_per_ip is refused and counted,
+# once all earlier connections are gone (the count is exact).
+for i in $(seq 1 200); do
+  scrape >/dev/null
+  [ "$(v zorgrelay_http_connections_open)" = 0 ] && break
+  sleep 0.05
+done
+over=$($PY - "$RELAY_PORT" 8 <<'EOF'
+import select, socket, sys
+port, cap = int(sys.argv[1]), int(sys.argv[2])
+held = [socket.create_connection(("127.0.0.1", port)) for _ in range(cap + 1)]
+# the one over the cap is shut down at once (the others would only be cut
+# after limits.header_timeout_s, 10 s): count the ends seen within 5 s
+ready, _, _ = select.select(held, [], [], 5)
+print(sum(1 for s in ready if s.recv(1) == b""))
+EOF
+)
+zr_check "the 9th connection from one address is closed" "$over" "1"
+scrape
+zr_check "refusals by max_connections_per_ip: exactly one" \
+  "$(v 'zorgrelay_http_refusals_total{limit="max_connections_per_ip"}')" "1"
+zr_check "no other refusal or cut" \
+  "$(v 'zorgrelay_http_refusals_total{limit="max_connections"}')/$(v 'zorgrelay_http_refusals_total{limit="header_timeout_s"}')" "0/0"
 
 # The example rules and dashboard name only series the relay exposes (the
 # per-provider ones included, hence here).
@@ -211,15 +243,19 @@ rc=0; "$ZR_BIN" check-config "$bad" >"$ZR_TMP/check.out" 2>&1 || rc=$?
 zr_check "non-loopback listen refused" "$rc" "1"
 zr_check "non-loopback listen: FILE:LINE: key: message" \
   "$(grep -c "^$bad:$line: metrics.listen: '0.0.0.0:$METRICS_PORT' is not a loopback address" "$ZR_TMP/check.out")" "1"
-printf '  allow_remote: true\n' >>"$bad"
+sed -i "s#^  listen: 0.0.0.0:$METRICS_PORT#&\\n  allow_remote: true#" "$bad"
 rc=0; "$ZR_BIN" check-config "$bad" >"$ZR_TMP/check.out" 2>&1 || rc=$?
 zr_check "non-loopback listen with allow_remote accepted" "$rc" "0"
 sed "s#^  listen: 127.0.0.1:$METRICS_PORT#  listen: 127.0.0.1:$RELAY_PORT#" "$ZR_CONFIG" >"$bad"
 rc=0; "$ZR_BIN" check-config "$bad" >"$ZR_TMP/check.out" 2>&1 || rc=$?
 zr_check "the relay's own port refused" "$(grep -c "metrics.listen: '127.0.0.1:$RELAY_PORT' is the relay's own listen address" "$ZR_TMP/check.out")" "1"
-printf '  colour: blue\n' >>"$bad"
+sed -i "s#^  listen: 127.0.0.1:$RELAY_PORT#&\\n  colour: blue#" "$bad"
 rc=0; "$ZR_BIN" check-config "$bad" >"$ZR_TMP/check.out" 2>&1 || rc=$?
 zr_check "an unknown key refused" "$(grep -c 'metrics.colour' "$ZR_TMP/check.out")" "1"
 zr_check "only /metrics is served there" \
   "$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 "http://127.0.0.1:$METRICS_PORT/authorize")" "404"
+zr_check "a scrape's access line only at debug (none at info)" \
+  "$(grep -c 'path=/metrics status=200 .*component=metrics' "$ZR_TMP/relay.log")" "0"
+zr_check "what went wrong there is logged at info" \
+  "$(grep -c 'info relay http method=GET path=/authorize status=404 .*component=metrics' "$ZR_TMP/relay.log")" "1"
 zr_done

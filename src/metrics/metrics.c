@@ -24,10 +24,12 @@ typedef struct {
     atomic_uint_fast64_t sum_ns;
 } metrics_histogram_t;
 
+/* A care provider's own series: patients only, since a professional's login
+ * names no care provider (8 series a provider with its BSN key's expiry). */
 typedef struct {
     char *id;
-    atomic_uint_fast64_t started[ZR_METRICS_KINDS];
-    atomic_uint_fast64_t finished[ZR_METRICS_KINDS][ZR_METRICS_RESULTS];
+    atomic_uint_fast64_t started;
+    atomic_uint_fast64_t finished[ZR_METRICS_RESULTS];
 } metrics_provider_t;
 
 typedef struct metrics_table {
@@ -201,8 +203,8 @@ void zr_metrics_login_started(zr_metrics_kind_t kind, const char *care_provider)
     if (!zr_metrics_enabled() || (unsigned)kind >= ZR_METRICS_KINDS)
         return;
     atomic_fetch_add_explicit(&metrics_started[kind], 1, memory_order_relaxed);
-    if ((p = provider_slot(care_provider)) != NULL)
-        atomic_fetch_add_explicit(&p->started[kind], 1, memory_order_relaxed);
+    if (kind == ZR_METRICS_PATIENT && (p = provider_slot(care_provider)) != NULL)
+        atomic_fetch_add_explicit(&p->started, 1, memory_order_relaxed);
 }
 
 void zr_metrics_login_finished(zr_metrics_kind_t kind, zr_metrics_result_t result, const char *care_provider)
@@ -211,8 +213,8 @@ void zr_metrics_login_finished(zr_metrics_kind_t kind, zr_metrics_result_t resul
     if (!zr_metrics_enabled() || (unsigned)kind >= ZR_METRICS_KINDS || (unsigned)result >= ZR_METRICS_RESULTS)
         return;
     atomic_fetch_add_explicit(&metrics_finished[kind][result], 1, memory_order_relaxed);
-    if ((p = provider_slot(care_provider)) != NULL)
-        atomic_fetch_add_explicit(&p->finished[kind][result], 1, memory_order_relaxed);
+    if (kind == ZR_METRICS_PATIENT && (p = provider_slot(care_provider)) != NULL)
+        atomic_fetch_add_explicit(&p->finished[result], 1, memory_order_relaxed);
 }
 
 void zr_metrics_count(zr_metrics_counter_t c)
@@ -285,23 +287,20 @@ static void render_providers(zr_metrics_text_t *t)
     if (!metrics_per_provider)
         return;
     zr_metrics_text_family(t, "zorgrelay_care_provider_logins_started_total", "counter",
-                           "Logins started, per care provider (metrics.per_care_provider).");
-    for (size_t i = 0; tab && i < tab->count; i++)
-        for (size_t k = 0; k < ZR_METRICS_KINDS; k++) {
-            const char *l[] = {"care_provider", tab->slots[i]->id, "kind", kind_names[k], NULL};
-            zr_metrics_text_sample(t, "zorgrelay_care_provider_logins_started_total", l,
-                                   load(&tab->slots[i]->started[k]));
-        }
+                           "Patient logins started, per care provider (metrics.per_care_provider).");
+    for (size_t i = 0; tab && i < tab->count; i++) {
+        const char *l[] = {"care_provider", tab->slots[i]->id, "kind", kind_names[ZR_METRICS_PATIENT], NULL};
+        zr_metrics_text_sample(t, "zorgrelay_care_provider_logins_started_total", l, load(&tab->slots[i]->started));
+    }
     zr_metrics_text_family(t, "zorgrelay_care_provider_logins_finished_total", "counter",
-                           "Logins finished, per care provider (metrics.per_care_provider).");
+                           "Patient logins finished, per care provider (metrics.per_care_provider).");
     for (size_t i = 0; tab && i < tab->count; i++)
-        for (size_t k = 0; k < ZR_METRICS_KINDS; k++)
-            for (size_t r = 0; r < ZR_METRICS_RESULTS; r++) {
-                const char *l[] = {"care_provider", tab->slots[i]->id, "kind", kind_names[k], "result",
-                                   result_names[r], NULL};
-                zr_metrics_text_sample(t, "zorgrelay_care_provider_logins_finished_total", l,
-                                       load(&tab->slots[i]->finished[k][r]));
-            }
+        for (size_t r = 0; r < ZR_METRICS_RESULTS; r++) {
+            const char *l[] = {"care_provider", tab->slots[i]->id, "kind", kind_names[ZR_METRICS_PATIENT], "result",
+                               result_names[r], NULL};
+            zr_metrics_text_sample(t, "zorgrelay_care_provider_logins_finished_total", l,
+                                   load(&tab->slots[i]->finished[r]));
+        }
 }
 
 static void render_phases(zr_metrics_text_t *t)

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Issue 16 §2: Prometheus metrics on a listener of their own. Real logins
-# through the mock TVS and the mock Dezi (a patient's success, a
-# cancellation at DigiD, TVS down at the artifact resolution, a
-# professional's success) move exactly the counters and histogram counts
-# they should; every scrape passes `promtool check metrics`; the example
-# alert rules pass `promtool check rules` and use only series the relay
-# exposes, as does the example dashboard (valid JSON); a reload moves the
-# generation; Redis down and back moves its series; per_care_provider adds
-# the care provider's series; a non-loopback listen is refused without
-# metrics.allow_remote (FILE:LINE).
+# through the mock TVS, the mock Dezi and a test PDP (a patient's success,
+# a cancellation and a wrong password at DigiD, TVS down at the artifact
+# resolution, professionals let through, denied and refused by a PDP that
+# errs) move exactly the counters and histogram counts they should; every
+# scrape passes `promtool check metrics`; the example alert rules pass
+# `promtool check rules`, the example dashboard is valid JSON, and both name
+# only series the relay exposes; a reload moves the generation; Redis down
+# and back moves its series; per_care_provider adds the care provider's
+# series; a connection over limits.max_connections_per_ip is counted once; a
+# non-loopback listen is refused without metrics.allow_remote (FILE:LINE).
 source "$(dirname "$0")/lib.sh"
 
 PROMTOOL=$(command -v promtool || true)
@@ -20,6 +21,33 @@ fi
 zr_pki
 zr_start_redis
 zr_write_config
+# A professionals-only portal with a policy decision point (section 5b).
+PDP_PORT=$(zr_free_port)
+echo permit > "$ZR_TMP/pdp-mode"
+$PY "$ZR_SOURCE_DIR/tests/integration/pdp_server.py" "$PDP_PORT" "$ZR_TMP/pdp-mode" "$ZR_TMP/pdp-requests.jsonl" \
+  >"$ZR_TMP/pdp.log" 2>&1 &
+ZR_PIDS+=("$!")
+$PY - "$ZR_CONFIG" "$PDP_PORT" <<'EOF'
+import sys
+p, port = sys.argv[1], sys.argv[2]
+s = open(p).read()
+anchor = "  - client_id: demo-pgo\n"
+assert s.count(anchor) == 1
+s = s.replace(anchor, """  - client_id: pdp-portal
+    auth_method: client_secret_basic
+    client_secret: pdp-portal-secret
+    redirect_uris: [http://localhost:8000/callback]
+    login_methods: [professional]
+    role_rules:
+      - rol_code: "*"
+        roles: [medewerker]
+    authzen:
+      pdp: http://127.0.0.1:%s
+      timeout_ms: 1000
+""" % port + anchor)
+open(p, "w").write(s)
+EOF
+zr_wait_port "$PDP_PORT"
 METRICS_PORT=$(zr_free_port)
 printf '\nmetrics:\n  listen: 127.0.0.1:%s\n' "$METRICS_PORT" >>"$ZR_CONFIG"
 zr_start_mock_tvs
@@ -142,6 +170,28 @@ zr_check "professional: Dezi observed once" "$(phase dezi)" "1"
 zr_check "professional: patients unchanged" "$(v 'zorgrelay_logins_started_total{kind="patient"}')/$(patient ok)" "4/1"
 zr_check "professional: token twice" "$(phase token)" "2"
 zr_check "open connections: a number" "$(v zorgrelay_http_connections_open | grep -cE '^[0-9]+$')" "1"
+
+# --- 5b. The PDP: permit, deny, error (fail closed), each observed once.
+pdp_login() {
+  $PY "$ZR_SOURCE_DIR/tests/integration/e2e_login.py" --issuer "$ISSUER" --client-id pdp-portal \
+    --client-secret pdp-portal-secret --redirect-uri http://localhost:8000/callback --identity "(01.015)"
+}
+pro() { v "zorgrelay_logins_finished_total{kind=\"professional\",result=\"$1\"}"; }
+out=$(pdp_login)
+zr_check "PDP permit: logged in" "$(zr_json "$out" 'd["claims"].get("rol_code")')" "01.015"
+echo deny > "$ZR_TMP/pdp-mode"
+out=$(pdp_login)
+zr_check "PDP deny: access_denied" "$(zr_json "$out" 'd.get("oauth_error")')" "access_denied"
+echo error > "$ZR_TMP/pdp-mode"
+out=$(pdp_login)
+zr_check "PDP error: temporarily_unavailable" "$(zr_json "$out" 'd.get("oauth_error")')" "temporarily_unavailable"
+echo permit > "$ZR_TMP/pdp-mode"
+scrape
+zr_check "PDP: three calls observed" "$(phase pdp)" "3"
+zr_check "PDP: professionals ok/denied/unavailable/error" "$(pro ok)/$(pro denied)/$(pro unavailable)/$(pro error)" "2/1/1/0"
+zr_check "PDP: four professionals started, Dezi four times" \
+  "$(v 'zorgrelay_logins_started_total{kind="professional"}')/$(phase dezi)" "4/4"
+zr_check "PDP: patients untouched" "$(v 'zorgrelay_logins_started_total{kind="patient"}')/$(phase pdp)" "4/3"
 
 # --- 6. The example alert rules and dashboard are valid (the series they
 # name: after section 9).

@@ -212,6 +212,20 @@ done
 zr_check "reload: generation 2" "$(v zorgrelay_config_generation)" "2"
 zr_check "reload: one ok" "$(v 'zorgrelay_reloads_total{result="ok"}')" "1"
 zr_check "reload: none refused" "$(v 'zorgrelay_reloads_total{result="refused"}')" "0"
+# metrics: is restart-only: a reload that changes it is refused and counted.
+cp "$ZR_CONFIG" "$ZR_TMP/before-refused.yaml"
+printf '  per_care_provider: true\n' >>"$ZR_CONFIG"
+kill -HUP "$RELAY_PID"
+for i in $(seq 1 200); do
+  scrape >/dev/null
+  [ "$(v 'zorgrelay_reloads_total{result="refused"}')" = 1 ] && break
+  sleep 0.05
+done
+zr_check "reload changing metrics: refused" "$(v 'zorgrelay_reloads_total{result="refused"}')" "1"
+zr_check "reload changing metrics: still generation 2" "$(v zorgrelay_config_generation)" "2"
+zr_check "reload changing metrics: the log says why" \
+  "$(grep -c 'metrics changed: that needs a restart' "$ZR_TMP/relay.log")" "1"
+cp "$ZR_TMP/before-refused.yaml" "$ZR_CONFIG"
 
 # --- 8. Redis down: the store's calls fail and are counted; back: one reconnect.
 zr_stop "$REDIS_PID"

@@ -4,9 +4,10 @@
 # a cancellation and a wrong password at DigiD, TVS down at the artifact
 # resolution, professionals let through, denied and refused by a PDP that
 # errs) move exactly the counters and histogram counts they should; every
-# scrape passes `promtool check metrics`; the example alert rules pass
-# `promtool check rules`, the example dashboard is valid JSON, and both name
-# only series the relay exposes; a reload moves the generation; Redis down
+# scrape passes `promtool check metrics`; Debian's Prometheus server scrapes
+# the relay, stores what it exposes and evaluates every example alert rule
+# without an error; the rules pass `promtool check rules`, the example
+# dashboard is valid JSON, and both name only series the relay exposes; a reload moves the generation; Redis down
 # and back moves its series; per_care_provider adds the care provider's
 # series; a connection over limits.max_connections_per_ip is counted once; a
 # non-loopback listen is refused without metrics.allow_remote (FILE:LINE).
@@ -192,6 +193,53 @@ zr_check "PDP: professionals ok/denied/unavailable/error" "$(pro ok)/$(pro denie
 zr_check "PDP: four professionals started, Dezi four times" \
   "$(v 'zorgrelay_logins_started_total{kind="professional"}')/$(phase dezi)" "4/4"
 zr_check "PDP: patients untouched" "$(v 'zorgrelay_logins_started_total{kind="patient"}')/$(phase pdp)" "4/3"
+
+# --- 5c. Debian's Prometheus server scrapes the relay and evaluates the
+# example alert rules: the value it stores is the one in our scrape, and
+# every rule evaluates without an error.
+PROM=$(command -v prometheus || true)
+if [ -z "$PROM" ]; then
+  ZR_FAIL=$((ZR_FAIL + 1)); echo "not ok - prometheus missing: run scripts/install-deps (Debian package prometheus)"
+else
+  PROM_PORT=$(zr_free_port)
+  mkdir -p "$ZR_TMP/prom"
+  cat >"$ZR_TMP/prometheus.yml" <<EOF
+global: {scrape_interval: 1s, evaluation_interval: 1s}
+rule_files: [$ZR_SOURCE_DIR/examples/prometheus/zorgrelay-alerts.yml]
+scrape_configs:
+  - job_name: zorgrelay
+    static_configs: [{targets: ['127.0.0.1:$METRICS_PORT']}]
+EOF
+  "$PROM" --config.file="$ZR_TMP/prometheus.yml" --storage.tsdb.path="$ZR_TMP/prom" \
+    --web.listen-address="127.0.0.1:$PROM_PORT" >"$ZR_TMP/prometheus.log" 2>&1 &
+  PROM_PID=$!
+  ZR_PIDS+=("$PROM_PID")
+  zr_wait_port "$PROM_PORT"
+  # promq EXPR PY: the query's answer, read by the Python expression PY on d
+  promq() {
+    zr_json "$(curl -s --max-time 20 "http://127.0.0.1:$PROM_PORT/api/v1/query" --data-urlencode "query=$1")" "$2" \
+      2>/dev/null || echo "?"
+  }
+  want=$(v 'zorgrelay_logins_started_total{kind="patient"}')
+  got="?"; rules="?"
+  # Prometheus scrapes every second and evaluates the rules every second
+  for i in $(seq 1 600); do
+    got=$(promq 'zorgrelay_logins_started_total{kind="patient",job="zorgrelay"}' \
+      'd["data"]["result"][0]["value"][1] if d["data"]["result"] else "none"')
+    rules=$(zr_json "$(curl -s --max-time 20 "http://127.0.0.1:$PROM_PORT/api/v1/rules")" \
+      '",".join(sorted(set(r["health"] for g in d["data"]["groups"] for r in g["rules"]))) + "/" + str(all(r.get("lastEvaluation", "").startswith("20") for g in d["data"]["groups"] for r in g["rules"]))' \
+      2>/dev/null || echo "?")
+    [ "$got" = "$want" ] && [ "$rules" = "ok/True" ] && break
+    sleep 0.05
+  done
+  zr_check "Prometheus stored what the relay exposes (patient logins started)" "$got" "$want"
+  zr_check "Prometheus evaluated every example rule without an error" "$rules" "ok/True"
+  zr_check "Prometheus: the scrape target is up" "$(promq 'up{job="zorgrelay"}' 'd["data"]["result"][0]["value"][1]')" "1"
+  zr_check "Prometheus: a histogram quantile can be computed (artifact resolution)" \
+    "$(promq 'histogram_quantile(0.5, zorgrelay_phase_duration_seconds_bucket{phase="tvs_artifact_resolution"}) > 0' \
+      'len(d["data"]["result"])')" "1"
+  zr_stop "$PROM_PID"
+fi
 
 # --- 6. The example alert rules and dashboard are valid (the series they
 # name: after section 9).

@@ -238,7 +238,7 @@ EOF
   zr_check "Prometheus: a histogram quantile can be computed (artifact resolution)" \
     "$(promq 'histogram_quantile(0.5, zorgrelay_phase_duration_seconds_bucket{phase="tvs_artifact_resolution"}) > 0' \
       'len(d["data"]["result"])')" "1"
-  zr_stop "$PROM_PID"
+  # it keeps scraping (section 9 shows an alert firing)
 fi
 
 # --- 6. The example alert rules and dashboard are valid (the series they
@@ -332,6 +332,20 @@ zr_check "the 9th connection from one address is closed" "$over" "1"
 scrape
 zr_check "refusals by max_connections_per_ip: exactly one" \
   "$(v 'zorgrelay_http_refusals_total{limit="max_connections_per_ip"}')" "1"
+if [ -n "$PROM" ]; then
+  # increase(zorgrelay_http_refusals_total[5m]) > 0 has no `for`: it fires
+  # once Prometheus has scraped the count after the refusal.
+  firing="?"
+  for i in $(seq 1 600); do
+    firing=$(zr_json "$(curl -s --max-time 20 "http://127.0.0.1:$PROM_PORT/api/v1/alerts")" \
+      '",".join(sorted(a["labels"]["alertname"] + ":" + a["labels"].get("limit", "") + ":" + a["state"] for a in d["data"]["alerts"] if a["labels"]["alertname"] == "ZorgrelayConnectionsRefused"))' \
+      2>/dev/null || echo "?")
+    [ "$firing" = "ZorgrelayConnectionsRefused:max_connections_per_ip:firing" ] && break
+    sleep 0.05
+  done
+  zr_check "Prometheus: the example alert ZorgrelayConnectionsRefused fires for the refusal" \
+    "$firing" "ZorgrelayConnectionsRefused:max_connections_per_ip:firing"
+fi
 zr_check "no other refusal or cut" \
   "$(v 'zorgrelay_http_refusals_total{limit="max_connections"}')/$(v 'zorgrelay_http_refusals_total{limit="header_timeout_s"}')" "0/0"
 

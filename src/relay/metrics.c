@@ -151,6 +151,17 @@ static int handle_metrics(void *ctx, const zr_http_request_t *req, zr_http_respo
         zr_metrics_text_sample(&t, "zorgrelay_care_providers", quarantined, (double)cfg->quarantined_count);
     }
     render_load(relay, &t);
+    /* Only the current generation's: a retired one's back channel serves
+     * logins begun before a reload, and TVS is the same. */
+    if (gen->backchannel) {
+        zr_saml_breaker_state_t now = zr_saml_backchannel_state(gen->backchannel);
+        zr_metrics_text_family(&t, "zorgrelay_tvs_breaker_state", "gauge",
+                               "The TVS artifact endpoint's circuit breaker: 1 for its current state.");
+        for (int st = ZR_SAML_BREAKER_CLOSED; st <= ZR_SAML_BREAKER_HALF_OPEN; st++) {
+            const char *l[] = {"state", zr_saml_breaker_state_name((zr_saml_breaker_state_t)st), NULL};
+            zr_metrics_text_sample(&t, "zorgrelay_tvs_breaker_state", l, st == (int)now);
+        }
+    }
     render_certificates(relay, cfg, &t);
     if (t.failed) {
         zr_log_error("metrics", "out of memory rendering /metrics");

@@ -87,6 +87,8 @@ zr_check "start: build info" "$(v "zorgrelay_build_info{version=\"$("$ZR_BIN" ve
 zr_check "start: generation 1" "$(v zorgrelay_config_generation)" "1"
 zr_check "start: redis up" "$(v zorgrelay_redis_up)" "1"
 zr_check "start: the back-channel lane's threads" "$(v zorgrelay_backchannel_threads)" "32"
+zr_check "start: the TVS breaker closed" \
+  "$(v 'zorgrelay_tvs_breaker_state{state="closed"}')/$(v 'zorgrelay_tvs_breaker_state{state="open"}')" "1/0"
 now=$(date +%s)
 vu=$(v zorgrelay_tvs_metadata_valid_until_timestamp_seconds)
 # the mock publishes its metadata valid for 7 days (metadata_valid_days)
@@ -356,7 +358,7 @@ for f in "$RULES" "$DASH"; do
   missing=""
   for m in $(grep -oE 'zorgrelay_[a-z_]+' "$f" | sort -u); do
     base=$(printf '%s' "$m" | sed -E 's/_(bucket|sum|count)$//')
-    printf '%s\n' "$exposed" | grep -qx "$base" || missing="$missing $m"
+    grep -qx "$base" <<<"$exposed" || missing="$missing $m"
   done
   zr_check "$(basename "$f"): every series it names is exposed" "${missing:-none}" "none"
 done

@@ -4,8 +4,9 @@
  * atomic add and never allocates. The per-care-provider table is the only
  * thing that changes shape: it is built on the main thread (start, reload)
  * and published with one atomic pointer store; a table it replaces is kept
- * until zr_metrics_shutdown, because a worker may still be reading it (a
- * reload is rare, and each table is one pointer per provider). */
+ * until zr_metrics_shutdown, because a worker may still be reading it: a
+ * reload that adds care providers keeps one pointer per provider (80 KB at
+ * 10,000), one that adds none keeps nothing. */
 #include "zr/metrics.h"
 
 #include <stdio.h>
@@ -111,7 +112,7 @@ static void table_free(metrics_table_t *t, int with_slots)
 int zr_metrics_care_providers_add(const char *const *ids, size_t count)
 {
     metrics_table_t *old = atomic_load_explicit(&metrics_table, memory_order_acquire), *t = NULL;
-    size_t old_count = old ? old->count : 0;
+    size_t old_count = old ? old->count : 0, kept;
     int rc = -1;
 
     if (!metrics_per_provider)
@@ -124,19 +125,29 @@ int zr_metrics_care_providers_add(const char *const *ids, size_t count)
         metrics_provider_t *p;
         if (!ids[i] || table_find(old, ids[i]))
             continue;
-        /* a duplicate within ids: the table is sorted only below, so scan */
-        int dup = 0;
-        for (size_t j = old_count; j < t->count && !dup; j++)
-            dup = strcmp(t->slots[j]->id, ids[i]) == 0;
-        if (dup)
-            continue;
         if (!(p = calloc(1, sizeof(*p))) || !(p->id = strdup(ids[i]))) {
             free(p);
             goto end;
         }
         t->slots[t->count++] = p;
     }
+    if (old && t->count == old_count) { /* nothing new: the table in use stays */
+        rc = 0;
+        goto end;
+    }
     qsort(t->slots, t->count, sizeof(*t->slots), provider_cmp);
+    /* An id given twice: one slot (both copies are new, the old ones were
+     * skipped above). */
+    kept = t->count ? 1 : 0;
+    for (size_t i = 1; i < t->count; i++) {
+        if (strcmp(t->slots[i]->id, t->slots[kept - 1]->id) != 0) {
+            t->slots[kept++] = t->slots[i];
+            continue;
+        }
+        free(t->slots[i]->id);
+        free(t->slots[i]);
+    }
+    t->count = kept;
     t->replaced = old;
     atomic_store_explicit(&metrics_table, t, memory_order_release);
     t = NULL;

@@ -178,6 +178,14 @@ static void test_provider_reload(void **state)
         sample_value(t.data, "zorgrelay_care_provider_logins_started_total{care_provider=\"zh-c\",kind=\"patient\"}") ==
         1);
     assert_null(strstr(t.data, "zh-x"));
+    /* a reload that adds nothing keeps the table (and the counts) */
+    assert_int_equal(zr_metrics_care_providers_add(first, 1), 0);
+    zr_metrics_text_free(&t);
+    zr_metrics_text_init(&t);
+    zr_metrics_render(&t);
+    assert_true(
+        sample_value(t.data, "zorgrelay_care_provider_logins_started_total{care_provider=\"zh-a\",kind=\"patient\"}") ==
+        2);
     /* "zh-c" twice in one reload: one series */
     assert_int_equal(occurrences(t.data, "started_total{care_provider=\"zh-c\",kind=\"patient\"}"), 1);
     zr_metrics_text_free(&t);

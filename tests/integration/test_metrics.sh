@@ -325,8 +325,8 @@ import select, socket, sys
 port, cap = int(sys.argv[1]), int(sys.argv[2])
 held = [socket.create_connection(("127.0.0.1", port)) for _ in range(cap + 1)]
 # the one over the cap is shut down at once (the others would only be cut
-# after limits.header_timeout_s, 10 s): count the ends seen within 5 s
-ready, _, _ = select.select(held, [], [], 5)
+# after limits.header_timeout_s, 10 s): count the ends seen within 8 s
+ready, _, _ = select.select(held, [], [], 8)
 print(sum(1 for s in ready if s.recv(1) == b""))
 EOF
 )

@@ -371,6 +371,15 @@ typedef struct {
     int drain_timeout_s;       /* SIGTERM: requests in flight may finish within, default 30 */
 } zr_limits_config_t;
 
+/* The metrics listener (issue 16 §2, YAML `metrics:`, src/config/metrics.c;
+ * docs/operations.md#metrics). Taken at the start only. */
+typedef struct {
+    int enabled;               /* the section is there */
+    char *listen;              /* default 127.0.0.1:9464 */
+    int allow_remote;          /* a listen address that is not loopback was asked for explicitly */
+    int per_care_provider;     /* series per care provider (cardinality: one set per provider) */
+} zr_metrics_config_t;
+
 typedef struct zr_config {
     char *file;               /* path it was loaded from */
     zr_environment_t environment;
@@ -387,6 +396,7 @@ typedef struct zr_config {
     int threads;              /* HTTP worker threads, default 2 x cores */
     size_t max_body_bytes;    /* default 256 KiB */
     zr_limits_config_t limits;
+    zr_metrics_config_t metrics;
     zr_redis_config_t redis;
     zr_tvs_config_t tvs;
     zr_keypair_t saml_signing;    /* signs AuthnRequest, ArtifactResolve, our metadata */

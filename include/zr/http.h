@@ -98,6 +98,9 @@ typedef struct {
     size_t lane_route_count;
     int lane_threads;          /* 0: default 32; at most 1024 */
     int lane_queue;            /* 0: default 256; negative: none wait (only lane_threads at once) */
+    int quiet_access_log;      /* a 200's access line at debug, not info (a scraper every few seconds) */
+    int count_refusals;        /* the limits' refusals go to zorgrelay_http_refusals_total (zr/metrics.h):
+                                  the relay's listener, not the metrics one */
 } zr_http_server_config_t;
 
 typedef struct zr_http_server zr_http_server_t;
@@ -147,6 +150,8 @@ typedef struct {
     unsigned busy;         /* handlers running on them now */
     unsigned in_flight;    /* requests from a complete head to the answer sent, lane included */
     unsigned on_lane;      /* of those, running or waiting on the back-channel lane */
+    unsigned connections;  /* open connections admitted by the limits */
+    unsigned max_connections;
 } zr_http_load_t;
 void zr_http_server_load(zr_http_server_t *s, zr_http_load_t *out);
 

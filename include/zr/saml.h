@@ -44,6 +44,7 @@ typedef struct {
     time_t loaded_at;
     char *signer_subject;    /* RFC 2253 subject of the certificate that signed the metadata */
     char *signer_sha256;     /* its SHA-256 fingerprint, lower-case hex */
+    time_t signer_not_after; /* its notAfter (0: unreadable), for the expiry metric */
     char *signer_pin;        /* which pin it matched ("tvs.metadata_signer_sha256 ..."); NULL: no pin configured */
 } zr_saml_idp_t;
 

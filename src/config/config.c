@@ -679,7 +679,7 @@ zr_config_t *zr_config_load_reusing(const char *path, int flags, const zr_config
                                             "care_providers_ledger",
                                             "oidc", "clients", "mock_tvs", "cluster", "pid_file", "dezi",
                                             "decision_log", "audit_log", "mock_dezi", "trace", "preprod_test",
-                                            "limits", "care_providers_on_error", NULL};
+                                            "limits", "metrics", "care_providers_on_error", NULL};
     zr_cfg_loader_t ld;
     zr_cfg_map_t root;
     zr_config_t *cfg = calloc(1, sizeof(*cfg));
@@ -710,6 +710,7 @@ zr_config_t *zr_config_load_reusing(const char *path, int flags, const zr_config
 
     read_server(&root, cfg);
     zr_cfg_read_limits(&root, cfg);
+    zr_cfg_read_metrics(&root, cfg);
     zr_cfg_get_path(&root, "pid_file", 0, &cfg->pid_file);
     read_redis(&root, cfg);
     read_tvs(&root, cfg);
@@ -799,6 +800,7 @@ void zr_config_free(zr_config_t *cfg)
     zr_cfg_free_dezi(cfg);
     zr_cfg_free_audit_log(cfg);
     zr_cfg_free_limits(cfg);
+    zr_cfg_free_metrics(cfg);
     /* Wipes the AES and pairwise secrets with everything else. */
     OPENSSL_cleanse(cfg, sizeof(*cfg));
     free(cfg);

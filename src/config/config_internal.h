@@ -317,4 +317,8 @@ void zr_cfg_read_preprod_test(zr_cfg_map_t *root, zr_config_t *cfg);
 void zr_cfg_read_limits(zr_cfg_map_t *root, zr_config_t *cfg);
 void zr_cfg_free_limits(zr_config_t *cfg);
 
+/* metrics.c (issue 16 §2): the `metrics:` section. */
+void zr_cfg_read_metrics(zr_cfg_map_t *root, zr_config_t *cfg);
+void zr_cfg_free_metrics(zr_config_t *cfg);
+
 #endif

@@ -23,6 +23,7 @@ struct zr_http_server {
     http_lane_t *lane;          /* NULL without lane routes */
     void *ctx;
     char component[32];
+    int quiet_access_log;      /* zr_http_server_config_t.quiet_access_log */
     size_t max_body;
     int tls;
     int mtls;

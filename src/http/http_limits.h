@@ -60,6 +60,7 @@ int http_limits_mhd_message(const char *msg);
 
 /* See zr_http_server_drain (after the listener stopped accepting). */
 unsigned http_limits_drain(http_limits_t *l, int timeout_s);
-void http_limits_load(http_limits_t *l, unsigned *in_flight, unsigned *threads);
+void http_limits_load(http_limits_t *l, unsigned *in_flight, unsigned *threads, unsigned *connections,
+                      unsigned *max_connections);
 
 #endif

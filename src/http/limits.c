@@ -34,6 +34,7 @@
 #include <time.h>
 
 #include "zr/log.h"
+#include "zr/metrics.h"
 #include "zr/util.h"
 
 #define LIMITS_DEFAULT_MAX_CONNECTIONS 4096
@@ -101,6 +102,7 @@ struct http_limits {
     size_t trusted_count;
     unsigned connections;
     unsigned in_flight;
+    int count_refusals;        /* zorgrelay_http_refusals_total counts this listener's */
     http_limits_conn_t *head;
     ip_count_t *ips[LIMITS_IP_BUCKETS];
     episode_t episodes[EP_KINDS];
@@ -169,8 +171,13 @@ static void ip_release(http_limits_t *l, const zr_net_addr_t *a)
 /* Called with the lock held. detail names the peer or client. */
 static void episode_event(http_limits_t *l, int kind, unsigned limit, const char *detail)
 {
+    static const zr_metrics_counter_t counters[EP_KINDS] = {
+        ZR_METRICS_REFUSED_MAX_CONNECTIONS, ZR_METRICS_REFUSED_PER_IP, ZR_METRICS_REFUSED_PER_CLIENT,
+        ZR_METRICS_CUT_HEADER_TIMEOUT, ZR_METRICS_CUT_BODY_TIMEOUT};
     episode_t *ep = &l->episodes[kind];
 
+    if (l->count_refusals)
+        zr_metrics_count(counters[kind]);
     ep->count++;
     ep->last_ms = limits_now_ms();
     if (ep->active)
@@ -501,6 +508,7 @@ http_limits_t *http_limits_new(const zr_http_server_config_t *cfg, unsigned thre
     l->idle_s = cfg->idle_timeout_s > 0 ? cfg->idle_timeout_s : LIMITS_DEFAULT_IDLE_TIMEOUT_S;
     l->max_uri = cfg->max_uri_bytes > 0 ? (size_t)cfg->max_uri_bytes : LIMITS_DEFAULT_MAX_URI;
     l->threads = threads;
+    l->count_refusals = cfg->count_refusals;
     if (cfg->trusted_proxy_count) {
         if (!(l->trusted = calloc(cfg->trusted_proxy_count, sizeof(*l->trusted))))
             goto fail;
@@ -609,9 +617,14 @@ unsigned http_limits_drain(http_limits_t *l, int timeout_s)
     return left;
 }
 
-void http_limits_load(http_limits_t *l, unsigned *in_flight, unsigned *threads)
+void http_limits_load(http_limits_t *l, unsigned *in_flight, unsigned *threads, unsigned *connections,
+                      unsigned *max_connections)
 {
     pthread_mutex_lock(&l->lock);
+    if (connections)
+        *connections = l->connections;
+    if (max_connections)
+        *max_connections = l->max_connections;
     if (in_flight)
         *in_flight = l->in_flight;
     if (threads)

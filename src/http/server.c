@@ -660,9 +660,12 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
         return;
     clock_gettime(CLOCK_MONOTONIC, &now);
     ms = (now.tv_sec - hc->start.tv_sec) * 1000 + (now.tv_nsec - hc->start.tv_nsec) / 1000000;
-    zr_log_info("http", "method=%s path=%s status=%d ms=%ld component=%s ref=%s%s",
-                hc->method[0] ? hc->method : "-", hc->log_path, hc->status, ms, hc->server->component, hc->ref,
-                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+    zr_log(hc->server->quiet_access_log && hc->status == 200 && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK
+               ? ZR_LOG_DEBUG
+               : ZR_LOG_INFO,
+           "http", "method=%s path=%s status=%d ms=%ld component=%s ref=%s%s", hc->method[0] ? hc->method : "-",
+           hc->log_path, hc->status, ms, hc->server->component, hc->ref,
+           toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
     http_limits_request_end(hc->server->limits, &hc->limits);
     zr_buf_free(&hc->body);
     X509_free(hc->client_cert);
@@ -825,6 +828,7 @@ zr_http_server_t *zr_http_server_start(const zr_http_server_config_t *cfg, char 
         goto fail;
     s->ctx = cfg->ctx;
     snprintf(s->component, sizeof(s->component), "%s", cfg->component ? cfg->component : "http");
+    s->quiet_access_log = cfg->quiet_access_log;
     s->max_body = cfg->max_body_bytes ? cfg->max_body_bytes : HTTP_DEFAULT_MAX_BODY;
     s->hsts = cfg->hsts;
     cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -955,7 +959,7 @@ void zr_http_server_load(zr_http_server_t *s, zr_http_load_t *out)
     if (!s)
         return;
     if (s->limits)
-        http_limits_load(s->limits, &out->in_flight, &out->threads);
+        http_limits_load(s->limits, &out->in_flight, &out->threads, &out->connections, &out->max_connections);
     out->busy = __atomic_load_n(&s->workers_busy, __ATOMIC_RELAXED);
     if (zr_http_server_lane_load(s, &lane) == 0)
         out->on_lane = (unsigned)(lane.busy + lane.queued);

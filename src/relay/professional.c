@@ -183,6 +183,7 @@ static void start_dezi(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http_req
                               ref) != 0)
         goto end;
     zr_http_redirect(resp, 302, dz.url);
+    zr_metrics_login_started(ZR_METRICS_PROFESSIONAL, NULL);
     zr_diag_dezi_authorize(relay->store, gen->cfg, req, authz, dz.state, dz.url);
     zr_log_info("authorize", "client=%s professional login to Dezi login=%s trace=%s", authz->client_id,
                 zr_log_mask(dz.state, mask), trace.trace_id);
@@ -321,7 +322,12 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
     size_t role_count;
     zr_dezi_status_t st;
     zr_trace_t trace;
-    int issued;
+    int issued, check;
+    int64_t dezi_start;
+    /* How the login ended, once its pending state was taken (before that
+     * nothing was finished: an expired or replayed callback). */
+    int finished = 0;
+    zr_metrics_result_t result = ZR_METRICS_ERROR;
 
     zr_relay_reference(ref);
     zr_diag_dezi_callback(relay->store, gen->cfg, req);
@@ -336,6 +342,7 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
         goto end;
     /* The login's trace, kept with the pending login: Dezi's back channel
      * and the log lines below continue it, as the PDP call does. */
+    finished = 1;
     zr_trace_begin(authz.traceparent, &trace);
     /* The portal under the configuration in use: one removed by a reload
      * while its professional was at Dezi gets no code (it could never be
@@ -349,6 +356,7 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
                                             .trace = trace.trace_id, .login = mask, .ref = ref});
         zr_oidc_authorize_error(gen->oidc, &authz, "access_denied",
                                 "the professional cancelled or was refused at Dezi", resp);
+        result = ZR_METRICS_CANCELLED;
         goto end;
     }
     if (!client) {
@@ -363,6 +371,7 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
         zr_log_error("dezi", "login=%s Dezi no longer configured ref=%s", zr_log_mask(state, mask), ref);
         zr_oidc_authorize_error(gen->oidc, &authz, "temporarily_unavailable",
                                 "professional login is not available right now", resp);
+        result = ZR_METRICS_UNAVAILABLE;
         goto end;
     }
     {
@@ -370,9 +379,11 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
         zr_trace_format(&trace, tp, sizeof(tp));
         zr_dezi_set_traceparent(tp);
     }
+    dezi_start = zr_metrics_now_ns();
     st = zr_dezi_finish(gen->dezi, code, callback, json_string_value(json_object_get(pending, "verifier")),
                         json_string_value(json_object_get(pending, "nonce")), &pro, err, sizeof(err));
     zr_dezi_set_traceparent(NULL);
+    zr_metrics_observe_since(ZR_METRICS_PHASE_DEZI, dezi_start);
     zr_diag_dezi_result(relay->store, gen->cfg, state, st, zr_dezi_status_name(st), err, &pro);
     if (st != ZR_DEZI_OK) {
         dezi_status_to_oauth(st, &error, &description);
@@ -383,6 +394,9 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
                                             .kind = "professional", .client = authz.client_id,
                                             .trace = trace.trace_id, .login = mask, .ref = ref});
         zr_oidc_authorize_error(gen->oidc, &authz, error, description, resp);
+        result = st == ZR_DEZI_UNAVAILABLE                                        ? ZR_METRICS_UNAVAILABLE
+                 : st == ZR_DEZI_DENIED || st == ZR_DEZI_LOA_TOO_LOW || st == ZR_DEZI_REVOKED ? ZR_METRICS_DENIED
+                                                                                  : ZR_METRICS_REFUSED;
         goto end;
     }
     role_count = zr_roles_map(client, pro.rol_code, pro.ura, &roles);
@@ -398,14 +412,17 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
                                                 .subject = &subject, .client = authz.client_id,
                                                 .trace = trace.trace_id, .login = mask, .ref = ref});
         zr_page_error(resp, 403, req->lang, "role_not_allowed", ref);
+        result = ZR_METRICS_DENIED;
         goto end;
     }
     if (professional_subject(&pro, roles, role_count, &subject) != 0) {
         zr_page_error(resp, 500, req->lang, "internal_error", ref);
         goto end;
     }
-    if (zr_relay_authorization_check(relay, gen, &authz, &subject, NULL, NULL, resp) != 0)
+    if ((check = zr_relay_authorization_check(relay, gen, &authz, &subject, NULL, NULL, resp)) != 0) {
+        result = zr_relay_authorization_result(check);
         goto end;
+    }
     /* The logout session (logout.c), stored with the code. */
     authz.sid = zr_relay_logout_session_prepare(gen, authz.client_id, &subject, NULL, NULL, &logout_session);
     /* The audit record before the code (fail closed, as at the ACS). */
@@ -420,19 +437,26 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
         zr_relay_logout_session_done(&logout_session, authz.client_id);
         zr_oidc_authorize_error(gen->oidc, &authz, "temporarily_unavailable",
                                 "the login service cannot record this login right now", resp);
+        result = ZR_METRICS_UNAVAILABLE;
         goto end;
     }
     issued = zr_oidc_authorize_issue(gen->oidc, &authz, &subject, &logout_session.write, logout_session.count,
                                      resp);
     zr_relay_logout_session_done(&logout_session, authz.client_id);
-    if (issued)
+    if (issued) {
         zr_log_info("dezi", "login=%s client=%s trace=%s rol_code=%s roles=%zu loa=%s result=ok", mask,
                     authz.client_id, trace.trace_id, pro.rol_code, role_count, zr_loa_name(pro.loa));
-    else /* the record above said it would be: say it was not */
+        result = ZR_METRICS_OK;
+    } else {
+        result = ZR_METRICS_UNAVAILABLE; /* the code could not be stored (Redis) */
+        /* the audit record above said it would be: say it was not */
         zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN_REFUSED, .outcome = "not_issued",
                                             .subject = &subject, .client = authz.client_id,
                                             .trace = trace.trace_id, .login = mask, .ref = ref});
+    }
 end:
+    if (finished)
+        zr_metrics_login_finished(ZR_METRICS_PROFESSIONAL, result, NULL);
     zr_diag_dezi_end(relay->store, gen->cfg, req, resp);
     free(sub);
     free(callback);
@@ -445,6 +469,13 @@ end:
 }
 
 /* ---- the authorization layer ---- */
+
+zr_metrics_result_t zr_relay_authorization_result(int check)
+{
+    return check == ZR_RELAY_AUTHZ_DENIED        ? ZR_METRICS_DENIED
+           : check == ZR_RELAY_AUTHZ_UNAVAILABLE ? ZR_METRICS_UNAVAILABLE
+                                                 : ZR_METRICS_ERROR;
+}
 
 /* One person of a patient login as the client's authzen.patient_id names
  * them (docs/authorization.md): the portal's pairwise `sub` (the ID
@@ -538,6 +569,7 @@ int zr_relay_authorization_check(zr_relay_t *relay, zr_relay_gen_t *gen, const z
     int *permitted = NULL;
     zr_authz_decision_t d;
     int rc = 0;
+    int64_t pdp_start;
 
     if (!client || !gen->pdps || !(pdp = gen->pdps[client - gen->cfg->clients]))
         return 0;
@@ -580,14 +612,16 @@ int zr_relay_authorization_check(zr_relay_t *relay, zr_relay_gen_t *gen, const z
                                             .ref = ref});
         zr_oidc_authorize_error(gen->oidc, authz, "server_error",
                                 "the login service could not prepare the authorization request", resp);
-        rc = 1;
+        rc = ZR_RELAY_AUTHZ_ERROR;
         goto end;
     }
     rq.trace = &trace;
     rq.subject = subj;
     rq.resource = resource;
     rq.client_id = client->client_id;
+    pdp_start = zr_metrics_now_ns();
     d = zr_authz_evaluate_request(pdp, &rq, permitted, &reason, err, sizeof(err));
+    zr_metrics_observe_since(ZR_METRICS_PHASE_PDP, pdp_start);
     if (d == ZR_AUTHZ_PERMIT) {
         size_t before = subject->pro.role_count;
         if (permitted)
@@ -604,7 +638,7 @@ int zr_relay_authorization_check(zr_relay_t *relay, zr_relay_gen_t *gen, const z
                                             .care_provider = tenant ? tenant->id : NULL, .trace = trace.trace_id,
                                             .ref = ref});
         zr_oidc_authorize_error(gen->oidc, authz, "access_denied", reason ? reason : "access denied by policy", resp);
-        rc = 1;
+        rc = ZR_RELAY_AUTHZ_DENIED;
         goto end;
     }
     if (zr_authz_pdp_fail_open(pdp)) {
@@ -619,7 +653,7 @@ int zr_relay_authorization_check(zr_relay_t *relay, zr_relay_gen_t *gen, const z
                                         .trace = trace.trace_id, .ref = ref});
     zr_oidc_authorize_error(gen->oidc, authz, "temporarily_unavailable",
                             "the authorization service cannot be reached right now", resp);
-    rc = 1;
+    rc = ZR_RELAY_AUTHZ_UNAVAILABLE;
 end:
     json_decref(subj);
     json_decref(resource);

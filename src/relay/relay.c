@@ -242,6 +242,7 @@ static int handle_authorize(void *ctx, const zr_http_request_t *req, zr_http_res
     zr_relay_gen_t *gen = zr_relay_gen_get(relay);
     zr_oidc_authz_t authz = {0};
     char ref[16];
+    int64_t start = zr_metrics_now_ns();
 
     if (zr_oidc_authorize_begin(gen->oidc, req, resp, &authz) != ZR_OIDC_AUTHZ_OK)
         goto end; /* resp holds the page or the error redirect */
@@ -258,6 +259,7 @@ static int handle_authorize(void *ctx, const zr_http_request_t *req, zr_http_res
     else
         zr_relay_begin_patient(relay, gen, req, resp, &authz);
 end:
+    zr_metrics_observe_since(ZR_METRICS_PHASE_AUTHORIZE, start);
     zr_oidc_authz_clear(&authz);
     zr_relay_gen_put(relay, gen);
     return 0;
@@ -356,6 +358,7 @@ void zr_relay_begin_patient(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_htt
     zr_kv_add(&fields, "SAMLRequest", authn.saml_request_b64);
     zr_kv_add(&fields, "RelayState", relay_state);
     zr_page_autopost(resp, req->lang, idp->sso_url, &fields);
+    zr_metrics_login_started(ZR_METRICS_PATIENT, tenant->id);
     zr_diag_authorize(relay->store, cfg, req, &pending.authz, relay_state, authn.xml);
     zr_log_info("authorize", "client=%s tenant=%s loa=%s request=%s login=%s trace=%s", pending.authz.client_id,
                 tenant->id, zr_loa_name(pending.min_loa), authn.id, zr_log_mask(relay_state, mask), trace.trace_id);
@@ -406,6 +409,23 @@ static void status_to_oauth(zr_saml_status_t st, const char **error, const char 
     }
 }
 
+/* The metrics' result of a TVS answer that was not a login. */
+static zr_metrics_result_t acs_result(zr_saml_status_t st)
+{
+    switch (st) {
+    case ZR_SAML_CANCELLED:
+        return ZR_METRICS_CANCELLED;
+    case ZR_SAML_AUTHN_FAILED:
+    case ZR_SAML_NO_AUTHN_CONTEXT:
+    case ZR_SAML_LOA_TOO_LOW:
+        return ZR_METRICS_DENIED;
+    case ZR_SAML_UNAVAILABLE:
+        return ZR_METRICS_UNAVAILABLE;
+    default:
+        return ZR_METRICS_REFUSED;
+    }
+}
+
 static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
 {
     zr_relay_t *relay = ctx;
@@ -426,7 +446,12 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
     char err[512] = "", ref[16], mask[16], subject_mask[16], sid_mask[16];
     zr_saml_status_t status;
     zr_trace_t trace;
-    int endpoint_index = 0, issued;
+    int endpoint_index = 0, issued, check;
+    int64_t phase_start;
+    /* How the login ended, counted once its pending login was spent (before
+     * that nothing was finished: an expired, replayed or foreign request). */
+    int finished = 0;
+    zr_metrics_result_t result = ZR_METRICS_ERROR;
 
     zr_relay_reference(ref);
     if (!samlart || !relay_state || zr_kv_count(params, "SAMLart") != 1 || zr_kv_count(params, "RelayState") != 1 ||
@@ -452,6 +477,7 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
     if (zr_relay_pending_spend(relay, cfg, req, resp, "acs", "login", LOGIN_NS, LOGIN_COOKIE_PREFIX, relay_state,
                                pending.browser_hash, ref) != 0)
         goto end;
+    finished = 1;
     /* The portal under the configuration in use: one removed by a reload
      * while its person was at TVS gets no code (it could never be redeemed
      * at /token), and no BSN is fetched for it. */
@@ -476,6 +502,7 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
                            "not resolved trace=%s ref=%s",
                     zr_log_mask(relay_state, mask), pending.authz.client_id, pending.tenant_id, trace.trace_id, ref);
         zr_page_error(resp, 503, req->lang, "care_provider_unavailable", ref);
+        result = ZR_METRICS_UNAVAILABLE;
         goto end;
     }
     login_gen = zr_relay_gen_find_tenant(relay, pending.tenant_id, pending.tenant_fingerprint, &tenant);
@@ -489,19 +516,26 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
                      tenant ? err : "care provider no longer configured", trace.trace_id, ref);
         zr_oidc_authorize_error(gen->oidc, &pending.authz, "temporarily_unavailable",
                                 "the login service cannot be used right now", resp);
+        result = ZR_METRICS_UNAVAILABLE;
         goto end;
     }
     if (zr_saml_artifact_parse(samlart, idp, &endpoint_index, err, sizeof(err)) != 0) {
         zr_log_warn("acs", "login=%s artifact refused: %s trace=%s ref=%s", zr_log_mask(relay_state, mask), err,
                     trace.trace_id, ref);
         zr_oidc_authorize_error(gen->oidc, &pending.authz, "server_error", "the answer from TVS was refused", resp);
+        result = ZR_METRICS_REFUSED;
         goto end;
     }
-    if (zr_saml_artifact_resolve(login_gen->backchannel, login_gen->cfg, idp, tenant, samlart, &resolve_id, &soap, &soap_len, err, sizeof(err)) != 0) {
+    phase_start = zr_metrics_now_ns();
+    check = zr_saml_artifact_resolve(login_gen->backchannel, login_gen->cfg, idp, tenant, samlart, &resolve_id, &soap,
+                                     &soap_len, err, sizeof(err));
+    zr_metrics_observe_since(ZR_METRICS_PHASE_TVS_RESOLVE, phase_start);
+    if (check != 0) {
         zr_log_error("acs", "login=%s artifact resolution failed: %s trace=%s ref=%s",
                      zr_log_mask(relay_state, mask), err, trace.trace_id, ref);
         zr_oidc_authorize_error(gen->oidc, &pending.authz, "temporarily_unavailable",
                                 "the login service cannot be reached right now", resp);
+        result = ZR_METRICS_UNAVAILABLE;
         goto end;
     }
     zr_saml_expect_t expect = {
@@ -512,8 +546,10 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
         .min_loa = pending.min_loa,
         .tenant = tenant,
     };
+    phase_start = zr_metrics_now_ns();
     status = zr_saml_response_validate_session(login_gen->cfg, idp, relay->store, soap, soap_len, &expect, &subject,
                                                &saml_session, err, sizeof(err));
+    zr_metrics_observe_since(ZR_METRICS_PHASE_RESPONSE_VALIDATE, phase_start);
     zr_diag_acs_result(relay->store, cfg, relay_state, login_gen->backchannel, soap, soap_len, status, err, &subject);
     if (status != ZR_SAML_OK) {
         status_to_oauth(status, &error, &description);
@@ -525,10 +561,14 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
                                             .care_provider = tenant->id, .trace = trace.trace_id,
                                             .login = mask, .ref = ref});
         zr_oidc_authorize_error(gen->oidc, &pending.authz, error, description, resp);
+        result = acs_result(status);
         goto end;
     }
-    if (zr_relay_authorization_check(relay, gen, &pending.authz, &subject, tenant, pending.service_uuid, resp) != 0)
+    if ((check = zr_relay_authorization_check(relay, gen, &pending.authz, &subject, tenant, pending.service_uuid,
+                                              resp)) != 0) {
+        result = zr_relay_authorization_result(check);
         goto end; /* denied: resp holds the answer to the portal */
+    }
     /* The logout session (logout.c), stored with the code: its sid goes
      * into the ID token. */
     pending.authz.sid = zr_relay_logout_session_prepare(gen, pending.authz.client_id, &subject, tenant,
@@ -548,21 +588,28 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
         zr_relay_logout_session_done(&logout_session, pending.authz.client_id);
         zr_oidc_authorize_error(gen->oidc, &pending.authz, "temporarily_unavailable",
                                 "the login service cannot record this login right now", resp);
+        result = ZR_METRICS_UNAVAILABLE;
         goto end;
     }
     issued = zr_oidc_authorize_issue(gen->oidc, &pending.authz, &subject, &logout_session.write,
                                      logout_session.count, resp);
     zr_relay_logout_session_done(&logout_session, pending.authz.client_id);
-    if (issued)
+    if (issued) {
         zr_log_info("acs", "login=%s client=%s tenant=%s trace=%s loa=%s representation=%s subject=%s result=ok",
                     mask, pending.authz.client_id, tenant->id, trace.trace_id, zr_loa_name(subject.loa),
                     subject.has_legal ? "yes" : "no", zr_log_mask(subject.acting.value, subject_mask));
-    else /* the record above said it would be: say it was not */
+        result = ZR_METRICS_OK;
+    } else {
+        result = ZR_METRICS_UNAVAILABLE; /* the code could not be stored (Redis) */
+        /* the audit record said it would be: say it was not */
         zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN_REFUSED, .outcome = "not_issued",
                                             .subject = &subject, .client = pending.authz.client_id,
                                             .care_provider = tenant->id, .trace = trace.trace_id, .login = mask,
                                             .ref = ref});
+    }
 end:
+    if (finished)
+        zr_metrics_login_finished(ZR_METRICS_PATIENT, result, pending.tenant_id);
     zr_diag_acs_end(relay->store, cfg, relay_state, resp);
     free(sub);
     zr_subject_clear(&subject);
@@ -719,7 +766,10 @@ static int handle_token(void *ctx, const zr_http_request_t *req, zr_http_respons
 {
     zr_relay_t *relay = ctx;
     zr_relay_gen_t *gen = zr_relay_gen_get(relay);
+    int64_t start = zr_metrics_now_ns();
     int rc = zr_oidc_handle_token(gen->oidc, req, resp);
+    if (strcmp(req->method, "POST") == 0)
+        zr_metrics_observe_since(ZR_METRICS_PHASE_TOKEN, start);
     zr_diag_token(relay->store, gen->cfg, req, resp);
     zr_relay_gen_put(relay, gen);
     return rc;
@@ -757,7 +807,10 @@ static int relay_fit_open_files(const zr_config_t *cfg, int *max_connections)
     unsigned threads = cfg->threads > 0 ? (unsigned)cfg->threads : 2;
     unsigned lane = cfg->tvs.backchannel_concurrency > 0 ? (unsigned)cfg->tvs.backchannel_concurrency : 32;
     /* each lane thread may hold a kept-alive TLS connection to TVS and one to Dezi */
-    unsigned reserve = zr_store_max_connections() + RELAY_FILES_PER_THREAD * threads + 2 * lane + RELAY_FILES_OTHER;
+    /* the metrics listener: its connection cap (metrics.c) and its one thread */
+    unsigned metrics = cfg->metrics.enabled ? 16 + RELAY_FILES_PER_THREAD : 0;
+    unsigned reserve =
+        zr_store_max_connections() + RELAY_FILES_PER_THREAD * threads + 2 * lane + RELAY_FILES_OTHER + metrics;
     int rc = zr_http_fd_limit_fit(max_connections, cfg->limits.max_connections_set, reserve, msg, sizeof(msg));
 
     if (rc < 0)
@@ -783,10 +836,20 @@ int zr_relay_serve(zr_config_t *cfg)
     zr_http_block_signals();
     if (relay_fit_open_files(cfg, &max_connections) != 0)
         return 1;
+    if (zr_relay_metrics_init(cfg) != 0) {
+        zr_log_error("startup", "metrics: out of memory");
+        return 1;
+    }
     if (zr_relay_init(&relay, cfg, err, sizeof(err)) != 0) {
         zr_log_error("startup", "%s", err);
         zr_relay_cleanup(&relay);
+        zr_metrics_shutdown();
         return 1;
+    }
+    /* Before the relay listens, so that no request goes uncounted. */
+    if (zr_relay_metrics_start(&relay, err, sizeof(err)) != 0) {
+        zr_log_error("startup", "cannot serve metrics on %s: %s", cfg->metrics.listen, err);
+        goto end;
     }
     for (size_t i = 0; i < sizeof(relay_routes) / sizeof(relay_routes[0]); i++)
         routes[n++] = relay_routes[i];
@@ -816,6 +879,7 @@ int zr_relay_serve(zr_config_t *cfg)
         .lane_route_count = sizeof(lane_routes) / sizeof(lane_routes[0]),
         .lane_threads = cfg->tvs.backchannel_concurrency,
         .lane_queue = cfg->tvs.backchannel_queue > 0 ? cfg->tvs.backchannel_queue : -1,
+        .count_refusals = 1,
     };
     server = zr_http_server_start(&hc, err, sizeof(err));
     if (!server) {
@@ -840,8 +904,11 @@ int zr_relay_serve(zr_config_t *cfg)
     rc = relay.sectors == ZR_RELAY_SECTORS_REFUSED;
     pthread_mutex_unlock(&relay.sector_lock);
 end:
+    /* The scrapes first: they read the server's load. */
+    zr_relay_metrics_stop(&relay);
     zr_http_server_stop(server);
     __atomic_store_n(&relay.server, NULL, __ATOMIC_RELEASE);
     zr_relay_cleanup(&relay);
+    zr_metrics_shutdown();
     return rc;
 }

@@ -9,6 +9,7 @@
 #include "zr/config.h"
 #include "zr/dezi.h"
 #include "zr/http.h"
+#include "zr/metrics.h"
 #include "zr/oidc.h"
 #include "zr/saml.h"
 #include "zr/store.h"
@@ -88,6 +89,7 @@ typedef struct {
     /* The listener, for the back-channel lane's load in /readyz: set
      * (atomically) once it is started, NULL before. */
     zr_http_server_t *server;
+    zr_http_server_t *metrics_server; /* the /metrics listener (metrics.c), NULL without metrics: */
     /* Health (health.c): the probes too costly to run on every request. */
     zr_relay_probe_t store_probe; /* a real small write */
     zr_relay_probe_t saml_probe;  /* one AuthnRequest built in memory */
@@ -133,6 +135,25 @@ int zr_relay_reload(zr_relay_t *relay);
  * its last user puts it back. */
 zr_saml_idp_t *zr_relay_idp_get(zr_relay_t *relay, char *err, size_t errlen);
 void zr_relay_idp_put(zr_relay_t *relay, zr_saml_idp_t *idp);
+/* For /metrics (any thread): the loaded TVS metadata's validUntil, the
+ * notAfter of the certificate that signed it and the earliest of its
+ * signing keys'; each 0 when unknown (nothing loaded). */
+void zr_relay_idp_expiry(zr_relay_t *relay, time_t *valid_until, time_t *signer_not_after, time_t *keys_not_after);
+
+/* ---- metrics (metrics.c, issue 16 §2, docs/operations.md#metrics) ---- */
+/* On the main thread before zr_relay_init (which already talks to Redis):
+ * the counters and the care providers' series. 0 on success. */
+int zr_relay_metrics_init(const zr_config_t *cfg);
+/* On the main thread after zr_relay_init, before the relay's listener
+ * starts: the metrics listener when the configuration has a metrics:
+ * section. 0 on success (err says why not). */
+int zr_relay_metrics_start(zr_relay_t *relay, char *err, size_t errlen);
+/* After a reload swapped in cfg (main thread): its new care providers get
+ * series (metrics.per_care_provider). */
+void zr_relay_metrics_reloaded(const zr_config_t *cfg);
+void zr_relay_metrics_stop(zr_relay_t *relay);
+/* A certificate's notAfter as a unix time; 0 for NULL or unreadable. */
+time_t zr_relay_cert_not_after(const X509 *cert);
 
 /* ---- health (health.c, issue 13 §4, docs/operations.md#health) ---- */
 /* Set up on the main thread by zr_relay_init (after the memset), torn down
@@ -194,6 +215,11 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
  * tenant and service_uuid (the patient's login) may be NULL (professionals).
  * With authzen.evaluations per_role a professional keeps only the roles the
  * PDP permitted (subject->pro.roles is cut down). */
+#define ZR_RELAY_AUTHZ_DENIED 1      /* the PDP denied: access_denied */
+#define ZR_RELAY_AUTHZ_UNAVAILABLE 2 /* the PDP erred or could not be reached: temporarily_unavailable */
+#define ZR_RELAY_AUTHZ_ERROR 3       /* the relay could not describe the subject: server_error */
+/* Returns 0 or one of ZR_RELAY_AUTHZ_*. */
+zr_metrics_result_t zr_relay_authorization_result(int check);
 int zr_relay_authorization_check(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_oidc_authz_t *authz,
                                  zr_subject_t *subject, const zr_tenant_t *tenant, const char *service_uuid,
                                  zr_http_response_t *resp);

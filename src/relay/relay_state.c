@@ -119,6 +119,23 @@ zr_saml_idp_t *zr_relay_idp_get(zr_relay_t *relay, char *err, size_t errlen)
     return idp;
 }
 
+void zr_relay_idp_expiry(zr_relay_t *relay, time_t *valid_until, time_t *signer_not_after, time_t *keys_not_after)
+{
+    *valid_until = *signer_not_after = *keys_not_after = 0;
+    pthread_mutex_lock(&relay->idp_lock);
+    if (relay->idp) {
+        const zr_saml_idp_t *idp = relay->idp->idp;
+        *valid_until = idp->valid_until;
+        *signer_not_after = idp->signer_not_after;
+        for (size_t i = 0; i < idp->key_count; i++) {
+            time_t t = zr_relay_cert_not_after(idp->keys[i].cert);
+            if (t && (!*keys_not_after || t < *keys_not_after))
+                *keys_not_after = t;
+        }
+    }
+    pthread_mutex_unlock(&relay->idp_lock);
+}
+
 void zr_relay_idp_put(zr_relay_t *relay, zr_saml_idp_t *idp)
 {
     if (!idp)
@@ -441,6 +458,10 @@ static const char *restart_only_change(const zr_config_t *a, const zr_config_t *
         return "max_body_bytes";
     if (!limits_same(&a->limits, &b->limits))
         return "limits";
+    if (a->metrics.enabled != b->metrics.enabled || !str_same(a->metrics.listen, b->metrics.listen) ||
+        a->metrics.allow_remote != b->metrics.allow_remote ||
+        a->metrics.per_care_provider != b->metrics.per_care_provider)
+        return "metrics";
     if (!str_same(a->redis.host, b->redis.host) || a->redis.port != b->redis.port ||
         !str_same(a->redis.unix_socket, b->redis.unix_socket) || !str_same(a->redis.password, b->redis.password) ||
         a->redis.db != b->redis.db || a->redis.timeout_ms != b->redis.timeout_ms ||
@@ -682,6 +703,7 @@ static void reload_refused(zr_relay_t *relay, const char *what)
 {
     pthread_mutex_lock(&relay->gen_lock);
     relay->reloads_refused++;
+    zr_metrics_count(ZR_METRICS_RELOADS_REFUSED);
     snprintf(relay->reload_status, sizeof(relay->reload_status), "refused: %s", what);
     pthread_mutex_unlock(&relay->gen_lock);
     zr_log_error("reload", "%s; keeping the running configuration", what);
@@ -771,6 +793,7 @@ int zr_relay_reload(zr_relay_t *relay)
     relay->retired_gens = old;
     relay->gen = g;
     relay->reloads_ok++;
+    zr_metrics_count(ZR_METRICS_RELOADS_OK);
     snprintf(relay->reload_status, sizeof(relay->reload_status), "ok: generation %lu, %zu quarantined", g->serial,
              g->cfg->quarantined_count);
     gen_sweep_locked(relay, &garbage);
@@ -790,6 +813,7 @@ int zr_relay_reload(zr_relay_t *relay)
                 g->cfg->client_count);
     zr_config_log_quarantined(g->cfg, "reload");
     ledger_record(relay, g->cfg, "reload");
+    zr_relay_metrics_reloaded(g->cfg);
     rc = 0;
 end:
     free(sectors);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <openssl/bio.h>
 #include <openssl/x509.h>
@@ -139,6 +140,11 @@ static int check_signer(const zr_tvs_config_t *tvs, X509 *signer, zr_saml_idp_t 
     int rc = -1;
 
     idp->signer_sha256 = zr_crypto_cert_sha256_hex(signer);
+    {
+        struct tm tm;
+        if (ASN1_TIME_to_tm(X509_get0_notAfter(signer), &tm) == 1)
+            idp->signer_not_after = timegm(&tm);
+    }
     if (!bio || !idp->signer_sha256 ||
         X509_NAME_print_ex(bio, X509_get_subject_name(signer), 0, XN_FLAG_RFC2253) < 0 ||
         (n = BIO_get_mem_data(bio, &mem)) < 0 || !(idp->signer_subject = strndup(mem ? mem : "", (size_t)n))) {

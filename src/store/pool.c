@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "zr/log.h"
+#include "zr/metrics.h"
 #include "zr/util.h"
 
 static int64_t pool_now_ms(void)
@@ -153,6 +154,7 @@ static void pool_mark_down_locked(zr_store_pool_t *pool, const char *why)
     if (!pool->down) {
         pool->down = 1;
         pool->down_since_ms = now;
+        zr_metrics_gauge_set(ZR_METRICS_REDIS_UP, 0);
         zr_log_warn("store", "redis=%s unavailable (%s); store calls fail until it answers",
                     pool->target, why);
     }
@@ -166,6 +168,8 @@ static void pool_mark_up_locked(zr_store_pool_t *pool)
 {
     if (pool->down) {
         pool->down = 0;
+        zr_metrics_gauge_set(ZR_METRICS_REDIS_UP, 1);
+        zr_metrics_count(ZR_METRICS_REDIS_RECONNECTS);
         zr_log_info("store", "redis=%s answers again after %lld ms", pool->target,
                     (long long)(pool_now_ms() - pool->down_since_ms));
     }
@@ -250,6 +254,7 @@ static redisContext *pool_connect(zr_store_pool_t *pool, int64_t deadline_ms, in
         c = zr_store_sentinel_connect(pool, deadline_ms, pool_setup, &found_host, &found_port, why, whylen);
         if (!c)
             goto end;
+        zr_metrics_count(ZR_METRICS_REDIS_CONNECTIONS);
         pthread_mutex_lock(&pool->lock);
         if (!pool->host || strcmp(pool->host, found_host) != 0 || pool->port != found_port) {
             zr_buf_t target;
@@ -291,6 +296,7 @@ static redisContext *pool_connect(zr_store_pool_t *pool, int64_t deadline_ms, in
     /* A master the sentinels named before may have been demoted since. */
     if (pool->sentinel_count && zr_store_role_is_master(c, why, whylen) != 0)
         goto fail;
+    zr_metrics_count(ZR_METRICS_REDIS_CONNECTIONS);
     goto end;
 fail:
     redisFree(c);
@@ -461,7 +467,7 @@ static size_t pool_run(redisContext *c, size_t n, const zr_store_cmd_t *cmds, re
 zr_store_status_t zr_store_pool_pipeline(zr_store_pool_t *pool, size_t n, const zr_store_cmd_t *cmds,
                                          redisReply **replies)
 {
-    int64_t deadline_ms = pool_now_ms() + pool->timeout_ms;
+    int64_t start_ns = zr_metrics_now_ns(), deadline_ms = pool_now_ms() + pool->timeout_ms;
     zr_store_status_t st = ZR_STORE_UNAVAILABLE;
     sigset_t old_mask;
     int was_pending = 0;
@@ -536,6 +542,9 @@ zr_store_status_t zr_store_pool_pipeline(zr_store_pool_t *pool, size_t n, const 
 end:
     if (!pool->sigpipe_ignored)
         pool_sigpipe_restore(&old_mask, was_pending);
+    if (st != ZR_STORE_OK)
+        zr_metrics_count(ZR_METRICS_REDIS_ERRORS);
+    zr_metrics_observe_since(ZR_METRICS_PHASE_REDIS, start_ns);
     return st;
 }
 

@@ -300,7 +300,9 @@ zr_check "Redis back: redis_up 1" "$(v zorgrelay_redis_up)" "1"
 zr_check "Redis back: one reconnect" "$(v zorgrelay_redis_reconnects_total)" "1"
 
 # --- 9. per_care_provider: the care provider's own series (restart-only setting).
-printf '  per_care_provider: true\nlimits:\n  max_connections_per_ip: 8\n' >>"$ZR_CONFIG"
+# header_timeout_s long, so that below only the refused connection can end
+# while the test waits for it (an event, not a time).
+printf '  per_care_provider: true\nlimits:\n  max_connections_per_ip: 8\n  header_timeout_s: 300\n' >>"$ZR_CONFIG"
 zr_restart_relay
 zr_wait_port "$METRICS_PORT"
 out=$(zr_login "Annuleren" --method patient)
@@ -324,9 +326,10 @@ over=$($PY - "$RELAY_PORT" 8 <<'EOF'
 import select, socket, sys
 port, cap = int(sys.argv[1]), int(sys.argv[2])
 held = [socket.create_connection(("127.0.0.1", port)) for _ in range(cap + 1)]
-# the one over the cap is shut down at once (the others would only be cut
-# after limits.header_timeout_s, 10 s): count the ends seen within 8 s
-ready, _, _ = select.select(held, [], [], 8)
+# the one over the cap is shut down at once; the others are only cut after
+# limits.header_timeout_s (300 s here): wait for the first end (at most
+# 120 s, a guard against a hang), then count the ends
+ready, _, _ = select.select(held, [], [], 120)
 print(sum(1 for s in ready if s.recv(1) == b""))
 EOF
 )

@@ -29,6 +29,11 @@ in_root() { chroot "$r" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_
 PY=/usr/bin/python3
 log=$r/tmp/logs
 mkdir "$log"
+# The test's own scripts, inside the root: the source tree may live under
+# /tmp (a CI clone), which the root's fresh /tmp hides.
+tools=/tmp/zr-test-tools
+mkdir -m 0755 "$r$tools"
+install -m 0644 "$src/tests/integration/sandbox_exec.py" "$src/tests/integration/e2e_login.py" "$r$tools/"
 
 echo "# dpkg -i, with the maintainer scripts"
 check "dpkg -i succeeds" "$(in_root dpkg -i /tmp/zorgrelay.deb >"$log/dpkg-i.log" 2>&1; echo $?)" 0
@@ -70,7 +75,7 @@ echo "# the relay as the unit runs it, with the example, the mock TVS and a Redi
 # installed unit (sandbox_exec.py: the seccomp filters systemd makes of them).
 in_root install -d -o zorgrelay -g zorgrelay -m 0755 /run/zorgrelay
 unit=/lib/systemd/system/zorgrelay.service
-sx="$src/tests/integration/sandbox_exec.py"
+sx="$tools/sandbox_exec.py"
 wx='import mmap, sys
 try:
     mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
@@ -111,7 +116,7 @@ check "the relay serves /healthz" \
 check "the relay wrote pid_file in /run/zorgrelay" "$(test -s "$r/run/zorgrelay/zorgrelay.pid" && echo yes)" yes
 page=$(in_root curl -s 'http://127.0.0.1:8080/authorize?client_id=nobody&response_type=code' || true)
 check "a page is rendered from /usr/share/zorgrelay/templates" "$(echo "$page" | grep -c 'Direct naar de inhoud')" 1
-out=$(in_root $PY "$src/tests/integration/e2e_login.py" --issuer http://localhost:8080 --client-id demo-portal \
+out=$(in_root $PY "$tools/e2e_login.py" --issuer http://localhost:8080 --client-id demo-portal \
     --client-secret demo-portal-secret --redirect-uri http://localhost:8000/callback \
     --identity "DigiD Substantieel" 2>"$log/e2e.err" || true)
 check "a login through the installed relay and mock TVS: acr" \

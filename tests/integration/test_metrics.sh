@@ -385,8 +385,10 @@ rc=0; "$ZR_BIN" check-config "$bad" >"$ZR_TMP/check.out" 2>&1 || rc=$?
 zr_check "an unknown key refused" "$(grep -c 'metrics.colour' "$ZR_TMP/check.out")" "1"
 zr_check "only /metrics is served there" \
   "$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 "http://127.0.0.1:$METRICS_PORT/authorize")" "404"
+# (A scrape the scraper gave up on, as Prometheus does after its timeout on a
+# loaded machine, is logged at info with aborted=1: that is not a scrape answered.)
 zr_check "a scrape's access line only at debug (none at info)" \
-  "$(grep -c 'path=/metrics status=200 .*component=metrics' "$ZR_TMP/relay.log")" "0"
+  "$(grep 'path=/metrics status=200 .*component=metrics' "$ZR_TMP/relay.log" | grep -vc 'aborted=1' || true)" "0"
 zr_check "what went wrong there is logged at info" \
   "$(grep -c 'info relay http method=GET path=/authorize status=404 .*component=metrics' "$ZR_TMP/relay.log")" "1"
 zr_done

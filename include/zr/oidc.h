@@ -93,6 +93,8 @@ int zr_oidc_authorize_error(zr_oidc_t *op, const zr_oidc_authz_t *authz, const c
 int zr_oidc_handle_discovery(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
 int zr_oidc_handle_jwks(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
 int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
+/* Pushed authorization requests (RFC 9126), POST /par. */
+int zr_oidc_handle_par(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
 int zr_oidc_handle_userinfo(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
 /* POST /introspect (RFC 7662): callers authenticate like at /token and must
  * have introspection: true; they learn about their own tokens only. */

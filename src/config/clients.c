@@ -273,7 +273,8 @@ static void read_client(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
                                        "bsn_entitled", "id_token_alg", "login_methods", "role_rules",
                                        "allow_unmapped_roles", "authzen", "introspection",
                                        "backchannel_logout_uri", "backchannel_logout_session_required",
-                                       "sector_identifier", "legacy_sector_host", NULL};
+                                       "sector_identifier", "legacy_sector_host",
+                                       "require_pushed_authorization_requests", NULL};
     zr_cfg_map_t m;
     char kpath[ZR_CFG_PATH_MAX], ipath[ZR_CFG_PATH_MAX], *loa = NULL;
     yaml_node_t *seq = NULL;
@@ -358,6 +359,7 @@ static void read_client(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
     }
     zr_cfg_get_bool(&m, "backchannel_logout_session_required", &c->backchannel_logout_session_required);
     zr_cfg_get_bool(&m, "bsn_entitled", &c->bsn_entitled);
+    zr_cfg_get_bool(&m, "require_pushed_authorization_requests", &c->require_pushed_authorization_requests);
     if (!patient && c->bsn_entitled) {
         zr_cfg_path_key(kpath, path, "bsn_entitled");
         zr_cfg_error(ld, zr_cfg_map_get(&m, "bsn_entitled"), kpath,

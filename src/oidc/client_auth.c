@@ -91,12 +91,14 @@ static int alg_allowed(const char *alg)
 }
 
 /* RFC 7523 §3 item 3: aud identifies us: the issuer, or the URL of the
- * endpoint the assertion authenticates at (token or introspection). */
+ * endpoint the assertion authenticates at (token, introspection or PAR,
+ * RFC 9126 §2). */
 static int aud_value_ok(const zr_oidc_t *op, json_t *v)
 {
     const char *a = json_string_value(v);
     return a && (strcmp(a, op->token_endpoint) == 0 || strcmp(a, op->issuer) == 0 ||
-                 (op->introspection_endpoint && strcmp(a, op->introspection_endpoint) == 0));
+                 (op->introspection_endpoint && strcmp(a, op->introspection_endpoint) == 0) ||
+                 (op->par_endpoint && strcmp(a, op->par_endpoint) == 0));
 }
 
 static int aud_ok(const zr_oidc_t *op, json_t *aud)

@@ -231,9 +231,10 @@ typedef struct {
 
 /* The checks of an authorization request on its parameters p, in one place
  * for /authorize and the PAR endpoint (RFC 9126 §2.1: the same checks as
- * at /authorize). pushed: p came from a pushed request (then a client that
- * requires PAR is satisfied). 0 with out filled, or -1 with why. */
-static int authorize_validate(zr_oidc_t *op, const zr_kvlist_t *p, int pushed, zr_lang_t lang,
+ * at /authorize). pushed: p came from a pushed request, signed_object: from
+ * a verified request object (then a client that requires either is
+ * satisfied). 0 with out filled, or -1 with why. */
+static int authorize_validate(zr_oidc_t *op, const zr_kvlist_t *p, int pushed, int signed_object, zr_lang_t lang,
                               const char *traceparent, zr_oidc_authz_t *out, zr_oidc_authz_refusal_t *why)
 {
     const zr_client_t *c;
@@ -279,7 +280,8 @@ static int authorize_validate(zr_oidc_t *op, const zr_kvlist_t *p, int pushed, z
         goto refuse;
     }
     if (zr_kv_get(p, "request")) {
-        error = "request_not_supported", description = "request objects are not supported";
+        /* Only as the whole request (request_object.c). */
+        error = "invalid_request", description = "request cannot be combined with other parameters here";
         goto refuse;
     }
     if (zr_kv_get(p, "request_uri")) {
@@ -290,6 +292,11 @@ static int authorize_validate(zr_oidc_t *op, const zr_kvlist_t *p, int pushed, z
     /* RFC 9126 §5: a client configured to require PAR sends nothing else. */
     if (!pushed && c->require_pushed_authorization_requests) {
         error = "invalid_request", description = "this client must use pushed authorization requests (PAR)";
+        goto refuse;
+    }
+    /* RFC 9101 §10.5: and one that requires signed request objects. */
+    if (!signed_object && c->require_signed_request_object) {
+        error = "invalid_request", description = "this client must send a signed request object";
         goto refuse;
     }
     if (zr_kv_get(p, "registration")) {
@@ -451,37 +458,65 @@ zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_requ
                                                zr_http_response_t *resp, zr_oidc_authz_t *out)
 {
     const zr_kvlist_t *p = (req->method && strcmp(req->method, "POST") == 0) ? &req->form : &req->query;
-    zr_kvlist_t pushed = {0};
+    const zr_client_t *c;
+    zr_kvlist_t inner = {0};
     zr_oidc_authz_refusal_t why;
     zr_oidc_authz_result_t result = ZR_OIDC_AUTHZ_RESPONDED;
+    const char *reason;
     char ref[16];
+    int signed_object = 0, pushed = 0, status;
 
     memset(out, 0, sizeof(*out));
-    /* RFC 9126 §4: with a request_uri only the pushed parameters count. */
+    /* RFC 9126 §4 and RFC 9101 §6.3: with a request_uri or a request only
+     * the parameters inside count. Neither has a verified redirect_uri to
+     * send an error to: a refusal is a page (the log line says why). */
+    if (zr_kv_get(p, "request_uri") && zr_kv_get(p, "request")) {
+        zr_oidc_reference(ref);
+        zr_log_warn("authorize", "request and request_uri together ref=%s", ref);
+        zr_page_error(resp, 400, req->lang, "invalid_request", ref);
+        goto end;
+    }
     if (zr_kv_get(p, "request_uri")) {
-        if (zr_oidc_par_take(op, p, &pushed, ref) != 0) {
+        if (zr_oidc_par_take(op, p, &inner, &signed_object, ref) != 0) {
             zr_page_error(resp, 400, req->lang, "session_not_found", ref);
             goto end;
         }
-        p = &pushed;
+        p = &inner, pushed = 1;
+    } else if (zr_kv_get(p, "request")) {
+        /* RFC 9101 §5: client_id outside too, to know whose keys verify. */
+        c = zr_oidc_find_client(op, zr_kv_get(p, "client_id"));
+        if (zr_kv_count(p, "client_id") != 1 || zr_kv_count(p, "request") != 1 || !c) {
+            zr_oidc_reference(ref);
+            zr_log_warn("authorize", "request object without exactly one known client_id ref=%s", ref);
+            zr_page_error(resp, 400, req->lang, "unknown_client", ref);
+            goto end;
+        }
+        if (zr_oidc_request_object_read(op, c, zr_kv_get(p, "request"), &inner, &reason, &status) != 0) {
+            zr_oidc_reference(ref);
+            zr_log_warn("authorize", "client=%s request object refused: %s ref=%s", c->client_id, reason, ref);
+            zr_page_error(resp, status == 503 ? 503 : 400, req->lang, status == 503 ? "store_unavailable" : "invalid_request", ref);
+            goto end;
+        }
+        p = &inner, signed_object = 1;
     }
     /* W3C Trace Context §3.2: only a valid traceparent is kept with the
      * login (the HTTP layer drops any other, src/http/server.c). */
-    if (authorize_validate(op, p, p == &pushed, req->lang, req->traceparent, out, &why) != 0) {
+    if (authorize_validate(op, p, pushed, signed_object, req->lang, req->traceparent, out, &why) != 0) {
         authorize_refuse(op, &why, req->lang, resp);
         goto end;
     }
     result = ZR_OIDC_AUTHZ_OK;
 end:
-    zr_kv_free(&pushed);
+    zr_kv_free(&inner);
     return result;
 }
 
-int zr_oidc_authorize_check(zr_oidc_t *op, const zr_kvlist_t *p, const char **error, const char **description)
+int zr_oidc_authorize_check(zr_oidc_t *op, const zr_kvlist_t *p, int signed_object, const char **error,
+                            const char **description)
 {
     zr_oidc_authz_t authz;
     zr_oidc_authz_refusal_t why;
-    int rc = authorize_validate(op, p, 1, ZR_LANG_NL, NULL, &authz, &why);
+    int rc = authorize_validate(op, p, 1, signed_object, ZR_LANG_NL, NULL, &authz, &why);
     zr_oidc_authz_clear(&authz);
     *error = rc == 0 ? NULL : why.error;
     *description = rc == 0 ? NULL : why.description;

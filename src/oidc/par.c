@@ -45,13 +45,15 @@ static int par_is_auth_param(const char *name)
     return strcmp(name, "client_assertion") == 0 || strcmp(name, "client_assertion_type") == 0;
 }
 
-/* {"client_id": ..., "params": [[name, value], ...]}: a list, so that a
- * parameter given twice stays twice and is refused again when used. */
-static char *par_record(const zr_client_t *c, const zr_kvlist_t *params)
+/* {"client_id": ..., "signed": bool, "params": [[name, value], ...]}: a
+ * list, so that a parameter given twice stays twice and is refused again
+ * when used; signed: they came from a verified request object. */
+static char *par_record(const zr_client_t *c, const zr_kvlist_t *params, int signed_object)
 {
     json_t *o = json_object(), *a = json_array();
     char *out = NULL;
-    int bad = zr_oidc_json_set_str(o, "client_id", c->client_id);
+    int bad = zr_oidc_json_set_str(o, "client_id", c->client_id) ||
+              zr_oidc_json_set(o, "signed", json_boolean(signed_object));
     for (size_t i = 0; !bad && i < params->count; i++) {
         json_t *pair = json_array();
         bad |= json_array_append_new(pair, json_string(params->items[i].name)) != 0 ||
@@ -80,12 +82,12 @@ int zr_oidc_handle_par(void *ctx, const zr_http_request_t *req, zr_http_response
     zr_oidc_t *op = ctx;
     zr_oidc_client_auth_result_t auth;
     const zr_client_t *c;
-    const char *ct, *form_client_id, *error, *description;
+    const char *ct, *form_client_id, *error, *description, *request;
     zr_kvlist_t params = {0};
     char *random = NULL, *record = NULL, *request_uri = NULL, *body = NULL;
     json_t *reply = NULL;
     zr_store_status_t st;
-    int rc = 0;
+    int rc = 0, signed_object = 0, status;
 
     ct = zr_kv_get(&req->headers, "content-type");
     if (!req->method || strcmp(req->method, "POST") != 0 || !ct ||
@@ -112,18 +114,29 @@ int zr_oidc_handle_par(void *ctx, const zr_http_request_t *req, zr_http_response
         rc = par_error(resp, 400, "invalid_request", "request_uri must not be pushed");
         goto end;
     }
-    /* The parameters of the login: the form without the client's
+    /* The parameters of the login: a signed request object's alone (RFC
+     * 9126 §3, RFC 9101 §6.3), or the form without the client's
      * authentication, with the authenticated client's id. */
-    if (zr_kv_add(&params, "client_id", c->client_id) != 0)
+    request = zr_kv_get(&req->form, "request");
+    if (request && zr_kv_count(&req->form, "request") == 1) {
+        if (zr_oidc_request_object_read(op, c, request, &params, &description, &status) != 0) {
+            zr_log_warn("par", "client=%s request object refused: %s", c->client_id, description);
+            rc = par_error(resp, status, status == 400 ? "invalid_request_object" : "temporarily_unavailable",
+                           description);
+            goto end;
+        }
+        signed_object = 1;
+    } else if (zr_kv_add(&params, "client_id", c->client_id) != 0) {
         goto oom;
-    for (size_t i = 0; i < req->form.count; i++) {
+    }
+    for (size_t i = 0; !signed_object && i < req->form.count; i++) {
         const zr_kv_t *kv = &req->form.items[i];
         if (strcmp(kv->name, "client_id") == 0 || par_is_auth_param(kv->name))
             continue;
         if (zr_kv_add(&params, kv->name, kv->value) != 0)
             goto oom;
     }
-    if (zr_oidc_authorize_check(op, &params, &error, &description) != 0) {
+    if (zr_oidc_authorize_check(op, &params, signed_object, &error, &description) != 0) {
         /* RFC 9126 §2.3: the errors /authorize would redirect with. */
         zr_log_info("par", "client=%s push refused: %s (%s)", c->client_id, error ? error : "-",
                     description ? description : "-");
@@ -132,7 +145,7 @@ int zr_oidc_handle_par(void *ctx, const zr_http_request_t *req, zr_http_response
         goto end;
     }
     random = zr_random_token(PAR_RANDOM_BYTES);
-    record = par_record(c, &params);
+    record = par_record(c, &params, signed_object);
     request_uri = random ? malloc(strlen(PAR_URN_PREFIX) + strlen(random) + 1) : NULL;
     if (!record || !request_uri)
         goto oom;
@@ -166,7 +179,7 @@ end:
     return rc;
 }
 
-int zr_oidc_par_take(zr_oidc_t *op, const zr_kvlist_t *query, zr_kvlist_t *out, char ref[16])
+int zr_oidc_par_take(zr_oidc_t *op, const zr_kvlist_t *query, zr_kvlist_t *out, int *signed_object, char ref[16])
 {
     const char *client_id = zr_kv_get(query, "client_id"), *name, *owner;
     char *value = NULL;
@@ -177,6 +190,7 @@ int zr_oidc_par_take(zr_oidc_t *op, const zr_kvlist_t *query, zr_kvlist_t *out, 
     int rc = -1;
 
     memset(out, 0, sizeof(*out));
+    *signed_object = 0;
     zr_oidc_reference(ref);
     /* RFC 9126 §4: client_id is required next to the request_uri. */
     if (zr_kv_count(query, "request_uri") != 1 || zr_kv_count(query, "client_id") != 1) {
@@ -210,6 +224,7 @@ int zr_oidc_par_take(zr_oidc_t *op, const zr_kvlist_t *query, zr_kvlist_t *out, 
         if (!n || !v || zr_kv_add(out, n, v) != 0)
             goto end;
     }
+    *signed_object = json_is_true(json_object_get(rec, "signed"));
     rc = 0;
 end:
     if (rc != 0)

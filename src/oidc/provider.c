@@ -352,7 +352,10 @@ static int discovery_build(zr_oidc_t *op)
     bad |= zr_oidc_json_set(o, "acr_values_supported", acrs);
     bad |= zr_oidc_json_set(o, "prompt_values_supported", ARRAY("none", "login"));
     bad |= zr_oidc_json_set(o, "ui_locales_supported", ARRAY("nl", "en"));
-    bad |= zr_oidc_json_set(o, "request_parameter_supported", json_false());
+    /* RFC 9101 (issue 17 §1, request_object.c): signed by the client's
+     * registered key, never none or HS*. */
+    bad |= zr_oidc_json_set(o, "request_parameter_supported", json_true());
+    bad |= zr_oidc_json_set(o, "request_object_signing_alg_values_supported", ARRAY("RS256", "PS256", "ES256"));
     /* request_uri: only the URNs of our PAR endpoint (RFC 9126); other
      * values are never fetched, so none is "registered" (docs/par.md). */
     bad |= zr_oidc_json_set(o, "request_uri_parameter_supported", json_true());

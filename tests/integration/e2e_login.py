@@ -209,7 +209,10 @@ def main():
                     help="push the authorization request (RFC 9126) with the client's authentication; the "
                          "browser gets only client_id and request_uri")
     ap.add_argument("--par-extra", action="append", default=[],
-                    help="NAME=VALUE: add to the /authorize URL next to the request_uri (must not count)")
+                    help="NAME=VALUE: add to the /authorize URL next to the request_uri or request (must not count)")
+    ap.add_argument("--jar", action="store_true",
+                    help="send the parameters as a request object (RFC 9101) signed with --private-key (ES256); "
+                         "with --par it is pushed")
     ap.add_argument("--redeem-saved", metavar="FILE",
                     help="no login: redeem the code saved by --stop-before-token, then call userinfo")
     args = ap.parse_args()
@@ -242,6 +245,8 @@ def main():
         extra["login_method"] = args.login_method
     auth_url, state = client.create_authorization_url(disco["authorization_endpoint"], code_verifier=verifier, **extra)
     RUN["state"] = state
+    if args.jar:
+        auth_url = sign_request(args, disco, auth_url, out)
     if args.par:
         auth_url = push(args, disco, client, auth_url, out)
         if not auth_url:
@@ -419,6 +424,28 @@ def main():
     out["seconds"] = round(time.monotonic() - t0, 3)
     print(json.dumps(out))
     return 0
+
+
+def sign_request(args, disco, auth_url, out):
+    """RFC 9101: the authorization parameters as the claims of a JWT signed
+    by Authlib with the client's key (iss the client, aud the issuer, exp,
+    nbf, iat, a fresh jti). Returns /authorize?client_id&request (and
+    --par-extra when not pushed)."""
+    claims = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(auth_url).query))
+    now = int(time.time())
+    claims.update({"iss": args.client_id, "aud": disco["issuer"], "exp": now + 300, "nbf": now, "iat": now,
+                   "jti": secrets.token_urlsafe(16)})
+    header = {"alg": "ES256", "typ": "oauth-authz-req+jwt"}
+    if args.kid:
+        header["kid"] = args.kid
+    with open(args.private_key) as f:
+        request = jwt.encode(header, claims, f.read()).decode()
+    out["request_object_alg"] = header["alg"]
+    query = [("client_id", args.client_id), ("request", request)]
+    if not args.par:
+        query += [tuple(f.split("=", 1)) for f in args.par_extra]
+        out["authorize_params"] = sorted(k for k, _ in query)
+    return disco["authorization_endpoint"] + "?" + urllib.parse.urlencode(query)
 
 
 def push(args, disco, client, auth_url, out):

@@ -147,6 +147,8 @@ typedef struct {
     char **allowed_origins;   /* CORS */
     size_t allowed_origin_count;
     int bsn_entitled;         /* may receive the `bsn` claim */
+    int require_pushed_authorization_requests; /* RFC 9126 §5: /authorize only with a pushed request_uri */
+    int require_signed_request_object; /* RFC 9101 §10.5: only a signed request object counts (private_key_jwt) */
     char *care_provider;      /* default care provider (tenant id); NULL when the portal must name one */
     /* Shared portals (issue 3): every care provider this client may log in
      * for, care_provider first when set. A request picks one with the

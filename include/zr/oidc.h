@@ -7,6 +7,7 @@
 #define ZR_OIDC_H
 
 #include <stddef.h>
+#include <jansson.h>
 #include "zr/config.h"
 #include "zr/http.h"
 #include "zr/store.h"
@@ -93,6 +94,14 @@ int zr_oidc_authorize_error(zr_oidc_t *op, const zr_oidc_authz_t *authz, const c
 int zr_oidc_handle_discovery(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
 int zr_oidc_handle_jwks(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
 int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
+/* The parameters of a request object's claims (RFC 9101 §6.3), after its
+ * signature and JWT claims were checked (src/oidc/request_object.c): every
+ * claim but iss/aud/exp/nbf/iat/jti/sub, strings (an integer as decimal),
+ * client_id first and only client_id's own; no request or request_uri
+ * inside. 0, or -1 with why and out empty. Public for its fuzz target. */
+int zr_oidc_request_object_params(json_t *claims, const char *client_id, zr_kvlist_t *out, const char **why);
+/* Pushed authorization requests (RFC 9126), POST /par. */
+int zr_oidc_handle_par(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
 int zr_oidc_handle_userinfo(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
 /* POST /introspect (RFC 7662): callers authenticate like at /token and must
  * have introspection: true; they learn about their own tokens only. */

@@ -217,21 +217,38 @@ static int login_method_parse(const char *v)
     return 0;
 }
 
-zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_request_t *req,
-                                               zr_http_response_t *resp, zr_oidc_authz_t *out)
+/* Why a request was refused: page set when there is no validated client
+ * and redirect URI to send an OAuth error to (a page at /authorize, a JSON
+ * error at PAR), else error/description go back to the client. */
+typedef struct {
+    const char *page;          /* page code, or NULL */
+    const char *error;
+    const char *description;
+    const char *redirect_uri;
+    const char *state;
+    char ref[16];              /* in the log line and on the page */
+} zr_oidc_authz_refusal_t;
+
+/* The checks of an authorization request on its parameters p, in one place
+ * for /authorize and the PAR endpoint (RFC 9126 §2.1: the same checks as
+ * at /authorize). pushed: p came from a pushed request, signed_object: from
+ * a verified request object (then a client that requires either is
+ * satisfied). 0 with out filled, or -1 with why. */
+static int authorize_validate(zr_oidc_t *op, const zr_kvlist_t *p, int pushed, int signed_object, zr_lang_t lang,
+                              const char *traceparent, zr_oidc_authz_t *out, zr_oidc_authz_refusal_t *why)
 {
-    const zr_kvlist_t *p;
     const zr_client_t *c;
     const char *client_id, *redirect_uri, *state = NULL, *v, *prompt, *scope, *challenge, *method, *nonce;
-    const char *care_provider = NULL, *traceparent, *hint;
+    const char *care_provider = NULL, *hint;
     const char *error = NULL, *description = NULL;
-    char ref[16];
+    const char *ref;
     zr_loa_t acr_min;
     int methods, login_method = 0, hinted = 0, quarantined;
 
     memset(out, 0, sizeof(*out));
-    zr_oidc_reference(ref);
-    p = (req->method && strcmp(req->method, "POST") == 0) ? &req->form : &req->query;
+    memset(why, 0, sizeof(*why));
+    zr_oidc_reference(why->ref);
+    ref = why->ref;
 
     /* 1. The client and where to send it back: a page when either is wrong. */
     client_id = zr_kv_get(p, "client_id");
@@ -239,13 +256,14 @@ zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_requ
     c = zr_oidc_find_client(op, client_id);
     if (zr_kv_count(p, "client_id") != 1 || !c) {
         zr_log_warn("authorize", "unknown or missing client_id ref=%s", ref);
-        zr_page_error(resp, 400, req->lang, "unknown_client", ref);
-        return ZR_OIDC_AUTHZ_RESPONDED;
+        why->page = "unknown_client", why->error = "invalid_request", why->description = "unknown or missing client_id";
+        return -1;
     }
     if (zr_kv_count(p, "redirect_uri") != 1 || !redirect_uri_registered(c, redirect_uri)) {
         zr_log_warn("authorize", "client=%s redirect_uri missing or not registered ref=%s", c->client_id, ref);
-        zr_page_error(resp, 400, req->lang, "invalid_redirect_uri", ref);
-        return ZR_OIDC_AUTHZ_RESPONDED;
+        why->page = "invalid_redirect_uri", why->error = "invalid_request";
+        why->description = "redirect_uri missing or not registered";
+        return -1;
     }
     if (zr_kv_count(p, "state") == 1)
         state = zr_kv_get(p, "state");
@@ -262,11 +280,23 @@ zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_requ
         goto refuse;
     }
     if (zr_kv_get(p, "request")) {
-        error = "request_not_supported", description = "request objects are not supported";
+        /* Only as the whole request (request_object.c). */
+        error = "invalid_request", description = "request cannot be combined with other parameters here";
         goto refuse;
     }
     if (zr_kv_get(p, "request_uri")) {
-        error = "request_uri_not_supported", description = "request_uri is not supported";
+        /* Only /authorize takes one, and only as the whole request. */
+        error = "invalid_request", description = "request_uri cannot be combined with other parameters here";
+        goto refuse;
+    }
+    /* RFC 9126 §5: a client configured to require PAR sends nothing else. */
+    if (!pushed && c->require_pushed_authorization_requests) {
+        error = "invalid_request", description = "this client must use pushed authorization requests (PAR)";
+        goto refuse;
+    }
+    /* RFC 9101 §10.5: and one that requires signed request objects. */
+    if (!signed_object && c->require_signed_request_object) {
+        error = "invalid_request", description = "this client must send a signed request object";
         goto refuse;
     }
     if (zr_kv_get(p, "registration")) {
@@ -388,10 +418,6 @@ zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_requ
         error = "invalid_request", description = "the requested level of assurance is not available";
         goto refuse;
     }
-    /* W3C Trace Context §3.2: only a valid traceparent is kept with the
-     * login (the HTTP layer drops any other, src/http/server.c). */
-    traceparent = req->traceparent;
-
     out->client_id = strdup(c->client_id);
     out->redirect_uri = strdup(redirect_uri);
     out->state = zr_strdup(state);
@@ -400,21 +426,101 @@ zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_requ
     out->code_challenge = strdup(challenge);
     out->care_provider = zr_strdup(care_provider);
     out->traceparent = zr_strdup(traceparent);
-    out->lang = req->lang; /* the same browser sees the pages after the login */
+    out->lang = lang; /* the same browser sees the pages after the login */
     if (!out->client_id || !out->redirect_uri || (state && !out->state) || !out->nonce || !out->scope ||
         !out->code_challenge || (care_provider && !out->care_provider) || (traceparent && !out->traceparent)) {
         zr_oidc_authz_clear(out);
-        zr_page_error(resp, 500, req->lang, "internal_error", ref);
-        return ZR_OIDC_AUTHZ_RESPONDED;
+        why->page = "internal_error", why->error = "server_error", why->description = NULL;
+        return -1;
     }
-    return ZR_OIDC_AUTHZ_OK;
+    return 0;
 
 refuse:
     zr_log_info("authorize", "client=%s refused: %s (%s) ref=%s", c->client_id, error, description, ref);
     memset(out, 0, sizeof(*out));
-    if (redirect_error(op, redirect_uri, state, error, description, resp) != 0)
-        zr_page_error(resp, 400, req->lang, "invalid_request", ref);
+    why->error = error, why->description = description;
+    why->redirect_uri = redirect_uri, why->state = state;
+    return -1;
+}
+
+/* Renders a refusal at /authorize: a page, or the error to the client. */
+static zr_oidc_authz_result_t authorize_refuse(zr_oidc_t *op, const zr_oidc_authz_refusal_t *why, zr_lang_t lang,
+                                               zr_http_response_t *resp)
+{
+    if (why->page)
+        zr_page_error(resp, strcmp(why->page, "internal_error") == 0 ? 500 : 400, lang, why->page, why->ref);
+    else if (redirect_error(op, why->redirect_uri, why->state, why->error, why->description, resp) != 0)
+        zr_page_error(resp, 400, lang, "invalid_request", why->ref);
     return ZR_OIDC_AUTHZ_RESPONDED;
+}
+
+zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_request_t *req,
+                                               zr_http_response_t *resp, zr_oidc_authz_t *out)
+{
+    const zr_kvlist_t *p = (req->method && strcmp(req->method, "POST") == 0) ? &req->form : &req->query;
+    const zr_client_t *c;
+    zr_kvlist_t inner = {0};
+    zr_oidc_authz_refusal_t why;
+    zr_oidc_authz_result_t result = ZR_OIDC_AUTHZ_RESPONDED;
+    const char *reason;
+    char ref[16];
+    int signed_object = 0, pushed = 0, status;
+
+    memset(out, 0, sizeof(*out));
+    /* RFC 9126 §4 and RFC 9101 §6.3: with a request_uri or a request only
+     * the parameters inside count. Neither has a verified redirect_uri to
+     * send an error to: a refusal is a page (the log line says why). */
+    if (zr_kv_get(p, "request_uri") && zr_kv_get(p, "request")) {
+        zr_oidc_reference(ref);
+        zr_log_warn("authorize", "request and request_uri together ref=%s", ref);
+        zr_page_error(resp, 400, req->lang, "invalid_request", ref);
+        goto end;
+    }
+    if (zr_kv_get(p, "request_uri")) {
+        if (zr_oidc_par_take(op, p, &inner, &signed_object, ref) != 0) {
+            zr_page_error(resp, 400, req->lang, "session_not_found", ref);
+            goto end;
+        }
+        p = &inner, pushed = 1;
+    } else if (zr_kv_get(p, "request")) {
+        /* RFC 9101 §5: client_id outside too, to know whose keys verify. */
+        c = zr_oidc_find_client(op, zr_kv_get(p, "client_id"));
+        if (zr_kv_count(p, "client_id") != 1 || zr_kv_count(p, "request") != 1 || !c) {
+            zr_oidc_reference(ref);
+            zr_log_warn("authorize", "request object without exactly one known client_id ref=%s", ref);
+            zr_page_error(resp, 400, req->lang, "unknown_client", ref);
+            goto end;
+        }
+        if (zr_oidc_request_object_read(op, c, zr_kv_get(p, "request"), &inner, &reason, &status) != 0) {
+            zr_oidc_reference(ref);
+            zr_log_warn("authorize", "client=%s request object refused: %s ref=%s", c->client_id, reason, ref);
+            zr_page_error(resp, status == 503 ? 503 : 400, req->lang, status == 503 ? "store_unavailable" : "invalid_request", ref);
+            goto end;
+        }
+        p = &inner, signed_object = 1;
+    }
+    /* W3C Trace Context §3.2: only a valid traceparent is kept with the
+     * login (the HTTP layer drops any other, src/http/server.c). */
+    if (authorize_validate(op, p, pushed, signed_object, req->lang, req->traceparent, out, &why) != 0) {
+        authorize_refuse(op, &why, req->lang, resp);
+        goto end;
+    }
+    result = ZR_OIDC_AUTHZ_OK;
+end:
+    zr_kv_free(&inner);
+    return result;
+}
+
+int zr_oidc_authorize_check(zr_oidc_t *op, const zr_kvlist_t *p, int signed_object, const char **error,
+                            const char **description)
+{
+    zr_oidc_authz_t authz;
+    zr_oidc_authz_refusal_t why;
+    int rc = authorize_validate(op, p, 1, signed_object, ZR_LANG_NL, NULL, &authz, &why);
+    zr_oidc_authz_clear(&authz);
+    *error = rc == 0 ? NULL : why.error;
+    *description = rc == 0 ? NULL : why.description;
+    return rc;
 }
 
 /* ---- finish ---- */

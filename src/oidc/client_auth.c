@@ -91,12 +91,14 @@ static int alg_allowed(const char *alg)
 }
 
 /* RFC 7523 §3 item 3: aud identifies us: the issuer, or the URL of the
- * endpoint the assertion authenticates at (token or introspection). */
+ * endpoint the assertion authenticates at (token, introspection or PAR,
+ * RFC 9126 §2). */
 static int aud_value_ok(const zr_oidc_t *op, json_t *v)
 {
     const char *a = json_string_value(v);
     return a && (strcmp(a, op->token_endpoint) == 0 || strcmp(a, op->issuer) == 0 ||
-                 (op->introspection_endpoint && strcmp(a, op->introspection_endpoint) == 0));
+                 (op->introspection_endpoint && strcmp(a, op->introspection_endpoint) == 0) ||
+                 (op->par_endpoint && strcmp(a, op->par_endpoint) == 0));
 }
 
 static int aud_ok(const zr_oidc_t *op, json_t *aud)
@@ -133,7 +135,7 @@ static char *assertion_issuer(cjose_jws_t *jws)
     return iss;
 }
 
-static int verify_with_client_keys(const zr_oidc_t *op, const zr_client_t *c, cjose_jws_t *jws, const char *kid)
+int zr_oidc_client_jws_verify(const zr_oidc_t *op, const zr_client_t *c, cjose_jws_t *jws, const char *kid)
 {
     const zr_oidc_client_keys_t *ck = zr_oidc_client_keys(op, c);
     cjose_err cerr;
@@ -192,7 +194,7 @@ static void auth_assertion(zr_oidc_t *op, const zr_http_request_t *req, zr_oidc_
         fail(out, 401, "invalid_client", "client authentication failed");
         goto end;
     }
-    if (!verify_with_client_keys(op, c, jws, kid)) {
+    if (!zr_oidc_client_jws_verify(op, c, jws, kid)) {
         zr_log_warn("token", "client=%s assertion signature not valid with its registered keys", c->client_id);
         fail(out, 401, "invalid_client", "client_assertion signature invalid");
         goto end;

@@ -16,6 +16,11 @@
                                                 stored, or first by a racing replay */
 #define ZR_OIDC_NS_ACCESS_TOKEN "access-token"
 #define ZR_OIDC_NS_CLIENT_ASSERTION "client-assertion"
+#define ZR_OIDC_NS_PAR "par"                 /* pushed authorization requests (par.c) */
+#define ZR_OIDC_NS_REQUEST_OBJECT "request-object" /* jti replay cache (request_object.c) */
+
+/* RFC 9126 §2.2: a pushed request lives this long (seconds). */
+#define ZR_OIDC_PAR_LIFETIME_S 60
 
 /* `sub` is a pairwise pseudonym (OIDC Core §8.1), never the BSN itself, so
  * its sub_id_type says so (NL GOV §ID Tokens: the type of the identifier
@@ -58,6 +63,7 @@ struct zr_oidc {
     char *jwks_uri;
     char *introspection_endpoint;
     char *end_session_endpoint;   /* issue 5: RP-Initiated Logout */
+    char *par_endpoint;           /* issue 17 §1: RFC 9126 */
     zr_oidc_signer_t *signers;
     size_t signer_count;
     zr_oidc_client_keys_t *client_keys;
@@ -120,6 +126,29 @@ typedef struct {
 
 void zr_oidc_client_authenticate(zr_oidc_t *op, const zr_http_request_t *req,
                                  zr_oidc_client_auth_result_t *out);
+/* jws verifies with one of c's registered keys (only the key named kid when
+ * kid is given: no key confusion). */
+int zr_oidc_client_jws_verify(const zr_oidc_t *op, const zr_client_t *c, cjose_jws_t *jws, const char *kid);
+
+/* request_object.c */
+/* A signed request object of client c (RFC 9101) verified and read into
+ * out (its parameters, client_id first). -1 with why (for the client and
+ * the caller's log line) and the HTTP status (400, 503). */
+int zr_oidc_request_object_read(zr_oidc_t *op, const zr_client_t *c, const char *jwt, zr_kvlist_t *out,
+                                const char **why, int *status);
+
+/* authorize.c */
+/* The checks /authorize makes, on a pushed request's parameters p (client_id
+ * the authenticated client's; signed_object: they came from a verified
+ * request object). 0, or -1 with the OAuth error. */
+int zr_oidc_authorize_check(zr_oidc_t *op, const zr_kvlist_t *p, int signed_object, const char **error,
+                            const char **description);
+
+/* par.c */
+/* The pushed parameters named by query's request_uri (and client_id), taken
+ * from the store (single use) into out. -1 (logged with ref) when the
+ * request_uri is not ours, unknown, used, expired or another client's. */
+int zr_oidc_par_take(zr_oidc_t *op, const zr_kvlist_t *query, zr_kvlist_t *out, int *signed_object, char ref[16]);
 
 /* idtoken.c */
 /* Adds sub and sub_id_type; for a patient bsn/represents (bsn only for an

@@ -352,9 +352,17 @@ static int discovery_build(zr_oidc_t *op)
     bad |= zr_oidc_json_set(o, "acr_values_supported", acrs);
     bad |= zr_oidc_json_set(o, "prompt_values_supported", ARRAY("none", "login"));
     bad |= zr_oidc_json_set(o, "ui_locales_supported", ARRAY("nl", "en"));
-    bad |= zr_oidc_json_set(o, "request_parameter_supported", json_false());
-    bad |= zr_oidc_json_set(o, "request_uri_parameter_supported", json_false());
+    /* RFC 9101 (issue 17 §1, request_object.c): signed by the client's
+     * registered key, never none or HS*. */
+    bad |= zr_oidc_json_set(o, "request_parameter_supported", json_true());
+    bad |= zr_oidc_json_set(o, "request_object_signing_alg_values_supported", ARRAY("RS256", "PS256", "ES256"));
+    /* request_uri: only the URNs of our PAR endpoint (RFC 9126); other
+     * values are never fetched, so none is "registered" (docs/par.md). */
+    bad |= zr_oidc_json_set(o, "request_uri_parameter_supported", json_true());
     bad |= zr_oidc_json_set(o, "require_request_uri_registration", json_true());
+    bad |= zr_oidc_json_set(o, "pushed_authorization_request_endpoint", json_string(op->par_endpoint));
+    /* Per client (require_pushed_authorization_requests), not for all. */
+    bad |= zr_oidc_json_set(o, "require_pushed_authorization_requests", json_false());
     bad |= zr_oidc_json_set(o, "claims_parameter_supported", json_false());
     bad |= zr_oidc_json_set(o, "authorization_response_iss_parameter_supported", json_true());
     /* Logout (issue 5): RP-Initiated Logout 1.0 §2.1, Back-Channel Logout 1.0 §2.1. */
@@ -433,7 +441,8 @@ zr_oidc_t *zr_oidc_new(const zr_config_t *cfg, zr_store_t *store, char *err, siz
     op->jwks_uri = endpoint(base, "/jwks");
     op->introspection_endpoint = endpoint(base, "/introspect");
     op->end_session_endpoint = endpoint(base, ZR_OIDC_LOGOUT_PATH);
-    if (!op->authorization_endpoint || !op->token_endpoint || !op->userinfo_endpoint || !op->jwks_uri ||
+    op->par_endpoint = endpoint(base, "/par");
+    if (!op->par_endpoint || !op->authorization_endpoint || !op->token_endpoint || !op->userinfo_endpoint || !op->jwks_uri ||
         !op->introspection_endpoint || !op->end_session_endpoint)
         goto oom;
     if (zr_oidc_jwks_build(op, err, errlen) != 0 || zr_oidc_client_keys_load(op, err, errlen) != 0)
@@ -482,6 +491,7 @@ void zr_oidc_free(zr_oidc_t *op)
     free(op->jwks_uri);
     free(op->introspection_endpoint);
     free(op->end_session_endpoint);
+    free(op->par_endpoint);
     free(op->jwks_json);
     free(op->discovery_json);
     free(op);

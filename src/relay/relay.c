@@ -775,9 +775,11 @@ static int handle_token(void *ctx, const zr_http_request_t *req, zr_http_respons
     return rc;
 }
 OIDC_TRAMPOLINE(handle_userinfo, zr_oidc_handle_userinfo)
+OIDC_TRAMPOLINE(handle_par, zr_oidc_handle_par)
 SECTORS_GATED(gated_token, handle_token, 1)
 SECTORS_GATED(gated_userinfo, handle_userinfo, 1)
 SECTORS_GATED(gated_introspect, handle_introspect, 1)
+SECTORS_GATED(gated_par, handle_par, 1)
 
 static const zr_http_route_t oidc_routes[] = {
     {"GET", "/.well-known/openid-configuration", handle_discovery},
@@ -787,6 +789,7 @@ static const zr_http_route_t oidc_routes[] = {
     {"OPTIONS", "/jwks", handle_jwks},
     {"POST", "/token", gated_token},
     {"POST", "/introspect", gated_introspect},
+    {"POST", "/par", gated_par},             /* RFC 9126 (issue 17 §1) */
     {"OPTIONS", "/token", handle_token},
     {"GET", "/userinfo", gated_userinfo},
     {"POST", "/userinfo", gated_userinfo},

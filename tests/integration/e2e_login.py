@@ -205,6 +205,14 @@ def main():
     ap.add_argument("--trace-out", help="directory to save this login's trace in (needs `trace: enabled`)")
     ap.add_argument("--stop-before-token", metavar="FILE",
                     help="stop when the portal has the code; write what redeeming it needs to FILE (JSON)")
+    ap.add_argument("--par", action="store_true",
+                    help="push the authorization request (RFC 9126) with the client's authentication; the "
+                         "browser gets only client_id and request_uri")
+    ap.add_argument("--par-extra", action="append", default=[],
+                    help="NAME=VALUE: add to the /authorize URL next to the request_uri or request (must not count)")
+    ap.add_argument("--jar", action="store_true",
+                    help="send the parameters as a request object (RFC 9101) signed with --private-key (ES256); "
+                         "with --par it is pushed")
     ap.add_argument("--redeem-saved", metavar="FILE",
                     help="no login: redeem the code saved by --stop-before-token, then call userinfo")
     args = ap.parse_args()
@@ -237,6 +245,13 @@ def main():
         extra["login_method"] = args.login_method
     auth_url, state = client.create_authorization_url(disco["authorization_endpoint"], code_verifier=verifier, **extra)
     RUN["state"] = state
+    if args.jar:
+        auth_url = sign_request(args, disco, auth_url, out)
+    if args.par:
+        auth_url = push(args, disco, client, auth_url, out)
+        if not auth_url:
+            print(json.dumps(out))
+            return 1
 
     browser = requests.Session()
     if args.pages_out:
@@ -403,10 +418,63 @@ def main():
         out["userinfo_after_replay"] = ui2.status_code
     if args.secrets_out:
         with open(args.secrets_out, "a") as f:
-            f.write("\n".join([q["code"], token["access_token"], token["id_token"], verifier]) + "\n")
+            uri = (out.get("par_response") or {}).get("request_uri")
+            pushed = [uri.rsplit(":", 1)[-1]] if uri else []
+            f.write("\n".join([q["code"], token["access_token"], token["id_token"], verifier] + pushed) + "\n")
     out["seconds"] = round(time.monotonic() - t0, 3)
     print(json.dumps(out))
     return 0
+
+
+def sign_request(args, disco, auth_url, out):
+    """RFC 9101: the authorization parameters as the claims of a JWT signed
+    by Authlib with the client's key (iss the client, aud the issuer, exp,
+    nbf, iat, a fresh jti). Returns /authorize?client_id&request (and
+    --par-extra when not pushed)."""
+    claims = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(auth_url).query))
+    now = int(time.time())
+    claims.update({"iss": args.client_id, "aud": disco["issuer"], "exp": now + 300, "nbf": now, "iat": now,
+                   "jti": secrets.token_urlsafe(16)})
+    header = {"alg": "ES256", "typ": "oauth-authz-req+jwt"}
+    if args.kid:
+        header["kid"] = args.kid
+    with open(args.private_key) as f:
+        request = jwt.encode(header, claims, f.read()).decode()
+    out["request_object_alg"] = header["alg"]
+    query = [("client_id", args.client_id), ("request", request)]
+    if not args.par:
+        query += [tuple(f.split("=", 1)) for f in args.par_extra]
+        out["authorize_params"] = sorted(k for k, _ in query)
+    return disco["authorization_endpoint"] + "?" + urllib.parse.urlencode(query)
+
+
+def push(args, disco, client, auth_url, out):
+    """RFC 9126 §2: the authorization request's parameters to the PAR
+    endpoint, authenticated as at /token (Authlib's client authentication;
+    a private_key_jwt assertion with the PAR endpoint as aud). Returns the
+    URL for the browser: client_id and request_uri only (and --par-extra)."""
+    from authlib.integrations.requests_client.oauth2_session import OAuth2ClientAuth
+    par = disco["pushed_authorization_request_endpoint"]
+    params = urllib.parse.parse_qsl(urllib.parse.urlparse(auth_url).query)
+    if args.private_key:
+        from authlib.oauth2.rfc7523 import PrivateKeyJWT
+        with open(args.private_key) as f:
+            method = PrivateKeyJWT(par, alg="ES256", headers={"kid": args.kid} if args.kid else None)
+            auth = OAuth2ClientAuth(args.client_id, f.read(), method)
+    else:
+        auth = OAuth2ClientAuth(args.client_id, args.client_secret, "client_secret_basic")
+    r = requests.post(par, data=params, auth=auth, timeout=20)
+    out["par_status"] = r.status_code
+    out["par_response"] = r.json() if r.headers.get("Content-Type", "").startswith("application/json") else None
+    out["par_cache_control"] = r.headers.get("Cache-Control")
+    if r.status_code != 201:
+        out["error"] = "PAR refused"
+        return None
+    query = [("client_id", args.client_id), ("request_uri", out["par_response"]["request_uri"])]
+    query += [tuple(f.split("=", 1)) for f in args.par_extra]
+    url = disco["authorization_endpoint"] + "?" + urllib.parse.urlencode(query)
+    out["authorize_params"] = sorted(k for k, _ in query)
+    return url
 
 
 def page_code(text):

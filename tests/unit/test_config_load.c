@@ -310,6 +310,9 @@ static const broken_t broken[] = {
      "relay-signing.pem does not allow keyEncipherment (keyUsage)"},
     {"jwks_private", 53, "clients[1].jwks_file: ",
      "private.jwks.json keys[0] holds private key material (\"d\"); publish public keys only"},
+    {"signed_request_object_without_keys", 50,
+     "clients[0].require_signed_request_object: needs auth_method private_key_jwt (request objects are verified "
+     "with its jwks_file)", NULL},
     {"alg_mismatch", 41, "oidc.signing_keys[0].alg: ES256 needs an EC P-256 key", NULL},
     {"syntax_error", 72, "YAML syntax error: did not find expected key (while parsing a block mapping that starts at line 23)", NULL},
 };

@@ -60,8 +60,14 @@ static void test_discovery(void **state)
     assert_int_equal(json_array_size(json_object_get(d, "acr_values_supported")), 4);
     assert_true(has_string(json_object_get(d, "acr_values_supported"), "http://eidas.europa.eu/LoA/substantial"));
     assert_true(has_string(json_object_get(d, "acr_values_supported"), "http://eidas.europa.eu/LoA/high"));
-    assert_true(json_is_false(json_object_get(d, "request_parameter_supported")));
-    assert_true(json_is_false(json_object_get(d, "request_uri_parameter_supported")));
+    /* signed request objects (RFC 9101): never none or HS* */
+    assert_true(json_is_true(json_object_get(d, "request_parameter_supported")));
+    assert_int_equal(json_array_size(json_object_get(d, "request_object_signing_alg_values_supported")), 3);
+    /* only the request_uri values of our PAR endpoint (RFC 9126) */
+    assert_true(json_is_true(json_object_get(d, "request_uri_parameter_supported")));
+    assert_true(json_is_true(json_object_get(d, "require_request_uri_registration")));
+    assert_true(json_is_false(json_object_get(d, "require_pushed_authorization_requests")));
+    assert_non_null(json_string_value(json_object_get(d, "pushed_authorization_request_endpoint")));
     assert_true(json_is_false(json_object_get(d, "claims_parameter_supported")));
     assert_true(json_is_true(json_object_get(d, "authorization_response_iss_parameter_supported")));
     json_decref(d);

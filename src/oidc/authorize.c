@@ -228,10 +228,15 @@ zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_requ
     char ref[16];
     zr_loa_t acr_min;
     int methods, login_method = 0, hinted = 0, quarantined;
+    zr_lang_t lang;
+    zr_oidc_claims_request_t claims = {0};
 
     memset(out, 0, sizeof(*out));
     zr_oidc_reference(ref);
     p = (req->method && strcmp(req->method, "POST") == 0) ? &req->form : &req->query;
+    /* ui_locales over Accept-Language for every page of this login, from
+     * this one on (it travels with the pending login). */
+    lang = zr_http_lang_pick(zr_kv_get(p, "ui_locales"), req->lang);
 
     /* 1. The client and where to send it back: a page when either is wrong. */
     client_id = zr_kv_get(p, "client_id");
@@ -239,12 +244,12 @@ zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_requ
     c = zr_oidc_find_client(op, client_id);
     if (zr_kv_count(p, "client_id") != 1 || !c) {
         zr_log_warn("authorize", "unknown or missing client_id ref=%s", ref);
-        zr_page_error(resp, 400, req->lang, "unknown_client", ref);
+        zr_page_error(resp, 400, lang, "unknown_client", ref);
         return ZR_OIDC_AUTHZ_RESPONDED;
     }
     if (zr_kv_count(p, "redirect_uri") != 1 || !redirect_uri_registered(c, redirect_uri)) {
         zr_log_warn("authorize", "client=%s redirect_uri missing or not registered ref=%s", c->client_id, ref);
-        zr_page_error(resp, 400, req->lang, "invalid_redirect_uri", ref);
+        zr_page_error(resp, 400, lang, "invalid_redirect_uri", ref);
         return ZR_OIDC_AUTHZ_RESPONDED;
     }
     if (zr_kv_count(p, "state") == 1)
@@ -356,6 +361,23 @@ zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_requ
      * provider; its floor is dezi.min_loa (src/dezi checks it, finish checks
      * it again), raised by acr_values. */
     acr_min = acr_minimum(zr_kv_get(p, "acr_values"));
+    /* The claims parameter (OIDC Core §5.5): its acr values count like
+     * acr_values; an essential acr no offered level satisfies cannot be met
+     * (§5.5.1.1), so it is refused now rather than after a login. */
+    if ((v = zr_kv_get(p, "claims")) != NULL) {
+        zr_loa_t claims_acr;
+        if (zr_oidc_claims_request_parse(v, &claims, &description) != 0) {
+            error = "invalid_request";
+            goto refuse;
+        }
+        claims_acr = claims.acr_values ? acr_minimum(claims.acr_values) : ZR_LOA_NONE;
+        if (claims.acr_essential && claims.acr_values && claims_acr == ZR_LOA_NONE) {
+            error = "invalid_request", description = "claims: none of the essential acr values is offered";
+            goto refuse;
+        }
+        if (claims_acr > acr_min)
+            acr_min = claims_acr;
+    }
     if (login_method == ZR_LOGIN_PROFESSIONAL) {
         out->min_loa = op->cfg->dezi.min_loa;
     } else {
@@ -400,20 +422,25 @@ zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_requ
     out->code_challenge = strdup(challenge);
     out->care_provider = zr_strdup(care_provider);
     out->traceparent = zr_strdup(traceparent);
-    out->lang = req->lang; /* the same browser sees the pages after the login */
+    out->claims = claims.json;
+    claims.json = NULL; /* ownership moves to out */
+    out->lang = lang; /* the pages after the login speak it too */
     if (!out->client_id || !out->redirect_uri || (state && !out->state) || !out->nonce || !out->scope ||
         !out->code_challenge || (care_provider && !out->care_provider) || (traceparent && !out->traceparent)) {
         zr_oidc_authz_clear(out);
-        zr_page_error(resp, 500, req->lang, "internal_error", ref);
+        zr_oidc_claims_request_clear(&claims);
+        zr_page_error(resp, 500, lang, "internal_error", ref);
         return ZR_OIDC_AUTHZ_RESPONDED;
     }
+    zr_oidc_claims_request_clear(&claims);
     return ZR_OIDC_AUTHZ_OK;
 
 refuse:
+    zr_oidc_claims_request_clear(&claims);
     zr_log_info("authorize", "client=%s refused: %s (%s) ref=%s", c->client_id, error, description, ref);
     memset(out, 0, sizeof(*out));
     if (redirect_error(op, redirect_uri, state, error, description, resp) != 0)
-        zr_page_error(resp, 400, req->lang, "invalid_request", ref);
+        zr_page_error(resp, 400, lang, "invalid_request", ref);
     return ZR_OIDC_AUTHZ_RESPONDED;
 }
 
@@ -471,6 +498,29 @@ static const char *subject_refusal(const zr_oidc_t *op, const zr_client_t *c, co
     return NULL;
 }
 
+/* The claims parameter asked for the ID token's sub to have a value: only
+ * that person may be logged in (OIDC Core §5.5.1). */
+static const char *claims_refusal(const zr_oidc_t *op, const zr_client_t *c, const zr_oidc_authz_t *authz,
+                                  const zr_subject_t *subject)
+{
+    zr_oidc_claims_request_t r;
+    const char *why = NULL, *unreadable;
+    char *sub = NULL;
+
+    if (!authz->claims)
+        return NULL;
+    if (zr_oidc_claims_request_parse(authz->claims, &r, &unreadable) != 0)
+        return "the claims request cannot be read";
+    if (r.sub) {
+        sub = zr_oidc_subject_sub(op, c, subject);
+        if (!sub || strcmp(sub, r.sub) != 0)
+            why = "the person who logged in is not the one the claims request names (sub)";
+    }
+    zr_oidc_wipe_free(sub);
+    zr_oidc_claims_request_clear(&r);
+    return why;
+}
+
 /* The code record and the caller's extra writes in one round trip (at most
  * ZR_OIDC_MAX_EXTRA_WRITES); *issued = 1 when the code was kept and the
  * redirect made. */
@@ -502,7 +552,8 @@ static int authorize_finish(zr_oidc_t *op, const zr_oidc_authz_t *authz, const z
         zr_page_error(resp, 400, authz->lang, "unknown_client", ref);
         goto end;
     }
-    if ((why = subject_refusal(op, c, authz, subject)) != NULL) {
+    if ((why = subject_refusal(op, c, authz, subject)) != NULL ||
+        (why = claims_refusal(op, c, authz, subject)) != NULL) {
         zr_log_warn("authorize", "client=%s %s login refused: %s (loa %s) ref=%s", c->client_id,
                     subject->kind == ZR_SUBJECT_PROFESSIONAL ? "professional" : "patient", why,
                     zr_loa_name(subject->loa), ref);

@@ -62,7 +62,7 @@ static void test_discovery(void **state)
     assert_true(has_string(json_object_get(d, "acr_values_supported"), "http://eidas.europa.eu/LoA/high"));
     assert_true(json_is_false(json_object_get(d, "request_parameter_supported")));
     assert_true(json_is_false(json_object_get(d, "request_uri_parameter_supported")));
-    assert_true(json_is_false(json_object_get(d, "claims_parameter_supported")));
+    assert_true(json_is_true(json_object_get(d, "claims_parameter_supported")));
     assert_true(json_is_true(json_object_get(d, "authorization_response_iss_parameter_supported")));
     json_decref(d);
     zr_http_response_free(&resp);

@@ -103,6 +103,9 @@ void zr_oidc_wipe_free(char *s);
 void zr_oidc_reference(char out[16]);
 
 /* jwks.c */
+/* Cache-Control of discovery and /jwks: public, max-age=oidc.metadata_max_age
+ * (NL GOV §Caching). */
+void zr_oidc_set_metadata_cache(const zr_oidc_t *op, zr_http_response_t *resp);
 /* Builds the JWK of key (private parts too when priv). NULL on error. */
 int zr_oidc_jwks_build(zr_oidc_t *op, char *err, size_t errlen);
 int zr_oidc_client_keys_load(zr_oidc_t *op, char *err, size_t errlen);

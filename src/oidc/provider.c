@@ -378,8 +378,8 @@ int zr_oidc_handle_discovery(void *ctx, const zr_http_request_t *req, zr_http_re
         return zr_oidc_cors_preflight(op, req, resp, "GET, OPTIONS");
     if (zr_http_respond_json(resp, 200, op->discovery_json) != 0)
         return -1;
-    /* Public and stable; a few minutes keeps key rollover quick. */
-    zr_http_set_header(resp, "Cache-Control", "public, max-age=300");
+    /* Public and stable (NL GOV §Caching: a week by default). */
+    zr_oidc_set_metadata_cache(op, resp);
     zr_oidc_cors(op, req, resp, NULL);
     return 0;
 }

@@ -152,6 +152,16 @@ done
 zr_check "discovery: claims_parameter_supported" \
   "$(curl -s "$ISSUER/.well-known/openid-configuration" | $PY -c 'import json,sys; print(json.load(sys.stdin)["claims_parameter_supported"])')" "True"
 
+# 6c. JWKS as the profile wants it (NL GOV §Caching, §Public keys): cached
+#     a week like discovery, x5c with the whole chain up to the root (the
+#     example's cert file holds the leaf and the test CA).
+out=$($PY "$ZR_SOURCE_DIR/tests/integration/jwks_check.py" "$ISSUER")
+zr_check "discovery: Cache-Control a week" "$(zr_json "$out" 'd["discovery_cache"]')" "public, max-age=604800"
+zr_check "jwks: Cache-Control a week" "$(zr_json "$out" 'd["jwks_cache"]')" "public, max-age=604800"
+zr_check "jwks: the RS256 key's x5c: its own certificate first, in chain order, up to a self-signed root" \
+  "$(zr_json "$out" '[(k["x5c_len"], k["leaf_is_the_key"], k["in_chain_order"], k["ends_at_root"]) for k in d["keys"] if k["x5c_len"]]')" \
+  "[[2, true, true, true]]"
+
 # 7. No BSN, code or token in any log line, page, trace or in Redis (dump and
 # every value); and no BSN recoverable: not its 8-character prefixes of MD5,
 # SHA-1 or SHA-256 in hex or base64url either (issue 12 §1, secrecy_scan.py).

@@ -35,6 +35,29 @@ static int claim_request_valid(json_t *v)
     return 1;
 }
 
+/* What is kept of one claim's request: whether it is essential, and a
+ * value only where the relay acts on it (the ID token's acr and sub). Other
+ * values are not acted on and not stored: a portal could otherwise park a
+ * BSN in the pending login. */
+static int claim_request_keep(json_t *kept, const char *name, json_t *v, int id_token)
+{
+    json_t *out, *m;
+    if (json_is_null(v))
+        return json_object_set_new(kept, name, json_null());
+    out = json_object();
+    if (!out || json_object_set_new(kept, name, out) != 0)
+        return -1;
+    if ((m = json_object_get(v, "essential")) && json_object_set(out, "essential", m) != 0)
+        return -1;
+    if (id_token && (!strcmp(name, "acr") || !strcmp(name, "sub"))) {
+        if ((m = json_object_get(v, "value")) && json_object_set(out, "value", m) != 0)
+            return -1;
+        if ((m = json_object_get(v, "values")) && json_object_set(out, "values", m) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* The acr values asked for, as a space-separated list the way acr_values
  * has them (acr_minimum in authorize.c reads both); NULL when none. */
 static char *acr_list(json_t *acr)
@@ -63,7 +86,7 @@ int zr_oidc_claims_request_parse(const char *text, zr_oidc_claims_request_t *out
 {
     static const char *const targets[] = {"id_token", "userinfo"};
     zr_json_status_t st;
-    json_t *root = NULL, *norm = json_object(), *target, *v;
+    json_t *root = NULL, *norm = json_object(), *target, *kept, *v;
     const char *name;
     int rc = -1;
 
@@ -87,15 +110,18 @@ int zr_oidc_claims_request_parse(const char *text, zr_oidc_claims_request_t *out
             *why = "claims: id_token and userinfo must be objects";
             goto end;
         }
+        kept = json_object();
+        if (!kept || json_object_set_new(norm, targets[t], kept) != 0)
+            goto end;
         json_object_foreach(target, name, v) {
             if (!claim_request_valid(v)) {
                 *why = "claims: a claim's request must be null or an object with a boolean essential and an "
                        "array values";
                 goto end;
             }
+            if (claim_request_keep(kept, name, v, t == 0) != 0)
+                goto end;
         }
-        if (json_object_set(norm, targets[t], target) != 0)
-            goto end;
     }
     /* acr in the ID token (§5.5.1.1): an essential request that names no
      * level the relay offers cannot be met; a voluntary one raises the

@@ -335,6 +335,15 @@ static void test_claims_request(void **state)
     assert_int_equal(r.result, ZR_OIDC_AUTHZ_OK);
     assert_string_equal(r.authz.claims, "{\"userinfo\":{\"bsn\":{\"essential\":true},\"nickname\":null}}");
     run_free(&r);
+    /* values the relay does not act on are not kept (no BSN parked in Redis) */
+    run_begin(fx, &r, "GET", c,
+              (const char *const[]){"claims={\"userinfo\":{\"bsn\":{\"value\":\"999990019\",\"essential\":false}},"
+                                    "\"id_token\":{\"bsn\":{\"values\":[\"999990019\"]},\"sub\":{\"value\":\"s1\"}}}",
+                                    NULL});
+    assert_int_equal(r.result, ZR_OIDC_AUTHZ_OK);
+    assert_string_equal(r.authz.claims, "{\"id_token\":{\"bsn\":{},\"sub\":{\"value\":\"s1\"}},"
+                                        "\"userinfo\":{\"bsn\":{\"essential\":false}}}");
+    run_free(&r);
     /* without it: none kept, no filter later */
     run_begin(fx, &r, "GET", c, NULL);
     assert_null(r.authz.claims);

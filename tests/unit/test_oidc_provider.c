@@ -1,5 +1,6 @@
 /* OpenID Provider: discovery, JWKS, CORS, pairwise subjects, set-up checks. */
 #include "test_oidc_fixture.h"
+#include "log_capture.h"
 
 #include <openssl/hmac.h>
 #include <openssl/x509v3.h>
@@ -471,7 +472,23 @@ static void test_jwks_x5c_chain(void **state)
     sk_X509_push(keys[0].chain, ca);
     cfg.oidc.keys = keys;
     cfg.oidc.metadata_max_age_s = 3600; /* oidc.metadata_max_age */
-    op = zr_oidc_new(&cfg, fx->store, err, sizeof(err));
+    {
+        /* a chain that does not reach a root (as the loader marks it):
+         * published as it is, with a warning (production refuses it) */
+        char path[64], *logged;
+        int saved = capture_begin(path);
+        op = zr_oidc_new(&cfg, fx->store, err, sizeof(err));
+        logged = capture_end(path, saved);
+        assert_non_null(strstr(logged, "x5c does not reach a root certificate"));
+        free(logged);
+        zr_oidc_free(op);
+        keys[0].chain_to_root = 1;
+        saved = capture_begin(path);
+        op = zr_oidc_new(&cfg, fx->store, err, sizeof(err));
+        logged = capture_end(path, saved);
+        assert_null(strstr(logged, "x5c does not reach a root certificate"));
+        free(logged);
+    }
     assert_non_null(op);
     fx_req(&req, "GET", "/jwks");
     zr_http_response_init(&resp);

@@ -37,7 +37,7 @@ MARK='TEST - NIET ECHT \/ NOT REAL'
 FILES="ca.pem ca.key tvs-signing.pem tvs-signing.key tvs-tls.pem tvs-tls.key
 relay-signing.pem relay-signing.key relay-tls-client.pem relay-tls-client.key
 relay-tls-server.pem relay-tls-server.key dv-bsn-1.pem dv-bsn-1.key dv-bsn-2.pem dv-bsn-2.key
-oidc-rs256.key oidc-rs256.pem oidc-es256.key pgo-client.key pgo-client.jwks.json
+oidc-rs256.key oidc-rs256.pem oidc-rs256-chain.pem oidc-es256.key pgo-client.key pgo-client.jwks.json
 store.key pairwise.key lc-signing.pem lc-signing.key lc-tls-client.pem lc-tls-client.key
 dv2-bsn-1.pem dv2-bsn-1.key dv3-bsn-1.pem dv3-bsn-1.key dv4-bsn-1.pem dv4-bsn-1.key
 dezi-client.pem dezi-client.key dezi-decrypt.pem dezi-decrypt.key
@@ -183,6 +183,17 @@ leaf dezi-client        rsa signing    $OIN_DV  "zorgrelay Dezi client TEST - NI
 leaf dezi-decrypt       rsa encryption $OIN_DV  "zorgrelay Dezi userinfo decryption TEST - NIET ECHT"
 leaf mock-dezi-signing  rsa signing    ""       "mock Dezi signing TEST - NIET ECHT"
 leaf mock-dezi-register rsa signing    ""       "mock Dezi register seal TEST - NIET ECHT"
+
+# The OIDC signing certificate with its whole chain, the leaf first and the
+# root last, as x5c must publish it (NL GOV §Public keys; production refuses
+# a signing certificate without it). oidc-rs256.pem stays the leaf alone.
+if [ ! -s "$out/oidc-rs256-chain.pem" ] || [ "$out/oidc-rs256.pem" -nt "$out/oidc-rs256-chain.pem" ] ||
+   [ "$out/ca.pem" -nt "$out/oidc-rs256-chain.pem" ]; then
+    cat "$out/oidc-rs256.pem" "$out/ca.pem" >"$work/oidc-rs256-chain.pem"
+    chmod 0644 "$work/oidc-rs256-chain.pem"
+    mv "$work/oidc-rs256-chain.pem" "$out/oidc-rs256-chain.pem"
+    echo "make-pki: made oidc-rs256-chain.pem (the leaf and the root)"
+fi
 
 if [ ! -s "$out/oidc-es256.key" ]; then
     openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/oidc-es256.key" 2>/dev/null

@@ -78,7 +78,9 @@ typedef struct {
     EVP_PKEY *key;
     X509 *cert;
     STACK_OF(X509) *chain;   /* the certificates after the first in cert_file (PKIoverheid
-                                intermediates), each certifying the one before; NULL if none */
+                                intermediates, root), each certifying the one before; NULL if none */
+    int chain_to_root;       /* cert_file ends in a self-signed root (NL GOV §Public keys:
+                                x5c up to the root); production refuses a cert without */
     zr_sigalg_t alg;
     char *kid;               /* default: RFC 7638 thumbprint */
 } zr_oidc_key_t;
@@ -193,6 +195,9 @@ typedef struct {
     /* Logout (issue 5): how long a finished login can still be logged out
      * (the relay's logout session, `sid`); 0 = default 28800 (8 h). */
     int logout_session_lifetime_s;
+    /* Cache-Control max-age of discovery and /jwks (NL GOV §Caching: at
+     * least a week); default 604800. */
+    int metadata_max_age_s;
     /* client_ids whose pairwise sector a reload may change (every `sub`
      * such a client sees changes); a reload refuses any other sector change. */
     char **allow_sector_change;

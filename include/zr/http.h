@@ -30,6 +30,11 @@ void zr_kv_free(zr_kvlist_t *l);
 int zr_kv_parse_form(zr_kvlist_t *l, const char *data, size_t len);
 
 typedef enum { ZR_LANG_NL = 0, ZR_LANG_EN } zr_lang_t;
+/* ui_locales (OIDC Core §3.1.2.1, a space-separated list of BCP 47 tags in
+ * order of preference): the first of nl / en named (nl-NL, en-GB count),
+ * else fallback (the Accept-Language choice). Used at /authorize and
+ * /logout; the choice made at /authorize travels with the pending login. */
+zr_lang_t zr_http_lang_pick(const char *ui_locales, zr_lang_t fallback);
 
 typedef struct {
     const char *method;        /* "GET", "POST", ... */

@@ -40,8 +40,10 @@ typedef struct {
                                  relay starts one at /authorize (src/relay/relay.c) */
     char *sid;                /* issue 5: the relay's logout session, set by the relay
                                  before zr_oidc_authorize_finish; the ID token's `sid` */
-    zr_lang_t lang;           /* the browser's language at /authorize (Accept-Language):
-                                 for the pages finish and error show */
+    char *claims;             /* the `claims` parameter (OIDC Core §5.5), validated and
+                                 normalised (src/oidc/claims_request.c); NULL: none */
+    zr_lang_t lang;           /* the login's language, chosen at /authorize (ui_locales,
+                                 else Accept-Language): every page of the login uses it */
 } zr_oidc_authz_t;
 
 /* Preselecting the login method (issue 4): login_method=patient|professional,

@@ -646,6 +646,7 @@ static void set_defaults(zr_config_t *cfg)
     cfg->oidc.access_token_lifetime_s = 300;
     cfg->oidc.code_lifetime_s = 60;
     cfg->oidc.session_lifetime_s = 900;
+    cfg->oidc.metadata_max_age_s = 604800;
     cfg->mock_tvs.metadata_valid_days = 7;
 }
 

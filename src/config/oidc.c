@@ -34,10 +34,12 @@ static int kid_valid(const char *s)
 
 /* A certificate file may hold the chain after the key's own certificate
  * (PKIoverheid): the JWKS publishes it in x5c, which RFC 7517 §4.7 wants in
- * order, each certificate certifying the one before. */
+ * order, each certificate certifying (and signing) the one before; NL GOV
+ * §Public keys wants it up to the root. Production refuses a file that does
+ * not end in a self-signed root; elsewhere the relay warns at start. */
 static void read_chain(zr_cfg_loader_t *ld, zr_cfg_map_t *m, const char *path, zr_oidc_key_t *k)
 {
-    char err[256] = "";
+    char err[256] = "", name[256];
     STACK_OF(X509) *all = zr_crypto_load_certificates(k->cert_file, err, sizeof(err));
     X509 *prev = k->cert;
 
@@ -48,16 +50,24 @@ static void read_chain(zr_cfg_loader_t *ld, zr_cfg_map_t *m, const char *path, z
     X509_free(sk_X509_shift(all)); /* the first is k->cert, read already */
     for (int i = 0; i < sk_X509_num(all); i++) {
         X509 *next = sk_X509_value(all, i);
-        if (X509_check_issued(next, prev) != X509_V_OK) {
+        if (X509_check_issued(next, prev) != X509_V_OK || X509_verify(prev, X509_get0_pubkey(next)) != 1) {
             zr_cfg_error(ld, zr_cfg_map_get(m, "cert"), path,
-                         "cert: certificate %d in %s did not issue the one before it (x5c must be in chain order, "
-                         "RFC 7517 §4.7)", i + 2, k->cert_file);
+                         "cert: certificate %d in %s did not issue (and sign) the one before it (x5c must be in "
+                         "chain order, RFC 7517 §4.7)", i + 2, k->cert_file);
             sk_X509_pop_free(all, X509_free);
             return;
         }
         if (zr_cfg_check_cert_time(m, "cert", next, k->cert_file) != 0)
             break; /* reported */
         prev = next;
+    }
+    k->chain_to_root = X509_check_issued(prev, prev) == X509_V_OK && X509_verify(prev, X509_get0_pubkey(prev)) == 1;
+    if (!k->chain_to_root && ld->env == ZR_ENV_PRODUCTION) {
+        X509_NAME_oneline(X509_get_subject_name(prev), name, sizeof(name));
+        zr_cfg_error(ld, zr_cfg_map_get(m, "cert"), path,
+                     "cert: %s ends at %s, not at a root certificate: in production the file holds the whole "
+                     "chain, the key's certificate first and the root last (NL GOV §Public keys: x5c)",
+                     k->cert_file, name);
     }
     if (sk_X509_num(all) > 0)
         k->chain = all;
@@ -128,7 +138,8 @@ void zr_cfg_read_oidc(zr_cfg_map_t *root, zr_config_t *cfg)
 {
     static const char *const keys[] = {"issuer", "signing_keys", "pairwise_secret_file", "id_token_lifetime",
                                        "access_token_lifetime", "code_lifetime", "session_lifetime",
-                                       "logout_session_lifetime", "allow_sector_change", NULL};
+                                       "logout_session_lifetime", "allow_sector_change", "metadata_max_age",
+                                       NULL};
     zr_cfg_loader_t *ld = root->ld;
     zr_oidc_config_t *o = &cfg->oidc;
     yaml_node_t *v = zr_cfg_map_get(root, "oidc"), *seq = NULL;
@@ -179,6 +190,10 @@ void zr_cfg_read_oidc(zr_cfg_map_t *root, zr_config_t *cfg)
     /* How long after a login the portal can still log it out (issue 5). */
     if (zr_cfg_get_int(&m, "logout_session_lifetime", 0, 60, 86400, &n) == 1)
         o->logout_session_lifetime_s = (int)n;
+    /* NL GOV §Caching recommends a week; shorter only shortens how long a
+     * new signing key must be published before it signs (docs/operations.md). */
+    if (zr_cfg_get_int(&m, "metadata_max_age", 0, 60, 2592000, &n) == 1)
+        o->metadata_max_age_s = (int)n;
     /* Judged against the clients once all are read (zr_cfg_check_allow_sector_change). */
     zr_cfg_get_strv(&m, "allow_sector_change", 0, &o->allow_sector_change, &o->allow_sector_change_count,
                     check_client_id, NULL);

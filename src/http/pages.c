@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #ifndef ZR_TEMPLATE_DIR
 #define ZR_TEMPLATE_DIR "templates"
@@ -277,6 +278,21 @@ static void page_error_text(const char *code, zr_lang_t lang, char **title, char
     }
 end:
     free(text);
+}
+
+zr_lang_t zr_http_lang_pick(const char *ui_locales, zr_lang_t fallback)
+{
+    const char *p = ui_locales;
+    while (p && *p) {
+        size_t n = strcspn(p, " ");
+        if (n >= 2 && (n == 2 || p[2] == '-') && strncasecmp(p, "en", 2) == 0)
+            return ZR_LANG_EN;
+        if (n >= 2 && (n == 2 || p[2] == '-') && strncasecmp(p, "nl", 2) == 0)
+            return ZR_LANG_NL;
+        p += n;
+        p += strspn(p, " ");
+    }
+    return fallback;
 }
 
 int zr_page_error(zr_http_response_t *r, int status, zr_lang_t lang, const char *error_code, const char *reference)

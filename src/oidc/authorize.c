@@ -244,6 +244,7 @@ static int authorize_validate(zr_oidc_t *op, const zr_kvlist_t *p, int pushed, i
     const char *ref;
     zr_loa_t acr_min;
     int methods, login_method = 0, hinted = 0, quarantined;
+    zr_oidc_claims_request_t claims = {0};
 
     memset(out, 0, sizeof(*out));
     memset(why, 0, sizeof(*why));
@@ -386,6 +387,23 @@ static int authorize_validate(zr_oidc_t *op, const zr_kvlist_t *p, int pushed, i
      * provider; its floor is dezi.min_loa (src/dezi checks it, finish checks
      * it again), raised by acr_values. */
     acr_min = acr_minimum(zr_kv_get(p, "acr_values"));
+    /* The claims parameter (OIDC Core §5.5): its acr values count like
+     * acr_values; an essential acr no offered level satisfies cannot be met
+     * (§5.5.1.1), so it is refused now rather than after a login. */
+    if ((v = zr_kv_get(p, "claims")) != NULL) {
+        zr_loa_t claims_acr;
+        if (zr_oidc_claims_request_parse(v, &claims, &description) != 0) {
+            error = "invalid_request";
+            goto refuse;
+        }
+        claims_acr = claims.acr_values ? acr_minimum(claims.acr_values) : ZR_LOA_NONE;
+        if (claims.acr_essential && claims.acr_values && claims_acr == ZR_LOA_NONE) {
+            error = "invalid_request", description = "claims: none of the essential acr values is offered";
+            goto refuse;
+        }
+        if (claims_acr > acr_min)
+            acr_min = claims_acr;
+    }
     if (login_method == ZR_LOGIN_PROFESSIONAL) {
         out->min_loa = op->cfg->dezi.min_loa;
     } else {
@@ -426,16 +444,21 @@ static int authorize_validate(zr_oidc_t *op, const zr_kvlist_t *p, int pushed, i
     out->code_challenge = strdup(challenge);
     out->care_provider = zr_strdup(care_provider);
     out->traceparent = zr_strdup(traceparent);
+    out->claims = claims.json;
+    claims.json = NULL; /* ownership moves to out */
     out->lang = lang; /* the same browser sees the pages after the login */
     if (!out->client_id || !out->redirect_uri || (state && !out->state) || !out->nonce || !out->scope ||
         !out->code_challenge || (care_provider && !out->care_provider) || (traceparent && !out->traceparent)) {
         zr_oidc_authz_clear(out);
+        zr_oidc_claims_request_clear(&claims);
         why->page = "internal_error", why->error = "server_error", why->description = NULL;
         return -1;
     }
+    zr_oidc_claims_request_clear(&claims);
     return 0;
 
 refuse:
+    zr_oidc_claims_request_clear(&claims);
     zr_log_info("authorize", "client=%s refused: %s (%s) ref=%s", c->client_id, error, description, ref);
     memset(out, 0, sizeof(*out));
     why->error = error, why->description = description;
@@ -465,6 +488,10 @@ zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_requ
     const char *reason;
     char ref[16];
     int signed_object = 0, pushed = 0, status;
+    /* ui_locales over Accept-Language for every page of this login, from
+     * this one on (it travels with the pending login); a pushed request's
+     * or request object's own ui_locales once they are read. */
+    zr_lang_t lang = zr_http_lang_pick(zr_kv_get(p, "ui_locales"), req->lang);
 
     memset(out, 0, sizeof(*out));
     /* RFC 9126 §4 and RFC 9101 §6.3: with a request_uri or a request only
@@ -473,12 +500,12 @@ zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_requ
     if (zr_kv_get(p, "request_uri") && zr_kv_get(p, "request")) {
         zr_oidc_reference(ref);
         zr_log_warn("authorize", "request and request_uri together ref=%s", ref);
-        zr_page_error(resp, 400, req->lang, "invalid_request", ref);
+        zr_page_error(resp, 400, lang, "invalid_request", ref);
         goto end;
     }
     if (zr_kv_get(p, "request_uri")) {
         if (zr_oidc_par_take(op, p, &inner, &signed_object, ref) != 0) {
-            zr_page_error(resp, 400, req->lang, "session_not_found", ref);
+            zr_page_error(resp, 400, lang, "session_not_found", ref);
             goto end;
         }
         p = &inner, pushed = 1;
@@ -488,21 +515,23 @@ zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_requ
         if (zr_kv_count(p, "client_id") != 1 || zr_kv_count(p, "request") != 1 || !c) {
             zr_oidc_reference(ref);
             zr_log_warn("authorize", "request object without exactly one known client_id ref=%s", ref);
-            zr_page_error(resp, 400, req->lang, "unknown_client", ref);
+            zr_page_error(resp, 400, lang, "unknown_client", ref);
             goto end;
         }
         if (zr_oidc_request_object_read(op, c, zr_kv_get(p, "request"), &inner, &reason, &status) != 0) {
             zr_oidc_reference(ref);
             zr_log_warn("authorize", "client=%s request object refused: %s ref=%s", c->client_id, reason, ref);
-            zr_page_error(resp, status == 503 ? 503 : 400, req->lang, status == 503 ? "store_unavailable" : "invalid_request", ref);
+            zr_page_error(resp, status == 503 ? 503 : 400, lang, status == 503 ? "store_unavailable" : "invalid_request", ref);
             goto end;
         }
         p = &inner, signed_object = 1;
     }
+    if (p == &inner)
+        lang = zr_http_lang_pick(zr_kv_get(p, "ui_locales"), req->lang);
     /* W3C Trace Context §3.2: only a valid traceparent is kept with the
      * login (the HTTP layer drops any other, src/http/server.c). */
-    if (authorize_validate(op, p, pushed, signed_object, req->lang, req->traceparent, out, &why) != 0) {
-        authorize_refuse(op, &why, req->lang, resp);
+    if (authorize_validate(op, p, pushed, signed_object, lang, req->traceparent, out, &why) != 0) {
+        authorize_refuse(op, &why, lang, resp);
         goto end;
     }
     result = ZR_OIDC_AUTHZ_OK;
@@ -577,6 +606,29 @@ static const char *subject_refusal(const zr_oidc_t *op, const zr_client_t *c, co
     return NULL;
 }
 
+/* The claims parameter asked for the ID token's sub to have a value: only
+ * that person may be logged in (OIDC Core §5.5.1). */
+static const char *claims_refusal(const zr_oidc_t *op, const zr_client_t *c, const zr_oidc_authz_t *authz,
+                                  const zr_subject_t *subject)
+{
+    zr_oidc_claims_request_t r;
+    const char *why = NULL, *unreadable;
+    char *sub = NULL;
+
+    if (!authz->claims)
+        return NULL;
+    if (zr_oidc_claims_request_parse(authz->claims, &r, &unreadable) != 0)
+        return "the claims request cannot be read";
+    if (r.sub) {
+        sub = zr_oidc_subject_sub(op, c, subject);
+        if (!sub || strcmp(sub, r.sub) != 0)
+            why = "the person who logged in is not the one the claims request names (sub)";
+    }
+    zr_oidc_wipe_free(sub);
+    zr_oidc_claims_request_clear(&r);
+    return why;
+}
+
 /* The code record and the caller's extra writes in one round trip (at most
  * ZR_OIDC_MAX_EXTRA_WRITES); *issued = 1 when the code was kept and the
  * redirect made. */
@@ -608,7 +660,8 @@ static int authorize_finish(zr_oidc_t *op, const zr_oidc_authz_t *authz, const z
         zr_page_error(resp, 400, authz->lang, "unknown_client", ref);
         goto end;
     }
-    if ((why = subject_refusal(op, c, authz, subject)) != NULL) {
+    if ((why = subject_refusal(op, c, authz, subject)) != NULL ||
+        (why = claims_refusal(op, c, authz, subject)) != NULL) {
         zr_log_warn("authorize", "client=%s %s login refused: %s (loa %s) ref=%s", c->client_id,
                     subject->kind == ZR_SUBJECT_PROFESSIONAL ? "professional" : "patient", why,
                     zr_loa_name(subject->loa), ref);

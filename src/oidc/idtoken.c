@@ -133,7 +133,9 @@ char *zr_oidc_id_token(const zr_oidc_t *op, const zr_client_t *client, const zr_
     time_t now = zr_time_now();
 
     jti = zr_random_token(16);
-    if (!signer || !jti || zr_oidc_subject_claims(op, client, subject, claims) != 0)
+    /* The subject's claims, narrowed to what a claims parameter asked for. */
+    if (!signer || !jti || zr_oidc_subject_claims(op, client, subject, claims) != 0 ||
+        zr_oidc_claims_request_filter(authz->claims, "id_token", claims) != 0)
         goto end;
     if (zr_oidc_json_set_str(claims, "iss", op->issuer) != 0 ||
         zr_oidc_json_set_str(claims, "aud", client->client_id) != 0 ||

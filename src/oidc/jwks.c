@@ -86,6 +86,11 @@ int zr_oidc_jwks_build(zr_oidc_t *op, char *err, size_t errlen)
             snprintf(err, errlen, "oidc: signing key %s: its JWK cannot be written", k->key_file ? k->key_file : "?");
             goto end;
         }
+        /* Production refuses this (src/config/oidc.c); elsewhere a test PKI may. */
+        if (k->cert && !k->chain_to_root)
+            zr_log_warn("oidc", "signing key kid=%s: x5c does not reach a root certificate (%s holds no whole "
+                                "chain; NL GOV §Public keys, production refuses it)",
+                        s->kid, k->cert_file ? k->cert_file : "its cert");
         s->alg = zr_oidc_alg_name(k->alg);
         s->jwk = jwk_import(priv);
         if (!s->jwk || !cjose_jwk_set_kid(s->jwk, s->kid, strlen(s->kid), &cerr)) {
@@ -127,9 +132,20 @@ int zr_oidc_handle_jwks(void *ctx, const zr_http_request_t *req, zr_http_respons
         return zr_oidc_cors_preflight(op, req, resp, "GET, OPTIONS");
     if (zr_http_respond(resp, 200, "application/jwk-set+json", op->jwks_json, strlen(op->jwks_json)) != 0)
         return -1;
-    zr_http_set_header(resp, "Cache-Control", "public, max-age=300");
+    zr_oidc_set_metadata_cache(op, resp);
     zr_oidc_cors(op, req, resp, NULL);
     return 0;
+}
+
+/* NL GOV §Caching: valid for at least a week (the default). A new key is
+ * published that long before it signs (docs/operations.md): a portal that
+ * cached the old set still refetches on an unknown kid, but need not. */
+void zr_oidc_set_metadata_cache(const zr_oidc_t *op, zr_http_response_t *resp)
+{
+    char value[64];
+    int max_age = op->cfg->oidc.metadata_max_age_s > 0 ? op->cfg->oidc.metadata_max_age_s : 604800;
+    snprintf(value, sizeof(value), "public, max-age=%d", max_age);
+    zr_http_set_header(resp, "Cache-Control", value);
 }
 
 /* ---- client keys (private_key_jwt) ---- */

@@ -109,6 +109,9 @@ void zr_oidc_wipe_free(char *s);
 void zr_oidc_reference(char out[16]);
 
 /* jwks.c */
+/* Cache-Control of discovery and /jwks: public, max-age=oidc.metadata_max_age
+ * (NL GOV §Caching). */
+void zr_oidc_set_metadata_cache(const zr_oidc_t *op, zr_http_response_t *resp);
 /* Builds the JWK of key (private parts too when priv). NULL on error. */
 int zr_oidc_jwks_build(zr_oidc_t *op, char *err, size_t errlen);
 int zr_oidc_client_keys_load(zr_oidc_t *op, char *err, size_t errlen);
@@ -159,5 +162,19 @@ int zr_oidc_subject_claims(const zr_oidc_t *op, const zr_client_t *client, const
 char *zr_oidc_id_token(const zr_oidc_t *op, const zr_client_t *client, const zr_oidc_authz_t *authz,
                        const zr_subject_t *subject);
 const zr_oidc_signer_t *zr_oidc_signer_for(const zr_oidc_t *op, zr_sigalg_t alg);
+
+/* claims_request.c: the `claims` parameter (OIDC Core §5.5). */
+typedef struct {
+    char *json;       /* normalised request, kept with the login (zr_oidc_authz_t.claims) */
+    char *acr_values; /* id_token acr value/values, space-separated, or NULL */
+    int acr_essential;
+    char *sub;        /* id_token sub value: only this person may log in, or NULL */
+} zr_oidc_claims_request_t;
+/* 0, or -1 with *why a description for the client (invalid_request). */
+int zr_oidc_claims_request_parse(const char *text, zr_oidc_claims_request_t *out, const char **why);
+void zr_oidc_claims_request_clear(zr_oidc_claims_request_t *r);
+/* Keeps in claims only sub, sub_id_type and what request (normalised JSON,
+ * NULL: no filter) asks for under target ("id_token", "userinfo"). */
+int zr_oidc_claims_request_filter(const char *request, const char *target, json_t *claims);
 
 #endif

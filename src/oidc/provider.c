@@ -212,6 +212,7 @@ void zr_oidc_authz_clear(zr_oidc_authz_t *a)
     free(a->care_provider);
     free(a->traceparent);
     free(a->sid);
+    free(a->claims);
     memset(a, 0, sizeof(*a));
 }
 
@@ -231,6 +232,7 @@ char *zr_oidc_authz_to_json(const zr_oidc_authz_t *a)
         zr_oidc_json_set_opt(o, "code_challenge", a->code_challenge) != 0 ||
         zr_oidc_json_set_opt(o, "care_provider", a->care_provider) != 0 ||
         zr_oidc_json_set_opt(o, "traceparent", a->traceparent) != 0 || zr_oidc_json_set_opt(o, "sid", a->sid) != 0 ||
+        zr_oidc_json_set_opt(o, "claims", a->claims) != 0 ||
         (a->lang == ZR_LANG_EN && zr_oidc_json_set_str(o, "lang", "en") != 0) ||
         zr_oidc_json_set(o, "login_method", json_integer(a->login_method)) != 0 ||
         zr_oidc_json_set(o, "min_loa", json_integer(a->min_loa)) != 0 ||
@@ -268,7 +270,8 @@ int zr_oidc_authz_from_json(const char *json, zr_oidc_authz_t *out)
         get_opt(o, "state", &out->state, 0) != 0 || get_opt(o, "nonce", &out->nonce, 0) != 0 ||
         get_opt(o, "scope", &out->scope, 1) != 0 || get_opt(o, "code_challenge", &out->code_challenge, 1) != 0 ||
         get_opt(o, "care_provider", &out->care_provider, 0) != 0 ||
-        get_opt(o, "traceparent", &out->traceparent, 0) != 0 || get_opt(o, "sid", &out->sid, 0) != 0)
+        get_opt(o, "traceparent", &out->traceparent, 0) != 0 || get_opt(o, "sid", &out->sid, 0) != 0 ||
+        get_opt(o, "claims", &out->claims, 0) != 0)
         goto end;
     /* Absent in records from before issue 4: 0, no method chosen. */
     method = json_object_get(o, "login_method");
@@ -363,7 +366,7 @@ static int discovery_build(zr_oidc_t *op)
     bad |= zr_oidc_json_set(o, "pushed_authorization_request_endpoint", json_string(op->par_endpoint));
     /* Per client (require_pushed_authorization_requests), not for all. */
     bad |= zr_oidc_json_set(o, "require_pushed_authorization_requests", json_false());
-    bad |= zr_oidc_json_set(o, "claims_parameter_supported", json_false());
+    bad |= zr_oidc_json_set(o, "claims_parameter_supported", json_true());
     bad |= zr_oidc_json_set(o, "authorization_response_iss_parameter_supported", json_true());
     /* Logout (issue 5): RP-Initiated Logout 1.0 §2.1, Back-Channel Logout 1.0 §2.1. */
     bad |= zr_oidc_json_set(o, "end_session_endpoint", json_string(op->end_session_endpoint));
@@ -383,8 +386,8 @@ int zr_oidc_handle_discovery(void *ctx, const zr_http_request_t *req, zr_http_re
         return zr_oidc_cors_preflight(op, req, resp, "GET, OPTIONS");
     if (zr_http_respond_json(resp, 200, op->discovery_json) != 0)
         return -1;
-    /* Public and stable; a few minutes keeps key rollover quick. */
-    zr_http_set_header(resp, "Cache-Control", "public, max-age=300");
+    /* Public and stable (NL GOV §Caching: a week by default). */
+    zr_oidc_set_metadata_cache(op, resp);
     zr_oidc_cors(op, req, resp, NULL);
     return 0;
 }

@@ -167,6 +167,7 @@ static char *access_token_record(const zr_oidc_authz_t *authz, json_t *subject, 
     char *out = NULL;
     if (zr_oidc_json_set_str(o, "client_id", authz->client_id) == 0 &&
         zr_oidc_json_set_str(o, "scope", authz->scope) == 0 &&
+        zr_oidc_json_set_opt(o, "claims", authz->claims) == 0 && /* for UserInfo (OIDC Core §5.5) */
         zr_oidc_json_set(o, "iat", json_integer((json_int_t)iat)) == 0 &&
         zr_oidc_json_set(o, "exp", json_integer((json_int_t)iat + lifetime)) == 0 &&
         json_object_set(o, "subject", subject) == 0)

@@ -79,6 +79,7 @@ int zr_oidc_handle_userinfo(void *ctx, const zr_http_request_t *req, zr_http_res
     }
     claims = json_object();
     if (zr_oidc_subject_claims(op, c, &subject, claims) != 0 ||
+        zr_oidc_claims_request_filter(json_string_value(json_object_get(rec, "claims")), "userinfo", claims) != 0 ||
         zr_oidc_json_set_opt(claims, "acr", zr_loa_uri(subject.loa)) != 0 || zr_oidc_json_nostore(resp, claims) != 0) {
         zr_log_error("userinfo", "client=%s claims cannot be written", c->client_id);
         rc = zr_oidc_json_error(resp, 500, "server_error", NULL);

@@ -137,22 +137,6 @@ void zr_relay_logout_session_done(zr_relay_logout_session_t *ls, const char *cli
 
 /* ---- helpers for the pages ---- */
 
-/* ui_locales (OIDC Core §3.1.2.1): the first of nl / en named wins. */
-static zr_lang_t pick_lang(const char *ui_locales, zr_lang_t fallback)
-{
-    const char *p = ui_locales;
-    while (p && *p) {
-        size_t n = strcspn(p, " ");
-        if (n >= 2 && (n == 2 || p[2] == '-') && strncasecmp(p, "en", 2) == 0)
-            return ZR_LANG_EN;
-        if (n >= 2 && (n == 2 || p[2] == '-') && strncasecmp(p, "nl", 2) == 0)
-            return ZR_LANG_NL;
-        p += n;
-        p += strspn(p, " ");
-    }
-    return fallback;
-}
-
 static int uri_registered(const zr_client_t *c, const char *uri)
 {
     for (size_t i = 0; c && uri && i < c->post_logout_redirect_uri_count; i++)
@@ -366,7 +350,7 @@ int zr_relay_handle_logout(void *ctx, const zr_http_request_t *req, zr_http_resp
     const char *client_id = zr_kv_get(params, "client_id");
     const char *redirect = zr_kv_get(params, "post_logout_redirect_uri");
     const char *state = zr_kv_get(params, "state");
-    zr_lang_t lang = pick_lang(zr_kv_get(params, "ui_locales"), req->lang);
+    zr_lang_t lang = zr_http_lang_pick(zr_kv_get(params, "ui_locales"), req->lang);
     const zr_client_t *client = NULL;
     zr_oidc_hint_t hint = {0};
     json_t *session = NULL;

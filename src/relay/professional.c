@@ -213,6 +213,7 @@ int zr_relay_handle_choose(void *ctx, const zr_http_request_t *req, zr_http_resp
     zr_relay_gen_t *gen = zr_relay_gen_get(relay);
     const char *handle = zr_kv_get(&req->form, "handle"), *method = zr_kv_get(&req->form, "method");
     zr_oidc_authz_t authz = {0};
+    zr_http_request_t login_req;
     json_t *pending = NULL;
     const zr_client_t *client;
     char ref[16];
@@ -226,6 +227,7 @@ int zr_relay_handle_choose(void *ctx, const zr_http_request_t *req, zr_http_resp
     pending = pending_take(relay, gen->cfg, req, resp, CHOOSE_NS, CHOOSE_COOKIE_PREFIX, handle, &authz, ref);
     if (!pending)
         goto end;
+    req = zr_relay_login_request(req, authz.lang, &login_req);
     client = zr_config_find_client(gen->cfg, authz.client_id);
     authz.login_method = !strcmp(method, "professional") ? ZR_LOGIN_PROFESSIONAL
                          : !strcmp(method, "patient")    ? ZR_LOGIN_PATIENT
@@ -313,6 +315,7 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
     const char *dezi_error = zr_kv_get(&req->query, "error"), *error, *description;
     const char *const *roles = NULL;
     zr_oidc_authz_t authz = {0};
+    zr_http_request_t login_req;
     zr_dezi_professional_t pro = {0};
     zr_subject_t subject = {0};
     json_t *pending = NULL;
@@ -340,6 +343,7 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
     pending = pending_take(relay, gen->cfg, req, resp, DEZI_NS, DEZI_COOKIE_PREFIX, state, &authz, ref);
     if (!pending)
         goto end;
+    req = zr_relay_login_request(req, authz.lang, &login_req);
     /* The login's trace, kept with the pending login: Dezi's back channel
      * and the log lines below continue it, as the PDP call does. */
     finished = 1;

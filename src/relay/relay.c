@@ -216,6 +216,14 @@ void zr_relay_reference(char out[16])
     free(t);
 }
 
+const zr_http_request_t *zr_relay_login_request(const zr_http_request_t *req, zr_lang_t lang,
+                                                zr_http_request_t *copy)
+{
+    *copy = *req;
+    copy->lang = lang;
+    return copy;
+}
+
 /* ---- /authorize ---- */
 
 /* The login's trace (W3C Trace Context): the portal's traceparent when it
@@ -241,11 +249,13 @@ static int handle_authorize(void *ctx, const zr_http_request_t *req, zr_http_res
     zr_relay_t *relay = ctx;
     zr_relay_gen_t *gen = zr_relay_gen_get(relay);
     zr_oidc_authz_t authz = {0};
+    zr_http_request_t login_req;
     char ref[16];
     int64_t start = zr_metrics_now_ns();
 
     if (zr_oidc_authorize_begin(gen->oidc, req, resp, &authz) != ZR_OIDC_AUTHZ_OK)
         goto end; /* resp holds the page or the error redirect */
+    req = zr_relay_login_request(req, authz.lang, &login_req);
     if (login_trace_start(&authz) != 0) {
         zr_relay_reference(ref);
         zr_log_error("authorize", "out of memory ref=%s", ref);
@@ -441,6 +451,7 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
     zr_saml_session_t saml_session = {0};
     zr_relay_logout_session_t logout_session;
     zr_saml_idp_t *idp = NULL;
+    zr_http_request_t login_req;
     char *pending_json = NULL, *resolve_id = NULL, *soap = NULL, *sub = NULL;
     size_t pending_len = 0, soap_len = 0;
     char err[512] = "", ref[16], mask[16], subject_mask[16], sid_mask[16];
@@ -477,6 +488,8 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
     if (zr_relay_pending_spend(relay, cfg, req, resp, "acs", "login", LOGIN_NS, LOGIN_COOKIE_PREFIX, relay_state,
                                pending.browser_hash, ref) != 0)
         goto end;
+    /* The browser that began the login: its pages in the login's language. */
+    req = zr_relay_login_request(req, pending.authz.lang, &login_req);
     finished = 1;
     /* The portal under the configuration in use: one removed by a reload
      * while its person was at TVS gets no code (it could never be redeemed

@@ -196,6 +196,12 @@ int zr_relay_pending_spend(zr_relay_t *relay, const zr_config_t *cfg, const zr_h
                            zr_http_response_t *resp, const char *event, const char *label, const char *ns,
                            const char *cookie_prefix, const char *key, const char *browser_hash, const char *ref);
 void zr_relay_reference(char out[16]);
+/* The request as a login's pages see it: in the language chosen at
+ * /authorize (ui_locales, else Accept-Language), kept with the pending
+ * login, so every page of that login speaks it. Fills *copy (a shallow copy
+ * that owns nothing) and returns it. */
+const zr_http_request_t *zr_relay_login_request(const zr_http_request_t *req, zr_lang_t lang,
+                                                zr_http_request_t *copy);
 
 /* ---- professionals (professional.c, issue 4) ---- */
 /* After zr_oidc_authorize_begin with login_method professional (-> Dezi) or

@@ -191,6 +191,9 @@ def main():
     ap.add_argument("--method", default="patient", choices=["patient", "professional"],
                     help="which button to press on the relay's login method chooser")
     ap.add_argument("--login-method", help="login_method authorization parameter (preselect)")
+    ap.add_argument("--ui-locales", help="ui_locales authorization parameter (OIDC Core §3.1.2.1)")
+    ap.add_argument("--accept-language", help="the browser's Accept-Language on every request")
+    ap.add_argument("--claims", help="claims authorization parameter (OIDC Core §5.5), JSON")
     ap.add_argument("--traceparent", help="W3C traceparent header sent to /authorize")
     ap.add_argument("--tvs-field", action="append", default=[],
                     help="NAME=VALUE: set a field of the mock TVS login form (e.g. bsn_key)")
@@ -243,6 +246,10 @@ def main():
         extra["care_provider"] = args.care_provider
     if args.login_method:
         extra["login_method"] = args.login_method
+    if args.ui_locales:
+        extra["ui_locales"] = args.ui_locales
+    if args.claims:
+        extra["claims"] = args.claims
     auth_url, state = client.create_authorization_url(disco["authorization_endpoint"], code_verifier=verifier, **extra)
     RUN["state"] = state
     if args.jar:
@@ -254,6 +261,18 @@ def main():
             return 1
 
     browser = requests.Session()
+    if args.accept_language:
+        browser.headers["Accept-Language"] = args.accept_language
+    # The language of every HTML page the relay shows this browser, in order.
+    out["page_langs"] = []
+
+    def page_lang(r, *a, **kw):
+        m = re.search(r'<html lang="([a-z]+)"', r.text) if r.url.startswith(args.issuer + "/") else None
+        if m and r.headers.get("Content-Type", "").startswith("text/html"):
+            out["page_langs"].append(m.group(1))
+            out.setdefault("page_urls", []).append(r.url)
+        return r
+    browser.hooks["response"].append(page_lang)
     if args.pages_out:
         browser.hooks["response"].append(page_saver(args.issuer, args.pages_out))
     # 1. relay /authorize -> auto-submitting form towards TVS

@@ -53,6 +53,22 @@ zr_check "racing ACS requests: exactly one goes on" "$(zr_json "$out" 'd["race"]
 zr_check "racing ACS requests: the others see the expired-session page" "$(zr_json "$out" 'd["race_expired_pages"]')" "4"
 zr_check "racing ACS requests: the one that went on logs in" "$(zr_json "$out" 'd["claims"].get("bsn")')" "999990019"
 
+# 1d. ui_locales (OIDC Core §3.1.2.1): the first of nl/en it names wins over
+#     the browser's Accept-Language, for the pages of that login.
+out=$(zr_login "DigiD Substantieel" --accept-language nl --ui-locales "fr-CA en-GB nl")
+zr_check "ui_locales 'fr-CA en-GB nl' over Accept-Language nl: the chooser and the page to TVS are English" \
+  "$(zr_json "$out" 'd["page_langs"]')" '["en", "en"]'
+zr_check "ui_locales en: the login completes" "$(zr_json "$out" 'd["claims"].get("bsn")')" "999990019"
+out=$(zr_login "DigiD Substantieel" --accept-language en --ui-locales nl)
+zr_check "ui_locales nl over Accept-Language en: Dutch" "$(zr_json "$out" 'd["page_langs"]')" '["nl", "nl"]'
+out=$(zr_login "DigiD Substantieel" --accept-language en --ui-locales "de fr")
+zr_check "ui_locales without nl or en: Accept-Language decides" "$(zr_json "$out" 'd["page_langs"]')" '["en", "en"]'
+for q in "client_id=no-such-portal&ui_locales=en" "client_id=demo-portal&redirect_uri=https://evil.example/cb&ui_locales=en"; do
+  page=$(curl -s -H 'Accept-Language: nl' "$ISSUER/authorize?$q&response_type=code&scope=openid")
+  zr_check "ui_locales en at /authorize, an error page before the client is trusted ($q): English" \
+    "$(echo "$page" | grep -c '<html lang="en">')" "1"
+done
+
 # 2. Higher LoA requested through acr_values.
 out=$(zr_login "DigiD Hoog" --acr-values http://eidas.europa.eu/LoA/high --secrets-out "$SECRETS")
 zr_check "acr_values high: acr high" "$(zr_json "$out" 'd["claims"]["acr"]')" "http://eidas.europa.eu/LoA/high"
@@ -91,6 +107,60 @@ zr_check "private_key_jwt: ES256 id token" "$(zr_json "$out" 'd.get("id_token_al
 zr_check "private_key_jwt: no bsn claim" "$(zr_json "$out" '"bsn" in d["claims"]')" "False"
 zr_check "private_key_jwt: no bsn in represents" "$(zr_json "$out" '"bsn" in d["claims"].get("represents", {})')" "False"
 zr_check "private_key_jwt: no BSN anywhere in the claims" "$(zr_json "$out" '"99999" in json.dumps(d["claims"]) + json.dumps(d["userinfo"])')" "False"
+
+# 6b. The claims parameter (OIDC Core §5.5): what is asked for, within what
+#     the client may see; never more.
+PROTO='{"iss","aud","azp","iat","nbf","exp","jti","auth_time","nonce","sid","acr"}'
+out=$(zr_login "Ouder voor kind" --claims '{"id_token":{"sub":null},"userinfo":{"sub":null}}' --secrets-out "$SECRETS")
+zr_check "claims: only sub asked: the ID token names the subject and nothing else about the person" \
+  "$(zr_json "$out" "sorted(set(d['claims']) - $PROTO)")" '["sub", "sub_id_type"]'
+zr_check "claims: only sub asked: userinfo neither (no bsn, no represents)" \
+  "$(zr_json "$out" 'sorted(d["userinfo"])')" '["acr", "sub", "sub_id_type"]'
+out=$(zr_login "Ouder voor kind" --claims '{"userinfo":{"bsn":{"essential":true},"represents":null}}' --secrets-out "$SECRETS")
+zr_check "claims: bsn and represents asked at userinfo only: not in the ID token" \
+  "$(zr_json "$out" "sorted(set(d['claims']) - $PROTO)")" '["sub", "sub_id_type"]'
+zr_check "claims: bsn and represents asked at userinfo: there, for the entitled client" \
+  "$(zr_json "$out" '(d["userinfo"].get("bsn"), d["userinfo"]["represents"].get("bsn"))')" "('999990044', '999990056')"
+out=$($PY "$ZR_SOURCE_DIR/tests/integration/e2e_login.py" --issuer "$ISSUER" --client-id demo-pgo \
+  --private-key "$ZR_PKI/pgo-client.key" --kid="$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["keys"][0].get("kid",""))' "$ZR_PKI/pgo-client.jwks.json")" \
+  --redirect-uri http://127.0.0.1:8001/callback --identity "Ouder voor kind" --secrets-out "$SECRETS" \
+  --claims '{"id_token":{"bsn":{"essential":true},"represents":null},"userinfo":{"bsn":{"essential":true}}}')
+zr_check "claims: bsn essential from a client not entitled: logged in, no BSN anywhere (§5.5.1: no error)" \
+  "$(zr_json "$out" '(bool(d["claims"].get("sub")), "represents" in d["claims"], "99999" in json.dumps(d["claims"]) + json.dumps(d["userinfo"]))')" \
+  "(True, True, False)"
+out=$(zr_login "DigiD Hoog" --claims '{"id_token":{"acr":{"essential":true,"values":["http://eidas.europa.eu/LoA/high"]}}}')
+zr_check "claims: essential acr high: acr high" "$(zr_json "$out" 'd["claims"]["acr"]')" "http://eidas.europa.eu/LoA/high"
+out=$(zr_login "DigiD Substantieel" --claims '{"id_token":{"acr":{"essential":true,"values":["http://eidas.europa.eu/LoA/high"]}}}')
+zr_check "claims: essential acr high, login at substantial: access_denied" "$(zr_json "$out" 'd.get("oauth_error")')" "access_denied"
+out=$(zr_login "DigiD Substantieel")
+SUB=$(zr_json "$out" 'd["claims"]["sub"]')
+out=$(zr_login "DigiD Substantieel" --claims "{\"id_token\":{\"sub\":{\"value\":\"$SUB\"}}}")
+zr_check "claims: sub value of the person who logs in: logged in" "$(zr_json "$out" 'd["claims"]["sub"]')" "$SUB"
+out=$(zr_login "Ouder voor kind" --claims "{\"id_token\":{\"sub\":{\"value\":\"$SUB\"}}}")
+zr_check "claims: sub value of someone else: access_denied, no code" \
+  "$(zr_json "$out" '(d.get("oauth_error"), "claims" in d)')" "('access_denied', False)"
+for c in 'not json' '[]' '{"id_token":[]}' '{"userinfo":{"bsn":{"essential":"yes"}}}' '{"userinfo":{"bsn":null,"bsn":null}}' \
+         '{"id_token":{"acr":{"essential":true,"values":["urn:example:none"]}}}'; do
+  loc=$(curl -s -o /dev/null -w '%{redirect_url}' -G "$ISSUER/authorize" --data-urlencode client_id=demo-portal \
+    --data-urlencode redirect_uri=http://localhost:8000/callback --data-urlencode response_type=code \
+    --data-urlencode scope=openid --data-urlencode state=s1 --data-urlencode nonce=n1 \
+    --data-urlencode code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM \
+    --data-urlencode code_challenge_method=S256 --data-urlencode "claims=$c")
+  zr_check "claims $c: invalid_request back to the portal" \
+    "$(echo "$loc" | grep -c '^http://localhost:8000/callback?error=invalid_request&.*state=s1')" "1"
+done
+zr_check "discovery: claims_parameter_supported" \
+  "$(curl -s "$ISSUER/.well-known/openid-configuration" | $PY -c 'import json,sys; print(json.load(sys.stdin)["claims_parameter_supported"])')" "True"
+
+# 6c. JWKS as the profile wants it (NL GOV §Caching, §Public keys): cached
+#     a week like discovery, x5c with the whole chain up to the root (the
+#     example's cert file holds the leaf and the test CA).
+out=$($PY "$ZR_SOURCE_DIR/tests/integration/jwks_check.py" "$ISSUER")
+zr_check "discovery: Cache-Control a week" "$(zr_json "$out" 'd["discovery_cache"]')" "public, max-age=604800"
+zr_check "jwks: Cache-Control a week" "$(zr_json "$out" 'd["jwks_cache"]')" "public, max-age=604800"
+zr_check "jwks: the RS256 key's x5c: its own certificate first, in chain order, up to a self-signed root" \
+  "$(zr_json "$out" '[(k["x5c_len"], k["leaf_is_the_key"], k["in_chain_order"], k["ends_at_root"]) for k in d["keys"] if k["x5c_len"]]')" \
+  "[[2, true, true, true]]"
 
 # 7. No BSN, code or token in any log line, page, trace or in Redis (dump and
 # every value); and no BSN recoverable: not its 8-character prefixes of MD5,

@@ -150,6 +150,14 @@ zr_check "a method the client does not allow: invalid_request" "$(zr_json "$out"
 out=$(login demo-portal "(17.000)" --login-method professional || true)
 zr_check "unmapped role (apotheker): refused with a page" "$(zr_json "$out" 'd.get("status")')" "403"
 zr_check "unmapped role: the page names the reason" "$(zr_json "$out" '"rol" in d.get("body", "").lower()')" "True"
+# ui_locales (OIDC Core §3.1.2.1) over Accept-Language for every page of the
+# login: the chooser, and the refusal after the Dezi round trip.
+out=$(login demo-portal "(17.000)" --method professional --accept-language nl --ui-locales en || true)
+zr_check "ui_locales en, Accept-Language nl: the chooser and the refusal after Dezi are English" \
+  "$(zr_json "$out" '(d.get("chooser"), d.get("status"), d["page_langs"])')" "(True, 403, ['en', 'en'])"
+out=$(login demo-portal "(17.000)" --method professional --accept-language en --ui-locales nl-NL || true)
+zr_check "ui_locales nl-NL, Accept-Language en: both Dutch" \
+  "$(zr_json "$out" '(d.get("status"), d["page_langs"])')" "(403, ['nl', 'nl'])"
 out=$(login demo-portal "(30.000)" --login-method professional || true)
 zr_check "role mapped only at another URA: refused" "$(zr_json "$out" 'd.get("status")')" "403"
 out=$(login demo-portal "ingetrokken" --login-method professional)

@@ -142,7 +142,7 @@ rm -f "$ZR_TMP"/at-acs-* "$ZR_TMP/go"
 hold() { echo "touch $ZR_TMP/at-acs-$1; while [ ! -e $ZR_TMP/go ]; do sleep 0.1; done"; }
 login portal-twee "DigiD Substantieel" --before-acs "$(hold 2)" >"$ZR_TMP/r2.json" &
 p2=$!
-login portal-drie "DigiD Substantieel" --before-acs "$(hold 3)" >"$ZR_TMP/r3.json" &
+login portal-drie "DigiD Substantieel" --before-acs "$(hold 3)" --accept-language nl --ui-locales en >"$ZR_TMP/r3.json" &
 p3=$!
 for i in $(seq 1 300); do
   [ -e "$ZR_TMP/at-acs-2" ] && [ -e "$ZR_TMP/at-acs-3" ] && break
@@ -164,6 +164,8 @@ r=$(cat "$ZR_TMP/r3.json")
 zr_check "drie's login in flight: the care_provider_unavailable page, no claims" \
   "$(zr_json "$r" 'd.get("status")') $(zr_json "$r" 'd.get("page_code")') $(zr_json "$r" '"claims" in d')" \
   "503 care_provider_unavailable False"
+zr_check "drie's login in flight: the pages in its ui_locales (en), over Accept-Language nl, after the round trip too" \
+  "$(zr_json "$r" 'd["page_langs"]')" '["en", "en"]'
 zr_check "drie's login in flight: the artifact was not resolved (the line carries the login's trace id)" \
   "$(grep -cE "care provider zorgaanbieder-drie was quarantined during the login; the artifact is not resolved trace=[0-9a-f]{32} ref=" "$ZR_TMP/relay.log")" "1"
 out=$(login portal-drie "DigiD Substantieel" 2>/dev/null || true)

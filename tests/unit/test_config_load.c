@@ -599,6 +599,7 @@ static void test_oidc_cert_chain(void **state)
     ca = zr_crypto_load_certificate(ca_path, err, sizeof(err));
     assert_non_null(ca);
     assert_int_equal(X509_cmp(sk_X509_value(cfg->oidc.keys[0].chain, 0), ca), 0);
+    assert_int_equal(cfg->oidc.keys[0].chain_to_root, 1); /* the test CA is a root */
     X509_free(ca);
     zr_config_free(cfg);
     zr_config_errors_free(&errs);
@@ -607,6 +608,7 @@ static void test_oidc_cert_chain(void **state)
     cfg = load_with_oidc_cert((const char *const[]){"certs-example/out/oidc-rs256.pem"}, 1, &errs);
     assert_non_null(cfg);
     assert_null(cfg->oidc.keys[0].chain);
+    assert_int_equal(cfg->oidc.keys[0].chain_to_root, 0); /* allowed outside production */
     zr_config_free(cfg);
     zr_config_errors_free(&errs);
 
@@ -615,7 +617,7 @@ static void test_oidc_cert_chain(void **state)
         (const char *const[]){"certs-example/out/oidc-rs256.pem", "certs-example/out/tvs-signing.pem"}, 2, &errs);
     assert_null(cfg);
     assert_true(has_error_with(&errs, "config/oidc_chain.yaml", 40, "oidc.signing_keys[0]: cert: certificate 2 in ",
-                               "did not issue the one before it (x5c must be in chain order"));
+                               "did not issue (and sign) the one before it (x5c must be in chain order"));
     zr_config_errors_free(&errs);
     free(ca_path);
 }

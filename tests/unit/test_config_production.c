@@ -638,6 +638,49 @@ static char *dezi_tail(const char *client_key, const char *decryption_key)
     return out;
 }
 
+/* NL GOV §Public keys: x5c carries the whole chain up to the root. The
+ * base's OIDC certificate file holds the leaf and the test CA (a root);
+ * production refuses the leaf alone, other environments load it (the relay
+ * warns at start). oidc.metadata_max_age: a week unless set, 60 s to 30 days. */
+static void test_oidc_chain_to_root(void **state)
+{
+    char chain[1024], leaf[1024];
+    zr_config_t *cfg;
+    char *t;
+    (void)state;
+
+    cfg = expect_ok("base.yaml");
+    assert_int_equal(cfg->oidc.keys[0].chain_to_root, 1);
+    assert_int_equal(sk_X509_num(cfg->oidc.keys[0].chain), 1);
+    assert_int_equal(cfg->oidc.metadata_max_age_s, 604800);
+    zr_config_free(cfg);
+
+    snprintf(chain, sizeof(chain), "%s", in_pki("oidc-rs256-chain.pem"));
+    snprintf(leaf, sizeof(leaf), "%s", in_pki("oidc-rs256.pem"));
+    t = variant("oidc-leaf.yaml", "production", NULL, chain, leaf, NULL);
+    {
+        char msg[2048];
+        snprintf(msg, sizeof(msg), "cert: %s ends at ", leaf);
+        expect_one("oidc-leaf.yaml", t, leaf, "oidc.signing_keys[0]", msg);
+    }
+    free(t);
+    free(variant("oidc-leaf-dev.yaml", "development", NULL, chain, leaf, NULL));
+    cfg = expect_ok("oidc-leaf-dev.yaml");
+    assert_int_equal(cfg->oidc.keys[0].chain_to_root, 0);
+    assert_null(cfg->oidc.keys[0].chain);
+    zr_config_free(cfg);
+
+    t = variant("max-age-low.yaml", "production", NULL, "  pairwise_secret_file:",
+                "  metadata_max_age: 59\n  pairwise_secret_file:", NULL);
+    expect_one("max-age-low.yaml", t, "metadata_max_age: 59", "oidc.metadata_max_age", "must be between 60 and 2592000");
+    free(t);
+    free(variant("max-age.yaml", "production", NULL, "  pairwise_secret_file:",
+                 "  metadata_max_age: 3600\n  pairwise_secret_file:", NULL));
+    cfg = expect_ok("max-age.yaml");
+    assert_int_equal(cfg->oidc.metadata_max_age_s, 3600);
+    zr_config_free(cfg);
+}
+
 /* RSA < 2048 and EC below P-256 are refused for every key the
  * configuration loads, in every environment. */
 static void test_weak_keys(void **state)
@@ -693,7 +736,7 @@ static void test_weak_keys(void **state)
         }
         /* OIDC signing key: RSA 1024, EC P-224 */
         snprintf(pair_from, sizeof(pair_from), "%s", in_pki("oidc-rs256.key"));
-        snprintf(pem_from, sizeof(pem_from), "%s", in_pki("oidc-rs256.pem"));
+        snprintf(pem_from, sizeof(pem_from), "%s", in_pki("oidc-rs256-chain.pem"));
         t = variant("weak-oidc.yaml", env, NULL, pair_from, weak_key, pem_from, weak_pem, NULL);
         expect_one("weak-oidc.yaml", t, weak_key, "oidc.signing_keys[0].key",
                    "RSA key of 1024 bits; at least 2048 are required");
@@ -926,6 +969,7 @@ int main(void)
         cmocka_unit_test(test_http_redirects_and_origins),
         cmocka_unit_test(test_entity_indexes),
         cmocka_unit_test(test_mock_sections),
+        cmocka_unit_test(test_oidc_chain_to_root),
         cmocka_unit_test(test_weak_keys),
         cmocka_unit_test(test_jwks_strength_parser),
         cmocka_unit_test(test_file_modes),

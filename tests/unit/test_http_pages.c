@@ -333,6 +333,21 @@ static void test_autopost(void **state)
     zr_kv_free(&f);
 }
 
+/* ui_locales: the first of nl / en named, whatever comes before it. */
+static void test_lang_pick(void **state)
+{
+    (void)state;
+    assert_int_equal(zr_http_lang_pick(NULL, ZR_LANG_NL), ZR_LANG_NL);
+    assert_int_equal(zr_http_lang_pick("", ZR_LANG_EN), ZR_LANG_EN);
+    assert_int_equal(zr_http_lang_pick("en", ZR_LANG_NL), ZR_LANG_EN);
+    assert_int_equal(zr_http_lang_pick("nl", ZR_LANG_EN), ZR_LANG_NL);
+    assert_int_equal(zr_http_lang_pick("fr-CA de en-GB nl", ZR_LANG_NL), ZR_LANG_EN);
+    assert_int_equal(zr_http_lang_pick("  NL-be en", ZR_LANG_EN), ZR_LANG_NL);
+    /* not a language tag of ours: "eng", "enx", "nld" are other languages */
+    assert_int_equal(zr_http_lang_pick("eng nld enx", ZR_LANG_NL), ZR_LANG_NL);
+    assert_int_equal(zr_http_lang_pick("fr", ZR_LANG_EN), ZR_LANG_EN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -342,6 +357,7 @@ int main(void)
         cmocka_unit_test(test_error_texts_complete),
         cmocka_unit_test(test_error_page),
         cmocka_unit_test(test_autopost),
+        cmocka_unit_test(test_lang_pick),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* OpenID Provider: the /authorize checks (pages vs. redirects) and finish. */
 #include "test_oidc_fixture.h"
+#include "../../src/oidc/oidc_internal.h"
 
 #include <time.h>
 
@@ -300,6 +301,114 @@ static void test_acr_values(void **state)
     fx->tenant.service_count = 1;
 }
 
+/* The claims parameter (OIDC Core §5.5): validated by the hardened parser,
+ * kept normalised with the login, acr counted like acr_values. */
+static void test_claims_request(void **state)
+{
+    fx_t *fx = *state;
+    const zr_client_t *c = &fx->clients[FX_PORTAL];
+    const char *uri = c->redirect_uris[0];
+    run_t r;
+    json_t *claims;
+    char big[6000];
+    static const char *const bad[] = {
+        "claims=not json",
+        "claims=[]",
+        "claims=",
+        "claims={\"id_token\":[]}",
+        "claims={\"userinfo\":\"bsn\"}",
+        "claims={\"userinfo\":{\"bsn\":1}}",
+        "claims={\"userinfo\":{\"bsn\":{\"essential\":\"yes\"}}}",
+        "claims={\"userinfo\":{\"bsn\":{\"values\":\"999990019\"}}}",
+        "claims={\"userinfo\":{\"bsn\":{\"value\":\"1\",\"values\":[\"1\"]}}}",
+        "claims={\"id_token\":{\"bsn\":null,\"bsn\":null}}",
+        "claims={\"id_token\":{\"sub\":{\"value\":5}}}",
+        "claims={\"id_token\":{\"acr\":{\"essential\":true,\"values\":[\"urn:example:unknown\"]}}}",
+        "claims={\"id_token\":{}} trailing",
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        run_begin(fx, &r, "GET", c, (const char *const[]){bad[i], NULL});
+        expect_redirect_error(&r, uri, "invalid_request", "st&te=1");
+        run_free(&r);
+    }
+    /* over the size limit */
+    snprintf(big, sizeof(big), "claims={\"userinfo\":{\"x\":{\"value\":\"%05000d\"}}}", 0);
+    run_begin(fx, &r, "GET", c, (const char *const[]){big, NULL});
+    expect_redirect_error(&r, uri, "invalid_request", "st&te=1");
+    run_free(&r);
+
+    /* good: unknown top-level members and claim names are ignored (§5.5),
+     * what is kept is the two targets */
+    run_begin(fx, &r, "GET", c,
+              (const char *const[]){"claims={\"userinfo\":{\"bsn\":{\"essential\":true},\"nickname\":null},"
+                                    "\"other\":1}",
+                                    NULL});
+    assert_int_equal(r.result, ZR_OIDC_AUTHZ_OK);
+    assert_string_equal(r.authz.claims, "{\"userinfo\":{\"bsn\":{\"essential\":true},\"nickname\":null}}");
+    run_free(&r);
+    /* values the relay does not act on are not kept (no BSN parked in Redis) */
+    run_begin(fx, &r, "GET", c,
+              (const char *const[]){"claims={\"userinfo\":{\"bsn\":{\"value\":\"999990019\",\"essential\":false}},"
+                                    "\"id_token\":{\"bsn\":{\"values\":[\"999990019\"]},\"sub\":{\"value\":\"s1\"}}}",
+                                    NULL});
+    assert_int_equal(r.result, ZR_OIDC_AUTHZ_OK);
+    assert_string_equal(r.authz.claims, "{\"id_token\":{\"bsn\":{},\"sub\":{\"value\":\"s1\"}},"
+                                        "\"userinfo\":{\"bsn\":{\"essential\":false}}}");
+    run_free(&r);
+    /* without it: none kept, no filter later */
+    run_begin(fx, &r, "GET", c, NULL);
+    assert_null(r.authz.claims);
+    run_free(&r);
+    /* a voluntary unknown acr is ignored */
+    run_begin(fx, &r, "GET", c,
+              (const char *const[]){"claims={\"id_token\":{\"acr\":{\"values\":[\"urn:example:x\"]}}}", NULL});
+    assert_int_equal(r.result, ZR_OIDC_AUTHZ_OK);
+    assert_int_equal(r.authz.min_loa, ZR_LOA_SUBSTANTIAL);
+    run_free(&r);
+    /* acr in claims raises the minimum like acr_values; a level the care
+     * provider has no service for is refused as with acr_values */
+    run_begin(fx, &r, "GET", c,
+              (const char *const[]){"claims={\"id_token\":{\"acr\":{\"essential\":true,"
+                                    "\"value\":\"http://eidas.europa.eu/LoA/high\"}}}",
+                                    NULL});
+    expect_redirect_error(&r, uri, "invalid_request", "st&te=1");
+    run_free(&r);
+    fx->tenant.service_count = 2; /* substantial and high */
+    run_begin(fx, &r, "GET", c,
+              (const char *const[]){"claims={\"id_token\":{\"acr\":{\"essential\":true,"
+                                    "\"value\":\"http://eidas.europa.eu/LoA/high\"}}}",
+                                    NULL});
+    assert_int_equal(r.result, ZR_OIDC_AUTHZ_OK);
+    assert_int_equal(r.authz.min_loa, ZR_LOA_HIGH);
+    /* it travels with the login */
+    {
+        char *json = zr_oidc_authz_to_json(&r.authz);
+        zr_oidc_authz_t back;
+        assert_int_equal(zr_oidc_authz_from_json(json, &back), 0);
+        assert_string_equal(back.claims, r.authz.claims);
+        zr_oidc_authz_clear(&back);
+        free(json);
+    }
+    run_free(&r);
+    fx->tenant.service_count = 1;
+
+    /* the filter: sub and sub_id_type always, else only what is asked */
+    claims = json_pack("{s:s, s:s, s:s, s:{s:s}}", "sub", "s", "sub_id_type", "t", "bsn", "999990019", "represents",
+                       "sub", "r");
+    assert_int_equal(zr_oidc_claims_request_filter("{\"userinfo\":{\"bsn\":null}}", "id_token", claims), 0);
+    assert_int_equal(json_object_size(claims), 2);
+    assert_null(json_object_get(claims, "bsn"));
+    json_object_set_new(claims, "bsn", json_string("999990019"));
+    json_object_set_new(claims, "represents", json_object());
+    assert_int_equal(zr_oidc_claims_request_filter("{\"userinfo\":{\"bsn\":null}}", "userinfo", claims), 0);
+    assert_int_equal(json_object_size(claims), 3);
+    assert_string_equal(json_string_value(json_object_get(claims, "bsn")), "999990019");
+    assert_int_equal(zr_oidc_claims_request_filter(NULL, "userinfo", claims), 0);
+    assert_int_equal(json_object_size(claims), 3);
+    json_decref(claims);
+}
+
 /* A request of the "pgo" client, as /authorize would have kept it. */
 static void pgo_authz(zr_oidc_authz_t *a, const char *state)
 {
@@ -500,6 +609,7 @@ int main(void)
         cmocka_unit_test(test_client_errors_are_pages),
         cmocka_unit_test(test_redirect_errors),
         cmocka_unit_test(test_acr_values),
+        cmocka_unit_test(test_claims_request),
         cmocka_unit_test(test_issue_with_extra_writes),
         cmocka_unit_test(test_finish_unwritable_subject),
         cmocka_unit_test(test_finish), /* last: it stops Redis */

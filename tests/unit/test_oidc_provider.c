@@ -1,5 +1,6 @@
 /* OpenID Provider: discovery, JWKS, CORS, pairwise subjects, set-up checks. */
 #include "test_oidc_fixture.h"
+#include "log_capture.h"
 
 #include <openssl/hmac.h>
 #include <openssl/x509v3.h>
@@ -27,7 +28,8 @@ static void test_discovery(void **state)
     assert_int_equal(zr_oidc_handle_discovery(fx->op, &req, &resp), 0);
     assert_int_equal(resp.status, 200);
     assert_string_equal(resp.content_type, "application/json");
-    assert_non_null(strstr(fx_header(&resp, "Cache-Control"), "max-age=300"));
+    /* NL GOV §Caching: at least a week unless the operator sets less */
+    assert_string_equal(fx_header(&resp, "Cache-Control"), "public, max-age=604800");
     d = fx_json(&resp);
     assert_non_null(d);
     assert_string_equal(json_string_value(json_object_get(d, "issuer")), FX_ISSUER);
@@ -68,7 +70,7 @@ static void test_discovery(void **state)
     assert_true(json_is_true(json_object_get(d, "require_request_uri_registration")));
     assert_true(json_is_false(json_object_get(d, "require_pushed_authorization_requests")));
     assert_non_null(json_string_value(json_object_get(d, "pushed_authorization_request_endpoint")));
-    assert_true(json_is_false(json_object_get(d, "claims_parameter_supported")));
+    assert_true(json_is_true(json_object_get(d, "claims_parameter_supported")));
     assert_true(json_is_true(json_object_get(d, "authorization_response_iss_parameter_supported")));
     json_decref(d);
     zr_http_response_free(&resp);
@@ -88,6 +90,8 @@ static void test_jwks(void **state)
     zr_http_response_init(&resp);
     assert_int_equal(zr_oidc_handle_jwks(fx->op, &req, &resp), 0);
     assert_int_equal(resp.status, 200);
+    /* NL GOV §Caching: the JWKS as discovery, a week by default ... */
+    assert_string_equal(fx_header(&resp, "Cache-Control"), "public, max-age=604800");
     set = fx_json(&resp);
     assert_int_equal(json_array_size(json_object_get(set, "keys")), 2);
     json_array_foreach(json_object_get(set, "keys"), i, k) {
@@ -473,11 +477,29 @@ static void test_jwks_x5c_chain(void **state)
     keys[0].chain = sk_X509_new_null();
     sk_X509_push(keys[0].chain, ca);
     cfg.oidc.keys = keys;
-    op = zr_oidc_new(&cfg, fx->store, err, sizeof(err));
+    cfg.oidc.metadata_max_age_s = 3600; /* oidc.metadata_max_age */
+    {
+        /* a chain that does not reach a root (as the loader marks it):
+         * published as it is, with a warning (production refuses it) */
+        char path[64], *logged;
+        int saved = capture_begin(path);
+        op = zr_oidc_new(&cfg, fx->store, err, sizeof(err));
+        logged = capture_end(path, saved);
+        assert_non_null(strstr(logged, "x5c does not reach a root certificate"));
+        free(logged);
+        zr_oidc_free(op);
+        keys[0].chain_to_root = 1;
+        saved = capture_begin(path);
+        op = zr_oidc_new(&cfg, fx->store, err, sizeof(err));
+        logged = capture_end(path, saved);
+        assert_null(strstr(logged, "x5c does not reach a root certificate"));
+        free(logged);
+    }
     assert_non_null(op);
     fx_req(&req, "GET", "/jwks");
     zr_http_response_init(&resp);
     assert_int_equal(zr_oidc_handle_jwks(op, &req, &resp), 0);
+    assert_string_equal(fx_header(&resp, "Cache-Control"), "public, max-age=3600");
     set = fx_json(&resp);
     x5c = json_object_get(json_array_get(json_object_get(set, "keys"), 0), "x5c");
     assert_int_equal(json_array_size(x5c), 2);

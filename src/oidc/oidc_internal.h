@@ -11,10 +11,13 @@
 /* Store namespaces. */
 #define ZR_OIDC_NS_CODE "code"
 #define ZR_OIDC_NS_CODE_USED "code-used"     /* claimed (SET NX) before tokens are minted */
-#define ZR_OIDC_NS_CODE_GRANT "code-grant"   /* {client_id, access_token} of the redemption */
+#define ZR_OIDC_NS_CODE_GRANT "code-grant"   /* {client_id, jti} of the redemption's access token */
 #define ZR_OIDC_NS_CODE_CLOSED "code-closed" /* claimed by the redemption once its tokens are
                                                 stored, or first by a racing replay */
-#define ZR_OIDC_NS_ACCESS_TOKEN "access-token"
+#define ZR_OIDC_NS_ACCESS_TOKEN "access-token" /* keyed by the JWT access token's jti */
+/* A JWT access token presented longer than this is refused unread (an
+ * RS256/PS256 token with 4096-bit keys and a long scope is some 1.2 kB). */
+#define ZR_OIDC_ACCESS_TOKEN_MAX 4096
 #define ZR_OIDC_NS_CLIENT_ASSERTION "client-assertion"
 
 /* `sub` is a pairwise pseudonym (OIDC Core §8.1), never the BSN itself, so
@@ -130,5 +133,19 @@ int zr_oidc_subject_claims(const zr_oidc_t *op, const zr_client_t *client, const
 char *zr_oidc_id_token(const zr_oidc_t *op, const zr_client_t *client, const zr_oidc_authz_t *authz,
                        const zr_subject_t *subject);
 const zr_oidc_signer_t *zr_oidc_signer_for(const zr_oidc_t *op, zr_sigalg_t alg);
+
+/* access_token.c */
+/* claims signed as a compact JWS with header typ (malloc'ed) or NULL. */
+char *zr_oidc_jws_sign(const zr_oidc_signer_t *signer, const char *typ, json_t *claims);
+/* The RFC 9068 access token for this login (malloc'ed), signed with the
+ * client's id_token_alg key; *jti_out (malloc'ed) names its store record. */
+char *zr_oidc_access_token(const zr_oidc_t *op, const zr_client_t *client, const zr_oidc_authz_t *authz,
+                           const zr_subject_t *subject, time_t iat, int lifetime, char **jti_out);
+/* Its claims when token is one of ours: our key by kid and alg, typ
+ * at+jwt, our iss, a jti and a client_id, exp not passed. Else NULL. */
+json_t *zr_oidc_access_token_verify(const zr_oidc_t *op, const char *token);
+/* The store record of a valid access token (*record, OK), NOT_FOUND for
+ * a token that is not valid, revoked or expired, or the store's error. */
+zr_store_status_t zr_oidc_access_token_record(const zr_oidc_t *op, const char *token, json_t **record);
 
 #endif

@@ -94,12 +94,12 @@ json_t *zr_oidc_access_token_verify(const zr_oidc_t *op, const char *token)
     const char *typ;
     uint8_t *payload = NULL;
     size_t len = 0, token_len = strlen(token);
-    json_t *claims = NULL, *exp;
+    json_t *claims = NULL, *out = NULL, *exp;
     json_error_t jerr;
 
     memset(&cerr, 0, sizeof(cerr));
     if (token_len == 0 || token_len > ZR_OIDC_ACCESS_TOKEN_MAX || !(jws = cjose_jws_import(token, token_len, &cerr)))
-        goto fail;
+        goto end;
     hdr = cjose_jws_get_protected(jws);
     typ = hdr ? cjose_header_get(hdr, "typ", &cerr) : NULL;
     /* RFC 9068 §4: typ at+jwt, so that no other JWT of ours (an ID token)
@@ -109,7 +109,7 @@ json_t *zr_oidc_access_token_verify(const zr_oidc_t *op, const char *token)
                  : NULL;
     if (!typ || strcmp(typ, "at+jwt") != 0 || !signer || !cjose_jws_verify(jws, signer->jwk, &cerr) ||
         !cjose_jws_get_plaintext(jws, &payload, &len, &cerr))
-        goto fail;
+        goto end;
     claims = json_loadb((const char *)payload, len, JSON_REJECT_DUPLICATES, &jerr);
     exp = json_object_get(claims, "exp");
     if (!json_is_object(claims) || !json_is_string(json_object_get(claims, "jti")) ||
@@ -117,13 +117,13 @@ json_t *zr_oidc_access_token_verify(const zr_oidc_t *op, const char *token)
         !json_is_string(json_object_get(claims, "iss")) ||
         strcmp(json_string_value(json_object_get(claims, "iss")), op->issuer) != 0 || !json_is_integer(exp) ||
         json_integer_value(exp) <= (json_int_t)zr_time_now())
-        goto fail;
-    cjose_jws_release(jws);
-    return claims;
-fail:
+        goto end;
+    out = claims;
+    claims = NULL;
+end:
     json_decref(claims);
     cjose_jws_release(jws);
-    return NULL;
+    return out;
 }
 
 zr_store_status_t zr_oidc_access_token_record(const zr_oidc_t *op, const char *token, json_t **record)

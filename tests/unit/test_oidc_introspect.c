@@ -308,6 +308,42 @@ static void test_bsn_by_entitlement(void **state)
     free(challenge);
 }
 
+/* Issue 17 §2: a JWT access token stays revocable: its code replayed by its
+ * client deletes the record under its jti, and introspection says inactive
+ * though the token's signature and exp are still good. */
+static void test_revoked_by_replay_inactive(void **state)
+{
+    fx_t *fx = *state;
+    fx_reply_t r, again;
+    login_t l;
+    json_t *at;
+
+    login_professional(fx, &l);
+    introspect_basic(fx, "docs", FX_DOCS_SECRET, access_token(&l), &r);
+    assert_true(json_is_true(json_object_get(r.body, "active")));
+    fx_reply_free(&r);
+    {
+        zr_http_request_t req;
+        fx_token_req(&req, l.code, fx->clients[FX_DOCS].redirect_uris[0], l.verifier);
+        fx_basic(&req, "docs", FX_DOCS_SECRET);
+        zr_http_response_init(&again.resp);
+        assert_int_equal(zr_oidc_handle_token(fx->op, &req, &again.resp), 0);
+        again.body = fx_json(&again.resp);
+        fx_req_free(&req);
+    }
+    assert_int_equal(again.resp.status, 400);
+    assert_string_equal(fx_jstr(again.body, "error"), "invalid_grant");
+    fx_reply_free(&again);
+    /* the JWT itself is as good as before: signed, typ at+jwt, exp ahead */
+    at = fx_verify_typed(fx, access_token(&l), "at+jwt", NULL, 0);
+    assert_true(json_integer_value(json_object_get(at, "exp")) > (json_int_t)zr_time_now());
+    json_decref(at);
+    introspect_basic(fx, "docs", FX_DOCS_SECRET, access_token(&l), &r);
+    expect_inactive(&r);
+    fx_reply_free(&r);
+    login_free(&l);
+}
+
 static void test_store_down(void **state)
 {
     fx_t *fx = *state;
@@ -352,6 +388,7 @@ int main(void)
         cmocka_unit_test(test_caller_refused),
         cmocka_unit_test(test_unknown_and_expired_inactive),
         cmocka_unit_test(test_bsn_by_entitlement),
+        cmocka_unit_test(test_revoked_by_replay_inactive),
         cmocka_unit_test(test_store_down),
         cmocka_unit_test(test_discovery),
     };

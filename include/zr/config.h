@@ -161,6 +161,10 @@ typedef struct {
     size_t care_provider_count;
     zr_loa_t min_loa;         /* minimum level of assurance; picks the ServiceUUID */
     zr_sigalg_t id_token_alg; /* default RS256 */
+    /* userinfo_signed_response_alg (OIDC Registration §2): UserInfo as a
+     * signed JWT (application/jwt) with this alg; 0: plain JSON. */
+    int userinfo_signed;
+    zr_sigalg_t userinfo_alg;
     /* Professionals (issue 4). */
     int login_methods;        /* ZR_LOGIN_PATIENT | ZR_LOGIN_PROFESSIONAL; default patient */
     zr_role_rule_t *role_rules; /* Dezi role code (+ URA) -> the portal's own roles, first match wins */

@@ -270,7 +270,8 @@ static void read_client(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
     static const char *const keys[] = {"client_id", "name", "care_provider", "care_providers", "auth_method",
                                        "client_secret", "client_secret_sha256", "jwks_file", "redirect_uris",
                                        "post_logout_redirect_uris", "allowed_origins", "min_loa",
-                                       "bsn_entitled", "id_token_alg", "login_methods", "role_rules",
+                                       "bsn_entitled", "id_token_alg", "userinfo_signed_response_alg",
+                                       "login_methods", "role_rules",
                                        "allow_unmapped_roles", "authzen", "introspection",
                                        "backchannel_logout_uri", "backchannel_logout_session_required",
                                        "sector_identifier", "legacy_sector_host",
@@ -393,6 +394,18 @@ static void read_client(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
             zr_cfg_path_key(kpath, path, "id_token_alg");
             zr_cfg_error(ld, zr_cfg_map_get(&m, "id_token_alg"), kpath, "no oidc.signing_keys entry has alg %s",
                          zr_cfg_sigalg_names[e]);
+        }
+    }
+    if (zr_cfg_get_enum(&m, "userinfo_signed_response_alg", 0, zr_cfg_sigalg_names, &e) == 1) {
+        int found = 0;
+        c->userinfo_signed = 1;
+        c->userinfo_alg = (zr_sigalg_t)e;
+        for (size_t i = 0; i < cfg->oidc.key_count; i++)
+            found |= cfg->oidc.keys[i].key && cfg->oidc.keys[i].alg == c->userinfo_alg;
+        if (!found && cfg->oidc.key_count) {
+            zr_cfg_path_key(kpath, path, "userinfo_signed_response_alg");
+            zr_cfg_error(ld, zr_cfg_map_get(&m, "userinfo_signed_response_alg"), kpath,
+                         "no oidc.signing_keys entry has alg %s", zr_cfg_sigalg_names[e]);
         }
     }
 }

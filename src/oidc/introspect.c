@@ -12,8 +12,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define MAX_TOKEN_LEN 256
-
 static const char *const introspect_params[] = {
     "token", "token_type_hint", "client_id", "client_assertion", "client_assertion_type",
 };
@@ -70,10 +68,8 @@ int zr_oidc_handle_introspect(void *ctx, const zr_http_request_t *req, zr_http_r
     zr_oidc_client_auth_result_t auth;
     const zr_client_t *c;
     const char *ct, *token, *owner;
-    char *record = NULL, *subject_json = NULL, mask[16];
-    size_t len = 0;
+    char *subject_json = NULL, mask[16];
     json_t *rec = NULL, *answer = NULL, *exp;
-    json_error_t jerr;
     zr_subject_t subject = {0};
     zr_store_status_t st;
     int rc = 0;
@@ -118,17 +114,18 @@ int zr_oidc_handle_introspect(void *ctx, const zr_http_request_t *req, zr_http_r
         goto end;
     }
     /* token_type_hint is only a hint (§2.1): access tokens are all we issue. */
-    if (!*token || strlen(token) > MAX_TOKEN_LEN) {
+    if (!*token || strlen(token) > ZR_OIDC_ACCESS_TOKEN_MAX) {
         rc = inactive_reply(resp);
         goto end;
     }
-    st = zr_store_get(op->store, ZR_OIDC_NS_ACCESS_TOKEN, token, &record, &len);
+    /* a forged, altered or expired JWT, and one whose record is gone
+     * (revoked), are all inactive */
+    st = zr_oidc_access_token_record(op, token, &rec);
     if (st == ZR_STORE_UNAVAILABLE) {
         zr_log_error("introspect", "store unavailable");
         rc = error_reply(resp, 503, "temporarily_unavailable", NULL);
         goto end;
     }
-    rec = st == ZR_STORE_OK ? json_loads(record, JSON_REJECT_DUPLICATES, &jerr) : NULL;
     owner = json_string_value(json_object_get(rec, "client_id"));
     exp = json_object_get(rec, "exp");
     if (!owner || !json_is_integer(exp) || !json_is_integer(json_object_get(rec, "iat")) ||
@@ -155,7 +152,6 @@ int zr_oidc_handle_introspect(void *ctx, const zr_http_request_t *req, zr_http_r
     rc = zr_oidc_json_nostore(resp, answer);
     zr_log_info("introspect", "client=%s token=%s active", c->client_id, zr_log_mask(token, mask));
 end:
-    zr_oidc_wipe_free(record);
     zr_oidc_wipe_free(subject_json);
     zr_subject_clear(&subject);
     json_decref(rec);

@@ -11,10 +11,13 @@
 /* Store namespaces. */
 #define ZR_OIDC_NS_CODE "code"
 #define ZR_OIDC_NS_CODE_USED "code-used"     /* claimed (SET NX) before tokens are minted */
-#define ZR_OIDC_NS_CODE_GRANT "code-grant"   /* {client_id, access_token} of the redemption */
+#define ZR_OIDC_NS_CODE_GRANT "code-grant"   /* {client_id, jti} of the redemption's access token */
 #define ZR_OIDC_NS_CODE_CLOSED "code-closed" /* claimed by the redemption once its tokens are
                                                 stored, or first by a racing replay */
-#define ZR_OIDC_NS_ACCESS_TOKEN "access-token"
+#define ZR_OIDC_NS_ACCESS_TOKEN "access-token" /* keyed by the JWT access token's jti */
+/* A JWT access token presented longer than this is refused unread (an
+ * RS256/PS256 token with 4096-bit keys and a long scope is some 1.2 kB). */
+#define ZR_OIDC_ACCESS_TOKEN_MAX 4096
 #define ZR_OIDC_NS_CLIENT_ASSERTION "client-assertion"
 #define ZR_OIDC_NS_PAR "par"                 /* pushed authorization requests (par.c) */
 #define ZR_OIDC_NS_REQUEST_OBJECT "request-object" /* jti replay cache (request_object.c) */
@@ -176,5 +179,18 @@ void zr_oidc_claims_request_clear(zr_oidc_claims_request_t *r);
 /* Keeps in claims only sub, sub_id_type and what request (normalised JSON,
  * NULL: no filter) asks for under target ("id_token", "userinfo"). */
 int zr_oidc_claims_request_filter(const char *request, const char *target, json_t *claims);
+/* access_token.c */
+/* claims signed as a compact JWS with header typ (malloc'ed) or NULL. */
+char *zr_oidc_jws_sign(const zr_oidc_signer_t *signer, const char *typ, json_t *claims);
+/* The RFC 9068 access token for this login (malloc'ed), signed with the
+ * client's id_token_alg key; *jti_out (malloc'ed) names its store record. */
+char *zr_oidc_access_token(const zr_oidc_t *op, const zr_client_t *client, const zr_oidc_authz_t *authz,
+                           const zr_subject_t *subject, time_t iat, int lifetime, char **jti_out);
+/* Its claims when token is one of ours: our key by kid and alg, typ
+ * at+jwt, our iss, a jti and a client_id, exp not passed. Else NULL. */
+json_t *zr_oidc_access_token_verify(const zr_oidc_t *op, const char *token);
+/* The store record of a valid access token (*record, OK), NOT_FOUND for
+ * a token that is not valid, revoked or expired, or the store's error. */
+zr_store_status_t zr_oidc_access_token_record(const zr_oidc_t *op, const char *token, json_t **record);
 
 #endif

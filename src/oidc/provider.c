@@ -339,6 +339,8 @@ static int discovery_build(zr_oidc_t *op)
         if (!seen)
             bad |= json_array_append_new(algs, json_string(op->signers[i].alg));
     }
+    /* the same keys sign UserInfo for a client that registered an alg */
+    bad |= zr_oidc_json_set(o, "userinfo_signing_alg_values_supported", json_deep_copy(algs));
     bad |= zr_oidc_json_set(o, "id_token_signing_alg_values_supported", algs);
     bad |= zr_oidc_json_set(o, "token_endpoint_auth_methods_supported",
                         ARRAY("private_key_jwt", "client_secret_basic", "none"));
@@ -456,6 +458,11 @@ zr_oidc_t *zr_oidc_new(const zr_config_t *cfg, zr_store_t *store, char *err, siz
         if (!zr_oidc_signer_for(op, c->id_token_alg)) {
             snprintf(err, errlen, "oidc: client %s wants id_token_alg %s but no signing key has it", c->client_id,
                      zr_oidc_alg_name(c->id_token_alg) ? zr_oidc_alg_name(c->id_token_alg) : "?");
+            goto fail;
+        }
+        if (c->userinfo_signed && !zr_oidc_signer_for(op, c->userinfo_alg)) {
+            snprintf(err, errlen, "oidc: client %s wants userinfo_signed_response_alg %s but no signing key has it",
+                     c->client_id, zr_oidc_alg_name(c->userinfo_alg) ? zr_oidc_alg_name(c->userinfo_alg) : "?");
             goto fail;
         }
         if (!zr_client_sector(c, NULL)) {

@@ -51,7 +51,6 @@
 #include "zr/log.h"
 #include "zr/util.h"
 
-#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -103,14 +102,13 @@ static int error_reply(const zr_oidc_t *op, const zr_http_request_t *req, zr_htt
     return 0;
 }
 
-/* What a redemption issued: {client_id, access_token}, kept under the code
- * as long as the access token lives. */
-static char *grant_record(const zr_client_t *c, const char *access_token)
+/* What a redemption issued: {client_id, jti} (the access token's store
+ * record, not the token), kept under the code as long as the token lives. */
+static char *grant_record(const zr_client_t *c, const char *jti)
 {
     json_t *o = json_object();
     char *out = NULL;
-    if (zr_oidc_json_set_str(o, "client_id", c->client_id) == 0 &&
-        zr_oidc_json_set_str(o, "access_token", access_token) == 0)
+    if (zr_oidc_json_set_str(o, "client_id", c->client_id) == 0 && zr_oidc_json_set_str(o, "jti", jti) == 0)
         out = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return out;
@@ -124,28 +122,25 @@ static void revoke_grant(zr_oidc_t *op, const char *code, const zr_client_t *cli
     size_t len = 0;
     json_t *g = NULL;
     json_error_t jerr;
-    const char *owner, *access_token;
+    const char *owner, *jti;
 
     if (zr_store_get(op->store, ZR_OIDC_NS_CODE_GRANT, code, &grant, &len) != ZR_STORE_OK ||
         !(g = json_loads(grant, JSON_REJECT_DUPLICATES, &jerr)))
         goto end;
     owner = json_string_value(json_object_get(g, "client_id"));
-    access_token = json_string_value(json_object_get(g, "access_token"));
-    if (!owner || !access_token || strcmp(owner, client->client_id) != 0) {
+    jti = json_string_value(json_object_get(g, "jti"));
+    if (!jti) /* a grant of the version before JWT access tokens: keyed by the token */
+        jti = json_string_value(json_object_get(g, "access_token"));
+    if (!owner || !jti || strcmp(owner, client->client_id) != 0) {
         zr_log_warn("token", "client=%s replayed code=%s of another client: refused, nothing revoked",
                     client->client_id, zr_log_mask(code, mask));
         goto end;
     }
-    zr_store_del(op->store, ZR_OIDC_NS_ACCESS_TOKEN, access_token);
+    zr_store_del(op->store, ZR_OIDC_NS_ACCESS_TOKEN, jti);
     zr_store_del(op->store, ZR_OIDC_NS_CODE_GRANT, code);
     zr_log_warn("token", "client=%s code=%s used twice: its access token is revoked", client->client_id,
                 zr_log_mask(code, mask));
 end:
-    if (g) {
-        json_t *at = json_object_get(g, "access_token");
-        if (json_is_string(at))
-            OPENSSL_cleanse((char *)json_string_value(at), json_string_length(at));
-    }
     json_decref(g);
     zr_oidc_wipe_free(grant);
 }
@@ -221,7 +216,7 @@ int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_respon
     const zr_client_t *c;
     const char *ct, *grant, *code, *redirect_uri, *verifier;
     char *record = NULL, *subject_json = NULL, *authz_json = NULL, *access_token = NULL, *at_record = NULL;
-    char *id_token = NULL, *grant_json = NULL, mask[16], mask2[16];
+    char *id_token = NULL, *grant_json = NULL, *jti = NULL, mask[16], mask2[16];
     size_t len = 0;
     json_t *rec = NULL, *reply = NULL;
     json_error_t jerr;
@@ -333,9 +328,12 @@ int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_respon
      * slow part, and the time between the mark and the commit must stay far
      * inside the mark's deadline (half of redis.timeout_ms) on a loaded
      * machine. Nothing is issued until the commit. */
-    access_token = zr_random_token(32);
-    at_record = access_token ? access_token_record(&authz, json_object_get(rec, "subject"), zr_time_now(), at_lifetime) : NULL;
-    grant_json = access_token ? grant_record(c, access_token) : NULL;
+    {
+        time_t now = zr_time_now();
+        access_token = zr_oidc_access_token(op, c, &authz, &subject, now, at_lifetime, &jti);
+        at_record = access_token ? access_token_record(&authz, json_object_get(rec, "subject"), now, at_lifetime) : NULL;
+    }
+    grant_json = access_token ? grant_record(c, jti) : NULL;
     id_token = zr_oidc_id_token(op, c, &authz, &subject);
     if (!access_token || !at_record || !grant_json || !id_token) {
         zr_log_error("token", "client=%s tokens cannot be built", c->client_id);
@@ -375,7 +373,7 @@ int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_respon
          * in the store any longer), or nothing. */
         zr_store_write_t w[2] = {
             {ZR_OIDC_NS_CODE_GRANT, code, grant_json, strlen(grant_json), mark_ttl, ZR_STORE_INVALID},
-            {ZR_OIDC_NS_ACCESS_TOKEN, access_token, at_record, strlen(at_record), at_lifetime, ZR_STORE_INVALID}};
+            {ZR_OIDC_NS_ACCESS_TOKEN, jti, at_record, strlen(at_record), at_lifetime, ZR_STORE_INVALID}};
         st = zr_store_redeem_commit(op->store, &item, &attempt, w, 2);
     }
     if (st == ZR_STORE_EXISTS || st == ZR_STORE_NOT_FOUND) {
@@ -389,7 +387,7 @@ int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_respon
          * answer: nothing is stored after the deadline; the token is deleted
          * in case the commit ran and only its answer was lost. */
         if (st != ZR_STORE_LATE)
-            zr_store_del(op->store, ZR_OIDC_NS_ACCESS_TOKEN, access_token);
+            zr_store_del(op->store, ZR_OIDC_NS_ACCESS_TOKEN, jti);
         zr_log_error("token", "store %s: no tokens issued; the code stays redeemable for a retry",
                      zr_store_status_name(st));
         rc = error_reply(op, req, resp, 503, "temporarily_unavailable", NULL, 0);
@@ -413,7 +411,7 @@ int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_respon
                                                       .trace = trace_id[0] ? trace_id : NULL}) != 0;
         free(sub);
         if (refused) {
-            zr_store_del(op->store, ZR_OIDC_NS_ACCESS_TOKEN, access_token);
+            zr_store_del(op->store, ZR_OIDC_NS_ACCESS_TOKEN, jti);
             zr_log_error("token", "client=%s code=%s audit record not written: no tokens issued", c->client_id,
                          zr_log_mask(code, mask));
             rc = error_reply(op, req, resp, 503, "temporarily_unavailable", NULL, 0);
@@ -427,7 +425,7 @@ int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_respon
         zr_oidc_json_set_str(reply, "id_token", id_token) != 0 ||
         zr_oidc_json_set_str(reply, "scope", authz.scope) != 0 ||
         zr_oidc_json_nostore(resp, reply) != 0) {
-        zr_store_del(op->store, ZR_OIDC_NS_ACCESS_TOKEN, access_token);
+        zr_store_del(op->store, ZR_OIDC_NS_ACCESS_TOKEN, jti);
         rc = error_reply(op, req, resp, 500, "server_error", NULL, 0);
         goto end;
     }
@@ -439,6 +437,7 @@ end:
     zr_oidc_wipe_free(authz_json);
     zr_oidc_wipe_free(subject_json);
     zr_oidc_wipe_free(access_token);
+    free(jti);
     zr_oidc_wipe_free(at_record);
     zr_oidc_wipe_free(grant_json);
     zr_oidc_wipe_free(id_token);

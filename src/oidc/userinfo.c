@@ -30,14 +30,32 @@ end:
     return rc;
 }
 
+/* OIDC Core §5.3.2: for a client registered with
+ * userinfo_signed_response_alg, the claims as a JWT signed with that alg,
+ * with iss and aud, as application/jwt. */
+static int signed_reply(const zr_oidc_t *op, const zr_client_t *c, json_t *claims, zr_http_response_t *resp)
+{
+    char *jwt = NULL;
+    int rc = -1;
+    if (zr_oidc_json_set_str(claims, "iss", op->issuer) != 0 || zr_oidc_json_set_str(claims, "aud", c->client_id) != 0 ||
+        !(jwt = zr_oidc_jws_sign(zr_oidc_signer_for(op, c->userinfo_alg), "JWT", claims)))
+        goto end;
+    if (zr_http_respond(resp, 200, "application/jwt", jwt, strlen(jwt)) != 0 ||
+        zr_http_set_header(resp, "Cache-Control", "no-store") != 0 ||
+        zr_http_set_header(resp, "Pragma", "no-cache") != 0)
+        goto end;
+    rc = 0;
+end:
+    zr_oidc_wipe_free(jwt);
+    return rc;
+}
+
 int zr_oidc_handle_userinfo(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
 {
     zr_oidc_t *op = ctx;
     const char *authz = zr_kv_get(&req->headers, "authorization"), *token;
-    char *record = NULL, *subject_json = NULL;
-    size_t len = 0;
+    char *subject_json = NULL;
     json_t *rec = NULL, *claims = NULL, *exp;
-    json_error_t jerr;
     zr_subject_t subject = {0};
     const zr_client_t *c = NULL;
     zr_store_status_t st;
@@ -52,17 +70,14 @@ int zr_oidc_handle_userinfo(void *ctx, const zr_http_request_t *req, zr_http_res
     token = authz + 7;
     while (*token == ' ')
         token++;
-    if (!*token || strlen(token) > 256) {
-        rc = bearer_error(op, req, resp, "invalid_token", "access token invalid or expired");
-        goto end;
-    }
-    st = zr_store_get(op->store, ZR_OIDC_NS_ACCESS_TOKEN, token, &record, &len);
+    /* our signature, typ, iss and exp first; then the record its jti names
+     * (gone when revoked) */
+    st = zr_oidc_access_token_record(op, token, &rec);
     if (st == ZR_STORE_UNAVAILABLE) {
         zr_log_error("userinfo", "store unavailable");
         rc = zr_oidc_json_error(resp, 503, "temporarily_unavailable", NULL);
         goto end;
     }
-    rec = st == ZR_STORE_OK ? json_loads(record, JSON_REJECT_DUPLICATES, &jerr) : NULL;
     exp = json_object_get(rec, "exp");
     /* The token's own exp decides, not only the store's TTL (a Redis whose
      * clock or TTL disagrees keeps it longer); and the client must still be
@@ -80,14 +95,14 @@ int zr_oidc_handle_userinfo(void *ctx, const zr_http_request_t *req, zr_http_res
     claims = json_object();
     if (zr_oidc_subject_claims(op, c, &subject, claims) != 0 ||
         zr_oidc_claims_request_filter(json_string_value(json_object_get(rec, "claims")), "userinfo", claims) != 0 ||
-        zr_oidc_json_set_opt(claims, "acr", zr_loa_uri(subject.loa)) != 0 || zr_oidc_json_nostore(resp, claims) != 0) {
+        zr_oidc_json_set_opt(claims, "acr", zr_loa_uri(subject.loa)) != 0 ||
+        (c->userinfo_signed ? signed_reply(op, c, claims, resp) : zr_oidc_json_nostore(resp, claims)) != 0) {
         zr_log_error("userinfo", "client=%s claims cannot be written", c->client_id);
         rc = zr_oidc_json_error(resp, 500, "server_error", NULL);
         goto end;
     }
     zr_oidc_cors(op, req, resp, c);
 end:
-    zr_oidc_wipe_free(record);
     zr_oidc_wipe_free(subject_json);
     zr_subject_clear(&subject);
     json_decref(rec);

@@ -178,6 +178,8 @@ def main():
     ap.add_argument("--acr-values")
     ap.add_argument("--tamper-verifier", action="store_true", help="send a wrong PKCE verifier")
     ap.add_argument("--redeem-twice", action="store_true", help="redeem the code a second time")
+    ap.add_argument("--access-token-forgeries", action="store_true",
+                    help="present altered copies of the JWT access token (and the ID token) at userinfo")
     ap.add_argument("--stop-after-token", action="store_true",
                     help="end after the token exchange (the relay may be gone: a drain test)")
     ap.add_argument("--no-redeem", action="store_true",
@@ -421,10 +423,35 @@ def main():
     out["id_token_alg"] = json.loads(
         __import__("base64").urlsafe_b64decode(token["id_token"].split(".")[0] + "==").decode())["alg"]
     out["claims"] = dict(claims)
+    # 5b. The access token: an RFC 9068 JWT, verified by Authlib against the JWKS
+    keyset = JsonWebKey.import_key_set(jwks)
+    try:
+        at = jwt.decode(token["access_token"], keyset,
+                        claims_options={"iss": {"essential": True, "value": disco["issuer"]},
+                                        "aud": {"essential": True, "value": args.client_id},
+                                        "client_id": {"essential": True, "value": args.client_id},
+                                        "sub": {"essential": True}, "jti": {"essential": True},
+                                        "scope": {"essential": True}, "exp": {"essential": True},
+                                        "iat": {"essential": True}})
+        at.validate(leeway=5)
+        out["access_token_header"] = dict(at.header)
+        out["access_token_claims"] = dict(at)
+    except Exception as e:  # an opaque token, or one that does not verify
+        out["access_token_error"] = repr(e)
     ui = requests.get(disco["userinfo_endpoint"], headers={"Authorization": "Bearer " + token["access_token"]},
                       timeout=10)
     out["userinfo_status"] = ui.status_code
+    out["userinfo_content_type"] = ui.headers.get("Content-Type", "")
     out["userinfo"] = ui.json() if ui.headers.get("Content-Type", "").startswith("application/json") else None
+    if ui.status_code == 200 and out["userinfo_content_type"].startswith("application/jwt"):
+        # OIDC Core §5.3.2: a signed UserInfo response, verified by Authlib
+        uj = jwt.decode(ui.text, keyset, claims_options={"iss": {"essential": True, "value": disco["issuer"]},
+                                                         "aud": {"essential": True, "value": args.client_id}})
+        uj.validate(leeway=5)
+        out["userinfo_header"] = dict(uj.header)
+        out["userinfo"] = dict(uj)
+    if args.access_token_forgeries:
+        out["forgeries"] = forgeries(disco, token)
     if args.redeem_twice:
         code = q["code"]
         r2 = requests.post(disco["token_endpoint"], data={"grant_type": "authorization_code", "code": code,
@@ -494,6 +521,33 @@ def push(args, disco, client, auth_url, out):
     url = disco["authorization_endpoint"] + "?" + urllib.parse.urlencode(query)
     out["authorize_params"] = sorted(k for k, _ in query)
     return url
+
+
+def forgeries(disco, token):
+    """Userinfo's status for altered copies of the access token: each claim
+    changed with the signature kept, alg none, and the ID token instead."""
+    import base64
+
+    def b64(o):
+        return base64.urlsafe_b64encode(json.dumps(o).encode()).rstrip(b"=").decode()
+
+    if token["access_token"].count(".") != 2:
+        return {"not a JWT": None}
+    h, p, sig = token["access_token"].split(".")
+    header = json.loads(base64.urlsafe_b64decode(h + "=" * (-len(h) % 4)))
+    claims = json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
+    tries = {}
+    for k, v in [("scope", "openid profile"), ("client_id", "other-portal"), ("sub", "someone-else"),
+                 ("exp", claims["exp"] + 3600), ("jti", "another-jti")]:
+        tries["changed " + k] = b64(header) + "." + b64(dict(claims, **{k: v})) + "." + sig
+    tries["alg none"] = b64(dict(header, alg="none")) + "." + p + "."
+    tries["typ JWT"] = b64(dict(header, typ="JWT")) + "." + p + "." + sig
+    tries["id token"] = token["id_token"]
+    out = {}
+    for name, t in tries.items():
+        r = requests.get(disco["userinfo_endpoint"], headers={"Authorization": "Bearer " + t}, timeout=10)
+        out[name] = r.status_code
+    return out
 
 
 def page_code(text):

@@ -302,6 +302,9 @@ static const broken_t broken[] = {
      "clients[1].redirect_uris[0]: must be an absolute https URL (or http on localhost in development)", NULL},
     {"production_http_redirect", 55, "clients[1].redirect_uris[0]: http is refused in production: must be an https URL", NULL},
     {"code_lifetime", 42, "oidc.code_lifetime: must be between 1 and 60", NULL},
+    /* issue 17 §2: signed UserInfo needs a signing key of that alg */
+    {"userinfo_alg_without_key", 50, "clients[0].userinfo_signed_response_alg: no oidc.signing_keys entry has alg ES256",
+     NULL},
     {"duplicate_client_id", 50, "clients[1].client_id: duplicate client_id 'demo-portal' (also clients[0])", NULL},
     {"loa_without_service", 56,
      "clients[1].min_loa: care provider 'zorgaanbieder-demo' has no service with LoA high or higher", NULL},

@@ -435,7 +435,9 @@ static inline void fx_token_req(zr_http_request_t *req, const char *code, const 
 }
 
 /* Claims of a compact JWS after verifying it with the published JWKS. */
-static inline json_t *fx_verify_with_jwks(fx_t *fx, const char *compact, char *alg_out, size_t alg_len)
+/* Verifies compact against the published JWKS, its header typ being typ;
+ * returns the claims. */
+static inline json_t *fx_verify_typed(fx_t *fx, const char *compact, const char *typ, char *alg_out, size_t alg_len)
 {
     zr_http_request_t req;
     zr_http_response_t resp;
@@ -459,7 +461,7 @@ static inline json_t *fx_verify_with_jwks(fx_t *fx, const char *compact, char *a
     hdr = cjose_jws_get_protected(jws);
     kid = cjose_header_get(hdr, CJOSE_HDR_KID, &cerr);
     assert_non_null(kid);
-    assert_string_equal(cjose_header_get(hdr, "typ", &cerr), "JWT");
+    assert_string_equal(cjose_header_get(hdr, "typ", &cerr), typ);
     if (alg_out)
         snprintf(alg_out, alg_len, "%s", cjose_header_get(hdr, CJOSE_HDR_ALG, &cerr));
     json_array_foreach(json_object_get(jwks, "keys"), i, k) {
@@ -480,6 +482,11 @@ static inline json_t *fx_verify_with_jwks(fx_t *fx, const char *compact, char *a
     zr_http_response_free(&resp);
     fx_req_free(&req);
     return claims;
+}
+
+static inline json_t *fx_verify_with_jwks(fx_t *fx, const char *compact, char *alg_out, size_t alg_len)
+{
+    return fx_verify_typed(fx, compact, "JWT", alg_out, alg_len);
 }
 
 /* ---- token, userinfo and introspection calls (issue 4 tests) ---- */
@@ -515,7 +522,7 @@ static inline void fx_redeem_basic(fx_t *fx, const zr_client_t *c, const char *s
 static inline void fx_call_userinfo(fx_t *fx, const char *access_token, fx_reply_t *r)
 {
     zr_http_request_t req;
-    char hdr[128];
+    char hdr[4200]; /* a JWT access token (ZR_OIDC_ACCESS_TOKEN_MAX) */
     fx_req(&req, "GET", "/userinfo");
     snprintf(hdr, sizeof(hdr), "Bearer %s", access_token);
     zr_kv_add(&req.headers, "authorization", hdr);

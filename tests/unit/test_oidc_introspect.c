@@ -180,7 +180,7 @@ static void test_unknown_and_expired_inactive(void **state)
 {
     fx_t *fx = *state;
     fx_reply_t r;
-    char record[512], big[300];
+    char record[512], big[5000], jti[64], token[4096];
     time_t now = zr_time_now();
 
     introspect_basic(fx, "docs", FX_DOCS_SECRET, "no-such-token", &r);
@@ -195,13 +195,24 @@ static void test_unknown_and_expired_inactive(void **state)
     expect_inactive(&r);
     fx_reply_free(&r);
 
-    /* past its exp, though still in the store (a clock-skewed Redis) */
+    /* A signed token whose record (keyed by its jti) says: past its exp,
+     * though still in the store (a clock-skewed Redis) */
+    {
+        login_t l;
+        json_t *at;
+        login_professional(fx, &l);
+        at = fx_verify_typed(fx, access_token(&l), "at+jwt", NULL, 0);
+        snprintf(jti, sizeof(jti), "%s", fx_jstr(at, "jti"));
+        snprintf(token, sizeof(token), "%s", access_token(&l));
+        json_decref(at);
+        login_free(&l);
+    }
     snprintf(record, sizeof(record),
              "{\"client_id\":\"docs\",\"scope\":\"openid\",\"iat\":%lld,\"exp\":%lld,"
              "\"subject\":{\"kind\":\"professional\",\"pro\":{\"dezi_nummer\":\"" FX_DEZI_NUMMER "\"},\"loa\":4}}",
              (long long)now - 400, (long long)now - 100);
-    assert_int_equal(zr_store_put(fx->store, "access-token", "expired-token", record, strlen(record), 60), ZR_STORE_OK);
-    introspect_basic(fx, "docs", FX_DOCS_SECRET, "expired-token", &r);
+    assert_int_equal(zr_store_put(fx->store, "access-token", jti, record, strlen(record), 60), ZR_STORE_OK);
+    introspect_basic(fx, "docs", FX_DOCS_SECRET, token, &r);
     expect_inactive(&r);
     fx_reply_free(&r);
     /* the same record within its lifetime is active: the check above is exp's */
@@ -209,8 +220,8 @@ static void test_unknown_and_expired_inactive(void **state)
              "{\"client_id\":\"docs\",\"scope\":\"openid\",\"iat\":%lld,\"exp\":%lld,"
              "\"subject\":{\"kind\":\"professional\",\"pro\":{\"dezi_nummer\":\"" FX_DEZI_NUMMER "\"},\"loa\":4}}",
              (long long)now - 10, (long long)now + 100);
-    assert_int_equal(zr_store_put(fx->store, "access-token", "live-token", record, strlen(record), 60), ZR_STORE_OK);
-    introspect_basic(fx, "docs", FX_DOCS_SECRET, "live-token", &r);
+    assert_int_equal(zr_store_put(fx->store, "access-token", jti, record, strlen(record), 60), ZR_STORE_OK);
+    introspect_basic(fx, "docs", FX_DOCS_SECRET, token, &r);
     assert_true(json_is_true(json_object_get(r.body, "active")));
     assert_string_equal(fx_jstr(r.body, "dezi_nummer"), FX_DEZI_NUMMER);
     assert_null(json_object_get(r.body, "name")); /* nothing known, nothing invented */
@@ -297,12 +308,51 @@ static void test_bsn_by_entitlement(void **state)
     free(challenge);
 }
 
+/* Issue 17 §2: a JWT access token stays revocable: its code replayed by its
+ * client deletes the record under its jti, and introspection says inactive
+ * though the token's signature and exp are still good. */
+static void test_revoked_by_replay_inactive(void **state)
+{
+    fx_t *fx = *state;
+    fx_reply_t r, again;
+    login_t l;
+    json_t *at;
+
+    login_professional(fx, &l);
+    introspect_basic(fx, "docs", FX_DOCS_SECRET, access_token(&l), &r);
+    assert_true(json_is_true(json_object_get(r.body, "active")));
+    fx_reply_free(&r);
+    {
+        zr_http_request_t req;
+        fx_token_req(&req, l.code, fx->clients[FX_DOCS].redirect_uris[0], l.verifier);
+        fx_basic(&req, "docs", FX_DOCS_SECRET);
+        zr_http_response_init(&again.resp);
+        assert_int_equal(zr_oidc_handle_token(fx->op, &req, &again.resp), 0);
+        again.body = fx_json(&again.resp);
+        fx_req_free(&req);
+    }
+    assert_int_equal(again.resp.status, 400);
+    assert_string_equal(fx_jstr(again.body, "error"), "invalid_grant");
+    fx_reply_free(&again);
+    /* the JWT itself is as good as before: signed, typ at+jwt, exp ahead */
+    at = fx_verify_typed(fx, access_token(&l), "at+jwt", NULL, 0);
+    assert_true(json_integer_value(json_object_get(at, "exp")) > (json_int_t)zr_time_now());
+    json_decref(at);
+    introspect_basic(fx, "docs", FX_DOCS_SECRET, access_token(&l), &r);
+    expect_inactive(&r);
+    fx_reply_free(&r);
+    login_free(&l);
+}
+
 static void test_store_down(void **state)
 {
     fx_t *fx = *state;
     fx_reply_t r;
+    login_t l;
+    login_professional(fx, &l); /* a valid JWT: its record must be looked up */
     zr_test_redis_stop(&fx->redis);
-    introspect_basic(fx, "docs", FX_DOCS_SECRET, "any-token", &r);
+    introspect_basic(fx, "docs", FX_DOCS_SECRET, access_token(&l), &r);
+    login_free(&l);
     assert_int_equal(r.resp.status, 503);
     assert_null(json_object_get(r.body, "active"));
     fx_reply_free(&r);
@@ -338,6 +388,7 @@ int main(void)
         cmocka_unit_test(test_caller_refused),
         cmocka_unit_test(test_unknown_and_expired_inactive),
         cmocka_unit_test(test_bsn_by_entitlement),
+        cmocka_unit_test(test_revoked_by_replay_inactive),
         cmocka_unit_test(test_store_down),
         cmocka_unit_test(test_discovery),
     };

@@ -23,7 +23,7 @@ static void call_token(fx_t *fx, zr_http_request_t *req, reply_t *r)
 static void call_userinfo(fx_t *fx, const char *access_token, reply_t *r)
 {
     zr_http_request_t req;
-    char hdr[128];
+    char hdr[4200]; /* a JWT access token (ZR_OIDC_ACCESS_TOKEN_MAX) */
     fx_req(&req, "GET", "/userinfo");
     if (access_token) {
         snprintf(hdr, sizeof(hdr), "Bearer %s", access_token);
@@ -89,9 +89,9 @@ static void token_for_pgo(fx_t *fx, const char *code, const char *verifier, cons
 static void test_flow_client_secret_basic(void **state)
 {
     fx_t *fx = *state;
-    char *verifier, *challenge, *code, alg[16];
+    char *verifier, *challenge, *code, alg[16], *at_text;
     reply_t t, u;
-    json_t *idt;
+    json_t *idt, *at;
     zr_http_request_t req;
     const zr_subject_id_t id = {(char *)ZR_ID_LEGACY_BSN, (char *)FX_BSN};
     char *sub;
@@ -109,7 +109,6 @@ static void test_flow_client_secret_basic(void **state)
     assert_string_equal(jstr(t.body, "token_type"), "Bearer");
     assert_int_equal(json_integer_value(json_object_get(t.body, "expires_in")), 300);
     assert_string_equal(jstr(t.body, "scope"), "openid");
-    assert_int_equal(strlen(jstr(t.body, "access_token")), 43);
 
     idt = fx_verify_with_jwks(fx, jstr(t.body, "id_token"), alg, sizeof(alg));
     assert_string_equal(alg, "RS256");
@@ -129,8 +128,29 @@ static void test_flow_client_secret_basic(void **state)
     assert_string_equal(jstr(idt, "sub"), sub);
     assert_string_not_equal(jstr(idt, "sub"), FX_BSN);
 
+    /* RFC 9068: a JWT access token, signed with the client's id_token_alg
+     * key, carrying the pairwise sub and never the BSN */
+    at = fx_verify_typed(fx, jstr(t.body, "access_token"), "at+jwt", alg, sizeof(alg));
+    assert_string_equal(alg, "RS256");
+    assert_string_equal(jstr(at, "iss"), FX_ISSUER);
+    assert_string_equal(jstr(at, "sub"), sub);
+    assert_string_equal(jstr(at, "aud"), "portal");
+    assert_string_equal(jstr(at, "client_id"), "portal");
+    assert_string_equal(jstr(at, "scope"), "openid");
+    assert_string_equal(jstr(at, "acr"), "http://eidas.europa.eu/LoA/substantial");
+    assert_int_equal(json_integer_value(json_object_get(at, "exp")) - json_integer_value(json_object_get(at, "iat")),
+                     300);
+    assert_true(strlen(jstr(at, "jti")) >= 16);
+    assert_string_not_equal(jstr(at, "jti"), jstr(idt, "jti"));
+    at_text = json_dumps(at, JSON_COMPACT);
+    assert_null(strstr(at_text, FX_BSN));
+    assert_null(json_object_get(at, "bsn"));
+    free(at_text);
+    json_decref(at);
+
     call_userinfo(fx, jstr(t.body, "access_token"), &u);
     assert_int_equal(u.resp.status, 200);
+    assert_string_equal(u.resp.content_type, "application/json");
     assert_string_equal(fx_header(&u.resp, "Cache-Control"), "no-store");
     assert_string_equal(jstr(u.body, "sub"), sub);
     assert_string_equal(jstr(u.body, "bsn"), FX_BSN);
@@ -900,6 +920,157 @@ static void test_jti_unique(void **state)
     free(challenge);
 }
 
+/* token with its payload replaced by claims (the signature kept), or with
+ * header instead of its own when header is not NULL. malloc'ed. */
+static char *jwt_altered(const char *token, const char *header, json_t *claims)
+{
+    const char *dot1 = strchr(token, '.'), *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+    char *h = NULL, *p = NULL, *payload = json_dumps(claims, JSON_COMPACT), *out;
+    assert_non_null(dot2);
+    h = header ? zr_base64url_encode((const uint8_t *)header, strlen(header)) : strndup(token, dot1 - token);
+    p = zr_base64url_encode((const uint8_t *)payload, strlen(payload));
+    out = malloc(strlen(h) + strlen(p) + strlen(dot2) + 2);
+    sprintf(out, "%s.%s%s", h, p, dot2);
+    free(h);
+    free(p);
+    free(payload);
+    return out;
+}
+
+/* Issue 17 §2: a JWT access token is ours only with our signature, typ
+ * at+jwt, and a live record under its jti; anything else is invalid_token. */
+static void test_access_token_forgery(void **state)
+{
+    fx_t *fx = *state;
+    char *verifier, *challenge, *code, *token, *bad, hdr[256];
+    const char *kid;
+    reply_t t, u;
+    json_t *at, *copy;
+    cjose_err cerr;
+    cjose_jws_t *jws;
+
+    fx_pkce(&verifier, &challenge);
+    code = fx_login(fx, &fx->clients[FX_PORTAL], challenge, NULL, FX_BSN, NULL);
+    token_for_portal(fx, code, verifier, &t);
+    assert_int_equal(t.resp.status, 200);
+    token = strdup(jstr(t.body, "access_token"));
+    at = fx_verify_typed(fx, token, "at+jwt", NULL, 0);
+    call_userinfo(fx, token, &u);
+    assert_int_equal(u.resp.status, 200);
+    reply_free(&u);
+
+    /* a claim changed, the signature kept: scope, client_id, exp, sub */
+    {
+        const char *field[] = {"scope", "client_id", "sub", "jti"};
+        const char *value[] = {"openid profile", "portal2", "someone-else", "another-jti"};
+        for (size_t i = 0; i < 4; i++) {
+            copy = json_deep_copy(at);
+            json_object_set_new(copy, field[i], json_string(value[i]));
+            bad = jwt_altered(token, NULL, copy);
+            call_userinfo(fx, bad, &u);
+            expect_error(&u, 401, "invalid_token");
+            reply_free(&u);
+            free(bad);
+            json_decref(copy);
+        }
+        copy = json_deep_copy(at);
+        json_object_set_new(copy, "exp", json_integer(json_integer_value(json_object_get(at, "exp")) + 3600));
+        bad = jwt_altered(token, NULL, copy);
+        call_userinfo(fx, bad, &u);
+        expect_error(&u, 401, "invalid_token");
+        reply_free(&u);
+        free(bad);
+        json_decref(copy);
+    }
+    /* the same claims unsigned (alg none), or claiming another alg for our kid */
+    jws = cjose_jws_import(token, strlen(token), &cerr);
+    kid = cjose_header_get(cjose_jws_get_protected(jws), CJOSE_HDR_KID, &cerr);
+    snprintf(hdr, sizeof(hdr), "{\"alg\":\"none\",\"kid\":\"%s\",\"typ\":\"at+jwt\"}", kid);
+    bad = jwt_altered(token, hdr, at);
+    bad[strrchr(bad, '.') - bad + 1] = '\0';
+    call_userinfo(fx, bad, &u);
+    expect_error(&u, 401, "invalid_token");
+    reply_free(&u);
+    free(bad);
+    snprintf(hdr, sizeof(hdr), "{\"alg\":\"HS256\",\"kid\":\"%s\",\"typ\":\"at+jwt\"}", kid);
+    bad = jwt_altered(token, hdr, at);
+    call_userinfo(fx, bad, &u);
+    expect_error(&u, 401, "invalid_token");
+    reply_free(&u);
+    free(bad);
+    /* typ JWT instead of at+jwt: the signature no longer matches either,
+     * and the ID token (typ JWT, signed by us) is no access token */
+    snprintf(hdr, sizeof(hdr), "{\"alg\":\"RS256\",\"kid\":\"%s\",\"typ\":\"JWT\"}", kid);
+    bad = jwt_altered(token, hdr, at);
+    call_userinfo(fx, bad, &u);
+    expect_error(&u, 401, "invalid_token");
+    reply_free(&u);
+    free(bad);
+    cjose_jws_release(jws);
+    call_userinfo(fx, jstr(t.body, "id_token"), &u);
+    expect_error(&u, 401, "invalid_token");
+    reply_free(&u);
+    /* a JWT far over the size limit is refused unread */
+    bad = calloc(1, 5000);
+    memset(bad, 'e', 4999);
+    call_userinfo(fx, bad, &u);
+    expect_error(&u, 401, "invalid_token");
+    reply_free(&u);
+    free(bad);
+    /* the token itself still works: nothing above touched its record */
+    call_userinfo(fx, token, &u);
+    assert_int_equal(u.resp.status, 200);
+    reply_free(&u);
+    /* its record gone (revoked): refused though the signature is good */
+    assert_int_equal(zr_store_del(fx->store, "access-token", jstr(at, "jti")), ZR_STORE_OK);
+    call_userinfo(fx, token, &u);
+    expect_error(&u, 401, "invalid_token");
+    reply_free(&u);
+
+    json_decref(at);
+    free(token);
+    reply_free(&t);
+    free(code);
+    free(verifier);
+    free(challenge);
+}
+
+/* Issue 17 §2: userinfo_signed_response_alg -> application/jwt, signed with
+ * that alg, iss and aud set (OIDC Core §5.3.2); the same claims. */
+static void test_userinfo_signed(void **state)
+{
+    fx_t *fx = *state;
+    char *verifier, *challenge, *code, alg[16];
+    reply_t t, u;
+    json_t *claims;
+
+    fx->clients[FX_PORTAL].userinfo_signed = 1;
+    fx->clients[FX_PORTAL].userinfo_alg = ZR_SIGALG_ES256;
+    fx_pkce(&verifier, &challenge);
+    code = fx_login(fx, &fx->clients[FX_PORTAL], challenge, NULL, FX_BSN, NULL);
+    token_for_portal(fx, code, verifier, &t);
+    assert_int_equal(t.resp.status, 200);
+    call_userinfo(fx, jstr(t.body, "access_token"), &u);
+    assert_int_equal(u.resp.status, 200);
+    assert_string_equal(u.resp.content_type, "application/jwt");
+    assert_string_equal(fx_header(&u.resp, "Cache-Control"), "no-store");
+    assert_null(u.body); /* not JSON */
+    claims = fx_verify_typed(fx, u.resp.body, "JWT", alg, sizeof(alg));
+    assert_string_equal(alg, "ES256");
+    assert_string_equal(jstr(claims, "iss"), FX_ISSUER);
+    assert_string_equal(jstr(claims, "aud"), "portal");
+    assert_string_equal(jstr(claims, "bsn"), FX_BSN);
+    assert_non_null(jstr(claims, "sub"));
+    assert_string_equal(jstr(claims, "acr"), "http://eidas.europa.eu/LoA/substantial");
+    json_decref(claims);
+    reply_free(&u);
+    reply_free(&t);
+    fx->clients[FX_PORTAL].userinfo_signed = 0;
+    free(code);
+    free(verifier);
+    free(challenge);
+}
+
 static void test_userinfo_errors(void **state)
 {
     fx_t *fx = *state;
@@ -939,6 +1110,8 @@ int main(void)
         cmocka_unit_test(test_representation),
         cmocka_unit_test(test_jti_unique),
         cmocka_unit_test(test_userinfo_errors),
+        cmocka_unit_test(test_access_token_forgery),
+        cmocka_unit_test(test_userinfo_signed),
     };
     return cmocka_run_group_tests(tests, fx_setup, fx_teardown);
 }

@@ -19,70 +19,42 @@
 
 #include "zr/crypto.h"
 #include "zr/log.h"
+#include "zr/record_sink.h"
 #include "zr/tenant.h"
 
-static pthread_mutex_t audit_lock = PTHREAD_MUTEX_INITIALIZER;
-static int audit_fd = -1;
+static zr_record_sink_t audit_sink = ZR_RECORD_SINK_INIT;
+static pthread_mutex_t audit_lock = PTHREAD_MUTEX_INITIALIZER; /* guards the key and refuse */
 static int audit_refuse;
 static uint8_t audit_key[32];
 static int audit_key_set;
 
 int zr_audit_open(const char *file, const uint8_t key[32], int refuse, char *err, size_t errlen)
 {
-    int fd = -1, old = -1, rc = -1;
-    struct stat st;
-    if (file) {
-        fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-        if (fd < 0) {
-            snprintf(err, errlen, "audit_log.file: cannot open %s: %s", file, strerror(errno));
-            goto end;
-        }
-        if (fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode))) {
-            snprintf(err, errlen, "audit_log.file: %s is not a file", file);
-            goto end;
-        }
-        if (S_ISREG(st.st_mode) && (st.st_mode & 077))
-            zr_log_warn("audit.permissions", "file=%s mode=%03o hint=\"records hold pseudonyms of people; chmod 600\"",
-                        file, (unsigned)(st.st_mode & 0777));
-    }
+    if (zr_record_sink_open(&audit_sink, file, "audit_log.file", "audit.permissions",
+                            "records hold pseudonyms of people; chmod 600", err, errlen) != 0)
+        return -1;
     pthread_mutex_lock(&audit_lock);
     if (key) {
         memcpy(audit_key, key, sizeof(audit_key));
         audit_key_set = 1;
     }
-    old = audit_fd;
-    audit_fd = fd;
     audit_refuse = refuse;
     pthread_mutex_unlock(&audit_lock);
-    fd = -1;
-    rc = 0;
-
-end:
-    if (fd >= 0)
-        close(fd);
-    if (old >= 0)
-        close(old);
-    return rc;
+    return 0;
 }
 
 void zr_audit_close(void)
 {
+    zr_record_sink_close(&audit_sink);
     pthread_mutex_lock(&audit_lock);
-    int fd = audit_fd;
-    audit_fd = -1;
     OPENSSL_cleanse(audit_key, sizeof(audit_key));
     audit_key_set = 0;
     pthread_mutex_unlock(&audit_lock);
-    if (fd >= 0)
-        close(fd);
 }
 
 int zr_audit_enabled(void)
 {
-    pthread_mutex_lock(&audit_lock);
-    int on = audit_fd >= 0;
-    pthread_mutex_unlock(&audit_lock);
-    return on;
+    return zr_record_sink_is_open(&audit_sink);
 }
 
 int zr_audit_pseudonym(const char *value, char out[ZR_AUDIT_PSEUDONYM_MAX])
@@ -234,7 +206,6 @@ int zr_audit_write(const zr_audit_record_t *r)
 {
     struct timespec now;
     zr_buf_t line;
-    size_t done = 0;
     int written = 0, refuse;
 
     if (!zr_audit_enabled())
@@ -246,21 +217,12 @@ int zr_audit_write(const zr_audit_record_t *r)
                      r->trace ? r->trace : "-", r->ref ? r->ref : "-");
         goto end;
     }
-    /* One write() for the whole line; the loop only finishes a short write. */
-    pthread_mutex_lock(&audit_lock);
-    while (audit_fd >= 0 && done < line.len) {
-        ssize_t n = write(audit_fd, line.data + done, line.len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            zr_log_error("audit.write_failed", "event=%s trace=%s errno=%d", r->event, r->trace ? r->trace : "-",
-                         errno);
-            break;
-        }
-        done += (size_t)n;
-    }
-    written = audit_fd < 0 || done == line.len; /* closed by a reload meanwhile: no stream, no failure */
-    pthread_mutex_unlock(&audit_lock);
+    /* Closed by a reload meanwhile: no stream, no failure. */
+    if (zr_record_sink_write(&audit_sink, line.data, line.len) < 0)
+        zr_log_error("audit.write_failed", "event=%s trace=%s errno=%d", r->event, r->trace ? r->trace : "-",
+                     errno);
+    else
+        written = 1;
 
 end:
     zr_buf_free(&line);

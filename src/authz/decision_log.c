@@ -19,14 +19,14 @@
 
 #include "zr/crypto.h"
 #include "zr/log.h"
+#include "zr/record_sink.h"
 #include "zr/util.h"
 
 #define MAX_BSNS 8
 /* zr_log keeps 2 KiB of message; longer records go out without their body. */
 #define STDERR_MAX_LINE 1900
 
-static pthread_mutex_t adl_lock = PTHREAD_MUTEX_INITIALIZER;
-static int adl_fd = -1; /* -1: stderr through zr_log */
+static zr_record_sink_t adl_sink = ZR_RECORD_SINK_INIT; /* no file: stderr through zr_log */
 
 static pthread_mutex_t key_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint8_t subject_key[32];
@@ -34,47 +34,17 @@ static int subject_key_set;
 
 int zr_authz_log_open(const zr_decision_log_config_t *cfg, char *err, size_t errlen)
 {
-    int fd = -1, old = -1, rc = -1;
-    struct stat st;
-    if (cfg && cfg->file) {
-        fd = open(cfg->file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-        if (fd < 0) {
-            snprintf(err, errlen, "decision_log.file: cannot open %s: %s", cfg->file, strerror(errno));
-            goto end;
-        }
-        if (fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode))) {
-            snprintf(err, errlen, "decision_log.file: %s is not a file", cfg->file);
-            goto end;
-        }
-        if (S_ISREG(st.st_mode) && (st.st_mode & 077))
-            zr_log_warn("adl.permissions", "file=%s mode=%03o hint=\"records hold personal data; chmod 600\"",
-                        cfg->file, (unsigned)(st.st_mode & 0777));
-    }
+    if (zr_record_sink_open(&adl_sink, cfg ? cfg->file : NULL, "decision_log.file", "adl.permissions",
+                            "records hold personal data; chmod 600", err, errlen) != 0)
+        return -1;
     if (cfg)
         zr_authz_log_set_subject_key(cfg->subject_key);
-    pthread_mutex_lock(&adl_lock);
-    old = adl_fd;
-    adl_fd = fd;
-    pthread_mutex_unlock(&adl_lock);
-    fd = -1;
-    rc = 0;
-
-end:
-    if (fd >= 0)
-        close(fd);
-    if (old >= 0)
-        close(old);
-    return rc;
+    return 0;
 }
 
 void zr_authz_log_close(void)
 {
-    pthread_mutex_lock(&adl_lock);
-    int fd = adl_fd;
-    adl_fd = -1;
-    pthread_mutex_unlock(&adl_lock);
-    if (fd >= 0)
-        close(fd);
+    zr_record_sink_close(&adl_sink);
 }
 
 void zr_authz_log_set_subject_key(const uint8_t key[32])
@@ -222,35 +192,6 @@ static const char *decision_name(zr_authz_decision_t d)
     return d == ZR_AUTHZ_PERMIT ? "permit" : d == ZR_AUTHZ_DENY ? "deny" : "error";
 }
 
-/* One write() for the whole line; the loop only finishes a short write. */
-static void sink_write(const char *line)
-{
-    size_t len = strlen(line);
-    pthread_mutex_lock(&adl_lock);
-    if (adl_fd >= 0) {
-        size_t done = 0;
-        while (done < len) {
-            ssize_t n = write(adl_fd, line + done, len - done);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0) {
-                zr_log_error("adl.write_failed", "errno=%d", errno);
-                break;
-            }
-            done += (size_t)n;
-        }
-    }
-    pthread_mutex_unlock(&adl_lock);
-}
-
-static int sink_is_file(void)
-{
-    pthread_mutex_lock(&adl_lock);
-    int file = adl_fd >= 0;
-    pthread_mutex_unlock(&adl_lock);
-    return file;
-}
-
 /* The response with only its decisions (ADL §adl.core.response: portions
  * may be left out for privacy, the response must stay retrievable when the
  * PDP decided): what a record keeps when its body cannot go out whole.
@@ -294,7 +235,7 @@ void zr_authz_log_write(const zr_authz_log_entry_t *e)
     json_t *rec = NULL, *attrs = NULL, *body = NULL, *req = NULL, *resp = NULL, *small = NULL;
     char *line = NULL, *full = NULL;
     bsn_set_t bsns = {0};
-    int failed = 0, to_file = sink_is_file();
+    int failed = 0, to_file = zr_record_sink_is_open(&adl_sink);
     struct timespec now;
     zr_trace_t own;
     const zr_trace_t *trace = e->trace;
@@ -379,7 +320,8 @@ void zr_authz_log_write(const zr_authz_log_entry_t *e)
         memcpy(full, line, n);
         full[n] = '\n';
         full[n + 1] = '\0';
-        sink_write(full);
+        if (zr_record_sink_write(&adl_sink, full, n + 1) < 0)
+            zr_log_error("adl.write_failed", "errno=%d", errno);
     } else {
         zr_log_info("adl", "%s", line);
     }

@@ -43,12 +43,19 @@ int zr_preprod_rp_new_attempt(zr_preprod_scenario_t *sc);
 /* The authorization URL (malloc'ed) of sc's attempt, asking for sc->loa
  * (acr_values) and care_provider. */
 char *zr_preprod_rp_authorize_url(zr_preprod_rp_t *rp, const zr_preprod_scenario_t *sc, const char *care_provider);
+/* How long to wait before token request attempt + 1 after an answer with
+ * HTTP status and OAuth error, or -1: no retry. Only a 503
+ * temporarily_unavailable (the relay's store missed its deadline; the code
+ * stays redeemable) is retried, a few times, the pause doubling. */
+long zr_preprod_rp_retry_pause_ms(long status, const char *error, int attempt);
 /* Redeems code (PKCE verifier, client_secret_basic) and checks the ID
  * token (signature against the relay's JWKS, iss, aud, exp, nonce).
  * *claims and *id_token on success (malloc'ed / owned). 0 on success;
- * otherwise err holds the OAuth error or the failed check. */
+ * otherwise err holds the OAuth error or the failed check. A 503
+ * temporarily_unavailable is retried a few times; *tries (may be NULL)
+ * says how many token requests it took. */
 int zr_preprod_rp_redeem(zr_preprod_rp_t *rp, const char *code, const char *verifier, const char *nonce,
-                         json_t **claims, char **id_token, char *err, size_t errlen);
+                         json_t **claims, char **id_token, int *tries, char *err, size_t errlen);
 /* The trace of the login started with state (POST /trace/lookup, then
  * GET /trace.json). *trace_id (ZR_DIAG_ID_LEN + 1 bytes) and the trace. */
 json_t *zr_preprod_rp_trace(zr_preprod_rp_t *rp, const char *state, char *trace_id);

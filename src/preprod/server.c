@@ -470,7 +470,7 @@ static int handle_callback(void *ctx, const zr_http_request_t *req, zr_http_resp
     json_t *claims = NULL;
     char *id_token = NULL, err[256] = "", ref[16] = "-";
     long long t0 = now_ms();
-    int rc;
+    int rc, token_tries = 0;
 
     pthread_mutex_lock(&pp->lock);
     sc = zr_preprod_run_find_state(&pp->run, state);
@@ -494,12 +494,14 @@ static int handle_callback(void *ctx, const zr_http_request_t *req, zr_http_resp
         if (zr_kv_get(&req->query, "error_description"))
             json_object_set_new(sc->result, "oauth_error_description",
                                 json_string(zr_kv_get(&req->query, "error_description")));
-    } else if (zr_preprod_rp_redeem(&pp->rp, code, sc->verifier, sc->nonce, &claims, &id_token, err, sizeof(err)) !=
-               0) {
+    } else if (zr_preprod_rp_redeem(&pp->rp, code, sc->verifier, sc->nonce, &claims, &id_token, &token_tries, err,
+                                    sizeof(err)) != 0) {
         json_object_set_new(sc->result, "token_ok", json_false());
         json_object_set_new(sc->result, "token_error", json_string(err));
+        json_object_set_new(sc->result, "token_requests", json_integer(token_tries));
     } else {
         json_object_set_new(sc->result, "token_ok", json_true());
+        json_object_set_new(sc->result, "token_requests", json_integer(token_tries));
         json_object_set_new(sc->result, "token_ms", json_integer(now_ms() - t0));
         record_claims(sc, claims);
         /* A code is single use (RFC 6749 §4.1.2): the replay scenario shows it. */
@@ -507,7 +509,7 @@ static int handle_callback(void *ctx, const zr_http_request_t *req, zr_http_resp
             json_t *c2 = NULL;
             char *t2 = NULL;
             err[0] = '\0';
-            zr_preprod_rp_redeem(&pp->rp, code, sc->verifier, sc->nonce, &c2, &t2, err, sizeof(err));
+            zr_preprod_rp_redeem(&pp->rp, code, sc->verifier, sc->nonce, &c2, &t2, NULL, err, sizeof(err));
             json_object_set_new(sc->result, "code_replay_answer", json_string(t2 ? "accepted" : err));
             json_object_set_new(sc->result, "code_replay_refused", json_boolean(!t2 && strcmp(err, "invalid_grant") == 0));
             json_decref(c2);

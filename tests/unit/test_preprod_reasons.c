@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "zr/preprod.h"
+#include "../../src/preprod/preprod_internal.h"
 
 static const char *const langs[] = {"nl", "en"};
 
@@ -287,9 +288,28 @@ static void test_rendered_languages(void **state)
     free(en);
 }
 
+/* The tester's client retries only what the relay says is worth a retry:
+ * a 503 temporarily_unavailable (the code stays redeemable), a few times,
+ * the pause doubling; nothing else (a second try of an invalid_grant would
+ * look like a replay to the relay). */
+static void test_token_retry_pause(void **state)
+{
+    (void)state;
+    assert_int_equal(zr_preprod_rp_retry_pause_ms(503, "temporarily_unavailable", 1), 250);
+    assert_int_equal(zr_preprod_rp_retry_pause_ms(503, "temporarily_unavailable", 2), 500);
+    assert_int_equal(zr_preprod_rp_retry_pause_ms(503, "temporarily_unavailable", 3), 1000);
+    assert_int_equal(zr_preprod_rp_retry_pause_ms(503, "temporarily_unavailable", 4), -1);
+    assert_int_equal(zr_preprod_rp_retry_pause_ms(503, "server_error", 1), -1);
+    assert_int_equal(zr_preprod_rp_retry_pause_ms(503, NULL, 1), -1);
+    assert_int_equal(zr_preprod_rp_retry_pause_ms(400, "invalid_grant", 1), -1);
+    assert_int_equal(zr_preprod_rp_retry_pause_ms(500, "temporarily_unavailable", 1), -1);
+    assert_int_equal(zr_preprod_rp_retry_pause_ms(200, NULL, 1), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_token_retry_pause),
         cmocka_unit_test(test_every_code_has_both_texts),
         cmocka_unit_test(test_placeholders_filled),
         cmocka_unit_test(test_evaluate_records_defined_codes),

@@ -1,8 +1,9 @@
 /* The identity-provider side of ST-SAML 1.0 as TVS (the RD) plays it
- * (src/saml/idp.c): its signed metadata, its checks of an AuthnRequest and
- * an ArtifactResolve, and the ArtifactResponse it answers with, shaped like
- * the official example messages. Used by the mock TVS (src/mock/) and by
- * tests; the relay itself never plays the IdP. */
+ * (src/mock/saml_idp.c, a test double: it lives with the mock TVS so that
+ * src/saml/ holds production code only): its signed metadata, its checks of
+ * an AuthnRequest and an ArtifactResolve, and the ArtifactResponse it
+ * answers with, shaped like the official example messages. Used by the mock
+ * TVS (src/mock/) and by tests; the relay itself never plays the IdP. */
 #ifndef ZR_SAML_IDP_H
 #define ZR_SAML_IDP_H
 

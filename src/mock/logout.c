@@ -1,6 +1,6 @@
 /* Logout at the mock TVS (issue 5, ST-SAML §Logout): the
  * SingleLogoutService (HTTP-POST binding). It checks the relay's
- * LogoutRequest as TVS does (src/saml/idp_logout.c), ends the session the
+ * LogoutRequest as TVS does (src/mock/saml_idp_logout.c), ends the session the
  * NameID and SessionIndex name when it opened it, and answers the relay's
  * SingleLogoutService with a signed LogoutResponse by auto-POST: Success,
  * or Responder / UnknownPrincipal for a session it does not know (never

@@ -1,4 +1,4 @@
-/* Unit tests for src/saml/idp.c, the TVS side the mock plays: RD metadata,
+/* Unit tests for src/mock/saml_idp.c, the TVS side the mock plays: RD metadata,
  * AuthnRequest and ArtifactResolve checks, and the ArtifactResponse, compared
  * with the official ST-SAML example shapes and checked with the relay's own
  * parsers where they exist (zr_saml_idp_parse, zr_saml_artifact_parse,

@@ -14,7 +14,7 @@
 #include "zr/util.h"
 #include "zr/xml.h"
 
-#include "idp_internal.h"
+#include "saml_idp_internal.h"
 
 #define STATUS_PREFIX ZR_SAML_IDP_STATUS_PREFIX
 #define LOGOUT_REQUEST_MAX_BYTES (64 * 1024)

@@ -23,7 +23,7 @@
 #include "zr/util.h"
 #include "zr/xml.h"
 
-#include "idp_internal.h"
+#include "saml_idp_internal.h"
 
 #define SAML_PROTOCOL        "urn:oasis:names:tc:SAML:2.0:protocol"
 #define STATUS_PREFIX        ZR_SAML_IDP_STATUS_PREFIX

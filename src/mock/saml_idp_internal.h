@@ -1,7 +1,8 @@
-/* Internal to the identity-provider half of src/saml/ (idp.c, idp_logout.c):
- * the checks TVS makes on every request the relay sends it (AuthnRequest,
- * ArtifactResolve, LogoutRequest), and how the mock TVS signs and writes
- * what it answers. Defined in idp.c; not a public contract. */
+/* Internal to the identity-provider side the mock TVS plays (saml_idp.c,
+ * saml_idp_logout.c): the checks TVS makes on every request the relay sends
+ * it (AuthnRequest, ArtifactResolve, LogoutRequest), and how the mock TVS
+ * signs and writes what it answers. Defined in saml_idp.c; not a public
+ * contract. */
 #ifndef ZR_SAML_IDP_INTERNAL_H
 #define ZR_SAML_IDP_INTERNAL_H
 

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define CLIENTS_TTL_DEFAULT (24L * 3600)
 #define CLIENTS_TTL_MAX (30L * 86400)
@@ -48,6 +50,7 @@ static int clients_token(int argc, char **argv)
     long long expires = 0;
     time_t at;
     struct tm tm;
+    struct stat st;
     int rc = 2;
 
     for (int i = 2; i < argc; i++) {
@@ -77,6 +80,13 @@ static int clients_token(int argc, char **argv)
     }
     if (!cfg->oidc.registration_dir) {
         fprintf(stderr, "%s: oidc.registration_dir is not set: dynamic registration is off\n", config_path);
+        goto end;
+    }
+    /* The relay renames the token's file when it is used: written by
+     * another user (root), the registration would fail later, not now. */
+    if (stat(cfg->oidc.registration_dir, &st) != 0 || st.st_uid != geteuid()) {
+        fprintf(stderr, "%s: run this as the user that owns it and runs the relay (sudo -u zorgrelay ...)\n",
+                cfg->oidc.registration_dir);
         goto end;
     }
     if (!(t = zr_config_find_tenant(cfg, owner))) {

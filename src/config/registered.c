@@ -38,6 +38,12 @@ static int name_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static int same_dir(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 /* Reads one client file into cfg; check_name: its name must be
  * CLIENT_ID.yaml (the management URI finds the file by it). */
 static void load_file(zr_cfg_loader_t *parent, zr_config_t *cfg, const char *path, int check_name)
@@ -48,6 +54,7 @@ static void load_file(zr_cfg_loader_t *parent, zr_config_t *cfg, const char *pat
     zr_cfg_map_t root, reg;
     yaml_node_t *node;
     zr_client_t *c;
+    const zr_cfg_client_origin_t *o;
     char *owner = NULL, *hmac = NULL;
     const char *base = strrchr(path, '/');
     long issued = 0;
@@ -84,15 +91,22 @@ static void load_file(zr_cfg_loader_t *parent, zr_config_t *cfg, const char *pat
     index = cfg->client_count;
     if (!(c = zr_cfg_read_registered_client(&ld, node, "client", cfg, owner)))
         goto end;
+    o = cfg->index ? &cfg->index->client_origins[index] : NULL;
     /* A registered client belongs to the one care provider of its token. */
-    if (cfg->index && cfg->index->client_origins[index].listed_count)
-        zr_cfg_error(&ld, node, "client.care_providers",
-                     "a registered client belongs to one care provider (registration.care_provider)");
+    if (o && o->listed_count) {
+        ld.error_count++;
+        zr_cfg_error_line(ld.errs, "%s:%d: client.care_providers: a registered client belongs to one care provider "
+                                   "(registration.care_provider)",
+                          path, o->care_provider_lines ? o->care_provider_lines[0] : o->line);
+    }
     if (check_name && c->client_id &&
         (strncmp(base ? base + 1 : path, c->client_id, strlen(c->client_id)) ||
-         strcmp((base ? base + 1 : path) + strlen(c->client_id), ".yaml")))
-        zr_cfg_error(&ld, zr_cfg_map_get(&root, "client"), "client.client_id",
-                     "'%s' must be the file's name without .yaml (the registration URI finds it so)", c->client_id);
+         strcmp((base ? base + 1 : path) + strlen(c->client_id), ".yaml"))) {
+        ld.error_count++;
+        zr_cfg_error_line(ld.errs, "%s:%d: client.client_id: '%s' must be the file's name without .yaml (the "
+                                   "registration URI finds it so)",
+                          path, o ? o->client_id_line : 1, c->client_id);
+    }
     /* Stamped before it is read would be safer against a writer in between,
      * but a rename replaces the inode: any later write shows as a change. */
     zr_config_registration_stamp(path, c->registration_stamp);
@@ -120,6 +134,12 @@ void zr_cfg_read_registered_clients(zr_cfg_loader_t *ld, zr_config_t *cfg)
 
     if (!dir || (ld->flags & ZR_CONFIG_LOAD_SKIP_TENANT_DIR))
         return;
+    /* Its files are clients, not care providers: never the same directory. */
+    if (cfg->care_providers_dir && same_dir(dir, cfg->care_providers_dir)) {
+        zr_cfg_error(ld, NULL, "oidc.registration_dir", "%s is care_providers_dir: give registered clients a "
+                                                        "directory of their own", dir);
+        return;
+    }
     if (!(d = opendir(dir))) {
         zr_cfg_error(ld, NULL, "oidc.registration_dir", "cannot open %s: %s", dir, strerror(errno));
         goto end;

@@ -296,7 +296,11 @@ static void reg_describe(const char *line, reg_error_t *e)
         {"auth_method", "token_endpoint_auth_method"}, {"id_token_alg", "id_token_signed_response_alg"},
         {"name", "client_name"}, {"client_secret_sha256", "client_secret"}, {"min_loa", "default_acr_values"}};
     const char *p = strstr(line, ": client.");
-    const char *what = p ? p + 9 : line;
+    const char *what = p ? p + 9 : NULL;
+    if (!what) { /* not about one key: no file name in the answer */
+        reg_fail(e, 400, "invalid_client_metadata", "the metadata are not valid");
+        return;
+    }
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         size_t n = strlen(names[i].key);
         if (!strncmp(what, names[i].key, n) && (what[n] == ':' || what[n] == '[' || what[n] == '.')) {
@@ -314,10 +318,17 @@ static int reg_write(const zr_oidc_t *op, const char *client_id, const char *yam
 {
     const char *dir = op->cfg->oidc.registration_dir;
     zr_config_errors_t errs = {0};
-    char name[200], *pending = NULL, *final = NULL, err[300];
+    char name[200], *pending = NULL, *final = NULL, *unique = NULL, err[300];
     int rc = -1;
-    snprintf(name, sizeof(name), ".%s.pending", client_id);
-    if (asprintf(&pending, "%s/%s", dir, name) < 0 || asprintf(&final, "%s/%s.yaml", dir, client_id) < 0) {
+    /* Its own name: two updates of one client may run at once. */
+    if (!(unique = reg_random(9)) || asprintf(&final, "%s/%s.yaml", dir, client_id) < 0) {
+        final = NULL;
+        reg_fail(e, 500, "server_error", "out of memory");
+        goto end;
+    }
+    snprintf(name, sizeof(name), ".%s.%s.pending", client_id, unique);
+    if (asprintf(&pending, "%s/%s", dir, name) < 0) {
+        pending = NULL;
         reg_fail(e, 500, "server_error", "out of memory");
         goto end;
     }
@@ -341,6 +352,7 @@ end:
         unlink(pending);
     free(pending);
     free(final);
+    free(unique);
     zr_config_errors_free(&errs);
     return rc;
 }

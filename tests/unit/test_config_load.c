@@ -727,6 +727,35 @@ static void test_registered_clients(void **state)
                           "client.post_logout_redirect_uris[0]: must not contain a fragment (#)"));
     assert_int_equal(errs.count, 4);
     zr_config_errors_free(&errs);
+
+    /* What /register writes is judged as the configuration would be: in
+     * production an http redirect URI is refused, even on loopback. */
+    cfg = load("config/valid_production.yaml", &errs);
+    assert_non_null(cfg);
+    write_registered("dcr-candidate.yaml", "dcr-candidate", "");
+    {
+        char *cand = path_in("config/reg/dcr-candidate.yaml"), *http = NULL, *text = NULL;
+        size_t n = 0;
+        assert_int_equal(zr_config_registered_check(cfg, cand, &errs, NULL), 0);
+        assert_int_equal(zr_file_read(cand, 1 << 16, &text, &n), 0);
+        assert_non_null(strstr(text, "https://pgo.example.nl/callback"));
+        assert_true(asprintf(&http, "%.*shttp://127.0.0.1:8001/callback%s", (int)(strstr(text, "https://pgo") - text),
+                             text, strstr(text, "https://pgo") + strlen("https://pgo.example.nl/callback")) > 0);
+        write_file("config/reg/dcr-candidate.yaml", http);
+        assert_int_equal(zr_config_registered_check(cfg, cand, &errs, NULL), -1);
+        assert_true(has_error(&errs, "config/reg/dcr-candidate.yaml", 11,
+                              "client.redirect_uris[0]: http is refused in production: must be an https URL"));
+        free(cand);
+        free(http);
+        free(text);
+    }
+    zr_config_errors_free(&errs);
+    zr_config_free(cfg);
+    {
+        char *cand = path_in("config/reg/dcr-candidate.yaml");
+        unlink(cand);
+        free(cand);
+    }
     free(yaml);
     free(out);
     free(p);

@@ -89,15 +89,34 @@ static char *reg_random(size_t bytes)
     return out;
 }
 
-/* A YAML double-quoted scalar: JSON's string escapes are YAML's too. */
+/* A YAML double-quoted scalar (YAML 1.1 §5.7) of a UTF-8 string (jansson
+ * guarantees it is valid): printable ASCII as it is, everything else as
+ * \xXX, \uXXXX or \UXXXXXXXX, so that no value can end the scalar, start
+ * a line of its own or hold a character libyaml refuses. */
 static int yaml_str(zr_buf_t *b, const char *indent, const char *key, const char *value)
 {
-    json_t *s = json_string(value);
-    char *q = s ? json_dumps(s, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : NULL;
-    int rc = q ? zr_buf_printf(b, "%s%s%s%s\n", indent, key ? key : "- ", key ? ": " : "", q) : -1;
-    free(q);
-    json_decref(s);
-    return rc;
+    const unsigned char *p = (const unsigned char *)value;
+    int bad = zr_buf_printf(b, "%s%s%s\"", indent, key ? key : "- ", key ? ": " : "") != 0;
+    while (*p && !bad) {
+        unsigned long cp = *p;
+        int extra = cp >= 0xf0 ? 3 : cp >= 0xe0 ? 2 : cp >= 0xc0 ? 1 : 0;
+        if (extra)
+            cp &= 0x3f >> extra;
+        for (int i = 1; i <= extra; i++)
+            cp = (cp << 6) | (p[i] & 0x3f);
+        p += 1 + extra;
+        if (cp == '"' || cp == '\\')
+            bad = zr_buf_printf(b, "\\%c", (char)cp) != 0;
+        else if (cp >= 0x20 && cp < 0x7f)
+            bad = zr_buf_printf(b, "%c", (char)cp) != 0;
+        else if (cp < 0x100)
+            bad = zr_buf_printf(b, "\\x%02lx", cp) != 0;
+        else if (cp < 0x10000)
+            bad = zr_buf_printf(b, "\\u%04lx", cp) != 0;
+        else
+            bad = zr_buf_printf(b, "\\U%08lx", cp) != 0;
+    }
+    return bad || zr_buf_appends(b, "\"\n") != 0 ? -1 : 0;
 }
 
 /* Metadata -> the client's YAML, or an RFC 7591 §3.2.2 error. */

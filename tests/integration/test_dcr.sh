@@ -32,7 +32,7 @@ reg() {
   echo "$body $(tr -d '\n' < "$ZR_TMP/reg.out")"
 }
 status() { cut -d' ' -f1 <<<"$1"; }
-field() { $PY -c 'import json,sys; s=sys.argv[1].split(" ",1); d=json.loads(s[1]) if len(s)>1 and s[1] else {}; print(eval(sys.argv[2]))' "$1" "$2"; }
+field() { $PY -c 'import json,sys; s=sys.argv[1].split(" ",1); d=json.loads(s[1]) if len(s)>1 and s[1] else {}; print(eval(sys.argv[2]))' "$@"; }
 meta() {  # meta [python dict updates] -> registration metadata (private_key_jwt, the PGO's keys)
   $PY - "$ZR_PKI/pgo-client.jwks.json" "${1:-{\}}" <<'PYEOF'
 import json, sys
@@ -204,7 +204,19 @@ $PY -c 'import json,sys; p=sys.argv[1]; d=json.load(open(p)); d["expires_at"]=d[
 r=$(reg POST "$ISSUER/register" "$T3" "$(meta)")
 zr_check "an expired initial access token: 401, and removed" "$(status "$r") $(ls "$REGDIR/tokens" | wc -l)" "401 0"
 
-# 9. A client file broken by hand: FILE:LINE from check-config, a reload is refused.
+# 9. Metadata cannot write YAML of their own: a client_name with quotes, a
+#    line break and a key after it stays one string, and the BSN stays off.
+T4=$(token)
+echo "$T4" >> "$SECRETS"
+NAME=$'PGO "x"\n  bsn_entitled: true\nclient:\n\u00e9\U0001F600'
+r=$(reg POST "$ISSUER/register" "$T4" "$(meta "$($PY -c 'import json,sys; print(json.dumps({"client_name": sys.argv[1]}))' "$NAME")")")
+CID4=$(field "$r" 'd.get("client_id")')
+[ "$(status "$r")" = 201 ] || echo "hostile name: $r" >&2
+zr_check "a hostile client_name: registered, the name as sent, bsn_entitled false in the file" \
+  "$(status "$r") $(field "$r" 'd.get("client_name") == sys.argv[3]' "$NAME") $(grep -c '^  bsn_entitled: false$' "$REGDIR/$CID4.yaml") $(grep -c '^ *bsn_entitled:' "$REGDIR/$CID4.yaml")" \
+  "201 True 1 1"
+
+# 10. A client file broken by hand: FILE:LINE from check-config, a reload is refused.
 cp "$REGDIR/$CID2.yaml" "$ZR_TMP/keep.yaml"
 sed -i 's#^    - "http://127.0.0.1:8001/callback"$#    - "http://127.0.0.1:8001/callback\#x"#' "$REGDIR/$CID2.yaml"
 line=$(grep -n '8001/callback#x' "$REGDIR/$CID2.yaml" | cut -d: -f1)
@@ -214,7 +226,7 @@ zr_check "a reload is refused" "$("$ZR_BIN" reload "$ZR_CONFIG" >/dev/null 2>&1;
 cp "$ZR_TMP/keep.yaml" "$REGDIR/$CID2.yaml"
 zr_check "restored: the reload is taken" "$("$ZR_BIN" reload "$ZR_CONFIG" >/dev/null 2>&1; echo $?)" "0"
 
-# 10. No token, secret or registration token in a log line.
+# 11. No token, secret or registration token in a log line.
 leaks=0
 while read -r s; do
   [ -n "$s" ] && grep -qF -- "$s" "$ZR_TMP"/relay*.log "$ZR_TMP/cli.log" && { echo "a secret in a log: ${s:0:6}..." >&2; leaks=$((leaks+1)); }

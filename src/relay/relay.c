@@ -249,9 +249,10 @@ static int login_trace_start(zr_oidc_authz_t *authz)
 /* A client another relay process registered (RFC 7591) is in the shared
  * oidc.registration_dir before this process reloads: a request naming a
  * client_id this process does not know, whose file is there, or one whose
- * file was replaced since (an update, RFC 7592), reloads here first. A reload that was refused (a broken file: its lines are in the
- * log) is not retried for ZR_RELAY_PICKUP_RETRY_S, so that requests cannot
- * make the process reload over and over. */
+ * file was replaced since (an update, RFC 7592), reloads here first. A
+ * reload that was refused (a broken file: its lines are in the log) is not
+ * retried for ZR_RELAY_PICKUP_RETRY_S, so that requests cannot make the
+ * process reload over and over. */
 #define ZR_RELAY_PICKUP_RETRY_S 5
 #define ZR_RELAY_BASE64URL "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 static void registration_pickup(zr_relay_t *relay, const zr_http_request_t *req)

@@ -115,6 +115,10 @@ typedef struct {
 } zr_oidc_registrar_t;
 int zr_oidc_handle_register(zr_oidc_t *op, const zr_http_request_t *req, zr_http_response_t *resp,
                             const zr_oidc_registrar_t *r);
+/* The client file /register writes for metadata md, with a fixed token
+ * hash and time (the checks and the writer of a registration, for the fuzz
+ * target): malloc'ed YAML, or NULL and *error the RFC 7591 §3.2.2 code. */
+char *zr_oidc_registration_yaml(json_t *md, const char *client_id, const char *care_provider, const char **error);
 /* A registered client's metadata as RFC 7592 §3 shows them (malloc'ed JSON). */
 char *zr_oidc_registered_info(const zr_oidc_t *op, const zr_client_t *c);
 int zr_oidc_handle_userinfo(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);

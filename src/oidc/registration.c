@@ -308,6 +308,24 @@ static const char *reg_auth(json_t *md, reg_error_t *e)
     return NULL;
 }
 
+char *zr_oidc_registration_yaml(json_t *md, const char *client_id, const char *care_provider, const char **error)
+{
+    static const char zeros[] = "0000000000000000000000000000000000000000000000000000000000000000";
+    reg_fixed_t f = {client_id, care_provider, zeros, NULL, 1765040400LL, 0};
+    reg_error_t e = {0};
+    const char *auth;
+    char *yaml = NULL;
+    *error = NULL;
+    if (reg_screen(md, &e) == 0 && (auth = reg_auth(md, &e)) != NULL) {
+        if (!strcmp(auth, "client_secret_basic"))
+            f.secret_sha256 = zeros;
+        yaml = reg_yaml(md, &f, auth, &e);
+    }
+    if (!yaml)
+        *error = e.error ? e.error : "server_error";
+    return yaml;
+}
+
 /* The configuration's name of a key -> the metadata's (for a refusal). */
 static void reg_describe(const char *line, reg_error_t *e)
 {

@@ -55,7 +55,7 @@ static void load_file(zr_cfg_loader_t *parent, zr_config_t *cfg, const char *pat
     yaml_node_t *node;
     zr_client_t *c;
     const zr_cfg_client_origin_t *o;
-    char *owner = NULL, *hmac = NULL;
+    char *owner = NULL, *hmac = NULL, stamp[64];
     const char *base = strrchr(path, '/');
     long issued = 0;
     size_t index;
@@ -67,6 +67,10 @@ static void load_file(zr_cfg_loader_t *parent, zr_config_t *cfg, const char *pat
     ld.flags = parent->flags;
     ld.keys = parent->keys;
     ld.cfg = cfg;
+    /* Stamped before it is read: a write in between shows as a change
+     * (one reload too many), never as the file already loaded. */
+    if (zr_config_registration_stamp(path, stamp) != 0)
+        stamp[0] = '\0';
     if (zr_cfg_parse(&ld, path) != 0)
         goto end;
     if (zr_cfg_map_open(&ld, yaml_document_get_root_node(&ld.doc), "", root_keys, &root) != 0)
@@ -107,9 +111,7 @@ static void load_file(zr_cfg_loader_t *parent, zr_config_t *cfg, const char *pat
                                    "registration URI finds it so)",
                           path, o ? o->client_id_line : 1, c->client_id);
     }
-    /* Stamped before it is read would be safer against a writer in between,
-     * but a rename replaces the inode: any later write shows as a change. */
-    zr_config_registration_stamp(path, c->registration_stamp);
+    memcpy(c->registration_stamp, stamp, sizeof(stamp));
     c->registration_file = strdup(path);
     c->registration_token_hmac = hmac;
     hmac = NULL;

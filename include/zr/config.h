@@ -184,6 +184,12 @@ typedef struct {
      * with sector_identifier. */
     char *legacy_sector_host;
     char *sector_origin;      /* "FILE:LINE" of the key that decides the sector, for the reload check */
+    /* Dynamic registration (RFC 7591, issue 17 §4): the client's file in
+     * oidc.registration.clients_dir; NULL for a client of the configuration. */
+    char *registration_file;
+    char *registration_token_hmac; /* hex HMAC of its registration access token (never the token) */
+    long long client_id_issued_at;
+    char registration_stamp[64]; /* inode, size and mtime of the file as loaded: changed means updated elsewhere */
 } zr_client_t;
 
 typedef struct {
@@ -206,6 +212,11 @@ typedef struct {
      * such a client sees changes); a reload refuses any other sector change. */
     char **allow_sector_change;
     size_t allow_sector_change_count;
+    /* Dynamic client registration (RFC 7591/7592, issue 17 §4): one YAML
+     * file per registered client in this directory, initial access tokens
+     * under its tokens/; NULL: no registration endpoint. */
+    char *registration_dir;
+    uint8_t registration_key[32]; /* HMAC key of the tokens' stored hashes (derived from pairwise_secret) */
 } zr_oidc_config_t;
 
 /* Dezi, the professionals' identity provider (issue 4, reference/dezi.md).
@@ -564,6 +575,32 @@ void zr_config_log_quarantined(const zr_config_t *cfg, const char *event);
 
 /* Lookups cost the same with 1 or 10,000 care providers (hash index). */
 const zr_client_t *zr_config_find_client(const zr_config_t *cfg, const char *client_id);
+
+/* Dynamic client registration (src/config/registered.c, RFC 7591/7592). */
+/* The stored form of a token: hex HMAC-SHA256 under oidc.registration_key. */
+int zr_config_registration_hash(const zr_config_t *cfg, const char *token, char out[65]);
+/* Reads a registered client's file as the loader does and judges it against
+ * cfg (its care provider configured, keys strong enough): 0, or -1 with
+ * FILE:LINE lines in errs. bsn_entitled (optional): the file's value. */
+int zr_config_registered_check(const zr_config_t *cfg, const char *file, zr_config_errors_t *errs,
+                               int *bsn_entitled);
+/* Writes data as dir/name whole: temporary file, fsync, rename, directory fsync. */
+int zr_config_write_atomic(const char *dir, const char *name, const char *data, size_t len, char *err,
+                           size_t errlen);
+/* An initial access token (RFC 7591 §3) for one client of care_provider,
+ * valid ttl_s seconds: *token_out (malloc'ed, shown once) and only its
+ * keyed hash on disk. */
+int zr_config_registration_token_create(const zr_config_t *cfg, const char *care_provider, long ttl_s,
+                                        char **token_out, long long *expires_at, char *err, size_t errlen);
+/* 0 and its care provider when token is an unused, unexpired initial access
+ * token; 1 when not (an expired one is removed); -1 on error. */
+int zr_config_registration_token_read(const zr_config_t *cfg, const char *token, char **care_provider);
+/* Claims it (single use, atomic across processes): 0, or 1 when another
+ * registration took it first. Then settle: used (removed) or given back. */
+int zr_config_registration_token_claim(const zr_config_t *cfg, const char *token);
+void zr_config_registration_token_settle(const zr_config_t *cfg, const char *token, int used);
+/* The stamp of a registered client's file now (zr_client_t.registration_stamp); -1 when it is gone. */
+int zr_config_registration_stamp(const char *file, char out[64]);
 const zr_tenant_t *zr_config_find_tenant(const zr_config_t *cfg, const char *id);
 const zr_tenant_t *zr_config_find_tenant_by_entity_id(const zr_config_t *cfg, const char *entity_id);
 /* The pairwise sector of a client (OIDC Core §8.1, docs/claims.md):

@@ -104,6 +104,23 @@ int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_respon
 int zr_oidc_request_object_params(json_t *claims, const char *client_id, zr_kvlist_t *out, const char **why);
 /* Pushed authorization requests (RFC 9126), POST /par. */
 int zr_oidc_handle_par(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
+/* Dynamic client registration (registration.c; RFC 7591 at POST /register,
+ * RFC 7592 at GET/PUT/DELETE /register?client_id=ID). apply makes the
+ * client files as they now are take effect in this process (a reload) and
+ * says whether client_id is then served as `present` asks: 0, and with
+ * info the client's metadata as served (malloc'ed JSON); -1 otherwise. */
+typedef struct {
+    int (*apply)(void *ctx, const char *client_id, int present, char **info);
+    void *ctx;
+} zr_oidc_registrar_t;
+int zr_oidc_handle_register(zr_oidc_t *op, const zr_http_request_t *req, zr_http_response_t *resp,
+                            const zr_oidc_registrar_t *r);
+/* The client file /register writes for metadata md, with a fixed token
+ * hash and time (the checks and the writer of a registration, for the fuzz
+ * target): malloc'ed YAML, or NULL and *error the RFC 7591 §3.2.2 code. */
+char *zr_oidc_registration_yaml(json_t *md, const char *client_id, const char *care_provider, const char **error);
+/* A registered client's metadata as RFC 7592 §3 shows them (malloc'ed JSON). */
+char *zr_oidc_registered_info(const zr_oidc_t *op, const zr_client_t *c);
 int zr_oidc_handle_userinfo(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
 /* POST /introspect (RFC 7662): callers authenticate like at /token and must
  * have introspection: true; they learn about their own tokens only. */

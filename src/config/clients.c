@@ -104,19 +104,21 @@ static void read_secret(zr_cfg_map_t *m, zr_client_t *c)
     yaml_node_t *secret_at = zr_cfg_map_get(m, "client_secret");
     yaml_node_t *hash_at = zr_cfg_map_get(m, "client_secret_sha256");
     yaml_node_t *jwks_at = zr_cfg_map_get(m, "jwks_file");
-    char why[256];
+    yaml_node_t *value_at = zr_cfg_map_get(m, "jwks");
+    char why[256], *jwks_value = NULL;
     size_t len = 0;
 
     zr_cfg_get_str(m, "client_secret", 0, &c->client_secret);
     zr_cfg_get_str(m, "client_secret_sha256", 0, &c->client_secret_sha256);
     zr_cfg_get_path(m, "jwks_file", 0, &c->jwks_file);
+    zr_cfg_get_str(m, "jwks", 0, &jwks_value);
     if (c->auth_method != ZR_CLIENT_AUTH_SECRET_BASIC && (secret_at || hash_at)) {
         zr_cfg_path_key(kpath, m->path, secret_at ? "client_secret" : "client_secret_sha256");
         zr_cfg_error(ld, secret_at ? secret_at : hash_at, kpath, "is only used with client_secret_basic");
     }
-    if (c->auth_method != ZR_CLIENT_AUTH_PRIVATE_KEY_JWT && jwks_at) {
-        zr_cfg_path_key(kpath, m->path, "jwks_file");
-        zr_cfg_error(ld, jwks_at, kpath, "is only used with private_key_jwt");
+    if (c->auth_method != ZR_CLIENT_AUTH_PRIVATE_KEY_JWT && (jwks_at || value_at)) {
+        zr_cfg_path_key(kpath, m->path, jwks_at ? "jwks_file" : "jwks");
+        zr_cfg_error(ld, jwks_at ? jwks_at : value_at, kpath, "is only used with private_key_jwt");
     }
     if (c->auth_method == ZR_CLIENT_AUTH_SECRET_BASIC) {
         if (c->client_secret && c->client_secret_sha256) {
@@ -135,10 +137,28 @@ static void read_secret(zr_cfg_map_t *m, zr_client_t *c)
             zr_cfg_error(ld, secret_at, kpath, "must be at least 32 characters in production");
         }
     }
+    if (c->auth_method == ZR_CLIENT_AUTH_PRIVATE_KEY_JWT && jwks_value) {
+        /* The JWKS by value (RFC 7591 §2 jwks; a registered client's file
+         * holds it so that one rename writes the whole client). */
+        zr_cfg_path_key(kpath, m->path, "jwks");
+        if (c->jwks_file)
+            zr_cfg_error(ld, value_at, kpath, "set jwks or jwks_file, not both");
+        else if (strlen(jwks_value) > ZR_CFG_MAX_JWKS)
+            zr_cfg_error(ld, value_at, kpath, "is larger than 64 KiB");
+        else if (check_jwks(jwks_value, why, sizeof(why)) != 0)
+            zr_cfg_error(ld, value_at, kpath, "%s", why);
+        else {
+            c->jwks_json = jwks_value;
+            jwks_value = NULL;
+        }
+        free(jwks_value);
+        return;
+    }
+    free(jwks_value);
     if (c->auth_method == ZR_CLIENT_AUTH_PRIVATE_KEY_JWT) {
         if (!c->jwks_file) {
             zr_cfg_path_key(kpath, m->path, "jwks_file");
-            zr_cfg_error(ld, m->node, kpath, "is required for private_key_jwt");
+            zr_cfg_error(ld, m->node, kpath, "is required for private_key_jwt (or jwks, the JWK Set itself)");
             return;
         }
         zr_cfg_path_key(kpath, m->path, "jwks_file");
@@ -268,7 +288,7 @@ static void read_client(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
                         zr_client_t *c, zr_cfg_client_origin_t *o, const char *owner_id)
 {
     static const char *const keys[] = {"client_id", "name", "care_provider", "care_providers", "auth_method",
-                                       "client_secret", "client_secret_sha256", "jwks_file", "redirect_uris",
+                                       "client_secret", "client_secret_sha256", "jwks_file", "jwks", "redirect_uris",
                                        "post_logout_redirect_uris", "allowed_origins", "min_loa",
                                        "bsn_entitled", "id_token_alg", "userinfo_signed_response_alg",
                                        "login_methods", "role_rules",
@@ -408,6 +428,19 @@ static void read_client(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
                          "no oidc.signing_keys entry has alg %s", zr_cfg_sigalg_names[e]);
         }
     }
+}
+
+zr_client_t *zr_cfg_read_registered_client(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path,
+                                           zr_config_t *cfg, const char *owner_id)
+{
+    zr_cfg_client_origin_t *o = NULL;
+    zr_client_t *c = client_append(cfg, &o);
+    if (!c) {
+        zr_cfg_error(ld, node, path, "out of memory");
+        return NULL;
+    }
+    read_client(ld, node, path, cfg, c, o, owner_id);
+    return c;
 }
 
 static void read_client_list(zr_cfg_loader_t *ld, yaml_node_t *seq, zr_config_t *cfg, const char *owner_id)
@@ -585,6 +618,8 @@ void zr_cfg_free_clients(zr_config_t *cfg)
         free(c->sector_identifier);
         free(c->legacy_sector_host);
         free(c->sector_origin);
+        free(c->registration_file);
+        free(c->registration_token_hmac);
         free(c->care_provider);
         zr_cfg_free_strv(c->care_providers, c->care_provider_count);
         zr_cfg_free_client_professional(c);

@@ -610,8 +610,9 @@ static void check_client_jwks(zr_cfg_loader_t *ld, zr_config_t *cfg)
         if (!c->jwks_json || zr_cfg_check_jwks_strength(c->jwks_json, why, sizeof(why)) == 0)
             continue;
         ld->error_count++;
-        zr_cfg_error_line(ld->errs, "%s:%d: %s.jwks_file: %s %s", o && o->file ? o->file : ld->file,
-                          o ? o->line : 1, o ? o->path : "clients", c->jwks_file, why);
+        zr_cfg_error_line(ld->errs, "%s:%d: %s.%s: %s %s", o && o->file ? o->file : ld->file, o ? o->line : 1,
+                          o ? o->path : "clients", c->jwks_file ? "jwks_file" : "jwks",
+                          c->jwks_file ? c->jwks_file : "its JWK Set", why);
     }
 }
 
@@ -623,6 +624,10 @@ static void derive_log_pseudonym_key(zr_cfg_loader_t *ld, zr_config_t *cfg)
     if (zr_crypto_hmac_sha256(cfg->oidc.pairwise_secret, sizeof(cfg->oidc.pairwise_secret), (const uint8_t *)label,
                               sizeof(label) - 1, cfg->log_pseudonym_key) != 0)
         zr_cfg_error(ld, NULL, "oidc.pairwise_secret_file", "cannot derive the log pseudonym key");
+    if (zr_crypto_hmac_sha256(cfg->oidc.pairwise_secret, sizeof(cfg->oidc.pairwise_secret),
+                              (const uint8_t *)ZR_CFG_REGISTRATION_LABEL, sizeof(ZR_CFG_REGISTRATION_LABEL) - 1,
+                              cfg->oidc.registration_key) != 0)
+        zr_cfg_error(ld, NULL, "oidc.pairwise_secret_file", "cannot derive the registration token key");
 }
 
 static void set_defaults(zr_config_t *cfg)
@@ -729,6 +734,9 @@ zr_config_t *zr_config_load_reusing(const char *path, int flags, const zr_config
     zr_cfg_read_clients(&root, cfg);
     zr_cfg_read_on_error(&root, cfg);
     zr_cfg_read_tenants(&root, cfg);
+    /* After every configured client: a registered one never takes the
+     * client_id of one the operator wrote (the duplicate names both). */
+    zr_cfg_read_registered_clients(&ld, cfg);
     if (zr_cfg_index_tenants(cfg) != 0)
         zr_cfg_error(&ld, NULL, "", "out of memory");
     zr_cfg_resolve_clients(&ld, cfg);

@@ -248,6 +248,14 @@ char *zr_cfg_tenant_fingerprint(const zr_tenant_t *t);
 /* The `clients:` list of a care provider's own file (clients.c): appended to
  * ld->cfg->clients, care_provider defaulting to owner_id. */
 void zr_cfg_read_owned_clients(zr_cfg_loader_t *ld, yaml_node_t *seq, const char *owner_id);
+/* One registered client's mapping (registered.c reads its file), appended
+ * to cfg and judged exactly as a client of the configuration. */
+zr_client_t *zr_cfg_read_registered_client(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path,
+                                           zr_config_t *cfg, const char *owner_id);
+/* oidc.registration_dir's clients (registered.c), appended to cfg->clients. */
+void zr_cfg_read_registered_clients(zr_cfg_loader_t *ld, zr_config_t *cfg);
+/* The label of the registration tokens' HMAC key (from oidc.pairwise_secret). */
+#define ZR_CFG_REGISTRATION_LABEL "zorgrelay registration token key v1"
 /* After every tenant and client is read: care_providers lists, their
  * references and LoAs, client_id uniqueness across files, the index. */
 void zr_cfg_resolve_clients(zr_cfg_loader_t *ld, zr_config_t *cfg);

@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int zr_cfg_index_tenants(zr_config_t *cfg)
 {
@@ -71,11 +72,15 @@ void zr_cfg_index_free(struct zr_config_index *ix)
 const zr_client_t *zr_config_find_client(const zr_config_t *cfg, const char *client_id)
 {
     const size_t *at;
+    const zr_client_t *c;
     if (!cfg || !client_id)
         return NULL;
     if (cfg->index && cfg->index->client_by_id.cap) {
         at = zr_cfg_hash_get(&cfg->index->client_by_id, client_id);
-        return at && *at < cfg->client_count ? &cfg->clients[*at] : NULL;
+        c = at && *at < cfg->client_count ? &cfg->clients[*at] : NULL;
+        /* A registered client deleted by any relay process (RFC 7592) is
+         * refused here at once, before this process reloads. */
+        return c && c->registration_file && access(c->registration_file, F_OK) != 0 ? NULL : c;
     }
     for (size_t i = 0; i < cfg->client_count; i++)
         if (cfg->clients[i].client_id && !strcmp(cfg->clients[i].client_id, client_id))

@@ -139,7 +139,7 @@ void zr_cfg_read_oidc(zr_cfg_map_t *root, zr_config_t *cfg)
     static const char *const keys[] = {"issuer", "signing_keys", "pairwise_secret_file", "id_token_lifetime",
                                        "access_token_lifetime", "code_lifetime", "session_lifetime",
                                        "logout_session_lifetime", "allow_sector_change", "metadata_max_age",
-                                       NULL};
+                                       "registration_dir", NULL};
     zr_cfg_loader_t *ld = root->ld;
     zr_oidc_config_t *o = &cfg->oidc;
     yaml_node_t *v = zr_cfg_map_get(root, "oidc"), *seq = NULL;
@@ -198,6 +198,7 @@ void zr_cfg_read_oidc(zr_cfg_map_t *root, zr_config_t *cfg)
     zr_cfg_get_strv(&m, "allow_sector_change", 0, &o->allow_sector_change, &o->allow_sector_change_count,
                     check_client_id, NULL);
     zr_cfg_check_seq_unique(&m, "allow_sector_change");
+    zr_cfg_get_path(&m, "registration_dir", 0, &o->registration_dir);
 }
 
 void zr_cfg_check_allow_sector_change(zr_cfg_map_t *root, const zr_config_t *cfg)
@@ -237,6 +238,7 @@ void zr_cfg_free_oidc(zr_config_t *cfg)
 {
     zr_oidc_config_t *o = &cfg->oidc;
     free(o->issuer);
+    free(o->registration_dir);
     for (size_t i = 0; o->keys && i < o->key_count; i++) {
         free(o->keys[i].key_file);
         free(o->keys[i].cert_file);

@@ -67,6 +67,7 @@ struct zr_oidc {
     char *introspection_endpoint;
     char *end_session_endpoint;   /* issue 5: RP-Initiated Logout */
     char *par_endpoint;           /* issue 17 §1: RFC 9126 */
+    char *registration_endpoint;  /* issue 17 §4: RFC 7591 (NULL without oidc.registration_dir) */
     zr_oidc_signer_t *signers;
     size_t signer_count;
     zr_oidc_client_keys_t *client_keys;

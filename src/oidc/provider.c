@@ -366,6 +366,9 @@ static int discovery_build(zr_oidc_t *op)
     bad |= zr_oidc_json_set(o, "request_uri_parameter_supported", json_true());
     bad |= zr_oidc_json_set(o, "require_request_uri_registration", json_true());
     bad |= zr_oidc_json_set(o, "pushed_authorization_request_endpoint", json_string(op->par_endpoint));
+    /* RFC 7591 (issue 17 §4): only with an initial access token. */
+    if (op->registration_endpoint)
+        bad |= zr_oidc_json_set(o, "registration_endpoint", json_string(op->registration_endpoint));
     /* Per client (require_pushed_authorization_requests), not for all. */
     bad |= zr_oidc_json_set(o, "require_pushed_authorization_requests", json_false());
     bad |= zr_oidc_json_set(o, "claims_parameter_supported", json_true());
@@ -447,6 +450,8 @@ zr_oidc_t *zr_oidc_new(const zr_config_t *cfg, zr_store_t *store, char *err, siz
     op->introspection_endpoint = endpoint(base, "/introspect");
     op->end_session_endpoint = endpoint(base, ZR_OIDC_LOGOUT_PATH);
     op->par_endpoint = endpoint(base, "/par");
+    if (cfg->oidc.registration_dir && !(op->registration_endpoint = endpoint(base, "/register")))
+        goto oom;
     if (!op->par_endpoint || !op->authorization_endpoint || !op->token_endpoint || !op->userinfo_endpoint || !op->jwks_uri ||
         !op->introspection_endpoint || !op->end_session_endpoint)
         goto oom;
@@ -502,6 +507,7 @@ void zr_oidc_free(zr_oidc_t *op)
     free(op->introspection_endpoint);
     free(op->end_session_endpoint);
     free(op->par_endpoint);
+    free(op->registration_endpoint);
     free(op->jwks_json);
     free(op->discovery_json);
     free(op);

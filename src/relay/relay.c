@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -244,14 +246,60 @@ static int login_trace_start(zr_oidc_authz_t *authz)
     return authz->traceparent ? 0 : -1;
 }
 
+/* A client another relay process registered (RFC 7591) is in the shared
+ * oidc.registration_dir before this process reloads: a request naming a
+ * client_id this process does not know, whose file is there, or one whose
+ * file was replaced since (an update, RFC 7592), reloads here first. A
+ * reload that was refused (a broken file: its lines are in the log) is not
+ * retried for ZR_RELAY_PICKUP_RETRY_S, so that requests cannot make the
+ * process reload over and over. */
+#define ZR_RELAY_PICKUP_RETRY_S 5
+#define ZR_RELAY_BASE64URL "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+static void registration_pickup(zr_relay_t *relay, const zr_http_request_t *req)
+{
+    const char *id = zr_kv_get(&req->query, "client_id");
+    zr_relay_gen_t *gen;
+    char *path = NULL;
+    long long now = (long long)time(NULL), refused;
+    const zr_client_t *c;
+    char stamp[64];
+    int changed;
+
+    if (!id)
+        id = zr_kv_get(&req->form, "client_id");
+    /* Only names the registration endpoint gives out: dcr- and base64url. */
+    if (!id || strncmp(id, "dcr-", 4) != 0 || strlen(id) > 64 || strspn(id + 4, ZR_RELAY_BASE64URL) != strlen(id + 4))
+        return;
+    gen = zr_relay_gen_get(relay);
+    c = zr_config_find_client(gen->cfg, id);
+    /* Updated by another process (RFC 7592): its file was replaced. */
+    changed = c && c->registration_file && zr_config_registration_stamp(c->registration_file, stamp) == 0 &&
+              strcmp(stamp, c->registration_stamp) != 0;
+    if ((!c || changed) && gen->cfg->oidc.registration_dir &&
+        asprintf(&path, "%s/%s.yaml", gen->cfg->oidc.registration_dir, id) < 0)
+        path = NULL;
+    zr_relay_gen_put(relay, gen);
+    refused = __atomic_load_n(&relay->pickup_refused_at, __ATOMIC_ACQUIRE);
+    if (path && access(path, F_OK) == 0 && (refused == 0 || now - refused >= ZR_RELAY_PICKUP_RETRY_S)) {
+        zr_log_info("reload", "client %s was %s by another relay process: reloading", id,
+                    changed ? "updated" : "registered");
+        if (zr_relay_reload(relay) != 0)
+            __atomic_store_n(&relay->pickup_refused_at, now, __ATOMIC_RELEASE);
+    }
+    free(path);
+}
+
 static int handle_authorize(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
 {
     zr_relay_t *relay = ctx;
-    zr_relay_gen_t *gen = zr_relay_gen_get(relay);
+    zr_relay_gen_t *gen;
     zr_oidc_authz_t authz = {0};
     zr_http_request_t login_req;
     char ref[16];
     int64_t start = zr_metrics_now_ns();
+
+    registration_pickup(relay, req);
+    gen = zr_relay_gen_get(relay);
 
     if (zr_oidc_authorize_begin(gen->oidc, req, resp, &authz) != ZR_OIDC_AUTHZ_OK)
         goto end; /* resp holds the page or the error redirect */
@@ -788,11 +836,52 @@ static int handle_token(void *ctx, const zr_http_request_t *req, zr_http_respons
     return rc;
 }
 OIDC_TRAMPOLINE(handle_userinfo, zr_oidc_handle_userinfo)
-OIDC_TRAMPOLINE(handle_par, zr_oidc_handle_par)
+static int handle_par(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
+{
+    zr_relay_gen_t *gen;
+    int rc;
+    registration_pickup(ctx, req);
+    gen = zr_relay_gen_get(ctx);
+    rc = zr_oidc_handle_par(gen->oidc, req, resp);
+    zr_relay_gen_put(ctx, gen);
+    return rc;
+}
 SECTORS_GATED(gated_token, handle_token, 1)
 SECTORS_GATED(gated_userinfo, handle_userinfo, 1)
 SECTORS_GATED(gated_introspect, handle_introspect, 1)
 SECTORS_GATED(gated_par, handle_par, 1)
+
+/* Dynamic registration (issue 17 §4): the written client file takes
+ * effect through this process's own reload, the one SIGHUP runs. */
+static int registration_apply(void *ctx, const char *client_id, int present, char **info)
+{
+    zr_relay_t *relay = ctx;
+    zr_relay_gen_t *gen;
+    const zr_client_t *c;
+    int rc = -1;
+    zr_relay_reload(relay);
+    gen = zr_relay_gen_get(relay);
+    c = zr_config_find_client(gen->cfg, client_id);
+    if (present && c)
+        rc = info && !(*info = zr_oidc_registered_info(gen->oidc, c)) ? -1 : 0;
+    else if (!present && !c)
+        rc = 0;
+    zr_relay_gen_put(relay, gen);
+    return rc;
+}
+
+static int handle_register(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
+{
+    zr_relay_gen_t *gen;
+    zr_oidc_registrar_t r = {registration_apply, ctx};
+    int rc;
+    registration_pickup(ctx, req);
+    gen = zr_relay_gen_get(ctx);
+    rc = zr_oidc_handle_register(gen->oidc, req, resp, &r);
+    zr_relay_gen_put(ctx, gen);
+    return rc;
+}
+SECTORS_GATED(gated_register, handle_register, 1)
 
 static const zr_http_route_t oidc_routes[] = {
     {"GET", "/.well-known/openid-configuration", handle_discovery},
@@ -803,6 +892,10 @@ static const zr_http_route_t oidc_routes[] = {
     {"POST", "/token", gated_token},
     {"POST", "/introspect", gated_introspect},
     {"POST", "/par", gated_par},             /* RFC 9126 (issue 17 §1) */
+    {"POST", "/register", gated_register},   /* RFC 7591 (issue 17 §4) */
+    {"GET", "/register", gated_register},    /* RFC 7592 */
+    {"PUT", "/register", gated_register},
+    {"DELETE", "/register", gated_register},
     {"OPTIONS", "/token", handle_token},
     {"GET", "/userinfo", gated_userinfo},
     {"POST", "/userinfo", gated_userinfo},

@@ -60,6 +60,10 @@ typedef struct {
     zr_store_t *store;
     /* Configuration generations: current + retired, under gen_lock. */
     pthread_mutex_t gen_lock;
+    /* One reload at a time: SIGHUP on the main thread, or a registration
+     * (RFC 7591/7592) applying its client file on a worker. */
+    pthread_mutex_t reload_lock;
+    long long pickup_refused_at;  /* when a reload for another process's registration was refused (relay.c) */
     zr_relay_gen_t *gen;
     zr_relay_gen_t *retired_gens;
     unsigned long reloads_ok, reloads_refused;

@@ -709,7 +709,7 @@ static void reload_refused(zr_relay_t *relay, const char *what)
     zr_log_error("reload", "%s; keeping the running configuration", what);
 }
 
-int zr_relay_reload(zr_relay_t *relay)
+static int relay_reload_locked(zr_relay_t *relay)
 {
     zr_config_errors_t errs = {0};
     zr_config_t *cfg = NULL;
@@ -823,12 +823,22 @@ end:
     return rc;
 }
 
+int zr_relay_reload(zr_relay_t *relay)
+{
+    int rc;
+    pthread_mutex_lock(&relay->reload_lock);
+    rc = relay_reload_locked(relay);
+    pthread_mutex_unlock(&relay->reload_lock);
+    return rc;
+}
+
 int zr_relay_init(zr_relay_t *relay, zr_config_t *cfg, char *err, size_t errlen)
 {
     char what[600] = "";
     memset(relay, 0, sizeof(*relay));
     relay->cfg = cfg;
     pthread_mutex_init(&relay->gen_lock, NULL);
+    pthread_mutex_init(&relay->reload_lock, NULL);
     pthread_mutex_init(&relay->idp_lock, NULL);
     pthread_mutex_init(&relay->stop_lock, NULL);
     pthread_cond_init(&relay->stop_cond, NULL);
@@ -920,6 +930,7 @@ void zr_relay_cleanup(zr_relay_t *relay)
     zr_authz_log_close();
     zr_audit_close();
     pthread_mutex_destroy(&relay->gen_lock);
+    pthread_mutex_destroy(&relay->reload_lock);
     pthread_mutex_destroy(&relay->idp_lock);
     pthread_mutex_destroy(&relay->stop_lock);
     pthread_cond_destroy(&relay->stop_cond);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <jansson.h>
 
 #include "../../src/config/config_internal.h"
@@ -644,6 +645,123 @@ static void test_expired_certificates(void **state)
 }
 #endif
 
+/* Registered clients (issue 17 §4, src/config/registered.c): a file per
+ * client in oidc.registration_dir, read by the clients' own reader with
+ * FILE:LINE errors; only one care provider; named after its client_id. */
+static void write_registered(const char *name, const char *client_id, const char *extra)
+{
+    char *jwks = NULL, *jp = path_in("certs-example/out/pgo-client.jwks.json"), *text = NULL, rel[256];
+    size_t len = 0;
+    assert_int_equal(zr_file_read(jp, 65536, &jwks, &len), 0);
+    for (char *c = jwks; *c; c++)
+        if (*c == '\n')
+            *c = ' ';
+    assert_true(asprintf(&text,
+                         "registration:\n"
+                         "  care_provider: zorgaanbieder-demo\n"
+                         "  client_id_issued_at: 1765040400\n"
+                         "  access_token_hmac: \"%064d\"\n"
+                         "client:\n"
+                         "  client_id: %s\n"
+                         "  care_provider: zorgaanbieder-demo\n"
+                         "  auth_method: private_key_jwt\n"
+                         "  jwks: '%s'\n"
+                         "  redirect_uris:\n"
+                         "    - https://pgo.example.nl/callback\n"
+                         "  min_loa: substantial\n"
+                         "%s",
+                         0, client_id, jwks, extra) > 0);
+    snprintf(rel, sizeof(rel), "config/reg/%s", name);
+    write_file(rel, text);
+    free(text);
+    free(jwks);
+    free(jp);
+}
+
+static void test_registered_clients(void **state)
+{
+    zr_config_errors_t errs = {0};
+    char *yaml = NULL, *p = path_in("config/valid.yaml"), *out = NULL, *reg = path_in("config/reg");
+    const zr_client_t *c;
+    zr_config_t *cfg;
+    size_t len = 0;
+
+    assert_int_equal(zr_file_read(p, 1 << 20, &yaml, &len), 0);
+    assert_non_null(strstr(yaml, "\noidc:\n"));
+    assert_true(asprintf(&out, "%.*s\noidc:\n  registration_dir: reg\n%s", (int)(strstr(yaml, "\noidc:\n") - yaml),
+                         yaml, strstr(yaml, "\noidc:\n") + 7) > 0);
+    write_file("config/registered.yaml", out);
+    mkdir(reg, 0700);
+
+    /* A good one (and the relay's own temporary file beside it, skipped). */
+    write_registered("dcr-good.yaml", "dcr-good", "");
+    write_file("config/reg/.dcr-good.abc.pending", "not: [yaml");
+    cfg = load("config/registered.yaml", &errs);
+    if (!cfg)
+        print_errors(&errs);
+    assert_non_null(cfg);
+    assert_non_null(c = zr_config_find_client(cfg, "dcr-good"));
+    assert_non_null(c->registration_file);
+    assert_string_equal(c->care_provider, "zorgaanbieder-demo");
+    assert_false(c->bsn_entitled);
+    assert_int_equal(c->auth_method, ZR_CLIENT_AUTH_PRIVATE_KEY_JWT);
+    assert_non_null(strstr(c->jwks_json, "\"keys\""));
+    assert_int_equal(c->client_id_issued_at, 1765040400);
+    /* Gone from the directory: no longer served, before any reload. */
+    assert_int_equal(unlink(c->registration_file), 0);
+    assert_null(zr_config_find_client(cfg, "dcr-good"));
+    zr_config_free(cfg);
+
+    /* Each mistake with its file and line. */
+    write_registered("dcr-shared.yaml", "dcr-shared", "  care_providers: [zorgaanbieder-demo]\n");
+    write_registered("dcr-other.yaml", "dcr-misnamed", "");
+    write_registered("dcr-both.yaml", "dcr-both", "  jwks_file: ../../certs-example/out/pgo-client.jwks.json\n");
+    write_registered("dcr-fragment.yaml", "dcr-fragment", "  post_logout_redirect_uris: ['https://pgo.example.nl/#x']\n");
+    assert_null(load("config/registered.yaml", &errs));
+    assert_true(has_error(&errs, "config/reg/dcr-shared.yaml", 13,
+                          "client.care_providers: a registered client belongs to one care provider"));
+    assert_true(has_error(&errs, "config/reg/dcr-other.yaml", 6,
+                          "client.client_id: 'dcr-misnamed' must be the file's name without .yaml"));
+    assert_true(has_error(&errs, "config/reg/dcr-both.yaml", 9, "client.jwks: set jwks or jwks_file, not both"));
+    assert_true(has_error(&errs, "config/reg/dcr-fragment.yaml", 13,
+                          "client.post_logout_redirect_uris[0]: must not contain a fragment (#)"));
+    assert_int_equal(errs.count, 4);
+    zr_config_errors_free(&errs);
+
+    /* What /register writes is judged as the configuration would be: in
+     * production an http redirect URI is refused, even on loopback. */
+    cfg = load("config/valid_production.yaml", &errs);
+    assert_non_null(cfg);
+    write_registered("dcr-candidate.yaml", "dcr-candidate", "");
+    {
+        char *cand = path_in("config/reg/dcr-candidate.yaml"), *http = NULL, *text = NULL;
+        size_t n = 0;
+        assert_int_equal(zr_config_registered_check(cfg, cand, &errs, NULL), 0);
+        assert_int_equal(zr_file_read(cand, 1 << 16, &text, &n), 0);
+        assert_non_null(strstr(text, "https://pgo.example.nl/callback"));
+        assert_true(asprintf(&http, "%.*shttp://127.0.0.1:8001/callback%s", (int)(strstr(text, "https://pgo") - text),
+                             text, strstr(text, "https://pgo") + strlen("https://pgo.example.nl/callback")) > 0);
+        write_file("config/reg/dcr-candidate.yaml", http);
+        assert_int_equal(zr_config_registered_check(cfg, cand, &errs, NULL), -1);
+        assert_true(has_error(&errs, "config/reg/dcr-candidate.yaml", 11,
+                              "client.redirect_uris[0]: http is refused in production: must be an https URL"));
+        free(cand);
+        free(http);
+        free(text);
+    }
+    zr_config_errors_free(&errs);
+    zr_config_free(cfg);
+    {
+        char *cand = path_in("config/reg/dcr-candidate.yaml");
+        unlink(cand);
+        free(cand);
+    }
+    free(yaml);
+    free(out);
+    free(p);
+    free(reg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -656,6 +774,7 @@ int main(void)
         cmocka_unit_test(test_yaml_error_lines),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_oidc_cert_chain),
+        cmocka_unit_test(test_registered_clients),
 #ifdef ZR_TESTING
         cmocka_unit_test(test_expired_certificates),
 #endif

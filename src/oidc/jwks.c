@@ -119,6 +119,9 @@ int zr_oidc_jwks_build(zr_oidc_t *op, char *err, size_t errlen)
         }
         pub = NULL;
     }
+    if (oc->enc_key_count == 0 && op->cfg->environment == ZR_ENV_PRODUCTION)
+        zr_log_warn("oidc", "no oidc.encryption_keys: encrypted request objects are refused (NL GOV §Request "
+                            "Objects: OpenID Providers MUST accept them; docs/configuration.md#oidc)");
     op->jwks_json = json_dumps(set, JSON_COMPACT);
     if (!op->jwks_json)
         goto end;

@@ -173,6 +173,7 @@ static int client_enc_key_find(json_t *keys, const char *alg, EVP_PKEY **key, ch
 {
     size_t i;
     json_t *k;
+    int rc = -1;
     json_array_foreach(keys, i, k) {
         const char *kty = json_string_value(json_object_get(k, "kty"));
         const char *use = json_string_value(json_object_get(k, "use"));
@@ -180,15 +181,15 @@ static int client_enc_key_find(json_t *keys, const char *alg, EVP_PKEY **key, ch
         const char *id = json_string_value(json_object_get(k, "kid"));
         if (!kty || strcmp(kty, "RSA") != 0 || (use && strcmp(use, "enc") != 0) || (kalg && strcmp(kalg, alg) != 0))
             continue;
-        if (!(*key = zr_jwe_rsa_public_from_jwk(k)) || EVP_PKEY_get_bits(*key) < 2048)
-            break;
-        if (id && !(*kid = strdup(id)))
-            break;
-        return 0;
+        if ((*key = zr_jwe_rsa_public_from_jwk(k)) && EVP_PKEY_get_bits(*key) >= 2048 && (!id || (*kid = strdup(id))))
+            rc = 0;
+        break;
     }
-    EVP_PKEY_free(*key);
-    *key = NULL;
-    return -1;
+    if (rc != 0) {
+        EVP_PKEY_free(*key);
+        *key = NULL;
+    }
+    return rc;
 }
 
 static int client_keys_load_one(zr_oidc_client_keys_t *ck, const zr_client_t *c, char *err, size_t errlen)

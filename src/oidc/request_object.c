@@ -110,23 +110,21 @@ end:
 static char *request_object_decrypt(const zr_oidc_t *op, const char *compact, const char **why)
 {
     const zr_oidc_config_t *oc = &op->cfg->oidc;
-    zr_jwe_t jwe;
+    zr_jwe_t jwe = {0};
     uint8_t *plain = NULL;
     size_t plain_len = 0, i;
     char *out = NULL;
 
     if (oc->enc_key_count == 0) {
         *why = "encrypted request objects need oidc.encryption_keys (none configured)";
-        return NULL;
+        goto end;
     }
     if (zr_jwe_parse(compact, &jwe, why) != 0)
-        return NULL;
+        goto end;
     for (i = 0; i < oc->enc_key_count; i++) {
         if (jwe.kid && strcmp(jwe.kid, oc->enc_keys[i].kid) != 0)
             continue;
-        if (zr_jwe_decrypt(&jwe, oc->enc_keys[i].key, &plain, &plain_len, why) == 0)
-            break;
-        if (jwe.kid)
+        if (zr_jwe_decrypt(&jwe, oc->enc_keys[i].key, &plain, &plain_len, why) == 0 || jwe.kid)
             break;
     }
     if (!plain) {
@@ -147,8 +145,7 @@ static char *request_object_decrypt(const zr_oidc_t *op, const char *compact, co
     out = (char *)plain;
     plain = NULL;
 end:
-    if (plain)
-        zr_oidc_wipe_free((char *)plain);
+    zr_oidc_wipe_free((char *)plain);
     zr_jwe_clear(&jwe);
     return out;
 }

@@ -85,6 +85,16 @@ typedef struct {
     char *kid;               /* default: RFC 7638 thumbprint */
 } zr_oidc_key_t;
 
+/* One of the relay's encryption keys (issue 17 §1, oidc.encryption_keys):
+ * clients encrypt request objects to it (RSA-OAEP, RSA-OAEP-256 with
+ * A256GCM); published in the JWKS with use enc. */
+typedef struct {
+    char *key_file;
+    EVP_PKEY *key;           /* RSA, at least 2048 bits */
+    char *kid;               /* default: RFC 7638 thumbprint */
+    int alg;                 /* zr_jwe_alg_t published as the JWK's alg; default RSA-OAEP-256 */
+} zr_oidc_enc_key_t;
+
 typedef enum {
     ZR_CLIENT_AUTH_SECRET_BASIC = 0,
     ZR_CLIENT_AUTH_PRIVATE_KEY_JWT,
@@ -165,6 +175,14 @@ typedef struct {
      * signed JWT (application/jwt) with this alg; 0: plain JSON. */
     int userinfo_signed;
     zr_sigalg_t userinfo_alg;
+    /* userinfo_encrypted_response_alg / id_token_encrypted_response_alg
+     * (OIDC Registration §2, issue 17 §2): UserInfo and the ID token
+     * encrypted (after signing) to the client's encryption key from its
+     * jwks_file, with this zr_jwe_alg_t and A256GCM (the only enc); 0: not. */
+    int userinfo_encrypted;
+    int userinfo_enc_alg;
+    int id_token_encrypted;
+    int id_token_enc_alg;
     /* Professionals (issue 4). */
     int login_methods;        /* ZR_LOGIN_PATIENT | ZR_LOGIN_PROFESSIONAL; default patient */
     zr_role_rule_t *role_rules; /* Dezi role code (+ URA) -> the portal's own roles, first match wins */
@@ -196,6 +214,8 @@ typedef struct {
     char *issuer;             /* default: public_base_url */
     zr_oidc_key_t *keys;      /* first one signs, all are published */
     size_t key_count;
+    zr_oidc_enc_key_t *enc_keys; /* encryption_keys: all published, the kid picks one */
+    size_t enc_key_count;
     uint8_t pairwise_secret[32];
     char *pairwise_secret_file;
     int id_token_lifetime_s;  /* default 300, max 300 */

@@ -171,6 +171,50 @@ static void read_secret(zr_cfg_map_t *m, zr_client_t *c)
     }
 }
 
+/* 1 when the client's JWKS has a key we can encrypt to with alg: RSA,
+ * `use` enc or none, `alg` that one or none (OIDC Core §10.2). */
+static int jwks_has_enc_key(const char *json, const char *alg)
+{
+    json_t *root = json ? zr_json_parse_object(json, strlen(json), 0, NULL) : NULL, *k;
+    size_t i;
+    int found = 0;
+    json_array_foreach(json_object_get(root, "keys"), i, k) {
+        const char *kty = json_string_value(json_object_get(k, "kty"));
+        const char *use = json_string_value(json_object_get(k, "use"));
+        const char *kalg = json_string_value(json_object_get(k, "alg"));
+        found |= kty && !strcmp(kty, "RSA") && (!use || !strcmp(use, "enc")) && (!kalg || !strcmp(kalg, alg));
+    }
+    json_decref(root);
+    return found;
+}
+
+/* userinfo_/id_token_encrypted_response_alg and _enc (OIDC Registration
+ * §2): enc defaults to A256GCM, enc without alg is an error, and the
+ * client's jwks_file must hold a key to encrypt to. */
+static void read_encryption(zr_cfg_map_t *m, zr_client_t *c, const char *what, int *on, int *alg)
+{
+    char key_alg[64], key_enc[64], kpath[ZR_CFG_PATH_MAX];
+    int e = 0, enc = 0;
+    snprintf(key_alg, sizeof(key_alg), "%s_encrypted_response_alg", what);
+    snprintf(key_enc, sizeof(key_enc), "%s_encrypted_response_enc", what);
+    if (zr_cfg_get_enum(m, key_enc, 0, zr_cfg_jwe_enc_names, &enc) == 1 && !zr_cfg_map_get(m, key_alg)) {
+        zr_cfg_path_key(kpath, m->path, key_enc);
+        zr_cfg_error(m->ld, zr_cfg_map_get(m, key_enc), kpath, "needs %s (OIDC Registration §2)", key_alg);
+    }
+    if (zr_cfg_get_enum(m, key_alg, 0, zr_cfg_jwe_alg_names, &e) != 1)
+        return;
+    *on = 1;
+    *alg = e;
+    zr_cfg_path_key(kpath, m->path, key_alg);
+    if (c->auth_method != ZR_CLIENT_AUTH_PRIVATE_KEY_JWT)
+        zr_cfg_error(m->ld, zr_cfg_map_get(m, key_alg), kpath,
+                     "needs auth_method private_key_jwt (the client's encryption key comes from its jwks_file)");
+    else if (c->jwks_json && !jwks_has_enc_key(c->jwks_json, zr_cfg_jwe_alg_names[e]))
+        zr_cfg_error(m->ld, zr_cfg_map_get(m, key_alg), kpath,
+                     "%s has no RSA key to encrypt to with %s (use enc or no use; alg %s or none)", c->jwks_file,
+                     zr_cfg_jwe_alg_names[e], zr_cfg_jwe_alg_names[e]);
+}
+
 static void check_uri_list_unique(zr_cfg_map_t *m, const char *key, char **v, size_t n)
 {
     yaml_node_t *seq = zr_cfg_map_get(m, key);
@@ -291,6 +335,8 @@ static void read_client(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
                                        "client_secret", "client_secret_sha256", "jwks_file", "jwks", "redirect_uris",
                                        "post_logout_redirect_uris", "allowed_origins", "min_loa",
                                        "bsn_entitled", "id_token_alg", "userinfo_signed_response_alg",
+                                       "userinfo_encrypted_response_alg", "userinfo_encrypted_response_enc",
+                                       "id_token_encrypted_response_alg", "id_token_encrypted_response_enc",
                                        "login_methods", "role_rules",
                                        "allow_unmapped_roles", "authzen", "introspection",
                                        "backchannel_logout_uri", "backchannel_logout_session_required",
@@ -428,6 +474,8 @@ static void read_client(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
                          "no oidc.signing_keys entry has alg %s", zr_cfg_sigalg_names[e]);
         }
     }
+    read_encryption(&m, c, "userinfo", &c->userinfo_encrypted, &c->userinfo_enc_alg);
+    read_encryption(&m, c, "id_token", &c->id_token_encrypted, &c->id_token_enc_alg);
 }
 
 zr_client_t *zr_cfg_read_registered_client(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path,

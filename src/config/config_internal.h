@@ -230,6 +230,10 @@ void zr_cfg_keypair_free(zr_keypair_t *kp);
 
 /* "RS256", "ES256", "PS256" in zr_sigalg_t order (oidc.c). */
 extern const char *const zr_cfg_sigalg_names[];
+/* JWE key management and content encryption names (same order as
+ * zr_jwe_alg_t in zr/jwe.h; NL GOV §Algorithms: A256GCM only). */
+extern const char *const zr_cfg_jwe_alg_names[];
+extern const char *const zr_cfg_jwe_enc_names[];
 
 /* Sections: care_providers.c, oidc.c, clients.c, mock_tvs.c. */
 void zr_cfg_read_tenants(zr_cfg_map_t *root, zr_config_t *cfg);

@@ -12,6 +12,8 @@
 
 /* Same order as zr_sigalg_t. */
 const char *const zr_cfg_sigalg_names[] = {"RS256", "ES256", "PS256", NULL};
+const char *const zr_cfg_jwe_alg_names[] = {"RSA-OAEP", "RSA-OAEP-256", NULL};
+const char *const zr_cfg_jwe_enc_names[] = {"A256GCM", NULL};
 
 static int is_p256(EVP_PKEY *key)
 {
@@ -124,6 +126,40 @@ static void read_signing_key(zr_cfg_loader_t *ld, yaml_node_t *node, const char 
         zr_cfg_error(ld, node, path, "cannot compute the JWK thumbprint for the kid");
 }
 
+/* One oidc.encryption_keys entry: an RSA key of at least 2048 bits (issue
+ * 17 §1), checked like the signing keys (file mode, strength). */
+static void read_encryption_key(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path, zr_oidc_enc_key_t *k)
+{
+    static const char *const keys[] = {"key", "alg", "kid", NULL};
+    zr_cfg_map_t m;
+    char kpath[ZR_CFG_PATH_MAX], err[512];
+    int alg = 1; /* RSA-OAEP-256 (NL GOV §Algorithms: SHOULD) */
+    if (zr_cfg_map_open(ld, node, path, keys, &m) != 0)
+        return;
+    zr_cfg_get_enum(&m, "alg", 0, zr_cfg_jwe_alg_names, &alg);
+    k->alg = alg;
+    zr_cfg_get_str(&m, "kid", 0, &k->kid);
+    if (k->kid && !kid_valid(k->kid)) {
+        zr_cfg_path_key(kpath, path, "kid");
+        zr_cfg_error(ld, zr_cfg_map_get(&m, "kid"), kpath, "must be 1-128 printable characters without quotes");
+    }
+    if (zr_cfg_get_path(&m, "key", 1, &k->key_file) != 1)
+        return;
+    zr_cfg_path_key(kpath, path, "key");
+    if (!(k->key = zr_cfg_load_private_key(ld, k->key_file, err, sizeof(err)))) {
+        zr_cfg_error(ld, zr_cfg_map_get(&m, "key"), kpath, "%s", err);
+        return;
+    }
+    if (zr_cfg_check_file_mode(&m, "key", k->key_file) != 0 || zr_cfg_check_key_strength(&m, "key", k->key, 0) != 0)
+        return;
+    if (EVP_PKEY_get_base_id(k->key) != EVP_PKEY_RSA) {
+        zr_cfg_error(ld, zr_cfg_map_get(&m, "key"), kpath, "%s is not an RSA key (RSA-OAEP needs one)", k->key_file);
+        return;
+    }
+    if (!k->kid && !(k->kid = zr_cfg_jwk_thumbprint(k->key)))
+        zr_cfg_error(ld, node, path, "cannot compute the JWK thumbprint for the kid");
+}
+
 static int check_client_id(zr_cfg_loader_t *ld, const yaml_node_t *at, const char *path, const char *value,
                            void *ctx)
 {
@@ -139,7 +175,7 @@ void zr_cfg_read_oidc(zr_cfg_map_t *root, zr_config_t *cfg)
     static const char *const keys[] = {"issuer", "signing_keys", "pairwise_secret_file", "id_token_lifetime",
                                        "access_token_lifetime", "code_lifetime", "session_lifetime",
                                        "logout_session_lifetime", "allow_sector_change", "metadata_max_age",
-                                       "registration_dir", NULL};
+                                       "registration_dir", "encryption_keys", NULL};
     zr_cfg_loader_t *ld = root->ld;
     zr_oidc_config_t *o = &cfg->oidc;
     yaml_node_t *v = zr_cfg_map_get(root, "oidc"), *seq = NULL;
@@ -168,6 +204,28 @@ void zr_cfg_read_oidc(zr_cfg_map_t *root, zr_config_t *cfg)
                     if (o->keys[i].kid && o->keys[j].kid && !strcmp(o->keys[i].kid, o->keys[j].kid))
                         zr_cfg_error(ld, item, ipath, "kid '%s' is already used by oidc.signing_keys[%zu]",
                                      o->keys[i].kid, j);
+            }
+        }
+    }
+    if (zr_cfg_get_seq(&m, "encryption_keys", 0, &seq) == 1) {
+        size_t count = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+        if (count == 0)
+            zr_cfg_error(ld, seq, "oidc.encryption_keys", "must list at least one key (or leave it out)");
+        else if ((o->enc_keys = calloc(count, sizeof(*o->enc_keys))) != NULL) {
+            for (size_t i = 0; i < count; i++) {
+                yaml_node_t *item = zr_cfg_node(ld, seq->data.sequence.items.start[i]);
+                zr_cfg_path_index(ipath, "oidc.encryption_keys", i);
+                o->enc_key_count = i + 1;
+                read_encryption_key(ld, item, ipath, &o->enc_keys[i]);
+                /* one kid, one key: the JWE header's kid picks it */
+                for (size_t j = 0; j < o->key_count; j++)
+                    if (o->enc_keys[i].kid && o->keys[j].kid && !strcmp(o->enc_keys[i].kid, o->keys[j].kid))
+                        zr_cfg_error(ld, item, ipath, "kid '%s' is already used by oidc.signing_keys[%zu]",
+                                     o->enc_keys[i].kid, j);
+                for (size_t j = 0; j < i; j++)
+                    if (o->enc_keys[i].kid && o->enc_keys[j].kid && !strcmp(o->enc_keys[i].kid, o->enc_keys[j].kid))
+                        zr_cfg_error(ld, item, ipath, "kid '%s' is already used by oidc.encryption_keys[%zu]",
+                                     o->enc_keys[i].kid, j);
             }
         }
     }
@@ -248,6 +306,12 @@ void zr_cfg_free_oidc(zr_config_t *cfg)
         sk_X509_pop_free(o->keys[i].chain, X509_free);
     }
     free(o->keys);
+    for (size_t i = 0; o->enc_keys && i < o->enc_key_count; i++) {
+        free(o->enc_keys[i].key_file);
+        free(o->enc_keys[i].kid);
+        EVP_PKEY_free(o->enc_keys[i].key);
+    }
+    free(o->enc_keys);
     free(o->pairwise_secret_file);
     zr_cfg_free_strv(o->allow_sector_change, o->allow_sector_change_count);
     OPENSSL_cleanse(o, sizeof(*o));

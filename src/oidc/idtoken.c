@@ -164,7 +164,12 @@ char *zr_oidc_id_token(const zr_oidc_t *op, const zr_client_t *client, const zr_
         zr_log_error("token", "cannot sign ID token: %s", cerr.message ? cerr.message : "?");
         goto end;
     }
-    out = strdup(compact);
+    /* Issue 17 §2 (OIDC Core §10.2): signed, then encrypted to the client's
+     * key when it registered id_token_encrypted_response_alg, so that the
+     * BSN never crosses the portal's front end in clear. */
+    out = client->id_token_encrypted ? zr_oidc_encrypt_for_client(op, client, 1, compact, 1) : strdup(compact);
+    if (!out)
+        zr_log_error("token", "client=%s cannot encrypt the ID token", client->client_id);
 end:
     zr_oidc_wipe_free(payload);
     free(jti);

@@ -105,6 +105,23 @@ int zr_oidc_jwks_build(zr_oidc_t *op, char *err, size_t errlen)
         json_decref(priv);
         priv = NULL;
     }
+    /* Issue 17 §1: our encryption keys, use enc (OIDC Core §10.2.1: all of
+     * them, so that clients may encrypt to a new one before the old goes). */
+    for (size_t i = 0; i < oc->enc_key_count; i++) {
+        const zr_oidc_enc_key_t *k = &oc->enc_keys[i];
+        if (!k->key || !EVP_PKEY_is_a(k->key, "RSA") || EVP_PKEY_get_bits(k->key) < 2048 || !k->kid ||
+            !(pub = zr_crypto_jwk_from_pkey(k->key, 0)) || zr_oidc_json_set_str(pub, "kid", k->kid) != 0 ||
+            zr_oidc_json_set_str(pub, "use", "enc") != 0 ||
+            zr_oidc_json_set_str(pub, "alg", zr_jwe_alg_names[k->alg]) != 0 || json_array_append_new(keys, pub) != 0) {
+            pub = NULL;
+            snprintf(err, errlen, "oidc: encryption key %s cannot be published", k->key_file ? k->key_file : "?");
+            goto end;
+        }
+        pub = NULL;
+    }
+    if (oc->enc_key_count == 0 && op->cfg->environment == ZR_ENV_PRODUCTION)
+        zr_log_warn("oidc", "no oidc.encryption_keys: encrypted request objects are refused (NL GOV §Request "
+                            "Objects: OpenID Providers MUST accept them; docs/configuration.md#oidc)");
     op->jwks_json = json_dumps(set, JSON_COMPACT);
     if (!op->jwks_json)
         goto end;
@@ -150,6 +167,31 @@ void zr_oidc_set_metadata_cache(const zr_oidc_t *op, zr_http_response_t *resp)
 
 /* ---- client keys (private_key_jwt) ---- */
 
+/* The first RSA key of the client's set to encrypt to with alg: use enc
+ * or none, alg that one or none (OIDC Core §10.2). */
+static int client_enc_key_find(json_t *keys, const char *alg, EVP_PKEY **key, char **kid)
+{
+    size_t i;
+    json_t *k;
+    int rc = -1;
+    json_array_foreach(keys, i, k) {
+        const char *kty = json_string_value(json_object_get(k, "kty"));
+        const char *use = json_string_value(json_object_get(k, "use"));
+        const char *kalg = json_string_value(json_object_get(k, "alg"));
+        const char *id = json_string_value(json_object_get(k, "kid"));
+        if (!kty || strcmp(kty, "RSA") != 0 || (use && strcmp(use, "enc") != 0) || (kalg && strcmp(kalg, alg) != 0))
+            continue;
+        if ((*key = zr_jwe_rsa_public_from_jwk(k)) && EVP_PKEY_get_bits(*key) >= 2048 && (!id || (*kid = strdup(id))))
+            rc = 0;
+        break;
+    }
+    if (rc != 0) {
+        EVP_PKEY_free(*key);
+        *key = NULL;
+    }
+    return rc;
+}
+
 static int client_keys_load_one(zr_oidc_client_keys_t *ck, const zr_client_t *c, char *err, size_t errlen)
 {
     json_error_t jerr;
@@ -190,6 +232,14 @@ static int client_keys_load_one(zr_oidc_client_keys_t *ck, const zr_client_t *c,
         snprintf(err, errlen, "oidc: client %s: no usable signature key in its JWKS", c->client_id);
         goto end;
     }
+    if ((c->userinfo_encrypted &&
+         client_enc_key_find(keys, zr_jwe_alg_names[c->userinfo_enc_alg], &ck->userinfo_enc_key,
+                             &ck->userinfo_enc_kid) != 0) ||
+        (c->id_token_encrypted && client_enc_key_find(keys, zr_jwe_alg_names[c->id_token_enc_alg],
+                                                      &ck->id_token_enc_key, &ck->id_token_enc_kid) != 0)) {
+        snprintf(err, errlen, "oidc: client %s: no usable RSA encryption key in its JWKS", c->client_id);
+        goto end;
+    }
     rc = 0;
 end:
     json_decref(set);
@@ -226,6 +276,10 @@ void zr_oidc_client_keys_free(zr_oidc_t *op)
         }
         free(ck->keys);
         free(ck->kids);
+        EVP_PKEY_free(ck->userinfo_enc_key);
+        EVP_PKEY_free(ck->id_token_enc_key);
+        free(ck->userinfo_enc_kid);
+        free(ck->id_token_enc_kid);
     }
     free(op->client_keys);
     free(op->client_keys_by_client);
@@ -241,4 +295,18 @@ const zr_oidc_client_keys_t *zr_oidc_client_keys(const zr_oidc_t *op, const zr_c
     if (!client || !base || client < base || client >= base + op->cfg->client_count)
         return NULL;
     return op->client_keys_by_client[client - base];
+}
+
+char *zr_oidc_encrypt_for_client(const zr_oidc_t *op, const zr_client_t *c, int id_token, const char *plain,
+                                 int nested_jwt)
+{
+    const zr_oidc_client_keys_t *ck = zr_oidc_client_keys(op, c);
+    EVP_PKEY *key = !ck ? NULL : id_token ? ck->id_token_enc_key : ck->userinfo_enc_key;
+    const char *kid = !ck ? NULL : id_token ? ck->id_token_enc_kid : ck->userinfo_enc_kid;
+    int alg = id_token ? c->id_token_enc_alg : c->userinfo_enc_alg;
+    if (!key || !plain)
+        return NULL;
+    /* OIDC Core §16.14: a nested JWT says so in cty. */
+    return zr_jwe_encrypt(key, (zr_jwe_alg_t)alg, kid, nested_jwt ? "JWT" : NULL, (const uint8_t *)plain,
+                          strlen(plain));
 }

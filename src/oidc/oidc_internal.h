@@ -6,6 +6,7 @@
 
 #include <cjose/cjose.h>
 #include <jansson.h>
+#include "zr/jwe.h"
 #include "zr/oidc.h"
 
 /* Store namespaces. */
@@ -54,6 +55,10 @@ typedef struct {
     cjose_jwk_t **keys;
     char **kids;               /* kid per key, may be NULL */
     size_t count;
+    /* Its keys to encrypt to (issue 17 §2), for the alg of
+     * userinfo_/id_token_encrypted_response_alg; NULL when not asked. */
+    EVP_PKEY *userinfo_enc_key, *id_token_enc_key;
+    char *userinfo_enc_kid, *id_token_enc_kid; /* may be NULL */
 } zr_oidc_client_keys_t;
 
 struct zr_oidc {
@@ -136,6 +141,12 @@ void zr_oidc_client_authenticate(zr_oidc_t *op, const zr_http_request_t *req,
 /* jws verifies with one of c's registered keys (only the key named kid when
  * kid is given: no key confusion). */
 int zr_oidc_client_jws_verify(const zr_oidc_t *op, const zr_client_t *c, cjose_jws_t *jws, const char *kid);
+
+/* jwks.c */
+/* claims (a signed JWT when typ_jwt, else JSON) encrypted to client c's key
+ * for UserInfo or the ID token (issue 17 §2). malloc'ed compact JWE or NULL. */
+char *zr_oidc_encrypt_for_client(const zr_oidc_t *op, const zr_client_t *c, int id_token, const char *plain,
+                                 int nested_jwt);
 
 /* request_object.c */
 /* A signed request object of client c (RFC 9101) verified and read into

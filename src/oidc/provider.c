@@ -342,6 +342,12 @@ static int discovery_build(zr_oidc_t *op)
     /* the same keys sign UserInfo for a client that registered an alg */
     bad |= zr_oidc_json_set(o, "userinfo_signing_alg_values_supported", json_deep_copy(algs));
     bad |= zr_oidc_json_set(o, "id_token_signing_alg_values_supported", algs);
+    /* Issue 17 §2 (jwe.c): to the client's key; NL GOV §Algorithms, nothing
+     * weaker than RSA-OAEP and A256GCM. */
+    bad |= zr_oidc_json_set(o, "userinfo_encryption_alg_values_supported", ARRAY("RSA-OAEP", "RSA-OAEP-256"));
+    bad |= zr_oidc_json_set(o, "userinfo_encryption_enc_values_supported", ARRAY("A256GCM"));
+    bad |= zr_oidc_json_set(o, "id_token_encryption_alg_values_supported", ARRAY("RSA-OAEP", "RSA-OAEP-256"));
+    bad |= zr_oidc_json_set(o, "id_token_encryption_enc_values_supported", ARRAY("A256GCM"));
     bad |= zr_oidc_json_set(o, "token_endpoint_auth_methods_supported",
                         ARRAY("private_key_jwt", "client_secret_basic", "none"));
     bad |= zr_oidc_json_set(o, "token_endpoint_auth_signing_alg_values_supported",
@@ -361,6 +367,12 @@ static int discovery_build(zr_oidc_t *op)
      * registered key, never none or HS*. */
     bad |= zr_oidc_json_set(o, "request_parameter_supported", json_true());
     bad |= zr_oidc_json_set(o, "request_object_signing_alg_values_supported", ARRAY("RS256", "PS256", "ES256"));
+    /* Issue 17 §1: encrypted to one of oidc.encryption_keys, when there are any. */
+    if (op->cfg->oidc.enc_key_count > 0) {
+        bad |= zr_oidc_json_set(o, "request_object_encryption_alg_values_supported",
+                                ARRAY("RSA-OAEP", "RSA-OAEP-256"));
+        bad |= zr_oidc_json_set(o, "request_object_encryption_enc_values_supported", ARRAY("A256GCM"));
+    }
     /* request_uri: only the URNs of our PAR endpoint (RFC 9126); other
      * values are never fetched, so none is "registered" (docs/par.md). */
     bad |= zr_oidc_json_set(o, "request_uri_parameter_supported", json_true());

@@ -7,7 +7,11 @@
  * that the replay record can expire), nbf/iat not in the future, jti
  * single use. Only its claims count as the request's parameters (RFC 9101
  * §6.3). The header and the claims go through the hardened JSON parser
- * (src/core/json.c) before cjose sees them, as for client assertions. */
+ * (src/core/json.c) before cjose sees them, as for client assertions.
+ * Issue 17 §1: a request object may come encrypted to one of the relay's
+ * oidc.encryption_keys (NL GOV §Request Objects: MUST accept), a nested
+ * JWT (RFC 9101 §4: sign, then encrypt); its inner JWT must be signed and
+ * is read exactly as an unencrypted one. */
 #include "oidc_internal.h"
 #include "zr/json.h"
 #include "zr/log.h"
@@ -16,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_REQUEST_OBJECT_LEN 16384
 #define MAX_REQUEST_PARAMS 64
@@ -99,6 +104,52 @@ end:
     return rc;
 }
 
+/* The signed JWT inside an encrypted request object (malloc'ed), or NULL
+ * with why. The JWE's kid picks the key (rollover: all are published);
+ * without a kid each configured key is tried (the tag decides). */
+static char *request_object_decrypt(const zr_oidc_t *op, const char *compact, const char **why)
+{
+    const zr_oidc_config_t *oc = &op->cfg->oidc;
+    zr_jwe_t jwe = {0};
+    uint8_t *plain = NULL;
+    size_t plain_len = 0, i;
+    char *out = NULL;
+
+    if (oc->enc_key_count == 0) {
+        *why = "encrypted request objects need oidc.encryption_keys (none configured)";
+        goto end;
+    }
+    if (zr_jwe_parse(compact, &jwe, why) != 0)
+        goto end;
+    for (i = 0; i < oc->enc_key_count; i++) {
+        if (jwe.kid && strcmp(jwe.kid, oc->enc_keys[i].kid) != 0)
+            continue;
+        if (zr_jwe_decrypt(&jwe, oc->enc_keys[i].key, &plain, &plain_len, why) == 0 || jwe.kid)
+            break;
+    }
+    if (!plain) {
+        *why = jwe.kid && i == oc->enc_key_count ? "encrypted request object names an unknown kid"
+                                                : "encrypted request object cannot be decrypted";
+        goto end;
+    }
+    /* RFC 7519 §5.2: a nested JWT says cty JWT; openid-client names the
+     * request object's media type (RFC 9101 §10.2) instead. */
+    if (jwe.cty && strcasecmp(jwe.cty, "JWT") != 0 && strcasecmp(jwe.cty, "oauth-authz-req+jwt") != 0) {
+        *why = "encrypted request object cty is not JWT";
+        goto end;
+    }
+    if (strlen((char *)plain) != plain_len) {
+        *why = "encrypted request object holds a NUL byte";
+        goto end;
+    }
+    out = (char *)plain;
+    plain = NULL;
+end:
+    zr_oidc_wipe_free((char *)plain);
+    zr_jwe_clear(&jwe);
+    return out;
+}
+
 static int aud_is_issuer(const zr_oidc_t *op, json_t *aud)
 {
     size_t i;
@@ -128,6 +179,7 @@ int zr_oidc_request_object_read(zr_oidc_t *op, const zr_client_t *c, const char 
     json_t *hdr = NULL, *claims = NULL, *exp;
     uint8_t *plain = NULL;
     size_t plain_len = 0, dots = 0;
+    char *inner = NULL;
     const char *alg, *kid, *iss, *jti;
     char *jti_name = NULL;
     time_t now = zr_time_now();
@@ -138,17 +190,29 @@ int zr_oidc_request_object_read(zr_oidc_t *op, const zr_client_t *c, const char 
     *status = 400;
     for (const char *p = jwt; *p; p++)
         dots += *p == '.';
-    if (strlen(jwt) > MAX_REQUEST_OBJECT_LEN) {
+    /* An encrypted one carries a signed one of up to the limit, base64url
+     * again (4/3) with its header, key and tag. */
+    if (strlen(jwt) > (dots == 4 ? 2 * MAX_REQUEST_OBJECT_LEN : MAX_REQUEST_OBJECT_LEN)) {
         *why = "request object too large";
-        goto end;
-    }
-    if (dots == 4) {
-        *why = "encrypted request objects are not supported";
         goto end;
     }
     if (c->auth_method != ZR_CLIENT_AUTH_PRIVATE_KEY_JWT || !zr_oidc_client_keys(op, c)) {
         *why = "request objects need a client registered with its keys (private_key_jwt)";
         goto end;
+    }
+    if (dots == 4) {
+        if (!(inner = request_object_decrypt(op, jwt, why)))
+            goto end;
+        jwt = inner;
+        dots = 0;
+        for (const char *p = jwt; *p; p++)
+            dots += *p == '.';
+        /* Encrypted but not signed proves nothing about the client: anyone
+         * can encrypt to our public key (OIDC Core §6.1, RFC 9101 §4). */
+        if (dots != 2 || strlen(jwt) > MAX_REQUEST_OBJECT_LEN) {
+            *why = "encrypted request object does not hold a signed JWT";
+            goto end;
+        }
     }
     if (dots != 2 || !(hdr = zr_json_jose_header(jwt)) || !(jws = cjose_jws_import(jwt, strlen(jwt), &cerr))) {
         *why = "request object is not a signed JWT";
@@ -224,6 +288,7 @@ end:
     if (rc != 0)
         zr_kv_free(out);
     free(jti_name);
+    zr_oidc_wipe_free(inner);
     json_decref(claims);
     json_decref(hdr);
     cjose_jws_release(jws);

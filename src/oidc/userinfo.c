@@ -32,21 +32,34 @@ end:
 
 /* OIDC Core §5.3.2: for a client registered with
  * userinfo_signed_response_alg, the claims as a JWT signed with that alg,
- * with iss and aud, as application/jwt. */
-static int signed_reply(const zr_oidc_t *op, const zr_client_t *c, json_t *claims, zr_http_response_t *resp)
+ * with iss and aud; with userinfo_encrypted_response_alg (issue 17 §2)
+ * that JWT (or, unsigned, the claims) encrypted to the client's key, a
+ * nested JWT signed then encrypted. Both as application/jwt. */
+static int jwt_reply(const zr_oidc_t *op, const zr_client_t *c, json_t *claims, zr_http_response_t *resp)
 {
-    char *jwt = NULL;
+    char *jwt = NULL, *payload = NULL, *jwe = NULL;
+    const char *body;
     int rc = -1;
-    if (zr_oidc_json_set_str(claims, "iss", op->issuer) != 0 || zr_oidc_json_set_str(claims, "aud", c->client_id) != 0 ||
-        !(jwt = zr_oidc_jws_sign(zr_oidc_signer_for(op, c->userinfo_alg), "JWT", claims)))
+    if (zr_oidc_json_set_str(claims, "iss", op->issuer) != 0 || zr_oidc_json_set_str(claims, "aud", c->client_id) != 0)
         goto end;
-    if (zr_http_respond(resp, 200, "application/jwt", jwt, strlen(jwt)) != 0 ||
+    if (c->userinfo_signed && !(jwt = zr_oidc_jws_sign(zr_oidc_signer_for(op, c->userinfo_alg), "JWT", claims)))
+        goto end;
+    if (!jwt && !(payload = json_dumps(claims, JSON_COMPACT)))
+        goto end;
+    if (c->userinfo_encrypted && !(jwe = zr_oidc_encrypt_for_client(op, c, 0, jwt ? jwt : payload, jwt != NULL)))
+        goto end;
+    body = jwe ? jwe : jwt;
+    if (!body)
+        goto end;
+    if (zr_http_respond(resp, 200, "application/jwt", body, strlen(body)) != 0 ||
         zr_http_set_header(resp, "Cache-Control", "no-store") != 0 ||
         zr_http_set_header(resp, "Pragma", "no-cache") != 0)
         goto end;
     rc = 0;
 end:
     zr_oidc_wipe_free(jwt);
+    zr_oidc_wipe_free(payload);
+    zr_oidc_wipe_free(jwe);
     return rc;
 }
 
@@ -96,7 +109,7 @@ int zr_oidc_handle_userinfo(void *ctx, const zr_http_request_t *req, zr_http_res
     if (zr_oidc_subject_claims(op, c, &subject, claims) != 0 ||
         zr_oidc_claims_request_filter(json_string_value(json_object_get(rec, "claims")), "userinfo", claims) != 0 ||
         zr_oidc_json_set_opt(claims, "acr", zr_loa_uri(subject.loa)) != 0 ||
-        (c->userinfo_signed ? signed_reply(op, c, claims, resp) : zr_oidc_json_nostore(resp, claims)) != 0) {
+        (c->userinfo_signed || c->userinfo_encrypted ? jwt_reply(op, c, claims, resp) : zr_oidc_json_nostore(resp, claims)) != 0) {
         zr_log_error("userinfo", "client=%s claims cannot be written", c->client_id);
         rc = zr_oidc_json_error(resp, 500, "server_error", NULL);
         goto end;

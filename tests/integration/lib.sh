@@ -267,6 +267,36 @@ zr_browser_setup() {
   cp "$ZR_SOURCE_DIR"/tests/browser/*.mjs "$WALK_DIR/"
 }
 
+# zr_oidc_client_setup: node with openid-client (tests/oidc-client/
+# package-lock.json, `npm ci` once per lock file into the build directory,
+# under a lock like zr_browser_setup). Sets NODE and NODE_PATH (its
+# node_modules, for CommonJS scripts in tests/integration). Exits with
+# "not ok" when node or npm is missing.
+zr_oidc_client_setup() {
+  NODE=$(command -v node || command -v nodejs || true)
+  local npm base="$ZR_BUILD_DIR/oidc-client-test" lockfd
+  npm=$(command -v npm || true)
+  if [ -z "$NODE" ] || [ -z "$npm" ]; then
+    echo "not ok - openid-client needs node and npm: run scripts/install-deps (Debian packages nodejs npm)"
+    exit 1
+  fi
+  mkdir -p "$base"
+  exec {lockfd}>"$base/.setup.lock"
+  flock "$lockfd"
+  cp "$ZR_SOURCE_DIR/tests/oidc-client/package.json" "$ZR_SOURCE_DIR/tests/oidc-client/package-lock.json" "$base/"
+  if ! cmp -s "$base/package-lock.json" "$base/node_modules/.zr-installed-lock" 2>/dev/null; then
+    if ! (cd "$base" && "$npm" ci --no-audit --no-fund --loglevel=error >"$base/npm.log" 2>&1); then
+      cat "$base/npm.log" >&2
+      echo "not ok - npm ci in $base failed (is the npm registry reachable?)"
+      exit 1
+    fi
+    cp "$base/package-lock.json" "$base/node_modules/.zr-installed-lock"
+  fi
+  flock -u "$lockfd"
+  exec {lockfd}>&-
+  export NODE_PATH="$base/node_modules"
+}
+
 # zr_stop PID: stops one service of ours (SIGTERM, waits for it) and drops
 # it from the clean-up list.
 zr_stop() {

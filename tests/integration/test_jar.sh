@@ -66,7 +66,7 @@ zr_check "unsigned (alg none): refused" "$(h alg_none)" "400 invalid_request"
 zr_check "HS256: refused" "$(h alg_hs256)" "400 invalid_request"
 zr_check "signed with another key (its kid): refused" "$(h wrong_key)" "400 invalid_request"
 zr_check "signed with another key (no kid): refused" "$(h wrong_key_no_kid)" "400 invalid_request"
-zr_check "encrypted request object: refused (not yet supported)" "$(h encrypted_shape)" "400 invalid_request"
+zr_check "encrypted request object, and the relay has no encryption key: refused" "$(h encrypted_shape)" "400 invalid_request"
 zr_check "expired: refused" "$(h expired)" "400 invalid_request"
 zr_check "nbf in the future: refused" "$(h not_yet_valid)" "400 invalid_request"
 zr_check "no exp: refused" "$(h no_exp)" "400 invalid_request"
@@ -88,7 +88,7 @@ zr_check "PAR: another key: invalid_request_object" "$(h par_wrong_key)" "400 in
 zr_check "a client that requires signed request objects, without one: error to the client" "$(h jar_only_plain)" "302 invalid_request"
 zr_check "... with one: the login starts" "$(h jar_only_signed)" "200 login"
 zr_check "each refusal logged with its reason" \
-  "$(for r in 'already used (jti)' 'algorithm not allowed' 'signature not valid' 'encrypted request objects are not supported' \
+  "$(for r in 'already used (jti)' 'algorithm not allowed' 'signature not valid' 'encrypted request objects need oidc.encryption_keys' \
        'request object expired' 'not yet valid' 'has no exp' 'lives too long' 'aud must be the issuer' 'iss must be the client_id' \
        'needs a jti' "client_id is not the request's client_id" 'must not contain request or request_uri' \
        'need a client registered with its keys'; do grep -c "request object refused: .*$r" "$ZR_TMP/relay.log" | tr '\n' ' '; done)" \

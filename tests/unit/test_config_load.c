@@ -306,6 +306,17 @@ static const broken_t broken[] = {
     /* issue 17 §2: signed UserInfo needs a signing key of that alg */
     {"userinfo_alg_without_key", 50, "clients[0].userinfo_signed_response_alg: no oidc.signing_keys entry has alg ES256",
      NULL},
+    /* issue 17 §1/§2: encryption keys and encrypted responses */
+    {"enc_alg_without_enc_key", 57, "clients[1].userinfo_encrypted_response_alg: ",
+     "pgo-client.jwks.json has no RSA key to encrypt to with RSA-OAEP (use enc or no use; alg RSA-OAEP or none)"},
+    {"enc_without_alg", 57,
+     "clients[1].id_token_encrypted_response_enc: needs id_token_encrypted_response_alg (OIDC Registration §2)", NULL},
+    {"enc_weaker_than_a256gcm", 57,
+     "clients[1].userinfo_encrypted_response_enc: 'A128CBC-HS256' is not one of: A256GCM", NULL},
+    {"enc_without_private_key_jwt", 50,
+     "clients[0].id_token_encrypted_response_alg: needs auth_method private_key_jwt (the client's encryption key "
+     "comes from its jwks_file)", NULL},
+    {"encryption_key_not_rsa", 43, "oidc.encryption_keys[0].key: ", "oidc-es256.key is not an RSA key"},
     {"duplicate_client_id", 50, "clients[1].client_id: duplicate client_id 'demo-portal' (also clients[0])", NULL},
     {"loa_without_service", 56,
      "clients[1].min_loa: care provider 'zorgaanbieder-demo' has no service with LoA high or higher", NULL},
@@ -337,6 +348,24 @@ static void test_broken_configs(void **state)
         }
         zr_config_errors_free(&errs);
     }
+}
+
+/* Issue 17 §1: oidc.encryption_keys, RSA-OAEP-256 unless the entry says
+ * otherwise, the kid configured or the key's thumbprint. */
+static void test_encryption_keys(void **state)
+{
+    zr_config_errors_t errs = {0};
+    zr_config_t *cfg = load("config/encryption_keys.yaml", &errs);
+    (void)state;
+    assert_non_null(cfg);
+    assert_int_equal(cfg->oidc.enc_key_count, 2);
+    assert_string_equal(cfg->oidc.enc_keys[0].kid, "enc-1");
+    assert_int_equal(cfg->oidc.enc_keys[0].alg, 1); /* RSA-OAEP-256 */
+    assert_int_equal(cfg->oidc.enc_keys[1].alg, 0); /* RSA-OAEP */
+    assert_int_equal(strlen(cfg->oidc.enc_keys[1].kid), 43);
+    assert_non_null(cfg->oidc.enc_keys[1].key);
+    zr_config_free(cfg);
+    zr_config_errors_free(&errs);
 }
 
 /* Every mistake is reported, not just the first. */
@@ -769,6 +798,7 @@ int main(void)
         cmocka_unit_test(test_thumbprint_matches_independent),
         cmocka_unit_test(test_valid_configs),
         cmocka_unit_test(test_broken_configs),
+        cmocka_unit_test(test_encryption_keys),
         cmocka_unit_test(test_all_errors_collected),
         cmocka_unit_test(test_document_shape),
         cmocka_unit_test(test_yaml_error_lines),

@@ -47,6 +47,21 @@ static void test_discovery(void **state)
     assert_true(has_string(json_object_get(d, "id_token_signing_alg_values_supported"), "RS256"));
     assert_true(has_string(json_object_get(d, "id_token_signing_alg_values_supported"), "ES256"));
     assert_false(has_string(json_object_get(d, "id_token_signing_alg_values_supported"), "none"));
+    /* issue 17 §2: encryption to the client's key, nothing weaker than
+     * RSA-OAEP and A256GCM; request objects only with oidc.encryption_keys */
+    for (const char *const *w = (const char *const[]){"userinfo", "id_token", NULL}; *w; w++) {
+        char name[64];
+        snprintf(name, sizeof(name), "%s_encryption_alg_values_supported", *w);
+        assert_true(has_string(json_object_get(d, name), "RSA-OAEP"));
+        assert_true(has_string(json_object_get(d, name), "RSA-OAEP-256"));
+        assert_false(has_string(json_object_get(d, name), "RSA1_5"));
+        assert_int_equal(json_array_size(json_object_get(d, name)), 2);
+        snprintf(name, sizeof(name), "%s_encryption_enc_values_supported", *w);
+        assert_true(has_string(json_object_get(d, name), "A256GCM"));
+        assert_int_equal(json_array_size(json_object_get(d, name)), 1);
+    }
+    assert_null(json_object_get(d, "request_object_encryption_alg_values_supported"));
+    assert_null(json_object_get(d, "request_object_encryption_enc_values_supported"));
     assert_true(has_string(json_object_get(d, "token_endpoint_auth_methods_supported"), "private_key_jwt"));
     assert_true(has_string(json_object_get(d, "token_endpoint_auth_methods_supported"), "client_secret_basic"));
     assert_true(has_string(json_object_get(d, "token_endpoint_auth_methods_supported"), "none"));

@@ -1,6 +1,8 @@
 /* OpenID Provider: code -> token -> userinfo, client authentication, the ID
  * token's claims, and the BSN only where a client is entitled to it. */
 #include "test_oidc_fixture.h"
+#include "zr/crypto.h"
+#include "zr/jwe.h"
 
 #define ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
@@ -1071,6 +1073,98 @@ static void test_userinfo_signed(void **state)
     free(challenge);
 }
 
+/* The plaintext of compact JWE c under key, with its header's alg, cty. */
+static char *open_jwe(const char *c, EVP_PKEY *key, int *alg, const char **cty_out, char *cty, size_t ctylen)
+{
+    zr_jwe_t jwe;
+    const char *why;
+    uint8_t *plain = NULL;
+    size_t len = 0;
+    assert_int_equal(zr_jwe_parse(c, &jwe, &why), 0);
+    assert_string_equal(jwe.kid, "pgo-enc");
+    assert_int_equal(zr_jwe_decrypt(&jwe, key, &plain, &len, &why), 0);
+    *alg = (int)jwe.alg;
+    snprintf(cty, ctylen, "%s", jwe.cty ? jwe.cty : "");
+    *cty_out = jwe.cty ? cty : NULL;
+    zr_jwe_clear(&jwe);
+    return (char *)plain;
+}
+
+/* Issue 17 §2: a client with id_token_encrypted_response_alg gets its ID
+ * token signed then encrypted to its jwks_file key; with
+ * userinfo_encrypted_response_alg and no signing alg, the UserInfo claims
+ * (iss, aud too) encrypted as JSON, application/jwt. */
+static void test_encrypted_answers(void **state)
+{
+    fx_t *fx = *state;
+    EVP_PKEY *key = fx_gen_key("RSA");
+    json_t *set = json_loads(fx->pgo_jwks, 0, NULL), *enc = zr_crypto_jwk_from_pkey(key, 0), *idt, *ui;
+    char *jwks, *old_jwks = fx->clients[FX_PGO].jwks_json, *verifier, *challenge, *code, *assertion, *inner, alg[16],
+         cty[32], err[256];
+    const char *cty_p;
+    int jalg;
+    reply_t t, u;
+
+    json_object_set_new(enc, "kid", json_string("pgo-enc"));
+    json_object_set_new(enc, "use", json_string("enc"));
+    json_array_append_new(json_object_get(set, "keys"), enc);
+    jwks = json_dumps(set, JSON_COMPACT);
+    fx->clients[FX_PGO].jwks_json = jwks;
+    fx->clients[FX_PGO].id_token_encrypted = 1;
+    fx->clients[FX_PGO].id_token_enc_alg = ZR_JWE_RSA_OAEP_256;
+    fx->clients[FX_PGO].userinfo_encrypted = 1;
+    fx->clients[FX_PGO].userinfo_enc_alg = ZR_JWE_RSA_OAEP;
+    zr_oidc_free(fx->op);
+    fx->op = zr_oidc_new(&fx->cfg, fx->store, err, sizeof(err));
+    assert_non_null(fx->op);
+
+    fx_pkce(&verifier, &challenge);
+    code = fx_login(fx, &fx->clients[FX_PGO], challenge, "nonce-enc", FX_BSN, NULL);
+    assertion = fx_assertion(fx, FX_TOKEN_URL, 120, "jti-enc-1");
+    token_for_pgo(fx, code, verifier, assertion, &t);
+    assert_int_equal(t.resp.status, 200);
+    inner = open_jwe(jstr(t.body, "id_token"), key, &jalg, &cty_p, cty, sizeof(cty));
+    assert_int_equal(jalg, ZR_JWE_RSA_OAEP_256);
+    assert_string_equal(cty_p, "JWT");
+    idt = fx_verify_with_jwks(fx, inner, alg, sizeof(alg));
+    assert_string_equal(alg, "ES256");
+    assert_string_equal(jstr(idt, "aud"), "pgo");
+    assert_string_equal(jstr(idt, "nonce"), "nonce-enc");
+    free(inner);
+
+    call_userinfo(fx, jstr(t.body, "access_token"), &u);
+    assert_int_equal(u.resp.status, 200);
+    assert_string_equal(u.resp.content_type, "application/jwt");
+    assert_null(u.body); /* not JSON */
+    inner = open_jwe(u.resp.body, key, &jalg, &cty_p, cty, sizeof(cty));
+    assert_int_equal(jalg, ZR_JWE_RSA_OAEP);
+    assert_null(cty_p); /* JSON inside, not a nested JWT */
+    ui = json_loads(inner, 0, NULL);
+    assert_non_null(ui);
+    assert_string_equal(jstr(ui, "sub"), jstr(idt, "sub"));
+    assert_string_equal(jstr(ui, "iss"), FX_ISSUER);
+    assert_string_equal(jstr(ui, "aud"), "pgo");
+    free(inner);
+    json_decref(ui);
+    json_decref(idt);
+    reply_free(&u);
+    reply_free(&t);
+
+    fx->clients[FX_PGO].jwks_json = old_jwks;
+    fx->clients[FX_PGO].id_token_encrypted = 0;
+    fx->clients[FX_PGO].userinfo_encrypted = 0;
+    zr_oidc_free(fx->op);
+    fx->op = zr_oidc_new(&fx->cfg, fx->store, err, sizeof(err));
+    assert_non_null(fx->op);
+    free(jwks);
+    json_decref(set);
+    EVP_PKEY_free(key);
+    free(assertion);
+    free(code);
+    free(verifier);
+    free(challenge);
+}
+
 static void test_userinfo_errors(void **state)
 {
     fx_t *fx = *state;
@@ -1112,6 +1206,7 @@ int main(void)
         cmocka_unit_test(test_userinfo_errors),
         cmocka_unit_test(test_access_token_forgery),
         cmocka_unit_test(test_userinfo_signed),
+        cmocka_unit_test(test_encrypted_answers),
     };
     return cmocka_run_group_tests(tests, fx_setup, fx_teardown);
 }

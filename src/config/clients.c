@@ -151,6 +151,23 @@ static void read_secret(zr_cfg_map_t *m, zr_client_t *c)
     }
 }
 
+/* The certificate's DN is printed in RFC 4514 form (no space after a
+ * separating comma); one written otherwise would never match. */
+static int subject_dn_form_ok(const char *dn)
+{
+    if (!strchr(dn, '='))
+        return 0;
+    for (size_t i = 0; dn[i]; i++) {
+        if (dn[i] == '\\' && dn[i + 1]) {
+            i++; /* an escaped character, e.g. "\," inside a value */
+            continue;
+        }
+        if (dn[i] == ',' && (dn[i + 1] == ' ' || dn[i + 1] == '\0'))
+            return 0;
+    }
+    return 1;
+}
+
 /* tls_client_auth (RFC 8705 §2.1.2): exactly one subject key, and the
  * CAs of oidc.mtls to chain to. */
 static void read_tls_client_auth(zr_cfg_map_t *m, zr_client_t *c, const zr_config_t *cfg)
@@ -179,6 +196,10 @@ static void read_tls_client_auth(zr_cfg_map_t *m, zr_client_t *c, const zr_confi
         }
         if (zr_cfg_get_str(m, subject_keys[i], 0, values[i]) == 1 && !**values[i])
             zr_cfg_error(ld, at, kpath, "must not be empty");
+        else if (*values[i] && i == 0 && !subject_dn_form_ok(*values[i]))
+            zr_cfg_error(ld, at, kpath,
+                         "write the DN as `openssl x509 -noout -subject -nameopt RFC2253` prints it, without a "
+                         "space after a separating comma (it is compared exactly)");
         first = subject_keys[i];
     }
     if (c->auth_method != ZR_CLIENT_AUTH_TLS_CLIENT_AUTH)

@@ -55,6 +55,14 @@ s = s.replace("\nclients:\n", """\nclients:
       - http://localhost:8000/callback
     min_loa: substantial
     introspection: true
+  - client_id: demo-mtls-dn
+    name: Demo portal (tls_client_auth by subject DN)
+    care_provider: zorgaanbieder-demo
+    auth_method: tls_client_auth
+    tls_client_auth_subject_dn: "CN=demo-mtls,O=Demo Portal TEST"
+    redirect_uris:
+      - http://localhost:8000/callback
+    min_loa: substantial
 """, 1)
 a = "    client_secret_sha256: 17181b22d74645e892b4613a95907148c33a569d563596757d937bec51906e6d"
 i = s.index("\n", s.index(a)) + 1
@@ -99,14 +107,14 @@ zr_check "introspection (authenticated by the certificate): active, with cnf" \
   "[true, \"$thumb\"]"
 
 # 2. The wrong certificate at /token.
-token_with() {  # token_with CERT|none -> the error of a /token call for demo-mtls (code from a real login)
-  local saved="$ZR_TMP/code-$RANDOM.json" cert=()
-  $PY "$ZR_SOURCE_DIR/tests/integration/e2e_login.py" --issuer "$ISSUER" --client-id demo-mtls \
+token_with() {  # token_with CERT|none [CLIENT] -> the error of a /token call (code from a real login)
+  local saved="$ZR_TMP/code-$RANDOM.json" cert=() client=${2:-demo-mtls}
+  $PY "$ZR_SOURCE_DIR/tests/integration/e2e_login.py" --issuer "$ISSUER" --client-id "$client" \
     --tls-cert "$P/portal.pem:$P/portal.key" --redirect-uri http://localhost:8000/callback \
     --identity "DigiD Substantieel" --stop-before-token "$saved" >/dev/null
   [ "$1" != none ] && cert=(--cert "$P/$1.pem" --key "$P/$1.key")
   curl -sS --cacert "$P/server-ca.pem" "${cert[@]}" "$ISSUER/token" \
-    --data-urlencode grant_type=authorization_code --data-urlencode client_id=demo-mtls \
+    --data-urlencode grant_type=authorization_code --data-urlencode "client_id=$client" \
     --data-urlencode "code=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["code"])' "$saved")" \
     --data-urlencode "code_verifier=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["verifier"])' "$saved")" \
     --data-urlencode redirect_uri=http://localhost:8000/callback | $PY -c 'import json,sys; print(json.load(sys.stdin).get("error", "tokens"))'
@@ -116,6 +124,10 @@ zr_check "/token with the right subject from an untrusted CA: invalid_client" "$
 zr_check "/token with the right subject but no clientAuth usage: invalid_client" "$(token_with server-only)" "invalid_client"
 zr_check "/token without a certificate: invalid_client" "$(token_with none)" "invalid_client"
 zr_check "/token with the portal's certificate (curl): tokens" "$(token_with portal)" "tokens"
+zr_check "tls_client_auth_subject_dn: the certificate with that DN gets tokens" "$(token_with portal demo-mtls-dn)" "tokens"
+zr_check "tls_client_auth_subject_dn: another DN is refused" "$(token_with other demo-mtls-dn)" "invalid_client"
+zr_check "tls_client_auth_subject_dn: the same DN from an untrusted CA is refused" \
+  "$(token_with rogue demo-mtls-dn)" "invalid_client"
 
 # 3. Other clients and browsers on the same listener are not asked to
 # change: a client_secret_basic portal logs in without a certificate.

@@ -266,6 +266,21 @@ static void test_client_auth_methods(void **state)
     assert_string_equal(cfg->clients[0].tls_client_auth_subject_dn, "CN=portal,O=Demo");
     assert_string_equal(cfg->oidc.mtls_forwarded_cert_header, "X-SSL-Client-Cert");
     zr_config_free(cfg);
+    /* a DN as people write it ("CN=portal, O=Demo") never matches the certificate's RFC 4514 form */
+    snprintf(mtls, sizeof(mtls), "\noidc:\n  mtls:\n    ca_file: %s\n    forwarded_cert_header: X-SSL-Client-Cert\n",
+             in_pki("ca.pem"));
+    t = variant("dn-spaces.yaml", "production", "limits:\n  trusted_proxies: [10.0.0.1/32]\n", secret,
+                "    auth_method: tls_client_auth\n    tls_client_auth_subject_dn: CN=portal, O=Demo\n", "\noidc:\n",
+                mtls, NULL);
+    expect_one("dn-spaces.yaml", t, "tls_client_auth_subject_dn: CN=portal, O=Demo",
+               "clients[0].tls_client_auth_subject_dn", "write the DN as `openssl x509");
+    free(t);
+    free(variant("dn-escaped.yaml", "production", "limits:\n  trusted_proxies: [10.0.0.1/32]\n", secret,
+                 "    auth_method: tls_client_auth\n    tls_client_auth_subject_dn: \"CN=portal,O=Demo\\\\, Inc\"\n",
+                 "\noidc:\n", mtls, NULL));
+    cfg = expect_ok("dn-escaped.yaml");
+    assert_string_equal(cfg->clients[0].tls_client_auth_subject_dn, "CN=portal,O=Demo\\, Inc");
+    zr_config_free(cfg);
     /* oidc.mtls with neither tls: nor a forwarded header serves nobody */
     snprintf(mtls, sizeof(mtls), "\noidc:\n  mtls:\n    ca_file: %s\n", in_pki("ca.pem"));
     t = variant("mtls-nowhere.yaml", "production", NULL, secret, client, "\noidc:\n", mtls, NULL);

@@ -98,7 +98,8 @@ typedef struct {
 typedef enum {
     ZR_CLIENT_AUTH_SECRET_BASIC = 0,
     ZR_CLIENT_AUTH_PRIVATE_KEY_JWT,
-    ZR_CLIENT_AUTH_NONE      /* public client: PKCE only */
+    ZR_CLIENT_AUTH_NONE,     /* public client: PKCE only */
+    ZR_CLIENT_AUTH_TLS_CLIENT_AUTH /* RFC 8705 §2.1: a certificate of oidc.mtls.ca_file with this subject */
 } zr_client_auth_t;
 
 /* How a client's users log in (issue 4): patients through TVS,
@@ -152,6 +153,15 @@ typedef struct {
     char *client_secret_sha256; /* its hex SHA-256 (preferred in files) */
     char *jwks_file;          /* private_key_jwt: the client's public keys (JWKS JSON) */
     char *jwks_json;          /* loaded content of jwks_file */
+    /* tls_client_auth (RFC 8705 §2.1.2): exactly one of these names the
+     * certificate's subject; it must chain to oidc.mtls.ca_file. */
+    char *tls_client_auth_subject_dn; /* RFC 4514, as `openssl x509 -nameopt RFC2253` prints it */
+    char *tls_client_auth_san_dns;
+    char *tls_client_auth_san_uri;
+    char *tls_client_auth_san_email;
+    /* Production allows only private_key_jwt and tls_client_auth (NL GOV
+     * §Discovery); another method needs this reason, logged at start-up. */
+    char *auth_method_deviation;
     char **redirect_uris;
     size_t redirect_uri_count;
     char **post_logout_redirect_uris;
@@ -237,6 +247,14 @@ typedef struct {
      * under its tokens/; NULL: no registration endpoint. */
     char *registration_dir;
     uint8_t registration_key[32]; /* HMAC key of the tokens' stored hashes (derived from pairwise_secret) */
+    /* RFC 8705 (YAML oidc.mtls, taken at the start only): the CAs a
+     * tls_client_auth client's certificate must chain to; the listener with
+     * `tls:` asks for (never requires) a client certificate. */
+    char *mtls_ca_file;
+    /* The header in which a TLS terminator among limits.trusted_proxies
+     * forwards the verified client certificate (nginx:
+     * $ssl_client_escaped_cert); NULL: none. */
+    char *mtls_forwarded_cert_header;
 } zr_oidc_config_t;
 
 /* Dezi, the professionals' identity provider (issue 4, reference/dezi.md).

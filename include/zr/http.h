@@ -49,6 +49,7 @@ typedef struct {
     zr_lang_t lang;            /* from Accept-Language, Dutch by default */
     int tls;                   /* connection is TLS */
     X509 *client_cert;         /* verified TLS client certificate (mTLS listeners), else NULL */
+    int client_cert_invalid;   /* a trusted proxy forwarded a certificate that does not parse or verify */
     char *traceparent;         /* W3C trace context, when valid */
 } zr_http_request_t;
 
@@ -74,6 +75,15 @@ typedef struct {
     const char *tls_cert_file; /* optional: serve HTTPS */
     const char *tls_key_file;
     const char *client_ca_file;/* optional: require a client certificate issued by this CA (mTLS) */
+    /* RFC 8705 (oidc.mtls): with client_ca_file, ask for a client
+     * certificate but do not require one; one that verifies against
+     * client_ca_file becomes req->client_cert, others are as none. */
+    int client_cert_optional;
+    /* With client_cert_optional: the header (lower case) in which a TLS
+     * terminator among trusted_proxies forwards the client's certificate
+     * (zr_http_client_cert_parse). From a trusted proxy only the header
+     * counts; from any other peer it is ignored. NULL: none. */
+    const char *client_cert_header;
     size_t max_body_bytes;     /* bigger bodies get 413 without calling a handler */
     int threads;               /* worker threads */
     const zr_http_route_t *routes;
@@ -186,6 +196,21 @@ int zr_http_server_port(const zr_http_server_t *s);
  * are waited for (bounded by their upstream timeouts), then the listener
  * stops: no handler runs after this returns. */
 void zr_http_server_stop(zr_http_server_t *s);
+
+/* Client certificates of OAuth clients (RFC 8705, src/http/client_cert.c). */
+/* A header value holding one PEM certificate, percent-encoded as nginx's
+ * $ssl_client_escaped_cert ('+' is literal). Strict: one BEGIN/END
+ * CERTIFICATE block, base64 only, DER with nothing after the certificate,
+ * at most 24 KiB. NULL otherwise. */
+X509 *zr_http_client_cert_parse(const char *value, size_t len);
+/* The CA bundle at path as a store for zr_http_client_cert_verify; NULL
+ * when it cannot be read. */
+X509_STORE *zr_http_client_ca_load(const char *path);
+/* 1 when cert chains to store (chain: the intermediates the client sent,
+ * may be NULL), valid now, and fit for TLS client authentication. */
+int zr_http_client_cert_verify(X509_STORE *store, X509 *cert, STACK_OF(X509) *chain);
+/* x5t#S256 (RFC 8705 §3.1): base64url(SHA-256(DER)), malloc'ed or NULL. */
+char *zr_http_client_cert_thumbprint(X509 *cert);
 
 /* Blocks until SIGINT, SIGTERM or SIGHUP; returns the signal number (a
  * caller that does not reload simply waits again on SIGHUP). Call it from

@@ -17,7 +17,7 @@
 #define ZR_CFG_MAX_JWKS (64 * 1024)
 
 /* Same order as zr_client_auth_t. */
-static const char *const auth_names[] = {"client_secret_basic", "private_key_jwt", "none", NULL};
+static const char *const auth_names[] = {"client_secret_basic", "private_key_jwt", "none", "tls_client_auth", NULL};
 
 static int client_id_valid(const char *s)
 {
@@ -215,6 +215,96 @@ static void read_encryption(zr_cfg_map_t *m, zr_client_t *c, const char *what, i
                      zr_cfg_jwe_alg_names[e], zr_cfg_jwe_alg_names[e]);
 }
 
+/* The certificate's DN is printed in RFC 4514 form (no space after a
+ * separating comma); one written otherwise would never match. */
+static int subject_dn_form_ok(const char *dn)
+{
+    if (!strchr(dn, '='))
+        return 0;
+    for (size_t i = 0; dn[i]; i++) {
+        if (dn[i] == '\\' && dn[i + 1]) {
+            i++; /* an escaped character, e.g. "\," inside a value */
+            continue;
+        }
+        if (dn[i] == ',' && (dn[i + 1] == ' ' || dn[i + 1] == '\0'))
+            return 0;
+    }
+    return 1;
+}
+
+/* tls_client_auth (RFC 8705 §2.1.2): exactly one subject key, and the
+ * CAs of oidc.mtls to chain to. */
+static void read_tls_client_auth(zr_cfg_map_t *m, zr_client_t *c, const zr_config_t *cfg)
+{
+    static const char *const subject_keys[] = {"tls_client_auth_subject_dn", "tls_client_auth_san_dns",
+                                               "tls_client_auth_san_uri", "tls_client_auth_san_email"};
+    char **values[] = {&c->tls_client_auth_subject_dn, &c->tls_client_auth_san_dns, &c->tls_client_auth_san_uri,
+                       &c->tls_client_auth_san_email};
+    zr_cfg_loader_t *ld = m->ld;
+    char kpath[ZR_CFG_PATH_MAX];
+    const char *first = NULL;
+
+    for (size_t i = 0; i < sizeof(subject_keys) / sizeof(subject_keys[0]); i++) {
+        yaml_node_t *at = zr_cfg_map_get(m, subject_keys[i]);
+        if (!at)
+            continue;
+        zr_cfg_path_key(kpath, m->path, subject_keys[i]);
+        if (c->auth_method != ZR_CLIENT_AUTH_TLS_CLIENT_AUTH) {
+            zr_cfg_error(ld, at, kpath, "is only used with tls_client_auth");
+            continue;
+        }
+        if (first) {
+            zr_cfg_error(ld, at, kpath, "set one of the tls_client_auth_* keys, not %s and %s too (RFC 8705 §2.1.2)",
+                         first, subject_keys[i]);
+            continue;
+        }
+        if (zr_cfg_get_str(m, subject_keys[i], 0, values[i]) == 1 && !**values[i])
+            zr_cfg_error(ld, at, kpath, "must not be empty");
+        else if (*values[i] && i == 0 && !subject_dn_form_ok(*values[i]))
+            zr_cfg_error(ld, at, kpath,
+                         "write the DN as `openssl x509 -noout -subject -nameopt RFC2253` prints it, without a "
+                         "space after a separating comma (it is compared exactly)");
+        first = subject_keys[i];
+    }
+    if (c->auth_method != ZR_CLIENT_AUTH_TLS_CLIENT_AUTH)
+        return;
+    zr_cfg_path_key(kpath, m->path, "auth_method");
+    if (!first)
+        zr_cfg_error(ld, zr_cfg_map_get(m, "auth_method"), kpath,
+                     "tls_client_auth needs one of tls_client_auth_subject_dn, tls_client_auth_san_dns, "
+                     "tls_client_auth_san_uri, tls_client_auth_san_email");
+    if (!cfg->oidc.mtls_ca_file)
+        zr_cfg_error(ld, zr_cfg_map_get(m, "auth_method"), kpath,
+                     "tls_client_auth needs oidc.mtls.ca_file (the CAs its certificate must chain to)");
+}
+
+/* NL GOV §Discovery: token_endpoint_auth_methods_supported is
+ * private_key_jwt and/or tls_client_auth. In production another method
+ * is a documented deviation or nothing. */
+static void check_production_auth_method(zr_cfg_map_t *m, zr_client_t *c)
+{
+    zr_cfg_loader_t *ld = m->ld;
+    yaml_node_t *dev_at = zr_cfg_map_get(m, "auth_method_deviation");
+    char kpath[ZR_CFG_PATH_MAX];
+    int strong = c->auth_method == ZR_CLIENT_AUTH_PRIVATE_KEY_JWT || c->auth_method == ZR_CLIENT_AUTH_TLS_CLIENT_AUTH;
+
+    if (zr_cfg_get_str(m, "auth_method_deviation", 0, &c->auth_method_deviation) == 1) {
+        zr_cfg_path_key(kpath, m->path, "auth_method_deviation");
+        if (strong)
+            zr_cfg_error(ld, dev_at, kpath, "is only used with client_secret_basic or none (%s is no deviation)",
+                         auth_names[c->auth_method]);
+        else if (!*c->auth_method_deviation)
+            zr_cfg_error(ld, dev_at, kpath, "must give the reason of the deviation");
+    }
+    /* an empty reason has its own error above */
+    if (ld->env != ZR_ENV_PRODUCTION || strong || dev_at)
+        return;
+    zr_cfg_path_key(kpath, m->path, "auth_method");
+    zr_cfg_error(ld, zr_cfg_map_get(m, "auth_method") ? zr_cfg_map_get(m, "auth_method") : m->node, kpath,
+                 "%s is refused in production (NL GOV profile: private_key_jwt or tls_client_auth); to run it as a "
+                 "documented deviation set auth_method_deviation: \"<reason>\"", auth_names[c->auth_method]);
+}
+
 static void check_uri_list_unique(zr_cfg_map_t *m, const char *key, char **v, size_t n)
 {
     yaml_node_t *seq = zr_cfg_map_get(m, key);
@@ -342,7 +432,9 @@ static void read_client(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
                                        "backchannel_logout_uri", "backchannel_logout_session_required",
                                        "sector_identifier", "legacy_sector_host",
                                        "require_pushed_authorization_requests", "require_signed_request_object",
-                                       NULL};
+                                       "tls_client_auth_subject_dn", "tls_client_auth_san_dns",
+                                       "tls_client_auth_san_uri", "tls_client_auth_san_email",
+                                       "auth_method_deviation", NULL};
     zr_cfg_map_t m;
     char kpath[ZR_CFG_PATH_MAX], ipath[ZR_CFG_PATH_MAX], *loa = NULL;
     yaml_node_t *seq = NULL;
@@ -410,6 +502,8 @@ static void read_client(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
                 break;
             }
     read_secret(&m, c);
+    read_tls_client_auth(&m, c, cfg);
+    check_production_auth_method(&m, c);
     if (zr_cfg_get_strv(&m, "redirect_uris", 1, &c->redirect_uris, &c->redirect_uri_count,
                         zr_cfg_check_redirect_uri, NULL) >= 0)
         check_uri_list_unique(&m, "redirect_uris", c->redirect_uris, c->redirect_uri_count);
@@ -658,6 +752,11 @@ void zr_cfg_free_clients(zr_config_t *cfg)
         free(c->client_secret);
         free(c->client_secret_sha256);
         free(c->jwks_file);
+        free(c->tls_client_auth_subject_dn);
+        free(c->tls_client_auth_san_dns);
+        free(c->tls_client_auth_san_uri);
+        free(c->tls_client_auth_san_email);
+        free(c->auth_method_deviation);
         free(c->jwks_json);
         zr_cfg_free_strv(c->redirect_uris, c->redirect_uri_count);
         zr_cfg_free_strv(c->post_logout_redirect_uris, c->post_logout_redirect_uri_count);

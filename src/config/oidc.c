@@ -2,10 +2,12 @@
  * lifetimes (NL GOV Assurance profile for OIDC limits them). */
 #include "config_internal.h"
 
+#include <ctype.h>
 #include <openssl/crypto.h>
 #include <openssl/x509v3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "zr/crypto.h"
 #include "zr/util.h"
@@ -170,12 +172,62 @@ static int check_client_id(zr_cfg_loader_t *ld, const yaml_node_t *at, const cha
     return -1;
 }
 
+/* An HTTP header name (RFC 9110 §5.6.2 token), not one the relay reads for
+ * itself. */
+static int header_name_valid(const char *s)
+{
+    static const char *const own[] = {"authorization", "content-type", "content-length", "cookie", "host",
+                                      "x-forwarded-for", "transfer-encoding", NULL};
+    if (!*s || strlen(s) > 64)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
+            return 0;
+    for (size_t i = 0; own[i]; i++)
+        if (!strcasecmp(s, own[i]))
+            return 0;
+    return 1;
+}
+
+/* oidc.mtls (RFC 8705, docs/mtls.md): {ca_file, forwarded_cert_header}. */
+static void read_mtls(zr_cfg_map_t *parent, zr_config_t *cfg)
+{
+    static const char *const keys[] = {"ca_file", "forwarded_cert_header", NULL};
+    zr_cfg_loader_t *ld = parent->ld;
+    yaml_node_t *v = zr_cfg_map_get(parent, "mtls");
+    STACK_OF(X509) *ca;
+    zr_cfg_map_t m;
+    char err[512];
+
+    if (!v || zr_cfg_map_open(ld, v, "oidc.mtls", keys, &m) != 0)
+        return;
+    if (zr_cfg_get_path(&m, "ca_file", 1, &cfg->oidc.mtls_ca_file) == 1) {
+        if (!(ca = zr_crypto_load_certificates(cfg->oidc.mtls_ca_file, err, sizeof(err))))
+            zr_cfg_error(ld, zr_cfg_map_get(&m, "ca_file"), "oidc.mtls.ca_file", "%s", err);
+        sk_X509_pop_free(ca, X509_free);
+    }
+    if (zr_cfg_get_str(&m, "forwarded_cert_header", 0, &cfg->oidc.mtls_forwarded_cert_header) == 1) {
+        if (!header_name_valid(cfg->oidc.mtls_forwarded_cert_header))
+            zr_cfg_error(ld, zr_cfg_map_get(&m, "forwarded_cert_header"), "oidc.mtls.forwarded_cert_header",
+                         "must be an HTTP header name of letters, digits, '-' (e.g. X-SSL-Client-Cert), not one "
+                         "the relay reads itself");
+        else if (!cfg->limits.trusted_proxy_count)
+            zr_cfg_error(ld, zr_cfg_map_get(&m, "forwarded_cert_header"), "oidc.mtls.forwarded_cert_header",
+                         "needs limits.trusted_proxies: the header is believed only from the TLS terminator's "
+                         "addresses");
+    }
+    if (!cfg->tls_cert_file && !cfg->oidc.mtls_forwarded_cert_header)
+        zr_cfg_error(ld, v, "oidc.mtls",
+                     "needs tls: (the relay ends TLS and asks for client certificates) or forwarded_cert_header "
+                     "(a TLS terminator in front forwards them)");
+}
+
 void zr_cfg_read_oidc(zr_cfg_map_t *root, zr_config_t *cfg)
 {
     static const char *const keys[] = {"issuer", "signing_keys", "pairwise_secret_file", "id_token_lifetime",
                                        "access_token_lifetime", "code_lifetime", "session_lifetime",
                                        "logout_session_lifetime", "allow_sector_change", "metadata_max_age",
-                                       "registration_dir", "encryption_keys", NULL};
+                                       "registration_dir", "encryption_keys", "mtls", NULL};
     zr_cfg_loader_t *ld = root->ld;
     zr_oidc_config_t *o = &cfg->oidc;
     yaml_node_t *v = zr_cfg_map_get(root, "oidc"), *seq = NULL;
@@ -257,6 +309,7 @@ void zr_cfg_read_oidc(zr_cfg_map_t *root, zr_config_t *cfg)
                     check_client_id, NULL);
     zr_cfg_check_seq_unique(&m, "allow_sector_change");
     zr_cfg_get_path(&m, "registration_dir", 0, &o->registration_dir);
+    read_mtls(&m, cfg);
 }
 
 void zr_cfg_check_allow_sector_change(zr_cfg_map_t *root, const zr_config_t *cfg)
@@ -314,5 +367,7 @@ void zr_cfg_free_oidc(zr_config_t *cfg)
     free(o->enc_keys);
     free(o->pairwise_secret_file);
     zr_cfg_free_strv(o->allow_sector_change, o->allow_sector_change_count);
+    free(o->mtls_ca_file);
+    free(o->mtls_forwarded_cert_header);
     OPENSSL_cleanse(o, sizeof(*o));
 }

@@ -27,6 +27,11 @@ struct zr_http_server {
     size_t max_body;
     int tls;
     int mtls;
+    int cert_optional;          /* RFC 8705: ask for a client certificate, do not require one */
+    X509_STORE *client_store;   /* with cert_optional: the CAs a client certificate must chain to */
+    char *cert_header;          /* with cert_optional: a trusted proxy's forwarded certificate, or NULL */
+    zr_net_cidr_t *trusted;     /* trusted proxies (for cert_header) */
+    size_t trusted_count;
     int hsts;
     int port;
     char *cert_pem;
@@ -48,6 +53,7 @@ typedef struct http_conn {
     char ref[16];               /* support reference, shown on error pages */
     const zr_http_route_t *route;
     X509 *client_cert;          /* verified client certificate (mTLS listeners) */
+    int client_cert_invalid;    /* a trusted proxy's forwarded certificate did not parse or verify */
     zr_buf_t body;
     int started;
     int queued;

@@ -10,6 +10,7 @@
 #include "http_internal.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <microhttpd.h>
@@ -353,6 +354,69 @@ static X509 *http_client_cert(struct MHD_Connection *conn)
     return d2i_X509(NULL, &der, (long)peers[0].size);
 }
 
+/* RFC 8705 on a listener that asks for, but does not require, a client
+ * certificate: from a trusted proxy with cert_header the header alone
+ * counts (the TLS peer is the proxy); else the certificate of the TLS
+ * handshake. Either must chain to client_store. NULL: none (or one that
+ * does not verify); *invalid: a forwarded header that did not parse or
+ * verify, which the token endpoint refuses rather than ignores. */
+static X509 *http_client_cert_optional(zr_http_server_t *s, struct MHD_Connection *conn, int *invalid)
+{
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    zr_net_addr_t peer;
+    const char *header;
+    const gnutls_datum_t *peers;
+    unsigned int n = 0;
+    STACK_OF(X509) *chain = NULL;
+    X509 *cert = NULL, *out = NULL;
+    const unsigned char *der;
+
+    *invalid = 0;
+    if (s->cert_header && info && info->client_addr && zr_net_addr_from_sockaddr(info->client_addr, &peer) == 0 &&
+        zr_net_cidr_list_match(s->trusted, s->trusted_count, &peer)) {
+        header = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, s->cert_header);
+        if (!header || !*header)
+            goto end;
+        cert = zr_http_client_cert_parse(header, strlen(header));
+        if (!cert || !zr_http_client_cert_verify(s->client_store, cert, NULL)) {
+            *invalid = 1;
+            goto end;
+        }
+        out = cert;
+        cert = NULL;
+        goto end;
+    }
+    info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (!s->tls || !info || !info->tls_session ||
+        gnutls_certificate_type_get((gnutls_session_t)info->tls_session) != GNUTLS_CRT_X509)
+        goto end;
+    peers = gnutls_certificate_get_peers((gnutls_session_t)info->tls_session, &n);
+    if (!peers || n == 0 || n > 10 || !(chain = sk_X509_new_null()))
+        goto end;
+    for (unsigned int i = 0; i < n; i++) {
+        X509 *x;
+        der = peers[i].data;
+        if (peers[i].size > 65536 || !(x = d2i_X509(NULL, &der, (long)peers[i].size)))
+            goto end;
+        if (i == 0)
+            cert = x;
+        else if (!sk_X509_push(chain, x)) {
+            X509_free(x);
+            goto end;
+        }
+    }
+    /* the intermediates the client sent help build the chain; only the
+     * configured CAs are trusted */
+    if (zr_http_client_cert_verify(s->client_store, cert, chain)) {
+        out = cert;
+        cert = NULL;
+    }
+end:
+    sk_X509_pop_free(chain, X509_free);
+    X509_free(cert);
+    return out;
+}
+
 static void http_request_free(zr_http_request_t *req)
 {
     zr_kv_free(&req->query);
@@ -413,6 +477,7 @@ static int http_request_build(http_conn_t *hc, struct MHD_Connection *conn, zr_h
         return 500;
     /* verified in http_precheck; freed with the request, after the handler */
     req->client_cert = hc->client_cert;
+    req->client_cert_invalid = hc->client_cert_invalid;
     hc->client_cert = NULL;
     return 0;
 }
@@ -515,7 +580,9 @@ static int http_precheck(http_conn_t *hc, struct MHD_Connection *conn, enum MHD_
     }
     zr_buf_free(&allow);
     /* mTLS: no verified client certificate, no handler and no body read */
-    if (s->mtls && !(hc->client_cert = http_client_cert(conn))) {
+    if (s->cert_optional)
+        hc->client_cert = http_client_cert_optional(s, conn, &hc->client_cert_invalid);
+    else if (s->mtls && !(hc->client_cert = http_client_cert(conn))) {
         *ret = http_send_error(hc, conn, 403, lang, "forbidden", NULL, pending);
         return 1;
     }
@@ -760,6 +827,9 @@ static void http_server_free(zr_http_server_t *s)
     }
     free(s->cert_pem);
     free(s->ca_pem);
+    X509_STORE_free(s->client_store);
+    free(s->cert_header);
+    free(s->trusted);
     free(s);
 }
 
@@ -847,7 +917,7 @@ zr_http_server_t *zr_http_server_start(const zr_http_server_config_t *cfg, char 
         snprintf(err, errlen, "tls_cert_file and tls_key_file go together");
         goto fail;
     }
-    if (cfg->client_ca_file && !cfg->tls_cert_file) {
+    if (cfg->client_ca_file && !cfg->tls_cert_file && !(cfg->client_cert_optional && cfg->client_cert_header)) {
         snprintf(err, errlen, "client_ca_file needs tls_cert_file and tls_key_file");
         goto fail;
     }
@@ -862,6 +932,23 @@ zr_http_server_t *zr_http_server_start(const zr_http_server_config_t *cfg, char 
         if (http_read_pem(cfg->client_ca_file, &s->ca_pem, "client CA", err, errlen) != 0)
             goto fail;
         s->mtls = 1;
+    }
+    if (cfg->client_cert_optional && cfg->client_ca_file) {
+        s->cert_optional = 1;
+        if (!(s->client_store = zr_http_client_ca_load(cfg->client_ca_file))) {
+            snprintf(err, errlen, "cannot load the client CA %s", cfg->client_ca_file);
+            goto fail;
+        }
+        if (cfg->client_cert_header && !(s->cert_header = strdup(cfg->client_cert_header)))
+            goto fail;
+        for (char *p = s->cert_header; p && *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        if (cfg->trusted_proxy_count) {
+            if (!(s->trusted = calloc(cfg->trusted_proxy_count, sizeof(*s->trusted))))
+                goto fail;
+            memcpy(s->trusted, cfg->trusted_proxies, cfg->trusted_proxy_count * sizeof(*s->trusted));
+            s->trusted_count = cfg->trusted_proxy_count;
+        }
     }
 
     /* The server's threads inherit this mask: SIGINT/SIGTERM/SIGHUP stay for
@@ -909,7 +996,7 @@ zr_http_server_t *zr_http_server_start(const zr_http_server_config_t *cfg, char 
         }
         /* makes libmicrohttpd ask for a client certificate; whether one was
          * given and verifies is checked per request (http_client_cert) */
-        if (s->mtls)
+        if (s->mtls && s->tls)
             HTTP_OPT(MHD_OPTION_HTTPS_MEM_TRUST, 0, s->ca_pem);
         HTTP_OPT(MHD_OPTION_END, 0, NULL);
 #undef HTTP_OPT

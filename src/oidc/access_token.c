@@ -39,7 +39,8 @@ end:
 }
 
 char *zr_oidc_access_token(const zr_oidc_t *op, const zr_client_t *client, const zr_oidc_authz_t *authz,
-                           const zr_subject_t *subject, time_t iat, int lifetime, char **jti_out)
+                           const zr_subject_t *subject, time_t iat, int lifetime, const char *x5t,
+                           char **jti_out)
 {
     json_t *claims = json_object();
     char *sub = NULL, *jti = NULL, *out = NULL;
@@ -59,7 +60,8 @@ char *zr_oidc_access_token(const zr_oidc_t *op, const zr_client_t *client, const
         zr_oidc_json_set_str(claims, "jti", jti) != 0 || zr_oidc_json_set_str(claims, "scope", authz->scope) != 0 ||
         zr_oidc_json_set_opt(claims, "acr", zr_loa_uri(subject->loa)) != 0 ||
         (subject->auth_time > 0 &&
-         zr_oidc_json_set(claims, "auth_time", json_integer((json_int_t)subject->auth_time)) != 0))
+         zr_oidc_json_set(claims, "auth_time", json_integer((json_int_t)subject->auth_time)) != 0) ||
+        (x5t && zr_oidc_json_set(claims, "cnf", json_pack("{s:s}", "x5t#S256", x5t)) != 0))
         goto end;
     out = zr_oidc_jws_sign(zr_oidc_signer_for(op, client->id_token_alg), "at+jwt", claims);
     if (out) {
@@ -157,4 +159,21 @@ end:
     json_decref(rec);
     json_decref(claims);
     return st;
+}
+
+int zr_oidc_access_token_cert_ok(json_t *record, X509 *cert)
+{
+    json_t *cnf = json_object_get(record, "cnf");
+    const char *want = json_string_value(json_object_get(cnf, "x5t#S256"));
+    char *have = NULL;
+    int ok;
+
+    if (!cnf)
+        return 1;
+    /* a cnf we cannot read binds to nothing: fail closed */
+    if (!want || !cert || !(have = zr_http_client_cert_thumbprint(cert)))
+        return 0;
+    ok = zr_secure_equal(have, strlen(have), want, strlen(want));
+    free(have);
+    return ok;
 }

@@ -1,6 +1,7 @@
 /* Client authentication at the token endpoint (RFC 6749 §2.3, OIDC Core §9):
- * client_secret_basic, private_key_jwt (RFC 7523 §3) or none, exactly the one
- * method the client is registered for, and never more than one at once. */
+ * client_secret_basic, private_key_jwt (RFC 7523 §3), tls_client_auth
+ * (RFC 8705 §2.1) or none, exactly the one method the client is registered
+ * for, and never more than one at once. */
 #include "oidc_internal.h"
 #include "zr/crypto.h"
 #include "zr/json.h"
@@ -8,6 +9,7 @@
 #include "zr/util.h"
 
 #include <ctype.h>
+#include <openssl/x509v3.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,6 +272,86 @@ end:
     cjose_jws_release(jws);
 }
 
+/* An ASN1 string that is text without a NUL, as a C string (not copied). */
+static const char *asn1_text(const ASN1_STRING *a)
+{
+    const char *p = a ? (const char *)ASN1_STRING_get0_data(a) : NULL;
+    int n = a ? ASN1_STRING_length(a) : 0;
+    return p && n > 0 && memchr(p, '\0', (size_t)n) == NULL && p[n] == '\0' ? p : NULL;
+}
+
+/* An e-mail address: the local part exact, the domain in any case. */
+static int email_equal(const char *a, const char *b)
+{
+    const char *at_a = strrchr(a, '@'), *at_b = strrchr(b, '@');
+    if (!at_a || !at_b || at_a - a != at_b - b || strncmp(a, b, (size_t)(at_a - a)) != 0)
+        return 0;
+    return strcasecmp(at_a, at_b) == 0;
+}
+
+int zr_oidc_client_cert_matches(const zr_client_t *c, X509 *cert)
+{
+    GENERAL_NAMES *sans = NULL;
+    BIO *bio = NULL;
+    char *mem = NULL;
+    long n;
+    int type, ok = 0;
+    const char *want;
+
+    if (!cert)
+        goto end;
+    /* RFC 8705 §2.1.2: the subject DN as a whole, in RFC 4514 form */
+    if (c->tls_client_auth_subject_dn) {
+        if (!(bio = BIO_new(BIO_s_mem())) ||
+            X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) < 0 ||
+            (n = BIO_get_mem_data(bio, &mem)) < 0)
+            goto end;
+        ok = (size_t)n == strlen(c->tls_client_auth_subject_dn) &&
+             memcmp(mem, c->tls_client_auth_subject_dn, (size_t)n) == 0;
+        goto end;
+    }
+    /* ... or one subjectAltName entry of the registered type */
+    if (c->tls_client_auth_san_dns)
+        type = GEN_DNS, want = c->tls_client_auth_san_dns;
+    else if (c->tls_client_auth_san_uri)
+        type = GEN_URI, want = c->tls_client_auth_san_uri;
+    else if (c->tls_client_auth_san_email)
+        type = GEN_EMAIL, want = c->tls_client_auth_san_email;
+    else
+        goto end;
+    sans = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+    for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans) && !ok; i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, i);
+        const char *v;
+        if (g->type != type || !(v = asn1_text(g->d.ia5)))
+            continue;
+        ok = type == GEN_DNS ? strcasecmp(v, want) == 0 : type == GEN_URI ? strcmp(v, want) == 0 : email_equal(v, want);
+    }
+end:
+    GENERAL_NAMES_free(sans);
+    BIO_free(bio);
+    return ok;
+}
+
+/* tls_client_auth (RFC 8705 §2.1): the client names itself with client_id;
+ * the certificate of this connection (verified against oidc.mtls.ca_file
+ * by the listener) must carry its registered subject. */
+static void auth_tls(const zr_client_t *c, const zr_http_request_t *req, zr_oidc_client_auth_result_t *out)
+{
+    if (!req->client_cert) {
+        zr_log_warn("token", "client=%s tls_client_auth without a client certificate that verifies", c->client_id);
+        fail(out, 401, "invalid_client", "tls_client_auth needs a client certificate of a trusted CA");
+        return;
+    }
+    if (!zr_oidc_client_cert_matches(c, req->client_cert)) {
+        zr_log_warn("token", "client=%s client certificate does not carry its registered subject", c->client_id);
+        fail(out, 401, "invalid_client", "the client certificate is not the one registered for this client");
+        return;
+    }
+    out->client = c;
+    out->certificate = 1;
+}
+
 void zr_oidc_client_authenticate(zr_oidc_t *op, const zr_http_request_t *req, zr_oidc_client_auth_result_t *out)
 {
     const char *authz = zr_kv_get(&req->headers, "authorization");
@@ -278,6 +360,13 @@ void zr_oidc_client_authenticate(zr_oidc_t *op, const zr_http_request_t *req, zr
     const zr_client_t *c;
 
     memset(out, 0, sizeof(*out));
+    /* a trusted TLS terminator forwarded a certificate that is not one:
+     * refused rather than taken for none (docs/mtls.md) */
+    if (req->client_cert_invalid) {
+        zr_log_warn("token", "the forwarded client certificate does not parse or verify");
+        fail(out, 401, "invalid_client", "the forwarded client certificate does not parse or verify");
+        return;
+    }
     if (zr_kv_get(&req->form, "client_secret")) {
         /* client_secret_post is not offered: secrets belong in a header. */
         fail(out, 401, "invalid_client", "client_secret_post is not supported");
@@ -304,8 +393,13 @@ void zr_oidc_client_authenticate(zr_oidc_t *op, const zr_http_request_t *req, zr
         auth_assertion(op, req, out);
         return;
     }
-    /* No credentials: only a public client (registered with "none"). */
+    /* No credentials in the request: a public client (registered with
+     * "none"), or one whose credential is its TLS certificate. */
     c = client_id ? zr_oidc_find_client(op, client_id) : NULL;
+    if (c && c->auth_method == ZR_CLIENT_AUTH_TLS_CLIENT_AUTH) {
+        auth_tls(c, req, out);
+        return;
+    }
     if (!c || c->auth_method != ZR_CLIENT_AUTH_NONE) {
         fail(out, 401, "invalid_client", "client authentication required");
         return;

@@ -54,7 +54,9 @@ static json_t *active_answer(const zr_oidc_t *op, const zr_client_t *c, json_t *
         zr_oidc_json_set_str(o, "iss", op->issuer) != 0 ||
         zr_oidc_json_set_opt(o, "acr", zr_loa_uri(subject->loa)) != 0 ||
         zr_oidc_json_set_str(o, "subject_type",
-                             subject->kind == ZR_SUBJECT_PROFESSIONAL ? "professional" : "patient") != 0)
+                             subject->kind == ZR_SUBJECT_PROFESSIONAL ? "professional" : "patient") != 0 ||
+        /* RFC 8705 §3.2: the resource server checks the binding itself */
+        (json_object_get(record, "cnf") && json_object_set(o, "cnf", json_object_get(record, "cnf")) != 0))
         goto fail;
     return o;
 fail:

@@ -134,10 +134,14 @@ typedef struct {
     const char *error;         /* OAuth error code when client is NULL */
     const char *description;
     int basic;                 /* HTTP Basic was used (401 + WWW-Authenticate) */
+    int certificate;           /* tls_client_auth: req->client_cert authenticated the client */
 } zr_oidc_client_auth_result_t;
 
 void zr_oidc_client_authenticate(zr_oidc_t *op, const zr_http_request_t *req,
                                  zr_oidc_client_auth_result_t *out);
+/* 1 when cert carries c's registered tls_client_auth subject (RFC 8705
+ * §2.1.2: subject DN, or a SAN entry of the registered type). */
+int zr_oidc_client_cert_matches(const zr_client_t *c, X509 *cert);
 /* jws verifies with one of c's registered keys (only the key named kid when
  * kid is given: no key confusion). */
 int zr_oidc_client_jws_verify(const zr_oidc_t *op, const zr_client_t *c, cjose_jws_t *jws, const char *kid);
@@ -195,9 +199,14 @@ int zr_oidc_claims_request_filter(const char *request, const char *target, json_
 /* claims signed as a compact JWS with header typ (malloc'ed) or NULL. */
 char *zr_oidc_jws_sign(const zr_oidc_signer_t *signer, const char *typ, json_t *claims);
 /* The RFC 9068 access token for this login (malloc'ed), signed with the
- * client's id_token_alg key; *jti_out (malloc'ed) names its store record. */
+ * client's id_token_alg key; *jti_out (malloc'ed) names its store record.
+ * x5t (RFC 8705 §3.1, or NULL) binds it to a client certificate: cnf. */
 char *zr_oidc_access_token(const zr_oidc_t *op, const zr_client_t *client, const zr_oidc_authz_t *authz,
-                           const zr_subject_t *subject, time_t iat, int lifetime, char **jti_out);
+                           const zr_subject_t *subject, time_t iat, int lifetime, const char *x5t,
+                           char **jti_out);
+/* RFC 8705 §3: the access token record's cnf is {"x5t#S256": ...}; 1 when
+ * record is not bound, or bound to cert; 0 otherwise (cert NULL: none). */
+int zr_oidc_access_token_cert_ok(json_t *record, X509 *cert);
 /* Its claims when token is one of ours: our key by kid and alg, typ
  * at+jwt, our iss, a jti and a client_id, exp not passed. Else NULL. */
 json_t *zr_oidc_access_token_verify(const zr_oidc_t *op, const char *token);

@@ -312,6 +312,27 @@ static json_t *string_array(const char *const *v, size_t n)
 #define ARRAY(...) string_array((const char *const[]){__VA_ARGS__}, \
                                 sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
 
+/* NL GOV §Discovery: private_key_jwt and tls_client_auth (with oidc.mtls);
+ * client_secret_basic and none only while some client is configured with
+ * it (in production a documented deviation). public: none too. */
+static json_t *auth_methods(const zr_oidc_t *op, int public)
+{
+    json_t *a = json_array();
+    int used[4] = {0};
+
+    for (size_t i = 0; i < op->cfg->client_count; i++)
+        if ((size_t)op->cfg->clients[i].auth_method < sizeof(used) / sizeof(used[0]))
+            used[op->cfg->clients[i].auth_method] = 1;
+    if (json_array_append_new(a, json_string("private_key_jwt")) != 0 ||
+        (op->cfg->oidc.mtls_ca_file && json_array_append_new(a, json_string("tls_client_auth")) != 0) ||
+        (used[ZR_CLIENT_AUTH_SECRET_BASIC] && json_array_append_new(a, json_string("client_secret_basic")) != 0) ||
+        (public && used[ZR_CLIENT_AUTH_NONE] && json_array_append_new(a, json_string("none")) != 0)) {
+        json_decref(a);
+        a = NULL;
+    }
+    return a;
+}
+
 static int discovery_build(zr_oidc_t *op)
 {
     json_t *o = json_object(), *algs = json_array(), *acrs = json_array();
@@ -324,8 +345,7 @@ static int discovery_build(zr_oidc_t *op)
     bad |= zr_oidc_json_set(o, "jwks_uri", json_string(op->jwks_uri));
     /* RFC 8414 §2: introspection by authenticated clients only (RFC 7662 §2.1). */
     bad |= zr_oidc_json_set(o, "introspection_endpoint", json_string(op->introspection_endpoint));
-    bad |= zr_oidc_json_set(o, "introspection_endpoint_auth_methods_supported",
-                        ARRAY("private_key_jwt", "client_secret_basic"));
+    bad |= zr_oidc_json_set(o, "introspection_endpoint_auth_methods_supported", auth_methods(op, 0));
     bad |= zr_oidc_json_set(o, "scopes_supported", ARRAY("openid"));
     bad |= zr_oidc_json_set(o, "response_types_supported", ARRAY("code"));
     bad |= zr_oidc_json_set(o, "response_modes_supported", ARRAY("query"));
@@ -348,8 +368,10 @@ static int discovery_build(zr_oidc_t *op)
     bad |= zr_oidc_json_set(o, "userinfo_encryption_enc_values_supported", ARRAY("A256GCM"));
     bad |= zr_oidc_json_set(o, "id_token_encryption_alg_values_supported", ARRAY("RSA-OAEP", "RSA-OAEP-256"));
     bad |= zr_oidc_json_set(o, "id_token_encryption_enc_values_supported", ARRAY("A256GCM"));
-    bad |= zr_oidc_json_set(o, "token_endpoint_auth_methods_supported",
-                        ARRAY("private_key_jwt", "client_secret_basic", "none"));
+    bad |= zr_oidc_json_set(o, "token_endpoint_auth_methods_supported", auth_methods(op, 1));
+    /* RFC 8705 §3.3: on the same endpoints (no mtls_endpoint_aliases) */
+    if (op->cfg->oidc.mtls_ca_file)
+        bad |= zr_oidc_json_set(o, "tls_client_certificate_bound_access_tokens", json_true());
     bad |= zr_oidc_json_set(o, "token_endpoint_auth_signing_alg_values_supported",
                         ARRAY("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"));
     bad |= zr_oidc_json_set(o, "code_challenge_methods_supported", ARRAY("S256"));

@@ -156,11 +156,14 @@ static void revoke_racing(zr_oidc_t *op, const char *code, const zr_client_t *cl
 
 /* What an access token stands for; iat and exp are for introspection
  * (RFC 7662 §2.2), the store's TTL enforces exp as well. */
-static char *access_token_record(const zr_oidc_authz_t *authz, json_t *subject, time_t iat, int lifetime)
+static char *access_token_record(const zr_oidc_authz_t *authz, json_t *subject, time_t iat, int lifetime,
+                                 const char *x5t)
 {
     json_t *o = json_object();
     char *out = NULL;
-    if (zr_oidc_json_set_str(o, "client_id", authz->client_id) == 0 &&
+    /* RFC 8705 §3: the record keeps the binding too (userinfo, introspection) */
+    if ((!x5t || zr_oidc_json_set(o, "cnf", json_pack("{s:s}", "x5t#S256", x5t)) == 0) &&
+        zr_oidc_json_set_str(o, "client_id", authz->client_id) == 0 &&
         zr_oidc_json_set_str(o, "scope", authz->scope) == 0 &&
         zr_oidc_json_set_opt(o, "claims", authz->claims) == 0 && /* for UserInfo (OIDC Core §5.5) */
         zr_oidc_json_set(o, "iat", json_integer((json_int_t)iat)) == 0 &&
@@ -216,7 +219,7 @@ int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_respon
     const zr_client_t *c;
     const char *ct, *grant, *code, *redirect_uri, *verifier;
     char *record = NULL, *subject_json = NULL, *authz_json = NULL, *access_token = NULL, *at_record = NULL;
-    char *id_token = NULL, *grant_json = NULL, *jti = NULL, mask[16], mask2[16];
+    char *id_token = NULL, *grant_json = NULL, *jti = NULL, *x5t = NULL, mask[16], mask2[16];
     size_t len = 0;
     json_t *rec = NULL, *reply = NULL;
     json_error_t jerr;
@@ -330,8 +333,17 @@ int zr_oidc_handle_token(void *ctx, const zr_http_request_t *req, zr_http_respon
      * machine. Nothing is issued until the commit. */
     {
         time_t now = zr_time_now();
-        access_token = zr_oidc_access_token(op, c, &authz, &subject, now, at_lifetime, &jti);
-        at_record = access_token ? access_token_record(&authz, json_object_get(rec, "subject"), now, at_lifetime) : NULL;
+        /* RFC 8705 §3: a client that authenticated with its certificate
+         * gets tokens bound to it */
+        if (auth.certificate && !(x5t = zr_http_client_cert_thumbprint(req->client_cert))) {
+            zr_log_error("token", "client=%s certificate thumbprint cannot be made", c->client_id);
+            rc = error_reply(op, req, resp, 500, "server_error", NULL, 0);
+            goto end;
+        }
+        access_token = zr_oidc_access_token(op, c, &authz, &subject, now, at_lifetime, x5t, &jti);
+        at_record = access_token
+                        ? access_token_record(&authz, json_object_get(rec, "subject"), now, at_lifetime, x5t)
+                        : NULL;
     }
     grant_json = access_token ? grant_record(c, jti) : NULL;
     id_token = zr_oidc_id_token(op, c, &authz, &subject);
@@ -439,6 +451,7 @@ end:
     zr_oidc_wipe_free(access_token);
     free(jti);
     zr_oidc_wipe_free(at_record);
+    free(x5t);
     zr_oidc_wipe_free(grant_json);
     zr_oidc_wipe_free(id_token);
     json_decref(rec);

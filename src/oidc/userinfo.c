@@ -99,6 +99,14 @@ int zr_oidc_handle_userinfo(void *ctx, const zr_http_request_t *req, zr_http_res
         rc = bearer_error(op, req, resp, "invalid_token", "access token invalid or expired");
         goto end;
     }
+    /* RFC 8705 §3: a certificate-bound token only over a connection with
+     * that certificate (stolen, it is of no use without the key) */
+    if (rec && !zr_oidc_access_token_cert_ok(rec, req->client_cert)) {
+        zr_log_warn("userinfo", "client=%s certificate-bound access token presented without its certificate",
+                    json_string_value(json_object_get(rec, "client_id")) ? json_string_value(json_object_get(rec, "client_id")) : "-");
+        rc = bearer_error(op, req, resp, "invalid_token", "the access token is bound to another client certificate");
+        goto end;
+    }
     c = rec ? zr_oidc_find_client(op, json_string_value(json_object_get(rec, "client_id"))) : NULL;
     subject_json = c ? json_dumps(json_object_get(rec, "subject"), JSON_COMPACT) : NULL;
     if (!subject_json || zr_subject_from_json(subject_json, &subject) != 0) {

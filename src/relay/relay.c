@@ -960,6 +960,14 @@ int zr_relay_serve(zr_config_t *cfg)
         zr_log_error("startup", "cannot serve metrics on %s: %s", cfg->metrics.listen, err);
         goto end;
     }
+    /* NL GOV: private_key_jwt or tls_client_auth; anything else runs as a
+     * documented deviation, said once per client at every start */
+    for (size_t i = 0; i < cfg->client_count; i++)
+        if (cfg->clients[i].auth_method_deviation)
+            zr_log_warn("startup", "deviation: client=%s auth_method=%s (NL GOV profile: private_key_jwt or "
+                        "tls_client_auth): %s", cfg->clients[i].client_id,
+                        cfg->clients[i].auth_method == ZR_CLIENT_AUTH_NONE ? "none" : "client_secret_basic",
+                        cfg->clients[i].auth_method_deviation);
     for (size_t i = 0; i < sizeof(relay_routes) / sizeof(relay_routes[0]); i++)
         routes[n++] = relay_routes[i];
     for (size_t i = 0; i < sizeof(oidc_routes) / sizeof(oidc_routes[0]); i++)
@@ -969,6 +977,10 @@ int zr_relay_serve(zr_config_t *cfg)
         .listen = cfg->listen,
         .tls_cert_file = cfg->tls_cert_file,
         .tls_key_file = cfg->tls_key_file,
+        /* RFC 8705 (oidc.mtls): client certificates asked for, never required */
+        .client_ca_file = cfg->oidc.mtls_ca_file,
+        .client_cert_optional = 1,
+        .client_cert_header = cfg->oidc.mtls_forwarded_cert_header,
         .max_body_bytes = cfg->max_body_bytes,
         .threads = cfg->threads,
         .routes = routes,

@@ -449,6 +449,10 @@ static const char *restart_only_change(const zr_config_t *a, const zr_config_t *
         return "public_base_url";
     if (!str_same(a->tls_cert_file, b->tls_cert_file) || !str_same(a->tls_key_file, b->tls_key_file))
         return "tls";
+    /* the listener's client CAs and forwarded-certificate header */
+    if (!str_same(a->oidc.mtls_ca_file, b->oidc.mtls_ca_file) ||
+        !str_same(a->oidc.mtls_forwarded_cert_header, b->oidc.mtls_forwarded_cert_header))
+        return "oidc.mtls";
     if (a->threads != b->threads)
         return "threads";
     /* One stream, one format: a shipper parsing JSON must not get text. */

@@ -220,6 +220,14 @@ def main():
                          "with --par it is pushed")
     ap.add_argument("--redeem-saved", metavar="FILE",
                     help="no login: redeem the code saved by --stop-before-token, then call userinfo")
+    ap.add_argument("--tls-cert", metavar="CERT:KEY",
+                    help="tls_client_auth (RFC 8705): authenticate at /token with this client certificate; "
+                         "userinfo and --introspect use it too")
+    ap.add_argument("--userinfo-cert", action="append", default=[], metavar="NAME=CERT:KEY|NAME=none",
+                    help="also call userinfo with the access token over a connection with this certificate "
+                         "(or none); status and error in userinfo_with[NAME]")
+    ap.add_argument("--introspect", action="store_true",
+                    help="introspect the access token (authenticated like at /token); answer in introspection")
     args = ap.parse_args()
     RUN["args"] = args
     out = {"steps": []}
@@ -236,6 +244,11 @@ def main():
                                code_challenge_method="S256",
                                token_endpoint_auth_method=PrivateKeyJWT(disco["token_endpoint"], alg="ES256",
                                                                         headers={"kid": args.kid} if args.kid else None))
+    elif args.tls_cert:
+        # RFC 8705 §2: the certificate authenticates; the body names the client
+        client = OAuth2Session(args.client_id, None, scope="openid", redirect_uri=args.redirect_uri,
+                               code_challenge_method="S256", token_endpoint_auth_method="none")
+        client.cert = tuple(args.tls_cert.split(":", 1))
     else:
         client = OAuth2Session(args.client_id, args.client_secret, scope="openid", redirect_uri=args.redirect_uri,
                                code_challenge_method="S256", token_endpoint_auth_method="client_secret_basic")
@@ -438,8 +451,23 @@ def main():
         out["access_token_claims"] = dict(at)
     except Exception as e:  # an opaque token, or one that does not verify
         out["access_token_error"] = repr(e)
+    own_cert = tuple(args.tls_cert.split(":", 1)) if args.tls_cert else None
     ui = requests.get(disco["userinfo_endpoint"], headers={"Authorization": "Bearer " + token["access_token"]},
-                      timeout=10)
+                      cert=own_cert, timeout=10)
+    # RFC 8705 §3: the same token over connections with other certificates
+    out["userinfo_with"] = {}
+    for spec in args.userinfo_cert:
+        name, cert = spec.split("=", 1)
+        r = requests.get(disco["userinfo_endpoint"], headers={"Authorization": "Bearer " + token["access_token"]},
+                         cert=None if cert == "none" else tuple(cert.split(":", 1)), timeout=10)
+        m = re.search(r'error="([^"]*)"', r.headers.get("WWW-Authenticate", ""))
+        out["userinfo_with"][name] = [r.status_code, m.group(1) if m else None]
+    if args.introspect:
+        r = requests.post(disco["introspection_endpoint"], data={"token": token["access_token"],
+                                                                  "client_id": args.client_id},
+                          auth=None if own_cert else (args.client_id, args.client_secret or ""),
+                          cert=own_cert, timeout=10)
+        out["introspection"] = r.json()
     out["userinfo_status"] = ui.status_code
     out["userinfo_content_type"] = ui.headers.get("Content-Type", "")
     out["userinfo"] = ui.json() if ui.headers.get("Content-Type", "").startswith("application/json") else None

@@ -479,7 +479,9 @@ static void test_production_refusals(void **state)
 {
     zr_config_errors_t errs = {0};
     const char *rel = "config/dezi_production.yaml";
-    expect_errors(rel, 6, &errs);
+    expect_errors(rel, 7, &errs);
+    /* issue 17 §3: no auth_method is client_secret_basic, refused in production */
+    assert_true(has_error(&errs, rel, 51, "clients[0].auth_method: client_secret_basic is refused in production"));
     assert_true(has_error(&errs, rel, 43, "dezi.issuer: must be https (http only for localhost in development)"));
     assert_true(has_error(&errs, rel, 48, "dezi.jku_allow[1]: must be https (http only for localhost in development)"));
     assert_true(has_error(&errs, rel, 49, "dezi.revocation_fail_open: is refused in production"));

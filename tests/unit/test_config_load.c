@@ -301,7 +301,7 @@ static const broken_t broken[] = {
      "clients[1].care_provider: unknown care provider 'zorgaanbieder-west' (no care_providers entry has this id)", NULL},
     {"bad_redirect_uri", 55,
      "clients[1].redirect_uris[0]: must be an absolute https URL (or http on localhost in development)", NULL},
-    {"production_http_redirect", 55, "clients[1].redirect_uris[0]: http is refused in production: must be an https URL", NULL},
+    {"production_http_redirect", 56, "clients[1].redirect_uris[0]: http is refused in production: must be an https URL", NULL},
     {"code_lifetime", 42, "oidc.code_lifetime: must be between 1 and 60", NULL},
     /* issue 17 §2: signed UserInfo needs a signing key of that alg */
     {"userinfo_alg_without_key", 50, "clients[0].userinfo_signed_response_alg: no oidc.signing_keys entry has alg ES256",
@@ -381,11 +381,16 @@ static void test_all_errors_collected(void **state)
                           "care_providers[0].services[1].service_uuid: must be a UUID"));
     assert_true(has_error(&errs, "config/many_errors.yaml", 45,
                           "clients[0].auth_method: 'client_secret_post' is not one of: client_secret_basic, "
-                          "private_key_jwt, none"));
+                          "private_key_jwt, none, tls_client_auth"));
     zr_config_errors_free(&errs);
 
     assert_null(load("config/production_refusals.yaml", &errs));
-    assert_int_equal(errs.count, 5);
+    assert_int_equal(errs.count, 6);
+    /* issue 17 §3: NL GOV allows private_key_jwt and tls_client_auth only */
+    assert_true(has_error(&errs, "config/production_refusals.yaml", 45,
+                          "clients[0].auth_method: client_secret_basic is refused in production (NL GOV profile: "
+                          "private_key_jwt or tls_client_auth); to run it as a documented deviation set "
+                          "auth_method_deviation: \"<reason>\""));
     assert_true(has_error(&errs, "config/production_refusals.yaml", 5,
                           "public_base_url: http is refused in production"));
     /* issue 12 §2: any certificate under the anchor could sign TVS metadata. */

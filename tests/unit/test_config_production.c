@@ -213,6 +213,82 @@ static void test_base_loads(void **state)
     zr_config_free(cfg);
 }
 
+/* Issue 17 §3: NL GOV §Discovery allows private_key_jwt and tls_client_auth;
+ * another method in production only as a documented deviation. */
+static void test_client_auth_methods(void **state)
+{
+    static const char secret[] =
+        "    auth_method: client_secret_basic\n"
+        "    client_secret_sha256: 17181b22d74645e892b4613a95907148c33a569d563596757d937bec51906e6d\n"
+        "    auth_method_deviation: \"TEST: the portal's OIDC library has no private_key_jwt yet; migration planned\"\n";
+    static const char bare[] =
+        "    auth_method: client_secret_basic\n"
+        "    client_secret_sha256: 17181b22d74645e892b4613a95907148c33a569d563596757d937bec51906e6d\n";
+    char *t, mtls[2048], client[1024];
+    zr_config_t *cfg;
+
+    (void)state;
+    t = variant("basic.yaml", "production", NULL, secret, bare, NULL);
+    expect_one("basic.yaml", t, "auth_method: client_secret_basic", "clients[0].auth_method",
+               "client_secret_basic is refused in production (NL GOV profile: private_key_jwt or tls_client_auth); "
+               "to run it as a documented deviation set auth_method_deviation: \"<reason>\"");
+    free(t);
+    free(variant("basic-preprod.yaml", "preprod", NULL, secret, bare, NULL));
+    expect_ok_free("basic-preprod.yaml");
+    t = variant("none.yaml", "production", NULL, secret, "    auth_method: none\n", NULL);
+    expect_one("none.yaml", t, "auth_method: none", "clients[0].auth_method", "none is refused in production");
+    free(t);
+    t = variant("empty-reason.yaml", "production", NULL, secret,
+                "    auth_method: none\n    auth_method_deviation: \"\"\n", NULL);
+    expect_one("empty-reason.yaml", t, "auth_method_deviation: \"\"", "clients[0].auth_method_deviation",
+               "must give the reason of the deviation");
+    free(t);
+    t = variant("strong-reason.yaml", "production", NULL, "    jwks_file:",
+                "    auth_method_deviation: none needed\n    jwks_file:", NULL);
+    expect_one("strong-reason.yaml", t, "auth_method_deviation: none needed", "clients[1].auth_method_deviation",
+               "is only used with client_secret_basic or none (private_key_jwt is no deviation)");
+    free(t);
+    /* the deviation is kept for the start-up warning */
+    cfg = expect_ok("base.yaml");
+    assert_string_equal(cfg->clients[0].auth_method_deviation,
+                        "TEST: the portal's OIDC library has no private_key_jwt yet; migration planned");
+    zr_config_free(cfg);
+
+    /* tls_client_auth is fine in production, with oidc.mtls */
+    snprintf(mtls, sizeof(mtls), "\noidc:\n  mtls:\n    ca_file: %s\n    forwarded_cert_header: X-SSL-Client-Cert\n",
+             in_pki("ca.pem"));
+    snprintf(client, sizeof(client), "    auth_method: tls_client_auth\n"
+                                     "    tls_client_auth_subject_dn: CN=portal,O=Demo\n");
+    free(variant("tls.yaml", "production", "limits:\n  trusted_proxies: [10.0.0.1/32]\n", secret, client, "\noidc:\n",
+                 mtls, NULL));
+    cfg = expect_ok("tls.yaml");
+    assert_int_equal(cfg->clients[0].auth_method, ZR_CLIENT_AUTH_TLS_CLIENT_AUTH);
+    assert_string_equal(cfg->clients[0].tls_client_auth_subject_dn, "CN=portal,O=Demo");
+    assert_string_equal(cfg->oidc.mtls_forwarded_cert_header, "X-SSL-Client-Cert");
+    zr_config_free(cfg);
+    /* a DN as people write it ("CN=portal, O=Demo") never matches the certificate's RFC 4514 form */
+    snprintf(mtls, sizeof(mtls), "\noidc:\n  mtls:\n    ca_file: %s\n    forwarded_cert_header: X-SSL-Client-Cert\n",
+             in_pki("ca.pem"));
+    t = variant("dn-spaces.yaml", "production", "limits:\n  trusted_proxies: [10.0.0.1/32]\n", secret,
+                "    auth_method: tls_client_auth\n    tls_client_auth_subject_dn: CN=portal, O=Demo\n", "\noidc:\n",
+                mtls, NULL);
+    expect_one("dn-spaces.yaml", t, "tls_client_auth_subject_dn: CN=portal, O=Demo",
+               "clients[0].tls_client_auth_subject_dn", "write the DN as `openssl x509");
+    free(t);
+    free(variant("dn-escaped.yaml", "production", "limits:\n  trusted_proxies: [10.0.0.1/32]\n", secret,
+                 "    auth_method: tls_client_auth\n    tls_client_auth_subject_dn: \"CN=portal,O=Demo\\\\, Inc\"\n",
+                 "\noidc:\n", mtls, NULL));
+    cfg = expect_ok("dn-escaped.yaml");
+    assert_string_equal(cfg->clients[0].tls_client_auth_subject_dn, "CN=portal,O=Demo\\, Inc");
+    zr_config_free(cfg);
+    /* oidc.mtls with neither tls: nor a forwarded header serves nobody */
+    snprintf(mtls, sizeof(mtls), "\noidc:\n  mtls:\n    ca_file: %s\n", in_pki("ca.pem"));
+    t = variant("mtls-nowhere.yaml", "production", NULL, secret, client, "\noidc:\n", mtls, NULL);
+    /* at the section's first key: libyaml's mark of a mapping */
+    expect_one("mtls-nowhere.yaml", t, "    ca_file: ", "oidc.mtls", "needs tls: (the relay ends TLS");
+    free(t);
+}
+
 static void test_log_level_debug(void **state)
 {
     zr_config_t *cfg;
@@ -805,6 +881,7 @@ static void test_weak_keys(void **state)
         snprintf(tail, sizeof(tail),
                  "  - client_id: pdp-portal\n    care_provider: zorgaanbieder-demo\n"
                  "    client_secret_sha256: 17181b22d74645e892b4613a95907148c33a569d563596757d937bec51906e6d\n"
+                 "    auth_method_deviation: TEST\n"
                  "    redirect_uris: [https://pdp-portal.example.nl/cb]\n    min_loa: substantial\n"
                  "    authzen:\n      pdp: https://pdp.example.nl\n      patient_id: pairwise_sub\n      tls_ca: %s\n",
                  weak_pem);
@@ -958,6 +1035,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_base_loads),
+        cmocka_unit_test(test_client_auth_methods),
         cmocka_unit_test(test_log_level_debug),
         cmocka_unit_test(test_log_format_and_audit_log),
         cmocka_unit_test(test_redis_password),

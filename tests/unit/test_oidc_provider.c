@@ -92,6 +92,47 @@ static void test_discovery(void **state)
     fx_req_free(&req);
 }
 
+/* Issue 17 §3 (NL GOV §Discovery: private_key_jwt and/or tls_client_auth):
+ * client_secret_basic and none are listed only while a client uses them,
+ * tls_client_auth and certificate-bound tokens only with oidc.mtls. */
+static void test_discovery_auth_methods(void **state)
+{
+    fx_t *fx = *state;
+    zr_config_t cfg = fx->cfg;
+    zr_oidc_t *op;
+    zr_http_request_t req;
+    zr_http_response_t resp;
+    json_t *d, *m;
+    char err[256];
+
+    cfg.clients = &fx->clients[FX_PGO]; /* private_key_jwt only */
+    cfg.client_count = 1;
+    for (int mtls = 0; mtls < 2; mtls++) {
+        cfg.oidc.mtls_ca_file = mtls ? (char *)"/etc/zorgrelay/portal-ca.pem" : NULL;
+        op = zr_oidc_new(&cfg, fx->store, err, sizeof(err));
+        assert_non_null(op);
+        fx_req(&req, "GET", "/.well-known/openid-configuration");
+        zr_http_response_init(&resp);
+        assert_int_equal(zr_oidc_handle_discovery(op, &req, &resp), 0);
+        d = fx_json(&resp);
+        assert_non_null(d);
+        m = json_object_get(d, "token_endpoint_auth_methods_supported");
+        assert_int_equal(json_array_size(m), mtls ? 2 : 1);
+        assert_true(has_string(m, "private_key_jwt"));
+        assert_int_equal(has_string(m, "tls_client_auth"), mtls);
+        assert_false(has_string(m, "client_secret_basic"));
+        assert_false(has_string(m, "none"));
+        m = json_object_get(d, "introspection_endpoint_auth_methods_supported");
+        assert_int_equal(json_array_size(m), mtls ? 2 : 1);
+        assert_int_equal(json_is_true(json_object_get(d, "tls_client_certificate_bound_access_tokens")), mtls);
+        assert_null(json_object_get(d, "mtls_endpoint_aliases")); /* the same endpoints */
+        json_decref(d);
+        zr_http_response_free(&resp);
+        fx_req_free(&req);
+        zr_oidc_free(op);
+    }
+}
+
 static void test_jwks(void **state)
 {
     fx_t *fx = *state;
@@ -554,6 +595,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_discovery),
+        cmocka_unit_test(test_discovery_auth_methods),
         cmocka_unit_test(test_jwks),
         cmocka_unit_test(test_jwks_x5c_matches_cert),
         cmocka_unit_test(test_cors),

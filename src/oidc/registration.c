@@ -10,6 +10,7 @@
 #include "oidc_internal.h"
 #include "zr/crypto.h"
 #include "zr/json.h"
+#include "zr/jwe.h"
 #include "zr/log.h"
 #include "zr/util.h"
 
@@ -26,15 +27,15 @@
 #define REG_BODY_MAX (96 * 1024)
 
 /* The token_endpoint_auth_methods a registration may ask for (the
- * configuration's auth_method names). tls_client_auth joins them here. */
-static const char *const reg_auth_methods[] = {"private_key_jwt", "client_secret_basic", NULL};
+ * configuration's auth_method names; in production the configuration's
+ * reader refuses client_secret_basic, as for a configured client). */
+static const char *const reg_auth_methods[] = {"private_key_jwt", "tls_client_auth", "client_secret_basic", NULL};
 
 /* Metadata the relay understands but does not offer: refused rather than
  * ignored, so that no client believes it has them. */
 static const char *const reg_unsupported[] = {
-    "jwks_uri", "sector_identifier_uri", "id_token_encrypted_response_alg", "id_token_encrypted_response_enc",
-    "userinfo_encrypted_response_alg", "userinfo_encrypted_response_enc", "request_object_encryption_alg",
-    "request_object_encryption_enc", "request_uris", "initiate_login_uri", "frontchannel_logout_uri", NULL};
+    "jwks_uri", "sector_identifier_uri", "request_object_encryption_alg", "request_object_encryption_enc",
+    "request_uris", "initiate_login_uri", "frontchannel_logout_uri", NULL};
 
 typedef struct {
     int status;
@@ -202,6 +203,16 @@ static char *reg_yaml(json_t *md, const reg_fixed_t *f, const char *auth, reg_er
         {"id_token_signed_response_alg", "id_token_alg"},
         {"userinfo_signed_response_alg", "userinfo_signed_response_alg"},
         {"backchannel_logout_uri", "backchannel_logout_uri"},
+        /* OIDC Registration §2: encrypted to a key of the client's jwks */
+        {"id_token_encrypted_response_alg", "id_token_encrypted_response_alg"},
+        {"id_token_encrypted_response_enc", "id_token_encrypted_response_enc"},
+        {"userinfo_encrypted_response_alg", "userinfo_encrypted_response_alg"},
+        {"userinfo_encrypted_response_enc", "userinfo_encrypted_response_enc"},
+        /* RFC 8705 §2.1.2: the certificate's subject of a tls_client_auth client */
+        {"tls_client_auth_subject_dn", "tls_client_auth_subject_dn"},
+        {"tls_client_auth_san_dns", "tls_client_auth_san_dns"},
+        {"tls_client_auth_san_uri", "tls_client_auth_san_uri"},
+        {"tls_client_auth_san_email", "tls_client_auth_san_email"},
     };
     static const char *const bools[] = {"backchannel_logout_session_required", "require_pushed_authorization_requests",
                                         "require_signed_request_object", NULL};
@@ -304,7 +315,7 @@ static const char *reg_auth(json_t *md, reg_error_t *e)
         if (!strcmp(m, reg_auth_methods[i]))
             return reg_auth_methods[i];
     reg_fail(e, 400, "invalid_client_metadata", "token_endpoint_auth_method '%s' is not supported (private_key_jwt, "
-                                                "client_secret_basic)", m);
+                                                "tls_client_auth, client_secret_basic)", m);
     return NULL;
 }
 
@@ -407,8 +418,9 @@ char *zr_oidc_registered_info(const zr_oidc_t *op, const zr_client_t *c)
           zr_oidc_json_set(o, "client_id_issued_at", json_integer(c->client_id_issued_at)) ||
           zr_oidc_json_set_str(o, "registration_client_uri", uri) || zr_oidc_json_set_str(o, "client_name", c->name) ||
           zr_oidc_json_set_str(o, "token_endpoint_auth_method",
-                               c->auth_method == ZR_CLIENT_AUTH_PRIVATE_KEY_JWT ? "private_key_jwt"
-                                                                                : "client_secret_basic") ||
+                               c->auth_method == ZR_CLIENT_AUTH_PRIVATE_KEY_JWT   ? "private_key_jwt"
+                               : c->auth_method == ZR_CLIENT_AUTH_TLS_CLIENT_AUTH ? "tls_client_auth"
+                                                                                  : "client_secret_basic") ||
           zr_oidc_json_set(o, "grant_types", json_pack("[s]", "authorization_code")) ||
           zr_oidc_json_set(o, "response_types", json_pack("[s]", "code")) ||
           zr_oidc_json_set_str(o, "subject_type", "pairwise") ||
@@ -420,6 +432,17 @@ char *zr_oidc_registered_info(const zr_oidc_t *op, const zr_client_t *c)
         bad = zr_oidc_json_set(o, "jwks", json_loads(c->jwks_json, 0, NULL));
     if (!bad && c->userinfo_signed)
         bad = zr_oidc_json_set_str(o, "userinfo_signed_response_alg", zr_oidc_alg_name(c->userinfo_alg));
+    if (!bad && c->userinfo_encrypted)
+        bad = zr_oidc_json_set_str(o, "userinfo_encrypted_response_alg", zr_jwe_alg_names[c->userinfo_enc_alg]) ||
+              zr_oidc_json_set_str(o, "userinfo_encrypted_response_enc", zr_jwe_enc_names[0]);
+    if (!bad && c->id_token_encrypted)
+        bad = zr_oidc_json_set_str(o, "id_token_encrypted_response_alg", zr_jwe_alg_names[c->id_token_enc_alg]) ||
+              zr_oidc_json_set_str(o, "id_token_encrypted_response_enc", zr_jwe_enc_names[0]);
+    if (!bad)
+        bad = zr_oidc_json_set_opt(o, "tls_client_auth_subject_dn", c->tls_client_auth_subject_dn) ||
+              zr_oidc_json_set_opt(o, "tls_client_auth_san_dns", c->tls_client_auth_san_dns) ||
+              zr_oidc_json_set_opt(o, "tls_client_auth_san_uri", c->tls_client_auth_san_uri) ||
+              zr_oidc_json_set_opt(o, "tls_client_auth_san_email", c->tls_client_auth_san_email);
     if (!bad && (a = json_array())) {
         for (size_t i = 0; i < c->redirect_uri_count; i++)
             bad |= json_array_append_new(a, json_string(c->redirect_uris[i]));

@@ -216,6 +216,39 @@ zr_check "a hostile client_name: registered, the name as sent, bsn_entitled fals
   "$(status "$r") $(field "$r" 'd.get("client_name") == sys.argv[3]' "$NAME") $(grep -c '^  bsn_entitled: false$' "$REGDIR/$CID4.yaml") $(grep -c '^ *bsn_entitled:' "$REGDIR/$CID4.yaml")" \
   "201 True 1 1"
 
+# 9b. Every client property registration offers is the configuration's:
+#     ID token and UserInfo encrypted to a key of the client's jwks (OIDC
+#     Registration §2), tls_client_auth with its subject (RFC 8705 §2.1.2),
+#     judged by the same reader.
+ENC_JWKS=$($PY - "$ZR_PKI/pgo-client.jwks.json" "$ZR_SOURCE_DIR/tests/data/saml/sp/test-key-03.pem" <<'PYEOF'
+import json, sys
+from authlib.jose import JsonWebKey
+keys = json.load(open(sys.argv[1]))["keys"]
+enc = JsonWebKey.import_key(open(sys.argv[2]).read(), {"kid": "portal-enc", "use": "enc"})
+print(json.dumps({"keys": keys + [enc.as_dict(is_private=False)]}))
+PYEOF
+)
+T5=$(token)
+echo "$T5" >> "$SECRETS"
+# h5 METADATA-UPDATES WORD: "STATUS ERROR True" when error_description names WORD
+h5() { local r; r=$(reg POST "$ISSUER/register" "$T5" "$(meta "$1")"); echo "$(status "$r") $(field "$r" 'd.get("error")') $(field "$r" 'sys.argv[3] in (d.get("error_description") or "")' "$2")"; echo "$r" >> "$ZR_TMP/h5.log"; }
+zr_check "userinfo encryption without an RSA key in jwks: invalid_client_metadata, said why" \
+  "$(h5 '{"userinfo_encrypted_response_alg": "RSA-OAEP-256"}' 'no RSA key to encrypt to')" "400 invalid_client_metadata True"
+zr_check "id_token enc A128CBC-HS256 (weaker than A256GCM): invalid_client_metadata" \
+  "$(h5 "{\"id_token_encrypted_response_alg\": \"RSA-OAEP\", \"id_token_encrypted_response_enc\": \"A128CBC-HS256\", \"jwks\": $ENC_JWKS}" id_token_encrypted_response_enc)" \
+  "400 invalid_client_metadata True"
+zr_check "tls_client_auth without the relay's oidc.mtls: invalid_client_metadata, said why" \
+  "$(h5 '{"token_endpoint_auth_method": "tls_client_auth", "jwks": null, "tls_client_auth_san_dns": "portal.example"}' oidc.mtls.ca_file)" \
+  "400 invalid_client_metadata True"
+r=$(reg POST "$ISSUER/register" "$T5" "$(meta "{\"userinfo_encrypted_response_alg\": \"RSA-OAEP-256\", \"id_token_encrypted_response_alg\": \"RSA-OAEP\", \"jwks\": $ENC_JWKS}")")
+CID5=$(field "$r" 'd.get("client_id")')
+[ "$(status "$r")" = 201 ] || echo "encrypted answers: $r" >&2
+zr_check "encrypted answers: registered, the answer names alg and enc (A256GCM by default)" \
+  "$(status "$r") $(field "$r" '[d.get(k) for k in ("userinfo_encrypted_response_alg", "userinfo_encrypted_response_enc", "id_token_encrypted_response_alg", "id_token_encrypted_response_enc")]')" \
+  "201 ['RSA-OAEP-256', 'A256GCM', 'RSA-OAEP', 'A256GCM']"
+zr_check "encrypted answers: in the client's file" \
+  "$(grep -c '^  \(userinfo\|id_token\)_encrypted_response_alg: "RSA-OAEP\(-256\)\?"$' "$REGDIR/$CID5.yaml")" "2"
+
 # 10. A client file broken by hand: FILE:LINE from check-config, a reload is refused.
 cp "$REGDIR/$CID2.yaml" "$ZR_TMP/keep.yaml"
 sed -i 's#^    - "http://127.0.0.1:8001/callback"$#    - "http://127.0.0.1:8001/callback\#x"#' "$REGDIR/$CID2.yaml"

@@ -354,7 +354,16 @@ static int authorize_validate(zr_oidc_t *op, const zr_kvlist_t *p, int pushed, i
             error = "login_required", description = "no login session; interaction with TVS is needed";
         goto refuse;
     }
-    out->force_authn = (prompt && has_word(prompt, "login")) || ((v = zr_kv_get(p, "max_age")) && strcmp(v, "0") == 0);
+    /* max_age (OIDC Core §3.1.2.1): the relay keeps no login session, but
+     * TVS (DigiD) may; any max_age asks TVS for a fresh authentication
+     * (ForceAuthn), so the ID token's auth_time (the assertion's
+     * AuthnInstant) is always within it. */
+    v = zr_kv_get(p, "max_age");
+    if (v && (!*v || strlen(v) > 10 || strspn(v, "0123456789") != strlen(v))) {
+        error = "invalid_request", description = "max_age must be a non-negative number of seconds";
+        goto refuse;
+    }
+    out->force_authn = (prompt && has_word(prompt, "login")) || v != NULL;
 
     /* Login method (issue 4): login_method, or login_hint when it names one
      * (any other login_hint is a hint we may ignore, OIDC Core §3.1.2.1). */

@@ -115,6 +115,16 @@ static void test_begin_ok(void **state)
     assert_int_equal(r.authz.force_authn, 1);
     run_free(&r);
 
+    /* any max_age asks TVS for a fresh authentication (the relay keeps no
+     * session, TVS may): auth_time is then within it */
+    run_begin(fx, &r, "GET", &fx->clients[FX_PORTAL], (const char *const[]){"max_age=600", NULL});
+    assert_int_equal(r.result, ZR_OIDC_AUTHZ_OK);
+    assert_int_equal(r.authz.force_authn, 1);
+    run_free(&r);
+    run_begin(fx, &r, "GET", &fx->clients[FX_PORTAL], (const char *const[]){"max_age=0", NULL});
+    assert_int_equal(r.authz.force_authn, 1);
+    run_free(&r);
+
     /* loopback redirect URI: the port may vary (RFC 8252 §7.3) */
     run_begin(fx, &r, "GET", &fx->clients[FX_APP],
               (const char *const[]){"redirect_uri=http://127.0.0.1:51234/cb", NULL});
@@ -222,6 +232,11 @@ static void test_redirect_errors(void **state)
         {{"nonce=\xff\xfe", NULL}, "invalid_request"},
         {{"nonce=caf\xc3\xa9", NULL}, "invalid_request"},
         {{"nonce=n\x7f", NULL}, "invalid_request"},
+        /* max_age: a non-negative number of seconds */
+        {{"max_age=-1", NULL}, "invalid_request"},
+        {{"max_age=", NULL}, "invalid_request"},
+        {{"max_age=10m", NULL}, "invalid_request"},
+        {{"max_age=12345678901", NULL}, "invalid_request"},
         /* the care provider has no service for high */
         {{"acr_values=http://eidas.europa.eu/LoA/high", NULL}, "invalid_request"},
     };

@@ -70,7 +70,7 @@ f=$(mutate noevidence "s.replace('''$ROW''', re.sub(r'\\| [^|]*\\|\$', '| — |'
 expect "done without evidence" "$f" "row $ROW_ID: done without evidence"
 f=$(mutate answer "s.replace('''$ROW''', '''$ROW'''.replace('| **done**', '| **yes**'))")
 expect "an answer that is no answer" "$f" "row $ROW_ID: answer must start with one of"
-f=$(mutate notyet "re.sub(r'(?m)^(\\| \`[^\\n]*)\\*\\*not yet\\*\\*: issue 17 §[0-9]', r'\\1**not yet**: later', s, count=1)")
+f=$(mutate notyet "s.replace('''$ROW''', '''$ROW'''.replace('| **done**: ', '| **not yet**: later; '))")
 expect "not yet without the issue that does it" "$f" "names the issue and section"
 f=$(mutate reason "s.replace('''$NA_ROW''', re.sub(r'\\*\\*n/a\\*\\*: [^|]*', '**n/a** ', '''$NA_ROW'''))")
 expect "n/a without a reason" "$f" "n/a without a reason"

@@ -374,6 +374,25 @@ zr_check "trace: CipherValue shortened" "$(zr_json "$tr" '"chars)</xenc:CipherVa
 zr_check "trace: masked subjects in the validation" "$(zr_json "$tr" 'd["events"][5]["data"]["subject"]["legal"]["value"]')" "******056"
 zr_check "trace: token exchange without code or token" "$(zr_json "$tr" '__import__("re").fullmatch(r"k:[0-9a-f]{16}", d["events"][7]["data"]["request"]["code"]) is not None')" "True"
 zr_check "trace page: rendered with stable ids" "$(grep -c 'id="event-8"' "$ZR_TMP/trace.html")" "1"
+# The trace page (issue 18 §4): a TEST header, not the production look; the
+# summary (outcome, times) before the messages; the full trace id; a way
+# back to the test client; signatures indented.
+zr_check "trace page: TEST header" \
+  "$(grep -c '<body class="test">' "$ZR_TMP/trace.html")/$(grep -c 'class="brand">TEST — zorgrelay trace, geen productie<' "$ZR_TMP/trace.html")" "1/1"
+zr_check "trace page: the summary comes before the steps" \
+  "$(awk '/id="trace-summary"/ {s=NR} /id="trace-events"/ {e=NR} END {print (s && e && s < e) ? "yes" : "no"}' "$ZR_TMP/trace.html")" "yes"
+zr_check "trace page: outcome and validation in the summary" \
+  "$(grep -o 'id="trace-outcome">[^<]*' "$ZR_TMP/trace.html")|$(grep -o 'id="trace-validation">[^<]*' "$ZR_TMP/trace.html")" \
+  'id="trace-outcome">ingelogd: het portaal kreeg een code, ingewisseld voor tokens|id="trace-validation">ok'
+zr_check "trace page: first and last step, duration" \
+  "$(grep -cE 'id="trace-(started|last)">[0-9]{4}-[0-9]{2}-[0-9]{2}T|id="trace-duration">[0-9]+ ms<' "$ZR_TMP/trace.html")" "3"
+zr_check "trace page: the full trace id" "$(grep -c "id=\"trace-id\">$TID<" "$ZR_TMP/trace.html")" "1"
+zr_check "trace page: back to the test client" "$(grep -c "id=\"trace-back\" href=\"$PP_BASE/\"" "$ZR_TMP/trace.html")" "1"
+zr_check "trace page: signatures indented" "$(grep -cE '^    &lt;ds:SignedInfo&gt;$' "$ZR_TMP/trace.html" | sed 's/^[1-9][0-9]*$/yes/')" "yes"
+cancel_tid=$(zr_json "$rep" '[i for i in d["items"] if i["scenario"]=="cancel"][0]["result"]["trace_id"]')
+zr_check "trace page (en) of the cancel: the error the portal got" \
+  "$(curl -s -H 'Accept-Language: en' "$ISSUER/trace?id=$cancel_tid" | grep -o 'id="trace-outcome">[^<]*')" \
+  'id="trace-outcome">not logged in: the portal got the error access_denied'
 zr_check "trace: unknown id -> 404" "$(curl -s -o /dev/null -w '%{http_code}' "$ISSUER/trace?id=0123456789abcdef0123456789abcdef")" "404"
 zr_check "trace lookup: wrong secret -> 401" \
   "$(curl -s -o /dev/null -w '%{http_code}' -u zorgrelay-preprod-test:wrong -d state=x "$ISSUER/trace/lookup")" "401"

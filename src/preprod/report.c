@@ -194,7 +194,7 @@ static void doc_rehearsal(doc_t *d, const char *why)
 static void doc_table_begin(doc_t *d, const char *const *heads, size_t n)
 {
     zr_buf_appends(&d->md, "|");
-    zr_buf_appends(&d->html, "<table><thead><tr>");
+    zr_buf_appends(&d->html, n == 2 ? "<table class=\"pairs\"><thead><tr>" : "<table class=\"results\"><thead><tr>");
     for (size_t i = 0; i < n; i++) {
         zr_buf_appends(&d->md, " ");
         md_cell(&d->md, heads[i]);
@@ -474,6 +474,8 @@ static const char *const html_head =
     "th,td{border:1px solid #999;padding:3px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}\n"
     "th[scope=row]{width:30%%;background:#f2f2f2;font-weight:normal}thead th{background:#e6e6e6}\n"
     "tr{break-inside:avoid}ul.files{font-family:monospace;font-size:9pt}\n"
+    "table.results th:nth-child(1){width:2.2em}table.results th:nth-child(2){width:34%%}"
+    "table.results th:nth-child(3){width:17%%}table.results th:nth-child(4){width:13%%}\n"
     ".rehearsal{border:3px solid #b00;color:#b00;font-weight:bold;padding:.4em;text-align:center;margin-bottom:1em}\n"
     "@media print{.rehearsal{position:fixed;top:0;left:0;right:0;background:#fff;margin:0}"
     "body.is-rehearsal{margin-top:3.5em}@page{margin:1.6cm 1.4cm}}\n"

@@ -358,6 +358,13 @@ if [ -x "$CHROMIUM" ]; then
   zr_check "PDF: is a PDF" "$(head -c 5 "$REPORT/preprod-report.pdf")" "%PDF-"
   zr_check "PDF: has text (fonts with ToUnicode, text operators)" \
     "$($PY "$ZR_SOURCE_DIR/tests/integration/pdf_text.py" --has-text "$REPORT/preprod-report.pdf")" "yes"
+  # With poppler's pdftotext the PDF's text itself is searched too (else
+  # the BSN checks below read the HTML it was printed from).
+  if command -v pdftotext >/dev/null; then
+    pdftotext "$REPORT/preprod-report.pdf" "$ZR_TMP/report-pdf.txt"
+    zr_check "PDF text: the rehearsal mark and the metadata's SHA-256 (wrapped lines joined)" \
+      "$(grep -c 'REPETITIE' "$ZR_TMP/report-pdf.txt" | sed 's/^[1-9][0-9]*$/yes/')/$(tr -d ' \n' < "$ZR_TMP/report-pdf.txt" | grep -c "$META_SHA")" "yes/1"
+  fi
 else
   zr_check "chromium for the PDF ($CHROMIUM)" "missing" "present"
 fi
@@ -401,6 +408,7 @@ leaks=0
 redis-cli -p "$REDIS_PORT" SAVE >/dev/null
 for bsn in 999990019 999990020 999990032 999990044 999990056; do
   for f in "$ZR_TMP/trace.json" "$ZR_TMP/trace.html" "$R" "$REPORT/preprod-report.md" "$REPORT/preprod-report.html" \
+           $( [ -f "$ZR_TMP/report-pdf.txt" ] && echo "$ZR_TMP/report-pdf.txt") \
            $(find "$REPORT/traces" -type f) "$STATE" \
            "$ZR_TMP/redis/dump.rdb" "$ZR_TMP/relay.log" "$ZR_TMP/preprod.log"; do
     grep -qa "$bsn" "$f" && { echo "BSN $bsn in $f" >&2; leaks=$((leaks+1)); }

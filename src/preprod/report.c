@@ -677,9 +677,17 @@ int zr_preprod_traces_write(const zr_preprod_run_t *run, const char *dir, char *
         json_t *ev;
         size_t k;
         int rc = 0;
-        if (!sc->trace)
-            continue;
         snprintf(msgdir, sizeof(msgdir), "%s/%s", tdir, sc->id);
+        if (!sc->trace) {
+            /* Started again, or never run: no files of an earlier attempt. */
+            clear_messages(msgdir);
+            rmdir(msgdir);
+            snprintf(path, sizeof(path), "%s/%s.json", tdir, sc->id);
+            unlink(path);
+            snprintf(path, sizeof(path), "%s/%s.txt", tdir, sc->id);
+            unlink(path);
+            continue;
+        }
         if (make_dir(msgdir, err, errlen) != 0)
             return -1;
         clear_messages(msgdir);

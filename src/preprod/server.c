@@ -330,6 +330,8 @@ static int handle_start(void *ctx, const zr_http_request_t *req, zr_http_respons
     pp->id_tokens[sc - pp->run.items] = NULL;
     json_decref(sc->result);
     sc->result = NULL;
+    json_decref(sc->trace); /* the bundle holds the last attempt's trace only */
+    sc->trace = NULL;
     sc->attempts++;
     sc->finished_ms = 0;
     if (zr_preprod_rp_discover(&pp->rp, err, sizeof(err)) != 0) {

@@ -204,6 +204,16 @@ zr_check "session-expired steps (nl): the lifetime exactly" \
 zr_check "session-expired steps (en): the lifetime exactly" \
   "$(curl -s -H 'Accept-Language: en' "$PP_BASE/scenario?s=session-expired" | grep -c "session lifetime ($LIFETIME seconds)")" "1"
 
+# A scenario started again bundles only its new attempt: the files of the
+# old one go at Start.
+out=$(T login cancel "Annuleren")
+zr_check "cancel bundled" "$([ -s "$REPORT/traces/cancel.json" ] && ls "$REPORT/traces/cancel/" | wc -l)" "3"
+curl -s -o /dev/null --data-urlencode s=cancel "$PP_BASE/start"
+zr_check "cancel started again: the old attempt's trace files are gone" \
+  "$(ls "$REPORT/traces/" | grep -c '^cancel')" "0"
+out=$(T login cancel "Annuleren")
+zr_check "cancel passed again (second attempt)" "$(zr_json "$out" 'd.get("status")')" "passed"
+
 # 5. Expired session: wait at TVS past the relay's session lifetime.
 out=$(T login session-expired "DigiD Substantieel" "" $((LIFETIME + 2)))
 zr_check "session-expired: browser stays at the relay's page" "$(zr_json "$out" 'd.get("status")')" "None"
@@ -303,6 +313,7 @@ zr_check "report: login-high one attempt (finished after the restart)" \
   "$(zr_json "$rep" '[i["attempts"] for i in d["items"] if i["scenario"]=="login-high"][0]')" "1"
 zr_check "report: the account the tester typed in" \
   "$(sect login-basic | grep -cF '| Testaccount | DigiD Basis (testaccount 3) |')" "1"
+zr_check "report: cancel took four attempts (each Start counts)" "$(sect cancel | grep -cF '| Pogingen | 4 |')" "1"
 zr_check "report: no account invented where none was typed" \
   "$(sect cancel | grep -cF '| Testaccount | (niet ingevuld door de tester) |')/$(zr_json "$rep" '[i for i in d["items"] if i["scenario"]=="cancel"][0].get("account") is None')" "1/True"
 # Logout: the LogoutRequest and TVS's LogoutResponse from the trace.

@@ -182,13 +182,17 @@ static void doc_para(doc_t *d, const char *text)
     zr_buf_appends(&d->html, "</p>\n");
 }
 
-/* The rehearsal mark: at the top, before every section of the Markdown,
- * and in the HTML a header that Chromium repeats on every printed page. */
+/* The rehearsal mark: at the top and before every section of the Markdown
+ * (and the HTML; its printed pages carry it in their margin too). */
 static void doc_rehearsal(doc_t *d, const char *why)
 {
     zr_buf_appends(&d->md, "> **REPETITIE tegen de mock-TVS: geen bewijs voor DICTU** (");
     md_cell(&d->md, why);
     zr_buf_appends(&d->md, ")\n\n");
+    zr_buf_appends(&d->html, "<p class=\"rehearsal-note\"><strong>REPETITIE tegen de mock-TVS: geen bewijs voor "
+                             "DICTU</strong> (");
+    zr_buf_append_html(&d->html, why);
+    zr_buf_appends(&d->html, ")</p>\n");
 }
 
 static void doc_table_begin(doc_t *d, const char *const *heads, size_t n)
@@ -477,9 +481,15 @@ static const char *const html_head =
     "table.results th:nth-child(1){width:2.2em}table.results th:nth-child(2){width:34%%}"
     "table.results th:nth-child(3){width:17%%}table.results th:nth-child(4){width:13%%}\n"
     ".rehearsal{border:3px solid #b00;color:#b00;font-weight:bold;padding:.4em;text-align:center;margin-bottom:1em}\n"
-    "@media print{.rehearsal{position:fixed;top:0;left:0;right:0;background:#fff;margin:0}"
-    "body.is-rehearsal{margin-top:3.5em}@page{margin:1.6cm 1.4cm}}\n"
+    ".rehearsal-note{color:#b00}\n"
+    "@page{margin:1.8cm 1.4cm}@media print{body{margin:0}}\n%s"
     "</style>\n</head>\n<body class=\"%s\">\n";
+
+/* A rehearsal's mark in the top margin of every printed page (a CSS page
+ * margin box: Chromium prints it on each page of the PDF). */
+static const char *const rehearsal_page_css =
+    "@page{@top-center{content:\"REPETITIE tegen de mock-TVS: geen bewijs voor DICTU\";color:#b00;"
+    "font-weight:bold;font-size:11pt;font-family:'DejaVu Sans',Arial,sans-serif}}\n";
 
 int zr_preprod_report_write(const zr_preprod_run_t *run, const zr_config_t *cfg, const char *dir, char *err,
                             size_t errlen)
@@ -503,7 +513,7 @@ int zr_preprod_report_write(const zr_preprod_run_t *run, const zr_config_t *cfg,
     zr_buf_printf(&d.html, html_head,
                   rehearsal ? "REPETITIE (mock-TVS) - TVS-aansluiting: resultaten Checklist testen"
                             : "TVS-aansluiting: resultaten Checklist testen",
-                  rehearsal ? "is-rehearsal" : "");
+                  rehearsal ? rehearsal_page_css : "", rehearsal ? "is-rehearsal" : "");
     if (rehearsal) {
         zr_buf_appends(&d.html, "<div class=\"rehearsal\" id=\"rehearsal\">REPETITIE tegen de mock-TVS: geen bewijs "
                                 "voor DICTU (");

@@ -369,6 +369,12 @@ static void test_setup_rehearsal(void **state)
     assert_int_equal(zr_file_read(mdpath, 1 << 20, &md, &len), 0);
     assert_null(strstr(md, "REPETITIE"));
     free(md);
+    snprintf(mdpath, sizeof(mdpath), "%s/preprod-report.html", f->dir);
+    assert_int_equal(zr_file_read(mdpath, 1 << 20, &md, &len), 0);
+    assert_null(strstr(md, "REPETITIE"));
+    assert_null(strstr(md, "@top-center"));
+    free(md);
+    snprintf(mdpath, sizeof(mdpath), "%s/preprod-report.md", f->dir);
     zr_preprod_run_free(&run); /* frees setup */
 
     /* A mock TVS in the configuration, but not the one the relay uses. */
@@ -389,6 +395,10 @@ static void test_setup_rehearsal(void **state)
     assert_int_equal(zr_preprod_report_write(&run, &f->cfg, f->dir, err, sizeof(err)), 0);
     assert_int_equal(zr_file_read(mdpath, 1 << 20, &md, &len), 0);
     assert_non_null(strstr(md, "# REPETITIE (mock-TVS)"));
+    free(md);
+    snprintf(mdpath, sizeof(mdpath), "%s/preprod-report.html", f->dir);
+    assert_int_equal(zr_file_read(mdpath, 1 << 20, &md, &len), 0);
+    assert_non_null(strstr(md, "@top-center{content:\"REPETITIE"));
     free(md);
     zr_preprod_run_free(&run);
 

@@ -84,9 +84,8 @@ static char *render_texts(preprod_t *pp, const zr_preprod_scenario_t *sc, zr_lan
 {
     zr_kvlist_t vars = {0};
     char n[32];
-    char *out;
+    char *out, *duration = zr_preprod_duration_text(pp->cfg->oidc.session_lifetime_s, lang);
     zr_kv_add(&vars, "loa", zr_loa_name(sc ? sc->loa : ZR_LOA_NONE));
-    char *duration = zr_preprod_duration_text(pp->cfg->oidc.session_lifetime_s, lang);
     snprintf(n, sizeof(n), "%d", pp->cfg->oidc.session_lifetime_s);
     zr_kv_add(&vars, "lifetime", n);
     zr_kv_add(&vars, "duration", duration ? duration : n);

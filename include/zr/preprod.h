@@ -80,7 +80,17 @@ typedef struct {
     long long started_ms;
     long long finished_ms;
     json_t *result;           /* what came back (masked); owned */
+    char account[128];        /* the test account used, as the tester typed it ("" when not given) */
+    json_t *trace;            /* the relay's trace of the last attempt as exported (masked there); owned */
 } zr_preprod_scenario_t;
+
+/* The tester's sign-off, typed in on the test client's index page. */
+typedef struct {
+    char tester[128];
+    char organisation[128];
+    char date[32];
+    char remarks[1024];
+} zr_preprod_signoff_t;
 
 typedef struct {
     zr_preprod_scenario_t *items;
@@ -89,6 +99,8 @@ typedef struct {
     char client_id[128];
     char care_provider[128];
     long long created_ms;
+    zr_preprod_signoff_t signoff;
+    json_t *setup;            /* zr_preprod_setup_collect, memory only; owned (NULL: not collected) */
 } zr_preprod_run_t;
 
 /* The scenarios for this configuration: one login per service (level) of
@@ -132,17 +144,32 @@ typedef struct {
 zr_preprod_status_t zr_preprod_evaluate(const zr_preprod_scenario_t *sc, const zr_preprod_observation_t *obs,
                                         zr_preprod_reason_t *reason);
 
-/* The report: DIR/preprod-report.md and DIR/preprod-report.json (atomic
- * writes like the state file). 0 on success. */
+/* What the run is made with (src/preprod/setup.c): zorgrelay version, TVS
+ * entityID and metadata (source, validUntil, SHA-256), the care provider's
+ * name and OIN, the certificates' subjects and SHA-256 fingerprints, and
+ * "rehearsal": true when the TVS is the configuration's own mock TVS. */
+json_t *zr_preprod_setup_collect(const zr_config_t *cfg, const char *care_provider);
+
+/* The report (atomic writes like the state file): DIR/preprod-report.md
+ * (for DICTU, Dutch), .html (the same, printable), .json, and per scenario
+ * the masked trace, DIR/traces/<scenario>.json, .txt and one .xml per SAML
+ * message. 0 on success. */
 int zr_preprod_report_write(const zr_preprod_run_t *run, const zr_config_t *cfg, const char *dir, char *err,
                             size_t errlen);
 /* The report as JSON (tests). */
 json_t *zr_preprod_report_json(const zr_preprod_run_t *run, const zr_config_t *cfg);
 
+/* DIR/preprod-report.pdf from DIR/preprod-report.html with Chromium's
+ * headless print-to-PDF (chromium: its path). 0 on success. */
+int zr_preprod_report_pdf(const char *dir, const char *chromium, char *err, size_t errlen);
+
 /* Runs the test client until SIGINT/SIGTERM: serves the pages at
  * preprod_test.listen, saves the state after every change, rewrites the
  * report in report_dir (when not NULL). Returns a process exit status. */
 int zr_preprod_serve(const zr_config_t *cfg, const char *report_dir);
+/* Writes the report in report_dir from the state file and, with chromium
+ * not NULL, its PDF; serves nothing (`preprod-test --pdf`). */
+int zr_preprod_report_only(const zr_config_t *cfg, const char *report_dir, const char *chromium);
 
 /* `zorgrelay preprod-test CONFIG [--report DIR]` (src/cmd/preprod_test.c). */
 int zr_cmd_preprod_test(int argc, char **argv);

@@ -14,7 +14,7 @@ const zr_cmd_t zr_cmd_table[] = {
     {"clients", "an initial access token for dynamic registration (RFC 7591): clients token --config CONFIG --care-provider ID [--ttl 24h]", zr_cmd_clients},
     {"reload", "validate CONFIG, then have the running relay swap it in (SIGHUP): reload CONFIG [--pid-file FILE]", zr_cmd_reload},
     {"selftest", "can this installation work? every check, what to do: selftest [--json] [--schemas DIR] [--warn-days N] CONFIG (exit 1 on any failure)", zr_cmd_selftest},
-    {"preprod-test", "guided DICTU pre-production test run with a built-in test client (never in production): preprod-test CONFIG [--report DIR]", zr_cmd_preprod_test},
+    {"preprod-test", "guided DICTU pre-production test run with a built-in test client (never in production): preprod-test CONFIG [--report DIR [--pdf [--chromium PATH]]]", zr_cmd_preprod_test},
     {"version", "print the version", zr_cmd_version},
     {NULL, NULL, NULL},
 };

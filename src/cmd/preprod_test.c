@@ -6,32 +6,68 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "zr/config.h"
 #include "zr/log.h"
 #include "zr/preprod.h"
 
+/* The first of Chromium's usual names in PATH. */
+static int find_chromium(char *out, size_t outlen)
+{
+    static const char *const names[] = {"chromium", "chromium-browser", "google-chrome", NULL};
+    const char *env = getenv("PATH");
+    char *paths = strdup(env ? env : "/usr/bin:/bin"), *save = NULL;
+    int rc = -1;
+    for (size_t i = 0; paths && names[i] && rc != 0; i++) {
+        char *copy = strdup(paths);
+        for (char *dir = copy ? strtok_r(copy, ":", &save) : NULL; dir && rc != 0; dir = strtok_r(NULL, ":", &save)) {
+            snprintf(out, outlen, "%s/%s", dir, names[i]);
+            if (access(out, X_OK) == 0)
+                rc = 0;
+        }
+        free(copy);
+    }
+    free(paths);
+    return rc;
+}
+
 int zr_cmd_preprod_test(int argc, char **argv)
 {
     zr_config_errors_t errs = {0};
     zr_config_t *cfg = NULL;
-    const char *path = NULL, *report_dir = NULL;
+    const char *path = NULL, *report_dir = NULL, *chromium = NULL;
+    char found[1024] = "";
     struct stat st;
     int rc = 1;
 
-    int usage = 0;
+    int usage = 0, pdf = 0;
     for (int i = 1; i < argc && !usage; i++) {
         if (strcmp(argv[i], "--report") == 0 && i + 1 < argc)
             report_dir = argv[++i];
+        else if (strcmp(argv[i], "--pdf") == 0)
+            pdf = 1;
+        else if (strcmp(argv[i], "--chromium") == 0 && i + 1 < argc)
+            chromium = argv[++i];
         else if (!path && argv[i][0] != '-')
             path = argv[i];
         else
             usage = 1;
     }
-    if (!path || usage) {
-        fprintf(stderr, "usage: zorgrelay preprod-test CONFIG [--report DIR]\n");
+    if (!path || usage || ((pdf || chromium) && !report_dir)) {
+        fprintf(stderr, "usage: zorgrelay preprod-test CONFIG [--report DIR]\n"
+                        "       zorgrelay preprod-test CONFIG --report DIR --pdf [--chromium PATH]\n");
         return 2;
+    }
+    if (pdf && !chromium) {
+        if (find_chromium(found, sizeof(found)) != 0) {
+            fprintf(stderr, "zorgrelay: preprod-test --pdf: no chromium, chromium-browser or google-chrome in PATH; "
+                            "name it with --chromium PATH\n");
+            return 1;
+        }
+        chromium = found;
     }
     zr_log_set_component("preprod-test");
     cfg = zr_config_load(path, &errs);
@@ -62,7 +98,8 @@ int zr_cmd_preprod_test(int argc, char **argv)
         fprintf(stderr, "zorgrelay: preprod-test: cannot make a log pseudonym key\n");
         goto end;
     }
-    rc = zr_preprod_serve(cfg, report_dir);
+    /* --pdf: the report of the results so far, printed; no test client. */
+    rc = pdf ? zr_preprod_report_only(cfg, report_dir, chromium) : zr_preprod_serve(cfg, report_dir);
 end:
     zr_log_pseudonym_key_clear();
     if (cfg)

@@ -111,7 +111,10 @@ int zr_cfg_check_origin(zr_cfg_loader_t *ld, const yaml_node_t *at, const char *
 }
 
 /* An upstream we call (Dezi, its jku URLs, an AuthZEN PDP): https, with
- * http only on loopback in development (mocks); never a query or fragment.
+ * http only on loopback outside production (the mocks: a pre-production
+ * rehearsal against the mock TVS runs the mock Dezi beside it, issue 18
+ * §4; loopback traffic never leaves the machine); never a query or
+ * fragment.
  * ctx non-NULL: a base URL that paths are appended to (no trailing slash). */
 int zr_cfg_check_upstream_url(zr_cfg_loader_t *ld, const yaml_node_t *at, const char *path, const char *value,
                               void *ctx)
@@ -129,8 +132,8 @@ int zr_cfg_check_upstream_url(zr_cfg_loader_t *ld, const yaml_node_t *at, const 
         zr_cfg_error(ld, at, path, "must not end in a slash");
         return -1;
     }
-    if (strcmp(u.scheme, "https") != 0 && (ld->env != ZR_ENV_DEVELOPMENT || !zr_cfg_url_is_loopback(&u))) {
-        zr_cfg_error(ld, at, path, "must be https (http only for localhost in development)");
+    if (strcmp(u.scheme, "https") != 0 && (ld->env == ZR_ENV_PRODUCTION || !zr_cfg_url_is_loopback(&u))) {
+        zr_cfg_error(ld, at, path, "must be https (http only for localhost outside production)");
         return -1;
     }
     return 0;

@@ -94,11 +94,12 @@ int zr_dezi_url_check(const char *url, zr_environment_t env, char *why, size_t w
         reason = "is not https";
         goto end;
     }
-    /* Plain HTTP only to this machine, and only in development: the mock. */
-    if (env != ZR_ENV_DEVELOPMENT)
-        reason = "is http: https is required outside development";
+    /* Plain HTTP only to this machine, and never in production: the mock
+     * (in preprod: a rehearsal against the mocks, issue 18 §4). */
+    if (env == ZR_ENV_PRODUCTION)
+        reason = "is http: https is required in production";
     else if (!host_is_loopback(host))
-        reason = "is http to another machine: http only to localhost in development";
+        reason = "is http to another machine: http only to localhost outside production";
 end:
     if (reason && why && whylen)
         snprintf(why, whylen, "%s", reason);

@@ -108,9 +108,20 @@ static int shortened_element(xmlNodePtr n)
 
 static void mask_node(xmlNodePtr n, int depth)
 {
+    xmlNodePtr next;
     if (depth > 128)
         return;
-    for (; n; n = n->next) {
+    for (; n; n = next) {
+        next = n->next;
+        /* Whitespace between elements (xmlsec puts bare newlines into a
+         * ds:Signature) stops libxml2 from indenting that subtree: dropped,
+         * so that the whole message is shown indented. Only text that is
+         * all blank and sits between elements goes. */
+        if (n->type == XML_TEXT_NODE && xmlIsBlankNode(n) && (n->prev || n->next)) {
+            xmlUnlinkNode(n);
+            xmlFreeNode(n);
+            continue;
+        }
         if (shortened_element(n)) {
             xmlChar *content = xmlNodeGetContent(n);
             char *trimmed = content ? zr_str_trim(strdup((const char *)content)) : NULL;

@@ -31,6 +31,8 @@ static const kind_title_t kind_titles[] = {
     {"dezi.validation", "Controle van Dezi's antwoord (verklaring, intrekking)", "Validation of Dezi's answer (declaration, revocation)"},
     {"oidc.authorization_response", "Antwoord aan het portaal", "Answer to the portal"},
     {"oidc.token", "Code ingewisseld voor tokens", "Code exchanged for tokens"},
+    {"logout.LogoutRequest", "LogoutRequest naar TVS", "LogoutRequest to TVS"},
+    {"logout.LogoutResponse", "LogoutResponse van TVS", "LogoutResponse from TVS"},
     {NULL, NULL, NULL},
 };
 
@@ -51,6 +53,85 @@ static int not_found(zr_http_response_t *resp, zr_lang_t lang)
     return zr_page_error(resp, 404, lang, "not_found", ref);
 }
 
+static void summary_row(zr_buf_t *b, const char *id, const char *label, const char *value)
+{
+    zr_buf_appends(b, "<dt>");
+    zr_buf_append_html(b, label);
+    zr_buf_printf(b, "</dt><dd id=\"%s\">", id);
+    zr_buf_append_html(b, value && *value ? value : "-");
+    zr_buf_appends(b, "</dd>\n");
+}
+
+/* What a reader wants first (issue 18 §4): how the login ended and when,
+ * before the messages. Read from the events as recorded: the validation's
+ * result (SAML or Dezi), what the browser was sent, whether the code was
+ * exchanged, a logout; the first and last step and the time between. */
+static char *summary_html(json_t *doc, zr_lang_t lang)
+{
+    json_t *events = json_object_get(doc, "events"), *ev, *last = NULL;
+    const char *validation = NULL, *reason = NULL, *answer_kind = NULL, *answer = NULL, *token = NULL;
+    int en = lang == ZR_LANG_EN, logout = 0;
+    char line[512], steps[32];
+    size_t i;
+    zr_buf_t b;
+
+    json_array_foreach(events, i, ev) {
+        const char *kind = json_string_value(json_object_get(ev, "kind"));
+        json_t *data = json_object_get(ev, "data");
+        last = ev;
+        if (!kind)
+            continue;
+        if (strcmp(kind, "saml.validation") == 0 || strcmp(kind, "dezi.validation") == 0) {
+            validation = json_string_value(json_object_get(data, "result"));
+            reason = json_string_value(json_object_get(data, "reason"));
+        } else if (strcmp(kind, "oidc.authorization_response") == 0) {
+            if (json_object_get(data, "code")) {
+                answer_kind = "code";
+                answer = NULL;
+            } else if (json_object_get(data, "error")) {
+                answer_kind = "error";
+                answer = json_string_value(json_object_get(data, "error"));
+            } else {
+                answer_kind = "page";
+                answer = json_string_value(json_object_get(data, "page"));
+            }
+        } else if (strcmp(kind, "oidc.token") == 0) {
+            json_t *a = json_object_get(data, "answer");
+            token = json_object_get(a, "error") ? json_string_value(json_object_get(a, "error")) : "ok";
+        } else if (strncmp(kind, "logout.", 7) == 0) {
+            logout = 1;
+        }
+    }
+    zr_buf_init(&b);
+    zr_buf_appends(&b, en ? "<h2>Summary</h2>\n<dl id=\"trace-summary\">\n" : "<h2>Samenvatting</h2>\n<dl id=\"trace-summary\">\n");
+    if (!answer_kind)
+        snprintf(line, sizeof(line), "%s", en ? "not finished (no answer to the portal recorded)"
+                                              : "niet afgerond (geen antwoord aan het portaal vastgelegd)");
+    else if (strcmp(answer_kind, "code") == 0)
+        snprintf(line, sizeof(line), "%s%s", en ? "logged in: a code went to the portal" : "ingelogd: het portaal kreeg een code",
+                 !token ? "" : strcmp(token, "ok") == 0 ? (en ? ", exchanged for tokens" : ", ingewisseld voor tokens")
+                                                        : (en ? ", its exchange was refused" : ", inwisselen geweigerd"));
+    else if (strcmp(answer_kind, "error") == 0)
+        snprintf(line, sizeof(line), "%s %s", en ? "not logged in: the portal got the error" : "niet ingelogd: het portaal kreeg de fout",
+                 answer ? answer : "-");
+    else
+        snprintf(line, sizeof(line), "%s %s", en ? "not logged in: the relay showed its page" : "niet ingelogd: de relay toonde de pagina",
+                 answer ? answer : "-");
+    if (logout)
+        snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s", en ? "; then logged out" : "; daarna uitgelogd");
+    summary_row(&b, "trace-outcome", en ? "Outcome" : "Uitkomst", line);
+    snprintf(line, sizeof(line), "%s%s%s", validation ? validation : "-", reason ? ": " : "", reason ? reason : "");
+    summary_row(&b, "trace-validation", en ? "Validation (SAML or Dezi)" : "Controle (SAML of Dezi)", line);
+    summary_row(&b, "trace-started", en ? "First step" : "Eerste stap", json_string_value(json_object_get(doc, "created")));
+    summary_row(&b, "trace-last", en ? "Last step" : "Laatste stap", json_string_value(json_object_get(last, "at")));
+    snprintf(line, sizeof(line), "%lld ms", last ? (long long)json_integer_value(json_object_get(last, "offset_ms")) : 0LL);
+    summary_row(&b, "trace-duration", en ? "First to last step" : "Van eerste tot laatste stap", line);
+    snprintf(steps, sizeof(steps), "%zu", json_array_size(events));
+    summary_row(&b, "trace-steps", en ? "Steps" : "Stappen", steps);
+    zr_buf_appends(&b, "</dl>\n");
+    return zr_buf_steal(&b);
+}
+
 /* The events as HTML (escaped here; the template takes it raw). */
 static char *events_html(json_t *events, zr_lang_t lang)
 {
@@ -64,11 +145,11 @@ static char *events_html(json_t *events, zr_lang_t lang)
         json_t *rest = json_is_object(data) ? json_deep_copy(data) : NULL;
         const char *xml = json_string_value(json_object_get(data, "xml"));
         char *text;
-        zr_buf_printf(&b, "<li id=\"event-%zu\"><h2><span id=\"event-%zu-kind\">", i + 1, i + 1);
+        zr_buf_printf(&b, "<li id=\"event-%zu\"><h3><span id=\"event-%zu-kind\">", i + 1, i + 1);
         zr_buf_append_html(&b, kind_title(kind, lang));
         zr_buf_appends(&b, "</span> <small><code>");
         zr_buf_append_html(&b, kind ? kind : "");
-        zr_buf_appends(&b, "</code></small></h2><p><time>");
+        zr_buf_appends(&b, "</code></small></h3><p><time>");
         zr_buf_append_html(&b, json_string_value(json_object_get(ev, "at")));
         zr_buf_printf(&b, "</time> (+%lld ms)</p>", (long long)json_integer_value(json_object_get(ev, "offset_ms")));
         if (rest)
@@ -91,14 +172,31 @@ static char *events_html(json_t *events, zr_lang_t lang)
     return zr_buf_steal(&b);
 }
 
-static int handle_page(zr_store_t *store, const zr_http_request_t *req, zr_http_response_t *resp, int as_json)
+/* The test client's address when the trace is one of its logins (a way
+ * back to the scenario list), else "". */
+static void back_link(const zr_config_t *cfg, json_t *doc, zr_lang_t lang, zr_buf_t *b)
+{
+    const char *client = json_string_value(json_object_get(doc, "client_id"));
+    if (!cfg->preprod_test.enabled || !client || strcmp(client, cfg->preprod_test.client_id) != 0 ||
+        !cfg->preprod_test.public_base_url[0])
+        return;
+    zr_buf_appends(b, "<p><a id=\"trace-back\" href=\"");
+    zr_buf_append_html(b, cfg->preprod_test.public_base_url);
+    zr_buf_appends(b, lang == ZR_LANG_EN ? "/\">Back to the test client (zorgrelay preprod-test)</a></p>"
+                                         : "/\">Terug naar de testclient (zorgrelay preprod-test)</a></p>");
+}
+
+static int handle_page(zr_store_t *store, const zr_config_t *cfg, const zr_http_request_t *req,
+                       zr_http_response_t *resp, int as_json)
 {
     const char *id = zr_kv_get(&req->query, "id");
-    char *text = zr_diag_trace_export(store, id), *events = NULL, *html = NULL, *link = NULL, shown[16];
+    char *text = zr_diag_trace_export(store, id), *events = NULL, *html = NULL, *link = NULL, *summary = NULL;
+    zr_buf_t back;
     zr_kvlist_t vars = {0};
     json_t *doc = NULL;
     int rc = 0;
 
+    zr_buf_init(&back);
     if (!text) {
         rc = not_found(resp, req->lang);
         goto end;
@@ -112,13 +210,15 @@ static int handle_page(zr_store_t *store, const zr_http_request_t *req, zr_http_
     }
     doc = json_loads(text, 0, NULL);
     events = doc ? events_html(json_object_get(doc, "events"), req->lang) : NULL;
+    summary = doc ? summary_html(doc, req->lang) : NULL;
     link = zr_url_encode(id);
-    snprintf(shown, sizeof(shown), "%.8s\xe2\x80\xa6", id);
-    if (!events || !link)
+    if (!events || !link || !summary)
         goto fail;
-    zr_kv_add(&vars, "title", req->lang == ZR_LANG_EN ? "Login trace" : "Verloop van een inlog");
-    zr_kv_add(&vars, "trace_id", id);
-    zr_kv_add(&vars, "trace_short", shown);
+    back_link(cfg, doc, req->lang, &back);
+    zr_kv_add(&vars, "title", req->lang == ZR_LANG_EN ? "Login trace (TEST)" : "Verloop van een inlog (TEST)");
+    zr_kv_add(&vars, "trace_id", id); /* the full id: it is in the address bar anyway */
+    zr_kv_add(&vars, "summary", summary);
+    zr_kv_add(&vars, "back", back.data ? back.data : "");
     zr_kv_add(&vars, "client_id", json_string_value(json_object_get(doc, "client_id")));
     zr_kv_add(&vars, "created", json_string_value(json_object_get(doc, "created")));
     zr_kv_add(&vars, "json_url", "/trace.json?id=");
@@ -133,8 +233,10 @@ fail:
     rc = not_found(resp, req->lang);
 end:
     zr_kv_free(&vars);
+    zr_buf_free(&back);
     json_decref(doc);
     free(text);
+    free(summary);
     free(events);
     free(html);
     free(link);
@@ -200,9 +302,9 @@ int zr_diag_handle(zr_store_t *store, const zr_config_t *cfg, const zr_http_requ
     if (!zr_diag_enabled(cfg))
         return not_found(resp, req->lang);
     if (strcmp(req->path, "/trace") == 0 && strcmp(req->method, "GET") == 0)
-        return handle_page(store, req, resp, 0);
+        return handle_page(store, cfg, req, resp, 0);
     if (strcmp(req->path, "/trace.json") == 0 && strcmp(req->method, "GET") == 0)
-        return handle_page(store, req, resp, 1);
+        return handle_page(store, cfg, req, resp, 1);
     if (strcmp(req->path, "/trace/lookup") == 0 && strcmp(req->method, "POST") == 0)
         return handle_lookup(store, cfg, req, resp);
     return not_found(resp, req->lang);

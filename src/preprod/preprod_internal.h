@@ -15,6 +15,15 @@ int zr_preprod_write_atomic(const char *path, const char *text, char *err, size_
  * key has no line. */
 char *zr_preprod_text_find(const char *texts, const char *key);
 
+/* report.c: DIR/traces/<scenario>.json (the trace as the relay exported
+ * it, masked there), .txt (readable) and <scenario>/NN-<kind>.xml (each
+ * message). 0 on success. */
+int zr_preprod_traces_write(const zr_preprod_run_t *run, const char *dir, char *err, size_t errlen);
+
+/* reason.c: a number of seconds as people say it, exactly ("2 minuten",
+ * "1 minuut en 30 seconden", "5 seconds"). Malloc'ed. */
+char *zr_preprod_duration_text(int seconds, zr_lang_t lang);
+
 /* ---- rp.c: the test client's OpenID Connect side (libcurl + cjose) ---- */
 
 typedef struct {
@@ -59,6 +68,8 @@ int zr_preprod_rp_redeem(zr_preprod_rp_t *rp, const char *code, const char *veri
 /* The trace of the login started with state (POST /trace/lookup, then
  * GET /trace.json). *trace_id (ZR_DIAG_ID_LEN + 1 bytes) and the trace. */
 json_t *zr_preprod_rp_trace(zr_preprod_rp_t *rp, const char *state, char *trace_id);
+/* The trace with this id (GET /trace.json), or NULL. */
+json_t *zr_preprod_rp_trace_get(zr_preprod_rp_t *rp, const char *trace_id);
 /* RP-Initiated Logout 1.0 §2: end_session_endpoint with id_token_hint,
  * post_logout_redirect_uri and state. malloc'ed; NULL without the endpoint. */
 char *zr_preprod_rp_logout_url(zr_preprod_rp_t *rp, const char *id_token, const char *state);

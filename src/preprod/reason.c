@@ -176,3 +176,17 @@ char *zr_preprod_reason_text(const zr_preprod_reason_t *r, zr_lang_t lang, int h
     free(texts);
     return text;
 }
+
+char *zr_preprod_duration_text(int seconds, zr_lang_t lang)
+{
+    int en = lang == ZR_LANG_EN, m = seconds / 60, s = seconds % 60;
+    zr_buf_t b;
+    zr_buf_init(&b);
+    if (m)
+        zr_buf_printf(&b, "%d %s", m, en ? (m == 1 ? "minute" : "minutes") : (m == 1 ? "minuut" : "minuten"));
+    if (m && s)
+        zr_buf_appends(&b, en ? " and " : " en ");
+    if (s || !m)
+        zr_buf_printf(&b, "%d %s", s, en ? (s == 1 ? "second" : "seconds") : (s == 1 ? "seconde" : "seconden"));
+    return zr_buf_steal(&b);
+}

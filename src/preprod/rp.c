@@ -466,6 +466,15 @@ end:
     return rc;
 }
 
+json_t *zr_preprod_rp_trace_get(zr_preprod_rp_t *rp, const char *trace_id)
+{
+    char url[400], err[256] = "";
+    if (!trace_id || strlen(trace_id) != ZR_DIAG_ID_LEN || strspn(trace_id, "0123456789abcdef") != ZR_DIAG_ID_LEN)
+        return NULL;
+    snprintf(url, sizeof(url), "%s/trace.json?id=%s", rp->relay_base, trace_id);
+    return rp_get_json(rp, url, err, sizeof(err));
+}
+
 json_t *zr_preprod_rp_trace(zr_preprod_rp_t *rp, const char *state, char *trace_id)
 {
     zr_buf_t form;
@@ -485,8 +494,7 @@ json_t *zr_preprod_rp_trace(zr_preprod_rp_t *rp, const char *state, char *trace_
     if (!id || strlen(id) != ZR_DIAG_ID_LEN || strspn(id, "0123456789abcdef") != ZR_DIAG_ID_LEN)
         goto end;
     memcpy(trace_id, id, ZR_DIAG_ID_LEN + 1);
-    snprintf(url, sizeof(url), "%s/trace.json?id=%s", rp->relay_base, id);
-    trace = rp_get_json(rp, url, err, sizeof(err));
+    trace = zr_preprod_rp_trace_get(rp, id);
 end:
     zr_buf_free(&form);
     free(body);

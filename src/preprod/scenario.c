@@ -13,7 +13,7 @@
 #include "zr/util.h"
 
 #define STATE_VERSION 1
-#define STATE_MAX_BYTES (4 * 1024 * 1024)
+#define STATE_MAX_BYTES (32 * 1024 * 1024) /* with the traces of every scenario */
 
 static const char *const status_names[] = {"open", "waiting", "passed", "failed", "not_available", NULL};
 
@@ -111,10 +111,12 @@ void zr_preprod_run_free(zr_preprod_run_t *run)
 {
     for (size_t i = 0; run->items && i < run->count; i++) {
         json_decref(run->items[i].result);
+        json_decref(run->items[i].trace);
         zr_preprod_reason_clear(&run->items[i].reason);
         memset(run->items[i].verifier, 0, sizeof(run->items[i].verifier));
     }
     free(run->items);
+    json_decref(run->setup);
     memset(run, 0, sizeof(*run));
 }
 
@@ -276,6 +278,10 @@ static json_t *scenario_to_json(const zr_preprod_scenario_t *sc)
                           "state", sc->state, "nonce", sc->nonce, "verifier", sc->verifier, "started_ms",
                           (json_int_t)sc->started_ms, "finished_ms", (json_int_t)sc->finished_ms, "result",
                           sc->result);
+    if (o && sc->account[0])
+        json_object_set_new(o, "account", json_string(sc->account));
+    if (o && sc->trace)
+        json_object_set(o, "trace", sc->trace);
     if (o && sc->reason.code[0]) {
         json_object_set_new(o, "reason_code", json_string(sc->reason.code));
         json_object_set_new(o, "reason_params", sc->reason.params ? json_copy(sc->reason.params) : json_object());
@@ -341,6 +347,9 @@ int zr_preprod_state_save(const zr_preprod_run_t *run, const char *path, char *e
     }
     for (size_t i = 0; i < run->count; i++)
         json_array_append_new(list, scenario_to_json(&run->items[i]));
+    json_object_set_new(doc, "signoff", json_pack("{s:s, s:s, s:s, s:s}", "tester", run->signoff.tester,
+                                                  "organisation", run->signoff.organisation, "date",
+                                                  run->signoff.date, "remarks", run->signoff.remarks));
     text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
     if (!text) {
         snprintf(err, errlen, "out of memory");
@@ -407,6 +416,11 @@ int zr_preprod_state_load(zr_preprod_run_t *run, const char *path, char *err, si
         goto end;
     }
     run->created_ms = json_integer_value(json_object_get(doc, "created_ms"));
+    item = json_object_get(doc, "signoff");
+    copy_str(run->signoff.tester, sizeof(run->signoff.tester), item, "tester");
+    copy_str(run->signoff.organisation, sizeof(run->signoff.organisation), item, "organisation");
+    copy_str(run->signoff.date, sizeof(run->signoff.date), item, "date");
+    copy_str(run->signoff.remarks, sizeof(run->signoff.remarks), item, "remarks");
     json_array_foreach(json_object_get(doc, "scenarios"), i, item) {
         zr_preprod_scenario_t *sc = zr_preprod_run_find(run, json_string_value(json_object_get(item, "id")));
         if (!sc)
@@ -423,6 +437,10 @@ int zr_preprod_state_load(zr_preprod_run_t *run, const char *path, char *err, si
         json_decref(sc->result);
         sc->result = json_object_get(item, "result");
         sc->result = json_is_object(sc->result) ? json_incref(sc->result) : NULL;
+        copy_str(sc->account, sizeof(sc->account), item, "account");
+        json_decref(sc->trace);
+        sc->trace = json_object_get(item, "trace");
+        sc->trace = json_is_object(sc->trace) ? json_incref(sc->trace) : NULL;
     }
     rc = 0;
 end:

@@ -24,6 +24,7 @@
 #include "zr/http.h"
 #include "zr/log.h"
 #include "zr/util.h"
+#include "zr/xml.h"
 
 typedef struct {
     const zr_config_t *cfg;
@@ -83,12 +84,12 @@ static char *render_texts(preprod_t *pp, const zr_preprod_scenario_t *sc, zr_lan
 {
     zr_kvlist_t vars = {0};
     char n[32];
-    char *out;
+    char *out, *duration = zr_preprod_duration_text(pp->cfg->oidc.session_lifetime_s, lang);
     zr_kv_add(&vars, "loa", zr_loa_name(sc ? sc->loa : ZR_LOA_NONE));
     snprintf(n, sizeof(n), "%d", pp->cfg->oidc.session_lifetime_s);
     zr_kv_add(&vars, "lifetime", n);
-    snprintf(n, sizeof(n), "%d", pp->cfg->oidc.session_lifetime_s / 60 + 1);
-    zr_kv_add(&vars, "minutes", n);
+    zr_kv_add(&vars, "duration", duration ? duration : n);
+    free(duration);
     zr_kv_add(&vars, "relay", pp->run.relay);
     out = zr_page_render("preprod-texts", lang, &vars);
     zr_kv_free(&vars);
@@ -96,6 +97,17 @@ static char *render_texts(preprod_t *pp, const zr_preprod_scenario_t *sc, zr_lan
 }
 
 /* ---- pages ---- */
+
+/* Raw HTML for {{{rehearsal_banner}}}: "" unless the TVS is the mock. */
+static const char *rehearsal_banner(preprod_t *pp, zr_lang_t lang)
+{
+    if (!json_is_true(json_object_get(pp->run.setup, "rehearsal")))
+        return "";
+    return lang == ZR_LANG_EN ? "<p class=\"notice\" id=\"rehearsal\"><strong>REHEARSAL against the mock TVS</strong>: "
+                                "these results are no evidence for DICTU.</p>"
+                              : "<p class=\"notice\" id=\"rehearsal\"><strong>REPETITIE tegen de mock-TVS</strong>: "
+                                "deze resultaten zijn geen bewijs voor DICTU.</p>";
+}
 
 static int page(zr_http_response_t *resp, zr_lang_t lang, const char *name, zr_kvlist_t *vars)
 {
@@ -146,6 +158,11 @@ static int handle_index(void *ctx, const zr_http_request_t *req, zr_http_respons
     zr_kv_add(&vars, "care_provider", care_provider(pp));
     zr_kv_add(&vars, "client_id", pp->run.client_id);
     zr_kv_add(&vars, "rows", rows.data ? rows.data : "");
+    zr_kv_add(&vars, "signoff_tester", pp->run.signoff.tester);
+    zr_kv_add(&vars, "signoff_organisation", pp->run.signoff.organisation);
+    zr_kv_add(&vars, "signoff_date", pp->run.signoff.date);
+    zr_kv_add(&vars, "signoff_remarks", pp->run.signoff.remarks);
+    zr_kv_add(&vars, "rehearsal_banner", rehearsal_banner(pp, req->lang));
     pthread_mutex_unlock(&pp->lock);
     rc = page(resp, req->lang, "preprod-index", &vars);
     zr_kv_free(&vars);
@@ -255,6 +272,8 @@ static int handle_scenario(void *ctx, const zr_http_request_t *req, zr_http_resp
     zr_kv_add(&vars, "steps", steps.data ? steps.data : "");
     zr_kv_add(&vars, "actions", actions.data ? actions.data : "");
     zr_kv_add(&vars, "result", result.data ? result.data : "");
+    zr_kv_add(&vars, "account", sc->account);
+    zr_kv_add(&vars, "rehearsal_banner", rehearsal_banner(pp, req->lang));
     pthread_mutex_unlock(&pp->lock);
     rc = page(resp, req->lang, "preprod-scenario", &vars);
     if (rc == 0 && pp->rp.end_session_endpoint[0]) {
@@ -310,6 +329,8 @@ static int handle_start(void *ctx, const zr_http_request_t *req, zr_http_respons
     pp->id_tokens[sc - pp->run.items] = NULL;
     json_decref(sc->result);
     sc->result = NULL;
+    json_decref(sc->trace); /* the bundle holds the last attempt's trace only */
+    sc->trace = NULL;
     sc->attempts++;
     sc->finished_ms = 0;
     if (zr_preprod_rp_discover(&pp->rp, err, sizeof(err)) != 0) {
@@ -335,15 +356,69 @@ static int handle_start(void *ctx, const zr_http_request_t *req, zr_http_respons
 
 /* ---- reading the relay's trace ---- */
 
+/* The ID, InResponseTo and status of a LogoutRequest or LogoutResponse in
+ * the trace (the masked XML: IDs and status codes are not masked). */
+static json_t *logout_message(const char *xml)
+{
+    char err[256];
+    xmlDocPtr doc = xml ? zr_xml_parse(xml, strlen(xml), 0, err, sizeof(err)) : NULL;
+    xmlNodePtr n = doc ? xmlDocGetRootElement(doc) : NULL, status, code;
+    json_t *o = NULL;
+    char *v;
+
+    if (n && zr_xml_is(n, ZR_NS_SOAP, "Envelope")) {
+        n = zr_xml_child(n, ZR_NS_SOAP, "Body");
+        for (n = n ? n->children : NULL; n && n->type != XML_ELEMENT_NODE; n = n->next)
+            ;
+    }
+    if (!n)
+        goto end;
+    o = json_object();
+    if ((v = zr_xml_attr(n, "ID")) != NULL)
+        json_object_set_new(o, "id", json_string(v));
+    free(v);
+    if ((v = zr_xml_attr(n, "InResponseTo")) != NULL)
+        json_object_set_new(o, "in_response_to", json_string(v));
+    free(v);
+    if ((v = zr_xml_attr(n, "IssueInstant")) != NULL)
+        json_object_set_new(o, "issue_instant", json_string(v));
+    free(v);
+    status = zr_xml_child(n, ZR_NS_SAMLP, "Status");
+    for (code = status ? zr_xml_child(status, ZR_NS_SAMLP, "StatusCode") : NULL; code;
+         code = zr_xml_child(code, ZR_NS_SAMLP, "StatusCode")) {
+        if (!json_object_get(o, "status"))
+            json_object_set_new(o, "status", json_array());
+        if ((v = zr_xml_attr(code, "Value")) != NULL)
+            json_array_append_new(json_object_get(o, "status"), json_string(v));
+        free(v);
+    }
+end:
+    if (doc)
+        xmlFreeDoc(doc);
+    return o;
+}
+
+/* Reads the relay's trace of sc's login (by the known trace id, else by
+ * the state of sc's authorization request), keeps it for the report's
+ * bundle, and puts what it says into sc->result and obs. */
 static void trace_summary(preprod_t *pp, zr_preprod_scenario_t *sc, zr_preprod_observation_t *obs)
 {
     char id[ZR_DIAG_ID_LEN + 1], url[512];
-    json_t *trace = zr_preprod_rp_trace(&pp->rp, sc->state, id), *ev, *logout = NULL;
+    const char *known = json_string_value(json_object_get(sc->result, "trace_id"));
+    json_t *trace = NULL, *ev, *logout = NULL, *messages = NULL;
     size_t i;
     int after_repeat = 0;
 
+    if (known && strlen(known) == ZR_DIAG_ID_LEN) {
+        snprintf(id, sizeof(id), "%s", known);
+        trace = zr_preprod_rp_trace_get(&pp->rp, id);
+    } else {
+        trace = zr_preprod_rp_trace(&pp->rp, sc->state, id);
+    }
     if (!trace)
         return;
+    json_decref(sc->trace);
+    sc->trace = json_incref(trace);
     snprintf(url, sizeof(url), "%s/trace?id=%s", pp->rp.relay_base, id);
     json_object_set_new(sc->result, "trace_id", json_string(id));
     json_object_set_new(sc->result, "trace_url", json_string(url));
@@ -384,13 +459,20 @@ static void trace_summary(preprod_t *pp, zr_preprod_scenario_t *sc, zr_preprod_o
                 json_object_set_new(sc->result, after_repeat ? "replay_answer" : "relay_page", json_string(pg));
             }
         } else if (strncmp(kind, "logout.", 7) == 0) {
+            json_t *m = logout_message(json_string_value(json_object_get(data, "xml")));
             if (!logout)
                 logout = json_array();
             json_array_append_new(logout, json_string(kind));
+            if (m && !messages)
+                messages = json_object();
+            if (m)
+                json_object_set_new(messages, kind + 7, m);
         }
     }
     if (logout)
         json_object_set_new(sc->result, "logout_trace", logout);
+    if (messages)
+        json_object_set_new(sc->result, "logout_messages", messages);
     json_object_set_new(sc->result, "trace_events", json_integer((json_int_t)json_array_size(json_object_get(trace, "events"))));
     json_decref(trace);
 }
@@ -602,11 +684,57 @@ static int handle_logged_out(void *ctx, const zr_http_request_t *req, zr_http_re
     json_object_set_new(sc->result, "logout_ms", json_integer(now_ms() - sc->started_ms));
     free(pp->id_tokens[sc - pp->run.items]);
     pp->id_tokens[sc - pp->run.items] = NULL;
+    trace_summary(pp, sc, &obs); /* now with the LogoutRequest and LogoutResponse */
     obs.logged_out = 1;
     judge_result(pp, sc, &obs);
     rc = back_to(resp, sc);
     pthread_mutex_unlock(&pp->lock);
     return rc;
+}
+
+/* Copies a form field a tester typed (control characters become spaces). */
+static void copy_field(char *out, size_t outlen, const char *value)
+{
+    snprintf(out, outlen, "%s", value ? value : "");
+    for (char *p = out; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = ' ';
+    zr_str_trim(out);
+}
+
+/* POST /account s=ID account=...: the test account the tester used (the
+ * identity chosen at TVS); zorgrelay cannot know it, so it never guesses. */
+static int handle_account(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
+{
+    preprod_t *pp = ctx;
+    zr_preprod_scenario_t *sc;
+    int rc;
+
+    pthread_mutex_lock(&pp->lock);
+    sc = zr_preprod_run_find(&pp->run, zr_kv_get(&req->form, "s"));
+    if (!sc || zr_kv_count(&req->form, "account") != 1)
+        return step_refused(pp, req, resp, sc);
+    copy_field(sc->account, sizeof(sc->account), zr_kv_get(&req->form, "account"));
+    persist(pp);
+    rc = back_to(resp, sc);
+    pthread_mutex_unlock(&pp->lock);
+    return rc;
+}
+
+/* POST /signoff: the tester's name, organisation, date and remarks for the
+ * report's sign-off block. */
+static int handle_signoff(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
+{
+    preprod_t *pp = ctx;
+    zr_preprod_signoff_t *so = &pp->run.signoff;
+    pthread_mutex_lock(&pp->lock);
+    copy_field(so->tester, sizeof(so->tester), zr_kv_get(&req->form, "tester"));
+    copy_field(so->organisation, sizeof(so->organisation), zr_kv_get(&req->form, "organisation"));
+    copy_field(so->date, sizeof(so->date), zr_kv_get(&req->form, "date"));
+    copy_field(so->remarks, sizeof(so->remarks), zr_kv_get(&req->form, "remarks"));
+    persist(pp);
+    pthread_mutex_unlock(&pp->lock);
+    return zr_http_redirect(resp, 303, "/#signoff");
 }
 
 static int handle_report(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
@@ -635,6 +763,8 @@ static const zr_http_route_t preprod_routes[] = {
     {"POST", "/logout", handle_logout},
     {"GET", "/logged-out", handle_logged_out},
     {"GET", "/report.json", handle_report},
+    {"POST", "/account", handle_account},
+    {"POST", "/signoff", handle_signoff},
 };
 
 int zr_preprod_serve(const zr_config_t *cfg, const char *report_dir)
@@ -664,6 +794,10 @@ int zr_preprod_serve(const zr_config_t *cfg, const char *report_dir)
     }
     if (loaded == 1)
         pp.run.created_ms = now_ms();
+    pp.run.setup = zr_preprod_setup_collect(cfg, pp.run.care_provider);
+    if (json_is_true(json_object_get(pp.run.setup, "rehearsal")))
+        zr_log_warn("preprod-test", "REHEARSAL: %s; the report says so on every page and is no evidence for DICTU",
+                    json_string_value(json_object_get(pp.run.setup, "rehearsal_reason")));
     zr_log_info("preprod-test", "%s %s (%zu scenarios)", loaded == 0 ? "continuing the run in" : "new run in",
                 cfg->preprod_test.state_file, pp.run.count);
     if (zr_preprod_rp_discover(&pp.rp, err, sizeof(err)) != 0)
@@ -706,5 +840,37 @@ end:
     zr_preprod_run_free(&pp.run);
     zr_preprod_rp_cleanup(&pp.rp);
     pthread_mutex_destroy(&pp.lock);
+    return rc;
+}
+
+int zr_preprod_report_only(const zr_config_t *cfg, const char *report_dir, const char *chromium)
+{
+    zr_preprod_run_t run;
+    char err[512] = "";
+    int rc = 1, loaded;
+
+    memset(&run, 0, sizeof(run));
+    if (zr_preprod_run_init(&run, cfg) != 0) {
+        zr_log_error("preprod-test", "no care provider to test (preprod_test.care_provider)");
+        goto end;
+    }
+    loaded = zr_preprod_state_load(&run, cfg->preprod_test.state_file, err, sizeof(err));
+    if (loaded != 0) {
+        zr_log_error("preprod-test", "%s", loaded == 1 ? "no results yet: the state file does not exist" : err);
+        goto end;
+    }
+    run.setup = zr_preprod_setup_collect(cfg, run.care_provider);
+    if (zr_preprod_report_write(&run, cfg, report_dir, err, sizeof(err)) != 0) {
+        zr_log_error("preprod-test", "cannot write the report: %s", err);
+        goto end;
+    }
+    if (chromium && zr_preprod_report_pdf(report_dir, chromium, err, sizeof(err)) != 0) {
+        zr_log_error("preprod-test", "cannot print the PDF: %s", err);
+        goto end;
+    }
+    zr_log_info("preprod-test", "report written in %s%s", report_dir, chromium ? " (with preprod-report.pdf)" : "");
+    rc = 0;
+end:
+    zr_preprod_run_free(&run);
     return rc;
 }

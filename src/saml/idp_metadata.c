@@ -191,6 +191,28 @@ static int is_https(const char *url)
     return url && strncasecmp(url, "https://", 8) == 0 && url[8] != '\0';
 }
 
+/* http to this machine only (the mock TVS's browser side): "localhost",
+ * 127.0.0.1 or [::1], then a port, a path or the end. */
+static int is_loopback_http(const char *url)
+{
+    static const char *const hosts[] = {"localhost", "127.0.0.1", "[::1]", NULL};
+    if (!url || strncasecmp(url, "http://", 7) != 0)
+        return 0;
+    for (size_t i = 0; hosts[i]; i++) {
+        size_t n = strlen(hosts[i]);
+        if (strncasecmp(url + 7, hosts[i], n) == 0 && (url[7 + n] == ':' || url[7 + n] == '/' || !url[7 + n]))
+            return 1;
+    }
+    return 0;
+}
+
+/* The browser legs to TVS: https; outside production also http to this
+ * machine (a pre-production rehearsal against the mock TVS, issue 18 §4). */
+static int browser_url_ok(const char *url, zr_environment_t env)
+{
+    return env == ZR_ENV_DEVELOPMENT || is_https(url) || (env != ZR_ENV_PRODUCTION && is_loopback_http(url));
+}
+
 static int is_http_or_https(const char *url)
 {
     return is_https(url) || (url && strncasecmp(url, "http://", 7) == 0 && url[7] != '\0');
@@ -490,11 +512,12 @@ zr_saml_idp_t *zr_saml_idp_load(const zr_config_t *cfg, char *err, size_t errlen
     idp = zr_saml_idp_parse(data, len, &cfg->tvs, err, errlen);
     if (!idp)
         goto end;
-    /* Outside development the browser legs go to TVS over https only. */
-    if (cfg->environment != ZR_ENV_DEVELOPMENT &&
-        (!is_https(idp->sso_url) || (idp->slo_url && !is_https(idp->slo_url)))) {
-        snprintf(err, errlen, "TVS metadata SingleSignOnService/SingleLogoutService must be https "
-                 "outside development");
+    /* Outside development the browser legs go to TVS over https only (in
+     * preprod, http to this machine too: the mock). */
+    if (!browser_url_ok(idp->sso_url, cfg->environment) ||
+        (idp->slo_url && !browser_url_ok(idp->slo_url, cfg->environment))) {
+        snprintf(err, errlen, "TVS metadata SingleSignOnService/SingleLogoutService must be https %s",
+                 cfg->environment == ZR_ENV_PRODUCTION ? "in production" : "(or http to localhost) outside development");
         goto end;
     }
     zr_log_info("saml.idp_metadata", "entity=%s sso=%s artifact=%s keys=%zu valid_until=%lld signer=\"%s\" pin=%s",

@@ -180,7 +180,7 @@ async function walkMain(browser, page) {
   check('the trace link points at the relay', (traceHref || '').startsWith(RELAY + '/trace?id='), traceHref);
   await page.goto(traceHref, { waitUntil: 'load' });
   await inspect(page, 'nl', '42-trace', { shot: true });
-  const kinds = await page.locator('li[id^=event-] > h2 code').allInnerTexts();
+  const kinds = await page.locator('li[id^=event-] > h3 code').allInnerTexts();
   check('trace page: the events of the login', kinds.length >= 8 && kinds.some((k) => k.includes('saml.validation')),
     kinds.join(' '));
   check('trace page: the stable ids', (await page.locator('#trace-id, #trace-client, #trace-created, #trace-json, #trace-events').count()) === 5);

@@ -59,6 +59,6 @@ walk expired ZR_LIFETIME="$EXPIRE_LIFETIME"
 zr_check "report: Markdown written, names the checklist" \
   "$(grep -c 'Checklist testen' "$REPORT/preprod-report.md" | sed 's/^[1-9][0-9]*$/yes/')" "yes"
 zr_check "report: Markdown row of session-expired akkoord" \
-  "$(grep -cF '| `session-expired` | **akkoord** |' "$REPORT/preprod-report.md")" "1"
-zr_check "report: no unmasked test BSN" "$(grep -cE '9999900(19|20|32|44|56)' "$REPORT/preprod-report.md" "$REPORT/preprod-report.json" | awk -F: '{s+=$2} END {print s}')" "0"
+  "$(grep -cF '| session-expired | **akkoord** |' "$REPORT/preprod-report.md")" "1"
+zr_check "report: no unmasked test BSN" "$(grep -rcE '9999900(19|20|32|44|56)' "$REPORT" | awk -F: '{s+=$2} END {print s}')" "0"
 zr_done

@@ -306,10 +306,33 @@ static void test_token_retry_pause(void **state)
     assert_int_equal(zr_preprod_rp_retry_pause_ms(200, NULL, 1), -1);
 }
 
+/* The expired-session wait, said exactly (issue 18 §4: it said "a little
+ * over 3 minutes" for 120 s). */
+static void expect_duration(int seconds, zr_lang_t lang, const char *want)
+{
+    char *got = zr_preprod_duration_text(seconds, lang);
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static void test_duration_text(void **state)
+{
+    (void)state;
+    expect_duration(120, ZR_LANG_NL, "2 minuten");
+    expect_duration(900, ZR_LANG_NL, "15 minuten");
+    expect_duration(90, ZR_LANG_NL, "1 minuut en 30 seconden");
+    expect_duration(61, ZR_LANG_EN, "1 minute and 1 second");
+    expect_duration(4, ZR_LANG_NL, "4 seconden");
+    expect_duration(60, ZR_LANG_EN, "1 minute");
+    expect_duration(0, ZR_LANG_EN, "0 seconds");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_token_retry_pause),
+        cmocka_unit_test(test_duration_text),
         cmocka_unit_test(test_every_code_has_both_texts),
         cmocka_unit_test(test_placeholders_filled),
         cmocka_unit_test(test_evaluate_records_defined_codes),

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "zr/preprod.h"
+#include "zr/util.h"
+#include "zr/xml.h"
 
 typedef struct {
     zr_config_t cfg;
@@ -325,6 +327,91 @@ static void test_report(void **state)
     zr_preprod_run_free(&run);
 }
 
+/* The report's setup (issue 18 §4): the metadata as read (entityID,
+ * validUntil, SHA-256 of its bytes), and a rehearsal only when the TVS is
+ * the configuration's own mock; the report marks a rehearsal and only a
+ * rehearsal. */
+static void test_setup_rehearsal(void **state)
+{
+    fixture_t *f = *state;
+    static const char meta[] = "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" "
+                               "entityID=\"urn:nl-eid-gdi:1.0:RD:00000004003214345001:entities:9000\" "
+                               "validUntil=\"2027-01-02T03:04:05Z\"/>";
+    char path[128], *md = NULL, err[256], mdpath[160];
+    size_t len = 0;
+    json_t *setup;
+    zr_preprod_run_t run;
+    FILE *fp;
+
+    assert_int_equal(zr_xml_init(), 0);
+    snprintf(path, sizeof(path), "%s/tvs-metadata.xml", f->dir);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(meta, fp);
+    fclose(fp);
+    f->cfg.tvs.metadata = path;
+    f->cfg.tvs.entity_id = "urn:nl-eid-gdi:1.0:RD:00000004003214345001:entities:9000";
+    f->cfg.environment = ZR_ENV_PREPROD;
+
+    /* DICTU's TVS, no mock configured: evidence. */
+    setup = zr_preprod_setup_collect(&f->cfg, "zorgaanbieder-demo");
+    assert_non_null(setup);
+    assert_true(json_is_false(json_object_get(setup, "rehearsal")));
+    assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(setup, "tvs"), "metadata"), "valid_until")),
+                        "2027-01-02T03:04:05Z");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(setup, "tvs"), "metadata"), "entity_id")),
+                        "urn:nl-eid-gdi:1.0:RD:00000004003214345001:entities:9000");
+    assert_int_equal(strlen(json_string_value(json_object_get(json_object_get(json_object_get(setup, "tvs"), "metadata"), "sha256"))), 64);
+    assert_int_equal(zr_preprod_run_init(&run, &f->cfg), 0);
+    run.setup = setup;
+    assert_int_equal(zr_preprod_report_write(&run, &f->cfg, f->dir, err, sizeof(err)), 0);
+    snprintf(mdpath, sizeof(mdpath), "%s/preprod-report.md", f->dir);
+    assert_int_equal(zr_file_read(mdpath, 1 << 20, &md, &len), 0);
+    assert_null(strstr(md, "REPETITIE"));
+    free(md);
+    snprintf(mdpath, sizeof(mdpath), "%s/preprod-report.html", f->dir);
+    assert_int_equal(zr_file_read(mdpath, 1 << 20, &md, &len), 0);
+    assert_null(strstr(md, "REPETITIE"));
+    assert_null(strstr(md, "@top-center"));
+    free(md);
+    snprintf(mdpath, sizeof(mdpath), "%s/preprod-report.md", f->dir);
+    zr_preprod_run_free(&run); /* frees setup */
+
+    /* A mock TVS in the configuration, but not the one the relay uses. */
+    f->cfg.has_mock_tvs = 1;
+    f->cfg.mock_tvs.entity_id = "urn:nl-eid-gdi:1.0:RD:00000009999999999000:entities:9000";
+    setup = zr_preprod_setup_collect(&f->cfg, "zorgaanbieder-demo");
+    assert_true(json_is_false(json_object_get(setup, "rehearsal")));
+    json_decref(setup);
+
+    /* The metadata is the mock's: a rehearsal, whatever tvs.entity_id says. */
+    f->cfg.mock_tvs.entity_id = "urn:nl-eid-gdi:1.0:RD:00000004003214345001:entities:9000";
+    f->cfg.tvs.entity_id = "urn:nl-eid-gdi:1.0:RD:00000004003214345001:entities:9001";
+    setup = zr_preprod_setup_collect(&f->cfg, "zorgaanbieder-demo");
+    assert_true(json_is_true(json_object_get(setup, "rehearsal")));
+    assert_string_equal(json_string_value(json_object_get(setup, "rehearsal_reason")), "mock_metadata");
+    assert_int_equal(zr_preprod_run_init(&run, &f->cfg), 0);
+    run.setup = setup;
+    assert_int_equal(zr_preprod_report_write(&run, &f->cfg, f->dir, err, sizeof(err)), 0);
+    assert_int_equal(zr_file_read(mdpath, 1 << 20, &md, &len), 0);
+    assert_non_null(strstr(md, "# REPETITIE (mock-TVS)"));
+    free(md);
+    snprintf(mdpath, sizeof(mdpath), "%s/preprod-report.html", f->dir);
+    assert_int_equal(zr_file_read(mdpath, 1 << 20, &md, &len), 0);
+    assert_non_null(strstr(md, "@top-center{content:\"REPETITIE"));
+    free(md);
+    zr_preprod_run_free(&run);
+
+    /* Metadata unreadable: still decided, from tvs.entity_id. */
+    f->cfg.tvs.metadata = "/nonexistent/tvs-metadata.xml";
+    f->cfg.tvs.entity_id = f->cfg.mock_tvs.entity_id;
+    setup = zr_preprod_setup_collect(&f->cfg, "zorgaanbieder-demo");
+    assert_true(json_is_true(json_object_get(setup, "rehearsal")));
+    assert_string_equal(json_string_value(json_object_get(setup, "rehearsal_reason")), "mock_entity_id");
+    assert_non_null(json_object_get(json_object_get(json_object_get(setup, "tvs"), "metadata"), "error"));
+    json_decref(setup);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -333,6 +420,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_state_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_legacy_reason, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_setup_rehearsal, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -66,6 +66,7 @@ zr_store_t *zr_store_open(const zr_redis_config_t *cfg, char *err, size_t errlen
     pool_ready = 1;
     s->wait_replicas = cfg->wait_replicas > 0 ? cfg->wait_replicas : 0;
     s->wait_timeout_ms = cfg->wait_timeout_ms > 0 ? cfg->wait_timeout_ms : 100;
+    atomic_init(&s->replicas_online, 0);
     if (s->wait_replicas && s->wait_timeout_ms >= s->pool.timeout_ms) {
         snprintf(err, errlen, "redis wait_timeout_ms must be below timeout_ms");
         goto end;
@@ -286,16 +287,27 @@ static zr_store_status_t store_set_status(const zr_store_t *s, const char *op, c
     return ZR_STORE_OK;
 }
 
+/* The number of replicas a ROLE reply of a master lists (Redis lists
+ * only those online), or -1 when it is not a master's answer. */
+static int role_replicas(const redisReply *r)
+{
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 3 || r->element[0]->type != REDIS_REPLY_STRING ||
+        strcmp(r->element[0]->str, "master") != 0 || r->element[2]->type != REDIS_REPLY_ARRAY)
+        return -1;
+    return r->element[2]->elements > 1000 ? 1000 : (int)r->element[2]->elements;
+}
+
 zr_store_status_t zr_store_pipeline_replicated(zr_store_t *s, size_t n, const zr_store_cmd_t *cmds,
                                                redisReply **replies, int *unreplicated)
 {
-    zr_store_cmd_t all[ZR_STORE_MAX_BATCH + 1];
-    redisReply *got[ZR_STORE_MAX_BATCH + 1] = {0};
+    zr_store_cmd_t all[ZR_STORE_MAX_BATCH + 2];
+    redisReply *got[ZR_STORE_MAX_BATCH + 2] = {0};
     char count[16], timeout[16];
-    const char *argv[3] = {"WAIT", count, timeout};
-    size_t argvlen[3] = {4, 0, 0};
+    const char *wait_argv[3] = {"WAIT", count, timeout}, *role_argv[1] = {"ROLE"};
+    size_t wait_len[3] = {4, 0, 0}, role_len[1] = {4};
     zr_store_status_t st;
     long long acked;
+    int want, online;
     *unreplicated = 0;
     if (s->wait_replicas == 0)
         return zr_store_pool_pipeline(&s->pool, n, cmds, replies);
@@ -305,23 +317,34 @@ zr_store_status_t zr_store_pipeline_replicated(zr_store_t *s, size_t n, const zr
     }
     /* WAIT counts the replicas that acknowledged every write this
      * connection made, so it goes in the same round trip, on the same
-     * connection, after the writes. */
-    snprintf(count, sizeof(count), "%d", s->wait_replicas);
+     * connection, after the writes. It asks for every replica the master
+     * had online at the last round trip (at least wait_replicas): a
+     * failover promotes one of them, and WAIT for only some would let it
+     * promote one without the write (the sentinels choose by the offsets
+     * they last saw, which may be older than the write). ROLE, before it,
+     * tells how many are online now, for the next round trip. */
+    online = atomic_load(&s->replicas_online);
+    want = online > s->wait_replicas ? online : s->wait_replicas;
+    snprintf(count, sizeof(count), "%d", want);
     snprintf(timeout, sizeof(timeout), "%d", s->wait_timeout_ms);
-    argvlen[1] = strlen(count);
-    argvlen[2] = strlen(timeout);
+    wait_len[1] = strlen(count);
+    wait_len[2] = strlen(timeout);
     memcpy(all, cmds, n * sizeof(*cmds));
-    all[n] = (zr_store_cmd_t){3, argv, argvlen};
-    if ((st = zr_store_pool_pipeline(&s->pool, n + 1, all, got)) != ZR_STORE_OK)
+    all[n] = (zr_store_cmd_t){1, role_argv, role_len};
+    all[n + 1] = (zr_store_cmd_t){3, wait_argv, wait_len};
+    if ((st = zr_store_pool_pipeline(&s->pool, n + 2, all, got)) != ZR_STORE_OK)
         return st;
     memcpy(replies, got, n * sizeof(*replies));
-    acked = got[n]->type == REDIS_REPLY_INTEGER ? got[n]->integer : -1;
+    if ((online = role_replicas(got[n])) >= 0)
+        atomic_store(&s->replicas_online, online);
+    acked = got[n + 1]->type == REDIS_REPLY_INTEGER ? got[n + 1]->integer : -1;
     freeReplyObject(got[n]);
+    freeReplyObject(got[n + 1]);
     if (acked < s->wait_replicas) {
         /* Fail closed: what is not on a replica yet must not be handed out,
          * a failover now would lose it (docs/operations.md). */
         zr_log_warn("store", "WAIT: %lld of %d replica(s) acknowledged within %d ms: refused as unavailable",
-                    acked < 0 ? 0 : acked, s->wait_replicas, s->wait_timeout_ms);
+                    acked < 0 ? 0 : acked, want, s->wait_timeout_ms);
         *unreplicated = 1;
     }
     return ZR_STORE_OK;

@@ -5,6 +5,7 @@
 
 #include <hiredis/hiredis.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -87,8 +88,12 @@ zr_store_status_t zr_store_pool_pipeline(zr_store_pool_t *pool, size_t n, const 
 struct zr_store {
     zr_store_pool_t pool;
     char *prefix;
-    int wait_replicas;    /* zr_store_write_all_replicated: WAIT for this many */
+    int wait_replicas;    /* zr_store_write_all_replicated: WAIT for at least this many */
     int wait_timeout_ms;
+    /* The replicas the master last reported online (ROLE, read in every
+     * replicated round trip): WAIT asks for all of them, so that whichever
+     * one the sentinels promote holds what was acknowledged. */
+    atomic_int replicas_online;
     uint8_t name_key[32];
     uint8_t value_key[32];
 };

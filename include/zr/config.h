@@ -184,6 +184,13 @@ typedef struct {
      * with sector_identifier. */
     char *legacy_sector_host;
     char *sector_origin;      /* "FILE:LINE" of the key that decides the sector, for the reload check */
+    /* The way forward from the relay's pages (issue 18 §1, docs/pages.md):
+     * the portal's public home page ("Terug naar <name>"; required outside
+     * development) and OIDC Registration's initiate_login_uri ("Opnieuw
+     * inloggen"; optional). */
+    char *home_page;
+    char *initiate_login_uri;
+    zr_helpdesk_t helpdesk;   /* optional; wins over the care provider's */
 } zr_client_t;
 
 typedef struct {

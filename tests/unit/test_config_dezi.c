@@ -484,7 +484,7 @@ static void test_production_refusals(void **state)
     assert_true(has_error(&errs, rel, 48, "dezi.jku_allow[1]: must be https (http only for localhost in development)"));
     assert_true(has_error(&errs, rel, 49, "dezi.revocation_fail_open: is refused in production"));
     assert_true(has_error(&errs, rel, 60, "clients[0].authzen.pdp: must be https (http only for localhost in development)"));
-    assert_true(has_error(&errs, rel, 61, "mock_dezi: the mock Dezi is refused in production"));
+    assert_true(has_error(&errs, rel, 62, "mock_dezi: the mock Dezi is refused in production"));
     /* issue 15 §2: what the PDP learns about a patient is chosen, never defaulted */
     assert_true(has_error(&errs, rel, 60, "clients[0].authzen.patient_id: is required in production: choose "
                                           "pairwise_sub, care_provider_pseudonym or bsn"));
@@ -511,8 +511,8 @@ static void test_production_refusals(void **state)
     rel = "config/dezi_preprod.yaml";
     expect_errors(rel, 5, &errs);
     assert_true(has_error(&errs, rel, 43, "dezi.issuer: must be https"));
-    assert_true(has_error(&errs, rel, 62, "mock_dezi.signing: is required")); /* the mock runs in preprod */
-    assert_true(has_error(&errs, rel, 62, "mock_dezi.register: is required"));
+    assert_true(has_error(&errs, rel, 63, "mock_dezi.signing: is required")); /* the mock runs in preprod */
+    assert_true(has_error(&errs, rel, 63, "mock_dezi.register: is required"));
     assert_true(has_error(&errs, rel, 48, "dezi.jku_allow[1]: must be https"));
     assert_true(has_error(&errs, rel, 60, "clients[0].authzen.pdp: must be https"));
     zr_config_errors_free(&errs);

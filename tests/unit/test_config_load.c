@@ -300,7 +300,7 @@ static const broken_t broken[] = {
      "clients[1].care_provider: unknown care provider 'zorgaanbieder-west' (no care_providers entry has this id)", NULL},
     {"bad_redirect_uri", 55,
      "clients[1].redirect_uris[0]: must be an absolute https URL (or http on localhost in development)", NULL},
-    {"production_http_redirect", 55, "clients[1].redirect_uris[0]: http is refused in production: must be an https URL", NULL},
+    {"production_http_redirect", 56, "clients[1].redirect_uris[0]: http is refused in production: must be an https URL", NULL},
     {"code_lifetime", 42, "oidc.code_lifetime: must be between 1 and 60", NULL},
     /* issue 17 §2: signed UserInfo needs a signing key of that alg */
     {"userinfo_alg_without_key", 50, "clients[0].userinfo_signed_response_alg: no oidc.signing_keys entry has alg ES256",
@@ -366,7 +366,7 @@ static void test_all_errors_collected(void **state)
                           "tvs.entity_id: entity index 9000 is reserved for test and refused in production"));
     assert_true(has_error(&errs, "config/production_refusals.yaml", 25,
                           "care_providers[0].entity_id: entity index 9000 is reserved for test"));
-    assert_true(has_error(&errs, "config/production_refusals.yaml", 57,
+    assert_true(has_error(&errs, "config/production_refusals.yaml", 59,
                           "mock_tvs: the mock TVS is refused in production"));
     zr_config_errors_free(&errs);
 }

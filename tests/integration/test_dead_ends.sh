@@ -79,6 +79,12 @@ for lang in nl en; do
   zr_check "$lang: unknown login: no made-up link" "$(links "$out" p)" ""
   zr_check "$lang: unknown login: the sentence says what to do" "$(zr_json "$out" 'd["p"]["way_none"]')" "True"
 
+  # 3b. An unregistered return address: the client is known, so its
+  #     registered home page; never a link to the address the request named.
+  out="{\"p\": $($DE --lang $lang page "$ISSUER/authorize?response_type=code&client_id=demo-portal&redirect_uri=https%3A%2F%2Fevil.example%2Fcb&scope=openid&state=s&nonce=n")}"
+  zr_check "$lang: unregistered redirect_uri: its page" "$(zr_json "$out" '[d["p"]["status"], d["p"]["code"]]')" '[400, "invalid_redirect_uri"]'
+  zr_check "$lang: unregistered redirect_uri: back to the registered home page only" "$(links "$out" p)" "http://localhost:8000/ tel:0881234567 http://localhost:8000/help"
+
   # 4. The logout-done page.
   out="{\"p\": $($DE --lang $lang logout-done)}"
   zr_check "$lang: logout done: 200" "$(zr_json "$out" 'd["p"]["status"]')" "200"

@@ -62,7 +62,8 @@ static int pending_put(zr_relay_t *relay, const zr_config_t *cfg, const zr_http_
     }
     if (st != ZR_STORE_OK) {
         zr_log_error("authorize", "store %s: login not started ref=%s", zr_store_status_name(st), ref);
-        zr_relay_page_error(resp, 503, req->lang, "store_unavailable", ref, cfg, authz->client_id, authz->care_provider);
+        zr_relay_page_error(resp, 503, req->lang, "store_unavailable", ref,
+                            cfg, authz->client_id, authz->care_provider);
         goto end;
     }
     zr_relay_cookie_name(cfg, cookie_prefix, key, cookie_name);
@@ -131,7 +132,8 @@ static void show_chooser(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http_r
 
     zr_trace_begin(authz->traceparent, &trace);
     if (!handle) {
-        zr_relay_page_error(resp, 500, req->lang, "internal_error", ref, gen->cfg, authz->client_id, authz->care_provider);
+        zr_relay_page_error(resp, 500, req->lang, "internal_error", ref,
+                            gen->cfg, authz->client_id, authz->care_provider);
         goto end;
     }
     if (pending_put(relay, gen->cfg, req, resp, CHOOSE_NS, CHOOSE_COOKIE_PREFIX, handle, authz, NULL, ref) != 0)
@@ -140,7 +142,8 @@ static void show_chooser(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http_r
     zr_kv_add(&vars, "client_name", client && client->name ? client->name : authz->client_id);
     page = zr_page_render("login-choice", req->lang, &vars);
     if (!page) {
-        zr_relay_page_error(resp, 500, req->lang, "internal_error", ref, gen->cfg, authz->client_id, authz->care_provider);
+        zr_relay_page_error(resp, 500, req->lang, "internal_error", ref,
+                            gen->cfg, authz->client_id, authz->care_provider);
         goto end;
     }
     zr_http_respond(resp, 200, "text/html; charset=utf-8", page, strlen(page));
@@ -180,7 +183,8 @@ static void start_dezi(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http_req
     }
     if (asprintf(&callback, "%s/dezi/callback", gen->cfg->public_base_url) < 0) {
         callback = NULL;
-        zr_relay_page_error(resp, 500, req->lang, "internal_error", ref, gen->cfg, authz->client_id, authz->care_provider);
+        zr_relay_page_error(resp, 500, req->lang, "internal_error", ref,
+                            gen->cfg, authz->client_id, authz->care_provider);
         goto end;
     }
     if (zr_dezi_authorize_begin(gen->dezi, callback, &dz, err, sizeof(err)) != ZR_DEZI_OK) {
@@ -446,7 +450,8 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
         goto end;
     }
     if (professional_subject(&pro, roles, role_count, &subject) != 0) {
-        zr_relay_page_error(resp, 500, req->lang, "internal_error", ref, gen->cfg, authz.client_id, authz.care_provider);
+        zr_relay_page_error(resp, 500, req->lang, "internal_error", ref,
+                            gen->cfg, authz.client_id, authz.care_provider);
         goto end;
     }
     if ((check = zr_relay_authorization_check(relay, gen, &authz, &subject, NULL, NULL, resp)) != 0) {

@@ -264,7 +264,8 @@ static int handle_authorize(void *ctx, const zr_http_request_t *req, zr_http_res
     if (login_trace_start(&authz) != 0) {
         zr_relay_reference(ref);
         zr_log_error("authorize", "out of memory ref=%s", ref);
-        zr_relay_page_error(resp, 500, req->lang, "internal_error", ref, gen->cfg, authz.client_id, authz.care_provider);
+        zr_relay_page_error(resp, 500, req->lang, "internal_error", ref,
+                            gen->cfg, authz.client_id, authz.care_provider);
         goto end;
     }
     /* Professionals go to Dezi; a client that serves both lets the person
@@ -392,7 +393,8 @@ void zr_relay_begin_patient(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_htt
 fail:
     zr_log_error("authorize", "out of memory or randomness ref=%s", ref);
     zr_relay_page_error(resp, 500, req->lang, "internal_error", ref, cfg,
-                        pending.authz.client_id ? pending.authz.client_id : authz.client_id, tenant ? tenant->id : NULL);
+                        pending.authz.client_id ? pending.authz.client_id : authz.client_id,
+                        tenant ? tenant->id : NULL);
 end:
     zr_kv_free(&fields);
     if (pending_json)

@@ -218,6 +218,13 @@ typedef struct {
     char *registration_token_hmac; /* hex HMAC of its registration access token (never the token) */
     long long client_id_issued_at;
     char registration_stamp[64]; /* inode, size and mtime of the file as loaded: changed means updated elsewhere */
+    /* The way forward from the relay's pages (issue 18 §1, docs/pages.md):
+     * the portal's public home page ("Terug naar <name>"; required outside
+     * development) and OIDC Registration's initiate_login_uri ("Opnieuw
+     * inloggen"; optional). */
+    char *home_page;
+    char *initiate_login_uri;
+    zr_helpdesk_t helpdesk;   /* optional; wins over the care provider's */
 } zr_client_t;
 
 typedef struct {

@@ -272,6 +272,32 @@ char *zr_page_render_each(const char *name, zr_lang_t lang, const zr_kvlist_t *r
 int zr_page_error(zr_http_response_t *r, int status, zr_lang_t lang, const char *error_code,
                   const char *reference);
 
+/* The way forward a page offers (issue 18 §1, docs/pages.md): what the
+ * relay honestly knows about where the person came from; every field may be
+ * NULL. Borrowed: the caller keeps the strings alive for the call. */
+typedef struct {
+    const char *portal_name;        /* the client's name */
+    const char *home_page;          /* "Terug naar <portal_name>" */
+    const char *login_uri;          /* "Opnieuw inloggen" (initiate_login_uri) */
+    const char *helpdesk_name;      /* the client's helpdesk, else its care provider's */
+    const char *helpdesk_phone;
+    const char *helpdesk_phone_uri; /* tel: */
+    const char *helpdesk_url;
+} zr_page_way_t;
+
+/* zr_page_error with a way forward: "Terug naar <portal>" when way knows
+ * the home page, "Opnieuw inloggen" when it knows a login URI and starting
+ * over makes sense for error_code, and the helpdesk; without either link a
+ * sentence says what the person can do (close the window, go back to the
+ * website they came from). way may be NULL (nothing known). */
+int zr_page_error_way(zr_http_response_t *r, int status, zr_lang_t lang, const char *error_code,
+                      const char *reference, const zr_page_way_t *way);
+/* The way forward alone, for other pages (logout done): the links way knows
+ * (both, when given), else the sentence; the helpdesk block ("" without
+ * one). Malloc'ed HTML for {{{...}}}; NULL on error. */
+char *zr_page_way_render(zr_lang_t lang, const zr_page_way_t *way);
+char *zr_page_helpdesk_render(zr_lang_t lang, const zr_page_way_t *way);
+
 /* The Content-Security-Policy for a page whose form starts a chain of
  * redirects: the server's default, with form-action 'self' plus the origin
  * of each target URL (duplicates and non-http(s) targets left out).

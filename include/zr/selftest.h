@@ -122,9 +122,11 @@ zr_selftest_status_t zr_selftest_redis_policy_judge(const char *policy, char *fi
 /* Bytes of Redis (as used_memory, and so maxmemory, counts them) that one
  * login per second, sustained, keeps: each key a finished login leaves, its
  * size measured with bench/redis-memory, times the TTL it gets from these
- * lifetimes (seconds; 0: the defaults). About 18 MB with the defaults, 95 %
- * of it the logout sessions (8 h). */
-double zr_selftest_redis_need_per_login_rate(int logout_session_s, int access_token_s, int code_s, int clock_skew_s);
+ * lifetimes (seconds; 0: the defaults; session_s is oidc.session_lifetime,
+ * for the login trails). About 19 MB with the defaults, 91 % of it the
+ * logout sessions (8 h). */
+double zr_selftest_redis_need_per_login_rate(int logout_session_s, int access_token_s, int code_s, int clock_skew_s,
+                                             int session_s);
 /* maxmemory in bytes (0 = no limit) against need (bytes per sustained login
  * per second, above) and the expected peak rate: the finding names the
  * sustained rate maxmemory holds; below peak_rate warns, with advice (the

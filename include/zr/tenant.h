@@ -42,6 +42,16 @@ typedef struct {
     char *key_name_sha256;/* SHA-256 hex: TVS may use either as KeyName */
 } zr_tenant_key_t;
 
+/* Where a person gets help (issue 18 §1), per care provider or client (the
+ * client's wins): shown on the relay's pages wherever they say "neem contact
+ * op met de helpdesk". Every field optional, at least one set. */
+typedef struct {
+    char *name;           /* e.g. "Servicedesk Ziekenhuis Oost" */
+    char *phone;          /* as written for people: "088 123 45 67" */
+    char *phone_uri;      /* the same number as a tel: URI (RFC 3966), made when loaded */
+    char *url;            /* https (http on loopback in development) */
+} zr_helpdesk_t;
+
 typedef struct zr_tenant {
     char *id;             /* short configuration name, e.g. "ziekenhuis-oost" */
     char *name;           /* display name */
@@ -61,6 +71,7 @@ typedef struct zr_tenant {
     char *kvk;               /* KvK number, 8 digits */
     char *contact;           /* free text, one line */
     char *akkoordverklaring; /* date signed, YYYY-MM-DD */
+    zr_helpdesk_t helpdesk;  /* optional; all NULL when not configured */
     /* Hex SHA-256 over everything that shapes a login (id, entityID, OIN,
      * services, BSN key certificates), set when loaded: a login in flight
      * across a reload finds the tenant it started with again. */

@@ -272,7 +272,7 @@ void zr_cfg_read_tenant(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
 {
     static const char *const keys[] = {"id", "name", "entity_id", "oin", "ura", "assertion_consumer_service_index",
                                        "services", "bsn_keys", "clients", "kvk", "contact", "akkoordverklaring",
-                                       "bsn_for_authorization", NULL};
+                                       "bsn_for_authorization", "helpdesk", NULL};
     zr_cfg_map_t m;
     yaml_node_t *seq = NULL, *v;
     char kpath[ZR_CFG_PATH_MAX], ipath[ZR_CFG_PATH_MAX], oin[21] = "";
@@ -333,6 +333,7 @@ void zr_cfg_read_tenant(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
     if (zr_cfg_get_int(&m, "assertion_consumer_service_index", 0, 0, 65535, &n) == 1)
         t->assertion_consumer_service_index = (int)n;
     read_vendor_fields(&m, path, t);
+    zr_cfg_read_helpdesk(&m, &t->helpdesk);
 
     if (zr_cfg_get_seq(&m, "services", 1, &seq) == 1) {
         size_t count = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
@@ -528,6 +529,7 @@ void zr_cfg_tenants_free(zr_tenant_t *tenants, zr_tenant_origin_t *origins, size
         free(t->kvk);
         free(t->contact);
         free(t->akkoordverklaring);
+        zr_cfg_helpdesk_free(&t->helpdesk);
         for (size_t s = 0; t->services && s < t->service_count; s++) {
             free(t->services[s].service_uuid);
             free(t->services[s].name);

@@ -431,6 +431,7 @@ static void read_client(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
                                        "allow_unmapped_roles", "authzen", "introspection",
                                        "backchannel_logout_uri", "backchannel_logout_session_required",
                                        "sector_identifier", "legacy_sector_host",
+                                       "home_page", "initiate_login_uri", "helpdesk",
                                        "require_pushed_authorization_requests", "require_signed_request_object",
                                        "tls_client_auth_subject_dn", "tls_client_auth_san_dns",
                                        "tls_client_auth_san_uri", "tls_client_auth_san_email",
@@ -520,6 +521,24 @@ static void read_client(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
             zr_release(c->backchannel_logout_uri);
     }
     zr_cfg_get_bool(&m, "backchannel_logout_session_required", &c->backchannel_logout_session_required);
+    /* Issue 18 §1: every page of the relay leads back to the portal. */
+    zr_cfg_path_key(kpath, path, "home_page");
+    if (zr_cfg_get_str(&m, "home_page", 0, &c->home_page) == 1) {
+        if (zr_cfg_check_page_url(ld, zr_cfg_map_get(&m, "home_page"), kpath, c->home_page, NULL) != 0)
+            zr_release(c->home_page);
+    } else if (ld->env != ZR_ENV_DEVELOPMENT && !zr_cfg_map_key(&m, "home_page")) {
+        zr_cfg_error(ld, m.node, kpath, "is required outside development: the portal's public home page, "
+                                        "where the relay's pages send a person back to");
+    } else if (zr_cfg_map_key(&m, "home_page")) {
+        zr_cfg_error(ld, zr_cfg_map_key(&m, "home_page"), kpath, "must not be empty");
+    }
+    if (zr_cfg_get_str(&m, "initiate_login_uri", 0, &c->initiate_login_uri) == 1) {
+        zr_cfg_path_key(kpath, path, "initiate_login_uri");
+        if (zr_cfg_check_page_url(ld, zr_cfg_map_get(&m, "initiate_login_uri"), kpath, c->initiate_login_uri,
+                                  NULL) != 0)
+            zr_release(c->initiate_login_uri);
+    }
+    zr_cfg_read_helpdesk(&m, &c->helpdesk);
     zr_cfg_get_bool(&m, "bsn_entitled", &c->bsn_entitled);
     zr_cfg_get_bool(&m, "require_pushed_authorization_requests", &c->require_pushed_authorization_requests);
     zr_cfg_get_bool(&m, "require_signed_request_object", &c->require_signed_request_object);
@@ -762,6 +781,9 @@ void zr_cfg_free_clients(zr_config_t *cfg)
         zr_cfg_free_strv(c->post_logout_redirect_uris, c->post_logout_redirect_uri_count);
         zr_cfg_free_strv(c->allowed_origins, c->allowed_origin_count);
         free(c->backchannel_logout_uri);
+        free(c->home_page);
+        free(c->initiate_login_uri);
+        zr_cfg_helpdesk_free(&c->helpdesk);
         free(c->sector_identifier);
         free(c->legacy_sector_host);
         free(c->sector_origin);

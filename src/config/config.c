@@ -48,6 +48,101 @@ int zr_cfg_check_base_url(zr_cfg_loader_t *ld, const yaml_node_t *at, const char
     return 0;
 }
 
+int zr_cfg_check_page_url(zr_cfg_loader_t *ld, const yaml_node_t *at, const char *path, const char *value,
+                          void *ctx)
+{
+    zr_cfg_url_t u;
+    (void)ctx;
+    if (zr_cfg_url_parse(value, &u) != 0) {
+        zr_cfg_error(ld, at, path, "must be an absolute https URL (http only in development)");
+        return -1;
+    }
+    if (u.has_fragment) {
+        zr_cfg_error(ld, at, path, "must not contain a fragment (#)");
+        return -1;
+    }
+    if (strcmp(u.scheme, "https") != 0 && ld->env != ZR_ENV_DEVELOPMENT) {
+        zr_cfg_error(ld, at, path, "http is refused outside development: must be an https URL");
+        return -1;
+    }
+    return 0;
+}
+
+/* A phone number as people write it ("088 123 45 67", "+31 (0)88-1234567")
+ * into a tel: URI (RFC 3966): digits and a leading '+' kept, "(0)" after a
+ * country code dropped. NULL when it is not such a number (3-20 digits). */
+static char *helpdesk_tel_uri(const char *phone)
+{
+    char digits[32];
+    size_t n = 0, count = 0;
+    const char *p = phone;
+    char *out = NULL;
+
+    if (*p == '+')
+        digits[n++] = *p++;
+    for (; *p; p++) {
+        if (*p >= '0' && *p <= '9') {
+            if (n >= sizeof(digits) - 1)
+                return NULL;
+            digits[n++] = *p;
+            count++;
+        } else if (p[0] == '(' && p[1] == '0' && p[2] == ')' && phone[0] == '+') {
+            p += 2;
+        } else if (!strchr(" -.()", *p)) {
+            return NULL;
+        }
+    }
+    digits[n] = '\0';
+    if (count < 3 || count > 20)
+        return NULL;
+    if (asprintf(&out, "tel:%s", digits) < 0)
+        return NULL;
+    return out;
+}
+
+void zr_cfg_read_helpdesk(const zr_cfg_map_t *parent, zr_helpdesk_t *h)
+{
+    static const char *const keys[] = {"name", "phone", "url", NULL};
+    zr_cfg_map_t m;
+    char kpath[ZR_CFG_PATH_MAX], fpath[ZR_CFG_PATH_MAX];
+    yaml_node_t *node = zr_cfg_map_get(parent, "helpdesk");
+
+    memset(h, 0, sizeof(*h));
+    zr_cfg_path_key(kpath, parent->path, "helpdesk");
+    if (!node) {
+        if (zr_cfg_map_key(parent, "helpdesk"))
+            zr_cfg_error(parent->ld, zr_cfg_map_key(parent, "helpdesk"), kpath,
+                         "must hold at least one of name, phone, url (leave the key out instead)");
+        return;
+    }
+    if (zr_cfg_map_open(parent->ld, node, kpath, keys, &m) != 0)
+        return;
+    zr_cfg_get_str(&m, "name", 0, &h->name);
+    if (zr_cfg_get_str(&m, "phone", 0, &h->phone) == 1 && !(h->phone_uri = helpdesk_tel_uri(h->phone))) {
+        zr_cfg_path_key(fpath, kpath, "phone");
+        zr_cfg_error(parent->ld, zr_cfg_map_get(&m, "phone"), fpath,
+                     "must be a phone number: 3-20 digits, optionally a leading '+', spaces, '-', '.' or brackets");
+        zr_release(h->phone);
+    }
+    if (zr_cfg_get_str(&m, "url", 0, &h->url) == 1) {
+        zr_cfg_path_key(fpath, kpath, "url");
+        if (zr_cfg_check_page_url(parent->ld, zr_cfg_map_get(&m, "url"), fpath, h->url, NULL) != 0)
+            zr_release(h->url);
+    }
+    if ((h->name && !*h->name) || (!zr_cfg_map_get(&m, "name") && !zr_cfg_map_get(&m, "phone") &&
+                                   !zr_cfg_map_get(&m, "url")))
+        zr_cfg_error(parent->ld, node, kpath, "must hold at least one of name, phone, url (each non-empty)");
+}
+
+void zr_cfg_helpdesk_free(zr_helpdesk_t *h)
+{
+    free(h->name);
+    free(h->phone);
+    free(h->phone_uri);
+    free(h->url);
+    memset(h, 0, sizeof(*h));
+}
+
 /* A '*' is no wildcard anywhere: the relay compares redirect URIs and
  * origins exactly. Refused in every environment, so that nobody writes a
  * wildcard host believing it matches, nor carries one into production. */

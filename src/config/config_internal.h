@@ -211,6 +211,16 @@ int zr_cfg_check_origin(zr_cfg_loader_t *ld, const yaml_node_t *at, const char *
  * http on loopback in development; ctx non-NULL also refuses a trailing slash. */
 int zr_cfg_check_upstream_url(zr_cfg_loader_t *ld, const yaml_node_t *at, const char *path, const char *value,
                               void *ctx);
+/* Item check for links a person follows from the relay's pages (a portal's
+ * home_page, initiate_login_uri, a helpdesk url): https, or http in
+ * development; no fragment (issue 18 §1). */
+int zr_cfg_check_page_url(zr_cfg_loader_t *ld, const yaml_node_t *at, const char *path, const char *value,
+                          void *ctx);
+/* `helpdesk: {name, phone, url}` under m (a care provider or a client):
+ * every field optional but at least one; the phone becomes a tel: URI too.
+ * Absent: h stays zeroed. */
+void zr_cfg_read_helpdesk(const zr_cfg_map_t *m, zr_helpdesk_t *h);
+void zr_cfg_helpdesk_free(zr_helpdesk_t *h);
 /* A value from a NULL-terminated name table; *out is its index. */
 int zr_cfg_get_enum(const zr_cfg_map_t *m, const char *key, int required, const char *const *names, int *out);
 /* Private keys: one OpenSSL decoder set up once per load (OpenSSL 3.0 spends

@@ -289,7 +289,8 @@ void zr_diag_acs_result(zr_store_t *store, const zr_config_t *cfg, const char *r
 /* The error codes of the pages /saml/acs can answer with. */
 static const char *page_error_code(const zr_http_response_t *resp)
 {
-    static const char *const codes[] = {"session_expired", "browser_mismatch", "bad_request", "store_unavailable",
+    static const char *const codes[] = {"session_expired", "login_already_done", "saml_replay", "choice_already_made",
+                                        "browser_mismatch", "bad_request", "store_unavailable",
                                         "internal_error", "not_found", "role_not_allowed",
                                         "care_provider_unavailable", NULL};
     char needle[64];

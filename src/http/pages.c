@@ -10,6 +10,7 @@
 #include "zr/util.h"
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,15 +296,131 @@ zr_lang_t zr_http_lang_pick(const char *ui_locales, zr_lang_t fallback)
     return fallback;
 }
 
+/* The error codes after which starting the login over is the sensible
+ * next step: the login itself was in order, but this attempt cannot go on.
+ * Not for a refusal that a new attempt would meet again (unknown client,
+ * unregistered address, a role without access) nor for logout. */
+static int page_relogin_makes_sense(const char *code)
+{
+    static const char *const codes[] = {"session_expired", "session_not_found", "browser_mismatch", "saml_replay",
+                                        "saml_invalid", "bsn_invalid", "tvs_unavailable", "tvs_error",
+                                        "store_unavailable", "internal_error", "bad_request", "authn_failed",
+                                        "choice_already_made", "care_provider_unavailable", NULL};
+    for (size_t i = 0; codes[i]; i++)
+        if (strcmp(codes[i], code) == 0)
+            return 1;
+    return 0;
+}
+
+/* One row of a list rendered from templates/<name> with key=value pairs
+ * (NULL-terminated), appended to out. 0 on success. */
+static int page_append_row(zr_buf_t *out, const char *name, zr_lang_t lang, ...)
+{
+    zr_kvlist_t vars = {0};
+    const char *k, *v;
+    char *html = NULL;
+    int rc = -1;
+    va_list ap;
+
+    va_start(ap, lang);
+    while ((k = va_arg(ap, const char *)) != NULL) {
+        v = va_arg(ap, const char *);
+        if (zr_kv_add(&vars, k, v ? v : "") != 0) {
+            va_end(ap);
+            goto end;
+        }
+    }
+    va_end(ap);
+    html = zr_page_render(name, lang, &vars);
+    if (!html || zr_buf_appends(out, html) != 0)
+        goto end;
+    rc = 0;
+end:
+    zr_kv_free(&vars);
+    free(html);
+    return rc;
+}
+
+char *zr_page_way_render(zr_lang_t lang, const zr_page_way_t *way)
+{
+    zr_buf_t items, out;
+    char *html = NULL;
+    int links = 0;
+
+    zr_buf_init(&items);
+    zr_buf_init(&out);
+    if (zr_buf_appends(&items, "") != 0)
+        goto end;
+    if (way && way->home_page) {
+        if (page_append_row(&items, "way-back", lang, "href", way->home_page, "portal_name",
+                            way->portal_name ? way->portal_name : way->home_page, NULL) != 0)
+            goto end;
+        links++;
+    }
+    if (way && way->login_uri) {
+        if (page_append_row(&items, "way-login", lang, "href", way->login_uri, NULL) != 0)
+            goto end;
+        links++;
+    }
+    /* Nothing known: a sentence, never a dead link. */
+    if (!links ? page_append_row(&out, "way-none", lang, NULL) != 0
+               : page_append_row(&out, "way-list", lang, "items", items.data, NULL) != 0)
+        goto end;
+    html = zr_buf_steal(&out);
+end:
+    zr_buf_free(&items);
+    zr_buf_free(&out);
+    return html;
+}
+
+char *zr_page_helpdesk_render(zr_lang_t lang, const zr_page_way_t *way)
+{
+    zr_buf_t items, out;
+    char *html = NULL;
+
+    zr_buf_init(&items);
+    zr_buf_init(&out);
+    if (zr_buf_appends(&items, "") != 0 || zr_buf_appends(&out, "") != 0)
+        goto end;
+    if (way && way->helpdesk_name && page_append_row(&items, "helpdesk-name", lang, "name", way->helpdesk_name,
+                                                     NULL) != 0)
+        goto end;
+    if (way && way->helpdesk_phone && way->helpdesk_phone_uri &&
+        page_append_row(&items, "helpdesk-phone", lang, "phone", way->helpdesk_phone, "phone_uri",
+                        way->helpdesk_phone_uri, NULL) != 0)
+        goto end;
+    if (way && way->helpdesk_url && page_append_row(&items, "helpdesk-url", lang, "url", way->helpdesk_url, NULL) != 0)
+        goto end;
+    if (items.len && page_append_row(&out, "helpdesk", lang, "items", items.data, NULL) != 0)
+        goto end;
+    html = zr_buf_steal(&out);
+end:
+    zr_buf_free(&items);
+    zr_buf_free(&out);
+    return html;
+}
+
 int zr_page_error(zr_http_response_t *r, int status, zr_lang_t lang, const char *error_code, const char *reference)
+{
+    return zr_page_error_way(r, status, lang, error_code, reference, NULL);
+}
+
+int zr_page_error_way(zr_http_response_t *r, int status, zr_lang_t lang, const char *error_code,
+                      const char *reference, const zr_page_way_t *way_in)
 {
     int rc = -1;
     zr_kvlist_t vars = {0};
     char *title = NULL, *explanation = NULL, *html = NULL, st[8];
     const char *code = error_code && *error_code ? error_code : "internal_error";
+    char *ways = NULL, *helpdesk = NULL;
+    zr_page_way_t way = {0};
     zr_buf_t fallback;
 
     zr_buf_init(&fallback);
+    if (way_in)
+        way = *way_in;
+    if (!page_relogin_makes_sense(code))
+        way.login_uri = NULL;
     page_error_text(code, lang, &title, &explanation);
     snprintf(st, sizeof(st), "%d", status);
     if (zr_kv_add(&vars, "title",
@@ -320,7 +437,10 @@ int zr_page_error(zr_http_response_t *r, int status, zr_lang_t lang, const char 
         zr_kv_add(&vars, "code", code) != 0 || zr_kv_add(&vars, "reference", reference ? reference : "-") != 0 ||
         zr_kv_add(&vars, "status", st) != 0)
         goto end;
-    html = zr_page_render("error", lang, &vars);
+    ways = zr_page_way_render(lang, &way);
+    helpdesk = zr_page_helpdesk_render(lang, &way);
+    if (ways && helpdesk && zr_kv_add(&vars, "way_forward", ways) == 0 && zr_kv_add(&vars, "helpdesk", helpdesk) == 0)
+        html = zr_page_render("error", lang, &vars);
     if (!html) {
         /* Without templates a person still gets a readable, escaped page. */
         if (zr_buf_printf(&fallback, "<!DOCTYPE html><html lang=\"%s\"><head><meta charset=\"utf-8\">"
@@ -333,8 +453,15 @@ int zr_page_error(zr_http_response_t *r, int status, zr_lang_t lang, const char 
             zr_buf_append_html(&fallback, zr_kv_get(&vars, "explanation")) != 0 ||
             zr_buf_appends(&fallback, "</p><p>") != 0 || zr_buf_append_html(&fallback, code) != 0 ||
             zr_buf_appends(&fallback, " / ") != 0 ||
-            zr_buf_append_html(&fallback, zr_kv_get(&vars, "reference")) != 0 ||
-            zr_buf_appends(&fallback, "</p></body></html>\n") != 0)
+            zr_buf_append_html(&fallback, zr_kv_get(&vars, "reference")) != 0 || zr_buf_appends(&fallback, "</p>") != 0)
+            goto end;
+        if (way.home_page && (zr_buf_appends(&fallback, "<p><a href=\"") != 0 ||
+                              zr_buf_append_html(&fallback, way.home_page) != 0 ||
+                              zr_buf_appends(&fallback, "\">") != 0 ||
+                              zr_buf_append_html(&fallback, way.portal_name ? way.portal_name : way.home_page) != 0 ||
+                              zr_buf_appends(&fallback, "</a></p>") != 0))
+            goto end;
+        if (zr_buf_appends(&fallback, "</body></html>\n") != 0)
             goto end;
         html = zr_buf_steal(&fallback);
     }
@@ -342,6 +469,8 @@ int zr_page_error(zr_http_response_t *r, int status, zr_lang_t lang, const char 
 end:
     zr_buf_free(&fallback);
     zr_kv_free(&vars);
+    free(ways);
+    free(helpdesk);
     free(title);
     free(explanation);
     free(html);

@@ -226,6 +226,7 @@ typedef struct {
     const char *description;
     const char *redirect_uri;
     const char *state;
+    const zr_client_t *client; /* known but its redirect URI not: the page leads to its home page */
     char ref[16];              /* in the log line and on the page */
 } zr_oidc_authz_refusal_t;
 
@@ -264,6 +265,7 @@ static int authorize_validate(zr_oidc_t *op, const zr_kvlist_t *p, int pushed, i
         zr_log_warn("authorize", "client=%s redirect_uri missing or not registered ref=%s", c->client_id, ref);
         why->page = "invalid_redirect_uri", why->error = "invalid_request";
         why->description = "redirect_uri missing or not registered";
+        why->client = c;
         return -1;
     }
     if (zr_kv_count(p, "state") == 1)
@@ -479,7 +481,18 @@ refuse:
 static zr_oidc_authz_result_t authorize_refuse(zr_oidc_t *op, const zr_oidc_authz_refusal_t *why, zr_lang_t lang,
                                                zr_http_response_t *resp)
 {
-    if (why->page)
+    if (why->page && why->client) {
+        /* Issue 18 §1: the registered home page, never the unregistered
+         * address the request named. */
+        const zr_client_t *c = why->client;
+        const zr_tenant_t *t = c->care_provider ? zr_config_find_tenant(op->cfg, c->care_provider) : NULL;
+        const zr_helpdesk_t *h = c->helpdesk.name || c->helpdesk.phone || c->helpdesk.url || !t ? &c->helpdesk
+                                                                                              : &t->helpdesk;
+        zr_page_way_t way = {.portal_name = c->name, .home_page = c->home_page, .helpdesk_name = h->name,
+                             .helpdesk_phone = h->phone, .helpdesk_phone_uri = h->phone_uri,
+                             .helpdesk_url = h->url};
+        zr_page_error_way(resp, 400, lang, why->page, why->ref, &way);
+    } else if (why->page)
         zr_page_error(resp, strcmp(why->page, "internal_error") == 0 ? 500 : 400, lang, why->page, why->ref);
     else if (redirect_error(op, why->redirect_uri, why->state, why->error, why->description, resp) != 0)
         zr_page_error(resp, 400, lang, "invalid_request", why->ref);

@@ -147,12 +147,14 @@ static int uri_registered(const zr_client_t *c, const char *uri)
 
 /* The end of every logout: back to the portal (RP-Initiated Logout 1.0 §3,
  * state passed back) or, without a registered address, our page. */
-static void finish(zr_http_response_t *resp, zr_lang_t lang, const char *client_name, const char *redirect_uri,
-                   const char *state, const char *ref)
+static void finish(zr_http_response_t *resp, zr_lang_t lang, const zr_config_t *cfg, const zr_client_t *client,
+                   const char *redirect_uri, const char *state, const char *ref)
 {
     zr_kvlist_t vars = {0};
     zr_buf_t url;
-    char *enc = NULL, *page = NULL;
+    char *enc = NULL, *page = NULL, *ways = NULL;
+    const char *client_name = client ? client->name : NULL;
+    zr_page_way_t way;
 
     zr_buf_init(&url);
     if (redirect_uri) {
@@ -167,7 +169,13 @@ static void finish(zr_http_response_t *resp, zr_lang_t lang, const char *client_
     }
     zr_kv_add(&vars, "title", lang == ZR_LANG_EN ? "You are logged out" : "U bent uitgelogd");
     zr_kv_add(&vars, "client_name", client_name ? client_name : lang == ZR_LANG_EN ? "the website" : "de website");
-    page = zr_page_render("logout-done", lang, &vars);
+    /* Issue 18 §1: back to the portal, or log in again; the page already
+     * says what to do when the portal is not known. */
+    zr_relay_page_way(cfg, client ? client->client_id : NULL, NULL, &way);
+    ways = way.home_page || way.login_uri ? zr_page_way_render(lang, &way) : strdup("");
+    if (ways)
+        zr_kv_add(&vars, "way_forward", ways);
+    page = ways ? zr_page_render("logout-done", lang, &vars) : NULL;
     if (!page) {
         zr_page_error(resp, 500, lang, "internal_error", ref);
         goto end;
@@ -177,6 +185,7 @@ end:
     zr_kv_free(&vars);
     zr_buf_free(&url);
     free(enc);
+    free(ways);
     free(page);
 }
 
@@ -393,7 +402,8 @@ int zr_relay_handle_logout(void *ctx, const zr_http_request_t *req, zr_http_resp
     if (redirect && !uri_registered(client, redirect)) {
         zr_log_warn("logout", "client=%s post_logout_redirect_uri not registered ref=%s",
                     client ? client->client_id : "-", ref);
-        zr_page_error(resp, 400, lang, "logout_redirect_unregistered", ref);
+        zr_relay_page_error(resp, 400, lang, "logout_redirect_unregistered", ref, gen->cfg,
+                            client ? client->client_id : NULL, NULL);
         goto end;
     }
     if (!redirect)
@@ -405,7 +415,7 @@ int zr_relay_handle_logout(void *ctx, const zr_http_request_t *req, zr_http_resp
          * Harmless: say so, or go back to the portal. */
         zr_log_info("logout", "client=%s sid=%s no session to end ref=%s", client ? client->client_id : "-",
                     hint.sid ? zr_log_mask(hint.sid, mask) : "-", ref);
-        finish(resp, lang, client ? client->name : NULL, redirect, state, ref);
+        finish(resp, lang, gen->cfg, client, redirect, state, ref);
         goto end;
     }
     kind = json_string_value(json_object_get(session, "kind"));
@@ -423,7 +433,7 @@ int zr_relay_handle_logout(void *ctx, const zr_http_request_t *req, zr_http_resp
     if (json_object_get(session, "saml") &&
         start_saml_logout(relay, gen, req, resp, session, client->client_id, redirect, state, lang, ref) == 0)
         goto end;
-    finish(resp, lang, client->name, redirect, state, ref);
+    finish(resp, lang, gen->cfg, client, redirect, state, ref);
 end:
     json_decref(session);
     zr_oidc_hint_clear(&hint);
@@ -502,15 +512,17 @@ int zr_relay_handle_saml_slo(void *ctx, const zr_http_request_t *req, zr_http_re
     idp = zr_relay_idp_get(relay, err, sizeof(err));
     if (!idp) {
         zr_log_error("slo", "TVS metadata unusable: %s ref=%s", err, ref);
-        zr_page_error(resp, 503, lang, "tvs_unavailable", ref);
+        zr_relay_page_error(resp, 503, lang, "tvs_unavailable", ref, gen->cfg,
+                            json_string_value(json_object_get(p, "client_id")), NULL);
         goto end;
     }
     st = zr_saml_logout_response_validate(gen->cfg, idp, relay->store, saml_response, request_id, err, sizeof(err));
     if (st != ZR_SAML_OK) {
         zr_log_warn("slo", "logout=%s request=%s result=%s: %s ref=%s", zr_log_mask(relay_state, mask), request_id,
                     zr_saml_status_name(st), err, ref);
-        zr_page_error(resp, st == ZR_SAML_STATUS_ERROR ? 502 : st == ZR_SAML_UNAVAILABLE ? 503 : 400, lang,
-                      st == ZR_SAML_STATUS_ERROR ? "logout_failed" : "logout_response_invalid", ref);
+        zr_relay_page_error(resp, st == ZR_SAML_STATUS_ERROR ? 502 : st == ZR_SAML_UNAVAILABLE ? 503 : 400, lang,
+                            st == ZR_SAML_STATUS_ERROR ? "logout_failed" : "logout_response_invalid", ref, gen->cfg,
+                            json_string_value(json_object_get(p, "client_id")), NULL);
         goto end;
     }
     client_id = json_string_value(json_object_get(p, "client_id"));
@@ -523,7 +535,7 @@ int zr_relay_handle_saml_slo(void *ctx, const zr_http_request_t *req, zr_http_re
         const char *redirect = json_string_value(json_object_get(p, "redirect_uri"));
         if (redirect && !uri_registered(client, redirect))
             redirect = NULL;
-        finish(resp, lang, client ? client->name : NULL, redirect,
+        finish(resp, lang, gen->cfg, client, redirect,
                redirect ? json_string_value(json_object_get(p, "state")) : NULL, ref);
     }
 end:

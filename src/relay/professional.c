@@ -34,14 +34,14 @@ static int pending_put(zr_relay_t *relay, const zr_config_t *cfg, const zr_http_
                        const zr_oidc_authz_t *authz, json_t *extra, const char *ref)
 {
     char *authz_json = zr_oidc_authz_to_json(authz), *secret = zr_random_token(32), *hash = NULL, *json = NULL;
-    char cookie_name[ZR_RELAY_COOKIE_NAME_MAX];
+    char cookie_name[ZR_RELAY_COOKIE_NAME_MAX], trail_ns[80], *trail = NULL;
     json_t *o = json_object();
     zr_store_status_t st;
     int rc = -1;
 
     hash = secret ? zr_relay_sha256_hex(secret) : NULL;
     if (!authz_json || !hash || !o) {
-        zr_page_error(resp, 500, req->lang, "internal_error", ref);
+        zr_relay_page_error(resp, 500, req->lang, "internal_error", ref, cfg, authz->client_id, authz->care_provider);
         goto end;
     }
     json_object_set_new(o, "authz", json_loads(authz_json, 0, NULL));
@@ -49,11 +49,21 @@ static int pending_put(zr_relay_t *relay, const zr_config_t *cfg, const zr_http_
     if (extra)
         json_object_update(o, extra);
     json = json_dumps(o, JSON_COMPACT);
-    st = json ? zr_store_put(relay->store, ns, key, json, strlen(json), cfg->oidc.session_lifetime_s)
-              : ZR_STORE_INVALID;
+    /* The pending login and its trail (way.c) in one round trip. */
+    trail = zr_relay_trail_json(authz->client_id, authz->care_provider, authz->lang, ZR_RELAY_TRAIL_BEGUN);
+    snprintf(trail_ns, sizeof(trail_ns), "%s-trail", ns);
+    if (json && trail) {
+        zr_store_write_t ops[2] = {
+            {ns, key, json, strlen(json), cfg->oidc.session_lifetime_s, ZR_STORE_INVALID},
+            {trail_ns, key, trail, strlen(trail), zr_relay_trail_ttl(cfg), ZR_STORE_INVALID}};
+        st = zr_store_write_all(relay->store, ops, 2);
+    } else {
+        st = ZR_STORE_INVALID;
+    }
     if (st != ZR_STORE_OK) {
         zr_log_error("authorize", "store %s: login not started ref=%s", zr_store_status_name(st), ref);
-        zr_page_error(resp, 503, req->lang, "store_unavailable", ref);
+        zr_relay_page_error(resp, 503, req->lang, "store_unavailable", ref,
+                            cfg, authz->client_id, authz->care_provider);
         goto end;
     }
     zr_relay_cookie_name(cfg, cookie_prefix, key, cookie_name);
@@ -63,6 +73,7 @@ end:
     if (json)
         OPENSSL_cleanse(json, strlen(json));
     free(json);
+    free(trail);
     free(authz_json);
     zr_release(secret);
     free(hash);
@@ -82,7 +93,7 @@ static json_t *pending_take(zr_relay_t *relay, const zr_config_t *cfg, const zr_
     json_t *o = NULL;
 
     snprintf(label, sizeof(label), "%s key", ns);
-    if (zr_relay_pending_read(relay, req, resp, "login", label, ns, key, ref, &json, &len) != 0)
+    if (zr_relay_pending_read(relay, cfg, req, resp, "login", label, ns, cookie_prefix, key, ref, &json, &len) != 0)
         goto fail;
     o = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
     authz_json = o ? json_dumps(json_object_get(o, "authz"), JSON_COMPACT) : NULL;
@@ -92,7 +103,9 @@ static json_t *pending_take(zr_relay_t *relay, const zr_config_t *cfg, const zr_
         goto fail;
     }
     if (zr_relay_pending_spend(relay, cfg, req, resp, "login", label, ns, cookie_prefix, key,
-                               json_string_value(json_object_get(o, "browser")), ref) != 0)
+                               json_string_value(json_object_get(o, "browser")), ref,
+                               !strcmp(ns, CHOOSE_NS) ? "choice_already_made" : "login_already_done",
+                               authz->client_id, authz->care_provider) != 0)
         goto fail;
     goto end;
 fail:
@@ -119,7 +132,8 @@ static void show_chooser(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http_r
 
     zr_trace_begin(authz->traceparent, &trace);
     if (!handle) {
-        zr_page_error(resp, 500, req->lang, "internal_error", ref);
+        zr_relay_page_error(resp, 500, req->lang, "internal_error", ref,
+                            gen->cfg, authz->client_id, authz->care_provider);
         goto end;
     }
     if (pending_put(relay, gen->cfg, req, resp, CHOOSE_NS, CHOOSE_COOKIE_PREFIX, handle, authz, NULL, ref) != 0)
@@ -128,7 +142,8 @@ static void show_chooser(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http_r
     zr_kv_add(&vars, "client_name", client && client->name ? client->name : authz->client_id);
     page = zr_page_render("login-choice", req->lang, &vars);
     if (!page) {
-        zr_page_error(resp, 500, req->lang, "internal_error", ref);
+        zr_relay_page_error(resp, 500, req->lang, "internal_error", ref,
+                            gen->cfg, authz->client_id, authz->care_provider);
         goto end;
     }
     zr_http_respond(resp, 200, "text/html; charset=utf-8", page, strlen(page));
@@ -168,7 +183,8 @@ static void start_dezi(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http_req
     }
     if (asprintf(&callback, "%s/dezi/callback", gen->cfg->public_base_url) < 0) {
         callback = NULL;
-        zr_page_error(resp, 500, req->lang, "internal_error", ref);
+        zr_relay_page_error(resp, 500, req->lang, "internal_error", ref,
+                            gen->cfg, authz->client_id, authz->care_provider);
         goto end;
     }
     if (zr_dezi_authorize_begin(gen->dezi, callback, &dz, err, sizeof(err)) != ZR_DEZI_OK) {
@@ -228,7 +244,20 @@ int zr_relay_handle_choose(void *ctx, const zr_http_request_t *req, zr_http_resp
     if (!pending)
         goto end;
     req = zr_relay_login_request(req, authz.lang, &login_req);
+    /* A second POST of this form (a double click, the back button) finds
+     * the choice made (way.c). */
+    zr_relay_trail_put(relay, gen->cfg, CHOOSE_NS, handle, authz.client_id, authz.care_provider, authz.lang,
+                       ZR_RELAY_TRAIL_CHOSEN, ref);
     client = zr_config_find_client(gen->cfg, authz.client_id);
+    /* Issue 18 §1: "Annuleren" goes back to the portal as a refusal (RFC
+     * 6749 §4.1.2.1), through the same single-use, browser-bound handle as
+     * the choices, with state and iss as every answer to the portal. */
+    if (!strcmp(method, "cancel")) {
+        zr_log_info("authorize", "client=%s chooser: the person cancelled ref=%s", authz.client_id, ref);
+        zr_oidc_authorize_error(gen->oidc, &authz, "access_denied", "the person cancelled at the login method chooser",
+                                resp);
+        goto end;
+    }
     authz.login_method = !strcmp(method, "professional") ? ZR_LOGIN_PROFESSIONAL
                          : !strcmp(method, "patient")    ? ZR_LOGIN_PATIENT
                                                          : 0;
@@ -415,12 +444,14 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
             zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN_REFUSED, .outcome = "role_not_allowed",
                                                 .subject = &subject, .client = authz.client_id,
                                                 .trace = trace.trace_id, .login = mask, .ref = ref});
-        zr_page_error(resp, 403, req->lang, "role_not_allowed", ref);
+        zr_relay_page_error(resp, 403, req->lang, "role_not_allowed", ref, gen->cfg, authz.client_id,
+                            authz.care_provider);
         result = ZR_METRICS_DENIED;
         goto end;
     }
     if (professional_subject(&pro, roles, role_count, &subject) != 0) {
-        zr_page_error(resp, 500, req->lang, "internal_error", ref);
+        zr_relay_page_error(resp, 500, req->lang, "internal_error", ref,
+                            gen->cfg, authz.client_id, authz.care_provider);
         goto end;
     }
     if ((check = zr_relay_authorization_check(relay, gen, &authz, &subject, NULL, NULL, resp)) != 0) {
@@ -459,8 +490,12 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
                                             .trace = trace.trace_id, .login = mask, .ref = ref});
     }
 end:
-    if (finished)
+    if (finished) {
         zr_metrics_login_finished(ZR_METRICS_PROFESSIONAL, result, NULL);
+        /* How it ended, for a page if this callback comes back (way.c). */
+        zr_relay_trail_put(relay, gen->cfg, DEZI_NS, state, authz.client_id, authz.care_provider, authz.lang,
+                           result == ZR_METRICS_OK ? ZR_RELAY_TRAIL_ISSUED : ZR_RELAY_TRAIL_REFUSED, ref);
+    }
     zr_diag_dezi_end(relay->store, gen->cfg, req, resp);
     free(sub);
     free(callback);

@@ -145,9 +145,9 @@ int zr_relay_browser_matches(const zr_http_request_t *req, const char *cookie_na
 }
 
 /* The first half of spending a pending login: read it without taking it. */
-int zr_relay_pending_read(zr_relay_t *relay, const zr_http_request_t *req, zr_http_response_t *resp,
-                          const char *event, const char *label, const char *ns, const char *key, const char *ref,
-                          char **json, size_t *len)
+int zr_relay_pending_read(zr_relay_t *relay, const zr_config_t *cfg, const zr_http_request_t *req,
+                          zr_http_response_t *resp, const char *event, const char *label, const char *ns,
+                          const char *cookie_prefix, const char *key, const char *ref, char **json, size_t *len)
 {
     char mask[16];
     zr_store_status_t st = zr_store_get(relay->store, ns, key, json, len);
@@ -155,7 +155,8 @@ int zr_relay_pending_read(zr_relay_t *relay, const zr_http_request_t *req, zr_ht
     if (st == ZR_STORE_NOT_FOUND) {
         zr_log_warn(event, "no pending %s for %s=%s (expired or used) ref=%s", ns, label, zr_log_mask(key, mask),
                     ref);
-        zr_page_error(resp, 400, req->lang, "session_expired", ref);
+        /* Still refused; the trail only says why, on the page. */
+        zr_relay_page_gone(relay, cfg, req, resp, ns, cookie_prefix, key, ref);
         return -1;
     }
     if (st != ZR_STORE_OK) {
@@ -174,7 +175,8 @@ int zr_relay_pending_read(zr_relay_t *relay, const zr_http_request_t *req, zr_ht
  * one the caller read: it is written once, under a fresh random key. */
 int zr_relay_pending_spend(zr_relay_t *relay, const zr_config_t *cfg, const zr_http_request_t *req,
                            zr_http_response_t *resp, const char *event, const char *label, const char *ns,
-                           const char *cookie_prefix, const char *key, const char *browser_hash, const char *ref)
+                           const char *cookie_prefix, const char *key, const char *browser_hash, const char *ref,
+                           const char *taken_code, const char *client_id, const char *care_provider)
 {
     char cookie_name[ZR_RELAY_COOKIE_NAME_MAX], mask[16], *taken = NULL;
     size_t taken_len = 0;
@@ -185,22 +187,25 @@ int zr_relay_pending_spend(zr_relay_t *relay, const zr_config_t *cfg, const zr_h
     if (!zr_relay_browser_matches(req, cookie_name, browser_hash)) {
         zr_log_warn(event, "%s=%s came back in another browser (binding cookie %s) ref=%s", label,
                     zr_log_mask(key, mask), zr_kv_get(&req->cookies, cookie_name) ? "differs" : "missing", ref);
-        zr_page_error(resp, 400, req->lang, "browser_mismatch", ref);
+        zr_relay_page_error(resp, 400, req->lang, "browser_mismatch", ref, cfg, client_id, care_provider);
         goto end;
     }
     st = zr_store_take(relay->store, ns, key, &taken, &taken_len);
     if (st == ZR_STORE_NOT_FOUND) {
         zr_log_warn(event, "%s=%s already being finished by another request ref=%s", label, zr_log_mask(key, mask),
                     ref);
-        zr_page_error(resp, 400, req->lang, "session_expired", ref);
+        zr_relay_page_error(resp, 400, req->lang, taken_code, ref, cfg, client_id, care_provider);
         goto end;
     }
     if (st != ZR_STORE_OK) {
         zr_log_error(event, "store %s ref=%s", zr_store_status_name(st), ref);
-        zr_page_error(resp, 503, req->lang, "store_unavailable", ref);
+        zr_relay_page_error(resp, 503, req->lang, "store_unavailable", ref, cfg, client_id, care_provider);
         goto end;
     }
-    zr_http_set_cookie(resp, cookie_name, "", 0, zr_relay_https(cfg), 0);
+    /* Not a secret any more: it tells a reload in this browser from the
+     * same request sent from elsewhere (zr_relay_page_gone). */
+    zr_http_set_cookie(resp, cookie_name, zr_relay_spent_cookie_value(), zr_relay_trail_ttl(cfg),
+                       zr_relay_https(cfg), 0);
     rc = 0;
 end:
     if (taken)
@@ -307,7 +312,8 @@ static int handle_authorize(void *ctx, const zr_http_request_t *req, zr_http_res
     if (login_trace_start(&authz) != 0) {
         zr_relay_reference(ref);
         zr_log_error("authorize", "out of memory ref=%s", ref);
-        zr_page_error(resp, 500, req->lang, "internal_error", ref);
+        zr_relay_page_error(resp, 500, req->lang, "internal_error", ref,
+                            gen->cfg, authz.client_id, authz.care_provider);
         goto end;
     }
     /* Professionals go to Dezi; a client that serves both lets the person
@@ -332,7 +338,7 @@ void zr_relay_begin_patient(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_htt
     zr_saml_authn_request_t authn = {0};
     zr_saml_idp_t *idp = NULL;
     zr_kvlist_t fields = {0};
-    char *relay_state = NULL, *browser_secret = NULL, *pending_json = NULL;
+    char *relay_state = NULL, *browser_secret = NULL, *pending_json = NULL, *trail_json = NULL;
     char err[512] = "", ref[16], cookie_name[ZR_RELAY_COOKIE_NAME_MAX], mask[16];
     const zr_client_t *client;
     const zr_tenant_t *tenant;
@@ -384,7 +390,7 @@ void zr_relay_begin_patient(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_htt
     }
     if (zr_saml_authn_request_build(cfg, tenant, service, idp, authz.force_authn, &authn, err, sizeof(err)) != 0) {
         zr_log_error("authorize", "cannot build AuthnRequest: %s ref=%s", err, ref);
-        zr_page_error(resp, 500, req->lang, "internal_error", ref);
+        zr_relay_page_error(resp, 500, req->lang, "internal_error", ref, cfg, authz.client_id, authz.care_provider);
         goto end;
     }
 
@@ -404,11 +410,22 @@ void zr_relay_begin_patient(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_htt
     pending_json = pending_to_json(&pending);
     if (!pending_json)
         goto fail;
-    st = zr_store_put(relay->store, LOGIN_NS, relay_state, pending_json, strlen(pending_json),
-                      cfg->oidc.session_lifetime_s);
+    /* The pending login and its trail (way.c) in one round trip. */
+    trail_json = zr_relay_trail_json(pending.authz.client_id, tenant->id, pending.authz.lang, ZR_RELAY_TRAIL_BEGUN);
+    if (!trail_json)
+        goto fail;
+    {
+        zr_store_write_t ops[2] = {
+            {LOGIN_NS, relay_state, pending_json, strlen(pending_json), cfg->oidc.session_lifetime_s,
+             ZR_STORE_INVALID},
+            {LOGIN_NS "-trail", relay_state, trail_json, strlen(trail_json), zr_relay_trail_ttl(cfg),
+             ZR_STORE_INVALID}};
+        st = zr_store_write_all(relay->store, ops, 2);
+    }
     if (st != ZR_STORE_OK) {
         zr_log_error("authorize", "store %s: login not started ref=%s", zr_store_status_name(st), ref);
-        zr_page_error(resp, 503, req->lang, "store_unavailable", ref);
+        zr_relay_page_error(resp, 503, req->lang, "store_unavailable", ref, cfg, pending.authz.client_id,
+                            pending.tenant_id);
         goto end;
     }
     zr_relay_cookie_name(cfg, LOGIN_COOKIE_PREFIX, relay_state, cookie_name);
@@ -423,12 +440,15 @@ void zr_relay_begin_patient(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_htt
     goto end;
 fail:
     zr_log_error("authorize", "out of memory or randomness ref=%s", ref);
-    zr_page_error(resp, 500, req->lang, "internal_error", ref);
+    zr_relay_page_error(resp, 500, req->lang, "internal_error", ref, cfg,
+                        pending.authz.client_id ? pending.authz.client_id : authz.client_id,
+                        tenant ? tenant->id : NULL);
 end:
     zr_kv_free(&fields);
     if (pending_json)
         OPENSSL_cleanse(pending_json, strlen(pending_json));
     free(pending_json);
+    free(trail_json);
     free(relay_state);
     free(browser_secret);
     pending_clear(&pending);
@@ -521,8 +541,8 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
     }
     zr_diag_acs_begin(relay->store, cfg, relay_state, samlart);
     /* The pending login, read but not yet spent. */
-    if (zr_relay_pending_read(relay, req, resp, "acs", "login", LOGIN_NS, relay_state, ref, &pending_json,
-                              &pending_len) != 0)
+    if (zr_relay_pending_read(relay, cfg, req, resp, "acs", "login", LOGIN_NS, LOGIN_COOKIE_PREFIX, relay_state,
+                              ref, &pending_json, &pending_len) != 0)
         goto end;
     if (pending_from_json(pending_json, &pending) != 0) {
         zr_log_error("acs", "pending login unreadable ref=%s", ref);
@@ -534,7 +554,8 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
     zr_trace_begin(pending.authz.traceparent, &trace);
     /* Spent (single use) only by the browser that began it, and only once. */
     if (zr_relay_pending_spend(relay, cfg, req, resp, "acs", "login", LOGIN_NS, LOGIN_COOKIE_PREFIX, relay_state,
-                               pending.browser_hash, ref) != 0)
+                               pending.browser_hash, ref, "login_already_done", pending.authz.client_id,
+                               pending.tenant_id) != 0)
         goto end;
     /* The browser that began the login: its pages in the login's language. */
     req = zr_relay_login_request(req, pending.authz.lang, &login_req);
@@ -562,7 +583,8 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
         zr_log_warn("acs", "login=%s client=%s care provider %s was quarantined during the login; the artifact is "
                            "not resolved trace=%s ref=%s",
                     zr_log_mask(relay_state, mask), pending.authz.client_id, pending.tenant_id, trace.trace_id, ref);
-        zr_page_error(resp, 503, req->lang, "care_provider_unavailable", ref);
+        zr_relay_page_error(resp, 503, req->lang, "care_provider_unavailable", ref, cfg, pending.authz.client_id,
+                            pending.tenant_id);
         result = ZR_METRICS_UNAVAILABLE;
         goto end;
     }
@@ -669,8 +691,13 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
                                             .ref = ref});
     }
 end:
-    if (finished)
+    if (finished) {
         zr_metrics_login_finished(ZR_METRICS_PATIENT, result, pending.tenant_id);
+        /* How it ended, for a page if this answer comes back (way.c). */
+        zr_relay_trail_put(relay, cfg, LOGIN_NS, relay_state, pending.authz.client_id, pending.tenant_id,
+                           pending.authz.lang, result == ZR_METRICS_OK ? ZR_RELAY_TRAIL_ISSUED : ZR_RELAY_TRAIL_REFUSED,
+                           ref);
+    }
     zr_diag_acs_end(relay->store, cfg, relay_state, resp);
     free(sub);
     zr_subject_clear(&subject);

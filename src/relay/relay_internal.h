@@ -193,13 +193,56 @@ int zr_relay_browser_matches(const zr_http_request_t *req, const char *cookie_na
  * cleared; a refused request leaves the pending login as it was. Both
  * return -1 with resp holding the page and a line logged under event,
  * naming the key as "<label>=<pseudonym>". */
-int zr_relay_pending_read(zr_relay_t *relay, const zr_http_request_t *req, zr_http_response_t *resp,
-                          const char *event, const char *label, const char *ns, const char *key, const char *ref,
-                          char **json, size_t *len);
+int zr_relay_pending_read(zr_relay_t *relay, const zr_config_t *cfg, const zr_http_request_t *req,
+                          zr_http_response_t *resp, const char *event, const char *label, const char *ns,
+                          const char *cookie_prefix, const char *key, const char *ref, char **json, size_t *len);
+/* A pending login gone when read shows zr_relay_page_gone; one taken by a
+ * request in between shows taken_code (login_already_done,
+ * choice_already_made). Once spent, the binding cookie holds
+ * zr_relay_spent_cookie_value() for zr_relay_trail_ttl seconds. */
 int zr_relay_pending_spend(zr_relay_t *relay, const zr_config_t *cfg, const zr_http_request_t *req,
                            zr_http_response_t *resp, const char *event, const char *label, const char *ns,
-                           const char *cookie_prefix, const char *key, const char *browser_hash, const char *ref);
+                           const char *cookie_prefix, const char *key, const char *browser_hash, const char *ref,
+                           const char *taken_code, const char *client_id, const char *care_provider);
 void zr_relay_reference(char out[16]);
+
+/* ---- the way forward on pages (way.c, issue 18 §1, docs/pages.md) ---- */
+/* What a page may say about where the person came from: the client's name,
+ * home page and login URI, and its helpdesk (else its care provider's,
+ * care_provider or the client's default). All borrowed from cfg; empty when
+ * client_id is NULL or unknown. */
+void zr_relay_page_way(const zr_config_t *cfg, const char *client_id, const char *care_provider,
+                       zr_page_way_t *way);
+/* zr_page_error_way with that way. */
+int zr_relay_page_error(zr_http_response_t *resp, int status, zr_lang_t lang, const char *code, const char *ref,
+                        const zr_config_t *cfg, const char *client_id, const char *care_provider);
+/* A pending login's trail: under "<ns>-trail" and the same key, kept
+ * zr_relay_trail_ttl seconds (the login's lifetime again, at least 300 s
+ * more); its client, care provider, language and how far the login got,
+ * nothing else. */
+typedef enum {
+    ZR_RELAY_TRAIL_BEGUN,   /* the pending login was written */
+    ZR_RELAY_TRAIL_ISSUED,  /* spent, and a code went to the portal */
+    ZR_RELAY_TRAIL_REFUSED, /* spent, and the login ended without a code */
+    ZR_RELAY_TRAIL_CHOSEN   /* the chooser's choice was made */
+} zr_relay_trail_state_t;
+int zr_relay_trail_ttl(const zr_config_t *cfg);
+char *zr_relay_trail_json(const char *client_id, const char *care_provider, zr_lang_t lang,
+                          zr_relay_trail_state_t state);
+/* Writes (overwrites) the trail; a failure is logged, never shown. */
+void zr_relay_trail_put(zr_relay_t *relay, const zr_config_t *cfg, const char *ns, const char *key,
+                        const char *client_id, const char *care_provider, zr_lang_t lang,
+                        zr_relay_trail_state_t state, const char *ref);
+/* The binding cookie's value once its pending login was spent. */
+const char *zr_relay_spent_cookie_value(void);
+/* The page for a pending login that is gone, from its trail: expired
+ * (session_expired), finished and opened again in the same browser
+ * (login_already_done), a used answer presented again (saml_replay), a
+ * choice already made (choice_already_made); without a trail,
+ * session_expired with nothing known. Always 400. */
+void zr_relay_page_gone(zr_relay_t *relay, const zr_config_t *cfg, const zr_http_request_t *req,
+                        zr_http_response_t *resp, const char *ns, const char *cookie_prefix, const char *key,
+                        const char *ref);
 /* The request as a login's pages see it: in the language chosen at
  * /authorize (ui_locales, else Accept-Language), kept with the pending
  * login, so every page of that login speaks it. Fills *copy (a shallow copy

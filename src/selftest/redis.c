@@ -55,17 +55,21 @@ zr_selftest_status_t zr_selftest_redis_policy_judge(const char *policy, char *fi
 #define NEED_CODE_GRANT 264      /* code-grant */
 #define NEED_MARKER 136          /* code-used, code-closed, saml-artifact, -response, -assertion */
 #define NEED_SAML_REPLAY_S (15 * 60) /* src/saml/response.c ZR_SAML_REPLAY_TTL_S, plus the clock skew */
+#define NEED_LOGIN_TRAIL 264     /* login-trail (issue 18 §1): client, care provider, language, outcome */
 
-double zr_selftest_redis_need_per_login_rate(int logout_session_s, int access_token_s, int code_s, int clock_skew_s)
+double zr_selftest_redis_need_per_login_rate(int logout_session_s, int access_token_s, int code_s, int clock_skew_s,
+                                             int session_s)
 {
     double logout = logout_session_s > 0 ? logout_session_s : 8 * 3600;
     double at = access_token_s > 0 ? access_token_s : 300;
     double code = code_s > 0 ? code_s : 60;
     double marks = at > code ? at : code; /* src/oidc/token.c mark_ttl */
     double replay = NEED_SAML_REPLAY_S + (clock_skew_s > 0 ? clock_skew_s : 0);
+    double session = session_s > 0 ? session_s : 900;
+    double trail = session + (session > 300 ? session : 300); /* src/relay/way.c zr_relay_trail_ttl */
     return (NEED_LOGOUT_SESSION + NEED_KEY_EXTRA) * logout + (NEED_ACCESS_TOKEN + NEED_KEY_EXTRA) * at +
            (NEED_CODE_GRANT + NEED_KEY_EXTRA) * marks + 2.0 * (NEED_MARKER + NEED_KEY_EXTRA) * marks +
-           3.0 * (NEED_MARKER + NEED_KEY_EXTRA) * replay;
+           3.0 * (NEED_MARKER + NEED_KEY_EXTRA) * replay + (NEED_LOGIN_TRAIL + NEED_KEY_EXTRA) * trail;
 }
 
 zr_selftest_status_t zr_selftest_redis_maxmemory_judge(long long maxmemory, double need, int peak_rate, char *finding,
@@ -559,7 +563,8 @@ void zr_selftest_redis(const zr_config_t *cfg, const zr_selftest_opts_t *opts, z
         if (reply2 && reply2->type == REDIS_REPLY_ARRAY && reply2->elements == 2 && reply2->element[1]->str) {
             double need = zr_selftest_redis_need_per_login_rate(cfg->oidc.logout_session_lifetime_s,
                                                                 cfg->oidc.access_token_lifetime_s,
-                                                                cfg->oidc.code_lifetime_s, cfg->tvs.clock_skew_s);
+                                                                cfg->oidc.code_lifetime_s, cfg->tvs.clock_skew_s,
+                                                                cfg->oidc.session_lifetime_s);
             st = zr_selftest_redis_maxmemory_judge(strtoll(reply2->element[1]->str, NULL, 10), need,
                                                    opts->peak_logins_per_s, finding, sizeof(finding), advice,
                                                    sizeof(advice));

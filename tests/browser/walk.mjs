@@ -28,7 +28,7 @@ const RELAY = env('ZR_RELAY');
 const TVS = env('ZR_TVS');
 const DEZI = env('ZR_DEZI');
 const SHOTS = process.env.ZR_SCREENSHOTS || '';
-const EN_SHOTS = ['02-autopost-noscript', '03-mock-tvs-login', '10-error-session-expired', '20-mock-tvs-error',
+const EN_SHOTS = ['02-autopost-noscript', '03-mock-tvs-login', '10-error-login-already-done', '20-mock-tvs-error',
   '30-chooser', '31-mock-dezi-login', '18-logout-done'];
 const ours = [PORTAL, RELAY, TVS, DEZI].map((u) => new URL(u).origin);
 
@@ -118,6 +118,16 @@ async function inspect(page, lang, name, { expectText, relay = true, status } = 
     check(`${label}: one <main>, one <h1>, a title, no external resources`,
       structure.main === 1 && structure.h1 === 1 && structure.title.length > 0 && structure.external === 0,
       JSON.stringify(structure));
+    // Issue 18 §1, no dead ends: every page of the relay has a focusable
+    // way forward besides the skip link, or (the relay knows nothing of the
+    // portal) a sentence saying what to do.
+    if (page.url().startsWith(RELAY + '/')) {
+      const way = await page.evaluate(() => ({
+        focusable: document.querySelectorAll('main a[href], main button').length,
+        sentence: !!document.querySelector('.way-none'),
+      }));
+      check(`${label}: a way forward`, way.focusable > 0 || way.sentence, JSON.stringify(way));
+    }
     // Keyboard: the first Tab lands on the skip link, which then shows;
     // the next stop has a visible focus outline.
     await page.keyboard.press('Tab');
@@ -256,11 +266,14 @@ async function walk(lang) {
   // Logout: portal -> relay -> mock TVS -> relay -> portal.
   await logoutAtPortal(page, lang, '07-portal-logged-out', true);
 
-  // --- 2. The same artifact URL again (back button, reload): expired.
+  // --- 2. The same artifact URL again in this browser (back button,
+  // reload): already logged in (issue 18 §1), with the way back.
   check(`${lang} patient: the relay's ACS URL was seen`, acsUrl !== '');
   await open(page, acsUrl);
-  await inspect(page, lang, '10-error-session-expired', { status: 400,
-    expectText: T('Uw inlogsessie is verlopen', 'Your login session has expired') });
+  await inspect(page, lang, '10-error-login-already-done', { status: 400,
+    expectText: T('U bent al ingelogd', 'You are already logged in') });
+  check(`${lang} already logged in: back to the portal`,
+    (await page.getByRole('link', { name: T('Terug naar Demo patientportaal', 'Back to Demo patientportaal') }).count()) === 1);
 
   // --- 3. The mock TVS login page submitted a second time.
   await postForm(page, TVS + '/kvs/rd/choose', { handle: usedHandle, identity: '0' });
@@ -310,15 +323,21 @@ async function walk(lang) {
   await logoutAtPortal(page, lang, '33-portal-professional-logged-out', false);
   // The chooser: patient route too.
   await open(page, PORTAL + '/login?method=choose');
-  await Promise.all([page.waitForURL(TVS + '/**'), page.getByRole('button', { name: T('patiënt', 'patient') }).click()]);
+  await Promise.all([page.waitForURL(TVS + '/**'), page.getByRole('button', { name: T('patiënt', 'as a patient') }).click()]);
   check(`${lang} chooser -> patient reaches the mock TVS`, page.url().startsWith(TVS));
   // A chooser submitted twice.
   await open(page, PORTAL + '/login?method=choose');
   const chooserHandle = await page.locator('input[name=handle]').inputValue();
-  await choose(page, T('patiënt', 'patient'));
+  await choose(page, T('patiënt', 'as a patient'));
   await postForm(page, RELAY + '/login/choose', { handle: chooserHandle, method: 'patient' });
-  check(`${lang} chooser submitted twice: expired`, page.lastStatus === 400 &&
-    (await page.locator('h1').innerText()).includes(T('verlopen', 'expired')));
+  check(`${lang} chooser submitted twice: the choice was made`, page.lastStatus === 400 &&
+    (await page.locator('h1').innerText()).includes(T('Keuze al gemaakt', 'Choice already made')));
+  // The chooser's cancel (issue 18 §1): back at the portal with access_denied.
+  await open(page, PORTAL + '/login?method=choose');
+  await Promise.all([page.waitForURL(PORTAL + '/**'),
+    page.getByRole('button', { name: T('Annuleren en terug naar', 'Cancel and go back to') }).click()]);
+  check(`${lang} chooser cancel: the portal is told access_denied`,
+    (await page.locator('body').innerText()).includes('access_denied'));
 
   // --- 7. A role the portal does not admit.
   await open(page, PORTAL + '/login?method=professional');

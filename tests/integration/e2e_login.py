@@ -122,7 +122,10 @@ def race(browser, url, n, out):
     with ThreadPoolExecutor(n) as ex:
         answers = list(ex.map(lambda _: requests.get(url, cookies=jar, allow_redirects=False, timeout=30), range(n)))
     out["race"] = sorted(a.status_code for a in answers)
-    out["race_expired_pages"] = sum("Uw inlogsessie is verlopen" in a.text for a in answers)
+    # The others find the login gone or being finished (issue 18 §1: each
+    # says which), never a second code.
+    out["race_expired_pages"] = sum(a.status_code == 400 and page_code(a.text) in
+                                    ("session_expired", "login_already_done", "saml_replay") for a in answers)
     winners = [a for a in answers if a.status_code in (301, 302, 303)]
     return winners[0] if winners else answers[0]
 

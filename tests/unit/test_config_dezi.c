@@ -486,7 +486,7 @@ static void test_production_refusals(void **state)
     assert_true(has_error(&errs, rel, 48, "dezi.jku_allow[1]: must be https (http only for localhost outside production)"));
     assert_true(has_error(&errs, rel, 49, "dezi.revocation_fail_open: is refused in production"));
     assert_true(has_error(&errs, rel, 60, "clients[0].authzen.pdp: must be https (http only for localhost outside production)"));
-    assert_true(has_error(&errs, rel, 61, "mock_dezi: the mock Dezi is refused in production"));
+    assert_true(has_error(&errs, rel, 62, "mock_dezi: the mock Dezi is refused in production"));
     /* issue 15 §2: what the PDP learns about a patient is chosen, never defaulted */
     assert_true(has_error(&errs, rel, 60, "clients[0].authzen.patient_id: is required in production: choose "
                                           "pairwise_sub, care_provider_pseudonym or bsn"));
@@ -513,8 +513,8 @@ static void test_production_refusals(void **state)
     }
     rel = "config/dezi_preprod.yaml";
     expect_errors(rel, 2, &errs);
-    assert_true(has_error(&errs, rel, 62, "mock_dezi.signing: is required")); /* the mock runs in preprod */
-    assert_true(has_error(&errs, rel, 62, "mock_dezi.register: is required"));
+    assert_true(has_error(&errs, rel, 63, "mock_dezi.signing: is required")); /* the mock runs in preprod */
+    assert_true(has_error(&errs, rel, 63, "mock_dezi.register: is required"));
     zr_config_errors_free(&errs);
 }
 

@@ -401,7 +401,7 @@ static void test_all_errors_collected(void **state)
                           "tvs.entity_id: entity index 9000 is reserved for test and refused in production"));
     assert_true(has_error(&errs, "config/production_refusals.yaml", 25,
                           "care_providers[0].entity_id: entity index 9000 is reserved for test"));
-    assert_true(has_error(&errs, "config/production_refusals.yaml", 57,
+    assert_true(has_error(&errs, "config/production_refusals.yaml", 59,
                           "mock_tvs: the mock TVS is refused in production"));
     zr_config_errors_free(&errs);
 }

@@ -883,6 +883,7 @@ static void test_weak_keys(void **state)
                  "    client_secret_sha256: 17181b22d74645e892b4613a95907148c33a569d563596757d937bec51906e6d\n"
                  "    auth_method_deviation: TEST\n"
                  "    redirect_uris: [https://pdp-portal.example.nl/cb]\n    min_loa: substantial\n"
+                 "    home_page: https://pdp-portal.example.nl/\n"
                  "    authzen:\n      pdp: https://pdp.example.nl\n      patient_id: pairwise_sub\n      tls_ca: %s\n",
                  weak_pem);
         t = variant("weak-pdp-ca.yaml", env, tail, NULL);
@@ -890,6 +891,84 @@ static void test_weak_keys(void **state)
                    "certificate 1 of the file: RSA key of 1024 bits");
         free(t);
     }
+}
+
+/* Issue 18 §1: the way forward from the relay's pages. A client's home_page
+ * is required outside development and https there; initiate_login_uri and
+ * the helpdesk's url follow the same rule; a helpdesk holds at least one
+ * field and its phone becomes a tel: URI. */
+static void test_home_page_and_helpdesk(void **state)
+{
+    static const char *const home = "    home_page: https://portal.example.nl/\n";
+    char *t;
+    zr_config_t *cfg;
+    (void)state;
+    for (int e = 0; e < 2; e++) {
+        const char *env = e ? "preprod" : "production";
+        t = variant("no-home.yaml", env, NULL, home, "", NULL);
+        expect_one("no-home.yaml", t, "  - client_id: demo-portal", "clients[0].home_page",
+                   "is required outside development");
+        free(t);
+        t = variant("http-home.yaml", env, NULL, home, "    home_page: http://localhost:8000/\n", NULL);
+        expect_one("http-home.yaml", t, "http://localhost:8000/", "clients[0].home_page",
+                   "http is refused outside development: must be an https URL");
+        free(t);
+        t = variant("bad-login-uri.yaml", env, NULL, home, "    home_page: https://portal.example.nl/\n"
+                    "    initiate_login_uri: javascript:alert(1)\n", NULL);
+        expect_one("bad-login-uri.yaml", t, "javascript:", "clients[0].initiate_login_uri",
+                   "must be an absolute https URL (http only in development)");
+        free(t);
+    }
+    /* development: optional, and http is fine */
+    free(variant("dev-home.yaml", "development", NULL, home, "", NULL));
+    cfg = expect_ok("dev-home.yaml");
+    assert_null(cfg->clients[0].home_page);
+    assert_non_null(cfg->clients[1].home_page);
+    zr_config_free(cfg);
+    free(variant("dev-http-home.yaml", "development", NULL, home,
+                 "    home_page: http://localhost:8000/\n    initiate_login_uri: http://localhost:8000/login\n"
+                 "    helpdesk:\n      url: http://localhost:8000/help\n", NULL));
+    cfg = expect_ok("dev-http-home.yaml");
+    assert_string_equal(cfg->clients[0].home_page, "http://localhost:8000/");
+    assert_string_equal(cfg->clients[0].initiate_login_uri, "http://localhost:8000/login");
+    assert_string_equal(cfg->clients[0].helpdesk.url, "http://localhost:8000/help");
+    zr_config_free(cfg);
+    /* helpdesks: a client's and a care provider's, read whole */
+    free(variant("helpdesks.yaml", "production", NULL, home,
+                 "    home_page: https://portal.example.nl/\n    initiate_login_uri: https://portal.example.nl/login\n"
+                 "    helpdesk:\n      phone: \"+31 (0)88-123 45 67\"\n",
+                 "    name: Zorgaanbieder Demo (TEST)\n",
+                 "    name: Zorgaanbieder Demo (TEST)\n    helpdesk:\n      name: Servicedesk Demo\n"
+                 "      phone: 088 123 45 67\n      url: https://zorgaanbieder.example.nl/hulp\n", NULL));
+    cfg = expect_ok("helpdesks.yaml");
+    assert_string_equal(cfg->clients[0].initiate_login_uri, "https://portal.example.nl/login");
+    assert_null(cfg->clients[0].helpdesk.name);
+    assert_string_equal(cfg->clients[0].helpdesk.phone, "+31 (0)88-123 45 67");
+    assert_string_equal(cfg->clients[0].helpdesk.phone_uri, "tel:+31881234567");
+    assert_null(cfg->clients[1].helpdesk.phone);
+    assert_string_equal(cfg->tenants[0].helpdesk.name, "Servicedesk Demo");
+    assert_string_equal(cfg->tenants[0].helpdesk.phone_uri, "tel:0881234567");
+    assert_string_equal(cfg->tenants[0].helpdesk.url, "https://zorgaanbieder.example.nl/hulp");
+    zr_config_free(cfg);
+    t = variant("empty-helpdesk.yaml", "production", NULL, home,
+                "    home_page: https://portal.example.nl/\n    helpdesk: {}\n", NULL);
+    expect_one("empty-helpdesk.yaml", t, "helpdesk: {}", "clients[0].helpdesk",
+               "must hold at least one of name, phone, url");
+    free(t);
+    t = variant("bad-phone.yaml", "production", NULL, home,
+                "    home_page: https://portal.example.nl/\n    helpdesk:\n      phone: bel ons\n", NULL);
+    expect_one("bad-phone.yaml", t, "phone: bel ons", "clients[0].helpdesk.phone", "must be a phone number");
+    free(t);
+    t = variant("http-helpdesk.yaml", "preprod", NULL, "    name: Zorgaanbieder Demo (TEST)\n",
+                "    name: Zorgaanbieder Demo (TEST)\n    helpdesk:\n      url: http://localhost:8000/help\n", NULL);
+    expect_one("http-helpdesk.yaml", t, "url: http://localhost", "care_providers[0].helpdesk.url",
+               "http is refused outside development");
+    free(t);
+    t = variant("unknown-helpdesk-key.yaml", "production", NULL, "    name: Zorgaanbieder Demo (TEST)\n",
+                "    name: Zorgaanbieder Demo (TEST)\n    helpdesk:\n      name: Servicedesk\n"
+                "      email: hulp@example.nl\n", NULL);
+    expect_one("unknown-helpdesk-key.yaml", t, "email:", "care_providers[0].helpdesk.email", "");
+    free(t);
 }
 
 static void test_jwks_strength_parser(void **state)
@@ -1049,6 +1128,7 @@ int main(void)
         cmocka_unit_test(test_mock_sections),
         cmocka_unit_test(test_oidc_chain_to_root),
         cmocka_unit_test(test_weak_keys),
+        cmocka_unit_test(test_home_page_and_helpdesk),
         cmocka_unit_test(test_jwks_strength_parser),
         cmocka_unit_test(test_file_modes),
     };

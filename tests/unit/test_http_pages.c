@@ -232,7 +232,10 @@ static void test_error_page(void **state)
     assert_non_null(strstr(r.body, "<!DOCTYPE html>"));
     assert_non_null(strstr(r.body, "<html lang=\"nl\">"));
     assert_non_null(strstr(r.body, "<title>Uw inlogsessie is verlopen</title>"));
-    assert_non_null(strstr(r.body, "begin opnieuw"));
+    assert_non_null(strstr(r.body, "Begin opnieuw met inloggen"));
+    /* nothing known about the portal: a sentence, no link (issue 18 §1) */
+    assert_non_null(strstr(r.body, "class=\"way-none\""));
+    assert_null(strstr(r.body, "class=\"ways\""));
     assert_non_null(strstr(r.body, "<code>session_expired</code>"));
     assert_non_null(strstr(r.body, "<code>ref&lt;1&gt;</code>"));
     assert_null(strstr(r.body, "{{"));
@@ -264,6 +267,53 @@ static void test_error_page(void **state)
     assert_non_null(strstr(r.body, "&lt;r&gt;"));
     zr_http_response_free(&r);
     zr_page_set_template_dir(NULL);
+}
+
+/* Issue 18 §1: the way forward. Back to the portal always when known,
+ * "Opnieuw inloggen" only where starting over makes sense, the helpdesk in
+ * the details; every value escaped. */
+static void test_error_page_way(void **state)
+{
+    zr_http_response_t r;
+    zr_page_way_t way = {.portal_name = "Portaal <Oost>", .home_page = "https://portaal.example.nl/?a=1&b=\"2\"",
+                         .login_uri = "https://portaal.example.nl/inloggen", .helpdesk_name = "Servicedesk",
+                         .helpdesk_phone = "088 123 45 67", .helpdesk_phone_uri = "tel:0881234567",
+                         .helpdesk_url = "https://portaal.example.nl/hulp"};
+    char *html;
+    (void)state;
+    zr_http_response_init(&r);
+    assert_int_equal(zr_page_error_way(&r, 400, ZR_LANG_NL, "session_expired", "ref", &way), 0);
+    assert_non_null(strstr(r.body, "<a class=\"button\" href=\"https://portaal.example.nl/?a=1&amp;b=&quot;2&quot;\">"
+                                   "Terug naar Portaal &lt;Oost&gt;</a>"));
+    assert_non_null(strstr(r.body, "<a class=\"button secondary\" href=\"https://portaal.example.nl/inloggen\">"
+                                   "Opnieuw inloggen</a>"));
+    assert_non_null(strstr(r.body, "<a href=\"tel:0881234567\">088 123 45 67</a>"));
+    assert_non_null(strstr(r.body, "<a href=\"https://portaal.example.nl/hulp\">Website van de helpdesk</a>"));
+    assert_non_null(strstr(r.body, "<li>Servicedesk</li>"));
+    assert_null(strstr(r.body, "way-none"));
+    assert_null(strstr(r.body, "{{"));
+    zr_http_response_free(&r);
+    /* a refusal a new attempt would meet again: no "log in again" */
+    assert_int_equal(zr_page_error_way(&r, 403, ZR_LANG_EN, "role_not_allowed", "ref", &way), 0);
+    assert_non_null(strstr(r.body, "Back to Portaal &lt;Oost&gt;</a>"));
+    assert_null(strstr(r.body, "Log in again"));
+    assert_non_null(strstr(r.body, "Phone: <a href=\"tel:0881234567\">"));
+    zr_http_response_free(&r);
+    /* a portal without initiate_login_uri nor helpdesk */
+    way.login_uri = NULL;
+    way.helpdesk_name = way.helpdesk_phone = way.helpdesk_phone_uri = way.helpdesk_url = NULL;
+    assert_int_equal(zr_page_error_way(&r, 400, ZR_LANG_NL, "session_expired", "ref", &way), 0);
+    assert_null(strstr(r.body, "Opnieuw inloggen"));
+    assert_null(strstr(r.body, "class=\"helpdesk\""));
+    assert_non_null(strstr(r.body, "Terug naar Portaal"));
+    zr_http_response_free(&r);
+    /* the pieces for other pages */
+    html = zr_page_helpdesk_render(ZR_LANG_NL, &way);
+    assert_string_equal(html, "");
+    free(html);
+    html = zr_page_way_render(ZR_LANG_EN, NULL);
+    assert_non_null(strstr(html, "class=\"way-none\""));
+    free(html);
 }
 
 /* Copies the nonce of 'nonce-XXX' in csp into out. */
@@ -356,6 +406,7 @@ int main(void)
         cmocka_unit_test(test_render),
         cmocka_unit_test(test_error_texts_complete),
         cmocka_unit_test(test_error_page),
+        cmocka_unit_test(test_error_page_way),
         cmocka_unit_test(test_autopost),
         cmocka_unit_test(test_lang_pick),
     };

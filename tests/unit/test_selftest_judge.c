@@ -75,25 +75,28 @@ static void test_redis_maxmemory(void **state)
 {
     char f[512], a[512];
     /* The defaults (8 h logout sessions, 5 min tokens, 60 s skew): about
-     * 18 MB per sustained login per second, 95 % of it logout sessions. */
-    double need = zr_selftest_redis_need_per_login_rate(0, 0, 0, 60);
+     * 19 MB per sustained login per second, 91 % of it logout sessions. */
+    double need = zr_selftest_redis_need_per_login_rate(0, 0, 0, 60, 0);
     assert_true(need > 17.0e6 && need < 19.5e6);
-    assert_true(zr_selftest_redis_need_per_login_rate(8 * 3600, 300, 60, 60) == need);
+    assert_true(zr_selftest_redis_need_per_login_rate(8 * 3600, 300, 60, 60, 900) == need);
     /* The logout session's lifetime is what counts: 24 h is three times. */
-    assert_true(zr_selftest_redis_need_per_login_rate(24 * 3600, 300, 60, 60) > 2.8 * need);
-    assert_true(zr_selftest_redis_need_per_login_rate(3600, 300, 60, 60) < need / 5);
+    assert_true(zr_selftest_redis_need_per_login_rate(24 * 3600, 300, 60, 60, 900) > 2.8 * need);
+    assert_true(zr_selftest_redis_need_per_login_rate(3600, 300, 60, 60, 900) < need / 4);
+    /* The login trail (issue 18 §1, 264 B + 80 for twice the session
+     * lifetime): about 0.6 MB with the defaults. */
+    assert_true(need - zr_selftest_redis_need_per_login_rate(0, 0, 0, 60, 1) > 0.5e6);
 
     assert_int_equal(zr_selftest_redis_maxmemory_judge(0, need, 0, f, sizeof(f), a, sizeof(a)), ZR_SELFTEST_OK);
-    assert_non_null(strstr(f, "plan 18."));
-    /* 1 GiB holds 58 logins per second: above the default peak of 10. */
+    assert_non_null(strstr(f, "plan 19."));
+    /* 1 GiB holds 56 logins per second: above the default peak of 10. */
     assert_int_equal(zr_selftest_redis_maxmemory_judge(1024LL * 1024 * 1024, need, 0, f, sizeof(f), a, sizeof(a)),
                      ZR_SELFTEST_OK);
-    assert_non_null(strstr(f, "maxmemory 1024 MiB holds a sustained 58."));
+    assert_non_null(strstr(f, "maxmemory 1024 MiB holds a sustained 56."));
     assert_non_null(strstr(f, "expected peak 10 per second"));
     /* ... but not the 100 an operator says to expect. */
     assert_int_equal(zr_selftest_redis_maxmemory_judge(1024LL * 1024 * 1024, need, 100, f, sizeof(f), a, sizeof(a)),
                      ZR_SELFTEST_WARN);
-    assert_non_null(strstr(a, "at least 17"));
+    assert_non_null(strstr(a, "at least 18"));
     /* 64 MiB: about 3.6 a second, below the default peak. */
     assert_int_equal(zr_selftest_redis_maxmemory_judge(64LL * 1024 * 1024, need, 0, f, sizeof(f), a, sizeof(a)),
                      ZR_SELFTEST_WARN);

@@ -35,7 +35,7 @@ static const char *const reg_auth_methods[] = {"private_key_jwt", "tls_client_au
  * ignored, so that no client believes it has them. */
 static const char *const reg_unsupported[] = {
     "jwks_uri", "sector_identifier_uri", "request_object_encryption_alg", "request_object_encryption_enc",
-    "request_uris", "initiate_login_uri", "frontchannel_logout_uri", NULL};
+    "request_uris", "frontchannel_logout_uri", NULL};
 
 typedef struct {
     int status;
@@ -200,6 +200,11 @@ static char *reg_yaml(json_t *md, const reg_fixed_t *f, const char *auth, reg_er
 {
     static const struct { const char *metadata, *key; } strings[] = {
         {"client_name", "name"},
+        /* the way forward from the relay's pages (docs/pages.md): "Terug
+         * naar <name>" and "Opnieuw inloggen"; client_uri is required
+         * outside development, as home_page is for a configured client */
+        {"client_uri", "home_page"},
+        {"initiate_login_uri", "initiate_login_uri"},
         {"id_token_signed_response_alg", "id_token_alg"},
         {"userinfo_signed_response_alg", "userinfo_signed_response_alg"},
         {"backchannel_logout_uri", "backchannel_logout_uri"},
@@ -342,7 +347,8 @@ static void reg_describe(const char *line, reg_error_t *e)
 {
     static const struct { const char *key, *metadata; } names[] = {
         {"auth_method", "token_endpoint_auth_method"}, {"id_token_alg", "id_token_signed_response_alg"},
-        {"name", "client_name"}, {"client_secret_sha256", "client_secret"}, {"min_loa", "default_acr_values"}};
+        {"name", "client_name"}, {"client_secret_sha256", "client_secret"}, {"min_loa", "default_acr_values"},
+        {"home_page", "client_uri"}};
     const char *p = strstr(line, ": client.");
     const char *what = p ? p + 9 : NULL;
     if (!what) { /* not about one key: no file name in the answer */
@@ -432,6 +438,9 @@ char *zr_oidc_registered_info(const zr_oidc_t *op, const zr_client_t *c)
         bad = zr_oidc_json_set(o, "jwks", json_loads(c->jwks_json, 0, NULL));
     if (!bad && c->userinfo_signed)
         bad = zr_oidc_json_set_str(o, "userinfo_signed_response_alg", zr_oidc_alg_name(c->userinfo_alg));
+    if (!bad)
+        bad = zr_oidc_json_set_opt(o, "client_uri", c->home_page) ||
+              zr_oidc_json_set_opt(o, "initiate_login_uri", c->initiate_login_uri);
     if (!bad && c->userinfo_encrypted)
         bad = zr_oidc_json_set_str(o, "userinfo_encrypted_response_alg", zr_jwe_alg_names[c->userinfo_enc_alg]) ||
               zr_oidc_json_set_str(o, "userinfo_encrypted_response_enc", zr_jwe_enc_names[0]);

@@ -249,6 +249,18 @@ zr_check "encrypted answers: registered, the answer names alg and enc (A256GCM b
 zr_check "encrypted answers: in the client's file" \
   "$(grep -c '^  \(userinfo\|id_token\)_encrypted_response_alg: "RSA-OAEP\(-256\)\?"$' "$REGDIR/$CID5.yaml")" "2"
 
+# 9c. The way forward on the relay's pages (docs/pages.md): client_uri is
+#     the client's home_page (required outside development),
+#     initiate_login_uri its "Opnieuw inloggen".
+T6=$(token)
+echo "$T6" >> "$SECRETS"
+r=$(reg POST "$ISSUER/register" "$T6" "$(meta '{"client_uri": "https://pgo.example.nl/", "initiate_login_uri": "https://pgo.example.nl/login"}')")
+CID6=$(field "$r" 'd.get("client_id")')
+[ "$(status "$r")" = 201 ] || echo "client_uri: $r" >&2
+zr_check "client_uri and initiate_login_uri: registered, in the answer and as home_page in the file" \
+  "$(status "$r") $(field "$r" 'd.get("client_uri"), d.get("initiate_login_uri")') $(grep -c '^  home_page: "https://pgo.example.nl/"$' "$REGDIR/$CID6.yaml")" \
+  "201 ('https://pgo.example.nl/', 'https://pgo.example.nl/login') 1"
+
 # 10. A client file broken by hand: FILE:LINE from check-config, a reload is refused.
 cp "$REGDIR/$CID2.yaml" "$ZR_TMP/keep.yaml"
 sed -i 's#^    - "http://127.0.0.1:8001/callback"$#    - "http://127.0.0.1:8001/callback\#x"#' "$REGDIR/$CID2.yaml"

@@ -301,7 +301,7 @@ static const broken_t broken[] = {
      "clients[1].care_provider: unknown care provider 'zorgaanbieder-west' (no care_providers entry has this id)", NULL},
     {"bad_redirect_uri", 55,
      "clients[1].redirect_uris[0]: must be an absolute https URL (or http on localhost in development)", NULL},
-    {"production_http_redirect", 56, "clients[1].redirect_uris[0]: http is refused in production: must be an https URL", NULL},
+    {"production_http_redirect", 57, "clients[1].redirect_uris[0]: http is refused in production: must be an https URL", NULL},
     {"code_lifetime", 42, "oidc.code_lifetime: must be between 1 and 60", NULL},
     /* issue 17 §2: signed UserInfo needs a signing key of that alg */
     {"userinfo_alg_without_key", 50, "clients[0].userinfo_signed_response_alg: no oidc.signing_keys entry has alg ES256",
@@ -766,7 +766,7 @@ static void test_registered_clients(void **state)
      * production an http redirect URI is refused, even on loopback. */
     cfg = load("config/valid_production.yaml", &errs);
     assert_non_null(cfg);
-    write_registered("dcr-candidate.yaml", "dcr-candidate", "");
+    write_registered("dcr-candidate.yaml", "dcr-candidate", "  home_page: https://pgo.example.nl/\n");
     {
         char *cand = path_in("config/reg/dcr-candidate.yaml"), *http = NULL, *text = NULL;
         size_t n = 0;

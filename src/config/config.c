@@ -54,15 +54,22 @@ int zr_cfg_check_page_url(zr_cfg_loader_t *ld, const yaml_node_t *at, const char
     zr_cfg_url_t u;
     (void)ctx;
     if (zr_cfg_url_parse(value, &u) != 0) {
-        zr_cfg_error(ld, at, path, "must be an absolute https URL (http only in development)");
+        zr_cfg_error(ld, at, path, "must be an absolute https URL (http only in development, or on loopback "
+                                   "outside production)");
         return -1;
     }
     if (u.has_fragment) {
         zr_cfg_error(ld, at, path, "must not contain a fragment (#)");
         return -1;
     }
-    if (strcmp(u.scheme, "https") != 0 && ld->env != ZR_ENV_DEVELOPMENT) {
-        zr_cfg_error(ld, at, path, "http is refused outside development: must be an https URL");
+    /* As for the mocks' endpoints: outside production a rehearsal on one
+     * machine (docs/preprod.md) may link to a portal on loopback http. */
+    if (strcmp(u.scheme, "https") != 0 && ld->env != ZR_ENV_DEVELOPMENT &&
+        (ld->env == ZR_ENV_PRODUCTION || !zr_cfg_url_is_loopback(&u))) {
+        zr_cfg_error(ld, at, path,
+                     ld->env == ZR_ENV_PRODUCTION ? "http is refused in production: must be an https URL"
+                                                  : "http is refused outside development (but on loopback): must be "
+                                                    "an https URL");
         return -1;
     }
     return 0;

@@ -196,6 +196,7 @@ client = """clients:
       - $PP_BASE/logged-out
     min_loa: basic
     bsn_entitled: true
+    home_page: $PP_BASE/
 """
 assert s.count("\nclients:\n") == 1
 s = s.replace("\nclients:\n", "\n" + client, 1)

@@ -909,14 +909,25 @@ static void test_home_page_and_helpdesk(void **state)
         expect_one("no-home.yaml", t, "  - client_id: demo-portal", "clients[0].home_page",
                    "is required outside development");
         free(t);
-        t = variant("http-home.yaml", env, NULL, home, "    home_page: http://localhost:8000/\n", NULL);
-        expect_one("http-home.yaml", t, "http://localhost:8000/", "clients[0].home_page",
-                   "http is refused outside development: must be an https URL");
+        t = variant("http-home.yaml", env, NULL, home, "    home_page: http://portal.example.nl/\n", NULL);
+        expect_one("http-home.yaml", t, "http://portal.example.nl/", "clients[0].home_page",
+                   e ? "http is refused outside development (but on loopback): must be an https URL"
+                     : "http is refused in production: must be an https URL");
         free(t);
+        /* loopback http: a rehearsal on one machine in preprod, never in production */
+        t = variant("loopback-home.yaml", env, NULL, home, "    home_page: http://127.0.0.1:8000/\n", NULL);
+        if (e) {
+            free(t);
+            zr_config_free(expect_ok("loopback-home.yaml"));
+        } else {
+            expect_one("loopback-home.yaml", t, "http://127.0.0.1:8000/", "clients[0].home_page",
+                       "http is refused in production: must be an https URL");
+            free(t);
+        }
         t = variant("bad-login-uri.yaml", env, NULL, home, "    home_page: https://portal.example.nl/\n"
                     "    initiate_login_uri: javascript:alert(1)\n", NULL);
         expect_one("bad-login-uri.yaml", t, "javascript:", "clients[0].initiate_login_uri",
-                   "must be an absolute https URL (http only in development)");
+                   "must be an absolute https URL (http only in development");
         free(t);
     }
     /* development: optional, and http is fine */
@@ -960,8 +971,8 @@ static void test_home_page_and_helpdesk(void **state)
     expect_one("bad-phone.yaml", t, "phone: bel ons", "clients[0].helpdesk.phone", "must be a phone number");
     free(t);
     t = variant("http-helpdesk.yaml", "preprod", NULL, "    name: Zorgaanbieder Demo (TEST)\n",
-                "    name: Zorgaanbieder Demo (TEST)\n    helpdesk:\n      url: http://localhost:8000/help\n", NULL);
-    expect_one("http-helpdesk.yaml", t, "url: http://localhost", "care_providers[0].helpdesk.url",
+                "    name: Zorgaanbieder Demo (TEST)\n    helpdesk:\n      url: http://hulp.example.nl/\n", NULL);
+    expect_one("http-helpdesk.yaml", t, "url: http://hulp", "care_providers[0].helpdesk.url",
                "http is refused outside development");
     free(t);
     t = variant("unknown-helpdesk-key.yaml", "production", NULL, "    name: Zorgaanbieder Demo (TEST)\n",

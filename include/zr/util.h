@@ -46,6 +46,7 @@ char *zr_base64url_encode(const uint8_t *data, size_t len);       /* no padding 
 int zr_base64_decode(const char *in, uint8_t **out, size_t *out_len);
 int zr_base64url_decode(const char *in, uint8_t **out, size_t *out_len);
 char *zr_hex_encode(const uint8_t *data, size_t len);               /* lower case */
+int zr_hex_digit(char c); /* 0-15 for a hex digit (either case), else -1: the one percent-decoding helper */
 /* Percent-encoding for URL query components (RFC 3986 unreserved kept). */
 char *zr_url_encode(const char *s);
 /* Decodes %XX and '+' (form encoding). Returns NULL on malformed input. */

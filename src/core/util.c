@@ -213,11 +213,14 @@ char *zr_url_encode(const char *s)
     return zr_buf_steal(&b);
 }
 
-static int hexval(char c)
+int zr_hex_digit(char c)
 {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
     return -1;
 }
 
@@ -231,8 +234,8 @@ char *zr_url_decode(const char *s, size_t len)
         if (s[i] == '+') {
             out[o++] = ' ';
         } else if (s[i] == '%') {
-            int hi = i + 1 < len ? hexval(s[i + 1]) : -1;
-            int lo = i + 2 < len ? hexval(s[i + 2]) : -1;
+            int hi = i + 1 < len ? zr_hex_digit(s[i + 1]) : -1;
+            int lo = i + 2 < len ? zr_hex_digit(s[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 free(out);
                 return NULL;

@@ -18,17 +18,6 @@
 #define PEM_BEGIN "-----BEGIN CERTIFICATE-----"
 #define PEM_END "-----END CERTIFICATE-----"
 
-static int client_cert_hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decoding (RFC 3986 §2.1) as nginx's $ssl_client_escaped_cert
  * needs it: '+' stays '+' (base64), unlike zr_url_decode's form decoding. */
 static char *client_cert_unescape(const char *s, size_t len, size_t *out_len)
@@ -44,8 +33,8 @@ static char *client_cert_unescape(const char *s, size_t len, size_t *out_len)
             out[o++] = s[i];
             continue;
         }
-        hi = i + 1 < len ? client_cert_hexval(s[i + 1]) : -1;
-        lo = i + 2 < len ? client_cert_hexval(s[i + 2]) : -1;
+        hi = i + 1 < len ? zr_hex_digit(s[i + 1]) : -1;
+        lo = i + 2 < len ? zr_hex_digit(s[i + 2]) : -1;
         if (hi < 0 || lo < 0) {
             free(out);
             return NULL;

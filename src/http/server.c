@@ -41,17 +41,6 @@
 
 /* ---------------------------------------------------------------- parsing */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Path percent-decoding (RFC 3986 §2.1): '+' stays '+', and malformed escapes
  * or control characters make the request a 400 rather than a guess. */
 static char *http_path_decode(const char *s, size_t len)
@@ -64,8 +53,8 @@ static char *http_path_decode(const char *s, size_t len)
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '%') {
-            int hi = i + 1 < len ? hexval(s[i + 1]) : -1;
-            int lo = i + 2 < len ? hexval(s[i + 2]) : -1;
+            int hi = i + 1 < len ? zr_hex_digit(s[i + 1]) : -1;
+            int lo = i + 2 < len ? zr_hex_digit(s[i + 2]) : -1;
             if (hi < 0 || lo < 0)
                 goto fail;
             c = (unsigned char)(hi * 16 + lo);

@@ -423,6 +423,10 @@ def main():
                                    code_verifier=("x" * 43 if args.tamper_verifier else verifier))
     except Exception as e:  # Authlib raises OAuthError with the server's error
         out["token_error"] = getattr(e, "error", str(e))
+        # a 5xx may come as requests' HTTPError (no OAuth error parsed): its status
+        resp = getattr(e, "response", None)
+        if getattr(resp, "status_code", None) is not None:
+            out["token_http_status"] = resp.status_code
         print(json.dumps(out))
         return 0
     out["token_ok"] = bool(token.get("id_token")) and bool(token.get("access_token"))

@@ -247,7 +247,8 @@ except Exception:
 if d.get("claims", {}).get("bsn") == "999990019":
     # 401: the token the portal holds is gone; 503: userinfo itself in flight
     print({200: "ok", 401: "lost", 503: "failed"}.get(d.get("userinfo_status"), "unclean"))
-elif d.get("token_error") == "temporarily_unavailable" or d.get("status") == 503 \
+elif d.get("token_error") == "temporarily_unavailable" or d.get("token_http_status") == 503 \
+        or str(d.get("token_error", "")).startswith("503 ") or d.get("status") == 503 \
         or d.get("oauth_error") == "temporarily_unavailable" or any(st == 503 for _, st in d.get("steps", [])):
     print("failed")
 elif d.get("page_code") == "session_expired":

@@ -175,7 +175,7 @@ static void finish(zr_http_response_t *resp, zr_lang_t lang, const zr_config_t *
     ways = way.home_page || way.login_uri ? zr_page_way_render(lang, &way) : strdup("");
     if (ways)
         zr_kv_add(&vars, "way_forward", ways);
-    page = ways ? zr_page_render("logout-done", lang, &vars) : NULL;
+    page = ways && zr_page_provider_var(&vars, lang, &way) == 0 ? zr_page_render("logout-done", lang, &vars) : NULL;
     if (!page) {
         zr_page_error(resp, 500, lang, "internal_error", ref);
         goto end;

@@ -824,6 +824,7 @@ static const zr_http_route_t relay_routes[] = {
     {"GET", "/saml/metadata", handle_metadata},
     {"GET", "/healthz", zr_relay_handle_healthz},    /* liveness: health.c */
     {"GET", "/readyz", zr_relay_handle_readyz},      /* readiness: health.c */
+    {"GET", "/logo", zr_relay_handle_logo},          /* the pages' logos: logo.c */
     {"POST", "/login/choose", gated_choose},
     {"GET", "/logout", gated_logout},       /* logout.c (issue 5) */
     {"POST", "/logout", gated_logout},

@@ -877,6 +877,22 @@ zr_config_t *zr_config_load_flags(const char *path, int flags, zr_config_errors_
     return zr_config_load_reusing(path, flags, NULL, errs);
 }
 
+/* pages: {digid_logo_file}. Logius gives the DigiD logo to organisations
+ * connected to DigiD (its communication toolkit); it is theirs to use, not
+ * ours to ship, so without the file the button carries its text alone. */
+static void read_pages(zr_cfg_map_t *root, zr_config_t *cfg)
+{
+    static const char *const keys[] = {"digid_logo_file", NULL};
+    yaml_node_t *v = zr_cfg_map_get(root, "pages");
+    zr_cfg_map_t m;
+
+    if (!v || zr_cfg_map_open(root->ld, v, "pages", keys, &m) != 0)
+        return;
+    if (zr_cfg_get_path(&m, "digid_logo_file", 0, &cfg->pages.digid_logo.file) == 1)
+        zr_cfg_load_logo(root->ld, zr_cfg_map_get(&m, "digid_logo_file"), "pages.digid_logo_file",
+                         cfg->pages.digid_logo.file, "/logo?of=digid", &cfg->pages.digid_logo);
+}
+
 zr_config_t *zr_config_load_reusing(const char *path, int flags, const zr_config_t *reuse, zr_config_errors_t *errs)
 {
     static const char *const root_keys[] = {"environment", "listen", "public_base_url", "tls", "log_level",
@@ -885,7 +901,7 @@ zr_config_t *zr_config_load_reusing(const char *path, int flags, const zr_config
                                             "care_providers_ledger",
                                             "oidc", "clients", "mock_tvs", "cluster", "pid_file", "dezi",
                                             "decision_log", "audit_log", "mock_dezi", "trace", "preprod_test",
-                                            "limits", "metrics", "care_providers_on_error", NULL};
+                                            "limits", "metrics", "care_providers_on_error", "pages", NULL};
     zr_cfg_loader_t ld;
     zr_cfg_map_t root;
     zr_config_t *cfg = calloc(1, sizeof(*cfg));
@@ -948,6 +964,7 @@ zr_config_t *zr_config_load_reusing(const char *path, int flags, const zr_config
     zr_cfg_read_mock_dezi(&root, cfg);
     zr_cfg_read_trace(&root, cfg);
     zr_cfg_read_preprod_test(&root, cfg);
+    read_pages(&root, cfg);
     if (fill_derived(cfg) != 0)
         zr_cfg_error(&ld, NULL, "", "out of memory");
 end:
@@ -966,6 +983,7 @@ void zr_config_free(zr_config_t *cfg)
 {
     if (!cfg)
         return;
+    zr_cfg_logo_free(&cfg->pages.digid_logo);
     free(cfg->file);
     free(cfg->listen);
     free(cfg->public_base_url);

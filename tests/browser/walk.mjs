@@ -347,7 +347,20 @@ async function walk(lang) {
   // --- 6. Professional: chooser -> mock Dezi -> portal.
   await open(page, PORTAL + '/login?method=choose');
   await inspect(page, lang, '30-chooser', { provider: true, expectText: T('Hoe wilt u inloggen?', 'How do you want to log in?') });
-  await Promise.all([page.waitForURL(DEZI + '/**'), page.getByRole('button', { name: T('zorgverlener', 'healthcare professional') }).click()]);
+  // Logius' DigiD button (issue 18 §3): exactly "Inloggen met DigiD", the
+  // logo the operator supplies (decorative: the text names DigiD) loaded
+  // from the relay, and the care provider's name with it (checklist C2).
+  const digid = await page.evaluate(() => {
+    const b = [...document.querySelectorAll('main button')].find((x) => x.value === 'patient');
+    const img = b && b.querySelector('img');
+    return { text: b ? b.textContent.trim() : '', img: !!img && img.complete && img.naturalWidth > 0,
+      alt: img ? img.getAttribute('alt') : null, src: img ? img.getAttribute('src') : '',
+      provider: document.querySelector('main').innerText.includes('Zorgaanbieder Demo (TEST)') };
+  });
+  check(`${lang} chooser: the DigiD button says "${T('Inloggen met DigiD', 'Log in with DigiD')}", with the operator's logo`,
+    digid.text === T('Inloggen met DigiD', 'Log in with DigiD') && digid.img && digid.alt === '' &&
+    digid.src.startsWith('/logo?of=digid&v=') && digid.provider, JSON.stringify(digid));
+  await Promise.all([page.waitForURL(DEZI + '/**'), page.getByRole('button', { name: T('Inloggen met Dezi', 'Log in with Dezi') }).click()]);
   await inspect(page, lang, '31-mock-dezi-login', { expectText: T('Kies een testzorgverlener', 'Choose a test professional') });
   await choose(page, '01.015');
   await inspect(page, lang, '32-portal-professional', { relay: false, expectText: '01.015' });
@@ -355,12 +368,12 @@ async function walk(lang) {
   await logoutAtPortal(page, lang, '33-portal-professional-logged-out', false);
   // The chooser: patient route too.
   await open(page, PORTAL + '/login?method=choose');
-  await Promise.all([page.waitForURL(TVS + '/**'), page.getByRole('button', { name: T('patiënt', 'as a patient') }).click()]);
+  await Promise.all([page.waitForURL(TVS + '/**'), page.getByRole('button', { name: T('Inloggen met DigiD', 'Log in with DigiD') }).click()]);
   check(`${lang} chooser -> patient reaches the mock TVS`, page.url().startsWith(TVS));
   // A chooser submitted twice.
   await open(page, PORTAL + '/login?method=choose');
   const chooserHandle = await page.locator('input[name=handle]').inputValue();
-  await choose(page, T('patiënt', 'as a patient'));
+  await choose(page, T('Inloggen met DigiD', 'Log in with DigiD'));
   await postForm(page, RELAY + '/login/choose', { handle: chooserHandle, method: 'patient' });
   check(`${lang} chooser submitted twice: the choice was made`, page.lastStatus === 400 &&
     (await page.locator('h1').innerText()).includes(T('Keuze al gemaakt', 'Choice already made')));

@@ -23,6 +23,8 @@ sed -i "s#http://localhost:8000#http://localhost:$PORTAL_PORT#g" "$ZR_CONFIG"
 sed -i "s#^    name: Zorgaanbieder Demo (TEST)\$#&\n    logo:\n      file: $ZR_SOURCE_DIR/tests/browser/logo-demo.svg\n      alt: Zorgaanbieder Demo#" \
   "$ZR_CONFIG"
 zr_check "the test care provider has a logo" "$(grep -c 'logo-demo.svg' "$ZR_CONFIG")" "1"
+# ... and the chooser the operator's DigiD logo (a stand-in: we do not ship Logius').
+printf 'pages:\n  digid_logo_file: %s\n' "$ZR_SOURCE_DIR/tests/browser/digid-logo-standin.svg" >>"$ZR_CONFIG"
 zr_start_mock_tvs
 zr_start_mock_dezi
 zr_start_relay
@@ -52,6 +54,9 @@ zr_check "logo: sandboxed, loads nothing" "$(grep -i '^content-security-policy:'
 zr_check "logo: nosniff" "$(grep -ci '^x-content-type-options: nosniff' <<<"$logo_headers")" "1"
 zr_check "logo: an old address is not kept" \
   "$(curl -s -D - -o /dev/null "$ISSUER/logo?cp=zorgaanbieder-demo&v=0000000000000000" | grep -ci '^cache-control: no-cache')" "1"
+digid_v=$(sha256sum "$ZR_SOURCE_DIR/tests/browser/digid-logo-standin.svg" | cut -c1-16)
+zr_check "DigiD logo: the operator's file, kept a year at its address" \
+  "$(curl -s -D - -o /dev/null "$ISSUER/logo?of=digid&v=$digid_v" | grep -ci '^cache-control: public, max-age=31536000, immutable')" "1"
 zr_check "logo: unknown care provider 404" \
   "$(curl -s -o /dev/null -w '%{http_code}' "$ISSUER/logo?cp=no-such-provider")" "404"
 

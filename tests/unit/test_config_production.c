@@ -1052,6 +1052,18 @@ static void test_care_provider_logo(void **state)
     t = variant("logo-empty-alt.yaml", "production", NULL, name, line, NULL);
     expect_one("logo-empty-alt.yaml", t, "alt: \"  \"", "care_providers[0].logo.alt", "must be 1-200 characters");
     free(t);
+    /* pages.digid_logo_file: the operator's copy of Logius' logo, checked alike */
+    snprintf(line, sizeof(line), "pages:\n  digid_logo_file: %s\n", in_dir("logo.svg"));
+    free(variant("digid-logo.yaml", "production", line, NULL));
+    cfg = expect_ok("digid-logo.yaml");
+    assert_string_equal(cfg->pages.digid_logo.type, "image/svg+xml");
+    assert_non_null(strstr(cfg->pages.digid_logo.src, "/logo?of=digid&v="));
+    zr_config_free(cfg);
+    snprintf(line, sizeof(line), "pages:\n  digid_logo_file: %s\n", in_dir("logo.gif"));
+    t = variant("digid-logo-gif.yaml", "production", line, NULL);
+    snprintf(want, sizeof(want), "%s: must be a PNG or an SVG file", in_dir("logo.gif"));
+    expect_one("digid-logo-gif.yaml", t, "digid_logo_file:", "pages.digid_logo_file", want);
+    free(t);
     /* an address for the browser to fetch is not a key: the relay serves the file itself */
     snprintf(line, sizeof(line), "%s    logo:\n      file: %s\n      url: https://example.nl/logo.png\n      alt: Demo\n",
              name, in_dir("logo.png"));

@@ -329,6 +329,10 @@ char *zr_page_form_csp(const char *const *targets, size_t count);
  * path; anything else returns -1). */
 int zr_page_autopost(zr_http_response_t *r, zr_lang_t lang, const char *action,
                      const zr_kvlist_t *fields);
+/* The same, with the header naming the care provider of way (the relay's
+ * own form to TVS: "Even geduld" shows whose login it is). */
+int zr_page_autopost_way(zr_http_response_t *r, zr_lang_t lang, const char *action,
+                         const zr_kvlist_t *fields, const zr_page_way_t *way);
 /* The same, when the answer to the POST redirects on (e.g. a LogoutResponse
  * to the relay, which sends the browser to the portal): form-action also
  * allows the origins of then[0..then_count) (see zr_page_form_csp). */

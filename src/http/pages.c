@@ -597,13 +597,28 @@ end:
     return out;
 }
 
+static int page_autopost(zr_http_response_t *r, zr_lang_t lang, const char *action, const zr_kvlist_t *fields,
+                         const char *const *then, size_t then_count, const zr_page_way_t *way);
+
 int zr_page_autopost(zr_http_response_t *r, zr_lang_t lang, const char *action, const zr_kvlist_t *fields)
 {
-    return zr_page_autopost_via(r, lang, action, fields, NULL, 0);
+    return page_autopost(r, lang, action, fields, NULL, 0, NULL);
+}
+
+int zr_page_autopost_way(zr_http_response_t *r, zr_lang_t lang, const char *action, const zr_kvlist_t *fields,
+                         const zr_page_way_t *way)
+{
+    return page_autopost(r, lang, action, fields, NULL, 0, way);
 }
 
 int zr_page_autopost_via(zr_http_response_t *r, zr_lang_t lang, const char *action, const zr_kvlist_t *fields,
                          const char *const *then, size_t then_count)
+{
+    return page_autopost(r, lang, action, fields, then, then_count, NULL);
+}
+
+static int page_autopost(zr_http_response_t *r, zr_lang_t lang, const char *action, const zr_kvlist_t *fields,
+                         const char *const *then, size_t then_count, const zr_page_way_t *way)
 {
     int rc = -1;
     char origin[512], *nonce = NULL, *html = NULL, *inputs = NULL;
@@ -629,7 +644,7 @@ int zr_page_autopost_via(zr_http_response_t *r, zr_lang_t lang, const char *acti
     if (!inputs || !nonce)
         goto end;
     if (zr_kv_add(&vars, "action", action) != 0 || zr_kv_add(&vars, "nonce", nonce) != 0 ||
-        zr_kv_add(&vars, "fields", inputs) != 0)
+        zr_kv_add(&vars, "fields", inputs) != 0 || (way && zr_page_provider_var(&vars, lang, way) != 0))
         goto end;
     html = zr_page_render("autopost", lang, &vars);
     if (!html)

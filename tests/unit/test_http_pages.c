@@ -350,6 +350,20 @@ static void test_header_names_care_provider(void **state)
     assert_int_equal(zr_page_error(&r, 400, ZR_LANG_NL, "session_expired", "ref"), 0);
     assert_null(strstr(r.body, "class=\"provider"));
     zr_http_response_free(&r);
+    /* the relay's own form to TVS ("Even geduld") names it too */
+    {
+        zr_kvlist_t fields = {0};
+        zr_kv_add(&fields, "SAMLRequest", "x");
+        way.provider_name = "Ziekenhuis Oost";
+        assert_int_equal(zr_page_autopost_way(&r, ZR_LANG_NL, "https://tvs.example.nl/sso", &fields, &way), 0);
+        assert_non_null(strstr(r.body, "<span class=\"provider-name\">Ziekenhuis Oost</span>"));
+        assert_non_null(strstr(r.body, "<img class=\"logo\" src=\"/logo?cp=oost&amp;v=0011223344556677\""));
+        zr_http_response_free(&r);
+        assert_int_equal(zr_page_autopost(&r, ZR_LANG_NL, "https://tvs.example.nl/sso", &fields), 0);
+        assert_null(strstr(r.body, "class=\"provider"));
+        zr_http_response_free(&r);
+        zr_kv_free(&fields);
+    }
 }
 
 /* Copies the nonce of 'nonce-XXX' in csp into out. */

@@ -334,7 +334,8 @@ void zr_cfg_read_tenant(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
         t->assertion_consumer_service_index = (int)n;
     read_vendor_fields(&m, path, t);
     zr_cfg_read_helpdesk(&m, &t->helpdesk);
-    if (t->id) {
+    /* A former provider's logo is never shown: its file may be gone. */
+    if (t->id && !ld->former) {
         char *src = NULL;
         /* the id is [A-Za-z0-9._-]: safe in a query string as it is */
         if (asprintf(&src, "/logo?cp=%s", t->id) >= 0) {

@@ -514,6 +514,12 @@ typedef struct zr_config {
      * client_id), built by zr_config_load; private to src/config. NULL in a
      * hand-made zr_config_t: the find functions then scan. */
     struct zr_config_index *index;
+    /* The pages people see (issue 18 §3, docs/pages.md): `pages:
+     * {digid_logo_file}`, the DigiD logo the operator got from Logius
+     * (we do not ship it), shown on the chooser's DigiD button. */
+    struct {
+        zr_logo_t digid_logo;
+    } pages;
 } zr_config_t;
 
 /* One validation problem: "FILE:LINE: KEY: message". */

@@ -283,6 +283,11 @@ typedef struct {
     const char *helpdesk_phone;
     const char *helpdesk_phone_uri; /* tel: */
     const char *helpdesk_url;
+    /* The header (issue 18 §3): the care provider's name and logo, when
+     * the page knows the care provider; else the generic header. */
+    const char *provider_name;
+    const char *logo_src;           /* /logo?cp=...&v=..., served by the relay itself */
+    const char *logo_alt;
 } zr_page_way_t;
 
 /* zr_page_error with a way forward: "Terug naar <portal>" when way knows
@@ -297,6 +302,12 @@ int zr_page_error_way(zr_http_response_t *r, int status, zr_lang_t lang, const c
  * one). Malloc'ed HTML for {{{...}}}; NULL on error. */
 char *zr_page_way_render(zr_lang_t lang, const zr_page_way_t *way);
 char *zr_page_helpdesk_render(zr_lang_t lang, const zr_page_way_t *way);
+/* The header's care provider (templates/layout-provider, layout-logo):
+ * its logo and name, "" when way knows none. Malloc'ed HTML, put in vars
+ * as "provider" for the layout's {{{provider}}} (zr_page_provider_var
+ * does both); NULL on error. */
+char *zr_page_provider_render(zr_lang_t lang, const zr_page_way_t *way);
+int zr_page_provider_var(zr_kvlist_t *vars, zr_lang_t lang, const zr_page_way_t *way);
 
 /* The Content-Security-Policy for a page whose form starts a chain of
  * redirects: the server's default, with form-action 'self' plus the origin
@@ -318,6 +329,10 @@ char *zr_page_form_csp(const char *const *targets, size_t count);
  * path; anything else returns -1). */
 int zr_page_autopost(zr_http_response_t *r, zr_lang_t lang, const char *action,
                      const zr_kvlist_t *fields);
+/* The same, with the header naming the care provider of way (the relay's
+ * own form to TVS: "Even geduld" shows whose login it is). */
+int zr_page_autopost_way(zr_http_response_t *r, zr_lang_t lang, const char *action,
+                         const zr_kvlist_t *fields, const zr_page_way_t *way);
 /* The same, when the answer to the POST redirects on (e.g. a LogoutResponse
  * to the relay, which sends the browser to the portal): form-action also
  * allows the origins of then[0..then_count) (see zr_page_form_csp). */

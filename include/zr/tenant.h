@@ -52,6 +52,19 @@ typedef struct {
     char *url;            /* https (http on loopback in development) */
 } zr_helpdesk_t;
 
+/* A logo the relay serves from its own origin (issue 18 §3): a local PNG
+ * or SVG file read and checked when loaded (size cap, type by its magic
+ * bytes), never a URL a browser fetches elsewhere. */
+typedef struct {
+    char *file;           /* as configured */
+    char *alt;            /* the text alternative (WCAG 1.1.1) */
+    char *data;           /* the file's bytes */
+    size_t len;
+    const char *type;     /* "image/png" or "image/svg+xml" */
+    char *src;            /* the page's <img src>: /logo?...&v=<hash>, a new address per content */
+} zr_logo_t;
+#define ZR_LOGO_MAX_BYTES (100 * 1024) /* a header logo is a few KiB; the cap bounds memory per provider */
+
 typedef struct zr_tenant {
     char *id;             /* short configuration name, e.g. "ziekenhuis-oost" */
     char *name;           /* display name */
@@ -72,6 +85,7 @@ typedef struct zr_tenant {
     char *contact;           /* free text, one line */
     char *akkoordverklaring; /* date signed, YYYY-MM-DD */
     zr_helpdesk_t helpdesk;  /* optional; all NULL when not configured */
+    zr_logo_t logo;          /* optional (`logo: {file, alt}`); all NULL when not configured */
     /* Hex SHA-256 over everything that shapes a login (id, entityID, OIN,
      * services, BSN key certificates), set when loaded: a login in flight
      * across a reload finds the tenant it started with again. */

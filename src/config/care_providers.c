@@ -272,7 +272,7 @@ void zr_cfg_read_tenant(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
 {
     static const char *const keys[] = {"id", "name", "entity_id", "oin", "ura", "assertion_consumer_service_index",
                                        "services", "bsn_keys", "clients", "kvk", "contact", "akkoordverklaring",
-                                       "bsn_for_authorization", "helpdesk", NULL};
+                                       "bsn_for_authorization", "helpdesk", "logo", NULL};
     zr_cfg_map_t m;
     yaml_node_t *seq = NULL, *v;
     char kpath[ZR_CFG_PATH_MAX], ipath[ZR_CFG_PATH_MAX], oin[21] = "";
@@ -334,6 +334,15 @@ void zr_cfg_read_tenant(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
         t->assertion_consumer_service_index = (int)n;
     read_vendor_fields(&m, path, t);
     zr_cfg_read_helpdesk(&m, &t->helpdesk);
+    /* A former provider's logo is never shown: its file may be gone. */
+    if (t->id && !ld->former) {
+        char *src = NULL;
+        /* the id is [A-Za-z0-9._-]: safe in a query string as it is */
+        if (asprintf(&src, "/logo?cp=%s", t->id) >= 0) {
+            zr_cfg_read_logo(&m, src, &t->logo);
+            free(src);
+        }
+    }
 
     if (zr_cfg_get_seq(&m, "services", 1, &seq) == 1) {
         size_t count = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
@@ -530,6 +539,7 @@ void zr_cfg_tenants_free(zr_tenant_t *tenants, zr_tenant_origin_t *origins, size
         free(t->contact);
         free(t->akkoordverklaring);
         zr_cfg_helpdesk_free(&t->helpdesk);
+        zr_cfg_logo_free(&t->logo);
         for (size_t s = 0; t->services && s < t->service_count; s++) {
             free(t->services[s].service_uuid);
             free(t->services[s].name);

@@ -141,6 +141,108 @@ void zr_cfg_read_helpdesk(const zr_cfg_map_t *parent, zr_helpdesk_t *h)
         zr_cfg_error(parent->ld, node, kpath, "must hold at least one of name, phone, url (each non-empty)");
 }
 
+/* An SVG by its start: an optional BOM, white space, an XML declaration
+ * or comment, then <svg. Its content must not need what an <img> never
+ * runs anyway but a browser opening the file itself might: script,
+ * foreignObject (HTML inside), a DTD (entities). */
+static const char *logo_svg_problem(const char *data, size_t len)
+{
+    static const char *const refused[] = {"<script", "<foreignobject", "<!doctype", "<!entity", NULL};
+    const char *p = data, *end = data + len;
+    if (memchr(data, '\0', len))
+        return "an SVG must be text (it holds a NUL byte)";
+    if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+        p += 3;
+    while (p < end && isspace((unsigned char)*p))
+        p++;
+    if ((size_t)(end - p) < 4 || (strncmp(p, "<?xml", 5) != 0 && strncmp(p, "<svg", 4) != 0 && strncmp(p, "<!--", 4) != 0))
+        return "must be a PNG or an SVG file (it starts with neither the PNG signature nor <?xml/<svg)";
+    if (!strstr(data, "<svg"))
+        return "must be a PNG or an SVG file (no <svg element)";
+    for (size_t i = 0; refused[i]; i++)
+        if (strcasestr(data, refused[i]))
+            return "an SVG logo must not contain script, foreignObject or a DTD";
+    return NULL;
+}
+
+int zr_cfg_load_logo(zr_cfg_loader_t *ld, const yaml_node_t *at, const char *path, const char *file,
+                     const char *src_base, zr_logo_t *logo)
+{
+    static const unsigned char png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    const char *problem = NULL;
+    uint8_t digest[32];
+    char *hex = NULL;
+    int rc = -1;
+
+    if (zr_file_read(file, ZR_LOGO_MAX_BYTES, &logo->data, &logo->len) != 0) {
+        zr_cfg_error(ld, at, path, "cannot read %s (missing, unreadable, or larger than %d KiB)", file,
+                     ZR_LOGO_MAX_BYTES / 1024);
+        goto end;
+    }
+    if (logo->len >= 24 && memcmp(logo->data, png, sizeof(png)) == 0 && memcmp(logo->data + 12, "IHDR", 4) == 0)
+        logo->type = "image/png";
+    else if (!(problem = logo_svg_problem(logo->data, logo->len)))
+        logo->type = "image/svg+xml";
+    if (!logo->type) {
+        zr_cfg_error(ld, at, path, "%s: %s", file, problem);
+        goto end;
+    }
+    if (zr_crypto_sha256((const uint8_t *)logo->data, logo->len, digest) != 0 ||
+        !(hex = zr_hex_encode(digest, 8)) || asprintf(&logo->src, "%s&v=%s", src_base, hex) < 0) {
+        logo->src = NULL;
+        zr_cfg_error(ld, at, path, "out of memory");
+        goto end;
+    }
+    rc = 0;
+end:
+    if (rc != 0) {
+        zr_release(logo->data);
+        logo->len = 0;
+        logo->type = NULL;
+    }
+    free(hex);
+    return rc;
+}
+
+void zr_cfg_read_logo(const zr_cfg_map_t *parent, const char *src_base, zr_logo_t *logo)
+{
+    static const char *const keys[] = {"file", "alt", NULL};
+    zr_cfg_map_t m;
+    char kpath[ZR_CFG_PATH_MAX], fpath[ZR_CFG_PATH_MAX];
+    yaml_node_t *node = zr_cfg_map_get(parent, "logo");
+
+    memset(logo, 0, sizeof(*logo));
+    zr_cfg_path_key(kpath, parent->path, "logo");
+    if (!node) {
+        if (zr_cfg_map_key(parent, "logo"))
+            zr_cfg_error(parent->ld, zr_cfg_map_key(parent, "logo"), kpath,
+                         "must hold file and alt (leave the key out instead)");
+        return;
+    }
+    if (zr_cfg_map_open(parent->ld, node, kpath, keys, &m) != 0)
+        return;
+    /* The alternative text is required: the logo names the care provider
+     * for whoever cannot see it (WCAG 1.1.1). */
+    if (zr_cfg_get_str(&m, "alt", 1, &logo->alt) == 1 && (!*zr_str_trim(logo->alt) || strlen(logo->alt) > 200)) {
+        zr_cfg_path_key(fpath, kpath, "alt");
+        zr_cfg_error(parent->ld, zr_cfg_map_get(&m, "alt"), fpath,
+                     "must be 1-200 characters: the text that names the logo, e.g. the care provider's name");
+    }
+    if (zr_cfg_get_path(&m, "file", 1, &logo->file) == 1) {
+        zr_cfg_path_key(fpath, kpath, "file");
+        zr_cfg_load_logo(parent->ld, zr_cfg_map_get(&m, "file"), fpath, logo->file, src_base, logo);
+    }
+}
+
+void zr_cfg_logo_free(zr_logo_t *logo)
+{
+    free(logo->file);
+    free(logo->alt);
+    free(logo->data);
+    free(logo->src);
+    memset(logo, 0, sizeof(*logo));
+}
+
 void zr_cfg_helpdesk_free(zr_helpdesk_t *h)
 {
     free(h->name);
@@ -782,6 +884,22 @@ zr_config_t *zr_config_load_flags(const char *path, int flags, zr_config_errors_
     return zr_config_load_reusing(path, flags, NULL, errs);
 }
 
+/* pages: {digid_logo_file}. Logius gives the DigiD logo to organisations
+ * connected to DigiD (its communication toolkit); it is theirs to use, not
+ * ours to ship, so without the file the button carries its text alone. */
+static void read_pages(zr_cfg_map_t *root, zr_config_t *cfg)
+{
+    static const char *const keys[] = {"digid_logo_file", NULL};
+    yaml_node_t *v = zr_cfg_map_get(root, "pages");
+    zr_cfg_map_t m;
+
+    if (!v || zr_cfg_map_open(root->ld, v, "pages", keys, &m) != 0)
+        return;
+    if (zr_cfg_get_path(&m, "digid_logo_file", 0, &cfg->pages.digid_logo.file) == 1)
+        zr_cfg_load_logo(root->ld, zr_cfg_map_get(&m, "digid_logo_file"), "pages.digid_logo_file",
+                         cfg->pages.digid_logo.file, "/logo?of=digid", &cfg->pages.digid_logo);
+}
+
 zr_config_t *zr_config_load_reusing(const char *path, int flags, const zr_config_t *reuse, zr_config_errors_t *errs)
 {
     static const char *const root_keys[] = {"environment", "listen", "public_base_url", "tls", "log_level",
@@ -790,7 +908,7 @@ zr_config_t *zr_config_load_reusing(const char *path, int flags, const zr_config
                                             "care_providers_ledger",
                                             "oidc", "clients", "mock_tvs", "cluster", "pid_file", "dezi",
                                             "decision_log", "audit_log", "mock_dezi", "trace", "preprod_test",
-                                            "limits", "metrics", "care_providers_on_error", NULL};
+                                            "limits", "metrics", "care_providers_on_error", "pages", NULL};
     zr_cfg_loader_t ld;
     zr_cfg_map_t root;
     zr_config_t *cfg = calloc(1, sizeof(*cfg));
@@ -853,6 +971,7 @@ zr_config_t *zr_config_load_reusing(const char *path, int flags, const zr_config
     zr_cfg_read_mock_dezi(&root, cfg);
     zr_cfg_read_trace(&root, cfg);
     zr_cfg_read_preprod_test(&root, cfg);
+    read_pages(&root, cfg);
     if (fill_derived(cfg) != 0)
         zr_cfg_error(&ld, NULL, "", "out of memory");
 end:
@@ -871,6 +990,7 @@ void zr_config_free(zr_config_t *cfg)
 {
     if (!cfg)
         return;
+    zr_cfg_logo_free(&cfg->pages.digid_logo);
     free(cfg->file);
     free(cfg->listen);
     free(cfg->public_base_url);

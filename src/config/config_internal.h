@@ -221,6 +221,17 @@ int zr_cfg_check_page_url(zr_cfg_loader_t *ld, const yaml_node_t *at, const char
  * Absent: h stays zeroed. */
 void zr_cfg_read_helpdesk(const zr_cfg_map_t *m, zr_helpdesk_t *h);
 void zr_cfg_helpdesk_free(zr_helpdesk_t *h);
+/* A logo file for the relay's pages (issue 18 §3): reads the file at
+ * value (a path, relative to the configuration file) into logo, checked:
+ * at most ZR_LOGO_MAX_BYTES (zr/tenant.h), a PNG or an SVG by its first bytes, an SVG
+ * without script, DTD or foreignObject. src_base is where the relay serves
+ * it ("/logo?cp=<id>"); "&v=<hash of the content>" is added, so a page can
+ * let browsers keep it for a year. Errors name at and path. */
+int zr_cfg_load_logo(zr_cfg_loader_t *ld, const yaml_node_t *at, const char *path, const char *file,
+                     const char *src_base, zr_logo_t *logo);
+/* `logo: {file, alt}` under m (a care provider); absent: logo stays zeroed. */
+void zr_cfg_read_logo(const zr_cfg_map_t *m, const char *src_base, zr_logo_t *logo);
+void zr_cfg_logo_free(zr_logo_t *logo);
 /* A value from a NULL-terminated name table; *out is its index. */
 int zr_cfg_get_enum(const zr_cfg_map_t *m, const char *key, int required, const char *const *names, int *out);
 /* Private keys: one OpenSSL decoder set up once per load (OpenSSL 3.0 spends

@@ -400,6 +400,36 @@ end:
     return html;
 }
 
+char *zr_page_provider_render(zr_lang_t lang, const zr_page_way_t *way)
+{
+    zr_buf_t logo, out;
+    char *html = NULL;
+
+    zr_buf_init(&logo);
+    zr_buf_init(&out);
+    if (zr_buf_appends(&logo, "") != 0 || zr_buf_appends(&out, "") != 0)
+        goto end;
+    if (way && way->provider_name && way->logo_src && way->logo_alt &&
+        page_append_row(&logo, "layout-logo", lang, "src", way->logo_src, "alt", way->logo_alt, NULL) != 0)
+        goto end;
+    if (way && way->provider_name &&
+        page_append_row(&out, "layout-provider", lang, "name", way->provider_name, "logo", logo.data, NULL) != 0)
+        goto end;
+    html = zr_buf_steal(&out);
+end:
+    zr_buf_free(&logo);
+    zr_buf_free(&out);
+    return html;
+}
+
+int zr_page_provider_var(zr_kvlist_t *vars, zr_lang_t lang, const zr_page_way_t *way)
+{
+    char *html = zr_page_provider_render(lang, way);
+    int rc = html ? zr_kv_add(vars, "provider", html) : -1;
+    free(html);
+    return rc;
+}
+
 int zr_page_error(zr_http_response_t *r, int status, zr_lang_t lang, const char *error_code, const char *reference)
 {
     return zr_page_error_way(r, status, lang, error_code, reference, NULL);
@@ -439,7 +469,8 @@ int zr_page_error_way(zr_http_response_t *r, int status, zr_lang_t lang, const c
         goto end;
     ways = zr_page_way_render(lang, &way);
     helpdesk = zr_page_helpdesk_render(lang, &way);
-    if (ways && helpdesk && zr_kv_add(&vars, "way_forward", ways) == 0 && zr_kv_add(&vars, "helpdesk", helpdesk) == 0)
+    if (ways && helpdesk && zr_kv_add(&vars, "way_forward", ways) == 0 && zr_kv_add(&vars, "helpdesk", helpdesk) == 0 &&
+        zr_page_provider_var(&vars, lang, &way) == 0)
         html = zr_page_render("error", lang, &vars);
     if (!html) {
         /* Without templates a person still gets a readable, escaped page. */
@@ -566,13 +597,28 @@ end:
     return out;
 }
 
+static int page_autopost(zr_http_response_t *r, zr_lang_t lang, const char *action, const zr_kvlist_t *fields,
+                         const char *const *then, size_t then_count, const zr_page_way_t *way);
+
 int zr_page_autopost(zr_http_response_t *r, zr_lang_t lang, const char *action, const zr_kvlist_t *fields)
 {
-    return zr_page_autopost_via(r, lang, action, fields, NULL, 0);
+    return page_autopost(r, lang, action, fields, NULL, 0, NULL);
+}
+
+int zr_page_autopost_way(zr_http_response_t *r, zr_lang_t lang, const char *action, const zr_kvlist_t *fields,
+                         const zr_page_way_t *way)
+{
+    return page_autopost(r, lang, action, fields, NULL, 0, way);
 }
 
 int zr_page_autopost_via(zr_http_response_t *r, zr_lang_t lang, const char *action, const zr_kvlist_t *fields,
                          const char *const *then, size_t then_count)
+{
+    return page_autopost(r, lang, action, fields, then, then_count, NULL);
+}
+
+static int page_autopost(zr_http_response_t *r, zr_lang_t lang, const char *action, const zr_kvlist_t *fields,
+                         const char *const *then, size_t then_count, const zr_page_way_t *way)
 {
     int rc = -1;
     char origin[512], *nonce = NULL, *html = NULL, *inputs = NULL;
@@ -598,7 +644,7 @@ int zr_page_autopost_via(zr_http_response_t *r, zr_lang_t lang, const char *acti
     if (!inputs || !nonce)
         goto end;
     if (zr_kv_add(&vars, "action", action) != 0 || zr_kv_add(&vars, "nonce", nonce) != 0 ||
-        zr_kv_add(&vars, "fields", inputs) != 0)
+        zr_kv_add(&vars, "fields", inputs) != 0 || (way && zr_page_provider_var(&vars, lang, way) != 0))
         goto end;
     html = zr_page_render("autopost", lang, &vars);
     if (!html)

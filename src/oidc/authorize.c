@@ -490,7 +490,8 @@ static zr_oidc_authz_result_t authorize_refuse(zr_oidc_t *op, const zr_oidc_auth
                                                                                               : &t->helpdesk;
         zr_page_way_t way = {.portal_name = c->name, .home_page = c->home_page, .helpdesk_name = h->name,
                              .helpdesk_phone = h->phone, .helpdesk_phone_uri = h->phone_uri,
-                             .helpdesk_url = h->url};
+                             .helpdesk_url = h->url, .provider_name = t ? t->name : NULL,
+                             .logo_src = t ? t->logo.src : NULL, .logo_alt = t ? t->logo.alt : NULL};
         zr_page_error_way(resp, 400, lang, why->page, why->ref, &way);
     } else if (why->page)
         zr_page_error(resp, strcmp(why->page, "internal_error") == 0 ? 500 : 400, lang, why->page, why->ref);

@@ -175,7 +175,7 @@ static void finish(zr_http_response_t *resp, zr_lang_t lang, const zr_config_t *
     ways = way.home_page || way.login_uri ? zr_page_way_render(lang, &way) : strdup("");
     if (ways)
         zr_kv_add(&vars, "way_forward", ways);
-    page = ways ? zr_page_render("logout-done", lang, &vars) : NULL;
+    page = ways && zr_page_provider_var(&vars, lang, &way) == 0 ? zr_page_render("logout-done", lang, &vars) : NULL;
     if (!page) {
         zr_page_error(resp, 500, lang, "internal_error", ref);
         goto end;
@@ -236,6 +236,7 @@ static int start_saml_logout(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_ht
     zr_saml_session_t sess = {0};
     zr_saml_logout_request_t lr = {0};
     zr_kvlist_t fields = {0};
+    zr_page_way_t way;
     char *relay_state = NULL, *json = NULL, err[512] = "", mask[16];
     zr_store_status_t st;
     int rc = -1;
@@ -281,7 +282,8 @@ static int start_saml_logout(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_ht
     }
     zr_kv_add(&fields, "SAMLRequest", lr.saml_request_b64);
     zr_kv_add(&fields, "RelayState", relay_state);
-    if (zr_page_autopost(resp, lang, idp->slo_url, &fields) != 0) {
+    zr_relay_page_way(gen->cfg, client_id, tenant_id, &way);
+    if (zr_page_autopost_way(resp, lang, idp->slo_url, &fields, &way) != 0) {
         zr_log_error("logout", "TVS not asked: SingleLogoutService URL unusable ref=%s", ref);
         zr_http_response_free(resp);
         zr_http_response_init(resp);

@@ -128,6 +128,7 @@ static void show_chooser(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http_r
     char *handle = zr_random_token(32), *page = NULL;
     zr_kvlist_t vars = {0};
     const zr_client_t *client = zr_config_find_client(gen->cfg, authz->client_id);
+    zr_page_way_t way;
     zr_trace_t trace;
 
     zr_trace_begin(authz->traceparent, &trace);
@@ -140,7 +141,23 @@ static void show_chooser(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http_r
         goto end;
     zr_kv_add(&vars, "handle", handle);
     zr_kv_add(&vars, "client_name", client && client->name ? client->name : authz->client_id);
-    page = zr_page_render("login-choice", req->lang, &vars);
+    zr_relay_page_way(gen->cfg, authz->client_id, authz->care_provider, &way);
+    /* Logius' checklist (C2): the name of the BSN-entitled organisation,
+     * the care provider, stands with the DigiD button. */
+    zr_kv_add(&vars, "provider_name",
+              way.provider_name ? way.provider_name : client && client->name ? client->name : authz->client_id);
+    /* The DigiD logo only as the operator got it from Logius; decorative
+     * (alt=""), the button's text names DigiD. */
+    if (gen->cfg->pages.digid_logo.src) {
+        zr_kvlist_t logo = {0};
+        char *img = NULL;
+        if (zr_kv_add(&logo, "src", gen->cfg->pages.digid_logo.src) == 0)
+            img = zr_page_render("digid-logo", req->lang, &logo);
+        zr_kv_add(&vars, "digid_logo", img ? img : "");
+        zr_kv_free(&logo);
+        free(img);
+    }
+    page = zr_page_provider_var(&vars, req->lang, &way) == 0 ? zr_page_render("login-choice", req->lang, &vars) : NULL;
     if (!page) {
         zr_relay_page_error(resp, 500, req->lang, "internal_error", ref,
                             gen->cfg, authz->client_id, authz->care_provider);

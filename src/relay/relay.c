@@ -432,7 +432,11 @@ void zr_relay_begin_patient(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_htt
     zr_http_set_cookie(resp, cookie_name, browser_secret, cfg->oidc.session_lifetime_s, zr_relay_https(cfg), 0);
     zr_kv_add(&fields, "SAMLRequest", authn.saml_request_b64);
     zr_kv_add(&fields, "RelayState", relay_state);
-    zr_page_autopost(resp, req->lang, idp->sso_url, &fields);
+    {
+        zr_page_way_t way;
+        zr_relay_page_way(cfg, pending.authz.client_id, tenant->id, &way);
+        zr_page_autopost_way(resp, req->lang, idp->sso_url, &fields, &way);
+    }
     zr_metrics_login_started(ZR_METRICS_PATIENT, tenant->id);
     zr_diag_authorize(relay->store, cfg, req, &pending.authz, relay_state, authn.xml);
     zr_log_info("authorize", "client=%s tenant=%s loa=%s request=%s login=%s trace=%s", pending.authz.client_id,
@@ -824,6 +828,7 @@ static const zr_http_route_t relay_routes[] = {
     {"GET", "/saml/metadata", handle_metadata},
     {"GET", "/healthz", zr_relay_handle_healthz},    /* liveness: health.c */
     {"GET", "/readyz", zr_relay_handle_readyz},      /* readiness: health.c */
+    {"GET", "/logo", zr_relay_handle_logo},          /* the pages' logos: logo.c */
     {"POST", "/login/choose", gated_choose},
     {"GET", "/logout", gated_logout},       /* logout.c (issue 5) */
     {"POST", "/logout", gated_logout},

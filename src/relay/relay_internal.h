@@ -167,6 +167,9 @@ void zr_relay_health_cleanup(zr_relay_t *relay);
 /* GET /healthz (liveness: restart me) and GET /readyz (readiness: send me
  * traffic). */
 int zr_relay_handle_healthz(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
+/* GET /logo?cp=<care provider>&v=<hash> (the header's logo), ?of=digid&v= (the
+ * chooser's DigiD logo): served by the relay itself (logo.c). */
+int zr_relay_handle_logo(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
 int zr_relay_handle_readyz(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
 /* What a thread asking for a shared probe result does (pure, unit-tested):
  * use the result (fresh, or stale while another thread renews it), run the

@@ -49,6 +49,13 @@ void zr_relay_page_way(const zr_config_t *cfg, const char *client_id, const char
     way->helpdesk_phone = help->phone;
     way->helpdesk_phone_uri = help->phone_uri;
     way->helpdesk_url = help->url;
+    /* The header names the care provider (issue 18 §3); a quarantined one
+     * is still who the person wanted to reach. */
+    if (tenant) {
+        way->provider_name = tenant->name;
+        way->logo_src = tenant->logo.src;
+        way->logo_alt = tenant->logo.alt;
+    }
 }
 
 int zr_relay_page_error(zr_http_response_t *resp, int status, zr_lang_t lang, const char *code, const char *ref,

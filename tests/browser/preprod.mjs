@@ -68,6 +68,14 @@ async function inspect(page, lang, name, { shot = false, expectText } = {}) {
   const label = `${lang} ${name}`;
   await page.waitForLoadState('load');
   if (SHOTS && shot) await page.screenshot({ path: join(SHOTS, `${lang}-${name}.png`), fullPage: false });
+  // WCAG 2.1 reflow (1.4.10, issue 18 §3): no horizontal scrolling at 320
+  // CSS px; a <pre> wraps or scrolls inside its own box.
+  const size = page.viewportSize();
+  await page.setViewportSize({ width: 320, height: size.height });
+  const reflow = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth,
+    client: document.documentElement.clientWidth }));
+  await page.setViewportSize(size);
+  check(`${label}: no horizontal scrolling at 320 px`, reflow.scroll <= reflow.client, JSON.stringify(reflow));
   if (expectText) {
     const body = await page.locator('body').innerText();
     check(`${label}: shows "${expectText}"`, body.includes(expectText), body.slice(0, 200));

@@ -92,7 +92,7 @@ function watch(ctx, page) {
 // Runs every check on the page that is showing now, and saves its
 // screenshot. relay: the page is one of ours (the portal is an example app
 // outside this issue's layout).
-async function inspect(page, lang, name, { expectText, relay = true, status } = {}) {
+async function inspect(page, lang, name, { expectText, relay = true, status, provider } = {}) {
   const label = `${lang} ${name}`;
   await page.waitForLoadState('load');
   // Screenshots first (before the keyboard checks scroll the page): every
@@ -102,6 +102,7 @@ async function inspect(page, lang, name, { expectText, relay = true, status } = 
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: join(SHOTS, `${lang}-${name}.png`) });
   }
+  await checkReflow(page, label);
   const body = await page.locator('body').innerText();
   if (expectText) check(`${label}: shows "${expectText}"`, body.includes(expectText), body.slice(0, 200));
   if (status !== undefined && page.lastStatus !== undefined)
@@ -113,11 +114,30 @@ async function inspect(page, lang, name, { expectText, relay = true, status } = 
       main: document.querySelectorAll('main').length,
       h1: document.querySelectorAll('h1').length,
       title: document.title,
-      external: [...document.querySelectorAll('link[href]:not([rel=icon][href^="data:"]), script[src], img[src], iframe')].length,
+      // the care provider's logo comes from the relay itself (/logo)
+      external: [...document.querySelectorAll('link[href]:not([rel=icon][href^="data:"]), script[src], img[src]:not([src^="/logo?"]), iframe')].length,
     }));
     check(`${label}: one <main>, one <h1>, a title, no external resources`,
       structure.main === 1 && structure.h1 === 1 && structure.title.length > 0 && structure.external === 0,
       JSON.stringify(structure));
+    // Issue 18 §3: the header names the care provider the person logs in
+    // to, with its logo (loaded from the relay); where no care provider is
+    // known, the generic header alone.
+    if (provider !== undefined) {
+      const h = await page.evaluate(() => {
+        const img = document.querySelector('header img.logo');
+        return { name: (document.querySelector('header .provider-name') || {}).textContent || '',
+          logo: !!img && img.complete && img.naturalWidth > 0, alt: img ? img.alt : '',
+          brand: document.querySelector('header .brand').textContent };
+      });
+      if (provider)
+        check(`${label}: the header names the care provider, with its logo`,
+          h.name === 'Zorgaanbieder Demo (TEST)' && h.logo && h.alt === 'Zorgaanbieder Demo', JSON.stringify(h));
+      else
+        check(`${label}: the generic header (no care provider known)`, h.name === '' && !h.logo, JSON.stringify(h));
+    } else if (process.env.ZR_DEBUG && page.url().startsWith(RELAY + '/')) {
+      console.log(`# ${label} header: ${await page.locator('header').innerText()}`);
+    }
     // Issue 18 §1, no dead ends: every page of the relay has a focusable
     // way forward besides the skip link, or (the relay knows nothing of the
     // portal) a sentence saying what to do.
@@ -169,6 +189,18 @@ async function inspect(page, lang, name, { expectText, relay = true, status } = 
   check(`${label}: axe-core finds no ${relay ? 'serious or critical ' : ''}violations`, bad.length === 0,
     bad.map((v) => `${v.id} (${v.impact}, ${v.nodes})`).join(', '));
   if (minor.length) console.log(`# ${label}: axe minor/moderate: ${minor.map((v) => `${v.id} (${v.impact})`).join(', ')}`);
+}
+
+// WCAG 2.1 reflow (1.4.10, issue 18 §3): at 320 CSS px the page scrolls
+// only vertically; wide content (a <pre>, a long URL) wraps or scrolls in
+// its own box. The viewport is put back afterwards (screenshots, keyboard).
+async function checkReflow(page, label) {
+  const size = page.viewportSize();
+  await page.setViewportSize({ width: 320, height: size.height });
+  const r = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth,
+    client: document.documentElement.clientWidth }));
+  await page.setViewportSize(size);
+  check(`${label}: no horizontal scrolling at 320 px`, r.scroll <= r.client, JSON.stringify(r));
 }
 
 // Follows the page's navigations, remembering the last document's status.
@@ -270,7 +302,7 @@ async function walk(lang) {
   // reload): already logged in (issue 18 §1), with the way back.
   check(`${lang} patient: the relay's ACS URL was seen`, acsUrl !== '');
   await open(page, acsUrl);
-  await inspect(page, lang, '10-error-login-already-done', { status: 400,
+  await inspect(page, lang, '10-error-login-already-done', { provider: true, status: 400,
     expectText: T('U bent al ingelogd', 'You are already logged in') });
   check(`${lang} already logged in: back to the portal`,
     (await page.getByRole('link', { name: T('Terug naar Demo patientportaal', 'Back to Demo patientportaal') }).count()) === 1);
@@ -314,8 +346,21 @@ async function walk(lang) {
 
   // --- 6. Professional: chooser -> mock Dezi -> portal.
   await open(page, PORTAL + '/login?method=choose');
-  await inspect(page, lang, '30-chooser', { expectText: T('Hoe wilt u inloggen?', 'How do you want to log in?') });
-  await Promise.all([page.waitForURL(DEZI + '/**'), page.getByRole('button', { name: T('zorgverlener', 'healthcare professional') }).click()]);
+  await inspect(page, lang, '30-chooser', { provider: true, expectText: T('Hoe wilt u inloggen?', 'How do you want to log in?') });
+  // Logius' DigiD button (issue 18 §3): exactly "Inloggen met DigiD", the
+  // logo the operator supplies (decorative: the text names DigiD) loaded
+  // from the relay, and the care provider's name with it (checklist C2).
+  const digid = await page.evaluate(() => {
+    const b = [...document.querySelectorAll('main button')].find((x) => x.value === 'patient');
+    const img = b && b.querySelector('img');
+    return { text: b ? b.textContent.trim() : '', img: !!img && img.complete && img.naturalWidth > 0,
+      alt: img ? img.getAttribute('alt') : null, src: img ? img.getAttribute('src') : '',
+      provider: document.querySelector('main').innerText.includes('Zorgaanbieder Demo (TEST)') };
+  });
+  check(`${lang} chooser: the DigiD button says "${T('Inloggen met DigiD', 'Log in with DigiD')}", with the operator's logo`,
+    digid.text === T('Inloggen met DigiD', 'Log in with DigiD') && digid.img && digid.alt === '' &&
+    digid.src.startsWith('/logo?of=digid&v=') && digid.provider, JSON.stringify(digid));
+  await Promise.all([page.waitForURL(DEZI + '/**'), page.getByRole('button', { name: T('Inloggen met Dezi', 'Log in with Dezi') }).click()]);
   await inspect(page, lang, '31-mock-dezi-login', { expectText: T('Kies een testzorgverlener', 'Choose a test professional') });
   await choose(page, '01.015');
   await inspect(page, lang, '32-portal-professional', { relay: false, expectText: '01.015' });
@@ -323,12 +368,12 @@ async function walk(lang) {
   await logoutAtPortal(page, lang, '33-portal-professional-logged-out', false);
   // The chooser: patient route too.
   await open(page, PORTAL + '/login?method=choose');
-  await Promise.all([page.waitForURL(TVS + '/**'), page.getByRole('button', { name: T('patiënt', 'as a patient') }).click()]);
+  await Promise.all([page.waitForURL(TVS + '/**'), page.getByRole('button', { name: T('Inloggen met DigiD', 'Log in with DigiD') }).click()]);
   check(`${lang} chooser -> patient reaches the mock TVS`, page.url().startsWith(TVS));
   // A chooser submitted twice.
   await open(page, PORTAL + '/login?method=choose');
   const chooserHandle = await page.locator('input[name=handle]').inputValue();
-  await choose(page, T('patiënt', 'as a patient'));
+  await choose(page, T('Inloggen met DigiD', 'Log in with DigiD'));
   await postForm(page, RELAY + '/login/choose', { handle: chooserHandle, method: 'patient' });
   check(`${lang} chooser submitted twice: the choice was made`, page.lastStatus === 400 &&
     (await page.locator('h1').innerText()).includes(T('Keuze al gemaakt', 'Choice already made')));
@@ -357,15 +402,15 @@ async function walk(lang) {
     code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', ...params,
   });
   await open(page, authz({ client_id: 'no-such-portal', redirect_uri: PORTAL + '/callback' }));
-  await inspect(page, lang, '13-error-unknown-client', { status: 400,
+  await inspect(page, lang, '13-error-unknown-client', { provider: false, status: 400,
     expectText: T('Onbekende website of app', 'Unknown website or app') });
   await open(page, authz({ client_id: 'demo-portal', redirect_uri: 'https://evil.example/callback' }));
-  await inspect(page, lang, '14-error-invalid-redirect-uri', { status: 400,
+  await inspect(page, lang, '14-error-invalid-redirect-uri', { provider: true, status: 400,
     expectText: T('Onbekend terugkeeradres', 'Unknown return address') });
   await open(page, RELAY + '/saml/acs');
   await inspect(page, lang, '15-error-bad-request', { status: 400, expectText: T('Ongeldig verzoek', 'Invalid request') });
   await open(page, RELAY + '/no-such-page');
-  await inspect(page, lang, '16-error-not-found', { status: 404, expectText: T('Pagina niet gevonden', 'Page not found') });
+  await inspect(page, lang, '16-error-not-found', { provider: false, status: 404, expectText: T('Pagina niet gevonden', 'Page not found') });
   await open(page, RELAY + '/login/choose');
   await inspect(page, lang, '17-error-method-not-allowed', { status: 405,
     expectText: T('Dit kan niet op deze pagina', 'Not possible on this page') });
@@ -373,7 +418,7 @@ async function walk(lang) {
   // --- 8b. Logout at the relay without a way back: its own page; and
   // logout requests it refuses (a page, never a redirect).
   await open(page, RELAY + '/logout?client_id=demo-portal');
-  await inspect(page, lang, '18-logout-done', { status: 200,
+  await inspect(page, lang, '18-logout-done', { provider: true, status: 200,
     expectText: T('U bent uitgelogd bij Demo patientportaal', 'You are logged out of Demo patientportaal') });
   await open(page, RELAY + '/logout?' + new URLSearchParams({ id_token_hint: 'eyJhbGciOiJub25lIn0.e30.', state: 'st' }));
   await inspect(page, lang, '19-error-logout-invalid', { status: 400,
@@ -415,8 +460,9 @@ async function walkWithoutScript(lang) {
     await page.getByRole('button', { name: T('Doorgaan', 'Continue') }).isVisible());
   const copyCtx = await newContext(lang);
   const copy = await copyCtx.newPage();
-  await copy.setContent(shown, { waitUntil: 'load' });
-  await inspect(copy, lang, '02-autopost-noscript', { expectText: T('Even geduld', 'One moment') });
+  // The copy's relative addresses (the header's /logo) are the relay's.
+  await copy.setContent(shown.replace('<head>', `<head><base href="${RELAY}/">`), { waitUntil: 'load' });
+  await inspect(copy, lang, '02-autopost-noscript', { provider: true, expectText: T('Even geduld', 'One moment') });
   await copyCtx.close();
   await choose(page, T('Doorgaan', 'Continue'));
   check(`${lang} without JavaScript: Continue reaches the mock TVS`, page.url().startsWith(TVS));

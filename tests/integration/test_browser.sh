@@ -19,6 +19,12 @@ zr_write_config
 # The example portal on a free port instead of the demo's 8000.
 PORTAL_PORT=$(zr_free_port)
 sed -i "s#http://localhost:8000#http://localhost:$PORTAL_PORT#g" "$ZR_CONFIG"
+# Issue 18 §3: the care provider's logo (a made-up one), served by the relay.
+sed -i "s#^    name: Zorgaanbieder Demo (TEST)\$#&\n    logo:\n      file: $ZR_SOURCE_DIR/tests/browser/logo-demo.svg\n      alt: Zorgaanbieder Demo#" \
+  "$ZR_CONFIG"
+zr_check "the test care provider has a logo" "$(grep -c 'logo-demo.svg' "$ZR_CONFIG")" "1"
+# ... and the chooser the operator's DigiD logo (a stand-in: we do not ship Logius').
+printf 'pages:\n  digid_logo_file: %s\n' "$ZR_SOURCE_DIR/tests/browser/digid-logo-standin.svg" >>"$ZR_CONFIG"
 zr_start_mock_tvs
 zr_start_mock_dezi
 zr_start_relay
@@ -36,6 +42,23 @@ zr_check "Accept-Language nl;q=1, en;q=0.5 -> nl" "$(page_lang 'nl;q=1, en;q=0.5
 zr_check "Accept-Language nl;q=0.2, en;q=0.7 -> en" "$(page_lang 'nl;q=0.2, en;q=0.7')" "en"
 zr_check "Accept-Language de -> nl (default)" "$(page_lang 'de')" "nl"
 zr_check "no Accept-Language -> nl" "$(curl -s "$ISSUER/no-such-page" | grep -c '<html lang="nl">')" "1"
+
+# The logo comes from the relay itself, with a long cache only at its
+# current address, and as an SVG that can do nothing but draw.
+logo_v=$(sha256sum "$ZR_SOURCE_DIR/tests/browser/logo-demo.svg" | cut -c1-16)
+logo_headers=$(curl -s -D - -o "$ZR_TMP/logo.svg" "$ISSUER/logo?cp=zorgaanbieder-demo&v=$logo_v")
+zr_check "logo: 200 image/svg+xml" "$(grep -ci '^content-type: image/svg+xml' <<<"$logo_headers")" "1"
+zr_check "logo: the configured file" "$(cmp -s "$ZR_TMP/logo.svg" "$ZR_SOURCE_DIR/tests/browser/logo-demo.svg" && echo same)" "same"
+zr_check "logo: kept a year at its address" "$(grep -ci '^cache-control: public, max-age=31536000, immutable' <<<"$logo_headers")" "1"
+zr_check "logo: sandboxed, loads nothing" "$(grep -i '^content-security-policy:' <<<"$logo_headers" | grep -c "default-src 'none'.*sandbox")" "1"
+zr_check "logo: nosniff" "$(grep -ci '^x-content-type-options: nosniff' <<<"$logo_headers")" "1"
+zr_check "logo: an old address is not kept" \
+  "$(curl -s -D - -o /dev/null "$ISSUER/logo?cp=zorgaanbieder-demo&v=0000000000000000" | grep -ci '^cache-control: no-cache')" "1"
+digid_v=$(sha256sum "$ZR_SOURCE_DIR/tests/browser/digid-logo-standin.svg" | cut -c1-16)
+zr_check "DigiD logo: the operator's file, kept a year at its address" \
+  "$(curl -s -D - -o /dev/null "$ISSUER/logo?of=digid&v=$digid_v" | grep -ci '^cache-control: public, max-age=31536000, immutable')" "1"
+zr_check "logo: unknown care provider 404" \
+  "$(curl -s -o /dev/null -w '%{http_code}' "$ISSUER/logo?cp=no-such-provider")" "404"
 
 SHOTS=""
 if [ "${ZR_SCREENSHOTS:-0}" = 1 ]; then

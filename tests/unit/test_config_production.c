@@ -982,6 +982,107 @@ static void test_home_page_and_helpdesk(void **state)
     free(t);
 }
 
+static void write_bytes(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+/* Issue 18 §3: a care provider's logo is a local PNG or SVG, checked when
+ * loaded (its first bytes, a size cap, no script in an SVG), with an
+ * alternative text; the pages get an address on the relay itself that
+ * changes with the content. */
+static void test_care_provider_logo(void **state)
+{
+    static const unsigned char png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D',
+                                        'R', 0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89};
+    static const char svg[] = "<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" "
+                              "height=\"10\"><rect width=\"10\" height=\"10\"/></svg>\n";
+    static const char *const name = "    name: Zorgaanbieder Demo (TEST)\n";
+    char *t, *big, line[1024], want[1024];
+    zr_config_t *cfg;
+    (void)state;
+
+    write_bytes(in_dir("logo.png"), png, sizeof(png));
+    write_bytes(in_dir("logo.svg"), svg, strlen(svg));
+    write_text(in_dir("script.svg"), "<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>\n");
+    write_text(in_dir("logo.gif"), "GIF89a\x01\x00\x01\x00\x00\x00\x00;");
+    big = calloc(1, ZR_LOGO_MAX_BYTES + 2);
+    assert_non_null(big);
+    memcpy(big, png, sizeof(png));
+    write_bytes(in_dir("big.png"), big, ZR_LOGO_MAX_BYTES + 1);
+    free(big);
+
+    snprintf(line, sizeof(line), "%s    logo:\n      file: %s\n      alt: Logo van Zorgaanbieder Demo\n", name,
+             in_dir("logo.png"));
+    free(variant("logo-png.yaml", "production", NULL, name, line, NULL));
+    cfg = expect_ok("logo-png.yaml");
+    assert_string_equal(cfg->tenants[0].logo.type, "image/png");
+    assert_int_equal(cfg->tenants[0].logo.len, sizeof(png));
+    assert_string_equal(cfg->tenants[0].logo.alt, "Logo van Zorgaanbieder Demo");
+    assert_non_null(strstr(cfg->tenants[0].logo.src, "/logo?cp="));
+    assert_non_null(strstr(cfg->tenants[0].logo.src, "&v="));
+    /* the other providers have none */
+    for (size_t i = 1; i < cfg->tenant_count; i++)
+        assert_null(cfg->tenants[i].logo.data);
+    {
+        char *png_src = strdup(cfg->tenants[0].logo.src);
+        zr_config_free(cfg);
+        snprintf(line, sizeof(line), "%s    logo: {file: %s, alt: Zorgaanbieder Demo}\n", name, in_dir("logo.svg"));
+        free(variant("logo-svg.yaml", "production", NULL, name, line, NULL));
+        cfg = expect_ok("logo-svg.yaml");
+        assert_string_equal(cfg->tenants[0].logo.type, "image/svg+xml");
+        /* another content, another address */
+        assert_string_not_equal(cfg->tenants[0].logo.src, png_src);
+        free(png_src);
+        zr_config_free(cfg);
+    }
+
+    snprintf(line, sizeof(line), "%s    logo:\n      file: %s\n      alt: Demo\n", name, in_dir("logo.gif"));
+    t = variant("logo-gif.yaml", "production", NULL, name, line, NULL);
+    snprintf(want, sizeof(want), "%s: must be a PNG or an SVG file", in_dir("logo.gif"));
+    expect_one("logo-gif.yaml", t, "logo.gif", "care_providers[0].logo.file", want);
+    free(t);
+    snprintf(line, sizeof(line), "%s    logo:\n      file: %s\n      alt: Demo\n", name, in_dir("script.svg"));
+    t = variant("logo-script.yaml", "production", NULL, name, line, NULL);
+    snprintf(want, sizeof(want), "%s: an SVG logo must not contain script", in_dir("script.svg"));
+    expect_one("logo-script.yaml", t, "script.svg", "care_providers[0].logo.file", want);
+    free(t);
+    snprintf(line, sizeof(line), "%s    logo:\n      file: %s\n      alt: Demo\n", name, in_dir("big.png"));
+    t = variant("logo-big.yaml", "production", NULL, name, line, NULL);
+    expect_one("logo-big.yaml", t, "big.png", "care_providers[0].logo.file", "cannot read");
+    free(t);
+    snprintf(line, sizeof(line), "%s    logo:\n      file: %s\n", name, in_dir("logo.png"));
+    t = variant("logo-no-alt.yaml", "production", NULL, name, line, NULL);
+    snprintf(want, sizeof(want), "%s", in_dir("logo.png"));
+    expect_one("logo-no-alt.yaml", t, want, "care_providers[0].logo.alt", "is required");
+    free(t);
+    snprintf(line, sizeof(line), "%s    logo:\n      file: %s\n      alt: \"  \"\n", name, in_dir("logo.png"));
+    t = variant("logo-empty-alt.yaml", "production", NULL, name, line, NULL);
+    expect_one("logo-empty-alt.yaml", t, "alt: \"  \"", "care_providers[0].logo.alt", "must be 1-200 characters");
+    free(t);
+    /* pages.digid_logo_file: the operator's copy of Logius' logo, checked alike */
+    snprintf(line, sizeof(line), "pages:\n  digid_logo_file: %s\n", in_dir("logo.svg"));
+    free(variant("digid-logo.yaml", "production", line, NULL));
+    cfg = expect_ok("digid-logo.yaml");
+    assert_string_equal(cfg->pages.digid_logo.type, "image/svg+xml");
+    assert_non_null(strstr(cfg->pages.digid_logo.src, "/logo?of=digid&v="));
+    zr_config_free(cfg);
+    snprintf(line, sizeof(line), "pages:\n  digid_logo_file: %s\n", in_dir("logo.gif"));
+    t = variant("digid-logo-gif.yaml", "production", line, NULL);
+    snprintf(want, sizeof(want), "%s: must be a PNG or an SVG file", in_dir("logo.gif"));
+    expect_one("digid-logo-gif.yaml", t, "digid_logo_file:", "pages.digid_logo_file", want);
+    free(t);
+    /* an address for the browser to fetch is not a key: the relay serves the file itself */
+    snprintf(line, sizeof(line), "%s    logo:\n      file: %s\n      url: https://example.nl/logo.png\n      alt: Demo\n",
+             name, in_dir("logo.png"));
+    t = variant("logo-url.yaml", "production", NULL, name, line, NULL);
+    expect_one("logo-url.yaml", t, "url: https://example.nl/logo", "care_providers[0].logo.url", "unknown key");
+    free(t);
+}
+
 static void test_jwks_strength_parser(void **state)
 {
     char why[256];
@@ -1140,6 +1241,7 @@ int main(void)
         cmocka_unit_test(test_oidc_chain_to_root),
         cmocka_unit_test(test_weak_keys),
         cmocka_unit_test(test_home_page_and_helpdesk),
+        cmocka_unit_test(test_care_provider_logo),
         cmocka_unit_test(test_jwks_strength_parser),
         cmocka_unit_test(test_file_modes),
     };

@@ -316,6 +316,56 @@ static void test_error_page_way(void **state)
     free(html);
 }
 
+/* Issue 18 §3: the header names the care provider, with its logo (served
+ * by the relay itself) when it has one; without a care provider the
+ * generic header alone. */
+static void test_header_names_care_provider(void **state)
+{
+    zr_http_response_t r;
+    zr_page_way_t way = {.portal_name = "Portaal", .home_page = "https://portaal.example.nl/",
+                         .provider_name = "Ziekenhuis <Oost>"};
+    (void)state;
+    zr_http_response_init(&r);
+    assert_int_equal(zr_page_error_way(&r, 400, ZR_LANG_NL, "session_expired", "ref", &way), 0);
+    assert_non_null(strstr(r.body, "<header><div class=\"wrap\"><span class=\"provider\">"));
+    assert_non_null(strstr(r.body, "<span class=\"provider-name\">Ziekenhuis &lt;Oost&gt;</span>"));
+    assert_non_null(strstr(r.body, "<span class=\"brand\">Inloggen in de zorg</span>"));
+    assert_null(strstr(r.body, "<img"));
+    zr_http_response_free(&r);
+    way.logo_src = "/logo?cp=oost&v=0011223344556677";
+    way.logo_alt = "Logo \"Oost\"";
+    assert_int_equal(zr_page_error_way(&r, 400, ZR_LANG_EN, "session_expired", "ref", &way), 0);
+    assert_non_null(strstr(r.body, "<img class=\"logo\" src=\"/logo?cp=oost&amp;v=0011223344556677\" "
+                                   "alt=\"Logo &quot;Oost&quot;\">"));
+    assert_non_null(strstr(r.body, "Ziekenhuis &lt;Oost&gt;"));
+    assert_non_null(strstr(r.body, "Log in to healthcare services"));
+    zr_http_response_free(&r);
+    /* a logo without a name is not shown alone; nothing known: generic */
+    way.provider_name = NULL;
+    assert_int_equal(zr_page_error_way(&r, 400, ZR_LANG_NL, "session_expired", "ref", &way), 0);
+    assert_null(strstr(r.body, "class=\"provider"));
+    assert_null(strstr(r.body, "<img"));
+    assert_non_null(strstr(r.body, "<header><div class=\"wrap\"><span class=\"brand\">Inloggen in de zorg</span>"));
+    zr_http_response_free(&r);
+    assert_int_equal(zr_page_error(&r, 400, ZR_LANG_NL, "session_expired", "ref"), 0);
+    assert_null(strstr(r.body, "class=\"provider"));
+    zr_http_response_free(&r);
+    /* the relay's own form to TVS ("Even geduld") names it too */
+    {
+        zr_kvlist_t fields = {0};
+        zr_kv_add(&fields, "SAMLRequest", "x");
+        way.provider_name = "Ziekenhuis Oost";
+        assert_int_equal(zr_page_autopost_way(&r, ZR_LANG_NL, "https://tvs.example.nl/sso", &fields, &way), 0);
+        assert_non_null(strstr(r.body, "<span class=\"provider-name\">Ziekenhuis Oost</span>"));
+        assert_non_null(strstr(r.body, "<img class=\"logo\" src=\"/logo?cp=oost&amp;v=0011223344556677\""));
+        zr_http_response_free(&r);
+        assert_int_equal(zr_page_autopost(&r, ZR_LANG_NL, "https://tvs.example.nl/sso", &fields), 0);
+        assert_null(strstr(r.body, "class=\"provider"));
+        zr_http_response_free(&r);
+        zr_kv_free(&fields);
+    }
+}
+
 /* Copies the nonce of 'nonce-XXX' in csp into out. */
 static void csp_nonce(const char *csp, char *out, size_t outlen)
 {
@@ -407,6 +457,7 @@ int main(void)
         cmocka_unit_test(test_error_texts_complete),
         cmocka_unit_test(test_error_page),
         cmocka_unit_test(test_error_page_way),
+        cmocka_unit_test(test_header_names_care_provider),
         cmocka_unit_test(test_autopost),
         cmocka_unit_test(test_lang_pick),
     };

@@ -317,6 +317,32 @@ static void test_directory_duplicates_name_both_files(void **state)
     zr_config_errors_free(&errs);
 }
 
+/* Issue 18 §3: a care provider's logo file is read with its file; a former
+ * provider's never is (its logo is shown nowhere, and the file may have
+ * left with it). */
+static void test_logo_of_current_and_former_provider(void **state)
+{
+    char dir[256];
+    zr_config_errors_t errs = {0};
+    zr_tenant_set_t set = {0};
+    (void)state;
+    snprintf(dir, sizeof(dir), "%s/logos", tmp);
+    assert_int_equal(run("mkdir -p '%s'", dir), 0);
+    write_tenant(dir, "gone.yaml", "gone", OIN_DV, 1, "11111111-1111-4111-8111-111111111111", "pki/dv-bsn-1");
+    assert_int_equal(run("printf 'logo:\\n  file: no-such-logo.svg\\n  alt: Gone\\n' >> '%s/gone.yaml'", dir), 0);
+    assert_int_equal(zr_config_load_tenant_dir(dir, ZR_ENV_DEVELOPMENT, ZR_TENANT_LOAD_FORMER, &set, &errs), 0);
+    assert_int_equal(errs.count, 0);
+    assert_int_equal(set.count, 1);
+    assert_null(set.tenants[0].logo.data);
+    zr_config_tenant_set_free(&set);
+    zr_config_errors_free(&errs);
+    zr_config_load_tenant_dir(dir, ZR_ENV_DEVELOPMENT, ZR_TENANT_LOAD_LENIENT, &set, &errs);
+    assert_int_equal(errs.count, 1);
+    assert_non_null(strstr(errs.lines[0], "gone.yaml:12: logo.file: cannot read"));
+    zr_config_tenant_set_free(&set);
+    zr_config_errors_free(&errs);
+}
+
 static void test_directory_file_errors_name_file_and_line(void **state)
 {
     char dir[256], want[1400];
@@ -498,6 +524,7 @@ int main(void)
         cmocka_unit_test(test_key_file_mode),
         cmocka_unit_test(test_test_index_only_outside_production),
         cmocka_unit_test(test_directory_duplicates_name_both_files),
+        cmocka_unit_test(test_logo_of_current_and_former_provider),
         cmocka_unit_test(test_directory_file_errors_name_file_and_line),
         cmocka_unit_test(test_batch_above_150_is_flagged),
         cmocka_unit_test(test_ura_unique),

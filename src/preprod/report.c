@@ -469,21 +469,22 @@ static const char *rehearsal_text(const char *code)
     return "mock-TVS";
 }
 
-static const char *const html_head =
-    "<!DOCTYPE html>\n<html lang=\"nl\">\n<head>\n<meta charset=\"utf-8\">\n"
-    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>%s</title>\n<style>\n"
-    "body{font-family:'DejaVu Sans',Arial,sans-serif;font-size:10.5pt;line-height:1.4;margin:1.5em;color:#111}\n"
-    "h1{font-size:16pt}h2{font-size:13pt;margin-top:1.6em}h3{font-size:11.5pt;margin-top:1.4em;break-after:avoid}\n"
-    "table{border-collapse:collapse;width:100%%;margin:.5em 0;table-layout:fixed}\n"
-    "th,td{border:1px solid #999;padding:3px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}\n"
-    "th[scope=row]{width:30%%;background:#f2f2f2;font-weight:normal}thead th{background:#e6e6e6}\n"
-    "tr{break-inside:avoid}ul.files{font-family:monospace;font-size:9pt}\n"
-    "table.results th:nth-child(1){width:2.2em}table.results th:nth-child(2){width:34%%}"
-    "table.results th:nth-child(3){width:17%%}table.results th:nth-child(4){width:13%%}\n"
-    ".rehearsal{border:3px solid #b00;color:#b00;font-weight:bold;padding:.4em;text-align:center;margin-bottom:1em}\n"
-    ".rehearsal-note{color:#b00}\n"
-    "@page{margin:1.8cm 1.4cm}@media print{body{margin:0}}\n%s"
-    "</style>\n</head>\n<body class=\"%s\">\n";
+/* A macro, so that the format is a literal the compiler checks. */
+#define REPORT_HTML_HEAD \
+    "<!DOCTYPE html>\n<html lang=\"nl\">\n<head>\n<meta charset=\"utf-8\">\n" \
+    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>%s</title>\n<style>\n" \
+    "body{font-family:'DejaVu Sans',Arial,sans-serif;font-size:10.5pt;line-height:1.4;margin:1.5em;color:#111}\n" \
+    "h1{font-size:16pt}h2{font-size:13pt;margin-top:1.6em}h3{font-size:11.5pt;margin-top:1.4em;break-after:avoid}\n" \
+    "table{border-collapse:collapse;width:100%%;margin:.5em 0;table-layout:fixed}\n" \
+    "th,td{border:1px solid #999;padding:3px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}\n" \
+    "th[scope=row]{width:30%%;background:#f2f2f2;font-weight:normal}thead th{background:#e6e6e6}\n" \
+    "tr{break-inside:avoid}ul.files{font-family:monospace;font-size:9pt}\n" \
+    "table.results th:nth-child(1){width:2.2em}table.results th:nth-child(2){width:34%%}" \
+    "table.results th:nth-child(3){width:17%%}table.results th:nth-child(4){width:13%%}\n" \
+    ".rehearsal{border:3px solid #b00;color:#b00;font-weight:bold;padding:.4em;text-align:center;margin-bottom:1em}\n" \
+    ".rehearsal-note{color:#b00}\n" \
+    "@page{margin:1.8cm 1.4cm}@media print{body{margin:0}}\n%s" \
+    "</style>\n</head>\n<body class=\"%s\">\n"
 
 /* A rehearsal's mark in the top margin of every printed page (a CSS page
  * margin box: Chromium prints it on each page of the PDF). */
@@ -510,7 +511,7 @@ int zr_preprod_report_write(const zr_preprod_run_t *run, const zr_config_t *cfg,
     if (json_is_true(json_object_get(doc, "rehearsal")))
         rehearsal = rehearsal_text(json_string_value(json_object_get(run->setup, "rehearsal_reason")));
 
-    zr_buf_printf(&d.html, html_head,
+    zr_buf_printf(&d.html, REPORT_HTML_HEAD,
                   rehearsal ? "REPETITIE (mock-TVS) - TVS-aansluiting: resultaten Checklist testen"
                             : "TVS-aansluiting: resultaten Checklist testen",
                   rehearsal ? rehearsal_page_css : "", rehearsal ? "is-rehearsal" : "");

@@ -63,6 +63,10 @@ zr_start_redis() {
 
 # Writes $ZR_TMP/zorgrelay.yaml from the example configuration, with this
 # test's ports and PKI.
+# The relay's Redis deadline in tests: 5 s (the example's 500 ms is what
+# production wants; a loaded test machine must not turn a slow Redis call
+# into a 503 a test did not ask for). Tests about a frozen Redis set
+# ZR_REDIS_TIMEOUT_MS=500 before this, so that each frozen call ends soon.
 zr_write_config() {
   RELAY_PORT=${RELAY_PORT:-$(zr_free_port)}
   TVS_PORT=${TVS_PORT:-$(zr_free_port)}
@@ -75,6 +79,7 @@ zr_write_config() {
       -e "s#:8444\\b#:$ART_PORT#g" \
       -e "s#:8082\\b#:$DEZI_PORT#g" \
       -e "s#port: 6390#port: $REDIS_PORT#" \
+      -e "s#^  timeout_ms: 500\$#  timeout_ms: ${ZR_REDIS_TIMEOUT_MS:-5000}#" \
       "$ZR_SOURCE_DIR/examples/zorgrelay.yaml" > "$ZR_TMP/zorgrelay.yaml"
   ZR_CONFIG="$ZR_TMP/zorgrelay.yaml"
   ISSUER="http://localhost:$RELAY_PORT"

@@ -2,6 +2,8 @@
 # Several relay processes share one login through Redis; Redis going away
 # gives a clear 503 and the relay recovers by itself when it returns.
 source "$(dirname "$0")/lib.sh"
+# Redis is frozen here: the example's 500 ms deadline, not the tests' 5 s.
+ZR_REDIS_TIMEOUT_MS=500
 zr_env_up
 
 # A second relay process on another port, same public URL and Redis (as

@@ -7,6 +7,8 @@
 # every outage outside the process, and fails only for the SAML machinery.
 # Every wait is on the event (the status a poll answers), never on time.
 source "$(dirname "$0")/lib.sh"
+# Redis is frozen here: the example's 500 ms deadline, not the tests' 5 s.
+ZR_REDIS_TIMEOUT_MS=500
 zr_env_up
 
 # poll URL CODE: asks until the answer has that HTTP status (bounded: ~30 s

@@ -6,6 +6,8 @@
 # trickle cannot extend, 413 for an oversized chunked body, 414 for a long
 # request target, Retry-After on every 503.
 source "$(dirname "$0")/lib.sh"
+# Redis is frozen here: the example's 500 ms deadline, not the tests' 5 s.
+ZR_REDIS_TIMEOUT_MS=500
 zr_env_up
 CLIENT="$ZR_SOURCE_DIR/tests/integration/limits_client.py"
 

@@ -145,6 +145,8 @@ typedef struct {
     zr_authz_evaluations_t evaluations; /* default single */
 } zr_authzen_client_t;
 
+typedef enum { ZR_ERROR_PAGES_RELAY, ZR_ERROR_PAGES_PORTAL } zr_client_error_pages_t;
+
 typedef struct {
     char *client_id;
     char *name;
@@ -225,6 +227,11 @@ typedef struct {
     char *home_page;
     char *initiate_login_uri;
     zr_helpdesk_t helpdesk;   /* optional; wins over the care provider's */
+    /* Issue 18 §2 (docs/pages.md): a login refused after the person acted
+     * (cancel, LoA too low, ...) shows the relay's page with one button
+     * that delivers the OAuth error (relay, the default), or goes back to
+     * the portal at once (portal). */
+    zr_client_error_pages_t error_pages;
 } zr_client_t;
 
 typedef struct {

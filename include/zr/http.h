@@ -288,6 +288,10 @@ typedef struct {
     const char *provider_name;
     const char *logo_src;           /* /logo?cp=...&v=..., served by the relay itself */
     const char *logo_alt;
+    /* Issue 18 §2: a refusal the relay shows itself has ONE way on, this
+     * single-use handle posted to /authorize/return, which delivers the
+     * OAuth error to the portal; the other links are then left out. */
+    const char *return_handle;
 } zr_page_way_t;
 
 /* zr_page_error with a way forward: "Terug naar <portal>" when way knows

@@ -44,6 +44,9 @@ typedef struct {
                                  normalised (src/oidc/claims_request.c); NULL: none */
     zr_lang_t lang;           /* the login's language, chosen at /authorize (ui_locales,
                                  else Accept-Language): every page of the login uses it */
+    zr_lang_t error_lang;     /* issue 18 §2: the language of error_description, from
+                                 ui_locales only (English without it, as before):
+                                 a portal's logs do not change with the browser */
 } zr_oidc_authz_t;
 
 /* Preselecting the login method (issue 4): login_method=patient|professional,
@@ -91,6 +94,49 @@ int zr_oidc_tenant_quarantined(const zr_config_t *cfg, const char *tenant_id);
 /* Redirects to the client with an OAuth error (state and iss included). */
 int zr_oidc_authorize_error(zr_oidc_t *op, const zr_oidc_authz_t *authz, const char *error,
                             const char *description, zr_http_response_t *resp);
+
+/* Issue 18 §2 (docs/pages.md, docs/claims.md): a login refused after the
+ * person acted at TVS or Dezi, or by the portal's rules afterwards. Each
+ * case has a stable reason (zr_reason), an OAuth error, an error_description
+ * in English and Dutch (authz->error_lang) and a page. With the client's
+ * error_pages: relay (the default) the person sees the relay's page in the
+ * login's language with one button that posts a single-use handle to
+ * /authorize/return, which sends exactly that redirect; with portal the
+ * redirect goes at once. description, when not NULL, replaces the English
+ * text (a PDP's own reason). */
+typedef enum {
+    ZR_REFUSAL_SAML_CANCELLED,
+    ZR_REFUSAL_SAML_AUTHN_FAILED,
+    ZR_REFUSAL_SAML_LOA_TOO_LOW,
+    ZR_REFUSAL_TVS_UNREACHABLE,
+    ZR_REFUSAL_TVS_UNUSABLE,
+    ZR_REFUSAL_TVS_ANSWER_REFUSED,
+    ZR_REFUSAL_CLIENT_REMOVED,
+    ZR_REFUSAL_AUDIT_UNAVAILABLE,
+    ZR_REFUSAL_DEZI_CANCELLED,
+    ZR_REFUSAL_DEZI_LOA_TOO_LOW,
+    ZR_REFUSAL_DEZI_REVOKED,
+    ZR_REFUSAL_DEZI_UNREACHABLE,
+    ZR_REFUSAL_DEZI_UNUSABLE,
+    ZR_REFUSAL_DEZI_ANSWER_REFUSED,
+    ZR_REFUSAL_ROLE_NOT_ALLOWED,
+    ZR_REFUSAL_POLICY_DENIED,
+    ZR_REFUSAL_POLICY_UNAVAILABLE,
+    ZR_REFUSAL_POLICY_ERROR,
+    ZR_REFUSAL_LOA_TOO_LOW,
+    ZR_REFUSAL_NOT_ALLOWED,
+    ZR_REFUSAL_WRONG_PERSON,
+    ZR_REFUSAL_COUNT
+} zr_oidc_refusal_t;
+int zr_oidc_authorize_refuse(zr_oidc_t *op, const zr_oidc_authz_t *authz, zr_oidc_refusal_t refusal,
+                             const char *description, zr_http_response_t *resp);
+/* The refusal's stable reason, OAuth error and error_description in lang
+ * (pure; NULL for an unknown refusal). */
+const char *zr_oidc_refusal_reason(zr_oidc_refusal_t refusal);
+const char *zr_oidc_refusal_error(zr_oidc_refusal_t refusal);
+const char *zr_oidc_refusal_description(zr_oidc_refusal_t refusal, zr_lang_t lang);
+/* POST /authorize/return: the refusal page's button (ctx is the zr_oidc_t). */
+int zr_oidc_handle_authorize_return(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
 
 /* Endpoint handlers (ctx is the zr_oidc_t). */
 int zr_oidc_handle_discovery(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);

@@ -18,6 +18,8 @@
 
 /* Same order as zr_client_auth_t. */
 static const char *const auth_names[] = {"client_secret_basic", "private_key_jwt", "none", "tls_client_auth", NULL};
+/* Who tells the person that a login was refused (issue 18 §2, zr_client_error_pages_t). */
+static const char *const error_pages_names[] = {"relay", "portal", NULL};
 
 static int client_id_valid(const char *s)
 {
@@ -431,7 +433,7 @@ static void read_client(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
                                        "allow_unmapped_roles", "authzen", "introspection",
                                        "backchannel_logout_uri", "backchannel_logout_session_required",
                                        "sector_identifier", "legacy_sector_host",
-                                       "home_page", "initiate_login_uri", "helpdesk",
+                                       "home_page", "initiate_login_uri", "helpdesk", "error_pages",
                                        "require_pushed_authorization_requests", "require_signed_request_object",
                                        "tls_client_auth_subject_dn", "tls_client_auth_san_dns",
                                        "tls_client_auth_san_uri", "tls_client_auth_san_email",
@@ -455,6 +457,8 @@ static void read_client(zr_cfg_loader_t *ld, yaml_node_t *node, const char *path
      * serve patients (TVS); professionals need Dezi and role rules. */
     if (zr_cfg_get_enum(&m, "auth_method", 0, auth_names, &e) == 1)
         c->auth_method = (zr_client_auth_t)e;
+    if (zr_cfg_get_enum(&m, "error_pages", 0, error_pages_names, &e) == 1)
+        c->error_pages = (zr_client_error_pages_t)e;
     zr_cfg_read_client_professional(&m, c, o);
     patient = (c->login_methods & ZR_LOGIN_PATIENT) != 0;
     if (zr_cfg_get_str(&m, "client_id", 1, &c->client_id) == 1 && !client_id_valid(c->client_id)) {

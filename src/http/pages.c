@@ -351,6 +351,13 @@ char *zr_page_way_render(zr_lang_t lang, const zr_page_way_t *way)
     zr_buf_init(&out);
     if (zr_buf_appends(&items, "") != 0)
         goto end;
+    if (way && way->return_handle) {
+        if (page_append_row(&out, "way-return", lang, "handle", way->return_handle, "portal_name",
+                            way->portal_name ? way->portal_name : "", NULL) != 0)
+            goto end;
+        html = zr_buf_steal(&out);
+        goto end;
+    }
     if (way && way->home_page) {
         if (page_append_row(&items, "way-back", lang, "href", way->home_page, "portal_name",
                             way->portal_name ? way->portal_name : way->home_page, NULL) != 0)

@@ -23,13 +23,40 @@ void zr_mock_login_free(void *p)
 
 /* What TVS shows when it refuses a request: the check that failed. The
  * messages name checks and URLs only, never a BSN (a request has none). */
+/* The Dutch page says the fixed reasons in Dutch (issue 18 §2: no page
+ * mixes languages); a reason made by a check (zr_saml_idp_check) stays
+ * English and is marked lang="en" (WCAG 3.1.2, language of parts). */
+static const char *const refusal_nl[][2] = {
+    {"HTTP-POST binding: exactly one SAMLRequest (and at most one RelayState) form field",
+     "HTTP-POST-binding: precies één formulierveld SAMLRequest (en hoogstens één RelayState)"},
+    {"RelayState is longer than 80 bytes", "RelayState is langer dan 80 bytes"},
+    {"too many logins in progress", "te veel inlogpogingen tegelijk bezig"},
+    {"handle and identity are required, bsn_key at most once",
+     "handle en identity zijn verplicht, bsn_key hoogstens één keer"},
+    {"no such test identity", "deze testidentiteit bestaat niet"},
+    {"bsn_key must be newest, all, 0 (the first BSN key) or 1 (the second)",
+     "bsn_key moet newest, all, 0 (de eerste BSN-sleutel) of 1 (de tweede) zijn"},
+    {"this login is unknown, expired (15 minutes) or was already completed",
+     "deze inlogpoging is onbekend, verlopen (15 minuten) of al afgerond"},
+    {"the care provider has no second BSN key", "de zorgaanbieder heeft geen tweede BSN-sleutel"},
+    {"too many artifacts outstanding", "te veel artifacts wachten nog op ophalen"},
+};
+
 static int show_refusal(zr_http_response_t *resp, zr_lang_t lang, int status, const char *check,
                         const char *message)
 {
     zr_kvlist_t vars = {0};
     char *html = NULL;
+    const char *marked = "";
     int rc = -1;
-    if (zr_kv_add(&vars, "check", check) != 0 || zr_kv_add(&vars, "message", message) != 0)
+    if (lang == ZR_LANG_NL) {
+        marked = " lang=\"en\"";
+        for (size_t i = 0; i < sizeof(refusal_nl) / sizeof(refusal_nl[0]); i++)
+            if (strcmp(message, refusal_nl[i][0]) == 0)
+                message = refusal_nl[i][1], marked = "";
+    }
+    if (zr_kv_add(&vars, "check", check) != 0 || zr_kv_add(&vars, "message", message) != 0 ||
+        zr_kv_add(&vars, "message_lang", marked) != 0)
         goto end;
     html = zr_page_render("mock-error", lang, &vars);
     if (!html)
@@ -39,6 +66,22 @@ end:
     zr_kv_free(&vars);
     free(html);
     return rc;
+}
+
+/* The level in the page's language (eIDAS names in English, DigiD's in
+ * Dutch), never an English word on a Dutch page. */
+static const char *loa_text(zr_loa_t loa, zr_lang_t lang)
+{
+    switch (loa) {
+    case ZR_LOA_BASIC:
+        return lang == ZR_LANG_EN ? "basic" : "basis";
+    case ZR_LOA_SUBSTANTIAL:
+        return lang == ZR_LANG_EN ? "substantial" : "substantieel (DigiD midden)";
+    case ZR_LOA_HIGH:
+        return lang == ZR_LANG_EN ? "high" : "hoog";
+    default:
+        return zr_loa_name(loa);
+    }
 }
 
 static const char *outcome_text(zr_mock_outcome_t o, zr_lang_t lang)
@@ -192,7 +235,7 @@ int zr_mock_handle_sso(void *ctx, const zr_http_request_t *req, zr_http_response
         zr_kv_add(&vars, "care_provider", organisation) != 0 ||
         zr_kv_add(&vars, "service", login->req.service->name ? login->req.service->name
                                                                : login->req.service->service_uuid) != 0 ||
-        zr_kv_add(&vars, "min_loa", zr_loa_name(login->req.service->min_loa)) != 0)
+        zr_kv_add(&vars, "min_loa", loa_text(login->req.service->min_loa, req->lang)) != 0)
         goto end;
     zr_log_info("authn_request", "request=%s care_provider=%s requester=%s service=%s force_authn=%d handle=%s",
                 login->req.request_id, login->req.tenant->id ? login->req.tenant->id : "-",

@@ -27,13 +27,15 @@ static int append_param(zr_buf_t *b, int *first, const char *name, const char *v
     return rc;
 }
 
-/* redirect_uri + the parameters, with '?' or '&' depending on whether the
- * registered URI already carries a query (RFC 6749 §3.1.2: it is kept). */
-static int redirect_with(zr_oidc_t *op, const char *redirect_uri, const char *const *names,
-                         const char *const *values, size_t n, zr_http_response_t *resp)
+/* redirect_uri + the parameters + iss, with '?' or '&' depending on whether
+ * the registered URI already carries a query (RFC 6749 §3.1.2: it is kept).
+ * Malloc'ed; NULL on error. */
+static char *redirect_url(zr_oidc_t *op, const char *redirect_uri, const char *const *names,
+                          const char *const *values, size_t n)
 {
     zr_buf_t b;
-    int first = 1, rc = -1;
+    int first = 1;
+    char *url = NULL;
 
     zr_buf_init(&b);
     if (zr_buf_appends(&b, redirect_uri) != 0 || zr_buf_appends(&b, strchr(redirect_uri, '?') ? "&" : "?") != 0)
@@ -43,11 +45,22 @@ static int redirect_with(zr_oidc_t *op, const char *redirect_uri, const char *co
             goto end;
     if (append_param(&b, &first, "iss", op->issuer) != 0)
         goto end;
-    rc = zr_http_redirect(resp, 302, b.data);
+    url = zr_buf_steal(&b);
 end:
     if (b.data)
         OPENSSL_cleanse(b.data, b.len); /* holds the code on success */
     zr_buf_free(&b);
+    return url;
+}
+
+static int redirect_with(zr_oidc_t *op, const char *redirect_uri, const char *const *names,
+                         const char *const *values, size_t n, zr_http_response_t *resp)
+{
+    char *url = redirect_url(op, redirect_uri, names, values, n);
+    int rc = url ? zr_http_redirect(resp, 302, url) : -1;
+    if (url)
+        OPENSSL_cleanse(url, strlen(url));
+    free(url);
     return rc;
 }
 
@@ -75,6 +88,215 @@ int zr_oidc_authorize_error(zr_oidc_t *op, const zr_oidc_authz_t *authz, const c
     zr_log_error("authorize", "client=%s error redirect cannot be built ref=%s", authz->client_id, ref);
     zr_page_error(resp, 500, authz->lang, "internal_error", ref);
     return -1;
+}
+
+/* ---- a refusal after the person acted (issue 18 §2) ---- */
+
+/* One row per case: the stable reason the portal may branch on
+ * (docs/claims.md), the OAuth error, error_description in English (exactly
+ * what was sent before issue 18) and Dutch, and the relay's page. Both texts
+ * are RFC 6749 §4.1.2.1 safe (%x20-21 / %x23-5B / %x5D-7E; Dutch without
+ * diacritics), which test_oidc_refusal checks. */
+static const struct {
+    const char *reason, *error, *en, *nl, *page;
+    int status;
+} refusals[ZR_REFUSAL_COUNT] = {
+    [ZR_REFUSAL_SAML_CANCELLED] = {"cancelled", "access_denied", "the user cancelled the login",
+                                   "de gebruiker heeft het inloggen afgebroken", "cancelled", 403},
+    [ZR_REFUSAL_SAML_AUTHN_FAILED] = {"authn_failed", "access_denied", "authentication failed at DigiD",
+                                      "het inloggen bij DigiD is niet gelukt", "authn_failed", 403},
+    [ZR_REFUSAL_SAML_LOA_TOO_LOW] = {"loa_too_low", "access_denied", "the required level of assurance was not reached",
+                                     "het vereiste betrouwbaarheidsniveau is niet gehaald", "loa_too_low", 403},
+    [ZR_REFUSAL_TVS_UNREACHABLE] = {"tvs_unavailable", "temporarily_unavailable",
+                                    "the login service cannot be reached right now",
+                                    "de inlogdienst is op dit moment niet bereikbaar", "tvs_unavailable", 503},
+    [ZR_REFUSAL_TVS_UNUSABLE] = {"tvs_unavailable", "temporarily_unavailable",
+                                 "the login service cannot be used right now",
+                                 "de inlogdienst kan op dit moment niet worden gebruikt", "tvs_unavailable", 503},
+    [ZR_REFUSAL_TVS_ANSWER_REFUSED] = {"tvs_answer_refused", "server_error", "the answer from TVS was refused",
+                                       "het antwoord van TVS is geweigerd", "saml_invalid", 502},
+    [ZR_REFUSAL_CLIENT_REMOVED] = {"portal_disconnected", "unauthorized_client",
+                                   "this portal is no longer connected to the login service",
+                                   "dit portaal is niet meer aangesloten op de inlogdienst", "portal_disconnected",
+                                   400},
+    [ZR_REFUSAL_AUDIT_UNAVAILABLE] = {"audit_unavailable", "temporarily_unavailable",
+                                      "the login service cannot record this login right now",
+                                      "de inlogdienst kan deze inlog nu niet vastleggen", "store_unavailable", 503},
+    [ZR_REFUSAL_DEZI_CANCELLED] = {"cancelled", "access_denied", "the professional cancelled or was refused at Dezi",
+                                   "de zorgverlener heeft het inloggen afgebroken of Dezi heeft het geweigerd",
+                                   "dezi_cancelled", 403},
+    [ZR_REFUSAL_DEZI_LOA_TOO_LOW] = {"loa_too_low", "access_denied", "the required level of assurance was not reached",
+                                     "het vereiste betrouwbaarheidsniveau is niet gehaald", "dezi_loa_too_low", 403},
+    [ZR_REFUSAL_DEZI_REVOKED] = {"declaration_revoked", "access_denied",
+                                 "the professional's declaration (verklaring) has been revoked",
+                                 "de verklaring van de zorgverlener is ingetrokken", "declaration_revoked", 403},
+    [ZR_REFUSAL_DEZI_UNREACHABLE] = {"dezi_unavailable", "temporarily_unavailable",
+                                     "the professionals' login service cannot be reached",
+                                     "de inlogdienst voor zorgverleners is niet bereikbaar", "dezi_unavailable", 503},
+    [ZR_REFUSAL_DEZI_UNUSABLE] = {"dezi_unavailable", "temporarily_unavailable",
+                                  "professional login is not available right now",
+                                  "inloggen als zorgverlener is nu niet mogelijk", "dezi_unavailable", 503},
+    [ZR_REFUSAL_DEZI_ANSWER_REFUSED] = {"dezi_answer_refused", "server_error", "the answer from Dezi was refused",
+                                        "het antwoord van Dezi is geweigerd", "dezi_error", 502},
+    [ZR_REFUSAL_ROLE_NOT_ALLOWED] = {"role_not_allowed", "access_denied",
+                                     "the professional's role gives no access to this portal",
+                                     "de rol van de zorgverlener geeft geen toegang tot dit portaal",
+                                     "role_not_allowed", 403},
+    [ZR_REFUSAL_POLICY_DENIED] = {"policy_denied", "access_denied", "access denied by policy",
+                                  "toegang geweigerd door het toegangsbeleid", "policy_denied", 403},
+    [ZR_REFUSAL_POLICY_UNAVAILABLE] = {"policy_unavailable", "temporarily_unavailable",
+                                       "the authorization service cannot be reached right now",
+                                       "de autorisatiedienst is op dit moment niet bereikbaar", "policy_unavailable",
+                                       503},
+    [ZR_REFUSAL_POLICY_ERROR] = {"relay_error", "server_error",
+                                 "the login service could not prepare the authorization request",
+                                 "de inlogdienst kon het autorisatieverzoek niet voorbereiden", "internal_error", 500},
+    [ZR_REFUSAL_LOA_TOO_LOW] = {"loa_too_low", "access_denied", "the level of assurance reached is too low",
+                                "het bereikte betrouwbaarheidsniveau is te laag", "loa_too_low", 403},
+    [ZR_REFUSAL_NOT_ALLOWED] = {"not_allowed", "access_denied", "this login is not allowed for this portal",
+                                "deze manier van inloggen is niet toegestaan voor dit portaal", "access_denied", 403},
+    [ZR_REFUSAL_WRONG_PERSON] = {"wrong_person", "access_denied",
+                                 "the person who logged in is not the one the claims request names (sub)",
+                                 "de persoon die inlogde is niet de persoon die het portaal vroeg (sub)",
+                                 "wrong_person", 403},
+};
+
+#define ZR_OIDC_NS_RETURN "return" /* the refusal page's single-use handle -> the redirect */
+
+const char *zr_oidc_refusal_reason(zr_oidc_refusal_t refusal)
+{
+    return (unsigned)refusal < ZR_REFUSAL_COUNT ? refusals[refusal].reason : NULL;
+}
+
+const char *zr_oidc_refusal_error(zr_oidc_refusal_t refusal)
+{
+    return (unsigned)refusal < ZR_REFUSAL_COUNT ? refusals[refusal].error : NULL;
+}
+
+const char *zr_oidc_refusal_description(zr_oidc_refusal_t refusal, zr_lang_t lang)
+{
+    if ((unsigned)refusal >= ZR_REFUSAL_COUNT)
+        return NULL;
+    return lang == ZR_LANG_NL ? refusals[refusal].nl : refusals[refusal].en;
+}
+
+/* 1 when every byte of s may stand in error_description (RFC 6749 §4.1.2.1). */
+static int description_safe(const char *s)
+{
+    for (; s && *s; s++)
+        if (*s < 0x20 || *s > 0x7e || *s == '"' || *s == '\\')
+            return 0;
+    return s != NULL;
+}
+
+int zr_oidc_authorize_refuse(zr_oidc_t *op, const zr_oidc_authz_t *authz, zr_oidc_refusal_t refusal,
+                             const char *description, zr_http_response_t *resp)
+{
+    const zr_client_t *c;
+    const zr_tenant_t *t;
+    const zr_helpdesk_t *h;
+    const char *names[] = {"error", "error_description", "state", "zr_reason"};
+    const char *values[4];
+    char *handle = NULL, *csp = NULL, ref[16];
+    char *location = NULL;
+    zr_page_way_t way;
+    zr_store_status_t st;
+    int rc = -1;
+
+    if ((unsigned)refusal >= ZR_REFUSAL_COUNT)
+        return zr_oidc_authorize_error(op, authz, "server_error", NULL, resp);
+    c = op && authz && authz->client_id ? zr_oidc_find_client(op, authz->client_id) : NULL;
+    /* A PDP's own reason goes to the portal in English, as before; in Dutch
+     * the relay's text (the PDP speaks one language). */
+    values[0] = refusals[refusal].error;
+    values[1] = description && authz && authz->error_lang == ZR_LANG_EN && description_safe(description)
+                    ? description
+                    : zr_oidc_refusal_description(refusal, authz ? authz->error_lang : ZR_LANG_EN);
+    values[2] = authz ? authz->state : NULL;
+    values[3] = refusals[refusal].reason;
+    if (!c || !authz->redirect_uri || c->error_pages == ZR_ERROR_PAGES_PORTAL) {
+        if (!c)
+            return zr_oidc_authorize_error(op, authz, values[0], values[1], resp);
+        if (redirect_with(op, authz->redirect_uri, names, values, 4, resp) == 0)
+            return 0;
+        zr_oidc_reference(ref);
+        zr_log_error("authorize", "client=%s error redirect cannot be built ref=%s", c->client_id, ref);
+        zr_page_error(resp, 500, authz->lang, "internal_error", ref);
+        return -1;
+    }
+    /* The relay's page. The redirect is built now and kept under a random
+     * single-use handle: the button can only ever deliver this error, with
+     * this state, once; no code is ever in it. */
+    zr_oidc_reference(ref);
+    if (!(location = redirect_url(op, authz->redirect_uri, names, values, 4)) || !(handle = zr_random_token(32))) {
+        zr_log_error("authorize", "client=%s error redirect cannot be built ref=%s", c->client_id, ref);
+        zr_page_error(resp, 500, authz->lang, "internal_error", ref);
+        goto end;
+    }
+    st = zr_store_put(op->store, ZR_OIDC_NS_RETURN, handle, location, strlen(location),
+                      op->cfg->oidc.session_lifetime_s > 0 ? op->cfg->oidc.session_lifetime_s : 900);
+    if (st != ZR_STORE_OK) {
+        /* No page without a working button: the portal is told at once. */
+        zr_log_warn("authorize", "client=%s refusal page not kept (%s): redirect at once ref=%s", c->client_id,
+                    zr_store_status_name(st), ref);
+        rc = zr_http_redirect(resp, 302, location);
+        goto end;
+    }
+    t = c->care_provider ? zr_config_find_tenant(op->cfg, c->care_provider) : NULL;
+    h = c->helpdesk.name || c->helpdesk.phone || c->helpdesk.url || !t ? &c->helpdesk : &t->helpdesk;
+    way = (zr_page_way_t){.portal_name = c->name ? c->name : c->client_id, .helpdesk_name = h->name,
+                          .helpdesk_phone = h->phone, .helpdesk_phone_uri = h->phone_uri, .helpdesk_url = h->url,
+                          .return_handle = handle};
+    zr_log_info("authorize", "client=%s reason=%s refusal page shown ref=%s", c->client_id,
+                refusals[refusal].reason, ref);
+    if (zr_page_error_way(resp, refusals[refusal].status, authz->lang, refusals[refusal].page, ref, &way) != 0)
+        goto end;
+    zr_http_set_header(resp, "Cache-Control", "no-store");
+    {
+        /* The button posts here and is redirected on to the portal:
+         * Chromium checks form-action on that redirect too. */
+        const char *targets[] = {"/authorize/return", authz->redirect_uri};
+        if ((csp = zr_page_form_csp(targets, 2)) != NULL)
+            zr_http_set_header(resp, "Content-Security-Policy", csp);
+    }
+    rc = 0;
+end:
+    free(location);
+    zr_release(handle);
+    free(csp);
+    return rc;
+}
+
+int zr_oidc_handle_authorize_return(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
+{
+    zr_oidc_t *op = ctx;
+    const char *handle = zr_kv_get(&req->form, "handle");
+    char *location = NULL, ref[16];
+    size_t len = 0;
+    zr_store_status_t st;
+
+    zr_oidc_reference(ref);
+    if (!handle || zr_kv_count(&req->form, "handle") != 1 || strlen(handle) > 64) {
+        zr_page_error(resp, 400, req->lang, "bad_request", ref);
+        goto end;
+    }
+    /* GETDEL: the first press delivers the error, any later one is told so. */
+    st = zr_store_take(op->store, ZR_OIDC_NS_RETURN, handle, &location, &len);
+    if (st == ZR_STORE_NOT_FOUND) {
+        zr_log_info("authorize", "refusal page button used again or expired ref=%s", ref);
+        zr_page_error(resp, 400, req->lang, "return_used", ref);
+        goto end;
+    }
+    if (st != ZR_STORE_OK) {
+        zr_log_error("authorize", "store %s: refusal not delivered ref=%s", zr_store_status_name(st), ref);
+        zr_page_error(resp, 503, req->lang, "store_unavailable", ref);
+        goto end;
+    }
+    zr_http_redirect(resp, 302, location);
+    zr_http_set_header(resp, "Cache-Control", "no-store");
+end:
+    free(location);
+    return 0;
 }
 
 /* ---- begin ---- */
@@ -458,6 +680,9 @@ static int authorize_validate(zr_oidc_t *op, const zr_kvlist_t *p, int pushed, i
     out->claims = claims.json;
     claims.json = NULL; /* ownership moves to out */
     out->lang = lang; /* the same browser sees the pages after the login */
+    /* Issue 18 §2: error_description follows ui_locales only; the portal
+     * asked for it, the browser's Accept-Language did not. */
+    out->error_lang = zr_http_lang_pick(zr_kv_get(p, "ui_locales"), ZR_LANG_EN);
     if (!out->client_id || !out->redirect_uri || (state && !out->state) || !out->nonce || !out->scope ||
         !out->code_challenge || (care_provider && !out->care_provider) || (traceparent && !out->traceparent)) {
         zr_oidc_authz_clear(out);
@@ -604,6 +829,10 @@ end:
  * professional (then it is dezi.min_loa raised by acr_values); the patient
  * minimum of a request that left the choice open does not apply to them.
  * Returns why it is refused, or NULL. */
+/* The refusals the portal gets a reason of their own for (issue 18 §2). */
+static const char why_loa_too_low[] = "the level of assurance reached is too low";
+static const char why_not_that_person[] = "the person who logged in is not the one the claims request names (sub)";
+
 static const char *subject_refusal(const zr_oidc_t *op, const zr_client_t *c, const zr_oidc_authz_t *authz,
                                    const zr_subject_t *subject)
 {
@@ -625,7 +854,7 @@ static const char *subject_refusal(const zr_oidc_t *op, const zr_client_t *c, co
             required = authz->min_loa;
     }
     if (subject->loa == ZR_LOA_NONE || subject->loa < required)
-        return "the level of assurance reached is too low";
+        return why_loa_too_low;
     return NULL;
 }
 
@@ -645,7 +874,7 @@ static const char *claims_refusal(const zr_oidc_t *op, const zr_client_t *c, con
     if (r.sub) {
         sub = zr_oidc_subject_sub(op, c, subject);
         if (!sub || strcmp(sub, r.sub) != 0)
-            why = "the person who logged in is not the one the claims request names (sub)";
+            why = why_not_that_person;
     }
     zr_oidc_wipe_free(sub);
     zr_oidc_claims_request_clear(&r);
@@ -688,8 +917,12 @@ static int authorize_finish(zr_oidc_t *op, const zr_oidc_authz_t *authz, const z
         zr_log_warn("authorize", "client=%s %s login refused: %s (loa %s) ref=%s", c->client_id,
                     subject->kind == ZR_SUBJECT_PROFESSIONAL ? "professional" : "patient", why,
                     zr_loa_name(subject->loa), ref);
-        if ((rc = redirect_error(op, authz->redirect_uri, authz->state, "access_denied", why, resp)) != 0)
-            zr_page_error(resp, 500, authz->lang, "internal_error", ref);
+        /* Issue 18 §2: the person is told, the portal gets the reason. */
+        rc = zr_oidc_authorize_refuse(op, authz,
+                                      why == why_loa_too_low       ? ZR_REFUSAL_LOA_TOO_LOW
+                                      : why == why_not_that_person ? ZR_REFUSAL_WRONG_PERSON
+                                                                   : ZR_REFUSAL_NOT_ALLOWED,
+                                      why, resp);
         goto end;
     }
     lifetime = op->cfg->oidc.code_lifetime_s;

@@ -300,24 +300,19 @@ end:
 
 /* ---- back from Dezi ---- */
 
-static void dezi_status_to_oauth(zr_dezi_status_t st, const char **error, const char **description)
+static zr_oidc_refusal_t dezi_status_to_refusal(zr_dezi_status_t st)
 {
     switch (st) {
     case ZR_DEZI_DENIED:
-        *error = "access_denied", *description = "the professional cancelled or was refused at Dezi";
-        break;
+        return ZR_REFUSAL_DEZI_CANCELLED;
     case ZR_DEZI_LOA_TOO_LOW:
-        *error = "access_denied", *description = "the required level of assurance was not reached";
-        break;
+        return ZR_REFUSAL_DEZI_LOA_TOO_LOW;
     case ZR_DEZI_REVOKED:
-        *error = "access_denied", *description = "the professional's declaration (verklaring) has been revoked";
-        break;
+        return ZR_REFUSAL_DEZI_REVOKED;
     case ZR_DEZI_UNAVAILABLE:
-        *error = "temporarily_unavailable", *description = "the professionals' login service cannot be reached";
-        break;
+        return ZR_REFUSAL_DEZI_UNREACHABLE;
     default:
-        *error = "server_error", *description = "the answer from Dezi was refused";
-        break;
+        return ZR_REFUSAL_DEZI_ANSWER_REFUSED;
     }
 }
 
@@ -358,7 +353,7 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
     zr_relay_t *relay = ctx;
     zr_relay_gen_t *gen = zr_relay_gen_get(relay);
     const char *state = zr_kv_get(&req->query, "state"), *code = zr_kv_get(&req->query, "code");
-    const char *dezi_error = zr_kv_get(&req->query, "error"), *error, *description;
+    const char *dezi_error = zr_kv_get(&req->query, "error");
     const char *const *roles = NULL;
     zr_oidc_authz_t authz = {0};
     zr_http_request_t login_req;
@@ -404,23 +399,20 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
         zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN_REFUSED, .outcome = "dezi_error",
                                             .kind = "professional", .client = authz.client_id,
                                             .trace = trace.trace_id, .login = mask, .ref = ref});
-        zr_oidc_authorize_error(gen->oidc, &authz, "access_denied",
-                                "the professional cancelled or was refused at Dezi", resp);
+        zr_oidc_authorize_refuse(gen->oidc, &authz, ZR_REFUSAL_DEZI_CANCELLED, NULL, resp);
         result = ZR_METRICS_CANCELLED;
         goto end;
     }
     if (!client) {
         zr_log_warn("dezi", "login=%s client=%s no longer configured trace=%s ref=%s", zr_log_mask(state, mask),
                     authz.client_id, trace.trace_id, ref);
-        zr_oidc_authorize_error(gen->oidc, &authz, "unauthorized_client",
-                                "this portal is no longer connected to the login service", resp);
+        zr_oidc_authorize_refuse(gen->oidc, &authz, ZR_REFUSAL_CLIENT_REMOVED, NULL, resp);
         goto end;
     }
     if (!gen->dezi || asprintf(&callback, "%s/dezi/callback", gen->cfg->public_base_url) < 0) {
         callback = NULL;
         zr_log_error("dezi", "login=%s Dezi no longer configured ref=%s", zr_log_mask(state, mask), ref);
-        zr_oidc_authorize_error(gen->oidc, &authz, "temporarily_unavailable",
-                                "professional login is not available right now", resp);
+        zr_oidc_authorize_refuse(gen->oidc, &authz, ZR_REFUSAL_DEZI_UNUSABLE, NULL, resp);
         result = ZR_METRICS_UNAVAILABLE;
         goto end;
     }
@@ -436,14 +428,13 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
     zr_metrics_observe_since(ZR_METRICS_PHASE_DEZI, dezi_start);
     zr_diag_dezi_result(relay->store, gen->cfg, state, st, zr_dezi_status_name(st), err, &pro);
     if (st != ZR_DEZI_OK) {
-        dezi_status_to_oauth(st, &error, &description);
         zr_log(st == ZR_DEZI_DENIED ? ZR_LOG_INFO : ZR_LOG_WARN, "dezi",
                "login=%s client=%s trace=%s result=%s: %s ref=%s", zr_log_mask(state, mask), authz.client_id,
                trace.trace_id, zr_dezi_status_name(st), err, ref);
         zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN_REFUSED, .outcome = zr_dezi_status_name(st),
                                             .kind = "professional", .client = authz.client_id,
                                             .trace = trace.trace_id, .login = mask, .ref = ref});
-        zr_oidc_authorize_error(gen->oidc, &authz, error, description, resp);
+        zr_oidc_authorize_refuse(gen->oidc, &authz, dezi_status_to_refusal(st), NULL, resp);
         result = st == ZR_DEZI_UNAVAILABLE                                        ? ZR_METRICS_UNAVAILABLE
                  : st == ZR_DEZI_DENIED || st == ZR_DEZI_LOA_TOO_LOW || st == ZR_DEZI_REVOKED ? ZR_METRICS_DENIED
                                                                                   : ZR_METRICS_REFUSED;
@@ -461,8 +452,7 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
             zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN_REFUSED, .outcome = "role_not_allowed",
                                                 .subject = &subject, .client = authz.client_id,
                                                 .trace = trace.trace_id, .login = mask, .ref = ref});
-        zr_relay_page_error(resp, 403, req->lang, "role_not_allowed", ref, gen->cfg, authz.client_id,
-                            authz.care_provider);
+        zr_oidc_authorize_refuse(gen->oidc, &authz, ZR_REFUSAL_ROLE_NOT_ALLOWED, NULL, resp);
         result = ZR_METRICS_DENIED;
         goto end;
     }
@@ -487,8 +477,7 @@ int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_ht
         zr_log_error("dezi", "login=%s client=%s trace=%s audit record not written: login refused ref=%s", mask,
                      authz.client_id, trace.trace_id, ref);
         zr_relay_logout_session_done(&logout_session, authz.client_id);
-        zr_oidc_authorize_error(gen->oidc, &authz, "temporarily_unavailable",
-                                "the login service cannot record this login right now", resp);
+        zr_oidc_authorize_refuse(gen->oidc, &authz, ZR_REFUSAL_AUDIT_UNAVAILABLE, NULL, resp);
         result = ZR_METRICS_UNAVAILABLE;
         goto end;
     }
@@ -666,8 +655,7 @@ int zr_relay_authorization_check(zr_relay_t *relay, zr_relay_gen_t *gen, const z
                                             .subject = subject, .client = client->client_id,
                                             .care_provider = tenant ? tenant->id : NULL, .trace = trace.trace_id,
                                             .ref = ref});
-        zr_oidc_authorize_error(gen->oidc, authz, "server_error",
-                                "the login service could not prepare the authorization request", resp);
+        zr_oidc_authorize_refuse(gen->oidc, authz, ZR_REFUSAL_POLICY_ERROR, NULL, resp);
         rc = ZR_RELAY_AUTHZ_ERROR;
         goto end;
     }
@@ -693,7 +681,7 @@ int zr_relay_authorization_check(zr_relay_t *relay, zr_relay_gen_t *gen, const z
                                             .client = client->client_id,
                                             .care_provider = tenant ? tenant->id : NULL, .trace = trace.trace_id,
                                             .ref = ref});
-        zr_oidc_authorize_error(gen->oidc, authz, "access_denied", reason ? reason : "access denied by policy", resp);
+        zr_oidc_authorize_refuse(gen->oidc, authz, ZR_REFUSAL_POLICY_DENIED, reason, resp);
         rc = ZR_RELAY_AUTHZ_DENIED;
         goto end;
     }
@@ -707,8 +695,7 @@ int zr_relay_authorization_check(zr_relay_t *relay, zr_relay_gen_t *gen, const z
     zr_audit_write(&(zr_audit_record_t){.event = ZR_AUDIT_LOGIN_REFUSED, .outcome = "pdp_error", .subject = subject,
                                         .client = client->client_id, .care_provider = tenant ? tenant->id : NULL,
                                         .trace = trace.trace_id, .ref = ref});
-    zr_oidc_authorize_error(gen->oidc, authz, "temporarily_unavailable",
-                            "the authorization service cannot be reached right now", resp);
+    zr_oidc_authorize_refuse(gen->oidc, authz, ZR_REFUSAL_POLICY_UNAVAILABLE, NULL, resp);
     rc = ZR_RELAY_AUTHZ_UNAVAILABLE;
 end:
     json_decref(subj);

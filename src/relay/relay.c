@@ -463,31 +463,22 @@ end:
 
 /* ---- /saml/acs: the HTTP-Artifact binding (GET; POST accepted too) ---- */
 
-/* Maps a failed validation to what the portal is told (OAuth error) */
-static void status_to_oauth(zr_saml_status_t st, const char **error, const char **description)
+/* Maps a failed validation to what the portal is told (issue 18 §2: its
+ * reason, error and texts in src/oidc/authorize.c) */
+static zr_oidc_refusal_t status_to_refusal(zr_saml_status_t st)
 {
     switch (st) {
     case ZR_SAML_CANCELLED:
-        *error = "access_denied";
-        *description = "the user cancelled the login";
-        break;
+        return ZR_REFUSAL_SAML_CANCELLED;
     case ZR_SAML_AUTHN_FAILED:
-        *error = "access_denied";
-        *description = "authentication failed at DigiD";
-        break;
+        return ZR_REFUSAL_SAML_AUTHN_FAILED;
     case ZR_SAML_NO_AUTHN_CONTEXT:
     case ZR_SAML_LOA_TOO_LOW:
-        *error = "access_denied";
-        *description = "the required level of assurance was not reached";
-        break;
+        return ZR_REFUSAL_SAML_LOA_TOO_LOW;
     case ZR_SAML_UNAVAILABLE:
-        *error = "temporarily_unavailable";
-        *description = "the login service cannot be reached right now";
-        break;
+        return ZR_REFUSAL_TVS_UNREACHABLE;
     default:
-        *error = "server_error";
-        *description = "the answer from TVS was refused";
-        break;
+        return ZR_REFUSAL_TVS_ANSWER_REFUSED;
     }
 }
 
@@ -517,7 +508,6 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
     const zr_kvlist_t *params = strcmp(req->method, "POST") == 0 ? &req->form : &req->query;
     const char *samlart = zr_kv_get(params, "SAMLart");
     const char *relay_state = zr_kv_get(params, "RelayState");
-    const char *error, *description;
     pending_login_t pending = {0};
     zr_subject_t subject = {0};
     zr_saml_session_t saml_session = {0};
@@ -570,8 +560,7 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
     if (!zr_config_find_client(cfg, pending.authz.client_id)) {
         zr_log_warn("acs", "login=%s client=%s no longer configured; the artifact is not resolved trace=%s ref=%s",
                     zr_log_mask(relay_state, mask), pending.authz.client_id, trace.trace_id, ref);
-        zr_oidc_authorize_error(gen->oidc, &pending.authz, "unauthorized_client",
-                                "this portal is no longer connected to the login service", resp);
+        zr_oidc_authorize_refuse(gen->oidc, &pending.authz, ZR_REFUSAL_CLIENT_REMOVED, NULL, resp);
         goto end;
     }
 
@@ -601,15 +590,14 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
     if (!tenant || !idp) {
         zr_log_error("acs", "login=%s cannot continue: %s trace=%s ref=%s", zr_log_mask(relay_state, mask),
                      tenant ? err : "care provider no longer configured", trace.trace_id, ref);
-        zr_oidc_authorize_error(gen->oidc, &pending.authz, "temporarily_unavailable",
-                                "the login service cannot be used right now", resp);
+        zr_oidc_authorize_refuse(gen->oidc, &pending.authz, ZR_REFUSAL_TVS_UNUSABLE, NULL, resp);
         result = ZR_METRICS_UNAVAILABLE;
         goto end;
     }
     if (zr_saml_artifact_parse(samlart, idp, &endpoint_index, err, sizeof(err)) != 0) {
         zr_log_warn("acs", "login=%s artifact refused: %s trace=%s ref=%s", zr_log_mask(relay_state, mask), err,
                     trace.trace_id, ref);
-        zr_oidc_authorize_error(gen->oidc, &pending.authz, "server_error", "the answer from TVS was refused", resp);
+        zr_oidc_authorize_refuse(gen->oidc, &pending.authz, ZR_REFUSAL_TVS_ANSWER_REFUSED, NULL, resp);
         result = ZR_METRICS_REFUSED;
         goto end;
     }
@@ -620,8 +608,7 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
     if (check != 0) {
         zr_log_error("acs", "login=%s artifact resolution failed: %s trace=%s ref=%s",
                      zr_log_mask(relay_state, mask), err, trace.trace_id, ref);
-        zr_oidc_authorize_error(gen->oidc, &pending.authz, "temporarily_unavailable",
-                                "the login service cannot be reached right now", resp);
+        zr_oidc_authorize_refuse(gen->oidc, &pending.authz, ZR_REFUSAL_TVS_UNREACHABLE, NULL, resp);
         result = ZR_METRICS_UNAVAILABLE;
         goto end;
     }
@@ -639,7 +626,6 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
     zr_metrics_observe_since(ZR_METRICS_PHASE_RESPONSE_VALIDATE, phase_start);
     zr_diag_acs_result(relay->store, cfg, relay_state, login_gen->backchannel, soap, soap_len, status, err, &subject);
     if (status != ZR_SAML_OK) {
-        status_to_oauth(status, &error, &description);
         zr_log(status == ZR_SAML_CANCELLED ? ZR_LOG_INFO : ZR_LOG_WARN, "acs",
                "login=%s client=%s tenant=%s trace=%s result=%s: %s ref=%s", zr_log_mask(relay_state, mask),
                pending.authz.client_id, tenant->id, trace.trace_id, zr_saml_status_name(status), err, ref);
@@ -647,7 +633,7 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
                                             .kind = "patient", .client = pending.authz.client_id,
                                             .care_provider = tenant->id, .trace = trace.trace_id,
                                             .login = mask, .ref = ref});
-        zr_oidc_authorize_error(gen->oidc, &pending.authz, error, description, resp);
+        zr_oidc_authorize_refuse(gen->oidc, &pending.authz, status_to_refusal(status), NULL, resp);
         result = acs_result(status);
         goto end;
     }
@@ -673,8 +659,7 @@ static int handle_acs(void *ctx, const zr_http_request_t *req, zr_http_response_
         zr_log_error("acs", "login=%s client=%s tenant=%s trace=%s audit record not written: login refused ref=%s",
                      mask, pending.authz.client_id, tenant->id, trace.trace_id, ref);
         zr_relay_logout_session_done(&logout_session, pending.authz.client_id);
-        zr_oidc_authorize_error(gen->oidc, &pending.authz, "temporarily_unavailable",
-                                "the login service cannot record this login right now", resp);
+        zr_oidc_authorize_refuse(gen->oidc, &pending.authz, ZR_REFUSAL_AUDIT_UNAVAILABLE, NULL, resp);
         result = ZR_METRICS_UNAVAILABLE;
         goto end;
     }
@@ -851,6 +836,7 @@ static const zr_http_route_t relay_routes[] = {
 OIDC_TRAMPOLINE(handle_discovery, zr_oidc_handle_discovery)
 OIDC_TRAMPOLINE(handle_jwks, zr_oidc_handle_jwks)
 OIDC_TRAMPOLINE(handle_introspect, zr_oidc_handle_introspect)
+OIDC_TRAMPOLINE(handle_authorize_return, zr_oidc_handle_authorize_return)
 
 /* /token and /userinfo (and /introspect) only ever use the current
  * configuration: a client a reload removed is refused at once, also for
@@ -920,6 +906,7 @@ static const zr_http_route_t oidc_routes[] = {
     {"GET", "/.well-known/oauth-authorization-server", handle_discovery},
     {"OPTIONS", "/.well-known/openid-configuration", handle_discovery},
     {"GET", "/jwks", handle_jwks},
+    {"POST", "/authorize/return", handle_authorize_return}, /* issue 18 §2: a refusal page's button */
     {"OPTIONS", "/jwks", handle_jwks},
     {"POST", "/token", gated_token},
     {"POST", "/introspect", gated_introspect},

@@ -28,7 +28,7 @@ const RELAY = env('ZR_RELAY');
 const TVS = env('ZR_TVS');
 const DEZI = env('ZR_DEZI');
 const SHOTS = process.env.ZR_SCREENSHOTS || '';
-const EN_SHOTS = ['02-autopost-noscript', '03-mock-tvs-login', '10-error-login-already-done', '20-mock-tvs-error',
+const EN_SHOTS = ['02-autopost-noscript', '05-refusal-cancelled', '03-mock-tvs-login', '10-error-login-already-done', '20-mock-tvs-error',
   '30-chooser', '31-mock-dezi-login', '18-logout-done'];
 const ours = [PORTAL, RELAY, TVS, DEZI].map((u) => new URL(u).origin);
 
@@ -269,6 +269,22 @@ async function logoutAtPortal(page, lang, name, viaTvs) {
 
 // Clicks the submit button whose text contains label and waits for the
 // next document.
+// Issue 18 §2: a refusal the relay shows itself (error_pages: relay, the
+// default): the page in the person's language with exactly one button,
+// which delivers the OAuth error to the portal, once.
+async function refusal(page, lang, name, { title, status, again, portalText = 'access_denied' }) {
+  await inspect(page, lang, name, { status, expectText: title });
+  const buttons = await page.evaluate(() => document.querySelectorAll('main button, main a.button').length);
+  check(`${lang} ${name}: exactly one button`, buttons === 1, `got ${buttons}`);
+  const handle = await page.locator('input[name=handle]').inputValue();
+  await Promise.all([page.waitForURL(PORTAL + '/**'), page.locator('#way-return').click()]);
+  const body = await page.locator('body').innerText();
+  check(`${lang} ${name}: the button delivers the error to the portal`, body.includes(portalText), body.slice(0, 200));
+  await postForm(page, RELAY + '/authorize/return', { handle });
+  check(`${lang} ${name}: the button works once`, page.lastStatus === 400 &&
+    (await page.locator('h1').innerText()).includes(again), `status ${page.lastStatus}`);
+}
+
 async function choose(page, label) {
   await Promise.all([
     page.waitForNavigation({ waitUntil: 'load' }),
@@ -334,15 +350,25 @@ async function walk(lang) {
   await other.close();
 
   // --- 5. Cancel at TVS, and a level of assurance that is too low: the
-  // relay tells the portal (OAuth access_denied), the portal tells the person.
+  // relay tells the person (issue 18 §2), its button tells the portal
+  // (OAuth access_denied).
+  const again = T('Al teruggestuurd', 'Already sent back');
   await open(page, PORTAL + '/login');
   await page.waitForURL(TVS + '/**');
   await choose(page, T('Annuleren', 'Annuleren'));
-  await inspect(page, lang, '05-portal-cancelled', { relay: false, expectText: 'access_denied' });
+  await refusal(page, lang, '05-refusal-cancelled', { status: 403, again,
+    title: T('U heeft het inloggen afgebroken', 'You cancelled logging in') });
   await open(page, PORTAL + '/login');
   await page.waitForURL(TVS + '/**');
   await choose(page, 'DigiD Basis');
-  await inspect(page, lang, '06-portal-loa-too-low', { relay: false, expectText: 'level of assurance' });
+  await refusal(page, lang, '06-refusal-loa-too-low', { status: 403, again, portalText: 'level of assurance',
+    title: T('Voor deze dienst is DigiD met sms-controle of de app nodig',
+      'This service needs DigiD with SMS verification or the app') });
+  await open(page, PORTAL + '/login');
+  await page.waitForURL(TVS + '/**');
+  await choose(page, 'Verkeerd wachtwoord');
+  await refusal(page, lang, '07-refusal-authn-failed', { status: 403, again,
+    title: T('Inloggen niet gelukt', 'Logging in did not succeed') });
 
   // --- 6. Professional: chooser -> mock Dezi -> portal.
   await open(page, PORTAL + '/login?method=choose');
@@ -388,13 +414,14 @@ async function walk(lang) {
   await open(page, PORTAL + '/login?method=professional');
   await page.waitForURL(DEZI + '/**');
   await choose(page, '17.000');
-  await inspect(page, lang, '12-error-role-not-allowed', { status: 403,
-    expectText: T('Uw rol geeft hier geen toegang', 'Your role gives no access here') });
-  // Cancel at Dezi: back at the portal with access_denied.
+  await refusal(page, lang, '12-refusal-role-not-allowed', { status: 403, again,
+    title: T('Uw rol geeft hier geen toegang', 'Your role gives no access here') });
+  // Cancel at Dezi: the relay's page, then back at the portal with access_denied.
   await open(page, PORTAL + '/login?method=professional');
   await page.waitForURL(DEZI + '/**');
   await choose(page, T('Annuleren', 'Cancel'));
-  check(`${lang} cancel at Dezi: the portal is told access_denied`, (await page.locator('body').innerText()).includes('access_denied'));
+  await refusal(page, lang, '34-refusal-dezi-cancelled', { status: 403, again,
+    title: T('Inloggen als zorgverlener afgebroken', 'Professional login cancelled') });
 
   // --- 8. Requests the relay refuses with a page (never a redirect).
   const authz = (params) => RELAY + '/authorize?' + new URLSearchParams({

@@ -209,6 +209,8 @@ def main():
     ap.add_argument("--intruder-first", action="store_true",
                     help="before the browser reaches the relay's ACS / Dezi callback, send the same URL without "
                          "the browser's cookie and with a forged one (result in 'intruders')")
+    ap.add_argument("--return-twice", action="store_true",
+                    help="press the button of the relay's refusal page a second time (result in return_again)")
     ap.add_argument("--pages-out", help="directory to save every answer of the relay to the browser in")
     ap.add_argument("--trace-out", help="directory to save this login's trace in (needs `trace: enabled`)")
     ap.add_argument("--stop-before-token", metavar="FILE",
@@ -386,6 +388,30 @@ def main():
             r = browser.get(loc, allow_redirects=False, timeout=30)
         out["steps"].append(["follow", r.status_code])
         hops += 1
+    # Issue 18 §2: a refusal the relay shows itself (error_pages: relay) has
+    # one button that delivers the OAuth error: a person presses it.
+    if r.status_code not in (301, 302, 303) and 'action="/authorize/return"' in r.text:
+        page = {"status": r.status_code, "code": page_code(r.text)}
+        m = re.search(r'<html lang="([a-z]+)"', r.text)
+        page["lang"] = m.group(1) if m else None
+        m = re.search(r"<h1[^>]*>(.*?)</h1>", r.text, re.S)
+        page["title"] = html.unescape(m.group(1)).strip() if m else None
+        m = re.search(r"<main.*?</main>", r.text, re.S)
+        main_html = m.group(0) if m else r.text
+        page["buttons"] = len(re.findall(r"<button\b", main_html)) + len(re.findall(r"<a\b[^>]*class=\"button", main_html))
+        m = re.search(r'id="way-return">(.*?)</button>', r.text, re.S)
+        page["button_text"] = html.unescape(m.group(1)).strip() if m else None
+        page["code_in_page"] = "code=" in r.text
+        page["csp"] = r.headers.get("Content-Security-Policy")
+        out["refusal_page"] = page
+        form = [f for f in forms_of(r.text) if f["action"] == "/authorize/return"][0]
+        first = submit(browser, r.url, form)
+        out["steps"].append(["refusal_return", first.status_code])
+        if args.return_twice:
+            again = submit(browser, r.url, form)
+            out["return_again"] = {"status": again.status_code, "code": page_code(again.text),
+                                   "location": again.headers.get("Location")}
+        r = first
     if r.status_code not in (301, 302, 303):
         out["error"] = "relay did not redirect to the portal"
         out["status"] = r.status_code
@@ -401,6 +427,7 @@ def main():
     if "error" in q:
         out["oauth_error"] = q["error"]
         out["oauth_error_description"] = q.get("error_description")
+        out["zr_reason"] = q.get("zr_reason")
         print(json.dumps(out))
         return 0
     if args.no_redeem:

@@ -82,6 +82,13 @@ zr_write_config() {
       -e "s#^  timeout_ms: 500\$#  timeout_ms: ${ZR_REDIS_TIMEOUT_MS:-5000}#" \
       "$ZR_SOURCE_DIR/examples/zorgrelay.yaml" > "$ZR_TMP/zorgrelay.yaml"
   ZR_CONFIG="$ZR_TMP/zorgrelay.yaml"
+  # Issue 18 §2: the tests that are about something else than the relay's
+  # refusal page (the refusal reaching the portal, metrics, logs, TVS and
+  # Dezi behaviour) keep the portal's immediate redirect; a test of the
+  # page sets ZR_ERROR_PAGES=relay (the product's default) before this.
+  if [ "${ZR_ERROR_PAGES:-portal}" = portal ]; then
+    sed -i -e '/^  - client_id: /a\    error_pages: portal' "$ZR_CONFIG"
+  fi
   ISSUER="http://localhost:$RELAY_PORT"
 }
 
@@ -202,6 +209,7 @@ client = """clients:
     min_loa: basic
     bsn_entitled: true
     home_page: $PP_BASE/
+    error_pages: ${ZR_ERROR_PAGES:-portal}
 """
 assert s.count("\nclients:\n") == 1
 s = s.replace("\nclients:\n", "\n" + client, 1)
@@ -352,6 +360,7 @@ clients:
       - http://localhost:8000/callback
     min_loa: substantial
     bsn_entitled: true
+    error_pages: ${ZR_ERROR_PAGES:-portal}
 EOF
   fi
 }

@@ -15,6 +15,8 @@ zr_browser_setup
 
 zr_pki
 zr_start_redis
+# Issue 18 §2: the walk follows the relay's refusal pages (the default).
+ZR_ERROR_PAGES=relay
 zr_write_config
 # The example portal on a free port instead of the demo's 8000.
 PORTAL_PORT=$(zr_free_port)

@@ -8,6 +8,9 @@
 source "$(dirname "$0")/lib.sh"
 zr_pki
 zr_start_redis
+# Issue 18 §2: the portals keep the default (the relay's refusal page);
+# e2e_login.py presses its button like a person.
+ZR_ERROR_PAGES=relay
 zr_write_config
 PDP_PORT=$(zr_free_port)
 echo permit > "$ZR_TMP/pdp-mode"
@@ -148,18 +151,20 @@ zr_check "a method the client does not allow: invalid_request" "$(zr_json "$out"
 
 # --- 4. Refusals.
 out=$(login demo-portal "(17.000)" --login-method professional || true)
-zr_check "unmapped role (apotheker): refused with a page" "$(zr_json "$out" 'd.get("status")')" "403"
-zr_check "unmapped role: the page names the reason" "$(zr_json "$out" '"rol" in d.get("body", "").lower()')" "True"
+zr_check "unmapped role (apotheker): refused with a page" "$(zr_json "$out" 'd["refusal_page"]["status"]')" "403"
+zr_check "unmapped role: the page names the reason" "$(zr_json "$out" '"rol" in d["refusal_page"]["title"].lower()')" "True"
+zr_check "unmapped role: its button tells the portal (issue 18 §2)" \
+  "$(zr_json "$out" '(d.get("oauth_error"), d.get("zr_reason"), d.get("state_ok"))')" "('access_denied', 'role_not_allowed', True)"
 # ui_locales (OIDC Core §3.1.2.1) over Accept-Language for every page of the
 # login: the chooser, and the refusal after the Dezi round trip.
 out=$(login demo-portal "(17.000)" --method professional --accept-language nl --ui-locales en || true)
 zr_check "ui_locales en, Accept-Language nl: the chooser and the refusal after Dezi are English" \
-  "$(zr_json "$out" '(d.get("chooser"), d.get("status"), d["page_langs"])')" "(True, 403, ['en', 'en'])"
+  "$(zr_json "$out" '(d.get("chooser"), d["refusal_page"]["status"], d["page_langs"])')" "(True, 403, ['en', 'en'])"
 out=$(login demo-portal "(17.000)" --method professional --accept-language en --ui-locales nl-NL || true)
 zr_check "ui_locales nl-NL, Accept-Language en: both Dutch" \
-  "$(zr_json "$out" '(d.get("status"), d["page_langs"])')" "(403, ['nl', 'nl'])"
+  "$(zr_json "$out" '(d["refusal_page"]["status"], d["page_langs"])')" "(403, ['nl', 'nl'])"
 out=$(login demo-portal "(30.000)" --login-method professional || true)
-zr_check "role mapped only at another URA: refused" "$(zr_json "$out" 'd.get("status")')" "403"
+zr_check "role mapped only at another URA: refused" "$(zr_json "$out" 'd["refusal_page"]["status"]')" "403"
 out=$(login demo-portal "ingetrokken" --login-method professional)
 zr_check "revoked verklaring: access_denied" "$(zr_json "$out" 'd.get("oauth_error")')" "access_denied"
 zr_check "revoked verklaring: says so" "$(zr_json "$out" '"revoked" in d.get("oauth_error_description", "")')" "True"

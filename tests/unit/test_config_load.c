@@ -318,6 +318,8 @@ static const broken_t broken[] = {
      "comes from its jwks_file)", NULL},
     {"encryption_key_not_rsa", 43, "oidc.encryption_keys[0].key: ", "oidc-es256.key is not an RSA key"},
     {"duplicate_client_id", 50, "clients[1].client_id: duplicate client_id 'demo-portal' (also clients[0])", NULL},
+    /* issue 18 §2: who shows a refused login */
+    {"error_pages_unknown", 50, "clients[0].error_pages: 'portaal' is not one of: relay, portal", NULL},
     {"loa_without_service", 56,
      "clients[1].min_loa: care provider 'zorgaanbieder-demo' has no service with LoA high or higher", NULL},
     {"bad_bsn", 72, "mock_tvs.identities[0].acting_bsn: not a valid BSN (9 digits passing the 11-proof)", NULL},

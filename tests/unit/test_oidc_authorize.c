@@ -435,6 +435,25 @@ static void pgo_authz(zr_oidc_authz_t *a, const char *state)
     a->min_loa = ZR_LOA_SUBSTANTIAL;
 }
 
+/* Issue 18 §2: every refusal has a reason, an OAuth error and both texts,
+ * each within RFC 6749 §4.1.2.1's error_description characters. */
+static void test_refusal_texts(void **state)
+{
+    (void)state;
+    for (int r = 0; r < ZR_REFUSAL_COUNT; r++) {
+        const char *texts[] = {zr_oidc_refusal_description(r, ZR_LANG_EN), zr_oidc_refusal_description(r, ZR_LANG_NL)};
+        assert_non_null(zr_oidc_refusal_reason(r));
+        assert_non_null(zr_oidc_refusal_error(r));
+        for (int i = 0; i < 2; i++) {
+            assert_non_null(texts[i]);
+            for (const char *p = texts[i]; *p; p++)
+                assert_true(*p >= 0x20 && *p <= 0x7e && *p != '"' && *p != '\\');
+        }
+        assert_string_not_equal(texts[0], texts[1]);
+    }
+    assert_null(zr_oidc_refusal_reason(ZR_REFUSAL_COUNT));
+}
+
 static void test_finish(void **state)
 {
     fx_t *fx = *state;
@@ -481,15 +500,80 @@ static void test_finish(void **state)
         zr_http_response_free(&resp);
     }
 
-    /* a level below the request's minimum never becomes a code */
+    /* a level below the request's minimum never becomes a code; issue 18
+     * §2: the relay's page, in the login's language, with one button whose
+     * single-use handle delivers exactly the error, once */
     s.loa = ZR_LOA_LOW;
+    a.lang = ZR_LANG_NL;
+    a.error_lang = ZR_LANG_NL;
     zr_http_response_init(&resp);
     zr_oidc_authorize_finish(fx->op, &a, &s, &resp);
+    assert_int_equal(resp.status, 403);
+    assert_null(fx_header(&resp, "Location"));
+    assert_non_null(strstr(resp.body, "Voor deze dienst is DigiD met sms-controle of de app nodig"));
+    assert_non_null(strstr(resp.body, "action=\"/authorize/return\""));
+    assert_null(strstr(resp.body, "code="));
+    assert_non_null(strstr(fx_header(&resp, "Content-Security-Policy"), "https://pgo.example.org"));
+    {
+        const char *h = strstr(resp.body, "name=\"handle\" value=\"");
+        char handle[128];
+        size_t n;
+        zr_http_request_t rq = {.method = "POST", .path = "/authorize/return", .lang = ZR_LANG_EN};
+        zr_http_response_t back;
+        assert_non_null(h);
+        h += strlen("name=\"handle\" value=\"");
+        n = strcspn(h, "\"");
+        assert_true(n > 20 && n < sizeof(handle));
+        memcpy(handle, h, n);
+        handle[n] = '\0';
+        zr_kv_add(&rq.form, "handle", handle);
+        zr_http_response_init(&back);
+        assert_int_equal(zr_oidc_handle_authorize_return(fx->op, &rq, &back), 0);
+        assert_int_equal(back.status, 302);
+        loc = fx_header(&back, "Location");
+        assert_int_equal(strncmp(loc, "https://pgo.example.org/cb?tenant=1&error=access_denied&", 56), 0);
+        v = fx_url_param(loc, "error_description");
+        assert_string_equal(v, "het bereikte betrouwbaarheidsniveau is te laag");
+        free(v);
+        v = fx_url_param(loc, "zr_reason");
+        assert_string_equal(v, "loa_too_low");
+        free(v);
+        v = fx_url_param(loc, "state");
+        assert_string_equal(v, "a b");
+        free(v);
+        v = fx_url_param(loc, "iss");
+        assert_string_equal(v, FX_ISSUER);
+        free(v);
+        assert_null(fx_url_param(loc, "code"));
+        zr_http_response_free(&back);
+        /* works once */
+        zr_http_response_init(&back);
+        zr_oidc_handle_authorize_return(fx->op, &rq, &back);
+        assert_int_equal(back.status, 400);
+        assert_null(fx_header(&back, "Location"));
+        assert_non_null(strstr(back.body, "return_used"));
+        zr_http_response_free(&back);
+        zr_kv_free(&rq.form);
+    }
+    zr_http_response_free(&resp);
+    /* error_pages: portal: the redirect at once, in English by default */
+    fx->clients[FX_PGO].error_pages = ZR_ERROR_PAGES_PORTAL;
+    a.error_lang = ZR_LANG_EN;
+    zr_http_response_init(&resp);
+    zr_oidc_authorize_finish(fx->op, &a, &s, &resp);
+    assert_int_equal(resp.status, 302);
     v = fx_url_param(fx_header(&resp, "Location"), "error");
     assert_string_equal(v, "access_denied");
     free(v);
+    v = fx_url_param(fx_header(&resp, "Location"), "error_description");
+    assert_string_equal(v, "the level of assurance reached is too low");
+    free(v);
+    v = fx_url_param(fx_header(&resp, "Location"), "zr_reason");
+    assert_string_equal(v, "loa_too_low");
+    free(v);
     assert_null(fx_url_param(fx_header(&resp, "Location"), "code"));
     zr_http_response_free(&resp);
+    fx->clients[FX_PGO].error_pages = ZR_ERROR_PAGES_RELAY;
     s.loa = ZR_LOA_SUBSTANTIAL;
 
     /* error(): state and iss included */
@@ -627,6 +711,7 @@ int main(void)
         cmocka_unit_test(test_claims_request),
         cmocka_unit_test(test_issue_with_extra_writes),
         cmocka_unit_test(test_finish_unwritable_subject),
+        cmocka_unit_test(test_refusal_texts),
         cmocka_unit_test(test_finish), /* last: it stops Redis */
     };
     return cmocka_run_group_tests(tests, fx_setup, fx_teardown);

@@ -231,6 +231,9 @@ static char *finish_outcome(fx_t *fx, const zr_oidc_authz_t *a, const zr_subject
 {
     zr_http_response_t resp;
     char *v;
+    /* about the rules, not the page: the refusal goes back at once */
+    for (size_t i = 0; i < FX_CLIENTS; i++)
+        fx->clients[i].error_pages = ZR_ERROR_PAGES_PORTAL;
     zr_http_response_init(&resp);
     zr_oidc_authorize_finish(fx->op, a, s, &resp);
     assert_int_equal(resp.status, 302);

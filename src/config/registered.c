@@ -159,7 +159,8 @@ void zr_cfg_read_registered_clients(zr_cfg_loader_t *ld, zr_config_t *cfg)
             goto oom;
         count++;
     }
-    qsort(names, count, sizeof(*names), name_cmp);
+    if (count) /* qsort(NULL, 0, ...) is undefined */
+        qsort(names, count, sizeof(*names), name_cmp);
     for (size_t i = 0; i < count; i++) {
         if (asprintf(&path, "%s/%s", dir, names[i]) < 0) {
             path = NULL;

@@ -48,6 +48,10 @@ typedef struct {
     char *signer_pin;        /* which pin it matched ("tvs.metadata_signer_sha256 ..."); NULL: no pin configured */
 } zr_saml_idp_t;
 
+/* The bytes of cfg->tvs.metadata as the relay reads them: a file, or an
+ * https URL fetched with tvs.tls_ca_file and the TVS timeouts (at most
+ * ZR_SAML_MAX_RESPONSE_BYTES). 0, or -1 with err; *data is malloc'ed. */
+int zr_saml_idp_metadata_read(const zr_config_t *cfg, char **data, size_t *len, char *err, size_t errlen);
 /* Loads TVS metadata from cfg->tvs.metadata (file, or https URL via libcurl)
  * and checks it as zr_saml_idp_parse does; outside development also that
  * the browser endpoints are https. */

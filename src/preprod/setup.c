@@ -12,15 +12,14 @@
 #include <string.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <openssl/bio.h>
 #include <openssl/x509.h>
 
 #include "zr/crypto.h"
+#include "zr/saml.h"
 #include "zr/util.h"
 #include "zr/xml.h"
 
-#define SETUP_METADATA_MAX (8 * 1024 * 1024)
 
 /* "CN=...,O=...,C=NL" (RFC 2253, as `openssl x509 -nameopt RFC2253`). */
 static char *cert_subject(X509 *cert)
@@ -58,57 +57,12 @@ static void add_cert(json_t *list, const char *use, const char *file, X509 *cert
     free(sha256);
 }
 
-/* The metadata as DICTU published it: a file, or an https URL fetched now
- * with the system's CAs (the relay fetches and checks it on its own). */
-static int metadata_read(const char *source, char **body, size_t *len, char *err, size_t errlen)
+/* The metadata as DICTU published it, read as the relay reads it
+ * (zr_saml_idp_metadata_read: the same file, or the same URL with the same
+ * trust), so that its SHA-256 is of the bytes the relay loads. */
+static json_t *metadata_json(const zr_config_t *cfg)
 {
-    zr_capped_buf_t sink = {.max = SETUP_METADATA_MAX};
-    char detail[CURL_ERROR_SIZE] = "";
-    long status = 0;
-    CURL *c;
-    int rc = -1;
-
-    if (strncmp(source, "https://", 8) != 0) {
-        if (zr_file_read(source, SETUP_METADATA_MAX, body, len) != 0) {
-            snprintf(err, errlen, "cannot read %s", source);
-            return -1;
-        }
-        return 0;
-    }
-    zr_buf_init(&sink.buf);
-    if (!(c = curl_easy_init())) {
-        snprintf(err, errlen, "curl_easy_init failed");
-        goto end;
-    }
-    curl_easy_setopt(c, CURLOPT_URL, source);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, zr_capped_buf_write);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
-    if (curl_easy_perform(c) != CURLE_OK) {
-        snprintf(err, errlen, "cannot fetch %s: %s", source, detail[0] ? detail : "error");
-        goto end;
-    }
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    if (status != 200 || !sink.buf.data) {
-        snprintf(err, errlen, "%s answered HTTP %ld", source, status);
-        goto end;
-    }
-    *len = sink.buf.len;
-    *body = zr_buf_steal(&sink.buf);
-    rc = 0;
-end:
-    if (c)
-        curl_easy_cleanup(c);
-    zr_buf_free(&sink.buf);
-    return rc;
-}
-
-static json_t *metadata_json(const char *source)
-{
+    const char *source = cfg->tvs.metadata;
     json_t *o = json_pack("{s:s}", "source", source ? source : "-");
     char *body = NULL, *hex = NULL, *v = NULL, err[512] = "";
     uint8_t md[32];
@@ -118,14 +72,14 @@ static json_t *metadata_json(const char *source)
 
     if (!o || !source)
         goto end;
-    if (metadata_read(source, &body, &len, err, sizeof(err)) != 0) {
+    if (zr_saml_idp_metadata_read(cfg, &body, &len, err, sizeof(err)) != 0) {
         json_object_set_new(o, "error", json_string(err));
         goto end;
     }
     if (zr_crypto_sha256((const uint8_t *)body, len, md) == 0 && (hex = zr_hex_encode(md, sizeof(md))) != NULL)
         json_object_set_new(o, "sha256", json_string(hex));
     json_object_set_new(o, "bytes", json_integer((json_int_t)len));
-    if (!(doc = zr_xml_parse(body, len, SETUP_METADATA_MAX, err, sizeof(err)))) {
+    if (!(doc = zr_xml_parse(body, len, len, err, sizeof(err)) /* already bounded by the read */)) {
         json_object_set_new(o, "error", json_string(err));
         goto end;
     }
@@ -156,7 +110,7 @@ json_t *zr_preprod_setup_collect(const zr_config_t *cfg, const char *care_provid
                       "entity_id", t ? t->entity_id : NULL, "certificates");
     if (!setup)
         return NULL;
-    meta = metadata_json(cfg->tvs.metadata);
+    meta = metadata_json(cfg);
     meta_entity = json_string_value(json_object_get(meta, "entity_id"));
     json_object_set_new(json_object_get(setup, "tvs"), "metadata", meta);
     certs = json_object_get(setup, "certificates");

@@ -474,29 +474,41 @@ end:
     return rc;
 }
 
+int zr_saml_idp_metadata_read(const zr_config_t *cfg, char **data, size_t *len, char *err, size_t errlen)
+{
+    const char *src = cfg->tvs.metadata;
+
+    *data = NULL;
+    *len = 0;
+    if (!src || !*src) {
+        snprintf(err, errlen, "no TVS metadata configured (tvs.metadata)");
+        return -1;
+    }
+    if (strncasecmp(src, "https://", 8) == 0)
+        return zr_saml_https_get(src, cfg->tvs.tls_ca_file, cfg->tvs.connect_timeout_ms, cfg->tvs.timeout_ms,
+                                 ZR_SAML_MAX_RESPONSE_BYTES, data, len, err, errlen) != 0
+                   ? -1
+                   : 0;
+    if (strstr(src, "://")) {
+        snprintf(err, errlen, "TVS metadata must be a file or an https:// URL");
+        return -1;
+    }
+    if (zr_file_read(src, ZR_SAML_MAX_RESPONSE_BYTES, data, len) != 0) {
+        snprintf(err, errlen, "cannot read TVS metadata %s (missing, unreadable or over 1 MiB)", src);
+        return -1;
+    }
+    return 0;
+}
+
 zr_saml_idp_t *zr_saml_idp_load(const zr_config_t *cfg, char *err, size_t errlen)
 {
     char *data = NULL;
     size_t len = 0;
     zr_saml_idp_t *idp = NULL;
     zr_saml_idp_t *result = NULL;
-    const char *src = cfg->tvs.metadata;
 
-    if (!src || !*src) {
-        snprintf(err, errlen, "no TVS metadata configured (tvs.metadata)");
+    if (zr_saml_idp_metadata_read(cfg, &data, &len, err, errlen) != 0)
         goto end;
-    }
-    if (strncasecmp(src, "https://", 8) == 0) {
-        if (zr_saml_https_get(src, cfg->tvs.tls_ca_file, cfg->tvs.connect_timeout_ms, cfg->tvs.timeout_ms,
-                              ZR_SAML_MAX_RESPONSE_BYTES, &data, &len, err, errlen) != 0)
-            goto end;
-    } else if (strstr(src, "://")) {
-        snprintf(err, errlen, "TVS metadata must be a file or an https:// URL");
-        goto end;
-    } else if (zr_file_read(src, ZR_SAML_MAX_RESPONSE_BYTES, &data, &len) != 0) {
-        snprintf(err, errlen, "cannot read TVS metadata %s (missing, unreadable or over 1 MiB)", src);
-        goto end;
-    }
     /* The loader requires these outside development; a configuration made
      * some other way must not get around that. */
     if (cfg->environment != ZR_ENV_DEVELOPMENT && (!cfg->tvs.entity_id || !*cfg->tvs.entity_id)) {

@@ -405,6 +405,9 @@ def main():
         page["csp"] = r.headers.get("Content-Security-Policy")
         out["refusal_page"] = page
         form = [f for f in forms_of(r.text) if f["action"] == "/authorize/return"][0]
+        if args.secrets_out:  # the single-use handle, for leak checks
+            with open(args.secrets_out, "a") as f:
+                f.write("".join(v + "\n" for n, v in form["fields"] if n == "handle" and v))
         first = submit(browser, r.url, form)
         out["steps"].append(["refusal_return", first.status_code])
         if args.return_twice:

@@ -28,6 +28,10 @@ CASES=(
   "NoAuthnContext|loa_too_low|Voor deze dienst is DigiD met sms-controle of de app nodig|This service needs DigiD with SMS verification or the app"
   "DigiD Basis|loa_too_low|Voor deze dienst is DigiD met sms-controle of de app nodig|This service needs DigiD with SMS verification or the app"
 )
+# Every return handle a page offered, for the leak check at the end.
+HANDLES="$ZR_TMP/handles.txt"
+: > "$HANDLES"
+ZR_LOGIN_EXTRA=(--secrets-out "$HANDLES")
 for c in "${CASES[@]}"; do
   IFS='|' read -r who reason nl en <<<"$c"
   for lang in nl en; do
@@ -80,4 +84,16 @@ zr_check "error_pages portal: Dutch error_description with ui_locales=nl" \
 # A forged or unknown handle delivers nothing.
 st=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -X POST --data 'handle=forged' "$ISSUER/authorize/return")
 zr_check "unknown handle: 400, no redirect" "$st" "400 "
+
+# The handles are bearer values: none in a log line or in Redis (names are
+# keyed, values encrypted), in clear.
+redis-cli -p "$REDIS_PORT" --scan > "$ZR_TMP/keys.txt"
+while read -r k; do redis-cli -p "$REDIS_PORT" --raw GET "$k"; done < "$ZR_TMP/keys.txt" > "$ZR_TMP/values.bin" 2>/dev/null || true
+cat "$ZR_TMP/keys.txt" >> "$ZR_TMP/values.bin"
+leaks=0
+while read -r h; do
+  [ -n "$h" ] && grep -qaF -- "$h" "$ZR_TMP"/*.log "$ZR_TMP/values.bin" && { echo "a handle in a log or Redis: ${h:0:6}..." >&2; leaks=$((leaks+1)); }
+done < "$HANDLES"
+zr_check "no return handle in a log line or in Redis" "$leaks" "0"
+zr_check "the leak search had handles to look for (one per refusal page, 11)" "$(grep -c . "$HANDLES")" "11"
 zr_done

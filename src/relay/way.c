@@ -78,7 +78,7 @@ char *zr_relay_trail_json(const char *client_id, const char *care_provider, zr_l
                           zr_relay_trail_state_t state)
 {
     json_t *o = json_pack("{s:s, s:s, s:s}", "client", client_id ? client_id : "", "state", trail_state_names[state],
-                          "lang", lang == ZR_LANG_EN ? "en" : "nl");
+                          "lang", zr_lang_code(lang));
     char *out = NULL;
     if (o && care_provider)
         json_object_set_new(o, "care_provider", json_string(care_provider));
@@ -130,8 +130,8 @@ static int trail_get(zr_relay_t *relay, const char *ns, const char *key, char **
     *client_id = zr_strdup(json_string_value(json_object_get(o, "client")));
     *care_provider = zr_strdup(json_string_value(json_object_get(o, "care_provider")));
     s = json_string_value(json_object_get(o, "lang"));
-    if (s)
-        *lang = strcmp(s, "en") == 0 ? ZR_LANG_EN : ZR_LANG_NL;
+    if (s && zr_lang_from_code(s, lang) != 0)
+        *lang = ZR_LANG_NL;
 end:
     json_decref(o);
     free(json);

@@ -215,7 +215,7 @@ static void test_error_texts_complete(void **state)
         "browser_mismatch", "store_unavailable", "tvs_unavailable", "backchannel_busy", "saml_invalid",
         "saml_replay", "bsn_invalid",
         "loa_too_low", "authn_failed", "tvs_error", "internal_error", "not_found", "method_not_allowed",
-        "body_too_large", "bad_request", "forbidden", "production_refused", "care_provider_unavailable",
+        "body_too_large", "bad_request", "forbidden", "care_provider_unavailable",
     };
     char dir[512], err[512];
     snprintf(dir, sizeof(dir), "%s/templates", ZR_SOURCE_DIR);

@@ -38,6 +38,8 @@ static pthread_mutex_t lang_lock = PTHREAD_MUTEX_INITIALIZER;
 static lang_set_t *lang_loaded;
 static int lang_tried;
 
+static void lang_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 static void lang_err(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;

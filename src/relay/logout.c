@@ -508,10 +508,7 @@ int zr_relay_handle_saml_slo(void *ctx, const zr_http_request_t *req, zr_http_re
     }
     /* The language's code; a logout pending from before a restart into
      * this version holds 0 (Dutch) or 1 (English). */
-    if (json_is_integer(json_object_get(p, "lang")))
-        lang = json_integer_value(json_object_get(p, "lang")) == 1 ? ZR_LANG_EN : ZR_LANG_NL;
-    else if (json_is_string(json_object_get(p, "lang")) &&
-             zr_lang_from_code(json_string_value(json_object_get(p, "lang")), &lang) != 0)
+    if (json_object_get(p, "lang") && zr_relay_lang_read(json_object_get(p, "lang"), &lang) != 0)
         lang = ZR_LANG_NL;
     idp = zr_relay_idp_get(relay, err, sizeof(err));
     if (!idp) {

@@ -74,6 +74,15 @@ int zr_relay_trail_ttl(const zr_config_t *cfg)
     return lifetime + (lifetime > 300 ? lifetime : 300);
 }
 
+int zr_relay_lang_read(const json_t *v, zr_lang_t *out)
+{
+    if (json_is_integer(v) && (json_integer_value(v) == 0 || json_integer_value(v) == 1)) {
+        *out = json_integer_value(v) == 1 ? ZR_LANG_EN : ZR_LANG_NL;
+        return 0;
+    }
+    return json_is_string(v) ? zr_lang_from_code(json_string_value(v), out) : -1;
+}
+
 char *zr_relay_trail_json(const char *client_id, const char *care_provider, zr_lang_t lang,
                           zr_relay_trail_state_t state)
 {
@@ -129,8 +138,7 @@ static int trail_get(zr_relay_t *relay, const char *ns, const char *key, char **
         goto end;
     *client_id = zr_strdup(json_string_value(json_object_get(o, "client")));
     *care_provider = zr_strdup(json_string_value(json_object_get(o, "care_provider")));
-    s = json_string_value(json_object_get(o, "lang"));
-    if (s && zr_lang_from_code(s, lang) != 0)
+    if (json_object_get(o, "lang") && zr_relay_lang_read(json_object_get(o, "lang"), lang) != 0)
         *lang = ZR_LANG_NL;
 end:
     json_decref(o);

@@ -182,14 +182,14 @@ int zr_mock_handle_sso(void *ctx, const zr_http_request_t *req, zr_http_response
 
     if (zr_kv_count(&req->form, "SAMLRequest") != 1 || zr_kv_count(&req->form, "RelayState") > 1) {
         rc = show_refusal(resp, req->lang, 400, "binding",
-                          "mock-error.reason.http_post_binding_exactly", NULL);
+                          "mock-error.reason.binding", NULL);
         goto end;
     }
     saml_request = zr_kv_get(&req->form, "SAMLRequest");
     relay_state = zr_kv_get(&req->form, "RelayState");
     /* SAML Bindings §3.5.3: RelayState at most 80 bytes. */
     if (relay_state && strlen(relay_state) > ZR_MOCK_RELAY_STATE_MAX) {
-        rc = show_refusal(resp, req->lang, 400, "relay_state", "mock-error.reason.relaystate_is_longer_than", NULL);
+        rc = show_refusal(resp, req->lang, 400, "relay_state", "mock-error.reason.relay_state", NULL);
         goto end;
     }
     login = calloc(1, sizeof(*login));
@@ -222,7 +222,7 @@ int zr_mock_handle_sso(void *ctx, const zr_http_request_t *req, zr_http_response
                 cluster ? "lc" : "care_provider", login->req.service->service_uuid, login->req.force_authn,
                 zr_log_mask(handle, mask));
     if (zr_mock_table_put(m->pending, handle, login) != 0) {
-        rc = show_refusal(resp, req->lang, 503, "busy", "mock-error.reason.too_many_logins_in", NULL);
+        rc = show_refusal(resp, req->lang, 503, "busy", "mock-error.reason.busy", NULL);
         goto end;
     }
     login = NULL;
@@ -263,37 +263,37 @@ int zr_mock_handle_choose(void *ctx, const zr_http_request_t *req, zr_http_respo
     zr_buf_init(&url);
     if (!handle || zr_kv_count(&req->form, "handle") != 1 || !choice || zr_kv_count(&req->form, "identity") != 1 ||
         zr_kv_count(&req->form, "bsn_key") > 1) {
-        rc = show_refusal(resp, req->lang, 400, "form", "mock-error.reason.handle_and_identity_are", NULL);
+        rc = show_refusal(resp, req->lang, 400, "form", "mock-error.reason.form", NULL);
         goto end;
     }
     idx = strtoul(choice, &end_ptr, 10);
     if (!*choice || *end_ptr || choice[0] < '0' || choice[0] > '9' ||
         idx >= zr_mock_current(m)->cfg->mock_tvs.identity_count) {
-        rc = show_refusal(resp, req->lang, 400, "identity", "mock-error.reason.no_such_test_identity", NULL);
+        rc = show_refusal(resp, req->lang, 400, "identity", "mock-error.reason.no_identity", NULL);
         goto end;
     }
     bsn_key = zr_mock_parse_bsn_key(key_choice);
     if (bsn_key == ZR_MOCK_BSN_KEY_INVALID) {
         rc = show_refusal(resp, req->lang, 400, "bsn_key",
-                          "mock-error.reason.bsn_key_must_be", NULL);
+                          "mock-error.reason.bsn_key", NULL);
         goto end;
     }
     /* Single use: a second submit of the same page finds nothing. */
     login = zr_mock_table_take(m->pending, handle);
     if (!login) {
         rc = show_refusal(resp, req->lang, 400, "expired",
-                          "mock-error.reason.this_login_is_unknown", NULL);
+                          "mock-error.reason.expired", NULL);
         goto end;
     }
     /* The page was made from the login's configuration (a reload may have
      * come in between). */
     cfg = login->gen->cfg;
     if (idx >= cfg->mock_tvs.identity_count) {
-        rc = show_refusal(resp, req->lang, 400, "identity", "mock-error.reason.no_such_test_identity", NULL);
+        rc = show_refusal(resp, req->lang, 400, "identity", "mock-error.reason.no_identity", NULL);
         goto end;
     }
     if (bsn_key >= 0 && (size_t)bsn_key >= login->req.tenant->bsn_key_count) {
-        rc = show_refusal(resp, req->lang, 400, "bsn_key", "mock-error.reason.the_care_provider_has", NULL);
+        rc = show_refusal(resp, req->lang, 400, "bsn_key", "mock-error.reason.no_second_bsn_key", NULL);
         goto end;
     }
     login->identity = (size_t)idx;
@@ -313,7 +313,7 @@ int zr_mock_handle_choose(void *ctx, const zr_http_request_t *req, zr_http_respo
                 login->req.request_id, idx, (int)cfg->mock_tvs.identities[idx].outcome,
                 key_choice ? key_choice : "newest", zr_log_mask(handle, mask_h), zr_log_mask(artifact, mask_a));
     if (zr_mock_table_put(m->artifacts, artifact, login) != 0) {
-        rc = show_refusal(resp, req->lang, 503, "busy", "mock-error.reason.too_many_artifacts_outstanding", NULL);
+        rc = show_refusal(resp, req->lang, 503, "busy", "mock-error.reason.artifacts_outstanding", NULL);
         goto end;
     }
     login = NULL;

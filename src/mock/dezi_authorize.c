@@ -168,18 +168,18 @@ int zr_mock_dezi_handle_authorize(void *ctx, const zr_http_request_t *req, zr_ht
 
     for (size_t i = 0; i < sizeof(single) / sizeof(single[0]); i++)
         if (zr_kv_count(q, single[i]) > 1) {
-            rc = show_refusal(resp, req->lang, 400, "invalid_request", "mock-dezi-error.reason.a_parameter_is_given", NULL);
+            rc = show_refusal(resp, req->lang, 400, "invalid_request", "mock-dezi-error.reason.duplicate_parameter", NULL);
             goto end;
         }
     /* Unknown client or redirect_uri: never redirect (RFC 6749 §4.1.2.1). */
     if (!client_id || strcmp(client_id, d->client_id) != 0) {
         zr_log_warn("authorize_refused", "check=client_id");
-        rc = show_refusal(resp, req->lang, 400, "client_id", "mock-dezi-error.reason.unknown_client_id", NULL);
+        rc = show_refusal(resp, req->lang, 400, "client_id", "mock-dezi-error.reason.unknown_client", NULL);
         goto end;
     }
     if (!redirect_uri || !redirect_uri_allowed(d, redirect_uri)) {
         zr_log_warn("authorize_refused", "check=redirect_uri");
-        rc = show_refusal(resp, req->lang, 400, "redirect_uri", "mock-dezi-error.reason.redirect_uri_is_not", NULL);
+        rc = show_refusal(resp, req->lang, 400, "redirect_uri", "mock-dezi-error.reason.redirect_uri", NULL);
         goto end;
     }
     if (!response_type || strcmp(response_type, "code") != 0) {
@@ -211,7 +211,7 @@ int zr_mock_dezi_handle_authorize(void *ctx, const zr_http_request_t *req, zr_ht
         zr_kv_add(&vars, "client_id", client_id) != 0)
         goto end;
     if (zr_mock_table_put(d->pending, handle, g) != 0) {
-        rc = show_refusal(resp, req->lang, 503, "busy", "mock-dezi-error.reason.too_many_logins_in", NULL);
+        rc = show_refusal(resp, req->lang, 503, "busy", "mock-dezi-error.reason.busy", NULL);
         goto end;
     }
     g = NULL;
@@ -243,14 +243,14 @@ int zr_mock_dezi_handle_choose(void *ctx, const zr_http_request_t *req, zr_http_
 
     if (!handle || zr_kv_count(&req->form, "handle") != 1 || !choice ||
         zr_kv_count(&req->form, "professional") != 1) {
-        rc = show_refusal(resp, req->lang, 400, "form", "mock-dezi-error.reason.handle_and_professional_are", NULL);
+        rc = show_refusal(resp, req->lang, 400, "form", "mock-dezi-error.reason.form", NULL);
         goto end;
     }
     cancel = strcmp(choice, "cancel") == 0;
     if (!cancel) {
         idx = strtoul(choice, &end_ptr, 10);
         if (choice[0] < '0' || choice[0] > '9' || *end_ptr || idx >= zr_mock_dezi_people_count) {
-            rc = show_refusal(resp, req->lang, 400, "professional", "mock-dezi-error.reason.no_such_test_professional", NULL);
+            rc = show_refusal(resp, req->lang, 400, "professional", "mock-dezi-error.reason.no_professional", NULL);
             goto end;
         }
     }
@@ -258,7 +258,7 @@ int zr_mock_dezi_handle_choose(void *ctx, const zr_http_request_t *req, zr_http_
     g = zr_mock_table_take(d->pending, handle);
     if (!g) {
         rc = show_refusal(resp, req->lang, 400, "expired",
-                          "mock-dezi-error.reason.this_login_is_unknown", NULL);
+                          "mock-dezi-error.reason.expired", NULL);
         goto end;
     }
     if (cancel) {
@@ -274,7 +274,7 @@ int zr_mock_dezi_handle_choose(void *ctx, const zr_http_request_t *req, zr_http_
     zr_log_info("code_issued", "handle=%s professional=%lu code=%s", zr_log_mask(handle, mask_h), idx,
                 zr_log_mask(code, mask_c));
     if (zr_mock_table_put(d->codes, code, g) != 0) {
-        rc = show_refusal(resp, req->lang, 503, "busy", "mock-dezi-error.reason.too_many_codes_outstanding", NULL);
+        rc = show_refusal(resp, req->lang, 503, "busy", "mock-dezi-error.reason.codes_outstanding", NULL);
         goto end;
     }
     /* The table owns g now; nobody can take it before the code is out. */

@@ -128,7 +128,7 @@ int zr_mock_handle_logout(void *ctx, const zr_http_request_t *req, zr_http_respo
 
     if (!saml_request || zr_kv_count(&req->form, "SAMLRequest") != 1 || zr_kv_count(&req->form, "RelayState") > 1 ||
         (relay_state && strlen(relay_state) > ZR_MOCK_RELAY_STATE_MAX)) {
-        rc = show_refusal(resp, req->lang, 400, "form", "mock-error.reason.one_samlrequest_and_at", NULL);
+        rc = show_refusal(resp, req->lang, 400, "form", "mock-error.reason.logout_form", NULL);
         goto end;
     }
     check = zr_saml_idp_logout_request_verify(cfg, saml_request, &lr, err, sizeof(err));
@@ -146,7 +146,7 @@ int zr_mock_handle_logout(void *ctx, const zr_http_request_t *req, zr_http_respo
     b64 = xml ? zr_base64_encode((const uint8_t *)xml, len) : NULL;
     if (!b64) {
         zr_log_error("logout_failed", "building the LogoutResponse: %s", err[0] ? err : "out of memory");
-        rc = show_refusal(resp, req->lang, 500, "internal", "mock-error.reason.the_logoutresponse_could_not", NULL);
+        rc = show_refusal(resp, req->lang, 500, "internal", "mock-error.reason.logout_response", NULL);
         goto end;
     }
     zr_log_info("logout", "request=%s issuer=%s session=%s result=%s", lr.id, lr.issuer,

@@ -170,10 +170,12 @@ char *zr_preprod_duration_text(int seconds, zr_lang_t lang)
     zr_buf_t b;
     zr_buf_init(&b);
     if (m)
-        zr_buf_printf(&b, "%d %s", m, zr_lang_text(lang, m == 1 ? "preprod.duration.minute" : "preprod.duration.minutes"));
+        zr_buf_printf(&b, "%d %s", m,
+                      zr_lang_text(lang, m == 1 ? "preprod.duration.minute" : "preprod.duration.minutes"));
     if (m && s)
         zr_buf_printf(&b, " %s ", zr_lang_text(lang, "preprod.duration.and"));
     if (s || !m)
-        zr_buf_printf(&b, "%d %s", s, zr_lang_text(lang, s == 1 ? "preprod.duration.second" : "preprod.duration.seconds"));
+        zr_buf_printf(&b, "%d %s", s,
+                      zr_lang_text(lang, s == 1 ? "preprod.duration.second" : "preprod.duration.seconds"));
     return zr_buf_steal(&b);
 }

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <openssl/x509.h>
 
+#include "zr/lang.h"
+
 #include "zr/net.h"
 
 typedef struct {
@@ -29,11 +31,11 @@ void zr_kv_free(zr_kvlist_t *l);
  * Returns -1 on malformed encoding. */
 int zr_kv_parse_form(zr_kvlist_t *l, const char *data, size_t len);
 
-typedef enum { ZR_LANG_NL = 0, ZR_LANG_EN } zr_lang_t;
 /* ui_locales (OIDC Core §3.1.2.1, a space-separated list of BCP 47 tags in
- * order of preference): the first of nl / en named (nl-NL, en-GB count),
- * else fallback (the Accept-Language choice). Used at /authorize and
- * /logout; the choice made at /authorize travels with the pending login. */
+ * order of preference): the first loaded language named (by its primary
+ * subtag: nl-NL, en-GB count), else fallback (the Accept-Language choice).
+ * Used at /authorize and /logout; the choice made at /authorize travels
+ * with the pending login (as its code, zr_lang_code). */
 zr_lang_t zr_http_lang_pick(const char *ui_locales, zr_lang_t fallback);
 
 typedef struct {
@@ -241,25 +243,34 @@ int zr_http_redirect(zr_http_response_t *r, int status, const char *url);
 int zr_http_set_cookie(zr_http_response_t *r, const char *name, const char *value,
                        int max_age, int secure, int cross_site);
 
-/* ---- pages (templates/, Dutch and English) ---- */
+/* ---- pages (templates/, one per page; words from templates/lang/, zr/lang.h) ---- */
 
-/* Sets the directory with the HTML templates (default: ZR_TEMPLATE_DIR, set by
- * CMake from ZR_DATA_DIR; overridden by ZR_TEMPLATES env). */
+/* Sets the directory with the HTML templates and their catalogs (default:
+ * ZR_TEMPLATE_DIR, set by CMake from ZR_DATA_DIR; overridden by ZR_TEMPLATES
+ * env). At start only: the catalogs are loaded again from there. */
 void zr_page_set_template_dir(const char *dir);
 
-/* Renders templates/<name>.<lang>.html (falls back to .nl) replacing
- * {{key}} with HTML-escaped values and {{{key}}} with raw values from vars.
- * {{>other}} includes templates/other.<lang>.html rendered with the same vars;
+/* Renders templates/<name>.html replacing {{key}} with HTML-escaped values
+ * and {{{key}}} with raw values from vars, and {{@key}} with the text of key
+ * in lang's catalog (templates/lang/<code>.txt), itself rendered as template
+ * text (its {{var}}s substituted and escaped; no {{@...}} or {{>...}} in it).
+ * {{>other}} includes templates/other.html rendered with the same vars;
  * the shared layout is {{>layout-top}} (uses {{title}}) ... {{>layout-bottom}}.
- * {{lang}} is "nl"/"en" unless vars set it; unknown keys render empty.
+ * {{lang}} is the language's code unless vars set it; unknown keys render empty.
  * Names are [a-z0-9_-]. Templates are cached after the first load.
  * Returns a malloc'ed string or NULL. */
 char *zr_page_render(const char *name, zr_lang_t lang, const zr_kvlist_t *vars);
 /* Template syntax beyond the above: {{=key text}} gives key the value text
- * (escaped where used) unless vars or an earlier {{=key ...}} set it, e.g. a
+ * ({{=key @catalog.key}}: that catalog text, taken as plain text) (escaped
+ * where used) unless vars or an earlier {{=key ...}} set it, e.g. a
  * page's title before {{>layout-top}}; it writes nothing (nor the newline
  * right after it). The shared layout also uses {{brand}} (header text) and
  * {{page_class}} ("test" for the mock TVS/Dezi pages: a red header). */
+
+/* The catalog text of key in lang rendered with vars ({{var}} escaped):
+ * an HTML fragment for C that composes a page or a text from catalog words
+ * (never a literal in C). Malloc'ed; NULL when the catalog has no key. */
+char *zr_page_text(zr_lang_t lang, const char *key, const zr_kvlist_t *vars);
 
 /* Renders templates/<name> once per vars set in rows[0..count) and joins the
  * results: the rows of a list (buttons, hidden inputs), so that no HTML is
@@ -267,7 +278,7 @@ char *zr_page_render(const char *name, zr_lang_t lang, const zr_kvlist_t *vars);
 char *zr_page_render_each(const char *name, zr_lang_t lang, const zr_kvlist_t *rows, size_t count);
 
 /* A complete error page for a person: status, a specific error code (shown,
- * and looked up in templates/errors.<lang>: "code=title|explanation" lines),
+ * and looked up in the catalog: errors.<code>.title, errors.<code>.text),
  * and a support reference to quote. Never includes secrets. */
 int zr_page_error(zr_http_response_t *r, int status, zr_lang_t lang, const char *error_code,
                   const char *reference);

@@ -35,7 +35,7 @@ int zr_preprod_status_parse(const char *s, zr_preprod_status_t *out);
 
 /* Why a scenario passed, failed or waits: a code plus its parameters, so
  * that each page shows it in its own language. The texts are the
- * "reason.<code>=..." lines of templates/preprod-texts.<lang>.html, whose
+ * catalogs' "preprod.reason.<code>" keys (templates/lang/<code>.txt), whose
  * {{name}} placeholders take the parameters (HTML-escaped). */
 typedef struct {
     char code[32];            /* "" for none (or for a code-less text) */

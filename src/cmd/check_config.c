@@ -4,6 +4,7 @@
  * quarantined care providers (docs/operations.md, "Quarantine"). --stats adds what the load cost (bench/tenants reads it). */
 #include "zr/cmd.h"
 #include "zr/config.h"
+#include "zr/lang.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -35,6 +36,7 @@ int zr_cmd_check_config(int argc, char **argv)
 {
     zr_config_errors_t errs = {0};
     zr_config_t *cfg = NULL;
+    char lang_err[1024];
     const char *file = NULL;
     struct rusage ru;
     double started, took;
@@ -62,6 +64,11 @@ int zr_cmd_check_config(int argc, char **argv)
     if (!cfg) {
         for (size_t i = 0; i < errs.count; i++)
             fprintf(stderr, "%s\n", errs.lines[i]);
+        goto end;
+    }
+    /* The page texts the relay would load at start (templates/lang). */
+    if (zr_lang_load(NULL, lang_err, sizeof(lang_err)) != 0) {
+        fprintf(stderr, "%s\n", lang_err);
         goto end;
     }
     /* Quarantine (issue 14 §1): the relay would start and serve the others,

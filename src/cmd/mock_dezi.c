@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "zr/config.h"
+#include "zr/lang.h"
 #include "zr/log.h"
 #include "zr/mock.h"
 
@@ -13,6 +14,7 @@ int zr_cmd_mock_dezi(int argc, char **argv)
 {
     zr_config_errors_t errs = {0};
     zr_config_t *cfg = NULL;
+    char lang_err[1024];
     int rc = 1;
 
     if (argc != 2) {
@@ -34,6 +36,11 @@ int zr_cmd_mock_dezi(int argc, char **argv)
     }
     if (!cfg->has_mock_dezi) {
         fprintf(stderr, "zorgrelay: mock-dezi refusing to start: the configuration has no `mock_dezi` section\n");
+        goto end;
+    }
+    /* The pages' words, once, before any thread. */
+    if (zr_lang_load(NULL, lang_err, sizeof(lang_err)) != 0) {
+        fprintf(stderr, "%s\nzorgrelay: mock-dezi refusing to start: page texts (templates/lang) incomplete\n", lang_err);
         goto end;
     }
     zr_log_set_level((zr_log_level_t)cfg->log_level);

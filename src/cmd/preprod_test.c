@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "zr/config.h"
+#include "zr/lang.h"
 #include "zr/log.h"
 #include "zr/preprod.h"
 
@@ -38,6 +39,7 @@ int zr_cmd_preprod_test(int argc, char **argv)
 {
     zr_config_errors_t errs = {0};
     zr_config_t *cfg = NULL;
+    char lang_err[1024];
     const char *path = NULL, *report_dir = NULL, *chromium = NULL;
     char found[1024] = "";
     struct stat st;
@@ -89,6 +91,11 @@ int zr_cmd_preprod_test(int argc, char **argv)
     }
     if (report_dir && (stat(report_dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
         fprintf(stderr, "zorgrelay: preprod-test: --report %s is not a directory\n", report_dir);
+        goto end;
+    }
+    /* The pages' words, once, before any thread. */
+    if (zr_lang_load(NULL, lang_err, sizeof(lang_err)) != 0) {
+        fprintf(stderr, "%s\nzorgrelay: preprod-test refusing to start: page texts (templates/lang) incomplete\n", lang_err);
         goto end;
     }
     zr_log_set_level((zr_log_level_t)cfg->log_level);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "zr/config.h"
+#include "zr/lang.h"
 #include "zr/log.h"
 #include "zr/relay.h"
 
@@ -39,6 +40,7 @@ int zr_cmd_serve(int argc, char **argv)
 {
     zr_config_errors_t errs = {0};
     zr_config_t *cfg;
+    char lang_err[1024];
     int rc;
 
     if (argc != 2) {
@@ -59,6 +61,13 @@ int zr_cmd_serve(int argc, char **argv)
         return 1;
     }
     zr_config_errors_free(&errs);
+    /* The pages' words, once, before any thread: a catalog that lacks a key
+     * stops the start (the relay never serves half-translated pages). */
+    if (zr_lang_load(NULL, lang_err, sizeof(lang_err)) != 0) {
+        fprintf(stderr, "%s\nzorgrelay: refusing to start: page texts (templates/lang) incomplete\n", lang_err);
+        zr_config_free(cfg);
+        return 1;
+    }
     zr_log_set_level((zr_log_level_t)cfg->log_level);
     zr_log_set_format((zr_log_format_t)cfg->log_format);
     /* Before any worker thread: the pseudonyms of this cluster's key. */

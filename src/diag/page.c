@@ -1,4 +1,4 @@
-/* The trace as a page (templates/trace.<lang>.html), as a JSON export, and
+/* The trace as a page (templates/trace.html, words in templates/lang/), as a JSON export, and
  * the lookup with which a portal finds the trace of its own login.
  * Stable element ids for browser tests: trace-id, trace-client, trace-created,
  * trace-json, trace-events, event-N (N from 1), event-N-kind. */
@@ -13,34 +13,38 @@
 #include "zr/log.h"
 #include "zr/util.h"
 
-typedef struct {
-    const char *kind;
-    const char *nl;
-    const char *en;
-} kind_title_t;
-
-static const kind_title_t kind_titles[] = {
-    {"oidc.authorization_request", "Autorisatieverzoek van het portaal (OIDC)", "Authorization request from the portal (OIDC)"},
-    {"saml.authn_request", "AuthnRequest naar TVS", "AuthnRequest to TVS"},
-    {"saml.artifact", "Artifact terug van TVS", "Artifact back from TVS"},
-    {"saml.artifact_resolve", "ArtifactResolve naar TVS (mutual TLS)", "ArtifactResolve to TVS (mutual TLS)"},
-    {"saml.artifact_response", "ArtifactResponse van TVS", "ArtifactResponse from TVS"},
-    {"saml.validation", "Controle van het antwoord", "Validation of the answer"},
-    {"dezi.authorization_request", "Autorisatieverzoek naar Dezi (zorgverlener)", "Authorization request to Dezi (professional)"},
-    {"dezi.callback", "Terug van Dezi", "Back from Dezi"},
-    {"dezi.validation", "Controle van Dezi's antwoord (verklaring, intrekking)", "Validation of Dezi's answer (declaration, revocation)"},
-    {"oidc.authorization_response", "Antwoord aan het portaal", "Answer to the portal"},
-    {"oidc.token", "Code ingewisseld voor tokens", "Code exchanged for tokens"},
-    {"logout.LogoutRequest", "LogoutRequest naar TVS", "LogoutRequest to TVS"},
-    {"logout.LogoutResponse", "LogoutResponse van TVS", "LogoutResponse from TVS"},
-    {NULL, NULL, NULL},
+/* The steps a trace records; each has a title in the catalog,
+ * trace.kind.<kind> (templates/lang/). */
+static const char *const kinds[] = {
+    "oidc.authorization_request",
+    "saml.authn_request",
+    "saml.artifact",
+    "saml.artifact_resolve",
+    "saml.artifact_response",
+    "saml.validation",
+    "dezi.authorization_request",
+    "dezi.callback",
+    "dezi.validation",
+    "oidc.authorization_response",
+    "oidc.token",
+    "logout.LogoutRequest",
+    "logout.LogoutResponse",
+    NULL,
 };
 
 static const char *kind_title(const char *kind, zr_lang_t lang)
 {
-    for (size_t i = 0; kind && kind_titles[i].kind; i++)
-        if (strcmp(kind, kind_titles[i].kind) == 0)
-            return lang == ZR_LANG_EN ? kind_titles[i].en : kind_titles[i].nl;
+    char key[96];
+    for (size_t i = 0; kind && kinds[i]; i++) {
+        if (strcmp(kind, kinds[i]) == 0) {
+            /* catalog keys are lower case: logout.LogoutRequest -> logout.logoutrequest */
+            size_t n = (size_t)snprintf(key, sizeof(key), "trace.kind.%s", kinds[i]);
+            for (size_t k = 0; k < n && k < sizeof(key); k++)
+                if (key[k] >= 'A' && key[k] <= 'Z')
+                    key[k] = (char)(key[k] - 'A' + 'a');
+            return zr_lang_text(lang, key);
+        }
+    }
     return kind ? kind : "";
 }
 
@@ -70,7 +74,7 @@ static char *summary_html(json_t *doc, zr_lang_t lang)
 {
     json_t *events = json_object_get(doc, "events"), *ev, *last = NULL;
     const char *validation = NULL, *reason = NULL, *answer_kind = NULL, *answer = NULL, *token = NULL;
-    int en = lang == ZR_LANG_EN, logout = 0;
+    int logout = 0;
     char line[512], steps[32];
     size_t i;
     zr_buf_t b;
@@ -103,31 +107,31 @@ static char *summary_html(json_t *doc, zr_lang_t lang)
         }
     }
     zr_buf_init(&b);
-    zr_buf_appends(&b, en ? "<h2>Summary</h2>\n<dl id=\"trace-summary\">\n" : "<h2>Samenvatting</h2>\n<dl id=\"trace-summary\">\n");
+    zr_buf_appends(&b, "<h2>");
+    zr_buf_append_html(&b, zr_lang_text(lang, "trace.summary.heading"));
+    zr_buf_appends(&b, "</h2>\n<dl id=\"trace-summary\">\n");
     if (!answer_kind)
-        snprintf(line, sizeof(line), "%s", en ? "not finished (no answer to the portal recorded)"
-                                              : "niet afgerond (geen antwoord aan het portaal vastgelegd)");
+        snprintf(line, sizeof(line), "%s", zr_lang_text(lang, "trace.summary.unfinished"));
     else if (strcmp(answer_kind, "code") == 0)
-        snprintf(line, sizeof(line), "%s%s", en ? "logged in: a code went to the portal" : "ingelogd: het portaal kreeg een code",
-                 !token ? "" : strcmp(token, "ok") == 0 ? (en ? ", exchanged for tokens" : ", ingewisseld voor tokens")
-                                                        : (en ? ", its exchange was refused" : ", inwisselen geweigerd"));
+        snprintf(line, sizeof(line), "%s%s", zr_lang_text(lang, "trace.summary.code"),
+                 !token                     ? ""
+                 : strcmp(token, "ok") == 0 ? zr_lang_text(lang, "trace.summary.exchanged")
+                                            : zr_lang_text(lang, "trace.summary.exchange_refused"));
     else if (strcmp(answer_kind, "error") == 0)
-        snprintf(line, sizeof(line), "%s %s", en ? "not logged in: the portal got the error" : "niet ingelogd: het portaal kreeg de fout",
-                 answer ? answer : "-");
+        snprintf(line, sizeof(line), "%s %s", zr_lang_text(lang, "trace.summary.error"), answer ? answer : "-");
     else
-        snprintf(line, sizeof(line), "%s %s", en ? "not logged in: the relay showed its page" : "niet ingelogd: de relay toonde de pagina",
-                 answer ? answer : "-");
+        snprintf(line, sizeof(line), "%s %s", zr_lang_text(lang, "trace.summary.page"), answer ? answer : "-");
     if (logout)
-        snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s", en ? "; then logged out" : "; daarna uitgelogd");
-    summary_row(&b, "trace-outcome", en ? "Outcome" : "Uitkomst", line);
+        snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s", zr_lang_text(lang, "trace.summary.logged_out"));
+    summary_row(&b, "trace-outcome", zr_lang_text(lang, "trace.summary.outcome"), line);
     snprintf(line, sizeof(line), "%s%s%s", validation ? validation : "-", reason ? ": " : "", reason ? reason : "");
-    summary_row(&b, "trace-validation", en ? "Validation (SAML or Dezi)" : "Controle (SAML of Dezi)", line);
-    summary_row(&b, "trace-started", en ? "First step" : "Eerste stap", json_string_value(json_object_get(doc, "created")));
-    summary_row(&b, "trace-last", en ? "Last step" : "Laatste stap", json_string_value(json_object_get(last, "at")));
+    summary_row(&b, "trace-validation", zr_lang_text(lang, "trace.summary.validation"), line);
+    summary_row(&b, "trace-started", zr_lang_text(lang, "trace.summary.first"), json_string_value(json_object_get(doc, "created")));
+    summary_row(&b, "trace-last", zr_lang_text(lang, "trace.summary.last"), json_string_value(json_object_get(last, "at")));
     snprintf(line, sizeof(line), "%lld ms", last ? (long long)json_integer_value(json_object_get(last, "offset_ms")) : 0LL);
-    summary_row(&b, "trace-duration", en ? "First to last step" : "Van eerste tot laatste stap", line);
+    summary_row(&b, "trace-duration", zr_lang_text(lang, "trace.summary.duration"), line);
     snprintf(steps, sizeof(steps), "%zu", json_array_size(events));
-    summary_row(&b, "trace-steps", en ? "Steps" : "Stappen", steps);
+    summary_row(&b, "trace-steps", zr_lang_text(lang, "trace.summary.steps"), steps);
     zr_buf_appends(&b, "</dl>\n");
     return zr_buf_steal(&b);
 }
@@ -182,8 +186,9 @@ static void back_link(const zr_config_t *cfg, json_t *doc, zr_lang_t lang, zr_bu
         return;
     zr_buf_appends(b, "<p><a id=\"trace-back\" href=\"");
     zr_buf_append_html(b, cfg->preprod_test.public_base_url);
-    zr_buf_appends(b, lang == ZR_LANG_EN ? "/\">Back to the test client (zorgrelay preprod-test)</a></p>"
-                                         : "/\">Terug naar de testclient (zorgrelay preprod-test)</a></p>");
+    zr_buf_appends(b, "/\">");
+    zr_buf_append_html(b, zr_lang_text(lang, "trace.back"));
+    zr_buf_appends(b, "</a></p>");
 }
 
 static int handle_page(zr_store_t *store, const zr_config_t *cfg, const zr_http_request_t *req,
@@ -215,7 +220,7 @@ static int handle_page(zr_store_t *store, const zr_config_t *cfg, const zr_http_
     if (!events || !link || !summary)
         goto fail;
     back_link(cfg, doc, req->lang, &back);
-    zr_kv_add(&vars, "title", req->lang == ZR_LANG_EN ? "Login trace (TEST)" : "Verloop van een inlog (TEST)");
+    zr_kv_add(&vars, "title", zr_lang_text(req->lang, "trace.title"));
     zr_kv_add(&vars, "trace_id", id); /* the full id: it is in the address bar anyway */
     zr_kv_add(&vars, "summary", summary);
     zr_kv_add(&vars, "back", back.data ? back.data : "");

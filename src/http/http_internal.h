@@ -92,4 +92,9 @@ int http_lane_start(zr_http_server_t *s, const zr_http_server_config_t *cfg, cha
 void http_lane_stop(zr_http_server_t *s);
 void http_lane_free(http_lane_t *lane);
 
+/* The page template directory (pages.c), malloc'ed; and dropping the loaded
+ * catalogs when it changes (lang.c), so they are read from the new one. */
+char *http_page_template_dir(void);
+void http_lang_forget(void);
+
 #endif

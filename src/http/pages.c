@@ -1,13 +1,17 @@
-/* The pages people see: templates/<name>.<nl|en>.html with {{key}} (HTML
+/* The pages people see: templates/<name>.html with {{key}} (HTML
  * escaped), {{{key}}} (raw, only for HTML we rendered from templates
- * ourselves), {{>name}} (another template, e.g. the shared layout) and
- * {{=key text}} (a default for key, so that a page can give the shared layout
- * its title). Hand-written on purpose: a template engine library would be a
- * larger attack surface than these 200 lines, and the pages only need
- * substitution. */
+ * ourselves), {{@key}} (the text of key in the page language's catalog,
+ * templates/lang/<code>.txt, lang.c), {{>name}} (another template, e.g. the
+ * shared layout) and {{=key text}} (a default for key, so that a page can
+ * give the shared layout its title). Hand-written on purpose: a template
+ * engine library would be a larger attack surface than these 200 lines, and
+ * the pages only need substitution. */
 #include "zr/http.h"
+#include "zr/lang.h"
 #include "zr/log.h"
 #include "zr/util.h"
+
+#include "http_internal.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -53,6 +57,22 @@ void zr_page_set_template_dir(const char *dir)
     page_dir = zr_strdup(dir);
     page_cache_clear_locked();
     pthread_mutex_unlock(&page_lock);
+    http_lang_forget();
+}
+
+static const char *page_dir_locked(void)
+{
+    const char *dir = page_dir ? page_dir : getenv("ZR_TEMPLATES");
+    return dir && *dir ? dir : ZR_TEMPLATE_DIR;
+}
+
+char *http_page_template_dir(void)
+{
+    char *dir;
+    pthread_mutex_lock(&page_lock);
+    dir = zr_strdup(page_dir_locked());
+    pthread_mutex_unlock(&page_lock);
+    return dir;
 }
 
 /* Template names come from our code, but are still kept to a safe alphabet
@@ -76,9 +96,7 @@ static char *page_load(const char *file)
     page_cached_t *c;
 
     pthread_mutex_lock(&page_lock);
-    dir = page_dir ? page_dir : getenv("ZR_TEMPLATES");
-    if (!dir || !*dir)
-        dir = ZR_TEMPLATE_DIR;
+    dir = page_dir_locked();
     if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >= sizeof(path))
         goto end;
     for (c = page_cache; c; c = c->next) {
@@ -108,38 +126,44 @@ end:
     return copy;
 }
 
-static char *page_load_lang(const char *name, const char *suffix, zr_lang_t lang)
+/* templates/<name>.html: one template for every language. */
+static char *page_load_template(const char *name)
 {
     char file[128];
-    char *text = NULL;
 
     if (!page_name_valid(name))
         return NULL;
-    snprintf(file, sizeof(file), "%s.%s%s", name, lang == ZR_LANG_EN ? "en" : "nl", suffix);
-    text = page_load(file);
-    if (!text && lang != ZR_LANG_NL) {
-        snprintf(file, sizeof(file), "%s.nl%s", name, suffix);
-        text = page_load(file);
-    }
-    return text;
+    snprintf(file, sizeof(file), "%s.html", name);
+    return page_load(file);
+}
+
+/* Catalog keys: [a-z0-9_.-], as lang.c accepts them. */
+static int page_key_valid(const char *key)
+{
+    if (!key || !*key || strlen(key) > ZR_LANG_MAX_KEY)
+        return 0;
+    for (const char *p = key; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.'))
+            return 0;
+    return 1;
 }
 
 /* The caller's value, else the template's default ({{=key text}}), else
- * "nl"/"en" for lang, else "". */
+ * the language's code for lang, else "". */
 static const char *page_var(const zr_kvlist_t *vars, const zr_kvlist_t *defaults, const char *key, zr_lang_t lang)
 {
     const char *v = zr_kv_get(vars, key);
     if (!v)
         v = zr_kv_get(defaults, key);
     if (!v && strcmp(key, "lang") == 0)
-        v = lang == ZR_LANG_EN ? "en" : "nl";
+        v = zr_lang_code(lang);
     return v ? v : "";
 }
 
 /* {{=key text}}: key gets text unless the caller or an earlier template set
  * it first, so a page template can set the layout's title before
  * {{>layout-top}}, and the layout its own fallbacks after that. */
-static int page_define(zr_kvlist_t *defaults, const zr_kvlist_t *vars, char *definition)
+static int page_define(zr_kvlist_t *defaults, const zr_kvlist_t *vars, char *definition, zr_lang_t lang)
 {
     char *value = definition + strcspn(definition, " \t");
 
@@ -149,70 +173,95 @@ static int page_define(zr_kvlist_t *defaults, const zr_kvlist_t *vars, char *def
         return -1;
     if (zr_kv_get(vars, definition) || zr_kv_get(defaults, definition))
         return 0;
-    return zr_kv_add(defaults, definition, zr_str_trim(value));
+    value = zr_str_trim(value);
+    /* {{=title @key}}: the catalog's text, as plain text */
+    if (value[0] == '@')
+        return page_key_valid(value + 1) ? zr_kv_add(defaults, definition, zr_lang_text(lang, value + 1)) : -1;
+    return zr_kv_add(defaults, definition, value);
 }
 
 static int page_render_into(zr_buf_t *out, const char *name, zr_lang_t lang, const zr_kvlist_t *vars,
-                            zr_kvlist_t *defaults, int depth)
-{
-    int rc = -1;
-    char *text = NULL, key[512];
-    const char *p, *open;
+                            zr_kvlist_t *defaults, int depth);
 
-    if (depth > PAGE_MAX_DEPTH)
-        goto end;
-    text = page_load_lang(name, ".html", lang);
-    if (!text) {
-        zr_log_error("template", "template %s not found", name);
-        goto end;
-    }
-    p = text;
+/* Renders text (the template name, or the catalog key when catalog is set:
+ * a catalog text has {{var}} and {{{var}}} only, nothing that includes more). */
+static int page_render_text(zr_buf_t *out, const char *name, const char *text, int catalog, zr_lang_t lang,
+                            const zr_kvlist_t *vars, zr_kvlist_t *defaults, int depth)
+{
+    char key[512];
+    const char *p = text, *open;
+
     while ((open = strstr(p, "{{")) != NULL) {
         int raw = open[2] == '{';
         int partial = !raw && open[2] == '>';
         int define = !raw && open[2] == '=';
-        const char *kstart = open + (raw || partial || define ? 3 : 2);
+        int word = !raw && open[2] == '@';
+        const char *kstart = open + (raw || partial || define || word ? 3 : 2);
         const char *close = strstr(kstart, raw ? "}}}" : "}}");
         size_t klen;
 
         if (zr_buf_append(out, p, (size_t)(open - p)) != 0)
-            goto end;
-        if (define && (!close || (size_t)(close - kstart) >= sizeof(key))) {
+            return -1;
+        if ((define || word) && (!close || (size_t)(close - kstart) >= sizeof(key))) {
             zr_log_error("template", "template %s: unterminated or too long definition", name);
-            goto end;
+            return -1;
         }
         if (!close || (klen = (size_t)(close - kstart)) >= sizeof(key)) {
             /* not a placeholder: copy the braces literally */
             if (zr_buf_append(out, open, 2) != 0)
-                goto end;
+                return -1;
             p = open + 2;
             continue;
         }
         memcpy(key, kstart, klen);
         key[klen] = '\0';
         zr_str_trim(key);
+        if (catalog && (partial || define || word)) {
+            zr_log_error("template", "catalog text %s: only {{var}} may be used in it", name);
+            return -1;
+        }
         if (partial) {
             if (page_render_into(out, key, lang, vars, defaults, depth + 1) != 0)
-                goto end;
+                return -1;
         } else if (define) {
-            if (page_define(defaults, vars, key) != 0) {
+            if (page_define(defaults, vars, key, lang) != 0) {
                 zr_log_error("template", "template %s: bad definition", name);
-                goto end;
+                return -1;
+            }
+        } else if (word) {
+            if (!page_key_valid(key) ||
+                page_render_text(out, key, zr_lang_text(lang, key), 1, lang, vars, defaults, depth + 1) != 0) {
+                zr_log_error("template", "template %s: bad catalog key", name);
+                return -1;
             }
         } else if (raw) {
             if (zr_buf_appends(out, page_var(vars, defaults, key, lang)) != 0)
-                goto end;
+                return -1;
         } else if (zr_buf_append_html(out, page_var(vars, defaults, key, lang)) != 0) {
-            goto end;
+            return -1;
         }
         p = close + (raw ? 3 : 2);
         /* a definition on a line of its own leaves no empty line behind */
         if (define && *p == '\n')
             p++;
     }
-    if (zr_buf_appends(out, p) != 0)
+    return zr_buf_appends(out, p);
+}
+
+static int page_render_into(zr_buf_t *out, const char *name, zr_lang_t lang, const zr_kvlist_t *vars,
+                            zr_kvlist_t *defaults, int depth)
+{
+    int rc = -1;
+    char *text = NULL;
+
+    if (depth > PAGE_MAX_DEPTH)
         goto end;
-    rc = 0;
+    text = page_load_template(name);
+    if (!text) {
+        zr_log_error("template", "template %s not found", name);
+        goto end;
+    }
+    rc = page_render_text(out, name, text, 0, lang, vars, defaults, depth);
 end:
     free(text);
     return rc;
@@ -227,6 +276,23 @@ char *zr_page_render(const char *name, zr_lang_t lang, const zr_kvlist_t *vars)
     zr_buf_init(&out);
     if (page_render_into(&out, name, lang, vars, &defaults, 0) == 0)
         html = zr_buf_steal(&out);
+    zr_buf_free(&out);
+    zr_kv_free(&defaults);
+    return html;
+}
+
+char *zr_page_text(zr_lang_t lang, const char *key, const zr_kvlist_t *vars)
+{
+    zr_buf_t out;
+    zr_kvlist_t defaults = {0};
+    char *html = NULL;
+
+    zr_buf_init(&out);
+    if (!page_key_valid(key) || !zr_lang_has(lang, key))
+        goto end;
+    if (page_render_text(&out, key, zr_lang_text(lang, key), 1, lang, vars, &defaults, 0) == 0)
+        html = zr_buf_steal(&out);
+end:
     zr_buf_free(&out);
     zr_kv_free(&defaults);
     return html;
@@ -254,31 +320,21 @@ end:
     return html;
 }
 
-/* Looks code up in templates/errors.<lang> ("code=title|explanation").
- * Fills title and explanation (malloc'ed) or leaves them NULL. */
-static void page_error_text(const char *code, zr_lang_t lang, char **title, char **explanation)
+/* The catalog's errors.<code>.title and errors.<code>.text, or NULL for
+ * a code the catalog does not know. */
+static void page_error_text(const char *code, zr_lang_t lang, const char **title, const char **explanation)
 {
-    char *text = page_load_lang("errors", "", lang);
-    size_t clen = code ? strlen(code) : 0;
-    char *line, *save = NULL;
+    char key[160];
 
     *title = *explanation = NULL;
-    if (!text || !clen)
-        goto end;
-    for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        char *bar;
-        if (line[0] == '#' || strncmp(line, code, clen) != 0 || line[clen] != '=')
-            continue;
-        bar = strchr(line + clen + 1, '|');
-        if (!bar)
-            continue;
-        *bar = '\0';
-        *title = strdup(zr_str_trim(line + clen + 1));
-        *explanation = strdup(zr_str_trim(bar + 1));
-        break;
-    }
-end:
-    free(text);
+    if (!code || !page_key_valid(code) || strlen(code) > 64)
+        return;
+    snprintf(key, sizeof(key), "errors.%s.title", code);
+    if (!zr_lang_has(lang, key))
+        return;
+    *title = zr_lang_text(lang, key);
+    snprintf(key, sizeof(key), "errors.%s.text", code);
+    *explanation = zr_lang_text(lang, key);
 }
 
 zr_lang_t zr_http_lang_pick(const char *ui_locales, zr_lang_t fallback)
@@ -286,10 +342,15 @@ zr_lang_t zr_http_lang_pick(const char *ui_locales, zr_lang_t fallback)
     const char *p = ui_locales;
     while (p && *p) {
         size_t n = strcspn(p, " ");
-        if (n >= 2 && (n == 2 || p[2] == '-') && strncasecmp(p, "en", 2) == 0)
-            return ZR_LANG_EN;
-        if (n >= 2 && (n == 2 || p[2] == '-') && strncasecmp(p, "nl", 2) == 0)
-            return ZR_LANG_NL;
+        size_t primary = strcspn(p, " -");
+        char code[4];
+        zr_lang_t lang;
+        if (primary >= 2 && primary <= 3 && primary <= n) {
+            memcpy(code, p, primary);
+            code[primary] = '\0';
+            if (zr_lang_from_code(code, &lang) == 0)
+                return lang;
+        }
         p += n;
         p += strspn(p, " ");
     }
@@ -447,7 +508,8 @@ int zr_page_error_way(zr_http_response_t *r, int status, zr_lang_t lang, const c
 {
     int rc = -1;
     zr_kvlist_t vars = {0};
-    char *title = NULL, *explanation = NULL, *html = NULL, st[8];
+    const char *title = NULL, *explanation = NULL;
+    char *html = NULL, st[8];
     const char *code = error_code && *error_code ? error_code : "internal_error";
     char *ways = NULL, *helpdesk = NULL;
     zr_page_way_t way = {0};
@@ -460,17 +522,17 @@ int zr_page_error_way(zr_http_response_t *r, int status, zr_lang_t lang, const c
         way.login_uri = NULL;
     page_error_text(code, lang, &title, &explanation);
     snprintf(st, sizeof(st), "%d", status);
-    if (zr_kv_add(&vars, "title",
-                  title ? title : (lang == ZR_LANG_EN ? "Something went wrong" : "Er ging iets mis")) != 0 ||
-        zr_kv_add(&vars, "explanation",
-                  explanation ? explanation
-                              : (lang == ZR_LANG_EN
-                                     ? "This page cannot be shown. Please try again later. If the problem persists, "
-                                       "contact the organisation where you wanted to log in and mention the error "
-                                       "code and reference below."
-                                     : "Deze pagina kan niet worden getoond. Probeer het later opnieuw. Blijft het "
-                                       "probleem bestaan? Neem dan contact op met de organisatie waar u wilde "
-                                       "inloggen en noem de foutcode en referentie hieronder.")) != 0 ||
+    if (!title) {
+        title = zr_lang_text(lang, "error.fallback_title");
+        explanation = zr_lang_text(lang, "error.fallback_text");
+    }
+    /* No catalog at all (templates missing): the one fixed text in C, in
+     * both languages, so a person still reads what happened. */
+    if (!*title) {
+        title = "Er ging iets mis / Something went wrong";
+        explanation = "Probeer het later opnieuw. / Please try again later.";
+    }
+    if (zr_kv_add(&vars, "title", title) != 0 || zr_kv_add(&vars, "explanation", explanation) != 0 ||
         zr_kv_add(&vars, "code", code) != 0 || zr_kv_add(&vars, "reference", reference ? reference : "-") != 0 ||
         zr_kv_add(&vars, "status", st) != 0)
         goto end;
@@ -483,7 +545,7 @@ int zr_page_error_way(zr_http_response_t *r, int status, zr_lang_t lang, const c
         /* Without templates a person still gets a readable, escaped page. */
         if (zr_buf_printf(&fallback, "<!DOCTYPE html><html lang=\"%s\"><head><meta charset=\"utf-8\">"
                           "<link rel=\"icon\" href=\"data:,\"><title>",
-                          lang == ZR_LANG_EN ? "en" : "nl") != 0 ||
+                          zr_lang_code(lang)) != 0 ||
             zr_buf_append_html(&fallback, zr_kv_get(&vars, "title")) != 0 ||
             zr_buf_appends(&fallback, "</title></head><body><h1>") != 0 ||
             zr_buf_append_html(&fallback, zr_kv_get(&vars, "title")) != 0 ||
@@ -509,8 +571,6 @@ end:
     zr_kv_free(&vars);
     free(ways);
     free(helpdesk);
-    free(title);
-    free(explanation);
     free(html);
     return rc;
 }

@@ -73,8 +73,8 @@ fail:
     return NULL;
 }
 
-/* Primary language of the first preferred of nl/en (RFC 9110 §12.5.4);
- * Dutch unless English is preferred. */
+/* The most preferred loaded language by its primary subtag (RFC 9110
+ * §12.5.4; "en-US" is en); Dutch unless another loaded one is preferred. */
 static zr_lang_t http_lang(const char *al)
 {
     int best_q = 0;
@@ -83,8 +83,9 @@ static zr_lang_t http_lang(const char *al)
     while (al && *al) {
         const char *end = al + strcspn(al, ",");
         const char *p = al;
-        char tag[3] = "";
+        char tag[4] = "";
         size_t taglen;
+        zr_lang_t lang;
         int q = 1000;
 
         while (p < end && (*p == ' ' || *p == '\t'))
@@ -92,9 +93,10 @@ static zr_lang_t http_lang(const char *al)
         taglen = strcspn(p, "-;, \t");
         if (p + taglen > end)
             taglen = (size_t)(end - p);
-        if (taglen == 2) {
-            tag[0] = (char)(p[0] | 0x20);
-            tag[1] = (char)(p[1] | 0x20);
+        if (taglen == 2 || taglen == 3) {
+            for (size_t i = 0; i < taglen; i++)
+                tag[i] = (char)(p[i] | 0x20);
+            tag[taglen] = '\0';
         }
         /* q-value: "q=0", "q=0.7", "q=1"; anything unreadable counts as 0 */
         for (const char *s = p; s < end; s++) {
@@ -117,9 +119,9 @@ static zr_lang_t http_lang(const char *al)
                 break;
             }
         }
-        if ((strcmp(tag, "nl") == 0 || strcmp(tag, "en") == 0) && q > best_q) {
+        if (tag[0] && q > best_q && zr_lang_from_code(tag, &lang) == 0) {
             best_q = q;
-            best = tag[0] == 'e' ? ZR_LANG_EN : ZR_LANG_NL;
+            best = lang;
         }
         al = *end ? end + 1 : end;
     }

@@ -23,39 +23,20 @@ void zr_mock_login_free(void *p)
 
 /* What TVS shows when it refuses a request: the check that failed. The
  * messages name checks and URLs only, never a BSN (a request has none). */
-/* The Dutch page says the fixed reasons in Dutch (issue 18 §2: no page
- * mixes languages); a reason made by a check (zr_saml_idp_check) stays
- * English and is marked lang="en" (WCAG 3.1.2, language of parts). */
-static const char *const refusal_nl[][2] = {
-    {"HTTP-POST binding: exactly one SAMLRequest (and at most one RelayState) form field",
-     "HTTP-POST-binding: precies één formulierveld SAMLRequest (en hoogstens één RelayState)"},
-    {"RelayState is longer than 80 bytes", "RelayState is langer dan 80 bytes"},
-    {"too many logins in progress", "te veel inlogpogingen tegelijk bezig"},
-    {"handle and identity are required, bsn_key at most once",
-     "handle en identity zijn verplicht, bsn_key hoogstens één keer"},
-    {"no such test identity", "deze testidentiteit bestaat niet"},
-    {"bsn_key must be newest, all, 0 (the first BSN key) or 1 (the second)",
-     "bsn_key moet newest, all, 0 (de eerste BSN-sleutel) of 1 (de tweede) zijn"},
-    {"this login is unknown, expired (15 minutes) or was already completed",
-     "deze inlogpoging is onbekend, verlopen (15 minuten) of al afgerond"},
-    {"the care provider has no second BSN key", "de zorgaanbieder heeft geen tweede BSN-sleutel"},
-    {"too many artifacts outstanding", "te veel artifacts wachten nog op ophalen"},
-};
-
+/* The fixed reasons are catalog keys (mock-error.reason.*): no page mixes
+ * languages (issue 18 §2). */
 static int show_refusal(zr_http_response_t *resp, zr_lang_t lang, int status, const char *check,
-                        const char *message)
+                        const char *reason_key, const char *message)
 {
     zr_kvlist_t vars = {0};
     char *html = NULL;
-    const char *marked = "";
+    /* A fixed reason is the catalog's, in the page's language; a message a
+     * check made stays English, marked so (WCAG 3.1.2, language of parts). */
+    const char *marked = reason_key || lang == ZR_LANG_EN ? "" : " lang=\"en\"";
     int rc = -1;
-    if (lang == ZR_LANG_NL) {
-        marked = " lang=\"en\"";
-        for (size_t i = 0; i < sizeof(refusal_nl) / sizeof(refusal_nl[0]); i++)
-            if (strcmp(message, refusal_nl[i][0]) == 0)
-                message = refusal_nl[i][1], marked = "";
-    }
-    if (zr_kv_add(&vars, "check", check) != 0 || zr_kv_add(&vars, "message", message) != 0 ||
+    if (reason_key)
+        message = zr_lang_text(lang, reason_key);
+    if (zr_kv_add(&vars, "check", check) != 0 || zr_kv_add(&vars, "message", message ? message : "") != 0 ||
         zr_kv_add(&vars, "message_lang", marked) != 0)
         goto end;
     html = zr_page_render("mock-error", lang, &vars);
@@ -74,11 +55,11 @@ static const char *loa_text(zr_loa_t loa, zr_lang_t lang)
 {
     switch (loa) {
     case ZR_LOA_BASIC:
-        return lang == ZR_LANG_EN ? "basic" : "basis";
+        return zr_lang_text(lang, "mock-login.loa.basic");
     case ZR_LOA_SUBSTANTIAL:
-        return lang == ZR_LANG_EN ? "substantial" : "substantieel (DigiD midden)";
+        return zr_lang_text(lang, "mock-login.loa.substantial");
     case ZR_LOA_HIGH:
-        return lang == ZR_LANG_EN ? "high" : "hoog";
+        return zr_lang_text(lang, "mock-login.loa.high");
     default:
         return zr_loa_name(loa);
     }
@@ -86,14 +67,12 @@ static const char *loa_text(zr_loa_t loa, zr_lang_t lang)
 
 static const char *outcome_text(zr_mock_outcome_t o, zr_lang_t lang)
 {
-    int en = lang == ZR_LANG_EN;
     switch (o) {
     case ZR_MOCK_OUTCOME_SUCCESS: return "";
-    case ZR_MOCK_OUTCOME_CANCEL: return en ? "cancels (AuthnFailed)" : "annuleert (AuthnFailed)";
-    case ZR_MOCK_OUTCOME_AUTHN_FAILED: return en ? "fails (AuthnFailed)" : "mislukt (AuthnFailed)";
-    case ZR_MOCK_OUTCOME_NO_AUTHN_CONTEXT: return en ? "level not reachable (NoAuthnContext)"
-                                                     : "niveau niet haalbaar (NoAuthnContext)";
-    case ZR_MOCK_OUTCOME_REQUEST_DENIED: return en ? "refused (RequestDenied)" : "geweigerd (RequestDenied)";
+    case ZR_MOCK_OUTCOME_CANCEL: return zr_lang_text(lang, "mock-login.outcome.cancel");
+    case ZR_MOCK_OUTCOME_AUTHN_FAILED: return zr_lang_text(lang, "mock-login.outcome.authn_failed");
+    case ZR_MOCK_OUTCOME_NO_AUTHN_CONTEXT: return zr_lang_text(lang, "mock-login.outcome.no_authn_context");
+    case ZR_MOCK_OUTCOME_REQUEST_DENIED: return zr_lang_text(lang, "mock-login.outcome.request_denied");
     }
     return "?";
 }
@@ -142,8 +121,8 @@ static char *identity_buttons(const zr_config_t *cfg, const zr_tenant_t *t, zr_l
 
         zr_buf_init(&detail);
         if (id->outcome == ZR_MOCK_OUTCOME_SUCCESS)
-            ok = zr_buf_printf(&detail, "LoA %s%s", zr_loa_name(id->loa),
-                               !id->legal_bsn ? "" : lang == ZR_LANG_EN ? ", representation" : ", vertegenwoordiging") == 0;
+            ok = zr_buf_printf(&detail, "LoA %s%s%s", zr_loa_name(id->loa), !id->legal_bsn ? "" : ", ",
+                               !id->legal_bsn ? "" : zr_lang_text(lang, "mock-login.representation")) == 0;
         else
             ok = zr_buf_appends(&detail, outcome_text(id->outcome, lang)) == 0;
         snprintf(index, sizeof(index), "%zu", i);
@@ -176,10 +155,11 @@ static char *care_provider_text(const zr_saml_idp_request_t *r, zr_lang_t lang)
     zr_buf_t b;
     const zr_tenant_t *t = r->tenant;
     zr_buf_init(&b);
+    /* "Zorg BV (via leverancierscluster urn:...)": plain text, the page
+     * escapes it */
     if (zr_buf_appends(&b, t->name ? t->name : t->entity_id) != 0 ||
         (r->requester && strcmp(r->requester, t->entity_id) != 0 &&
-         zr_buf_printf(&b, lang == ZR_LANG_EN ? " (via vendor cluster %s)" : " (via leverancierscluster %s)",
-                       r->requester) != 0)) {
+         zr_buf_printf(&b, " (%s %s)", zr_lang_text(lang, "mock-login.via_cluster"), r->requester) != 0)) {
         zr_buf_free(&b);
         return NULL;
     }
@@ -202,14 +182,14 @@ int zr_mock_handle_sso(void *ctx, const zr_http_request_t *req, zr_http_response
 
     if (zr_kv_count(&req->form, "SAMLRequest") != 1 || zr_kv_count(&req->form, "RelayState") > 1) {
         rc = show_refusal(resp, req->lang, 400, "binding",
-                          "HTTP-POST binding: exactly one SAMLRequest (and at most one RelayState) form field");
+                          "mock-error.reason.binding", NULL);
         goto end;
     }
     saml_request = zr_kv_get(&req->form, "SAMLRequest");
     relay_state = zr_kv_get(&req->form, "RelayState");
     /* SAML Bindings §3.5.3: RelayState at most 80 bytes. */
     if (relay_state && strlen(relay_state) > ZR_MOCK_RELAY_STATE_MAX) {
-        rc = show_refusal(resp, req->lang, 400, "relay_state", "RelayState is longer than 80 bytes");
+        rc = show_refusal(resp, req->lang, 400, "relay_state", "mock-error.reason.relay_state", NULL);
         goto end;
     }
     login = calloc(1, sizeof(*login));
@@ -219,7 +199,7 @@ int zr_mock_handle_sso(void *ctx, const zr_http_request_t *req, zr_http_response
     check = zr_saml_idp_authn_request_verify(cfg, saml_request, &login->req, err, sizeof(err));
     if (check != ZR_SAML_IDP_OK) {
         zr_log_warn("authn_request_refused", "check=%s reason=\"%s\"", zr_saml_idp_check_name(check), err);
-        rc = show_refusal(resp, req->lang, 400, zr_saml_idp_check_name(check), err);
+        rc = show_refusal(resp, req->lang, 400, zr_saml_idp_check_name(check), NULL, err);
         goto end;
     }
     cluster = strcmp(login->req.requester, login->req.tenant->entity_id) != 0;
@@ -242,7 +222,7 @@ int zr_mock_handle_sso(void *ctx, const zr_http_request_t *req, zr_http_response
                 cluster ? "lc" : "care_provider", login->req.service->service_uuid, login->req.force_authn,
                 zr_log_mask(handle, mask));
     if (zr_mock_table_put(m->pending, handle, login) != 0) {
-        rc = show_refusal(resp, req->lang, 503, "busy", "too many logins in progress");
+        rc = show_refusal(resp, req->lang, 503, "busy", "mock-error.reason.busy", NULL);
         goto end;
     }
     login = NULL;
@@ -283,37 +263,37 @@ int zr_mock_handle_choose(void *ctx, const zr_http_request_t *req, zr_http_respo
     zr_buf_init(&url);
     if (!handle || zr_kv_count(&req->form, "handle") != 1 || !choice || zr_kv_count(&req->form, "identity") != 1 ||
         zr_kv_count(&req->form, "bsn_key") > 1) {
-        rc = show_refusal(resp, req->lang, 400, "form", "handle and identity are required, bsn_key at most once");
+        rc = show_refusal(resp, req->lang, 400, "form", "mock-error.reason.form", NULL);
         goto end;
     }
     idx = strtoul(choice, &end_ptr, 10);
     if (!*choice || *end_ptr || choice[0] < '0' || choice[0] > '9' ||
         idx >= zr_mock_current(m)->cfg->mock_tvs.identity_count) {
-        rc = show_refusal(resp, req->lang, 400, "identity", "no such test identity");
+        rc = show_refusal(resp, req->lang, 400, "identity", "mock-error.reason.no_identity", NULL);
         goto end;
     }
     bsn_key = zr_mock_parse_bsn_key(key_choice);
     if (bsn_key == ZR_MOCK_BSN_KEY_INVALID) {
         rc = show_refusal(resp, req->lang, 400, "bsn_key",
-                          "bsn_key must be newest, all, 0 (the first BSN key) or 1 (the second)");
+                          "mock-error.reason.bsn_key", NULL);
         goto end;
     }
     /* Single use: a second submit of the same page finds nothing. */
     login = zr_mock_table_take(m->pending, handle);
     if (!login) {
         rc = show_refusal(resp, req->lang, 400, "expired",
-                          "this login is unknown, expired (15 minutes) or was already completed");
+                          "mock-error.reason.expired", NULL);
         goto end;
     }
     /* The page was made from the login's configuration (a reload may have
      * come in between). */
     cfg = login->gen->cfg;
     if (idx >= cfg->mock_tvs.identity_count) {
-        rc = show_refusal(resp, req->lang, 400, "identity", "no such test identity");
+        rc = show_refusal(resp, req->lang, 400, "identity", "mock-error.reason.no_identity", NULL);
         goto end;
     }
     if (bsn_key >= 0 && (size_t)bsn_key >= login->req.tenant->bsn_key_count) {
-        rc = show_refusal(resp, req->lang, 400, "bsn_key", "the care provider has no second BSN key");
+        rc = show_refusal(resp, req->lang, 400, "bsn_key", "mock-error.reason.no_second_bsn_key", NULL);
         goto end;
     }
     login->identity = (size_t)idx;
@@ -333,7 +313,7 @@ int zr_mock_handle_choose(void *ctx, const zr_http_request_t *req, zr_http_respo
                 login->req.request_id, idx, (int)cfg->mock_tvs.identities[idx].outcome,
                 key_choice ? key_choice : "newest", zr_log_mask(handle, mask_h), zr_log_mask(artifact, mask_a));
     if (zr_mock_table_put(m->artifacts, artifact, login) != 0) {
-        rc = show_refusal(resp, req->lang, 503, "busy", "too many artifacts outstanding");
+        rc = show_refusal(resp, req->lang, 503, "busy", "mock-error.reason.artifacts_outstanding", NULL);
         goto end;
     }
     login = NULL;

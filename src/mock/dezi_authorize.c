@@ -44,12 +44,18 @@ int zr_mock_dezi_handle_register_jwks(void *ctx, const zr_http_request_t *req, z
 /* A request the mock cannot answer to the client (unknown client or
  * redirect_uri, OAuth §4.1.2.1): a page naming the check, nothing more. */
 static int show_refusal(zr_http_response_t *resp, zr_lang_t lang, int status, const char *check,
-                        const char *message)
+                        const char *reason_key, const char *message)
 {
     zr_kvlist_t vars = {0};
     char *html = NULL;
+    /* A fixed reason is the catalog's, in the page's language; a message a
+     * check made stays English, marked so (WCAG 3.1.2, language of parts). */
+    const char *marked = reason_key || lang == ZR_LANG_EN ? "" : " lang=\"en\"";
     int rc = -1;
-    if (zr_kv_add(&vars, "check", check) != 0 || zr_kv_add(&vars, "message", message) != 0)
+    if (reason_key)
+        message = zr_lang_text(lang, reason_key);
+    if (zr_kv_add(&vars, "check", check) != 0 || zr_kv_add(&vars, "message", message ? message : "") != 0 ||
+        zr_kv_add(&vars, "message_lang", marked) != 0)
         goto end;
     html = zr_page_render("mock-dezi-error", lang, &vars);
     if (!html)
@@ -126,7 +132,7 @@ static char *professional_buttons(zr_lang_t lang)
                            p->voorvoegsel ? " " : "", p->achternaam) == 0;
         snprintf(index, sizeof(index), "%zu", i);
         ok = ok && zr_kv_add(&rows[i], "index", index) == 0 &&
-             zr_kv_add(&rows[i], "label", lang == ZR_LANG_EN ? p->label_en : p->label_nl) == 0 &&
+             zr_kv_add(&rows[i], "label", zr_lang_text(lang, p->label_key)) == 0 &&
              zr_kv_add(&rows[i], "name", name.data) == 0 && zr_kv_add(&rows[i], "rol_code", p->rol_code) == 0 &&
              zr_kv_add(&rows[i], "rol_naam", p->rol_naam) == 0 &&
              zr_kv_add(&rows[i], "ura", p->abonnee_nummer) == 0 &&
@@ -162,18 +168,18 @@ int zr_mock_dezi_handle_authorize(void *ctx, const zr_http_request_t *req, zr_ht
 
     for (size_t i = 0; i < sizeof(single) / sizeof(single[0]); i++)
         if (zr_kv_count(q, single[i]) > 1) {
-            rc = show_refusal(resp, req->lang, 400, "invalid_request", "a parameter is given more than once");
+            rc = show_refusal(resp, req->lang, 400, "invalid_request", "mock-dezi-error.reason.duplicate_parameter", NULL);
             goto end;
         }
     /* Unknown client or redirect_uri: never redirect (RFC 6749 §4.1.2.1). */
     if (!client_id || strcmp(client_id, d->client_id) != 0) {
         zr_log_warn("authorize_refused", "check=client_id");
-        rc = show_refusal(resp, req->lang, 400, "client_id", "unknown client_id");
+        rc = show_refusal(resp, req->lang, 400, "client_id", "mock-dezi-error.reason.unknown_client", NULL);
         goto end;
     }
     if (!redirect_uri || !redirect_uri_allowed(d, redirect_uri)) {
         zr_log_warn("authorize_refused", "check=redirect_uri");
-        rc = show_refusal(resp, req->lang, 400, "redirect_uri", "redirect_uri is not the registered one");
+        rc = show_refusal(resp, req->lang, 400, "redirect_uri", "mock-dezi-error.reason.redirect_uri", NULL);
         goto end;
     }
     if (!response_type || strcmp(response_type, "code") != 0) {
@@ -205,7 +211,7 @@ int zr_mock_dezi_handle_authorize(void *ctx, const zr_http_request_t *req, zr_ht
         zr_kv_add(&vars, "client_id", client_id) != 0)
         goto end;
     if (zr_mock_table_put(d->pending, handle, g) != 0) {
-        rc = show_refusal(resp, req->lang, 503, "busy", "too many logins in progress");
+        rc = show_refusal(resp, req->lang, 503, "busy", "mock-dezi-error.reason.busy", NULL);
         goto end;
     }
     g = NULL;
@@ -237,14 +243,14 @@ int zr_mock_dezi_handle_choose(void *ctx, const zr_http_request_t *req, zr_http_
 
     if (!handle || zr_kv_count(&req->form, "handle") != 1 || !choice ||
         zr_kv_count(&req->form, "professional") != 1) {
-        rc = show_refusal(resp, req->lang, 400, "form", "handle and professional are required");
+        rc = show_refusal(resp, req->lang, 400, "form", "mock-dezi-error.reason.form", NULL);
         goto end;
     }
     cancel = strcmp(choice, "cancel") == 0;
     if (!cancel) {
         idx = strtoul(choice, &end_ptr, 10);
         if (choice[0] < '0' || choice[0] > '9' || *end_ptr || idx >= zr_mock_dezi_people_count) {
-            rc = show_refusal(resp, req->lang, 400, "professional", "no such test professional");
+            rc = show_refusal(resp, req->lang, 400, "professional", "mock-dezi-error.reason.no_professional", NULL);
             goto end;
         }
     }
@@ -252,7 +258,7 @@ int zr_mock_dezi_handle_choose(void *ctx, const zr_http_request_t *req, zr_http_
     g = zr_mock_table_take(d->pending, handle);
     if (!g) {
         rc = show_refusal(resp, req->lang, 400, "expired",
-                          "this login is unknown, expired (15 minutes) or was already completed");
+                          "mock-dezi-error.reason.expired", NULL);
         goto end;
     }
     if (cancel) {
@@ -268,7 +274,7 @@ int zr_mock_dezi_handle_choose(void *ctx, const zr_http_request_t *req, zr_http_
     zr_log_info("code_issued", "handle=%s professional=%lu code=%s", zr_log_mask(handle, mask_h), idx,
                 zr_log_mask(code, mask_c));
     if (zr_mock_table_put(d->codes, code, g) != 0) {
-        rc = show_refusal(resp, req->lang, 503, "busy", "too many codes outstanding");
+        rc = show_refusal(resp, req->lang, 503, "busy", "mock-dezi-error.reason.codes_outstanding", NULL);
         goto end;
     }
     /* The table owns g now; nobody can take it before the code is out. */

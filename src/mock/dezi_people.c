@@ -8,8 +8,7 @@
 
 const zr_mock_dezi_person_t zr_mock_dezi_people[] = {
     {
-        .label_nl = "Huisarts (01.015)",
-        .label_en = "General practitioner (01.015)",
+        .label_key = "mock-dezi-login.professional.general_practitioner",
         .dezi_nummer = "900000011",
         .voorletters = "T.",
         .voorvoegsel = "van",
@@ -22,8 +21,7 @@ const zr_mock_dezi_person_t zr_mock_dezi_people[] = {
         .verklaring_id = "9e570001-0000-4000-8000-000000000001",
     },
     {
-        .label_nl = "Apotheker (17.000)",
-        .label_en = "Pharmacist (17.000)",
+        .label_key = "mock-dezi-login.professional.pharmacist",
         .dezi_nummer = "900000022",
         .voorletters = "A.P.",
         .achternaam = "Testapotheker NIET ECHT",
@@ -37,8 +35,7 @@ const zr_mock_dezi_person_t zr_mock_dezi_people[] = {
         .status_uri_old_name = 1,
     },
     {
-        .label_nl = "Verpleegkundige (30.000)",
-        .label_en = "Nurse (30.000)",
+        .label_key = "mock-dezi-login.professional.nurse",
         .dezi_nummer = "900000033",
         .voorletters = "V.",
         .voorvoegsel = "de",
@@ -51,8 +48,7 @@ const zr_mock_dezi_person_t zr_mock_dezi_people[] = {
         .verklaring_id = "9e570001-0000-4000-8000-000000000003",
     },
     {
-        .label_nl = "Medewerker zonder beroepsrol (00.000)",
-        .label_en = "Staff without a professional role (00.000)",
+        .label_key = "mock-dezi-login.professional.no_role",
         .dezi_nummer = "900000044",
         .voorletters = "M.",
         .achternaam = "Testmedewerker NIET ECHT",
@@ -64,8 +60,7 @@ const zr_mock_dezi_person_t zr_mock_dezi_people[] = {
         .verklaring_id = "9e570001-0000-4000-8000-000000000004",
     },
     {
-        .label_nl = "Huisarts, verklaring ingetrokken",
-        .label_en = "General practitioner, verklaring revoked",
+        .label_key = "mock-dezi-login.professional.revoked",
         .dezi_nummer = "900000055",
         .voorletters = "I.",
         .achternaam = "Testingetrokken NIET ECHT",
@@ -78,8 +73,7 @@ const zr_mock_dezi_person_t zr_mock_dezi_people[] = {
         .revoked = 1,
     },
     {
-        .label_nl = "Huisarts, claims in de vorm van 2024 (relations[])",
-        .label_en = "General practitioner, 2024 claim shape (relations[])",
+        .label_key = "mock-dezi-login.professional.claims_2024",
         .shape = ZR_MOCK_DEZI_SHAPE_2024,
         .dezi_nummer = "900000066",
         .voorletters = "O.",

@@ -65,12 +65,18 @@ void zr_mock_logout_cleanup(zr_mock_tvs_t *m)
 }
 
 static int show_refusal(zr_http_response_t *resp, zr_lang_t lang, int status, const char *check,
-                        const char *message)
+                        const char *reason_key, const char *message)
 {
     zr_kvlist_t vars = {0};
     char *html = NULL;
+    /* A fixed reason is the catalog's, in the page's language; a message a
+     * check made stays English, marked so (WCAG 3.1.2, language of parts). */
+    const char *marked = reason_key || lang == ZR_LANG_EN ? "" : " lang=\"en\"";
     int rc = -1;
-    if (zr_kv_add(&vars, "check", check) != 0 || zr_kv_add(&vars, "message", message) != 0)
+    if (reason_key)
+        message = zr_lang_text(lang, reason_key);
+    if (zr_kv_add(&vars, "check", check) != 0 || zr_kv_add(&vars, "message", message ? message : "") != 0 ||
+        zr_kv_add(&vars, "message_lang", marked) != 0)
         goto end;
     html = zr_page_render("mock-error", lang, &vars);
     if (!html)
@@ -122,13 +128,13 @@ int zr_mock_handle_logout(void *ctx, const zr_http_request_t *req, zr_http_respo
 
     if (!saml_request || zr_kv_count(&req->form, "SAMLRequest") != 1 || zr_kv_count(&req->form, "RelayState") > 1 ||
         (relay_state && strlen(relay_state) > ZR_MOCK_RELAY_STATE_MAX)) {
-        rc = show_refusal(resp, req->lang, 400, "form", "one SAMLRequest and at most one RelayState (<= 80 bytes)");
+        rc = show_refusal(resp, req->lang, 400, "form", "mock-error.reason.logout_form", NULL);
         goto end;
     }
     check = zr_saml_idp_logout_request_verify(cfg, saml_request, &lr, err, sizeof(err));
     if (check != ZR_SAML_IDP_OK) {
         zr_log_warn("logout_refused", "check=%s reason=\"%s\"", zr_saml_idp_check_name(check), err);
-        rc = show_refusal(resp, req->lang, 400, zr_saml_idp_check_name(check), err);
+        rc = show_refusal(resp, req->lang, 400, zr_saml_idp_check_name(check), NULL, err);
         goto end;
     }
     /* The session the request names: opened by us, for this requester,
@@ -140,7 +146,7 @@ int zr_mock_handle_logout(void *ctx, const zr_http_request_t *req, zr_http_respo
     b64 = xml ? zr_base64_encode((const uint8_t *)xml, len) : NULL;
     if (!b64) {
         zr_log_error("logout_failed", "building the LogoutResponse: %s", err[0] ? err : "out of memory");
-        rc = show_refusal(resp, req->lang, 500, "internal", "the LogoutResponse could not be built");
+        rc = show_refusal(resp, req->lang, 500, "internal", "mock-error.reason.logout_response", NULL);
         goto end;
     }
     zr_log_info("logout", "request=%s issuer=%s session=%s result=%s", lr.id, lr.issuer,

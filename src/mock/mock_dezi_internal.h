@@ -24,8 +24,7 @@ typedef enum {
 /* A built-in test professional (dezi_people.c). All names and numbers are
  * obviously fake: "TEST" / "NIET ECHT" in every name, numbers from 9000... */
 typedef struct {
-    const char *label_nl;
-    const char *label_en;
+    const char *label_key;      /* the button's label in the catalog (templates/lang/) */
     zr_mock_dezi_shape_t shape;
     const char *dezi_nummer;
     const char *voorletters;

@@ -207,9 +207,10 @@ int zr_oidc_authorize_refuse(zr_oidc_t *op, const zr_oidc_authz_t *authz, zr_oid
         return zr_oidc_authorize_error(op, authz, "server_error", NULL, resp);
     c = op && authz && authz->client_id ? zr_oidc_find_client(op, authz->client_id) : NULL;
     /* A PDP's own reason goes to the portal in English, as before; in Dutch
-     * the relay's text (the PDP speaks one language). */
+     * the relay's text (the PDP speaks one language). error_description is
+     * Dutch or English only (ASCII, RFC 6749): any other language is English. */
     values[0] = refusals[refusal].error;
-    values[1] = description && authz && authz->error_lang == ZR_LANG_EN && description_safe(description)
+    values[1] = description && authz && authz->error_lang != ZR_LANG_NL && description_safe(description)
                     ? description
                     : zr_oidc_refusal_description(refusal, authz ? authz->error_lang : ZR_LANG_EN);
     values[2] = authz ? authz->state : NULL;

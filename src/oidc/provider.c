@@ -233,8 +233,8 @@ char *zr_oidc_authz_to_json(const zr_oidc_authz_t *a)
         zr_oidc_json_set_opt(o, "care_provider", a->care_provider) != 0 ||
         zr_oidc_json_set_opt(o, "traceparent", a->traceparent) != 0 || zr_oidc_json_set_opt(o, "sid", a->sid) != 0 ||
         zr_oidc_json_set_opt(o, "claims", a->claims) != 0 ||
-        (a->lang == ZR_LANG_EN && zr_oidc_json_set_str(o, "lang", "en") != 0) ||
-        zr_oidc_json_set_str(o, "error_lang", a->error_lang == ZR_LANG_NL ? "nl" : "en") != 0 ||
+        (a->lang != ZR_LANG_NL && zr_oidc_json_set_str(o, "lang", zr_lang_code(a->lang)) != 0) ||
+        zr_oidc_json_set_str(o, "error_lang", zr_lang_code(a->error_lang)) != 0 ||
         zr_oidc_json_set(o, "login_method", json_integer(a->login_method)) != 0 ||
         zr_oidc_json_set(o, "min_loa", json_integer(a->min_loa)) != 0 ||
         zr_oidc_json_set(o, "force_authn", json_boolean(a->force_authn)) != 0)
@@ -286,12 +286,13 @@ int zr_oidc_authz_from_json(const char *json, zr_oidc_authz_t *out)
         goto end;
     out->min_loa = (zr_loa_t)json_integer_value(loa);
     out->force_authn = json_is_true(json_object_get(o, "force_authn"));
-    /* Absent: Dutch, the default (and records from before). */
-    out->lang = json_is_string(json_object_get(o, "lang")) &&
-                strcmp(json_string_value(json_object_get(o, "lang")), "en") == 0 ? ZR_LANG_EN : ZR_LANG_NL;
+    /* The language's code. Absent or no longer loaded: Dutch, the default
+     * (and records from before). */
+    if (zr_lang_from_code(json_string_value(json_object_get(o, "lang")), &out->lang) != 0)
+        out->lang = ZR_LANG_NL;
     /* Absent: English, as every error_description was before issue 18. */
-    out->error_lang = json_is_string(json_object_get(o, "error_lang")) &&
-                      strcmp(json_string_value(json_object_get(o, "error_lang")), "nl") == 0 ? ZR_LANG_NL : ZR_LANG_EN;
+    if (zr_lang_from_code(json_string_value(json_object_get(o, "error_lang")), &out->error_lang) != 0)
+        out->error_lang = ZR_LANG_EN;
     rc = 0;
 end:
     if (rc != 0)

@@ -10,11 +10,6 @@
 /* PATH.tmp (0600), fsync, rename over PATH. 0 on success. */
 int zr_preprod_write_atomic(const char *path, const char *text, char *err, size_t errlen);
 
-/* reason.c: the value of "key=value" in texts (the lines of
- * templates/preprod-texts.<lang>.html, rendered). Malloc'ed; NULL when the
- * key has no line. */
-char *zr_preprod_text_find(const char *texts, const char *key);
-
 /* report.c: DIR/traces/<scenario>.json (the trace as the relay exported
  * it, masked there), .txt (readable) and <scenario>/NN-<kind>.xml (each
  * message). 0 on success. */

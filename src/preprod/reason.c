@@ -1,6 +1,6 @@
 /* Why a scenario passed or failed, in the page's language: a reason is a
  * code plus parameters (kept in the state file and the JSON report); its
- * texts are the "reason.<code>=" lines of templates/preprod-texts.<lang>.html
+ * texts are the catalog's "preprod.reason.<code>" keys (templates/lang/)
  * (issue 5 §6: every page a person sees in Dutch by default, English by
  * Accept-Language, from templates/). */
 #include "zr/preprod.h"
@@ -107,19 +107,6 @@ void zr_preprod_reason_set(zr_preprod_reason_t *r, const char *code, ...)
     va_end(ap);
 }
 
-char *zr_preprod_text_find(const char *texts, const char *key)
-{
-    size_t klen = strlen(key);
-    for (const char *line = texts; line && *line;) {
-        const char *end = strchr(line, '\n');
-        size_t len = end ? (size_t)(end - line) : strlen(line);
-        if (len > klen && strncmp(line, key, klen) == 0 && line[klen] == '=')
-            return strndup(line + klen + 1, len - klen - 1);
-        line = end ? end + 1 : NULL;
-    }
-    return NULL;
-}
-
 /* Undoes zr_buf_append_html (and the same entities written in a text):
  * the report is Markdown and JSON, not HTML. In place. */
 static void html_unescape(char *s)
@@ -150,15 +137,14 @@ char *zr_preprod_reason_text(const zr_preprod_reason_t *r, zr_lang_t lang, int h
     zr_buf_t b;
     const char *name;
     json_t *value;
-    char key[64], *texts = NULL, *text = NULL;
+    char key[80], *text = NULL;
 
     zr_buf_init(&b);
     if (r->code[0]) {
         json_object_foreach(r->params, name, value)
             zr_kv_add(&vars, name, json_string_value(value));
-        texts = zr_page_render("preprod-texts", lang, &vars);
-        snprintf(key, sizeof(key), "reason.%s", r->code);
-        text = texts ? zr_preprod_text_find(texts, key) : NULL;
+        snprintf(key, sizeof(key), "preprod.reason.%s", r->code);
+        text = zr_page_text(lang, key, &vars);
     }
     if (!text) {
         /* no code, or a code this version has no text for (a newer state file) */
@@ -173,20 +159,23 @@ char *zr_preprod_reason_text(const zr_preprod_reason_t *r, zr_lang_t lang, int h
     }
     zr_buf_free(&b);
     zr_kv_free(&vars);
-    free(texts);
     return text;
 }
 
+/* "2 minuten", "1 minute and 1 second": the catalog's preprod.duration.*
+ * words (one and many), joined by preprod.duration.and. */
 char *zr_preprod_duration_text(int seconds, zr_lang_t lang)
 {
-    int en = lang == ZR_LANG_EN, m = seconds / 60, s = seconds % 60;
+    int m = seconds / 60, s = seconds % 60;
     zr_buf_t b;
     zr_buf_init(&b);
     if (m)
-        zr_buf_printf(&b, "%d %s", m, en ? (m == 1 ? "minute" : "minutes") : (m == 1 ? "minuut" : "minuten"));
+        zr_buf_printf(&b, "%d %s", m,
+                      zr_lang_text(lang, m == 1 ? "preprod.duration.minute" : "preprod.duration.minutes"));
     if (m && s)
-        zr_buf_appends(&b, en ? " and " : " en ");
+        zr_buf_printf(&b, " %s ", zr_lang_text(lang, "preprod.duration.and"));
     if (s || !m)
-        zr_buf_printf(&b, "%d %s", s, en ? (s == 1 ? "second" : "seconds") : (s == 1 ? "seconde" : "seconden"));
+        zr_buf_printf(&b, "%d %s", s,
+                      zr_lang_text(lang, s == 1 ? "preprod.duration.second" : "preprod.duration.seconds"));
     return zr_buf_steal(&b);
 }

@@ -58,11 +58,14 @@ static void persist(preprod_t *pp)
         zr_log_error("preprod-test", "cannot write the report: %s", err);
 }
 
-/* ---- texts (templates/preprod-texts.<lang>.html: key=value lines) ---- */
+/* ---- texts (the catalog's preprod.* keys, templates/lang/) ---- */
 
-static char *text_lookup(const char *texts, const char *key)
+/* The catalog text preprod.<key> rendered with vars, else key itself. */
+static char *text_lookup(const zr_kvlist_t *vars, zr_lang_t lang, const char *key)
 {
-    char *text = zr_preprod_text_find(texts, key);
+    char full[96], *text;
+    snprintf(full, sizeof(full), "preprod.%s", key);
+    text = zr_page_text(lang, full, vars);
     return text ? text : strdup(key);
 }
 
@@ -73,27 +76,25 @@ static const char *kind_key(zr_preprod_kind_t kind)
     return keys[kind];
 }
 
+/* preprod.status.<name>: "nog niet getest", "akkoord", ... */
 static const char *status_label(zr_preprod_status_t st, zr_lang_t lang)
 {
-    static const char *const nl[] = {"nog niet getest", "bezig", "akkoord", "niet akkoord", "niet beschikbaar"};
-    static const char *const en[] = {"not tested yet", "in progress", "passed", "failed", "not available"};
-    return lang == ZR_LANG_EN ? en[st] : nl[st];
+    char key[64];
+    snprintf(key, sizeof(key), "preprod.status.%s", zr_preprod_status_name(st));
+    return zr_lang_text(lang, key);
 }
 
-static char *render_texts(preprod_t *pp, const zr_preprod_scenario_t *sc, zr_lang_t lang)
+/* The values the scenario texts use. */
+static void texts_vars(preprod_t *pp, const zr_preprod_scenario_t *sc, zr_lang_t lang, zr_kvlist_t *vars)
 {
-    zr_kvlist_t vars = {0};
     char n[32];
-    char *out, *duration = zr_preprod_duration_text(pp->cfg->oidc.session_lifetime_s, lang);
-    zr_kv_add(&vars, "loa", zr_loa_name(sc ? sc->loa : ZR_LOA_NONE));
+    char *duration = zr_preprod_duration_text(pp->cfg->oidc.session_lifetime_s, lang);
+    zr_kv_add(vars, "loa", zr_loa_name(sc ? sc->loa : ZR_LOA_NONE));
     snprintf(n, sizeof(n), "%d", pp->cfg->oidc.session_lifetime_s);
-    zr_kv_add(&vars, "lifetime", n);
-    zr_kv_add(&vars, "duration", duration ? duration : n);
+    zr_kv_add(vars, "lifetime", n);
+    zr_kv_add(vars, "duration", duration ? duration : n);
     free(duration);
-    zr_kv_add(&vars, "relay", pp->run.relay);
-    out = zr_page_render("preprod-texts", lang, &vars);
-    zr_kv_free(&vars);
-    return out;
+    zr_kv_add(vars, "relay", pp->run.relay);
 }
 
 /* ---- pages ---- */
@@ -103,10 +104,7 @@ static const char *rehearsal_banner(preprod_t *pp, zr_lang_t lang)
 {
     if (!json_is_true(json_object_get(pp->run.setup, "rehearsal")))
         return "";
-    return lang == ZR_LANG_EN ? "<p class=\"notice\" id=\"rehearsal\"><strong>REHEARSAL against the mock TVS</strong>: "
-                                "these results are no evidence for DICTU.</p>"
-                              : "<p class=\"notice\" id=\"rehearsal\"><strong>REPETITIE tegen de mock-TVS</strong>: "
-                                "deze resultaten zijn geen bewijs voor DICTU.</p>";
+    return zr_lang_text(lang, "preprod.rehearsal_banner");
 }
 
 static int page(zr_http_response_t *resp, zr_lang_t lang, const char *name, zr_kvlist_t *vars)
@@ -122,17 +120,18 @@ static int handle_index(void *ctx, const zr_http_request_t *req, zr_http_respons
     preprod_t *pp = ctx;
     zr_kvlist_t vars = {0};
     zr_buf_t rows;
-    char *texts = NULL, *title, *reason;
+    zr_kvlist_t texts = {0};
+    char *title, *reason;
     int rc;
 
     zr_buf_init(&rows);
     pthread_mutex_lock(&pp->lock);
-    texts = render_texts(pp, NULL, req->lang);
+    texts_vars(pp, NULL, req->lang, &texts);
     for (size_t i = 0; i < pp->run.count; i++) {
         const zr_preprod_scenario_t *sc = &pp->run.items[i];
         char key[64];
         snprintf(key, sizeof(key), "%s.title", kind_key(sc->kind));
-        title = text_lookup(texts, key);
+        title = text_lookup(&texts, req->lang, key);
         zr_buf_printf(&rows, "<tr id=\"scenario-%s\"><td>%zu</td><td><a id=\"open-%s\" href=\"/scenario?s=%s\">",
                       sc->id, i + 1, sc->id, sc->id);
         zr_buf_append_html(&rows, title ? title : sc->id);
@@ -153,7 +152,7 @@ static int handle_index(void *ctx, const zr_http_request_t *req, zr_http_respons
         free(title);
         free(reason);
     }
-    zr_kv_add(&vars, "title", req->lang == ZR_LANG_EN ? "TVS connection test run" : "Testronde TVS-aansluiting");
+    zr_kv_add(&vars, "title", zr_lang_text(req->lang, "preprod-index.title"));
     zr_kv_add(&vars, "relay", pp->run.relay);
     zr_kv_add(&vars, "care_provider", care_provider(pp));
     zr_kv_add(&vars, "client_id", pp->run.client_id);
@@ -167,7 +166,7 @@ static int handle_index(void *ctx, const zr_http_request_t *req, zr_http_respons
     rc = page(resp, req->lang, "preprod-index", &vars);
     zr_kv_free(&vars);
     zr_buf_free(&rows);
-    free(texts);
+    zr_kv_free(&texts);
     return rc;
 }
 
@@ -216,8 +215,9 @@ static int handle_scenario(void *ctx, const zr_http_request_t *req, zr_http_resp
     zr_preprod_scenario_t *sc;
     zr_kvlist_t vars = {0};
     zr_buf_t steps, actions, result;
-    char *texts = NULL, *title = NULL, *list = NULL, *url = NULL, *reason = NULL, key[64], ref[16] = "-";
-    int en = req->lang == ZR_LANG_EN, rc = 0;
+    zr_kvlist_t texts = {0};
+    char *title = NULL, *list = NULL, *url = NULL, *reason = NULL, key[64], ref[16] = "-";
+    int rc = 0;
 
     zr_buf_init(&steps);
     zr_buf_init(&actions);
@@ -228,11 +228,11 @@ static int handle_scenario(void *ctx, const zr_http_request_t *req, zr_http_resp
         pthread_mutex_unlock(&pp->lock);
         return zr_page_error(resp, 404, req->lang, "not_found", ref);
     }
-    texts = render_texts(pp, sc, req->lang);
+    texts_vars(pp, sc, req->lang, &texts);
     snprintf(key, sizeof(key), "%s.title", kind_key(sc->kind));
-    title = text_lookup(texts, key);
+    title = text_lookup(&texts, req->lang, key);
     snprintf(key, sizeof(key), "%s.steps", kind_key(sc->kind));
-    list = text_lookup(texts, key);
+    list = text_lookup(&texts, req->lang, key);
     zr_buf_appends(&steps, "<ol id=\"scenario-steps\">");
     for (char *s = list, *next; s && *s; s = next) {
         next = strstr(s, " | ");
@@ -247,18 +247,20 @@ static int handle_scenario(void *ctx, const zr_http_request_t *req, zr_http_resp
     zr_buf_appends(&steps, "</ol>");
 
     button(&actions, "/start", "start-button", sc->id,
-           sc->attempts ? (en ? "Start again" : "Opnieuw beginnen") : (en ? "Start" : "Beginnen"));
+           zr_lang_text(req->lang, sc->attempts ? "preprod-scenario.start_again" : "preprod-scenario.start"));
     if (sc->status == ZR_PREPROD_WAITING && sc->verifier[0] &&
         (url = zr_preprod_rp_authorize_url(&pp->rp, sc, care_provider(pp))) != NULL) {
         zr_buf_appends(&actions, "<p><a class=\"button\" id=\"login-link\" href=\"");
         zr_buf_append_html(&actions, url);
-        zr_buf_appends(&actions, en ? "\">Log in (opens the relay and TVS)</a></p>\n"
-                                    : "\">Inloggen (opent de relay en TVS)</a></p>\n");
+        zr_buf_appends(&actions, "\">");
+        zr_buf_append_html(&actions, zr_lang_text(req->lang, "preprod-scenario.log_in"));
+        zr_buf_appends(&actions, "</a></p>\n");
     }
     if (sc->status == ZR_PREPROD_WAITING && sc->kind == ZR_PREPROD_LOGOUT && pp->id_tokens[sc - pp->run.items])
-        button(&actions, "/logout", "logout-button", sc->id, en ? "Log out" : "Uitloggen");
+        button(&actions, "/logout", "logout-button", sc->id, zr_lang_text(req->lang, "preprod-scenario.log_out"));
     if (sc->status == ZR_PREPROD_WAITING && (sc->kind == ZR_PREPROD_EXPIRED || sc->kind == ZR_PREPROD_REPLAY))
-        button(&actions, "/check", "check-button", sc->id, en ? "Check the relay's answer" : "Antwoord van de relay controleren");
+        button(&actions, "/check", "check-button", sc->id,
+               zr_lang_text(req->lang, "preprod-scenario.check"));
     result_html(&result, sc->result);
 
     zr_kv_add(&vars, "title", title);
@@ -289,7 +291,7 @@ static int handle_scenario(void *ctx, const zr_http_request_t *req, zr_http_resp
     zr_buf_free(&steps);
     zr_buf_free(&actions);
     zr_buf_free(&result);
-    free(texts);
+    zr_kv_free(&texts);
     free(title);
     free(list);
     free(url);

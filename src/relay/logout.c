@@ -167,8 +167,7 @@ static void finish(zr_http_response_t *resp, zr_lang_t lang, const zr_config_t *
         zr_http_redirect(resp, 303, url.data);
         goto end;
     }
-    zr_kv_add(&vars, "title", lang == ZR_LANG_EN ? "You are logged out" : "U bent uitgelogd");
-    zr_kv_add(&vars, "client_name", client_name ? client_name : lang == ZR_LANG_EN ? "the website" : "de website");
+    zr_kv_add(&vars, "client_name", client_name ? client_name : zr_lang_text(lang, "logout-done.the_website"));
     /* Issue 18 §1: back to the portal, or log in again; the page already
      * says what to do when the portal is not known. */
     zr_relay_page_way(cfg, client ? client->client_id : NULL, NULL, &way);
@@ -267,7 +266,7 @@ static int start_saml_logout(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_ht
     set_opt(p, "client_id", client_id);
     set_opt(p, "redirect_uri", redirect_uri);
     set_opt(p, "state", state);
-    json_object_set_new(p, "lang", json_integer(lang));
+    json_object_set_new(p, "lang", json_string(zr_lang_code(lang)));
     json = json_dumps(p, JSON_COMPACT);
     st = json ? zr_store_put(relay->store, PENDING_NS, relay_state, json, strlen(json), gen->cfg->oidc.session_lifetime_s)
               : ZR_STORE_INVALID;
@@ -507,9 +506,9 @@ int zr_relay_handle_saml_slo(void *ctx, const zr_http_request_t *req, zr_http_re
         zr_page_error(resp, 500, lang, "internal_error", ref);
         goto end;
     }
-    if (json_integer_value(json_object_get(p, "lang")) == ZR_LANG_EN)
-        lang = ZR_LANG_EN;
-    else if (json_is_integer(json_object_get(p, "lang")))
+    /* The language's code; a logout pending from before a restart into
+     * this version holds 0 (Dutch) or 1 (English). */
+    if (json_object_get(p, "lang") && zr_relay_lang_read(json_object_get(p, "lang"), &lang) != 0)
         lang = ZR_LANG_NL;
     idp = zr_relay_idp_get(relay, err, sizeof(err));
     if (!idp) {

@@ -236,6 +236,11 @@ char *zr_relay_trail_json(const char *client_id, const char *care_provider, zr_l
 void zr_relay_trail_put(zr_relay_t *relay, const zr_config_t *cfg, const char *ns, const char *key,
                         const char *client_id, const char *care_provider, zr_lang_t lang,
                         zr_relay_trail_state_t state, const char *ref);
+/* A language stored in Redis (a trail, a pending logout): its code ("nl",
+ * "en", "de"); a pending logout written before the catalogs held 0 (Dutch)
+ * or 1 (English), which a relay restarted into this version still reads.
+ * 0 and *out, or -1 (absent, or a code no catalog has any more). */
+int zr_relay_lang_read(const json_t *v, zr_lang_t *out);
 /* The binding cookie's value once its pending login was spent. */
 const char *zr_relay_spent_cookie_value(void);
 /* The page for a pending login that is gone, from its trail: expired

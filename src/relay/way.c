@@ -74,11 +74,20 @@ int zr_relay_trail_ttl(const zr_config_t *cfg)
     return lifetime + (lifetime > 300 ? lifetime : 300);
 }
 
+int zr_relay_lang_read(const json_t *v, zr_lang_t *out)
+{
+    if (json_is_integer(v) && (json_integer_value(v) == 0 || json_integer_value(v) == 1)) {
+        *out = json_integer_value(v) == 1 ? ZR_LANG_EN : ZR_LANG_NL;
+        return 0;
+    }
+    return json_is_string(v) ? zr_lang_from_code(json_string_value(v), out) : -1;
+}
+
 char *zr_relay_trail_json(const char *client_id, const char *care_provider, zr_lang_t lang,
                           zr_relay_trail_state_t state)
 {
     json_t *o = json_pack("{s:s, s:s, s:s}", "client", client_id ? client_id : "", "state", trail_state_names[state],
-                          "lang", lang == ZR_LANG_EN ? "en" : "nl");
+                          "lang", zr_lang_code(lang));
     char *out = NULL;
     if (o && care_provider)
         json_object_set_new(o, "care_provider", json_string(care_provider));
@@ -129,9 +138,8 @@ static int trail_get(zr_relay_t *relay, const char *ns, const char *key, char **
         goto end;
     *client_id = zr_strdup(json_string_value(json_object_get(o, "client")));
     *care_provider = zr_strdup(json_string_value(json_object_get(o, "care_provider")));
-    s = json_string_value(json_object_get(o, "lang"));
-    if (s)
-        *lang = strcmp(s, "en") == 0 ? ZR_LANG_EN : ZR_LANG_NL;
+    if (json_object_get(o, "lang") && zr_relay_lang_read(json_object_get(o, "lang"), lang) != 0)
+        *lang = ZR_LANG_NL;
 end:
     json_decref(o);
     free(json);

@@ -38,10 +38,12 @@ zr_check "the unit" "$(has /lib/systemd/system/zorgrelay.service)" yes
 zr_check "the example configuration" "$(has /etc/zorgrelay/zorgrelay.yaml)" yes
 zr_check "the test PKI maker the postinst runs" "$(has /usr/share/zorgrelay/make-test-pki)" yes
 missing=0
-for f in "$SRC"/templates/*; do
-    [ "$(has "/usr/share/zorgrelay/templates/${f##*/}")" = yes ] || { echo "missing template ${f##*/}"; missing=$((missing+1)); }
-done
-zr_check "every template under /usr/share/zorgrelay/templates" "$missing" 0
+# the pages and their catalogs (templates/lang/<code>.txt, issue 18 §5)
+while IFS= read -r f; do
+    [ "$(has "/usr/share/zorgrelay/templates/$f")" = yes ] || { echo "missing template $f"; missing=$((missing+1)); }
+done < <(cd "$SRC/templates" && find . -type f | sed 's|^\./||' | sort)
+zr_check "every template and catalog under /usr/share/zorgrelay/templates" "$missing" 0
+zr_check "the catalogs are packaged" "$(has /usr/share/zorgrelay/templates/lang/nl.txt)$(has /usr/share/zorgrelay/templates/lang/en.txt)" yesyes
 missing=0
 for f in "$SRC"/metadata/schemas/*.xsd; do
     [ "$(has "/usr/share/zorgrelay/schemas/${f##*/}")" = yes ] || { echo "missing schema ${f##*/}"; missing=$((missing+1)); }

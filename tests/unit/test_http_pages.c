@@ -130,41 +130,54 @@ static void remove_file(const char *name)
 static void test_render(void **state)
 {
     zr_kvlist_t vars = {0};
-    char *html;
+    char *html, path[128], err[512];
 
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/zr-tpl-XXXXXX");
     assert_non_null(mkdtemp(tmpdir));
-    write_file("t.nl.html", "<p lang=\"{{lang}}\">{{x}}|{{{x}}}|{{ missing }}|{{>part}}|{{ notclosed</p>");
-    write_file("t.en.html", "EN {{x}}");
-    write_file("part.nl.html", "[{{y}}]");
-    write_file("only.nl.html", "NL only {{lang}}");
-    write_file("loop.nl.html", "{{>loop}}");
+    snprintf(path, sizeof(path), "%s/lang", tmpdir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    write_file("t.html", "<p lang=\"{{lang}}\">{{x}}|{{{x}}}|{{ missing }}|{{>part}}|{{@t.word}}|{{ notclosed</p>");
+    write_file("part.html", "[{{y}}]");
+    write_file("only.html", "{{=title @t.title}}only {{lang}} {{title}}");
+    write_file("loop.html", "{{>loop}}");
+    write_file("badkey.html", "{{@T.word}}");
+    write_file("lang/nl.txt", "# test\nlang.name = Nederlands\nt.word = woord <b>{{x}}</b>\nt.title = Titel & co\n");
+    write_file("lang/en.txt", "lang.name = English\nt.word = word\nt.title = Title\n");
     zr_page_set_template_dir(tmpdir);
+    assert_int_equal(zr_lang_load(NULL, err, sizeof(err)), 0);
+    assert_int_equal(zr_lang_count(), 2);
 
     zr_kv_add(&vars, "x", "<script>alert('x')</script>&\"");
     zr_kv_add(&vars, "y", "{{x}}");
     html = zr_page_render("t", ZR_LANG_NL, &vars);
     assert_non_null(html);
+    /* a catalog text is template text: its {{x}} is substituted, escaped */
     assert_string_equal(html, "<p lang=\"nl\">&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;|"
-                              "<script>alert('x')</script>&\"||[{{x}}]|{{ notclosed</p>");
+                              "<script>alert('x')</script>&\"||[{{x}}]|woord <b>&lt;script&gt;alert(&#39;x&#39;)"
+                              "&lt;/script&gt;&amp;&quot;</b>|{{ notclosed</p>");
     free(html);
-    html = zr_page_render("t", ZR_LANG_EN, &vars);
-    assert_string_equal(html, "EN &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;");
-    free(html);
-    /* no English variant: Dutch */
     html = zr_page_render("only", ZR_LANG_EN, NULL);
-    assert_string_equal(html, "NL only en");
+    assert_string_equal(html, "only en Title");
     free(html);
-    /* missing templates, unsafe names and endless partials give NULL */
+    /* {{=title @key}} is plain text, escaped where used */
+    html = zr_page_render("only", ZR_LANG_NL, NULL);
+    assert_string_equal(html, "only nl Titel &amp; co");
+    free(html);
+    html = zr_page_text(ZR_LANG_EN, "t.word", NULL);
+    assert_string_equal(html, "word");
+    free(html);
+    assert_null(zr_page_text(ZR_LANG_EN, "t.nothere", NULL));
+    /* missing templates, unsafe names and keys, endless partials give NULL */
     assert_null(zr_page_render("nothere", ZR_LANG_NL, NULL));
     assert_null(zr_page_render("../t", ZR_LANG_NL, NULL));
     assert_null(zr_page_render("T", ZR_LANG_NL, NULL));
     assert_null(zr_page_render("loop", ZR_LANG_NL, NULL));
+    assert_null(zr_page_render("badkey", ZR_LANG_NL, NULL));
 
     /* templates are cached after the first load... */
-    write_file("only.nl.html", "changed");
+    write_file("only.html", "changed");
     html = zr_page_render("only", ZR_LANG_NL, NULL);
-    assert_string_equal(html, "NL only nl");
+    assert_string_equal(html, "only nl Titel &amp; co");
     free(html);
     /* ...until the directory is set again */
     zr_page_set_template_dir(tmpdir);
@@ -181,11 +194,14 @@ static void test_render(void **state)
     unsetenv("ZR_TEMPLATES");
     assert_null(zr_page_render("only", ZR_LANG_NL, NULL));
 
-    remove_file("t.nl.html");
-    remove_file("t.en.html");
-    remove_file("part.nl.html");
-    remove_file("only.nl.html");
-    remove_file("loop.nl.html");
+    remove_file("t.html");
+    remove_file("part.html");
+    remove_file("only.html");
+    remove_file("loop.html");
+    remove_file("badkey.html");
+    remove_file("lang/nl.txt");
+    remove_file("lang/en.txt");
+    rmdir(path);
     rmdir(tmpdir);
     zr_page_set_template_dir(NULL);
     zr_kv_free(&vars);
@@ -199,26 +215,21 @@ static void test_error_texts_complete(void **state)
         "browser_mismatch", "store_unavailable", "tvs_unavailable", "backchannel_busy", "saml_invalid",
         "saml_replay", "bsn_invalid",
         "loa_too_low", "authn_failed", "tvs_error", "internal_error", "not_found", "method_not_allowed",
-        "body_too_large", "bad_request", "forbidden", "production_refused", "care_provider_unavailable",
+        "body_too_large", "bad_request", "forbidden", "care_provider_unavailable",
     };
+    char dir[512], err[512];
+    snprintf(dir, sizeof(dir), "%s/templates", ZR_SOURCE_DIR);
+    assert_int_equal(zr_lang_load(dir, err, sizeof(err)), 0);
     for (int lang = 0; lang < 2; lang++) {
-        char path[512], *text = NULL;
-        size_t len;
-        snprintf(path, sizeof(path), "%s/templates/errors.%s", ZR_SOURCE_DIR, lang ? "en" : "nl");
-        assert_int_equal(zr_file_read(path, 1 << 20, &text, &len), 0);
         for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
-            char needle[64];
-            const char *line;
-            snprintf(needle, sizeof(needle), "\n%s=", codes[i]);
-            line = strstr(text, needle);
-            if (!line)
-                fail_msg("errors.%s lacks %s", lang ? "en" : "nl", codes[i]);
-            /* title|explanation on one line */
-            const char *eol = strchr(line + 1, '\n');
-            const char *bar = strchr(line + 1, '|');
-            assert_true(bar && eol && bar < eol && bar > line + strlen(needle));
+            char key[96];
+            snprintf(key, sizeof(key), "errors.%s.title", codes[i]);
+            if (!zr_lang_has((zr_lang_t)lang, key) || !*zr_lang_text((zr_lang_t)lang, key))
+                fail_msg("%s.txt lacks %s", lang ? "en" : "nl", key);
+            snprintf(key, sizeof(key), "errors.%s.text", codes[i]);
+            if (!zr_lang_has((zr_lang_t)lang, key) || !*zr_lang_text((zr_lang_t)lang, key))
+                fail_msg("%s.txt lacks %s", lang ? "en" : "nl", key);
         }
-        free(text);
     }
 }
 

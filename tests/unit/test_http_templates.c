@@ -53,10 +53,10 @@ static void test_defaults(void **state)
     assert_non_null(mkdtemp(tmpdir));
     /* the page sets the title, the layout only a fallback; the newline
      * after a definition is dropped, the value is escaped where used */
-    write_file("page.nl.html", "{{=title Page <1>}}\n{{>top}}body");
-    write_file("top.nl.html", "{{=title Fallback}}{{=brand  Brand  }}\n<title>{{title}}</title>[{{brand}}]{{{title}}}|");
-    write_file("bad.nl.html", "{{=../x y}}");
-    write_file("open.nl.html", "{{=title never closed");
+    write_file("page.html", "{{=title Page <1>}}\n{{>top}}body");
+    write_file("top.html", "{{=title Fallback}}{{=brand  Brand  }}\n<title>{{title}}</title>[{{brand}}]{{{title}}}|");
+    write_file("bad.html", "{{=../x y}}");
+    write_file("open.html", "{{=title never closed");
     zr_page_set_template_dir(tmpdir);
 
     html = zr_page_render("page", ZR_LANG_NL, NULL);
@@ -80,10 +80,10 @@ static void test_defaults(void **state)
     assert_null(zr_page_render("bad", ZR_LANG_NL, NULL));
     assert_null(zr_page_render("open", ZR_LANG_NL, NULL));
 
-    remove_file("page.nl.html");
-    remove_file("top.nl.html");
-    remove_file("bad.nl.html");
-    remove_file("open.nl.html");
+    remove_file("page.html");
+    remove_file("top.html");
+    remove_file("bad.html");
+    remove_file("open.html");
     rmdir(tmpdir);
     zr_page_set_template_dir(NULL);
     zr_kv_free(&vars);
@@ -96,8 +96,7 @@ static void test_render_each(void **state)
 
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/zr-tpl-XXXXXX");
     assert_non_null(mkdtemp(tmpdir));
-    write_file("row.nl.html", "{{=label none}}<li>{{label}}</li>");
-    write_file("row.en.html", "<li lang=\"{{lang}}\">{{label}}</li>");
+    write_file("row.html", "{{=label none}}<li lang=\"{{lang}}\">{{label}}</li>");
     zr_page_set_template_dir(tmpdir);
 
     zr_kv_add(&rows[0], "label", "a<b");
@@ -105,7 +104,7 @@ static void test_render_each(void **state)
     zr_kv_add(&rows[2], "label", "c");
     html = zr_page_render_each("row", ZR_LANG_NL, rows, 3);
     assert_non_null(html);
-    assert_string_equal(html, "<li>a&lt;b</li><li>none</li><li>c</li>");
+    assert_string_equal(html, "<li lang=\"nl\">a&lt;b</li><li lang=\"nl\">none</li><li lang=\"nl\">c</li>");
     free(html);
     html = zr_page_render_each("row", ZR_LANG_EN, rows, 1);
     assert_string_equal(html, "<li lang=\"en\">a&lt;b</li>");
@@ -116,8 +115,7 @@ static void test_render_each(void **state)
     free(html);
     assert_null(zr_page_render_each("missing", ZR_LANG_NL, rows, 3));
 
-    remove_file("row.nl.html");
-    remove_file("row.en.html");
+    remove_file("row.html");
     rmdir(tmpdir);
     zr_page_set_template_dir(NULL);
     for (int i = 0; i < 3; i++)
@@ -125,13 +123,13 @@ static void test_render_each(void **state)
 }
 
 /* Every template in templates/ is either a page on the shared layout (in
- * Dutch and English) or a fragment (a list row, the style) without page
+ * every language of templates/lang/) or a fragment (a list row, the style) without page
  * structure of its own. Pages others add are checked here too. */
 static void check_page(const char *name, zr_lang_t lang)
 {
     zr_kvlist_t vars = {0};
     char *html;
-    const char *code = lang == ZR_LANG_EN ? "en" : "nl";
+    const char *code = zr_lang_code(lang);
     char expect[64];
 
     /* values a caller could pass: they must come out escaped */
@@ -183,12 +181,14 @@ static void test_every_page_uses_the_layout(void **state)
     while ((e = readdir(d)) != NULL) {
         char name[128], *text = NULL;
         size_t len = strlen(e->d_name), tlen;
-        struct stat st;
 
-        if (len < 9 || strcmp(e->d_name + len - 8, ".nl.html") != 0 || len - 8 >= sizeof(name))
+        if (len < 6 || strcmp(e->d_name + len - 5, ".html") != 0 || len - 5 >= sizeof(name))
             continue;
-        memcpy(name, e->d_name, len - 8);
-        name[len - 8] = '\0';
+        /* one template per page (issue 18 §5): no per-language copies */
+        if (strstr(e->d_name, ".nl.") || strstr(e->d_name, ".en."))
+            fail_msg("%s: a per-language copy; one template per page, words in templates/lang/", e->d_name);
+        memcpy(name, e->d_name, len - 5);
+        name[len - 5] = '\0';
         snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
         assert_int_equal(zr_file_read(path, 1 << 20, &text, &tlen), 0);
         if (strncmp(name, "layout-", 7) == 0) {
@@ -198,11 +198,8 @@ static void test_every_page_uses_the_layout(void **state)
         if (strstr(text, "{{>layout-top}}")) {
             if (!strstr(text, "{{>layout-bottom}}"))
                 fail_msg("%s: layout-top without layout-bottom", name);
-            snprintf(path, sizeof(path), "%s/%s.en.html", dir, name);
-            if (stat(path, &st) != 0)
-                fail_msg("%s: page without an English version", name);
-            check_page(name, ZR_LANG_NL);
-            check_page(name, ZR_LANG_EN);
+            for (size_t l = 0; l < zr_lang_count(); l++)
+                check_page(name, (zr_lang_t)l);
             pages++;
         } else if (strstr(text, "<html") || strstr(text, "<body") || strstr(text, "<h1") ||
                    strstr(text, "<style") || strstr(text, "<head")) {

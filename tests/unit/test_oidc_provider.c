@@ -474,8 +474,40 @@ static void test_authz_json(void **state)
     assert_null(b.state);
     assert_int_equal(b.min_loa, ZR_LOA_HIGH);
     assert_int_equal(b.force_authn, 1);
+    /* no language stored: Dutch pages, English error_description (records
+     * from before issue 18) */
+    assert_int_equal(b.lang, ZR_LANG_NL);
     free(json);
     zr_oidc_authz_clear(&b);
+    /* the language is kept as its code and read back by it */
+    a.lang = ZR_LANG_EN;
+    a.error_lang = ZR_LANG_NL;
+    json = zr_oidc_authz_to_json(&a);
+    assert_non_null(strstr(json, "\"en\""));
+    assert_int_equal(zr_oidc_authz_from_json(json, &b), 0);
+    assert_int_equal(b.lang, ZR_LANG_EN);
+    assert_int_equal(b.error_lang, ZR_LANG_NL);
+    zr_oidc_authz_clear(&b);
+    /* a code no catalog has any more (a language removed across a
+     * restart): Dutch pages, English error_description */
+    {
+        char *p = strstr(json, "\"lang\"");
+        assert_non_null(p);
+        p = strstr(p + 6, "\"en\"");
+        assert_non_null(p);
+        memcpy(p + 1, "xx", 2);
+        p = strstr(json, "\"error_lang\"");
+        assert_non_null(p);
+        p = strstr(p + 12, "\"nl\"");
+        assert_non_null(p);
+        memcpy(p + 1, "zz", 2);
+    }
+    assert_int_equal(zr_oidc_authz_from_json(json, &b), 0);
+    assert_int_equal(b.lang, ZR_LANG_NL);
+    assert_int_equal(b.error_lang, ZR_LANG_EN);
+    free(json);
+    zr_oidc_authz_clear(&b);
+    a.lang = ZR_LANG_NL;
     /* missing required members / garbage */
     assert_int_equal(zr_oidc_authz_from_json("{\"client_id\":\"x\"}", &b), -1);
     assert_null(b.client_id);

@@ -1,6 +1,6 @@
 /* The reasons of the guided test run (src/preprod/reason.c): every code
  * zr_preprod_evaluate or the test client records has a text in Dutch and in
- * English (templates/preprod-texts.<lang>.html, "reason.<code>=" lines),
+ * English (templates/lang/<code>.txt, "preprod.reason.<code>" keys),
  * every placeholder of a text is a parameter of its code and the other way
  * round, and rendering fills them (HTML-escaped for the pages, plain for
  * the report). */
@@ -24,7 +24,7 @@ static char *read_texts(const char *lang)
     char path[1024], *text = calloc(1, 65536);
     FILE *fp;
     size_t n;
-    snprintf(path, sizeof(path), "%s/templates/preprod-texts.%s.html", ZR_SOURCE_DIR, lang);
+    snprintf(path, sizeof(path), "%s/templates/lang/%s.txt", ZR_SOURCE_DIR, lang);
     fp = fopen(path, "r");
     assert_non_null(fp);
     n = fread(text, 1, 65535, fp);
@@ -33,12 +33,12 @@ static char *read_texts(const char *lang)
     return text;
 }
 
-/* The raw line "reason.CODE=..." (without the key), or NULL. */
+/* The raw value of "preprod.reason.CODE = ..." in the catalog, or NULL. */
 static char *raw_line(const char *texts, const char *code)
 {
     char key[64];
     const char *p, *end;
-    snprintf(key, sizeof(key), "reason.%s=", code);
+    snprintf(key, sizeof(key), "preprod.reason.%s = ", code);
     for (p = texts; p && *p; p = end ? end + 1 : NULL) {
         end = strchr(p, '\n');
         if (strncmp(p, key, strlen(key)) == 0)

@@ -272,6 +272,12 @@ char *zr_page_render_each(const char *name, zr_lang_t lang, const zr_kvlist_t *r
 int zr_page_error(zr_http_response_t *r, int status, zr_lang_t lang, const char *error_code,
                   const char *reference);
 
+/* The text of key in templates/<name>.<lang> ("key=text" lines, '#'
+ * comments; falls back to .nl like the pages): texts that are not a page,
+ * e.g. the error_description a portal gets in the login's language
+ * (templates/oauth.nl). Malloc'ed, or NULL when the key is missing. */
+char *zr_page_text(const char *name, zr_lang_t lang, const char *key);
+
 /* The way forward a page offers (issue 18 §1, docs/pages.md): what the
  * relay honestly knows about where the person came from; every field may be
  * NULL. Borrowed: the caller keeps the strings alive for the call. */

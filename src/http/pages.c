@@ -281,6 +281,25 @@ end:
     free(text);
 }
 
+char *zr_page_text(const char *name, zr_lang_t lang, const char *key)
+{
+    char *text = page_load_lang(name, "", lang);
+    size_t klen = key ? strlen(key) : 0;
+    char *line, *save = NULL, *value = NULL;
+
+    if (!text || !klen)
+        goto end;
+    for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (line[0] == '#' || strncmp(line, key, klen) != 0 || line[klen] != '=')
+            continue;
+        value = strdup(zr_str_trim(line + klen + 1));
+        break;
+    }
+end:
+    free(text);
+    return value;
+}
+
 zr_lang_t zr_http_lang_pick(const char *ui_locales, zr_lang_t fallback)
 {
     const char *p = ui_locales;

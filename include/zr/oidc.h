@@ -124,6 +124,7 @@ typedef enum {
     ZR_REFUSAL_POLICY_UNAVAILABLE,
     ZR_REFUSAL_POLICY_ERROR,
     ZR_REFUSAL_LOA_TOO_LOW,
+    ZR_REFUSAL_PRO_LOA_TOO_LOW, /* the relay's own check, for a professional (Dezi's page) */
     ZR_REFUSAL_NOT_ALLOWED,
     ZR_REFUSAL_WRONG_PERSON,
     /* Starting the login (issue 18 §2): after the chooser a refusal like

@@ -151,6 +151,8 @@ static const struct {
                                  "internal_error", 500},
     [ZR_REFUSAL_LOA_TOO_LOW] = {"loa_too_low", "access_denied", "the level of assurance reached is too low",
                                 "loa_too_low", "loa_too_low", 403},
+    [ZR_REFUSAL_PRO_LOA_TOO_LOW] = {"loa_too_low", "access_denied", "the level of assurance reached is too low",
+                                    "loa_too_low", "dezi_loa_too_low", 403},
     [ZR_REFUSAL_NOT_ALLOWED] = {"not_allowed", "access_denied", "this login is not allowed for this portal",
                                 "not_allowed", "access_denied", 403},
     [ZR_REFUSAL_WRONG_PERSON] = {"wrong_person", "access_denied",
@@ -228,16 +230,14 @@ char *zr_oidc_refusal_description(zr_oidc_refusal_t refusal, zr_lang_t lang)
     return description_in(refusals[refusal].en, refusals[refusal].key, lang);
 }
 
-/* The page for a refusal: a level too low says what this login needs
- * (issue 18 §2): Dezi's own page for a professional, and for a patient the
- * DigiD means of the level the portal asked for. */
+/* The page for a refusal: a patient's level too low says what the level
+ * the portal asked for needs (issue 18 §2; a professional's has Dezi's own
+ * page, ZR_REFUSAL_PRO_LOA_TOO_LOW and ZR_REFUSAL_DEZI_LOA_TOO_LOW). */
 static const char *refusal_page(zr_oidc_refusal_t refusal, const zr_oidc_authz_t *authz)
 {
     const char *page = refusals[refusal].page;
     if (strcmp(page, "loa_too_low") != 0)
         return page;
-    if (authz->login_method == ZR_LOGIN_PROFESSIONAL)
-        return "dezi_loa_too_low";
     if (authz->min_loa >= ZR_LOA_HIGH)
         return "loa_too_low_high";
     if (authz->min_loa == ZR_LOA_SUBSTANTIAL)
@@ -1086,7 +1086,9 @@ static int authorize_finish(zr_oidc_t *op, const zr_oidc_authz_t *authz, const z
                     zr_loa_name(subject->loa), ref);
         /* Issue 18 §2: the person is told, the portal gets the reason. */
         rc = zr_oidc_authorize_refuse(op, authz,
-                                      why == why_loa_too_low       ? ZR_REFUSAL_LOA_TOO_LOW
+                                      why == why_loa_too_low && subject->kind == ZR_SUBJECT_PROFESSIONAL
+                                          ? ZR_REFUSAL_PRO_LOA_TOO_LOW
+                                      : why == why_loa_too_low     ? ZR_REFUSAL_LOA_TOO_LOW
                                       : why == why_not_that_person ? ZR_REFUSAL_WRONG_PERSON
                                                                    : ZR_REFUSAL_NOT_ALLOWED,
                                       why, resp);

@@ -216,7 +216,7 @@ static char *description_in(const char *en, const char *key, zr_lang_t lang)
     char *text = lang != ZR_LANG_EN && key ? zr_page_text(ZR_OIDC_TEXTS, lang, key) : NULL;
     if (text && description_safe(text) && *text)
         return text;
-    if (text)
+    if (lang != ZR_LANG_EN && key)
         zr_log_error("authorize", "templates/%s: text %s missing or not RFC 6749 safe: English sent", ZR_OIDC_TEXTS,
                      key);
     free(text);
@@ -305,11 +305,16 @@ static int refusal_respond(zr_oidc_t *op, const zr_oidc_authz_t *authz, zr_oidc_
         rc = zr_http_redirect(resp, 302, location);
         goto end;
     }
-    t = c->care_provider ? zr_config_find_tenant(op->cfg, c->care_provider) : NULL;
+    /* The login's care provider (a shared portal's choice), else the
+     * client's: its helpdesk, and its name and logo in the header (§3). */
+    t = authz->care_provider  ? zr_config_find_tenant(op->cfg, authz->care_provider)
+        : c->care_provider ? zr_config_find_tenant(op->cfg, c->care_provider)
+                           : NULL;
     h = c->helpdesk.name || c->helpdesk.phone || c->helpdesk.url || !t ? &c->helpdesk : &t->helpdesk;
     way = (zr_page_way_t){.portal_name = c->name ? c->name : c->client_id, .helpdesk_name = h->name,
                           .helpdesk_phone = h->phone, .helpdesk_phone_uri = h->phone_uri, .helpdesk_url = h->url,
-                          .return_handle = handle};
+                          .provider_name = t ? t->name : NULL, .logo_src = t ? t->logo.src : NULL,
+                          .logo_alt = t ? t->logo.alt : NULL, .return_handle = handle};
     zr_log_info("authorize", "client=%s reason=%s refusal page shown ref=%s", c->client_id,
                 refusals[refusal].reason, ref);
     if (zr_page_error_way(resp, refusals[refusal].status, authz->lang, refusal_page(refusal, authz), ref, &way) != 0)
@@ -818,9 +823,12 @@ static const struct {
     {"the requested level of assurance is not available", "loa_not_available", "loa_not_offered"},
 };
 
-/* The redirect of a refusal at /authorize, its description in lang (a
- * text without a row, e.g. the claims parser's, gets the generic one of
- * its error in that language). */
+/* A description without a row (the claims parser's own) gets the generic
+ * text of its error, these. */
+static const char *const generic_keys[] = {"invalid_request", "invalid_scope", "unsupported_response_type",
+                                           "login_required", "temporarily_unavailable", "server_error"};
+
+/* The redirect of a refusal at /authorize, its description in lang. */
 static int validation_redirect(zr_oidc_t *op, const zr_oidc_authz_refusal_t *why, zr_lang_t lang,
                                zr_http_response_t *resp)
 {
@@ -849,10 +857,14 @@ int zr_oidc_texts_check(char *err, size_t errlen)
     const char *key = NULL;
     char *text = NULL;
     int rc = -1;
+    const size_t nv = sizeof(validation_texts) / sizeof(validation_texts[0]);
+    const size_t ng = sizeof(generic_keys) / sizeof(generic_keys[0]);
 
     /* Every language but English (the protocol's text, in C) has every key. */
-    for (size_t i = 0; i < ZR_REFUSAL_COUNT + sizeof(validation_texts) / sizeof(validation_texts[0]); i++) {
-        key = i < ZR_REFUSAL_COUNT ? refusals[i].key : validation_texts[i - ZR_REFUSAL_COUNT].key;
+    for (size_t i = 0; i < ZR_REFUSAL_COUNT + nv + ng; i++) {
+        key = i < ZR_REFUSAL_COUNT        ? refusals[i].key
+              : i < ZR_REFUSAL_COUNT + nv ? validation_texts[i - ZR_REFUSAL_COUNT].key
+                                          : generic_keys[i - ZR_REFUSAL_COUNT - nv];
         text = zr_page_text(ZR_OIDC_TEXTS, ZR_LANG_NL, key);
         if (!text || !*text || !description_safe(text))
             goto end;

@@ -185,6 +185,8 @@ def press_refusal_button(browser, r, args, out):
     page["button_text"] = html.unescape(m.group(1)).strip() if m else None
     page["code_in_page"] = "code=" in r.text
     page["csp"] = r.headers.get("Content-Security-Policy")
+    m = re.search(r'<span class="provider-name">(.*?)</span>', r.text, re.S)
+    page["provider"] = html.unescape(m.group(1)).strip() if m else None
     out["refusal_page"] = page
     form = [f for f in forms_of(r.text) if f["action"] == "/authorize/return"][0]
     if args.secrets_out:  # the single-use handle, for leak checks

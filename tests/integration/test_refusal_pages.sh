@@ -47,6 +47,8 @@ for c in "${CASES[@]}"; do
     zr_check "$who ($lang): page in the ui_locales language" "$(zr_json "$out" 'd["refusal_page"]["lang"]')" "$lang"
     zr_check "$who ($lang): its title" "$(zr_json "$out" 'd["refusal_page"]["title"]')" "$title"
     zr_check "$who ($lang): exactly one button" "$(zr_json "$out" 'd["refusal_page"]["buttons"]')" "1"
+    zr_check "$who ($lang): the header names the care provider" "$(zr_json "$out" 'd["refusal_page"]["provider"]')" \
+      "Zorgaanbieder Demo (TEST)"
     want_button="Terug naar Demo patientportaal"; [ "$lang" = en ] && want_button="Back to Demo patientportaal"
     zr_check "$who ($lang): the button names the portal" "$(zr_json "$out" 'd["refusal_page"]["button_text"]')" "$want_button"
     zr_check "$who ($lang): no code in the page" "$(zr_json "$out" 'd["refusal_page"]["code_in_page"]')" "False"

@@ -69,6 +69,8 @@ for c in "${CASES[@]}"; do
     zr_check "$t: in the login's language" "$(zr_json "$out" '(d.get("refusal_page") or {}).get("lang")')" "$lang"
     zr_check "$t: its title" "$(zr_json "$out" '(d.get("refusal_page") or {}).get("title")')" "$title"
     zr_check "$t: exactly one button" "$(zr_json "$out" '(d.get("refusal_page") or {}).get("buttons")')" "1"
+    zr_check "$t: the header names the care provider" \
+      "$(zr_json "$out" '(d.get("refusal_page") or {}).get("provider")')" "Zorgaanbieder Demo (TEST)"
     zr_check "$t: the button delivers $error" "$(zr_json "$out" 'd.get("oauth_error")')" "$error"
     zr_check "$t: zr_reason $reason" "$(zr_json "$out" 'd.get("zr_reason")')" "$reason"
     zr_check "$t: error_description in $lang" "$(zr_json "$out" 'd.get("oauth_error_description")')" "$text"

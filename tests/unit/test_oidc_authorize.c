@@ -236,6 +236,8 @@ static const struct {
     {{"max_age=12345678901", NULL}, "invalid_request", NULL},
     /* the care provider has no service for high */
     {{"acr_values=http://eidas.europa.eu/LoA/high", NULL}, "invalid_request", "loa_not_offered"},
+    /* a description of the claims parser's own: the generic text of its error */
+    {{"claims=[1]", NULL}, "invalid_request", NULL},
 };
 
 /* Issue 18 §2: each refusal back to the portal has its error_description

@@ -236,6 +236,10 @@ static const struct {
     {{"max_age=12345678901", NULL}, "invalid_request", NULL},
     /* the care provider has no service for high */
     {{"acr_values=http://eidas.europa.eu/LoA/high", NULL}, "invalid_request", "loa_not_offered"},
+    {{"login_method=professional", NULL}, "invalid_request", "login_method_not_allowed"},
+    {{"login_method=both", NULL}, "invalid_request", NULL},
+    {{"care_provider=elsewhere", NULL}, "invalid_request", "care_provider_not_allowed"},
+    {{"prompt=none", "max_age=0", NULL}, "login_required", "prompt_none_not_possible"},
     /* a description of the claims parser's own: the generic text of its error */
     {{"claims=[1]", NULL}, "invalid_request", NULL},
 };

@@ -283,6 +283,14 @@ char *zr_page_render_each(const char *name, zr_lang_t lang, const zr_kvlist_t *r
 int zr_page_error(zr_http_response_t *r, int status, zr_lang_t lang, const char *error_code,
                   const char *reference);
 
+/* The text of key in templates/<name>.<language code> ("key=text" lines,
+ * '#' comments; no fallback to another language): texts that are not a
+ * page and not in every catalog, i.e. the Dutch error_description a portal
+ * gets for a Dutch login (templates/oauth.nl; RFC 6749 allows only ASCII,
+ * so other languages get the protocol's English). Malloc'ed, or NULL when
+ * the file or the key is missing. */
+char *zr_page_file_text(const char *name, zr_lang_t lang, const char *key);
+
 /* The way forward a page offers (issue 18 §1, docs/pages.md): what the
  * relay honestly knows about where the person came from; every field may be
  * NULL. Borrowed: the caller keeps the strings alive for the call. */

@@ -124,17 +124,35 @@ typedef enum {
     ZR_REFUSAL_POLICY_UNAVAILABLE,
     ZR_REFUSAL_POLICY_ERROR,
     ZR_REFUSAL_LOA_TOO_LOW,
+    ZR_REFUSAL_PRO_LOA_TOO_LOW, /* the relay's own check, for a professional (Dezi's page) */
     ZR_REFUSAL_NOT_ALLOWED,
     ZR_REFUSAL_WRONG_PERSON,
+    /* Starting the login (issue 18 §2): after the chooser a refusal like
+     * the others; straight from /authorize (the person has not acted yet)
+     * at once, with the same reason and texts. */
+    ZR_REFUSAL_CHOOSER_CANCELLED,        /* "Annuleren" on the chooser: always at once */
+    ZR_REFUSAL_METHOD_NOT_ALLOWED,       /* a reload took the chosen method away */
+    ZR_REFUSAL_CARE_PROVIDER_NOT_ALLOWED,
+    ZR_REFUSAL_CARE_PROVIDER_QUARANTINED,
+    ZR_REFUSAL_LOA_NOT_OFFERED,          /* no TVS service at the care provider for the level */
+    ZR_REFUSAL_TVS_METADATA_UNUSABLE,    /* TVS metadata not loaded or expired */
+    ZR_REFUSAL_DEZI_NOT_CONFIGURED,
+    ZR_REFUSAL_DEZI_START_UNUSABLE,      /* Dezi's discovery or PAR failed */
     ZR_REFUSAL_COUNT
 } zr_oidc_refusal_t;
 int zr_oidc_authorize_refuse(zr_oidc_t *op, const zr_oidc_authz_t *authz, zr_oidc_refusal_t refusal,
                              const char *description, zr_http_response_t *resp);
-/* The refusal's stable reason, OAuth error and error_description in lang
- * (pure; NULL for an unknown refusal). */
+/* The same redirect at once, whatever error_pages says: a refusal before
+ * the person acted (the portal is told, docs/pages.md) or the chooser's
+ * "Annuleren". */
+int zr_oidc_authorize_refuse_at_once(zr_oidc_t *op, const zr_oidc_authz_t *authz, zr_oidc_refusal_t refusal,
+                                     zr_http_response_t *resp);
+/* The refusal's stable reason and OAuth error (NULL for an unknown
+ * refusal), and its error_description in lang (English in C, other
+ * languages from templates/oauth.<lang>; malloc'ed, NULL when unknown). */
 const char *zr_oidc_refusal_reason(zr_oidc_refusal_t refusal);
 const char *zr_oidc_refusal_error(zr_oidc_refusal_t refusal);
-const char *zr_oidc_refusal_description(zr_oidc_refusal_t refusal, zr_lang_t lang);
+char *zr_oidc_refusal_description(zr_oidc_refusal_t refusal, zr_lang_t lang);
 /* POST /authorize/return: the refusal page's button (ctx is the zr_oidc_t). */
 int zr_oidc_handle_authorize_return(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
 

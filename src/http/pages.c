@@ -337,6 +337,28 @@ static void page_error_text(const char *code, zr_lang_t lang, const char **title
     *explanation = zr_lang_text(lang, key);
 }
 
+char *zr_page_file_text(const char *name, zr_lang_t lang, const char *key)
+{
+    char file[128], *text = NULL, *line, *save = NULL, *value = NULL;
+    size_t klen = key ? strlen(key) : 0;
+
+    if (!page_name_valid(name) || !klen)
+        goto end;
+    snprintf(file, sizeof(file), "%s.%s", name, zr_lang_code(lang));
+    text = page_load(file);
+    if (!text)
+        goto end;
+    for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (line[0] == '#' || strncmp(line, key, klen) != 0 || line[klen] != '=')
+            continue;
+        value = strdup(zr_str_trim(line + klen + 1));
+        break;
+    }
+end:
+    free(text);
+    return value;
+}
+
 zr_lang_t zr_http_lang_pick(const char *ui_locales, zr_lang_t fallback)
 {
     const char *p = ui_locales;

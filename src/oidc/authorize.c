@@ -94,74 +94,99 @@ int zr_oidc_authorize_error(zr_oidc_t *op, const zr_oidc_authz_t *authz, const c
 
 /* One row per case: the stable reason the portal may branch on
  * (docs/claims.md), the OAuth error, error_description in English (exactly
- * what was sent before issue 18) and Dutch, and the relay's page. Both texts
- * are RFC 6749 §4.1.2.1 safe (%x20-21 / %x23-5B / %x5D-7E; Dutch without
- * diacritics), which test_oidc_refusal checks. */
+ * what was sent before issue 18; the protocol's own text), the key of its
+ * text in the login's language in templates/oauth.<lang> (a catalog, not C:
+ * issue 18 §5), and the relay's page. Every text is RFC 6749 §4.1.2.1 safe
+ * (%x20-21 / %x23-5B / %x5D-7E; Dutch without diacritics), which
+ * test_oidc_authorize checks. */
 static const struct {
-    const char *reason, *error, *en, *nl, *page;
+    const char *reason, *error, *en, *key, *page;
     int status;
 } refusals[ZR_REFUSAL_COUNT] = {
-    [ZR_REFUSAL_SAML_CANCELLED] = {"cancelled", "access_denied", "the user cancelled the login",
-                                   "de gebruiker heeft het inloggen afgebroken", "cancelled", 403},
+    [ZR_REFUSAL_SAML_CANCELLED] = {"cancelled", "access_denied", "the user cancelled the login", "cancelled",
+                                   "cancelled", 403},
     [ZR_REFUSAL_SAML_AUTHN_FAILED] = {"authn_failed", "access_denied", "authentication failed at DigiD",
-                                      "het inloggen bij DigiD is niet gelukt", "authn_failed", 403},
+                                      "authn_failed", "authn_failed", 403},
     [ZR_REFUSAL_SAML_LOA_TOO_LOW] = {"loa_too_low", "access_denied", "the required level of assurance was not reached",
-                                     "het vereiste betrouwbaarheidsniveau is niet gehaald", "loa_too_low", 403},
+                                     "loa_not_reached", "loa_too_low", 403},
     [ZR_REFUSAL_TVS_UNREACHABLE] = {"tvs_unavailable", "temporarily_unavailable",
-                                    "the login service cannot be reached right now",
-                                    "de inlogdienst is op dit moment niet bereikbaar", "tvs_unavailable", 503},
+                                    "the login service cannot be reached right now", "tvs_unreachable",
+                                    "tvs_unavailable", 503},
     [ZR_REFUSAL_TVS_UNUSABLE] = {"tvs_unavailable", "temporarily_unavailable",
-                                 "the login service cannot be used right now",
-                                 "de inlogdienst kan op dit moment niet worden gebruikt", "tvs_unavailable", 503},
+                                 "the login service cannot be used right now", "tvs_unusable", "tvs_unavailable",
+                                 503},
     [ZR_REFUSAL_TVS_ANSWER_REFUSED] = {"tvs_answer_refused", "server_error", "the answer from TVS was refused",
-                                       "het antwoord van TVS is geweigerd", "saml_invalid", 502},
+                                       "tvs_answer_refused", "saml_invalid", 502},
     [ZR_REFUSAL_CLIENT_REMOVED] = {"portal_disconnected", "unauthorized_client",
-                                   "this portal is no longer connected to the login service",
-                                   "dit portaal is niet meer aangesloten op de inlogdienst", "portal_disconnected",
-                                   400},
+                                   "this portal is no longer connected to the login service", "portal_disconnected",
+                                   "portal_disconnected", 400},
     [ZR_REFUSAL_AUDIT_UNAVAILABLE] = {"audit_unavailable", "temporarily_unavailable",
-                                      "the login service cannot record this login right now",
-                                      "de inlogdienst kan deze inlog nu niet vastleggen", "store_unavailable", 503},
+                                      "the login service cannot record this login right now", "audit_unavailable",
+                                      "store_unavailable", 503},
     [ZR_REFUSAL_DEZI_CANCELLED] = {"cancelled", "access_denied", "the professional cancelled or was refused at Dezi",
-                                   "de zorgverlener heeft het inloggen afgebroken of Dezi heeft het geweigerd",
-                                   "dezi_cancelled", 403},
+                                   "dezi_cancelled", "dezi_cancelled", 403},
     [ZR_REFUSAL_DEZI_LOA_TOO_LOW] = {"loa_too_low", "access_denied", "the required level of assurance was not reached",
-                                     "het vereiste betrouwbaarheidsniveau is niet gehaald", "dezi_loa_too_low", 403},
+                                     "loa_not_reached", "dezi_loa_too_low", 403},
     [ZR_REFUSAL_DEZI_REVOKED] = {"declaration_revoked", "access_denied",
                                  "the professional's declaration (verklaring) has been revoked",
-                                 "de verklaring van de zorgverlener is ingetrokken", "declaration_revoked", 403},
+                                 "declaration_revoked", "declaration_revoked", 403},
     [ZR_REFUSAL_DEZI_UNREACHABLE] = {"dezi_unavailable", "temporarily_unavailable",
-                                     "the professionals' login service cannot be reached",
-                                     "de inlogdienst voor zorgverleners is niet bereikbaar", "dezi_unavailable", 503},
+                                     "the professionals' login service cannot be reached", "dezi_unreachable",
+                                     "dezi_unavailable", 503},
     [ZR_REFUSAL_DEZI_UNUSABLE] = {"dezi_unavailable", "temporarily_unavailable",
-                                  "professional login is not available right now",
-                                  "inloggen als zorgverlener is nu niet mogelijk", "dezi_unavailable", 503},
+                                  "professional login is not available right now", "dezi_unusable",
+                                  "dezi_unavailable", 503},
     [ZR_REFUSAL_DEZI_ANSWER_REFUSED] = {"dezi_answer_refused", "server_error", "the answer from Dezi was refused",
-                                        "het antwoord van Dezi is geweigerd", "dezi_error", 502},
+                                        "dezi_answer_refused", "dezi_error", 502},
     [ZR_REFUSAL_ROLE_NOT_ALLOWED] = {"role_not_allowed", "access_denied",
-                                     "the professional's role gives no access to this portal",
-                                     "de rol van de zorgverlener geeft geen toegang tot dit portaal",
+                                     "the professional's role gives no access to this portal", "role_not_allowed",
                                      "role_not_allowed", 403},
-    [ZR_REFUSAL_POLICY_DENIED] = {"policy_denied", "access_denied", "access denied by policy",
-                                  "toegang geweigerd door het toegangsbeleid", "policy_denied", 403},
+    [ZR_REFUSAL_POLICY_DENIED] = {"policy_denied", "access_denied", "access denied by policy", "policy_denied",
+                                  "policy_denied", 403},
     [ZR_REFUSAL_POLICY_UNAVAILABLE] = {"policy_unavailable", "temporarily_unavailable",
                                        "the authorization service cannot be reached right now",
-                                       "de autorisatiedienst is op dit moment niet bereikbaar", "policy_unavailable",
-                                       503},
+                                       "policy_unavailable", "policy_unavailable", 503},
     [ZR_REFUSAL_POLICY_ERROR] = {"relay_error", "server_error",
-                                 "the login service could not prepare the authorization request",
-                                 "de inlogdienst kon het autorisatieverzoek niet voorbereiden", "internal_error", 500},
+                                 "the login service could not prepare the authorization request", "policy_error",
+                                 "internal_error", 500},
     [ZR_REFUSAL_LOA_TOO_LOW] = {"loa_too_low", "access_denied", "the level of assurance reached is too low",
-                                "het bereikte betrouwbaarheidsniveau is te laag", "loa_too_low", 403},
+                                "loa_too_low", "loa_too_low", 403},
+    [ZR_REFUSAL_PRO_LOA_TOO_LOW] = {"loa_too_low", "access_denied", "the level of assurance reached is too low",
+                                    "loa_too_low", "dezi_loa_too_low", 403},
     [ZR_REFUSAL_NOT_ALLOWED] = {"not_allowed", "access_denied", "this login is not allowed for this portal",
-                                "deze manier van inloggen is niet toegestaan voor dit portaal", "access_denied", 403},
+                                "not_allowed", "access_denied", 403},
     [ZR_REFUSAL_WRONG_PERSON] = {"wrong_person", "access_denied",
                                  "the person who logged in is not the one the claims request names (sub)",
-                                 "de persoon die inlogde is niet de persoon die het portaal vroeg (sub)",
-                                 "wrong_person", 403},
+                                 "wrong_person", "wrong_person", 403},
+    /* Starting the login after the person chose at the chooser (or at once
+     * from /authorize, then redirected at once): the English texts are
+     * those sent before. */
+    [ZR_REFUSAL_CHOOSER_CANCELLED] = {"cancelled", "access_denied", "the person cancelled at the login method chooser",
+                                      "chooser_cancelled", "cancelled", 403},
+    [ZR_REFUSAL_METHOD_NOT_ALLOWED] = {"login_method_not_allowed", "invalid_request",
+                                       "login method not allowed for this client", "login_method_not_allowed",
+                                       "access_denied", 403},
+    [ZR_REFUSAL_CARE_PROVIDER_NOT_ALLOWED] = {"care_provider_not_allowed", "invalid_request",
+                                              "care_provider is not one of this client's care providers",
+                                              "care_provider_not_allowed", "access_denied", 403},
+    [ZR_REFUSAL_CARE_PROVIDER_QUARANTINED] = {"care_provider_unavailable", "temporarily_unavailable",
+                                              "this care provider cannot be logged in to right now",
+                                              "care_provider_quarantined", "care_provider_unavailable", 503},
+    [ZR_REFUSAL_LOA_NOT_OFFERED] = {"loa_not_offered", "invalid_request",
+                                    "no service registered at TVS for the requested level of assurance",
+                                    "loa_no_service", "loa_not_offered", 403},
+    [ZR_REFUSAL_TVS_METADATA_UNUSABLE] = {"tvs_unavailable", "temporarily_unavailable",
+                                          "the login service (TVS) cannot be used right now", "tvs_metadata_unusable",
+                                          "tvs_unavailable", 503},
+    [ZR_REFUSAL_DEZI_NOT_CONFIGURED] = {"dezi_unavailable", "server_error", "professional login is not configured",
+                                        "dezi_not_configured", "dezi_unavailable", 503},
+    [ZR_REFUSAL_DEZI_START_UNUSABLE] = {"dezi_unavailable", "temporarily_unavailable",
+                                        "the professionals' login service (Dezi) cannot be used right now",
+                                        "dezi_start_unusable", "dezi_unavailable", 503},
 };
 
 #define ZR_OIDC_NS_RETURN "return" /* the refusal page's single-use handle -> the redirect */
+#define ZR_OIDC_TEXTS "oauth"      /* templates/oauth.<lang>: error_description in the login's language */
 
 const char *zr_oidc_refusal_reason(zr_oidc_refusal_t refusal)
 {
@@ -173,13 +198,6 @@ const char *zr_oidc_refusal_error(zr_oidc_refusal_t refusal)
     return (unsigned)refusal < ZR_REFUSAL_COUNT ? refusals[refusal].error : NULL;
 }
 
-const char *zr_oidc_refusal_description(zr_oidc_refusal_t refusal, zr_lang_t lang)
-{
-    if ((unsigned)refusal >= ZR_REFUSAL_COUNT)
-        return NULL;
-    return lang == ZR_LANG_NL ? refusals[refusal].nl : refusals[refusal].en;
-}
-
 /* 1 when every byte of s may stand in error_description (RFC 6749 §4.1.2.1). */
 static int description_safe(const char *s)
 {
@@ -189,8 +207,49 @@ static int description_safe(const char *s)
     return s != NULL;
 }
 
-int zr_oidc_authorize_refuse(zr_oidc_t *op, const zr_oidc_authz_t *authz, zr_oidc_refusal_t refusal,
-                             const char *description, zr_http_response_t *resp)
+/* error_description in lang: Dutch from templates/oauth.nl under key,
+ * every other language the protocol's own English (en; RFC 6749 allows
+ * ASCII only, so a third page language gets English). A Dutch text that is
+ * missing or not RFC 6749 safe falls back to English, so a portal always
+ * gets a description it can parse. Malloc'ed; NULL on no memory. */
+static char *description_in(const char *en, const char *key, zr_lang_t lang)
+{
+    char *text = lang == ZR_LANG_NL && key ? zr_page_file_text(ZR_OIDC_TEXTS, lang, key) : NULL;
+    if (text && description_safe(text) && *text)
+        return text;
+    if (lang == ZR_LANG_NL && key)
+        zr_log_error("authorize", "templates/%s: text %s missing or not RFC 6749 safe: English sent", ZR_OIDC_TEXTS,
+                     key);
+    free(text);
+    return zr_strdup(en);
+}
+
+char *zr_oidc_refusal_description(zr_oidc_refusal_t refusal, zr_lang_t lang)
+{
+    if ((unsigned)refusal >= ZR_REFUSAL_COUNT)
+        return NULL;
+    return description_in(refusals[refusal].en, refusals[refusal].key, lang);
+}
+
+/* The page for a refusal: a patient's level too low says what the level
+ * the portal asked for needs (issue 18 §2; a professional's has Dezi's own
+ * page, ZR_REFUSAL_PRO_LOA_TOO_LOW and ZR_REFUSAL_DEZI_LOA_TOO_LOW). */
+static const char *refusal_page(zr_oidc_refusal_t refusal, const zr_oidc_authz_t *authz)
+{
+    const char *page = refusals[refusal].page;
+    if (strcmp(page, "loa_too_low") != 0)
+        return page;
+    if (authz->min_loa >= ZR_LOA_HIGH)
+        return "loa_too_low_high";
+    if (authz->min_loa == ZR_LOA_SUBSTANTIAL)
+        return "loa_too_low_substantial";
+    return page;
+}
+
+/* A refusal: the relay's page with the button (page set, the client's
+ * error_pages: relay), else the redirect at once. */
+static int refusal_respond(zr_oidc_t *op, const zr_oidc_authz_t *authz, zr_oidc_refusal_t refusal,
+                           const char *description, int page, zr_http_response_t *resp)
 {
     const zr_client_t *c;
     const zr_tenant_t *t;
@@ -198,7 +257,7 @@ int zr_oidc_authorize_refuse(zr_oidc_t *op, const zr_oidc_authz_t *authz, zr_oid
     const char *names[] = {"error", "error_description", "state", "zr_reason"};
     const char *values[4];
     char *handle = NULL, *csp = NULL, ref[16];
-    char *location = NULL;
+    char *location = NULL, *text = NULL;
     zr_page_way_t way;
     zr_store_status_t st;
     int rc = -1;
@@ -209,21 +268,26 @@ int zr_oidc_authorize_refuse(zr_oidc_t *op, const zr_oidc_authz_t *authz, zr_oid
     /* A PDP's own reason goes to the portal in English, as before; in Dutch
      * the relay's text (the PDP speaks one language). error_description is
      * Dutch or English only (ASCII, RFC 6749): any other language is English. */
+    text = description && authz && authz->error_lang != ZR_LANG_NL && description_safe(description)
+               ? zr_strdup(description)
+               : zr_oidc_refusal_description(refusal, authz ? authz->error_lang : ZR_LANG_EN);
     values[0] = refusals[refusal].error;
-    values[1] = description && authz && authz->error_lang != ZR_LANG_NL && description_safe(description)
-                    ? description
-                    : zr_oidc_refusal_description(refusal, authz ? authz->error_lang : ZR_LANG_EN);
+    values[1] = text;
     values[2] = authz ? authz->state : NULL;
     values[3] = refusals[refusal].reason;
-    if (!c || !authz->redirect_uri || c->error_pages == ZR_ERROR_PAGES_PORTAL) {
-        if (!c)
-            return zr_oidc_authorize_error(op, authz, values[0], values[1], resp);
-        if (redirect_with(op, authz->redirect_uri, names, values, 4, resp) == 0)
-            return 0;
+    if (!c || !authz->redirect_uri || !page || c->error_pages == ZR_ERROR_PAGES_PORTAL) {
+        if (!c) {
+            rc = zr_oidc_authorize_error(op, authz, values[0], values[1], resp);
+            goto end;
+        }
+        if (redirect_with(op, authz->redirect_uri, names, values, 4, resp) == 0) {
+            rc = 0;
+            goto end;
+        }
         zr_oidc_reference(ref);
         zr_log_error("authorize", "client=%s error redirect cannot be built ref=%s", c->client_id, ref);
         zr_page_error(resp, 500, authz->lang, "internal_error", ref);
-        return -1;
+        goto end;
     }
     /* The relay's page. The redirect is built now and kept under a random
      * single-use handle: the button can only ever deliver this error, with
@@ -243,14 +307,19 @@ int zr_oidc_authorize_refuse(zr_oidc_t *op, const zr_oidc_authz_t *authz, zr_oid
         rc = zr_http_redirect(resp, 302, location);
         goto end;
     }
-    t = c->care_provider ? zr_config_find_tenant(op->cfg, c->care_provider) : NULL;
+    /* The login's care provider (a shared portal's choice), else the
+     * client's: its helpdesk, and its name and logo in the header (§3). */
+    t = authz->care_provider  ? zr_config_find_tenant(op->cfg, authz->care_provider)
+        : c->care_provider ? zr_config_find_tenant(op->cfg, c->care_provider)
+                           : NULL;
     h = c->helpdesk.name || c->helpdesk.phone || c->helpdesk.url || !t ? &c->helpdesk : &t->helpdesk;
     way = (zr_page_way_t){.portal_name = c->name ? c->name : c->client_id, .helpdesk_name = h->name,
                           .helpdesk_phone = h->phone, .helpdesk_phone_uri = h->phone_uri, .helpdesk_url = h->url,
-                          .return_handle = handle};
+                          .provider_name = t ? t->name : NULL, .logo_src = t ? t->logo.src : NULL,
+                          .logo_alt = t ? t->logo.alt : NULL, .return_handle = handle};
     zr_log_info("authorize", "client=%s reason=%s refusal page shown ref=%s", c->client_id,
                 refusals[refusal].reason, ref);
-    if (zr_page_error_way(resp, refusals[refusal].status, authz->lang, refusals[refusal].page, ref, &way) != 0)
+    if (zr_page_error_way(resp, refusals[refusal].status, authz->lang, refusal_page(refusal, authz), ref, &way) != 0)
         goto end;
     zr_http_set_header(resp, "Cache-Control", "no-store");
     {
@@ -263,9 +332,22 @@ int zr_oidc_authorize_refuse(zr_oidc_t *op, const zr_oidc_authz_t *authz, zr_oid
     rc = 0;
 end:
     free(location);
+    free(text);
     zr_release(handle);
     free(csp);
     return rc;
+}
+
+int zr_oidc_authorize_refuse(zr_oidc_t *op, const zr_oidc_authz_t *authz, zr_oidc_refusal_t refusal,
+                             const char *description, zr_http_response_t *resp)
+{
+    return refusal_respond(op, authz, refusal, description, 1, resp);
+}
+
+int zr_oidc_authorize_refuse_at_once(zr_oidc_t *op, const zr_oidc_authz_t *authz, zr_oidc_refusal_t refusal,
+                                     zr_http_response_t *resp)
+{
+    return refusal_respond(op, authz, refusal, NULL, 0, resp);
 }
 
 int zr_oidc_handle_authorize_return(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
@@ -703,9 +785,105 @@ refuse:
     return -1;
 }
 
+/* Issue 18 §2: the refusals at /authorize that go back to the portal
+ * (RFC 6749 §4.1.2.1: the client and redirect_uri are valid). The person
+ * has not acted yet, so the portal is told at once (docs/pages.md); the
+ * English text stays what it was (PAR answers it too), other languages
+ * come from templates/oauth.<lang> under key, and where a portal can do
+ * something with it a stable zr_reason goes along (docs/claims.md). */
+static const struct {
+    const char *en, *key, *reason;
+} validation_texts[] = {
+    {"a parameter is given more than once", "param_repeated", NULL},
+    {"state too long or not printable", "state_invalid", NULL},
+    {"request cannot be combined with other parameters here", "request_combined", NULL},
+    {"request_uri cannot be combined with other parameters here", "request_uri_combined", NULL},
+    {"this client must use pushed authorization requests (PAR)", "par_required", NULL},
+    {"this client must send a signed request object", "request_object_required", NULL},
+    {"registration is not supported", "registration_not_supported", NULL},
+    {"response_type missing", "response_type_missing", NULL},
+    {"only response_type=code is supported", "response_type_unsupported", NULL},
+    {"only response_mode=query is supported", "response_mode_unsupported", NULL},
+    {"scope must include openid", "scope_openid", NULL},
+    {"PKCE S256 required", "pkce_required", NULL},
+    {"code_challenge must be 43 base64url characters", "code_challenge_invalid", NULL},
+    {"nonce is required", "nonce_required", NULL},
+    {"nonce empty, too long or not printable", "nonce_invalid", NULL},
+    {"prompt=none cannot be combined", "prompt_none_combined", NULL},
+    {"no login session; interaction with TVS is needed", "prompt_none", "prompt_none_not_possible"},
+    {"max_age must be a non-negative number of seconds", "max_age_invalid", NULL},
+    {"login_method must be patient or professional", "login_method_invalid", NULL},
+    {"login_method and login_hint disagree", "login_method_hint_disagree", NULL},
+    {"login method not allowed for this client", "login_method_not_allowed", "login_method_not_allowed"},
+    {"claims: none of the essential acr values is offered", "claims_acr_not_offered", "loa_not_offered"},
+    {"care_provider is not one of this client's care providers", "care_provider_not_allowed",
+     "care_provider_not_allowed"},
+    {"care_provider is required: this client serves several care providers", "care_provider_required",
+     "care_provider_required"},
+    {"this care provider cannot be logged in to right now (its connection to the login service needs maintenance)",
+     "care_provider_maintenance", "care_provider_unavailable"},
+    {"the requested level of assurance is not available", "loa_not_available", "loa_not_offered"},
+};
+
+/* A description without a row (the claims parser's own) gets the generic
+ * text of its error, these. */
+static const char *const generic_keys[] = {"invalid_request", "invalid_scope", "unsupported_response_type",
+                                           "login_required", "temporarily_unavailable", "server_error"};
+
+/* The redirect of a refusal at /authorize, its description in lang. */
+static int validation_redirect(zr_oidc_t *op, const zr_oidc_authz_refusal_t *why, zr_lang_t lang,
+                               zr_http_response_t *resp)
+{
+    const char *names[] = {"error", "error_description", "state", "zr_reason"};
+    const char *values[4] = {why->error, NULL, why->state, NULL};
+    const char *key = why->error;
+    char *text;
+    int rc;
+
+    for (size_t i = 0; why->description && i < sizeof(validation_texts) / sizeof(validation_texts[0]); i++)
+        if (strcmp(validation_texts[i].en, why->description) == 0) {
+            key = validation_texts[i].key;
+            values[3] = validation_texts[i].reason;
+            break;
+        }
+    text = lang == ZR_LANG_EN || !why->description ? zr_strdup(why->description)
+                                                   : description_in(why->description, key, lang);
+    values[1] = text;
+    rc = redirect_with(op, why->redirect_uri, names, values, 4, resp);
+    free(text);
+    return rc;
+}
+
+int zr_oidc_texts_check(char *err, size_t errlen)
+{
+    const char *key = NULL;
+    char *text = NULL;
+    int rc = -1;
+    const size_t nv = sizeof(validation_texts) / sizeof(validation_texts[0]);
+    const size_t ng = sizeof(generic_keys) / sizeof(generic_keys[0]);
+
+    /* Every language but English (the protocol's text, in C) has every key. */
+    for (size_t i = 0; i < ZR_REFUSAL_COUNT + nv + ng; i++) {
+        key = i < ZR_REFUSAL_COUNT        ? refusals[i].key
+              : i < ZR_REFUSAL_COUNT + nv ? validation_texts[i - ZR_REFUSAL_COUNT].key
+                                          : generic_keys[i - ZR_REFUSAL_COUNT - nv];
+        text = zr_page_file_text(ZR_OIDC_TEXTS, ZR_LANG_NL, key);
+        if (!text || !*text || !description_safe(text))
+            goto end;
+        zr_release(text);
+    }
+    rc = 0;
+end:
+    if (rc != 0)
+        snprintf(err, errlen, "templates/%s.nl: %s: %s", ZR_OIDC_TEXTS, key,
+                 text ? "not RFC 6749 safe (ASCII without \" and \\ only)" : "missing");
+    free(text);
+    return rc;
+}
+
 /* Renders a refusal at /authorize: a page, or the error to the client. */
 static zr_oidc_authz_result_t authorize_refuse(zr_oidc_t *op, const zr_oidc_authz_refusal_t *why, zr_lang_t lang,
-                                               zr_http_response_t *resp)
+                                               zr_lang_t error_lang, zr_http_response_t *resp)
 {
     if (why->page && why->client) {
         /* Issue 18 §1: the registered home page, never the unregistered
@@ -721,7 +899,7 @@ static zr_oidc_authz_result_t authorize_refuse(zr_oidc_t *op, const zr_oidc_auth
         zr_page_error_way(resp, 400, lang, why->page, why->ref, &way);
     } else if (why->page)
         zr_page_error(resp, strcmp(why->page, "internal_error") == 0 ? 500 : 400, lang, why->page, why->ref);
-    else if (redirect_error(op, why->redirect_uri, why->state, why->error, why->description, resp) != 0)
+    else if (validation_redirect(op, why, error_lang, resp) != 0)
         zr_page_error(resp, 400, lang, "invalid_request", why->ref);
     return ZR_OIDC_AUTHZ_RESPONDED;
 }
@@ -780,7 +958,9 @@ zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_requ
     /* W3C Trace Context §3.2: only a valid traceparent is kept with the
      * login (the HTTP layer drops any other, src/http/server.c). */
     if (authorize_validate(op, p, pushed, signed_object, lang, req->traceparent, out, &why) != 0) {
-        authorize_refuse(op, &why, lang, resp);
+        /* error_description follows ui_locales only, as for every
+         * refusal (the portal asked for it; docs/claims.md). */
+        authorize_refuse(op, &why, lang, zr_http_lang_pick(zr_kv_get(p, "ui_locales"), ZR_LANG_EN), resp);
         goto end;
     }
     result = ZR_OIDC_AUTHZ_OK;
@@ -920,7 +1100,9 @@ static int authorize_finish(zr_oidc_t *op, const zr_oidc_authz_t *authz, const z
                     zr_loa_name(subject->loa), ref);
         /* Issue 18 §2: the person is told, the portal gets the reason. */
         rc = zr_oidc_authorize_refuse(op, authz,
-                                      why == why_loa_too_low       ? ZR_REFUSAL_LOA_TOO_LOW
+                                      why == why_loa_too_low && subject->kind == ZR_SUBJECT_PROFESSIONAL
+                                          ? ZR_REFUSAL_PRO_LOA_TOO_LOW
+                                      : why == why_loa_too_low     ? ZR_REFUSAL_LOA_TOO_LOW
                                       : why == why_not_that_person ? ZR_REFUSAL_WRONG_PERSON
                                                                    : ZR_REFUSAL_NOT_ALLOWED,
                                       why, resp);

@@ -214,4 +214,9 @@ json_t *zr_oidc_access_token_verify(const zr_oidc_t *op, const char *token);
  * a token that is not valid, revoked or expired, or the store's error. */
 zr_store_status_t zr_oidc_access_token_record(const zr_oidc_t *op, const char *token, json_t **record);
 
+/* Start-up check (issue 18 §2): templates/oauth.<lang> has an RFC 6749
+ * safe error_description for every refusal, so a missing text is found
+ * when the relay starts, not by a portal. 0, or -1 with err. */
+int zr_oidc_texts_check(char *err, size_t errlen);
+
 #endif

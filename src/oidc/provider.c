@@ -514,6 +514,8 @@ zr_oidc_t *zr_oidc_new(const zr_config_t *cfg, zr_store_t *store, char *err, siz
             goto fail;
         }
     }
+    if (zr_oidc_texts_check(err, errlen) != 0)
+        goto fail;
     if (discovery_build(op) != 0)
         goto oom;
 #ifdef ZR_TESTING

@@ -183,8 +183,10 @@ end:
 
 /* ---- to Dezi ---- */
 
+/* chosen: the person pressed the chooser's button; a refusal is then the
+ * relay's page (issue 18 §2), else the portal is told at once. */
 static void start_dezi(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http_request_t *req,
-                       zr_http_response_t *resp, const zr_oidc_authz_t *authz, const char *ref)
+                       zr_http_response_t *resp, const zr_oidc_authz_t *authz, const char *ref, int chosen)
 {
     zr_dezi_authz_t dz = {0};
     char err[512] = "", *callback = NULL, mask[16];
@@ -195,7 +197,10 @@ static void start_dezi(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http_req
     if (!gen->dezi) {
         zr_log_error("authorize", "client=%s professional login without a dezi: section ref=%s", authz->client_id,
                      ref);
-        zr_oidc_authorize_error(gen->oidc, authz, "server_error", "professional login is not configured", resp);
+        if (chosen)
+            zr_oidc_authorize_refuse(gen->oidc, authz, ZR_REFUSAL_DEZI_NOT_CONFIGURED, NULL, resp);
+        else
+            zr_oidc_authorize_refuse_at_once(gen->oidc, authz, ZR_REFUSAL_DEZI_NOT_CONFIGURED, resp);
         goto end;
     }
     if (asprintf(&callback, "%s/dezi/callback", gen->cfg->public_base_url) < 0) {
@@ -207,8 +212,10 @@ static void start_dezi(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http_req
     if (zr_dezi_authorize_begin(gen->dezi, callback, &dz, err, sizeof(err)) != ZR_DEZI_OK) {
         zr_log_error("authorize", "client=%s Dezi unusable: %s trace=%s ref=%s", authz->client_id, err,
                      trace.trace_id, ref);
-        zr_oidc_authorize_error(gen->oidc, authz, "temporarily_unavailable",
-                                "the professionals' login service (Dezi) cannot be used right now", resp);
+        if (chosen)
+            zr_oidc_authorize_refuse(gen->oidc, authz, ZR_REFUSAL_DEZI_START_UNUSABLE, NULL, resp);
+        else
+            zr_oidc_authorize_refuse_at_once(gen->oidc, authz, ZR_REFUSAL_DEZI_START_UNUSABLE, resp);
         goto end;
     }
     extra = json_pack("{s:s, s:s}", "nonce", dz.nonce, "verifier", dz.code_verifier);
@@ -235,7 +242,7 @@ void zr_relay_begin_method(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http
     char ref[16];
     zr_relay_reference(ref);
     if (authz->login_method == ZR_LOGIN_PROFESSIONAL)
-        start_dezi(relay, gen, req, resp, authz, ref);
+        start_dezi(relay, gen, req, resp, authz, ref, 0);
     else
         show_chooser(relay, gen, req, resp, authz, ref);
 }
@@ -271,8 +278,7 @@ int zr_relay_handle_choose(void *ctx, const zr_http_request_t *req, zr_http_resp
      * the choices, with state and iss as every answer to the portal. */
     if (!strcmp(method, "cancel")) {
         zr_log_info("authorize", "client=%s chooser: the person cancelled ref=%s", authz.client_id, ref);
-        zr_oidc_authorize_error(gen->oidc, &authz, "access_denied", "the person cancelled at the login method chooser",
-                                resp);
+        zr_oidc_authorize_refuse_at_once(gen->oidc, &authz, ZR_REFUSAL_CHOOSER_CANCELLED, resp);
         goto end;
     }
     authz.login_method = !strcmp(method, "professional") ? ZR_LOGIN_PROFESSIONAL
@@ -280,17 +286,16 @@ int zr_relay_handle_choose(void *ctx, const zr_http_request_t *req, zr_http_resp
                                                          : 0;
     if (!client || !authz.login_method || !(client->login_methods & authz.login_method)) {
         zr_log_warn("authorize", "client=%s chooser: method not offered ref=%s", authz.client_id, ref);
-        zr_oidc_authorize_error(gen->oidc, &authz, "invalid_request", "login method not allowed for this client",
-                                resp);
+        zr_oidc_authorize_refuse(gen->oidc, &authz, ZR_REFUSAL_METHOD_NOT_ALLOWED, NULL, resp);
         goto end;
     }
     /* Patients go on with the pending login's own authz, in this request:
      * it holds the portal's trace (a redirect back to /authorize would lose
      * it, the browser does not send it), and the chooser's handle is spent. */
     if (authz.login_method == ZR_LOGIN_PROFESSIONAL)
-        start_dezi(relay, gen, req, resp, &authz, ref);
+        start_dezi(relay, gen, req, resp, &authz, ref, 1);
     else
-        zr_relay_begin_patient(relay, gen, req, resp, &authz);
+        zr_relay_begin_patient(relay, gen, req, resp, &authz, 1);
 end:
     json_decref(pending);
     zr_oidc_authz_clear(&authz);

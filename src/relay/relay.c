@@ -321,7 +321,7 @@ static int handle_authorize(void *ctx, const zr_http_request_t *req, zr_http_res
     if (authz.login_method != ZR_LOGIN_PATIENT)
         zr_relay_begin_method(relay, gen, req, resp, &authz);
     else
-        zr_relay_begin_patient(relay, gen, req, resp, &authz);
+        zr_relay_begin_patient(relay, gen, req, resp, &authz, 0);
 end:
     zr_metrics_observe_since(ZR_METRICS_PHASE_AUTHORIZE, start);
     zr_oidc_authz_clear(&authz);
@@ -329,8 +329,19 @@ end:
     return 0;
 }
 
+/* A login that cannot start: after the chooser like any refusal after the
+ * person acted, straight from /authorize at once (issue 18 §2). */
+static void start_refused(zr_oidc_t *op, const zr_oidc_authz_t *authz, zr_oidc_refusal_t refusal, int chosen,
+                          zr_http_response_t *resp)
+{
+    if (chosen)
+        zr_oidc_authorize_refuse(op, authz, refusal, NULL, resp);
+    else
+        zr_oidc_authorize_refuse_at_once(op, authz, refusal, resp);
+}
+
 void zr_relay_begin_patient(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http_request_t *req,
-                            zr_http_response_t *resp, zr_oidc_authz_t *authz_in)
+                            zr_http_response_t *resp, zr_oidc_authz_t *authz_in, int chosen)
 {
     const zr_config_t *cfg = gen->cfg;
     zr_oidc_authz_t authz = *authz_in;
@@ -359,8 +370,7 @@ void zr_relay_begin_patient(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_htt
           zr_client_allows_tenant(client, authz.care_provider))) {
         zr_log_warn("authorize", "client=%s care provider no longer one of this client's trace=%s ref=%s",
                     authz.client_id, trace.trace_id, ref);
-        zr_oidc_authorize_error(gen->oidc, &authz, "invalid_request",
-                                "care_provider is not one of this client's care providers", resp);
+        start_refused(gen->oidc, &authz, ZR_REFUSAL_CARE_PROVIDER_NOT_ALLOWED, chosen, resp);
         goto end;
     }
     tenant = zr_config_find_tenant(cfg, authz.care_provider);
@@ -369,23 +379,20 @@ void zr_relay_begin_patient(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_htt
     if (tenant && tenant->quarantined) {
         zr_log_warn("authorize", "client=%s care provider %s is quarantined: login refused trace=%s ref=%s",
                     authz.client_id, tenant->id, trace.trace_id, ref);
-        zr_oidc_authorize_error(gen->oidc, &authz, "temporarily_unavailable",
-                                "this care provider cannot be logged in to right now", resp);
+        start_refused(gen->oidc, &authz, ZR_REFUSAL_CARE_PROVIDER_QUARANTINED, chosen, resp);
         goto end;
     }
     service = tenant ? zr_tenant_service_for_loa(tenant, authz.min_loa) : NULL;
     if (!service) {
         zr_log_warn("authorize", "client=%s no service at care provider for loa=%s trace=%s ref=%s",
                     authz.client_id, zr_loa_name(authz.min_loa), trace.trace_id, ref);
-        zr_oidc_authorize_error(gen->oidc, &authz, "invalid_request",
-                                "no service registered at TVS for the requested level of assurance", resp);
+        start_refused(gen->oidc, &authz, ZR_REFUSAL_LOA_NOT_OFFERED, chosen, resp);
         goto end;
     }
     idp = zr_relay_idp_get(relay, err, sizeof(err));
     if (!idp) {
         zr_log_error("authorize", "TVS metadata unusable: %s ref=%s", err, ref);
-        zr_oidc_authorize_error(gen->oidc, &authz, "temporarily_unavailable",
-                                "the login service (TVS) cannot be used right now", resp);
+        start_refused(gen->oidc, &authz, ZR_REFUSAL_TVS_METADATA_UNUSABLE, chosen, resp);
         goto end;
     }
     if (zr_saml_authn_request_build(cfg, tenant, service, idp, authz.force_authn, &authn, err, sizeof(err)) != 0) {

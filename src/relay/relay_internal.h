@@ -265,9 +265,11 @@ void zr_relay_begin_method(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http
                            zr_http_response_t *resp, zr_oidc_authz_t *authz);
 /* The patient's way on from /authorize (login_method patient, also after the
  * chooser): the pending login in Redis, the AuthnRequest to TVS. Takes over
- * authz's contents (authz is left empty). */
+ * authz's contents (authz is left empty). chosen: the person pressed the
+ * chooser's button, so a refusal is the relay's page like every refusal
+ * after the person acted (issue 18 §2); else the portal is told at once. */
 void zr_relay_begin_patient(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http_request_t *req,
-                            zr_http_response_t *resp, zr_oidc_authz_t *authz);
+                            zr_http_response_t *resp, zr_oidc_authz_t *authz, int chosen);
 int zr_relay_handle_choose(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
 int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
 /* The client's policy decision point, when it has one, for any subject

@@ -362,8 +362,8 @@ async function walk(lang) {
   await page.waitForURL(TVS + '/**');
   await choose(page, 'DigiD Basis');
   await refusal(page, lang, '06-refusal-loa-too-low', { status: 403, again, portalText: 'level of assurance',
-    title: T('Voor deze dienst is DigiD met sms-controle of de app nodig',
-      'This service needs DigiD with SMS verification or the app') });
+    title: T('Voor deze dienst is de DigiD app met ID-check nodig',
+      'This service needs the DigiD app with ID check') });
   await open(page, PORTAL + '/login');
   await page.waitForURL(TVS + '/**');
   await choose(page, 'Verkeerd wachtwoord');

@@ -169,6 +169,38 @@ def save_trace(run):
             f.write(t.content)
 
 
+def press_refusal_button(browser, r, args, out):
+    """Issue 18 §2: the relay's refusal page (error_pages: relay): what it
+    shows into out["refusal_page"]; presses its one button (twice with
+    --return-twice) and returns the answer to the first press."""
+    page = {"status": r.status_code, "code": page_code(r.text)}
+    m = re.search(r'<html lang="([a-z]+)"', r.text)
+    page["lang"] = m.group(1) if m else None
+    m = re.search(r"<h1[^>]*>(.*?)</h1>", r.text, re.S)
+    page["title"] = html.unescape(m.group(1)).strip() if m else None
+    m = re.search(r"<main.*?</main>", r.text, re.S)
+    main_html = m.group(0) if m else r.text
+    page["buttons"] = len(re.findall(r"<button\b", main_html)) + len(re.findall(r"<a\b[^>]*class=\"button", main_html))
+    m = re.search(r'id="way-return">(.*?)</button>', r.text, re.S)
+    page["button_text"] = html.unescape(m.group(1)).strip() if m else None
+    page["code_in_page"] = "code=" in r.text
+    page["csp"] = r.headers.get("Content-Security-Policy")
+    m = re.search(r'<span class="provider-name">(.*?)</span>', r.text, re.S)
+    page["provider"] = html.unescape(m.group(1)).strip() if m else None
+    out["refusal_page"] = page
+    form = [f for f in forms_of(r.text) if f["action"] == "/authorize/return"][0]
+    if args.secrets_out:  # the single-use handle, for leak checks
+        with open(args.secrets_out, "a") as f:
+            f.write("".join(v + "\n" for n, v in form["fields"] if n == "handle" and v))
+    first = submit(browser, r.url, form)
+    out["steps"].append(["refusal_return", first.status_code])
+    if args.return_twice:
+        again = submit(browser, r.url, form)
+        out["return_again"] = {"status": again.status_code, "code": page_code(again.text),
+                               "location": again.headers.get("Location")}
+    return first
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--issuer", required=True)
@@ -317,15 +349,22 @@ def main():
             out["steps"].append(["chooser", r.status_code])
             continue
         break
+    # Issue 18 §2: a login that cannot start after the chooser is refused
+    # like any other after the person acted: the relay's page, one button.
+    if r.status_code not in (301, 302, 303) and 'action="/authorize/return"' in r.text:
+        r = press_refusal_button(browser, r, args, out)
     forms = forms_of(r.text) if r.status_code == 200 else []
     dezi = [f for f in forms if f["action"].endswith("/authorize/choose")]
     out["dezi_page"] = bool(dezi)
     if r.status_code in (302, 303) and r.headers.get("Location", "").startswith(args.redirect_uri):
         # refused at once, back to the portal with an OAuth error
         q = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(r.headers["Location"]).query))
+        out["callback_params"] = sorted(q.keys())
         out["state_ok"] = q.get("state") == state
+        out["iss"] = q.get("iss")
         out["oauth_error"] = q.get("error")
         out["oauth_error_description"] = q.get("error_description")
+        out["zr_reason"] = q.get("zr_reason")
         print(json.dumps(out))
         return 0
     if not dezi and (not forms or "SAMLRequest" not in dict(forms[0]["fields"])):
@@ -391,30 +430,7 @@ def main():
     # Issue 18 §2: a refusal the relay shows itself (error_pages: relay) has
     # one button that delivers the OAuth error: a person presses it.
     if r.status_code not in (301, 302, 303) and 'action="/authorize/return"' in r.text:
-        page = {"status": r.status_code, "code": page_code(r.text)}
-        m = re.search(r'<html lang="([a-z]+)"', r.text)
-        page["lang"] = m.group(1) if m else None
-        m = re.search(r"<h1[^>]*>(.*?)</h1>", r.text, re.S)
-        page["title"] = html.unescape(m.group(1)).strip() if m else None
-        m = re.search(r"<main.*?</main>", r.text, re.S)
-        main_html = m.group(0) if m else r.text
-        page["buttons"] = len(re.findall(r"<button\b", main_html)) + len(re.findall(r"<a\b[^>]*class=\"button", main_html))
-        m = re.search(r'id="way-return">(.*?)</button>', r.text, re.S)
-        page["button_text"] = html.unescape(m.group(1)).strip() if m else None
-        page["code_in_page"] = "code=" in r.text
-        page["csp"] = r.headers.get("Content-Security-Policy")
-        out["refusal_page"] = page
-        form = [f for f in forms_of(r.text) if f["action"] == "/authorize/return"][0]
-        if args.secrets_out:  # the single-use handle, for leak checks
-            with open(args.secrets_out, "a") as f:
-                f.write("".join(v + "\n" for n, v in form["fields"] if n == "handle" and v))
-        first = submit(browser, r.url, form)
-        out["steps"].append(["refusal_return", first.status_code])
-        if args.return_twice:
-            again = submit(browser, r.url, form)
-            out["return_again"] = {"status": again.status_code, "code": page_code(again.text),
-                                   "location": again.headers.get("Location")}
-        r = first
+        r = press_refusal_button(browser, r, args, out)
     if r.status_code not in (301, 302, 303):
         out["error"] = "relay did not redirect to the portal"
         out["status"] = r.status_code

@@ -21,26 +21,34 @@ PYEND
 zr_start_mock_tvs
 zr_start_relay
 
-# identity on the mock TVS | zr_reason | Dutch title | English title
+# identity on the mock TVS | zr_reason | Dutch title | English title | acr_values
+# The LoA page names what the level the portal asks for needs (demo-portal:
+# substantieel, the DigiD app with ID-check; with acr_values high: DigiD
+# Hoog), not one text for every level.
+HIGH=http://eidas.europa.eu/LoA/high
 CASES=(
-  "Annuleren|cancelled|U heeft het inloggen afgebroken|You cancelled logging in"
-  "Verkeerd wachtwoord|authn_failed|Inloggen niet gelukt|Logging in did not succeed"
-  "NoAuthnContext|loa_too_low|Voor deze dienst is DigiD met sms-controle of de app nodig|This service needs DigiD with SMS verification or the app"
-  "DigiD Basis|loa_too_low|Voor deze dienst is DigiD met sms-controle of de app nodig|This service needs DigiD with SMS verification or the app"
+  "Annuleren|cancelled|U heeft het inloggen afgebroken|You cancelled logging in|"
+  "Verkeerd wachtwoord|authn_failed|Inloggen niet gelukt|Logging in did not succeed|"
+  "NoAuthnContext|loa_too_low|Voor deze dienst is de DigiD app met ID-check nodig|This service needs the DigiD app with ID check|"
+  "DigiD Basis|loa_too_low|Voor deze dienst is de DigiD app met ID-check nodig|This service needs the DigiD app with ID check|"
+  "DigiD Substantieel|loa_too_low|Voor deze dienst is DigiD Hoog nodig|This service needs DigiD High|$HIGH"
 )
 # Every return handle a page offered, for the leak check at the end.
 HANDLES="$ZR_TMP/handles.txt"
 : > "$HANDLES"
 ZR_LOGIN_EXTRA=(--secrets-out "$HANDLES")
 for c in "${CASES[@]}"; do
-  IFS='|' read -r who reason nl en <<<"$c"
+  IFS='|' read -r who reason nl en acr <<<"$c"
+  acr_args=(); [ -n "$acr" ] && acr_args=(--acr-values "$acr")
   for lang in nl en; do
-    out=$(zr_login "$who" --ui-locales "$lang" --return-twice || true)
+    out=$(zr_login "$who" --ui-locales "$lang" --return-twice ${acr_args[@]+"${acr_args[@]}"} || true)
     title=$nl; [ "$lang" = en ] && title=$en
     zr_check "$who ($lang): the relay's page, not a redirect" "$(zr_json "$out" 'd["refusal_page"]["status"] in (403, 502, 503)')" "True"
     zr_check "$who ($lang): page in the ui_locales language" "$(zr_json "$out" 'd["refusal_page"]["lang"]')" "$lang"
     zr_check "$who ($lang): its title" "$(zr_json "$out" 'd["refusal_page"]["title"]')" "$title"
     zr_check "$who ($lang): exactly one button" "$(zr_json "$out" 'd["refusal_page"]["buttons"]')" "1"
+    zr_check "$who ($lang): the header names the care provider" "$(zr_json "$out" 'd["refusal_page"]["provider"]')" \
+      "Zorgaanbieder Demo (TEST)"
     want_button="Terug naar Demo patientportaal"; [ "$lang" = en ] && want_button="Back to Demo patientportaal"
     zr_check "$who ($lang): the button names the portal" "$(zr_json "$out" 'd["refusal_page"]["button_text"]')" "$want_button"
     zr_check "$who ($lang): no code in the page" "$(zr_json "$out" 'd["refusal_page"]["code_in_page"]')" "False"
@@ -95,5 +103,5 @@ while read -r h; do
   [ -n "$h" ] && grep -qaF -- "$h" "$ZR_TMP"/*.log "$ZR_TMP/values.bin" && { echo "a handle in a log or Redis: ${h:0:6}..." >&2; leaks=$((leaks+1)); }
 done < "$HANDLES"
 zr_check "no return handle in a log line or in Redis" "$leaks" "0"
-zr_check "the leak search had handles to look for (one per refusal page, 11)" "$(grep -c . "$HANDLES")" "11"
+zr_check "the leak search had handles to look for (one per refusal page, 13)" "$(grep -c . "$HANDLES")" "13"
 zr_done

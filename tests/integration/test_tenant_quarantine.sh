@@ -33,6 +33,19 @@ zr_provider_file "$DIR/zorgaanbieder-drie.yaml" zorgaanbieder-drie 0000000999999
   "$P/dv3-bsn-1.pem" "$P/dv3-bsn-1.key" portal-drie
 zr_provider_file "$DIR/zorgaanbieder-vier.yaml" zorgaanbieder-vier 00000009999999999004 44444444-4444-4444-8444-444444444444 \
   "$ZR_TMP/expired/dv4-bsn-1.pem" "$ZR_TMP/expired/dv4-bsn-1.key" portal-vier
+# Issue 18 §2: a second portal of the quarantined provider with the chooser
+# and the relay's refusal pages.
+cat >>"$DIR/zorgaanbieder-vier.yaml" <<EOF
+  - client_id: portal-vier-keuze
+    auth_method: client_secret_basic
+    client_secret: portal-vier-keuze-secret
+    redirect_uris:
+      - http://localhost:8000/callback
+    min_loa: substantial
+    login_methods: [patient, professional]
+    allow_unmapped_roles: true
+    error_pages: relay
+EOF
 
 # The example configuration as the vendor's LC with the providers directory.
 CFG="$ZR_TMP/cluster.yaml"
@@ -104,6 +117,25 @@ zr_check "quarantined provider: no code, no claims" "$(zr_json "$out" '"claims" 
 zr_check "quarantined provider: relay log names it, no login started" \
   "$(grep -c 'client=portal-vier care provider zorgaanbieder-vier is quarantined: login refused' "$ZR_TMP/relay.log")/$(grep -c 'authorize client=portal-vier tenant=' "$ZR_TMP/relay.log" || true)" "1/0"
 zr_check "quarantined provider: no pending login in Redis" \
+  "$(redis-cli -p "$REDIS_PORT" --scan --pattern '*:login:*' | wc -l)" "0"
+# Issue 18 §2: the portal learns why (zr_reason), in Dutch with ui_locales=nl;
+# a patient choice on the chooser gets the relay's page with one button.
+out=$(login portal-vier "DigiD Substantieel" --ui-locales nl 2>/dev/null || true)
+zr_check "quarantined provider (nl): zr_reason and a Dutch error_description" \
+  "$(zr_json "$out" '(d.get("oauth_error"), d.get("zr_reason"), d.get("oauth_error_description"))')" \
+  "('temporarily_unavailable', 'care_provider_unavailable', 'inloggen bij deze zorgaanbieder is op dit moment niet mogelijk (de koppeling met de inlogdienst heeft onderhoud nodig)')"
+for lang in nl en; do
+  out=$(login portal-vier-keuze "DigiD Substantieel" --method patient --ui-locales "$lang" 2>/dev/null || true)
+  want="inloggen bij deze zorgaanbieder is op dit moment niet mogelijk"
+  [ "$lang" = en ] && want="this care provider cannot be logged in to right now"
+  zr_check "quarantined provider, patient chosen ($lang): the relay's page in $lang" \
+    "$(zr_json "$out" '(d.get("chooser"), (d.get("refusal_page") or {}).get("status"), (d.get("refusal_page") or {}).get("code"), (d.get("refusal_page") or {}).get("lang"), (d.get("refusal_page") or {}).get("buttons"))')" \
+    "(True, 503, 'care_provider_unavailable', '$lang', 1)"
+  zr_check "quarantined provider, patient chosen ($lang): the button tells the portal why" \
+    "$(zr_json "$out" '(d.get("oauth_error"), d.get("zr_reason"), d.get("oauth_error_description"), d.get("state_ok"))')" \
+    "('temporarily_unavailable', 'care_provider_unavailable', '$want', True)"
+done
+zr_check "quarantined provider, patient chosen: still no pending login in Redis" \
   "$(redis-cli -p "$REDIS_PORT" --scan --pattern '*:login:*' | wc -l)" "0"
 
 # --- 5. /healthz names it (id and a short reason, no path), /readyz ready.

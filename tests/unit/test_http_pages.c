@@ -207,6 +207,33 @@ static void test_render(void **state)
     zr_kv_free(&vars);
 }
 
+/* zr_page_file_text: key=text lines (templates/oauth.<lang>), the whole
+ * key only, comments skipped, nothing when the language has no file. */
+static void test_text(void **state)
+{
+    char *v;
+    (void)state;
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/zr-tpl-XXXXXX");
+    assert_non_null(mkdtemp(tmpdir));
+    write_file("texts.nl", "# a comment=no\ncancelled_x=not this\ncancelled= de gebruiker brak af \nempty=\n");
+    zr_page_set_template_dir(tmpdir);
+    v = zr_page_file_text("texts", ZR_LANG_NL, "cancelled");
+    assert_string_equal(v, "de gebruiker brak af");
+    free(v);
+    assert_null(zr_page_file_text("texts", ZR_LANG_EN, "cancelled")); /* no texts.en: no fallback */
+    v = zr_page_file_text("texts", ZR_LANG_NL, "empty");
+    assert_string_equal(v, "");
+    free(v);
+    assert_null(zr_page_file_text("texts", ZR_LANG_NL, "cancel"));
+    assert_null(zr_page_file_text("texts", ZR_LANG_NL, "# a comment"));
+    assert_null(zr_page_file_text("texts", ZR_LANG_NL, ""));
+    assert_null(zr_page_file_text("nothere", ZR_LANG_NL, "cancelled"));
+    assert_null(zr_page_file_text("../texts", ZR_LANG_NL, "cancelled"));
+    remove_file("texts.nl");
+    rmdir(tmpdir);
+    zr_page_set_template_dir(NULL);
+}
+
 /* Every code the relay uses has a text in both languages. */
 static void test_error_texts_complete(void **state)
 {
@@ -216,6 +243,7 @@ static void test_error_texts_complete(void **state)
         "saml_replay", "bsn_invalid",
         "loa_too_low", "authn_failed", "tvs_error", "internal_error", "not_found", "method_not_allowed",
         "body_too_large", "bad_request", "forbidden", "care_provider_unavailable",
+        "loa_too_low_substantial", "loa_too_low_high", "loa_not_offered",
     };
     char dir[512], err[512];
     snprintf(dir, sizeof(dir), "%s/templates", ZR_SOURCE_DIR);
@@ -465,6 +493,7 @@ int main(void)
         cmocka_unit_test(test_kv),
         cmocka_unit_test(test_response_helpers),
         cmocka_unit_test(test_render),
+        cmocka_unit_test(test_text),
         cmocka_unit_test(test_error_texts_complete),
         cmocka_unit_test(test_error_page),
         cmocka_unit_test(test_error_page_way),

@@ -195,55 +195,108 @@ static void test_client_errors_are_pages(void **state)
     run_free(&r);
 }
 
+/* Requests refused back to the portal (RFC 6749 §4.1.2.1), and their
+ * zr_reason where a portal can act on it (issue 18 §2). */
+static const struct {
+    const char *edits[4];
+    const char *error;
+    const char *reason;
+} redirect_cases[] = {
+    {{"response_type=token", NULL}, "unsupported_response_type", NULL},
+    {{"response_type=code id_token", NULL}, "unsupported_response_type", NULL},
+    {{"-response_type", NULL}, "invalid_request", NULL},
+    {{"scope=profile email", NULL}, "invalid_scope", NULL},
+    {{"-scope", NULL}, "invalid_scope", NULL},
+    {{"scope=openidx", NULL}, "invalid_scope", NULL},
+    {{"-code_challenge", NULL}, "invalid_request", NULL},
+    {{"-code_challenge_method", NULL}, "invalid_request", NULL},
+    {{"code_challenge_method=plain", NULL}, "invalid_request", NULL},
+    {{"code_challenge=tooshort", NULL}, "invalid_request", NULL},
+    {{"code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw+cM", NULL}, "invalid_request", NULL},
+    {{"code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cMx", NULL}, "invalid_request", NULL},
+    {{"prompt=none", NULL}, "login_required", "prompt_none_not_possible"},
+    {{"prompt=none login", NULL}, "invalid_request", NULL},
+    {{"response_mode=fragment", NULL}, "invalid_request", NULL},
+    {{"response_mode=form_post", NULL}, "invalid_request", NULL},
+    {{"+scope=openid", NULL}, "invalid_request", NULL},
+    {{"+nonce=again", NULL}, "invalid_request", NULL},
+    {{"+code_challenge=" CHALLENGE, NULL}, "invalid_request", NULL},
+    {{"nonce=", NULL}, "invalid_request", NULL},
+    /* NL GOV §Authentication Request: nonce REQUIRED */
+    {{"-nonce", NULL}, "invalid_request", NULL},
+    /* bytes outside printable ASCII: refused, never dropped later */
+    {{"nonce=n\x01nce", NULL}, "invalid_request", NULL},
+    {{"nonce=\xff\xfe", NULL}, "invalid_request", NULL},
+    {{"nonce=caf\xc3\xa9", NULL}, "invalid_request", NULL},
+    {{"nonce=n\x7f", NULL}, "invalid_request", NULL},
+    /* max_age: a non-negative number of seconds */
+    {{"max_age=-1", NULL}, "invalid_request", NULL},
+    {{"max_age=", NULL}, "invalid_request", NULL},
+    {{"max_age=10m", NULL}, "invalid_request", NULL},
+    {{"max_age=12345678901", NULL}, "invalid_request", NULL},
+    /* the care provider has no service for high */
+    {{"acr_values=http://eidas.europa.eu/LoA/high", NULL}, "invalid_request", "loa_not_offered"},
+    {{"login_method=professional", NULL}, "invalid_request", "login_method_not_allowed"},
+    {{"login_method=both", NULL}, "invalid_request", NULL},
+    {{"care_provider=elsewhere", NULL}, "invalid_request", "care_provider_not_allowed"},
+    {{"prompt=none", "max_age=0", NULL}, "login_required", "prompt_none_not_possible"},
+    /* a description of the claims parser's own: the generic text of its error */
+    {{"claims=[1]", NULL}, "invalid_request", NULL},
+};
+
+/* Issue 18 §2: each refusal back to the portal has its error_description
+ * in the language of ui_locales (Dutch with nl: a text of its own for
+ * every case, RFC 6749 §4.1.2.1 safe), English without ui_locales (as
+ * before), and the zr_reason of its case, or none. */
+static void test_redirect_errors_language(void **state)
+{
+    fx_t *fx = *state;
+    const zr_client_t *c = &fx->clients[FX_PORTAL];
+    run_t r;
+
+    for (size_t i = 0; i < sizeof(redirect_cases) / sizeof(redirect_cases[0]); i++) {
+        char *text[3], *reason[3];
+        for (int l = 0; l < 3; l++) {
+            const char *edits[6] = {0};
+            size_t n = 0;
+            while (n < 4 && redirect_cases[i].edits[n]) {
+                edits[n] = redirect_cases[i].edits[n];
+                n++;
+            }
+            edits[n] = l == 0 ? "ui_locales=nl-NL de" : l == 1 ? "ui_locales=en" : NULL;
+            run_begin(fx, &r, "GET", c, edits);
+            assert_int_equal(r.resp.status, 302);
+            text[l] = fx_url_param(fx_header(&r.resp, "Location"), "error_description");
+            reason[l] = fx_url_param(fx_header(&r.resp, "Location"), "zr_reason");
+            run_free(&r);
+            assert_non_null(text[l]);
+            for (const char *p = text[l]; *p; p++)
+                assert_true(*p >= 0x20 && *p <= 0x7e && *p != '"' && *p != '\\');
+            if (redirect_cases[i].reason)
+                assert_string_equal(reason[l], redirect_cases[i].reason);
+            else
+                assert_null(reason[l]);
+        }
+        if (strcmp(text[0], text[1]) == 0)
+            fail_msg("case %zu (%s): no Dutch error_description: '%s'", i, redirect_cases[i].edits[0], text[0]);
+        assert_string_equal(text[1], text[2]);
+        for (int l = 0; l < 3; l++) {
+            free(text[l]);
+            free(reason[l]);
+        }
+    }
+}
+
 static void test_redirect_errors(void **state)
 {
     fx_t *fx = *state;
     const zr_client_t *c = &fx->clients[FX_PORTAL];
     const char *uri = c->redirect_uris[0];
     run_t r;
-    static const struct {
-        const char *edits[4];
-        const char *error;
-    } cases[] = {
-        {{"response_type=token", NULL}, "unsupported_response_type"},
-        {{"response_type=code id_token", NULL}, "unsupported_response_type"},
-        {{"-response_type", NULL}, "invalid_request"},
-        {{"scope=profile email", NULL}, "invalid_scope"},
-        {{"-scope", NULL}, "invalid_scope"},
-        {{"scope=openidx", NULL}, "invalid_scope"},
-        {{"-code_challenge", NULL}, "invalid_request"},
-        {{"-code_challenge_method", NULL}, "invalid_request"},
-        {{"code_challenge_method=plain", NULL}, "invalid_request"},
-        {{"code_challenge=tooshort", NULL}, "invalid_request"},
-        {{"code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw+cM", NULL}, "invalid_request"},
-        {{"code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cMx", NULL}, "invalid_request"},
-        {{"prompt=none", NULL}, "login_required"},
-        {{"prompt=none login", NULL}, "invalid_request"},
-        {{"response_mode=fragment", NULL}, "invalid_request"},
-        {{"response_mode=form_post", NULL}, "invalid_request"},
-        {{"+scope=openid", NULL}, "invalid_request"},
-        {{"+nonce=again", NULL}, "invalid_request"},
-        {{"+code_challenge=" CHALLENGE, NULL}, "invalid_request"},
-        {{"nonce=", NULL}, "invalid_request"},
-        /* NL GOV §Authentication Request: nonce REQUIRED */
-        {{"-nonce", NULL}, "invalid_request"},
-        /* bytes outside printable ASCII: refused, never dropped later */
-        {{"nonce=n\x01nce", NULL}, "invalid_request"},
-        {{"nonce=\xff\xfe", NULL}, "invalid_request"},
-        {{"nonce=caf\xc3\xa9", NULL}, "invalid_request"},
-        {{"nonce=n\x7f", NULL}, "invalid_request"},
-        /* max_age: a non-negative number of seconds */
-        {{"max_age=-1", NULL}, "invalid_request"},
-        {{"max_age=", NULL}, "invalid_request"},
-        {{"max_age=10m", NULL}, "invalid_request"},
-        {{"max_age=12345678901", NULL}, "invalid_request"},
-        /* the care provider has no service for high */
-        {{"acr_values=http://eidas.europa.eu/LoA/high", NULL}, "invalid_request"},
-    };
 
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        run_begin(fx, &r, "GET", c, cases[i].edits);
-        expect_redirect_error(&r, uri, cases[i].error, "st&te=1");
+    for (size_t i = 0; i < sizeof(redirect_cases) / sizeof(redirect_cases[0]); i++) {
+        run_begin(fx, &r, "GET", c, redirect_cases[i].edits);
+        expect_redirect_error(&r, uri, redirect_cases[i].error, "st&te=1");
         run_free(&r);
     }
     /* without state: none is invented */
@@ -435,13 +488,14 @@ static void pgo_authz(zr_oidc_authz_t *a, const char *state)
     a->min_loa = ZR_LOA_SUBSTANTIAL;
 }
 
-/* Issue 18 §2: every refusal has a reason, an OAuth error and both texts,
- * each within RFC 6749 §4.1.2.1's error_description characters. */
+/* Issue 18 §2: every refusal has a reason, an OAuth error and both texts
+ * (Dutch from templates/oauth.nl: a missing key would send English), each
+ * within RFC 6749 §4.1.2.1's error_description characters. */
 static void test_refusal_texts(void **state)
 {
     (void)state;
     for (int r = 0; r < ZR_REFUSAL_COUNT; r++) {
-        const char *texts[] = {zr_oidc_refusal_description(r, ZR_LANG_EN), zr_oidc_refusal_description(r, ZR_LANG_NL)};
+        char *texts[] = {zr_oidc_refusal_description(r, ZR_LANG_EN), zr_oidc_refusal_description(r, ZR_LANG_NL)};
         assert_non_null(zr_oidc_refusal_reason(r));
         assert_non_null(zr_oidc_refusal_error(r));
         for (int i = 0; i < 2; i++) {
@@ -450,8 +504,50 @@ static void test_refusal_texts(void **state)
                 assert_true(*p >= 0x20 && *p <= 0x7e && *p != '"' && *p != '\\');
         }
         assert_string_not_equal(texts[0], texts[1]);
+        free(texts[0]);
+        free(texts[1]);
     }
     assert_null(zr_oidc_refusal_reason(ZR_REFUSAL_COUNT));
+    assert_null(zr_oidc_refusal_description(ZR_REFUSAL_COUNT, ZR_LANG_NL));
+}
+
+/* Issue 18 §2: the LoA page says what this login needs, per level the
+ * portal asked for, in the login's language. */
+static void test_loa_pages(void **state)
+{
+    fx_t *fx = *state;
+    static const struct {
+        zr_loa_t required, reached;
+        zr_lang_t lang;
+        const char *title;
+    } cases[] = {
+        {ZR_LOA_SUBSTANTIAL, ZR_LOA_LOW, ZR_LANG_NL, "Voor deze dienst is de DigiD app met ID-check nodig"},
+        {ZR_LOA_SUBSTANTIAL, ZR_LOA_BASIC, ZR_LANG_EN, "This service needs the DigiD app with ID check"},
+        {ZR_LOA_HIGH, ZR_LOA_SUBSTANTIAL, ZR_LANG_NL, "Voor deze dienst is DigiD Hoog nodig"},
+        {ZR_LOA_HIGH, ZR_LOA_SUBSTANTIAL, ZR_LANG_EN, "This service needs DigiD High"},
+        {ZR_LOA_LOW, ZR_LOA_BASIC, ZR_LANG_NL, "Voor deze dienst is DigiD met sms-controle of de DigiD app nodig"},
+        {ZR_LOA_LOW, ZR_LOA_BASIC, ZR_LANG_EN, "This service needs DigiD with SMS verification or the DigiD app"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        zr_oidc_authz_t a = {0};
+        zr_subject_t s;
+        zr_http_response_t resp;
+        char h1[256];
+        pgo_authz(&a, "st");
+        fx_subject(&s, FX_BSN, NULL);
+        a.min_loa = cases[i].required;
+        a.lang = a.error_lang = cases[i].lang;
+        s.loa = cases[i].reached;
+        zr_http_response_init(&resp);
+        zr_oidc_authorize_finish(fx->op, &a, &s, &resp);
+        assert_int_equal(resp.status, 403);
+        snprintf(h1, sizeof(h1), ">%s</h1>", cases[i].title);
+        if (!strstr(resp.body, h1))
+            fail_msg("case %zu: no title '%s'", i, cases[i].title);
+        zr_http_response_free(&resp);
+        zr_subject_clear(&s);
+        zr_oidc_authz_clear(&a);
+    }
 }
 
 static void test_finish(void **state)
@@ -510,7 +606,7 @@ static void test_finish(void **state)
     zr_oidc_authorize_finish(fx->op, &a, &s, &resp);
     assert_int_equal(resp.status, 403);
     assert_null(fx_header(&resp, "Location"));
-    assert_non_null(strstr(resp.body, "Voor deze dienst is DigiD met sms-controle of de app nodig"));
+    assert_non_null(strstr(resp.body, "Voor deze dienst is de DigiD app met ID-check nodig"));
     assert_non_null(strstr(resp.body, "action=\"/authorize/return\""));
     assert_null(strstr(resp.body, "code="));
     assert_non_null(strstr(fx_header(&resp, "Content-Security-Policy"), "https://pgo.example.org"));
@@ -707,11 +803,13 @@ int main(void)
         cmocka_unit_test(test_begin_ok),
         cmocka_unit_test(test_client_errors_are_pages),
         cmocka_unit_test(test_redirect_errors),
+        cmocka_unit_test(test_redirect_errors_language),
         cmocka_unit_test(test_acr_values),
         cmocka_unit_test(test_claims_request),
         cmocka_unit_test(test_issue_with_extra_writes),
         cmocka_unit_test(test_finish_unwritable_subject),
         cmocka_unit_test(test_refusal_texts),
+        cmocka_unit_test(test_loa_pages),
         cmocka_unit_test(test_finish), /* last: it stops Redis */
     };
     return cmocka_run_group_tests(tests, fx_setup, fx_teardown);

@@ -310,6 +310,38 @@ static void test_finish_professional(void **state)
     zr_oidc_authz_clear(&portal);
 }
 
+/* Issue 18 §2: a professional below the level gets Dezi's page (a means
+ * of a higher level), never the DigiD text meant for patients, whatever
+ * the request left open; the portal gets loa_too_low. */
+static void test_professional_loa_page(void **state)
+{
+    fx_t *fx = *state;
+    zr_oidc_authz_t open, docs;
+    zr_subject_t pro;
+    zr_oidc_authz_t *cases[] = {&open, &docs};
+
+    fx_pro_subject(&pro, FX_DEZI_NUMMER, 1);
+    pro.loa = ZR_LOA_SUBSTANTIAL; /* dezi.min_loa is high */
+    authz_for(&open, &fx->clients[FX_BOTH], 0, ZR_LOA_SUBSTANTIAL);
+    authz_for(&docs, &fx->clients[FX_DOCS], ZR_LOGIN_PROFESSIONAL, ZR_LOA_HIGH);
+    for (size_t i = 0; i < 2; i++)
+        for (int l = 0; l < 2; l++) {
+            zr_http_response_t resp;
+            fx->clients[FX_BOTH].error_pages = fx->clients[FX_DOCS].error_pages = ZR_ERROR_PAGES_RELAY;
+            cases[i]->lang = l ? ZR_LANG_EN : ZR_LANG_NL;
+            zr_http_response_init(&resp);
+            zr_oidc_authorize_finish(fx->op, cases[i], &pro, &resp);
+            assert_int_equal(resp.status, 403);
+            assert_non_null(strstr(resp.body, l ? ">A higher level of assurance is needed</h1>"
+                                                : ">Hoger betrouwbaarheidsniveau nodig</h1>"));
+            assert_null(strstr(resp.body, "DigiD app"));
+            zr_http_response_free(&resp);
+        }
+    zr_subject_clear(&pro);
+    zr_oidc_authz_clear(&open);
+    zr_oidc_authz_clear(&docs);
+}
+
 /* ---- ID token and UserInfo ---- */
 
 static void expect_professional_claims(json_t *c)
@@ -496,6 +528,7 @@ int main(void)
         cmocka_unit_test(test_login_method_loa),
         cmocka_unit_test(test_traceparent),
         cmocka_unit_test(test_finish_professional),
+        cmocka_unit_test(test_professional_loa_page),
         cmocka_unit_test(test_professional_id_token_and_userinfo),
         cmocka_unit_test(test_professional_sub_differs_from_patient),
         cmocka_unit_test(test_discovery_professional_claims),

@@ -35,6 +35,19 @@ typedef enum { ZR_LANG_NL = 0, ZR_LANG_EN } zr_lang_t;
  * else fallback (the Accept-Language choice). Used at /authorize and
  * /logout; the choice made at /authorize travels with the pending login. */
 zr_lang_t zr_http_lang_pick(const char *ui_locales, zr_lang_t fallback);
+/* The languages the pages exist in (src/http/lang.c): ZR_LANG_NL first,
+ * the default. zr_lang_code gives "nl", "en", ...; zr_lang_from_code is 0
+ * for a known code (case-insensitive) and sets *out. */
+size_t zr_lang_count(void);
+const char *zr_lang_code(zr_lang_t lang);
+int zr_lang_from_code(const char *code, zr_lang_t *out);
+/* The language switch (issue 18 §2, docs/pages.md): the form field or query
+ * parameter a switch sends, and the preference cookie the server sets when
+ * one was used (not a secret; SameSite=Lax, Secure on https, for the
+ * browser session). The server gives req->lang from, in this order: the
+ * parameter, the cookie, Accept-Language. */
+#define ZR_LANG_PARAM "lang"
+#define ZR_LANG_COOKIE "zr_lang"
 
 typedef struct {
     const char *method;        /* "GET", "POST", ... */
@@ -255,6 +268,17 @@ void zr_page_set_template_dir(const char *dir);
  * Names are [a-z0-9_-]. Templates are cached after the first load.
  * Returns a malloc'ed string or NULL. */
 char *zr_page_render(const char *name, zr_lang_t lang, const zr_kvlist_t *vars);
+/* {{{lang_switch}}} (in layout-top) renders the language switch when vars
+ * do not set it: for each other language a button of the form whose id
+ * the page names with lang_form (a var or {{=lang_form id}}), which posts
+ * that form again with lang=<code>; else, on a page answering a GET whose
+ * address carries no single-use value (zr_page_lang_link_safe), a link to
+ * the same address with lang=<code>; else nothing. The request is the one
+ * the server binds to the thread around each handler. */
+void zr_page_request_bind(const zr_http_request_t *req);
+/* 1 when the query may be repeated in a link: no artifact, code, token,
+ * handle or SAML message in it. */
+int zr_page_lang_link_safe(const zr_kvlist_t *query);
 /* Template syntax beyond the above: {{=key text}} gives key the value text
  * (escaped where used) unless vars or an earlier {{=key ...}} set it, e.g. a
  * page's title before {{>layout-top}}; it writes nothing (nor the newline

@@ -34,6 +34,9 @@ typedef struct page_cached {
 static pthread_mutex_t page_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *page_dir;
 static page_cached_t *page_cache;
+/* The request whose handler runs on this thread (zr_page_request_bind):
+ * the language switch links to its address. */
+static __thread const zr_http_request_t *page_request;
 
 static void page_cache_clear_locked(void)
 {
@@ -152,6 +155,122 @@ static int page_define(zr_kvlist_t *defaults, const zr_kvlist_t *vars, char *def
     return zr_kv_add(defaults, definition, zr_str_trim(value));
 }
 
+void zr_page_request_bind(const zr_http_request_t *req)
+{
+    page_request = req;
+}
+
+int zr_page_lang_link_safe(const zr_kvlist_t *query)
+{
+    /* Single-use or secret values a link must never repeat (the address
+     * bar, history and logs keep it). */
+    static const char *const unsafe[] = {"SAMLart", "SAMLRequest", "SAMLResponse", "RelayState", "code",
+                                         "handle", "token", "access_token", "id_token", "id_token_hint",
+                                         "logout_token", "request", "request_uri", NULL};
+    for (size_t i = 0; query && i < query->count; i++)
+        for (size_t j = 0; unsafe[j]; j++)
+            if (strcmp(query->items[i].name, unsafe[j]) == 0)
+                return 0;
+    return 1;
+}
+
+/* The current address with lang=code instead of any lang it had. */
+static char *page_lang_href(const zr_http_request_t *req, const char *code)
+{
+    zr_buf_t b;
+    char sep = '?', *href = NULL;
+
+    zr_buf_init(&b);
+    if (zr_buf_appends(&b, req->path) != 0)
+        goto end;
+    for (size_t i = 0; i < req->query.count; i++) {
+        char *k, *v;
+        int rc;
+        if (strcmp(req->query.items[i].name, ZR_LANG_PARAM) == 0)
+            continue;
+        k = zr_url_encode(req->query.items[i].name);
+        v = zr_url_encode(req->query.items[i].value ? req->query.items[i].value : "");
+        rc = k && v ? zr_buf_printf(&b, "%c%s=%s", sep, k, v) : -1;
+        free(k);
+        free(v);
+        if (rc != 0)
+            goto end;
+        sep = '&';
+    }
+    if (zr_buf_printf(&b, "%c%s=%s", sep, ZR_LANG_PARAM, code) != 0)
+        goto end;
+    href = zr_buf_steal(&b);
+end:
+    zr_buf_free(&b);
+    return href;
+}
+
+/* The language switch (docs/pages.md): one entry per other language,
+ * rendered in that language (its own name, lang, hreflang), in the nav
+ * of the page's language. "" when the page can offer none; hint then says
+ * how to change the language in the browser. NULL on error. */
+static char *page_lang_switch(zr_lang_t lang, const zr_kvlist_t *vars, const zr_kvlist_t *defaults, int hint)
+{
+    const char *form = zr_kv_get(vars, "lang_form");
+    const zr_http_request_t *req = page_request;
+    int link = !form && req && (!strcmp(req->method, "GET") || !strcmp(req->method, "HEAD")) &&
+               zr_page_lang_link_safe(&req->query);
+    zr_buf_t items;
+    char *html = NULL;
+
+    if (!form)
+        form = zr_kv_get(defaults, "lang_form");
+    if (form)
+        link = 0;
+    /* {{=lang_switch off}}: a page that must not be made again (a hop
+     * that sends a message on) offers only the hint. */
+    if (zr_kv_get(defaults, "lang_switch"))
+        form = NULL, link = 0;
+    zr_buf_init(&items);
+    if (zr_buf_appends(&items, "") != 0)
+        goto end;
+    if (hint && (form || link)) {
+        html = zr_buf_steal(&items);
+        goto end;
+    }
+    for (size_t i = 0; i < zr_lang_count(); i++) {
+        zr_kvlist_t row = {0};
+        char *href = NULL, *item = NULL;
+        int rc = -1;
+        if ((zr_lang_t)i == lang)
+            continue;
+        if (hint)
+            item = zr_page_render("lang-hint", (zr_lang_t)i, NULL);
+        else if (form)
+            item = zr_kv_add(&row, "form", form) == 0 ? zr_page_render("lang-switch-button", (zr_lang_t)i, &row)
+                                                        : NULL;
+        else if (link)
+            item = (href = page_lang_href(req, zr_lang_code((zr_lang_t)i))) && zr_kv_add(&row, "href", href) == 0
+                       ? zr_page_render("lang-switch-link", (zr_lang_t)i, &row)
+                       : NULL;
+        else
+            item = strdup("");
+        if (item)
+            rc = zr_buf_appends(&items, item);
+        zr_kv_free(&row);
+        free(href);
+        free(item);
+        if (rc != 0)
+            goto end;
+    }
+    if (hint || !items.len) {
+        html = zr_buf_steal(&items);
+    } else {
+        zr_kvlist_t nav = {0};
+        if (zr_kv_add(&nav, "items", items.data) == 0)
+            html = zr_page_render("lang-switch", lang, &nav);
+        zr_kv_free(&nav);
+    }
+end:
+    zr_buf_free(&items);
+    return html;
+}
+
 static int page_render_into(zr_buf_t *out, const char *name, zr_lang_t lang, const zr_kvlist_t *vars,
                             zr_kvlist_t *defaults, int depth)
 {
@@ -199,6 +318,12 @@ static int page_render_into(zr_buf_t *out, const char *name, zr_lang_t lang, con
                 zr_log_error("template", "template %s: bad definition", name);
                 goto end;
             }
+        } else if (raw && (!strcmp(key, "lang_switch") || !strcmp(key, "lang_hint")) && !zr_kv_get(vars, key)) {
+            char *html = page_lang_switch(lang, vars, defaults, !strcmp(key, "lang_hint"));
+            int arc = html ? zr_buf_appends(out, html) : -1;
+            free(html);
+            if (arc != 0)
+                goto end;
         } else if (raw) {
             if (zr_buf_appends(out, page_var(vars, defaults, key, lang)) != 0)
                 goto end;
@@ -473,6 +598,9 @@ int zr_page_error_way(zr_http_response_t *r, int status, zr_lang_t lang, const c
                                        "inloggen en noem de foutcode en referentie hieronder.")) != 0 ||
         zr_kv_add(&vars, "code", code) != 0 || zr_kv_add(&vars, "reference", reference ? reference : "-") != 0 ||
         zr_kv_add(&vars, "status", st) != 0)
+        goto end;
+    /* A refusal page's switch posts its one form again (way-return). */
+    if (way.return_handle && zr_kv_add(&vars, "lang_form", "way-return-form") != 0)
         goto end;
     ways = zr_page_way_render(lang, &way);
     helpdesk = zr_page_helpdesk_render(lang, &way);

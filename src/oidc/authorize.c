@@ -189,18 +189,74 @@ static int description_safe(const char *s)
     return s != NULL;
 }
 
+/* The relay's refusal page (issue 18 §2) for client c in lang: its one
+ * button posts a fresh single-use handle to /authorize/return, which
+ * delivers location (the OAuth error, built when the login was refused)
+ * once, or shows this page again in another language (the switch). Redis
+ * keeps only what the page needs to be made again: the redirect, the
+ * client, the case, the reference; no person, no code. If Redis cannot
+ * keep it, the redirect goes at once: never a button that does nothing. */
+static int refusal_page(zr_oidc_t *op, const zr_client_t *c, unsigned refusal, const char *location,
+                        const char *redirect_uri, zr_lang_t lang, const char *ref, zr_http_response_t *resp)
+{
+    const zr_tenant_t *t;
+    const zr_helpdesk_t *h;
+    char *handle = NULL, *csp = NULL, *value = NULL;
+    json_t *o = NULL;
+    zr_page_way_t way;
+    zr_store_status_t st;
+    int rc = -1;
+
+    o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s}", "location", location, "redirect_uri", redirect_uri, "client",
+                  c->client_id, "refusal", (int)refusal, "ref", ref, "lang", zr_lang_code(lang));
+    if (!o || !(value = json_dumps(o, JSON_COMPACT)) || !(handle = zr_random_token(32))) {
+        zr_log_error("authorize", "client=%s refusal page cannot be built ref=%s", c->client_id, ref);
+        zr_page_error(resp, 500, lang, "internal_error", ref);
+        goto end;
+    }
+    st = zr_store_put(op->store, ZR_OIDC_NS_RETURN, handle, value, strlen(value),
+                      op->cfg->oidc.session_lifetime_s > 0 ? op->cfg->oidc.session_lifetime_s : 900);
+    if (st != ZR_STORE_OK) {
+        zr_log_warn("authorize", "client=%s refusal page not kept (%s): redirect at once ref=%s", c->client_id,
+                    zr_store_status_name(st), ref);
+        rc = zr_http_redirect(resp, 302, location);
+        goto end;
+    }
+    t = c->care_provider ? zr_config_find_tenant(op->cfg, c->care_provider) : NULL;
+    h = c->helpdesk.name || c->helpdesk.phone || c->helpdesk.url || !t ? &c->helpdesk : &t->helpdesk;
+    way = (zr_page_way_t){.portal_name = c->name ? c->name : c->client_id, .helpdesk_name = h->name,
+                          .helpdesk_phone = h->phone, .helpdesk_phone_uri = h->phone_uri, .helpdesk_url = h->url,
+                          .return_handle = handle};
+    zr_log_info("authorize", "client=%s reason=%s refusal page shown lang=%s ref=%s", c->client_id,
+                refusals[refusal].reason, zr_lang_code(lang), ref);
+    if (zr_page_error_way(resp, refusals[refusal].status, lang, refusals[refusal].page, ref, &way) != 0)
+        goto end;
+    zr_http_set_header(resp, "Cache-Control", "no-store");
+    {
+        /* The button posts here and is redirected on to the portal:
+         * Chromium checks form-action on that redirect too. */
+        const char *targets[] = {"/authorize/return", redirect_uri};
+        if ((csp = zr_page_form_csp(targets, 2)) != NULL)
+            zr_http_set_header(resp, "Content-Security-Policy", csp);
+    }
+    rc = 0;
+end:
+    if (value)
+        OPENSSL_cleanse(value, strlen(value));
+    free(value);
+    json_decref(o);
+    zr_release(handle);
+    free(csp);
+    return rc;
+}
+
 int zr_oidc_authorize_refuse(zr_oidc_t *op, const zr_oidc_authz_t *authz, zr_oidc_refusal_t refusal,
                              const char *description, zr_http_response_t *resp)
 {
     const zr_client_t *c;
-    const zr_tenant_t *t;
-    const zr_helpdesk_t *h;
     const char *names[] = {"error", "error_description", "state", "zr_reason"};
     const char *values[4];
-    char *handle = NULL, *csp = NULL, ref[16];
-    char *location = NULL;
-    zr_page_way_t way;
-    zr_store_status_t st;
+    char *location = NULL, ref[16];
     int rc = -1;
 
     if ((unsigned)refusal >= ZR_REFUSAL_COUNT)
@@ -228,60 +284,41 @@ int zr_oidc_authorize_refuse(zr_oidc_t *op, const zr_oidc_authz_t *authz, zr_oid
      * single-use handle: the button can only ever deliver this error, with
      * this state, once; no code is ever in it. */
     zr_oidc_reference(ref);
-    if (!(location = redirect_url(op, authz->redirect_uri, names, values, 4)) || !(handle = zr_random_token(32))) {
+    if (!(location = redirect_url(op, authz->redirect_uri, names, values, 4))) {
         zr_log_error("authorize", "client=%s error redirect cannot be built ref=%s", c->client_id, ref);
         zr_page_error(resp, 500, authz->lang, "internal_error", ref);
         goto end;
     }
-    st = zr_store_put(op->store, ZR_OIDC_NS_RETURN, handle, location, strlen(location),
-                      op->cfg->oidc.session_lifetime_s > 0 ? op->cfg->oidc.session_lifetime_s : 900);
-    if (st != ZR_STORE_OK) {
-        /* No page without a working button: the portal is told at once. */
-        zr_log_warn("authorize", "client=%s refusal page not kept (%s): redirect at once ref=%s", c->client_id,
-                    zr_store_status_name(st), ref);
-        rc = zr_http_redirect(resp, 302, location);
-        goto end;
-    }
-    t = c->care_provider ? zr_config_find_tenant(op->cfg, c->care_provider) : NULL;
-    h = c->helpdesk.name || c->helpdesk.phone || c->helpdesk.url || !t ? &c->helpdesk : &t->helpdesk;
-    way = (zr_page_way_t){.portal_name = c->name ? c->name : c->client_id, .helpdesk_name = h->name,
-                          .helpdesk_phone = h->phone, .helpdesk_phone_uri = h->phone_uri, .helpdesk_url = h->url,
-                          .return_handle = handle};
-    zr_log_info("authorize", "client=%s reason=%s refusal page shown ref=%s", c->client_id,
-                refusals[refusal].reason, ref);
-    if (zr_page_error_way(resp, refusals[refusal].status, authz->lang, refusals[refusal].page, ref, &way) != 0)
-        goto end;
-    zr_http_set_header(resp, "Cache-Control", "no-store");
-    {
-        /* The button posts here and is redirected on to the portal:
-         * Chromium checks form-action on that redirect too. */
-        const char *targets[] = {"/authorize/return", authz->redirect_uri};
-        if ((csp = zr_page_form_csp(targets, 2)) != NULL)
-            zr_http_set_header(resp, "Content-Security-Policy", csp);
-    }
-    rc = 0;
+    rc = refusal_page(op, c, (unsigned)refusal, location, authz->redirect_uri, authz->lang, ref, resp);
 end:
     free(location);
-    zr_release(handle);
-    free(csp);
     return rc;
 }
 
 int zr_oidc_handle_authorize_return(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
 {
     zr_oidc_t *op = ctx;
-    const char *handle = zr_kv_get(&req->form, "handle");
-    char *location = NULL, ref[16];
+    const char *handle = zr_kv_get(&req->form, "handle"), *lang_code = zr_kv_get(&req->form, ZR_LANG_PARAM);
+    const char *location, *client_id, *redirect_uri, *kept_ref;
+    const zr_client_t *c;
+    char *value = NULL, ref[16];
     size_t len = 0;
+    json_t *o = NULL;
+    json_int_t refusal;
     zr_store_status_t st;
+    zr_lang_t lang;
+    int switching;
 
     zr_oidc_reference(ref);
-    if (!handle || zr_kv_count(&req->form, "handle") != 1 || strlen(handle) > 64) {
+    switching = lang_code != NULL;
+    if (!handle || zr_kv_count(&req->form, "handle") != 1 || strlen(handle) > 64 ||
+        (switching && (zr_kv_count(&req->form, ZR_LANG_PARAM) != 1 || zr_lang_from_code(lang_code, &lang) != 0))) {
         zr_page_error(resp, 400, req->lang, "bad_request", ref);
         goto end;
     }
-    /* GETDEL: the first press delivers the error, any later one is told so. */
-    st = zr_store_take(op->store, ZR_OIDC_NS_RETURN, handle, &location, &len);
+    /* GETDEL: the first press delivers the error (or the page in another
+     * language, under a new handle), any later one is told so. */
+    st = zr_store_take(op->store, ZR_OIDC_NS_RETURN, handle, &value, &len);
     if (st == ZR_STORE_NOT_FOUND) {
         zr_log_info("authorize", "refusal page button used again or expired ref=%s", ref);
         zr_page_error(resp, 400, req->lang, "return_used", ref);
@@ -292,10 +329,33 @@ int zr_oidc_handle_authorize_return(void *ctx, const zr_http_request_t *req, zr_
         zr_page_error(resp, 503, req->lang, "store_unavailable", ref);
         goto end;
     }
+    /* A page made before the switch existed kept the bare redirect. */
+    o = value[0] == '{' ? json_loadb(value, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    location = o ? json_string_value(json_object_get(o, "location")) : value;
+    client_id = json_string_value(json_object_get(o, "client"));
+    redirect_uri = json_string_value(json_object_get(o, "redirect_uri"));
+    kept_ref = json_string_value(json_object_get(o, "ref"));
+    refusal = json_integer_value(json_object_get(o, "refusal"));
+    c = client_id ? zr_oidc_find_client(op, client_id) : NULL;
+    if (!location) {
+        zr_log_error("authorize", "refusal unreadable in the store ref=%s", ref);
+        zr_page_error(resp, 500, req->lang, "internal_error", ref);
+        goto end;
+    }
+    /* The switch: the same page (case, reference, portal) in the language
+     * asked for; the error is still delivered only by the button. A page
+     * whose client is gone from the configuration delivers at once. */
+    if (switching && c && redirect_uri && kept_ref && refusal >= 0 && refusal < ZR_REFUSAL_COUNT) {
+        refusal_page(op, c, (unsigned)refusal, location, redirect_uri, lang, kept_ref, resp);
+        goto end;
+    }
     zr_http_redirect(resp, 302, location);
     zr_http_set_header(resp, "Cache-Control", "no-store");
 end:
-    free(location);
+    json_decref(o);
+    if (value)
+        OPENSSL_cleanse(value, len);
+    free(value);
     return 0;
 }
 

@@ -59,7 +59,8 @@ typedef struct {
     const char *body;          /* raw body (NUL-terminated), may be NULL */
     size_t body_len;
     const char *remote_addr;
-    zr_lang_t lang;            /* from Accept-Language, Dutch by default */
+    zr_lang_t lang;            /* a switch's lang, else the zr_lang cookie, else Accept-Language; Dutch by default */
+    int lang_switched;         /* lang came from a switch's lang parameter (it wins over ui_locales) */
     int tls;                   /* connection is TLS */
     X509 *client_cert;         /* verified TLS client certificate (mTLS listeners), else NULL */
     int client_cert_invalid;   /* a trusted proxy forwarded a certificate that does not parse or verify */
@@ -255,6 +256,9 @@ int zr_http_set_cookie(zr_http_response_t *r, const char *name, const char *valu
                        int max_age, int secure, int cross_site);
 
 /* ---- pages (templates/, Dutch and English) ---- */
+
+/* See zr_http_lang_pick: the switch, else ui_locales, else req->lang. */
+zr_lang_t zr_http_lang_of(const zr_http_request_t *req, const char *ui_locales);
 
 /* Sets the directory with the HTML templates (default: ZR_TEMPLATE_DIR, set by
  * CMake from ZR_DATA_DIR; overridden by ZR_TEMPLATES env). */

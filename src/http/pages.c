@@ -421,6 +421,11 @@ zr_lang_t zr_http_lang_pick(const char *ui_locales, zr_lang_t fallback)
     return fallback;
 }
 
+zr_lang_t zr_http_lang_of(const zr_http_request_t *req, const char *ui_locales)
+{
+    return req->lang_switched ? req->lang : zr_http_lang_pick(ui_locales, req->lang);
+}
+
 /* The error codes after which starting the login over is the sensible
  * next step: the login itself was in order, but this attempt cannot go on.
  * Not for a refusal that a new attempt would meet again (unknown client,

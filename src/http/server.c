@@ -468,7 +468,9 @@ static int http_request_build(http_conn_t *hc, struct MHD_Connection *conn, zr_h
         const char *code = zr_kv_get(&req->form, ZR_LANG_PARAM);
         if (!code)
             code = zr_kv_get(&req->query, ZR_LANG_PARAM);
-        if (!code || zr_lang_from_code(code, &chosen) != 0)
+        if (code && zr_lang_from_code(code, &chosen) == 0)
+            req->lang_switched = 1;
+        else
             code = zr_kv_get(&req->cookies, ZR_LANG_COOKIE);
         if (code && zr_lang_from_code(code, &chosen) == 0)
             req->lang = chosen;

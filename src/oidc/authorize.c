@@ -799,7 +799,7 @@ zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_requ
     /* ui_locales over Accept-Language for every page of this login, from
      * this one on (it travels with the pending login); a pushed request's
      * or request object's own ui_locales once they are read. */
-    zr_lang_t lang = zr_http_lang_pick(zr_kv_get(p, "ui_locales"), req->lang);
+    zr_lang_t lang = zr_http_lang_of(req, zr_kv_get(p, "ui_locales"));
 
     memset(out, 0, sizeof(*out));
     /* RFC 9126 §4 and RFC 9101 §6.3: with a request_uri or a request only
@@ -835,7 +835,7 @@ zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_requ
         p = &inner, signed_object = 1;
     }
     if (p == &inner)
-        lang = zr_http_lang_pick(zr_kv_get(p, "ui_locales"), req->lang);
+        lang = zr_http_lang_of(req, zr_kv_get(p, "ui_locales"));
     /* W3C Trace Context §3.2: only a valid traceparent is kept with the
      * login (the HTTP layer drops any other, src/http/server.c). */
     if (authorize_validate(op, p, pushed, signed_object, lang, req->traceparent, out, &why) != 0) {

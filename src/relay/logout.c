@@ -361,7 +361,7 @@ int zr_relay_handle_logout(void *ctx, const zr_http_request_t *req, zr_http_resp
     const char *client_id = zr_kv_get(params, "client_id");
     const char *redirect = zr_kv_get(params, "post_logout_redirect_uri");
     const char *state = zr_kv_get(params, "state");
-    zr_lang_t lang = zr_http_lang_pick(zr_kv_get(params, "ui_locales"), req->lang);
+    zr_lang_t lang = zr_http_lang_of(req, zr_kv_get(params, "ui_locales"));
     const zr_client_t *client = NULL;
     zr_oidc_hint_t hint = {0};
     json_t *session = NULL;

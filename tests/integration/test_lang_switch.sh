@@ -71,12 +71,12 @@ d=json.loads(sys.argv[1]); log=open(sys.argv[2]).read()
 print(sum(h in log for h in d["secrets"]))' "$out" "$ZR_TMP/relay.log")" "0"
 
 # 3. Pages reached by a GET: a link to the same address with lang.
-out=$($LS get "$ISSUER/authorize?client_id=no-such-portal&redirect_uri=http%3A%2F%2Flocalhost%3A8000%2Fcallback&response_type=code&scope=openid&state=st")
+out=$($LS get "$ISSUER/authorize?client_id=no-such-portal&redirect_uri=http%3A%2F%2Flocalhost%3A8000%2Fcallback&response_type=code&scope=openid&state=st&ui_locales=nl")
 zr_check "GET error page: a link, hreflang and lang en, labelled English" \
   "$(zr_json "$out" '[(e["tag"], e["hreflang"], e["lang"], e["text"]) for e in d["before"]["switch"]]')" '[["a", "en", "en", "English"]]'
 zr_check "GET error page: the link is its own address with lang=en" \
   "$(zr_json "$out" 'd["before"]["switch"][0]["href"].startswith("/authorize?client_id=no-such-portal&") and d["before"]["switch"][0]["href"].endswith("&lang=en")')" "True"
-zr_check "GET error page: followed, the same error in English" "$(zr_json "$out" '(d["after"]["status"], d["after"]["lang"], d["after"]["code"])')" \
+zr_check "GET error page (ui_locales=nl): followed, the same error in English (the switch wins)" "$(zr_json "$out" '(d["after"]["status"], d["after"]["lang"], d["after"]["code"])')" \
   "(400, 'en', 'unknown_client')"
 out=$($LS get "$ISSUER/saml/acs?SAMLart=AAQAAL4O0LGMMVi5Ku%2FLXj8Ly4em0LyD41225uAIg1igIuhA2SlAmZ4F8es%3D&RelayState=x")
 zr_check "GET with an artifact in the address: no switch link" "$(zr_json "$out" '(d["before"]["switch"], d["before"]["hint"])')" "([], True)"

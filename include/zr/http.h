@@ -299,6 +299,8 @@ char *zr_page_render_each(const char *name, zr_lang_t lang, const zr_kvlist_t *r
  * and a support reference to quote. Never includes secrets. */
 int zr_page_error(zr_http_response_t *r, int status, zr_lang_t lang, const char *error_code,
                   const char *reference);
+/* 1 when templates/errors.nl names code (a page the relay can make). */
+int zr_page_error_known(const char *code);
 
 /* The way forward a page offers (issue 18 §1, docs/pages.md): what the
  * relay honestly knows about where the person came from; every field may be
@@ -320,6 +322,11 @@ typedef struct {
      * single-use handle posted to /authorize/return, which delivers the
      * OAuth error to the portal; the other links are then left out. */
     const char *return_handle;
+    /* The language switch's address for a page whose own address cannot be
+     * repeated (the relay's GET /error, which makes the same page again
+     * from its code, reference and portal; nothing secret in it): the
+     * switch links there with lang=<code> added. NULL: none. */
+    const char *lang_href;
 } zr_page_way_t;
 
 /* zr_page_error with a way forward: "Terug naar <portal>" when way knows

@@ -205,6 +205,15 @@ end:
     return href;
 }
 
+/* base (an address of ours with a query) with lang=code added. */
+static char *page_lang_href_from(const char *base, const char *code)
+{
+    char *href = NULL;
+    if (asprintf(&href, "%s%c%s=%s", base, strchr(base, '?') ? '&' : '?', ZR_LANG_PARAM, code) < 0)
+        href = NULL;
+    return href;
+}
+
 /* The language switch (docs/pages.md): one entry per other language,
  * rendered in that language (its own name, lang, hreflang), in the nav
  * of the page's language. "" when the page can offer none; hint then says
@@ -218,18 +227,22 @@ static char *page_lang_switch(zr_lang_t lang, const zr_kvlist_t *vars, const zr_
     zr_buf_t items;
     char *html = NULL;
 
+    const char *base = zr_kv_get(vars, "lang_href");
+
     if (!form)
         form = zr_kv_get(defaults, "lang_form");
     if (form)
         link = 0;
     /* {{=lang_switch off}}: a page that must not be made again (a hop
      * that sends a message on) offers only the hint. */
+    if (form || link)
+        base = NULL;
     if (zr_kv_get(defaults, "lang_switch"))
-        form = NULL, link = 0;
+        form = NULL, link = 0, base = NULL;
     zr_buf_init(&items);
     if (zr_buf_appends(&items, "") != 0)
         goto end;
-    if (hint && (form || link)) {
+    if (hint && (form || link || base)) {
         html = zr_buf_steal(&items);
         goto end;
     }
@@ -244,8 +257,10 @@ static char *page_lang_switch(zr_lang_t lang, const zr_kvlist_t *vars, const zr_
         else if (form)
             item = zr_kv_add(&row, "form", form) == 0 ? zr_page_render("lang-switch-button", (zr_lang_t)i, &row)
                                                         : NULL;
-        else if (link)
-            item = (href = page_lang_href(req, zr_lang_code((zr_lang_t)i))) && zr_kv_add(&row, "href", href) == 0
+        else if (link || base)
+            item = (href = link ? page_lang_href(req, zr_lang_code((zr_lang_t)i))
+                                : page_lang_href_from(base, zr_lang_code((zr_lang_t)i))) &&
+                           zr_kv_add(&row, "href", href) == 0
                        ? zr_page_render("lang-switch-link", (zr_lang_t)i, &row)
                        : NULL;
         else
@@ -404,6 +419,17 @@ static void page_error_text(const char *code, zr_lang_t lang, char **title, char
     }
 end:
     free(text);
+}
+
+int zr_page_error_known(const char *code)
+{
+    char *title = NULL, *explanation = NULL;
+    int known;
+    page_error_text(code, ZR_LANG_NL, &title, &explanation);
+    known = title != NULL;
+    free(title);
+    free(explanation);
+    return known;
 }
 
 zr_lang_t zr_http_lang_pick(const char *ui_locales, zr_lang_t fallback)
@@ -604,8 +630,11 @@ int zr_page_error_way(zr_http_response_t *r, int status, zr_lang_t lang, const c
         zr_kv_add(&vars, "code", code) != 0 || zr_kv_add(&vars, "reference", reference ? reference : "-") != 0 ||
         zr_kv_add(&vars, "status", st) != 0)
         goto end;
-    /* A refusal page's switch posts its one form again (way-return). */
-    if (way.return_handle && zr_kv_add(&vars, "lang_form", "way-return-form") != 0)
+    /* A refusal page's switch posts its one form again (way-return);
+     * another page that cannot be repeated links to where it can be made
+     * again, when the caller knows such an address. */
+    if (way.return_handle ? zr_kv_add(&vars, "lang_form", "way-return-form") != 0
+                          : way.lang_href && zr_kv_add(&vars, "lang_href", way.lang_href) != 0)
         goto end;
     ways = zr_page_way_render(lang, &way);
     helpdesk = zr_page_helpdesk_render(lang, &way);

@@ -558,9 +558,25 @@ async function walkSwitch(browserLang) {
   await clickSwitch(page, o);
   await inspect(page, o, n('mock TVS login switched'), { ...opt, status: 200,
     expectText: T(o, 'Inloggen (test)', 'Log in (test)') });
+  let acsUrl = '';
+  page.on('request', (r) => { if (r.url().startsWith(RELAY + '/saml/acs')) acsUrl = r.url(); });
   await choose(page, 'DigiD Substantieel');
   check(`${n('after both switches the login completes')}`, page.url().startsWith(PORTAL) &&
     (await page.locator('body').innerText()).includes('Ingelogd'), page.url());
+  // The ACS address again (back button): its page cannot be repeated (the
+  // artifact), so its switch makes it again at /error, artifact-free.
+  await open(page, acsUrl);
+  await inspect(page, b, n('already logged in (the login switched to this language)'), { ...opt, status: 400,
+    expectText: T(b, 'U bent al ingelogd', 'You are already logged in') });
+  const ref = await page.locator('main code').nth(1).innerText();
+  await clickSwitch(page, o);
+  check(n('already logged in, switched: /error, no artifact in the address'),
+    new URL(page.url()).pathname === '/error' && !page.url().includes('SAMLart'), page.url());
+  await inspect(page, o, n('already logged in, switched'), { ...opt, status: 400,
+    expectText: T(o, 'U bent al ingelogd', 'You are already logged in') });
+  check(n('already logged in, switched: the same reference and way back'),
+    (await page.locator('main code').nth(1).innerText()) === ref &&
+    (await page.getByRole('link', { name: T(o, 'Terug naar Demo patientportaal', 'Back to Demo patientportaal') }).count()) === 1);
   await ctx.close();
 
   // B. Refusals in the ui_locales language; the refusal page switched, its

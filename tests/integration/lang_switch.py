@@ -147,7 +147,13 @@ def chooser(issuer):
         out["id_token"] = "id_token" in t.json()
     # The ACS address again in this browser: an error page whose address
     # carries the artifact offers no switch link (it would repeat it).
-    out["acs_again"] = page_info(run.get(acs))
+    again = run.get(acs)
+    out["acs_again"] = page_info(again)
+    links = [e for e in out["acs_again"]["switch"] if e.get("href")]
+    if links:
+        out["acs_again_switched"] = page_info(run.get(urllib.parse.urljoin(again.url, links[0]["href"])))
+        out["acs_again_switched"]["back_link"] = "http://localhost:8000/" in run.browser.get(
+            urllib.parse.urljoin(again.url, links[0]["href"]), allow_redirects=False, timeout=30).text
     out["cookies"] = sorted(c.name for c in run.browser.cookies)
     out["urls"], out["secrets"] = run.urls, run.secrets
     return out

@@ -48,8 +48,14 @@ zr_check "mock TVS: the old handle is spent" "$(zr_json "$out" '(d["tvs_old_hand
   "(400, 'Verzoek geweigerd')"
 zr_check "the login completes: a code at the portal with its state" "$(zr_json "$out" '(d["to_portal"], d["state"])')" "(True, 's-chooser')"
 zr_check "the login completes: tokens for the code" "$(zr_json "$out" '(d.get("token_status"), d.get("id_token"))')" "(200, True)"
-zr_check "an error page whose address holds the artifact: no switch link, the hint" \
-  "$(zr_json "$out" '(d["acs_again"]["code"], d["acs_again"]["switch"], d["acs_again"]["hint"])')" "('login_already_done', [], True)"
+zr_check "an error page whose address holds the artifact: the switch links to /error, not to that address" \
+  "$(zr_json "$out" '(d["acs_again"]["code"], [e["href"].split("&ref=")[0] for e in d["acs_again"]["switch"]], d["acs_again"]["hint"])')" \
+  "('login_already_done', ['/error?code=login_already_done&status=400'], False)"
+zr_check "... its link holds the page's reference, the client and care provider, nothing else" \
+  "$(zr_json "$out" 'd["acs_again"]["switch"][0]["href"] == "/error?code=login_already_done&status=400&ref=%s&client=demo-portal&cp=zorgaanbieder-demo&lang=nl" % d["acs_again"]["ref"]')" "True"
+zr_check "... which gives the same page (code, reference, way back) in Dutch" \
+  "$(zr_json "$out" '(d["acs_again_switched"]["status"], d["acs_again_switched"]["lang"], d["acs_again_switched"]["code"], d["acs_again_switched"]["ref"] == d["acs_again"]["ref"], d["acs_again_switched"]["back_link"])')" \
+  "(400, 'nl', 'login_already_done', True, True)"
 zr_check "chooser run: no handle in any URL" "$(no_secret_in_urls "$out")" "none"
 
 # 2. The relay's refusal page (cancel at TVS), switched to English.
@@ -79,7 +85,21 @@ zr_check "GET error page: the link is its own address with lang=en" \
 zr_check "GET error page (ui_locales=nl): followed, the same error in English (the switch wins)" "$(zr_json "$out" '(d["after"]["status"], d["after"]["lang"], d["after"]["code"])')" \
   "(400, 'en', 'unknown_client')"
 out=$($LS get "$ISSUER/saml/acs?SAMLart=AAQAAL4O0LGMMVi5Ku%2FLXj8Ly4em0LyD41225uAIg1igIuhA2SlAmZ4F8es%3D&RelayState=x")
-zr_check "GET with an artifact in the address: no switch link" "$(zr_json "$out" '(d["before"]["switch"], d["before"]["hint"])')" "([], True)"
+zr_check "GET with an artifact in the address: the switch never repeats it" \
+  "$(zr_json "$out" '[("SAMLart" in e["href"] or "RelayState" in e["href"], e["href"].startswith("/error?")) for e in d["before"]["switch"]]')" "[[false, true]]"
+zr_check "... and gives the same error in English" "$(zr_json "$out" '(d["after"]["lang"], d["after"]["code"], d["after"]["ref"] == d["before"]["ref"])')" \
+  "('en', '$(zr_json "$out" 'd["before"]["code"]')', True)"
+# /error makes only pages the relay has, with what the configuration knows.
+err_page() { $PY "$ZR_SOURCE_DIR/tests/integration/dead_ends.py" --issuer "$ISSUER" page "$ISSUER/error?$1"; }
+out=$(err_page "code=no_such_code&status=400&ref=abc")
+zr_check "/error: an unknown code is a bad request" "$(zr_json "$out" '(d["status"], d["code"])')" "(400, 'bad_request')"
+out=$(err_page "code=session_expired&status=200&ref=abc")
+zr_check "/error: only an error status" "$(zr_json "$out" '(d["status"], d["code"])')" "(400, 'bad_request')"
+out=$(err_page "code=session_expired&status=400&ref=%3Cscript%3E")
+zr_check "/error: a reference of the relay's alphabet only" "$(zr_json "$out" '(d["status"], d["code"])')" "(400, 'bad_request')"
+out=$(err_page "code=session_expired&status=400&ref=abc&client=no-such-portal")
+zr_check "/error: an unknown client is left out (no made-up link)" "$(zr_json "$out" '(d["status"], d["code"], d["links"], d["way_none"])')" \
+  "(400, 'session_expired', [], True)"
 out=$($LS get "$ISSUER/login/choose")
 zr_check "a page the server refuses by itself (405): the hint" "$(zr_json "$out" '(d["before"]["status"], d["before"]["switch"], d["before"]["hint"])')" "(405, [], True)"
 zr_done

@@ -220,23 +220,22 @@ static char *page_lang_href_from(const char *base, const char *code)
  * how to change the language in the browser. NULL on error. */
 static char *page_lang_switch(zr_lang_t lang, const zr_kvlist_t *vars, const zr_kvlist_t *defaults, int hint)
 {
-    const char *form = zr_kv_get(vars, "lang_form");
+    const char *form = zr_kv_get(vars, "lang_form"), *base = zr_kv_get(vars, "lang_href");
     const zr_http_request_t *req = page_request;
-    int link = !form && req && (!strcmp(req->method, "GET") || !strcmp(req->method, "HEAD")) &&
-               zr_page_lang_link_safe(&req->query);
+    int link;
     zr_buf_t items;
     char *html = NULL;
 
-    const char *base = zr_kv_get(vars, "lang_href");
-
+    /* In this order: the page's form, its own address, where it is made
+     * again (lang_href). */
     if (!form)
         form = zr_kv_get(defaults, "lang_form");
-    if (form)
-        link = 0;
-    /* {{=lang_switch off}}: a page that must not be made again (a hop
-     * that sends a message on) offers only the hint. */
+    link = !form && req && (!strcmp(req->method, "GET") || !strcmp(req->method, "HEAD")) &&
+           zr_page_lang_link_safe(&req->query);
     if (form || link)
         base = NULL;
+    /* {{=lang_switch off}}: a page that must not be made again (a hop
+     * that sends a message on) offers only the hint. */
     if (zr_kv_get(defaults, "lang_switch"))
         form = NULL, link = 0, base = NULL;
     zr_buf_init(&items);

@@ -167,6 +167,12 @@ static void finish(zr_http_response_t *resp, zr_lang_t lang, const zr_config_t *
         zr_http_redirect(resp, 303, url.data);
         goto end;
     }
+    /* Issue 18 §2: the language switch of a page that answered a POST or
+     * an id_token_hint: /logout with the client alone makes it again and
+     * ends nothing (there is no hint). */
+    enc = client ? zr_url_encode(client->client_id) : NULL;
+    if (zr_buf_printf(&url, "/logout%s%s", enc ? "?client_id=" : "", enc ? enc : "") == 0)
+        zr_kv_add(&vars, "lang_href", url.data);
     zr_kv_add(&vars, "title", lang == ZR_LANG_EN ? "You are logged out" : "U bent uitgelogd");
     zr_kv_add(&vars, "client_name", client_name ? client_name : lang == ZR_LANG_EN ? "the website" : "de website");
     /* Issue 18 §1: back to the portal, or log in again; the page already

@@ -14,6 +14,7 @@ CASE: chooser   switch at the chooser (nl -> en), then log in as a patient,
                 (nl -> en): same case and reference, a new handle, the
                 button still delivers access_denied once
       get URL   the switch link of a page reached by GET, followed
+      post URL DATA  the same for a page that answered a POST of DATA
 """
 import argparse
 import base64
@@ -197,14 +198,26 @@ def get(url):
     return out
 
 
+def post(url, data):
+    run = Run("nl")
+    r = run.post(url, dict(urllib.parse.parse_qsl(data)))
+    out = {"before": page_info(r)}
+    links = [s for s in out["before"]["switch"] if s.get("href")]
+    if links:
+        out["after"] = page_info(run.get(urllib.parse.urljoin(r.url, links[0]["href"])))
+    out["urls"] = run.urls
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--issuer", required=True)
     ap.add_argument("case")
     ap.add_argument("url", nargs="?")
+    ap.add_argument("data", nargs="?", default="")
     a = ap.parse_args()
     out = {"chooser": lambda: chooser(a.issuer), "refusal": lambda: refusal(a.issuer),
-           "get": lambda: get(a.url)}[a.case]()
+           "get": lambda: get(a.url), "post": lambda: post(a.url, a.data)}[a.case]()
     print(json.dumps(out))
     return 0
 

@@ -89,6 +89,12 @@ zr_check "GET with an artifact in the address: the switch never repeats it" \
   "$(zr_json "$out" '[("SAMLart" in e["href"] or "RelayState" in e["href"], e["href"].startswith("/error?")) for e in d["before"]["switch"]]')" "[[false, true]]"
 zr_check "... and gives the same error in English" "$(zr_json "$out" '(d["after"]["lang"], d["after"]["code"], d["after"]["ref"] == d["before"]["ref"])')" \
   "('en', '$(zr_json "$out" 'd["before"]["code"]')', True)"
+out=$($LS post "$ISSUER/logout" "client_id=demo-portal")
+zr_check "logout done after a POST: the switch links to /logout with the client alone" \
+  "$(zr_json "$out" '(d["before"]["status"], d["before"]["h1"], [e["href"] for e in d["before"]["switch"]])')" \
+  "(200, 'U bent uitgelogd', ['/logout?client_id=demo-portal&lang=en'])"
+zr_check "... which gives the same page in English" "$(zr_json "$out" '(d["after"]["status"], d["after"]["lang"], d["after"]["h1"])')" \
+  "(200, 'en', 'You are logged out')"
 # /error makes only pages the relay has, with what the configuration knows.
 err_page() { $PY "$ZR_SOURCE_DIR/tests/integration/dead_ends.py" --issuer "$ISSUER" page "$ISSUER/error?$1"; }
 out=$(err_page "code=no_such_code&status=400&ref=abc")

@@ -112,10 +112,11 @@ int zr_relay_handle_error_page(void *ctx, const zr_http_request_t *req, zr_http_
     const char *code = zr_kv_get(&req->query, "code"), *status_s = zr_kv_get(&req->query, "status");
     const char *ref = zr_kv_get(&req->query, "ref"), *client = zr_kv_get(&req->query, "client");
     const char *cp = zr_kv_get(&req->query, "cp");
+    static const char ref_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
     char *end = NULL, own[16];
     long status = status_s ? strtol(status_s, &end, 10) : 0;
     int ok = code && zr_page_error_known(code) && status_s && end && !*end && status >= 400 && status <= 599 && ref &&
-             *ref && strlen(ref) <= 32 && strspn(ref, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == strlen(ref);
+             *ref && strlen(ref) <= 32 && strspn(ref, ref_alphabet) == strlen(ref);
 
     if (!ok) {
         zr_relay_reference(own);

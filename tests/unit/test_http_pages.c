@@ -491,8 +491,9 @@ static void test_lang_switch(void **state)
     assert_int_equal(zr_page_lang_link_safe(&req.query), 1);
     zr_page_request_bind(&req);
     assert_int_equal(zr_page_error(&r, 400, ZR_LANG_NL, "unknown_client", "ref"), 0);
-    assert_non_null(strstr(r.body, "<nav class=\"lang-switch\" aria-label=\"Taal\"><a href=\"/authorize?client_id=a%20b&amp;"
-                                   "state=%3Cs%3E&amp;lang=en\" lang=\"en\" hreflang=\"en\">English</a></nav>"));
+    assert_non_null(strstr(r.body, "<nav class=\"lang-switch\" aria-label=\"Taal\"><a href=\"/authorize?"
+                                   "client_id=a%20b&amp;state=%3Cs%3E&amp;lang=en\" lang=\"en\" hreflang=\"en\">"
+                                   "English</a></nav>"));
     assert_null(strstr(r.body, "English? Set English"));
     zr_http_response_free(&r);
     assert_int_equal(zr_page_error(&r, 400, ZR_LANG_EN, "unknown_client", "ref"), 0);

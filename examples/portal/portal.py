@@ -71,6 +71,10 @@ class Portal(http.server.BaseHTTPRequestHandler):
             # The relay asks patient or professional unless login_method says it.
             method = dict(urllib.parse.parse_qsl(url.query)).get("method", "patient")
             extra = {"login_method": method} if method in ("patient", "professional") else {}
+            # The person's language, when the portal knows it (OIDC Core §3.1.2.1).
+            ui_locales = dict(urllib.parse.parse_qsl(url.query)).get("ui_locales")
+            if ui_locales:
+                extra["ui_locales"] = ui_locales
             auth_url, state = self.client().create_authorization_url(self.cfg.disco["authorization_endpoint"],
                                                                      code_verifier=verifier, nonce=nonce, **extra)
             sid = secrets.token_urlsafe(24)

@@ -37,6 +37,13 @@ int zr_kv_parse_form(zr_kvlist_t *l, const char *data, size_t len);
  * Used at /authorize and /logout; the choice made at /authorize travels
  * with the pending login (as its code, zr_lang_code). */
 zr_lang_t zr_http_lang_pick(const char *ui_locales, zr_lang_t fallback);
+/* The language switch (issue 18 §2, docs/pages.md): the form field or query
+ * parameter a switch sends, and the preference cookie the server sets when
+ * one was used (not a secret; SameSite=Lax, Secure on https, for the
+ * browser session). The server gives req->lang from, in this order: the
+ * parameter, the cookie, Accept-Language. */
+#define ZR_LANG_PARAM "lang"
+#define ZR_LANG_COOKIE "zr_lang"
 
 typedef struct {
     const char *method;        /* "GET", "POST", ... */
@@ -48,7 +55,8 @@ typedef struct {
     const char *body;          /* raw body (NUL-terminated), may be NULL */
     size_t body_len;
     const char *remote_addr;
-    zr_lang_t lang;            /* from Accept-Language, Dutch by default */
+    zr_lang_t lang;            /* a switch's lang, else the zr_lang cookie, else Accept-Language; Dutch by default */
+    int lang_switched;         /* lang came from a switch's lang parameter (it wins over ui_locales) */
     int tls;                   /* connection is TLS */
     X509 *client_cert;         /* verified TLS client certificate (mTLS listeners), else NULL */
     int client_cert_invalid;   /* a trusted proxy forwarded a certificate that does not parse or verify */
@@ -245,6 +253,9 @@ int zr_http_set_cookie(zr_http_response_t *r, const char *name, const char *valu
 
 /* ---- pages (templates/, one per page; words from templates/lang/, zr/lang.h) ---- */
 
+/* See zr_http_lang_pick: the switch, else ui_locales, else req->lang. */
+zr_lang_t zr_http_lang_of(const zr_http_request_t *req, const char *ui_locales);
+
 /* Sets the directory with the HTML templates and their catalogs (default:
  * ZR_TEMPLATE_DIR, set by CMake from ZR_DATA_DIR; overridden by ZR_TEMPLATES
  * env). At start only: the catalogs are loaded again from there. */
@@ -260,6 +271,17 @@ void zr_page_set_template_dir(const char *dir);
  * Names are [a-z0-9_-]. Templates are cached after the first load.
  * Returns a malloc'ed string or NULL. */
 char *zr_page_render(const char *name, zr_lang_t lang, const zr_kvlist_t *vars);
+/* {{{lang_switch}}} (in layout-top) renders the language switch when vars
+ * do not set it: for each other language a button of the form whose id
+ * the page names with lang_form (a var or {{=lang_form id}}), which posts
+ * that form again with lang=<code>; else, on a page answering a GET whose
+ * address carries no single-use value (zr_page_lang_link_safe), a link to
+ * the same address with lang=<code>; else nothing. The request is the one
+ * the server binds to the thread around each handler. */
+void zr_page_request_bind(const zr_http_request_t *req);
+/* 1 when the query may be repeated in a link: no artifact, code, token,
+ * handle or SAML message in it. */
+int zr_page_lang_link_safe(const zr_kvlist_t *query);
 /* Template syntax beyond the above: {{=key text}} gives key the value text
  * ({{=key @catalog.key}}: that catalog text, taken as plain text) (escaped
  * where used) unless vars or an earlier {{=key ...}} set it, e.g. a
@@ -282,6 +304,8 @@ char *zr_page_render_each(const char *name, zr_lang_t lang, const zr_kvlist_t *r
  * and a support reference to quote. Never includes secrets. */
 int zr_page_error(zr_http_response_t *r, int status, zr_lang_t lang, const char *error_code,
                   const char *reference);
+/* 1 when the catalogs name code (errors.<code>.title: a page the relay can make). */
+int zr_page_error_known(const char *code);
 
 /* The text of key in templates/<name>.<language code> ("key=text" lines,
  * '#' comments; no fallback to another language): texts that are not a
@@ -311,6 +335,11 @@ typedef struct {
      * single-use handle posted to /authorize/return, which delivers the
      * OAuth error to the portal; the other links are then left out. */
     const char *return_handle;
+    /* The language switch's address for a page whose own address cannot be
+     * repeated (the relay's GET /error, which makes the same page again
+     * from its code, reference and portal; nothing secret in it): the
+     * switch links there with lang=<code> added. NULL: none. */
+    const char *lang_href;
 } zr_page_way_t;
 
 /* zr_page_error with a way forward: "Terug naar <portal>" when way knows

@@ -38,6 +38,9 @@ typedef struct page_cached {
 static pthread_mutex_t page_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *page_dir;
 static page_cached_t *page_cache;
+/* The request whose handler runs on this thread (zr_page_request_bind):
+ * the language switch links to its address. */
+static __thread const zr_http_request_t *page_request;
 
 static void page_cache_clear_locked(void)
 {
@@ -180,6 +183,136 @@ static int page_define(zr_kvlist_t *defaults, const zr_kvlist_t *vars, char *def
     return zr_kv_add(defaults, definition, value);
 }
 
+void zr_page_request_bind(const zr_http_request_t *req)
+{
+    page_request = req;
+}
+
+int zr_page_lang_link_safe(const zr_kvlist_t *query)
+{
+    /* Single-use or secret values a link must never repeat (the address
+     * bar, history and logs keep it). */
+    static const char *const unsafe[] = {"SAMLart", "SAMLRequest", "SAMLResponse", "RelayState", "code",
+                                         "handle", "token", "access_token", "id_token", "id_token_hint",
+                                         "logout_token", "request", "request_uri", NULL};
+    for (size_t i = 0; query && i < query->count; i++)
+        for (size_t j = 0; unsafe[j]; j++)
+            if (strcmp(query->items[i].name, unsafe[j]) == 0)
+                return 0;
+    return 1;
+}
+
+/* The current address with lang=code instead of any lang it had. */
+static char *page_lang_href(const zr_http_request_t *req, const char *code)
+{
+    zr_buf_t b;
+    char sep = '?', *href = NULL;
+
+    zr_buf_init(&b);
+    if (zr_buf_appends(&b, req->path) != 0)
+        goto end;
+    for (size_t i = 0; i < req->query.count; i++) {
+        char *k, *v;
+        int rc;
+        if (strcmp(req->query.items[i].name, ZR_LANG_PARAM) == 0)
+            continue;
+        k = zr_url_encode(req->query.items[i].name);
+        v = zr_url_encode(req->query.items[i].value ? req->query.items[i].value : "");
+        rc = k && v ? zr_buf_printf(&b, "%c%s=%s", sep, k, v) : -1;
+        free(k);
+        free(v);
+        if (rc != 0)
+            goto end;
+        sep = '&';
+    }
+    if (zr_buf_printf(&b, "%c%s=%s", sep, ZR_LANG_PARAM, code) != 0)
+        goto end;
+    href = zr_buf_steal(&b);
+end:
+    zr_buf_free(&b);
+    return href;
+}
+
+/* base (an address of ours with a query) with lang=code added. */
+static char *page_lang_href_from(const char *base, const char *code)
+{
+    char *href = NULL;
+    if (asprintf(&href, "%s%c%s=%s", base, strchr(base, '?') ? '&' : '?', ZR_LANG_PARAM, code) < 0)
+        href = NULL;
+    return href;
+}
+
+/* The language switch (docs/pages.md): one entry per other language,
+ * rendered in that language (its own name, lang, hreflang), in the nav
+ * of the page's language. "" when the page can offer none; hint then says
+ * how to change the language in the browser. NULL on error. */
+static char *page_lang_switch(zr_lang_t lang, const zr_kvlist_t *vars, const zr_kvlist_t *defaults, int hint)
+{
+    const char *form = zr_kv_get(vars, "lang_form"), *base = zr_kv_get(vars, "lang_href");
+    const zr_http_request_t *req = page_request;
+    int link;
+    zr_buf_t items;
+    char *html = NULL;
+
+    /* In this order: the page's form, its own address, where it is made
+     * again (lang_href). */
+    if (!form)
+        form = zr_kv_get(defaults, "lang_form");
+    link = !form && req && (!strcmp(req->method, "GET") || !strcmp(req->method, "HEAD")) &&
+           zr_page_lang_link_safe(&req->query);
+    if (form || link)
+        base = NULL;
+    /* {{=lang_switch off}}: a page that must not be made again (a hop
+     * that sends a message on) offers only the hint. */
+    if (zr_kv_get(defaults, "lang_switch"))
+        form = NULL, link = 0, base = NULL;
+    zr_buf_init(&items);
+    if (zr_buf_appends(&items, "") != 0)
+        goto end;
+    if (hint && (form || link || base)) {
+        html = zr_buf_steal(&items);
+        goto end;
+    }
+    for (size_t i = 0; i < zr_lang_count(); i++) {
+        zr_kvlist_t row = {0};
+        char *href = NULL, *item = NULL;
+        int rc = -1;
+        if ((zr_lang_t)i == lang)
+            continue;
+        if (hint)
+            item = zr_page_render("lang-hint", (zr_lang_t)i, NULL);
+        else if (form)
+            item = zr_kv_add(&row, "form", form) == 0 ? zr_page_render("lang-switch-button", (zr_lang_t)i, &row)
+                                                        : NULL;
+        else if (link || base)
+            item = (href = link ? page_lang_href(req, zr_lang_code((zr_lang_t)i))
+                                : page_lang_href_from(base, zr_lang_code((zr_lang_t)i))) &&
+                           zr_kv_add(&row, "href", href) == 0
+                       ? zr_page_render("lang-switch-link", (zr_lang_t)i, &row)
+                       : NULL;
+        else
+            item = strdup("");
+        if (item)
+            rc = zr_buf_appends(&items, item);
+        zr_kv_free(&row);
+        free(href);
+        free(item);
+        if (rc != 0)
+            goto end;
+    }
+    if (hint || !items.len) {
+        html = zr_buf_steal(&items);
+    } else {
+        zr_kvlist_t nav = {0};
+        if (zr_kv_add(&nav, "items", items.data) == 0)
+            html = zr_page_render("lang-switch", lang, &nav);
+        zr_kv_free(&nav);
+    }
+end:
+    zr_buf_free(&items);
+    return html;
+}
+
 static int page_render_into(zr_buf_t *out, const char *name, zr_lang_t lang, const zr_kvlist_t *vars,
                             zr_kvlist_t *defaults, int depth);
 
@@ -234,6 +367,12 @@ static int page_render_text(zr_buf_t *out, const char *name, const char *text, i
                 zr_log_error("template", "template %s: bad catalog key", name);
                 return -1;
             }
+        } else if (raw && (!strcmp(key, "lang_switch") || !strcmp(key, "lang_hint")) && !zr_kv_get(vars, key)) {
+            char *html = page_lang_switch(lang, vars, defaults, !strcmp(key, "lang_hint"));
+            int arc = html ? zr_buf_appends(out, html) : -1;
+            free(html);
+            if (arc != 0)
+                return -1;
         } else if (raw) {
             if (zr_buf_appends(out, page_var(vars, defaults, key, lang)) != 0)
                 return -1;
@@ -359,6 +498,13 @@ end:
     return value;
 }
 
+int zr_page_error_known(const char *code)
+{
+    const char *title = NULL, *explanation = NULL;
+    page_error_text(code, ZR_LANG_NL, &title, &explanation);
+    return title != NULL;
+}
+
 zr_lang_t zr_http_lang_pick(const char *ui_locales, zr_lang_t fallback)
 {
     const char *p = ui_locales;
@@ -377,6 +523,11 @@ zr_lang_t zr_http_lang_pick(const char *ui_locales, zr_lang_t fallback)
         p += strspn(p, " ");
     }
     return fallback;
+}
+
+zr_lang_t zr_http_lang_of(const zr_http_request_t *req, const char *ui_locales)
+{
+    return req->lang_switched ? req->lang : zr_http_lang_pick(ui_locales, req->lang);
 }
 
 /* The error codes after which starting the login over is the sensible
@@ -557,6 +708,12 @@ int zr_page_error_way(zr_http_response_t *r, int status, zr_lang_t lang, const c
     if (zr_kv_add(&vars, "title", title) != 0 || zr_kv_add(&vars, "explanation", explanation) != 0 ||
         zr_kv_add(&vars, "code", code) != 0 || zr_kv_add(&vars, "reference", reference ? reference : "-") != 0 ||
         zr_kv_add(&vars, "status", st) != 0)
+        goto end;
+    /* A refusal page's switch posts its one form again (way-return);
+     * another page that cannot be repeated links to where it can be made
+     * again, when the caller knows such an address. */
+    if (way.return_handle ? zr_kv_add(&vars, "lang_form", "way-return-form") != 0
+                          : way.lang_href && zr_kv_add(&vars, "lang_href", way.lang_href) != 0)
         goto end;
     ways = zr_page_way_render(lang, &way);
     helpdesk = zr_page_helpdesk_render(lang, &way);

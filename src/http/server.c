@@ -463,6 +463,20 @@ static int http_request_build(http_conn_t *hc, struct MHD_Connection *conn, zr_h
     ct = zr_kv_get(&req->headers, "content-type");
     if (http_is_form(ct) && zr_kv_parse_form(&req->form, hc->body.data, hc->body.len) != 0)
         return 400;
+    /* The person's choice (a switch's parameter, then the preference
+     * cookie it left) over the browser's Accept-Language. */
+    {
+        zr_lang_t chosen;
+        const char *code = zr_kv_get(&req->form, ZR_LANG_PARAM);
+        if (!code)
+            code = zr_kv_get(&req->query, ZR_LANG_PARAM);
+        if (code && zr_lang_from_code(code, &chosen) == 0)
+            req->lang_switched = 1;
+        else
+            code = zr_kv_get(&req->cookies, ZR_LANG_COOKIE);
+        if (code && zr_lang_from_code(code, &chosen) == 0)
+            req->lang = chosen;
+    }
     tp = zr_kv_get(&req->headers, "traceparent");
     if (tp && http_traceparent_valid(tp) && !(req->traceparent = strndup(tp, 55)))
         return 500;
@@ -477,7 +491,21 @@ static int http_request_build(http_conn_t *hc, struct MHD_Connection *conn, zr_h
  * 0, or -1 when the handler failed (the answer is then a 500). */
 int http_handler_run(http_conn_t *hc, const zr_http_request_t *req, zr_http_response_t *resp)
 {
-    int hrc = hc->route->handler(hc->server->ctx, req, resp);
+    const char *code = zr_kv_get(&req->form, ZR_LANG_PARAM);
+    zr_lang_t chosen;
+    int hrc;
+
+    zr_page_request_bind(req);
+    hrc = hc->route->handler(hc->server->ctx, req, resp);
+    zr_page_request_bind(NULL);
+    if (!code)
+        code = zr_kv_get(&req->query, ZR_LANG_PARAM);
+    /* A switch was used: the choice sticks for the rest of the visit (a
+     * preference, not a secret; the browser session only). */
+    if (hrc == 0 && code && zr_lang_from_code(code, &chosen) == 0 &&
+        zr_http_set_cookie(resp, ZR_LANG_COOKIE, zr_lang_code(chosen), -1,
+                           hc->server->tls || hc->server->hsts, 0) != 0)
+        hrc = -1;
     if (hrc != 0 || resp->status < 100 || resp->status > 599) {
         zr_log_error("http", "handler failed rc=%d status=%d path=%s ref=%s", hrc, resp->status, hc->log_path,
                      hc->ref);

@@ -166,6 +166,56 @@ static char *care_provider_text(const zr_saml_idp_request_t *r, zr_lang_t lang)
     return zr_buf_steal(&b);
 }
 
+/* The login page for login (owned by this call: kept under a fresh
+ * single-use handle, or freed): the care provider, the service and its
+ * level, one button per test identity; the switch posts the page's form
+ * again with lang, which shows it anew in that language. */
+static int login_page(zr_mock_tvs_t *m, zr_mock_login_t *login, zr_lang_t lang, zr_http_response_t *resp)
+{
+    const zr_mock_gen_t *gen = login->gen;
+    const zr_config_t *cfg = gen->cfg;
+    zr_kvlist_t vars = {0};
+    char *handle = NULL, *buttons = NULL, *html = NULL, *organisation = NULL, mask[16];
+    int rc = -1, cluster = strcmp(login->req.requester, login->req.tenant->entity_id) != 0;
+
+    handle = zr_random_token(32);
+    buttons = identity_buttons(cfg, login->req.tenant, lang);
+    organisation = care_provider_text(&login->req, lang);
+    if (!handle || !buttons || !organisation)
+        goto end;
+    /* The page names the care provider and service, as TVS does. */
+    if (zr_kv_add(&vars, "handle", handle) != 0 || zr_kv_add(&vars, "identities", buttons) != 0 ||
+        zr_kv_add(&vars, "care_provider", organisation) != 0 ||
+        zr_kv_add(&vars, "service", login->req.service->name ? login->req.service->name
+                                                               : login->req.service->service_uuid) != 0 ||
+        zr_kv_add(&vars, "min_loa", loa_text(login->req.service->min_loa, lang)) != 0)
+        goto end;
+    zr_log_info("authn_request", "request=%s care_provider=%s requester=%s service=%s force_authn=%d handle=%s",
+                login->req.request_id, login->req.tenant->id ? login->req.tenant->id : "-",
+                cluster ? "lc" : "care_provider", login->req.service->service_uuid, login->req.force_authn,
+                zr_log_mask(handle, mask));
+    if (zr_mock_table_put(m->pending, handle, login) != 0) {
+        rc = show_refusal(resp, lang, 503, "busy", "mock-error.reason.busy", NULL);
+        goto end;
+    }
+    login = NULL;
+    html = zr_page_render("mock-login", lang, &vars);
+    if (!html)
+        goto end;
+    if (zr_http_respond(resp, 200, "text/html; charset=utf-8", html, strlen(html)) != 0 ||
+        zr_http_set_header(resp, "Content-Security-Policy", gen->form_action_csp) != 0)
+        goto end;
+    rc = 0;
+end:
+    zr_mock_login_free(login);
+    zr_kv_free(&vars);
+    free(handle);
+    free(buttons);
+    free(organisation);
+    free(html);
+    return rc;
+}
+
 /* POST /kvs/rd/request_authentication */
 int zr_mock_handle_sso(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
 {
@@ -173,12 +223,10 @@ int zr_mock_handle_sso(void *ctx, const zr_http_request_t *req, zr_http_response
     const zr_mock_gen_t *gen = zr_mock_current(m);
     const zr_config_t *cfg = gen->cfg;
     zr_mock_login_t *login = NULL;
-    zr_kvlist_t vars = {0};
-    char *handle = NULL, *buttons = NULL, *html = NULL, *organisation = NULL;
-    char err[512] = "", mask[16];
+    char err[512] = "";
     const char *saml_request, *relay_state;
     zr_saml_idp_check_t check;
-    int rc = -1, cluster;
+    int rc = -1;
 
     if (zr_kv_count(&req->form, "SAMLRequest") != 1 || zr_kv_count(&req->form, "RelayState") > 1) {
         rc = show_refusal(resp, req->lang, 400, "binding",
@@ -202,44 +250,12 @@ int zr_mock_handle_sso(void *ctx, const zr_http_request_t *req, zr_http_response
         rc = show_refusal(resp, req->lang, 400, zr_saml_idp_check_name(check), NULL, err);
         goto end;
     }
-    cluster = strcmp(login->req.requester, login->req.tenant->entity_id) != 0;
     if (relay_state && !(login->relay_state = strdup(relay_state)))
         goto end;
-    handle = zr_random_token(32);
-    buttons = identity_buttons(cfg, login->req.tenant, req->lang);
-    organisation = care_provider_text(&login->req, req->lang);
-    if (!handle || !buttons || !organisation)
-        goto end;
-    /* The page names the care provider and service, as TVS does. */
-    if (zr_kv_add(&vars, "handle", handle) != 0 || zr_kv_add(&vars, "identities", buttons) != 0 ||
-        zr_kv_add(&vars, "care_provider", organisation) != 0 ||
-        zr_kv_add(&vars, "service", login->req.service->name ? login->req.service->name
-                                                               : login->req.service->service_uuid) != 0 ||
-        zr_kv_add(&vars, "min_loa", loa_text(login->req.service->min_loa, req->lang)) != 0)
-        goto end;
-    zr_log_info("authn_request", "request=%s care_provider=%s requester=%s service=%s force_authn=%d handle=%s",
-                login->req.request_id, login->req.tenant->id ? login->req.tenant->id : "-",
-                cluster ? "lc" : "care_provider", login->req.service->service_uuid, login->req.force_authn,
-                zr_log_mask(handle, mask));
-    if (zr_mock_table_put(m->pending, handle, login) != 0) {
-        rc = show_refusal(resp, req->lang, 503, "busy", "mock-error.reason.busy", NULL);
-        goto end;
-    }
+    rc = login_page(m, login, req->lang, resp);
     login = NULL;
-    html = zr_page_render("mock-login", req->lang, &vars);
-    if (!html)
-        goto end;
-    if (zr_http_respond(resp, 200, "text/html; charset=utf-8", html, strlen(html)) != 0 ||
-        zr_http_set_header(resp, "Content-Security-Policy", gen->form_action_csp) != 0)
-        goto end;
-    rc = 0;
 end:
     zr_mock_login_free(login);
-    zr_kv_free(&vars);
-    free(handle);
-    free(buttons);
-    free(organisation);
-    free(html);
     return rc;
 }
 
@@ -261,6 +277,19 @@ int zr_mock_handle_choose(void *ctx, const zr_http_request_t *req, zr_http_respo
     int rc = -1, bsn_key;
 
     zr_buf_init(&url);
+    /* The language switch: the same login's page in the language asked
+     * for, under a fresh handle (this one is spent). */
+    if (handle && !choice && zr_kv_get(&req->form, ZR_LANG_PARAM) && zr_kv_count(&req->form, "handle") == 1 &&
+        zr_kv_count(&req->form, ZR_LANG_PARAM) == 1) {
+        login = zr_mock_table_take(m->pending, handle);
+        if (!login) {
+            rc = show_refusal(resp, req->lang, 400, "expired", "mock-error.reason.expired", NULL);
+            goto end;
+        }
+        rc = login_page(m, login, req->lang, resp);
+        login = NULL;
+        goto end;
+    }
     if (!handle || zr_kv_count(&req->form, "handle") != 1 || !choice || zr_kv_count(&req->form, "identity") != 1 ||
         zr_kv_count(&req->form, "bsn_key") > 1) {
         rc = show_refusal(resp, req->lang, 400, "form", "mock-error.reason.form", NULL);

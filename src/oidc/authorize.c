@@ -234,7 +234,7 @@ char *zr_oidc_refusal_description(zr_oidc_refusal_t refusal, zr_lang_t lang)
 /* The page for a refusal: a patient's level too low says what the level
  * the portal asked for needs (issue 18 §2; a professional's has Dezi's own
  * page, ZR_REFUSAL_PRO_LOA_TOO_LOW and ZR_REFUSAL_DEZI_LOA_TOO_LOW). */
-static const char *refusal_page(zr_oidc_refusal_t refusal, const zr_oidc_authz_t *authz)
+static const char *refusal_page_code(zr_oidc_refusal_t refusal, const zr_oidc_authz_t *authz)
 {
     const char *page = refusals[refusal].page;
     if (strcmp(page, "loa_too_low") != 0)
@@ -246,20 +246,87 @@ static const char *refusal_page(zr_oidc_refusal_t refusal, const zr_oidc_authz_t
     return page;
 }
 
+/* The relay's refusal page (issue 18 §2) for client c in lang: its one
+ * button posts a fresh single-use handle to /authorize/return, which
+ * delivers location (the OAuth error, built when the login was refused)
+ * once, or shows this page again in another language (the switch). Redis
+ * keeps only what the page needs to be made again: the redirect, the
+ * client, the case and its page, the login's care provider, the reference;
+ * no person, no code. If Redis cannot
+ * keep it, the redirect goes at once: never a button that does nothing. */
+static int refusal_page(zr_oidc_t *op, const zr_client_t *c, unsigned refusal, const char *page,
+                        const char *care_provider, const char *location, const char *redirect_uri, zr_lang_t lang,
+                        const char *ref, zr_http_response_t *resp)
+{
+    const zr_tenant_t *t;
+    const zr_helpdesk_t *h;
+    char *handle = NULL, *csp = NULL, *value = NULL;
+    json_t *o = NULL;
+    zr_page_way_t way;
+    zr_store_status_t st;
+    int rc = -1;
+
+    o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s}", "location", location, "redirect_uri", redirect_uri, "client",
+                  c->client_id, "refusal", (int)refusal, "page", page, "ref", ref, "lang", zr_lang_code(lang));
+    if (o && care_provider && json_object_set_new(o, "cp", json_string(care_provider)) != 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    if (!o || !(value = json_dumps(o, JSON_COMPACT)) || !(handle = zr_random_token(32))) {
+        zr_log_error("authorize", "client=%s refusal page cannot be built ref=%s", c->client_id, ref);
+        zr_page_error(resp, 500, lang, "internal_error", ref);
+        goto end;
+    }
+    st = zr_store_put(op->store, ZR_OIDC_NS_RETURN, handle, value, strlen(value),
+                      op->cfg->oidc.session_lifetime_s > 0 ? op->cfg->oidc.session_lifetime_s : 900);
+    if (st != ZR_STORE_OK) {
+        zr_log_warn("authorize", "client=%s refusal page not kept (%s): redirect at once ref=%s", c->client_id,
+                    zr_store_status_name(st), ref);
+        rc = zr_http_redirect(resp, 302, location);
+        goto end;
+    }
+    /* The login's care provider (a shared portal's choice), else the
+     * client's: its helpdesk, and its name and logo in the header (§3). */
+    t = care_provider     ? zr_config_find_tenant(op->cfg, care_provider)
+        : c->care_provider ? zr_config_find_tenant(op->cfg, c->care_provider)
+                           : NULL;
+    h = c->helpdesk.name || c->helpdesk.phone || c->helpdesk.url || !t ? &c->helpdesk : &t->helpdesk;
+    way = (zr_page_way_t){.portal_name = c->name ? c->name : c->client_id, .helpdesk_name = h->name,
+                          .helpdesk_phone = h->phone, .helpdesk_phone_uri = h->phone_uri, .helpdesk_url = h->url,
+                          .provider_name = t ? t->name : NULL, .logo_src = t ? t->logo.src : NULL,
+                          .logo_alt = t ? t->logo.alt : NULL, .return_handle = handle};
+    zr_log_info("authorize", "client=%s reason=%s refusal page shown lang=%s ref=%s", c->client_id,
+                refusals[refusal].reason, zr_lang_code(lang), ref);
+    if (zr_page_error_way(resp, refusals[refusal].status, lang, page, ref, &way) != 0)
+        goto end;
+    zr_http_set_header(resp, "Cache-Control", "no-store");
+    {
+        /* The button posts here and is redirected on to the portal:
+         * Chromium checks form-action on that redirect too. */
+        const char *targets[] = {"/authorize/return", redirect_uri};
+        if ((csp = zr_page_form_csp(targets, 2)) != NULL)
+            zr_http_set_header(resp, "Content-Security-Policy", csp);
+    }
+    rc = 0;
+end:
+    if (value)
+        OPENSSL_cleanse(value, strlen(value));
+    free(value);
+    json_decref(o);
+    zr_release(handle);
+    free(csp);
+    return rc;
+}
+
 /* A refusal: the relay's page with the button (page set, the client's
  * error_pages: relay), else the redirect at once. */
 static int refusal_respond(zr_oidc_t *op, const zr_oidc_authz_t *authz, zr_oidc_refusal_t refusal,
                            const char *description, int page, zr_http_response_t *resp)
 {
     const zr_client_t *c;
-    const zr_tenant_t *t;
-    const zr_helpdesk_t *h;
     const char *names[] = {"error", "error_description", "state", "zr_reason"};
     const char *values[4];
-    char *handle = NULL, *csp = NULL, ref[16];
-    char *location = NULL, *text = NULL;
-    zr_page_way_t way;
-    zr_store_status_t st;
+    char *location = NULL, *text = NULL, ref[16];
     int rc = -1;
 
     if ((unsigned)refusal >= ZR_REFUSAL_COUNT)
@@ -293,48 +360,16 @@ static int refusal_respond(zr_oidc_t *op, const zr_oidc_authz_t *authz, zr_oidc_
      * single-use handle: the button can only ever deliver this error, with
      * this state, once; no code is ever in it. */
     zr_oidc_reference(ref);
-    if (!(location = redirect_url(op, authz->redirect_uri, names, values, 4)) || !(handle = zr_random_token(32))) {
+    if (!(location = redirect_url(op, authz->redirect_uri, names, values, 4))) {
         zr_log_error("authorize", "client=%s error redirect cannot be built ref=%s", c->client_id, ref);
         zr_page_error(resp, 500, authz->lang, "internal_error", ref);
         goto end;
     }
-    st = zr_store_put(op->store, ZR_OIDC_NS_RETURN, handle, location, strlen(location),
-                      op->cfg->oidc.session_lifetime_s > 0 ? op->cfg->oidc.session_lifetime_s : 900);
-    if (st != ZR_STORE_OK) {
-        /* No page without a working button: the portal is told at once. */
-        zr_log_warn("authorize", "client=%s refusal page not kept (%s): redirect at once ref=%s", c->client_id,
-                    zr_store_status_name(st), ref);
-        rc = zr_http_redirect(resp, 302, location);
-        goto end;
-    }
-    /* The login's care provider (a shared portal's choice), else the
-     * client's: its helpdesk, and its name and logo in the header (§3). */
-    t = authz->care_provider  ? zr_config_find_tenant(op->cfg, authz->care_provider)
-        : c->care_provider ? zr_config_find_tenant(op->cfg, c->care_provider)
-                           : NULL;
-    h = c->helpdesk.name || c->helpdesk.phone || c->helpdesk.url || !t ? &c->helpdesk : &t->helpdesk;
-    way = (zr_page_way_t){.portal_name = c->name ? c->name : c->client_id, .helpdesk_name = h->name,
-                          .helpdesk_phone = h->phone, .helpdesk_phone_uri = h->phone_uri, .helpdesk_url = h->url,
-                          .provider_name = t ? t->name : NULL, .logo_src = t ? t->logo.src : NULL,
-                          .logo_alt = t ? t->logo.alt : NULL, .return_handle = handle};
-    zr_log_info("authorize", "client=%s reason=%s refusal page shown ref=%s", c->client_id,
-                refusals[refusal].reason, ref);
-    if (zr_page_error_way(resp, refusals[refusal].status, authz->lang, refusal_page(refusal, authz), ref, &way) != 0)
-        goto end;
-    zr_http_set_header(resp, "Cache-Control", "no-store");
-    {
-        /* The button posts here and is redirected on to the portal:
-         * Chromium checks form-action on that redirect too. */
-        const char *targets[] = {"/authorize/return", authz->redirect_uri};
-        if ((csp = zr_page_form_csp(targets, 2)) != NULL)
-            zr_http_set_header(resp, "Content-Security-Policy", csp);
-    }
-    rc = 0;
+    rc = refusal_page(op, c, (unsigned)refusal, refusal_page_code(refusal, authz), authz->care_provider, location,
+                      authz->redirect_uri, authz->lang, ref, resp);
 end:
     free(location);
     free(text);
-    zr_release(handle);
-    free(csp);
     return rc;
 }
 
@@ -353,18 +388,27 @@ int zr_oidc_authorize_refuse_at_once(zr_oidc_t *op, const zr_oidc_authz_t *authz
 int zr_oidc_handle_authorize_return(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
 {
     zr_oidc_t *op = ctx;
-    const char *handle = zr_kv_get(&req->form, "handle");
-    char *location = NULL, ref[16];
+    const char *handle = zr_kv_get(&req->form, "handle"), *lang_code = zr_kv_get(&req->form, ZR_LANG_PARAM);
+    const char *location, *client_id, *redirect_uri, *kept_ref, *page, *care_provider;
+    const zr_client_t *c;
+    char *value = NULL, ref[16];
     size_t len = 0;
+    json_t *o = NULL;
+    json_int_t refusal;
     zr_store_status_t st;
+    zr_lang_t lang;
+    int switching;
 
     zr_oidc_reference(ref);
-    if (!handle || zr_kv_count(&req->form, "handle") != 1 || strlen(handle) > 64) {
+    switching = lang_code != NULL;
+    if (!handle || zr_kv_count(&req->form, "handle") != 1 || strlen(handle) > 64 ||
+        (switching && (zr_kv_count(&req->form, ZR_LANG_PARAM) != 1 || zr_lang_from_code(lang_code, &lang) != 0))) {
         zr_page_error(resp, 400, req->lang, "bad_request", ref);
         goto end;
     }
-    /* GETDEL: the first press delivers the error, any later one is told so. */
-    st = zr_store_take(op->store, ZR_OIDC_NS_RETURN, handle, &location, &len);
+    /* GETDEL: the first press delivers the error (or the page in another
+     * language, under a new handle), any later one is told so. */
+    st = zr_store_take(op->store, ZR_OIDC_NS_RETURN, handle, &value, &len);
     if (st == ZR_STORE_NOT_FOUND) {
         zr_log_info("authorize", "refusal page button used again or expired ref=%s", ref);
         zr_page_error(resp, 400, req->lang, "return_used", ref);
@@ -375,10 +419,36 @@ int zr_oidc_handle_authorize_return(void *ctx, const zr_http_request_t *req, zr_
         zr_page_error(resp, 503, req->lang, "store_unavailable", ref);
         goto end;
     }
+    /* A page made before the switch existed kept the bare redirect. */
+    o = value[0] == '{' ? json_loadb(value, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    location = o ? json_string_value(json_object_get(o, "location")) : value;
+    client_id = json_string_value(json_object_get(o, "client"));
+    redirect_uri = json_string_value(json_object_get(o, "redirect_uri"));
+    kept_ref = json_string_value(json_object_get(o, "ref"));
+    refusal = json_integer_value(json_object_get(o, "refusal"));
+    page = json_string_value(json_object_get(o, "page"));
+    care_provider = json_string_value(json_object_get(o, "cp"));
+    c = client_id ? zr_oidc_find_client(op, client_id) : NULL;
+    if (!location) {
+        zr_log_error("authorize", "refusal unreadable in the store ref=%s", ref);
+        zr_page_error(resp, 500, req->lang, "internal_error", ref);
+        goto end;
+    }
+    /* The switch: the same page (case, reference, portal) in the language
+     * asked for; the error is still delivered only by the button. A page
+     * whose client is gone from the configuration delivers at once. */
+    if (switching && c && redirect_uri && kept_ref && refusal >= 0 && refusal < ZR_REFUSAL_COUNT) {
+        refusal_page(op, c, (unsigned)refusal, page ? page : refusals[refusal].page, care_provider, location,
+                     redirect_uri, lang, kept_ref, resp);
+        goto end;
+    }
     zr_http_redirect(resp, 302, location);
     zr_http_set_header(resp, "Cache-Control", "no-store");
 end:
-    free(location);
+    json_decref(o);
+    if (value)
+        OPENSSL_cleanse(value, len);
+    free(value);
     return 0;
 }
 
@@ -918,7 +988,7 @@ zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_requ
     /* ui_locales over Accept-Language for every page of this login, from
      * this one on (it travels with the pending login); a pushed request's
      * or request object's own ui_locales once they are read. */
-    zr_lang_t lang = zr_http_lang_pick(zr_kv_get(p, "ui_locales"), req->lang);
+    zr_lang_t lang = zr_http_lang_of(req, zr_kv_get(p, "ui_locales"));
 
     memset(out, 0, sizeof(*out));
     /* RFC 9126 §4 and RFC 9101 §6.3: with a request_uri or a request only
@@ -954,7 +1024,7 @@ zr_oidc_authz_result_t zr_oidc_authorize_begin(zr_oidc_t *op, const zr_http_requ
         p = &inner, signed_object = 1;
     }
     if (p == &inner)
-        lang = zr_http_lang_pick(zr_kv_get(p, "ui_locales"), req->lang);
+        lang = zr_http_lang_of(req, zr_kv_get(p, "ui_locales"));
     /* W3C Trace Context §3.2: only a valid traceparent is kept with the
      * login (the HTTP layer drops any other, src/http/server.c). */
     if (authorize_validate(op, p, pushed, signed_object, lang, req->traceparent, out, &why) != 0) {

@@ -140,7 +140,8 @@ static int handle_index(void *ctx, const zr_http_request_t *req, zr_http_respons
             zr_buf_append_html(&rows, zr_loa_name(sc->loa));
             zr_buf_appends(&rows, ")");
         }
-        zr_buf_appends(&rows, "</a><br><small>");
+        /* DICTU's checklist item, quoted in its own (Dutch) words. */
+        zr_buf_appends(&rows, "</a><br><small lang=\"nl\">");
         zr_buf_append_html(&rows, sc->checklist);
         zr_buf_printf(&rows, "</small></td><td><span id=\"status-%s\" class=\"status status-%s\" data-status=\"%s\">",
                       sc->id, zr_preprod_status_name(sc->status), zr_preprod_status_name(sc->status));

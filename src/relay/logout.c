@@ -167,6 +167,12 @@ static void finish(zr_http_response_t *resp, zr_lang_t lang, const zr_config_t *
         zr_http_redirect(resp, 303, url.data);
         goto end;
     }
+    /* Issue 18 §2: the language switch of a page that answered a POST or
+     * an id_token_hint: /logout with the client alone makes it again and
+     * ends nothing (there is no hint). */
+    enc = client ? zr_url_encode(client->client_id) : NULL;
+    if (zr_buf_printf(&url, "/logout%s%s", enc ? "?client_id=" : "", enc ? enc : "") == 0)
+        zr_kv_add(&vars, "lang_href", url.data);
     zr_kv_add(&vars, "client_name", client_name ? client_name : zr_lang_text(lang, "logout-done.the_website"));
     /* Issue 18 §1: back to the portal, or log in again; the page already
      * says what to do when the portal is not known. */
@@ -360,7 +366,7 @@ int zr_relay_handle_logout(void *ctx, const zr_http_request_t *req, zr_http_resp
     const char *client_id = zr_kv_get(params, "client_id");
     const char *redirect = zr_kv_get(params, "post_logout_redirect_uri");
     const char *state = zr_kv_get(params, "state");
-    zr_lang_t lang = zr_http_lang_pick(zr_kv_get(params, "ui_locales"), req->lang);
+    zr_lang_t lang = zr_http_lang_of(req, zr_kv_get(params, "ui_locales"));
     const zr_client_t *client = NULL;
     zr_oidc_hint_t hint = {0};
     json_t *session = NULL;

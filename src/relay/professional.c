@@ -252,15 +252,20 @@ int zr_relay_handle_choose(void *ctx, const zr_http_request_t *req, zr_http_resp
     zr_relay_t *relay = ctx;
     zr_relay_gen_t *gen = zr_relay_gen_get(relay);
     const char *handle = zr_kv_get(&req->form, "handle"), *method = zr_kv_get(&req->form, "method");
+    const char *lang_code = zr_kv_get(&req->form, ZR_LANG_PARAM);
     zr_oidc_authz_t authz = {0};
     zr_http_request_t login_req;
     json_t *pending = NULL;
     const zr_client_t *client;
+    zr_lang_t switch_to = ZR_LANG_NL;
+    /* The language switch sends the form with lang instead of a method. */
+    int switching = !method && lang_code && zr_kv_count(&req->form, ZR_LANG_PARAM) == 1 &&
+                    zr_lang_from_code(lang_code, &switch_to) == 0;
     char ref[16];
 
     zr_relay_reference(ref);
-    if (!handle || !method || zr_kv_count(&req->form, "handle") != 1 || zr_kv_count(&req->form, "method") != 1 ||
-        strlen(handle) > 64) {
+    if (!handle || (!method && !switching) || zr_kv_count(&req->form, "handle") != 1 ||
+        (method && zr_kv_count(&req->form, "method") != 1) || strlen(handle) > 64) {
         zr_page_error(resp, 400, req->lang, "bad_request", ref);
         goto end;
     }
@@ -272,6 +277,16 @@ int zr_relay_handle_choose(void *ctx, const zr_http_request_t *req, zr_http_resp
      * the choice made (way.c). */
     zr_relay_trail_put(relay, gen->cfg, CHOOSE_NS, handle, authz.client_id, authz.care_provider, authz.lang,
                        ZR_RELAY_TRAIL_CHOSEN, ref);
+    /* Issue 18 §2: the same chooser in the language asked for, under a
+     * fresh handle (this one is spent); the login goes on in it. */
+    if (switching) {
+        authz.lang = switch_to;
+        login_req.lang = switch_to; /* req is &login_req since above */
+        zr_log_info("authorize", "client=%s chooser: language %s ref=%s", authz.client_id, zr_lang_code(switch_to),
+                    ref);
+        show_chooser(relay, gen, req, resp, &authz, ref);
+        goto end;
+    }
     client = zr_config_find_client(gen->cfg, authz.client_id);
     /* Issue 18 §1: "Annuleren" goes back to the portal as a refusal (RFC
      * 6749 §4.1.2.1), through the same single-use, browser-bound handle as

@@ -825,6 +825,7 @@ static const zr_http_route_t relay_routes[] = {
     {"GET", "/logout", gated_logout},       /* logout.c (issue 5) */
     {"POST", "/logout", gated_logout},
     {"POST", "/saml/slo", gated_saml_slo},
+    {"GET", "/error", zr_relay_handle_error_page}, /* an error page again, in another language: way.c */
     {"GET", "/trace", handle_trace},
     {"GET", "/trace.json", handle_trace},
     {"POST", "/trace/lookup", handle_trace},

@@ -271,6 +271,8 @@ void zr_relay_begin_method(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http
 void zr_relay_begin_patient(zr_relay_t *relay, zr_relay_gen_t *gen, const zr_http_request_t *req,
                             zr_http_response_t *resp, zr_oidc_authz_t *authz, int chosen);
 int zr_relay_handle_choose(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
+/* GET /error: an error page made again for its language switch (way.c). */
+int zr_relay_handle_error_page(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
 int zr_relay_handle_dezi_callback(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp);
 /* The client's policy decision point, when it has one, for any subject
  * (patient or professional) before a code is issued. 0: go on; else resp

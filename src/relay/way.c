@@ -58,12 +58,79 @@ void zr_relay_page_way(const zr_config_t *cfg, const char *client_id, const char
     }
 }
 
+/* The address of GET /error that makes this page again (the language
+ * switch of an error page whose own address cannot be repeated: it carried
+ * an artifact or a code, or answered a POST). Only what the page shows or
+ * the configuration knows; nothing secret. NULL on error. */
+static char *error_page_href(int status, const char *code, const char *ref, const char *client_id,
+                             const char *care_provider)
+{
+    char *c = zr_url_encode(code), *r = zr_url_encode(ref ? ref : "-");
+    char *cl = client_id ? zr_url_encode(client_id) : NULL, *cp = care_provider ? zr_url_encode(care_provider) : NULL;
+    zr_buf_t b;
+    char *href = NULL;
+
+    zr_buf_init(&b);
+    if (!c || !r || (client_id && !cl) || (care_provider && !cp))
+        goto end;
+    if (zr_buf_printf(&b, "/error?code=%s&status=%d&ref=%s", c, status, r) != 0 ||
+        (cl && zr_buf_printf(&b, "&client=%s", cl) != 0) || (cp && zr_buf_printf(&b, "&cp=%s", cp) != 0))
+        goto end;
+    href = zr_buf_steal(&b);
+end:
+    zr_buf_free(&b);
+    free(c);
+    free(r);
+    free(cl);
+    free(cp);
+    return href;
+}
+
 int zr_relay_page_error(zr_http_response_t *resp, int status, zr_lang_t lang, const char *code, const char *ref,
                         const zr_config_t *cfg, const char *client_id, const char *care_provider)
 {
     zr_page_way_t way;
+    char *href = error_page_href(status, code ? code : "internal_error", ref, client_id, care_provider);
+    int rc;
+
     zr_relay_page_way(cfg, client_id, care_provider, &way);
-    return zr_page_error_way(resp, status, lang, code, ref, &way);
+    way.lang_href = href;
+    rc = zr_page_error_way(resp, status, lang, code, ref, &way);
+    free(href);
+    return rc;
+}
+
+/* GET /error?code=&status=&ref=[&client=][&cp=] (issue 18 §2): an error
+ * page of the relay made again, for its language switch (docs/pages.md).
+ * Only a code the relay has a page for, an error status, a reference of
+ * its alphabet, a configured client and care provider: it shows nothing
+ * the configuration and the page itself did not already show. */
+int zr_relay_handle_error_page(void *ctx, const zr_http_request_t *req, zr_http_response_t *resp)
+{
+    zr_relay_t *relay = ctx;
+    zr_relay_gen_t *gen = zr_relay_gen_get(relay);
+    const char *code = zr_kv_get(&req->query, "code"), *status_s = zr_kv_get(&req->query, "status");
+    const char *ref = zr_kv_get(&req->query, "ref"), *client = zr_kv_get(&req->query, "client");
+    const char *cp = zr_kv_get(&req->query, "cp");
+    static const char ref_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+    char *end = NULL, own[16];
+    long status = status_s ? strtol(status_s, &end, 10) : 0;
+    int ok = code && zr_page_error_known(code) && status_s && end && !*end && status >= 400 && status <= 599 && ref &&
+             *ref && strlen(ref) <= 32 && strspn(ref, ref_alphabet) == strlen(ref);
+
+    if (!ok) {
+        zr_relay_reference(own);
+        zr_page_error(resp, 400, req->lang, "bad_request", own);
+        goto end;
+    }
+    if (client && !zr_config_find_client(gen->cfg, client))
+        client = NULL;
+    if (cp && !zr_config_find_tenant(gen->cfg, cp))
+        cp = NULL;
+    zr_relay_page_error(resp, (int)status, req->lang, code, ref, gen->cfg, client, cp);
+end:
+    zr_relay_gen_put(relay, gen);
+    return 0;
 }
 
 int zr_relay_trail_ttl(const zr_config_t *cfg)

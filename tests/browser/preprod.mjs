@@ -20,6 +20,7 @@
 import { createRequire } from 'node:module';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadStrings, foreignStrings, visibleText, mixedIn } from './mixed.mjs';
 
 const require = createRequire(import.meta.url);
 const { chromium } = require('playwright-core');
@@ -36,6 +37,11 @@ const SHOTS = process.env.ZR_SCREENSHOTS || '';
 const PHASE = process.env.ZR_PREPROD_PHASE || 'main';
 const SCENARIOS = ['login-basic', 'login-substantial', 'login-high', 'cancel', 'loa-too-low', 'machtigen',
   'logout', 'session-expired', 'artifact-replay'];
+
+// Issue 18 §2: no page mixes languages (tests/browser/mixed.mjs).
+const STRINGS = loadStrings(env('ZR_TEMPLATES_DIR'));
+const FOREIGN = { nl: foreignStrings(STRINGS.strings, 'nl'), en: foreignStrings(STRINGS.strings, 'en') };
+const NAMES = ['Zorgaanbieder Demo (TEST)', 'Zorgaanbieder Demo', 'Demo patientportaal'];
 
 let pass = 0;
 let fail = 0;
@@ -88,6 +94,9 @@ async function inspect(page, lang, name, { shot = false, expectText } = {}) {
   }));
   check(`${label}: <html lang="${lang}">, one <main>, one <h1>, a title`,
     s.lang === lang && s.main === 1 && s.h1 === 1 && s.title, JSON.stringify(s));
+  const mixed = mixedIn(await page.evaluate(visibleText), FOREIGN[s.lang] || [], NAMES);
+  check(`${label}: no text of another language`, mixed.length === 0,
+    mixed.slice(0, 3).map((f) => `${f.lang}: "${f.text}"`).join('; '));
   const result = await axe(page);
   axeSummary.push({ page: label, violations: result });
   const bad = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
@@ -203,6 +212,23 @@ async function walkMain(browser, page) {
   await enPage.goto(traceHref, { waitUntil: 'load' });
   await inspect(enPage, 'en', '42-trace');
   await en.close();
+  // The language switch of a page reached by GET: a link to the same
+  // address with lang=nl, which gives the same page in Dutch. A browser
+  // each (the switch leaves a zr_lang cookie, for every port of localhost).
+  for (const [url, name, text] of [[PP + '/', '40-preprod-index', 'pre-productie'], [traceHref, '42-trace', '']]) {
+    const ctx = await browser.newContext({ viewport: { width: 1000, height: 700 },
+      extraHTTPHeaders: { 'Accept-Language': 'en-US,en;q=0.9,nl;q=0.8' } });
+    const p = await ctx.newPage();
+    await p.goto(url, { waitUntil: 'load' });
+    const entry = p.locator('nav.lang-switch a[lang="nl"][hreflang="nl"]');
+    check(`en ${name}: the switch links to Nederlands`, (await entry.count()) === 1 &&
+      (await entry.innerText()).trim() === 'Nederlands');
+    await click(p, entry);
+    check(`en ${name}: switched, the same page (lang=nl)`, new URL(p.url()).searchParams.get('lang') === 'nl' &&
+      new URL(p.url()).pathname === new URL(url).pathname, p.url());
+    await inspect(p, 'nl', `${name} switched`, { expectText: text || undefined });
+    await ctx.close();
+  }
 
   // The report as it stands (GET /report.json), session-expired still open.
   const report = await (await page.goto(PP + '/report.json', { waitUntil: 'load' })).json();

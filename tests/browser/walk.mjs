@@ -14,6 +14,7 @@
 import { createRequire } from 'node:module';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadStrings, foreignStrings, sharedStrings, visibleText, mixedIn } from './mixed.mjs';
 
 const require = createRequire(import.meta.url);
 const { chromium } = require('playwright-core');
@@ -31,6 +32,12 @@ const SHOTS = process.env.ZR_SCREENSHOTS || '';
 const EN_SHOTS = ['02-autopost-noscript', '05-refusal-cancelled', '03-mock-tvs-login', '10-error-login-already-done', '20-mock-tvs-error',
   '30-chooser', '31-mock-dezi-login', '18-logout-done'];
 const ours = [PORTAL, RELAY, TVS, DEZI].map((u) => new URL(u).origin);
+// Issue 18 §2: the strings of each language (the catalog, else the
+// per-language templates), for the check that no page mixes languages.
+const STRINGS = loadStrings(env('ZR_TEMPLATES_DIR'));
+const FOREIGN = { nl: foreignStrings(STRINGS.strings, 'nl'), en: foreignStrings(STRINGS.strings, 'en') };
+// Names from the test's configuration the pages show in either language.
+const NAMES = ['Zorgaanbieder Demo (TEST)', 'Zorgaanbieder Demo', 'Demo patientportaal'];
 
 // The two browsers: a Dutch one (by q-value: nl;q=1 beats en;q=0.5) and an
 // English one (en-US first, nl only third).
@@ -92,13 +99,13 @@ function watch(ctx, page) {
 // Runs every check on the page that is showing now, and saves its
 // screenshot. relay: the page is one of ours (the portal is an example app
 // outside this issue's layout).
-async function inspect(page, lang, name, { expectText, relay = true, status, provider } = {}) {
+async function inspect(page, lang, name, { expectText, relay = true, status, provider, shot = true } = {}) {
   const label = `${lang} ${name}`;
   await page.waitForLoadState('load');
   // Screenshots first (before the keyboard checks scroll the page): every
   // page in Dutch; in English the pages of the logins and one error page
   // (the other English error pages differ only in their text).
-  if (SHOTS && (lang === 'nl' || EN_SHOTS.includes(name))) {
+  if (SHOTS && shot && (lang === 'nl' || EN_SHOTS.includes(name))) {
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: join(SHOTS, `${lang}-${name}.png`) });
   }
@@ -110,6 +117,12 @@ async function inspect(page, lang, name, { expectText, relay = true, status, pro
   if (relay) {
     const htmlLang = await page.evaluate(() => document.documentElement.lang);
     check(`${label}: <html lang="${lang}">`, htmlLang === lang, `got "${htmlLang}"`);
+    // Issue 18 §2: no text of another language, except where marked so
+    // (lang="..." on the element: the switch's "English", a technical
+    // reason); the page's own language decides which strings are foreign.
+    const mixed = mixedIn(await page.evaluate(visibleText), FOREIGN[htmlLang] || [], NAMES);
+    check(`${label}: no text of another language`, mixed.length === 0,
+      mixed.slice(0, 3).map((f) => `${f.lang}: "${f.text}"`).join('; '));
     const structure = await page.evaluate(() => ({
       main: document.querySelectorAll('main').length,
       h1: document.querySelectorAll('h1').length,
@@ -508,6 +521,130 @@ async function walkWithoutScript(lang) {
   await ctx.close();
 }
 
+// Issue 18 §2: the language switch, and the language from ui_locales
+// where the browser says the other one. browser is the browser's language;
+// each login asks ui_locales for the other. The switch is clicked on each
+// kind of page (a form's button: chooser, mock TVS login, refusal page; a
+// link: a page reached by GET) and the page must come back in the other
+// language, and the login go on and complete. Each part has its own
+// browser context (the switch leaves a zr_lang cookie).
+async function clickSwitch(page, to) {
+  const entry = page.locator(`nav.lang-switch [lang="${to}"]`);
+  check(`switch to ${to}: one entry in the header, named in its own language`, (await entry.count()) === 1 &&
+    (await entry.innerText()).trim() === (to === 'en' ? 'English' : 'Nederlands'));
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), entry.click()]);
+}
+
+async function walkSwitch(browserLang) {
+  const b = browserLang;
+  const o = b === 'nl' ? 'en' : 'nl';
+  const T = (l, nl, en) => (l === 'en' ? en : nl);
+  const opt = { shot: false };
+  const n = (what) => `switch (browser ${b}): ${what}`;
+
+  // A. Chooser (ui_locales) -> switch -> DigiD -> mock TVS -> switch -> logged in.
+  let ctx = await newContext(b);
+  let page = await ctx.newPage();
+  trackStatus(page);
+  await open(page, PORTAL + `/login?method=choose&ui_locales=${o}`);
+  await inspect(page, o, n(`chooser, ui_locales=${o}`), { ...opt, provider: true,
+    expectText: T(o, 'Hoe wilt u inloggen?', 'How do you want to log in?') });
+  await clickSwitch(page, b);
+  await inspect(page, b, n('chooser switched'), { ...opt, status: 200,
+    expectText: T(b, 'Hoe wilt u inloggen?', 'How do you want to log in?') });
+  await Promise.all([page.waitForURL(TVS + '/**'),
+    page.getByRole('button', { name: T(b, 'Inloggen met DigiD', 'Log in with DigiD') }).click()]);
+  await inspect(page, b, n('mock TVS login'), { ...opt, expectText: T(b, 'Inloggen (test)', 'Log in (test)') });
+  await clickSwitch(page, o);
+  await inspect(page, o, n('mock TVS login switched'), { ...opt, status: 200,
+    expectText: T(o, 'Inloggen (test)', 'Log in (test)') });
+  let acsUrl = '';
+  page.on('request', (r) => { if (r.url().startsWith(RELAY + '/saml/acs')) acsUrl = r.url(); });
+  await choose(page, 'DigiD Substantieel');
+  check(`${n('after both switches the login completes')}`, page.url().startsWith(PORTAL) &&
+    (await page.locator('body').innerText()).includes('Ingelogd'), page.url());
+  // The ACS address again (back button): its page cannot be repeated (the
+  // artifact), so its switch makes it again at /error, artifact-free.
+  await open(page, acsUrl);
+  await inspect(page, b, n('already logged in (the login switched to this language)'), { ...opt, status: 400,
+    expectText: T(b, 'U bent al ingelogd', 'You are already logged in') });
+  const ref = await page.locator('main code').nth(1).innerText();
+  await clickSwitch(page, o);
+  check(n('already logged in, switched: /error, no artifact in the address'),
+    new URL(page.url()).pathname === '/error' && !page.url().includes('SAMLart'), page.url());
+  await inspect(page, o, n('already logged in, switched'), { ...opt, status: 400,
+    expectText: T(o, 'U bent al ingelogd', 'You are already logged in') });
+  check(n('already logged in, switched: the same reference and way back'),
+    (await page.locator('main code').nth(1).innerText()) === ref &&
+    (await page.getByRole('link', { name: T(o, 'Terug naar Demo patientportaal', 'Back to Demo patientportaal') }).count()) === 1);
+  await ctx.close();
+
+  // B. Refusals in the ui_locales language; the refusal page switched, its
+  // button still tells the portal.
+  ctx = await newContext(b);
+  page = await ctx.newPage();
+  trackStatus(page);
+  await open(page, PORTAL + `/login?ui_locales=${o}`);
+  await page.waitForURL(TVS + '/**');
+  await choose(page, 'Annuleren');
+  await inspect(page, o, n(`refusal, ui_locales=${o}`), { ...opt, status: 403,
+    expectText: T(o, 'U heeft het inloggen afgebroken', 'You cancelled logging in') });
+  await clickSwitch(page, b);
+  await inspect(page, b, n('refusal switched'), { ...opt, status: 403,
+    expectText: T(b, 'U heeft het inloggen afgebroken', 'You cancelled logging in') });
+  await Promise.all([page.waitForURL(PORTAL + '/**'), page.locator('#way-return').click()]);
+  check(n('the switched refusal page still tells the portal access_denied'),
+    (await page.locator('body').innerText()).includes('access_denied'));
+  await ctx.close();
+  ctx = await newContext(b);
+  page = await ctx.newPage();
+  trackStatus(page);
+  await open(page, PORTAL + `/login?ui_locales=${o}`);
+  await page.waitForURL(TVS + '/**');
+  await choose(page, 'DigiD Basis');
+  await inspect(page, o, n(`LoA too low, ui_locales=${o}`), { ...opt, status: 403,
+    expectText: T(o, 'Voor deze dienst is DigiD met sms-controle of de app nodig',
+      'This service needs DigiD with SMS verification or the app') });
+  await open(page, PORTAL + `/login?ui_locales=${o}`);
+  await page.waitForURL(TVS + '/**');
+  await choose(page, 'Verkeerd wachtwoord');
+  await inspect(page, o, n(`authentication failed, ui_locales=${o}`), { ...opt, status: 403,
+    expectText: T(o, 'Inloggen niet gelukt', 'Logging in did not succeed') });
+  // A professional: the mock Dezi (a GET page: the switch is a link), cancel,
+  // the refusal in the ui_locales language; a role without access too.
+  await open(page, PORTAL + `/login?method=professional&ui_locales=${o}`);
+  await page.waitForURL(DEZI + '/**');
+  await inspect(page, b, n('mock Dezi login'), { ...opt, expectText: T(b, 'Kies een testzorgverlener', 'Choose a test professional') });
+  await clickSwitch(page, o);
+  await inspect(page, o, n('mock Dezi login switched'), { ...opt, status: 200,
+    expectText: T(o, 'Kies een testzorgverlener', 'Choose a test professional') });
+  await choose(page, T(o, 'Annuleren', 'Cancel'));
+  await inspect(page, o, n(`Dezi cancelled, ui_locales=${o}`), { ...opt, status: 403,
+    expectText: T(o, 'Inloggen als zorgverlener afgebroken', 'Professional login cancelled') });
+  await open(page, PORTAL + `/login?method=professional&ui_locales=${o}`);
+  await page.waitForURL(DEZI + '/**');
+  await choose(page, '17.000');
+  await inspect(page, o, n(`role not allowed, ui_locales=${o}`), { ...opt, status: 403,
+    expectText: T(o, 'Uw rol geeft hier geen toegang', 'Your role gives no access here') });
+  await ctx.close();
+
+  // C. An error at /authorize in the ui_locales language; its switch is a
+  // link to the same address, which gives the same error in the other.
+  ctx = await newContext(b);
+  page = await ctx.newPage();
+  trackStatus(page);
+  await open(page, RELAY + '/authorize?' + new URLSearchParams({ response_type: 'code', scope: 'openid', state: 'st',
+    client_id: 'demo-portal', redirect_uri: 'https://evil.example/callback', ui_locales: o }));
+  await inspect(page, o, n(`unregistered redirect_uri, ui_locales=${o}`), { ...opt, status: 400,
+    expectText: T(o, 'Onbekend terugkeeradres', 'Unknown return address') });
+  await clickSwitch(page, b);
+  await inspect(page, b, n('unregistered redirect_uri switched'), { ...opt, status: 400,
+    expectText: T(b, 'Onbekend terugkeeradres', 'Unknown return address') });
+  check(n('no request left the test services'), ctx.external.length === 0, ctx.external.join(' '));
+  check(n('no Content-Security-Policy violation'), ctx.cspReports.length === 0, ctx.cspReports.join(' | '));
+  await ctx.close();
+}
+
 // Accept-Language: a language we do not have gives Dutch.
 async function walkOtherLanguage() {
   const ctx = await browser.newContext({ extraHTTPHeaders: { 'Accept-Language': 'de-DE,de;q=0.9' } });
@@ -518,12 +655,21 @@ async function walkOtherLanguage() {
 }
 
 const started = Date.now();
+console.log(`# mixed-language check: strings from the ${STRINGS.source} (${Object.entries(STRINGS.strings)
+  .map(([l, set]) => `${l} ${set.size}`).join(', ')})`);
+check('the strings of both languages are there to check against', FOREIGN.nl.length > 50 && FOREIGN.en.length > 50,
+  `${FOREIGN.nl.length} / ${FOREIGN.en.length}`);
+// A sentence in both languages' strings was copied without being
+// translated (and would pass the page check as the page's own language).
+const shared = sharedStrings(STRINGS.strings, ['error=access_denied']);
+check('no string of one language copied untranslated into another', shared.length === 0, shared.slice(0, 5).join('; '));
 try {
   if (SHOTS) mkdirSync(SHOTS, { recursive: true });
   // Both languages at once: each walk has its own browser contexts.
   await Promise.all(['nl', 'en'].map(async (lang) => {
     await walk(lang);
     await walkWithoutScript(lang);
+    await walkSwitch(lang);
   }));
   await walkOtherLanguage();
 } catch (e) {

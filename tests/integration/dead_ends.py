@@ -45,6 +45,9 @@ class PageParser(html.parser.HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         self.classes += (a.get("class") or "").split()
+        # The language switch (hreflang, or a button sending lang) is no way forward.
+        if (tag == "a" and a.get("hreflang")) or (tag == "button" and a.get("name") == "lang"):
+            return
         if tag == "a" and a.get("href") and "skip" not in (a.get("class") or "").split():
             self._in = {"href": a["href"], "text": ""}
             self.links.append(self._in)

@@ -68,6 +68,7 @@ if [ "${ZR_SCREENSHOTS:-0}" = 1 ]; then
 fi
 if ZR_PORTAL="http://localhost:$PORTAL_PORT" ZR_RELAY="$ISSUER" ZR_TVS="http://localhost:$TVS_PORT" \
    ZR_DEZI="http://localhost:$DEZI_PORT" ZR_CHROMIUM="$CHROMIUM" ZR_SCREENSHOTS="$SHOTS" \
+   ZR_TEMPLATES_DIR="$ZR_SOURCE_DIR/templates" \
    timeout 240 "$NODE" "$WALK_DIR/walk.mjs"; then
   zr_check "browser walk (tests/browser/walk.mjs)" ok ok
 else

@@ -32,7 +32,8 @@ fi
 walk() {
   local phase=$1; shift
   if env ZR_PP="$PP_BASE" ZR_RELAY="$ISSUER" ZR_TVS="http://localhost:$TVS_PORT" ZR_CHROMIUM="$CHROMIUM" \
-     ZR_SCREENSHOTS="$SHOTS" ZR_PREPROD_PHASE="$phase" "$@" timeout 120 "$NODE" "$WALK_DIR/preprod.mjs"; then
+     ZR_SCREENSHOTS="$SHOTS" ZR_PREPROD_PHASE="$phase" ZR_TEMPLATES_DIR="$ZR_SOURCE_DIR/templates" "$@" \
+     timeout 120 "$NODE" "$WALK_DIR/preprod.mjs"; then
     zr_check "preprod walk, phase $phase (tests/browser/preprod.mjs)" ok ok
   else
     zr_check "preprod walk, phase $phase (tests/browser/preprod.mjs)" failed ok

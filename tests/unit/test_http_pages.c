@@ -487,6 +487,94 @@ static void test_lang_pick(void **state)
     assert_int_equal(zr_http_lang_pick("fr", ZR_LANG_EN), ZR_LANG_EN);
 }
 
+/* Issue 18 §2: the languages, and the language switch a page offers: a
+ * button of the page's form, a link to the same address (only when it
+ * carries nothing single-use), a link to where the page is made again, or
+ * the browser hint. */
+static void test_lang_switch(void **state)
+{
+    zr_http_response_t r;
+    zr_http_request_t req = {.method = "GET", .path = "/authorize"};
+    zr_page_way_t way = {.portal_name = "Portaal", .home_page = "https://portaal.example.nl/"};
+    zr_lang_t l = ZR_LANG_NL;
+    (void)state;
+
+    assert_int_equal(zr_lang_count(), 2);
+    assert_string_equal(zr_lang_code(ZR_LANG_NL), "nl");
+    assert_string_equal(zr_lang_code(ZR_LANG_EN), "en");
+    assert_int_equal(zr_lang_from_code("EN", &l), 0);
+    assert_int_equal(l, ZR_LANG_EN);
+    assert_int_equal(zr_lang_from_code("de", &l), -1);
+    assert_int_equal(zr_lang_from_code("e", &l), -1);
+    assert_int_equal(zr_lang_from_code(NULL, &l), -1);
+
+    /* the person's switch wins over ui_locales, which wins over the rest */
+    req.lang = ZR_LANG_EN;
+    assert_int_equal(zr_http_lang_of(&req, "nl"), ZR_LANG_NL);
+    req.lang_switched = 1;
+    assert_int_equal(zr_http_lang_of(&req, "nl"), ZR_LANG_EN);
+    req.lang_switched = 0;
+    assert_int_equal(zr_http_lang_of(&req, NULL), ZR_LANG_EN);
+
+    zr_http_response_init(&r);
+    /* no request (the server's own answers): the hint, no switch */
+    assert_int_equal(zr_page_error(&r, 404, ZR_LANG_NL, "not_found", "ref"), 0);
+    assert_null(strstr(r.body, "<nav class=\"lang-switch\""));
+    assert_non_null(strstr(r.body, "<p lang=\"en\">English? Set English"));
+    zr_http_response_free(&r);
+
+    /* a GET without single-use values: a link to itself, lang replaced */
+    assert_int_equal(zr_kv_add(&req.query, "client_id", "a b"), 0);
+    assert_int_equal(zr_kv_add(&req.query, "lang", "nl"), 0);
+    assert_int_equal(zr_kv_add(&req.query, "state", "<s>"), 0);
+    assert_int_equal(zr_page_lang_link_safe(&req.query), 1);
+    zr_page_request_bind(&req);
+    assert_int_equal(zr_page_error(&r, 400, ZR_LANG_NL, "unknown_client", "ref"), 0);
+    assert_non_null(strstr(r.body, "<nav class=\"lang-switch\" aria-label=\"Taal\"><a href=\"/authorize?"
+                                   "client_id=a%20b&amp;state=%3Cs%3E&amp;lang=en\" lang=\"en\" hreflang=\"en\">"
+                                   "English</a></nav>"));
+    assert_null(strstr(r.body, "English? Set English"));
+    zr_http_response_free(&r);
+    assert_int_equal(zr_page_error(&r, 400, ZR_LANG_EN, "unknown_client", "ref"), 0);
+    assert_non_null(strstr(r.body, "aria-label=\"Language\"><a href=\"/authorize?client_id=a%20b&amp;state=%3Cs%3E&amp;"
+                                   "lang=nl\" lang=\"nl\" hreflang=\"nl\">Nederlands</a>"));
+    zr_http_response_free(&r);
+
+    /* an artifact (or code, handle, token) in the address: never repeated */
+    assert_int_equal(zr_kv_add(&req.query, "SAMLart", "AAQA"), 0);
+    assert_int_equal(zr_page_lang_link_safe(&req.query), 0);
+    assert_int_equal(zr_page_error_way(&r, 400, ZR_LANG_NL, "session_expired", "ref", &way), 0);
+    assert_null(strstr(r.body, "<nav class=\"lang-switch\""));
+    assert_null(strstr(r.body, "AAQA"));
+    zr_http_response_free(&r);
+    /* ... unless the page knows where it is made again */
+    way.lang_href = "/error?code=session_expired&status=400&ref=ref";
+    assert_int_equal(zr_page_error_way(&r, 400, ZR_LANG_NL, "session_expired", "ref", &way), 0);
+    assert_non_null(strstr(r.body, "<a href=\"/error?code=session_expired&amp;status=400&amp;ref=ref&amp;lang=en\" "
+                                   "lang=\"en\" hreflang=\"en\">English</a>"));
+    assert_null(strstr(r.body, "AAQA"));
+    zr_http_response_free(&r);
+
+    /* a refusal page (a POST): a button of its one form, never a link */
+    req.method = "POST";
+    way.return_handle = "h4ndle";
+    assert_int_equal(zr_page_error_way(&r, 403, ZR_LANG_NL, "cancelled", "ref", &way), 0);
+    assert_non_null(strstr(r.body, "<button type=\"submit\" form=\"way-return-form\" name=\"lang\" value=\"en\" "
+                                   "lang=\"en\">English</button>"));
+    assert_non_null(strstr(r.body, "<form id=\"way-return-form\""));
+    assert_null(strstr(r.body, "/error?"));
+    zr_http_response_free(&r);
+    /* a POST answer without a form: the hint */
+    way.return_handle = NULL;
+    way.lang_href = NULL;
+    assert_int_equal(zr_page_error_way(&r, 400, ZR_LANG_EN, "return_used", "ref", &way), 0);
+    assert_null(strstr(r.body, "<nav class=\"lang-switch\""));
+    assert_non_null(strstr(r.body, "<p lang=\"nl\">Nederlands? Stel Nederlands in"));
+    zr_http_response_free(&r);
+    zr_page_request_bind(NULL);
+    zr_kv_free(&req.query);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -500,6 +588,7 @@ int main(void)
         cmocka_unit_test(test_header_names_care_provider),
         cmocka_unit_test(test_autopost),
         cmocka_unit_test(test_lang_pick),
+        cmocka_unit_test(test_lang_switch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

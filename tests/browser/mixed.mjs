@@ -92,14 +92,16 @@ export function foreignStrings(strings, lang) {
 // Runs in the page: the text a person sees or hears in the page's own
 // language — the title, the visible text, alt and aria-label — leaving out
 // elements marked as another language (the switch's "English", a
-// technical reason marked lang="en").
+// technical reason marked lang="en") and machine text shown verbatim
+// (code, pre, kbd, samp: an error code, a SAML message, a JSON answer with
+// keys such as representation_type), which is in no language.
 export function visibleText() {
   const pageLang = document.documentElement.lang;
   const parts = [document.title];
   const walk = (el) => {
     const l = el.getAttribute && el.getAttribute('lang');
     if (l && l !== pageLang) return;
-    if (['SCRIPT', 'STYLE', 'NOSCRIPT', 'TEMPLATE'].includes(el.tagName)) return;
+    if (['SCRIPT', 'STYLE', 'NOSCRIPT', 'TEMPLATE', 'CODE', 'PRE', 'KBD', 'SAMP'].includes(el.tagName)) return;
     if (el.nodeType === 1) {
       const s = getComputedStyle(el);
       if (s.display === 'none' || s.visibility === 'hidden') return;
@@ -115,13 +117,16 @@ export function visibleText() {
   return parts.join('\n').replace(/[ \t\r\f\v]+/g, ' ');
 }
 
-// The foreign strings found in text (visibleText's answer): [] when none.
-// names: data of the configuration shown on pages (a care provider's name
-// such as "Zorgaanbieder Demo"), which is no text of a language.
+// The foreign strings found in text (visibleText's answer) as whole words
+// (a fragment "representation" is not found in "representation_type"):
+// [] when none. names: data of the configuration shown on pages (a care
+// provider's name such as "Zorgaanbieder Demo"), which is no text of a
+// language.
 export function mixedIn(text, foreign, names = []) {
   let flat = text.replace(/\s+/g, ' ');
   for (const n of names) flat = flat.split(n).join(' ');
-  return foreign.filter((f) => flat.includes(f.text));
+  const word = (f) => new RegExp(`(?<![\\p{L}\\p{N}_])${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\p{L}\\p{N}_])`, 'u');
+  return foreign.filter((f) => flat.includes(f.text) && word(f.text).test(flat));
 }
 
 // Fragments that stand in more than one language but are not in neutral

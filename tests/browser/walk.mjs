@@ -603,8 +603,8 @@ async function walkSwitch(browserLang) {
   await page.waitForURL(TVS + '/**');
   await choose(page, 'DigiD Basis');
   await inspect(page, o, n(`LoA too low, ui_locales=${o}`), { ...opt, status: 403,
-    expectText: T(o, 'Voor deze dienst is DigiD met sms-controle of de app nodig',
-      'This service needs DigiD with SMS verification or the app') });
+    expectText: T(o, 'Voor deze dienst is de DigiD app met ID-check nodig',
+      'This service needs the DigiD app with ID check') });
   await open(page, PORTAL + `/login?ui_locales=${o}`);
   await page.waitForURL(TVS + '/**');
   await choose(page, 'Verkeerd wachtwoord');

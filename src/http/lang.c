@@ -424,7 +424,7 @@ int zr_lang_load(const char *template_dir, char *err, size_t errlen)
     pthread_mutex_lock(&lang_lock);
     /* start-up only (or a test): no page is being rendered from the old set */
     lang_set_free(lang_loaded);
-    lang_loaded = s;
+    __atomic_store_n(&lang_loaded, s, __ATOMIC_RELEASE);
     lang_tried = 1;
     pthread_mutex_unlock(&lang_lock);
     rc = 0;
@@ -437,7 +437,7 @@ void http_lang_forget(void)
 {
     pthread_mutex_lock(&lang_lock);
     lang_set_free(lang_loaded);
-    lang_loaded = NULL;
+    __atomic_store_n(&lang_loaded, NULL, __ATOMIC_RELEASE);
     lang_tried = 0;
     pthread_mutex_unlock(&lang_lock);
 }
@@ -446,18 +446,26 @@ void http_lang_forget(void)
  * once on first use, and a failure is logged once. */
 static const lang_set_t *lang_set(void)
 {
-    const lang_set_t *s;
+    /* Loaded at start and never changed while serving: every word of every
+     * page is looked up here, so the common case takes no lock. */
+    const lang_set_t *s = __atomic_load_n(&lang_loaded, __ATOMIC_ACQUIRE);
 
+    if (s)
+        goto end;
     pthread_mutex_lock(&lang_lock);
     if (!lang_loaded && !lang_tried) {
         char err[512] = "", *dir = http_page_template_dir();
+        lang_set_t *read = NULL;
         lang_tried = 1;
-        if (!dir || lang_set_read(dir, &lang_loaded, err, sizeof(err)) != 0)
+        if (!dir || lang_set_read(dir, &read, err, sizeof(err)) != 0)
             zr_log_error("lang", "%s", err[0] ? err : "out of memory");
+        else
+            __atomic_store_n(&lang_loaded, read, __ATOMIC_RELEASE);
         free(dir);
     }
     s = lang_loaded;
     pthread_mutex_unlock(&lang_lock);
+end:
     return s;
 }
 
